@@ -1,0 +1,149 @@
+/* qtune core: status codes and error messages, logging, the allocator hook,
+ * the seeded splittable RNG, time parsing and small key/value options.
+ * Nothing here knows about markets; every other layer builds on it. */
+#ifndef QTUNE_QTUNE_CORE_H
+#define QTUNE_QTUNE_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define QT_API __attribute__((visibility("default")))
+#define QT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define QT_API
+#define QT_PRINTF(a, b)
+#endif
+
+#define QT_VERSION_MAJOR 0
+#define QT_VERSION_MINOR 1
+#define QT_VERSION_PATCH 0
+#define QT_VERSION "0.1.0"
+
+/* The version string compiled into the library (tests compare it with QT_VERSION). */
+QT_API const char *qt_version(void);
+
+/* ---- status codes: one list makes the enum, the names and the texts ---- */
+#define QT_STATUS_LIST(X)                        \
+  X(OK,         0, "ok")                         \
+  X(EINVAL,    -1, "invalid argument")           \
+  X(ENOMEM,    -2, "out of memory")              \
+  X(EIO,       -3, "i/o failure")                \
+  X(EPARSE,    -4, "malformed input")            \
+  X(ESTORE,    -5, "storage backend failure")    \
+  X(ESTATE,    -6, "not allowed in this state")  \
+  X(ENOTFOUND, -7, "not found")                  \
+  X(ETIMEOUT,  -8, "timed out")
+
+enum qt_status {
+#define QT__STATUS_ENUM(name, val, text) QT_##name = (val),
+  QT_STATUS_LIST(QT__STATUS_ENUM)
+#undef QT__STATUS_ENUM
+  QT_DONE = 1 /* not an error: a sampler is exhausted, an iterator ended */
+};
+
+typedef struct qt_err {
+  int code;
+  char msg[256];
+} qt_err; /* caller-owned */
+
+/* Static text for a status code; never NULL ("unknown status" for strangers). */
+QT_API const char *qt_status_str(int code);
+/* Symbolic name ("EPARSE") of a status code; static, never NULL. */
+QT_API const char *qt_status_name(int code);
+/* Sets e (if not NULL) to code and the formatted message; returns code. */
+QT_API int qt_err_set(qt_err *e, int code, const char *fmt, ...) QT_PRINTF(3, 4);
+/* Resets e to QT_OK with an empty message; NULL is a no-op. */
+QT_API void qt_err_clear(qt_err *e);
+/* Prefixes e->msg with "prefix: " keeping the code (used to add a file name). */
+QT_API void qt_err_prefix(qt_err *e, const char *fmt, ...) QT_PRINTF(2, 3);
+
+/* ---- logging: the library never prints; a process-wide sink does ---- */
+typedef enum qt_log_level {
+  QT_LOG_DEBUG = 0,
+  QT_LOG_INFO = 1,
+  QT_LOG_WARN = 2,
+  QT_LOG_ERROR = 3,
+  QT_LOG_OFF = 4
+} qt_log_level;
+
+typedef void (*qt_log_fn)(void *ud, qt_log_level lvl, const char *msg);
+
+/* Installs the sink (NULL: logs are dropped) and the minimum level.  Set once at
+ * start-up by the program, before threads start. */
+QT_API void qt_log_set(qt_log_fn fn, void *ud, qt_log_level min_level);
+/* Parses "debug|info|warn|error|off"; returns QT_EINVAL for anything else. */
+QT_API int qt_log_level_parse(const char *s, qt_log_level *out);
+/* True when lvl would reach the sink (lets callers skip formatting). */
+QT_API int qt_log_enabled(qt_log_level lvl);
+QT_API void qt_log(qt_log_level lvl, const char *fmt, ...) QT_PRINTF(2, 3);
+/* A ready-made sink writing "qtune: level: msg" lines to stderr (for programs). */
+QT_API void qt_log_stderr(void *ud, qt_log_level lvl, const char *msg);
+
+/* ---- allocation: every library allocation goes through these, so tests can
+ * fail the Nth one and check that QT_ENOMEM comes back cleanly ---- */
+QT_API void *qt_malloc(size_t n);
+QT_API void *qt_calloc(size_t n, size_t size);
+QT_API void *qt_realloc(void *p, size_t n);
+QT_API void qt_free(void *p);
+/* Test hook: the nth allocation from now (1 = the next) fails, and every one
+ * after it too while `sticky`; n = 0 switches the hook off.  Not thread-safe. */
+QT_API void qt_alloc_fail_at(long n, int sticky);
+/* Duplicates a string with qt_malloc; NULL on OOM. */
+QT_API char *qt_strdup(const char *s);
+
+/* ---- RNG: xoshiro256** seeded with splitmix64; splittable by stream ---- */
+typedef struct qt_rng {
+  uint64_t s[4];
+} qt_rng;
+
+/* Seeds from one 64-bit value (any value, 0 included). */
+QT_API void qt_rng_seed(qt_rng *r, uint64_t seed);
+/* An independent stream `stream` of the generator seeded with `seed`: the
+ * same (seed, stream) always gives the same numbers; different streams do not
+ * overlap in practice (each is seeded through splitmix64 of seed and stream). */
+QT_API void qt_rng_stream(qt_rng *r, uint64_t seed, uint64_t stream);
+/* Advances 2^128 steps: for non-overlapping sub-sequences of one stream. */
+QT_API void qt_rng_jump(qt_rng *r);
+QT_API uint64_t qt_rng_u64(qt_rng *r);
+/* Uniform in [0, 1), 53 random bits. */
+QT_API double qt_rng_uniform(qt_rng *r);
+/* Uniform integer in [0, n) without modulo bias; n > 0. */
+QT_API uint64_t qt_rng_below(qt_rng *r, uint64_t n);
+/* Standard normal (Box-Muller, no cached spare so the state is the whole state). */
+QT_API double qt_rng_normal(qt_rng *r);
+
+/* ---- time: int64 milliseconds since the Unix epoch, UTC, everywhere ---- */
+/* Parses an epoch number (seconds, ms, us or ns, chosen by magnitude: a 2025
+ * exchange file in microseconds reads the same as one in milliseconds), an
+ * ISO-8601 stamp ("2026-06-01T00:00:00Z", "...T00:00:00.123+02:00") or
+ * "YYYY-MM-DD[ HH:MM[:SS[.fff]]]" in UTC.  `len` bytes of s (no NUL needed). */
+QT_API int qt_time_parse(const char *s, size_t len, int64_t *out_ms, qt_err *err);
+/* Parses an epoch number only; fractional seconds are not accepted. */
+QT_API int qt_time_parse_epoch(const char *s, size_t len, int64_t *out_ms, qt_err *err);
+/* Formats as "YYYY-MM-DDTHH:MM:SS[.mmm]Z" into buf; returns buf. */
+QT_API char *qt_time_format(int64_t ts_ms, char *buf, size_t cap);
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+QT_API int64_t qt_time_days_from_civil(int64_t y, int m, int d);
+QT_API void qt_time_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+/* Parses a duration "1m", "15m", "1h", "4h", "1d", "1w", "500ms", "30s". */
+QT_API int qt_duration_parse(const char *s, int64_t *out_ms, qt_err *err);
+/* Formats a duration in the shortest of those forms into buf; returns buf. */
+QT_API char *qt_duration_format(int64_t ms, char *buf, size_t cap);
+
+/* ---- key/value options (sampler options, CLI pass-through) ---- */
+typedef struct qt_kv {
+  const char *key;
+  const char *val;
+} qt_kv; /* arrays end with {NULL, NULL} */
+
+/* The value of key in a NULL-terminated kv array, or NULL. */
+QT_API const char *qt_kv_get(const qt_kv *kv, const char *key);
+
+/* ---- numbers ---- */
+/* Parses a whole decimal number of `len` bytes strictly (no trailing junk). */
+QT_API int qt_parse_double(const char *s, size_t len, double *out);
+QT_API int qt_parse_i64(const char *s, size_t len, int64_t *out);
+
+#endif

@@ -1,0 +1,67 @@
+/* qtune metrics: performance statistics of one backtest from its equity
+ * curve and trade list.  Every formula and the annualization convention are
+ * documented in docs/metrics.md.  Pure functions: no engine, no storage. */
+#ifndef QTUNE_QTUNE_METRICS_H
+#define QTUNE_QTUNE_METRICS_H
+
+#include "qtune/core.h"
+#include "qtune/engine.h"
+
+/* One list makes the struct fields, the names (the keys users type for
+ * --objective, the JSON/CSV columns) and the iteration order. */
+#define QT_METRICS_LIST(X)                                                     \
+  X(total_return, "total return, fraction (0.1 = +10%)")                      \
+  X(total_profit, "final equity - start cash, quote currency")                \
+  X(cagr, "annualized return, fraction")                                      \
+  X(volatility, "annualized volatility of per-bar returns")                   \
+  X(sharpe, "annualized Sharpe ratio of per-bar returns, rf = 0")             \
+  X(sortino, "annualized Sortino ratio, downside deviation over all bars")    \
+  X(calmar, "CAGR / max drawdown")                                            \
+  X(max_drawdown, "max drawdown, fraction of the peak (0.2 = 20%)")           \
+  X(max_drawdown_bars, "longest drawdown, bars from peak to recovery")        \
+  X(avg_drawdown, "mean drawdown over bars in drawdown, fraction")            \
+  X(profit_factor, "gross profit / gross loss, money")                        \
+  X(win_rate, "winning trades / trades, fraction")                            \
+  X(trades, "closed trades")                                                  \
+  X(avg_trade, "mean trade P&L, money")                                       \
+  X(median_trade, "median trade P&L, money")                                  \
+  X(expectancy, "win_rate*avg_win - (1-win_rate)*avg_loss, money")            \
+  X(best_trade, "best trade P&L, money")                                      \
+  X(worst_trade, "worst trade P&L, money")                                    \
+  X(exposure, "fraction of bars with an open position")                       \
+  X(fees_paid, "fees paid, money")                                            \
+  X(funding_paid, "funding paid (negative: received), money")                 \
+  X(expiry_rate, "signals closed by expiry / signals")                        \
+  X(buy_hold_return, "buy-and-hold return of instrument 0, fraction")
+
+typedef struct qt_metrics {
+#define QT__METRIC_FIELD(name, doc) double name;
+  QT_METRICS_LIST(QT__METRIC_FIELD)
+#undef QT__METRIC_FIELD
+} qt_metrics;
+
+#define QT__METRIC_COUNT(name, doc) +1
+enum { QT_METRICS_N = 0 QT_METRICS_LIST(QT__METRIC_COUNT) };
+#undef QT__METRIC_COUNT
+
+typedef struct qt_metrics_opts {
+  double bars_per_year; /* 0: from the bar interval on a 24/7 calendar */
+  int calendar_247;     /* 1 (default): 365 days of 24 h; 0: 252 trading days */
+} qt_metrics_opts;
+
+QT_API qt_metrics_opts qt_metrics_opts_default(void);
+/* Bars per year for a bar interval under the calendar (525600 for 1m 24/7;
+ * 252 for 1d on an exchange calendar, 252*6.5h worth of intraday bars). */
+QT_API double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247);
+/* Computes all metrics of a run.  Degenerate input gives the documented NaN
+ * or 0, never inf.  QT_EINVAL only for NULL arguments. */
+QT_API int qt_metrics_compute(const qt_result *r, const double *close0, const qt_metrics_opts *o,
+                              qt_metrics *out, qt_err *err);
+/* Name of metric k (0 <= k < QT_METRICS_N), or NULL. */
+QT_API const char *qt_metrics_name(int k);
+/* Index of a metric by name, or -1. */
+QT_API int qt_metrics_index(const char *name);
+/* Value of metric k of m (as a flat array in list order). */
+QT_API double qt_metrics_get(const qt_metrics *m, int k);
+
+#endif

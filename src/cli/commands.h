@@ -1,0 +1,13 @@
+/* The qtune commands: one line each, name, function, summary.  A command
+ * lives in src/cli/cmd_<name>.c and returns the process exit status. */
+#ifndef QTUNE_CLI_COMMANDS_H
+#define QTUNE_CLI_COMMANDS_H
+
+#define QT_CLI_COMMANDS(X)                                                        \
+  X("version", cmd_version, "print the version")
+
+#define QT__CLI_DECL(name, fn, summary) int fn(int argc, char **argv);
+QT_CLI_COMMANDS(QT__CLI_DECL)
+#undef QT__CLI_DECL
+
+#endif

@@ -1,0 +1,30 @@
+/* Helpers shared by the commands: error reporting, exit codes, atomic file
+ * output, and option parsing conveniences. */
+#ifndef QTUNE_CLI_UTIL_H
+#define QTUNE_CLI_UTIL_H
+
+#include "qtune/core.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit statuses of every command. */
+enum { CLI_OK = 0, CLI_FINDINGS = 1, CLI_ERROR = 2 };
+
+/* Prints "qtune: <msg>" (or the status text) to stderr; returns CLI_ERROR. */
+int cli_fail(const qt_err *e);
+/* Prints "qtune: <formatted>" to stderr; returns CLI_ERROR. */
+int cli_failf(const char *fmt, ...) QT_PRINTF(1, 2);
+/* Writes len bytes to path through a temp file and rename. */
+int cli_write_file(const char *path, const void *data, size_t len, qt_err *err);
+/* Opens a temp file beside path for writing; cli_commit renames it over path
+ * (or removes it when ok is 0).  tmp must hold at least strlen(path)+16. */
+FILE *cli_open_tmp(const char *path, char *tmp, size_t cap, qt_err *err);
+int cli_commit(FILE *f, const char *tmp, const char *path, int ok, qt_err *err);
+/* Reads a whole file into a NUL-terminated heap buffer (caller frees with free). */
+char *cli_read_file(const char *path, size_t *out_len, qt_err *err);
+/* Parses a double / long option value, naming the option on error. */
+int cli_parse_double(const char *opt, const char *s, double *out);
+int cli_parse_long(const char *opt, const char *s, long *out);
+
+#endif

@@ -1,0 +1,184 @@
+#include "qt_test.h"
+#include "qtune/core.h"
+
+static void version_matches(void) { EXPECT_STREQ(qt_version(), QT_VERSION); }
+
+static void status_texts(void) {
+  EXPECT_STREQ(qt_status_str(QT_EPARSE), "malformed input");
+  EXPECT_STREQ(qt_status_name(QT_ENOMEM), "ENOMEM");
+  EXPECT_STREQ(qt_status_str(-999), "unknown status");
+  qt_err e;
+  EXPECT_EQ(qt_err_set(&e, QT_EPARSE, "field '%s'", "close"), QT_EPARSE);
+  EXPECT_STREQ(e.msg, "field 'close'");
+  qt_err_prefix(&e, "%s:%d", "bars.csv", 118);
+  EXPECT_STREQ(e.msg, "bars.csv:118: field 'close'");
+  EXPECT_EQ(qt_err_set(NULL, QT_EIO, "x"), QT_EIO);
+}
+
+static void rng_reproducible_and_streams_differ(void) {
+  qt_rng a, b, c;
+  qt_rng_seed(&a, 42);
+  qt_rng_seed(&b, 42);
+  for (int i = 0; i < 100; i++) EXPECT_U64_EQ(qt_rng_u64(&a), qt_rng_u64(&b));
+  qt_rng_stream(&a, 7, 1);
+  qt_rng_stream(&b, 7, 2);
+  qt_rng_stream(&c, 7, 1);
+  int same = 0;
+  for (int i = 0; i < 100; i++) {
+    uint64_t x = qt_rng_u64(&a);
+    same += x == qt_rng_u64(&b);
+    EXPECT_U64_EQ(x, qt_rng_u64(&c));
+  }
+  EXPECT_EQ(same, 0);
+  /* Reference value of xoshiro256** for state {1,2,3,4}: 11520 then 0. */
+  qt_rng r = {{1, 2, 3, 4}};
+  EXPECT_U64_EQ(qt_rng_u64(&r), 11520);
+  EXPECT_U64_EQ(qt_rng_u64(&r), 0);
+  qt_rng j = {{1, 2, 3, 4}}, k = {{1, 2, 3, 4}};
+  qt_rng_jump(&j);
+  EXPECT_TRUE(j.s[0] != k.s[0]);
+}
+
+static void rng_distributions(void) {
+  qt_rng r;
+  qt_rng_seed(&r, 1);
+  double sum = 0, sq = 0;
+  int counts[10] = {0};
+  for (int i = 0; i < 100000; i++) {
+    double u = qt_rng_uniform(&r);
+    EXPECT_TRUE(u >= 0 && u < 1);
+    counts[qt_rng_below(&r, 10)]++;
+    double z = qt_rng_normal(&r);
+    sum += z;
+    sq += z * z;
+  }
+  for (int k = 0; k < 10; k++) EXPECT_TRUE(counts[k] > 9500 && counts[k] < 10500);
+  EXPECT_NEAR(sum / 100000, 0.0, 0.02);
+  EXPECT_NEAR(sq / 100000, 1.0, 0.02);
+}
+
+static void time_epochs_by_magnitude(void) {
+  int64_t t;
+  EXPECT_EQ(qt_time_parse("1780272000", 10, &t, NULL), 0);
+  EXPECT_EQ(t, 1780272000000LL);
+  EXPECT_EQ(qt_time_parse("1780272000000", 13, &t, NULL), 0);
+  EXPECT_EQ(t, 1780272000000LL);
+  EXPECT_EQ(qt_time_parse("1780272000000123", 16, &t, NULL), 0);
+  EXPECT_EQ(t, 1780272000000LL);
+  EXPECT_EQ(qt_time_parse("1780272000000123456", 19, &t, NULL), 0);
+  EXPECT_EQ(t, 1780272000000LL);
+  qt_err e;
+  EXPECT_EQ(qt_time_parse("17802x", 6, &t, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "17802x");
+}
+
+static void time_iso(void) {
+  int64_t t;
+  const char *s = "2026-06-01T00:00:00Z";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1780272000000LL);
+  s = "2026-06-01 00:00:00";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1780272000000LL);
+  s = "2026-06-01";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1780272000000LL);
+  s = "2021-11-18T00:00:00.017Z";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1637193600017LL);
+  s = "2023-02-02 09:20:00.138000+00:00";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1675329600138LL);
+  s = "2026-06-01T02:00:00+02:00";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1780272000000LL);
+  s = "1969-12-31T23:59:59Z";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, -1000);
+  s = "2026-13-01";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), QT_EPARSE);
+  s = "2026-06-01T25:00";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), QT_EPARSE);
+  char buf[40];
+  EXPECT_STREQ(qt_time_format(1637193600017LL, buf, sizeof buf), "2021-11-18T00:00:00.017Z");
+  EXPECT_STREQ(qt_time_format(-1000, buf, sizeof buf), "1969-12-31T23:59:59Z");
+  for (int64_t d = -800000; d < 800000; d += 997) {
+    int64_t y;
+    int m, dd;
+    qt_time_civil_from_days(d, &y, &m, &dd);
+    EXPECT_EQ(qt_time_days_from_civil(y, m, dd), d);
+  }
+}
+
+static void durations(void) {
+  int64_t ms;
+  EXPECT_EQ(qt_duration_parse("15m", &ms, NULL), 0);
+  EXPECT_EQ(ms, 900000);
+  EXPECT_EQ(qt_duration_parse("4h", &ms, NULL), 0);
+  EXPECT_EQ(ms, 14400000);
+  EXPECT_EQ(qt_duration_parse("1d", &ms, NULL), 0);
+  EXPECT_EQ(ms, 86400000);
+  EXPECT_EQ(qt_duration_parse("0m", &ms, NULL), QT_EINVAL);
+  EXPECT_EQ(qt_duration_parse("5x", &ms, NULL), QT_EINVAL);
+  char b[16];
+  EXPECT_STREQ(qt_duration_format(3600000, b, sizeof b), "1h");
+  EXPECT_STREQ(qt_duration_format(300000, b, sizeof b), "5m");
+}
+
+static void alloc_hook_fails_nth(void) {
+  qt_alloc_fail_at(2, 0);
+  void *a = qt_malloc(8), *b = qt_malloc(8), *c = qt_malloc(8);
+  EXPECT_TRUE(a != NULL);
+  EXPECT_TRUE(b == NULL);
+  EXPECT_TRUE(c != NULL);
+  qt_free(a);
+  qt_free(c);
+  qt_alloc_fail_at(1, 1);
+  EXPECT_TRUE(qt_malloc(1) == NULL);
+  EXPECT_TRUE(qt_calloc(1, 1) == NULL);
+  qt_alloc_fail_at(0, 0);
+  a = qt_malloc(1);
+  EXPECT_TRUE(a != NULL);
+  qt_free(a);
+}
+
+static int g_lines;
+static void sink(void *ud, qt_log_level l, const char *m) {
+  (void)ud;
+  (void)l;
+  if (strstr(m, "hello 3")) g_lines++;
+}
+
+static void logging_levels(void) {
+  qt_log_level l;
+  EXPECT_EQ(qt_log_level_parse("debug", &l), 0);
+  EXPECT_EQ(l, QT_LOG_DEBUG);
+  EXPECT_EQ(qt_log_level_parse("loud", &l), QT_EINVAL);
+  qt_log_set(sink, NULL, QT_LOG_INFO);
+  qt_log(QT_LOG_DEBUG, "hello %d", 3);
+  EXPECT_EQ(g_lines, 0);
+  qt_log(QT_LOG_WARN, "hello %d", 3);
+  EXPECT_EQ(g_lines, 1);
+  qt_log_set(NULL, NULL, QT_LOG_INFO);
+  qt_log(QT_LOG_ERROR, "hello %d", 3);
+  EXPECT_EQ(g_lines, 1);
+}
+
+static void numbers_strict(void) {
+  double d;
+  int64_t i;
+  EXPECT_EQ(qt_parse_double("8.9810", 6, &d), 0);
+  EXPECT_NEAR(d, 8.981, 1e-15);
+  EXPECT_EQ(qt_parse_double("1.2.3", 5, &d), QT_EPARSE);
+  EXPECT_EQ(qt_parse_double("", 0, &d), QT_EPARSE);
+  EXPECT_EQ(qt_parse_i64("397", 3, &i), 0);
+  EXPECT_EQ(i, 397);
+  EXPECT_EQ(qt_parse_i64("39a", 3, &i), QT_EPARSE);
+  qt_kv kv[] = {{"a", "1"}, {"b", "2"}, {NULL, NULL}};
+  EXPECT_STREQ(qt_kv_get(kv, "b"), "2");
+  EXPECT_TRUE(qt_kv_get(kv, "c") == NULL);
+}
+
+QT_TESTS(T(version_matches), T(status_texts), T(rng_reproducible_and_streams_differ),
+         T(rng_distributions), T(time_epochs_by_magnitude), T(time_iso), T(durations),
+         T(alloc_hook_fails_nth), T(logging_levels), T(numbers_strict))
