@@ -26,9 +26,10 @@ run_one() {
 }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-for t in build-test/tests/*/test_*; do
+BT=${BT:-build-test}
+for t in "$BT"/tests/*/test_*; do
   [ -x "$t" ] || continue
-  run_one "${t#build-test/}" "$t"
+  run_one "${t#"$BT"/}" "$t"
 done
 for t in tests/e2e/test_*.sh; do
   [ -f "$t" ] || continue

@@ -79,4 +79,42 @@ QT_API qt_bars qt_bars_slice(const qt_bars *b, size_t from, size_t to);
 /* Index of the first bar with ts_ms >= t (n if none); binary search. */
 QT_API size_t qt_bars_lower_bound(const qt_bars *b, int64_t t);
 
+/* ---- catalog: CATALOG/<SYMBOL>/<kind>/data.qtc, columnar binary files
+ * with a header (magic, version, row count, checksum), loaded with mmap.
+ * Writes go to a temp file and are renamed into place.  A second venue of a
+ * symbol is stored as the symbol "<SYMBOL>.B". ---- */
+typedef struct qt_catalog qt_catalog;
+
+/* Opens (create = 1: creates if missing) a catalog directory.  A directory
+ * that exists but is not a catalog is QT_EINVAL with a message naming it. */
+QT_API int qt_catalog_open(const char *dir, int create, qt_catalog **out, qt_err *err);
+QT_API void qt_catalog_close(qt_catalog *c);
+QT_API const char *qt_catalog_dir(const qt_catalog *c);
+/* Replaces the series of (symbol, kind) with the given rows (sorted by ts_ms).
+ * Returns 1 (QT_DONE) when the stored file already held exactly these rows
+ * and nothing was written. */
+QT_API int qt_catalog_put_bars(qt_catalog *c, const char *symbol, const qt_bars *b, qt_err *err);
+QT_API int qt_catalog_put_trades(qt_catalog *c, const char *symbol, const qt_trades *t, qt_err *err);
+QT_API int qt_catalog_put_funding(qt_catalog *c, const char *symbol, const qt_funding *f, qt_err *err);
+QT_API int qt_catalog_put_quotes(qt_catalog *c, const char *symbol, const qt_quotes *q, qt_err *err);
+/* Loads a series read-only by mmap (checksum verified); release with the
+ * kind's fini.  QT_ENOTFOUND when the catalog has no such series. */
+QT_API int qt_catalog_get_bars(qt_catalog *c, const char *symbol, qt_bars *out, qt_err *err);
+QT_API int qt_catalog_get_trades(qt_catalog *c, const char *symbol, qt_trades *out, qt_err *err);
+QT_API int qt_catalog_get_funding(qt_catalog *c, const char *symbol, qt_funding *out, qt_err *err);
+QT_API int qt_catalog_get_quotes(qt_catalog *c, const char *symbol, qt_quotes *out, qt_err *err);
+
+/* One stored series, for `qtune data info`. */
+typedef struct qt_catalog_entry {
+  char symbol[64];
+  int kind;
+  size_t n;
+  int64_t first_ms, last_ms;
+  int64_t interval_ms; /* bars only */
+} qt_catalog_entry;
+/* Lists the stored series into out[0..cap), sorted by symbol then kind;
+ * *out_n is the total (may exceed cap). */
+QT_API int qt_catalog_list(qt_catalog *c, qt_catalog_entry *out, size_t cap, size_t *out_n,
+                           qt_err *err);
+
 #endif

@@ -2,7 +2,7 @@
 # prints ok/FAIL; `finish` prints the summary line and sets the exit status.
 set -u
 QT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-QTUNE=${QTUNE:-$QT_ROOT/build-test/bin/qtune}
+QTUNE=${QTUNE:-$QT_ROOT/${BT:-build-test}/bin/qtune}
 SHARED=${QTUNE_SHARED_DATA:-$QT_ROOT/../shared/data}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

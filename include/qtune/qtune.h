@@ -1,0 +1,14 @@
+/* qtune: the whole public API of libqtune, one header per layer. */
+#ifndef QTUNE_QTUNE_QTUNE_H
+#define QTUNE_QTUNE_QTUNE_H
+
+#include "qtune/core.h"
+#include "qtune/data.h"
+#include "qtune/indicators.h"
+#include "qtune/strategy.h"
+#include "qtune/engine.h"
+#include "qtune/metrics.h"
+#include "qtune/storage.h"
+#include "qtune/optimize.h"
+
+#endif

@@ -1,0 +1,103 @@
+/* qtune storage: where studies and trials live.  A small vtable with a
+ * SQLite backend (default, sqlite:///path) and a PostgreSQL one
+ * (postgresql://...).  It knows records only: ids, state, params, score,
+ * metrics; nothing about samplers or strategies.  All SQL is prepared
+ * statements, every write is a transaction, finished trials are immutable. */
+#ifndef QTUNE_QTUNE_STORAGE_H
+#define QTUNE_QTUNE_STORAGE_H
+
+#include "qtune/core.h"
+
+typedef enum qt_trial_rec_state {
+  QT_REC_RUNNING = 0,
+  QT_REC_COMPLETE = 1,
+  QT_REC_PRUNED = 2,
+  QT_REC_FAIL = 3
+} qt_trial_rec_state;
+/* "running", "complete", "pruned", "fail"; static. */
+QT_API const char *qt_trial_state_name(int state);
+
+/* A study record.  Strings are owned by the record (qt_study_rec_fini). */
+typedef struct qt_study_rec {
+  int64_t id;
+  char name[128];
+  int64_t created_ms;
+  char *directions;  /* JSON array, e.g. ["maximize"] */
+  char *space_json;
+  char *config_json;
+} qt_study_rec;
+QT_API void qt_study_rec_fini(qt_study_rec *s);
+
+/* A trial record; strings owned by the record (qt_trial_rec_fini).  NULL
+ * strings mean SQL NULL; score is NaN when absent. */
+typedef struct qt_trial_rec {
+  int64_t id, study_id, number;
+  int state;             /* qt_trial_rec_state */
+  char *params_json;     /* {"name": user value, ...} */
+  double score;
+  char *values_json;     /* objective value(s), JSON array */
+  char *metrics_json;    /* every metric, JSON object */
+  int constraint_ok;     /* 1 ok, 0 violated (see metrics_json "violations"), -1 unknown */
+  char worker[64];
+  int64_t seed;
+  int64_t started_ms, heartbeat_ms, finished_ms; /* 0 = NULL */
+  char *error;
+} qt_trial_rec;
+QT_API void qt_trial_rec_fini(qt_trial_rec *t);
+QT_API void qt_trial_recs_free(qt_trial_rec *v, size_t n); /* fini each + qt_free(v) */
+
+typedef struct qt_storage_vtbl {
+  int abi;
+  const char *scheme; /* "sqlite", "postgresql" */
+  int (*open)(const char *url, void **out_self, qt_err *err);
+  void (*close)(void *self);
+  /* Creates the study, or loads it when the name exists (*out_created = 0);
+   * directions/space/config are stored only on creation. */
+  int (*study_create)(void *self, const char *name, const char *directions,
+                      const char *space_json, const char *config_json, qt_study_rec *out,
+                      int *out_created, qt_err *err);
+  int (*study_load)(void *self, const char *name, qt_study_rec *out, qt_err *err); /* ENOTFOUND */
+  /* All studies, newest first; *out is qt_malloc'd (free with a loop of fini + qt_free). */
+  int (*study_list)(void *self, qt_study_rec **out, size_t *out_n, qt_err *err);
+  int (*study_delete)(void *self, int64_t study_id, qt_err *err);
+  /* Atomically takes the next trial number of the study and inserts a running
+   * trial with params; two processes never get the same number. */
+  int (*trial_claim)(void *self, int64_t study_id, const char *params_json, const char *worker,
+                     int64_t seed, int64_t *out_trial_id, int64_t *out_number, qt_err *err);
+  int (*trial_set_params)(void *self, int64_t trial_id, const char *params_json, qt_err *err);
+  /* Finishes a running trial (QT_ESTATE when it is already finished). */
+  int (*trial_finish)(void *self, int64_t trial_id, int state, double score,
+                      const char *values_json, const char *metrics_json, int constraint_ok,
+                      const char *error, qt_err *err);
+  /* Trials of the study ordered by number; states_mask bit (1 << state)
+   * selects states (0 = all).  *out is qt_malloc'd. */
+  int (*trials_list)(void *self, int64_t study_id, unsigned states_mask, qt_trial_rec **out,
+                     size_t *out_n, qt_err *err);
+  int (*heartbeat)(void *self, int64_t trial_id, qt_err *err);
+  /* Marks running trials whose heartbeat is older than stale_ms as failed. */
+  int (*recover_stale)(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n, qt_err *err);
+  /* Deletes finished trials with score < min_score; *out_n deleted. */
+  int (*trials_delete_below)(void *self, int64_t study_id, double min_score, size_t *out_n,
+                             qt_err *err);
+  /* Updates the stored score of finished trials (re-normalization); scores
+   * are derived values, the raw metrics stay immutable. */
+  int (*trials_set_scores)(void *self, const int64_t *trial_ids, const double *scores, size_t n,
+                           qt_err *err);
+} qt_storage_vtbl;
+
+#define QT_STORAGE_ABI 1
+QT_API extern const qt_storage_vtbl qt_storage_sqlite;
+QT_API extern const qt_storage_vtbl qt_storage_postgres;
+
+/* An open storage: the vtable and its instance. */
+typedef struct qt_storage {
+  const qt_storage_vtbl *vt;
+  void *self;
+} qt_storage;
+
+/* Opens by URL: "sqlite:///path/to.db", a bare path (SQLite), or
+ * "postgresql://...".  QT_EINVAL for an unknown scheme. */
+QT_API int qt_storage_open(const char *url, qt_storage *out, qt_err *err);
+QT_API void qt_storage_close(qt_storage *s);
+
+#endif
