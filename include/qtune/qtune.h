@@ -9,6 +9,7 @@
 #include "qtune/engine.h"
 #include "qtune/metrics.h"
 #include "qtune/storage.h"
+#include "qtune/strategies.h"
 #include "qtune/optimize.h"
 
 #endif

@@ -1,0 +1,27 @@
+/* The built-in strategies: one row each, sorted by name.  The CLI help, the
+ * conformance tests and the reports all read this table. */
+#include "qtune/strategies.h"
+
+#include <string.h>
+
+#define QT_BUILTIN_STRATEGIES(X) \
+  /* X(name) for each qt_strategy_<name> vtable, sorted by name */
+
+#define QT__DECL(n) extern const qt_strategy_vtbl qt_strategy_##n;
+QT_BUILTIN_STRATEGIES(QT__DECL)
+#undef QT__DECL
+
+#define QT__ROW(n) &qt_strategy_##n,
+static const qt_strategy_vtbl *const k_builtin[] = {QT_BUILTIN_STRATEGIES(QT__ROW) NULL};
+#undef QT__ROW
+
+const qt_strategy_vtbl *const *qt_strategies_builtin(size_t *out_n) {
+  *out_n = sizeof k_builtin / sizeof k_builtin[0] - 1;
+  return k_builtin;
+}
+
+const qt_strategy_vtbl *qt_strategy_find(const char *name) {
+  for (size_t i = 0; k_builtin[i]; i++)
+    if (strcmp(k_builtin[i]->name, name) == 0) return k_builtin[i];
+  return NULL;
+}
