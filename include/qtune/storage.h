@@ -87,7 +87,6 @@ typedef struct qt_storage_vtbl {
 
 #define QT_STORAGE_ABI 1
 QT_API extern const qt_storage_vtbl qt_storage_sqlite;
-QT_API extern const qt_storage_vtbl qt_storage_postgres;
 
 /* An open storage: the vtable and its instance. */
 typedef struct qt_storage {
@@ -95,8 +94,11 @@ typedef struct qt_storage {
   void *self;
 } qt_storage;
 
-/* Opens by URL: "sqlite:///path/to.db", a bare path (SQLite), or
- * "postgresql://...".  QT_EINVAL for an unknown scheme. */
+/* Opens by URL: "sqlite:///path/to.db" (or "sqlite://relative.db"), a bare
+ * path (SQLite).  QT_EINVAL for an unknown scheme.  An instance may be shared
+ * by threads: every call is serialized by a lock inside the backend, and each
+ * write is its own short transaction, so several processes can share one
+ * SQLite file (WAL, busy timeout). */
 QT_API int qt_storage_open(const char *url, qt_storage *out, qt_err *err);
 QT_API void qt_storage_close(qt_storage *s);
 

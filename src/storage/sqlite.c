@@ -1,0 +1,639 @@
+/* The SQLite storage backend.  WAL mode and a busy timeout let several
+ * processes share one file; writes are short BEGIN IMMEDIATE transactions so
+ * a claim never deadlocks on a read-to-write upgrade.  Every statement is
+ * prepared once per connection and bound, never formatted. */
+#include "qtune/storage.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Schema version in PRAGMA user_version; upgrades run in order from it. */
+#define SCHEMA_VERSION 1
+
+static const char *const k_schema_v1 =
+    "CREATE TABLE IF NOT EXISTS studies("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " created_at INTEGER NOT NULL,"
+    " directions TEXT NOT NULL,"
+    " space_json TEXT,"
+    " config_json TEXT);"
+    "CREATE TABLE IF NOT EXISTS trials("
+    " id INTEGER PRIMARY KEY,"
+    " study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,"
+    " number INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN ('running','complete','pruned','fail')),"
+    " params_json TEXT,"
+    " score REAL,"
+    " values_json TEXT,"
+    " metrics_json TEXT,"
+    " constraint_ok INTEGER,"
+    " worker TEXT,"
+    " seed INTEGER,"
+    " started_at INTEGER,"
+    " heartbeat_at INTEGER,"
+    " finished_at INTEGER,"
+    " error TEXT,"
+    " UNIQUE(study_id, number));"
+    "CREATE INDEX IF NOT EXISTS trials_study_state ON trials(study_id, state);";
+
+enum {
+  S_STUDY_INSERT, S_STUDY_BY_NAME, S_STUDY_LIST, S_STUDY_DELETE, S_TRIALS_DELETE_STUDY,
+  S_NEXT_NUMBER, S_TRIAL_INSERT, S_TRIAL_PARAMS, S_TRIAL_STATE, S_TRIAL_FINISH, S_TRIALS_LIST,
+  S_HEARTBEAT, S_RECOVER, S_DELETE_BELOW, S_SET_SCORE, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+};
+
+static const char *const k_sql[S_COUNT] = {
+    [S_STUDY_INSERT] = "INSERT INTO studies(name, created_at, directions, space_json, config_json)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [S_STUDY_BY_NAME] = "SELECT id, name, created_at, directions, space_json, config_json"
+                        " FROM studies WHERE name = ?1",
+    [S_STUDY_LIST] = "SELECT id, name, created_at, directions, space_json, config_json"
+                     " FROM studies ORDER BY created_at DESC, id DESC",
+    [S_STUDY_DELETE] = "DELETE FROM studies WHERE id = ?1",
+    [S_TRIALS_DELETE_STUDY] = "DELETE FROM trials WHERE study_id = ?1",
+    [S_NEXT_NUMBER] = "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
+    [S_TRIAL_INSERT] = "INSERT INTO trials(study_id, number, state, params_json, worker, seed,"
+                       " started_at, heartbeat_at) VALUES(?1, ?2, 'running', ?3, ?4, ?5, ?6, ?6)",
+    [S_TRIAL_PARAMS] = "UPDATE trials SET params_json = ?2 WHERE id = ?1 AND state = 'running'",
+    [S_TRIAL_STATE] = "SELECT state FROM trials WHERE id = ?1",
+    [S_TRIAL_FINISH] = "UPDATE trials SET state = ?2, score = ?3, values_json = ?4,"
+                       " metrics_json = ?5, constraint_ok = ?6, error = ?7, finished_at = ?8,"
+                       " heartbeat_at = ?8 WHERE id = ?1 AND state = 'running'",
+    [S_TRIALS_LIST] = "SELECT id, study_id, number, state, params_json, score, values_json,"
+                      " metrics_json, constraint_ok, worker, seed, started_at, heartbeat_at,"
+                      " finished_at, error FROM trials WHERE study_id = ?1 ORDER BY number",
+    [S_HEARTBEAT] = "UPDATE trials SET heartbeat_at = ?2 WHERE id = ?1 AND state = 'running'",
+    [S_RECOVER] = "UPDATE trials SET state = 'fail', finished_at = ?3,"
+                  " error = 'stale: no heartbeat (worker died?)'"
+                  " WHERE study_id = ?1 AND state = 'running' AND heartbeat_at < ?2",
+    [S_DELETE_BELOW] = "DELETE FROM trials WHERE study_id = ?1 AND state <> 'running'"
+                       " AND score IS NOT NULL AND score < ?2",
+    [S_SET_SCORE] = "UPDATE trials SET score = ?2 WHERE id = ?1 AND state <> 'running'",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+};
+
+typedef struct sq {
+  sqlite3 *db;
+  char path[1024];
+  sqlite3_stmt *st[S_COUNT];
+  pthread_mutex_t mu; /* one caller at a time: statements are shared */
+} sq;
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int db_err(sq *s, qt_err *err, const char *what) {
+  return qt_err_set(err, QT_ESTORE, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *prep(sq *s, int k) {
+  sqlite3_stmt *st = s->st[k];
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+  if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(st, i);
+}
+
+static int run_simple(sq *s, int k, qt_err *err) {
+  sqlite3_stmt *st = prep(s, k);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? QT_OK : db_err(s, err, k_sql[k]);
+}
+
+static int begin(sq *s, qt_err *err) { return run_simple(s, S_BEGIN, err); }
+static int commit(sq *s, qt_err *err) { return run_simple(s, S_COMMIT, err); }
+static void rollback(sq *s) {
+  if (!sqlite3_get_autocommit(s->db)) run_simple(s, S_ROLLBACK, NULL);
+}
+
+static void sq_close(void *self) {
+  sq *s = self;
+  if (!s) return;
+  for (int k = 0; k < S_COUNT; k++) sqlite3_finalize(s->st[k]);
+  sqlite3_close(s->db);
+  pthread_mutex_destroy(&s->mu);
+  qt_free(s);
+}
+
+/* "sqlite:///abs/path", "sqlite://rel/path" or a bare path. */
+static void url_path(const char *url, char *out, size_t cap) {
+  const char *p = url;
+  if (strncmp(p, "sqlite:///", 10) == 0) p += 9; /* keep the leading '/' */
+  else if (strncmp(p, "sqlite://", 9) == 0) p += 9;
+  else if (strncmp(p, "sqlite:", 7) == 0) p += 7;
+  snprintf(out, cap, "%s", p);
+}
+
+static int upgrade(sq *s, qt_err *err) {
+  sqlite3_stmt *st = NULL;
+  int ver = 0;
+  if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+    return db_err(s, err, "reading the schema version");
+  if (sqlite3_step(st) == SQLITE_ROW) ver = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (ver > SCHEMA_VERSION)
+    return qt_err_set(err, QT_ESTORE,
+                      "%s: schema version %d is newer than this qtune understands (%d)", s->path,
+                      ver, SCHEMA_VERSION);
+  if (ver == SCHEMA_VERSION) return QT_OK;
+  /* Upgrades are whole scripts run in one exclusive transaction. */
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (ver < 1 && sqlite3_exec(s->db, k_schema_v1, NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (sqlite3_exec(s->db, "PRAGMA user_version = 1", NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  return QT_OK;
+fail:
+  qt_err_set(err, QT_ESTORE, "%s: creating the schema: %s", s->path,
+             msg ? msg : sqlite3_errmsg(s->db));
+  sqlite3_free(msg);
+  if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  return QT_ESTORE;
+}
+
+static int sq_open(const char *url, void **out_self, qt_err *err) {
+  *out_self = NULL;
+  sq *s = qt_calloc(1, sizeof *s);
+  if (!s) return qt_err_set(err, QT_ENOMEM, "out of memory opening %s", url);
+  pthread_mutex_init(&s->mu, NULL);
+  url_path(url, s->path, sizeof s->path);
+  if (!s->path[0]) {
+    qt_err_set(err, QT_EINVAL, "storage URL '%s' names no file", url);
+    goto fail;
+  }
+  if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+      SQLITE_OK) {
+    qt_err_set(err, QT_ESTORE, "%s: cannot open: %s", s->path,
+               s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    goto fail;
+  }
+  sqlite3_busy_timeout(s->db, 30000);
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                          " PRAGMA foreign_keys=ON;",
+                   NULL, NULL, &msg) != SQLITE_OK) {
+    qt_err_set(err, QT_ESTORE, "%s: not a usable SQLite database: %s", s->path,
+               msg ? msg : "?");
+    sqlite3_free(msg);
+    goto fail;
+  }
+  if (upgrade(s, err)) goto fail;
+  for (int k = 0; k < S_COUNT; k++)
+    if (sqlite3_prepare_v3(s->db, k_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->st[k], NULL) !=
+        SQLITE_OK) {
+      db_err(s, err, "preparing statements");
+      goto fail;
+    }
+  *out_self = s;
+  return QT_OK;
+fail:
+  sq_close(s);
+  return err ? err->code : QT_ESTORE;
+}
+
+static char *col_dup(sqlite3_stmt *st, int c) {
+  const unsigned char *t = sqlite3_column_text(st, c);
+  return t ? qt_strdup((const char *)t) : NULL;
+}
+
+/* Copies a study row; QT_ENOMEM when a string cannot be copied. */
+static int read_study(sqlite3_stmt *st, qt_study_rec *out) {
+  memset(out, 0, sizeof *out);
+  out->id = sqlite3_column_int64(st, 0);
+  snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
+  out->created_ms = sqlite3_column_int64(st, 2);
+  out->directions = col_dup(st, 3);
+  out->space_json = col_dup(st, 4);
+  out->config_json = col_dup(st, 5);
+  if (!out->directions || (!out->space_json && sqlite3_column_type(st, 4) != SQLITE_NULL) ||
+      (!out->config_json && sqlite3_column_type(st, 5) != SQLITE_NULL)) {
+    qt_study_rec_fini(out);
+    return QT_ENOMEM;
+  }
+  return QT_OK;
+}
+
+static int load_locked(sq *s, const char *name, qt_study_rec *out, qt_err *err) {
+  sqlite3_stmt *st = prep(s, S_STUDY_BY_NAME);
+  bind_text(st, 1, name);
+  int rc = sqlite3_step(st);
+  int r;
+  if (rc == SQLITE_ROW) {
+    r = read_study(st, out);
+    if (r) qt_err_set(err, r, "out of memory reading study '%s'", name);
+  } else if (rc == SQLITE_DONE) {
+    r = qt_err_set(err, QT_ENOTFOUND, "%s: no study named '%s'", s->path, name);
+  } else {
+    r = db_err(s, err, "loading a study");
+  }
+  sqlite3_reset(st);
+  return r;
+}
+
+static int sq_study_create(void *self, const char *name, const char *directions,
+                           const char *space_json, const char *config_json, qt_study_rec *out,
+                           int *out_created, qt_err *err) {
+  sq *s = self;
+  memset(out, 0, sizeof *out);
+  *out_created = 0;
+  if (!name || !*name || strlen(name) >= sizeof out->name)
+    return qt_err_set(err, QT_EINVAL, "study name must be 1 to %zu characters",
+                      sizeof out->name - 1);
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (r) goto done;
+  sqlite3_stmt *st = prep(s, S_STUDY_BY_NAME);
+  bind_text(st, 1, name);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc == SQLITE_DONE) {
+    st = prep(s, S_STUDY_INSERT);
+    bind_text(st, 1, name);
+    sqlite3_bind_int64(st, 2, now_ms());
+    bind_text(st, 3, directions ? directions : "[\"maximize\"]");
+    bind_text(st, 4, space_json);
+    bind_text(st, 5, config_json);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+      r = db_err(s, err, "creating a study");
+      goto done;
+    }
+    *out_created = 1;
+  } else if (rc != SQLITE_ROW) {
+    r = db_err(s, err, "looking up a study");
+    goto done;
+  }
+  r = commit(s, err);
+  if (!r) r = load_locked(s, name, out, err);
+done:
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_study_load(void *self, const char *name, qt_study_rec *out, qt_err *err) {
+  sq *s = self;
+  memset(out, 0, sizeof *out);
+  pthread_mutex_lock(&s->mu);
+  int r = load_locked(s, name, out, err);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_study_list(void *self, qt_study_rec **out, size_t *out_n, qt_err *err) {
+  sq *s = self;
+  *out = NULL;
+  *out_n = 0;
+  size_t n = 0, cap = 0;
+  qt_study_rec *v = NULL;
+  int r = QT_OK;
+  pthread_mutex_lock(&s->mu);
+  sqlite3_stmt *st = prep(s, S_STUDY_LIST);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (n == cap) {
+      size_t nc = cap ? cap * 2 : 8;
+      qt_study_rec *nv = qt_realloc(v, nc * sizeof *nv);
+      if (!nv) {
+        r = qt_err_set(err, QT_ENOMEM, "out of memory listing studies");
+        break;
+      }
+      v = nv;
+      cap = nc;
+    }
+    if (read_study(st, &v[n])) {
+      r = qt_err_set(err, QT_ENOMEM, "out of memory listing studies");
+      break;
+    }
+    n++;
+  }
+  if (!r && rc != SQLITE_DONE) r = db_err(s, err, "listing studies");
+  sqlite3_reset(st);
+  pthread_mutex_unlock(&s->mu);
+  if (r) {
+    for (size_t i = 0; i < n; i++) qt_study_rec_fini(&v[i]);
+    qt_free(v);
+    return r;
+  }
+  *out = v;
+  *out_n = n;
+  return QT_OK;
+}
+
+static int exec_id(sq *s, int k, int64_t id, qt_err *err) {
+  sqlite3_stmt *st = prep(s, k);
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? QT_OK : db_err(s, err, k_sql[k]);
+}
+
+static int sq_study_delete(void *self, int64_t study_id, qt_err *err) {
+  sq *s = self;
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (!r) r = exec_id(s, S_TRIALS_DELETE_STUDY, study_id, err);
+  if (!r) r = exec_id(s, S_STUDY_DELETE, study_id, err);
+  if (!r) r = commit(s, err);
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_trial_claim(void *self, int64_t study_id, const char *params_json,
+                          const char *worker, int64_t seed, int64_t *out_trial_id,
+                          int64_t *out_number, qt_err *err) {
+  sq *s = self;
+  *out_trial_id = 0;
+  *out_number = -1;
+  pthread_mutex_lock(&s->mu);
+  /* BEGIN IMMEDIATE takes the write lock first, so MAX(number)+1 cannot be
+   * read by two processes at once. */
+  int r = begin(s, err);
+  if (r) goto done;
+  sqlite3_stmt *st = prep(s, S_NEXT_NUMBER);
+  sqlite3_bind_int64(st, 1, study_id);
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    r = db_err(s, err, "numbering a trial");
+    sqlite3_reset(st);
+    goto done;
+  }
+  int64_t number = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  st = prep(s, S_TRIAL_INSERT);
+  sqlite3_bind_int64(st, 1, study_id);
+  sqlite3_bind_int64(st, 2, number);
+  bind_text(st, 3, params_json);
+  bind_text(st, 4, worker);
+  sqlite3_bind_int64(st, 5, seed);
+  sqlite3_bind_int64(st, 6, now_ms());
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    r = db_err(s, err, "claiming a trial");
+    goto done;
+  }
+  int64_t id = sqlite3_last_insert_rowid(s->db);
+  r = commit(s, err);
+  if (!r) {
+    *out_trial_id = id;
+    *out_number = number;
+  }
+done:
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+/* QT_OK when the trial is running, QT_ESTATE when finished, ENOTFOUND. */
+static int check_running(sq *s, int64_t trial_id, qt_err *err) {
+  sqlite3_stmt *st = prep(s, S_TRIAL_STATE);
+  sqlite3_bind_int64(st, 1, trial_id);
+  int rc = sqlite3_step(st);
+  int r = QT_OK;
+  if (rc == SQLITE_DONE) r = qt_err_set(err, QT_ENOTFOUND, "no trial with id %lld", (long long)trial_id);
+  else if (rc != SQLITE_ROW) r = db_err(s, err, "reading a trial");
+  else if (strcmp((const char *)sqlite3_column_text(st, 0), "running") != 0)
+    r = qt_err_set(err, QT_ESTATE, "trial %lld is already finished (%s); finished trials are immutable",
+                   (long long)trial_id, (const char *)sqlite3_column_text(st, 0));
+  sqlite3_reset(st);
+  return r;
+}
+
+static int sq_trial_set_params(void *self, int64_t trial_id, const char *params_json,
+                               qt_err *err) {
+  sq *s = self;
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (!r) r = check_running(s, trial_id, err);
+  if (!r) {
+    sqlite3_stmt *st = prep(s, S_TRIAL_PARAMS);
+    sqlite3_bind_int64(st, 1, trial_id);
+    bind_text(st, 2, params_json);
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "setting trial params");
+    sqlite3_reset(st);
+  }
+  if (!r) r = commit(s, err);
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_trial_finish(void *self, int64_t trial_id, int state, double score,
+                           const char *values_json, const char *metrics_json, int constraint_ok,
+                           const char *error, qt_err *err) {
+  sq *s = self;
+  if (state <= QT_REC_RUNNING || state > QT_REC_FAIL)
+    return qt_err_set(err, QT_EINVAL, "finishing a trial needs state complete, pruned or fail");
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (!r) r = check_running(s, trial_id, err);
+  if (!r) {
+    sqlite3_stmt *st = prep(s, S_TRIAL_FINISH);
+    sqlite3_bind_int64(st, 1, trial_id);
+    bind_text(st, 2, qt_trial_state_name(state));
+    if (isfinite(score)) sqlite3_bind_double(st, 3, score);
+    else sqlite3_bind_null(st, 3);
+    bind_text(st, 4, values_json);
+    bind_text(st, 5, metrics_json);
+    if (constraint_ok >= 0) sqlite3_bind_int(st, 6, constraint_ok);
+    else sqlite3_bind_null(st, 6);
+    bind_text(st, 7, error);
+    sqlite3_bind_int64(st, 8, now_ms());
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "finishing a trial");
+    sqlite3_reset(st);
+  }
+  if (!r) r = commit(s, err);
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int parse_state(const char *t) {
+  for (int k = QT_REC_RUNNING; k <= QT_REC_FAIL; k++)
+    if (t && strcmp(t, qt_trial_state_name(k)) == 0) return k;
+  return QT_REC_FAIL;
+}
+
+static int read_trial(sqlite3_stmt *st, qt_trial_rec *t) {
+  memset(t, 0, sizeof *t);
+  t->id = sqlite3_column_int64(st, 0);
+  t->study_id = sqlite3_column_int64(st, 1);
+  t->number = sqlite3_column_int64(st, 2);
+  t->state = parse_state((const char *)sqlite3_column_text(st, 3));
+  t->score = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
+  t->constraint_ok = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 8);
+  const unsigned char *w = sqlite3_column_text(st, 9);
+  snprintf(t->worker, sizeof t->worker, "%s", w ? (const char *)w : "");
+  t->seed = sqlite3_column_int64(st, 10);
+  t->started_ms = sqlite3_column_int64(st, 11);
+  t->heartbeat_ms = sqlite3_column_int64(st, 12);
+  t->finished_ms = sqlite3_column_int64(st, 13);
+  static const int cols[] = {4, 6, 7, 14};
+  char **dst[] = {&t->params_json, &t->values_json, &t->metrics_json, &t->error};
+  for (int k = 0; k < 4; k++) {
+    if (sqlite3_column_type(st, cols[k]) == SQLITE_NULL) continue;
+    *dst[k] = col_dup(st, cols[k]);
+    if (!*dst[k]) {
+      qt_trial_rec_fini(t);
+      return QT_ENOMEM;
+    }
+  }
+  return QT_OK;
+}
+
+static int sq_trials_list(void *self, int64_t study_id, unsigned states_mask,
+                          qt_trial_rec **out, size_t *out_n, qt_err *err) {
+  sq *s = self;
+  *out = NULL;
+  *out_n = 0;
+  size_t n = 0, cap = 0;
+  qt_trial_rec *v = NULL;
+  int r = QT_OK, rc;
+  pthread_mutex_lock(&s->mu);
+  sqlite3_stmt *st = prep(s, S_TRIALS_LIST);
+  sqlite3_bind_int64(st, 1, study_id);
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int state = parse_state((const char *)sqlite3_column_text(st, 3));
+    if (states_mask && !(states_mask & (1u << state))) continue;
+    if (n == cap) {
+      size_t nc = cap ? cap * 2 : 64;
+      qt_trial_rec *nv = qt_realloc(v, nc * sizeof *nv);
+      if (!nv) {
+        r = qt_err_set(err, QT_ENOMEM, "out of memory listing trials");
+        break;
+      }
+      v = nv;
+      cap = nc;
+    }
+    if (read_trial(st, &v[n])) {
+      r = qt_err_set(err, QT_ENOMEM, "out of memory listing trials");
+      break;
+    }
+    n++;
+  }
+  if (!r && rc != SQLITE_DONE) r = db_err(s, err, "listing trials");
+  sqlite3_reset(st);
+  pthread_mutex_unlock(&s->mu);
+  if (r) {
+    qt_trial_recs_free(v, n);
+    return r;
+  }
+  *out = v;
+  *out_n = n;
+  return QT_OK;
+}
+
+static int sq_heartbeat(void *self, int64_t trial_id, qt_err *err) {
+  sq *s = self;
+  pthread_mutex_lock(&s->mu);
+  sqlite3_stmt *st = prep(s, S_HEARTBEAT);
+  sqlite3_bind_int64(st, 1, trial_id);
+  sqlite3_bind_int64(st, 2, now_ms());
+  int r = sqlite3_step(st) == SQLITE_DONE ? QT_OK : db_err(s, err, "heartbeat");
+  sqlite3_reset(st);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n,
+                            qt_err *err) {
+  sq *s = self;
+  *out_n = 0;
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (!r) {
+    int64_t now = now_ms();
+    sqlite3_stmt *st = prep(s, S_RECOVER);
+    sqlite3_bind_int64(st, 1, study_id);
+    sqlite3_bind_int64(st, 2, now - stale_ms);
+    sqlite3_bind_int64(st, 3, now);
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "recovering stale trials");
+    else *out_n = (size_t)sqlite3_changes(s->db);
+    sqlite3_reset(st);
+  }
+  if (!r) r = commit(s, err);
+  if (r) {
+    rollback(s);
+    *out_n = 0;
+  }
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_trials_delete_below(void *self, int64_t study_id, double min_score, size_t *out_n,
+                                  qt_err *err) {
+  sq *s = self;
+  *out_n = 0;
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (!r) {
+    sqlite3_stmt *st = prep(s, S_DELETE_BELOW);
+    sqlite3_bind_int64(st, 1, study_id);
+    sqlite3_bind_double(st, 2, min_score);
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "deleting trials");
+    else *out_n = (size_t)sqlite3_changes(s->db);
+    sqlite3_reset(st);
+  }
+  if (!r) r = commit(s, err);
+  if (r) {
+    rollback(s);
+    *out_n = 0;
+  }
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_trials_set_scores(void *self, const int64_t *ids, const double *scores, size_t n,
+                                qt_err *err) {
+  sq *s = self;
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  for (size_t i = 0; !r && i < n; i++) {
+    sqlite3_stmt *st = prep(s, S_SET_SCORE);
+    sqlite3_bind_int64(st, 1, ids[i]);
+    if (isfinite(scores[i])) sqlite3_bind_double(st, 2, scores[i]);
+    else sqlite3_bind_null(st, 2);
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "updating scores");
+    sqlite3_reset(st);
+  }
+  if (!r) r = commit(s, err);
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+const qt_storage_vtbl qt_storage_sqlite = {
+    .abi = QT_STORAGE_ABI,
+    .scheme = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .study_create = sq_study_create,
+    .study_load = sq_study_load,
+    .study_list = sq_study_list,
+    .study_delete = sq_study_delete,
+    .trial_claim = sq_trial_claim,
+    .trial_set_params = sq_trial_set_params,
+    .trial_finish = sq_trial_finish,
+    .trials_list = sq_trials_list,
+    .heartbeat = sq_heartbeat,
+    .recover_stale = sq_recover_stale,
+    .trials_delete_below = sq_trials_delete_below,
+    .trials_set_scores = sq_trials_set_scores,
+};

@@ -1,0 +1,283 @@
+#include "qt_test.h"
+#include "qtune/storage.h"
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char g_path[256];
+
+static void fresh_path(const char *tag) {
+  snprintf(g_path, sizeof g_path, "/tmp/qtune_test_sqlite_%s_%d.db", tag, (int)getpid());
+  unlink(g_path);
+  char x[300];
+  snprintf(x, sizeof x, "%s-wal", g_path);
+  unlink(x);
+  snprintf(x, sizeof x, "%s-shm", g_path);
+  unlink(x);
+}
+
+static void open_or_die(qt_storage *s) {
+  char url[300];
+  snprintf(url, sizeof url, "sqlite://%s", g_path);
+  qt_err e = {0};
+  int r = qt_storage_open(url, s, &e);
+  if (r) fprintf(stderr, "open: %s\n", e.msg);
+  EXPECT_EQ(r, 0);
+}
+
+static void study_create_then_load(void) {
+  fresh_path("study");
+  qt_storage s;
+  open_or_die(&s);
+  ASSERT_TRUE(s.vt != NULL);
+  qt_study_rec a, b;
+  int created = -1;
+  qt_err e;
+  EXPECT_EQ(s.vt->study_create(s.self, "s1", "[\"maximize\"]", "{\"d\":1}", NULL, &a, &created, &e), 0);
+  EXPECT_EQ(created, 1);
+  EXPECT_STREQ(a.name, "s1");
+  EXPECT_STREQ(a.space_json, "{\"d\":1}");
+  EXPECT_TRUE(a.config_json == NULL);
+  /* Same name again loads; the first space stays. */
+  EXPECT_EQ(s.vt->study_create(s.self, "s1", "[\"minimize\"]", "{\"d\":2}", NULL, &b, &created, &e), 0);
+  EXPECT_EQ(created, 0);
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_STREQ(b.directions, "[\"maximize\"]");
+  EXPECT_STREQ(b.space_json, "{\"d\":1}");
+  qt_study_rec_fini(&a);
+  qt_study_rec_fini(&b);
+  EXPECT_EQ(s.vt->study_load(s.self, "nope", &a, &e), QT_ENOTFOUND);
+  EXPECT_CONTAINS(e.msg, "nope");
+  EXPECT_EQ(s.vt->study_create(s.self, "", NULL, NULL, NULL, &a, &created, &e), QT_EINVAL);
+  qt_study_rec *list;
+  size_t n;
+  EXPECT_EQ(s.vt->study_create(s.self, "s2", NULL, NULL, NULL, &a, &created, &e), 0);
+  qt_study_rec_fini(&a);
+  EXPECT_EQ(s.vt->study_list(s.self, &list, &n, &e), 0);
+  EXPECT_EQ(n, 2);
+  for (size_t i = 0; i < n; i++) qt_study_rec_fini(&list[i]);
+  qt_free(list);
+  qt_storage_close(&s);
+  /* Reopen: the data is on disk. */
+  open_or_die(&s);
+  EXPECT_EQ(s.vt->study_load(s.self, "s2", &a, &e), 0);
+  EXPECT_STREQ(a.directions, "[\"maximize\"]");
+  qt_study_rec_fini(&a);
+  qt_storage_close(&s);
+}
+
+static void trials_lifecycle(void) {
+  fresh_path("trials");
+  qt_storage s;
+  open_or_die(&s);
+  qt_study_rec st;
+  int created;
+  qt_err e;
+  ASSERT_TRUE(s.vt->study_create(s.self, "t", NULL, NULL, NULL, &st, &created, &e) == 0);
+  int64_t ids[3], num;
+  for (int i = 0; i < 3; i++) {
+    EXPECT_EQ(s.vt->trial_claim(s.self, st.id, "{\"a\":1}", "w0", 100 + i, &ids[i], &num, &e), 0);
+    EXPECT_EQ(num, i);
+  }
+  EXPECT_EQ(s.vt->trial_set_params(s.self, ids[0], "{\"a\":2}", &e), 0);
+  EXPECT_EQ(s.vt->trial_finish(s.self, ids[0], QT_REC_COMPLETE, 1.5, "[1.5]", "{\"sharpe\":1.5}", 1, NULL, &e), 0);
+  EXPECT_EQ(s.vt->trial_finish(s.self, ids[1], QT_REC_FAIL, NAN, NULL, NULL, -1, "boom", &e), 0);
+  /* Finished trials are immutable. */
+  EXPECT_EQ(s.vt->trial_finish(s.self, ids[0], QT_REC_COMPLETE, 9.0, NULL, NULL, 1, NULL, &e), QT_ESTATE);
+  EXPECT_CONTAINS(e.msg, "immutable");
+  EXPECT_EQ(s.vt->trial_set_params(s.self, ids[0], "{}", &e), QT_ESTATE);
+  EXPECT_EQ(s.vt->trial_finish(s.self, ids[2], QT_REC_RUNNING, 0, NULL, NULL, 1, NULL, &e), QT_EINVAL);
+  EXPECT_EQ(s.vt->trial_finish(s.self, 9999, QT_REC_COMPLETE, 0, NULL, NULL, 1, NULL, &e), QT_ENOTFOUND);
+  qt_trial_rec *t;
+  size_t n;
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 0, &t, &n, &e), 0);
+  ASSERT_TRUE(n == 3);
+  EXPECT_EQ(t[0].state, QT_REC_COMPLETE);
+  EXPECT_NEAR(t[0].score, 1.5, 0);
+  EXPECT_STREQ(t[0].params_json, "{\"a\":2}");
+  EXPECT_STREQ(t[0].metrics_json, "{\"sharpe\":1.5}");
+  EXPECT_EQ(t[0].constraint_ok, 1);
+  EXPECT_EQ(t[0].seed, 100);
+  EXPECT_STREQ(t[0].worker, "w0");
+  EXPECT_TRUE(t[0].finished_ms > 0);
+  EXPECT_EQ(t[1].state, QT_REC_FAIL);
+  EXPECT_TRUE(isnan(t[1].score));
+  EXPECT_STREQ(t[1].error, "boom");
+  EXPECT_EQ(t[1].constraint_ok, -1);
+  EXPECT_EQ(t[2].state, QT_REC_RUNNING);
+  EXPECT_TRUE(t[2].metrics_json == NULL);
+  qt_trial_recs_free(t, n);
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_REC_COMPLETE, &t, &n, &e), 0);
+  EXPECT_EQ(n, 1);
+  qt_trial_recs_free(t, n);
+  /* Scores are derived and may be renormalized. */
+  double sc = 0.25;
+  EXPECT_EQ(s.vt->trials_set_scores(s.self, &ids[0], &sc, 1, &e), 0);
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_REC_COMPLETE, &t, &n, &e), 0);
+  EXPECT_NEAR(t[0].score, 0.25, 0);
+  qt_trial_recs_free(t, n);
+  /* Heartbeat then stale recovery: with a negative window every running trial is stale. */
+  EXPECT_EQ(s.vt->heartbeat(s.self, ids[2], &e), 0);
+  size_t rec;
+  EXPECT_EQ(s.vt->recover_stale(s.self, st.id, 60000, &rec, &e), 0);
+  EXPECT_EQ(rec, 0);
+  EXPECT_EQ(s.vt->recover_stale(s.self, st.id, -1000, &rec, &e), 0);
+  EXPECT_EQ(rec, 1);
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_REC_FAIL, &t, &n, &e), 0);
+  EXPECT_EQ(n, 2);
+  EXPECT_CONTAINS(t[1].error, "stale");
+  qt_trial_recs_free(t, n);
+  /* Cleanup deletes finished trials under a score only. */
+  EXPECT_EQ(s.vt->trials_delete_below(s.self, st.id, 0.5, &rec, &e), 0);
+  EXPECT_EQ(rec, 1);
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 0, &t, &n, &e), 0);
+  EXPECT_EQ(n, 2);
+  qt_trial_recs_free(t, n);
+  /* Numbering continues after the highest number, never reusing one. */
+  EXPECT_EQ(s.vt->trial_claim(s.self, st.id, NULL, "w", 0, &ids[0], &num, &e), 0);
+  EXPECT_EQ(num, 3);
+  EXPECT_EQ(s.vt->study_delete(s.self, st.id, &e), 0);
+  qt_study_rec_fini(&st);
+  EXPECT_EQ(s.vt->study_load(s.self, "t", &st, &e), QT_ENOTFOUND);
+  qt_storage_close(&s);
+}
+
+/* Four processes claim and finish trials of one study on one file at once:
+ * every number 0..N-1 appears exactly once and no call fails with a lock. */
+static void four_processes_no_duplicates(void) {
+  fresh_path("procs");
+  qt_storage s;
+  open_or_die(&s);
+  qt_study_rec st;
+  int created;
+  qt_err e;
+  ASSERT_TRUE(s.vt->study_create(s.self, "p", NULL, NULL, NULL, &st, &created, &e) == 0);
+  qt_storage_close(&s);
+  enum { PROCS = 4, EACH = 40 };
+  pid_t kids[PROCS];
+  for (int p = 0; p < PROCS; p++) {
+    kids[p] = fork();
+    if (kids[p] == 0) {
+      qt_storage c;
+      char url[300];
+      snprintf(url, sizeof url, "sqlite://%s", g_path);
+      qt_err ce;
+      if (qt_storage_open(url, &c, &ce)) _exit(10);
+      for (int i = 0; i < EACH; i++) {
+        int64_t id, num;
+        if (c.vt->trial_claim(c.self, st.id, "{}", "w", p, &id, &num, &ce)) {
+          fprintf(stderr, "claim: %s\n", ce.msg);
+          _exit(11);
+        }
+        if (c.vt->trial_finish(c.self, id, QT_REC_COMPLETE, (double)num, NULL, "{}", 1, NULL, &ce)) {
+          fprintf(stderr, "finish: %s\n", ce.msg);
+          _exit(12);
+        }
+      }
+      qt_storage_close(&c);
+      _exit(0);
+    }
+  }
+  for (int p = 0; p < PROCS; p++) {
+    int status = 0;
+    waitpid(kids[p], &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  open_or_die(&s);
+  qt_trial_rec *t;
+  size_t n;
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 0, &t, &n, &e), 0);
+  EXPECT_EQ(n, PROCS * EACH);
+  for (size_t i = 0; i < n; i++) {
+    EXPECT_EQ(t[i].number, (int64_t)i);
+    EXPECT_EQ(t[i].state, QT_REC_COMPLETE);
+  }
+  qt_trial_recs_free(t, n);
+  qt_study_rec_fini(&st);
+  qt_storage_close(&s);
+}
+
+static void bad_urls_and_files(void) {
+  qt_storage s;
+  qt_err e;
+  EXPECT_EQ(qt_storage_open("mysql://x", &s, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "unknown scheme");
+  EXPECT_EQ(qt_storage_open("", &s, &e), QT_EINVAL);
+  EXPECT_EQ(qt_storage_open("sqlite:///nonexistent-dir-qtune/x.db", &s, &e), QT_ESTORE);
+  EXPECT_CONTAINS(e.msg, "nonexistent-dir-qtune/x.db");
+  /* A file that is not a database. */
+  fresh_path("junk");
+  FILE *f = fopen(g_path, "w");
+  fputs("this is not a database, just text that is long enough to be a header......\n", f);
+  fclose(f);
+  char url[300];
+  snprintf(url, sizeof url, "sqlite://%s", g_path);
+  EXPECT_EQ(qt_storage_open(url, &s, &e), QT_ESTORE);
+  EXPECT_CONTAINS(e.msg, g_path);
+  EXPECT_TRUE(s.vt == NULL);
+}
+
+/* A database written by a newer qtune is refused; an empty one is upgraded. */
+static void schema_versions(void) {
+  fresh_path("newer");
+  sqlite3 *db;
+  ASSERT_TRUE(sqlite3_open(g_path, &db) == SQLITE_OK);
+  sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+  sqlite3_close(db);
+  char url[300];
+  snprintf(url, sizeof url, "sqlite://%s", g_path);
+  qt_storage s;
+  qt_err e;
+  EXPECT_EQ(qt_storage_open(url, &s, &e), QT_ESTORE);
+  EXPECT_CONTAINS(e.msg, "newer");
+  fresh_path("upgrade");
+  open_or_die(&s);
+  qt_storage_close(&s);
+  ASSERT_TRUE(sqlite3_open(g_path, &db) == SQLITE_OK);
+  sqlite3_stmt *st;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+  EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+static void out_of_memory_paths(void) {
+  fresh_path("oom");
+  qt_storage s;
+  open_or_die(&s);
+  qt_study_rec st;
+  int created;
+  qt_err e;
+  ASSERT_TRUE(s.vt->study_create(s.self, "m", "[\"maximize\"]", "{}", "{}", &st, &created, &e) == 0);
+  int64_t id, num;
+  EXPECT_EQ(s.vt->trial_claim(s.self, st.id, "{\"x\":1}", "w", 0, &id, &num, &e), 0);
+  EXPECT_EQ(s.vt->trial_finish(s.self, id, QT_REC_FAIL, NAN, NULL, "{}", 0, "err", &e), 0);
+  for (long k = 1; k <= 4; k++) {
+    qt_trial_rec *t = (void *)1;
+    size_t n = 7;
+    qt_alloc_fail_at(k, 0);
+    int r = s.vt->trials_list(s.self, st.id, 0, &t, &n, &e);
+    qt_alloc_fail_at(0, 0);
+    EXPECT_EQ(r, QT_ENOMEM);
+    EXPECT_TRUE(t == NULL);
+    EXPECT_EQ(n, 0);
+  }
+  qt_study_rec b;
+  qt_alloc_fail_at(2, 0);
+  EXPECT_EQ(s.vt->study_load(s.self, "m", &b, &e), QT_ENOMEM);
+  qt_alloc_fail_at(0, 0);
+  EXPECT_TRUE(b.directions == NULL);
+  qt_alloc_fail_at(1, 0);
+  qt_storage s2;
+  char url[300];
+  snprintf(url, sizeof url, "sqlite://%s", g_path);
+  EXPECT_EQ(qt_storage_open(url, &s2, &e), QT_ENOMEM);
+  qt_alloc_fail_at(0, 0);
+  qt_study_rec_fini(&st);
+  qt_storage_close(&s);
+}
+
+QT_TESTS(T(study_create_then_load), T(trials_lifecycle), T(four_processes_no_duplicates),
+         T(bad_urls_and_files), T(schema_versions), T(out_of_memory_paths))
