@@ -117,4 +117,185 @@ typedef struct qt_catalog_entry {
 QT_API int qt_catalog_list(qt_catalog *c, qt_catalog_entry *out, size_t cap, size_t *out_n,
                            qt_err *err);
 
+/* ---- verify, resample, synth ---- */
+
+/* The checks of qt_verify_*: one list makes the enum and the names.  Which
+ * kinds run which check is in docs/verify.md. */
+#define QT_VERIFY_CHECKS(X)                                                    \
+  X(GAP, "gap", "step longer than gap_factor x interval")                     \
+  X(DUPLICATE, "duplicate", "timestamp equal to the previous row's")          \
+  X(OUT_OF_ORDER, "out_of_order", "timestamp earlier than the previous row's") \
+  X(MISALIGNED, "misaligned", "step not a whole number of intervals")         \
+  X(OHLC, "ohlc", "low/high do not enclose open and close, or low > high")    \
+  X(BAD_PRICE, "bad_price", "price not finite or not positive")               \
+  X(BAD_VOLUME, "bad_volume", "volume/qty negative, not finite, or taker > total") \
+  X(DUPLICATE_ID, "duplicate_id", "trade id seen before")                     \
+  X(BAD_RATE, "bad_rate", "funding rate or interval not finite")              \
+  X(IRREGULAR, "irregular", "funding step differs from its interval")         \
+  X(CROSSED, "crossed", "bid above ask")
+
+typedef enum qt_check {
+#define QT__CHECK_ENUM(id, name, text) QT_CHECK_##id,
+  QT_VERIFY_CHECKS(QT__CHECK_ENUM)
+#undef QT__CHECK_ENUM
+  QT_CHECK_COUNT
+} qt_check;
+/* "gap", "ohlc", ...; static, never NULL. */
+QT_API const char *qt_check_name(int check);
+
+/* Most findings a report lists (the counts are always complete). */
+#define QT_VERIFY_MAX_LISTED 256
+
+typedef struct qt_finding {
+  int check;       /* qt_check */
+  size_t row;      /* the offending row (a gap: the first row after it) */
+  int64_t ts_ms;   /* that row's timestamp */
+  int64_t prev_ms; /* the previous row's timestamp (gap start), 0 for row 0 */
+  int64_t missing; /* gaps: whole intervals missing in between; else 0 */
+} qt_finding;
+
+typedef struct qt_verify_opts {
+  double gap_factor;   /* a gap is a step > gap_factor * interval; 1 = any missing bar */
+  int64_t interval_ms; /* 0: the series' own (bars) or inferred; see docs/verify.md */
+  size_t max_listed;   /* findings kept in the report, <= QT_VERIFY_MAX_LISTED */
+} qt_verify_opts;
+/* gap_factor 1, interval from the data, 20 listed. */
+QT_API qt_verify_opts qt_verify_opts_default(void);
+
+/* Plain data, no heap: lives on the caller's stack. */
+typedef struct qt_verify_report {
+  int kind;                        /* qt_kind verified */
+  size_t n_rows;
+  int64_t interval_ms;             /* the interval the gap checks used (0: none) */
+  int64_t first_ms, last_ms;
+  size_t counts[QT_CHECK_COUNT];   /* findings per check */
+  size_t n_findings;               /* sum of counts */
+  int64_t missing_total;           /* intervals missing over all gaps */
+  size_t n_listed;
+  qt_finding listed[QT_VERIFY_MAX_LISTED]; /* the first n_listed findings, in row order */
+} qt_verify_report;
+
+/* Each runs every check of its kind over the series in one pass and fills
+ * *out (reset first).  Findings are not errors: the return is QT_OK with
+ * out->n_findings counting them.  Errors: QT_EINVAL for bad options,
+ * QT_ENOMEM (trades only: non-increasing ids need one sorted copy). */
+QT_API int qt_verify_bars(const qt_bars *b, const qt_verify_opts *o, qt_verify_report *out,
+                          qt_err *err);
+QT_API int qt_verify_trades(const qt_trades *t, const qt_verify_opts *o, qt_verify_report *out,
+                            qt_err *err);
+QT_API int qt_verify_funding(const qt_funding *f, const qt_verify_opts *o,
+                             qt_verify_report *out, qt_err *err);
+QT_API int qt_verify_quotes(const qt_quotes *q, const qt_verify_opts *o, qt_verify_report *out,
+                            qt_err *err);
+/* Writes the report as text lines, or as one JSON object (see docs/verify.md
+ * for its fields); `label` names the series ("BTCUSDT bars").  QT_EIO when
+ * the write fails, QT_ENOMEM. */
+QT_API int qt_verify_report_write_text(const qt_verify_report *r, const char *label, FILE *f,
+                                       qt_err *err);
+QT_API int qt_verify_report_write_json(const qt_verify_report *r, const char *label, FILE *f,
+                                       qt_err *err);
+
+/* What resampling does with a bucket missing some of its source bars.
+ * Buckets no source bar falls in are never emitted. */
+typedef enum qt_partial {
+  QT_PARTIAL_DROP_EDGES = 0, /* default: drop an incomplete first/last bucket, keep inner ones */
+  QT_PARTIAL_KEEP = 1,       /* keep every bucket */
+  QT_PARTIAL_DROP = 2        /* drop every incomplete bucket */
+} qt_partial;
+
+typedef struct qt_resample_opts {
+  int64_t to_ms;      /* target interval: a whole multiple of the source's */
+  int partial;        /* qt_partial */
+} qt_resample_opts;
+QT_API qt_resample_opts qt_resample_opts_default(void); /* 1h, QT_PARTIAL_DROP_EDGES */
+
+/* What a resample did: buckets seen, kept incomplete ones and drops. */
+typedef struct qt_resample_info {
+  size_t n_buckets;        /* non-empty buckets of the input */
+  size_t n_incomplete;     /* incomplete buckets among those kept */
+  size_t n_dropped;        /* incomplete buckets dropped */
+  int64_t first_incomplete_ms; /* open time of the first kept incomplete bucket, or 0 */
+} qt_resample_info;
+
+/* Aggregates bars (strictly increasing ts_ms, interval_ms > 0) into buckets
+ * [k*to_ms, (k+1)*to_ms) from the epoch: open first, high max, low min,
+ * close last, volume/quote_volume/trade_count/taker columns summed.  *out is
+ * allocated (qt_bars_alloc, interval_ms = to_ms); info may be NULL.
+ * QT_EINVAL: to_ms not a multiple of the interval, unknown interval,
+ * unsorted input.  QT_ENOMEM. */
+QT_API int qt_resample_bars(const qt_bars *in, const qt_resample_opts *o, qt_bars *out,
+                            qt_resample_info *info, qt_err *err);
+
+typedef struct qt_trade_bars_opts {
+  int64_t interval_ms; /* bar length; buckets are epoch multiples of it */
+  int fill_empty;      /* 1: an interval without trades between two that have
+                          them becomes a flat bar at the last price, volume 0 */
+} qt_trade_bars_opts;
+QT_API qt_trade_bars_opts qt_trade_bars_opts_default(void); /* 1m, no filling */
+
+/* Bars from trades (non-decreasing ts_ms): OHLC of trade prices, volume =
+ * sum qty, quote_volume = sum price*qty, trade_count, taker buy columns from
+ * trades with buyer_is_maker == 0.  *out allocated.  QT_EINVAL on unsorted
+ * trades or a bad interval, QT_ENOMEM. */
+QT_API int qt_bars_from_trades(const qt_trades *t, const qt_trade_bars_opts *o, qt_bars *out,
+                               qt_err *err);
+
+/* Synthetic markets (docs/synthetic.md has the model and every parameter).
+ * Everything flows from opts.seed: the same options give the same bytes. */
+typedef enum qt_regime {
+  QT_REGIME_UP = 0,
+  QT_REGIME_DOWN = 1,
+  QT_REGIME_RANGE = 2,
+  QT_REGIME_VOLATILE = 3
+} qt_regime;
+#define QT_REGIME_COUNT 4
+/* "up", "down", "range", "volatile"; static, never NULL. */
+QT_API const char *qt_regime_name(int regime);
+
+typedef struct qt_synth_opts {
+  uint64_t seed;
+  int days;                    /* length: days * 1440 one-minute bars */
+  int64_t start_ms;            /* first bar open; a whole minute */
+  double start_price;
+  double tick;                 /* price grid */
+  double lot;                  /* quantity grid */
+  double vol_daily;            /* stdev of log returns per day, trend regimes */
+  double trend_daily;          /* drift of log price per day, up (+) and down (-) */
+  double range_revert_min;     /* range regime: mean-reversion time (minutes) to its anchor */
+  double vol_mult[QT_REGIME_COUNT];       /* volatility multiplier per regime */
+  double duration_min[QT_REGIME_COUNT];   /* mean regime length (minutes, geometric) */
+  double jumps_per_day;        /* Poisson rate of jumps (x4 in the volatile regime) */
+  double jump_sigma;           /* stdev of a jump's log size */
+  double trades_per_min;       /* mean trades per bar (before activity scaling) */
+  double qty_mean;             /* mean trade quantity (base units) */
+  double taker_lean;           /* P(taker buy) = 0.5 +- lean with the tick direction */
+  double funding_base;         /* funding rate with no trend (per 8h) */
+  double funding_gain;         /* rate added per unit of daily drift */
+  double funding_noise;        /* stdev of the rate's noise */
+  int64_t quote_interval_ms;   /* top-of-book sampling step */
+  double spread_bps;           /* mean quoted spread */
+  double venue_b_sd_bps;       /* stationary stdev of the venue B price difference */
+  double venue_b_half_life_min;/* its mean-reversion half-life */
+  double venue_b_volume_share; /* venue B volume relative to A */
+} qt_synth_opts;
+QT_API qt_synth_opts qt_synth_opts_default(void);
+
+/* A generated market: venue A's series, venue B's bars and quotes, and the
+ * regime of every bar (regime[i] for bars.ts_ms[i]).  Owns everything. */
+typedef struct qt_synth_market {
+  qt_bars bars;
+  qt_trades trades;
+  qt_funding funding;
+  qt_quotes quotes;
+  qt_bars bars_b;
+  qt_quotes quotes_b;
+  uint8_t *regime;
+  double *diff_bps;            /* venue B - A price difference per bar (bps) */
+} qt_synth_market;
+
+/* Fills *out (zeroed first).  QT_EINVAL names a bad option; QT_ENOMEM. */
+QT_API int qt_synth_generate(const qt_synth_opts *o, qt_synth_market *out, qt_err *err);
+/* Releases everything; a zeroed market is a no-op. */
+QT_API void qt_synth_market_fini(qt_synth_market *m);
+
 #endif
