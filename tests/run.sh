@@ -24,6 +24,18 @@ run_one() {
   fi
   echo "$name: $line"
 }
+# A private PostgreSQL server on loopback for the storage tests, unless the
+# caller names one; it is stopped and removed when the run ends.
+if [ -z "${QTUNE_PG_URL:-}" ]; then
+  pgdir=$(mktemp -d /tmp/qtune-pg.XXXXXX)
+  pgport=$((55000 + RANDOM % 2000))
+  if QTUNE_PG_URL=$(scripts/pg-test-server start "$pgdir/data" "$pgport"); then
+    export QTUNE_PG_URL
+    trap 'scripts/pg-test-server stop "$pgdir/data"; rm -rf "$pgdir"' EXIT
+  else
+    echo "tests: could not start PostgreSQL; its tests will fail" >&2
+  fi
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 BT=${BT:-build-test}

@@ -87,6 +87,7 @@ typedef struct qt_storage_vtbl {
 
 #define QT_STORAGE_ABI 1
 QT_API extern const qt_storage_vtbl qt_storage_sqlite;
+QT_API extern const qt_storage_vtbl qt_storage_postgres;
 
 /* An open storage: the vtable and its instance. */
 typedef struct qt_storage {
@@ -95,7 +96,7 @@ typedef struct qt_storage {
 } qt_storage;
 
 /* Opens by URL: "sqlite:///path/to.db" (or "sqlite://relative.db"), a bare
- * path (SQLite).  QT_EINVAL for an unknown scheme.  An instance may be shared
+ * path (SQLite), or a libpq URI "postgresql://user@host:port/db".  QT_EINVAL for an unknown scheme.  An instance may be shared
  * by threads: every call is serialized by a lock inside the backend, and each
  * write is its own short transaction, so several processes can share one
  * SQLite file (WAL, busy timeout). */

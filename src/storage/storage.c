@@ -37,9 +37,13 @@ int qt_storage_open(const char *url, qt_storage *out, qt_err *err) {
   const qt_storage_vtbl *vt = NULL;
   const char *colon = strstr(url, "://");
   if (!colon || strncmp(url, "sqlite:", 7) == 0) vt = &qt_storage_sqlite;
+  else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+    vt = &qt_storage_postgres;
   if (!vt)
     return qt_err_set(err, QT_EINVAL,
-                      "storage URL '%s': unknown scheme (use sqlite:///path/to.db)", url);
+                      "storage URL '%s': unknown scheme (use sqlite:///path/to.db or "
+                      "postgresql://user@host:port/db)",
+                      url);
   int r = vt->open(url, &out->self, err);
   if (r == QT_OK) out->vt = vt;
   return r;

@@ -1,11 +1,17 @@
 #include "qt_test.h"
 #include "qtune/storage.h"
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The same conformance tests run on every backend: SQLite on a temp file and
+ * PostgreSQL on the server named by QTUNE_PG_URL (tests/run.sh starts a
+ * private one on loopback).  A missing server fails the PostgreSQL tests. */
 static char g_path[256];
+static char g_url[512];
+static int g_pg; /* current backend: 0 SQLite, 1 PostgreSQL */
 
 static void fresh_path(const char *tag) {
   snprintf(g_path, sizeof g_path, "/tmp/qtune_test_sqlite_%s_%d.db", tag, (int)getpid());
@@ -15,11 +21,19 @@ static void fresh_path(const char *tag) {
   unlink(x);
   snprintf(x, sizeof x, "%s-shm", g_path);
   unlink(x);
+  snprintf(g_url, sizeof g_url, "sqlite://%s", g_path);
+  if (!g_pg) return;
+  const char *pg = getenv("QTUNE_PG_URL");
+  snprintf(g_url, sizeof g_url, "%s", pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
+  PGconn *c = PQconnectdb(g_url);
+  if (PQstatus(c) == CONNECTION_OK)
+    PQclear(PQexec(c, "SET client_min_messages = warning;"
+                      "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"));
+  PQfinish(c);
 }
 
 static void open_or_die(qt_storage *s) {
-  char url[300];
-  snprintf(url, sizeof url, "sqlite://%s", g_path);
+  const char *url = g_url;
   qt_err e = {0};
   int r = qt_storage_open(url, s, &e);
   if (r) fprintf(stderr, "open: %s\n", e.msg);
@@ -160,10 +174,8 @@ static void four_processes_no_duplicates(void) {
     kids[p] = fork();
     if (kids[p] == 0) {
       qt_storage c;
-      char url[300];
-      snprintf(url, sizeof url, "sqlite://%s", g_path);
       qt_err ce;
-      if (qt_storage_open(url, &c, &ce)) _exit(10);
+      if (qt_storage_open(g_url, &c, &ce)) _exit(10);
       for (int i = 0; i < EACH; i++) {
         int64_t id, num;
         if (c.vt->trial_claim(c.self, st.id, "{}", "w", p, &id, &num, &ce)) {
@@ -271,13 +283,42 @@ static void out_of_memory_paths(void) {
   EXPECT_TRUE(b.directions == NULL);
   qt_alloc_fail_at(1, 0);
   qt_storage s2;
-  char url[300];
-  snprintf(url, sizeof url, "sqlite://%s", g_path);
-  EXPECT_EQ(qt_storage_open(url, &s2, &e), QT_ENOMEM);
+  EXPECT_EQ(qt_storage_open(g_url, &s2, &e), QT_ENOMEM);
   qt_alloc_fail_at(0, 0);
   qt_study_rec_fini(&st);
   qt_storage_close(&s);
 }
 
-QT_TESTS(T(study_create_then_load), T(trials_lifecycle), T(four_processes_no_duplicates),
-         T(bad_urls_and_files), T(schema_versions), T(out_of_memory_paths))
+/* PostgreSQL refuses a schema newer than this qtune, like SQLite does. */
+static void pg_schema_newer_refused(void) {
+  fresh_path("pgnewer");
+  qt_storage s;
+  open_or_die(&s);
+  qt_storage_close(&s);
+  PGconn *c = PQconnectdb(g_url);
+  ASSERT_TRUE(PQstatus(c) == CONNECTION_OK);
+  PQclear(PQexec(c, "UPDATE qtune_meta SET value = '99' WHERE key = 'schema_version'"));
+  PQfinish(c);
+  qt_err e;
+  EXPECT_EQ(qt_storage_open(g_url, &s, &e), QT_ESTORE);
+  EXPECT_CONTAINS(e.msg, "newer");
+  EXPECT_EQ(qt_storage_open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", &s, &e), QT_ESTORE);
+  EXPECT_CONTAINS(e.msg, "cannot connect");
+}
+
+#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
+#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
+#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
+BOTH(study_create_then_load)
+BOTH(trials_lifecycle)
+BOTH(four_processes_no_duplicates)
+BOTH(out_of_memory_paths)
+ON_SQLITE(bad_urls_and_files)
+ON_SQLITE(schema_versions)
+ON_PG(pg_schema_newer_refused)
+
+QT_TESTS(T(sqlite_study_create_then_load), T(sqlite_trials_lifecycle),
+         T(sqlite_four_processes_no_duplicates), T(sqlite_out_of_memory_paths),
+         T(sqlite_bad_urls_and_files), T(sqlite_schema_versions),
+         T(pg_study_create_then_load), T(pg_trials_lifecycle), T(pg_four_processes_no_duplicates),
+         T(pg_out_of_memory_paths), T(pg_pg_schema_newer_refused))

@@ -1,0 +1,572 @@
+/* The PostgreSQL storage backend, for workers on many machines sharing one
+ * study.  Every statement is prepared once per connection (PQprepare) and
+ * run with bound text parameters; writes are transactions.  A claim locks
+ * the study row (SELECT ... FOR UPDATE) so two workers never take the same
+ * trial number. */
+#include "qtune/storage.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SCHEMA_VERSION 1
+/* Arbitrary constant key: serializes schema creation across processes. */
+#define SCHEMA_LOCK_KEY 0x71747563
+
+static const char *const k_schema_v1 =
+    "CREATE TABLE IF NOT EXISTS qtune_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS studies("
+    " id BIGSERIAL PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " created_at BIGINT NOT NULL,"
+    " directions TEXT NOT NULL,"
+    " space_json TEXT,"
+    " config_json TEXT);"
+    "CREATE TABLE IF NOT EXISTS trials("
+    " id BIGSERIAL PRIMARY KEY,"
+    " study_id BIGINT NOT NULL REFERENCES studies(id) ON DELETE CASCADE,"
+    " number BIGINT NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN ('running','complete','pruned','fail')),"
+    " params_json TEXT,"
+    " score DOUBLE PRECISION,"
+    " values_json TEXT,"
+    " metrics_json TEXT,"
+    " constraint_ok INTEGER,"
+    " worker TEXT,"
+    " seed BIGINT,"
+    " started_at BIGINT,"
+    " heartbeat_at BIGINT,"
+    " finished_at BIGINT,"
+    " error TEXT,"
+    " UNIQUE(study_id, number));"
+    "CREATE INDEX IF NOT EXISTS trials_study_state ON trials(study_id, state);"
+    "INSERT INTO qtune_meta(key, value) VALUES('schema_version', '1')"
+    " ON CONFLICT (key) DO NOTHING;";
+
+typedef struct stmt_def {
+  const char *name;
+  const char *sql;
+  int n_params;
+} stmt_def;
+
+enum {
+  P_STUDY_INSERT, P_STUDY_BY_NAME, P_STUDY_LIST, P_STUDY_DELETE, P_LOCK_STUDY, P_TRIAL_INSERT,
+  P_TRIAL_PARAMS, P_TRIAL_STATE, P_TRIAL_FINISH, P_TRIALS_LIST, P_HEARTBEAT, P_RECOVER,
+  P_DELETE_BELOW, P_SET_SCORE, P_COUNT
+};
+
+#define STUDY_COLS "id, name, created_at, directions, space_json, config_json"
+#define TRIAL_COLS                                                                         \
+  "id, study_id, number, state, params_json, score, values_json, metrics_json,"            \
+  " constraint_ok, worker, seed, started_at, heartbeat_at, finished_at, error"
+
+static const stmt_def k_stmts[P_COUNT] = {
+    [P_STUDY_INSERT] = {"qt_study_insert",
+                        "INSERT INTO studies(name, created_at, directions, space_json, config_json)"
+                        " VALUES($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
+                        5},
+    [P_STUDY_BY_NAME] = {"qt_study_by_name", "SELECT " STUDY_COLS " FROM studies WHERE name = $1", 1},
+    [P_STUDY_LIST] = {"qt_study_list",
+                      "SELECT " STUDY_COLS " FROM studies ORDER BY created_at DESC, id DESC", 0},
+    [P_STUDY_DELETE] = {"qt_study_delete", "DELETE FROM studies WHERE id = $1", 1},
+    [P_LOCK_STUDY] = {"qt_lock_study", "SELECT id FROM studies WHERE id = $1 FOR UPDATE", 1},
+    [P_TRIAL_INSERT] = {"qt_trial_insert",
+                        "INSERT INTO trials(study_id, number, state, params_json, worker, seed,"
+                        " started_at, heartbeat_at)"
+                        " SELECT $1, COALESCE(MAX(number) + 1, 0), 'running', $2, $3, $4, $5, $5"
+                        " FROM trials WHERE study_id = $1 RETURNING id, number",
+                        5},
+    [P_TRIAL_PARAMS] = {"qt_trial_params",
+                        "UPDATE trials SET params_json = $2 WHERE id = $1 AND state = 'running'", 2},
+    [P_TRIAL_STATE] = {"qt_trial_state", "SELECT state FROM trials WHERE id = $1 FOR UPDATE", 1},
+    [P_TRIAL_FINISH] = {"qt_trial_finish",
+                        "UPDATE trials SET state = $2, score = $3, values_json = $4,"
+                        " metrics_json = $5, constraint_ok = $6, error = $7, finished_at = $8,"
+                        " heartbeat_at = $8 WHERE id = $1 AND state = 'running'",
+                        8},
+    [P_TRIALS_LIST] = {"qt_trials_list",
+                       "SELECT " TRIAL_COLS " FROM trials WHERE study_id = $1 ORDER BY number", 1},
+    [P_HEARTBEAT] = {"qt_heartbeat",
+                     "UPDATE trials SET heartbeat_at = $2 WHERE id = $1 AND state = 'running'", 2},
+    [P_RECOVER] = {"qt_recover",
+                   "UPDATE trials SET state = 'fail', finished_at = $3,"
+                   " error = 'stale: no heartbeat (worker died?)'"
+                   " WHERE study_id = $1 AND state = 'running' AND heartbeat_at < $2",
+                   3},
+    [P_DELETE_BELOW] = {"qt_delete_below",
+                        "DELETE FROM trials WHERE study_id = $1 AND state <> 'running'"
+                        " AND score IS NOT NULL AND score < $2",
+                        2},
+    [P_SET_SCORE] = {"qt_set_score",
+                     "UPDATE trials SET score = $2 WHERE id = $1 AND state <> 'running'", 2},
+};
+
+typedef struct pg {
+  PGconn *c;
+  char where[256]; /* host/db for messages, never the password */
+  pthread_mutex_t mu;
+} pg;
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int pg_fail(pg *p, PGresult *res, qt_err *err, const char *what) {
+  const char *m = res ? PQresultErrorMessage(res) : "";
+  if (!m || !*m) m = PQerrorMessage(p->c);
+  char clean[200];
+  snprintf(clean, sizeof clean, "%s", m);
+  size_t n = strlen(clean);
+  while (n && (clean[n - 1] == '\n' || clean[n - 1] == ' ')) clean[--n] = '\0';
+  if (res) PQclear(res);
+  return qt_err_set(err, QT_ESTORE, "postgresql %s: %s: %s", p->where, what, clean);
+}
+
+/* Runs a prepared statement with text params (NULL = SQL NULL).  Returns the
+ * result (caller clears) or NULL after setting err. */
+static PGresult *run(pg *p, int k, const char *const *params, qt_err *err) {
+  PGresult *res = PQexecPrepared(p->c, k_stmts[k].name, k_stmts[k].n_params, params, NULL, NULL, 0);
+  ExecStatusType st = PQresultStatus(res);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    pg_fail(p, res, err, k_stmts[k].name);
+    return NULL;
+  }
+  return res;
+}
+
+static int simple(pg *p, const char *sql, qt_err *err) {
+  PGresult *res = PQexec(p->c, sql);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+    return pg_fail(p, res, err, sql);
+  PQclear(res);
+  return QT_OK;
+}
+
+static void rollback(pg *p) {
+  if (PQtransactionStatus(p->c) != PQTRANS_IDLE) PQclear(PQexec(p->c, "ROLLBACK"));
+}
+
+static void pg_close(void *self) {
+  pg *p = self;
+  if (!p) return;
+  if (p->c) PQfinish(p->c);
+  pthread_mutex_destroy(&p->mu);
+  qt_free(p);
+}
+
+static int ensure_schema(pg *p, qt_err *err) {
+  int r = simple(p, "BEGIN", err);
+  char lock[96];
+  snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%d)", SCHEMA_LOCK_KEY);
+  if (!r) r = simple(p, lock, err);
+  if (!r) {
+    /* A newer schema than ours is refused, like the SQLite backend does. */
+    PGresult *res = PQexec(p->c, "SELECT to_regclass('qtune_meta') IS NOT NULL");
+    int has_meta = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (has_meta) {
+      res = PQexec(p->c, "SELECT value FROM qtune_meta WHERE key = 'schema_version'");
+      int ver = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+                    ? atoi(PQgetvalue(res, 0, 0))
+                    : 0;
+      PQclear(res);
+      if (ver > SCHEMA_VERSION)
+        r = qt_err_set(err, QT_ESTORE,
+                       "postgresql %s: schema version %d is newer than this qtune understands (%d)",
+                       p->where, ver, SCHEMA_VERSION);
+    }
+  }
+  if (!r) r = simple(p, k_schema_v1, err);
+  if (!r) r = simple(p, "COMMIT", err);
+  if (r) rollback(p);
+  return r;
+}
+
+static int pg_open(const char *url, void **out_self, qt_err *err) {
+  *out_self = NULL;
+  pg *p = qt_calloc(1, sizeof *p);
+  if (!p) return qt_err_set(err, QT_ENOMEM, "out of memory opening PostgreSQL storage");
+  pthread_mutex_init(&p->mu, NULL);
+  p->c = PQconnectdb(url);
+  if (!p->c) {
+    qt_err_set(err, QT_ENOMEM, "out of memory connecting to PostgreSQL");
+    goto fail;
+  }
+  snprintf(p->where, sizeof p->where, "%s:%s/%s", PQhost(p->c) ? PQhost(p->c) : "?",
+           PQport(p->c) ? PQport(p->c) : "?", PQdb(p->c) ? PQdb(p->c) : "?");
+  if (PQstatus(p->c) != CONNECTION_OK) {
+    pg_fail(p, NULL, err, "cannot connect");
+    goto fail;
+  }
+  PQclear(PQexec(p->c, "SET client_min_messages = warning"));
+  if (ensure_schema(p, err)) goto fail;
+  for (int k = 0; k < P_COUNT; k++) {
+    PGresult *res = PQprepare(p->c, k_stmts[k].name, k_stmts[k].sql, k_stmts[k].n_params, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+      pg_fail(p, res, err, "preparing statements");
+      goto fail;
+    }
+    PQclear(res);
+  }
+  *out_self = p;
+  return QT_OK;
+fail:
+  pg_close(p);
+  return err ? err->code : QT_ESTORE;
+}
+
+static char *dup_or_null(PGresult *r, int row, int col, int *oom) {
+  if (PQgetisnull(r, row, col)) return NULL;
+  char *s = qt_strdup(PQgetvalue(r, row, col));
+  if (!s) *oom = 1;
+  return s;
+}
+
+static int64_t i64_at(PGresult *r, int row, int col) {
+  return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static int read_study(PGresult *r, int row, qt_study_rec *out) {
+  int oom = 0;
+  memset(out, 0, sizeof *out);
+  out->id = i64_at(r, row, 0);
+  snprintf(out->name, sizeof out->name, "%s", PQgetvalue(r, row, 1));
+  out->created_ms = i64_at(r, row, 2);
+  out->directions = dup_or_null(r, row, 3, &oom);
+  out->space_json = dup_or_null(r, row, 4, &oom);
+  out->config_json = dup_or_null(r, row, 5, &oom);
+  if (oom) qt_study_rec_fini(out);
+  return oom ? QT_ENOMEM : QT_OK;
+}
+
+static int load_locked(pg *p, const char *name, qt_study_rec *out, qt_err *err) {
+  const char *params[1] = {name};
+  PGresult *res = run(p, P_STUDY_BY_NAME, params, err);
+  if (!res) return QT_ESTORE;
+  int r;
+  if (PQntuples(res) == 0) r = qt_err_set(err, QT_ENOTFOUND, "postgresql %s: no study named '%s'", p->where, name);
+  else if ((r = read_study(res, 0, out))) qt_err_set(err, r, "out of memory reading study '%s'", name);
+  PQclear(res);
+  return r;
+}
+
+static int pg_study_create(void *self, const char *name, const char *directions,
+                           const char *space_json, const char *config_json, qt_study_rec *out,
+                           int *out_created, qt_err *err) {
+  pg *p = self;
+  memset(out, 0, sizeof *out);
+  *out_created = 0;
+  if (!name || !*name || strlen(name) >= sizeof out->name)
+    return qt_err_set(err, QT_EINVAL, "study name must be 1 to %zu characters", sizeof out->name - 1);
+  char now[32];
+  snprintf(now, sizeof now, "%" PRId64, now_ms());
+  const char *params[5] = {name, now, directions ? directions : "[\"maximize\"]", space_json,
+                           config_json};
+  pthread_mutex_lock(&p->mu);
+  int r = QT_OK;
+  PGresult *res = run(p, P_STUDY_INSERT, params, err);
+  if (!res) r = QT_ESTORE;
+  else {
+    *out_created = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    r = load_locked(p, name, out, err);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return r;
+}
+
+static int pg_study_load(void *self, const char *name, qt_study_rec *out, qt_err *err) {
+  pg *p = self;
+  memset(out, 0, sizeof *out);
+  pthread_mutex_lock(&p->mu);
+  int r = load_locked(p, name, out, err);
+  pthread_mutex_unlock(&p->mu);
+  return r;
+}
+
+static int pg_study_list(void *self, qt_study_rec **out, size_t *out_n, qt_err *err) {
+  pg *p = self;
+  *out = NULL;
+  *out_n = 0;
+  pthread_mutex_lock(&p->mu);
+  PGresult *res = run(p, P_STUDY_LIST, NULL, err);
+  pthread_mutex_unlock(&p->mu);
+  if (!res) return QT_ESTORE;
+  int n = PQntuples(res);
+  qt_study_rec *v = qt_calloc((size_t)n, sizeof *v);
+  int r = v ? QT_OK : QT_ENOMEM;
+  int got = 0;
+  for (; !r && got < n; got++)
+    if (read_study(res, got, &v[got])) r = QT_ENOMEM;
+  PQclear(res);
+  if (r) {
+    for (int i = 0; v && i < got; i++) qt_study_rec_fini(&v[i]);
+    qt_free(v);
+    return qt_err_set(err, QT_ENOMEM, "out of memory listing studies");
+  }
+  *out = v;
+  *out_n = (size_t)n;
+  return QT_OK;
+}
+
+static int pg_study_delete(void *self, int64_t study_id, qt_err *err) {
+  pg *p = self;
+  char id[32];
+  snprintf(id, sizeof id, "%" PRId64, study_id);
+  const char *params[1] = {id};
+  pthread_mutex_lock(&p->mu);
+  PGresult *res = run(p, P_STUDY_DELETE, params, err); /* trials go by ON DELETE CASCADE */
+  pthread_mutex_unlock(&p->mu);
+  if (!res) return QT_ESTORE;
+  PQclear(res);
+  return QT_OK;
+}
+
+static int pg_trial_claim(void *self, int64_t study_id, const char *params_json,
+                          const char *worker, int64_t seed, int64_t *out_trial_id,
+                          int64_t *out_number, qt_err *err) {
+  pg *p = self;
+  *out_trial_id = 0;
+  *out_number = -1;
+  char sid[32], sseed[32], now[32];
+  snprintf(sid, sizeof sid, "%" PRId64, study_id);
+  snprintf(sseed, sizeof sseed, "%" PRId64, seed);
+  snprintf(now, sizeof now, "%" PRId64, now_ms());
+  const char *lockp[1] = {sid};
+  const char *insp[5] = {sid, params_json, worker, sseed, now};
+  pthread_mutex_lock(&p->mu);
+  int r = simple(p, "BEGIN", err);
+  PGresult *res = NULL;
+  if (!r) {
+    res = run(p, P_LOCK_STUDY, lockp, err);
+    if (!res) r = QT_ESTORE;
+    else if (PQntuples(res) != 1)
+      r = qt_err_set(err, QT_ENOTFOUND, "postgresql %s: no study with id %s", p->where, sid);
+    if (res) PQclear(res);
+  }
+  if (!r) {
+    res = run(p, P_TRIAL_INSERT, insp, err);
+    if (!res) r = QT_ESTORE;
+    else {
+      *out_trial_id = i64_at(res, 0, 0);
+      *out_number = i64_at(res, 0, 1);
+      PQclear(res);
+    }
+  }
+  if (!r) r = simple(p, "COMMIT", err);
+  if (r) {
+    rollback(p);
+    *out_trial_id = 0;
+    *out_number = -1;
+  }
+  pthread_mutex_unlock(&p->mu);
+  return r;
+}
+
+/* Inside a transaction: locks the trial row and checks it is running. */
+static int check_running(pg *p, const char *id, qt_err *err) {
+  const char *params[1] = {id};
+  PGresult *res = run(p, P_TRIAL_STATE, params, err);
+  if (!res) return QT_ESTORE;
+  int r = QT_OK;
+  if (PQntuples(res) == 0) r = qt_err_set(err, QT_ENOTFOUND, "no trial with id %s", id);
+  else if (strcmp(PQgetvalue(res, 0, 0), "running") != 0)
+    r = qt_err_set(err, QT_ESTATE, "trial %s is already finished (%s); finished trials are immutable",
+                   id, PQgetvalue(res, 0, 0));
+  PQclear(res);
+  return r;
+}
+
+static int guarded_update(pg *p, const char *id, int k, const char *const *params, qt_err *err) {
+  int r = simple(p, "BEGIN", err);
+  if (!r) r = check_running(p, id, err);
+  if (!r) {
+    PGresult *res = run(p, k, params, err);
+    if (!res) r = QT_ESTORE;
+    else PQclear(res);
+  }
+  if (!r) r = simple(p, "COMMIT", err);
+  if (r) rollback(p);
+  return r;
+}
+
+static int pg_trial_set_params(void *self, int64_t trial_id, const char *params_json, qt_err *err) {
+  pg *p = self;
+  char id[32];
+  snprintf(id, sizeof id, "%" PRId64, trial_id);
+  const char *params[2] = {id, params_json};
+  pthread_mutex_lock(&p->mu);
+  int r = guarded_update(p, id, P_TRIAL_PARAMS, params, err);
+  pthread_mutex_unlock(&p->mu);
+  return r;
+}
+
+static int pg_trial_finish(void *self, int64_t trial_id, int state, double score,
+                           const char *values_json, const char *metrics_json, int constraint_ok,
+                           const char *error, qt_err *err) {
+  pg *p = self;
+  if (state <= QT_REC_RUNNING || state > QT_REC_FAIL)
+    return qt_err_set(err, QT_EINVAL, "finishing a trial needs state complete, pruned or fail");
+  char id[32], sc[40], ok[8], now[32];
+  snprintf(id, sizeof id, "%" PRId64, trial_id);
+  snprintf(sc, sizeof sc, "%.17g", score);
+  snprintf(ok, sizeof ok, "%d", constraint_ok);
+  snprintf(now, sizeof now, "%" PRId64, now_ms());
+  const char *params[8] = {id, qt_trial_state_name(state), isfinite(score) ? sc : NULL,
+                           values_json, metrics_json, constraint_ok >= 0 ? ok : NULL, error, now};
+  pthread_mutex_lock(&p->mu);
+  int r = guarded_update(p, id, P_TRIAL_FINISH, params, err);
+  pthread_mutex_unlock(&p->mu);
+  return r;
+}
+
+static int parse_state(const char *t) {
+  for (int k = QT_REC_RUNNING; k <= QT_REC_FAIL; k++)
+    if (strcmp(t, qt_trial_state_name(k)) == 0) return k;
+  return QT_REC_FAIL;
+}
+
+static int read_trial(PGresult *r, int row, qt_trial_rec *t) {
+  int oom = 0;
+  memset(t, 0, sizeof *t);
+  t->id = i64_at(r, row, 0);
+  t->study_id = i64_at(r, row, 1);
+  t->number = i64_at(r, row, 2);
+  t->state = parse_state(PQgetvalue(r, row, 3));
+  t->params_json = dup_or_null(r, row, 4, &oom);
+  t->score = PQgetisnull(r, row, 5) ? NAN : strtod(PQgetvalue(r, row, 5), NULL);
+  t->values_json = dup_or_null(r, row, 6, &oom);
+  t->metrics_json = dup_or_null(r, row, 7, &oom);
+  t->constraint_ok = PQgetisnull(r, row, 8) ? -1 : atoi(PQgetvalue(r, row, 8));
+  snprintf(t->worker, sizeof t->worker, "%s", PQgetvalue(r, row, 9));
+  t->seed = i64_at(r, row, 10);
+  t->started_ms = i64_at(r, row, 11);
+  t->heartbeat_ms = i64_at(r, row, 12);
+  t->finished_ms = i64_at(r, row, 13);
+  t->error = dup_or_null(r, row, 14, &oom);
+  if (oom) qt_trial_rec_fini(t);
+  return oom ? QT_ENOMEM : QT_OK;
+}
+
+static int pg_trials_list(void *self, int64_t study_id, unsigned states_mask, qt_trial_rec **out,
+                          size_t *out_n, qt_err *err) {
+  pg *p = self;
+  *out = NULL;
+  *out_n = 0;
+  char sid[32];
+  snprintf(sid, sizeof sid, "%" PRId64, study_id);
+  const char *params[1] = {sid};
+  pthread_mutex_lock(&p->mu);
+  PGresult *res = run(p, P_TRIALS_LIST, params, err);
+  pthread_mutex_unlock(&p->mu);
+  if (!res) return QT_ESTORE;
+  int n = PQntuples(res);
+  qt_trial_rec *v = qt_calloc((size_t)n, sizeof *v);
+  int r = v ? QT_OK : QT_ENOMEM;
+  size_t got = 0;
+  for (int i = 0; !r && i < n; i++) {
+    int st = parse_state(PQgetvalue(res, i, 3));
+    if (states_mask && !(states_mask & (1u << st))) continue;
+    if (read_trial(res, i, &v[got])) r = QT_ENOMEM;
+    else got++;
+  }
+  PQclear(res);
+  if (r) {
+    qt_trial_recs_free(v, got);
+    return qt_err_set(err, QT_ENOMEM, "out of memory listing trials");
+  }
+  *out = v;
+  *out_n = got;
+  return QT_OK;
+}
+
+static int pg_heartbeat(void *self, int64_t trial_id, qt_err *err) {
+  pg *p = self;
+  char id[32], now[32];
+  snprintf(id, sizeof id, "%" PRId64, trial_id);
+  snprintf(now, sizeof now, "%" PRId64, now_ms());
+  const char *params[2] = {id, now};
+  pthread_mutex_lock(&p->mu);
+  PGresult *res = run(p, P_HEARTBEAT, params, err);
+  pthread_mutex_unlock(&p->mu);
+  if (!res) return QT_ESTORE;
+  PQclear(res);
+  return QT_OK;
+}
+
+static int count_update(pg *p, int k, const char *const *params, size_t *out_n, qt_err *err) {
+  *out_n = 0;
+  pthread_mutex_lock(&p->mu);
+  PGresult *res = run(p, k, params, err);
+  pthread_mutex_unlock(&p->mu);
+  if (!res) return QT_ESTORE;
+  *out_n = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+  PQclear(res);
+  return QT_OK;
+}
+
+static int pg_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n,
+                            qt_err *err) {
+  int64_t now = now_ms();
+  char sid[32], before[32], snow[32];
+  snprintf(sid, sizeof sid, "%" PRId64, study_id);
+  snprintf(before, sizeof before, "%" PRId64, now - stale_ms);
+  snprintf(snow, sizeof snow, "%" PRId64, now);
+  const char *params[3] = {sid, before, snow};
+  return count_update(self, P_RECOVER, params, out_n, err);
+}
+
+static int pg_trials_delete_below(void *self, int64_t study_id, double min_score, size_t *out_n,
+                                  qt_err *err) {
+  char sid[32], sc[40];
+  snprintf(sid, sizeof sid, "%" PRId64, study_id);
+  snprintf(sc, sizeof sc, "%.17g", min_score);
+  const char *params[2] = {sid, sc};
+  return count_update(self, P_DELETE_BELOW, params, out_n, err);
+}
+
+static int pg_trials_set_scores(void *self, const int64_t *ids, const double *scores, size_t n,
+                                qt_err *err) {
+  pg *p = self;
+  pthread_mutex_lock(&p->mu);
+  int r = simple(p, "BEGIN", err);
+  for (size_t i = 0; !r && i < n; i++) {
+    char id[32], sc[40];
+    snprintf(id, sizeof id, "%" PRId64, ids[i]);
+    snprintf(sc, sizeof sc, "%.17g", scores[i]);
+    const char *params[2] = {id, isfinite(scores[i]) ? sc : NULL};
+    PGresult *res = run(p, P_SET_SCORE, params, err);
+    if (!res) r = QT_ESTORE;
+    else PQclear(res);
+  }
+  if (!r) r = simple(p, "COMMIT", err);
+  if (r) rollback(p);
+  pthread_mutex_unlock(&p->mu);
+  return r;
+}
+
+const qt_storage_vtbl qt_storage_postgres = {
+    .abi = QT_STORAGE_ABI,
+    .scheme = "postgresql",
+    .open = pg_open,
+    .close = pg_close,
+    .study_create = pg_study_create,
+    .study_load = pg_study_load,
+    .study_list = pg_study_list,
+    .study_delete = pg_study_delete,
+    .trial_claim = pg_trial_claim,
+    .trial_set_params = pg_trial_set_params,
+    .trial_finish = pg_trial_finish,
+    .trials_list = pg_trials_list,
+    .heartbeat = pg_heartbeat,
+    .recover_stale = pg_recover_stale,
+    .trials_delete_below = pg_trials_delete_below,
+    .trials_set_scores = pg_trials_set_scores,
+};
