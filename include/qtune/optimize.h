@@ -96,4 +96,256 @@ QT_API extern const qt_sampler_vtbl qt_sampler_tpe;
 /* A sampler by name ("grid", "random", "tpe"), or NULL. */
 QT_API const qt_sampler_vtbl *qt_sampler_find(const char *name);
 
+/* ---- objectives, scores, study, runner ---- */
+#include "qtune/engine.h"
+#include "qtune/metrics.h"
+#include "qtune/storage.h"
+
+/* Metrics of one trial: a name -> value list (any keys: the built-in metrics
+ * of a backtest, or whatever an external command prints).  Caller storage:
+ * init/fini; the array keeps its capacity across clear() so a worker does not
+ * allocate per trial. */
+typedef struct qt_metric_kv {
+  char name[48];
+  double value;   /* NaN allowed (stored as JSON null) */
+} qt_metric_kv;
+typedef struct qt_metric_set {
+  qt_metric_kv *v;
+  size_t n, cap;
+} qt_metric_set;
+QT_API void qt_metric_set_init(qt_metric_set *m);
+QT_API void qt_metric_set_fini(qt_metric_set *m);
+QT_API void qt_metric_set_clear(qt_metric_set *m);
+/* Sets name to value (replacing an existing entry).  QT_EINVAL for a name
+ * longer than 47 bytes, QT_ENOMEM. */
+QT_API int qt_metric_set_put(qt_metric_set *m, const char *name, double value, qt_err *err);
+/* Pointer to the value of name, or NULL when absent.  Borrowed. */
+QT_API const double *qt_metric_set_find(const qt_metric_set *m, const char *name);
+
+/* ---- objectives: params in, metrics out ----
+ * One shared instance per study (read-only while workers run) and one worker
+ * instance per thread (its scratch: an engine, buffers).  eval() gets the
+ * params both in internal form x and in user units `user` (dimension order of
+ * the space), the trial's seed, and fills `out` (cleared by the caller).  A
+ * failing eval (bad exit, timeout, bad output, strategy init refusing the
+ * params) returns a negative status with the reason in err; the study stores
+ * it as a failed trial. */
+typedef struct qt_objective_vtbl {
+  const char *name;
+  int (*worker_new)(const void *shared, void **out_w, qt_err *err);
+  int (*eval)(void *w, const qt_space *sp, const double *x, const double *user, uint64_t seed,
+              qt_metric_set *out, qt_err *err);
+  void (*worker_free)(void *w);
+  void (*destroy)(void *shared);
+} qt_objective_vtbl;
+
+typedef struct qt_objective {
+  const qt_objective_vtbl *vt;
+  void *shared;
+  int is_strategy; /* 1: metrics are a backtest's (default score + constraints apply) */
+} qt_objective;
+
+/* Releases the shared part; NULL or a zeroed objective is a no-op. */
+QT_API void qt_objective_free(qt_objective *o);
+
+/* (a)/(b) A backtest of strategy s (built-in or a plugin's vtable) over
+ * feeds[0..n_feeds), which stay borrowed and read-only for the objective's
+ * life.  Params are taken from the space by the spec's names (a name not in
+ * the space: the spec default; categoricals: the choice index).  Each worker
+ * owns one qt_engine, reused across trials.  eo/mo NULL: defaults. */
+QT_API int qt_objective_strategy(const qt_strategy_vtbl *s, const qt_feed *feeds, int n_feeds,
+                                 const qt_engine_opts *eo, const qt_metrics_opts *mo,
+                                 qt_objective *out, qt_err *err);
+
+/* (c) An external command run per trial through `/bin/sh -c cmd` in its own
+ * process group: the params as one JSON object on stdin ({"name": user
+ * value}), one JSON object of metrics on stdout (numbers kept, other values
+ * ignored; true/false as 1/0).  timeout_s > 0 kills the process group after
+ * that many seconds.  A non-zero exit (the message quotes the end of its
+ * stderr), a signal, a timeout or output that is not a JSON object fails the
+ * trial.  cmd is copied. */
+QT_API int qt_objective_command(const char *cmd, double timeout_s, qt_objective *out,
+                                qt_err *err);
+
+/* (d) Pure benchmark functions of the user values, for tests and benches:
+ *   "sphere"      value = sum u_k^2
+ *   "rosenbrock"  value = sum 100 (u_{k+1} - u_k^2)^2 + (1 - u_k)^2
+ *   "fake_strategy"  every metric the default score and constraints read,
+ *                 smooth in the params (optimum at u_k = 1): see docs/studies.md.
+ * Metrics: {"value": ...} (fake_strategy: sharpe, total_profit, calmar,
+ * max_drawdown, trades, win_rate, profit_factor, value).  QT_EINVAL for an
+ * unknown name. */
+QT_API int qt_objective_function(const char *name, qt_objective *out, qt_err *err);
+
+/* ---- scores and constraints ----
+ * score = sum_k w_k * norm_k(metric_k), norm_k = (v - min_k) / (max_k - min_k)
+ * clipped to [0, 1], min/max over the completed trials at the last refresh
+ * (0.5 when max == min; a NaN or missing metric counts as its worst: 0 for a
+ * positive weight, 1 for a negative one).  Defaults: 0.30 sharpe + 0.25
+ * total_profit + 0.25 calmar - 0.20 max_drawdown. */
+#define QT_SCORE_MAX_TERMS 16
+#define QT_CONSTRAINTS_MAX 16
+
+typedef struct qt_score_term {
+  char metric[48];
+  double weight;
+} qt_score_term;
+
+typedef enum qt_cmp { QT_CMP_GE = 0, QT_CMP_LE = 1, QT_CMP_GT = 2, QT_CMP_LT = 3 } qt_cmp;
+
+typedef struct qt_constraint {
+  char metric[48];
+  int op;       /* qt_cmp */
+  double bound;
+} qt_constraint;
+
+/* What a trial is optimized for: one metric by name, or "score". */
+typedef struct qt_goal {
+  char metric[48];          /* "score" or a metric name */
+  int maximize;             /* 1: maximize, 0: minimize */
+  qt_score_term terms[QT_SCORE_MAX_TERMS];
+  size_t n_terms;
+  qt_constraint cons[QT_CONSTRAINTS_MAX];
+  size_t n_cons;
+  int lenient;              /* 1: constraints are penalties, not a veto */
+  size_t refresh_every;     /* normalization refresh period in completed trials (20) */
+} qt_goal;
+
+/* The defaults: "score", maximize, the default weights, refresh every 20,
+ * and (with_constraints) sharpe >= 1.0, max_drawdown <= 0.20, trades >= 50,
+ * win_rate >= 0.45, profit_factor >= 1.1, calmar >= 0.5. */
+QT_API void qt_goal_default(qt_goal *g, int with_constraints);
+/* Parses "sharpe=0.3,total_profit=0.25,max_drawdown=-0.2" into g's terms
+ * (replacing them).  A weight may be negative; QT_EPARSE names the bad item. */
+QT_API int qt_goal_parse_weights(qt_goal *g, const char *s, qt_err *err);
+/* Parses "sharpe>=1.0,max_drawdown<=0.20" (ops >=, <=, >, <) into g's
+ * constraints (replacing them; "" or "none" clears them). */
+QT_API int qt_goal_parse_constraints(qt_goal *g, const char *s, qt_err *err);
+/* The goal as a JSON object (stored in the study's config) and back. */
+QT_API int qt_goal_to_json(const qt_goal *g, char *buf, size_t cap, qt_err *err);
+QT_API int qt_goal_from_json(qt_goal *g, const char *json, qt_err *err);
+
+/* Checks m against g's constraints.  Returns 1 when all hold, 0 otherwise;
+ * out_viol[k] (n_cons entries, may be NULL) is how far constraint k misses
+ * (> 0; NaN when the metric is missing or NaN; 0 when it holds).
+ * *out_penalty (may be NULL) is the lenient penalty: the sum over violated
+ * constraints of 0.1 + min(1, miss / max(|bound|, 1e-9)) (a missing metric: 1.1). */
+QT_API int qt_goal_check(const qt_goal *g, const qt_metric_set *m, double *out_viol,
+                         double *out_penalty);
+
+/* Min-max normalization state of the score terms. */
+typedef struct qt_norm {
+  size_t n_terms;
+  double lo[QT_SCORE_MAX_TERMS], hi[QT_SCORE_MAX_TERMS];
+  size_t n_seen;            /* completed trials at the last refresh */
+} qt_norm;
+
+/* Recomputes lo/hi of g's terms over rows[0..n) (vals[r * n_terms + k] is
+ * term k's metric of row r; NaN skipped).  */
+QT_API void qt_norm_refresh(qt_norm *nm, const qt_goal *g, const double *vals, size_t n);
+/* The weighted score of one row of term values under nm. */
+QT_API double qt_norm_score(const qt_norm *nm, const qt_goal *g, const double *row);
+
+/* ---- study: ask/tell over a storage ---- */
+typedef struct qt_study qt_study;
+
+typedef struct qt_study_opts {
+  const char *name;           /* required */
+  const char *storage_url;    /* NULL: "sqlite:///qtune.db" */
+  uint64_t seed;
+  const qt_sampler_vtbl *sampler; /* NULL: TPE */
+  const qt_kv *sampler_opts;  /* may be NULL */
+  qt_goal goal;               /* used when the study is created; stored with it */
+  const char *config_json;    /* extra config stored on creation (a JSON object), may be NULL */
+  int deterministic;          /* trials proposed in batches (see qt_run_opts) */
+} qt_study_opts;
+
+QT_API qt_study_opts qt_study_opts_default(void);
+
+/* Opens or creates the study.  When it exists, its stored space, goal and
+ * seed are used (sp may then be NULL) and its trials are read back: numbering,
+ * normalization and sampler history continue.  sp is copied.  With
+ * o->sampler NULL and no space (read-only tools), ask() is not allowed.
+ * QT_ENOTFOUND when sp is NULL and the study does not exist. */
+QT_API int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt_err *err);
+QT_API void qt_study_free(qt_study *st);
+QT_API const qt_space *qt_study_space(const qt_study *st);
+QT_API const qt_goal *qt_study_goal(const qt_study *st);
+QT_API const char *qt_study_name(const qt_study *st);
+QT_API int qt_study_created(const qt_study *st); /* 1 if this open created it */
+QT_API qt_storage *qt_study_storage(qt_study *st);
+
+/* A trial handed out by ask(); caller storage, released by qt_trial_fini. */
+typedef struct qt_trial {
+  int64_t id, number;
+  uint64_t seed;             /* qt_rng_stream(study seed, number) first u64 */
+  double *x;                 /* internal form, qt_space_n values */
+  double *user;              /* user units */
+  char *params_json;
+  int retry_of;              /* attempts before this one with the same params */
+} qt_trial;
+QT_API void qt_trial_fini(qt_trial *t);
+
+/* Proposes params and claims the next trial number (thread-safe).  x_fixed
+ * non-NULL re-runs those params (a retry) instead of asking the sampler.
+ * QT_DONE when the sampler is exhausted. */
+QT_API int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_trial *out,
+                        qt_err *err);
+/* Records the outcome (thread-safe): state QT_TRIAL_COMPLETE with metrics, or
+ * QT_TRIAL_FAIL with error.  Checks constraints, computes the score under the
+ * current normalization, refreshes it when due and then rewrites the stored
+ * scores of all completed trials (trials_set_scores). */
+QT_API int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
+                         const char *error, qt_err *err);
+/* Re-reads every trial from storage (other processes' too) and rebuilds the
+ * normalization; done by open() and periodically by the runner. */
+QT_API int qt_study_sync(qt_study *st, qt_err *err);
+
+/* A summary row of one trial under the current normalization. */
+typedef struct qt_trial_info {
+  int64_t number;
+  int state;
+  int feasible;       /* constraints hold (or lenient) */
+  double objective;   /* score or the metric, penalty applied; NaN if none */
+  const char *params_json, *metrics_json, *error; /* borrowed until the next sync/tell */
+} qt_trial_info;
+QT_API size_t qt_study_n_trials(const qt_study *st);
+QT_API void qt_study_trial_info(const qt_study *st, size_t i, qt_trial_info *out);
+/* Index (for trial_info) of the best feasible completed trial, or -1. */
+QT_API long qt_study_best(const qt_study *st);
+/* Counts of trials per state (4 entries). */
+QT_API void qt_study_counts(const qt_study *st, size_t out[4]);
+
+/* ---- runner: worker threads over one study ---- */
+typedef struct qt_progress {
+  size_t done, total;      /* trials finished by this run; total 0 = open-ended */
+  size_t failed, infeasible;
+  double elapsed_s, trials_per_s, eta_s; /* eta NaN when unknown */
+  double best;             /* best objective so far (NaN: none yet) */
+  int64_t best_number;
+} qt_progress;
+
+typedef struct qt_run_opts {
+  size_t jobs;             /* worker threads (0: all cores) */
+  size_t n_trials;         /* trials this run starts (retries included); 0: until timeout/done */
+  double timeout_s;        /* stop starting trials after this (0: none) */
+  int retries;             /* re-runs of a failed trial's params */
+  int deterministic;       /* batches of `jobs`, told in number order */
+  volatile int *stop;      /* set (e.g. by SIGINT) to finish running trials and stop */
+  void (*progress)(void *ud, const qt_progress *p); /* main thread; may be NULL */
+  void *progress_ud;
+  double progress_every_s; /* 0: 0.2 */
+  double heartbeat_s;      /* 0: 5 */
+  double stale_s;          /* recover_stale at start: 0 = 60 */
+  double sync_s;           /* re-read other processes' trials every this (0: 2) */
+} qt_run_opts;
+
+QT_API qt_run_opts qt_run_opts_default(void);
+
+/* Runs trials of st with obj until the budget, the timeout, *stop or the
+ * sampler's end; the final progress is in *out_p (may be NULL).  Errors of a
+ * trial do not stop the run; storage errors do. */
+QT_API int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts *o,
+                        qt_progress *out_p, qt_err *err);
+
 #endif
