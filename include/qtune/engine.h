@@ -41,6 +41,8 @@ typedef struct qt_engine_opts {
   double leverage_cap;    /* max gross notional / equity (default 1 spot-like; 0 = none) */
   size_t max_orders;      /* open-order capacity (default 256) */
   size_t max_trades;      /* trade-list capacity hint; grows outside the bar loop */
+  size_t from, to;        /* bars [from, to) of feed 0 are simulated (to = 0: all);
+                           * indicators and qt_ctx_bars still see the earlier bars */
 } qt_engine_opts;
 
 QT_API qt_engine_opts qt_engine_opts_default(void);
@@ -73,6 +75,10 @@ typedef struct qt_result {
   double start_cash, final_equity;
   int liquidated;
   int64_t interval_ms;  /* bar interval of instrument 0 */
+  size_t n_rejected;    /* orders rejected at submission or dropped at fill time
+                         * (post-only cross, reduce-only with nothing to reduce,
+                         * leverage cap) */
+  size_t n_cancelled;   /* orders cancelled by the strategy or by expiry */
 } qt_result;
 
 typedef struct qt_engine qt_engine;

@@ -5,7 +5,11 @@
 #include <string.h>
 
 #define QT_BUILTIN_STRATEGIES(X) \
-  /* X(name) for each qt_strategy_<name> vtable, sorted by name */
+  X(sma_cross) \
+  /* X(name) for each qt_strategy_<name> vtable, sorted by name */ \
+  X(auction_market) \
+  X(market_maker) \
+  X(spread_arbitrage)
 
 #define QT__DECL(n) extern const qt_strategy_vtbl qt_strategy_##n;
 QT_BUILTIN_STRATEGIES(QT__DECL)

@@ -1,0 +1,71 @@
+/* sma_cross: the reference strategy.  On a strict cross of the fast SMA of
+ * closes above the slow one (fast[i-1] < slow[i-1] and fast[i] > slow[i]) it
+ * closes any position and goes long with all equity; on a strict cross below
+ * it closes and goes short likewise.  Orders are market orders, so they fill
+ * at the next open (or at this close with trade_on_close).  The SMA columns
+ * come precomputed from the engine's indicator cache, so on_bar is four
+ * loads and two compares on most bars. */
+#include "qtune/indicators.h"
+#include "qtune/strategy.h"
+
+#include <math.h>
+
+enum { P_FAST, P_SLOW, P_COUNT };
+
+static const qt_param_spec k_params[P_COUNT] = {
+    {"fast", QT_PARAM_INT, 2, 200, 1, 0, 10, NULL, 0, "fast SMA length, bars"},
+    {"slow", QT_PARAM_INT, 5, 400, 1, 0, 30, NULL, 0, "slow SMA length, bars (> fast)"},
+};
+
+typedef struct sc_state {
+  const double *fast, *slow;
+} sc_state;
+
+static int sc_lookback(const double *p) { return (int)p[P_SLOW]; }
+
+static int sc_init(void *st, const double *p, qt_ctx *cx, qt_err *err) {
+  sc_state *s = st;
+  int fast = (int)p[P_FAST], slow = (int)p[P_SLOW];
+  if (fast >= slow)
+    return qt_err_set(err, QT_EINVAL, "sma_cross: fast (%d) must be less than slow (%d)", fast,
+                      slow);
+  s->fast = qt_ctx_indicator(cx, 0, QT_IND_SMA, fast, 0, 0, 0, err);
+  if (!s->fast) return err ? err->code : QT_EINVAL;
+  s->slow = qt_ctx_indicator(cx, 0, QT_IND_SMA, slow, 0, 0, 0, err);
+  if (!s->slow) return err ? err->code : QT_EINVAL;
+  return QT_OK;
+}
+
+static void sc_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
+  const sc_state *s = st;
+  size_t i = b->i;
+  if (i == 0) return;
+  double f1 = s->fast[i], s1 = s->slow[i], f0 = s->fast[i - 1], s0 = s->slow[i - 1];
+  /* NaN (warm-up) compares false, so no cross fires before both exist */
+  int up = f0 < s0 && f1 > s1;
+  int down = f0 > s0 && f1 < s1;
+  if (!(up | down)) return;
+  int side = up ? QT_BUY : QT_SELL;
+  double pos = qt_ctx_position(cx, 0, QT_LEG_NET);
+  if (pos != 0) qt_ctx_close(cx, 0, QT_LEG_NET, QT_EXIT_SIGNAL);
+  qt_ctx_signal(cx, 0, QT_LEG_NET, side, 0);
+  double qty = qt_ctx_qty_for_equity(cx, 0, 1.0, b->close);
+  if (qty > 0) qt_ctx_market(cx, 0, side, QT_LEG_NET, qty, QT_EXIT_SIGNAL);
+}
+
+const qt_strategy_vtbl qt_strategy_sma_cross = {
+    .abi = QT_STRATEGY_ABI,
+    .name = "sma_cross",
+    .summary = "long/short on strict crosses of a fast and a slow SMA of closes, all in",
+    .params = k_params,
+    .n_params = P_COUNT,
+    .state_size = sizeof(sc_state),
+    .needs = 0,
+    .n_instruments = 1,
+    .lookback = sc_lookback,
+    .init = sc_init,
+    .on_bar = sc_on_bar,
+    .on_fill = NULL,
+    .on_funding = NULL,
+    .fini = NULL,
+};
