@@ -5,10 +5,14 @@
 #include <string.h>
 
 #define QT_BUILTIN_STRATEGIES(X) \
-  X(sma_cross) \
   /* X(name) for each qt_strategy_<name> vtable, sorted by name */ \
   X(auction_market) \
+  X(directional_momentum) \
+  X(funding_arbitrage) \
+  X(grid_trading) \
+  X(hedge_grid) \
   X(market_maker) \
+  X(sma_cross) \
   X(spread_arbitrage)
 
 #define QT__DECL(n) extern const qt_strategy_vtbl qt_strategy_##n;
