@@ -1,0 +1,274 @@
+/* auction_market: value-area breakouts confirmed by taker aggression
+ * (docs/strategies/auction_market.md is the spec).  The volume profile is a
+ * fixed hash of log-price buckets plus a ring of the window's bars, so the
+ * per-bar path neither allocates nor depends on the data length. */
+#include "qtune/indicators.h"
+#include "qtune/strategies.h"
+
+#include <math.h>
+#include <string.h>
+
+enum {
+  P_MIN_AGGR, P_BALANCE, P_STOP_M, P_TGT_M, P_RISK, P_MAXPOS, P_MAXLOSS, P_ATR_LEN, P_PROFILE,
+  P_FLOW, P_BUCKET, P_COUNT
+};
+
+#define AM_SLOTS 512    /* profile buckets held at once */
+#define AM_WIN_MAX 2880 /* profile_bars upper bound */
+#define AM_FLOW_MAX 60
+#define AM_POS_MAX 10
+#define AM_VA_SHARE 0.70
+
+static const qt_param_spec k_params[P_COUNT] = {
+    {"min_aggression_score", QT_PARAM_FLOAT, 50, 90, 0, 0, 70, NULL, 0,
+     "aggression score (0-100) needed in the breakout direction"},
+    {"allow_balance_trades", QT_PARAM_BOOL, 0, 1, 0, 0, 0, NULL, 0,
+     "fade the value-area edges while in balance"},
+    {"atr_stop_multiplier", QT_PARAM_FLOAT, 0.5, 3.0, 0, 0, 1.5, NULL, 0, "stop distance in ATRs"},
+    {"atr_target_multiplier", QT_PARAM_FLOAT, 1.0, 5.0, 0, 0, 3.0, NULL, 0,
+     "target distance in ATRs"},
+    {"risk_per_trade_pct", QT_PARAM_FLOAT, 0.1, 2.0, 0, 0, 0.5, NULL, 0,
+     "equity lost (%) when a stop is hit"},
+    {"max_positions", QT_PARAM_INT, 1, 10, 1, 0, 3, NULL, 0, "entries open at once"},
+    {"max_daily_loss_pct", QT_PARAM_FLOAT, 0.5, 10, 0, 0, 3, NULL, 0,
+     "daily equity loss (%) that halts entries until the next UTC day"},
+    {"atr_length", QT_PARAM_INT, 5, 50, 1, 0, 14, NULL, 0, "ATR length (bars)"},
+    {"profile_bars", QT_PARAM_INT, 60, AM_WIN_MAX, 1, 0, 1440, NULL, 0,
+     "rolling volume-profile window (bars)"},
+    {"flow_bars", QT_PARAM_INT, 1, AM_FLOW_MAX, 1, 0, 5, NULL, 0,
+     "bars summed by the aggression score"},
+    {"bucket_bps", QT_PARAM_FLOAT, 1, 100, 0, 0, 5, NULL, 0, "profile bucket width (bps)"},
+};
+
+/* One entry and its exit pair; tags are slot * 4 + role. */
+enum { ROLE_ENTRY = 0, ROLE_STOP = 1, ROLE_TARGET = 2 };
+typedef struct am_pos {
+  int active, side, filled; /* filled: the entry has filled, exits are placed */
+  double qty, exited, stop_dist, tgt_dist;
+  int64_t stop_id, tgt_id;
+  size_t entry_i; /* bar of the entry order: an entry still unfilled 2 bars later is dropped */
+} am_pos;
+
+typedef struct am_state {
+  double p[P_COUNT];
+  const double *atr;
+  int lookback, win, flow_n, max_pos;
+  double ln_w; /* ln(1 + bucket_bps/1e4) */
+  /* profile: hash slot key + volume; ring of the window's (key, volume) */
+  int64_t slot_key[AM_SLOTS];
+  double slot_vol[AM_SLOTS];
+  int64_t ring_key[AM_WIN_MAX];
+  double ring_vol[AM_WIN_MAX];
+  size_t ring_n, ring_head;
+  double flow_buy[AM_FLOW_MAX], flow_vol[AM_FLOW_MAX];
+  size_t flow_cnt, flow_head;
+  /* daily loss guard */
+  int64_t day;
+  double day_equity;
+  int halted;
+  int armed_up, armed_dn;
+  am_pos pos[AM_POS_MAX];
+} am_state;
+
+static int am_lookback(const double *p) {
+  int lb = (int)p[P_PROFILE];
+  if ((int)p[P_ATR_LEN] + 1 > lb) lb = (int)p[P_ATR_LEN] + 1;
+  if ((int)p[P_FLOW] > lb) lb = (int)p[P_FLOW];
+  return lb;
+}
+
+static int am_init(void *vst, const double *p, qt_ctx *cx, qt_err *err) {
+  am_state *st = vst;
+  memcpy(st->p, p, sizeof st->p);
+  st->lookback = am_lookback(p);
+  st->win = (int)p[P_PROFILE];
+  st->flow_n = (int)p[P_FLOW];
+  st->max_pos = (int)p[P_MAXPOS];
+  st->ln_w = log1p(p[P_BUCKET] / 1e4);
+  st->day = INT64_MIN;
+  st->armed_up = st->armed_dn = 1;
+  st->atr = qt_ctx_indicator(cx, 0, QT_IND_ATR, (int)p[P_ATR_LEN], 0, 0, 0, err);
+  return st->atr ? QT_OK : (err && err->code ? err->code : QT_EINVAL);
+}
+
+static void slot_add(am_state *st, int64_t key, double vol) {
+  size_t s = (size_t)(((key % AM_SLOTS) + AM_SLOTS) % AM_SLOTS);
+  if (st->slot_key[s] != key) { /* empty or a bucket 512 keys away: replace */
+    st->slot_key[s] = key;
+    st->slot_vol[s] = 0;
+  }
+  st->slot_vol[s] += vol;
+  if (st->slot_vol[s] < 0) st->slot_vol[s] = 0; /* rounding of add/remove */
+}
+
+static double slot_get(const am_state *st, int64_t key) {
+  size_t s = (size_t)(((key % AM_SLOTS) + AM_SLOTS) % AM_SLOTS);
+  return st->slot_key[s] == key ? st->slot_vol[s] : 0.0;
+}
+
+static void profile_push(am_state *st, const qt_bar *b) {
+  double tp = (b->high + b->low + b->close) / 3.0;
+  double vol = b->volume;
+  if (!(tp > 0) || !(vol >= 0) || !isfinite(vol)) vol = 0, tp = b->close > 0 ? b->close : 1;
+  int64_t key = (int64_t)floor(log(tp) / st->ln_w);
+  if (st->ring_n == (size_t)st->win) { /* drop the bar leaving the window */
+    slot_add(st, st->ring_key[st->ring_head], -st->ring_vol[st->ring_head]);
+  } else {
+    st->ring_n++;
+  }
+  st->ring_key[st->ring_head] = key;
+  st->ring_vol[st->ring_head] = vol;
+  st->ring_head = (st->ring_head + 1) % (size_t)st->win;
+  slot_add(st, key, vol);
+}
+
+/* POC and value area of the current window; 0 when the window holds no volume. */
+static int value_area(const am_state *st, double *val, double *vah) {
+  double total = 0, best = -1;
+  int64_t poc = 0;
+  for (size_t s = 0; s < AM_SLOTS; s++) {
+    double v = st->slot_vol[s];
+    total += v;
+    if (v > best || (v == best && st->slot_key[s] < poc)) best = v, poc = st->slot_key[s];
+  }
+  if (!(total > 0)) return 0;
+  double acc = best, goal = AM_VA_SHARE * total;
+  int64_t lo = poc, hi = poc;
+  for (int step = 0; acc < goal && step < AM_SLOTS; step++) {
+    double up = slot_get(st, hi + 1), dn = slot_get(st, lo - 1);
+    if (up >= dn) acc += up, hi++;
+    else acc += dn, lo--;
+  }
+  *val = exp((double)lo * st->ln_w);
+  *vah = exp((double)(hi + 1) * st->ln_w);
+  return 1;
+}
+
+static double aggression(const am_state *st) {
+  double buy = 0, vol = 0;
+  for (size_t k = 0; k < st->flow_cnt; k++) buy += st->flow_buy[k], vol += st->flow_vol[k];
+  return vol > 0 ? 100.0 * buy / vol : 50.0;
+}
+
+static int open_count(const am_state *st, int *side) {
+  int n = 0;
+  *side = 0;
+  for (int k = 0; k < st->max_pos; k++)
+    if (st->pos[k].active) n++, *side = st->pos[k].side;
+  return n;
+}
+
+static void enter(am_state *st, qt_ctx *cx, const qt_bar *b, int side, double atr) {
+  int slot = -1;
+  for (int k = 0; k < st->max_pos && slot < 0; k++)
+    if (!st->pos[k].active) slot = k;
+  if (slot < 0) return;
+  double eq = qt_ctx_equity(cx);
+  double stop_dist = st->p[P_STOP_M] * atr;
+  if (!(stop_dist > 0) || !(eq > 0)) return;
+  double qty = eq * st->p[P_RISK] / 100.0 / stop_dist;
+  double cap = qt_ctx_qty_for_equity(cx, 0, 1.0 / st->max_pos, b->close);
+  if (qty > cap) qty = cap;
+  if (!(qty > 0)) return;
+  qt_order_req o = {.inst = 0, .side = side, .type = QT_ORDER_MARKET, .leg = QT_LEG_NET,
+                    .qty = qty, .reason = QT_EXIT_SIGNAL, .tag = slot * 4 + ROLE_ENTRY};
+  if (qt_ctx_submit(cx, &o) <= 0) return;
+  qt_ctx_signal(cx, 0, QT_LEG_NET, side, 0);
+  am_pos *ps = &st->pos[slot];
+  memset(ps, 0, sizeof *ps);
+  ps->active = 1;
+  ps->side = side;
+  ps->stop_dist = stop_dist;
+  ps->tgt_dist = st->p[P_TGT_M] * atr;
+  ps->entry_i = b->i;
+}
+
+static void am_on_bar(void *vst, const qt_bar *b, qt_ctx *cx) {
+  am_state *st = vst;
+  profile_push(st, b);
+  st->flow_buy[st->flow_head] = b->volume > 0 ? b->taker_buy_base : 0;
+  st->flow_vol[st->flow_head] = b->volume > 0 ? b->volume : 0;
+  st->flow_head = (st->flow_head + 1) % (size_t)st->flow_n;
+  if (st->flow_cnt < (size_t)st->flow_n) st->flow_cnt++;
+
+  double eq = qt_ctx_equity(cx);
+  int64_t day = b->ts_ms >= 0 ? b->ts_ms / 86400000 : (b->ts_ms - 86399999) / 86400000;
+  if (day != st->day) st->day = day, st->day_equity = eq, st->halted = 0;
+  if (eq <= st->day_equity * (1.0 - st->p[P_MAXLOSS] / 100.0)) st->halted = 1;
+
+  for (int k = 0; k < st->max_pos; k++) /* an entry the engine never filled */
+    if (st->pos[k].active && !st->pos[k].filled && b->i > st->pos[k].entry_i + 2)
+      st->pos[k].active = 0;
+  if (b->i < (size_t)st->lookback) return;
+  double val, vah;
+  if (!value_area(st, &val, &vah)) return;
+  double c = b->close;
+  if (c >= val && c <= vah) st->armed_up = st->armed_dn = 1;
+  double atr = st->atr[b->i];
+  if (st->halted || !(atr > 0)) return;
+  int side_open, n_open = open_count(st, &side_open);
+  if (n_open >= st->max_pos) return;
+  double buy_aggr = aggression(st), sell_aggr = 100.0 - buy_aggr;
+  int want = 0, breakout = 0;
+  if (c > vah && st->armed_up && buy_aggr >= st->p[P_MIN_AGGR]) want = QT_BUY, breakout = 1;
+  else if (c < val && st->armed_dn && sell_aggr >= st->p[P_MIN_AGGR]) want = QT_SELL, breakout = 1;
+  else if (st->p[P_BALANCE] >= 0.5 && c >= val && c <= vah) {
+    if (b->high > vah) want = QT_SELL;
+    else if (b->low < val) want = QT_BUY;
+  }
+  if (!want || (n_open > 0 && side_open != want)) return;
+  enter(st, cx, b, want, atr);
+  if (breakout) {
+    if (want == QT_BUY) st->armed_up = 0;
+    else st->armed_dn = 0;
+  }
+}
+
+static void am_on_fill(void *vst, const qt_fill *f, qt_ctx *cx) {
+  am_state *st = vst;
+  if (f->tag < 0 || f->tag / 4 >= st->max_pos) return;
+  am_pos *ps = &st->pos[f->tag / 4];
+  if (!ps->active) return;
+  int role = f->tag % 4;
+  if (role == ROLE_ENTRY) {
+    ps->qty += f->qty;
+    /* Exits sized to what has filled so far: replace them on partial fills. */
+    if (ps->filled) {
+      qt_ctx_cancel(cx, ps->stop_id);
+      qt_ctx_cancel(cx, ps->tgt_id);
+    }
+    ps->filled = 1;
+    double stop_px = f->price - ps->side * ps->stop_dist;
+    double tgt_px = f->price + ps->side * ps->tgt_dist;
+    qt_order_req s = {.inst = 0, .side = -ps->side, .type = QT_ORDER_STOP, .leg = QT_LEG_NET,
+                      .qty = ps->qty, .price = stop_px, .flags = QT_ORDER_REDUCE_ONLY,
+                      .reason = QT_EXIT_STOP_LOSS, .tag = f->tag - role + ROLE_STOP};
+    qt_order_req t = {.inst = 0, .side = -ps->side, .type = QT_ORDER_LIMIT, .leg = QT_LEG_NET,
+                      .qty = ps->qty, .price = tgt_px, .flags = QT_ORDER_REDUCE_ONLY,
+                      .reason = QT_EXIT_TAKE_PROFIT, .tag = f->tag - role + ROLE_TARGET};
+    ps->stop_id = qt_ctx_submit(cx, &s);
+    ps->tgt_id = qt_ctx_submit(cx, &t);
+    if (ps->stop_id <= 0 && ps->tgt_id <= 0) ps->active = 0;
+    return;
+  }
+  ps->exited += f->qty;
+  if (ps->exited >= ps->qty * (1 - 1e-9)) {
+    qt_ctx_cancel(cx, role == ROLE_STOP ? ps->tgt_id : ps->stop_id);
+    ps->active = 0;
+  }
+}
+
+const qt_strategy_vtbl qt_strategy_auction_market = {
+    .abi = QT_STRATEGY_ABI,
+    .name = "auction_market",
+    .summary = "value-area breakouts confirmed by taker aggression, ATR stops and targets",
+    .params = k_params,
+    .n_params = P_COUNT,
+    .state_size = sizeof(am_state),
+    .needs = 0,
+    .n_instruments = 1,
+    .lookback = am_lookback,
+    .init = am_init,
+    .on_bar = am_on_bar,
+    .on_fill = am_on_fill,
+};
