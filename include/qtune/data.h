@@ -298,4 +298,70 @@ QT_API int qt_synth_generate(const qt_synth_opts *o, qt_synth_market *out, qt_er
 /* Releases everything; a zeroed market is a no-op. */
 QT_API void qt_synth_market_fini(qt_synth_market *m);
 
+/* ---- importers: exchange dumps and common CSV/JSON layouts into series.
+ * Inputs may be plain, gzip or zip (every CSV inside); several files merge
+ * in time order.  Bars and funding keep one row per timestamp (a later file
+ * wins a conflict); trades and quotes keep every distinct row; exact
+ * duplicate rows are dropped.  See docs/data.md. ---- */
+typedef enum qt_import_format {
+  QT_FMT_AUTO = 0,     /* "auto": by header, column count or JSON shape */
+  QT_FMT_KLINE,        /* "kline": open_time,open,high,low,close,volume,close_time,... (12) */
+  QT_FMT_AGGTRADES,    /* "aggtrades": agg_trade_id,price,quantity,first,last,time,is_buyer_maker */
+  QT_FMT_FUNDINGRATE,  /* "fundingrate": calc_time,funding_interval_hours,last_funding_rate */
+  QT_FMT_BOOKTICKER,   /* "bookticker": update_id,bid,bid_qty,ask,ask_qty,transaction_time,event_time */
+  QT_FMT_CSV,          /* "csv": a header row and a column mapping (opts.columns or by name) */
+  QT_FMT_JSON          /* "json": freqtrade candles [[ts,o,h,l,c,v],...] or trades
+                        * [[ts,"id",type,"buy"|"sell",price,amount,cost],...] */
+} qt_import_format;
+#define QT_FMT_COUNT 7
+/* "auto", "kline", ...; static. */
+QT_API const char *qt_import_format_name(int fmt);
+QT_API int qt_import_format_parse(const char *s, int *out);
+
+typedef struct qt_import_opts {
+  int format;          /* qt_import_format (default QT_FMT_AUTO) */
+  int kind;            /* qt_kind, or -1 (default): the format's or header's kind */
+  const char *columns; /* QT_FMT_CSV mapping "time=Date,open=Open,...": target=source,
+                        * source a header name or a 1-based column number */
+  int skip_bad;        /* skip malformed rows (counted) instead of failing */
+} qt_import_opts;
+QT_API qt_import_opts qt_import_opts_default(void);
+
+typedef struct qt_import_stats {
+  size_t files;        /* documents read (a zip entry counts as one) */
+  size_t rows_read;    /* data rows seen, bad ones included */
+  size_t skipped;      /* malformed rows skipped (skip_bad) */
+  size_t duplicates;   /* exact duplicate rows dropped */
+  size_t replaced;     /* bars/funding rows replaced by a later row at the same time */
+  size_t rows_kept;    /* rows in the result (after a catalog merge: in the catalog) */
+  size_t stored_before;/* rows the catalog held before a merge */
+  char first_bad[200]; /* message of the first skipped row ("" when none) */
+} qt_import_stats;
+
+/* The result of an import: the series of `kind` (the others stay empty). */
+typedef struct qt_import {
+  qt_kind kind;
+  qt_bars bars;
+  qt_trades trades;
+  qt_funding funding;
+  qt_quotes quotes;
+  qt_import_stats stats;
+} qt_import;
+
+/* Reads paths[0..n) into *out (owned by the caller: qt_import_fini).  Fails
+ * with QT_EPARSE and "FILE:LINE: field 'close': not a number ("1.2.3")" on
+ * the first malformed row unless skip_bad; on failure *out is empty. */
+QT_API int qt_import_files(const char *const *paths, size_t n_paths, const qt_import_opts *o,
+                           qt_import *out, qt_err *err);
+QT_API void qt_import_fini(qt_import *im);
+/* Merges im's series into the catalog's (symbol, im->kind): the union of the
+ * stored and the new rows under the rules above (new rows win conflicts).
+ * Returns QT_OK when written, QT_DONE when the catalog already held exactly
+ * the result (nothing written).  Updates im->stats (rows_kept,
+ * stored_before, duplicates, replaced). */
+QT_API int qt_catalog_merge(qt_catalog *c, const char *symbol, qt_import *im, qt_err *err);
+/* Whether qt_catalog_get_* verify the payload checksum (default 1).  Off,
+ * a load maps the file and checks only the header: O(1) instead of O(n). */
+QT_API void qt_catalog_set_verify(qt_catalog *c, int verify);
+
 #endif

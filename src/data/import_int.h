@@ -1,0 +1,69 @@
+/* Private to the importers and the catalog: a row-major staging table of
+ * 8-byte cells that every format parses into, and the merge step (sort by
+ * time, drop duplicates, build the columnar series) shared by imports and
+ * catalog merges. */
+#ifndef QTUNE_DATA_IMPORT_INT_H
+#define QTUNE_DATA_IMPORT_INT_H
+
+#include "data/csv.h"
+#include "qtune/data.h"
+
+/* Column order of each kind in the staging table (cells are int64 or
+ * double bits): bars ts,open,high,low,close,volume,quote_volume,count,
+ * taker_buy_base,taker_buy_quote; trades ts,id,price,qty,buyer_is_maker;
+ * funding ts,rate,interval_h; quotes ts,bid,bid_qty,ask,ask_qty. */
+#define QT__MAX_COLS 10
+int qt__kind_ncols(qt_kind k);
+
+typedef struct qt__table {
+  qt_kind kind;
+  int ncol;
+  size_t n, cap;
+  uint64_t *v; /* n * ncol cells */
+} qt__table;
+
+void qt__table_init(qt__table *t, qt_kind kind);
+void qt__table_fini(qt__table *t);
+int qt__table_reserve(qt__table *t, size_t rows);
+/* Appends the rows of the series of t->kind held in im. */
+int qt__table_add_series(qt__table *t, const qt_import *im, qt_err *err);
+/* Sorts, drops duplicates (counted into st) and builds the series of
+ * t->kind into out (out->kind set; out->stats untouched).  Empties t. */
+int qt__table_finish(qt__table *t, qt_import *out, qt_import_stats *st, qt_err *err);
+
+/* The state of one import across its files. */
+typedef struct qt__imp {
+  const qt_import_opts *o;
+  int kind; /* -1 until the first document decides */
+  qt__table t;
+  qt_import_stats st;
+} qt__imp;
+
+/* Appends a row of the current kind (zeroed, defaults set); NULL on OOM. */
+uint64_t *qt__imp_push(qt__imp *s);
+/* Sets s->kind (and the table) or checks that k matches it. */
+int qt__imp_set_kind(qt__imp *s, qt_kind k, const char *name, qt_err *err);
+/* Records a bad row: fails (returns the code) unless skip_bad, then counts
+ * it, removes the last pushed row and returns QT_OK. */
+int qt__imp_bad(qt__imp *s, qt_err *row_err);
+
+/* A document that starts with '[': freqtrade candles or trades. */
+int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err);
+
+/* Imports one in-memory document (CSV or JSON) as if it were a file named
+ * name: the fuzzing and test entry point. */
+int qt__import_buffer(const char *name, const char *buf, size_t len, const qt_import_opts *o,
+                      qt_import *out, qt_err *err);
+
+static inline uint64_t qt__dbits(double d) {
+  uint64_t u;
+  memcpy(&u, &d, 8);
+  return u;
+}
+static inline double qt__bitsd(uint64_t u) {
+  double d;
+  memcpy(&d, &u, 8);
+  return d;
+}
+
+#endif
