@@ -1,0 +1,93 @@
+/* The backtest objective: a built-in or plugin strategy run by one
+ * qt_engine per worker over feeds loaded once and shared read-only; the
+ * engine keeps its buffers and indicator cache across the worker's trials. */
+#include "qtune/optimize.h"
+
+#include <string.h>
+
+typedef struct strat_shared {
+  const qt_strategy_vtbl *s;
+  const qt_feed *feeds;
+  int n_feeds;
+  qt_engine_opts eo;
+  qt_metrics_opts mo;
+} strat_shared;
+
+typedef struct strat_worker {
+  const strat_shared *sh;
+  qt_engine *eng;
+  double *p; /* n_params, spec order */
+} strat_worker;
+
+static void strat_worker_free(void *w) {
+  strat_worker *sw = w;
+  if (!sw) return;
+  qt_engine_free(sw->eng);
+  qt_free(sw->p);
+  qt_free(sw);
+}
+
+static int strat_worker_new(const void *shared, void **out_w, qt_err *err) {
+  const strat_shared *sh = shared;
+  *out_w = NULL;
+  int r = QT_ENOMEM;
+  strat_worker *w = qt_calloc(1, sizeof *w);
+  if (!w) goto fail;
+  w->sh = sh;
+  w->p = qt_calloc(sh->s->n_params ? sh->s->n_params : 1, sizeof *w->p);
+  if (!w->p) goto fail;
+  if ((r = qt_engine_new(&sh->eo, &w->eng, err)) != 0) goto fail;
+  *out_w = w;
+  return QT_OK;
+fail:
+  if (r == QT_ENOMEM) qt_err_set(err, QT_ENOMEM, "strategy objective: out of memory");
+  strat_worker_free(w);
+  return r;
+}
+
+static int strat_eval(void *wv, const qt_space *sp, const double *x, const double *u,
+                      uint64_t seed, qt_metric_set *out, qt_err *err) {
+  strat_worker *w = wv;
+  const qt_strategy_vtbl *s = w->sh->s;
+  qt_strategy_defaults(s, w->p);
+  for (size_t i = 0; i < s->n_params; i++) {
+    int k = qt_space_index(sp, s->params[i].name);
+    if (k < 0) continue;
+    /* the strategy takes a categorical as its choice index */
+    w->p[i] = s->params[i].type == QT_PARAM_CAT ? x[k] : u[k];
+  }
+  qt_result res;
+  int r = qt_engine_run(w->eng, w->sh->feeds, w->sh->n_feeds, s, w->p, &res, err);
+  if (r) return r;
+  qt_metrics m;
+  r = qt_metrics_compute(&res, w->sh->feeds[0].bars->close, &w->sh->mo, &m, err);
+  if (r) return r;
+  for (int k = 0; k < QT_METRICS_N; k++)
+    if ((r = qt_metric_set_put(out, qt_metrics_name(k), qt_metrics_get(&m, k), err)) != 0)
+      return r;
+  return QT_OK;
+}
+
+static void strat_destroy(void *shared) { qt_free(shared); }
+
+static const qt_objective_vtbl k_strat_vtbl = {"strategy", strat_worker_new, strat_eval,
+                                               strat_worker_free, strat_destroy};
+
+int qt_objective_strategy(const qt_strategy_vtbl *s, const qt_feed *feeds, int n_feeds,
+                          const qt_engine_opts *eo, const qt_metrics_opts *mo, qt_objective *out,
+                          qt_err *err) {
+  memset(out, 0, sizeof *out);
+  if (!s || !feeds || n_feeds < 1 || !feeds[0].bars)
+    return qt_err_set(err, QT_EINVAL, "strategy objective: needs a strategy and bars");
+  strat_shared *sh = qt_calloc(1, sizeof *sh);
+  if (!sh) return qt_err_set(err, QT_ENOMEM, "strategy objective: out of memory");
+  sh->s = s;
+  sh->feeds = feeds;
+  sh->n_feeds = n_feeds;
+  sh->eo = eo ? *eo : qt_engine_opts_default();
+  sh->mo = mo ? *mo : qt_metrics_opts_default();
+  out->vt = &k_strat_vtbl;
+  out->shared = sh;
+  out->is_strategy = 1;
+  return QT_OK;
+}
