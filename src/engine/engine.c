@@ -270,6 +270,21 @@ static void close_leg_now(qt_ctx *cx, int k, int l, double px, int reason, int64
   cx->fees_paid += fee;
   cx->n_fills++;
   reduce_leg(cx, fd, k, l, fabs(q), px, fee, reason, ts);
+  if (cx->s->on_fill && !cx->stopped) { /* order_id 0: an engine-made close */
+    qt_fill fl;
+    fl.order_id = 0;
+    fl.inst = k;
+    fl.side = q > 0 ? QT_SELL : QT_BUY;
+    fl.leg = cx->o.hedge_mode ? l : QT_LEG_NET;
+    fl.tag = 0;
+    fl.reason = reason;
+    fl.maker = 0;
+    fl.qty = fabs(q);
+    fl.price = px;
+    fl.fee = fee;
+    fl.ts_ms = ts;
+    cx->s->on_fill(cx->st, &fl, cx);
+  }
 }
 
 /* First path time at which the bar's price reaches p going down (dir < 0:
@@ -1098,9 +1113,9 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
       double u, g, m;
       mark_all(cx, &u, &g, &m);
       if (cx->cash + u < m) {
-        close_everything(cx, QT_EXIT_LIQUIDATION);
         cx->liquidated = 1;
-        cx->stopped = 1;
+        cx->stopped = 1; /* first: a liquidated strategy hears nothing more */
+        close_everything(cx, QT_EXIT_LIQUIDATION);
       }
     }
     if (!cx->stopped) {
