@@ -54,11 +54,17 @@ QT_API qt_metrics_opts qt_metrics_opts_default(void);
  * 252 for 1d on an exchange calendar, 252*6.5h worth of intraday bars). */
 QT_API double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247);
 /* Computes all metrics of a run.  Degenerate input gives the documented NaN
- * or 0, never inf.  QT_EINVAL only for NULL arguments. */
+ * or 0, never inf.  close0: r->n_bars closes of instrument 0 aligned with the
+ * equity curve (NULL: buy_hold_return is NaN); o NULL means the defaults.
+ * QT_EINVAL for a NULL r or out (or arrays missing for non-zero counts);
+ * QT_ENOMEM only when more than 256 trades need the median's scratch.  On
+ * failure *out is all zeros. */
 QT_API int qt_metrics_compute(const qt_result *r, const double *close0, const qt_metrics_opts *o,
                               qt_metrics *out, qt_err *err);
 /* Name of metric k (0 <= k < QT_METRICS_N), or NULL. */
 QT_API const char *qt_metrics_name(int k);
+/* One-line description of metric k (units included), or NULL. */
+QT_API const char *qt_metrics_doc(int k);
 /* Index of a metric by name, or -1. */
 QT_API int qt_metrics_index(const char *name);
 /* Value of metric k of m (as a flat array in list order). */
