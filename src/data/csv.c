@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
@@ -50,6 +51,15 @@ static int grow(char **buf, size_t *cap, size_t need) {
 
 static int read_plain(const char *path, int fd, size_t size, qt__input *in, qt_err *err) {
   int rc = QT_OK;
+  /* A map of the page cache avoids copying (and faulting in) a second
+   * buffer as large as the file; read() is the fallback. */
+  void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  if (m != MAP_FAILED) {
+    in->buf = m;
+    in->len = size;
+    in->mapped = 1;
+    return QT_OK;
+  }
   char *buf = qt_malloc(size + 1);
   if (!buf) {
     rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory reading %zu bytes", path, size);
@@ -238,6 +248,7 @@ int qt__input_each(const char *path, qt__input_fn fn, void *ud, qt_err *err) {
   rc = fn(ud, &in, err);
 fail:
   if (fd >= 0) close(fd);
-  qt_free(in.buf);
+  if (in.mapped) munmap(in.buf, in.len);
+  else qt_free(in.buf);
   return rc;
 }

@@ -14,8 +14,9 @@
  * is what error messages show. */
 typedef struct qt__input {
   char name[512];
-  char *buf; /* qt_malloc'd, len bytes (+1 NUL so callers may scan past) */
+  char *buf; /* len bytes, read-only for the parsers (no NUL after them) */
   size_t len;
+  int mapped; /* 1: buf is a file map (munmap), 0: qt_malloc'd */
 } qt__input;
 
 /* Called once per CSV/JSON document found in a file (a zip may hold

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static const char *const k_fmt_names[QT_FMT_COUNT] = {
     "auto", "kline", "aggtrades", "fundingrate", "bookticker", "csv", "json"};
@@ -54,11 +55,27 @@ void qt__table_fini(qt__table *t) {
   t->n = t->cap = 0;
 }
 
+/* Large staging blocks are faulted in page by page as rows arrive; huge
+ * pages (where the kernel offers them on request) cut those faults 512x. */
+static void hugepages(void *p, size_t len) {
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + len) & ~(huge - 1);
+  if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
+/* Columnar: column c is v[c * cap ...], so a sorted, duplicate-free table
+ * becomes the series' block without a copy. */
 int qt__table_reserve(qt__table *t, size_t rows) {
   if (rows <= t->cap) return QT_OK;
+  rows = (rows + 7) & ~(size_t)7; /* keeps every column 64-byte aligned in the block */
   if (rows > SIZE_MAX / 8 / QT__MAX_COLS) return QT_ENOMEM;
-  uint64_t *nv = qt_realloc(t->v, rows * (size_t)t->ncol * 8);
+  size_t bytes = rows * (size_t)t->ncol * 8;
+  uint64_t *nv = qt_malloc(bytes);
   if (!nv) return QT_ENOMEM;
+  hugepages(nv, bytes);
+  for (int c = 0; c < t->ncol && t->v; c++)
+    memcpy(nv + (size_t)c * rows, t->v + (size_t)c * t->cap, t->n * 8);
+  qt_free(t->v);
   t->v = nv;
   t->cap = rows;
   return QT_OK;
@@ -66,9 +83,13 @@ int qt__table_reserve(qt__table *t, size_t rows) {
 
 static uint64_t *table_push(qt__table *t) {
   if (t->n == t->cap && qt__table_reserve(t, t->cap ? t->cap * 2 : 4096)) return NULL;
-  uint64_t *row = t->v + t->n * (size_t)t->ncol;
-  t->n++;
-  return row;
+  return t->v + t->n++;
+}
+
+static int rows_eq(const qt__table *t, size_t a, size_t b) {
+  for (int c = 0; c < t->ncol; c++)
+    if (t->v[(size_t)c * t->cap + a] != t->v[(size_t)c * t->cap + b]) return 0;
+  return 1;
 }
 
 int qt__table_add_series(qt__table *t, const qt_import *im, qt_err *err) {
@@ -79,41 +100,84 @@ int qt__table_add_series(qt__table *t, const qt_import *im, qt_err *err) {
   if (qt__table_reserve(t, t->n + n))
     return qt_err_set(err, QT_ENOMEM, "out of memory merging %zu rows", n);
   for (size_t i = 0; i < n; i++) {
-    uint64_t *r = t->v + (t->n + i) * (size_t)t->ncol;
+    uint64_t *r = t->v + t->n + i;
+    size_t cs = t->cap;
     switch (im->kind) {
     case QT_KIND_BARS: {
       const qt_bars *b = &im->bars;
       r[0] = (uint64_t)b->ts_ms[i];
-      r[1] = qt__dbits(b->open[i]), r[2] = qt__dbits(b->high[i]), r[3] = qt__dbits(b->low[i]);
-      r[4] = qt__dbits(b->close[i]), r[5] = qt__dbits(b->volume[i]);
-      r[6] = qt__dbits(b->quote_volume[i]), r[7] = qt__dbits(b->trade_count[i]);
-      r[8] = qt__dbits(b->taker_buy_base[i]), r[9] = qt__dbits(b->taker_buy_quote[i]);
+      r[1 * cs] = qt__dbits(b->open[i]), r[2 * cs] = qt__dbits(b->high[i]), r[3 * cs] = qt__dbits(b->low[i]);
+      r[4 * cs] = qt__dbits(b->close[i]), r[5 * cs] = qt__dbits(b->volume[i]);
+      r[6 * cs] = qt__dbits(b->quote_volume[i]), r[7 * cs] = qt__dbits(b->trade_count[i]);
+      r[8 * cs] = qt__dbits(b->taker_buy_base[i]), r[9 * cs] = qt__dbits(b->taker_buy_quote[i]);
       break;
     }
     case QT_KIND_TRADES: {
       const qt_trades *x = &im->trades;
-      r[0] = (uint64_t)x->ts_ms[i], r[1] = (uint64_t)x->id[i];
-      r[2] = qt__dbits(x->price[i]), r[3] = qt__dbits(x->qty[i]);
-      r[4] = x->buyer_is_maker[i];
+      r[0] = (uint64_t)x->ts_ms[i], r[1 * cs] = (uint64_t)x->id[i];
+      r[2 * cs] = qt__dbits(x->price[i]), r[3 * cs] = qt__dbits(x->qty[i]);
+      r[4 * cs] = x->buyer_is_maker[i];
       break;
     }
     case QT_KIND_FUNDING: {
       const qt_funding *f = &im->funding;
-      r[0] = (uint64_t)f->ts_ms[i], r[1] = qt__dbits(f->rate[i]);
-      r[2] = qt__dbits(f->interval_h[i]);
+      r[0] = (uint64_t)f->ts_ms[i], r[1 * cs] = qt__dbits(f->rate[i]);
+      r[2 * cs] = qt__dbits(f->interval_h[i]);
       break;
     }
     default: {
       const qt_quotes *q = &im->quotes;
       r[0] = (uint64_t)q->ts_ms[i];
-      r[1] = qt__dbits(q->bid[i]), r[2] = qt__dbits(q->bid_qty[i]);
-      r[3] = qt__dbits(q->ask[i]), r[4] = qt__dbits(q->ask_qty[i]);
+      r[1 * cs] = qt__dbits(q->bid[i]), r[2 * cs] = qt__dbits(q->bid_qty[i]);
+      r[3 * cs] = qt__dbits(q->ask[i]), r[4 * cs] = qt__dbits(q->ask_qty[i]);
       break;
     }
     }
   }
   t->n += n;
   return QT_OK;
+}
+
+static int strictly_sorted(const qt__table *t) {
+  const int64_t *ts = (const int64_t *)t->v;
+  const int64_t *k2 = t->kind == QT_KIND_TRADES ? (const int64_t *)t->v + t->cap : NULL;
+  for (size_t i = 1; i < t->n; i++)
+    if (ts[i] < ts[i - 1] || (ts[i] == ts[i - 1] && (!k2 || k2[i] <= k2[i - 1]))) return 0;
+  return 1;
+}
+
+/* Hands t's block to out as its series (8-byte columns only); t is left empty. */
+static void adopt_block(qt__table *t, qt_import *out) {
+  uint64_t *v = t->v;
+  size_t cap = t->cap, n = t->n;
+  qt_backing mem = {v, cap * (size_t)t->ncol * 8, 0};
+#define QT__C(c) ((void *)(v + (size_t)(c) * cap))
+  switch (t->kind) {
+  case QT_KIND_BARS: {
+    qt_bars *b = &out->bars;
+    b->n = n, b->mem = mem;
+    b->ts_ms = QT__C(0), b->open = QT__C(1), b->high = QT__C(2), b->low = QT__C(3);
+    b->close = QT__C(4), b->volume = QT__C(5), b->quote_volume = QT__C(6);
+    b->trade_count = QT__C(7), b->taker_buy_base = QT__C(8), b->taker_buy_quote = QT__C(9);
+    break;
+  }
+  case QT_KIND_FUNDING: {
+    qt_funding *f = &out->funding;
+    f->n = n, f->mem = mem;
+    f->ts_ms = QT__C(0), f->rate = QT__C(1), f->interval_h = QT__C(2);
+    break;
+  }
+  default: {
+    qt_quotes *q = &out->quotes;
+    q->n = n, q->mem = mem;
+    q->ts_ms = QT__C(0), q->bid = QT__C(1), q->bid_qty = QT__C(2), q->ask = QT__C(3);
+    q->ask_qty = QT__C(4);
+    break;
+  }
+  }
+#undef QT__C
+  t->v = NULL;
+  t->n = t->cap = 0;
 }
 
 typedef struct sort_key {
@@ -139,9 +203,9 @@ static int hash_cmp(const void *a, const void *b) {
   return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-static uint64_t row_hash(const uint64_t *r, int ncol) {
+static uint64_t row_hash(const qt__table *t, size_t i) {
   uint64_t h = 1469598103934665603ULL;
-  for (int c = 0; c < ncol; c++) h = (h ^ r[c]) * 1099511628211ULL;
+  for (int c = 0; c < t->ncol; c++) h = (h ^ t->v[(size_t)c * t->cap + i]) * 1099511628211ULL;
   return h;
 }
 
@@ -191,34 +255,34 @@ static int alloc_kind(qt_import *out, qt_kind k, size_t n, qt_err *err) {
   }
 }
 
-static void store_row(qt_import *out, size_t i, const uint64_t *r) {
+static void store_row(qt_import *out, size_t i, const uint64_t *r, size_t cs) {
   switch (out->kind) {
   case QT_KIND_BARS: {
     qt_bars *b = &out->bars;
     b->ts_ms[i] = (int64_t)r[0];
-    b->open[i] = qt__bitsd(r[1]), b->high[i] = qt__bitsd(r[2]), b->low[i] = qt__bitsd(r[3]);
-    b->close[i] = qt__bitsd(r[4]), b->volume[i] = qt__bitsd(r[5]);
-    b->quote_volume[i] = qt__bitsd(r[6]), b->trade_count[i] = qt__bitsd(r[7]);
-    b->taker_buy_base[i] = qt__bitsd(r[8]), b->taker_buy_quote[i] = qt__bitsd(r[9]);
+    b->open[i] = qt__bitsd(r[1 * cs]), b->high[i] = qt__bitsd(r[2 * cs]), b->low[i] = qt__bitsd(r[3 * cs]);
+    b->close[i] = qt__bitsd(r[4 * cs]), b->volume[i] = qt__bitsd(r[5 * cs]);
+    b->quote_volume[i] = qt__bitsd(r[6 * cs]), b->trade_count[i] = qt__bitsd(r[7 * cs]);
+    b->taker_buy_base[i] = qt__bitsd(r[8 * cs]), b->taker_buy_quote[i] = qt__bitsd(r[9 * cs]);
     break;
   }
   case QT_KIND_TRADES: {
     qt_trades *x = &out->trades;
-    x->ts_ms[i] = (int64_t)r[0], x->id[i] = (int64_t)r[1];
-    x->price[i] = qt__bitsd(r[2]), x->qty[i] = qt__bitsd(r[3]);
-    x->buyer_is_maker[i] = (uint8_t)(r[4] != 0);
+    x->ts_ms[i] = (int64_t)r[0], x->id[i] = (int64_t)r[1 * cs];
+    x->price[i] = qt__bitsd(r[2 * cs]), x->qty[i] = qt__bitsd(r[3 * cs]);
+    x->buyer_is_maker[i] = (uint8_t)(r[4 * cs] != 0);
     break;
   }
   case QT_KIND_FUNDING: {
     qt_funding *f = &out->funding;
-    f->ts_ms[i] = (int64_t)r[0], f->rate[i] = qt__bitsd(r[1]), f->interval_h[i] = qt__bitsd(r[2]);
+    f->ts_ms[i] = (int64_t)r[0], f->rate[i] = qt__bitsd(r[1 * cs]), f->interval_h[i] = qt__bitsd(r[2 * cs]);
     break;
   }
   default: {
     qt_quotes *q = &out->quotes;
     q->ts_ms[i] = (int64_t)r[0];
-    q->bid[i] = qt__bitsd(r[1]), q->bid_qty[i] = qt__bitsd(r[2]);
-    q->ask[i] = qt__bitsd(r[3]), q->ask_qty[i] = qt__bitsd(r[4]);
+    q->bid[i] = qt__bitsd(r[1 * cs]), q->bid_qty[i] = qt__bitsd(r[2 * cs]);
+    q->ask[i] = qt__bitsd(r[3 * cs]), q->ask_qty[i] = qt__bitsd(r[4 * cs]);
     break;
   }
   }
@@ -230,13 +294,11 @@ static void store_row(qt_import *out, size_t i, const uint64_t *r) {
  * timestamp stays O(n log n). */
 static int mark_event_dups(const qt__table *t, const sort_key *keys, size_t g0, size_t g1,
                            uint8_t *drop, size_t *dups) {
-  int nc = t->ncol;
   size_t g = g1 - g0;
   if (g <= 32) {
     for (size_t a = g0 + 1; a < g1; a++) {
-      const uint64_t *ra = t->v + keys[a].seq * (size_t)nc;
       for (size_t b = g0; b < a; b++)
-        if (!drop[b] && memcmp(ra, t->v + keys[b].seq * (size_t)nc, (size_t)nc * 8) == 0) {
+        if (!drop[b] && rows_eq(t, keys[a].seq, keys[b].seq)) {
           drop[a] = 1;
           (*dups)++;
           break;
@@ -247,16 +309,14 @@ static int mark_event_dups(const qt__table *t, const sort_key *keys, size_t g0, 
   hash_pos *hp = qt_malloc(g * sizeof *hp);
   if (!hp) return QT_ENOMEM;
   for (size_t a = g0; a < g1; a++)
-    hp[a - g0].h = row_hash(t->v + keys[a].seq * (size_t)nc, nc), hp[a - g0].pos = a;
+    hp[a - g0].h = row_hash(t, keys[a].seq), hp[a - g0].pos = a;
   qsort(hp, g, sizeof *hp, hash_cmp);
   for (size_t i = 0; i < g;) {
     size_t j = i;
     while (j < g && hp[j].h == hp[i].h) j++;
     for (size_t a = i + 1; a < j; a++) {
-      const uint64_t *ra = t->v + keys[hp[a].pos].seq * (size_t)nc;
       for (size_t b = i; b < a; b++)
-        if (!drop[hp[b].pos] &&
-            memcmp(ra, t->v + keys[hp[b].pos].seq * (size_t)nc, (size_t)nc * 8) == 0) {
+        if (!drop[hp[b].pos] && rows_eq(t, keys[hp[a].pos].seq, keys[hp[b].pos].seq)) {
           drop[hp[a].pos] = 1;
           (*dups)++;
           break;
@@ -273,10 +333,22 @@ int qt__table_finish(qt__table *t, qt_import *out, qt_import_stats *st, qt_err *
   sort_key *keys = NULL;
   uint8_t *drop = NULL;
   size_t n = t->n, kept = 0;
-  int nc = t->ncol;
   int events = t->kind == QT_KIND_TRADES || t->kind == QT_KIND_QUOTES;
   memset(out, 0, sizeof *out);
   out->kind = t->kind;
+  if (strictly_sorted(t)) {
+    /* The common case (one file, or files in order without overlap):
+     * nothing to drop; an 8-byte-column kind takes the table's block. */
+    if (t->kind != QT_KIND_TRADES) {
+      adopt_block(t, out);
+    } else {
+      rc = alloc_kind(out, t->kind, n, err);
+      if (rc) goto fail;
+      for (size_t i = 0; i < n; i++) store_row(out, i, t->v + i, t->cap);
+    }
+    kept = n;
+    goto built;
+  }
   keys = qt_malloc((n ? n : 1) * sizeof *keys);
   drop = qt_calloc(n ? n : 1, 1);
   if (!keys || !drop) {
@@ -285,9 +357,8 @@ int qt__table_finish(qt__table *t, qt_import *out, qt_import_stats *st, qt_err *
   }
   int sorted = 1;
   for (size_t i = 0; i < n; i++) {
-    const uint64_t *r = t->v + i * (size_t)nc;
-    keys[i].ts = (int64_t)r[0];
-    keys[i].k2 = t->kind == QT_KIND_TRADES ? (int64_t)r[1] : 0;
+    keys[i].ts = (int64_t)t->v[i];
+    keys[i].k2 = t->kind == QT_KIND_TRADES ? (int64_t)t->v[t->cap + i] : 0;
     keys[i].seq = i;
     if (i && key_cmp(&keys[i - 1], &keys[i]) > 0) sorted = 0;
   }
@@ -303,10 +374,9 @@ int qt__table_finish(qt__table *t, qt_import *out, qt_import_stats *st, qt_err *
         }
       } else {
         /* One row per time: the last one (latest file) wins. */
-        const uint64_t *last = t->v + keys[j - 1].seq * (size_t)nc;
         for (size_t a = i; a < j - 1; a++) {
           drop[a] = 1;
-          if (memcmp(last, t->v + keys[a].seq * (size_t)nc, (size_t)nc * 8) == 0) st->duplicates++;
+          if (rows_eq(t, keys[j - 1].seq, keys[a].seq)) st->duplicates++;
           else st->replaced++;
         }
       }
@@ -318,7 +388,8 @@ int qt__table_finish(qt__table *t, qt_import *out, qt_import_stats *st, qt_err *
   if (rc) goto fail;
   out->kind = t->kind;
   for (size_t i = 0, k = 0; i < n; i++)
-    if (!drop[i]) store_row(out, k++, t->v + keys[i].seq * (size_t)nc);
+    if (!drop[i]) store_row(out, k++, t->v + keys[i].seq, t->cap);
+built:
   if (t->kind == QT_KIND_BARS) {
     out->bars.interval_ms = mode_diff(out->bars.ts_ms, kept, 1);
   } else if (t->kind == QT_KIND_FUNDING) {
@@ -355,8 +426,9 @@ void qt_import_fini(qt_import *im) {
 uint64_t *qt__imp_push(qt__imp *s) {
   uint64_t *r = table_push(&s->t);
   if (!r) return NULL;
-  memset(r, 0, (size_t)s->t.ncol * 8);
-  if (s->t.kind == QT_KIND_FUNDING) r[2] = qt__dbits(NAN); /* interval: inferred later */
+  size_t cs = s->t.cap;
+  for (int c = 0; c < s->t.ncol; c++) r[(size_t)c * cs] = 0;
+  if (s->t.kind == QT_KIND_FUNDING) r[2 * cs] = qt__dbits(NAN); /* interval: inferred later */
   return r;
 }
 
@@ -650,6 +722,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
     s->st.rows_read++;
     uint64_t *r = qt__imp_push(s);
     if (!r) return qt_err_set(err, QT_ENOMEM, "%s:%zu: out of memory", in->name, line);
+    size_t cs = s->t.cap;
     if (nf != (size_t)L->nfields) {
       qt_err e;
       qt_err_set(&e, QT_EPARSE, "%s:%zu: expected %d fields, got %zu", in->name, line, L->nfields,
@@ -672,7 +745,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
           rc = row_error(s, err, in->name, line, L, i, &f[i], "not a number");
           goto row_done;
         }
-        r[c] = qt__dbits(d);
+        r[(size_t)c * cs] = qt__dbits(d);
         break;
       }
       case F_I64: {
@@ -681,7 +754,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
           rc = row_error(s, err, in->name, line, L, i, &f[i], "not a whole number");
           goto row_done;
         }
-        r[c] = (uint64_t)v;
+        r[(size_t)c * cs] = (uint64_t)v;
         break;
       }
       case F_EPOCH:
@@ -693,12 +766,12 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
           rc = row_error(s, err, in->name, line, L, i, &f[i], "not a timestamp");
           goto row_done;
         }
-        r[c] = (uint64_t)t;
+        r[(size_t)c * cs] = (uint64_t)t;
         break;
       }
       case F_BOOL: {
-        if (field_eq(&f[i], "true") || field_eq(&f[i], "1")) r[c] = 1;
-        else if (field_eq(&f[i], "false") || field_eq(&f[i], "0")) r[c] = 0;
+        if (field_eq(&f[i], "true") || field_eq(&f[i], "1")) r[(size_t)c * cs] = 1;
+        else if (field_eq(&f[i], "false") || field_eq(&f[i], "0")) r[(size_t)c * cs] = 0;
         else {
           rc = row_error(s, err, in->name, line, L, i, &f[i], "not true/false");
           goto row_done;
@@ -707,8 +780,8 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
       }
       case F_SIDE: {
         /* side is the taker's: a taker sell means the buyer was the maker */
-        if (field_eq(&f[i], "sell")) r[c] = 1;
-        else if (field_eq(&f[i], "buy")) r[c] = 0;
+        if (field_eq(&f[i], "sell")) r[(size_t)c * cs] = 1;
+        else if (field_eq(&f[i], "buy")) r[(size_t)c * cs] = 0;
         else {
           rc = row_error(s, err, in->name, line, L, i, &f[i], "not buy/sell");
           goto row_done;

@@ -60,6 +60,7 @@ int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err) {
       rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory", in->name);
       goto fail;
     }
+    size_t cs = s->t.cap;
     if (!json_is_array(a) || json_array_size(a) < (trades ? 6u : 6u)) {
       rc = bad_row(s, err, in->name, i + 1, "row", "not an array of 6+ values");
       if (rc) goto fail;
@@ -85,7 +86,7 @@ int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err) {
           if (rc) goto fail;
           bad = 1;
         } else {
-          r[c] = qt__dbits(d);
+          r[(size_t)c * cs] = qt__dbits(d);
         }
       }
       continue;
@@ -103,10 +104,10 @@ int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err) {
     } else if (json_is_integer(id)) {
       idv = (int64_t)json_integer_value(id);
     }
-    r[1] = (uint64_t)idv;
+    r[1 * cs] = (uint64_t)idv;
     const char *sv = json_is_string(side) ? json_string_value(side) : "";
-    if (strcmp(sv, "buy") == 0) r[4] = 0;
-    else if (strcmp(sv, "sell") == 0) r[4] = 1;
+    if (strcmp(sv, "buy") == 0) r[4 * cs] = 0;
+    else if (strcmp(sv, "sell") == 0) r[4 * cs] = 1;
     else {
       rc = bad_row(s, err, in->name, i + 1, "side", "not buy/sell");
       if (rc) goto fail;
@@ -123,8 +124,8 @@ int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err) {
       if (rc) goto fail;
       continue;
     }
-    r[2] = qt__dbits(px);
-    r[3] = qt__dbits(qty);
+    r[2 * cs] = qt__dbits(px);
+    r[3 * cs] = qt__dbits(qty);
   }
 fail:
   if (root) json_decref(root);
