@@ -274,6 +274,9 @@ QT_API const qt_goal *qt_study_goal(const qt_study *st);
 QT_API const char *qt_study_name(const qt_study *st);
 QT_API int qt_study_created(const qt_study *st); /* 1 if this open created it */
 QT_API qt_storage *qt_study_storage(qt_study *st);
+QT_API uint64_t qt_study_seed(const qt_study *st);
+/* The stored config JSON {"seed", "sampler", "goal", "user": opts.config_json}. */
+QT_API const char *qt_study_config_json(const qt_study *st);
 
 /* A trial handed out by ask(); caller storage, released by qt_trial_fini. */
 typedef struct qt_trial {

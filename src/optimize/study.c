@@ -1,0 +1,634 @@
+/* The study: ask a sampler for params, claim a trial number from the
+ * storage, and tell the storage the outcome (score, constraints, raw
+ * metrics).  Keeps every trial of the study in memory (rebuilt from storage
+ * on open and sync) so the sampler history and the score normalization
+ * continue across processes and restarts.  One mutex guards it all. */
+#include "study_int.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct tr {
+  int64_t id, number;
+  int state;
+  double *x;          /* n_dims internal values */
+  double tv[QT_SCORE_MAX_TERMS]; /* score-term metrics */
+  double metric;      /* the goal's metric when it is not "score" */
+  int cons_ok;        /* constraints hold */
+  double penalty;     /* lenient penalty */
+  double obj;         /* objective in the user's direction, penalty applied; NaN: none */
+  char *params_json, *metrics_json, *error;
+} tr;
+
+struct qt_study {
+  pthread_mutex_t mu;
+  qt_storage store;
+  qt_study_rec rec;
+  qt_space *sp;
+  size_t nd;
+  qt_goal goal;
+  uint64_t seed;
+  const qt_sampler_vtbl *svt;
+  void *sampler;
+  tr *t;
+  size_t n, cap;
+  qt_norm norm;
+  size_t n_complete;
+  qt_trial_view *views;
+  size_t views_cap;
+  int created;
+};
+
+qt_study_opts qt_study_opts_default(void) {
+  qt_study_opts o;
+  memset(&o, 0, sizeof o);
+  o.storage_url = "sqlite:///qtune.db";
+  qt_goal_default(&o.goal, 0);
+  return o;
+}
+
+static void tr_fini(tr *t) {
+  qt_free(t->x);
+  qt_free(t->params_json);
+  qt_free(t->metrics_json);
+  qt_free(t->error);
+  memset(t, 0, sizeof *t);
+}
+
+static void trials_clear(qt_study *st) {
+  for (size_t i = 0; i < st->n; i++) tr_fini(&st->t[i]);
+  st->n = 0;
+  st->n_complete = 0;
+}
+
+void qt_study_free(qt_study *st) {
+  if (!st) return;
+  if (st->sampler) st->svt->destroy(st->sampler);
+  trials_clear(st);
+  qt_free(st->t);
+  qt_free(st->views);
+  qt_space_free(st->sp);
+  qt_study_rec_fini(&st->rec);
+  qt_storage_close(&st->store);
+  pthread_mutex_destroy(&st->mu);
+  qt_free(st);
+}
+
+const qt_space *qt_study_space(const qt_study *st) { return st->sp; }
+const qt_goal *qt_study_goal(const qt_study *st) { return &st->goal; }
+const char *qt_study_name(const qt_study *st) { return st->rec.name; }
+int qt_study_created(const qt_study *st) { return st->created; }
+qt_storage *qt_study_storage(qt_study *st) { return &st->store; }
+int64_t qt__study_id(const qt_study *st) { return st->rec.id; }
+uint64_t qt_study_seed(const qt_study *st) { return st->seed; }
+const char *qt_study_config_json(const qt_study *st) { return st->rec.config_json; }
+
+/* A heap JSON text of a serializer that writes into (buf, cap). */
+static char *dump_grow(int (*fn)(const void *, char *, size_t, qt_err *), const void *obj,
+                       qt_err *err) {
+  for (size_t cap = 4096; cap <= (64u << 20); cap *= 4) {
+    char *b = qt_malloc(cap);
+    if (!b) {
+      qt_err_set(err, QT_ENOMEM, "study: out of memory");
+      return NULL;
+    }
+    qt_err e2;
+    int r = fn(obj, b, cap, &e2);
+    if (r == 0) return b;
+    qt_free(b);
+    if (r != QT_EINVAL) {
+      if (err) *err = e2;
+      return NULL;
+    }
+  }
+  qt_err_set(err, QT_EINVAL, "study: JSON too large");
+  return NULL;
+}
+
+static int space_dump(const void *sp, char *b, size_t cap, qt_err *e) {
+  return qt_space_to_json(sp, b, cap, e);
+}
+
+/* Term values, objective metric and constraint status of metrics m. */
+static void derive(const qt_study *st, tr *t, const qt_metric_set *m) {
+  const qt_goal *g = &st->goal;
+  for (size_t k = 0; k < g->n_terms; k++) {
+    const double *v = qt_metric_set_find(m, g->terms[k].metric);
+    t->tv[k] = v ? *v : NAN;
+  }
+  const double *mv = qt_metric_set_find(m, g->metric);
+  t->metric = mv ? *mv : NAN;
+  t->cons_ok = qt_goal_check(g, m, NULL, &t->penalty);
+}
+
+static int is_score(const qt_goal *g) { return strcmp(g->metric, "score") == 0; }
+
+/* Objective of a complete trial under the current normalization. */
+static void eval_obj(const qt_study *st, tr *t) {
+  const qt_goal *g = &st->goal;
+  if (t->state != QT_TRIAL_COMPLETE) {
+    t->obj = NAN;
+    return;
+  }
+  double v = is_score(g) ? qt_norm_score(&st->norm, g, t->tv) : t->metric;
+  if (g->lenient && !t->cons_ok) v += g->maximize ? -t->penalty : t->penalty;
+  t->obj = v;
+}
+
+/* Refreshes the normalization over all complete trials and re-evaluates. */
+static int refresh(qt_study *st, qt_err *err) {
+  const qt_goal *g = &st->goal;
+  size_t nt = g->n_terms ? g->n_terms : 1;
+  double *vals = qt_malloc((st->n_complete ? st->n_complete : 1) * nt * sizeof *vals);
+  if (!vals) return qt_err_set(err, QT_ENOMEM, "study: out of memory");
+  size_t r = 0;
+  for (size_t i = 0; i < st->n; i++)
+    if (st->t[i].state == QT_TRIAL_COMPLETE) memcpy(vals + nt * r++, st->t[i].tv, nt * sizeof *vals);
+  qt_norm_refresh(&st->norm, g, vals, r);
+  qt_free(vals);
+  for (size_t i = 0; i < st->n; i++) eval_obj(st, &st->t[i]);
+  return QT_OK;
+}
+
+static int metrics_from_json(const char *js, qt_metric_set *m, qt_err *err) {
+  qt_metric_set_clear(m);
+  if (!js) return QT_OK;
+  json_t *o = json_loads(js, 0, NULL);
+  int r = QT_OK;
+  if (!json_is_object(o)) {
+    json_decref(o);
+    return qt_err_set(err, QT_EPARSE, "study: stored metrics are not a JSON object");
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(o, k, v) {
+    if (json_is_number(v)) r = qt_metric_set_put(m, k, json_number_value(v), err);
+    else if (json_is_null(v)) r = qt_metric_set_put(m, k, NAN, err);
+    if (r) break;
+  }
+  json_decref(o);
+  return r;
+}
+
+static int grow_trials(qt_study *st, size_t need, qt_err *err) {
+  if (need <= st->cap) return QT_OK;
+  size_t cap = st->cap ? st->cap * 2 : 64;
+  while (cap < need) cap *= 2;
+  tr *nt = qt_realloc(st->t, cap * sizeof *nt);
+  if (!nt) return qt_err_set(err, QT_ENOMEM, "study: out of memory");
+  st->t = nt;
+  st->cap = cap;
+  return QT_OK;
+}
+
+static char *dup_or_null(const char *s, int *oom) {
+  if (!s) return NULL;
+  char *d = qt_strdup(s);
+  if (!d) *oom = 1;
+  return d;
+}
+
+static int sync_locked(qt_study *st, qt_err *err) {
+  qt_trial_rec *recs = NULL;
+  size_t nr = 0;
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  int r = st->store.vt->trials_list(st->store.self, st->rec.id, 0, &recs, &nr, err);
+  if (r) goto fail;
+  trials_clear(st);
+  if ((r = grow_trials(st, nr, err)) != 0) goto fail;
+  for (size_t i = 0; i < nr; i++) {
+    tr *t = &st->t[st->n];
+    memset(t, 0, sizeof *t);
+    int oom = 0;
+    t->id = recs[i].id;
+    t->number = recs[i].number;
+    t->state = recs[i].state;
+    t->x = qt_calloc(st->nd ? st->nd : 1, sizeof *t->x);
+    t->params_json = dup_or_null(recs[i].params_json, &oom);
+    t->metrics_json = dup_or_null(recs[i].metrics_json, &oom);
+    t->error = dup_or_null(recs[i].error, &oom);
+    st->n++;
+    if (!t->x || oom) {
+      r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+      goto fail;
+    }
+    /* params of a foreign or damaged record: the trial stays out of the
+     * sampler's history (failed) rather than stopping the study */
+    if (!t->params_json || qt_space_params_from_json(st->sp, t->params_json, t->x, NULL) != 0) {
+      if (t->state == QT_TRIAL_COMPLETE) t->state = QT_TRIAL_FAIL;
+    }
+    if (t->state == QT_TRIAL_COMPLETE) {
+      if (metrics_from_json(t->metrics_json, &m, NULL) != 0) {
+        t->state = QT_TRIAL_FAIL;
+      } else {
+        derive(st, t, &m);
+        st->n_complete++;
+      }
+    }
+  }
+  r = refresh(st, err);
+fail:
+  qt_metric_set_fini(&m);
+  qt_trial_recs_free(recs, nr);
+  return r;
+}
+
+int qt_study_sync(qt_study *st, qt_err *err) {
+  pthread_mutex_lock(&st->mu);
+  int r = sync_locked(st, err);
+  pthread_mutex_unlock(&st->mu);
+  return r;
+}
+
+/* The stored config: {"seed", "sampler", "goal", "user"}. */
+static char *config_json(const qt_study_opts *o, qt_err *err) {
+  char gbuf[8192];
+  int r = qt_goal_to_json(&o->goal, gbuf, sizeof gbuf, err);
+  if (r) return NULL;
+  json_t *c = json_object();
+  json_t *g = json_loads(gbuf, 0, NULL);
+  json_t *u = o->config_json ? json_loads(o->config_json, 0, NULL) : json_object();
+  char *out = NULL, *s = NULL;
+  if (!c || !g || !u) {
+    qt_err_set(err, u ? QT_ENOMEM : QT_EPARSE, "study: config JSON: %s",
+               u ? "out of memory" : "extra config is not valid JSON");
+    goto fail;
+  }
+  json_object_set_new(c, "seed", json_integer((json_int_t)o->seed));
+  json_object_set_new(c, "sampler", json_string(o->sampler ? o->sampler->name : "tpe"));
+  json_object_set(c, "goal", g);
+  json_object_set(c, "user", u);
+  s = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!s || !(out = qt_strdup(s))) qt_err_set(err, QT_ENOMEM, "study: out of memory");
+fail:
+  free(s);
+  json_decref(c);
+  json_decref(g);
+  json_decref(u);
+  return out;
+}
+
+/* Reads goal and seed back from a stored config. */
+static int config_read(qt_study *st, qt_err *err) {
+  json_t *c = st->rec.config_json ? json_loads(st->rec.config_json, 0, NULL) : NULL;
+  json_t *g = json_object_get(c, "goal"), *s = json_object_get(c, "seed");
+  int r = QT_OK;
+  if (!json_is_object(g)) {
+    r = qt_err_set(err, QT_EPARSE, "study '%s': stored config has no goal", st->rec.name);
+    goto fail;
+  }
+  char *gs = json_dumps(g, JSON_COMPACT);
+  r = gs ? qt_goal_from_json(&st->goal, gs, err) : qt_err_set(err, QT_ENOMEM, "out of memory");
+  free(gs);
+  if (json_is_integer(s)) st->seed = (uint64_t)json_integer_value(s);
+fail:
+  json_decref(c);
+  return r;
+}
+
+int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt_err *err) {
+  *out = NULL;
+  char *space_js = NULL, *cfg = NULL;
+  int r;
+  if (!o->name || !*o->name || strlen(o->name) >= sizeof(((qt_study_rec *)0)->name))
+    return qt_err_set(err, QT_EINVAL, "study: a name of 1..127 bytes is required");
+  qt_study *st = qt_calloc(1, sizeof *st);
+  if (!st) return qt_err_set(err, QT_ENOMEM, "study: out of memory");
+  pthread_mutex_init(&st->mu, NULL);
+  st->goal = o->goal;
+  st->seed = o->seed;
+  r = qt_storage_open(o->storage_url ? o->storage_url : "sqlite:///qtune.db", &st->store, err);
+  if (r) goto fail;
+  if (!sp) {
+    r = st->store.vt->study_load(st->store.self, o->name, &st->rec, err);
+    if (r) goto fail;
+  } else {
+    r = QT_ENOMEM;
+    if (!(space_js = dump_grow(space_dump, sp, err))) goto fail;
+    if (!(cfg = config_json(o, err))) goto fail;
+    const char *dir = o->goal.maximize ? "[\"maximize\"]" : "[\"minimize\"]";
+    r = st->store.vt->study_create(st->store.self, o->name, dir, space_js, cfg, &st->rec,
+                                   &st->created, err);
+    if (r) goto fail;
+  }
+  if (!st->created) {
+    /* resume: the stored space, goal and seed win over the caller's */
+    if (!st->rec.space_json) {
+      r = qt_err_set(err, QT_EPARSE, "study '%s': no stored space", o->name);
+      goto fail;
+    }
+    if ((r = qt_space_from_json(st->rec.space_json, &st->sp, err)) != 0) goto fail;
+    if ((r = config_read(st, err)) != 0) goto fail;
+  } else {
+    if ((r = qt_space_from_json(space_js, &st->sp, err)) != 0) goto fail;
+  }
+  st->nd = qt_space_n(st->sp);
+  if ((r = sync_locked(st, err)) != 0) goto fail;
+  if (sp) {
+    st->svt = o->sampler ? o->sampler : &qt_sampler_tpe;
+    /* a resumed study must not replay the first run's proposals: the
+     * sampler's seed moves on with the number of trials already there */
+    uint64_t s = st->seed ^ ((uint64_t)st->n * 0x9E3779B97F4A7C15ull);
+    if ((r = st->svt->create(st->sp, s, o->sampler_opts, &st->sampler, err)) != 0) goto fail;
+  }
+  *out = st;
+  r = QT_OK;
+  st = NULL;
+fail:
+  qt_free(space_js);
+  qt_free(cfg);
+  qt_study_free(st);
+  return r;
+}
+
+void qt_trial_fini(qt_trial *t) {
+  if (!t) return;
+  qt_free(t->x);
+  qt_free(t->user);
+  qt_free(t->params_json);
+  memset(t, 0, sizeof *t);
+}
+
+static tr *find_number(qt_study *st, int64_t number) {
+  size_t lo = 0, hi = st->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (st->t[mid].number < number) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < st->n && st->t[lo].number == number ? &st->t[lo] : NULL;
+}
+
+static void view_of(const qt_study *st, const tr *t, qt_trial_view *v) {
+  v->number = t->number;
+  v->state = t->state;
+  v->x = t->x;
+  v->value = t->state == QT_TRIAL_COMPLETE && !isnan(t->obj)
+                 ? (st->goal.maximize ? -t->obj : t->obj) : NAN;
+  v->feasible = t->state == QT_TRIAL_COMPLETE ? (st->goal.lenient || t->cons_ok) : 1;
+}
+
+int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_trial *out,
+                 qt_err *err) {
+  memset(out, 0, sizeof *out);
+  int r;
+  pthread_mutex_lock(&st->mu);
+  size_t nd = st->nd ? st->nd : 1;
+  out->x = qt_calloc(nd, sizeof *out->x);
+  out->user = qt_calloc(nd, sizeof *out->user);
+  char *pj = NULL;
+  if (!out->x || !out->user) {
+    r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+    goto fail;
+  }
+  if (!st->sampler) {
+    r = qt_err_set(err, QT_ESTATE, "study '%s': opened read-only", st->rec.name);
+    goto fail;
+  }
+  if (x_fixed) {
+    memcpy(out->x, x_fixed, st->nd * sizeof *out->x);
+  } else {
+    if (st->n > st->views_cap) {
+      size_t cap = st->n * 2;
+      qt_trial_view *nv = qt_realloc(st->views, cap * sizeof *nv);
+      if (!nv) {
+        r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+        goto fail;
+      }
+      st->views = nv;
+      st->views_cap = cap;
+    }
+    for (size_t i = 0; i < st->n; i++) view_of(st, &st->t[i], &st->views[i]);
+    r = st->svt->propose(st->sampler, st->views, st->n, out->x, err);
+    if (r) goto fail; /* QT_DONE included */
+  }
+  for (size_t k = 0; k < st->nd; k++) out->user[k] = qt_space_to_user(st->sp, k, out->x[k]);
+  for (size_t cap = 1024;; cap *= 4) {
+    pj = qt_malloc(cap);
+    if (!pj) {
+      r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+      goto fail;
+    }
+    qt_err e2;
+    r = qt_space_params_json(st->sp, out->x, pj, cap, &e2);
+    if (r == 0) break;
+    qt_free(pj);
+    pj = NULL;
+    if (r != QT_EINVAL || cap > (16u << 20)) {
+      if (err) *err = e2;
+      goto fail;
+    }
+  }
+  r = grow_trials(st, st->n + 1, err);
+  if (r) goto fail;
+  int64_t id = 0, number = 0;
+  r = st->store.vt->trial_claim(st->store.self, st->rec.id, pj, worker ? worker : "",
+                                (int64_t)st->seed, &id, &number, err);
+  if (r) goto fail;
+  tr *t = &st->t[st->n];
+  memset(t, 0, sizeof *t);
+  t->id = id;
+  t->number = number;
+  t->state = QT_TRIAL_RUNNING;
+  t->obj = NAN;
+  t->x = qt_malloc(nd * sizeof *t->x);
+  t->params_json = qt_strdup(pj);
+  if (!t->x || !t->params_json) {
+    qt_free(t->x);
+    qt_free(t->params_json);
+    /* the claimed row stays running and is recovered as stale later */
+    r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+    goto fail;
+  }
+  memcpy(t->x, out->x, st->nd * sizeof *t->x);
+  st->n++;
+  out->id = id;
+  out->number = number;
+  qt_rng rng;
+  qt_rng_stream(&rng, st->seed, (uint64_t)number);
+  out->seed = qt_rng_u64(&rng);
+  out->params_json = pj;
+  pj = NULL;
+  r = QT_OK;
+fail:
+  qt_free(pj);
+  if (r) qt_trial_fini(out);
+  pthread_mutex_unlock(&st->mu);
+  return r;
+}
+
+/* {metrics..., "violations": {name: miss}} with NaN as null. */
+static char *metrics_json(const qt_study *st, const qt_metric_set *m, qt_err *err) {
+  json_t *o = json_object(), *vj = NULL;
+  char *s = NULL, *out = NULL;
+  if (!o) goto oom;
+  for (size_t i = 0; i < m->n; i++) {
+    double v = m->v[i].value;
+    if (json_object_set_new(o, m->v[i].name, isfinite(v) ? json_real(v) : json_null())) goto oom;
+  }
+  const qt_goal *g = &st->goal;
+  double viol[QT_CONSTRAINTS_MAX];
+  if (!qt_goal_check(g, m, viol, NULL)) {
+    if (!(vj = json_object())) goto oom;
+    for (size_t k = 0; k < g->n_cons; k++)
+      if (viol[k] != 0 || isnan(viol[k]))
+        if (json_object_set_new(vj, g->cons[k].metric, isnan(viol[k]) ? json_null() : json_real(viol[k])))
+          goto oom;
+    if (json_object_set(o, "violations", vj)) goto oom;
+  }
+  s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+  if (!s || !(out = qt_strdup(s))) goto oom;
+  goto done;
+oom:
+  qt_err_set(err, QT_ENOMEM, "study: out of memory");
+done:
+  free(s);
+  json_decref(vj);
+  json_decref(o);
+  return out;
+}
+
+/* Writes the current scores of every complete trial back to storage. */
+static int store_scores(qt_study *st, qt_err *err) {
+  if (!st->n_complete) return QT_OK;
+  int64_t *ids = qt_malloc(st->n_complete * sizeof *ids);
+  double *sc = qt_malloc(st->n_complete * sizeof *sc);
+  int r = QT_OK;
+  if (!ids || !sc) {
+    r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+    goto fail;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < st->n; i++)
+    if (st->t[i].state == QT_TRIAL_COMPLETE) {
+      ids[k] = st->t[i].id;
+      sc[k++] = st->t[i].obj;
+    }
+  r = st->store.vt->trials_set_scores(st->store.self, ids, sc, k, err);
+fail:
+  qt_free(ids);
+  qt_free(sc);
+  return r;
+}
+
+int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
+                  const char *error, qt_err *err) {
+  int r = QT_OK, refreshed = 0;
+  char *mj = NULL, vbuf[64], ebuf[160];
+  pthread_mutex_lock(&st->mu);
+  tr *x = find_number(st, t->number);
+  if (!x) {
+    r = qt_err_set(err, QT_ENOTFOUND, "study: trial %lld is not in this study",
+                   (long long)t->number);
+    goto fail;
+  }
+  if (state == QT_TRIAL_COMPLETE && m) {
+    derive(st, x, m);
+    if (!is_score(&st->goal) && isnan(x->metric)) {
+      /* the goal's metric is missing: nothing to optimize, the trial fails */
+      const double *v = qt_metric_set_find(m, st->goal.metric);
+      snprintf(ebuf, sizeof ebuf, "objective metric '%s' %s", st->goal.metric,
+               v ? "is NaN" : "is missing from the metrics");
+      error = ebuf;
+      state = QT_TRIAL_FAIL;
+    }
+  } else if (state == QT_TRIAL_COMPLETE) {
+    state = QT_TRIAL_FAIL;
+    error = "no metrics";
+  }
+  if (m && m->n && !(mj = metrics_json(st, m, err))) {
+    r = QT_ENOMEM;
+    goto fail;
+  }
+  x->state = state;
+  if (state == QT_TRIAL_COMPLETE) {
+    st->n_complete++;
+    size_t every = st->goal.refresh_every ? st->goal.refresh_every : 20;
+    if (is_score(&st->goal) &&
+        (st->n_complete <= every || st->n_complete - st->norm.n_seen >= every)) {
+      if ((r = refresh(st, err)) != 0) goto fail;
+      refreshed = 1;
+    } else {
+      eval_obj(st, x);
+    }
+    snprintf(vbuf, sizeof vbuf, "[%.17g]", x->obj);
+  } else {
+    x->obj = NAN;
+  }
+  r = st->store.vt->trial_finish(st->store.self, x->id, state,
+                                 state == QT_TRIAL_COMPLETE ? x->obj : NAN,
+                                 state == QT_TRIAL_COMPLETE ? vbuf : NULL, mj,
+                                 state == QT_TRIAL_COMPLETE ? x->cons_ok : -1, error, err);
+  if (r) goto fail;
+  qt_free(x->metrics_json);
+  x->metrics_json = mj;
+  mj = NULL;
+  if (error && !(x->error = qt_strdup(error))) {
+    r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+    goto fail;
+  }
+  if (refreshed && (r = store_scores(st, err)) != 0) goto fail;
+  if (st->svt && st->svt->observe) {
+    qt_trial_view v;
+    view_of(st, x, &v);
+    st->svt->observe(st->sampler, &v);
+  }
+fail:
+  qt_free(mj);
+  pthread_mutex_unlock(&st->mu);
+  return r;
+}
+
+size_t qt_study_n_trials(const qt_study *st) { return st->n; }
+
+void qt_study_trial_info(const qt_study *st, size_t i, qt_trial_info *out) {
+  const tr *t = &st->t[i];
+  out->number = t->number;
+  out->state = t->state;
+  out->feasible = t->state == QT_TRIAL_COMPLETE && (st->goal.lenient || t->cons_ok);
+  out->objective = t->obj;
+  out->params_json = t->params_json;
+  out->metrics_json = t->metrics_json;
+  out->error = t->error;
+}
+
+static long best_locked(const qt_study *st) {
+  long b = -1;
+  for (size_t i = 0; i < st->n; i++) {
+    const tr *t = &st->t[i];
+    if (t->state != QT_TRIAL_COMPLETE || isnan(t->obj)) continue;
+    if (!st->goal.lenient && !t->cons_ok) continue;
+    if (b < 0 || (st->goal.maximize ? t->obj > st->t[b].obj : t->obj < st->t[b].obj)) b = (long)i;
+  }
+  return b;
+}
+
+long qt_study_best(const qt_study *st) { return best_locked(st); }
+
+void qt_study_counts(const qt_study *st, size_t out[4]) {
+  memset(out, 0, 4 * sizeof *out);
+  for (size_t i = 0; i < st->n; i++)
+    if (st->t[i].state >= 0 && st->t[i].state < 4) out[st->t[i].state]++;
+}
+
+
+double qt__study_best_value(qt_study *st, int64_t *out_number) {
+  pthread_mutex_lock(&st->mu);
+  long b = best_locked(st);
+  double v = b >= 0 ? st->t[b].obj : NAN;
+  if (out_number) *out_number = b >= 0 ? st->t[b].number : -1;
+  pthread_mutex_unlock(&st->mu);
+  return v;
+}
+
+int qt__study_is_feasible(qt_study *st, int64_t number) {
+  pthread_mutex_lock(&st->mu);
+  tr *t = find_number(st, number);
+  int ok = t && t->state == QT_TRIAL_COMPLETE && (st->goal.lenient || t->cons_ok);
+  pthread_mutex_unlock(&st->mu);
+  return ok;
+}

@@ -1,0 +1,389 @@
+/* The study over SQLite: ask/tell with scores and constraints (stored
+ * violations, rescoring), resume, deterministic mode, retries, stop, and
+ * four processes sharing one database file. */
+#include "qt_test.h"
+#include "qtune/optimize.h"
+
+#include <jansson.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char g_dir[64];
+
+static void tmpdir(void) {
+  if (g_dir[0]) return;
+  strcpy(g_dir, "/tmp/qt_study_XXXXXX");
+  if (!mkdtemp(g_dir)) abort();
+}
+
+static void db_url(char *buf, size_t cap, const char *name) {
+  tmpdir();
+  snprintf(buf, cap, "sqlite:///%s/%s.db", g_dir, name);
+}
+
+static qt_space *space_xy(void) {
+  qt_space *sp = NULL;
+  if (qt_space_new(&sp, NULL) != 0) return NULL;
+  qt_dim a = {.name = "x", .type = QT_PARAM_FLOAT, .lo = -2, .hi = 3, .def = 0};
+  qt_dim b = {.name = "y", .type = QT_PARAM_FLOAT, .lo = -2, .hi = 3, .def = 0};
+  qt_space_add(sp, &a, NULL);
+  qt_space_add(sp, &b, NULL);
+  return sp;
+}
+
+/* Opens a study on "value" (minimize) or the score with fake_strategy. */
+static qt_study *open_study(const char *url, const char *name, int score, const char *sampler,
+                            uint64_t seed) {
+  qt_study_opts o = qt_study_opts_default();
+  o.name = name;
+  o.storage_url = url;
+  o.seed = seed;
+  o.sampler = qt_sampler_find(sampler);
+  if (score) {
+    qt_goal_default(&o.goal, 1);
+  } else {
+    qt_goal_default(&o.goal, 0);
+    strcpy(o.goal.metric, "value");
+    o.goal.maximize = 0;
+  }
+  qt_space *sp = space_xy();
+  qt_study *st = NULL;
+  qt_err e;
+  int r = qt_study_open(&o, sp, &st, &e);
+  if (r) fprintf(stderr, "  open: %s\n", e.msg);
+  qt_space_free(sp);
+  return st;
+}
+
+static int run_n(qt_study *st, const char *fn, size_t n, size_t jobs, int det, qt_progress *p) {
+  qt_objective obj;
+  qt_err e;
+  if (qt_objective_function(fn, &obj, &e) != 0) return -100;
+  qt_run_opts ro = qt_run_opts_default();
+  ro.n_trials = n;
+  ro.jobs = jobs;
+  ro.deterministic = det;
+  int r = qt_study_run(st, &obj, &ro, p, &e);
+  if (r) fprintf(stderr, "  run: %s\n", e.msg);
+  qt_objective_free(&obj);
+  return r;
+}
+
+/* Hand-made trials through ask/tell: stored violations, constraint_ok,
+ * scores re-normalized in storage after every tell (first 20 trials). */
+static void test_ask_tell_scores(void) {
+  char url[256];
+  db_url(url, sizeof url, "asktell");
+  qt_study *st = open_study(url, "s1", 1, "random", 1);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(qt_study_created(st), 1);
+  /* sharpe, total_profit, calmar, max_drawdown + constraint metrics */
+  const double rows[3][7] = {
+      /* sharpe profit calmar dd   trades win   pf */
+      {1.0, 100, 0.5, 0.10, 60, 0.5, 1.2},  /* feasible */
+      {2.0, 300, 1.5, 0.30, 60, 0.5, 1.2},  /* dd 0.30 > 0.20: infeasible, best raw */
+      {3.0, 200, 1.0, 0.20, 60, 0.5, 1.2}}; /* feasible */
+  const char *names[7] = {"sharpe", "total_profit", "calmar", "max_drawdown", "trades",
+                          "win_rate", "profit_factor"};
+  qt_trial t[3];
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  qt_err e;
+  for (int i = 0; i < 3; i++) {
+    ASSERT_TRUE(qt_study_ask(st, NULL, "test", &t[i], &e) == 0);
+    EXPECT_EQ(t[i].number, i);
+  }
+  /* the per-trial seed is stream(number) of the study seed */
+  qt_rng rng;
+  qt_rng_stream(&rng, 1, 2);
+  EXPECT_U64_EQ(t[2].seed, qt_rng_u64(&rng));
+  for (int i = 0; i < 3; i++) {
+    qt_metric_set_clear(&m);
+    for (int k = 0; k < 7; k++) qt_metric_set_put(&m, names[k], rows[i][k], NULL);
+    EXPECT_EQ(qt_study_tell(st, &t[i], QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+  }
+  /* scores under the normalization over all three (see test_score): 0, 0.45, 0.45 */
+  qt_trial_info ti;
+  qt_study_trial_info(st, 0, &ti);
+  EXPECT_NEAR(ti.objective, 0.0, 1e-12);
+  EXPECT_EQ(ti.feasible, 1);
+  qt_study_trial_info(st, 1, &ti);
+  EXPECT_NEAR(ti.objective, 0.45, 1e-12);
+  EXPECT_EQ(ti.feasible, 0);
+  EXPECT_CONTAINS(ti.metrics_json, "\"violations\":{\"max_drawdown\":0.");
+  /* the infeasible trial ties for the best raw score but is never best */
+  EXPECT_EQ(qt_study_best(st), 2);
+  /* storage holds the re-normalized scores and the constraint flags */
+  qt_storage *s = qt_study_storage(st);
+  qt_study_rec sr;
+  ASSERT_TRUE(s->vt->study_load(s->self, "s1", &sr, &e) == 0);
+  qt_trial_rec *recs = NULL;
+  size_t nr = 0;
+  ASSERT_TRUE(s->vt->trials_list(s->self, sr.id, 0, &recs, &nr, &e) == 0);
+  ASSERT_TRUE(nr == 3);
+  EXPECT_NEAR(recs[0].score, 0.0, 1e-12); /* was 0.3 when it was alone */
+  EXPECT_NEAR(recs[1].score, 0.45, 1e-12);
+  EXPECT_NEAR(recs[2].score, 0.45, 1e-12);
+  EXPECT_EQ(recs[0].constraint_ok, 1);
+  EXPECT_EQ(recs[1].constraint_ok, 0);
+  EXPECT_EQ(recs[1].state, QT_REC_COMPLETE);
+  qt_trial_recs_free(recs, nr);
+  qt_study_rec_fini(&sr);
+  /* a failed trial: stored with its error, no score */
+  qt_trial tf;
+  ASSERT_TRUE(qt_study_ask(st, NULL, "test", &tf, &e) == 0);
+  EXPECT_EQ(qt_study_tell(st, &tf, QT_TRIAL_FAIL, NULL, "exploded", &e), 0);
+  qt_study_trial_info(st, 3, &ti);
+  EXPECT_EQ(ti.state, QT_TRIAL_FAIL);
+  EXPECT_STREQ(ti.error, "exploded");
+  EXPECT_TRUE(isnan(ti.objective));
+  /* telling a finished trial again is refused by the storage */
+  EXPECT_NE(qt_study_tell(st, &tf, QT_TRIAL_FAIL, NULL, "again", &e), 0);
+  for (int i = 0; i < 3; i++) qt_trial_fini(&t[i]);
+  qt_trial_fini(&tf);
+  qt_metric_set_fini(&m);
+  qt_study_free(st);
+  /* reopening read-only (no space) rebuilds the same picture */
+  qt_study_opts o = qt_study_opts_default();
+  o.name = "s1";
+  o.storage_url = url;
+  ASSERT_TRUE(qt_study_open(&o, NULL, &st, &e) == 0);
+  EXPECT_EQ(qt_study_n_trials(st), 4);
+  EXPECT_EQ(qt_study_best(st), 2);
+  qt_study_trial_info(st, 0, &ti);
+  EXPECT_NEAR(ti.objective, 0.0, 1e-12);
+  size_t c[4];
+  qt_study_counts(st, c);
+  EXPECT_EQ(c[QT_TRIAL_COMPLETE], 3);
+  EXPECT_EQ(c[QT_TRIAL_FAIL], 1);
+  qt_trial tx;
+  EXPECT_EQ(qt_study_ask(st, NULL, "x", &tx, &e), QT_ESTATE);
+  qt_study_free(st);
+  o.name = "missing";
+  EXPECT_EQ(qt_study_open(&o, NULL, &st, &e), QT_ENOTFOUND);
+}
+
+/* A single-metric goal whose metric the objective does not print fails. */
+static void test_missing_metric(void) {
+  char url[256];
+  db_url(url, sizeof url, "missing");
+  qt_study_opts o = qt_study_opts_default();
+  o.name = "m";
+  o.storage_url = url;
+  strcpy(o.goal.metric, "sharpe");
+  qt_space *sp = space_xy();
+  qt_study *st = NULL;
+  qt_err e;
+  ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
+  qt_space_free(sp);
+  EXPECT_EQ(run_n(st, "sphere", 3, 1, 0, NULL), 0);
+  size_t c[4];
+  qt_study_counts(st, c);
+  EXPECT_EQ(c[QT_TRIAL_FAIL], 3);
+  qt_trial_info ti;
+  qt_study_trial_info(st, 0, &ti);
+  EXPECT_CONTAINS(ti.error, "'sharpe' is missing");
+  EXPECT_EQ(qt_study_best(st), -1);
+  qt_study_free(st);
+}
+
+static void params_of(qt_study *st, char **out, size_t n) {
+  for (size_t i = 0; i < n && i < qt_study_n_trials(st); i++) {
+    qt_trial_info ti;
+    qt_study_trial_info(st, i, &ti);
+    out[i] = strdup(ti.params_json ? ti.params_json : "");
+  }
+}
+
+/* Resume: a second open continues numbering, history and normalization. */
+static void test_resume(void) {
+  char url[256];
+  db_url(url, sizeof url, "resume");
+  qt_study *st = open_study(url, "r", 1, "tpe", 7);
+  ASSERT_TRUE(st);
+  qt_progress p;
+  EXPECT_EQ(run_n(st, "fake_strategy", 25, 2, 0, &p), 0);
+  EXPECT_EQ(p.done, 25);
+  qt_study_free(st);
+  st = open_study(url, "r", 0 /* different goal: the stored one wins */, "tpe", 99);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(qt_study_created(st), 0);
+  EXPECT_STREQ(qt_study_goal(st)->metric, "score");
+  EXPECT_U64_EQ(qt_study_seed(st), 7);
+  EXPECT_EQ(qt_study_n_trials(st), 25);
+  EXPECT_EQ(run_n(st, "fake_strategy", 15, 2, 0, &p), 0);
+  EXPECT_EQ(p.done, 15);
+  EXPECT_EQ(qt_study_n_trials(st), 40);
+  char *pj[40] = {0};
+  params_of(st, pj, 40);
+  int dup = 0, nums_ok = 1;
+  for (size_t i = 0; i < 40; i++) {
+    qt_trial_info ti;
+    qt_study_trial_info(st, i, &ti);
+    nums_ok &= ti.number == (int64_t)i && ti.state == QT_TRIAL_COMPLETE;
+    for (size_t j = 0; j < i; j++) dup += pj[i] && pj[j] && strcmp(pj[i], pj[j]) == 0;
+  }
+  EXPECT_TRUE(nums_ok);
+  EXPECT_EQ(dup, 0); /* the resumed sampler does not replay the first run */
+  for (size_t i = 0; i < 40; i++) free(pj[i]);
+  /* TPE should have found the feasible region (d2 <= 0.5 around (1, 1)) */
+  long b = qt_study_best(st);
+  EXPECT_TRUE(b >= 0);
+  qt_study_free(st);
+}
+
+/* Deterministic: the same seed gives the same trials with --jobs 2. */
+static void test_deterministic(void) {
+  char u1[256], u2[256];
+  db_url(u1, sizeof u1, "det1");
+  db_url(u2, sizeof u2, "det2");
+  char *a[30] = {0}, *b[30] = {0};
+  qt_study *s1 = open_study(u1, "d", 1, "tpe", 5), *s2 = open_study(u2, "d", 1, "tpe", 5);
+  ASSERT_TRUE(s1 && s2);
+  EXPECT_EQ(run_n(s1, "fake_strategy", 30, 2, 1, NULL), 0);
+  EXPECT_EQ(run_n(s2, "fake_strategy", 30, 2, 1, NULL), 0);
+  ASSERT_TRUE(qt_study_n_trials(s1) == 30 && qt_study_n_trials(s2) == 30);
+  params_of(s1, a, 30);
+  params_of(s2, b, 30);
+  int same = 0;
+  for (int i = 0; i < 30; i++) same += strcmp(a[i], b[i]) == 0;
+  EXPECT_EQ(same, 30);
+  for (int i = 0; i < 30; i++) free(a[i]), free(b[i]);
+  qt_study_free(s1);
+  qt_study_free(s2);
+  /* another seed gives other trials */
+  db_url(u1, sizeof u1, "det3");
+  s1 = open_study(u1, "d", 1, "tpe", 6);
+  ASSERT_TRUE(s1);
+  EXPECT_EQ(run_n(s1, "fake_strategy", 4, 2, 1, NULL), 0);
+  db_url(u2, sizeof u2, "det4");
+  s2 = open_study(u2, "d", 1, "tpe", 5);
+  ASSERT_TRUE(s2);
+  EXPECT_EQ(run_n(s2, "fake_strategy", 4, 2, 1, NULL), 0);
+  params_of(s1, a, 4);
+  params_of(s2, b, 4);
+  EXPECT_TRUE(strcmp(a[0], b[0]) != 0);
+  for (int i = 0; i < 4; i++) free(a[i]), free(b[i]);
+  qt_study_free(s1);
+  qt_study_free(s2);
+}
+
+/* Retries: a failing objective re-runs the same params --retries times. */
+static void test_retries(void) {
+  char url[256];
+  db_url(url, sizeof url, "retry");
+  qt_study *st = open_study(url, "f", 0, "random", 3);
+  ASSERT_TRUE(st);
+  qt_objective obj;
+  ASSERT_TRUE(qt_objective_command("echo no >&2; exit 4", 10, &obj, NULL) == 0);
+  qt_run_opts ro = qt_run_opts_default();
+  ro.n_trials = 3;
+  ro.jobs = 1;
+  ro.retries = 2;
+  qt_progress p;
+  qt_err e;
+  EXPECT_EQ(qt_study_run(st, &obj, &ro, &p, &e), 0);
+  EXPECT_EQ(p.done, 9);
+  EXPECT_EQ(p.failed, 9);
+  ASSERT_TRUE(qt_study_n_trials(st) == 9);
+  /* jobs 1: trial, retry, retry of the same params, then the next params */
+  char *pj[9];
+  params_of(st, pj, 9);
+  EXPECT_STREQ(pj[0], pj[1]);
+  EXPECT_STREQ(pj[1], pj[2]);
+  EXPECT_TRUE(strcmp(pj[2], pj[3]) != 0);
+  EXPECT_STREQ(pj[6], pj[8]);
+  for (int i = 0; i < 9; i++) free(pj[i]);
+  qt_trial_info ti;
+  qt_study_trial_info(st, 4, &ti);
+  EXPECT_CONTAINS(ti.error, "exit status 4: no");
+  qt_objective_free(&obj);
+  qt_study_free(st);
+}
+
+static volatile int g_stop;
+static void stop_after_3(void *ud, const qt_progress *p) {
+  (void)ud;
+  if (p->done >= 3) g_stop = 1;
+}
+
+/* The stop flag (SIGINT in the CLI): running trials finish, nothing stays
+ * running, and the study can be resumed. */
+static void test_stop(void) {
+  char url[256];
+  db_url(url, sizeof url, "stop");
+  qt_study *st = open_study(url, "s", 0, "random", 3);
+  ASSERT_TRUE(st);
+  qt_objective obj;
+  ASSERT_TRUE(qt_objective_command("sleep 0.05; echo '{\"value\": 1}'", 10, &obj, NULL) == 0);
+  qt_run_opts ro = qt_run_opts_default();
+  ro.n_trials = 1000;
+  ro.jobs = 2;
+  g_stop = 0;
+  ro.stop = &g_stop;
+  ro.progress = stop_after_3;
+  ro.progress_every_s = 0.01;
+  qt_progress p;
+  qt_err e;
+  EXPECT_EQ(qt_study_run(st, &obj, &ro, &p, &e), 0);
+  EXPECT_TRUE(p.done >= 3 && p.done < 1000);
+  size_t c[4];
+  qt_study_counts(st, c);
+  EXPECT_EQ(c[QT_TRIAL_RUNNING], 0);
+  EXPECT_EQ(c[QT_TRIAL_COMPLETE], p.done);
+  qt_objective_free(&obj);
+  qt_study_free(st);
+}
+
+/* Four processes, two threads each, on one SQLite file and one study. */
+static void test_four_processes(void) {
+  char url[256];
+  db_url(url, sizeof url, "multi");
+  /* create it first so the children all resume the same study */
+  qt_study *st = open_study(url, "mp", 0, "tpe", 11);
+  ASSERT_TRUE(st);
+  qt_study_free(st);
+  pid_t kids[4];
+  for (int i = 0; i < 4; i++) {
+    kids[i] = fork();
+    if (kids[i] == 0) {
+      qt_study *cs = open_study(url, "mp", 0, "tpe", 11);
+      int r = cs ? run_n(cs, "sphere", 15, 2, 0, NULL) : -1;
+      qt_study_free(cs);
+      _exit(r == 0 ? 0 : 1);
+    }
+  }
+  int all_ok = 1;
+  for (int i = 0; i < 4; i++) {
+    int status = 0;
+    waitpid(kids[i], &status, 0);
+    all_ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  EXPECT_TRUE(all_ok);
+  qt_study_opts o = qt_study_opts_default();
+  o.name = "mp";
+  o.storage_url = url;
+  qt_err e;
+  ASSERT_TRUE(qt_study_open(&o, NULL, &st, &e) == 0);
+  EXPECT_EQ(qt_study_n_trials(st), 60);
+  size_t c[4];
+  qt_study_counts(st, c);
+  EXPECT_EQ(c[QT_TRIAL_COMPLETE], 60);
+  int nums_ok = 1;
+  for (size_t i = 0; i < qt_study_n_trials(st); i++) {
+    qt_trial_info ti;
+    qt_study_trial_info(st, i, &ti);
+    nums_ok &= ti.number == (int64_t)i; /* sorted, unique, no gaps */
+  }
+  EXPECT_TRUE(nums_ok);
+  qt_study_free(st);
+}
+
+static void test_cleanup_dir(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+  if (g_dir[0]) EXPECT_EQ(system(cmd), 0);
+}
+
+QT_TESTS(T(test_ask_tell_scores), T(test_missing_metric), T(test_resume), T(test_deterministic),
+         T(test_retries), T(test_stop), T(test_four_processes), T(test_cleanup_dir))
