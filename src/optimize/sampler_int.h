@@ -1,0 +1,49 @@
+/* Private helpers shared by the samplers: each dimension of a space reduced to
+ * what sampling needs (kind, internal bounds, step), uniform sampling of one
+ * dimension, and the per-proposal RNG that makes a proposal depend only on
+ * seed and history. */
+#ifndef QTUNE_OPTIMIZE_SAMPLER_INT_H
+#define QTUNE_OPTIMIZE_SAMPLER_INT_H
+
+#include "qtune/optimize.h"
+
+typedef enum qt__dim_kind {
+  QT__DIM_FIXED = 0,  /* always `fixed` */
+  QT__DIM_CONT = 1,   /* continuous in [lo, hi] (log space for log floats) */
+  QT__DIM_STEP = 2,   /* lo + k*q, k = 0..n-1 (ints and stepped floats) */
+  QT__DIM_LOGINT = 3, /* integers on a log scale: internal log(v) */
+  QT__DIM_CAT = 4     /* index 0..n-1 (categoricals and bools) */
+} qt__dim_kind;
+
+typedef struct qt__dimx {
+  int kind;
+  double lo, hi; /* internal bounds (user units for STEP) */
+  double q;      /* STEP: step; LOGINT: user step */
+  double ulo, uhi; /* LOGINT: user bounds */
+  size_t n;      /* STEP / CAT / LOGINT: number of values */
+  double fixed;  /* FIXED: the internal value */
+} qt__dimx;
+
+/* Lower Parzen/sampling bound of a LOGINT dim in user units: lo - q/2 (Optuna),
+ * or lo/2 when that is not positive (stepped log floats). */
+static inline double qt__logint_low(const qt__dimx *dx) {
+  double l = dx->ulo - 0.5 * dx->q;
+  return l > 0 ? l : 0.5 * dx->ulo;
+}
+
+/* Fills out[k] for every dimension of sp. */
+void qt__dimx_fill(const qt_space *sp, qt__dimx *out);
+/* A uniform draw of dimension dx (log-uniform for log dims), internal form. */
+double qt__dimx_random(const qt__dimx *dx, qt_rng *r);
+
+/* Per-proposal RNG: a stream of seed keyed by the history size, with a
+ * repeat count for proposals asked with the same history (parallel asks). */
+typedef struct qt__prop_rng {
+  uint64_t seed;
+  size_t last_n;
+  uint64_t repeat;
+  int started;
+} qt__prop_rng;
+void qt__prop_rng_next(qt__prop_rng *p, size_t n_done, qt_rng *out);
+
+#endif
