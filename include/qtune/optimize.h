@@ -318,6 +318,17 @@ QT_API void qt_study_trial_info(const qt_study *st, size_t i, qt_trial_info *out
 QT_API long qt_study_best(const qt_study *st);
 /* Counts of trials per state (4 entries). */
 QT_API void qt_study_counts(const qt_study *st, size_t out[4]);
+/* Writes the current objective of every complete trial to storage as its
+ * score (what `cleanup --min-score` compares against). */
+QT_API int qt_study_store_scores(qt_study *st, qt_err *err);
+/* Parameter importance (fANOVA-lite): for each dimension k, the complete
+ * trials with a finite objective are split into bins of the parameter
+ * (equal-count quantile bins by value, at most 10 and about 5 trials per
+ * bin; categoricals and bools: one bin per value); imp[k] is the
+ * count-weighted variance of the bins' mean objective, and the result is
+ * normalized to sum 1 (all 0 when nothing varies).  out has qt_space_n
+ * entries. */
+QT_API int qt_study_importance(const qt_study *st, double *out, qt_err *err);
 
 /* ---- runner: worker threads over one study ---- */
 typedef struct qt_progress {

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct tr {
@@ -631,4 +632,63 @@ int qt__study_is_feasible(qt_study *st, int64_t number) {
   int ok = t && t->state == QT_TRIAL_COMPLETE && (st->goal.lenient || t->cons_ok);
   pthread_mutex_unlock(&st->mu);
   return ok;
+}
+
+int qt_study_store_scores(qt_study *st, qt_err *err) {
+  pthread_mutex_lock(&st->mu);
+  int r = store_scores(st, err);
+  pthread_mutex_unlock(&st->mu);
+  return r;
+}
+
+typedef struct kv_pair {
+  double key, obj;
+} kv_pair;
+
+static int cmp_pair(const void *a, const void *b) {
+  double x = ((const kv_pair *)a)->key, y = ((const kv_pair *)b)->key;
+  return x < y ? -1 : x > y;
+}
+
+int qt_study_importance(const qt_study *st, double *out, qt_err *err) {
+  size_t nd = st->nd;
+  for (size_t k = 0; k < nd; k++) out[k] = 0;
+  kv_pair *p = qt_malloc((st->n ? st->n : 1) * sizeof *p);
+  if (!p) return qt_err_set(err, QT_ENOMEM, "importance: out of memory");
+  double total = 0;
+  for (size_t k = 0; k < nd; k++) {
+    size_t n = 0;
+    for (size_t i = 0; i < st->n; i++)
+      if (st->t[i].state == QT_TRIAL_COMPLETE && isfinite(st->t[i].obj))
+        p[n++] = (kv_pair){st->t[i].x[k], st->t[i].obj};
+    if (n < 2) continue;
+    qsort(p, n, sizeof *p, cmp_pair);
+    double mean = 0;
+    for (size_t i = 0; i < n; i++) mean += p[i].obj;
+    mean /= (double)n;
+    const qt_dim *d = qt_space_dim(st->sp, k);
+    int discrete = d->type == QT_PARAM_CAT || d->type == QT_PARAM_BOOL;
+    size_t nb = n / 5;
+    nb = nb < 2 ? 2 : nb > 10 ? 10 : nb;
+    double var = 0;
+    size_t i = 0;
+    for (size_t b = 0; i < n; b++) {
+      /* a bin: the next equal-count slice, extended over ties of the value
+       * (one bin per value for categoricals) */
+      size_t end = discrete ? i + 1 : (n * (b + 1)) / nb;
+      if (end <= i) end = i + 1;
+      while (end < n && p[end].key == p[end - 1].key) end++;
+      double s = 0;
+      for (size_t j = i; j < end; j++) s += p[j].obj;
+      double bm = s / (double)(end - i);
+      var += (double)(end - i) * (bm - mean) * (bm - mean);
+      i = end;
+    }
+    out[k] = var / (double)n;
+    total += out[k];
+  }
+  qt_free(p);
+  if (total > 0)
+    for (size_t k = 0; k < nd; k++) out[k] /= total;
+  return QT_OK;
 }

@@ -379,6 +379,48 @@ static void test_four_processes(void) {
   qt_study_free(st);
 }
 
+/* Importance: the objective depends on x only, so x gets nearly all of it;
+ * stored scores follow the current objective. */
+static void test_importance(void) {
+  char url[256];
+  db_url(url, sizeof url, "imp");
+  qt_study *st = open_study(url, "i", 0, "random", 21);
+  ASSERT_TRUE(st);
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  qt_err e;
+  for (int i = 0; i < 60; i++) {
+    qt_trial t;
+    ASSERT_TRUE(qt_study_ask(st, NULL, "t", &t, &e) == 0);
+    qt_metric_set_clear(&m);
+    qt_metric_set_put(&m, "value", t.user[0] * 10, NULL);
+    EXPECT_EQ(qt_study_tell(st, &t, QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+    qt_trial_fini(&t);
+  }
+  double imp[2];
+  EXPECT_EQ(qt_study_importance(st, imp, &e), 0);
+  EXPECT_NEAR(imp[0] + imp[1], 1.0, 1e-12);
+  EXPECT_TRUE(imp[0] > 0.75 && imp[0] > 3 * imp[1]); /* y only catches bin noise */
+  EXPECT_EQ(qt_study_store_scores(st, &e), 0);
+  qt_storage *s = qt_study_storage(st);
+  size_t nd = 0;
+  /* minimized value = 10 x: scores below 0 are the trials with x < 0 */
+  size_t below = 0;
+  for (size_t i = 0; i < qt_study_n_trials(st); i++) {
+    qt_trial_info ti;
+    qt_study_trial_info(st, i, &ti);
+    below += ti.objective < 0;
+  }
+  qt_study_rec sr;
+  ASSERT_TRUE(s->vt->study_load(s->self, "i", &sr, &e) == 0);
+  EXPECT_EQ(s->vt->trials_delete_below(s->self, sr.id, 0.0, &nd, &e), 0);
+  EXPECT_EQ(nd, below);
+  EXPECT_TRUE(below > 0);
+  qt_study_rec_fini(&sr);
+  qt_metric_set_fini(&m);
+  qt_study_free(st);
+}
+
 static void test_cleanup_dir(void) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
@@ -386,4 +428,5 @@ static void test_cleanup_dir(void) {
 }
 
 QT_TESTS(T(test_ask_tell_scores), T(test_missing_metric), T(test_resume), T(test_deterministic),
-         T(test_retries), T(test_stop), T(test_four_processes), T(test_cleanup_dir))
+         T(test_retries), T(test_stop), T(test_four_processes), T(test_importance),
+         T(test_cleanup_dir))
