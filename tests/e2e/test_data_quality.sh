@@ -38,11 +38,20 @@ check "trades rebuild the bars" cmp -s "$CAT/SYN/bars/data.qtc" "$CAT/SYN_1m/bar
 check_exit "resample to 90s fails" 2 "$QTUNE" data resample --catalog "$CAT" --symbol SYN --to 90s
 contains "not a multiple" "$TMP/err" "not a whole multiple"
 
+# Sparse trades into 5s bars leave empty seconds: gaps in our own catalog.
+check_exit "5s bars from trades" 0 "$QTUNE" data resample --catalog "$CAT" --symbol SYN \
+  --from-trades 5s --out-symbol SPARSE
+check_exit "verify 5s gaps: findings" 1 "$QTUNE" data verify --catalog "$CAT" --symbol SPARSE
+contains "gap listed" "$TMP/out" "missing)"
+check_exit "5s bars filled: no gaps" 0 "$QTUNE" data resample --catalog "$CAT" --symbol SYN \
+  --from-trades 5s --fill-empty --out-symbol FILLED
+check_exit "verify filled 5s: clean" 0 "$QTUNE" data verify --catalog "$CAT" --symbol FILLED
+
 # A catalog with gaps: the freqtrade BTC file (538 gaps, 717 missing minutes).
 check_exit "import gappy file" 0 "$QTUNE" data import --catalog "$TMP/gap" --symbol GAPPY \
   "$SHARED/freqtrade/UNITTEST_BTC-1m.json"
 check_exit "verify gaps: findings" 1 "$QTUNE" data verify --catalog "$TMP/gap" --symbol GAPPY --kind bars
-contains "538 gaps" "$TMP/out" "gap                538"
+contains "538 gaps" "$TMP/out" " 538  (step longer"
 contains "717 missing" "$TMP/out" "717 intervals missing"
 check_exit "verify gaps JSON" 1 "$QTUNE" data verify --catalog "$TMP/gap" --symbol GAPPY --json
 contains "gap count in JSON" "$TMP/out" '"gap": 538'
