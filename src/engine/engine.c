@@ -59,11 +59,22 @@ static double fee_of(const qt__feed *fd, double qty, double px, int maker) {
 }
 
 /* Unrealized P&L of all legs at each feed's current price, and gross notional. */
-static void mark_all(const qt_ctx *cx, double *out_upnl, double *out_gross, double *out_maint) {
+static inline void mark_all(const qt_ctx *cx, double *out_upnl, double *out_gross, double *out_maint) {
+  if (cx->n_feeds == 1 && !cx->o.hedge_mode) { /* the common case, kept short */
+    const qt__feed *fd = &cx->fd[0];
+    double q = fd->leg[0].qty, mult = fd->inst.multiplier;
+    double notional = fabs(q) * fd->px * mult;
+    *out_upnl = q * (fd->px - fd->leg[0].avg) * mult;
+    *out_gross = notional;
+    if (out_maint) *out_maint = notional * fd->inst.maint_margin;
+    return;
+  }
   double u = 0, g = 0, m = 0;
+  /* one-way runs use leg 0 only, hedge runs legs 1 and 2 */
+  int l0 = cx->o.hedge_mode ? 1 : 0, l1 = cx->o.hedge_mode ? 3 : 1;
   for (int k = 0; k < cx->n_feeds; k++) {
     const qt__feed *fd = &cx->fd[k];
-    for (int l = 0; l < 3; l++) {
+    for (int l = l0; l < l1; l++) {
       double q = fd->leg[l].qty;
       if (q == 0) continue;
       double mult = fd->inst.multiplier;
@@ -1109,15 +1120,22 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
     if (multi)
       for (int k = 1; k < n_feeds; k++)
         if (cx->fd[k].ci >= 0) cx->fd[k].px = cx->fd[k].f->bars->close[cx->fd[k].ci];
-    if (cx->npos) { /* liquidation at the close */
-      double u, g, m;
-      mark_all(cx, &u, &g, &m);
-      if (cx->cash + u < m) {
+    /* mark at the close: the liquidation check, and the equity point unless
+     * something fills after it (on_bar with trade_on_close, end of data) */
+    double eq = cx->cash, gross = 0;
+    if (cx->npos) {
+      double u, m;
+      mark_all(cx, &u, &gross, &m);
+      eq = cx->cash + u;
+      if (eq < m) { /* liquidation at the close */
         cx->liquidated = 1;
         cx->stopped = 1; /* first: a liquidated strategy hears nothing more */
         close_everything(cx, QT_EXIT_LIQUIDATION);
+        eq = cx->cash;
+        gross = 0;
       }
     }
+    size_t fills0 = cx->n_fills;
     if (!cx->stopped) {
       bar.ts_ms = now;
       bar.open = b0->open[i];
@@ -1136,19 +1154,20 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
       bar.i = i;
       s->on_bar(cx->st, &bar, cx);
       if (toc && cx->n_ord) trade_on_close_fills(cx);
+      if (i + 1 == to && cx->o.close_at_end) close_everything(cx, QT_EXIT_END_OF_DATA);
     }
-    if (i + 1 == to && cx->o.close_at_end && !cx->stopped) close_everything(cx, QT_EXIT_END_OF_DATA);
+    if (cx->n_fills != fills0) {
+      eq = cx->cash;
+      gross = 0;
+      if (cx->npos) {
+        double u;
+        mark_all(cx, &u, &gross, NULL);
+        eq += u;
+      }
+    }
     size_t r = i - from;
-    if (cx->npos == 0) {
-      cx->equity[r] = cx->cash;
-      cx->exposure[r] = 0;
-    } else {
-      double u, g;
-      mark_all(cx, &u, &g, NULL);
-      double eq = cx->cash + u;
-      cx->equity[r] = eq;
-      cx->exposure[r] = eq > 0 ? g / eq : 0;
-    }
+    cx->equity[r] = eq;
+    cx->exposure[r] = eq > 0 ? gross / eq : 0;
     if (cx->oom) break;
   }
   if (s->fini) s->fini(cx->st);
