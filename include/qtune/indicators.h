@@ -121,6 +121,13 @@ QT_API int qt_ind_macd(const double *x, size_t len, int fast, int slow, int sig,
 QT_API int qt_ind_vwap_lookback(int n);
 QT_API int qt_ind_vwap(const double *h, const double *l, const double *c, const double *v,
                        size_t len, int n, double *out, qt_err *err);
+/* Session-anchored VWAP: cumulative tp*v / v since the start of the bar's
+ * session, sessions being [k*session_ms + offset_ms, (k+1)*session_ms +
+ * offset_ms) in UTC ms (e.g. 86400000, 0 for UTC days).  NaN while the
+ * session has no volume yet.  No warm-up.  QT_EINVAL for session_ms < 1. */
+QT_API int qt_ind_vwap_session(const int64_t *ts_ms, const double *h, const double *l,
+                               const double *c, const double *v, size_t len, int64_t session_ms,
+                               int64_t offset_ms, double *out, qt_err *err);
 /* CCI = (tp - SMA(tp)) / (0.015 * mean |tp_i - SMA(tp)| over the window);
  * 0 when that mean deviation is 0 (TTR: NaN).  lookback n-1. */
 QT_API int qt_ind_cci_lookback(int n);
@@ -274,6 +281,17 @@ QT_API int qt_ind_vwap_init(qt_ind_vwap_state *s, int n, double *ring, qt_err *e
 QT_API double qt_ind_vwap_update(qt_ind_vwap_state *s, double h, double l, double c, double v);
 QT_API void qt_ind_vwap_run(qt_ind_vwap_state *s, const double *h, const double *l,
                             const double *c, const double *v, size_t len, double *out);
+
+typedef struct qt_ind_vwap_session_state {
+  int64_t session_ms, offset_ms, session; /* session: index of the current one */
+  int started;
+  double pv, v;
+  double out[1];
+} qt_ind_vwap_session_state;
+QT_API int qt_ind_vwap_session_init(qt_ind_vwap_session_state *s, int64_t session_ms,
+                                    int64_t offset_ms, qt_err *err);
+QT_API double qt_ind_vwap_session_update(qt_ind_vwap_session_state *s, int64_t ts_ms, double h,
+                                         double l, double c, double v);
 
 typedef struct qt_ind_cci_state {
   int n;

@@ -90,3 +90,48 @@ int qt_ind_vwap(const double *h, const double *l, const double *c, const double 
 #undef QT__PV
   return QT_OK;
 }
+
+/* ---- session-anchored VWAP ---- */
+static inline int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int qt_ind_vwap_session_init(qt_ind_vwap_session_state *s, int64_t session_ms, int64_t offset_ms,
+                             qt_err *err) {
+  if (session_ms < 1)
+    return qt_err_set(err, QT_EINVAL, "indicator vwap_session: session_ms must be >= 1 (got %lld)",
+                      (long long)session_ms);
+  *s = (qt_ind_vwap_session_state){.session_ms = session_ms, .offset_ms = offset_ms, .out = {NAN}};
+  return QT_OK;
+}
+
+double qt_ind_vwap_session_update(qt_ind_vwap_session_state *s, int64_t ts_ms, double h, double l,
+                                  double c, double v) {
+  int64_t k = floor_div(ts_ms - s->offset_ms, s->session_ms);
+  if (!s->started || k != s->session) { /* a new session starts from nothing */
+    s->started = 1;
+    s->session = k;
+    s->pv = s->v = 0;
+  }
+  s->pv += (h + l + c) / 3.0 * v;
+  s->v += v;
+  return s->out[0] = s->v != 0 ? s->pv / s->v : NAN;
+}
+
+int qt_ind_vwap_session(const int64_t *ts_ms, const double *h, const double *l, const double *c,
+                        const double *v, size_t len, int64_t session_ms, int64_t offset_ms,
+                        double *out, qt_err *err) {
+  int rc;
+  qt_ind_vwap_session_state s;
+  if ((rc = qt_ind_vwap_session_init(&s, session_ms, offset_ms, err)) ||
+      (rc = qt__ind_check_ptr("vwap_session", "ts_ms", ts_ms, len, err)) ||
+      (rc = qt__ind_check_ptr("vwap_session", "h", h, len, err)) ||
+      (rc = qt__ind_check_ptr("vwap_session", "l", l, len, err)) ||
+      (rc = qt__ind_check_ptr("vwap_session", "c", c, len, err)) ||
+      (rc = qt__ind_check_ptr("vwap_session", "volume", v, len, err)) ||
+      (rc = qt__ind_check_ptr("vwap_session", "out", out, len, err)))
+    return rc;
+  for (size_t t = 0; t < len; t++) out[t] = qt_ind_vwap_session_update(&s, ts_ms[t], h[t], l[t], c[t], v[t]);
+  return QT_OK;
+}

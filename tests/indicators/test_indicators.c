@@ -683,6 +683,53 @@ static void test_errors(void) {
   EXPECT_TRUE(isnan(o0[3]));
 }
 
+/* Session VWAP, sessions of 1000 ms offset by 500: bars at 600, 900 (one
+ * session), 1400 (same), 1500 (new), -100 and -600 before (sessions -1
+ * and -2).  tp = price (h = l = c). */
+static void test_vwap_session(void) {
+  int64_t ts[] = {-600, -100, 600, 900, 1400, 1500};
+  double p[] = {1, 2, 10, 20, 30, 40}, v[] = {5, 1, 1, 3, 0, 2}, o[6];
+  EXPECT_EQ(qt_ind_vwap_session(ts, p, p, p, v, 6, 1000, 500, o, NULL), 0);
+  EXPECT_NEAR(o[0], 1, 1e-15);                    /* session -2 alone */
+  EXPECT_NEAR(o[1], 2, 1e-15);                    /* session -1: new */
+  EXPECT_NEAR(o[2], 10, 1e-15);                   /* session 0 */
+  EXPECT_NEAR(o[3], (10 + 60) / 4.0, 1e-15);      /* (10*1 + 20*3)/4 */
+  EXPECT_NEAR(o[4], (10 + 60) / 4.0, 1e-15);      /* no volume: unchanged */
+  EXPECT_NEAR(o[5], 40, 1e-15);                   /* session 1 */
+  double z[] = {0};
+  EXPECT_EQ(qt_ind_vwap_session(ts, p, p, p, z, 1, 1000, 0, o, NULL), 0);
+  EXPECT_TRUE(isnan(o[0]));
+  qt_err e;
+  EXPECT_EQ(qt_ind_vwap_session(ts, p, p, p, v, 6, 0, 0, o, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "session_ms");
+  /* the stream gives the same */
+  qt_ind_vwap_session_state s;
+  ASSERT_TRUE(qt_ind_vwap_session_init(&s, 1000, 500, NULL) == 0);
+  EXPECT_EQ(qt_ind_vwap_session(ts, p, p, p, v, 6, 1000, 500, o, NULL), 0);
+  for (int i = 0; i < 6; i++) EXPECT_NEAR(qt_ind_vwap_session_update(&s, ts[i], p[i], p[i], p[i], v[i]), o[i], 0);
+}
+
+/* Batch and streaming never allocate: with every allocation failing, all
+ * kinds still compute. */
+static void test_no_alloc(void) {
+  load_oracle();
+  qt_bars b;
+  memset(&b, 0, sizeof b);
+  b.n = 500;
+  b.high = (double *)col("high");
+  b.low = (double *)col("low");
+  b.close = (double *)col("close");
+  b.volume = (double *)col("volume");
+  double o[4][500], *outs[4] = {o[0], o[1], o[2], o[3]};
+  qt_alloc_fail_at(1, 1);
+  int bad = 0;
+  for (int k = 0; k < QT_IND_KIND_COUNT; k++) bad += qt_ind_compute(&b, k, 14, 2000, 9, outs, NULL) != 0;
+  qt_alloc_fail_at(0, 0);
+  EXPECT_EQ(bad, 0);
+  EXPECT_TRUE(!isnan(o[0][499]));
+}
+
 QT_TESTS(T(test_oracle_loaded), T(test_batch_ma), T(test_batch_range), T(test_batch_cci),
          T(test_lookbacks), T(test_stream_single), T(test_stream_multi), T(test_vwap), T(test_hand),
-         T(test_flat), T(test_random_stability), T(test_compute_every_kind), T(test_errors))
+         T(test_flat), T(test_random_stability), T(test_compute_every_kind), T(test_errors),
+         T(test_vwap_session), T(test_no_alloc))
