@@ -333,11 +333,11 @@ static int map_file(const char *path, qt_kind kind, int verify, void **out_base,
     rc = qt_err_set(err, QT_EPARSE, "%s: not a catalog file (bad magic)", path);
     goto fail;
   }
-  if (hd->version != QTC_VERSION || hd->endian != QTC_ENDIAN) {
+  if (hd->version != QTC_VERSION) {
     rc = qt_err_set(err, QT_EPARSE, "%s: unsupported catalog format version %u", path, hd->version);
     goto fail;
   }
-  if (hd->header_sum != fnv1a(hd, offsetof(qtc_header, header_sum))) {
+  if (hd->header_sum != fnv1a(hd, offsetof(qtc_header, header_sum)) || hd->endian != QTC_ENDIAN) {
     rc = qt_err_set(err, QT_EPARSE, "%s: corrupt header (checksum mismatch)", path);
     goto fail;
   }
@@ -456,7 +456,7 @@ static int same_as_stored(const char *path, qt_kind kind, const cols *c, uint64_
   void *base;
   size_t len;
   const qtc_header *hd;
-  if (map_file(path, kind, 0, &base, &len, &hd, NULL)) return 0;
+  if (map_file(path, kind, 1, &base, &len, &hd, NULL)) return 0; /* a damaged file is rewritten */
   int same = hd->n_rows == c->rows && hd->interval_ms == c->interval_ms && hd->checksum == sum;
   for (int i = 0; same && i < c->n; i++)
     same = memcmp((char *)base + hd->col_off[i], c->p[i], c->rows * c->elem[i]) == 0;
