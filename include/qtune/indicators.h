@@ -35,7 +35,10 @@ typedef enum qt_ind_kind {
 QT_API int qt_ind_n_outputs(int kind);
 /* Computes every output column of (kind, n1, n2, n3) over all b->n bars into
  * outs[k][0..b->n) (caller-allocated, one per output).  Warm-up rows are NaN.
- * QT_EINVAL for an unknown kind or a length < 1 (message names both). */
+ * QT_EINVAL for an unknown kind or a length < 1 (message names both); also
+ * for RUNSD with n1 < 2, BBANDS with n2 < 1, MACD with n2 or n3 < 1, NULL
+ * b/outs, or a column the kind reads (close; high/low for ATR, ADX,
+ * DONCHIAN; volume for VWAP) missing.  No allocation. */
 QT_API int qt_ind_compute(const qt_bars *b, int kind, int n1, int n2, int n3, double *const *outs,
                           qt_err *err);
 
