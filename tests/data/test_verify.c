@@ -241,6 +241,34 @@ static void test_funding(void) {
   qt_funding_fini(&f);
 }
 
+/* The real XRP funding history: 91 settlements 8h apart with the exchange's
+ * millisecond jitter -- clean; dropping one makes one irregular step. */
+static void test_real_funding(void) {
+  qt_bars raw;
+  ASSERT_TRUE(dq_load_ft_csv("XRP_USDT_USDT-8h-funding_rate.csv", 0, &raw) == 0);
+  ASSERT_TRUE(raw.n == 91);
+  qt_funding f;
+  ASSERT_TRUE(qt_funding_alloc(&f, raw.n, NULL) == 0);
+  for (size_t i = 0; i < raw.n; i++) {
+    f.ts_ms[i] = raw.ts_ms[i];
+    f.rate[i] = raw.open[i]; /* freqtrade stores the rate as "open" */
+    f.interval_h[i] = 8;
+  }
+  qt_verify_opts o = qt_verify_opts_default();
+  ASSERT_TRUE(qt_verify_funding(&f, &o, &rep, NULL) == 0);
+  EXPECT_EQ(rep.n_findings, 0);
+  EXPECT_EQ(rep.interval_ms, 8 * 3600000LL);
+  for (size_t i = 40; i + 1 < f.n; i++) f.ts_ms[i] = f.ts_ms[i + 1], f.rate[i] = f.rate[i + 1];
+  f.n--;
+  ASSERT_TRUE(qt_verify_funding(&f, &o, &rep, NULL) == 0);
+  EXPECT_EQ(rep.counts[QT_CHECK_IRREGULAR], 1);
+  EXPECT_EQ(rep.missing_total, 1);
+  EXPECT_EQ(rep.listed[0].row, 40);
+  f.n++;
+  qt_funding_fini(&f);
+  qt_bars_fini(&raw);
+}
+
 static void test_quotes(void) {
   qt_quotes q;
   ASSERT_TRUE(qt_quotes_alloc(&q, 6, NULL) == 0);
@@ -320,4 +348,4 @@ static void test_render(void) {
 
 QT_TESTS(T(test_names_and_defaults), T(test_clean_bars), T(test_bar_checks),
          T(test_interval_inferred), T(test_avax_clean), T(test_freqtrade_gaps), T(test_trades),
-         T(test_orderflow_trades_clean), T(test_funding), T(test_quotes), T(test_render))
+         T(test_orderflow_trades_clean), T(test_funding), T(test_real_funding), T(test_quotes), T(test_render))
