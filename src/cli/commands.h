@@ -4,6 +4,7 @@
 #define QTUNE_CLI_COMMANDS_H
 
 #define QT_CLI_COMMANDS(X)                                                        \
+  X("strategies", cmd_strategies, "list the built-in strategies and their params") \
   X("version", cmd_version, "print the version")
 
 #define QT__CLI_DECL(name, fn, summary) int fn(int argc, char **argv);
