@@ -250,6 +250,7 @@ static void defaults_on_synth(void) {
     ASSERT_TRUE(run(&f, &v, p, &e2, &r2) == 0);
     EXPECT_EQ(r2.n_trades, nt);
     EXPECT_TRUE(r2.final_equity == fe);
+    qt_engine_free(e2);
     /* a looser setting trades on every seed */
     p[qt_strategy_param_index(S, "min_score")] = 30;
     p[qt_strategy_param_index(S, "min_change_pct")] = 1;
