@@ -4,6 +4,7 @@
 #define QTUNE_CLI_COMMANDS_H
 
 #define QT_CLI_COMMANDS(X)                                                        \
+  X("data", cmd_data, "import, list, verify, resample or synthesize market data") \
   X("strategies", cmd_strategies, "list the built-in strategies and their params") \
   X("version", cmd_version, "print the version")
 
