@@ -27,7 +27,7 @@ run_one() {
 # A private PostgreSQL server on loopback for the storage tests, unless the
 # caller names one; it is stopped and removed when the run ends.
 if [ -z "${QTUNE_PG_URL:-}" ]; then
-  pgdir=$(mktemp -d /tmp/qtune-pg.XXXXXX)
+  pgdir=$(mktemp -d /tmp/qtune-pg.XXXXXX) && chmod 755 "$pgdir"
   pgport=$((55000 + RANDOM % 2000))
   if QTUNE_PG_URL=$(scripts/pg-test-server start "$pgdir/data" "$pgport"); then
     export QTUNE_PG_URL
