@@ -1,6 +1,6 @@
 /* Resampling bars to a coarser interval and building bars from trades.
- * Each is a counting pass over the timestamps (to size the output exactly)
- * and an aggregating pass; no allocation per row. */
+ * Each is one pass over the input into an output sized by a bound (rows,
+ * and buckets the span can hold); no allocation per row. */
 #include "qtune/data.h"
 
 #include <math.h>
@@ -21,6 +21,16 @@ static int64_t bucket_of(int64_t t, int64_t w) {
   int64_t q = t / w;
   if (t % w < 0) q--;
   return q * w;
+}
+
+/* Most buckets rows at ts[0..n) can touch: one per row, and no more than
+ * the span holds.  Sizing the output by it keeps each function one pass. */
+static size_t rows_bound(const int64_t *ts, size_t n, int64_t w) {
+  if (n == 0) return 0;
+  int64_t span = ts[n - 1] - ts[0];
+  if (span < 0) return n; /* unsorted: the pass reports it */
+  uint64_t b = (uint64_t)(span / w) + 2;
+  return b < n ? (size_t)b : n;
 }
 
 /* Whether a bucket with `have` of `need` source bars is emitted. */
@@ -76,38 +86,27 @@ int qt_resample_bars(const qt_bars *in, const qt_resample_opts *o, qt_bars *out,
     goto fail;
   }
   size_t need = (size_t)(w / iv);
-  /* Pass 1: validate order, count buckets and those kept. */
-  size_t n_keep = 0;
+  rc = qt_bars_alloc(out, rows_bound(in->ts_ms, in->n, w), err);
+  if (rc) goto fail;
+  out->interval_ms = w;
+  /* One pass: aggregate each bucket into slot k; advance k only when the
+   * bucket is kept (the last bucket is known when the input ends). */
+  size_t k = 0;
   for (size_t i = 0; i < in->n;) {
     int64_t bk = bucket_of(in->ts_ms[i], w);
+    bar_start(out, k, in, i, bk);
     size_t j = i + 1;
-    for (; j < in->n && in->ts_ms[j] < bk + w; j++)
-      if (in->ts_ms[j] <= in->ts_ms[j - 1]) {
-        rc = qt_err_set(err, QT_EINVAL, "resample: bars not strictly increasing at row %zu", j);
-        goto fail;
-      }
+    for (; j < in->n && in->ts_ms[j] < bk + w; j++) {
+      if (in->ts_ms[j] <= in->ts_ms[j - 1]) break;
+      bar_add(out, k, in, j);
+    }
     if (j < in->n && in->ts_ms[j] <= in->ts_ms[j - 1]) {
       rc = qt_err_set(err, QT_EINVAL, "resample: bars not strictly increasing at row %zu", j);
       goto fail;
     }
     int edge = i == 0 || j == in->n;
     inf.n_buckets++;
-    if (keep_bucket(o->partial, j - i, need, edge)) n_keep++;
-    i = j;
-  }
-  rc = qt_bars_alloc(out, n_keep, err);
-  if (rc) goto fail;
-  out->interval_ms = w;
-  /* Pass 2: aggregate the kept buckets. */
-  size_t k = 0;
-  for (size_t i = 0; i < in->n;) {
-    int64_t bk = bucket_of(in->ts_ms[i], w);
-    size_t j = i + 1;
-    while (j < in->n && in->ts_ms[j] < bk + w) j++;
-    int edge = i == 0 || j == in->n;
     if (keep_bucket(o->partial, j - i, need, edge)) {
-      bar_start(out, k, in, i, bk);
-      for (size_t m = i + 1; m < j; m++) bar_add(out, k, in, m);
       if (j - i < need) {
         if (!inf.n_incomplete) inf.first_incomplete_ms = bk;
         inf.n_incomplete++;
@@ -118,6 +117,7 @@ int qt_resample_bars(const qt_bars *in, const qt_resample_opts *o, qt_bars *out,
     }
     i = j;
   }
+  out->n = k; /* the block stays sized for the bound; fini frees it whole */
   if (info) *info = inf;
   return QT_OK;
 fail:
@@ -136,26 +136,20 @@ int qt_bars_from_trades(const qt_trades *t, const qt_trade_bars_opts *o, qt_bars
                     (long long)w);
     goto fail;
   }
-  /* Pass 1: order and the number of bars. */
-  size_t n_bars = 0;
-  int64_t prev_bk = 0;
+  size_t bound = rows_bound(t->ts_ms, t->n, w);
+  if (o->fill_empty && t->n && t->ts_ms[t->n - 1] >= t->ts_ms[0])
+    bound = (size_t)((t->ts_ms[t->n - 1] - t->ts_ms[0]) / w) + 2;
+  rc = qt_bars_alloc(out, bound, err);
+  if (rc) goto fail;
+  out->interval_ms = w;
+  /* One pass.  k is the current bar; a new bucket starts a bar (after flat
+   * bars for the empty ones when filling). */
+  size_t k = 0;
   for (size_t i = 0; i < t->n; i++) {
     if (i && t->ts_ms[i] < t->ts_ms[i - 1]) {
       rc = qt_err_set(err, QT_EINVAL, "bars from trades: trades out of order at row %zu", i);
       goto fail;
     }
-    int64_t bk = bucket_of(t->ts_ms[i], w);
-    if (i == 0) n_bars = 1;
-    else if (bk != prev_bk) n_bars += o->fill_empty ? (size_t)((bk - prev_bk) / w) : 1;
-    prev_bk = bk;
-  }
-  rc = qt_bars_alloc(out, n_bars, err);
-  if (rc) goto fail;
-  out->interval_ms = w;
-  /* Pass 2: aggregate.  k is the current bar; a new bucket starts a bar
-   * (after flat bars for the empty ones when filling). */
-  size_t k = 0;
-  for (size_t i = 0; i < t->n; i++) {
     int64_t bk = bucket_of(t->ts_ms[i], w);
     double p = t->price[i], q = t->qty[i];
     if (i == 0 || bk != out->ts_ms[k]) {
@@ -182,6 +176,7 @@ int qt_bars_from_trades(const qt_trades *t, const qt_trade_bars_opts *o, qt_bars
       out->taker_buy_quote[k] += p * q;
     }
   }
+  out->n = t->n ? k + 1 : 0; /* the block stays sized for the bound */
   return QT_OK;
 fail:
   qt_bars_fini(out);
