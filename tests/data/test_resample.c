@@ -240,6 +240,52 @@ static void test_xrp_5m_to_1h(void) {
   qt_bars_fini(&h1);
 }
 
+/* The gappy freqtrade BTC file (538 gaps) to 1h: inner hours with missing
+ * minutes are kept and counted, against a plain per-hour count. */
+static void test_gappy_to_1h(void) {
+  qt_bars b, out;
+  ASSERT_TRUE(dq_load_ft_json("UNITTEST_BTC-1m.json", 60000, &b) == 0);
+  size_t hours = 0, full = 0, first_full = 0, last_full = 0;
+  int64_t cur = -1;
+  size_t cnt = 0;
+  for (size_t i = 0; i <= b.n; i++) {
+    int64_t h = i < b.n ? b.ts_ms[i] / 3600000 : -2;
+    if (h != cur) {
+      if (cur >= 0) {
+        hours++;
+        full += cnt == 60;
+        if (hours == 1) first_full = cnt == 60;
+        if (i == b.n) last_full = cnt == 60;
+      }
+      cur = h;
+      cnt = 0;
+    }
+    cnt++;
+  }
+  qt_resample_opts o = {.to_ms = 3600000, .partial = QT_PARTIAL_DROP_EDGES};
+  qt_resample_info info;
+  ASSERT_TRUE(qt_resample_bars(&b, &o, &out, &info, NULL) == 0);
+  EXPECT_EQ(info.n_buckets, hours);
+  EXPECT_EQ(info.n_dropped, (size_t)!first_full + (size_t)!last_full);
+  EXPECT_EQ(out.n, hours - info.n_dropped);
+  EXPECT_EQ(info.n_incomplete, hours - full - info.n_dropped);
+  EXPECT_TRUE(info.n_incomplete > 100); /* 538 gaps spread over the hours */
+  /* volume is conserved over the kept hours */
+  double v_in = 0, v_out = 0;
+  for (size_t i = 0; i < b.n; i++)
+    if (b.ts_ms[i] >= out.ts_ms[0] && b.ts_ms[i] < out.ts_ms[out.n - 1] + 3600000) v_in += b.volume[i];
+  for (size_t k = 0; k < out.n; k++) v_out += out.volume[k];
+  EXPECT_NEAR(v_out, v_in, 1e-9);
+  qt_bars_fini(&out);
+  o.partial = QT_PARTIAL_DROP;
+  ASSERT_TRUE(qt_resample_bars(&b, &o, &out, &info, NULL) == 0);
+  EXPECT_EQ(out.n, full);
+  qt_bars_fini(&out);
+  o.partial = 7;
+  EXPECT_EQ(qt_resample_bars(&b, &o, &out, &info, NULL), QT_EINVAL);
+  qt_bars_fini(&b);
+}
+
 static void test_trades_hand(void) {
   qt_trades t;
   ASSERT_TRUE(qt_trades_alloc(&t, 7, NULL) == 0);
@@ -362,4 +408,4 @@ static void test_trades_orderflow(void) {
 }
 
 QT_TESTS(T(test_defaults_and_errors), T(test_aggregation_5m), T(test_partial_policies),
-         T(test_avax_5m_1h), T(test_xrp_5m_to_1h), T(test_trades_hand), T(test_trades_orderflow))
+         T(test_avax_5m_1h), T(test_xrp_5m_to_1h), T(test_gappy_to_1h), T(test_trades_hand), T(test_trades_orderflow))
