@@ -6,6 +6,7 @@
 #define QT_CLI_COMMANDS(X)                                                        \
   X("data", cmd_data, "import, list, verify, resample or synthesize market data") \
   X("strategies", cmd_strategies, "list the built-in strategies and their params") \
+  X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
   X("version", cmd_version, "print the version")
 
 #define QT__CLI_DECL(name, fn, summary) int fn(int argc, char **argv);
