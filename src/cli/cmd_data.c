@@ -92,7 +92,8 @@ static int data_import(int argc, char **argv) {
     goto done;
   }
   if (o.columns && o.format == QT_FMT_AUTO) o.format = QT_FMT_CSV;
-  if (qt_catalog_open(catalog, 1, &cat, &e) || qt_import_files(files, n_files, &o, &im, &e)) {
+  /* Import first: a bad file must leave no trace, not even a new catalog. */
+  if (qt_import_files(files, n_files, &o, &im, &e) || qt_catalog_open(catalog, 1, &cat, &e)) {
     cli_fail(&e);
     goto done;
   }

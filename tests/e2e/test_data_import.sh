@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# qtune data import/info end to end: the two AVAXUSDT months into a fresh
+# catalog, an idempotent re-import, a malformed file (exit 2 with FILE:LINE:
+# field), --skip-bad, containers and bad catalogs.
+source "$(dirname "$0")/lib.sh"
+AV="$SHARED/binance"
+CAT="$TMP/cat"
+
+check_exit "import two months" 0 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT \
+  "$AV/AVAXUSDT-1m-2026-07.csv" "$AV/AVAXUSDT-1m-2026-06.csv"
+contains "import counts" "$TMP/out" "AVAXUSDT bars: files 2, read 87840, kept 87840, duplicates 0"
+contains "import wrote" "$TMP/out" "now 87840 rows (was 0): written"
+
+check_exit "info" 0 "$QTUNE" data info --catalog "$CAT"
+contains "info rows" "$TMP/out" "87840"
+contains "info range" "$TMP/out" "2026-06-01T00:00:00Z      2026-07-31T23:59:00Z      1m"
+check_exit "info json" 0 "$QTUNE" data info --catalog "$CAT" --json
+contains "info json rows" "$TMP/out" '"symbol":"AVAXUSDT","kind":"bars","rows":87840'
+contains "info json interval" "$TMP/out" '"interval_ms":60000'
+
+before=$(stat -c '%i %Y.%y' "$CAT/AVAXUSDT/bars/data.qtc")
+check_exit "re-import" 0 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT "$AV"/AVAXUSDT-1m-2026-0*.csv
+contains "re-import unchanged" "$TMP/out" "now 87840 rows (was 87840): unchanged"
+contains "re-import duplicates" "$TMP/out" "duplicates 87840"
+after=$(stat -c '%i %Y.%y' "$CAT/AVAXUSDT/bars/data.qtc")
+check "re-import leaves the file alone" [ "$before" = "$after" ]
+
+# a malformed row: exit 2, FILE:LINE: field message, nothing written
+BAD="$TMP/bad.csv"
+head -3 "$AV/AVAXUSDT-1m-2026-06.csv" >"$BAD"
+echo "1780272180000,8.9740,8.9750,8.9710,1.2.3,6406,1780272239999,57482.0670,318,3502,31423.2190,0" >>"$BAD"
+echo "1780272240000,8.9740,8.9750,8.9710,8.97,6406,1780272299999,57482.0670,318,3502,31423.2190" >>"$BAD"
+echo "1780272300000,8.9740,8.9750,8.9710,8.97,6406,1780272359999,57482.0670,318,3502,31423.2190,0" >>"$BAD"
+check_exit "bad row fails" 2 "$QTUNE" data import --catalog "$TMP/cat2" --symbol X "$BAD"
+contains "bad row message" "$TMP/err" "qtune: $BAD:4: field 'close': not a number (\"1.2.3\")"
+check "bad import wrote nothing" [ ! -e "$TMP/cat2" ]
+check_exit "skip-bad" 0 "$QTUNE" data import --catalog "$TMP/cat2" --symbol X --skip-bad "$BAD"
+contains "skip-bad count" "$TMP/out" "read 5, kept 3, duplicates 0, replaced 0, skipped 2"
+contains "skip-bad first" "$TMP/out" "first skipped row: $BAD:4: field 'close'"
+
+# containers: gzip and zip of the June file equal the plain one
+gzip -c "$AV/AVAXUSDT-1m-2026-06.csv" >"$TMP/june.csv.gz"
+(cd "$TMP" && cp "$AV/AVAXUSDT-1m-2026-06.csv" . && zip -q june.zip AVAXUSDT-1m-2026-06.csv)
+check_exit "gz+zip into the catalog" 0 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT "$TMP/june.csv.gz" "$TMP/june.zip"
+contains "gz+zip unchanged" "$TMP/out" "(was 87840): unchanged"
+head -c 100000 "$TMP/june.csv.gz" >"$TMP/cut.csv.gz"
+check_exit "truncated gzip" 2 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT "$TMP/cut.csv.gz"
+contains "truncated gzip message" "$TMP/err" "cut.csv.gz: corrupt or truncated gzip"
+head -c 100000 "$TMP/june.zip" >"$TMP/cut.zip"
+check_exit "truncated zip" 2 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT "$TMP/cut.zip"
+contains "truncated zip message" "$TMP/err" "cut.zip: not a readable zip archive"
+: >"$TMP/empty.csv"
+check_exit "empty file" 2 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT "$TMP/empty.csv"
+contains "empty message" "$TMP/err" "empty.csv: empty file"
+
+# freqtrade files: generic CSV mapping and funding
+check_exit "generic csv" 0 "$QTUNE" data import --catalog "$CAT" --symbol XRPUSDT \
+  --columns time=date_ms,open=open,high=high,low=low,close=close,volume=volume "$SHARED/freqtrade/XRP_USDT_USDT-5m-futures.csv"
+contains "generic csv rows" "$TMP/out" "now 1999 rows"
+check_exit "funding mapping" 0 "$QTUNE" data import --catalog "$CAT" --symbol XRPUSDT --kind funding \
+  --columns time=date_ms,rate=open "$SHARED/freqtrade/XRP_USDT_USDT-8h-funding_rate.csv"
+contains "funding rows" "$TMP/out" "XRPUSDT funding now 91 rows"
+check_exit "info symbol" 0 "$QTUNE" data info --catalog "$CAT" --symbol XRPUSDT
+contains "info shows funding" "$TMP/out" "funding"
+contains "info shows 5m" "$TMP/out" "5m"
+
+# not a catalog; usage errors; help
+mkdir -p "$TMP/plain" && echo hi >"$TMP/plain/notes.txt"
+check_exit "not a catalog" 2 "$QTUNE" data import --catalog "$TMP/plain" --symbol X "$AV/AVAXUSDT-1m-2026-06.csv"
+contains "not a catalog message" "$TMP/err" "not a qtune catalog"
+check_exit "info missing catalog" 2 "$QTUNE" data info --catalog "$TMP/nope"
+check_exit "import without files" 2 "$QTUNE" data import --catalog "$CAT" --symbol X
+check_exit "bad format" 2 "$QTUNE" data import --catalog "$CAT" --symbol X --format xls "$BAD"
+check_exit "import help" 0 "$QTUNE" data import --help
+contains "import help text" "$TMP/out" "--skip-bad"
+check_exit "info help" 0 "$QTUNE" data info --help
+check_exit "data help" 0 "$QTUNE" data --help
+contains "data help lists import" "$TMP/out" "import"
+check_exit "unknown subcommand" 2 "$QTUNE" data frobnicate
+finish
