@@ -7,6 +7,10 @@
   X("data", cmd_data, "import, list, verify, resample or synthesize market data") \
   X("backtest", cmd_backtest, "run one backtest and print its metrics")          \
   X("strategies", cmd_strategies, "list the built-in strategies and their params") \
+  X("studies", cmd_studies, "list the studies of a storage")                     \
+  X("analyze", cmd_analyze, "top trials and parameter importance of a study")    \
+  X("best", cmd_best, "print a study's best trial, write its params file")       \
+  X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
   X("version", cmd_version, "print the version")
 
