@@ -22,6 +22,7 @@
 #define LOG_SQRT_2PI 0.91893853320467274178
 #define INV_SQRT2 0.70710678118654752440
 #define LSE_CUT 40.0 /* terms this far below the max add less than half an ulp */
+#define BLK 16        /* components per block of the pruning bounds */
 
 typedef struct tpe_self {
   size_t D;
@@ -48,6 +49,8 @@ typedef struct tpe_self {
   double *term, *acc;   /* cap+1; n_ei x (cap+1) for multivariate */
   double *cand, *score; /* n_ei x D; n_ei */
   double *catp[2];      /* max_cat: mixture probability per category */
+  double *blo[2], *bhi[2], *bis[2], *bub[2]; /* D x blk_cap: per block min/max mu, min 1/sigma, max bound */
+  size_t blk_cap;
 } tpe_self;
 
 /* ---- normal distribution helpers ---- */
@@ -120,6 +123,35 @@ static double trunc_std(double a, double b, double u) {
   if (z < a) z = a;
   if (z > b) z = b;
   return mirror ? -z : z;
+}
+
+/* exp(y) for y in [-LSE_CUT, 0], the terms of a log-sum-exp: Cody-Waite
+ * reduction and a degree-13 Taylor polynomial (error < 1e-17 relative), plain
+ * arithmetic so the compiler can keep it inline, and the same bits on every
+ * libm. */
+static inline double exp_neg(double y) {
+  const double shift = 0x1.8p52;
+  double kd = (y * 1.4426950408889634074 + shift) - shift; /* round to nearest */
+  double r = (y - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  int64_t k = (int64_t)kd;
+  uint64_t bits = (uint64_t)(k + 1023) << 52;
+  double scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
 }
 
 /* ---- sorting: stable LSD radix on 64-bit keys (8-bit digits, equal-digit
@@ -258,13 +290,15 @@ static int ensure_scratch(tpe_self *s, size_t n) {
   while (cap < n) cap *= 2;
   size_t c1 = cap + 1, D = s->D ? s->D : 1, E = (size_t)s->n_ei;
   size_t acc_n = s->multivariate ? E * c1 : 1;
-  size_t n_dbl = 3 * c1 * 2 + 2 * (s->max_step + 1) + 6 * 2 * D * c1 + 2 * D + c1 + acc_n + E * D + E + 2 * (s->max_cat + 1);
+  size_t bc = c1 / BLK + 2;
+  size_t n_dbl = 8 * D * bc + 3 * c1 * 2 + 2 * (s->max_step + 1) + 6 * 2 * D * c1 + 2 * D + c1 + acc_n + E * D + E + 2 * (s->max_cat + 1);
   size_t bytes = n_dbl * sizeof(double) + c1 * sizeof(uint64_t) + 4 * c1 * sizeof(int32_t) + c1;
   void *blk = qt_malloc(bytes);
   if (!blk) return QT_ENOMEM;
   qt_free(s->block);
   s->block = blk;
   s->cap = cap;
+  s->blk_cap = bc;
   double *p = blk;
   for (int g = 0; g < 2; g++) {
     s->logw[g] = p; p += c1;
@@ -278,6 +312,10 @@ static int ensure_scratch(tpe_self *s, size_t n) {
     s->rmu[g] = p; p += D * c1;
     s->rsg[g] = p; p += D * c1;
     s->nc[g] = (size_t *)p; p += D;
+    s->blo[g] = p; p += D * bc;
+    s->bhi[g] = p; p += D * bc;
+    s->bis[g] = p; p += D * bc;
+    s->bub[g] = p; p += D * bc;
     s->catp[g] = p; p += s->max_cat + 1;
   }
   s->term = p; p += c1;
@@ -438,15 +476,30 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
   for (size_t j = 0; j < nc; j++) {
     double is = 1.0 / isg[j];
     double lz = log_mass((lo - mu[j]) * is, (hi - mu[j]) * is);
-    double lwj = s->multivariate ? lw[o[j]] : log(w[j]);
     isg[j] = is;
     if (step) {
+      double lwj = s->multivariate ? lw[o[j]] : log(w[j]);
       lc[j] = lwj - lz;
       double f = lq + log(is); /* mass <= q/(sigma sqrt(2pi)) * exp(-z_near^2/2), and <= 1 */
       lb[j] = lc[j] + (f < 0 ? f : 0);
     } else {
-      lc[j] = lwj - lz - LOG_SQRT_2PI + log(is);
+      lc[j] = (s->multivariate ? lw[o[j]] + log(is) : log(w[j] * is)) - lz - LOG_SQRT_2PI;
       lb[j] = lc[j];
+    }
+  }
+  if (s->multivariate) return;
+  size_t bc = s->blk_cap;
+  double *blo = s->blo[g] + k * bc, *bhi = s->bhi[g] + k * bc;
+  double *bis = s->bis[g] + k * bc, *bub = s->bub[g] + k * bc;
+  for (size_t b = 0; b * BLK < nc; b++) {
+    size_t i0 = b * BLK, i1 = i0 + BLK < nc ? i0 + BLK : nc;
+    blo[b] = mu[i0];
+    bhi[b] = mu[i1 - 1];
+    bis[b] = INFINITY;
+    bub[b] = -INFINITY;
+    for (size_t i = i0; i < i1; i++) {
+      if (isg[i] < bis[b]) bis[b] = isg[i];
+      if (lb[i] > bub[b]) bub[b] = lb[i];
     }
   }
 }
@@ -468,46 +521,86 @@ static inline double comp_logpdf(const tpe_self *s, int g, size_t k, size_t i, d
   return s->lc[g][o] - 0.5 * z * z;
 }
 
-/* log of the group-g mixture density at x on dimension k (univariate). */
-static double mix_logpdf(tpe_self *s, int g, size_t k, double x) {
+/* Online log-sum-exp: adds term t to (mx, sum). */
+static inline void lse_add(double *mx, double *sum, double t) {
+  if (t > *mx) {
+    double y = *mx - t;
+    *sum = (y < -LSE_CUT ? 0 : *sum * exp_neg(y)) + 1;
+    *mx = t;
+  } else if (t >= *mx - LSE_CUT) {
+    *sum += exp_neg(t - *mx);
+  }
+}
+
+/* Adds the components of block b (univariate, sorted by mu) at x. */
+static void lse_block(const tpe_self *s, int g, size_t k, size_t b, double x, double *mx,
+                      double *sum) {
   const qt__dimx *d = &s->dx[k];
-  size_t n1 = s->nc[g][k], c1 = s->cap + 1;
-  if (d->kind == QT__DIM_CAT) return s->catp[g][(size_t)x];
+  size_t c1 = s->cap + 1, n1 = s->nc[g][k];
+  size_t i0 = b * BLK, i1 = i0 + BLK < n1 ? i0 + BLK : n1;
   const double *mu = s->mu[g] + k * c1, *is = s->isg[g] + k * c1;
   const double *lc = s->lc[g] + k * c1, *lb = s->lb[g] + k * c1;
-  double *t = s->term, mx = -INFINITY;
   if (d->kind == QT__DIM_STEP) {
-    /* cheap upper bounds first; the exact mass (two erfc) only where it can matter */
-    double h = 0.5 * d->q, bmax = -INFINITY;
-    for (size_t i = 0; i < n1; i++) {
+    /* a cheap upper bound first; the exact mass (two erfc) only where it can matter */
+    double h = 0.5 * d->q;
+    for (size_t i = i0; i < i1; i++) {
       double dd = fabs(x - mu[i]) - h;
       double zz = dd > 0 ? dd * is[i] : 0;
-      double ub = lb[i] - 0.5 * zz * zz;
-      t[i] = ub;
-      if (ub > bmax) bmax = ub;
+      if (lb[i] - 0.5 * zz * zz < *mx - LSE_CUT) continue;
+      lse_add(mx, sum, comp_logpdf(s, g, k, i, x));
     }
-    double cut = bmax - LSE_CUT;
-    for (size_t i = 0; i < n1; i++) {
-      if (t[i] < cut) {
-        t[i] = -INFINITY;
-        continue;
-      }
-      t[i] = comp_logpdf(s, g, k, i, x);
-      if (t[i] > mx) mx = t[i];
-    }
-  } else {
-    for (size_t i = 0; i < n1; i++) {
-      double z = (x - mu[i]) * is[i];
-      double v = lc[i] - 0.5 * z * z;
-      t[i] = v;
-      if (v > mx) mx = v;
-    }
+    return;
   }
-  if (mx == -INFINITY) return -INFINITY;
-  double sum = 0, cut = mx - LSE_CUT;
-  for (size_t i = 0; i < n1; i++)
-    if (t[i] >= cut) sum += exp(t[i] - mx);
-  return mx + log(sum);
+  /* branch-free over the block so the loops vectorize: terms, their max, then
+   * the exps (terms far below the max are clamped, adding < 1e-300) */
+  double t[BLK], bm = -INFINITY;
+  size_t n = i1 - i0;
+  for (size_t i = 0; i < n; i++) {
+    double z = (x - mu[i0 + i]) * is[i0 + i];
+    t[i] = lc[i0 + i] - 0.5 * z * z;
+    bm = t[i] > bm ? t[i] : bm;
+  }
+  if (bm < *mx - LSE_CUT) return;
+  if (bm > *mx) {
+    double y = *mx - bm;
+    *sum = y < -LSE_CUT ? 0 : *sum * exp_neg(y);
+    *mx = bm;
+  }
+  double m = *mx, acc = 0;
+  for (size_t i = 0; i < n; i++) {
+    double y = t[i] - m;
+    acc += exp_neg(y < -700 ? -700 : y);
+  }
+  *sum += acc;
+}
+
+/* log of the group-g mixture density at x on dimension k (univariate).  The
+ * components are sorted by mu in blocks of BLK with a bound per block: the
+ * block around x goes first, then every block whose bound can still reach
+ * within LSE_CUT of the running maximum. */
+static double mix_logpdf(tpe_self *s, int g, size_t k, double x) {
+  const qt__dimx *d = &s->dx[k];
+  if (d->kind == QT__DIM_CAT) return s->catp[g][(size_t)x];
+  size_t n1 = s->nc[g][k], nb = (n1 + BLK - 1) / BLK, bc = s->blk_cap;
+  const double *blo = s->blo[g] + k * bc, *bhi = s->bhi[g] + k * bc;
+  const double *bis = s->bis[g] + k * bc, *bub = s->bub[g] + k * bc;
+  double h = d->kind == QT__DIM_STEP ? 0.5 * d->q : 0;
+  size_t lo = 0, hi = nb - 1;
+  while (lo < hi) { /* first block whose largest mu >= x */
+    size_t mid = (lo + hi) / 2;
+    if (bhi[mid] >= x) hi = mid;
+    else lo = mid + 1;
+  }
+  double mx = -INFINITY, sum = 0;
+  lse_block(s, g, k, lo, x, &mx, &sum);
+  for (size_t b = 0; b < nb; b++) {
+    if (b == lo) continue;
+    double dd = (x < blo[b] ? blo[b] - x : x > bhi[b] ? x - bhi[b] : 0) - h;
+    double zz = dd > 0 ? dd * bis[b] : 0;
+    if (bub[b] - 0.5 * zz * zz < mx - LSE_CUT) continue;
+    lse_block(s, g, k, b, x, &mx, &sum);
+  }
+  return mx == -INFINITY ? -INFINITY : mx + log(sum);
 }
 
 /* Draws dimension k of a candidate from component i of the below group. */
@@ -553,8 +646,9 @@ static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, dou
   tpe_self *s = self;
   size_t D = s->D;
   qt_rng r;
-  qt__prop_rng_next(&s->prng, n_done, &r);
+  /* scratch first: a failed propose leaves the sampler as it was */
   if (ensure_scratch(s, n_done)) return qt_err_set(err, QT_ENOMEM, "tpe sampler: out of memory");
+  qt__prop_rng_next(&s->prng, n_done, &r);
 
   /* rank: 0 feasible complete, 1 feasible pruned, 2 infeasible, 3 running (liar) */
   size_t n = 0, n_real = 0;
@@ -661,7 +755,7 @@ static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, dou
       }
       double sum = 0;
       for (size_t i = 0; i < n1; i++)
-        if (acc[i] >= mx - LSE_CUT) sum += exp(acc[i] - mx);
+        if (acc[i] >= mx - LSE_CUT) sum += exp_neg(acc[i] - mx);
       lg[g] = mx == -INFINITY ? -INFINITY : mx + log(sum);
     }
     s->score[e] = lg[0] - lg[1];

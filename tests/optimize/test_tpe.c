@@ -1,0 +1,302 @@
+/* TPE behaviour: it concentrates near the optimum (far better than random),
+ * the constant liar steers away from running trials, infeasible trials never
+ * count as good, options are checked, and OOM paths come back cleanly. */
+#include "qt_test.h"
+#include "qtune/optimize.h"
+
+#include <stdlib.h>
+
+#define NT 200
+
+static qt_space *line_space(int type, double lo, double hi) {
+  qt_space *sp = NULL;
+  qt_err e;
+  qt_dim d;
+  memset(&d, 0, sizeof d);
+  strcpy(d.name, "x");
+  d.type = type;
+  d.lo = lo;
+  d.hi = hi;
+  d.step = type == QT_PARAM_INT ? 1 : 0;
+  d.def = lo;
+  if (qt_space_new(&sp, &e) || qt_space_add(sp, &d, &e)) {
+    qt_space_free(sp);
+    return NULL;
+  }
+  return sp;
+}
+
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median of |x - opt| over the last 50 of NT proposals on f = (x/scale - opt)^2. */
+static double run_quadratic(const qt_sampler_vtbl *vt, const qt_space *sp, double scale,
+                            double opt, uint64_t seed, const qt_kv *opts) {
+  static double xs[NT];
+  static qt_trial_view v[NT];
+  void *self;
+  qt_err e;
+  if (vt->create(sp, seed, opts, &self, &e)) return INFINITY;
+  for (int i = 0; i < NT; i++) {
+    if (vt->propose(self, v, (size_t)i, &xs[i], &e)) {
+      vt->destroy(self);
+      return INFINITY;
+    }
+    double t = xs[i] / scale - opt;
+    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, &xs[i], t * t, 1};
+  }
+  vt->destroy(self);
+  double d[50];
+  for (int i = 0; i < 50; i++) d[i] = fabs(xs[NT - 50 + i] / scale - opt);
+  qsort(d, 50, sizeof d[0], cmp_dbl);
+  return 0.5 * (d[24] + d[25]);
+}
+
+static void concentrates_on_quadratic(void) {
+  qt_space *sp = line_space(QT_PARAM_FLOAT, -5, 5);
+  ASSERT_TRUE(sp);
+  for (uint64_t seed = 1; seed <= 3; seed++) {
+    double tpe = run_quadratic(&qt_sampler_tpe, sp, 1, 1.3, seed, NULL);
+    double rnd = run_quadratic(&qt_sampler_random, sp, 1, 1.3, seed, NULL);
+    /* random's median distance is about 2.5 on [-5, 5] */
+    if (!(tpe < 0.3)) QT_TEST_FAIL_("seed %d: tpe median distance %g", (int)seed, tpe);
+    if (!(rnd > 1.5)) QT_TEST_FAIL_("seed %d: random median distance %g", (int)seed, rnd);
+  }
+  qt_space_free(sp);
+  /* integers: x in -50..50 scaled by 10, optimum at 13 */
+  sp = line_space(QT_PARAM_INT, -50, 50);
+  ASSERT_TRUE(sp);
+  double tpe = run_quadratic(&qt_sampler_tpe, sp, 10, 1.3, 4, NULL);
+  EXPECT_TRUE(tpe <= 0.3);
+  qt_space_free(sp);
+}
+
+static void multivariate_concentrates(void) {
+  qt_space *sp = NULL;
+  qt_err e;
+  ASSERT_TRUE(qt_space_new(&sp, &e) == 0);
+  for (int k = 0; k < 3; k++) {
+    qt_dim d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.name, sizeof d.name, "x%d", k);
+    d.type = k == 2 ? QT_PARAM_INT : QT_PARAM_FLOAT;
+    d.lo = -5;
+    d.hi = 5;
+    d.step = k == 2 ? 1 : 0;
+    ASSERT_TRUE(qt_space_add(sp, &d, &e) == 0);
+  }
+  qt_kv opts[] = {{"multivariate", "1"}, {NULL, NULL}};
+  static double xs[NT][3];
+  static qt_trial_view v[NT];
+  void *self;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 11, opts, &self, &e) == 0);
+  double best = INFINITY, late = 0;
+  for (int i = 0; i < NT; i++) {
+    ASSERT_TRUE(qt_sampler_tpe.propose(self, v, (size_t)i, xs[i], &e) == 0);
+    double f = 0;
+    for (int k = 0; k < 3; k++) f += (xs[i][k] - 1.3) * (xs[i][k] - 1.3);
+    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, xs[i], f, 1};
+    if (f < best) best = f;
+    if (i >= NT - 50) late += f / 50;
+  }
+  qt_sampler_tpe.destroy(self);
+  /* random: E f = 3 * (25/3 + 1.69) ~ 30 */
+  EXPECT_TRUE(best < 0.5);
+  EXPECT_TRUE(late < 5);
+  qt_space_free(sp);
+}
+
+static void categorical_prefers_best_choice(void) {
+  static const char *const ch[] = {"a", "b", "c", "d"};
+  static const qt_param_spec spec[] = {{"c", QT_PARAM_CAT, 0, 3, 0, 0, 0, ch, 4, ""}};
+  qt_space *sp = NULL;
+  qt_err e;
+  ASSERT_TRUE(qt_space_from_spec(spec, 1, &sp, &e) == 0);
+  static double xs[NT];
+  static qt_trial_view v[NT];
+  void *self;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 2, NULL, &self, &e) == 0);
+  int late_c = 0;
+  for (int i = 0; i < NT; i++) {
+    ASSERT_TRUE(qt_sampler_tpe.propose(self, v, (size_t)i, &xs[i], &e) == 0);
+    ASSERT_TRUE(xs[i] == 0 || xs[i] == 1 || xs[i] == 2 || xs[i] == 3);
+    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, &xs[i], xs[i] == 2 ? 0.0 : 1.0 + xs[i], 1};
+    late_c += i >= NT - 50 && xs[i] == 2;
+  }
+  qt_sampler_tpe.destroy(self);
+  EXPECT_TRUE(late_c > 35); /* random would give about 12 */
+  qt_space_free(sp);
+}
+
+/* A history of complete trials on a 1-D quadratic plus `n_run` running trials
+ * sitting at the optimum; returns the mean distance from 1.3 of 20 proposals. */
+static double liar_distance(int liar, int n_run) {
+  qt_space *sp = line_space(QT_PARAM_FLOAT, -5, 5);
+  static double xs[80];
+  static qt_trial_view v[80];
+  qt_err e;
+  qt_rng r;
+  qt_rng_seed(&r, 99);
+  int n = 0;
+  for (; n < 40; n++) {
+    xs[n] = -5 + 10 * qt_rng_uniform(&r);
+    v[n] = (qt_trial_view){n, QT_TRIAL_COMPLETE, &xs[n], (xs[n] - 1.3) * (xs[n] - 1.3), 1};
+  }
+  for (int j = 0; j < n_run; j++, n++) {
+    xs[n] = 1.3 + 0.02 * (j - n_run / 2);
+    v[n] = (qt_trial_view){n, QT_TRIAL_RUNNING, &xs[n], NAN, 1};
+  }
+  qt_kv opts[] = {{"constant_liar", liar ? "1" : "0"}, {NULL, NULL}};
+  void *self;
+  double sum = 0;
+  if (qt_sampler_tpe.create(sp, 5, opts, &self, &e)) return NAN;
+  for (int i = 0; i < 20; i++) {
+    double x;
+    if (qt_sampler_tpe.propose(self, v, (size_t)n, &x, &e)) sum = NAN;
+    sum += fabs(x - 1.3);
+  }
+  qt_sampler_tpe.destroy(self);
+  qt_space_free(sp);
+  return sum / 20;
+}
+
+static void constant_liar_steers_away_from_running(void) {
+  double with = liar_distance(1, 30), without = liar_distance(0, 30);
+  EXPECT_TRUE(isfinite(with) && isfinite(without));
+  /* with the liar the 30 running trials at the optimum look bad */
+  if (!(with > without + 0.1)) QT_TEST_FAIL_("liar %g vs none %g", with, without);
+  /* without running trials the option changes nothing */
+  EXPECT_TRUE(liar_distance(1, 0) == liar_distance(0, 0));
+}
+
+static void infeasible_never_good(void) {
+  qt_space *sp = line_space(QT_PARAM_FLOAT, -5, 5);
+  ASSERT_TRUE(sp);
+  static double xs[60];
+  static qt_trial_view v[60];
+  qt_err e;
+  qt_rng r;
+  qt_rng_seed(&r, 3);
+  for (int n = 0; n < 60; n++) {
+    xs[n] = -5 + 10 * qt_rng_uniform(&r);
+    /* the lowest values all sit in [2, 5] but violate a hard constraint */
+    int bad = xs[n] > 2;
+    double f = bad ? -1000 + xs[n] : (xs[n] + 3) * (xs[n] + 3);
+    v[n] = (qt_trial_view){n, QT_TRIAL_COMPLETE, &xs[n], f, !bad};
+  }
+  void *self;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 8, NULL, &self, &e) == 0);
+  int near_feasible_best = 0, in_bad = 0;
+  for (int i = 0; i < 40; i++) {
+    double x;
+    ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 60, &x, &e) == 0);
+    near_feasible_best += fabs(x + 3) < 1.5;
+    in_bad += x > 2;
+  }
+  qt_sampler_tpe.destroy(self);
+  EXPECT_TRUE(near_feasible_best > 25);
+  EXPECT_TRUE(in_bad < 4);
+  /* the same history with every trial feasible goes to [2, 5] instead */
+  for (int n = 0; n < 60; n++) v[n].feasible = 1;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 8, NULL, &self, &e) == 0);
+  in_bad = 0;
+  for (int i = 0; i < 40; i++) {
+    double x;
+    ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 60, &x, &e) == 0);
+    in_bad += x > 2;
+  }
+  qt_sampler_tpe.destroy(self);
+  EXPECT_TRUE(in_bad > 25);
+  qt_space_free(sp);
+}
+
+static void failed_and_pruned_trials(void) {
+  /* failed trials are ignored: their values never matter */
+  qt_space *sp = line_space(QT_PARAM_FLOAT, -5, 5);
+  ASSERT_TRUE(sp);
+  static double xs[40];
+  static qt_trial_view v[40];
+  qt_err e;
+  qt_rng r;
+  qt_rng_seed(&r, 4);
+  for (int n = 0; n < 40; n++) {
+    xs[n] = -5 + 10 * qt_rng_uniform(&r);
+    v[n] = (qt_trial_view){n, QT_TRIAL_COMPLETE, &xs[n], (xs[n] - 1.3) * (xs[n] - 1.3), 1};
+  }
+  void *self;
+  double a, b;
+  v[7].state = QT_TRIAL_FAIL;
+  v[7].value = -1e9;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 1, NULL, &self, &e) == 0);
+  ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 40, &a, &e) == 0);
+  qt_sampler_tpe.destroy(self);
+  v[7].value = 1e9;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 1, NULL, &self, &e) == 0);
+  ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 40, &b, &e) == 0);
+  qt_sampler_tpe.destroy(self);
+  EXPECT_TRUE(a == b);
+  /* fewer than n_startup_trials usable trials: random, inside the bounds */
+  for (int n = 0; n < 40; n++) v[n].state = n < 9 ? QT_TRIAL_COMPLETE : QT_TRIAL_FAIL;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 1, NULL, &self, &e) == 0);
+  ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 40, &a, &e) == 0);
+  EXPECT_TRUE(a >= -5 && a <= 5);
+  qt_sampler_tpe.destroy(self);
+  qt_space_free(sp);
+}
+
+static void options_checked(void) {
+  qt_space *sp = line_space(QT_PARAM_FLOAT, 0, 1);
+  ASSERT_TRUE(sp);
+  void *self = (void *)1;
+  qt_err e;
+  qt_kv bad[] = {{"n_startup_trials", "ten"}, {NULL, NULL}};
+  EXPECT_EQ(qt_sampler_tpe.create(sp, 1, bad, &self, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "n_startup_trials=ten");
+  EXPECT_TRUE(self == NULL);
+  qt_kv bad2[] = {{"prior_weight", "-1"}, {NULL, NULL}};
+  EXPECT_EQ(qt_sampler_tpe.create(sp, 1, bad2, &self, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "prior_weight");
+  qt_kv ok[] = {{"n_startup_trials", "0"}, {"n_ei_candidates", "5"}, {NULL, NULL}};
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 1, ok, &self, &e) == 0);
+  double x;
+  /* no history at all and no startup: the prior alone */
+  ASSERT_TRUE(qt_sampler_tpe.propose(self, NULL, 0, &x, &e) == 0);
+  EXPECT_TRUE(x >= 0 && x <= 1);
+  qt_sampler_tpe.destroy(self);
+  qt_space_free(sp);
+}
+
+static void enomem_when_history_grows(void) {
+  qt_space *sp = line_space(QT_PARAM_FLOAT, -5, 5);
+  ASSERT_TRUE(sp);
+  static double xs[300];
+  static qt_trial_view v[300];
+  for (int n = 0; n < 300; n++) {
+    xs[n] = -5 + (double)(n * 37 % 100) / 10;
+    v[n] = (qt_trial_view){n, QT_TRIAL_COMPLETE, &xs[n], xs[n] * xs[n], 1};
+  }
+  void *self;
+  qt_err e;
+  double x, y;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 1, NULL, &self, &e) == 0);
+  ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 20, &x, &e) == 0);
+  qt_alloc_fail_at(1, 1);
+  EXPECT_EQ(qt_sampler_tpe.propose(self, v, 300, &x, &e), QT_ENOMEM); /* scratch must grow */
+  EXPECT_EQ(qt_sampler_tpe.propose(self, v, 20, &y, &e), 0);         /* no growth needed */
+  qt_alloc_fail_at(0, 0);
+  ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 300, &x, &e) == 0);
+  qt_sampler_tpe.destroy(self);
+  /* the result does not depend on the failed attempt */
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 1, NULL, &self, &e) == 0);
+  ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 300, &y, &e) == 0);
+  EXPECT_TRUE(x == y);
+  qt_sampler_tpe.destroy(self);
+  qt_space_free(sp);
+}
+
+QT_TESTS(T(concentrates_on_quadratic), T(multivariate_concentrates),
+         T(categorical_prefers_best_choice), T(constant_liar_steers_away_from_running),
+         T(infeasible_never_good), T(failed_and_pruned_trials), T(options_checked),
+         T(enomem_when_history_grows))
