@@ -95,11 +95,13 @@ typedef struct hg_state {
   int disabled; /* the engine refused leg orders (not hedge mode) */
 } hg_state;
 
+/* The first bar on which all four columns are defined. */
 static int hg_lookback(const double *p) {
-  int n = (int)p[P_EMA_SLOW];
-  int a = 2 * (int)p[P_ADX];
+  int n = qt_ind_ema_lookback((int)p[P_EMA_SLOW]);
+  int a = qt_ind_adx_lookback((int)p[P_ADX]);
+  int t = qt_ind_atr_lookback((int)p[P_ATR]);
   if (a > n) n = a;
-  if ((int)p[P_ATR] > n) n = (int)p[P_ATR];
+  if (t > n) n = t;
   return n;
 }
 

@@ -160,7 +160,7 @@ static void param_spec(void) {
   EXPECT_NEAR(p[qt_strategy_param_index(s, "base_qty")], 0.01, 1e-12);
   EXPECT_EQ(s->params[qt_strategy_param_index(s, "base_qty")].log, 1);
   EXPECT_NEAR(p[qt_strategy_param_index(s, "max_position_pct")], 80, 1e-12);
-  EXPECT_EQ(s->lookback(p), 28); /* max(26, 2*14, 14) */
+  EXPECT_EQ(s->lookback(p), 27); /* first defined: EMA(26) 25, ADX(14) 27, ATR(14) 14 */
 }
 
 /* Level 0 buy fills at 99.5, its take-profit sells at 100.5 in the same bar
@@ -175,6 +175,7 @@ static void fill_then_take_profit(void) {
   size_t w0 = first_valid(&c, b.n);
   cols_free(&c);
   ASSERT_TRUE(w0 + 10 < b.n);
+  EXPECT_EQ(w0, (size_t)qt_strategy_hedge_grid.lookback(p));
   size_t a = w0 + 1;
   setb(&b, a, 100, 100.05, 99.4, 99.6);
   setb(&b, a + 1, 99.6, 100.6, 99.55, 100.0);
