@@ -29,6 +29,7 @@ static void usage(FILE *f) {
           "  --param NAME=VALUE     set one parameter (repeatable); the rest are defaults\n"
           "  --params FILE|LIST     a params file (`name: value` lines, as `qtune best`\n"
           "                         writes) or a list name=value,name=value\n"
+          "  --params-file FILE     the same, as in qtune backtest\n"
           "  --cuts N               cut points (default 8: 25%%, 50%%, 75%%, then random)\n"
           "  --seed N               seed of the random cuts (default 1)\n"
           "  --cash X               starting cash (default 10000)\n"
@@ -133,7 +134,7 @@ int cmd_check_lookahead(int argc, char **argv) {
     if (i + 1 >= argc) return cli_failf("check-lookahead: %s: unknown option or missing value", a);
     const char *v = argv[++i];
     if (strcmp(a, "--strategy") == 0) strategy = v;
-    else if (strcmp(a, "--params") == 0) params_arg = v;
+    else if (strcmp(a, "--params") == 0 || strcmp(a, "--params-file") == 0) params_arg = v;
     else if (strcmp(a, "--param") == 0) {
       if (n_sets == 64) return cli_failf("--param: at most 64");
       sets[n_sets++] = v;
