@@ -1,0 +1,537 @@
+/* qtune optimize: wiring of a study.  Options come from the command line
+ * and/or a YAML config holding the same keys (the command line wins); the
+ * objective is a built-in strategy backtest over market data loaded once, an
+ * external command, or (for tests) a benchmark function. */
+#include "cli/cmd_study.h"
+#include "cli/commands.h"
+#include "cli/market.h"
+#include "cli/util.h"
+#include "qtune/strategies.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define DEFAULT_URL "sqlite:///qtune.db"
+
+static volatile int g_stop;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  g_stop = 1;
+  static const char msg[] =
+      "\nqtune: interrupted: finishing the running trials (Ctrl-C again to abort)\n";
+  ssize_t w = write(2, msg, sizeof msg - 1);
+  (void)w;
+}
+
+typedef struct opt_args {
+  const char *strategy, *trials, *jobs, *sampler, *study, *storage, *seed, *space;
+  const char *objective, *direction, *weights, *constraints, *cmd, *trial_timeout;
+  const char *retries, *best_out, *timeout, *function, *cash;
+  int lenient, deterministic, quiet, hedge_mode;
+  cli_market_opts mo;
+} opt_args;
+
+static const char k_help[] =
+    "usage: qtune optimize (--strategy NAME MARKET | --objective-cmd CMD --space FILE)\n"
+    "                      [options] | --config FILE.yaml [options]\n"
+    "Runs (or resumes) a study: asks the sampler for params, runs the objective,\n"
+    "stores every trial (params, raw metrics, score, constraint violations).\n"
+    "\n"
+    "objective:\n"
+    "  --strategy NAME        built-in strategy backtest (see qtune strategies)\n"
+    "  --objective-cmd CMD    run `sh -c CMD` per trial: params JSON on stdin, a JSON\n"
+    "                         object of metrics on stdout (needs --space, --objective)\n"
+    "  --trial-timeout SEC    kill the command's process group after SEC (default none)\n"
+    "  --objective NAME       a metric to optimize, or `score` (default for strategies)\n"
+    "  --direction D          maximize (default) | minimize\n"
+    "  --weights W            score weights, default\n"
+    "                         sharpe=0.3,total_profit=0.25,calmar=0.25,max_drawdown=-0.2\n"
+    "  --constraints C        hard constraints, default for strategies: sharpe>=1.0,\n"
+    "                         max_drawdown<=0.20,trades>=50,win_rate>=0.45,\n"
+    "                         profit_factor>=1.1,calmar>=0.5 (`none`: no constraints)\n"
+    "  --lenient              constraints become penalties (docs/studies.md)\n"
+    "study:\n"
+    "  --study-name S         default: the strategy name (or `study`); same name resumes\n"
+    "  --storage URL          default sqlite:///qtune.db\n"
+    "  --sampler S            grid | random | tpe (default tpe)\n"
+    "  --space FILE           YAML search space overlay (narrow, fix, add dimensions)\n"
+    "  --seed N               study seed (default 0)\n"
+    "  --trials N             trials this run starts (default 100; retries not counted)\n"
+    "  --timeout SEC          stop starting trials after SEC\n"
+    "  --jobs N               worker threads (default: all cores)\n"
+    "  --retries N            re-runs of a failed trial's params (default 0)\n"
+    "  --deterministic        batches of --jobs: same seed, same trials\n"
+    "  --best-out FILE        best params as YAML (default <study>_best.yaml)\n"
+    "  --quiet                no progress display\n"
+    "backtest:\n"
+    "  --cash X               starting cash (default 10000)\n"
+    "  --hedge-mode           long and short legs at once (automatic for hedge_*)\n"
+    "  --config FILE.yaml     any of the keys above (without --) as a flat map\n"
+    "market:\n";
+
+/* ---- YAML config: a flat map of option names to values ---- */
+typedef struct argvec {
+  char **v;
+  int n, cap;
+} argvec;
+
+static int av_push(argvec *a, const char *s) {
+  if (a->n + 1 >= a->cap) {
+    int cap = a->cap ? a->cap * 2 : 32;
+    char **nv = realloc(a->v, (size_t)cap * sizeof *nv);
+    if (!nv) return -1;
+    a->v = nv;
+    a->cap = cap;
+  }
+  if (!(a->v[a->n] = strdup(s))) return -1;
+  a->v[++a->n] = NULL;
+  return 0;
+}
+
+static void av_free(argvec *a) {
+  for (int i = 0; i < a->n; i++) free(a->v[i]);
+  free(a->v);
+}
+
+static int is_flag_key(const char *k) {
+  return !strcmp(k, "lenient") || !strcmp(k, "deterministic") || !strcmp(k, "quiet") ||
+         !strcmp(k, "hedge-mode");
+}
+
+/* Appends "--key value" pairs of the YAML file to av.  Sequences join with
+ * ',' and maps as k=v (or k<op>v when the value starts with an operator). */
+static int config_args(const char *path, argvec *av) {
+  qt_err e;
+  size_t len;
+  char *text = cli_read_file(path, &len, &e);
+  if (!text) return cli_fail(&e);
+  yaml_parser_t p;
+  yaml_event_t ev;
+  int rc = CLI_ERROR, depth = 0, in_coll = 0, coll_map = 0, want_key = 1;
+  char key[128] = "", sub[128] = "", joined[4096] = "";
+  yaml_parser_initialize(&p);
+  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+  for (;;) {
+    if (!yaml_parser_parse(&p, &ev)) {
+      cli_failf("%s:%zu: YAML: %s", path, p.problem_mark.line + 1,
+                p.problem ? p.problem : "syntax error");
+      goto done;
+    }
+    yaml_event_type_t t = ev.type;
+    if (t == YAML_STREAM_END_EVENT) {
+      yaml_event_delete(&ev);
+      break;
+    }
+    if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) {
+      depth++;
+      if (depth == 2) {
+        if (want_key) {
+          cli_failf("%s:%zu: a key must be a plain name", path, ev.start_mark.line + 1);
+          yaml_event_delete(&ev);
+          goto done;
+        }
+        in_coll = 1;
+        coll_map = t == YAML_MAPPING_START_EVENT;
+        joined[0] = sub[0] = 0;
+      } else if (depth > 2) {
+        cli_failf("%s:%zu: '%s': nested too deep", path, ev.start_mark.line + 1, key);
+        yaml_event_delete(&ev);
+        goto done;
+      } else if (t != YAML_MAPPING_START_EVENT) {
+        cli_failf("%s: the config must be a map of option: value", path);
+        yaml_event_delete(&ev);
+        goto done;
+      }
+    } else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT) {
+      depth--;
+      if (depth == 1 && in_coll) {
+        in_coll = 0;
+        char opt[140];
+        snprintf(opt, sizeof opt, "--%s", key);
+        if (av_push(av, opt) || av_push(av, joined)) goto oom;
+        want_key = 1;
+      }
+    } else if (t == YAML_SCALAR_EVENT) {
+      const char *s = (const char *)ev.data.scalar.value;
+      if (in_coll) {
+        size_t jl = strlen(joined);
+        if (coll_map && !sub[0]) {
+          snprintf(sub, sizeof sub, "%s", s);
+        } else {
+          const char *sep = jl ? "," : "";
+          if (coll_map) {
+            int op = s[0] == '>' || s[0] == '<';
+            snprintf(joined + jl, sizeof joined - jl, "%s%s%s%s", sep, sub, op ? "" : "=", s);
+            sub[0] = 0;
+          } else {
+            snprintf(joined + jl, sizeof joined - jl, "%s%s", sep, s);
+          }
+        }
+      } else if (want_key) {
+        snprintf(key, sizeof key, "%s", s);
+        for (char *c = key; *c; c++)
+          if (*c == '_') *c = '-';
+        want_key = 0;
+      } else {
+        char opt[140];
+        snprintf(opt, sizeof opt, "--%s", key);
+        if (is_flag_key(key)) {
+          if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "1"))
+            if (av_push(av, opt)) goto oom;
+        } else if (av_push(av, opt) || av_push(av, s)) {
+          goto oom;
+        }
+        want_key = 1;
+      }
+    }
+    yaml_event_delete(&ev);
+    continue;
+  oom:
+    yaml_event_delete(&ev);
+    cli_failf("%s: out of memory", path);
+    goto done;
+  }
+  rc = CLI_OK;
+done:
+  yaml_parser_delete(&p);
+  free(text);
+  return rc;
+}
+
+/* ---- arguments ---- */
+static int parse_args(opt_args *a, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *s = argv[i];
+    int mr = cli_market_parse_arg(&a->mo, argc, argv, &i);
+    if (mr == 1) continue;
+    if (mr == CLI_ERROR) return CLI_ERROR;
+    static const struct { const char *name; size_t off; } k_vals[] = {
+#define O(n, f) {n, offsetof(opt_args, f)}
+        O("--strategy", strategy),     O("--trials", trials),
+        O("--jobs", jobs),             O("--sampler", sampler),
+        O("--study-name", study),      O("--storage", storage),
+        O("--seed", seed),             O("--space", space),
+        O("--objective", objective),   O("--direction", direction),
+        O("--weights", weights),       O("--constraints", constraints),
+        O("--objective-cmd", cmd),     O("--trial-timeout", trial_timeout),
+        O("--retries", retries),       O("--best-out", best_out),
+        O("--timeout", timeout),       O("--function", function),
+        O("--cash", cash),
+#undef O
+    };
+    int hit = 0;
+    for (size_t k = 0; k < sizeof k_vals / sizeof k_vals[0] && !hit; k++) {
+      if (strcmp(s, k_vals[k].name) != 0) continue;
+      if (i + 1 >= argc) return cli_failf("%s needs a value", s);
+      *(const char **)((char *)a + k_vals[k].off) = argv[++i];
+      hit = 1;
+    }
+    if (hit) continue;
+    if (!strcmp(s, "--lenient")) a->lenient = 1;
+    else if (!strcmp(s, "--deterministic")) a->deterministic = 1;
+    else if (!strcmp(s, "--quiet")) a->quiet = 1;
+    else if (!strcmp(s, "--hedge-mode")) a->hedge_mode = 1;
+    else return cli_failf("optimize: unknown option '%s' (qtune optimize --help)", s);
+  }
+  return CLI_OK;
+}
+
+static int parse_count(const char *opt, const char *s, long lo, long *out) {
+  if (cli_parse_long(opt, s, out)) return CLI_ERROR;
+  if (*out < lo) return cli_failf("%s: must be >= %ld", opt, lo);
+  return CLI_OK;
+}
+
+/* ---- progress ---- */
+typedef struct prog {
+  int tty;
+  double last_line;
+  const char *objective;
+} prog;
+
+static void fmt_dur(char *b, size_t cap, double s) {
+  if (isnan(s)) snprintf(b, cap, "--:--");
+  else if (s >= 3600) snprintf(b, cap, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
+  else snprintf(b, cap, "%d:%02d", (int)s / 60, (int)s % 60);
+}
+
+static void on_progress(void *ud, const qt_progress *p) {
+  prog *g = ud;
+  char eta[32], best[48], tot[32];
+  fmt_dur(eta, sizeof eta, p->eta_s);
+  if (isnan(p->best)) snprintf(best, sizeof best, "-");
+  else snprintf(best, sizeof best, "%.5g (#%lld)", p->best, (long long)p->best_number);
+  if (p->total) snprintf(tot, sizeof tot, "%zu", p->total);
+  else snprintf(tot, sizeof tot, "?");
+  if (g->tty) {
+    char bar[31];
+    int w = p->total ? (int)(30.0 * (double)p->done / (double)p->total) : 0;
+    w = w > 30 ? 30 : w;
+    memset(bar, '#', (size_t)w);
+    memset(bar + w, '.', (size_t)(30 - w));
+    bar[30] = 0;
+    fprintf(stderr, "\r[%s] %zu/%s  %.1f trials/s  best %s %s  ETA %s \x1b[K", bar, p->done, tot,
+            p->trials_per_s, g->objective, best, eta);
+    fflush(stderr);
+  } else if (p->elapsed_s - g->last_line >= 5 || (p->total && p->done == p->total)) {
+    g->last_line = p->elapsed_s;
+    fprintf(stderr, "optimize: %zu/%s trials, %zu failed, %zu infeasible, %.1f trials/s, best %s %s, eta %s\n",
+            p->done, tot, p->failed, p->infeasible, p->trials_per_s, g->objective, best, eta);
+  }
+}
+
+/* The extra config stored with a new study (what produced its trials). */
+static char *user_config(const opt_args *a) {
+  json_t *o = json_object();
+  if (a->strategy) json_object_set_new(o, "strategy", json_string(a->strategy));
+  if (a->cmd) json_object_set_new(o, "objective_cmd", json_string(a->cmd));
+  if (a->function) json_object_set_new(o, "function", json_string(a->function));
+  if (a->mo.catalog) json_object_set_new(o, "catalog", json_string(a->mo.catalog));
+  if (a->mo.symbol) json_object_set_new(o, "symbol", json_string(a->mo.symbol));
+  if (a->mo.data) json_object_set_new(o, "data", json_string(a->mo.data));
+  if (a->mo.from) json_object_set_new(o, "from", json_string(a->mo.from));
+  if (a->mo.to) json_object_set_new(o, "to", json_string(a->mo.to));
+  char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(o);
+  return s;
+}
+
+int cmd_optimize(int argc, char **argv) {
+  opt_args a;
+  memset(&a, 0, sizeof a);
+  cli_market_opts_init(&a.mo);
+  argvec av = {0};
+  int rc = CLI_ERROR;
+  qt_err e;
+  qt_space *sp = NULL;
+  qt_study *st = NULL;
+  qt_objective obj = {0};
+  cli_market mk;
+  int have_market = 0;
+  char *ucfg = NULL, *space_text = NULL;
+  memset(&mk, 0, sizeof mk);
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(k_help, stdout);
+      fputs(cli_market_help(), stdout);
+      return CLI_OK;
+    }
+  /* argv = config pairs first, then the command line (later wins) */
+  if (av_push(&av, argv[0])) goto oom;
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--config")) {
+      if (i + 1 >= argc) return cli_failf("--config needs a value");
+      if (config_args(argv[i + 1], &av) != CLI_OK) goto done;
+      i++;
+    }
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--config")) {
+      i++;
+      continue;
+    }
+    if (av_push(&av, argv[i])) goto oom;
+  }
+  if (parse_args(&a, av.n, av.v) != CLI_OK) goto done;
+
+  int n_obj = !!a.strategy + !!a.cmd + !!a.function;
+  if (n_obj != 1) {
+    rc = cli_failf("optimize: give exactly one of --strategy, --objective-cmd (or --function)");
+    goto done;
+  }
+  long trials = 100, jobs = 0, retries = 0, seed = 0;
+  double timeout = 0, trial_timeout = 0;
+  if (a.trials && parse_count("--trials", a.trials, 0, &trials)) goto done;
+  if (!a.trials && a.timeout) trials = 0; /* --timeout alone: run until it */
+  if (a.jobs && parse_count("--jobs", a.jobs, 1, &jobs)) goto done;
+  if (a.retries && parse_count("--retries", a.retries, 0, &retries)) goto done;
+  if (a.seed && parse_count("--seed", a.seed, 0, &seed)) goto done;
+  if (a.timeout && (cli_parse_double("--timeout", a.timeout, &timeout) || timeout < 0)) {
+    rc = cli_failf("--timeout: must be >= 0 seconds");
+    goto done;
+  }
+  if (a.trial_timeout &&
+      (cli_parse_double("--trial-timeout", a.trial_timeout, &trial_timeout) || trial_timeout < 0)) {
+    rc = cli_failf("--trial-timeout: must be >= 0 seconds");
+    goto done;
+  }
+  if (trials == 0 && timeout == 0) {
+    rc = cli_failf("optimize: --trials 0 needs --timeout");
+    goto done;
+  }
+  const qt_sampler_vtbl *sampler = qt_sampler_find(a.sampler ? a.sampler : "tpe");
+  if (!sampler) {
+    rc = cli_failf("--sampler '%s': use grid, random or tpe", a.sampler);
+    goto done;
+  }
+  if (jobs == 0) {
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    jobs = nc > 0 ? nc : 1;
+  }
+
+  /* the objective and its space */
+  const qt_strategy_vtbl *strat = NULL;
+  if (a.strategy) {
+    strat = qt_strategy_find(a.strategy);
+    if (!strat) {
+      rc = cli_failf("--strategy '%s': not a built-in strategy (qtune strategies)", a.strategy);
+      goto done;
+    }
+    if (qt_space_from_spec(strat->params, strat->n_params, &sp, &e)) goto fail_e;
+  } else {
+    if (!a.space) {
+      rc = cli_failf("optimize: --%s needs --space FILE (the parameters to search)",
+                     a.cmd ? "objective-cmd" : "function");
+      goto done;
+    }
+    if (qt_space_new(&sp, &e)) goto fail_e;
+  }
+  if (a.space) {
+    size_t len;
+    if (!(space_text = cli_read_file(a.space, &len, &e))) goto fail_e;
+    if (qt_space_apply_yaml(sp, space_text, a.space, strat ? strat->params : NULL,
+                            strat ? strat->n_params : 0, &e))
+      goto fail_e;
+    if (qt_space_n(sp) == 0) {
+      rc = cli_failf("%s: no parameters", a.space);
+      goto done;
+    }
+  }
+
+  /* the goal */
+  qt_study_opts so = qt_study_opts_default();
+  qt_goal_default(&so.goal, a.strategy != NULL);
+  if (a.cmd && !a.objective) {
+    rc = cli_failf("optimize: --objective-cmd needs --objective (a key the command prints, or "
+                   "score)");
+    goto done;
+  }
+  if (a.objective) {
+    if (strlen(a.objective) >= sizeof so.goal.metric) {
+      rc = cli_failf("--objective '%s': name too long", a.objective);
+      goto done;
+    }
+    strcpy(so.goal.metric, a.objective);
+  }
+  if (a.direction) {
+    if (strcmp(a.direction, "maximize") && strcmp(a.direction, "minimize")) {
+      rc = cli_failf("--direction '%s': use maximize or minimize", a.direction);
+      goto done;
+    }
+    so.goal.maximize = !strcmp(a.direction, "maximize");
+  }
+  if (a.weights && qt_goal_parse_weights(&so.goal, a.weights, &e)) goto fail_e;
+  if (a.constraints && qt_goal_parse_constraints(&so.goal, a.constraints, &e)) goto fail_e;
+  so.goal.lenient = a.lenient;
+
+  /* the study */
+  char defname[160];
+  snprintf(defname, sizeof defname, "%s", a.strategy ? a.strategy : "study");
+  so.name = a.study ? a.study : defname;
+  so.storage_url = a.storage ? a.storage : DEFAULT_URL;
+  so.seed = (uint64_t)seed;
+  so.sampler = sampler;
+  so.deterministic = a.deterministic;
+  if (!(ucfg = user_config(&a))) goto oom;
+  so.config_json = ucfg;
+  if (qt_study_open(&so, sp, &st, &e)) goto fail_e;
+
+  /* data last: a bad study name fails before a long load */
+  if (strat) {
+    a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0;
+    if (cli_market_load(&a.mo, &mk, &e)) goto fail_e;
+    have_market = 1;
+    qt_engine_opts eo = qt_engine_opts_default();
+    eo.hedge_mode = a.hedge_mode || strncmp(strat->name, "hedge", 5) == 0;
+    if (a.cash && (cli_parse_double("--cash", a.cash, &eo.cash) || !(eo.cash > 0))) {
+      rc = cli_failf("--cash: must be > 0");
+      goto done;
+    }
+    if (qt_objective_strategy(strat, mk.feeds, mk.n_feeds, &eo, NULL, &obj, &e)) goto fail_e;
+  } else if (a.cmd) {
+    if (qt_objective_command(a.cmd, trial_timeout, &obj, &e)) goto fail_e;
+  } else {
+    if (qt_objective_function(a.function, &obj, &e)) goto fail_e;
+  }
+
+  const qt_goal *g = qt_study_goal(st);
+  size_t counts[4];
+  qt_study_counts(st, counts);
+  printf("study:    %s (%s, %zu trials stored) in %s\n", qt_study_name(st),
+         qt_study_created(st) ? "new" : "resumed", qt_study_n_trials(st), so.storage_url);
+  printf("sampler:  %s, seed %llu%s\n", sampler->name, (unsigned long long)qt_study_seed(st),
+         a.deterministic ? ", deterministic" : "");
+  printf("trials:   %ld%s%s, workers: %ld\n", trials, trials ? "" : " (until timeout)",
+         timeout > 0 ? " (timeout set)" : "", jobs);
+  printf("objective: %s (%s)%s, %zu constraint(s)%s\n", g->metric,
+         g->maximize ? "maximize" : "minimize",
+         a.strategy ? "" : (a.cmd ? ", external command" : ", function"), g->n_cons,
+         g->lenient ? " as penalties" : "");
+  if (have_market && mk.feeds[0].bars)
+    printf("data:     %zu bars\n", mk.feeds[0].bars->n);
+  fflush(stdout);
+
+  prog pg = {isatty(2), 0, g->metric};
+  qt_run_opts ro = qt_run_opts_default();
+  ro.jobs = (size_t)jobs;
+  ro.n_trials = (size_t)trials;
+  ro.timeout_s = timeout;
+  ro.retries = (int)retries;
+  ro.deterministic = a.deterministic;
+  ro.stop = &g_stop;
+  ro.progress = a.quiet ? NULL : on_progress;
+  ro.progress_ud = &pg;
+  ro.progress_every_s = pg.tty ? 0.2 : 1.0;
+  struct sigaction sa, old_sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills: stale trials are recovered later */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_sa);
+  qt_progress p;
+  int rr = qt_study_run(st, &obj, &ro, &p, &e);
+  sigaction(SIGINT, &old_sa, NULL);
+  if (pg.tty && !a.quiet) fputc('\n', stderr);
+  if (rr) goto fail_e;
+
+  printf("\nran %zu trials in %.1fs (%.2f trials/s): %zu failed, %zu infeasible%s\n", p.done,
+         p.elapsed_s, p.trials_per_s, p.failed, p.infeasible, g_stop ? " (interrupted)" : "");
+  long b = qt_study_best(st);
+  if (b < 0) {
+    qt_study_counts(st, counts);
+    printf("no trial meets the constraints yet (%zu complete, %zu failed); see qtune analyze "
+           "--study-name %s\n", counts[QT_TRIAL_COMPLETE], counts[QT_TRIAL_FAIL],
+           qt_study_name(st));
+    printf("database: %s\n", so.storage_url);
+    rc = CLI_OK;
+    goto done;
+  }
+  cli_study_print_best(stdout, st, b);
+  char bpath[1024];
+  snprintf(bpath, sizeof bpath, "%s_best.yaml", qt_study_name(st));
+  const char *bo = a.best_out ? a.best_out : bpath;
+  if (cli_study_write_best(st, b, bo, &e)) goto fail_e;
+  printf("best parameters: %s\n", bo);
+  printf("database: %s (study %s)\n", so.storage_url, qt_study_name(st));
+  rc = CLI_OK;
+  goto done;
+oom:
+  rc = cli_failf("optimize: out of memory");
+  goto done;
+fail_e:
+  rc = cli_fail(&e);
+done:
+  qt_objective_free(&obj);
+  qt_study_free(st);
+  if (have_market) cli_market_free(&mk);
+  qt_space_free(sp);
+  free(space_text);
+  free(ucfg);
+  av_free(&av);
+  return rc;
+}

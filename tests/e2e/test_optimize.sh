@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# qtune optimize / studies / analyze / best / cleanup end to end, with an
+# external-command objective (no engine needed) and, when built, sma_cross on
+# a synthetic catalog.
+source "$(dirname "$0")/lib.sh"
+cd "$TMP"
+DB="sqlite:///$TMP/q.db"
+
+cat >space.yaml <<'EOF'
+x: {type: float, low: -2, high: 3}
+y: {type: int, low: 1, high: 10}
+mode: {type: categorical, choices: [a, b]}
+EOF
+# params JSON on stdin -> metrics JSON on stdout (awk: cheap to start)
+cat >obj.sh <<'EOF'
+#!/bin/sh
+awk '{
+  match($0, /"x":[-0-9.eE+]+/); x = substr($0, RSTART+4, RLENGTH-4) + 0
+  match($0, /"y":[-0-9]+/); y = substr($0, RSTART+4, RLENGTH-4) + 0
+  v = (x-1)*(x-1) + 0.1*(y-4)*(y-4)
+  printf "{\"loss\": %.10g, \"sharpe\": %.10g, \"trades\": %d}\n", v, 2-v, 100-y
+}'
+EOF
+chmod +x obj.sh
+
+check_exit "help" 0 "$QTUNE" optimize --help
+contains "help lists --objective-cmd" "$TMP/out" "--objective-cmd"
+check_exit "unknown option" 2 "$QTUNE" optimize --bogus
+contains "unknown option named" "$TMP/err" "unknown option '--bogus'"
+check_exit "cmd needs a space" 2 "$QTUNE" optimize --objective-cmd ./obj.sh --objective loss
+contains "space required" "$TMP/err" "needs --space"
+check_exit "bad constraint" 2 "$QTUNE" optimize --objective-cmd ./obj.sh --space space.yaml \
+  --objective loss --constraints 'sharpe=>1' --storage "$DB"
+contains "bad constraint named" "$TMP/err" "sharpe=>1"
+
+# a study on a metric the command prints
+check_exit "optimize cmd" 0 "$QTUNE" optimize --objective-cmd ./obj.sh --space space.yaml \
+  --objective loss --direction minimize --trials 20 --jobs 2 --seed 1 \
+  --study-name s1 --storage "$DB" --best-out best1.yaml
+cp "$TMP/out" run1.txt
+contains "header names the study" run1.txt "s1 (new, 0 trials stored)"
+contains "header names sampler" run1.txt "sampler:  tpe, seed 1"
+contains "header names workers" run1.txt "workers: 2"
+contains "best trial printed" run1.txt "best trial: #"
+contains "best file named" run1.txt "best parameters: best1.yaml"
+contains "database named" run1.txt "database: $DB"
+contains "best yaml has x" best1.yaml "x: "
+contains "best yaml has the label" best1.yaml 'mode: "'
+
+# resume: same name continues numbering
+check_exit "resume" 0 "$QTUNE" optimize --objective-cmd ./obj.sh --space space.yaml \
+  --objective loss --direction minimize --trials 10 --jobs 2 --seed 1 --study-name s1 \
+  --storage "$DB" --best-out best1.yaml
+contains "resumed" "$TMP/out" "s1 (resumed, 20 trials stored)"
+check_exit "analyze csv" 0 "$QTUNE" analyze --study-name s1 --storage "$DB" --export-csv s1.csv
+contains "importance printed" "$TMP/out" "parameter importance"
+nums=$(tail -n +2 s1.csv | cut -d, -f1 | sort -n | uniq | tr '\n' ' ')
+want=$(seq 0 29 | tr '\n' ' ')
+if [ "$nums" = "$want" ]; then ok "30 unique trial numbers after resume"; else bad "numbers: $nums"; fi
+contains "csv header" s1.csv "number,state,loss,feasible,violations,error,loss,sharpe,trades,x,y,mode"
+
+# best written again by `qtune best`, same params as the study's best
+check_exit "best" 0 "$QTUNE" best --study-name s1 --storage "$DB" -o best2.yaml
+if diff <(grep -v '^#' best1.yaml) <(grep -v '^#' best2.yaml) >/dev/null; then
+  ok "best matches optimize's file"; else bad "best differs"; fi
+check_exit "best of a missing study" 2 "$QTUNE" best --study-name nope --storage "$DB"
+
+# deterministic: same seed, --jobs 2, identical params sequences
+for d in d1 d2; do
+  check_exit "deterministic $d" 0 "$QTUNE" optimize --objective-cmd ./obj.sh --space space.yaml \
+    --objective loss --direction minimize --trials 24 --jobs 2 --seed 5 --deterministic \
+    --study-name det --storage "sqlite:///$TMP/$d.db" --quiet --best-out $d.yaml
+  "$QTUNE" analyze --study-name det --storage "sqlite:///$TMP/$d.db" --export-csv $d.csv >/dev/null
+done
+if [ -s d1.csv ] && cmp -s <(cut -d, -f1,10- d1.csv) <(cut -d, -f1,10- d2.csv); then
+  ok "deterministic runs give identical params"; else bad "deterministic runs differ"; fi
+
+# score with constraints from a YAML config; violations are stored
+cat >cfg.yaml <<EOF
+objective_cmd: ./obj.sh
+space: space.yaml
+objective: score
+weights: {sharpe: 1.0, trades: 0.1}
+constraints: [sharpe>=1.5, "trades>=92"]
+trials: 30
+jobs: 2
+study_name: cfg
+storage: $DB
+seed: 3
+quiet: true
+EOF
+check_exit "config file" 0 "$QTUNE" optimize --config cfg.yaml --trials 25
+contains "config: objective" "$TMP/out" "objective: score (maximize), external command, 2 constraint(s)"
+"$QTUNE" analyze --study-name cfg --storage "$DB" --export-csv cfg.csv --json >cfg.json
+n=$(tail -n +2 cfg.csv | wc -l)
+[ "$n" = 25 ] && ok "command line overrides config (25 trials)" || bad "trials: $n"
+if grep -q ',0,sharpe:\|,0,trades:' cfg.csv; then ok "violations stored"; else bad "no violations in csv"; fi
+if python3 -c 'import json,sys; d=json.load(open("cfg.json")); t=d["top"]; assert t and t[0]["feasible"]; assert abs(sum(d["importance"].values())-1)<1e-6' 2>/dev/null; then
+  ok "analyze --json: feasible best first, importance sums to 1"; else bad "analyze --json"; fi
+
+# failures: non-zero exit with retries, timeout, bad JSON
+check_exit "failing command" 0 "$QTUNE" optimize --objective-cmd 'echo broken >&2; exit 3' \
+  --space space.yaml --objective loss --trials 3 --retries 1 --jobs 1 --study-name f \
+  --storage "$DB" --quiet
+contains "no feasible" "$TMP/out" "no trial meets the constraints yet (0 complete, 6 failed)"
+"$QTUNE" analyze --study-name f --storage "$DB" --export-csv f.csv >/dev/null
+contains "error stored" f.csv "exit status 3: broken"
+check_exit "timeout" 0 "$QTUNE" optimize --objective-cmd 'sleep 20' --trial-timeout 0.3 \
+  --space space.yaml --objective loss --trials 2 --jobs 2 --study-name to --storage "$DB" --quiet
+"$QTUNE" analyze --study-name to --storage "$DB" --export-csv to.csv >/dev/null
+contains "timeout stored" to.csv "timed out after 0.3s"
+check_exit "bad json" 0 "$QTUNE" optimize --objective-cmd 'echo nope' \
+  --space space.yaml --objective loss --trials 1 --study-name bj --storage "$DB" --quiet
+"$QTUNE" analyze --study-name bj --storage "$DB" --export-csv bj.csv >/dev/null
+contains "bad json stored" bj.csv "not a JSON object"
+
+# four processes, one SQLite file, one study
+pids=()
+for k in 1 2 3 4; do
+  "$QTUNE" optimize --objective-cmd ./obj.sh --space space.yaml --objective loss \
+    --direction minimize --trials 12 --jobs 2 --seed 1 --study-name mp --storage "$DB" \
+    --quiet --best-out mp$k.yaml >mp$k.out 2>mp$k.err &
+  pids+=($!)
+done
+rcs=0
+for p in "${pids[@]}"; do wait "$p" || rcs=1; done
+[ $rcs = 0 ] && ok "4 processes exit 0" || { bad "a process failed"; cat mp*.err | head; }
+if grep -qi "locked\|busy" mp*.err; then bad "lock errors"; grep -i "locked\|busy" mp*.err | head -3; else ok "no lock errors"; fi
+"$QTUNE" analyze --study-name mp --storage "$DB" --export-csv mp.csv >/dev/null
+nums=$(tail -n +2 mp.csv | cut -d, -f1 | sort -n | uniq | wc -l)
+states=$(tail -n +2 mp.csv | cut -d, -f2 | sort | uniq -c | tr -s ' ')
+[ "$nums" = 48 ] && ok "48 unique numbers" || bad "unique numbers: $nums"
+[ "$states" = " 48 complete" ] && ok "all 48 complete" || bad "states: $states"
+
+# Ctrl-C: running trials finish, nothing is left running, the study resumes
+"$QTUNE" optimize --objective-cmd 'sleep 0.2; echo "{\"loss\": 1}"' --space space.yaml \
+  --objective loss --trials 1000 --jobs 2 --study-name int --storage "$DB" >int.out 2>int.err &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid; rc=$?
+[ $rc = 0 ] && ok "interrupted run exits 0" || bad "interrupted exit $rc"
+contains "interrupted noted" int.out "(interrupted)"
+check_exit "studies" 0 "$QTUNE" studies --storage "$DB"
+if grep -E '^int +[0-9]+ +0 +0 ' "$TMP/out" >/dev/null; then ok "nothing left running"; else bad "int row"; grep '^int' "$TMP/out"; fi
+check_exit "resume after interrupt" 0 "$QTUNE" optimize --objective-cmd 'echo "{\"loss\": 1}"' \
+  --space space.yaml --objective loss --trials 2 --jobs 1 --study-name int --storage "$DB" --quiet
+contains "resumed after interrupt" "$TMP/out" "int (resumed"
+
+# cleanup prints how many and deletes them
+check_exit "cleanup" 0 "$QTUNE" cleanup --study-name cfg --storage "$DB" --min-score 0.5
+contains "cleanup count" "$TMP/out" "trials have a score below 0.5"
+check_exit "cleanup needs min-score" 2 "$QTUNE" cleanup --study-name cfg --storage "$DB"
+
+# a built-in strategy on a synthetic catalog (when the data tools are built)
+if "$QTUNE" data synth --catalog cat --symbol SYN --days 3 --seed 1 >/dev/null 2>&1; then
+  check_exit "optimize sma_cross" 0 "$QTUNE" optimize --strategy sma_cross --catalog cat \
+    --symbol SYN --trials 16 --jobs 2 --seed 2 --study-name sma --storage "$DB" --quiet \
+    --constraints 'trades>=1' --best-out sma.yaml
+  contains "sma: score objective" "$TMP/out" "objective: score (maximize), 1 constraint(s)"
+  contains "sma: best trial" "$TMP/out" "best trial: #"
+  contains "sma: Sharpe printed" "$TMP/out" "Sharpe"
+  check_exit "analyze sma" 0 "$QTUNE" analyze --study-name sma --storage "$DB" --top-n 3
+  contains "sma importance" "$TMP/out" "parameter importance"
+else
+  echo "skip sma_cross study: qtune data synth not available"
+fi
+
+finish
