@@ -1,0 +1,187 @@
+/* Search quality: the best value found when minimizing shifted benchmark
+ * functions over [-5, 5]^D (every coordinate shifted by 1.3: z = x - 1.3):
+ * sphere, Rosenbrock (w = z + 1), Rastrigin and Styblinski-Tang (minus its
+ * minimum, so 0 is optimal), D = 5 and 17, after 100 and 300 trials, over 10
+ * seeds.  One JSON line per (impl, sampler, function, D, trials) with the
+ * median and quartiles of the best value: qtune's tpe and random here, then
+ * Optuna's TPESampler from bench/optuna_search.py (all cases in one process),
+ * then a summary line counting the cases where qtune's TPE median is at
+ * least as good as Optuna's and as random's.
+ *
+ * Environment: BENCH_QUICK=1 uses 3 seeds (both sides), BENCH_SKIP_OPTUNA=1
+ * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3).
+ * The full run (10 seeds) takes Optuna several minutes. */
+#include "bench.h"
+#include "qtune/optimize.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHIFT 1.3
+#define ST_MIN (-39.16616570377142)
+#define MAXD 17
+#define MAXT 300
+
+static double sphere(const double *x, int d) {
+  double s = 0;
+  for (int i = 0; i < d; i++) s += (x[i] - SHIFT) * (x[i] - SHIFT);
+  return s;
+}
+
+static double rosenbrock(const double *x, int d) {
+  double s = 0;
+  for (int i = 0; i + 1 < d; i++) {
+    double a = x[i] - SHIFT + 1, b = x[i + 1] - SHIFT + 1;
+    s += 100 * (b - a * a) * (b - a * a) + (1 - a) * (1 - a);
+  }
+  return s;
+}
+
+static double rastrigin(const double *x, int d) {
+  double s = 10.0 * d;
+  for (int i = 0; i < d; i++) {
+    double z = x[i] - SHIFT;
+    s += z * z - 10 * cos(2 * M_PI * z);
+  }
+  return s;
+}
+
+static double styblinski_tang(const double *x, int d) {
+  double s = 0;
+  for (int i = 0; i < d; i++) {
+    double z = x[i] - SHIFT;
+    s += z * z * z * z - 16 * z * z + 5 * z;
+  }
+  return 0.5 * s - ST_MIN * d;
+}
+
+typedef double (*func_fn)(const double *, int);
+static const struct {
+  const char *name;
+  func_fn f;
+} FUNCS[] = {{"sphere", sphere}, {"rosenbrock", rosenbrock}, {"rastrigin", rastrigin},
+             {"styblinski_tang", styblinski_tang}};
+static const int DIMS[] = {5, 17};
+static const int TRIALS[] = {100, 300};
+#define NF 4
+#define ND 2
+#define NTR 2
+
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* numpy.percentile's default (linear) on sorted v. */
+static double pct(const double *v, int n, double q) {
+  double pos = q * (n - 1);
+  int i = (int)floor(pos);
+  if (i + 1 >= n) return v[n - 1];
+  return v[i] + (pos - i) * (v[i + 1] - v[i]);
+}
+
+/* Best value after each checkpoint of TRIALS. */
+static void run(const qt_sampler_vtbl *vt, func_fn f, int d, uint64_t seed, double *best_at) {
+  static double xs[MAXT][MAXD];
+  static qt_trial_view v[MAXT];
+  qt_space *sp = NULL;
+  qt_err e;
+  void *self = NULL;
+  if (qt_space_new(&sp, &e)) exit(2);
+  for (int k = 0; k < d; k++) {
+    qt_dim dm;
+    memset(&dm, 0, sizeof dm);
+    snprintf(dm.name, sizeof dm.name, "x%d", k);
+    dm.type = QT_PARAM_FLOAT;
+    dm.lo = -5;
+    dm.hi = 5;
+    if (qt_space_add(sp, &dm, &e)) exit(2);
+  }
+  if (vt->create(sp, seed, NULL, &self, &e)) {
+    fprintf(stderr, "bench_search: %s\n", e.msg);
+    exit(2);
+  }
+  double best = INFINITY;
+  int c = 0;
+  for (int i = 0; i < TRIALS[NTR - 1]; i++) {
+    if (vt->propose(self, v, (size_t)i, xs[i], &e)) {
+      fprintf(stderr, "bench_search: %s\n", e.msg);
+      exit(2);
+    }
+    double val = f(xs[i], d);
+    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, xs[i], val, 1};
+    if (val < best) best = val;
+    if (i + 1 == TRIALS[c]) best_at[c++] = best;
+  }
+  vt->destroy(self);
+  qt_space_free(sp);
+}
+
+static double g_med[2][NF][ND][NTR]; /* [tpe, random] */
+
+static void print_case(const char *impl, const char *sampler, int fi, int di, int ti, int seeds,
+                       double *vals) {
+  qsort(vals, (size_t)seeds, sizeof vals[0], cmp_dbl);
+  printf("{\"bench\":\"search\",\"impl\":\"%s\",\"sampler\":\"%s\",\"func\":\"%s\",\"dims\":%d,"
+         "\"trials\":%d,\"seeds\":%d,\"median\":%.6g,\"q1\":%.6g,\"q3\":%.6g}\n",
+         impl, sampler, FUNCS[fi].name, DIMS[di], TRIALS[ti], seeds, pct(vals, seeds, 0.5),
+         pct(vals, seeds, 0.25), pct(vals, seeds, 0.75));
+  fflush(stdout);
+}
+
+int main(void) {
+  int seeds = getenv("BENCH_QUICK") ? 3 : 10;
+  const char *names[2] = {"tpe", "random"};
+  double t0 = bench_now();
+  for (int s = 0; s < 2; s++)
+    for (int fi = 0; fi < NF; fi++)
+      for (int di = 0; di < ND; di++) {
+        double vals[NTR][32];
+        for (int k = 0; k < seeds; k++) {
+          double b[NTR];
+          run(qt_sampler_find(names[s]), FUNCS[fi].f, DIMS[di], (uint64_t)k, b);
+          for (int ti = 0; ti < NTR; ti++) vals[ti][k] = b[ti];
+        }
+        for (int ti = 0; ti < NTR; ti++) {
+          print_case("qtune", names[s], fi, di, ti, seeds, vals[ti]);
+          g_med[s][fi][di][ti] = pct(vals[ti], seeds, 0.5);
+        }
+      }
+  fprintf(stderr, "bench_search: qtune side %.1f s\n", bench_now() - t0);
+  int n_cases = NF * ND * NTR, tpe_le_random = 0;
+  for (int fi = 0; fi < NF; fi++)
+    for (int di = 0; di < ND; di++)
+      for (int ti = 0; ti < NTR; ti++) tpe_le_random += g_med[0][fi][di][ti] <= g_med[1][fi][di][ti];
+  int tpe_le_optuna = -1;
+  if (!getenv("BENCH_SKIP_OPTUNA")) {
+    const char *py = getenv("QT_PYTHON") ? getenv("QT_PYTHON") : "/usr/bin/python3";
+    char cmd[512], line[1024];
+    snprintf(cmd, sizeof cmd, "%s bench/optuna_search.py --seeds %d", py, seeds);
+    FILE *p = popen(cmd, "r");
+    tpe_le_optuna = 0;
+    while (p && fgets(line, sizeof line, p)) {
+      fputs(line, stdout);
+      fflush(stdout);
+      char func[64] = "";
+      int d = 0, t = 0;
+      const char *a = strstr(line, "\"func\":\""), *b = strstr(line, "\"dims\":");
+      const char *c = strstr(line, "\"trials\":"), *m = strstr(line, "\"median\":");
+      if (!a || !b || !c || !m) continue;
+      sscanf(a + 8, "%63[^\"]", func);
+      d = atoi(b + 7);
+      t = atoi(c + 9);
+      double om = atof(m + 9);
+      for (int fi = 0; fi < NF; fi++)
+        for (int di = 0; di < ND; di++)
+          for (int ti = 0; ti < NTR; ti++)
+            if (!strcmp(func, FUNCS[fi].name) && d == DIMS[di] && t == TRIALS[ti])
+              tpe_le_optuna += g_med[0][fi][di][ti] <= om;
+    }
+    if (p) pclose(p);
+  }
+  printf("{\"bench\":\"search_summary\",\"cases\":%d,\"seeds\":%d,\"tpe_le_random\":%d,"
+         "\"tpe_le_optuna\":%d}\n",
+         n_cases, seeds, tpe_le_random, tpe_le_optuna);
+  return 0;
+}
