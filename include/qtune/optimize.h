@@ -42,7 +42,8 @@ QT_API int qt_space_index(const qt_space *sp, const char *name);
  * bounds are rejected naming the bound.  file names the source in errors. */
 QT_API int qt_space_apply_yaml(qt_space *sp, const char *yaml_text, const char *file,
                                const qt_param_spec *spec, size_t n_spec, qt_err *err);
-/* Internal <-> user value of dimension k. */
+/* Internal <-> user value of dimension k.  A categorical's user value is the
+ * number of its choice when the choices are numeric, else the index. */
 QT_API double qt_space_to_user(const qt_space *sp, size_t k, double internal);
 QT_API double qt_space_to_internal(const qt_space *sp, size_t k, double user);
 /* Internal bounds of dimension k (log space for log dims, 0..n-1 for choices). */
