@@ -493,7 +493,13 @@ static void fuzz_repros(void) {
   EXPECT_TRUE(n >= 1);
 }
 
+static void cleanup(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir());
+  EXPECT_EQ(system(cmd), 0);
+}
+
 QT_TESTS(T(kline_real), T(kline_two_months_any_order), T(kline_overlap_and_conflict),
          T(kline_headerless_microseconds), T(aggtrades), T(funding_and_bookticker), T(generic_csv),
          T(freqtrade_funding), T(freqtrade_json_and_trades), T(bad_rows), T(bad_files),
-         T(containers), T(exact_numbers), T(out_of_memory), T(fuzz_repros))
+         T(containers), T(exact_numbers), T(out_of_memory), T(fuzz_repros), T(cleanup))
