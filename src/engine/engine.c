@@ -349,6 +349,10 @@ static void fill_on_bar(qt_ctx *cx, int k) {
   for (size_t j = 0; j < cx->n_ord; j++) {
     const qt__order *od = &cx->ord[j];
     if (od->inst != k || od->submit_i >= cx->i) continue;
+    if (od->type != QT_ORDER_MARKET) { /* out of the bar's range: touch_time would say -1 */
+      int down = (od->type == QT_ORDER_LIMIT) == (od->side == QT_BUY);
+      if (down ? od->price < l : od->price > h) continue;
+    }
     double t = -1, px = 0;
     int maker = 0;
     if (od->type == QT_ORDER_MARKET) {
