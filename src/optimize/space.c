@@ -274,11 +274,16 @@ double qt_space_snap(const qt_space *sp, size_t k, double x) {
 
 /* ---- params JSON ---- */
 
+/* 1 when a choice label is a number (its value in *v). */
+static int label_num(const char *s, double *v) {
+  return qt_parse_double(s, strlen(s), v) == 0 && isfinite(*v);
+}
+
 static json_t *value_json(const qt_dim *d, double x) {
   if (d->type == QT_PARAM_CAT) {
     size_t i = (size_t)clampd(round(x), 0, (double)d->n_choices - 1);
-    if (!isnan(d->choice_vals[i])) {
-      double v = d->choice_vals[i];
+    double v;
+    if (label_num(d->choices[i], &v)) { /* numeric choices are written as numbers */
       if (v == floor(v) && fabs(v) < 9e15) return json_integer((json_int_t)v);
       return json_real(v);
     }
@@ -336,9 +341,9 @@ static int value_from_json(const qt_dim *d, json_t *v, double *out, qt_err *err)
                         d->name, json_string_value(v));
     }
     if (json_is_number(v)) {
-      double u = json_number_value(v);
+      double u = json_number_value(v), l;
       for (size_t i = 0; i < d->n_choices; i++)
-        if (d->choice_vals[i] == u) {
+        if (label_num(d->choices[i], &l) && l == u) {
           *out = (double)i;
           return QT_OK;
         }
@@ -762,6 +767,13 @@ static int ov_entry(ov_ctx *c, qt_space *sp, const char *name, const yaml_node_t
       if (choices) {
         rc = ov_choices(c, &d, choices);
         if (rc) goto fail;
+        /* a subset of a strategy's choices: the user value stays the
+         * strategy's own index of that label */
+        for (size_t i = 0; p && p->type == QT_PARAM_CAT && i < d.n_choices; i++) {
+          d.choice_vals[i] = NAN;
+          for (size_t j = 0; j < p->n_choices; j++)
+            if (!strcmp(p->choices[j], d.choices[i])) d.choice_vals[i] = (double)j;
+        }
       }
       d.def = 0;
       d.log = 0;

@@ -190,6 +190,17 @@ static void yaml_overlay_narrows_fixes_adds(void) {
   EXPECT_TRUE(lo == 3 && hi == 3);
   EXPECT_EQ(qt_space_dim(sp, 3)->n_choices, 2);
   EXPECT_STREQ(qt_space_dim(sp, 3)->choices[1], "off");
+  /* the strategy still gets its own index of "off" (2), JSON the label */
+  EXPECT_EQ(qt_space_to_user(sp, 3, 1), 2);
+  EXPECT_EQ(qt_space_to_user(sp, 3, 0), 0);
+  {
+    double x[6] = {20, 3, log(0.01), 1, 0, 1.0}, back[6];
+    char buf[256];
+    ASSERT_TRUE(qt_space_params_json(sp, x, buf, sizeof buf, &e) == 0);
+    EXPECT_CONTAINS(buf, "\"mode\":\"off\"");
+    ASSERT_TRUE(qt_space_params_from_json(sp, buf, back, &e) == 0);
+    EXPECT_EQ(back[3], 1);
+  }
   EXPECT_NEAR(qt_space_dim(sp, 2)->lo, 0.002, 1e-18);
   EXPECT_EQ(qt_space_dim(sp, 4)->fixed, 1);
   EXPECT_EQ(qt_space_dim(sp, 4)->def, 0);
