@@ -143,8 +143,9 @@ int qt_verify_trades(const qt_trades *t, const qt_verify_opts *o, qt_verify_repo
   id_row *ids = NULL;
   int rc = begin(out, o, QT_KIND_TRADES, t->n, t->ts_ms, err);
   if (rc) goto fail;
-  int ids_increasing = 1;
+  int ids_increasing = 1, any_id = 0;
   for (size_t i = 0; i < t->n; i++) {
+    any_id |= t->id[i] != 0;
     /* Equal stamps are normal for trades: only going back is a finding. */
     if (i) check_step(out, o, t->ts_ms, i, 0, 0);
     if (i && t->id[i] <= t->id[i - 1]) ids_increasing = 0;
@@ -152,7 +153,8 @@ int qt_verify_trades(const qt_trades *t, const qt_verify_opts *o, qt_verify_repo
     if (!(t->qty[i] > 0.0) || !isfinite(t->qty[i]) || t->buyer_is_maker[i] > 1)
       add(out, o, QT_CHECK_BAD_VOLUME, i, t->ts_ms, 0);
   }
-  if (!ids_increasing) {
+  /* All ids 0: the source had no id column, so there is nothing to check. */
+  if (!ids_increasing && any_id) {
     /* Duplicates anywhere, not only adjacent: sort (id, row) once. */
     ids = qt_malloc(t->n * sizeof *ids);
     if (!ids) {
@@ -180,6 +182,9 @@ int qt_verify_funding(const qt_funding *f, const qt_verify_opts *o, qt_verify_re
    * step is regular within a minute of its interval. */
   const int64_t slack_ms = 60000;
   int64_t fixed = o->interval_ms;
+  /* Rows without an interval_h (an import with no such column) are held
+   * to the smallest step of the series. */
+  int64_t inferred = fixed ? 0 : min_step(f->ts_ms, f->n);
   for (size_t i = 0; i < f->n; i++) {
     double h = f->interval_h[i];
     if (!isfinite(f->rate[i]) || !(h >= 0.0) || !isfinite(h))
@@ -191,7 +196,7 @@ int qt_verify_funding(const qt_funding *f, const qt_verify_opts *o, qt_verify_re
       continue;
     }
     /* Each row's interval_h says how long the period it settles was. */
-    int64_t want = fixed ? fixed : (h > 0 && isfinite(h)) ? (int64_t)llround(h * 3600000.0) : 0;
+    int64_t want = fixed ? fixed : (h > 0 && isfinite(h)) ? (int64_t)llround(h * 3600000.0) : inferred;
     if (want > 0 && llabs(d - want) > slack_ms) {
       int64_t missing = d > want ? (d + slack_ms) / want - 1 : 0;
       out->missing_total += missing;
@@ -201,7 +206,7 @@ int qt_verify_funding(const qt_funding *f, const qt_verify_opts *o, qt_verify_re
   out->interval_ms = fixed ? fixed
                            : (f->n && f->interval_h[0] > 0 && isfinite(f->interval_h[0]))
                                  ? (int64_t)llround(f->interval_h[0] * 3600000.0)
-                                 : 0;
+                                 : inferred;
   return QT_OK;
 }
 

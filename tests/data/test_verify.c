@@ -196,6 +196,14 @@ static void test_trades(void) {
   EXPECT_EQ(rep.listed[0].row, 3);
   EXPECT_EQ(rep.listed[5].row, 9);
   EXPECT_EQ(rep.listed[5].check, QT_CHECK_DUPLICATE_ID);
+  /* ids all 0 (no id column in the source): not checked */
+  for (size_t i = 0; i < 12; i++) t.id[i] = 0;
+  ASSERT_TRUE(qt_verify_trades(&t, &o, &rep, NULL) == 0);
+  EXPECT_EQ(rep.counts[QT_CHECK_DUPLICATE_ID], 0);
+  t.id[9] = 5;
+  t.id[2] = 5;
+  ASSERT_TRUE(qt_verify_trades(&t, &o, &rep, NULL) == 0);
+  EXPECT_EQ(rep.counts[QT_CHECK_DUPLICATE_ID], 9 + 1); /* 10 zeros, two 5s */
   /* the sorted copy fails cleanly */
   qt_err e;
   qt_alloc_fail_at(1, 0);
@@ -264,6 +272,11 @@ static void test_real_funding(void) {
   EXPECT_EQ(rep.counts[QT_CHECK_IRREGULAR], 1);
   EXPECT_EQ(rep.missing_total, 1);
   EXPECT_EQ(rep.listed[0].row, 40);
+  /* without interval_h the smallest step is the interval */
+  for (size_t i = 0; i < f.n; i++) f.interval_h[i] = 0;
+  ASSERT_TRUE(qt_verify_funding(&f, &o, &rep, NULL) == 0);
+  EXPECT_EQ(rep.counts[QT_CHECK_IRREGULAR], 1);
+  EXPECT_NEAR((double)rep.interval_ms, 8 * 3600000.0, 60000.0 / (8 * 3600000.0));
   f.n++;
   qt_funding_fini(&f);
   qt_bars_fini(&raw);
