@@ -32,8 +32,8 @@ static void on_sigint(int sig) {
 typedef struct opt_args {
   const char *strategy, *trials, *jobs, *sampler, *study, *storage, *seed, *space;
   const char *objective, *direction, *weights, *constraints, *cmd, *trial_timeout;
-  const char *retries, *best_out, *timeout, *function, *cash;
-  int lenient, deterministic, quiet, hedge_mode;
+  const char *retries, *best_out, *timeout, *function, *cash, *slippage, *leverage;
+  int lenient, deterministic, quiet, hedge_mode, trade_on_close, no_close_at_end;
   cli_market_opts mo;
 } opt_args;
 
@@ -44,7 +44,8 @@ static const char k_help[] =
     "stores every trial (params, raw metrics, score, constraint violations).\n"
     "\n"
     "objective:\n"
-    "  --strategy NAME        built-in strategy backtest (see qtune strategies)\n"
+    "  --strategy NAME        strategy backtest: a built-in (qtune strategies) or a\n"
+    "                         plugin .so path\n"
     "  --objective-cmd CMD    run `sh -c CMD` per trial: params JSON on stdin, a JSON\n"
     "                         object of metrics on stdout (needs --space, --objective)\n"
     "  --trial-timeout SEC    kill the command's process group after SEC (default none)\n"
@@ -71,7 +72,12 @@ static const char k_help[] =
     "  --quiet                no progress display\n"
     "backtest:\n"
     "  --cash X               starting cash (default 10000)\n"
-    "  --hedge-mode           long and short legs at once (automatic for hedge_*)\n"
+    "  --slippage-bps X       adverse slippage on market and stop fills (default 0)\n"
+    "  --leverage X           leverage cap, gross notional / equity (default 1; 0 none)\n"
+    "  --trade-on-close       market orders fill at the signal bar's close\n"
+    "  --hedge-mode           long and short legs at once (on by default for\n"
+    "                         strategies named hedge_*)\n"
+    "  --no-close-at-end      leave positions open at the end of the data\n"
     "  --config FILE.yaml     any of the keys above (without --) as a flat map\n"
     "market:\n";
 
@@ -101,7 +107,8 @@ static void av_free(argvec *a) {
 
 static int is_flag_key(const char *k) {
   return !strcmp(k, "lenient") || !strcmp(k, "deterministic") || !strcmp(k, "quiet") ||
-         !strcmp(k, "hedge-mode");
+         !strcmp(k, "hedge-mode") || !strcmp(k, "trade-on-close") ||
+         !strcmp(k, "no-close-at-end");
 }
 
 /* Appends "--key value" pairs of the YAML file to av.  Sequences join with
@@ -222,7 +229,8 @@ static int parse_args(opt_args *a, int argc, char **argv) {
         O("--objective-cmd", cmd),     O("--trial-timeout", trial_timeout),
         O("--retries", retries),       O("--best-out", best_out),
         O("--timeout", timeout),       O("--function", function),
-        O("--cash", cash),
+        O("--cash", cash),             O("--slippage-bps", slippage),
+        O("--leverage", leverage),
 #undef O
     };
     int hit = 0;
@@ -237,6 +245,8 @@ static int parse_args(opt_args *a, int argc, char **argv) {
     else if (!strcmp(s, "--deterministic")) a->deterministic = 1;
     else if (!strcmp(s, "--quiet")) a->quiet = 1;
     else if (!strcmp(s, "--hedge-mode")) a->hedge_mode = 1;
+    else if (!strcmp(s, "--trade-on-close")) a->trade_on_close = 1;
+    else if (!strcmp(s, "--no-close-at-end")) a->no_close_at_end = 1;
     else return cli_failf("optimize: unknown option '%s' (qtune optimize --help)", s);
   }
   return CLI_OK;
@@ -315,6 +325,8 @@ int cmd_optimize(int argc, char **argv) {
   cli_market mk;
   int have_market = 0;
   char *ucfg = NULL, *space_text = NULL;
+  void *plugin = NULL; /* a user's strategy .so (qt_strategy_resolve) */
+  int hedge = 0;
   memset(&mk, 0, sizeof mk);
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -377,11 +389,8 @@ int cmd_optimize(int argc, char **argv) {
   /* the objective and its space */
   const qt_strategy_vtbl *strat = NULL;
   if (a.strategy) {
-    strat = qt_strategy_find(a.strategy);
-    if (!strat) {
-      rc = cli_failf("--strategy '%s': not a built-in strategy (qtune strategies)", a.strategy);
-      goto done;
-    }
+    strat = qt_strategy_resolve(a.strategy, &plugin, &e);
+    if (!strat) goto fail_e;
     if (qt_space_from_spec(strat->params, strat->n_params, &sp, &e)) goto fail_e;
   } else {
     if (!a.space) {
@@ -431,7 +440,7 @@ int cmd_optimize(int argc, char **argv) {
 
   /* the study */
   char defname[160];
-  snprintf(defname, sizeof defname, "%s", a.strategy ? a.strategy : "study");
+  snprintf(defname, sizeof defname, "%s", strat ? strat->name : "study"); /* plugin: its name */
   so.name = a.study ? a.study : defname;
   so.storage_url = a.storage ? a.storage : DEFAULT_URL;
   so.seed = (uint64_t)seed;
@@ -443,15 +452,37 @@ int cmd_optimize(int argc, char **argv) {
 
   /* data last: a bad study name fails before a long load */
   if (strat) {
-    a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0;
+    a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0 || strat->n_instruments > 1;
     if (cli_market_load(&a.mo, &mk, &e)) goto fail_e;
     have_market = 1;
+    if (mk.n_feeds < strat->n_instruments) {
+      rc = cli_failf("optimize: strategy '%s' trades %d instruments; the data has %d",
+                     strat->name, strat->n_instruments, mk.n_feeds);
+      goto done;
+    }
+    if ((strat->needs & QT_NEEDS_FUNDING) && !mk.feeds[0].funding)
+      fprintf(stderr, "qtune: warning: strategy '%s' uses funding, but the data has none\n",
+              strat->name);
     qt_engine_opts eo = qt_engine_opts_default();
+    /* a hedge grid means long and short legs at once */
     eo.hedge_mode = a.hedge_mode || strncmp(strat->name, "hedge", 5) == 0;
+    eo.trade_on_close = a.trade_on_close;
+    if (a.no_close_at_end) eo.close_at_end = 0;
     if (a.cash && (cli_parse_double("--cash", a.cash, &eo.cash) || !(eo.cash > 0))) {
       rc = cli_failf("--cash: must be > 0");
       goto done;
     }
+    if (a.slippage && (cli_parse_double("--slippage-bps", a.slippage, &eo.slippage_bps) ||
+                       !(eo.slippage_bps >= 0))) {
+      rc = cli_failf("--slippage-bps: must be >= 0");
+      goto done;
+    }
+    if (a.leverage && (cli_parse_double("--leverage", a.leverage, &eo.leverage_cap) ||
+                       !(eo.leverage_cap >= 0))) {
+      rc = cli_failf("--leverage: must be >= 0");
+      goto done;
+    }
+    hedge = eo.hedge_mode;
     if (qt_objective_strategy(strat, mk.feeds, mk.n_feeds, &eo, NULL, &obj, &e)) goto fail_e;
   } else if (a.cmd) {
     if (qt_objective_command(a.cmd, trial_timeout, &obj, &e)) goto fail_e;
@@ -473,7 +504,8 @@ int cmd_optimize(int argc, char **argv) {
          a.strategy ? "" : (a.cmd ? ", external command" : ", function"), g->n_cons,
          g->lenient ? " as penalties" : "");
   if (have_market && mk.feeds[0].bars)
-    printf("data:     %zu bars\n", mk.feeds[0].bars->n);
+    printf("data:     %zu bars, %d instrument(s)%s\n", mk.feeds[0].bars->n, mk.n_feeds,
+           hedge ? ", hedge mode" : "");
   fflush(stdout);
 
   prog pg = {isatty(2), 0, g->metric};
@@ -533,5 +565,6 @@ done:
   free(space_text);
   free(ucfg);
   av_free(&av);
+  qt_strategy_unload(plugin);
   return rc;
 }
