@@ -421,6 +421,54 @@ static void test_importance(void) {
   qt_study_free(st);
 }
 
+/* Every allocation of open/ask/tell/sync failing in turn: QT_ENOMEM comes
+ * back (or the call succeeds when that allocation was not on its path), and
+ * nothing leaks (ASan). */
+static void test_enomem(void) {
+  char url[256];
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  qt_metric_set_put(&m, "value", 1.5, NULL);
+  int saw_enomem = 0, finished = 0;
+  for (long n = 1; n < 400 && !finished; n++) {
+    char name[32];
+    snprintf(name, sizeof name, "oom%ld", n);
+    db_url(url, sizeof url, "oom");
+    qt_study_opts o = qt_study_opts_default();
+    o.name = name;
+    o.storage_url = url;
+    o.sampler = qt_sampler_find("random");
+    strcpy(o.goal.metric, "value");
+    qt_space *sp = space_xy();
+    ASSERT_TRUE(sp);
+    qt_study *st = NULL;
+    qt_trial t = {0};
+    qt_err e;
+    int bad = 0;
+    qt_alloc_fail_at(n, 0);
+    int r = qt_study_open(&o, sp, &st, &e);
+    if (r == 0) r = qt_study_ask(st, NULL, "w", &t, &e);
+    if (r == 0) r = qt_study_tell(st, &t, QT_TRIAL_COMPLETE, &m, NULL, &e);
+    if (r == 0) r = qt_study_sync(st, &e);
+    qt_alloc_fail_at(0, 0);
+    if (r == QT_ENOMEM) saw_enomem = 1;
+    else if (r != 0) bad = 1;
+    if (r == 0) {
+      /* the hook was past every allocation: the whole path succeeded */
+      EXPECT_EQ(qt_study_n_trials(st), 1);
+      finished = 1;
+    }
+    if (bad) fprintf(stderr, "  n=%ld: %d %s\n", n, r, e.msg);
+    EXPECT_TRUE(!bad);
+    qt_trial_fini(&t);
+    qt_study_free(st);
+    qt_space_free(sp);
+  }
+  EXPECT_TRUE(saw_enomem);
+  EXPECT_TRUE(finished);
+  qt_metric_set_fini(&m);
+}
+
 static void test_cleanup_dir(void) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
@@ -429,4 +477,4 @@ static void test_cleanup_dir(void) {
 
 QT_TESTS(T(test_ask_tell_scores), T(test_missing_metric), T(test_resume), T(test_deterministic),
          T(test_retries), T(test_stop), T(test_four_processes), T(test_importance),
-         T(test_cleanup_dir))
+         T(test_enomem), T(test_cleanup_dir))
