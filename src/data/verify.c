@@ -85,8 +85,10 @@ static void check_step(qt_verify_report *r, const qt_verify_opts *o, const int64
   }
   if (iv <= 0) return;
   if (d % iv != 0) add(r, o, QT_CHECK_MISALIGNED, i, ts, 0);
-  if ((double)d > o->gap_factor * (double)iv) {
-    int64_t missing = d / iv - (d % iv == 0);
+  /* Missing bars: the step in whole intervals (to the nearest, so stamp
+   * jitter of a few ms neither makes nor hides a gap), less one. */
+  int64_t missing = (d + iv / 2) / iv - 1;
+  if (missing >= 1 && (double)d > o->gap_factor * (double)iv) {
     r->missing_total += missing;
     add(r, o, QT_CHECK_GAP, i, ts, missing);
   }

@@ -123,6 +123,15 @@ static void test_interval_inferred(void) {
   o.interval_ms = 30000;
   ASSERT_TRUE(qt_verify_bars(&b, &o, &rep, NULL) == 0);
   EXPECT_EQ(rep.counts[QT_CHECK_GAP], 9);
+  /* stamp jitter of a few ms: misaligned, but no gap unless a bar is missing */
+  o.interval_ms = 0;
+  b.interval_ms = 60000;
+  for (size_t i = 0; i < 10; i++) b.ts_ms[i] = 1700000040000LL + (int64_t)i * 60000 + (i % 2 ? 17 : 0);
+  b.ts_ms[9] += 60000;
+  ASSERT_TRUE(qt_verify_bars(&b, &o, &rep, NULL) == 0);
+  EXPECT_EQ(rep.counts[QT_CHECK_GAP], 1);
+  EXPECT_EQ(rep.missing_total, 1);
+  EXPECT_EQ(rep.counts[QT_CHECK_MISALIGNED], 9);
   qt_bars_fini(&b);
 }
 
