@@ -220,7 +220,8 @@ typedef struct qt_resample_info {
 /* Aggregates bars (strictly increasing ts_ms, interval_ms > 0) into buckets
  * [k*to_ms, (k+1)*to_ms) from the epoch: open first, high max, low min,
  * close last, volume/quote_volume/trade_count/taker columns summed.  *out is
- * allocated (qt_bars_alloc, interval_ms = to_ms); info may be NULL.
+ * allocated (qt_bars_alloc for a bound, out->n = the bars kept; interval_ms
+ * = to_ms); release with qt_bars_fini.  info may be NULL.
  * QT_EINVAL: to_ms not a multiple of the interval, unknown interval,
  * unsorted input.  QT_ENOMEM. */
 QT_API int qt_resample_bars(const qt_bars *in, const qt_resample_opts *o, qt_bars *out,
