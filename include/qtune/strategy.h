@@ -123,6 +123,10 @@ QT_API double qt_ctx_position(const qt_ctx *cx, int inst, int leg);
 /* Average entry price of a leg, 0 when flat. */
 QT_API double qt_ctx_entry_price(const qt_ctx *cx, int inst, int leg);
 QT_API double qt_ctx_cash(const qt_ctx *cx);
+/* Sum of |qty| x mark x multiplier over every open leg (the current marks). */
+QT_API double qt_ctx_gross_notional(const qt_ctx *cx);
+/* Margin in use: gross notional / the run's leverage cap (no cap: notional). */
+QT_API double qt_ctx_margin_used(const qt_ctx *cx);
 /* Cash plus open positions marked to the last close. */
 QT_API double qt_ctx_equity(const qt_ctx *cx);
 QT_API int64_t qt_ctx_now(const qt_ctx *cx);

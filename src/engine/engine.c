@@ -574,7 +574,8 @@ int64_t qt_ctx_close(qt_ctx *cx, int inst, int leg, int reason) {
     return b != 0 ? b : a;
   }
   double q = cx->fd[inst].leg[leg_index(cx, leg)].qty;
-  if (q == 0) return 0;
+  /* one-way: closing LONG (SHORT) only applies to a long (short) net */
+  if (q == 0 || (leg == QT_LEG_LONG && q < 0) || (leg == QT_LEG_SHORT && q > 0)) return 0;
   qt_order_req r = {0};
   r.inst = inst;
   r.side = q > 0 ? QT_SELL : QT_BUY;
@@ -617,6 +618,18 @@ double qt_ctx_entry_price(const qt_ctx *cx, int inst, int leg) {
 }
 
 double qt_ctx_cash(const qt_ctx *cx) { return cx->cash; }
+
+double qt_ctx_gross_notional(const qt_ctx *cx) {
+  if (cx->npos == 0) return 0;
+  double u, g;
+  mark_all(cx, &u, &g, NULL);
+  return g;
+}
+
+double qt_ctx_margin_used(const qt_ctx *cx) {
+  double g = qt_ctx_gross_notional(cx);
+  return cx->o.leverage_cap > 0 ? g / cx->o.leverage_cap : g;
+}
 double qt_ctx_equity(const qt_ctx *cx) { return equity_now(cx); }
 int64_t qt_ctx_now(const qt_ctx *cx) { return cx->now; }
 int qt_ctx_n_instruments(const qt_ctx *cx) { return cx->n_feeds; }

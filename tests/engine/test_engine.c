@@ -1021,6 +1021,50 @@ static void test_enomem(void) {
   EXPECT_TRUE(oom >= 6); /* engine, equity, exposure, touch, orders, trades, state, indicator, growth */
 }
 
+
+/* all-in sizing: the taker fee included, so the whole quantity fills under
+ * a cap of 1 when the fill price is the sizing price */
+static double g_q, g_gross, g_margin;
+static void s_allin(const qt_bar *b, qt_ctx *cx) {
+  if (b->i == 0) {
+    g_q = qt_ctx_qty_for_equity(cx, 0, 1.0, b->close);
+    qt_ctx_market(cx, 0, QT_BUY, QT_LEG_NET, g_q, QT_EXIT_SIGNAL);
+    g_id[0] = qt_ctx_close(cx, 0, QT_LEG_SHORT, QT_EXIT_SIGNAL); /* flat: nothing */
+  }
+  if (b->i == 2) {
+    g_gross = qt_ctx_gross_notional(cx);
+    g_margin = qt_ctx_margin_used(cx);
+    /* one-way: closing the SHORT leg of a long net does nothing */
+    g_id[1] = qt_ctx_close(cx, 0, QT_LEG_SHORT, QT_EXIT_SIGNAL);
+    g_id[2] = qt_ctx_close(cx, 0, QT_LEG_LONG, QT_EXIT_TAKE_PROFIT);
+  }
+}
+
+static void test_all_in_sizing(void) {
+  tb_flat(&g_tb, 4, 100);
+  g_tb.c[2] = 110;
+  qt_feed f = feed_of(&g_tb.b, 0, 10);
+  f.inst.lot_size = 0.001;
+  qt_engine_opts o = qt_engine_opts_default();
+  o.leverage_cap = 2;
+  ASSERT_TRUE(run1(&o, &f, 1, s_allin) == QT_OK);
+  /* 10000 / (100 * 1.001) = 99.9000999 -> 99.900 lots of 0.001 */
+  EXPECT_NEAR(g_q, 99.9, 1e-9);
+  ASSERT_TRUE(g_nfills >= 1);
+  EXPECT_NEAR(g_fills[0].qty, 99.9, 1e-9);
+  EXPECT_EQ(g_res.n_rejected, 0);
+  EXPECT_EQ(g_id[0], 0);
+  EXPECT_EQ(g_id[1], 0);
+  EXPECT_TRUE(g_id[2] > 0);
+  EXPECT_NEAR(g_gross, 99.9 * 110, 1e-9);
+  EXPECT_NEAR(g_margin, 99.9 * 110 / 2, 1e-9);
+  ASSERT_TRUE(g_res.n_trades == 1);
+  EXPECT_EQ(g_res.trades[0].exit_reason, QT_EXIT_TAKE_PROFIT);
+  EXPECT_NEAR(g_res.equity[0], 10000, 1e-9);
+  /* all in with the fee paid: equity after the entry fee still covers the notional */
+  EXPECT_TRUE(g_res.equity[1] >= 99.9 * 100 - 1e-9);
+}
+
 static void test_cleanup(void) {
   qt_engine_free(g_eng);
   g_eng = NULL;
@@ -1034,4 +1078,4 @@ QT_TESTS(T(test_market_next_open), T(test_trade_on_close), T(test_close_at_end_o
          T(test_funding_xrp_real), T(test_leverage_cap), T(test_liquidation),
          T(test_lot_tick_rounding), T(test_two_instruments), T(test_invariants_and_reuse),
          T(test_range), T(test_fill_on_trades), T(test_bad_inputs), T(test_indicator_cache),
-         T(test_enomem), T(test_cleanup))
+         T(test_enomem), T(test_all_in_sizing), T(test_cleanup))
