@@ -286,6 +286,32 @@ static void test_venue_b(void) {
   qt_synth_market_fini(&m);
 }
 
+/* Jumps: the same seed with and without them differs only by rare large
+ * moves (the jump draws have their own stream). */
+static void test_jumps(void) {
+  qt_synth_opts o = small_opts(21, 10);
+  o.trades_per_min = 1;
+  o.jumps_per_day = 0;
+  qt_synth_market a, b;
+  ASSERT_TRUE(qt_synth_generate(&o, &a, NULL) == 0);
+  o.jumps_per_day = 5;
+  o.jump_sigma = 0.03;
+  ASSERT_TRUE(qt_synth_generate(&o, &b, NULL) == 0);
+  size_t big_a = 0, big_b = 0;
+  double sig = o.vol_daily / sqrt(1440.0);
+  for (size_t i = 0; i < a.bars.n; i++) {
+    double mult = o.vol_mult[a.regime[i]];
+    EXPECT_EQ(a.regime[i], b.regime[i]);
+    big_a += fabs(log(a.bars.close[i] / a.bars.open[i])) > 7 * sig * mult;
+    big_b += fabs(log(b.bars.close[i] / b.bars.open[i])) > 7 * sig * mult;
+  }
+  EXPECT_EQ(big_a, 0);
+  /* ~5/day (x4 in volatile) over 10 days, most of them far beyond 7 sigma */
+  EXPECT_TRUE(big_b >= 25 && big_b <= 200);
+  qt_synth_market_fini(&a);
+  qt_synth_market_fini(&b);
+}
+
 static void test_enomem(void) {
   qt_synth_opts o = small_opts(2, 1);
   qt_synth_market m;
@@ -309,4 +335,4 @@ static void test_enomem(void) {
 
 QT_TESTS(T(test_defaults_and_options), T(test_determinism), T(test_shapes_and_verify),
          T(test_trades_rebuild_bars), T(test_regimes), T(test_funding_leans), T(test_taker_lean),
-         T(test_venue_b), T(test_enomem))
+         T(test_venue_b), T(test_jumps), T(test_enomem))
