@@ -449,6 +449,23 @@ int cmd_optimize(int argc, char **argv) {
   if (!(ucfg = user_config(&a))) goto oom;
   so.config_json = ucfg;
   if (qt_study_open(&so, sp, &st, &e)) goto fail_e;
+  if (!qt_study_created(st)) {
+    /* a resumed study keeps its space and goal: refuse a different strategy,
+     * whose params would not match the stored space */
+    json_t *c = json_loads(qt_study_config_json(st) ? qt_study_config_json(st) : "{}", 0, NULL);
+    json_t *u = json_object_get(c, "user");
+    const char *was = json_string_value(json_object_get(u, "strategy"));
+    int clash = (a.strategy && was && strcmp(was, a.strategy) != 0) ||
+                (a.strategy && !was) || (!a.strategy && was);
+    if (clash) {
+      rc = cli_failf("study '%s' was created for %s%s; give another --study-name",
+                     qt_study_name(st), was ? "strategy " : "an external objective",
+                     was ? was : "");
+      json_decref(c);
+      goto done;
+    }
+    json_decref(c);
+  }
 
   /* data last: a bad study name fails before a long load */
   if (strat) {
