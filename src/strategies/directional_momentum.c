@@ -91,8 +91,10 @@ static void dm_on_bar(void *stv, const qt_bar *b, qt_ctx *cx) {
     st->volume = bs->volume;
   }
   size_t i = b->i;
-  dm_roll_to(&st->vol_hour, st->volume, i);
-  dm_roll_to(&st->vol_day, st->volume, i);
+  if (st->volume) { /* no volume column: the volume part stays 0 */
+    dm_roll_to(&st->vol_hour, st->volume, i);
+    dm_roll_to(&st->vol_day, st->volume, i);
+  }
   double adx = st->adx[i];
   if (i + 1 < st->n_day || i < st->n_change || isnan(adx)) return;
   double base = st->close[i - st->n_change];

@@ -50,7 +50,8 @@ static int fa_init(void *stv, const double *p, qt_ctx *cx, qt_err *err) {
 /* Quote volume of bar i; volume x close when the data has no quote volume. */
 static double fa_qv(const qt_bars *b, size_t i) {
   double q = b->quote_volume ? b->quote_volume[i] : 0.0;
-  return q > 0 ? q : b->volume[i] * b->close[i];
+  if (q > 0 || !b->volume) return q;
+  return b->volume[i] * b->close[i];
 }
 
 static void fa_close_all(fa_state *st, qt_ctx *cx, int n_inst, size_t rows) {
