@@ -472,6 +472,7 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
   o->tag = r->tag;
   o->submit_i = cx->i;
   o->gen = 0;
+  if (o->expire_ms > 0 && o->expire_ms < cx->next_expire_ms) cx->next_expire_ms = o->expire_ms;
   cx->n_orders++;
   return o->id;
 }
@@ -898,16 +899,24 @@ static void process_funding(qt_ctx *cx, int k) {
   }
 }
 
+/* Cancels expired orders.  next_expire_ms is a lower bound kept on submit,
+ * so most bars skip the scan; the scan recomputes it exactly. */
 static void expire_orders(qt_ctx *cx) {
+  if (cx->now < cx->next_expire_ms) return;
   size_t w = 0;
+  int64_t next = INT64_MAX;
   for (size_t j = 0; j < cx->n_ord; j++) {
-    if (cx->ord[j].expire_ms > 0 && cx->now >= cx->ord[j].expire_ms) {
+    int64_t x = cx->ord[j].expire_ms;
+    if (x > 0 && cx->now >= x) {
       cx->n_cancelled++;
       continue;
     }
-    cx->ord[w++] = cx->ord[j];
+    if (x > 0 && x < next) next = x;
+    if (w != j) cx->ord[w] = cx->ord[j];
+    w++;
   }
   cx->n_ord = w;
+  cx->next_expire_ms = next;
 }
 
 /* Signal expiry: open legs past their signal's expiry close at this bar's
@@ -979,6 +988,7 @@ static void reset_run(qt_ctx *cx, const qt_feed *feeds, int n_feeds) {
   }
   cx->n_ord = 0;
   cx->next_id = 1;
+  cx->next_expire_ms = INT64_MAX;
   cx->cash = cx->o.cash;
   cx->fees_paid = cx->funding_paid = 0;
   cx->n_trades = 0;

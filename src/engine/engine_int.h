@@ -84,6 +84,7 @@ struct qt_ctx {
   size_t n_ord, cap_ord;
   qt__touch *touch;
   int64_t next_id;
+  int64_t next_expire_ms; /* <= the earliest expire_ms of the open orders */
   double cash, fees_paid, funding_paid;
   qt_trade_rec *trades;
   size_t n_trades, cap_trades;
