@@ -88,7 +88,7 @@ static void mkt_free(mkt *m) {
 static int run(const qt_feed *f, int nf, const qt_strategy_vtbl *s, const double *p, qt_engine **e,
                qt_result *r) {
   qt_engine_opts o = qt_engine_opts_default();
-  o.leverage_cap = 0; /* a short leg next to a long one */
+  /* the default leverage cap (1): two legs of 45% fit */
   qt_err err;
   if (qt_engine_new(&o, e, &err)) return -1;
   int rc = qt_engine_run(*e, f, nf, s, p, r, &err);
