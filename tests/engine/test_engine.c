@@ -1065,6 +1065,73 @@ static void test_all_in_sizing(void) {
   EXPECT_TRUE(g_res.equity[1] >= 99.9 * 100 - 1e-9);
 }
 
+
+/* the short side: a stop buy (slipped up) covers a short; a post-only
+ * replace that would take cancels the order */
+static void s_short_stop(const qt_bar *b, qt_ctx *cx) {
+  if (b->i == 0) {
+    qt_ctx_market(cx, 0, QT_SELL, QT_LEG_NET, 10, QT_EXIT_SIGNAL);
+    g_id[0] = qt_ctx_limit(cx, 0, QT_SELL, QT_LEG_NET, 1, 120, QT_ORDER_POST_ONLY, 7);
+  }
+  if (b->i == 1) {
+    g_id[1] = qt_ctx_stop(cx, 0, QT_BUY, QT_LEG_NET, 10, 105, QT_EXIT_STOP_LOSS);
+    g_id[2] = qt_ctx_replace(cx, g_id[0], 99, 1); /* below the close 100: would take */
+    g_id[3] = qt_ctx_cancel(cx, g_id[0]);
+  }
+}
+
+static void test_short_stop_buy(void) {
+  tb_init(&g_tb, 4, 60000);
+  tb_set(&g_tb, 0, 100, 100, 100, 100);
+  tb_set(&g_tb, 1, 100, 101, 99, 100);
+  tb_set(&g_tb, 2, 101, 106, 100, 104); /* high 106 >= 105: the stop triggers */
+  tb_set(&g_tb, 3, 104, 104, 104, 104);
+  qt_feed f = feed_of(&g_tb.b, 0, 0);
+  qt_engine_opts o = qt_engine_opts_default();
+  o.slippage_bps = 10;
+  ASSERT_TRUE(run1(&o, &f, 1, s_short_stop) == QT_OK);
+  EXPECT_TRUE(g_id[0] > 0);
+  EXPECT_EQ(g_id[2], QT_EINVAL);
+  EXPECT_EQ(g_id[3], QT_ENOTFOUND); /* already cancelled by the replace */
+  ASSERT_TRUE(g_nfills == 2);
+  EXPECT_NEAR(g_fills[0].price, 99.9, 1e-12);       /* sell slipped down */
+  EXPECT_NEAR(g_fills[1].price, 105 * 1.001, 1e-12); /* stop buy slipped up */
+  ASSERT_TRUE(g_res.n_trades == 1);
+  EXPECT_EQ(g_res.trades[0].side, QT_SELL);
+  EXPECT_EQ(g_res.trades[0].exit_reason, QT_EXIT_STOP_LOSS);
+  EXPECT_NEAR(g_res.trades[0].pnl, 10 * (99.9 - 105.105), 1e-9);
+}
+
+/* hedge mode: a NET order reduces the opposite leg first, then opens its own */
+static double g_l2, g_s2;
+static void s_hedge_net(const qt_bar *b, qt_ctx *cx) {
+  if (b->i == 0) qt_ctx_market(cx, 0, QT_BUY, QT_LEG_LONG, 2, QT_EXIT_SIGNAL);
+  if (b->i == 1) qt_ctx_market(cx, 0, QT_SELL, QT_LEG_NET, 3, QT_EXIT_SIGNAL);
+  if (b->i == 2) {
+    g_l2 = qt_ctx_position(cx, 0, QT_LEG_LONG);
+    g_s2 = qt_ctx_position(cx, 0, QT_LEG_SHORT);
+    qt_ctx_market(cx, 0, QT_SELL, QT_LEG_LONG, 5, QT_EXIT_SIGNAL); /* long is flat: nothing */
+  }
+}
+
+static void test_hedge_net_routing(void) {
+  tb_init(&g_tb, 5, 60000);
+  for (int i = 0; i < 5; i++) tb_set(&g_tb, i, 100 + i, 100 + i, 100 + i, 100 + i);
+  qt_feed f = feed_of(&g_tb.b, 0, 0);
+  qt_engine_opts o = qt_engine_opts_default();
+  o.hedge_mode = 1;
+  ASSERT_TRUE(run1(&o, &f, 1, s_hedge_net) == QT_OK);
+  EXPECT_NEAR(g_l2, 0, 1e-12);
+  EXPECT_NEAR(g_s2, -1, 1e-12);
+  EXPECT_EQ(g_res.n_rejected, 1); /* a LONG-leg sell never opens a short */
+  ASSERT_TRUE(g_res.n_trades == 2);
+  /* long 2 from 101 closed at 102; short 1 from 102 closed at the end at 104 */
+  EXPECT_EQ(g_res.trades[0].leg, QT_LEG_LONG);
+  EXPECT_NEAR(g_res.trades[0].pnl, 2, 1e-12);
+  EXPECT_EQ(g_res.trades[1].leg, QT_LEG_SHORT);
+  EXPECT_NEAR(g_res.trades[1].pnl, -2, 1e-12);
+}
+
 static void test_cleanup(void) {
   qt_engine_free(g_eng);
   g_eng = NULL;
@@ -1078,4 +1145,5 @@ QT_TESTS(T(test_market_next_open), T(test_trade_on_close), T(test_close_at_end_o
          T(test_funding_xrp_real), T(test_leverage_cap), T(test_liquidation),
          T(test_lot_tick_rounding), T(test_two_instruments), T(test_invariants_and_reuse),
          T(test_range), T(test_fill_on_trades), T(test_bad_inputs), T(test_indicator_cache),
-         T(test_enomem), T(test_all_in_sizing), T(test_cleanup))
+         T(test_enomem), T(test_all_in_sizing),
+         T(test_short_stop_buy), T(test_hedge_net_routing), T(test_cleanup))
