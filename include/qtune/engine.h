@@ -40,7 +40,8 @@ typedef struct qt_engine_opts {
   int fill_on_trades;     /* use the trades series for fills (default 0) */
   double leverage_cap;    /* max gross notional / equity (default 1 spot-like; 0 = none) */
   size_t max_orders;      /* open-order capacity (default 256) */
-  size_t max_trades;      /* trade-list capacity hint; grows outside the bar loop */
+  size_t max_trades;      /* initial trade-list capacity (default 1024); it doubles when a
+                           * run needs more and is kept for later runs */
   size_t from, to;        /* bars [from, to) of feed 0 are simulated (to = 0: all);
                            * indicators and qt_ctx_bars still see the earlier bars */
 } qt_engine_opts;
