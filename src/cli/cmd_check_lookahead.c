@@ -34,6 +34,9 @@ static void usage(FILE *f) {
           "  --seed N               seed of the random cuts (default 1)\n"
           "  --cash X               starting cash (default 10000)\n"
           "  --slippage-bps X       slippage of market and stop fills (default 0)\n"
+          "  --leverage X           leverage cap, gross notional / equity (default 1; 0 = none)\n"
+          "  --trade-on-close       market orders fill at the signal bar's close\n"
+          "  --hedge-mode           long and short legs at once\n"
           "\nmarket options:\n%s",
           cli_market_help());
 }
@@ -121,12 +124,17 @@ int cmd_check_lookahead(int argc, char **argv) {
   const char *sets[64];
   int n_sets = 0;
   long cuts = 8, seed = 1;
-  double cash = 10000, slip = 0;
+  double cash = 10000, slip = 0, lev = NAN;
+  int toc = 0, hedge = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
       return CLI_OK;
+    }
+    if (strcmp(a, "--trade-on-close") == 0 || strcmp(a, "--hedge-mode") == 0) {
+      *(a[2] == 't' ? &toc : &hedge) = 1;
+      continue;
     }
     int mr = cli_market_parse_arg(&mo, argc, argv, &i);
     if (mr == 1) continue;
@@ -147,6 +155,8 @@ int cmd_check_lookahead(int argc, char **argv) {
       if (cli_parse_double(a, v, &cash)) return CLI_ERROR;
     } else if (strcmp(a, "--slippage-bps") == 0) {
       if (cli_parse_double(a, v, &slip)) return CLI_ERROR;
+    } else if (strcmp(a, "--leverage") == 0) {
+      if (cli_parse_double(a, v, &lev)) return CLI_ERROR;
     } else {
       return cli_failf("check-lookahead: unknown option %s (see --help)", a);
     }
@@ -207,6 +217,9 @@ int cmd_check_lookahead(int argc, char **argv) {
   lo.seed = (uint64_t)seed;
   lo.engine.cash = cash;
   lo.engine.slippage_bps = slip;
+  lo.engine.trade_on_close = toc;
+  lo.engine.hedge_mode = hedge;
+  if (!isnan(lev)) lo.engine.leverage_cap = lev;
   qt_lookahead_report rep;
   if (qt_lookahead_check(s, p, feeds, nf, &lo, &rep, &e)) {
     rc = cli_fail(&e);

@@ -25,6 +25,9 @@ contains "plugin verdict" "$TMP/out" "no look-ahead found: strategy 'mine', 8 cu
 check_exit "cheater fails" 1 "$QTUNE" check-lookahead --strategy "$CHEAT" "${MKT[@]}"
 contains "cheater: first difference" "$TMP/out" "look-ahead found: strategy 'cheater', data cut at bar 720"
 
+check_exit "cheater fails with engine options" 1 "$QTUNE" check-lookahead --strategy "$CHEAT" "${MKT[@]}" \
+  --trade-on-close --hedge-mode --leverage 2 --slippage-bps 1 --cash 5000 --cuts 2 --seed 9
+
 printf 'fast: 8\nslow: 30   # longer\nfraction: 0.25\n' > "$TMP/p.yaml"
 check_exit "params file" 0 "$QTUNE" check-lookahead --strategy "$MINE" "${MKT[@]}" --params "$TMP/p.yaml" --cuts 3
 
