@@ -162,6 +162,9 @@ if "$QTUNE" data synth --catalog cat --symbol SYN --days 3 --seed 1 >/dev/null 2
   contains "sma: Sharpe printed" "$TMP/out" "Sharpe"
   check_exit "analyze sma" 0 "$QTUNE" analyze --study-name sma --storage "$DB" --top-n 3
   contains "sma importance" "$TMP/out" "parameter importance"
+  check_exit "strategy clash on resume" 2 "$QTUNE" optimize --strategy sma_cross --catalog cat \
+    --symbol SYN --trials 1 --study-name s1 --storage "$DB" --quiet
+  contains "clash named" "$TMP/err" "study 's1' was created for an external objective"
 else
   echo "skip sma_cross study: qtune data synth not available"
 fi
