@@ -385,6 +385,12 @@ int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts *o, qt
   while (R.alive > 0) wait_tick(&R, &W);
   pthread_mutex_unlock(&R.mu);
   for (size_t k = 0; k < n_started; k++) pthread_join(th[k], NULL);
+  if (!R.fatal) {
+    /* the final picture: every process's trials under one normalization,
+     * also in storage, so the caller's report and `qtune analyze` agree */
+    qt_err e;
+    if (qt_study_sync(st, &e) || qt_study_store_scores(st, &e)) set_fatal(&R, &e);
+  }
   if (out_p || R.o.progress) {
     qt_progress p;
     fill_progress(&R, W.t0, &p);
