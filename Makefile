@@ -79,7 +79,7 @@ bench: bootstrap
 	@bench/run.sh
 
 demo: bootstrap
-	@$(MAKE) --no-print-directory -j2 all
+	@$(MAKE) -s --no-print-directory -j2 all
 	@scripts/demo
 
 fuzz: bootstrap
