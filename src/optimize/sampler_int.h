@@ -46,4 +46,9 @@ typedef struct qt__prop_rng {
 } qt__prop_rng;
 void qt__prop_rng_next(qt__prop_rng *p, size_t n_done, qt_rng *out);
 
+/* Tests: log density of the TPE estimator of group 0 (below) or 1 (above) on
+ * dimension k at internal x, as built by the sampler's last propose that got
+ * past the startup trials (univariate only; NaN otherwise). */
+double qt__tpe_log_density(void *self, int group, size_t k, double x);
+
 #endif
