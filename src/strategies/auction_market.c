@@ -57,6 +57,9 @@ typedef struct am_state {
   /* profile: hash slot key + volume; ring of the window's (key, volume) */
   int64_t slot_key[AM_SLOTS];
   double slot_vol[AM_SLOTS];
+  int32_t slot_cnt[AM_SLOTS]; /* bars in the slot: 0 resets the volume exactly */
+  int64_t kmin, kmax;         /* keys that may hold volume lie in [kmin, kmax] */
+  int have_range;
   int64_t ring_key[AM_WIN_MAX];
   double ring_vol[AM_WIN_MAX];
   size_t ring_n, ring_head;
@@ -91,14 +94,22 @@ static int am_init(void *vst, const double *p, qt_ctx *cx, qt_err *err) {
   return st->atr ? QT_OK : (err && err->code ? err->code : QT_EINVAL);
 }
 
-static void slot_add(am_state *st, int64_t key, double vol) {
+static void slot_add(am_state *st, int64_t key, double vol, int bars) {
   size_t s = (size_t)(((key % AM_SLOTS) + AM_SLOTS) % AM_SLOTS);
   if (st->slot_key[s] != key) { /* empty or a bucket 512 keys away: replace */
+    if (bars < 0) return;       /* its bars were evicted with it */
     st->slot_key[s] = key;
     st->slot_vol[s] = 0;
+    st->slot_cnt[s] = 0;
   }
+  st->slot_cnt[s] += bars;
   st->slot_vol[s] += vol;
-  if (st->slot_vol[s] < 0) st->slot_vol[s] = 0; /* rounding of add/remove */
+  if (st->slot_cnt[s] <= 0 || st->slot_vol[s] < 0) st->slot_vol[s] = 0, st->slot_cnt[s] = 0;
+  if (bars > 0) {
+    if (!st->have_range) st->kmin = st->kmax = key, st->have_range = 1;
+    if (key < st->kmin) st->kmin = key;
+    if (key > st->kmax) st->kmax = key;
+  }
 }
 
 static double slot_get(const am_state *st, int64_t key) {
@@ -112,24 +123,35 @@ static void profile_push(am_state *st, const qt_bar *b) {
   if (!(tp > 0) || !(vol >= 0) || !isfinite(vol)) vol = 0, tp = b->close > 0 ? b->close : 1;
   int64_t key = (int64_t)floor(log(tp) / st->ln_w);
   if (st->ring_n == (size_t)st->win) { /* drop the bar leaving the window */
-    slot_add(st, st->ring_key[st->ring_head], -st->ring_vol[st->ring_head]);
+    slot_add(st, st->ring_key[st->ring_head], -st->ring_vol[st->ring_head], -1);
   } else {
     st->ring_n++;
   }
   st->ring_key[st->ring_head] = key;
   st->ring_vol[st->ring_head] = vol;
   st->ring_head = (st->ring_head + 1) % (size_t)st->win;
-  slot_add(st, key, vol);
+  slot_add(st, key, vol, 1);
+  /* Shrink the key range past buckets the window has left. */
+  while (st->kmin < st->kmax && slot_get(st, st->kmin) <= 0) st->kmin++;
+  while (st->kmax > st->kmin && slot_get(st, st->kmax) <= 0) st->kmax--;
 }
 
 /* POC and value area of the current window; 0 when the window holds no volume. */
 static int value_area(const am_state *st, double *val, double *vah) {
   double total = 0, best = -1;
   int64_t poc = 0;
-  for (size_t s = 0; s < AM_SLOTS; s++) {
-    double v = st->slot_vol[s];
-    total += v;
-    if (v > best || (v == best && st->slot_key[s] < poc)) best = v, poc = st->slot_key[s];
+  if (st->kmax - st->kmin < AM_SLOTS) { /* the usual case: walk the occupied keys */
+    for (int64_t k = st->kmin; k <= st->kmax; k++) {
+      double v = slot_get(st, k);
+      total += v;
+      if (v > best) best = v, poc = k;
+    }
+  } else { /* a range wider than the table (a huge move): every slot */
+    for (size_t s = 0; s < AM_SLOTS; s++) {
+      double v = st->slot_vol[s];
+      total += v;
+      if (v > best || (v == best && st->slot_key[s] < poc)) best = v, poc = st->slot_key[s];
+    }
   }
   if (!(total > 0)) return 0;
   double acc = best, goal = AM_VA_SHARE * total;

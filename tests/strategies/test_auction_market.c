@@ -246,11 +246,42 @@ static void test_daily_loss_halt(void) {
   done(&rc);
 }
 
+/* The profile rolls: bars 0..9 trade 1000 each at 100, then 10 each at 110.
+ * A drop to 109.5 on taker selling at bar 75 (60-bar window = bars 16..75,
+ * all at 110) is below VAL: short.  The same drop at bar 65 (window 6..65:
+ * 4000 of 4560 volume at 100, so the value area is the 100 bucket) is above
+ * the value area: no short. */
+static void rolls_path(path *pt, size_t at) {
+  quiet(pt);
+  for (size_t i = 0; i < 10; i++) pt->v[i] = 1000, pt->tb[i] = 500;
+  for (size_t i = 10; i < NB; i++) set(pt, i, 110, 110.2, 109.8, 110, 5);
+  pt->o[10] = 100;
+  set(pt, at, 110, 110, 109.4, 109.5, 1);
+  for (size_t i = at + 1; i < NB; i++) set(pt, i, 109.5, 109.6, 109.4, 109.5, 5);
+}
+
+static void test_profile_rolls(void) {
+  path pt;
+  double p[11];
+  params(p);
+  run_ctx rc;
+  rolls_path(&pt, 75);
+  ASSERT_TRUE(run(&rc, &pt, p) == QT_OK);
+  ASSERT_TRUE(rc.r.n_trades == 1);
+  EXPECT_EQ(rc.r.trades[0].side, QT_SELL);
+  EXPECT_EQ(rc.r.trades[0].entry_ms, SU_T0 + 76 * 60000);
+  done(&rc);
+  rolls_path(&pt, 65);
+  ASSERT_TRUE(run(&rc, &pt, p) == QT_OK);
+  EXPECT_EQ(rc.r.n_signals, 0);
+  done(&rc);
+}
+
 static void test_random_markets(void) {
   size_t n = su_random_markets(am(), NULL, 5, 0);
   EXPECT_TRUE(n > 0);
 }
 
 QT_TESTS(T(test_breakout_target), T(test_breakout_stop), T(test_aggression_threshold),
-         T(test_lookback), T(test_balance_fade), T(test_max_positions), T(test_daily_loss_halt),
+         T(test_lookback), T(test_balance_fade), T(test_max_positions), T(test_daily_loss_halt), T(test_profile_rolls),
          T(test_random_markets))
