@@ -9,7 +9,10 @@
  * least as good as Optuna's and as random's.
  *
  * Environment: BENCH_QUICK=1 uses 3 seeds (both sides), BENCH_SKIP_OPTUNA=1
- * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3).
+ * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3),
+ * OPTUNA_SEARCH_RESULTS=FILE reads Optuna's lines from a saved run of
+ * optuna_search.py instead of running it (its seeds are fixed, so a saved run
+ * is the same run).
  * The full run (10 seeds) takes Optuna several minutes. */
 #include "bench.h"
 #include "qtune/optimize.h"
@@ -153,21 +156,24 @@ int main(void) {
   for (int fi = 0; fi < NF; fi++)
     for (int di = 0; di < ND; di++)
       for (int ti = 0; ti < NTR; ti++) tpe_le_random += g_med[0][fi][di][ti] <= g_med[1][fi][di][ti];
-  int tpe_le_optuna = -1;
+  int tpe_le_optuna = -1, compared = 0;
   if (!getenv("BENCH_SKIP_OPTUNA")) {
     const char *py = getenv("QT_PYTHON") ? getenv("QT_PYTHON") : "/usr/bin/python3";
     char cmd[512], line[1024];
     snprintf(cmd, sizeof cmd, "%s bench/optuna_search.py --seeds %d", py, seeds);
-    FILE *p = popen(cmd, "r");
+    const char *saved = getenv("OPTUNA_SEARCH_RESULTS");
+    FILE *p = saved ? fopen(saved, "r") : popen(cmd, "r");
     tpe_le_optuna = 0;
     while (p && fgets(line, sizeof line, p)) {
-      fputs(line, stdout);
-      fflush(stdout);
       char func[64] = "";
       int d = 0, t = 0;
       const char *a = strstr(line, "\"func\":\""), *b = strstr(line, "\"dims\":");
       const char *c = strstr(line, "\"trials\":"), *m = strstr(line, "\"median\":");
       if (!a || !b || !c || !m) continue;
+      if (!strstr(line, "\"impl\":\"optuna\"")) continue;
+      if (!strstr(line, seeds == 3 ? "\"seeds\":3," : "\"seeds\":10,")) continue;
+      fputs(line, stdout);
+      fflush(stdout);
       sscanf(a + 8, "%63[^\"]", func);
       d = atoi(b + 7);
       t = atoi(c + 9);
@@ -175,13 +181,16 @@ int main(void) {
       for (int fi = 0; fi < NF; fi++)
         for (int di = 0; di < ND; di++)
           for (int ti = 0; ti < NTR; ti++)
-            if (!strcmp(func, FUNCS[fi].name) && d == DIMS[di] && t == TRIALS[ti])
+            if (!strcmp(func, FUNCS[fi].name) && d == DIMS[di] && t == TRIALS[ti]) {
               tpe_le_optuna += g_med[0][fi][di][ti] <= om;
+              compared++;
+            }
     }
-    if (p) pclose(p);
+    if (p && saved) fclose(p);
+    else if (p) pclose(p);
   }
   printf("{\"bench\":\"search_summary\",\"cases\":%d,\"seeds\":%d,\"tpe_le_random\":%d,"
-         "\"tpe_le_optuna\":%d}\n",
-         n_cases, seeds, tpe_le_random, tpe_le_optuna);
+         "\"optuna_cases\":%d,\"tpe_le_optuna\":%d}\n",
+         n_cases, seeds, tpe_le_random, compared, tpe_le_optuna);
   return 0;
 }
