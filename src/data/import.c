@@ -470,6 +470,10 @@ typedef struct layout {
   int8_t col[QT__MAX_FIELDS];
   uint8_t type[QT__MAX_FIELDS];
   char name[QT__MAX_FIELDS][32];
+  /* A column mapped to several targets (close-only data: open=c,high=c,...)
+   * is parsed once and copied: copy[i] = {from col, to col}. */
+  int n_copy;
+  int8_t copy[QT__MAX_COLS][2];
 } layout;
 
 typedef struct fixed_field {
@@ -654,6 +658,13 @@ static int layout_generic(layout *L, qt_kind k, const qt__field *h, int nh, cons
     if (idx < 0) continue;
     if (idx >= L->nfields) L->nfields = idx + 1;
     if (x->col == 4 && k == QT_KIND_TRADES && mapped[4]) continue; /* is_buyer_maker beats side */
+    if (L->col[idx] >= 0 && L->col[idx] != x->col) {
+      if (L->type[idx] != x->type || L->n_copy == QT__MAX_COLS) continue;
+      L->copy[L->n_copy][0] = L->col[idx];
+      L->copy[L->n_copy++][1] = (int8_t)x->col;
+      mapped[x->col] = 1;
+      continue;
+    }
     L->col[idx] = (int8_t)x->col;
     L->type[idx] = (uint8_t)x->type;
     if (!L->name[idx][0]) snprintf(L->name[idx], sizeof L->name[idx], "%s", x->names[0]);
@@ -792,6 +803,8 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
     }
   row_done:
     if (rc) return rc;
+    if (s->t.n && r == s->t.v + s->t.n - 1) /* the row was kept */
+      for (int k = 0; k < L->n_copy; k++) r[(size_t)L->copy[k][1] * cs] = r[(size_t)L->copy[k][0] * cs];
   }
   return QT_OK;
 }
@@ -859,6 +872,12 @@ static int on_doc(void *ud, qt__input *in, qt_err *err) {
   default: {
     int k = s->o->kind >= 0 ? s->o->kind : header ? header_kind(h, (int)nh) : -1;
     if (k < 0) k = s->kind;
+    /* a mapping names its kind's fields: the first kind it fits */
+    for (int t = 0; k < 0 && s->o->columns && t < QT_KIND_COUNT; t++)
+      if (layout_generic(&L, (qt_kind)t, header ? h : NULL, header ? (int)nh : 0, s->o->columns,
+                         in->name, NULL) == QT_OK)
+        k = t;
+    if (k < 0 && s->o->columns) k = QT_KIND_BARS; /* its error names the bad mapping */
     if (k < 0)
       return qt_err_set(err, QT_EPARSE, "%s: cannot tell the kind of series from %s; use --kind",
                         in->name, header ? "the header" : "a file without a header");

@@ -213,6 +213,15 @@ static void generic_csv(void) {
   ASSERT_TRUE(import1(shared("freqtrade/XRP_USDT_USDT-5m-futures.csv", p, sizeof p), &o, &im, &e) == QT_OK);
   EXPECT_TRUE(im.bars.high[0] == 1.1954 && im.bars.volume[0] == 0);
   qt_import_fini(&im);
+  /* one price column feeding open/high/low/close (R's USDCHF half-hourly series) */
+  o.columns = "time=datetime_utc,open=usdchf,high=usdchf,low=usdchf,close=usdchf";
+  ASSERT_TRUE(import1(shared("oracles/USDCHF.csv", p, sizeof p), &o, &im, &e) == QT_OK);
+  EXPECT_EQ(im.bars.n, 62496);
+  EXPECT_EQ(im.bars.ts_ms[0], 828309600000LL); /* 1996-03-31 22:00 UTC */
+  EXPECT_TRUE(im.bars.open[1] == 1.1941 && im.bars.high[1] == 1.1941 && im.bars.close[1] == 1.1941);
+  EXPECT_EQ(im.bars.interval_ms, 1800000);
+  qt_import_fini(&im);
+  shared("freqtrade/XRP_USDT_USDT-5m-futures.csv", p, sizeof p);
   o.columns = "time=date_ms,opne=open";
   EXPECT_EQ(import1(p, &o, &im, &e), QT_EINVAL);
   EXPECT_CONTAINS(e.msg, "unknown target 'opne'");
