@@ -2,7 +2,8 @@
  * trial runs `/bin/sh -c CMD` in its own process group with the params as a
  * JSON object on stdin and reads one JSON object of metrics from stdout.
  * fork/exec and pipes only (no temp files); a timeout kills the whole group
- * so a shell's children die with it. */
+ * so a shell's children die with it.  The trial's seed is in the
+ * environment as QTUNE_TRIAL_SEED. */
 #include "qtune/optimize.h"
 
 #include <errno.h>
@@ -17,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #define CMD_OUT_MAX (16u << 20) /* a metrics object is small; more is a runaway */
 #define CMD_ERR_TAIL 240
 
@@ -27,6 +30,9 @@ typedef struct cmd_shared {
 
 typedef struct cmd_worker {
   const cmd_shared *sh;
+  char **envp;   /* environ + QTUNE_TRIAL_SEED, built before fork */
+  size_t env_cap;
+  char seed_var[48];
   char *in;      /* params JSON */
   size_t in_cap;
   char *out;     /* child's stdout */
@@ -44,6 +50,7 @@ static void cmd_worker_free(void *wv) {
   if (!w) return;
   qt_free(w->in);
   qt_free(w->out);
+  qt_free(w->envp);
   qt_free(w);
 }
 
@@ -118,6 +125,22 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
   pid_t pid = -1;
   int r = params_json(w, sp, x, err);
   if (r) return r;
+  /* the child's environment: ours plus the trial's seed, for commands
+   * whose backtest is random */
+  size_t n_env = 0;
+  while (environ && environ[n_env]) n_env++;
+  if (n_env + 2 > w->env_cap) {
+    char **ne = qt_realloc(w->envp, (n_env + 2) * sizeof *ne);
+    if (!ne) return qt_err_set(err, QT_ENOMEM, "objective command: out of memory");
+    w->envp = ne;
+    w->env_cap = n_env + 2;
+  }
+  size_t ke = 0;
+  for (size_t i = 0; i < n_env; i++)
+    if (strncmp(environ[i], "QTUNE_TRIAL_SEED=", 17) != 0) w->envp[ke++] = environ[i];
+  snprintf(w->seed_var, sizeof w->seed_var, "QTUNE_TRIAL_SEED=%llu", (unsigned long long)seed);
+  w->envp[ke++] = w->seed_var;
+  w->envp[ke] = NULL;
   size_t in_len = strlen(w->in), in_off = 0, out_len = 0;
   char tail[CMD_ERR_TAIL + 1];
   size_t tail_len = 0;
@@ -145,7 +168,8 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
     dup2(in[0], 0);
     dup2(op[1], 1);
     dup2(ep[1], 2);
-    execl("/bin/sh", "sh", "-c", w->sh->cmd, (char *)NULL);
+    char *const args[] = {"sh", "-c", w->sh->cmd, NULL};
+    execve("/bin/sh", args, w->envp);
     _exit(127);
   }
   setpgid(pid, pid); /* also here: no race with the kill below */

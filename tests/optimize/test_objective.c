@@ -57,6 +57,10 @@ static void test_cmd_ok(void) {
   EXPECT_TRUE(qt_metric_set_find(&m, "label") == NULL); /* strings are ignored */
   EXPECT_TRUE(isnan(*qt_metric_set_find(&m, "none")));
   EXPECT_EQ(m.n, 4);
+  /* the trial's seed (42 in run_cmd) is in the environment */
+  EXPECT_EQ(run_cmd("echo \"{\\\"s\\\": $QTUNE_TRIAL_SEED}\"", 0, 0, 1, &m, &e), 0);
+  ASSERT_TRUE(qt_metric_set_find(&m, "s"));
+  EXPECT_NEAR(*qt_metric_set_find(&m, "s"), 42, 0);
   /* plain sh, the command ignores stdin */
   EXPECT_EQ(run_cmd("echo '{\"v\": -1.5e3}'", 0, 0, 1, &m, &e), 0);
   EXPECT_NEAR(*qt_metric_set_find(&m, "v"), -1500, 0);
