@@ -164,7 +164,8 @@ QT_API int qt_objective_strategy(const qt_strategy_vtbl *s, const qt_feed *feeds
  * ignored; true/false as 1/0).  timeout_s > 0 kills the process group after
  * that many seconds.  A non-zero exit (the message quotes the end of its
  * stderr), a signal, a timeout or output that is not a JSON object fails the
- * trial.  cmd is copied. */
+ * trial.  The trial's seed is in its environment as QTUNE_TRIAL_SEED.  cmd is
+ * copied. */
 QT_API int qt_objective_command(const char *cmd, double timeout_s, qt_objective *out,
                                 qt_err *err);
 
