@@ -62,20 +62,13 @@ static int ts_init(void *st, const double *p, qt_ctx *cx, qt_err *err) {
 static void ts_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
   g_nbars_seen++;
   if (g_check_invariant) {
-    /* equity = cash + sum of marked legs (unrealized P&L at the close) */
+    /* equity = cash + the net legs marked at the close (one-way runs) */
     double u = 0;
     for (int k = 0; k < qt_ctx_n_instruments(cx); k++) {
       size_t n;
       const qt_bars *bb = qt_ctx_bars(cx, k, &n);
-      double mark = bb->close[n - 1];
-      for (int leg = 0; leg < 3; leg++) {
-        if (leg == QT_LEG_NET && qt_ctx_position(cx, k, QT_LEG_LONG) != 0 &&
-            qt_ctx_position(cx, k, QT_LEG_SHORT) != 0)
-          continue;
-        double q = qt_ctx_position(cx, k, leg);
-        if (leg != QT_LEG_NET) continue;
-        u += q * (mark - qt_ctx_entry_price(cx, k, leg));
-      }
+      double q = qt_ctx_position(cx, k, QT_LEG_NET);
+      u += q * (bb->close[n - 1] - qt_ctx_entry_price(cx, k, QT_LEG_NET));
     }
     if (fabs(qt_ctx_equity(cx) - (qt_ctx_cash(cx) + u)) > 1e-6) g_invariant_bad++;
   }
