@@ -870,14 +870,15 @@ static int on_doc(void *ud, qt__input *in, qt_err *err) {
   case QT_FMT_FUNDINGRATE: layout_fixed(&L, QT_KIND_FUNDING, k_fund, 3); break;
   case QT_FMT_BOOKTICKER: layout_fixed(&L, QT_KIND_QUOTES, k_book, 7); break;
   default: {
-    int k = s->o->kind >= 0 ? s->o->kind : header ? header_kind(h, (int)nh) : -1;
-    if (k < 0) k = s->kind;
+    int k = s->o->kind;
     /* a mapping names its kind's fields: the first kind it fits */
     for (int t = 0; k < 0 && s->o->columns && t < QT_KIND_COUNT; t++)
       if (layout_generic(&L, (qt_kind)t, header ? h : NULL, header ? (int)nh : 0, s->o->columns,
                          in->name, NULL) == QT_OK)
         k = t;
-    if (k < 0 && s->o->columns) k = QT_KIND_BARS; /* its error names the bad mapping */
+    if (k < 0 && s->o->columns) k = s->kind >= 0 ? s->kind : QT_KIND_BARS; /* names the bad key */
+    if (k < 0 && header) k = header_kind(h, (int)nh);
+    if (k < 0) k = s->kind;
     if (k < 0)
       return qt_err_set(err, QT_EPARSE, "%s: cannot tell the kind of series from %s; use --kind",
                         in->name, header ? "the header" : "a file without a header");
