@@ -96,7 +96,7 @@ static int dim_check(const qt_dim *d, qt_err *err) {
     if (d->step < 0 || !isfinite(d->step))
       return qt_err_set(err, QT_EINVAL, "%s: bad step %g", d->name, d->step);
     if (d->type == QT_PARAM_INT && (d->lo != floor(d->lo) || d->hi != floor(d->hi) ||
-                                    d->step < 1 || d->step != floor(d->step)))
+                                    (d->step != 0 && d->step < 1) || d->step != floor(d->step)))
       return qt_err_set(err, QT_EINVAL, "%s: int range [%g, %g] step %g is not whole", d->name,
                         d->lo, d->hi, d->step);
     if (d->log && d->lo <= 0)

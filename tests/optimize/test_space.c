@@ -88,6 +88,16 @@ static void conversions_and_snap(void) {
   d.log = 1;
   ASSERT_TRUE(qt_space_add(sp, &d, &e) == 0);
   EXPECT_NEAR(qt_space_snap(sp, 7, log(17.4)), log(17), 1e-15);
+  /* an int without a step steps by 1; a fractional step is refused */
+  strcpy(d.name, "n0");
+  d.step = 0;
+  d.log = 0;
+  ASSERT_TRUE(qt_space_add(sp, &d, &e) == 0);
+  EXPECT_EQ(qt_space_dim(sp, 8)->step, 1);
+  strcpy(d.name, "n1");
+  d.step = 0.5;
+  EXPECT_EQ(qt_space_add(sp, &d, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "n1: int range [2, 200] step 0.5 is not whole");
   qt_space_free(sp);
 }
 
