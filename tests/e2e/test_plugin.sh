@@ -41,6 +41,12 @@ check_exit "unknown param" 2 "$QTUNE" check-lookahead --strategy market_maker "$
 contains "unknown param: message" "$TMP/err" "has no parameter 'profile_bars'"
 check_exit "no strategy" 2 "$QTUNE" check-lookahead "${MKT[@]}"
 
+# Built against installed headers (a copy of include/ elsewhere), by its Makefile.
+mkdir -p "$TMP/inst/include" && cp -r "$QT_ROOT/include/qtune" "$TMP/inst/include/"
+check "build against installed headers" make -s -C "$QT_ROOT/examples/mystrategy" \
+  QTUNE_INC="$TMP/inst/include" OUT="$TMP/libmine2.so"
+check_exit "that plugin runs" 0 "$QTUNE" backtest --strategy "$TMP/libmine2.so" "${MKT[@]}"
+
 # The plugin through backtest (a path instead of a built-in name).
 check_exit "backtest plugin" 0 "$QTUNE" backtest --strategy "$MINE" "${MKT[@]}"
 check_exit "backtest missing plugin" 2 "$QTUNE" backtest --strategy "$TMP/none.so" "${MKT[@]}"
