@@ -493,6 +493,12 @@ static void fuzz_repros(void) {
       qt_import im;
       qt_err e = {0};
       int rc = qt__import_buffer(ent->d_name, buf, len, &o, &im, &e);
+      if (rc == QT_OK && strcmp(ent->d_name, "seed-same-time-trades.csv") == 0) {
+        /* 200 rows of 3 distinct trades at one ms: the big-group dedupe path */
+        EXPECT_EQ(im.trades.n, 3);
+        EXPECT_EQ(im.stats.duplicates, 197);
+        EXPECT_TRUE(im.trades.id[0] == 0 && im.trades.id[2] == 2);
+      }
       if (rc == QT_OK) qt_import_fini(&im);
       else EXPECT_TRUE(e.msg[0] != '\0');
     }
