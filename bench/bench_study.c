@@ -4,6 +4,9 @@
  * trials/s (cpu_s: CPU time of all threads, honest on a loaded machine).
  * A second line runs the same study machinery on a pure function
  * (fake_strategy) to show the study's own cost per trial (TPE + SQLite).
+ * Then the overhead line again at BENCH_STUDY_OPTUNA_TRIALS (default 100)
+ * trials beside Optuna's (bench/optuna_study.py through popen: TPE, SQLite
+ * RDBStorage, n_jobs = the same jobs); BENCH_STUDY_OPTUNA=0 skips it.
  * Env: BENCH_STUDY_TRIALS, BENCH_STUDY_DAYS, BENCH_STUDY_JOBS override. */
 #include "bench.h"
 #include "qtune/optimize.h"
@@ -58,7 +61,7 @@ static int run_study(const char *label, const char *strat_name, const qt_space *
   long best = qt_study_best(st);
   qt_trial_info ti = {0};
   if (best >= 0) qt_study_trial_info(st, (size_t)best, &ti);
-  printf("{\"bench\":\"%s\",\"strategy\":\"%s\",\"sampler\":\"tpe\",\"storage\":\"sqlite\","
+  printf("{\"bench\":\"%s\",\"impl\":\"qtune\",\"strategy\":\"%s\",\"sampler\":\"tpe\",\"storage\":\"sqlite\","
          "\"bars\":%ld,\"trials\":%zu,\"jobs\":%ld,\"wall_s\":%.3f,\"cpu_s\":%.3f,\"trials_per_s\":%.1f,"
          "\"ms_per_trial\":%.3f,\"failed\":%zu,\"infeasible\":%zu,\"best_score\":%.6g,"
          "\"target_wall_s\":15}\n",
@@ -125,6 +128,18 @@ int main(void) {
   }
   if (run_study("study", s->name, sp, &obj, trials, jobs, (long)mk.bars.n)) goto done;
   if (run_study("study_overhead", "fake_strategy", sp, &fobj, trials, jobs, 0)) goto done;
+  const char *oe = getenv("BENCH_STUDY_OPTUNA");
+  if (!oe || strcmp(oe, "0") != 0) {
+    long ot = env_long("BENCH_STUDY_OPTUNA_TRIALS", 100);
+    if (run_study("study_overhead", "fake_strategy", sp, &fobj, ot, jobs, 0)) goto done;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/optuna_study.py --trials %ld --jobs %ld", ot,
+             jobs);
+    FILE *pp = popen(cmd, "r");
+    char line[1024];
+    while (pp && fgets(line, sizeof line, pp)) fputs(line, stdout);
+    if (!pp || pclose(pp) != 0) fprintf(stderr, "bench_study: optuna comparison failed\n");
+  }
   rc = 0;
 done:
   qt_objective_free(&obj);
