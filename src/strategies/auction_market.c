@@ -120,7 +120,9 @@ static double slot_get(const am_state *st, int64_t key) {
 static void profile_push(am_state *st, const qt_bar *b) {
   double tp = (b->high + b->low + b->close) / 3.0;
   double vol = b->volume;
-  if (!(tp > 0) || !(vol >= 0) || !isfinite(vol)) vol = 0, tp = b->close > 0 ? b->close : 1;
+  if (!(tp > 0) || !isfinite(tp)) /* a bad bar adds nothing; keep the key finite */
+    vol = 0, tp = b->close > 0 && isfinite(b->close) ? b->close : 1.0;
+  if (!(vol >= 0) || !isfinite(vol)) vol = 0;
   int64_t key = (int64_t)floor(log(tp) / st->ln_w);
   if (st->ring_n == (size_t)st->win) { /* drop the bar leaving the window */
     slot_add(st, st->ring_key[st->ring_head], -st->ring_vol[st->ring_head], -1);

@@ -277,11 +277,31 @@ static void test_profile_rolls(void) {
   done(&rc);
 }
 
+/* Bars with a NaN or negative volume add nothing to the profile: the
+ * breakout of test_breakout_target still enters at the same bar. */
+static void test_bad_volume_ignored(void) {
+  path pt;
+  quiet(&pt);
+  pt.v[40] = NAN;
+  pt.v[41] = -5;
+  pt.tb[41] = -1;
+  set(&pt, BRK, 100, 100.6, 100, 100.5, 9);
+  for (size_t i = BRK + 1; i < NB; i++) set(&pt, i, 100.5, 100.6, 100.4, 100.5, 5);
+  double p[11];
+  params(p);
+  run_ctx rc;
+  ASSERT_TRUE(run(&rc, &pt, p) == QT_OK);
+  EXPECT_EQ(rc.r.n_signals, 1);
+  ASSERT_TRUE(rc.r.n_trades == 1);
+  EXPECT_EQ(rc.r.trades[0].entry_ms, SU_T0 + (BRK + 1) * 60000);
+  done(&rc);
+}
+
 static void test_random_markets(void) {
   size_t n = su_random_markets(am(), NULL, 5, 0);
   EXPECT_TRUE(n > 0);
 }
 
 QT_TESTS(T(test_breakout_target), T(test_breakout_stop), T(test_aggression_threshold),
-         T(test_lookback), T(test_balance_fade), T(test_max_positions), T(test_daily_loss_halt), T(test_profile_rolls),
+         T(test_lookback), T(test_balance_fade), T(test_max_positions), T(test_daily_loss_halt), T(test_profile_rolls), T(test_bad_volume_ignored),
          T(test_random_markets))
