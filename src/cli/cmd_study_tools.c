@@ -9,12 +9,24 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_URL "sqlite:///qtune.db"
 
 const char *cli_study_objective_name(const qt_study *st) { return qt_study_goal(st)->metric; }
 
+/* Read-only tools must not create an empty SQLite file for a mistyped path. */
+static int db_missing(const char *url, qt_err *err) {
+  const char *path = url;
+  if (!strncmp(url, "sqlite://", 9)) path = url + 9;
+  else if (strstr(url, "://")) return 0; /* another backend: let it answer */
+  if (access(path, F_OK) == 0) return 0;
+  return qt_err_set(err, QT_ENOTFOUND, "%s: no such database", path);
+}
+
 int cli_study_open_ro(const char *name, const char *url, qt_study **out, qt_err *err) {
+  *out = NULL;
+  if (db_missing(url ? url : DEFAULT_URL, err)) return QT_ENOTFOUND;
   qt_study_opts o = qt_study_opts_default();
   o.name = name;
   o.storage_url = url ? url : DEFAULT_URL;
@@ -132,7 +144,7 @@ int cmd_studies(int argc, char **argv) {
   }
   qt_err e;
   qt_storage s;
-  if (qt_storage_open(url, &s, &e)) return cli_fail(&e);
+  if (db_missing(url, &e) || qt_storage_open(url, &s, &e)) return cli_fail(&e);
   qt_study_rec *recs = NULL;
   size_t n = 0;
   int rc = CLI_OK;

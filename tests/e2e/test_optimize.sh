@@ -64,6 +64,9 @@ check_exit "best" 0 "$QTUNE" best --study-name s1 --storage "$DB" -o best2.yaml
 if diff <(grep -v '^#' best1.yaml) <(grep -v '^#' best2.yaml) >/dev/null; then
   ok "best matches optimize's file"; else bad "best differs"; fi
 check_exit "best of a missing study" 2 "$QTUNE" best --study-name nope --storage "$DB"
+check_exit "studies of a missing database" 2 "$QTUNE" studies --storage "sqlite:///$TMP/none.db"
+contains "missing database named" "$TMP/err" "none.db: no such database"
+[ ! -e "$TMP/none.db" ] && ok "no empty database created" || bad "none.db created"
 
 # deterministic: same seed, --jobs 2, identical params sequences
 for d in d1 d2; do
