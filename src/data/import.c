@@ -609,6 +609,7 @@ static int header_kind(const qt__field *h, int nh) {
 static int layout_generic(layout *L, qt_kind k, const qt__field *h, int nh, const char *columns,
                           const char *name, qt_err *err) {
   memset(L, 0, sizeof *L);
+  if (columns && !*columns) columns = NULL;
   L->kind = k;
   L->nfields = nh;
   for (int i = 0; i < QT__MAX_FIELDS; i++) L->col[i] = -1;

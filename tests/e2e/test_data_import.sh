@@ -64,6 +64,21 @@ check_exit "info symbol" 0 "$QTUNE" data info --catalog "$CAT" --symbol XRPUSDT
 contains "info shows funding" "$TMP/out" "funding"
 contains "info shows 5m" "$TMP/out" "5m"
 
+# the market loader of backtest/optimize (src/cli/market.c) on this catalog
+check_exit "backtest from/to" 0 "$QTUNE" backtest --catalog "$CAT" --symbol AVAXUSDT --strategy sma_cross \
+  --params fast=5,slow=20 --json --from 2026-07-01 --to 2026-07-02
+contains "backtest from/to bars" "$TMP/out" '"bars": 1440'
+contains "backtest from/to first bar" "$TMP/out" '"first_ms": 1782864000000'
+check_exit "backtest empty range" 2 "$QTUNE" backtest --catalog "$CAT" --symbol AVAXUSDT --strategy sma_cross \
+  --params fast=5,slow=20 --from 2027-01-01
+contains "empty range message" "$TMP/err" "--from/--to select no bars (the data has 87840 bars)"
+check_exit "backtest unknown symbol" 2 "$QTUNE" backtest --catalog "$CAT" --symbol NOPE --strategy sma_cross \
+  --params fast=5,slow=20
+contains "unknown symbol message" "$TMP/err" "has no bars for 'NOPE'"
+check_exit "backtest bad --from" 2 "$QTUNE" backtest --catalog "$CAT" --symbol AVAXUSDT --strategy sma_cross \
+  --params fast=5,slow=20 --from yesterday
+contains "bad --from message" "$TMP/err" "--from: not a timestamp"
+
 # not a catalog; usage errors; help
 mkdir -p "$TMP/plain" && echo hi >"$TMP/plain/notes.txt"
 check_exit "not a catalog" 2 "$QTUNE" data import --catalog "$TMP/plain" --symbol X "$AV/AVAXUSDT-1m-2026-06.csv"
