@@ -205,13 +205,7 @@ int cmd_check_lookahead(int argc, char **argv) {
   qt_feed feeds[2];
   int nf = mk.n_feeds < 2 ? mk.n_feeds : 2;
   memcpy(feeds, mk.feeds, (size_t)nf * sizeof *feeds);
-  /* --from/--to: the check runs on that range only. */
-  qt_bars range;
-  const qt_bars *b0 = feeds[0].bars;
-  if (mk.to_i > mk.from_i && (mk.from_i > 0 || mk.to_i < b0->n)) {
-    range = qt_bars_slice(b0, mk.from_i, mk.to_i);
-    feeds[0].bars = &range;
-  }
+  /* --from/--to: cli_market_load has already cut feed 0 to that range. */
   qt_lookahead_opts lo = qt_lookahead_opts_default();
   lo.n_cuts = (int)cuts;
   lo.seed = (uint64_t)seed;
