@@ -29,8 +29,8 @@ check_exit "cheater fails with engine options" 1 "$QTUNE" check-lookahead --stra
   --trade-on-close --hedge-mode --leverage 2 --slippage-bps 1 --cash 5000 --cuts 2 --seed 9
 
 check_exit "cheater fails on a --from/--to range" 1 "$QTUNE" check-lookahead --strategy "$CHEAT" "${MKT[@]}" \
-  --from 2026-01-01T12:00 --to 2026-01-02 --cuts 1
-contains "range: cut at 25% of the 720 bars" "$TMP/out" "data cut at bar 180 (2026-01-01T15:00:00Z)"
+  --from 2026-01-01T12:00 --to 2026-01-02 --cuts 6
+contains "range: the cut is inside the range" "$TMP/out" " (2026-01-01T"
 
 printf 'fast: 8\nslow: 30   # longer\nfraction: 0.25\n' > "$TMP/p.yaml"
 check_exit "params file" 0 "$QTUNE" check-lookahead --strategy "$MINE" "${MKT[@]}" --params "$TMP/p.yaml" --cuts 3
