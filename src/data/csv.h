@@ -38,9 +38,9 @@ typedef struct qt__field {
 
 #define QT__MAX_FIELDS 64
 
-/* Splits the line starting at p (ending at '\n' or end) into at most
- * QT__MAX_FIELDS fields; *n_fields is the real count (may exceed the cap).
- * Returns the start of the next line.  A trailing '\r' is dropped. */
+/* Splits the line starting at p (ending at "\n", "\r\n", a lone "\r" or
+ * the end) into at most QT__MAX_FIELDS fields; *n_fields is the real count
+ * (may exceed the cap).  Returns the start of the next line. */
 static inline const char *qt__csv_split(const char *p, const char *end, qt__field *f,
                                         size_t *n_fields) {
   size_t n = 0;
@@ -52,11 +52,10 @@ static inline const char *qt__csv_split(const char *p, const char *end, qt__fiel
       while (p < end && !(*p == '"' && (p + 1 >= end || p[1] != '"'))) p += (*p == '"') ? 2 : 1;
       len = (size_t)(p - s);
       if (p < end) p++; /* closing quote */
-      while (p < end && *p != ',' && *p != '\n') p++;
+      while (p < end && *p != ',' && *p != '\n' && *p != '\r') p++;
     } else {
-      while (p < end && *p != ',' && *p != '\n') p++;
+      while (p < end && *p != ',' && *p != '\n' && *p != '\r') p++;
       len = (size_t)(p - s);
-      if (len && s[len - 1] == '\r' && (p >= end || *p == '\n')) len--;
     }
     if (n < QT__MAX_FIELDS) {
       f[n].s = s;
@@ -64,8 +63,8 @@ static inline const char *qt__csv_split(const char *p, const char *end, qt__fiel
     }
     n++;
     if (p >= end) break;
-    if (*p == '\n') {
-      p++;
+    if (*p == '\n' || *p == '\r') {
+      p += (*p == '\r' && p + 1 < end && p[1] == '\n') ? 2 : 1;
       break;
     }
     p++; /* ',' */

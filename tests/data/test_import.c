@@ -180,6 +180,13 @@ static void funding_and_bookticker(void) {
   EXPECT_TRUE(im.quotes.bid_qty[0] == 3.1 && im.quotes.bid_qty[1] == 3.2);
   EXPECT_TRUE(im.quotes.ask[2] == 42283.5 && im.quotes.ask_qty[2] == 2);
   qt_import_fini(&im);
+  /* classic Mac line ends (a lone CR) */
+  ASSERT_TRUE(import1(write_tmp("fr_cr.csv", "calc_time,funding_interval_hours,last_funding_rate\r"
+                                             "1704067200000,8,0.0001\r1704096000000,8,-0.0002\r", b, sizeof b),
+                      NULL, &im, &e) == QT_OK);
+  EXPECT_EQ(im.funding.n, 2);
+  EXPECT_TRUE(im.funding.rate[1] == -0.0002);
+  qt_import_fini(&im);
   /* without header: 7 numeric columns is bookTicker */
   ASSERT_TRUE(import1(write_tmp("bt2.csv", "1,10.5,1,10.6,2,1704067200000,1704067200001\n", b, sizeof b),
                       NULL, &im, &e) == QT_OK);
