@@ -5,7 +5,8 @@
  * (bench/optuna_sampler.py, run through popen) and the ratio.
  *
  * One JSON line per (impl, sampler, window): mean ms per trial over trials
- * 1-100 and 901-1000.  Environment: BENCH_TRIALS (default 1000),
+ * 1-100 and 901-1000, wall clock (ms_per_trial) and process CPU time
+ * (cpu_ms_per_trial: steadier on a shared machine); the ratio lines give both.  Environment: BENCH_TRIALS (default 1000),
  * OPTUNA_BENCH_TRIALS caps Optuna's trials for a quick local run (its last
  * window is then (N-99)-N, and the ratio line says so), BENCH_SKIP_OPTUNA=1
  * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3). */
@@ -78,8 +79,15 @@ static double objective(const qt_space *sp, const double *x) {
   return s;
 }
 
-/* Runs n trials; per-trial seconds into t[]; returns the best value. */
-static double run(const qt_sampler_vtbl *vt, const qt_space *sp, int n, double *t) {
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Runs n trials; per-trial wall and CPU seconds into t[], c[]; returns the
+ * best value. */
+static double run(const qt_sampler_vtbl *vt, const qt_space *sp, int n, double *t, double *c) {
   void *self = NULL;
   qt_err err;
   double *xs = malloc((size_t)n * ND * sizeof *xs);
@@ -90,17 +98,18 @@ static double run(const qt_sampler_vtbl *vt, const qt_space *sp, int n, double *
     exit(2);
   }
   for (int i = 0; i < n; i++) {
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = cpu_now();
     double *x = xs + (size_t)i * ND;
     if (vt->propose(self, v, (size_t)i, x, &err)) {
       fprintf(stderr, "bench_sampler: %s\n", err.msg);
       exit(2);
     }
-    double t1 = bench_now();
+    double t1 = bench_now(), c1 = cpu_now();
     double val = objective(sp, x);
-    double t2 = bench_now();
+    double t2 = bench_now(), c2 = cpu_now();
     v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, x, val, 1};
     t[i] = (t1 - t0) + (bench_now() - t2);
+    c[i] = (c1 - c0) + (cpu_now() - c2);
     if (val < best) best = val;
   }
   vt->destroy(self);
@@ -120,22 +129,24 @@ int main(void) {
   if (n < 100) n = 100;
   qt_space *sp = make_space();
   if (!sp) return 2;
-  double *t = malloc((size_t)n * sizeof *t);
-  double qt_last[2] = {0, 0};
+  double *t = malloc((size_t)n * sizeof *t), *c = malloc((size_t)n * sizeof *c);
+  double qt_last[2] = {0, 0}, qt_last_cpu[2] = {0, 0};
   const char *names[2] = {"tpe", "random"};
   for (int s = 0; s < 2; s++) {
-    double best = run(qt_sampler_find(names[s]), sp, n, t);
+    double best = run(qt_sampler_find(names[s]), sp, n, t, c);
     int lo2 = n - 99;
     printf("{\"bench\":\"sampler\",\"impl\":\"qtune\",\"sampler\":\"%s\",\"dims\":%zu,\"trials\":%d,"
-           "\"window\":\"1-100\",\"ms_per_trial\":%.6f,\"best\":%.6g}\n",
-           names[s], ND, n, window_ms(t, 1, 100), best);
+           "\"window\":\"1-100\",\"ms_per_trial\":%.6f,\"cpu_ms_per_trial\":%.6f,\"best\":%.6g}\n",
+           names[s], ND, n, window_ms(t, 1, 100), window_ms(c, 1, 100), best);
     printf("{\"bench\":\"sampler\",\"impl\":\"qtune\",\"sampler\":\"%s\",\"dims\":%zu,\"trials\":%d,"
-           "\"window\":\"%d-%d\",\"ms_per_trial\":%.6f,\"best\":%.6g}\n",
-           names[s], ND, n, lo2, n, window_ms(t, lo2, n), best);
+           "\"window\":\"%d-%d\",\"ms_per_trial\":%.6f,\"cpu_ms_per_trial\":%.6f,\"best\":%.6g}\n",
+           names[s], ND, n, lo2, n, window_ms(t, lo2, n), window_ms(c, lo2, n), best);
     qt_last[s] = window_ms(t, lo2, n);
+    qt_last_cpu[s] = window_ms(c, lo2, n);
     fflush(stdout);
   }
   free(t);
+  free(c);
   qt_space_free(sp);
   if (getenv("BENCH_SKIP_OPTUNA")) return 0;
   const char *py = getenv("QT_PYTHON") ? getenv("QT_PYTHON") : "/usr/bin/python3";
@@ -150,15 +161,16 @@ int main(void) {
     /* the ratio for Optuna's last window against qtune's */
     const char *w = strstr(line, "\"window\": \"");
     const char *m = strstr(line, "\"ms_per_trial\": ");
+    const char *cm = strstr(line, "\"cpu_ms_per_trial\": ");
     const char *tr = strstr(line, "\"trials\": ");
     int s = strstr(line, "\"sampler\": \"tpe\"") ? 0 : strstr(line, "\"sampler\": \"random\"") ? 1 : -1;
-    if (!w || !m || !tr || s < 0 || !strncmp(w + 11, "1-100\"", 6)) continue;
+    if (!w || !m || !cm || !tr || s < 0 || !strncmp(w + 11, "1-100\"", 6)) continue;
     int on = atoi(tr + 10);
-    double oms = atof(m + 16);
+    double oms = atof(m + 16), ocpu = atof(cm + 20);
     if (on == 100) continue; /* only one window: nothing comparable to 901-1000 */
     printf("{\"bench\":\"sampler_ratio\",\"sampler\":\"%s\",\"optuna_window\":\"%d-%d\","
-           "\"qtune_window\":\"%d-%d\",\"optuna_over_qtune\":%.1f}\n",
-           names[s], on - 99, on, n - 99, n, oms / qt_last[s]);
+           "\"qtune_window\":\"%d-%d\",\"optuna_over_qtune\":%.1f,\"cpu_optuna_over_qtune\":%.1f}\n",
+           names[s], on - 99, on, n - 99, n, oms / qt_last[s], ocpu / qt_last_cpu[s]);
   }
   pclose(p);
   return 0;
