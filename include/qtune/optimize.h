@@ -259,7 +259,6 @@ typedef struct qt_study_opts {
   const qt_kv *sampler_opts;  /* may be NULL */
   qt_goal goal;               /* used when the study is created; stored with it */
   const char *config_json;    /* extra config stored on creation (a JSON object), may be NULL */
-  int deterministic;          /* trials proposed in batches (see qt_run_opts) */
 } qt_study_opts;
 
 QT_API qt_study_opts qt_study_opts_default(void);

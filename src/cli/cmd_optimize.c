@@ -445,7 +445,6 @@ int cmd_optimize(int argc, char **argv) {
   so.storage_url = a.storage ? a.storage : DEFAULT_URL;
   so.seed = (uint64_t)seed;
   so.sampler = sampler;
-  so.deterministic = a.deterministic;
   if (!(ucfg = user_config(&a))) goto oom;
   so.config_json = ucfg;
   if (qt_study_open(&so, sp, &st, &e)) goto fail_e;
