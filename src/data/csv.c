@@ -100,7 +100,8 @@ static int read_gzip(const char *path, qt__input *in, qt_err *err) {
       rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory decompressing", path);
       goto fail;
     }
-    int r = gzread(g, buf + n, (unsigned)(cap - n - 1));
+    size_t room = cap - n - 1;
+    int r = gzread(g, buf + n, (unsigned)(room > (1u << 30) ? (1u << 30) : room));
     if (r < 0) break;
     if (r == 0) break;
     n += (size_t)r;
