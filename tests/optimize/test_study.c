@@ -163,6 +163,59 @@ static void test_ask_tell_scores(void) {
   EXPECT_EQ(qt_study_open(&o, NULL, &st, &e), QT_ENOTFOUND);
 }
 
+/* --lenient: a violating trial stays feasible, its objective pays the
+ * documented penalty, and it can be best. */
+static void test_lenient(void) {
+  char url[256];
+  db_url(url, sizeof url, "lenient");
+  qt_study_opts o = qt_study_opts_default();
+  o.name = "l";
+  o.storage_url = url;
+  o.sampler = qt_sampler_find("random");
+  strcpy(o.goal.metric, "sharpe");
+  o.goal.lenient = 1;
+  qt_err e;
+  ASSERT_TRUE(qt_goal_parse_constraints(&o.goal, "trades>=50,max_drawdown<=0.2", &e) == 0);
+  qt_space *sp = space_xy();
+  qt_study *st = NULL;
+  ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
+  qt_space_free(sp);
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  qt_trial a, b;
+  ASSERT_TRUE(qt_study_ask(st, NULL, "t", &a, &e) == 0);
+  ASSERT_TRUE(qt_study_ask(st, NULL, "t", &b, &e) == 0);
+  /* a: sharpe 3, trades 25 (misses by half: 0.1 + 0.5), drawdown ok -> 2.4 */
+  qt_metric_set_put(&m, "sharpe", 3, NULL);
+  qt_metric_set_put(&m, "trades", 25, NULL);
+  qt_metric_set_put(&m, "max_drawdown", 0.1, NULL);
+  EXPECT_EQ(qt_study_tell(st, &a, QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+  /* b: sharpe 2.5, all constraints hold -> 2.5, the best */
+  qt_metric_set_put(&m, "sharpe", 2.5, NULL);
+  qt_metric_set_put(&m, "trades", 80, NULL);
+  EXPECT_EQ(qt_study_tell(st, &b, QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+  qt_trial_info ti;
+  qt_study_trial_info(st, 0, &ti);
+  EXPECT_EQ(ti.feasible, 1);
+  EXPECT_NEAR(ti.objective, 3 - 0.6, 1e-12);
+  EXPECT_CONTAINS(ti.metrics_json, "\"violations\":{\"trades\":25");
+  EXPECT_EQ(qt_study_best(st), 1);
+  qt_trial c;
+  ASSERT_TRUE(qt_study_ask(st, NULL, "t", &c, &e) == 0);
+  /* c: sharpe 4 with a drawdown 0.5 (miss 0.3/0.2 capped at 1: 1.1) -> 2.9 */
+  qt_metric_set_put(&m, "sharpe", 4, NULL);
+  qt_metric_set_put(&m, "max_drawdown", 0.5, NULL);
+  EXPECT_EQ(qt_study_tell(st, &c, QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+  qt_study_trial_info(st, 2, &ti);
+  EXPECT_NEAR(ti.objective, 4 - 1.1, 1e-12);
+  EXPECT_EQ(qt_study_best(st), 2); /* penalized, yet best: lenient */
+  qt_trial_fini(&a);
+  qt_trial_fini(&b);
+  qt_trial_fini(&c);
+  qt_metric_set_fini(&m);
+  qt_study_free(st);
+}
+
 /* A single-metric goal whose metric the objective does not print fails. */
 static void test_missing_metric(void) {
   char url[256];
@@ -475,6 +528,6 @@ static void test_cleanup_dir(void) {
   if (g_dir[0]) EXPECT_EQ(system(cmd), 0);
 }
 
-QT_TESTS(T(test_ask_tell_scores), T(test_missing_metric), T(test_resume), T(test_deterministic),
+QT_TESTS(T(test_ask_tell_scores), T(test_lenient), T(test_missing_metric), T(test_resume), T(test_deterministic),
          T(test_retries), T(test_stop), T(test_four_processes), T(test_importance),
          T(test_enomem), T(test_cleanup_dir))
