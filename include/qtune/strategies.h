@@ -47,11 +47,14 @@ typedef struct qt_lookahead_report {
   char what[512];       /* the first difference, in words */
 } qt_lookahead_report;
 
-/* Runs s with params p on the full feeds and on copies cut at each cut point
- * (the rows after the cut replaced by NaN, and again with the real rows kept
- * past the end, so a strategy reading beyond the current bar through a
- * pointer sees different memory), and compares everything that happened
- * before the cut: orders, fills, signals, trades closed and equity per bar.
+/* Runs s with params p on the full feeds and on copies cut at each cut point,
+ * three per cut: the real rows kept in memory past the end, the rows after
+ * the cut replaced by NaN, and the same with prices and quantities doubled
+ * (so a strategy reading beyond the current bar through a pointer sees
+ * different memory), and compares everything that happened before the cut:
+ * orders, fills, cancels, rejections, signals, trades closed, fees and
+ * equity per bar (the real-tail copy also against the full run).
+ * out->n_runs = 1 + 3 * n_cuts.
  * QT_OK with out->found 0/1; errors (bad feeds, a failing run, OOM) < 0. */
 QT_API int qt_lookahead_check(const qt_strategy_vtbl *s, const double *p, const qt_feed *feeds,
                               int n_feeds, const qt_lookahead_opts *o, qt_lookahead_report *out,

@@ -1,10 +1,13 @@
 /* The look-ahead check: a strategy may only decide on data up to the current
  * bar.  We run it on the full data and on copies cut at several points and
  * compare what happened before each cut.  The cut copies keep the full
- * length of memory: once with the rows past the cut poisoned (NaN, and
- * INT64_MAX stamps) and once with the real rows left there, both with n =
- * the cut.  A strategy that reads past the current bar through a pointer
- * (qt_ctx_bars, quotes, funding) sees different memory in the two, and one
+ * length of memory, all with n = the cut: one with the real rows left past
+ * the cut, one with them poisoned (NaN, and INT64_MAX stamps) and one with
+ * prices and quantities doubled (plausible numbers, so a strategy that
+ * skips NaN still sees a different future).  A strategy that reads past the
+ * current bar through a pointer (qt_ctx_bars, quotes, funding) sees
+ * different memory in them: any decision that depends on the next value
+ * differs from the real-tail run in at least one of the two.  One
  * that uses the future any other way (the data length, a non-causal
  * precomputation) differs from the full run before the cut. */
 #include "qtune/strategies.h"
@@ -85,15 +88,20 @@ typedef struct la_copy {
 
 #define LA_POISON_TS INT64_MAX
 
-static void copy_col_d(double *dst, const double *src, size_t keep, size_t n, int poison) {
+/* What lies past the cut in a copy. */
+enum { LA_REAL = 0, LA_NAN = 1, LA_DOUBLED = 2, LA_VARIANTS = 3 };
+static const char *const k_variant[LA_VARIANTS] = {"present", "replaced by NaN", "doubled"};
+
+static void copy_col_d(double *dst, const double *src, size_t keep, size_t n, int mode) {
   if (!dst || !src) return;
   memcpy(dst, src, keep * sizeof *dst);
-  if (poison) for (size_t i = keep; i < n; i++) dst[i] = NAN;
+  if (mode == LA_NAN) for (size_t i = keep; i < n; i++) dst[i] = NAN;
+  else if (mode == LA_DOUBLED) for (size_t i = keep; i < n; i++) dst[i] = 2.0 * src[i];
   else memcpy(dst + keep, src + keep, (n - keep) * sizeof *dst);
 }
-static void copy_col_ts(int64_t *dst, const int64_t *src, size_t keep, size_t n, int poison) {
+static void copy_col_ts(int64_t *dst, const int64_t *src, size_t keep, size_t n, int mode) {
   memcpy(dst, src, keep * sizeof *dst);
-  if (poison) for (size_t i = keep; i < n; i++) dst[i] = LA_POISON_TS;
+  if (mode == LA_NAN) for (size_t i = keep; i < n; i++) dst[i] = LA_POISON_TS;
   else memcpy(dst + keep, src + keep, (n - keep) * sizeof *dst);
 }
 
@@ -109,18 +117,18 @@ static size_t rows_before_ts(const int64_t *ts, size_t n, int64_t t) {
 
 /* Fills the copies for a cut at time t and points the views (n = rows before
  * t, mem cleared so nothing frees them) at them. */
-static void make_cut(const qt_feed *src, la_copy *c, int poison, int64_t t, qt_feed *out,
+static void make_cut(const qt_feed *src, la_copy *c, int mode, int64_t t, qt_feed *out,
                      qt_bars *vb, qt_quotes *vq, qt_funding *vf, qt_trades *vt) {
   *out = *src;
   const qt_bars *b = src->bars;
   size_t k = rows_before_ts(b->ts_ms, b->n, t);
-  copy_col_ts(c->bars.ts_ms, b->ts_ms, k, b->n, poison);
+  copy_col_ts(c->bars.ts_ms, b->ts_ms, k, b->n, mode);
   double *const dst[] = {c->bars.open, c->bars.high, c->bars.low, c->bars.close, c->bars.volume,
                          c->bars.quote_volume, c->bars.trade_count, c->bars.taker_buy_base,
                          c->bars.taker_buy_quote};
   const double *const sc[] = {b->open, b->high, b->low, b->close, b->volume, b->quote_volume,
                               b->trade_count, b->taker_buy_base, b->taker_buy_quote};
-  for (size_t j = 0; j < sizeof dst / sizeof dst[0]; j++) copy_col_d(dst[j], sc[j], k, b->n, poison);
+  for (size_t j = 0; j < sizeof dst / sizeof dst[0]; j++) copy_col_d(dst[j], sc[j], k, b->n, mode);
   *vb = c->bars;
   memset(&vb->mem, 0, sizeof vb->mem);
   vb->n = k;
@@ -135,11 +143,11 @@ static void make_cut(const qt_feed *src, la_copy *c, int poison, int64_t t, qt_f
   if (src->quotes) {
     const qt_quotes *q = src->quotes;
     size_t kq = rows_before_ts(q->ts_ms, q->n, t);
-    copy_col_ts(c->quotes.ts_ms, q->ts_ms, kq, q->n, poison);
-    copy_col_d(c->quotes.bid, q->bid, kq, q->n, poison);
-    copy_col_d(c->quotes.bid_qty, q->bid_qty, kq, q->n, poison);
-    copy_col_d(c->quotes.ask, q->ask, kq, q->n, poison);
-    copy_col_d(c->quotes.ask_qty, q->ask_qty, kq, q->n, poison);
+    copy_col_ts(c->quotes.ts_ms, q->ts_ms, kq, q->n, mode);
+    copy_col_d(c->quotes.bid, q->bid, kq, q->n, mode);
+    copy_col_d(c->quotes.bid_qty, q->bid_qty, kq, q->n, mode);
+    copy_col_d(c->quotes.ask, q->ask, kq, q->n, mode);
+    copy_col_d(c->quotes.ask_qty, q->ask_qty, kq, q->n, mode);
     *vq = c->quotes;
     memset(&vq->mem, 0, sizeof vq->mem);
     vq->n = kq;
@@ -148,9 +156,9 @@ static void make_cut(const qt_feed *src, la_copy *c, int poison, int64_t t, qt_f
   if (src->funding) {
     const qt_funding *f = src->funding;
     size_t kf = rows_before_ts(f->ts_ms, f->n, t);
-    copy_col_ts(c->funding.ts_ms, f->ts_ms, kf, f->n, poison);
-    copy_col_d(c->funding.rate, f->rate, kf, f->n, poison);
-    copy_col_d(c->funding.interval_h, f->interval_h, kf, f->n, poison);
+    copy_col_ts(c->funding.ts_ms, f->ts_ms, kf, f->n, mode);
+    copy_col_d(c->funding.rate, f->rate, kf, f->n, mode);
+    copy_col_d(c->funding.interval_h, f->interval_h, kf, f->n, mode);
     *vf = c->funding;
     memset(&vf->mem, 0, sizeof vf->mem);
     vf->n = kf;
@@ -177,13 +185,14 @@ static void free_copy(la_copy *c) {
   qt_funding_fini(&c->funding);
 }
 
-/* The first difference between the poisoned and the real-tail prefix runs
- * (identical inputs up to n: everything must match). */
-static int diff_tails(const la_run *a, const la_run *b, char *what, size_t cap) {
+/* The first difference between a run whose rows past the cut were altered
+ * (a, `how`) and the real-tail run b: identical inputs up to n, so
+ * everything must match. */
+static int diff_tails(const la_run *a, const la_run *b, const char *how, char *what, size_t cap) {
 #define LA_CMP_N(field, label)                                                            \
   if (a->field != b->field) {                                                               \
     snprintf(what, cap, "%s differ: %zu with the rows past the cut present in memory, %zu "  \
-             "with them replaced by NaN", label, b->field, a->field);                       \
+             "with them %s", label, b->field, a->field, how);                               \
     return 1;                                                                               \
   }
   LA_CMP_N(n_orders, "orders submitted before the cut")
@@ -196,18 +205,18 @@ static int diff_tails(const la_run *a, const la_run *b, char *what, size_t cap) 
   for (size_t i = 0; i < a->n_bars; i++)
     if (!same(a->equity[i], b->equity[i])) {
       snprintf(what, cap, "equity at bar %zu differs: %.10g with the rows past the cut present "
-               "in memory, %.10g with them replaced by NaN", i, b->equity[i], a->equity[i]);
+               "in memory, %.10g with them %s", i, b->equity[i], a->equity[i], how);
       return 1;
     }
   for (size_t i = 0; i < a->n_trades; i++)
     if (!same_trade(&a->trades[i], &b->trades[i])) {
       snprintf(what, cap, "trade %zu differs (pnl %.10g with the rows past the cut present in "
-               "memory, %.10g with them replaced by NaN)", i, b->trades[i].pnl, a->trades[i].pnl);
+               "memory, %.10g with them %s)", i, b->trades[i].pnl, a->trades[i].pnl, how);
       return 1;
     }
   if (!same(a->fees_paid, b->fees_paid)) {
-    snprintf(what, cap, "fees paid before the cut differ: %.10g vs %.10g", b->fees_paid,
-             a->fees_paid);
+    snprintf(what, cap, "fees paid before the cut differ: %.10g with the rows past the cut "
+             "present in memory, %.10g with them %s", b->fees_paid, a->fees_paid, how);
     return 1;
   }
   return 0;
@@ -250,10 +259,11 @@ int qt_lookahead_check(const qt_strategy_vtbl *s, const double *p, const qt_feed
                        qt_err *err) {
   int rc = QT_OK;
   qt_engine *e = NULL;
-  la_run full = {0}, ra = {0}, rb = {0};
-  la_copy cp[2][2]; /* [poisoned, real][feed] */
+  la_run full = {0}, rv[LA_VARIANTS];
+  la_copy cp[LA_VARIANTS][2]; /* [variant][feed] */
   size_t cuts[64];
   memset(cp, 0, sizeof cp);
+  memset(rv, 0, sizeof rv);
   if (out) memset(out, 0, sizeof *out);
   if (!s || !feeds || !out || n_feeds < 1 || n_feeds > 2 || !feeds[0].bars)
     return qt_err_set(err, QT_EINVAL, "look-ahead check: bad arguments (1 or 2 feeds)");
@@ -276,7 +286,7 @@ int qt_lookahead_check(const qt_strategy_vtbl *s, const double *p, const qt_feed
   rc = la_keep(&full, &res, err);
   if (rc) goto fail;
   for (int k = 0; k < n_feeds; k++)
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < LA_VARIANTS; v++) {
       rc = alloc_copy(&feeds[k], &cp[v][k], err);
       if (rc) goto fail;
     }
@@ -294,28 +304,29 @@ int qt_lookahead_check(const qt_strategy_vtbl *s, const double *p, const qt_feed
   for (int c = 0; c < n_cuts; c++) {
     size_t cut = cuts[c];
     int64_t t = b0->ts_ms[cut];
-    qt_feed fc[2][2];
-    qt_bars vb[2][2];
-    qt_quotes vq[2][2];
-    qt_funding vf[2][2];
-    qt_trades vt[2][2];
-    for (int v = 0; v < 2; v++)
+    qt_feed fc[LA_VARIANTS][2];
+    qt_bars vb[LA_VARIANTS][2];
+    qt_quotes vq[LA_VARIANTS][2];
+    qt_funding vf[LA_VARIANTS][2];
+    qt_trades vt[LA_VARIANTS][2];
+    for (int v = 0; v < LA_VARIANTS; v++) {
       for (int k = 0; k < n_feeds; k++)
-        make_cut(&feeds[k], &cp[v][k], v == 0, t, &fc[v][k], &vb[v][k], &vq[v][k], &vf[v][k],
+        make_cut(&feeds[k], &cp[v][k], v, t, &fc[v][k], &vb[v][k], &vq[v][k], &vf[v][k],
                  &vt[v][k]);
-    rc = qt_engine_run(e, fc[0], n_feeds, s, p, &res, err);
-    if (!rc) rc = la_keep(&ra, &res, err);
-    if (!rc) rc = qt_engine_run(e, fc[1], n_feeds, s, p, &res, err);
-    if (!rc) rc = la_keep(&rb, &res, err);
-    if (rc) {
-      qt_err_prefix(err, "look-ahead check, data cut at bar %zu", cut);
-      goto fail;
+      rc = qt_engine_run(e, fc[v], n_feeds, s, p, &res, err);
+      if (!rc) rc = la_keep(&rv[v], &res, err);
+      if (rc) {
+        qt_err_prefix(err, "look-ahead check, data cut at bar %zu", cut);
+        goto fail;
+      }
     }
-    out->n_runs += 2;
+    out->n_runs += LA_VARIANTS;
     out->n_cuts++;
     char what[400];
-    int found = diff_tails(&ra, &rb, what, sizeof what) ||
-                diff_full(&full, &ra, cut, t, b0->ts_ms, what, sizeof what);
+    int found = diff_tails(&rv[LA_NAN], &rv[LA_REAL], k_variant[LA_NAN], what, sizeof what) ||
+                diff_tails(&rv[LA_DOUBLED], &rv[LA_REAL], k_variant[LA_DOUBLED], what,
+                           sizeof what) ||
+                diff_full(&full, &rv[LA_REAL], cut, t, b0->ts_ms, what, sizeof what);
     if (found) {
       char ts[40];
       out->found = 1;
@@ -328,10 +339,9 @@ int qt_lookahead_check(const qt_strategy_vtbl *s, const double *p, const qt_feed
   }
 fail:
   for (int k = 0; k < 2; k++)
-    for (int v = 0; v < 2; v++) free_copy(&cp[v][k]);
+    for (int v = 0; v < LA_VARIANTS; v++) free_copy(&cp[v][k]);
   la_run_fini(&full);
-  la_run_fini(&ra);
-  la_run_fini(&rb);
+  for (int v = 0; v < LA_VARIANTS; v++) la_run_fini(&rv[v]);
   qt_engine_free(e);
   if (rc && out) memset(out, 0, sizeof *out);
   return rc;
