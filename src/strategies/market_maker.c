@@ -60,9 +60,10 @@ static void mm_on_bar(void *vst, const qt_bar *b, qt_ctx *cx) {
   double mid = b->close, imb = 0;
   size_t nq = 0;
   const qt_quotes *q = qt_ctx_quotes(cx, 0, &nq);
+  /* The quotes visible now are those up to the bar's open; the close is
+   * fresher, so it is the mid, and the book only gives the imbalance. */
   if (q && nq > 0 && q->bid[nq - 1] > 0 && q->ask[nq - 1] > 0) {
     size_t k = nq - 1;
-    mid = 0.5 * (q->bid[k] + q->ask[k]);
     double depth = q->bid_qty[k] + q->ask_qty[k];
     imb = depth > 0 ? (q->bid_qty[k] - q->ask_qty[k]) / depth : 0;
   } else if (b->volume > 0) {

@@ -132,6 +132,51 @@ static void test_adverse_selection(void) {
   qt_bars_fini(&b);
 }
 
+/* With a quotes series the imbalance comes from the book, not the taker
+ * flow: bid depth 9 vs ask depth 1 (imbalance 0.8) widens the ask by
+ * 0.5 * 0.8 * 100 = 40 bps, so 100.45 does not lift it although the taker
+ * flow is neutral; with the depths swapped the bid side is widened and the
+ * ask at 100.1 fills. */
+static void test_book_imbalance(void) {
+  path pt;
+  flat(&pt, 5);
+  pt.h[2] = 100.45;
+  double p[10];
+  base_params(p);
+  p[AS_LAMBDA] = 1;
+  for (int swap = 0; swap < 2; swap++) {
+    qt_bars b = {0};
+    qt_quotes q = {0};
+    qt_err err;
+    ASSERT_TRUE(su_bars(&b, pt.n, pt.o, pt.h, pt.l, pt.c, pt.v, pt.tb) == 0);
+    ASSERT_TRUE(qt_quotes_alloc(&q, pt.n, &err) == QT_OK);
+    for (size_t i = 0; i < pt.n; i++) {
+      q.ts_ms[i] = b.ts_ms[i];
+      q.bid[i] = 99.99, q.ask[i] = 100.01;
+      q.bid_qty[i] = swap ? 1 : 9;
+      q.ask_qty[i] = swap ? 9 : 1;
+    }
+    qt_feed f = su_feed(&b, "MM");
+    f.inst.lot_size = 0.001;
+    f.quotes = &q;
+    qt_engine *e = NULL;
+    qt_engine_opts eo = qt_engine_opts_default();
+    ASSERT_TRUE(qt_engine_new(&eo, &e, &err) == QT_OK);
+    qt_result r;
+    ASSERT_TRUE(qt_engine_run(e, &f, 1, mm(), p, &r, &err) == QT_OK);
+    if (!swap) {
+      EXPECT_EQ(r.n_fills, 0);
+    } else {
+      ASSERT_TRUE(r.n_trades == 1);
+      EXPECT_EQ(r.trades[0].side, QT_SELL);
+      EXPECT_NEAR(r.trades[0].entry_price, 100.1, 1e-12);
+    }
+    qt_engine_free(e);
+    qt_quotes_fini(&q);
+    qt_bars_fini(&b);
+  }
+}
+
 /* Max inventory 2 units: one bid fill puts q at 1 > 0.7, so a reduce-only
  * market sell of min(2, (1-0.7)*10/100 * 2 units * 60 s) = 2 goes out and
  * fills at the next open; no bid is quoted at the limit. */
@@ -223,6 +268,6 @@ static void test_random_markets(void) {
   EXPECT_TRUE(n > 0);
 }
 
-QT_TESTS(T(test_round_trip), T(test_skew), T(test_adverse_selection),
+QT_TESTS(T(test_round_trip), T(test_skew), T(test_adverse_selection), T(test_book_imbalance),
          T(test_urgency_liquidation), T(test_min_spread_floor), T(test_debug_log),
          T(test_random_markets))
