@@ -278,6 +278,10 @@ typedef struct qt_synth_opts {
   double venue_b_sd_bps;       /* stationary stdev of the venue B price difference */
   double venue_b_half_life_min;/* its mean-reversion half-life */
   double venue_b_volume_share; /* venue B volume relative to A */
+  double venue_b_disloc_per_day;      /* Poisson rate of B dislocations (x vol_mult of the regime) */
+  double venue_b_disloc_min_bps;      /* a dislocation's size: uniform in [min, max], random sign */
+  double venue_b_disloc_max_bps;
+  double venue_b_disloc_half_life_min;/* dislocations decay with this (fast) half-life */
 } qt_synth_opts;
 QT_API qt_synth_opts qt_synth_opts_default(void);
 

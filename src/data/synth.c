@@ -20,7 +20,8 @@ enum {
   S_DIFF = 8,
   S_VENUE_B = 9,
   S_GAP = 10,
-  S_BRIDGE = 11
+  S_BRIDGE = 11,
+  S_DISLOC = 12
 };
 
 #define MIN_MS 60000
@@ -58,6 +59,10 @@ qt_synth_opts qt_synth_opts_default(void) {
       .venue_b_sd_bps = 5.0,
       .venue_b_half_life_min = 60.0,
       .venue_b_volume_share = 0.6,
+      .venue_b_disloc_per_day = 3.0,
+      .venue_b_disloc_min_bps = 50.0,
+      .venue_b_disloc_max_bps = 150.0,
+      .venue_b_disloc_half_life_min = 5.0,
   };
   return o;
 }
@@ -94,6 +99,12 @@ static int check_opts(const qt_synth_opts *o, qt_err *err) {
   REQ(o->venue_b_half_life_min > 0, "synth: venue_b_half_life_min must be > 0");
   REQ(o->venue_b_volume_share > 0 && isfinite(o->venue_b_volume_share),
       "synth: venue_b_volume_share must be > 0");
+  REQ(o->venue_b_disloc_per_day >= 0 && o->venue_b_disloc_per_day <= 1440,
+      "synth: venue_b_disloc_per_day must be in [0, 1440]");
+  REQ(o->venue_b_disloc_min_bps >= 0 && o->venue_b_disloc_min_bps <= o->venue_b_disloc_max_bps &&
+          o->venue_b_disloc_max_bps < 2000,
+      "synth: venue_b_disloc_min_bps/max_bps must satisfy 0 <= min <= max < 2000");
+  REQ(o->venue_b_disloc_half_life_min > 0, "synth: venue_b_disloc_half_life_min must be > 0");
 #undef REQ
   return QT_OK;
 }
@@ -144,15 +155,18 @@ void qt_synth_market_fini(qt_synth_market *m) {
 }
 
 /* Pass 1, per minute: regime, log price (x[0..n], bar t runs from x[t] to
- * x[t+1]), trade count, venue B difference. */
+ * x[t+1]), trade count, venue B difference: a slow OU core plus a fast
+ * decaying dislocation part (own stream, so the core is the same with or
+ * without dislocations). */
 static void latent_path(const qt_synth_opts *o, size_t n, uint8_t *reg, double *x, uint32_t *cnt,
                         double *diff, size_t *n_trades) {
-  qt_rng rr, rx, rj, rc, rd;
+  qt_rng rr, rx, rj, rc, rd, rk;
   qt_rng_stream(&rr, o->seed, S_REGIME);
   qt_rng_stream(&rx, o->seed, S_RETURN);
   qt_rng_stream(&rj, o->seed, S_JUMP);
   qt_rng_stream(&rc, o->seed, S_COUNT);
   qt_rng_stream(&rd, o->seed, S_DIFF);
+  qt_rng_stream(&rk, o->seed, S_DISLOC);
   /* The first regime is drawn from the chain's stationary law, which for a
    * jump to a uniformly chosen other regime is proportional to duration. */
   double tot = 0;
@@ -170,7 +184,9 @@ static void latent_path(const qt_synth_opts *o, size_t n, uint8_t *reg, double *
   const double phi = pow(0.5, 1.0 / o->venue_b_half_life_min);
   const double d_innov = o->venue_b_sd_bps * sqrt(1.0 - phi * phi);
   x[0] = log(o->start_price);
-  double anchor = x[0], d = o->venue_b_sd_bps * qt_rng_normal(&rd);
+  const double phi_k = pow(0.5, 1.0 / o->venue_b_disloc_half_life_min);
+  const double k_span = o->venue_b_disloc_max_bps - o->venue_b_disloc_min_bps;
+  double anchor = x[0], d = o->venue_b_sd_bps * qt_rng_normal(&rd), dk = 0;
   size_t total = 0;
   for (size_t t = 0; t < n; t++) {
     if (t && qt_rng_uniform(&rr) < 1.0 / o->duration_min[reg_now]) {
@@ -195,7 +211,15 @@ static void latent_path(const qt_synth_opts *o, size_t n, uint8_t *reg, double *
     uint32_t k = poisson(&rc, lambda);
     cnt[t] = k < 2 ? 2 : k; /* two at least: one at the open, one at the close */
     total += cnt[t];
-    diff[t] = d;
+    /* Dislocations (a venue lagging, a liquidation) come more often when
+     * the market is volatile; each jumps the spread, then decays fast. */
+    uint32_t nk = poisson(&rk, o->venue_b_disloc_per_day / 1440.0 * o->vol_mult[reg_now]);
+    for (uint32_t j = 0; j < nk; j++) {
+      double size = o->venue_b_disloc_min_bps + k_span * qt_rng_uniform(&rk);
+      dk += qt_rng_uniform(&rk) < 0.5 ? -size : size;
+    }
+    diff[t] = d + dk;
+    dk *= phi_k;
     d = phi * d + d_innov * qt_rng_normal(&rd);
   }
   *n_trades = total;

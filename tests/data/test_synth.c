@@ -1,7 +1,8 @@
 /* synth.c: determinism, internal consistency (verify finds nothing, trades
  * rebuild the bars exactly), and the statistical shape the docs promise:
  * regimes visited with their drifts and volatilities, funding leaning with
- * the trend, taker flow leaning with the move, a mean-reverting venue B. */
+ * the trend, taker flow leaning with the move, a mean-reverting venue B
+ * with occasional dislocations. */
 #include "qt_test.h"
 
 #include "qtune/data.h"
@@ -41,6 +42,15 @@ static void test_defaults_and_options(void) {
   o.duration_min[QT_REGIME_RANGE] = 0;
   EXPECT_EQ(qt_synth_generate(&o, &m, &e), QT_EINVAL);
   EXPECT_CONTAINS(e.msg, "duration_min[range]");
+  o = qt_synth_opts_default();
+  EXPECT_NEAR(o.venue_b_disloc_per_day, 3, 0);
+  o.venue_b_disloc_min_bps = 200; /* above max */
+  EXPECT_EQ(qt_synth_generate(&o, &m, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "venue_b_disloc_min_bps");
+  o = qt_synth_opts_default();
+  o.venue_b_disloc_half_life_min = 0;
+  EXPECT_EQ(qt_synth_generate(&o, &m, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "venue_b_disloc_half_life_min");
   qt_synth_market_fini(&m); /* zeroed: no-op */
 }
 
@@ -243,30 +253,47 @@ static void test_taker_lean(void) {
   qt_synth_market_fini(&m);
 }
 
-/* Venue B: price difference in bps mean-reverts around 0. */
+/* Venue B: the difference is a slow OU core around 0 plus rare fast
+ * dislocations.  The dislocations have their own stream, so the same seed
+ * without them gives the core alone: core = that market's diff_bps, and the
+ * dislocation part is the difference of the two. */
 static void test_venue_b(void) {
   qt_synth_opts o = small_opts(12, 10);
   o.trades_per_min = 2;
-  qt_synth_market m;
+  qt_synth_market m, m0;
   ASSERT_TRUE(qt_synth_generate(&o, &m, NULL) == 0);
+  qt_synth_opts o0 = o;
+  o0.venue_b_disloc_per_day = 0;
+  ASSERT_TRUE(qt_synth_generate(&o0, &m0, NULL) == 0);
+  /* venue A does not depend on venue B's dislocations */
+  EXPECT_TRUE(same_bytes(&m.bars.mem, &m0.bars.mem));
+  EXPECT_TRUE(same_bytes(&m.quotes.mem, &m0.quotes.mem));
+  EXPECT_TRUE(!same_bytes(&m.bars_b.mem, &m0.bars_b.mem));
   size_t n = m.bars.n;
   double s = 0, s2 = 0, mx = 0, sxy = 0, sxx = 0;
-  size_t far = 0;
+  size_t far = 0, wide = 0;
   for (size_t i = 0; i < n; i++) {
     /* measured from the stored bars, so tick rounding is included */
-    double d = (m.bars_b.close[i] / m.bars.close[i] - 1) * 1e4;
+    double d = (m0.bars_b.close[i] / m0.bars.close[i] - 1) * 1e4;
+    double dd = (m.bars_b.close[i] / m.bars.close[i] - 1) * 1e4;
     s += d;
     s2 += d * d;
     mx = fmax(mx, fabs(d));
     /* B's close is A's times the difference, rounded to the tick */
-    far += fabs(d - m.diff_bps[i]) > 0.5 * o.tick / m.bars.close[i] * 1e4 + 1e-6;
+    double half_tick = 0.5 * o.tick / m.bars.close[i] * 1e4 + 1e-6;
+    far += fabs(d - m0.diff_bps[i]) > half_tick || fabs(dd - m.diff_bps[i]) > half_tick;
+    /* B's bar stays a bar: the shift is the same for all four prices */
+    far += m.bars_b.low[i] > fmin(m.bars_b.open[i], m.bars_b.close[i]) ||
+           m.bars_b.high[i] < fmax(m.bars_b.open[i], m.bars_b.close[i]);
+    wide += fabs(dd) > 55; /* beyond spread_arbitrage's default entry threshold */
     if (i) {
-      double dp = m.diff_bps[i - 1];
-      sxy += dp * (m.diff_bps[i] - dp);
+      double dp = m0.diff_bps[i - 1];
+      sxy += dp * (m0.diff_bps[i] - dp);
       sxx += dp * dp;
     }
   }
   EXPECT_EQ(far, 0);
+  /* the core: mean 0, stdev venue_b_sd_bps, no large values */
   double mean = s / (double)n, sd = sqrt(s2 / (double)n - mean * mean);
   EXPECT_TRUE(fabs(mean) < 2.0);
   EXPECT_TRUE(sd > 0.6 * o.venue_b_sd_bps && sd < 1.5 * o.venue_b_sd_bps);
@@ -274,7 +301,10 @@ static void test_venue_b(void) {
   /* AR(1) slope of the change on the level: -(1 - 0.5^(1/half_life)) */
   double slope = sxy / sxx, want = -(1 - pow(0.5, 1 / o.venue_b_half_life_min));
   EXPECT_TRUE(slope < 0.4 * want && slope > 2.5 * want);
-  /* B quotes sit around A's mid shifted by the difference */
+  /* with dislocations the spread is wide now and then, but rarely: about
+   * 3 a day lasting a few minutes each over 14400 minutes */
+  EXPECT_TRUE(wide >= 10 && wide <= 300);
+  /* B quotes sit around A's mid shifted by the whole difference */
   size_t bad = 0;
   for (size_t i = 0; i < m.quotes.n; i += 97) {
     size_t t = (size_t)((m.quotes.ts_ms[i] - o.start_ms) / 60000);
@@ -284,6 +314,63 @@ static void test_venue_b(void) {
   }
   EXPECT_EQ(bad, 0);
   qt_synth_market_fini(&m);
+  qt_synth_market_fini(&m0);
+}
+
+/* Dislocations over 60 days: rate (scaled by the regime's vol_mult), size,
+ * sign, and fast decay with their half-life. */
+static void test_venue_b_dislocations(void) {
+  qt_synth_opts o = small_opts(13, 60);
+  o.trades_per_min = 1;
+  qt_synth_market m, m0;
+  ASSERT_TRUE(qt_synth_generate(&o, &m, NULL) == 0);
+  qt_synth_opts o0 = o;
+  o0.venue_b_disloc_per_day = 0;
+  ASSERT_TRUE(qt_synth_generate(&o0, &m0, NULL) == 0);
+  size_t n = m.bars.n, events = 0, pos = 0, ev_r[QT_REGIME_COUNT] = {0}, min_r[QT_REGIME_COUNT] = {0};
+  size_t bad_size = 0, n_decay = 0;
+  double expect = 0, size_sum = 0, decay_sum = 0, prev = 0;
+  /* a jump is a step that the decay alone does not explain */
+  const double phi_k = pow(0.5, 1 / o.venue_b_disloc_half_life_min);
+  for (size_t i = 0; i < n; i++) {
+    int r = m.regime[i];
+    min_r[r]++;
+    expect += o.venue_b_disloc_per_day / 1440 * o.vol_mult[r];
+    /* measured from the bars of both markets (A is identical in both) */
+    double k = (m.bars_b.close[i] - m0.bars_b.close[i]) / m.bars.close[i] * 1e4;
+    double tol = o.tick / m.bars.close[i] * 1e4 + 1e-6;
+    double step = k - phi_k * prev;
+    if (fabs(step) > 10 * tol) {
+      events++;
+      ev_r[r]++;
+      pos += step > 0;
+      size_sum += fabs(step);
+      bad_size += fabs(step) < o.venue_b_disloc_min_bps - 2 * tol ||
+                  fabs(step) > o.venue_b_disloc_max_bps + 2 * tol;
+    } else if (fabs(prev) > 20) {
+      /* between jumps: the ratio of consecutive values is the decay */
+      decay_sum += k / prev;
+      n_decay++;
+    }
+    prev = k;
+  }
+  /* Poisson count: within about 3 sd of its mean */
+  EXPECT_TRUE(fabs((double)events - expect) < 3 * sqrt(expect) + 1);
+  EXPECT_TRUE(events > 50);
+  EXPECT_EQ(bad_size, 0);
+  EXPECT_NEAR(size_sum / (double)events, 0.5 * (o.venue_b_disloc_min_bps + o.venue_b_disloc_max_bps),
+              15);
+  EXPECT_TRUE(pos > events / 4 && pos < 3 * events / 4); /* both signs */
+  /* more dislocations per minute in the volatile regime than in the trends */
+  double rate_vol = (double)ev_r[QT_REGIME_VOLATILE] / (double)min_r[QT_REGIME_VOLATILE];
+  double rate_trend = (double)(ev_r[QT_REGIME_UP] + ev_r[QT_REGIME_DOWN]) /
+                      (double)(min_r[QT_REGIME_UP] + min_r[QT_REGIME_DOWN]);
+  EXPECT_TRUE(rate_vol > 1.3 * rate_trend);
+  /* decay: half-life of minutes, not the core's hour */
+  ASSERT_TRUE(n_decay > 100);
+  EXPECT_NEAR(decay_sum / (double)n_decay, phi_k, 0.02);
+  qt_synth_market_fini(&m);
+  qt_synth_market_fini(&m0);
 }
 
 /* Jumps: the same seed with and without them differs only by rare large
@@ -335,4 +422,4 @@ static void test_enomem(void) {
 
 QT_TESTS(T(test_defaults_and_options), T(test_determinism), T(test_shapes_and_verify),
          T(test_trades_rebuild_bars), T(test_regimes), T(test_funding_leans), T(test_taker_lean),
-         T(test_venue_b), T(test_jumps), T(test_enomem))
+         T(test_venue_b), T(test_venue_b_dislocations), T(test_jumps), T(test_enomem))
