@@ -71,6 +71,19 @@ typedef struct am_state {
   int halted;
   int armed_up, armed_dn;
   am_pos pos[AM_POS_MAX];
+  /* Kept up to date by slot_add so value_area need not walk the keys:
+   * q_total = sum over slots of (int64)(slot_vol * q_scale) (q_scale a power
+   * of 2; q_bad: a term reached 2^52, rescale), and the POC (the first key
+   * of the largest volume) while poc_ok. */
+  int64_t q_total;
+  double q_scale;
+  int q_bad, poc_ok;
+  int64_t poc;
+  double best;
+  /* the last value area (keys) and its prices: exp() only when it moves */
+  int have_va;
+  int64_t va_lo, va_hi;
+  double va_val, va_vah;
 } am_state;
 
 static int am_lookback(const double *p) {
@@ -94,8 +107,18 @@ static int am_init(void *vst, const double *p, qt_ctx *cx, qt_err *err) {
   return st->atr ? QT_OK : (err && err->code ? err->code : QT_EINVAL);
 }
 
+/* A slot volume in units of q_scale; q_bad when it would pass 2^52. */
+static int64_t q_of(am_state *st, double v) {
+  double x = v * st->q_scale;
+  if (x < 0x1p52) return (int64_t)x;
+  st->q_bad = 1;
+  return 0;
+}
+
 static void slot_add(am_state *st, int64_t key, double vol, int bars) {
   size_t s = (size_t)(((key % AM_SLOTS) + AM_SLOTS) % AM_SLOTS);
+  int64_t old_key = st->slot_key[s];
+  int64_t old_q = q_of(st, st->slot_vol[s]);
   if (st->slot_key[s] != key) { /* empty or a bucket 512 keys away: replace */
     if (bars < 0) return;       /* its bars were evicted with it */
     st->slot_key[s] = key;
@@ -105,6 +128,17 @@ static void slot_add(am_state *st, int64_t key, double vol, int bars) {
   st->slot_cnt[s] += bars;
   st->slot_vol[s] += vol;
   if (st->slot_cnt[s] <= 0 || st->slot_vol[s] < 0) st->slot_vol[s] = 0, st->slot_cnt[s] = 0;
+  double v = st->slot_vol[s];
+  st->q_total += q_of(st, v) - old_q;
+  if (st->poc_ok) {
+    if (old_key != key && old_key == st->poc) st->poc_ok = 0; /* the POC's slot was taken */
+    else if (key == st->poc) {
+      if (v < st->best) st->poc_ok = 0; /* it shrank: another key may lead now */
+      else st->best = v;
+    } else if (v > st->best || (v == st->best && key < st->poc)) {
+      st->poc = key, st->best = v;
+    }
+  }
   if (bars > 0) {
     if (!st->have_range) st->kmin = st->kmax = key, st->have_range = 1;
     if (key < st->kmin) st->kmin = key;
@@ -112,6 +146,10 @@ static void slot_add(am_state *st, int64_t key, double vol, int bars) {
   }
 }
 
+/* Why value_area may read slot_vol[k mod 512] for k in [kmin, kmax] when
+ * kmax - kmin < 512: a slot holding volume holds a key in [kmin, kmax] (a
+ * key enters the range when it gets volume, and the range shrinks only past
+ * keys with none), so a slot whose key is another one holds 0. */
 static double slot_get(const am_state *st, int64_t key) {
   size_t s = (size_t)(((key % AM_SLOTS) + AM_SLOTS) % AM_SLOTS);
   return st->slot_key[s] == key ? st->slot_vol[s] : 0.0;
@@ -138,8 +176,9 @@ static void profile_push(am_state *st, const qt_bar *b) {
   while (st->kmax > st->kmin && slot_get(st, st->kmax) <= 0) st->kmax--;
 }
 
-/* POC and value area of the current window; 0 when the window holds no volume. */
-static int value_area(const am_state *st, double *val, double *vah) {
+/* POC and value area of the current window; 0 when the window holds no volume.
+ * The reference computation; value_area gives its results faster. */
+static int value_area_full(const am_state *st, double *val, double *vah) {
   double total = 0, best = -1;
   int64_t poc = 0;
   if (st->kmax - st->kmin < AM_SLOTS) { /* the usual case: walk the occupied keys */
@@ -165,6 +204,69 @@ static int value_area(const am_state *st, double *val, double *vah) {
   }
   *val = exp((double)lo * st->ln_w);
   *vah = exp((double)(hi + 1) * st->ln_w);
+  return 1;
+}
+
+/* value_area_full's result without its walk over the keys, whose running
+ * float total (a sequential sum, so exact only by redoing it) costs as much
+ * as the rest of the bar.  The POC is kept by slot_add (a walk only when the
+ * POC's volume shrank); the total only decides "acc < goal", and q_total
+ * bounds it: with S = scale * (the exact sum of the slot volumes),
+ * q_total <= S < q_total + 512, the float total within 1e-13 of S (<= 512
+ * nonnegative terms) and the goal one rounding more, so an acc below
+ * 0.7 q_total (1 - 1e-9) / scale is below the goal and one at or above
+ * 0.7 (q_total + 512) (1 + 1e-9) / scale is not.  The expansion itself is
+ * the same float sum as value_area_full's; an acc between the two bounds
+ * (never seen on real volumes) falls back to value_area_full. */
+static int value_area(am_state *st, double *val, double *vah) {
+  const int64_t kmin = st->kmin, kmax = st->kmax;
+  if (kmax - kmin >= AM_SLOTS) { /* rare: keys alias in the table */
+    st->poc_ok = 0;
+    return value_area_full(st, val, vah);
+  }
+  if (!st->poc_ok) { /* slots outside [kmin, kmax] hold 0 (see slot_get) */
+    double best = -1;
+    int64_t poc = 0;
+    for (int64_t k = kmin; k <= kmax; k++) {
+      double v = st->slot_vol[(size_t)k & (AM_SLOTS - 1)];
+      if (v > best) best = v, poc = k;
+    }
+    st->best = best, st->poc = poc, st->poc_ok = 1;
+  }
+  const double best = st->best;
+  const int64_t poc = st->poc;
+  if (!(best > 0)) return 0; /* a sum of volumes >= 0 is > 0 iff one is */
+  if (st->q_bad || !(best * st->q_scale >= 0x1p30 && best * st->q_scale < 0x1p50)) {
+    int e;
+    frexp(best, &e);
+    if (e < -900 || e > 900) return value_area_full(st, val, vah);
+    st->q_scale = ldexp(1.0, 46 - e); /* best at 2^45..2^46: 64x growth before a rescale */
+    st->q_bad = 0;
+    st->q_total = 0;
+    for (size_t s = 0; s < AM_SLOTS; s++) st->q_total += q_of(st, st->slot_vol[s]);
+    if (st->q_bad) return value_area_full(st, val, vah);
+  }
+  const double inv = 1.0 / st->q_scale; /* a power of 2: exact */
+  const double below = AM_VA_SHARE * (double)st->q_total * (1 - 1e-9) * inv;
+  const double above = AM_VA_SHARE * ((double)st->q_total + AM_SLOTS) * (1 + 1e-9) * inv;
+  double acc = best;
+  int64_t lo = poc, hi = poc;
+  for (int step = 0; step < AM_SLOTS; step++) {
+    if (!(acc < below)) {
+      if (acc >= above) break;                  /* acc >= goal */
+      return value_area_full(st, val, vah);     /* too close to tell */
+    }
+    double up = slot_get(st, hi + 1), dn = slot_get(st, lo - 1);
+    if (up >= dn) acc += up, hi++;
+    else acc += dn, lo--;
+  }
+  if (!st->have_va || lo != st->va_lo || hi != st->va_hi) {
+    st->have_va = 1, st->va_lo = lo, st->va_hi = hi;
+    st->va_val = exp((double)lo * st->ln_w);
+    st->va_vah = exp((double)(hi + 1) * st->ln_w);
+  }
+  *val = st->va_val;
+  *vah = st->va_vah;
   return 1;
 }
 
