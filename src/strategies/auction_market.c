@@ -256,7 +256,9 @@ static int value_area(am_state *st, double *val, double *vah) {
       if (acc >= above) break;                  /* acc >= goal */
       return value_area_full(st, val, vah);     /* too close to tell */
     }
-    double up = slot_get(st, hi + 1), dn = slot_get(st, lo - 1);
+    /* slot_get(hi + 1), slot_get(lo - 1): keys outside [kmin, kmax] hold 0 */
+    double up = hi < kmax ? st->slot_vol[(size_t)(hi + 1) & (AM_SLOTS - 1)] : 0.0;
+    double dn = lo > kmin ? st->slot_vol[(size_t)(lo - 1) & (AM_SLOTS - 1)] : 0.0;
     if (up >= dn) acc += up, hi++;
     else acc += dn, lo--;
   }
