@@ -115,7 +115,7 @@ int main(void) {
     qt_strategy_defaults(s, p);
     int n_feeds = (s->needs & QT_NEEDS_SECOND) || s->n_instruments > 1 ? 2 : 1;
     qt_engine_opts o = qt_engine_opts_default();
-    o.hedge_mode = strstr(s->summary, "hedge mode") != NULL;
+    o.hedge_mode = (s->needs & QT_NEEDS_HEDGE) != 0;
     qt_engine *e = NULL;
     if (qt_engine_new(&o, &e, &err)) {
       fprintf(stderr, "bench_strategies: %s\n", err.msg);

@@ -116,7 +116,7 @@ int main(void) {
     n_feeds = 2;
   }
   qt_engine_opts eo = qt_engine_opts_default();
-  eo.hedge_mode = strcmp(s->name, "hedge_grid") == 0;
+  eo.hedge_mode = (s->needs & QT_NEEDS_HEDGE) != 0;
   qt_space *sp = NULL;
   qt_objective obj = {0}, fobj = {0};
   int rc = 1;

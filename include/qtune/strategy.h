@@ -186,6 +186,7 @@ typedef struct qt_strategy_vtbl {
 #define QT_NEEDS_FUNDING 1u
 #define QT_NEEDS_QUOTES 2u
 #define QT_NEEDS_SECOND 4u /* a second instrument (spot leg or second venue) */
+#define QT_NEEDS_HEDGE 8u  /* hedge mode: long and short legs at once; callers turn it on */
 
 /* The default value of every parameter, in spec order, into p[n_params]. */
 QT_API void qt_strategy_defaults(const qt_strategy_vtbl *s, double *p);

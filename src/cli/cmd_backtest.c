@@ -344,6 +344,7 @@ int cmd_backtest(int argc, char **argv) {
       return cli_failf("backtest: unknown strategy '%s' (see qtune strategies)", strategy);
     return cli_fail(&err);
   }
+  if (s->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
   cli_market m;
   memset(&m, 0, sizeof m);
   int market_loaded = 0;

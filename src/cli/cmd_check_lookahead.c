@@ -175,6 +175,7 @@ int cmd_check_lookahead(int argc, char **argv) {
     rc = cli_fail(&e);
     goto done;
   }
+  if (s->needs & QT_NEEDS_HEDGE) hedge = 1;
   p = calloc(s->n_params ? s->n_params : 1, sizeof *p);
   if (!p) {
     rc = cli_failf("out of memory");

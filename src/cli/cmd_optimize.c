@@ -75,8 +75,8 @@ static const char k_help[] =
     "  --slippage-bps X       adverse slippage on market and stop fills (default 0)\n"
     "  --leverage X           leverage cap, gross notional / equity (default 1; 0 none)\n"
     "  --trade-on-close       market orders fill at the signal bar's close\n"
-    "  --hedge-mode           long and short legs at once (on by default for\n"
-    "                         strategies named hedge_*)\n"
+    "  --hedge-mode           long and short legs at once (always on for\n"
+    "                         strategies that need it, e.g. hedge_grid)\n"
     "  --no-close-at-end      leave positions open at the end of the data\n"
     "  --config FILE.yaml     any of the keys above (without --) as a flat map\n"
     "market:\n";
@@ -480,8 +480,7 @@ int cmd_optimize(int argc, char **argv) {
       fprintf(stderr, "qtune: warning: strategy '%s' uses funding, but the data has none\n",
               strat->name);
     qt_engine_opts eo = qt_engine_opts_default();
-    /* a hedge grid means long and short legs at once */
-    eo.hedge_mode = a.hedge_mode || strncmp(strat->name, "hedge", 5) == 0;
+    eo.hedge_mode = a.hedge_mode || (strat->needs & QT_NEEDS_HEDGE);
     eo.trade_on_close = a.trade_on_close;
     if (a.no_close_at_end) eo.close_at_end = 0;
     if (a.cash && (cli_parse_double("--cash", a.cash, &eo.cash) || !(eo.cash > 0))) {

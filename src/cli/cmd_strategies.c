@@ -28,6 +28,7 @@ static json_t *spec_json(const qt_strategy_vtbl *s) {
   if (s->needs & QT_NEEDS_FUNDING) json_array_append_new(needs, json_string("funding"));
   if (s->needs & QT_NEEDS_QUOTES) json_array_append_new(needs, json_string("quotes"));
   if (s->needs & QT_NEEDS_SECOND) json_array_append_new(needs, json_string("second_instrument"));
+  if (s->needs & QT_NEEDS_HEDGE) json_array_append_new(needs, json_string("hedge_mode"));
   json_object_set_new(o, "needs", needs);
   json_t *ps = json_array();
   for (size_t k = 0; k < s->n_params; k++) {

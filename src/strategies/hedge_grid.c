@@ -367,7 +367,7 @@ const qt_strategy_vtbl qt_strategy_hedge_grid = {
   k_params,
   P_COUNT,
   sizeof(hg_state),
-  0,
+  QT_NEEDS_HEDGE,
   1,
   hg_lookback,
   hg_init,

@@ -7,8 +7,8 @@
 # With defaults every strategy trades on it (auction_market 2,
 # directional_momentum 1, funding_arbitrage 6, grid_trading 6, hedge_grid 84,
 # market_maker 579, sma_cross 225, spread_arbitrage 20 trades, counted when
-# this was written).  hedge_* strategies run with --hedge-mode, which they
-# need (optimize turns it on by itself for them; hedge_grid without it: 1).
+# this was written).  No engine flags: strategies that need hedge mode
+# declare it (QT_NEEDS_HEDGE) and backtest/optimize turn it on.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 CAT="$TMP/cat"
@@ -27,7 +27,6 @@ json_trades() { sed -n 's/^ *"trades": \([0-9.]*\),\{0,1\}$/\1/p' "$1" | head -1
 for s in $names; do
   sym=SYN
   extra=()
-  case "$s" in hedge_*) extra=(--hedge-mode) ;; esac
   check_exit "$s backtest" 0 "$QTUNE" backtest --strategy "$s" --catalog "$CAT" --symbol "$sym" \
     --json "${extra[@]}"
   t=$(json_trades "$TMP/out")
