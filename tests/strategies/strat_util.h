@@ -74,6 +74,92 @@ static inline qt_feed su_feed(const qt_bars *b, const char *sym) {
   return f;
 }
 
+/* Sets bar i at SU_T0 + i intervals: OHLC, volume vol, quote volume vol * c. */
+static inline void su_setb(qt_bars *b, size_t i, double o, double h, double l, double c, double vol) {
+  b->ts_ms[i] = SU_T0 + (int64_t)i * b->interval_ms;
+  b->open[i] = o;
+  b->high[i] = h;
+  b->low[i] = l;
+  b->close[i] = c;
+  b->volume[i] = vol;
+  b->quote_volume[i] = vol * c;
+}
+
+/* su_feed("TEST") with the given fees. */
+static inline qt_feed su_feed_bps(const qt_bars *b, double maker_bps, double taker_bps) {
+  qt_feed f = su_feed(b, "TEST");
+  f.inst.maker_bps = maker_bps;
+  f.inst.taker_bps = taker_bps;
+  return f;
+}
+
+/* Runs s over nf feeds on a new engine *e (the caller frees it); hedge
+ * turns on hedge mode.  The error, if any, is printed. */
+static inline int su_run(const qt_feed *f, int nf, const qt_strategy_vtbl *s, const double *p,
+                         int hedge, qt_engine **e, qt_result *r) {
+  qt_engine_opts o = qt_engine_opts_default();
+  o.hedge_mode = hedge;
+  qt_err err;
+  if (qt_engine_new(&o, e, &err)) return -1;
+  int rc = qt_engine_run(*e, f, nf, s, p, r, &err);
+  if (rc) fprintf(stderr, "  run: %s\n", err.msg);
+  return rc;
+}
+
+/* An on_bar wrapper that counts bars where equity != cash + every
+ * instrument's net position marked at its last close.  The state is a
+ * function-local static so tests that do not use it get no unused global. */
+typedef struct su_eq {
+  const qt_strategy_vtbl *inner;
+  int bad;
+} su_eq;
+static inline su_eq *su_eq_state(void) {
+  static su_eq st;
+  return &st;
+}
+static inline void su_eq_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
+  double m = qt_ctx_cash(cx);
+  for (int k = 0; k < qt_ctx_n_instruments(cx); k++) {
+    size_t n = 0;
+    const qt_bars *bs = qt_ctx_bars(cx, k, &n);
+    double q = qt_ctx_position(cx, k, QT_LEG_NET);
+    if (q != 0 && n) m += q * (bs->close[n - 1] - qt_ctx_entry_price(cx, k, QT_LEG_NET));
+  }
+  double e = qt_ctx_equity(cx);
+  if (fabs(e - m) > 1e-9 * fabs(e) + 1e-9) su_eq_state()->bad++;
+  su_eq_state()->inner->on_bar(st, b, cx);
+}
+/* s with the equity check on every bar; resets the count. */
+static inline qt_strategy_vtbl su_eq_wrap(const qt_strategy_vtbl *s) {
+  qt_strategy_vtbl v = *s;
+  v.on_bar = su_eq_on_bar;
+  su_eq_state()->inner = s;
+  su_eq_state()->bad = 0;
+  return v;
+}
+static inline int su_eq_bad(void) { return su_eq_state()->bad; }
+
+/* Checks on run r of v (from su_eq_wrap) with seed `seed`: printed; equity
+ * held every bar; fees never negative; a fresh engine gives the same number
+ * of trades and the same final equity. */
+static inline void su_check_rerun(uint64_t seed, const qt_feed *f, int nf, const qt_strategy_vtbl *v,
+                                  const double *p, const qt_result *r) {
+  fprintf(stderr, "    seed %llu: %zu trades, %zu signals, %zu expired, equity %.2f\n",
+          (unsigned long long)seed, r->n_trades, r->n_signals, r->n_expired, r->final_equity);
+  EXPECT_EQ(su_eq_bad(), 0);
+  EXPECT_TRUE(r->fees_paid >= 0);
+  for (size_t j = 0; j < r->n_trades; j++) EXPECT_TRUE(r->trades[j].fees >= 0);
+  qt_engine *e2 = NULL;
+  qt_result r2;
+  if (su_run(f, nf, v, p, 0, &e2, &r2) != 0) {
+    EXPECT_TRUE(0);
+  } else {
+    EXPECT_EQ(r2.n_trades, r->n_trades);
+    EXPECT_TRUE(r2.final_equity == r->final_equity);
+  }
+  qt_engine_free(e2);
+}
+
 /* Invariants of one finished run (close_at_end on, no liquidation):
  * equity = cash + marked positions, so with everything closed the final
  * equity is the start plus the trades' net P&L; fees never negative. */

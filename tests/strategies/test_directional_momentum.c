@@ -2,43 +2,19 @@
  * docs/strategies/directional_momentum.md on hand-made hourly paths
  * (windows: change 4 bars, volume 1 and 24 bars), with the score worked out
  * here from the doc's formula, plus invariants on synthetic markets. */
-#include "qt_test.h"
 #include "qtune/data.h"
-#include "qtune/engine.h"
 #include "qtune/indicators.h"
-#include "qtune/strategies.h"
+#include "strat_util.h"
 
-#define T0 1767225600000LL /* 2026-01-01 */
 #define HOUR_MS 3600000LL
 #define N 60
 
 extern const qt_strategy_vtbl qt_strategy_directional_momentum;
 static const qt_strategy_vtbl *S = &qt_strategy_directional_momentum;
 
-static int g_eq_bad;
-static void w_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
-  double q = qt_ctx_position(cx, 0, QT_LEG_NET);
-  double m = qt_ctx_cash(cx) + (q != 0 ? q * (b->close - qt_ctx_entry_price(cx, 0, QT_LEG_NET)) : 0);
-  double e = qt_ctx_equity(cx);
-  if (fabs(e - m) > 1e-9 * fabs(e) + 1e-9) g_eq_bad++;
-  S->on_bar(st, b, cx);
-}
-static qt_strategy_vtbl wrapped(void) {
-  qt_strategy_vtbl v = *S;
-  v.on_bar = w_on_bar;
-  g_eq_bad = 0;
-  return v;
-}
-
+/* highs and lows take turns to move so +DM and -DM balance (ADX stays low) */
 static void setb(qt_bars *b, size_t i, double c, double v) {
-  b->ts_ms[i] = T0 + (int64_t)i * b->interval_ms;
-  b->open[i] = c;
-  /* highs and lows take turns to move so +DM and -DM balance (ADX stays low) */
-  b->high[i] = c + (i % 2 ? 0.2 : 0.1);
-  b->low[i] = c - (i % 2 ? 0.0 : 0.1);
-  b->close[i] = c;
-  b->volume[i] = v;
-  b->quote_volume[i] = v * c;
+  su_setb(b, i, c, c + (i % 2 ? 0.2 : 0.1), c - (i % 2 ? 0.0 : 0.1), c, v);
 }
 
 static int mk(qt_bars *b) {
@@ -79,27 +55,6 @@ static size_t first_signal(const qt_bars *b, size_t from, double min_score, int 
   return hit;
 }
 
-static qt_feed feed_of(const qt_bars *b) {
-  qt_feed f;
-  memset(&f, 0, sizeof f);
-  f.inst = qt_instrument_default("TEST");
-  f.inst.kind = QT_INST_PERP;
-  f.inst.maker_bps = 2;
-  f.inst.taker_bps = 5;
-  f.bars = b;
-  return f;
-}
-
-static int run(const qt_feed *f, const qt_strategy_vtbl *s, const double *p, qt_engine **e,
-               qt_result *r) {
-  qt_engine_opts o = qt_engine_opts_default();
-  qt_err err;
-  if (qt_engine_new(&o, e, &err)) return -1;
-  int rc = qt_engine_run(*e, f, 1, s, p, r, &err);
-  if (rc) fprintf(stderr, "  run: %s\n", err.msg);
-  return rc;
-}
-
 static void param_spec(void) {
   ASSERT_TRUE(qt_strategy_find("directional_momentum") == S);
   EXPECT_EQ(S->n_params, 3);
@@ -123,11 +78,11 @@ static void surge_long_then_expiry(void) {
   ASSERT_TRUE(i >= 30 && i <= 33 && dir == 1);
   double p[3];
   qt_strategy_defaults(S, p);
-  qt_feed f = feed_of(&b);
-  qt_strategy_vtbl v = wrapped();
+  qt_feed f = su_feed_bps(&b, 2, 5);
+  qt_strategy_vtbl v = su_eq_wrap(S);
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, &v, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, &v, p, 0, &e, &r) == 0);
   ASSERT_TRUE(r.n_trades == 1);
   const qt_trade_rec *t = &r.trades[0];
   double q = 0.95 * 10000 / (b.close[i] * 1.0005);
@@ -143,7 +98,7 @@ static void surge_long_then_expiry(void) {
   EXPECT_NEAR(r.final_equity, 10000 + pnl, 1e-9);
   EXPECT_EQ(r.n_signals, 1);
   EXPECT_EQ(r.n_expired, 1);
-  EXPECT_EQ(g_eq_bad, 0);
+  EXPECT_EQ(su_eq_bad(), 0);
   qt_engine_free(e);
   qt_bars_fini(&b);
 }
@@ -159,16 +114,16 @@ static void no_surge_no_trade(void) {
   ASSERT_TRUE(first_signal(&b, 0, 50, &dir) == 0);
   double p[3];
   qt_strategy_defaults(S, p);
-  qt_feed f = feed_of(&b);
+  qt_feed f = su_feed_bps(&b, 2, 5);
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, S, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, S, p, 0, &e, &r) == 0);
   EXPECT_EQ(r.n_trades, 0);
   EXPECT_EQ(r.n_signals, 0);
   qt_engine_free(e);
   p[qt_strategy_param_index(S, "min_score")] = 30;
   p[qt_strategy_param_index(S, "min_change_pct")] = 5;
-  ASSERT_TRUE(run(&f, S, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, S, p, 0, &e, &r) == 0);
   EXPECT_EQ(r.n_trades, 0);
   qt_engine_free(e);
   qt_bars_fini(&b);
@@ -200,11 +155,11 @@ static void opposite_signal_reverses(void) {
   ASSERT_TRUE(i3 == i2 + 1 && d3 == -1);
   double p[3];
   qt_strategy_defaults(S, p);
-  qt_feed f = feed_of(&b);
-  qt_strategy_vtbl v = wrapped();
+  qt_feed f = su_feed_bps(&b, 2, 5);
+  qt_strategy_vtbl v = su_eq_wrap(S);
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, &v, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, &v, p, 0, &e, &r) == 0);
   ASSERT_TRUE(r.n_trades == 2);
   EXPECT_EQ(r.trades[0].side, QT_BUY);
   EXPECT_EQ(r.trades[0].exit_reason, QT_EXIT_SIGNAL);
@@ -215,7 +170,7 @@ static void opposite_signal_reverses(void) {
   EXPECT_EQ(r.trades[1].exit_ms, b.ts_ms[i3 + 8]);
   EXPECT_EQ(r.n_signals, 2);
   EXPECT_EQ(r.n_expired, 1);
-  EXPECT_EQ(g_eq_bad, 0);
+  EXPECT_EQ(su_eq_bad(), 0);
   qt_engine_free(e);
   qt_bars_fini(&b);
 }
@@ -226,37 +181,24 @@ static void opposite_signal_reverses(void) {
 static void defaults_on_synth(void) {
   size_t total = 0;
   for (uint64_t seed = 1; seed <= 3; seed++) {
-    qt_synth_opts o = qt_synth_opts_default();
-    o.seed = seed;
-    o.days = 4;
     qt_synth_market m;
-    ASSERT_TRUE(qt_synth_generate(&o, &m, NULL) == 0);
+    ASSERT_TRUE(su_synth(&m, seed, 4, 0) == 0);
     double p[3];
     qt_strategy_defaults(S, p);
-    qt_feed f = feed_of(&m.bars);
+    qt_feed f = su_feed_bps(&m.bars, 2, 5);
     f.inst.lot_size = 0.001;
-    qt_strategy_vtbl v = wrapped();
+    qt_strategy_vtbl v = su_eq_wrap(S);
     qt_engine *e = NULL, *e2 = NULL;
     qt_result r, r2;
-    ASSERT_TRUE(run(&f, &v, p, &e, &r) == 0);
-    fprintf(stderr, "    seed %llu: %zu trades, %zu signals, %zu expired, equity %.2f\n",
-            (unsigned long long)seed, r.n_trades, r.n_signals, r.n_expired, r.final_equity);
+    ASSERT_TRUE(su_run(&f, 1, &v, p, 0, &e, &r) == 0);
     total += r.n_trades;
-    EXPECT_EQ(g_eq_bad, 0);
-    EXPECT_TRUE(r.fees_paid >= 0);
-    for (size_t j = 0; j < r.n_trades; j++) EXPECT_TRUE(r.trades[j].fees >= 0);
-    size_t nt = r.n_trades;
-    double fe = r.final_equity;
-    ASSERT_TRUE(run(&f, &v, p, &e2, &r2) == 0);
-    EXPECT_EQ(r2.n_trades, nt);
-    EXPECT_TRUE(r2.final_equity == fe);
-    qt_engine_free(e2);
+    su_check_rerun(seed, &f, 1, &v, p, &r);
     /* a looser setting trades on every seed */
     p[qt_strategy_param_index(S, "min_score")] = 30;
     p[qt_strategy_param_index(S, "min_change_pct")] = 1;
-    ASSERT_TRUE(run(&f, &v, p, &e2, &r2) == 0);
+    ASSERT_TRUE(su_run(&f, 1, &v, p, 0, &e2, &r2) == 0);
     EXPECT_TRUE(r2.n_trades > 0);
-    EXPECT_EQ(g_eq_bad, 0);
+    EXPECT_EQ(su_eq_bad(), 0);
     qt_engine_free(e);
     qt_engine_free(e2);
     qt_synth_market_fini(&m);

@@ -1,47 +1,17 @@
 /* funding_arbitrage: the rules of docs/strategies/funding_arbitrage.md on
  * hand-made hourly paths (24 bars = 24 h, a settlement every 8 bars) whose
  * fills, funding and P&L are worked out here, plus synth invariants. */
-#include "qt_test.h"
 #include "qtune/data.h"
-#include "qtune/engine.h"
-#include "qtune/strategies.h"
+#include "strat_util.h"
 
-#define T0 1767225600000LL /* 2026-01-01 */
+#define T0 SU_T0
 #define HOUR_MS 3600000LL
 #define N 60
 
 extern const qt_strategy_vtbl qt_strategy_funding_arbitrage;
 static const qt_strategy_vtbl *S = &qt_strategy_funding_arbitrage;
 
-static int g_eq_bad;
-static void w_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
-  double m = qt_ctx_cash(cx);
-  for (int k = 0; k < qt_ctx_n_instruments(cx); k++) {
-    size_t n = 0;
-    const qt_bars *bs = qt_ctx_bars(cx, k, &n);
-    double q = qt_ctx_position(cx, k, QT_LEG_NET);
-    if (q != 0 && n) m += q * (bs->close[n - 1] - qt_ctx_entry_price(cx, k, QT_LEG_NET));
-  }
-  double e = qt_ctx_equity(cx);
-  if (fabs(e - m) > 1e-9 * fabs(e) + 1e-9) g_eq_bad++;
-  S->on_bar(st, b, cx);
-}
-static qt_strategy_vtbl wrapped(void) {
-  qt_strategy_vtbl v = *S;
-  v.on_bar = w_on_bar;
-  g_eq_bad = 0;
-  return v;
-}
-
-static void setb(qt_bars *b, size_t i, double c, double v) {
-  b->ts_ms[i] = T0 + (int64_t)i * b->interval_ms;
-  b->open[i] = c;
-  b->high[i] = c + 0.1;
-  b->low[i] = c - 0.1;
-  b->close[i] = c;
-  b->volume[i] = v;
-  b->quote_volume[i] = v * c;
-}
+static void setb(qt_bars *b, size_t i, double c, double v) { su_setb(b, i, c, c + 0.1, c - 0.1, c, v); }
 
 /* Both instruments at 100 until bar 29, then 110 (one path for both, so the
  * hedge cancels the price move). */
@@ -85,16 +55,8 @@ static void mkt_free(mkt *m) {
   qt_funding_fini(&m->fu);
 }
 
-static int run(const qt_feed *f, int nf, const qt_strategy_vtbl *s, const double *p, qt_engine **e,
-               qt_result *r) {
-  qt_engine_opts o = qt_engine_opts_default();
-  /* the default leverage cap (1): two legs of 45% fit */
-  qt_err err;
-  if (qt_engine_new(&o, e, &err)) return -1;
-  int rc = qt_engine_run(*e, f, nf, s, p, r, &err);
-  if (rc) fprintf(stderr, "  run: %s\n", err.msg);
-  return rc;
-}
+/* Runs use the engine defaults: the default leverage cap (1), two legs of
+ * 45% fit. */
 
 static void param_spec(void) {
   ASSERT_TRUE(qt_strategy_find("funding_arbitrage") == S);
@@ -120,10 +82,10 @@ static void hedged_until_flip(void) {
   ASSERT_TRUE(mkt_new(&m, 1000, rates, 6));
   double p[3];
   qt_strategy_defaults(S, p);
-  qt_strategy_vtbl v = wrapped();
+  qt_strategy_vtbl v = su_eq_wrap(S);
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(m.f, 2, &v, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(m.f, 2, &v, p, 0, &e, &r) == 0);
   double q = floor(0.45 * 10000 / (100 * 1.0005) / 0.01 + 1e-9) * 0.01; /* 44.97 */
   ASSERT_TRUE(r.n_trades == 2);
   for (int k = 0; k < 2; k++) {
@@ -143,7 +105,7 @@ static void hedged_until_flip(void) {
   EXPECT_NEAR(r.final_equity, 10000 + funding - fees, 1e-9); /* the price move cancels */
   EXPECT_EQ(r.n_signals, 2);
   EXPECT_EQ(r.n_expired, 0);
-  EXPECT_EQ(g_eq_bad, 0);
+  EXPECT_EQ(su_eq_bad(), 0);
   qt_engine_free(e);
   mkt_free(&m);
 }
@@ -159,7 +121,7 @@ static void expiry_then_one_entry_per_settlement(void) {
   qt_strategy_defaults(S, p);
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(m.f, 2, S, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(m.f, 2, S, p, 0, &e, &r) == 0);
   ASSERT_TRUE(r.n_trades == 4);
   EXPECT_EQ(r.trades[0].exit_reason, QT_EXIT_EXPIRY);
   EXPECT_EQ(r.trades[1].exit_reason, QT_EXIT_EXPIRY);
@@ -184,7 +146,7 @@ static void volume_and_rate_gates(void) {
     ASSERT_TRUE(mkt_new(&m, c == 0 ? 35 : 45, c == 2 ? low : rates, 4));
     qt_engine *e = NULL;
     qt_result r;
-    ASSERT_TRUE(run(m.f, 2, S, p, &e, &r) == 0);
+    ASSERT_TRUE(su_run(m.f, 2, S, p, 0, &e, &r) == 0);
     EXPECT_EQ(r.n_signals, c == 1 ? 2 : 0);
     if (c == 1 && r.n_trades > 0) EXPECT_EQ(r.trades[0].entry_ms, T0 + 24 * HOUR_MS);
     qt_engine_free(e);
@@ -201,7 +163,7 @@ static void negative_rate_long_perp(void) {
   qt_strategy_defaults(S, p);
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(m.f, 2, S, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(m.f, 2, S, p, 0, &e, &r) == 0);
   ASSERT_TRUE(r.n_trades == 2);
   for (int k = 0; k < 2; k++)
     EXPECT_EQ(r.trades[k].side, r.trades[k].inst == 0 ? QT_BUY : QT_SELL);
@@ -213,11 +175,8 @@ static void negative_rate_long_perp(void) {
  * equity = cash + marked legs, fees >= 0, same seed same result. */
 static void defaults_on_synth(void) {
   for (uint64_t seed = 1; seed <= 3; seed++) {
-    qt_synth_opts o = qt_synth_opts_default();
-    o.seed = seed;
-    o.days = 4;
     qt_synth_market sm;
-    ASSERT_TRUE(qt_synth_generate(&o, &sm, NULL) == 0);
+    ASSERT_TRUE(su_synth(&sm, seed, 4, 0) == 0);
     qt_feed f[2];
     memset(f, 0, sizeof f);
     for (int k = 0; k < 2; k++) {
@@ -230,23 +189,13 @@ static void defaults_on_synth(void) {
     f[1].bars = &sm.bars_b;
     double p[3];
     qt_strategy_defaults(S, p);
-    qt_strategy_vtbl v = wrapped();
-    qt_engine *e = NULL, *e2 = NULL;
-    qt_result r, r2;
-    ASSERT_TRUE(run(f, 2, &v, p, &e, &r) == 0);
-    fprintf(stderr, "    seed %llu: %zu trades, %zu signals, %zu expired, equity %.2f\n",
-            (unsigned long long)seed, r.n_trades, r.n_signals, r.n_expired, r.final_equity);
+    qt_strategy_vtbl v = su_eq_wrap(S);
+    qt_engine *e = NULL;
+    qt_result r;
+    ASSERT_TRUE(su_run(f, 2, &v, p, 0, &e, &r) == 0);
     EXPECT_TRUE(r.n_trades > 0);
-    EXPECT_EQ(g_eq_bad, 0);
-    EXPECT_TRUE(r.fees_paid >= 0);
-    for (size_t j = 0; j < r.n_trades; j++) EXPECT_TRUE(r.trades[j].fees >= 0);
-    size_t nt = r.n_trades;
-    double fe = r.final_equity;
-    ASSERT_TRUE(run(f, 2, &v, p, &e2, &r2) == 0);
-    EXPECT_EQ(r2.n_trades, nt);
-    EXPECT_TRUE(r2.final_equity == fe);
+    su_check_rerun(seed, f, 2, &v, p, &r);
     qt_engine_free(e);
-    qt_engine_free(e2);
     qt_synth_market_fini(&sm);
   }
 }

@@ -1,40 +1,17 @@
 /* grid_trading: the rules of docs/strategies/grid_trading.md on hand-made
  * hourly paths (24 bars = 24 h) whose fills and P&L are worked out here,
  * plus invariants on synthetic 1-minute markets. */
-#include "qt_test.h"
 #include "qtune/data.h"
-#include "qtune/engine.h"
-#include "qtune/strategies.h"
+#include "strat_util.h"
 
-#define T0 1767225600000LL /* 2026-01-01 */
+#define T0 SU_T0
 #define HOUR_MS 3600000LL
 
 extern const qt_strategy_vtbl qt_strategy_grid_trading;
 static const qt_strategy_vtbl *S = &qt_strategy_grid_trading;
 
-static int g_eq_bad;
-static void w_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
-  double q = qt_ctx_position(cx, 0, QT_LEG_NET);
-  double m = qt_ctx_cash(cx) + (q != 0 ? q * (b->close - qt_ctx_entry_price(cx, 0, QT_LEG_NET)) : 0);
-  double e = qt_ctx_equity(cx);
-  if (fabs(e - m) > 1e-9 * fabs(e) + 1e-9) g_eq_bad++;
-  S->on_bar(st, b, cx);
-}
-static qt_strategy_vtbl wrapped(void) {
-  qt_strategy_vtbl v = *S;
-  v.on_bar = w_on_bar;
-  g_eq_bad = 0;
-  return v;
-}
-
 static void setb(qt_bars *b, size_t i, double o, double h, double l, double c) {
-  b->ts_ms[i] = T0 + (int64_t)i * b->interval_ms;
-  b->open[i] = o;
-  b->high[i] = h;
-  b->low[i] = l;
-  b->close[i] = c;
-  b->volume[i] = 1000;
-  b->quote_volume[i] = 1000 * c;
+  su_setb(b, i, o, h, l, c, 1000);
 }
 
 static int mk(qt_bars *b, size_t n) {
@@ -42,27 +19,6 @@ static int mk(qt_bars *b, size_t n) {
   b->interval_ms = HOUR_MS;
   for (size_t i = 0; i < n; i++) setb(b, i, 100, 100.1, 99.9, 100);
   return 1;
-}
-
-static qt_feed feed_of(const qt_bars *b, double maker_bps, double taker_bps) {
-  qt_feed f;
-  memset(&f, 0, sizeof f);
-  f.inst = qt_instrument_default("TEST");
-  f.inst.kind = QT_INST_PERP;
-  f.inst.maker_bps = maker_bps;
-  f.inst.taker_bps = taker_bps;
-  f.bars = b;
-  return f;
-}
-
-static int run(const qt_feed *f, const qt_strategy_vtbl *s, const double *p, qt_engine **e,
-               qt_result *r) {
-  qt_engine_opts o = qt_engine_opts_default();
-  qt_err err;
-  if (qt_engine_new(&o, e, &err)) return -1;
-  int rc = qt_engine_run(*e, f, 1, s, p, r, &err);
-  if (rc) fprintf(stderr, "  run: %s\n", err.msg);
-  return rc;
 }
 
 static void param_spec(void) {
@@ -95,11 +51,11 @@ static void hand_path(int mode) {
   if (mode == 2) setb(&b, 27, 100, 100.1, 96.5, 98);
   double p[3];
   qt_strategy_defaults(S, p);
-  qt_feed f = feed_of(&b, 2.0, 5.0);
-  qt_strategy_vtbl v = wrapped();
+  qt_feed f = su_feed_bps(&b, 2.0, 5.0);
+  qt_strategy_vtbl v = su_eq_wrap(S);
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, &v, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, &v, p, 0, &e, &r) == 0);
   double q = 0.95 * 10000 / (entry * 1.0005);
   ASSERT_TRUE(r.n_trades == 1);
   const qt_trade_rec *t = &r.trades[0];
@@ -130,7 +86,7 @@ static void hand_path(int mode) {
   EXPECT_NEAR(t->exit_price, exitp, 1e-12);
   EXPECT_NEAR(t->pnl, dir * (exitp - entry) * q - fee_in - fee_out, 1e-9);
   EXPECT_NEAR(r.final_equity, 10000 + dir * (exitp - entry) * q - fee_in - fee_out, 1e-9);
-  EXPECT_EQ(g_eq_bad, 0);
+  EXPECT_EQ(su_eq_bad(), 0);
   qt_engine_free(e);
   qt_bars_fini(&b);
 }
@@ -148,15 +104,15 @@ static void narrow_range_no_signal(void) {
   setb(&b, 24, 100, 100.1, 99.1, 99.2); /* <= 99 + 0.2 * 2 */
   double p[3];
   qt_strategy_defaults(S, p);
-  qt_feed f = feed_of(&b, 0, 0);
+  qt_feed f = su_feed_bps(&b, 0, 0);
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, S, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, S, p, 0, &e, &r) == 0);
   EXPECT_EQ(r.n_signals, 0);
   EXPECT_EQ(r.n_trades, 0);
   qt_engine_free(e);
   p[qt_strategy_param_index(S, "min_range_pct")] = 1.5;
-  ASSERT_TRUE(run(&f, S, p, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, S, p, 0, &e, &r) == 0);
   EXPECT_EQ(r.n_signals, 1);
   ASSERT_TRUE(r.n_trades == 1);
   EXPECT_NEAR(r.trades[0].entry_price, 100, 1e-12); /* bar 25's open */
@@ -168,32 +124,19 @@ static void narrow_range_no_signal(void) {
  * cash + the marked position every bar; fees >= 0; same seed, same result. */
 static void defaults_trade_on_synth(void) {
   for (uint64_t seed = 1; seed <= 3; seed++) {
-    qt_synth_opts o = qt_synth_opts_default();
-    o.seed = seed;
-    o.days = 4;
     qt_synth_market m;
-    ASSERT_TRUE(qt_synth_generate(&o, &m, NULL) == 0);
+    ASSERT_TRUE(su_synth(&m, seed, 4, 0) == 0);
     double p[3];
     qt_strategy_defaults(S, p);
-    qt_feed f = feed_of(&m.bars, 2.0, 5.0);
+    qt_feed f = su_feed_bps(&m.bars, 2.0, 5.0);
     f.inst.lot_size = 0.001;
-    qt_strategy_vtbl v = wrapped();
-    qt_engine *e = NULL, *e2 = NULL;
-    qt_result r, r2;
-    ASSERT_TRUE(run(&f, &v, p, &e, &r) == 0);
-    fprintf(stderr, "    seed %llu: %zu trades, %zu signals, %zu expired, equity %.2f\n",
-            (unsigned long long)seed, r.n_trades, r.n_signals, r.n_expired, r.final_equity);
+    qt_strategy_vtbl v = su_eq_wrap(S);
+    qt_engine *e = NULL;
+    qt_result r;
+    ASSERT_TRUE(su_run(&f, 1, &v, p, 0, &e, &r) == 0);
     EXPECT_TRUE(r.n_trades > 0);
-    EXPECT_EQ(g_eq_bad, 0);
-    EXPECT_TRUE(r.fees_paid >= 0);
-    for (size_t j = 0; j < r.n_trades; j++) EXPECT_TRUE(r.trades[j].fees >= 0);
-    size_t nt = r.n_trades;
-    double fe = r.final_equity;
-    ASSERT_TRUE(run(&f, &v, p, &e2, &r2) == 0);
-    EXPECT_EQ(r2.n_trades, nt);
-    EXPECT_TRUE(r2.final_equity == fe);
+    su_check_rerun(seed, &f, 1, &v, p, &r);
     qt_engine_free(e);
-    qt_engine_free(e2);
     qt_synth_market_fini(&m);
   }
 }

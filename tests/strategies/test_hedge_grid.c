@@ -1,13 +1,11 @@
 /* hedge_grid: the rules of docs/strategies/hedge_grid.md on hand-made price
  * paths whose fills and P&L are worked out here, plus invariants on
  * synthetic markets. */
-#include "qt_test.h"
 #include "qtune/data.h"
-#include "qtune/engine.h"
 #include "qtune/indicators.h"
-#include "qtune/strategies.h"
+#include "strat_util.h"
 
-#define T0 1767225600000LL /* 2026-01-01 */
+#define T0 SU_T0
 #define MIN_MS 60000LL
 #define MAX_FILLS 100000
 
@@ -49,13 +47,7 @@ static qt_strategy_vtbl wrapped(void) {
 
 /* ---- hand-made bars ---- */
 static void setb(qt_bars *b, size_t i, double o, double h, double l, double c) {
-  b->ts_ms[i] = T0 + (int64_t)i * MIN_MS;
-  b->open[i] = o;
-  b->high[i] = h;
-  b->low[i] = l;
-  b->close[i] = c;
-  b->volume[i] = 1000;
-  b->quote_volume[i] = 1000 * c;
+  su_setb(b, i, o, h, l, c, 1000);
 }
 
 /* A quiet bar at close c: highs alternate so +DM exists and ADX is defined. */
@@ -105,35 +97,21 @@ static size_t first_valid(const cols *c, size_t n) {
   return n;
 }
 
+/* *w0 = first_valid on b under p; 0 when the columns cannot be computed. */
+static int grid_start(const qt_bars *b, const double *p, size_t *w0) {
+  cols c;
+  int ok = cols_new(&c, b, p);
+  *w0 = first_valid(&c, b->n);
+  cols_free(&c);
+  return ok;
+}
+
 static void defaults(double *p) { qt_strategy_defaults(&qt_strategy_hedge_grid, p); }
 static void setp(double *p, const char *name, double v) {
   int k = qt_strategy_param_index(&qt_strategy_hedge_grid, name);
   if (k >= 0) p[k] = v;
 }
 
-static qt_feed feed_of(const qt_bars *b, double maker_bps, double taker_bps) {
-  qt_feed f;
-  memset(&f, 0, sizeof f);
-  f.inst = qt_instrument_default("TEST");
-  f.inst.kind = QT_INST_PERP;
-  f.inst.lot_size = 0;
-  f.inst.tick_size = 0;
-  f.inst.maker_bps = maker_bps;
-  f.inst.taker_bps = taker_bps;
-  f.bars = b;
-  return f;
-}
-
-static int run(const qt_feed *f, int n_feeds, const qt_strategy_vtbl *s, const double *p,
-               int hedge, qt_engine **e, qt_result *r) {
-  qt_engine_opts o = qt_engine_opts_default();
-  o.hedge_mode = hedge;
-  qt_err err;
-  if (qt_engine_new(&o, e, &err)) return -1;
-  int rc = qt_engine_run(*e, f, n_feeds, s, p, r, &err);
-  if (rc) fprintf(stderr, "  run: %s\n", err.msg);
-  return rc;
-}
 
 static void dump_fills(void) {
   for (size_t j = 0; j < g_nf; j++)
@@ -170,20 +148,18 @@ static void fill_then_take_profit(void) {
   ASSERT_TRUE(mk(&b, 80));
   double p[17];
   defaults(p);
-  cols c;
-  ASSERT_TRUE(cols_new(&c, &b, p));
-  size_t w0 = first_valid(&c, b.n);
-  cols_free(&c);
+  size_t w0;
+  ASSERT_TRUE(grid_start(&b, p, &w0));
   ASSERT_TRUE(w0 + 10 < b.n);
   EXPECT_EQ(w0, (size_t)qt_strategy_hedge_grid.lookback(p));
   size_t a = w0 + 1;
   setb(&b, a, 100, 100.05, 99.4, 99.6);
   setb(&b, a + 1, 99.6, 100.6, 99.55, 100.0);
-  qt_feed f = feed_of(&b, 2.0, 0.0);
+  qt_feed f = su_feed_bps(&b, 2.0, 0.0);
   qt_strategy_vtbl v = wrapped();
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, 1, &v, p, 1, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, &v, p, 1, &e, &r) == 0);
   double q0 = 0.01 * 10000 / 99.5, qs = 0.01 * 10000 / 100.5;
   if (g_nf != 4) dump_fills();
   ASSERT_TRUE(g_nf == 4); /* + the end-of-data close of the short */
@@ -227,9 +203,8 @@ static void stop_out_and_recenter(void) {
   setp(p, "sl_steps", 3);
   setp(p, "hysteresis_bps", 50); /* keep the regime sideways on this path */
   cols c;
-  ASSERT_TRUE(cols_new(&c, &b, p));
-  size_t w0 = first_valid(&c, b.n);
-  cols_free(&c);
+  size_t w0;
+  ASSERT_TRUE(grid_start(&b, p, &w0));
   size_t a = w0 + 1;
   setb(&b, a, 100, 100.05, 99.4, 99.6);
   setb(&b, a + 1, 99.6, 99.65, 97.9, 98.1);
@@ -240,11 +215,11 @@ static void stop_out_and_recenter(void) {
   for (size_t i = w0; i <= a + 3; i++) /* precondition: sideways by the doc's rule */
     EXPECT_TRUE(fabs(c.ef[i] - c.es[i]) < 0.005 * b.close[i]);
   cols_free(&c);
-  qt_feed f = feed_of(&b, 0.0, 0.0);
+  qt_feed f = su_feed_bps(&b, 0.0, 0.0);
   qt_strategy_vtbl v = wrapped();
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, 1, &v, p, 1, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, &v, p, 1, &e, &r) == 0);
   double q0 = 100 / 99.5, q1 = 110 / 99.0, q2 = 121 / 98.5;
   if (g_nf != 7) dump_fills();
   ASSERT_TRUE(g_nf == 7);
@@ -309,9 +284,8 @@ static void regime_switch_past_hysteresis(void) {
     setp(p, "recenter_trigger_bps", 500);
     setp(p, "hysteresis_bps", hyst);
     cols c;
-    ASSERT_TRUE(cols_new(&c, &b, p));
-    size_t w0 = first_valid(&c, b.n);
-    cols_free(&c);
+    size_t w0;
+    ASSERT_TRUE(grid_start(&b, p, &w0));
     size_t k_trend = 14;
     for (size_t k = 1; k <= k_trend; k++) {
       double cl = 100 + 0.1 * (double)k;
@@ -340,11 +314,11 @@ static void regime_switch_past_hysteresis(void) {
     double cs = b.close[spike - 1], d = centre * 0.02;
     setb(&b, spike, cs, centre + 6.5 * d, cs - 0.01, cs); /* through 6 levels */
     for (size_t i = spike + 1; i < b.n; i++) quiet(&b, i, cs);
-    qt_feed f = feed_of(&b, 0.0, 0.0);
+    qt_feed f = su_feed_bps(&b, 0.0, 0.0);
     qt_strategy_vtbl v = wrapped();
     qt_engine *e = NULL;
     qt_result r;
-    ASSERT_TRUE(run(&f, 1, &v, p, 1, &e, &r) == 0);
+    ASSERT_TRUE(su_run(&f, 1, &v, p, 1, &e, &r) == 0);
     int n_short = 0;
     for (size_t j = 0; j < g_nf; j++) {
       if (g_fill[j].tag / 1000 != 2) continue;
@@ -375,18 +349,16 @@ static void position_cap(void) {
   setp(p, "qty_scale", 1.5);
   setp(p, "max_position_pct", 50);
   setp(p, "hysteresis_bps", 50);
-  cols c;
-  ASSERT_TRUE(cols_new(&c, &b, p));
-  size_t w0 = first_valid(&c, b.n);
-  cols_free(&c);
+  size_t w0;
+  ASSERT_TRUE(grid_start(&b, p, &w0));
   setb(&b, w0 + 1, 100, 100.05, 98.05, 99.9);
   for (size_t i = w0 + 2; i < b.n; i++) setb(&b, i, 99.9, 99.95, 99.85, 99.9);
-  qt_feed f = feed_of(&b, 0.0, 0.0);
+  qt_feed f = su_feed_bps(&b, 0.0, 0.0);
   qt_strategy_vtbl v = wrapped();
   g_cap_frac = 0.5;
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, 1, &v, p, 1, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, &v, p, 1, &e, &r) == 0);
   if (g_nf != 3) dump_fills();
   ASSERT_TRUE(g_nf == 3); /* two entries and the end-of-data close */
   EXPECT_EQ(g_fill[2].reason, QT_EXIT_END_OF_DATA);
@@ -408,10 +380,8 @@ static void funding_pauses_paying_side(void) {
   double p[17];
   defaults(p);
   setp(p, "hysteresis_bps", 50);
-  cols c;
-  ASSERT_TRUE(cols_new(&c, &b, p));
-  size_t w0 = first_valid(&c, b.n);
-  cols_free(&c);
+  size_t w0;
+  ASSERT_TRUE(grid_start(&b, p, &w0));
   setb(&b, w0 + 1, 100, 100.05, 99.4, 99.9);   /* through L0 = 99.5 */
   setb(&b, w0 + 2, 99.9, 100.6, 99.85, 100.0); /* through S0 = 100.5 */
   qt_funding fu;
@@ -419,19 +389,19 @@ static void funding_pauses_paying_side(void) {
   fu.ts_ms[0] = T0;
   fu.rate[0] = 0.001;
   fu.interval_h[0] = 8;
-  qt_feed f = feed_of(&b, 0.0, 0.0);
+  qt_feed f = su_feed_bps(&b, 0.0, 0.0);
   f.funding = &fu;
   qt_strategy_vtbl v = wrapped();
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, 1, &v, p, 1, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, &v, p, 1, &e, &r) == 0);
   EXPECT_EQ(count_tag(1000), 0);
   EXPECT_EQ(count_tag(2000), 1);
   qt_engine_free(e);
   /* 0.0005 per 8 h = 15 bps a day < 20: both sides trade */
   fu.rate[0] = 0.0005;
   v = wrapped();
-  ASSERT_TRUE(run(&f, 1, &v, p, 1, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, &v, p, 1, &e, &r) == 0);
   EXPECT_EQ(count_tag(1000), 1);
   EXPECT_EQ(count_tag(2000), 1);
   qt_engine_free(e);
@@ -446,17 +416,15 @@ static void one_way_mode_stops(void) {
   ASSERT_TRUE(mk(&b, 80));
   double p[17];
   defaults(p);
-  cols c;
-  ASSERT_TRUE(cols_new(&c, &b, p));
-  size_t w0 = first_valid(&c, b.n);
-  cols_free(&c);
+  size_t w0;
+  ASSERT_TRUE(grid_start(&b, p, &w0));
   setb(&b, w0 + 1, 100, 100.05, 99.4, 99.6);
   setb(&b, w0 + 2, 99.7, 100.6, 97.0, 100.0); /* would touch many levels */
-  qt_feed f = feed_of(&b, 0.0, 0.0);
+  qt_feed f = su_feed_bps(&b, 0.0, 0.0);
   qt_strategy_vtbl v = wrapped();
   qt_engine *e = NULL;
   qt_result r;
-  ASSERT_TRUE(run(&f, 1, &v, p, 0, &e, &r) == 0);
+  ASSERT_TRUE(su_run(&f, 1, &v, p, 0, &e, &r) == 0);
   EXPECT_EQ(g_nf, 2); /* the entry and the closing market order */
   if (g_nf == 2) EXPECT_EQ(g_fill[1].reason, QT_EXIT_SIGNAL);
   ASSERT_TRUE(r.n_trades == 1);
@@ -467,26 +435,16 @@ static void one_way_mode_stops(void) {
   qt_bars_fini(&b);
 }
 
-static int synth(qt_synth_market *m, uint64_t seed, int days) {
-  qt_synth_opts o = qt_synth_opts_default();
-  o.seed = seed;
-  o.days = days;
-  qt_err err;
-  int rc = qt_synth_generate(&o, m, &err);
-  if (rc) fprintf(stderr, "  synth: %s\n", err.msg);
-  return rc == 0;
-}
-
 /* Defaults on 4 days of synthetic 1-minute bars: it trades; equity is cash
  * plus marked legs at every bar; fees are never negative; a rerun (same
  * seed, new engine) gives the same result. */
 static void invariants_on_synth(void) {
   for (uint64_t seed = 1; seed <= 3; seed++) {
     qt_synth_market m;
-    ASSERT_TRUE(synth(&m, seed, 4));
+    ASSERT_TRUE(su_synth(&m, seed, 4, 0) == 0);
     double p[17];
     defaults(p);
-    qt_feed f = feed_of(&m.bars, 2.0, 5.0);
+    qt_feed f = su_feed_bps(&m.bars, 2.0, 5.0);
     f.inst.lot_size = 0.001;
     f.inst.tick_size = 0.01;
     f.funding = &m.funding;
@@ -494,7 +452,7 @@ static void invariants_on_synth(void) {
     g_cap_frac = 0.8;
     qt_engine *e = NULL, *e2 = NULL;
     qt_result r, r2;
-    ASSERT_TRUE(run(&f, 1, &v, p, 1, &e, &r) == 0);
+    ASSERT_TRUE(su_run(&f, 1, &v, p, 1, &e, &r) == 0);
     EXPECT_TRUE(r.n_trades > 10);
     EXPECT_EQ(g_eq_bad, 0);
     EXPECT_EQ(g_cap_bad, 0);
@@ -511,7 +469,7 @@ static void invariants_on_synth(void) {
     size_t nt = r.n_trades;
     double fe = r.final_equity, fp = r.fees_paid;
     v = wrapped();
-    ASSERT_TRUE(run(&f, 1, &v, p, 1, &e2, &r2) == 0);
+    ASSERT_TRUE(su_run(&f, 1, &v, p, 1, &e2, &r2) == 0);
     EXPECT_EQ(r2.n_trades, nt);
     EXPECT_TRUE(r2.final_equity == fe);
     EXPECT_TRUE(r2.fees_paid == fp);
