@@ -131,6 +131,32 @@ static int tell(run *R, slot *s, qt_err *err) {
                        s->rc ? NULL : &s->m, s->rc ? s->e.msg : NULL, err);
 }
 
+/* Takes a job and asks the study for its trial into slot k (run lock held on
+ * entry and exit, released around the ask).  1: slot k holds a running
+ * trial; 0: nothing to run (no job left, the study is done, or fatal). */
+static int ask_into(run *R, size_t k, const char *name) {
+  retry job;
+  if (!take_job(R, &job)) return 0;
+  pthread_mutex_unlock(&R->mu);
+  qt_err e;
+  slot *s = &R->slots[k];
+  int ar = qt_study_ask(R->st, job.x, name, &s->t, &e);
+  s->attempts = job.attempts;
+  qt_free(job.x);
+  pthread_mutex_lock(&R->mu);
+  if (ar == QT_DONE) {
+    R->started_new--;
+    R->no_more = 1;
+    return 0;
+  }
+  if (ar) {
+    set_fatal(R, &e);
+    return 0;
+  }
+  R->running[k] = s->t.id;
+  return 1;
+}
+
 static void *worker_main(void *arg) {
   wctx *c = arg;
   run *R = c->R;
@@ -143,23 +169,7 @@ static void *worker_main(void *arg) {
   pthread_mutex_lock(&R->mu);
   if (r) set_fatal(R, &e);
   while (!r && !R->o.deterministic) {
-    retry job;
-    if (!take_job(R, &job)) break;
-    pthread_mutex_unlock(&R->mu);
-    int ar = qt_study_ask(R->st, job.x, name, &s->t, &e);
-    s->attempts = job.attempts;
-    qt_free(job.x);
-    pthread_mutex_lock(&R->mu);
-    if (ar == QT_DONE) {
-      R->started_new--;
-      R->no_more = 1;
-      break;
-    }
-    if (ar) {
-      set_fatal(R, &e);
-      break;
-    }
-    R->running[c->k] = s->t.id;
+    if (!ask_into(R, c->k, name)) break;
     pthread_mutex_unlock(&R->mu);
     evaluate(R, w, s);
     int tr = tell(R, s, &e);
@@ -267,27 +277,7 @@ static void drive_batches(run *R, watch *W) {
   snprintf(name, sizeof name, "%s:%ld:main", R->host, (long)getpid());
   while (!R->fatal) {
     size_t k = 0;
-    for (; k < R->o.jobs; k++) {
-      retry job;
-      if (!take_job(R, &job)) break;
-      pthread_mutex_unlock(&R->mu);
-      qt_err e;
-      slot *s = &R->slots[k];
-      int ar = qt_study_ask(R->st, job.x, name, &s->t, &e);
-      s->attempts = job.attempts;
-      qt_free(job.x);
-      pthread_mutex_lock(&R->mu);
-      if (ar == QT_DONE) {
-        R->started_new--;
-        R->no_more = 1;
-        break;
-      }
-      if (ar) {
-        set_fatal(R, &e);
-        break;
-      }
-      R->running[k] = s->t.id;
-    }
+    while (k < R->o.jobs && ask_into(R, k, name)) k++;
     if (k == 0) break;
     for (size_t i = 0; i < k; i++) {
       R->slots[i].done = 0;
