@@ -45,15 +45,10 @@ typedef struct run_ctx {
 } run_ctx;
 
 static int run(run_ctx *rc, const path *pt, const double *p) {
-  qt_err err;
   memset(rc, 0, sizeof *rc);
   if (su_bars(&rc->b, NB, pt->o, pt->h, pt->l, pt->c, pt->v, pt->tb)) return -1;
   qt_feed f = su_feed(&rc->b, "AM");
-  qt_engine_opts eo = qt_engine_opts_default();
-  if (qt_engine_new(&eo, &rc->e, &err)) return -1;
-  int r = qt_engine_run(rc->e, &f, 1, am(), p, &rc->r, &err);
-  if (r) fprintf(stderr, "  run: %s\n", err.msg);
-  return r;
+  return su_run(&f, 1, am(), p, 0, &rc->e, &rc->r);
 }
 
 static void done(run_ctx *rc) {

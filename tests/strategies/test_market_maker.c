@@ -23,15 +23,10 @@ static void flat(path *pt, size_t n) {
 static const qt_strategy_vtbl *mm(void) { return qt_strategy_find("market_maker"); }
 
 static int run(const path *pt, const double *p, qt_result *r, qt_engine **e, qt_bars *b) {
-  qt_err err;
   if (su_bars(b, pt->n, pt->o, pt->h, pt->l, pt->c, pt->v, pt->tb)) return -1;
   qt_feed f = su_feed(b, "MM");
   f.inst.lot_size = 0.001;
-  qt_engine_opts eo = qt_engine_opts_default();
-  if (qt_engine_new(&eo, e, &err)) return -1;
-  int rc = qt_engine_run(*e, &f, 1, mm(), p, r, &err);
-  if (rc) fprintf(stderr, "  run: %s\n", err.msg);
-  return rc;
+  return su_run(&f, 1, mm(), p, 0, e, r);
 }
 
 static void base_params(double *p) {
@@ -160,10 +155,8 @@ static void test_book_imbalance(void) {
     f.inst.lot_size = 0.001;
     f.quotes = &q;
     qt_engine *e = NULL;
-    qt_engine_opts eo = qt_engine_opts_default();
-    ASSERT_TRUE(qt_engine_new(&eo, &e, &err) == QT_OK);
     qt_result r;
-    ASSERT_TRUE(qt_engine_run(e, &f, 1, mm(), p, &r, &err) == QT_OK);
+    ASSERT_TRUE(su_run(&f, 1, mm(), p, 0, &e, &r) == QT_OK);
     if (!swap) {
       EXPECT_EQ(r.n_fills, 0);
     } else {

@@ -16,17 +16,12 @@ typedef struct two {
 
 /* Flat bars (o = h = l = c) at the given closes. */
 static int run(two *t, const double *pa, const double *pb, const double *p) {
-  qt_err err;
   memset(t, 0, sizeof *t);
   if (su_bars(&t->a, N, pa, pa, pa, pa, NULL, NULL) || su_bars(&t->b, N, pb, pb, pb, pb, NULL, NULL))
     return -1;
   qt_feed f[2] = {su_feed(&t->a, "X"), su_feed(&t->b, "X.B")};
   f[1].inst.venue = 1;
-  qt_engine_opts eo = qt_engine_opts_default();
-  if (qt_engine_new(&eo, &t->e, &err)) return -1;
-  int rc = qt_engine_run(t->e, f, 2, sa(), p, &t->r, &err);
-  if (rc) fprintf(stderr, "  run: %s\n", err.msg);
-  return rc;
+  return su_run(f, 2, sa(), p, 0, &t->e, &t->r);
 }
 
 static void done(two *t) {
