@@ -175,6 +175,28 @@ static void increase_leg(qt_ctx *cx, qt__feed *fd, int l, int dir, double qty, d
 static void remove_order_at(qt_ctx *cx, size_t j) {
   memmove(&cx->ord[j], &cx->ord[j + 1], (cx->n_ord - j - 1) * sizeof cx->ord[0]);
   cx->n_ord--;
+  cx->book_dirty = 1;
+}
+
+/* Recomputes every feed's band: the highest price of its orders that fill
+ * when the price comes down (buy limits, sell stops), the lowest of those
+ * that fill when it goes up, and its market orders.  Most bars of a grid
+ * touch none of its resting orders; the band lets them skip the scan. */
+static void book_band(qt_ctx *cx) {
+  for (int k = 0; k < cx->n_feeds; k++) {
+    cx->fd[k].dn_max = -INFINITY;
+    cx->fd[k].up_min = INFINITY;
+    cx->fd[k].n_mkt = 0;
+  }
+  for (size_t j = 0; j < cx->n_ord; j++) {
+    const qt__order *od = &cx->ord[j];
+    qt__feed *fd = &cx->fd[od->inst];
+    if (od->type == QT_ORDER_MARKET) fd->n_mkt++;
+    else if ((od->type == QT_ORDER_LIMIT) == (od->side == QT_BUY)) {
+      if (od->price > fd->dn_max) fd->dn_max = od->price;
+    } else if (od->price < fd->up_min) fd->up_min = od->price;
+  }
+  cx->book_dirty = 0;
 }
 
 static ptrdiff_t find_order(const qt_ctx *cx, int64_t id) {
@@ -345,6 +367,8 @@ static void fill_on_bar(qt_ctx *cx, int k) {
     pt[2] = h;
   }
   pt[3] = c;
+  if (cx->book_dirty) book_band(cx);
+  if (!fd->n_mkt && fd->dn_max < l && fd->up_min > h) return;
   size_t nt = 0;
   for (size_t j = 0; j < cx->n_ord; j++) {
     const qt__order *od = &cx->ord[j];
@@ -458,6 +482,7 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
     }
   }
   if (cx->n_ord >= cx->cap_ord) return QT_ESTATE;
+  cx->book_dirty = 1;
   qt__order *o = &cx->ord[cx->n_ord++];
   o->id = cx->next_id++;
   o->inst = r->inst;
@@ -534,6 +559,7 @@ void qt_ctx_cancel_all(qt_ctx *cx, int inst) {
     cx->ord[w++] = cx->ord[j];
   }
   cx->n_ord = w;
+  cx->book_dirty = 1;
 }
 
 int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty) {
@@ -542,6 +568,7 @@ int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty) {
   qt__order *o = &cx->ord[j];
   qt__feed *fd = &cx->fd[o->inst];
   double q = o->qty;
+  cx->book_dirty = 1;
   if (!(o->flags & QT__ORDER_CLOSE_ALL)) {
     if (!(qty > 0) || !isfinite(qty)) return QT_EINVAL;
     q = round_lot(qty, fd->inst.lot_size);
@@ -917,6 +944,7 @@ static void expire_orders(qt_ctx *cx) {
   }
   cx->n_ord = w;
   cx->next_expire_ms = next;
+  cx->book_dirty = 1;
 }
 
 /* Signal expiry: open legs past their signal's expiry close at this bar's
@@ -948,6 +976,7 @@ static void close_everything(qt_ctx *cx, int reason) {
   }
   cx->n_cancelled += cx->n_ord;
   cx->n_ord = 0;
+  cx->book_dirty = 1;
 }
 
 static void trade_on_close_fills(qt_ctx *cx) {
@@ -987,6 +1016,7 @@ static void reset_run(qt_ctx *cx, const qt_feed *feeds, int n_feeds) {
     }
   }
   cx->n_ord = 0;
+  cx->book_dirty = 1;
   cx->next_id = 1;
   cx->next_expire_ms = INT64_MAX;
   cx->cash = cx->o.cash;

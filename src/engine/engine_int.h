@@ -57,6 +57,10 @@ typedef struct qt__feed {
   size_t fund_i;       /* next funding settlement */
   size_t trade_i;      /* next trade (fill_on_trades) */
   double px;           /* the price "now": open during the fill pass, close after */
+  /* Where this feed's orders can be touched (see book_band): a bar with
+   * low > dn_max and high < up_min and no market order fills nothing. */
+  double dn_max, up_min;
+  int n_mkt;
   int perp;
   qt__leg leg[3];
 } qt__feed;
@@ -82,6 +86,7 @@ struct qt_ctx {
   int64_t now;
   qt__order *ord;  /* open orders in submission order */
   size_t n_ord, cap_ord;
+  int book_dirty;  /* orders changed since the feeds' bands were computed */
   qt__touch *touch;
   int64_t next_id;
   int64_t next_expire_ms; /* <= the earliest expire_ms of the open orders */

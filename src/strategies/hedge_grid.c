@@ -81,6 +81,7 @@ typedef struct hg_state {
   double centre, delta, up_trig, dn_trig;
   int n_active[2];
   double mult[2];
+  double scale_pow[HG_MAX_LEVELS]; /* qty_scale^k, so placing a level costs no pow() */
   hg_slot slot[2][HG_MAX_LEVELS];
   int n_resting;
   double resting_notional;
@@ -126,6 +127,7 @@ static int hg_init(void *stv, const double *p, qt_ctx *cx, qt_err *err) {
   if (st->levels[0] > HG_MAX_LEVELS || st->levels[1] > HG_MAX_LEVELS || st->levels[0] < 1 ||
       st->levels[1] < 1)
     return qt_err_set(err, QT_EINVAL, "hedge_grid: grid levels must be in [1, %d]", HG_MAX_LEVELS);
+  for (int k = 0; k < HG_MAX_LEVELS; k++) st->scale_pow[k] = pow(st->qty_scale, k);
   st->ema_f = qt_ctx_indicator(cx, 0, QT_IND_EMA, (int)p[P_EMA_FAST], 0, 0, 0, err);
   if (!st->ema_f) return err ? err->code : QT_EINVAL;
   st->ema_s = qt_ctx_indicator(cx, 0, QT_IND_EMA, (int)p[P_EMA_SLOW], 0, 0, 0, err);
@@ -152,7 +154,7 @@ static void hg_place(hg_state *st, qt_ctx *cx, int side, int k, double equity, d
   hg_slot *s = &st->slot[side][k];
   double px = hg_level_price(st, side, k);
   if (px <= 0) return;
-  double notional = st->base_qty * st->mult[side] * pow(st->qty_scale, k) * equity;
+  double notional = st->base_qty * st->mult[side] * st->scale_pow[k] * equity;
   if (notional <= 0 || notional > *room) return;
   if (st->n_lots + st->n_resting >= HG_MAX_LOTS) return;
   double qty = notional / px;

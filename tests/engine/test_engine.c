@@ -400,6 +400,39 @@ static void test_cancel_replace(void) {
   EXPECT_EQ(g_res.n_cancelled, 1);
 }
 
+/* Bars that touch no order skip the fill scan (the book's band): every kind
+ * of resting order still fills on the first bar that reaches it. */
+static void s_band(const qt_bar *b, qt_ctx *cx) {
+  if (b->i == 0) {
+    g_id[0] = qt_ctx_limit(cx, 0, QT_BUY, QT_LEG_NET, 1, 90, 0, 1);
+    g_id[1] = qt_ctx_limit(cx, 0, QT_SELL, QT_LEG_NET, 1, 110, 0, 2);
+    g_id[2] = qt_ctx_stop(cx, 0, QT_BUY, QT_LEG_NET, 1, 105, 3);
+    g_id[3] = qt_ctx_stop(cx, 0, QT_SELL, QT_LEG_NET, 1, 95, 4);
+  }
+}
+
+static void test_band_skip(void) {
+  tb_init(&g_tb, 7, 60000);
+  tb_set(&g_tb, 0, 100, 100, 100, 100);
+  tb_set(&g_tb, 1, 100, 104, 96, 100); /* inside every trigger: nothing */
+  tb_set(&g_tb, 2, 100, 104.9, 95.1, 100);
+  tb_set(&g_tb, 3, 100, 106, 99, 104); /* buy stop 105 */
+  tb_set(&g_tb, 4, 104, 104, 94, 96);  /* sell stop 95 */
+  tb_set(&g_tb, 5, 96, 111, 96, 100);  /* sell limit 110 */
+  tb_set(&g_tb, 6, 100, 100, 89, 95);  /* buy limit 90 */
+  qt_feed f = feed_of(&g_tb.b, 0, 0);
+  qt_engine_opts o = qt_engine_opts_default();
+  ASSERT_TRUE(run1(&o, &f, 1, s_band) == QT_OK);
+  ASSERT_TRUE(g_nfills == 4);
+  static const double px[] = {105, 95, 110, 90};
+  static const int which[] = {2, 3, 1, 0};
+  for (int k = 0; k < 4; k++) {
+    EXPECT_EQ(g_fills[k].order_id, g_id[which[k]]);
+    EXPECT_NEAR(g_fills[k].price, px[k], 1e-12);
+    EXPECT_EQ(g_fills[k].ts_ms, (int64_t)(k + 3) * 60000);
+  }
+}
+
 /* order expiry and signal expiry */
 static int64_t g_exp;
 static void s_expiry(const qt_bar *b, qt_ctx *cx) {
@@ -1133,7 +1166,7 @@ static void test_cleanup(void) {
 
 QT_TESTS(T(test_market_next_open), T(test_trade_on_close), T(test_close_at_end_off),
          T(test_limit_touch_gap_postonly), T(test_stop_slippage), T(test_intrabar_order),
-         T(test_reduce_only_partial), T(test_cancel_replace), T(test_order_expiry),
+         T(test_reduce_only_partial), T(test_cancel_replace), T(test_band_skip), T(test_order_expiry),
          T(test_signal_expiry), T(test_hedge_mode), T(test_funding_hand),
          T(test_funding_xrp_real), T(test_leverage_cap), T(test_liquidation),
          T(test_lot_tick_rounding), T(test_two_instruments), T(test_invariants_and_reuse),
