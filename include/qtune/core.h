@@ -122,6 +122,13 @@ QT_API double qt_rng_normal(qt_rng *r);
 QT_API int qt_time_parse(const char *s, size_t len, int64_t *out_ms, qt_err *err);
 /* Parses an epoch number only; fractional seconds are not accepted. */
 QT_API int qt_time_parse_epoch(const char *s, size_t len, int64_t *out_ms, qt_err *err);
+/* Parses `len` bytes of s with a strptime-like format, in UTC unless %z:
+ * %Y %y %m %d %H %I %M %S (1-2 digits where a number may be short), %f
+ * (fraction of a second), %b/%B (English month name or abbreviation, any
+ * case), %p (AM/PM), %z (Z, +hh, +hhmm, +hh:mm), %s (epoch number), %%;
+ * a space matches any run of spaces.  QT_EINVAL for an unknown directive. */
+QT_API int qt_time_parse_fmt(const char *s, size_t len, const char *fmt, int64_t *out_ms,
+                             qt_err *err);
 /* Formats as "YYYY-MM-DDTHH:MM:SS[.mmm]Z" into buf; returns buf. */
 QT_API char *qt_time_format(int64_t ts_ms, char *buf, size_t cap);
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */

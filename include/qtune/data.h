@@ -329,6 +329,8 @@ typedef struct qt_import_opts {
   const char *columns; /* QT_FMT_CSV mapping "time=Date,open=Open,...": target=source,
                         * source a header name or a 1-based column number */
   int skip_bad;        /* skip malformed rows (counted) instead of failing */
+  const char *date_format; /* time columns of QT_FMT_CSV in this qt_time_parse_fmt format
+                            * ("%d/%m/%Y %H:%M"); NULL: epoch/ISO forms by qt_time_parse */
 } qt_import_opts;
 QT_API qt_import_opts qt_import_opts_default(void);
 

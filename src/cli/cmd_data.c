@@ -36,6 +36,9 @@ static void import_usage(FILE *f) {
           "  --columns MAP     csv mapping target=source,... e.g.\n"
           "                    time=Date,open=Open,high=High,low=Low,close=Close,volume=Volume\n"
           "                    (funding: time=date_ms,rate=open; source: header name or 1-based number)\n"
+          "  --date-format FMT the csv time column's format, in UTC unless %%z, e.g.\n"
+          "                    \"%%d/%%m/%%Y %%H:%%M\", \"%%m/%%d/%%y\", \"%%d %%b %%Y\" (directives: %%Y %%y\n"
+          "                    %%m %%d %%H %%I %%M %%S %%f %%b %%p %%z %%s; default: epoch or ISO-8601)\n"
           "  --skip-bad        skip malformed rows (counted) instead of failing\n"
           "\n"
           "Exit status: 0 ok, 2 error (a malformed row names FILE:LINE and the field).\n");
@@ -64,6 +67,8 @@ static int data_import(int argc, char **argv) {
       if (!(symbol = value(argc, argv, &i))) goto done;
     } else if (strcmp(a, "--columns") == 0) {
       if (!(o.columns = value(argc, argv, &i))) goto done;
+    } else if (strcmp(a, "--date-format") == 0) {
+      if (!(o.date_format = value(argc, argv, &i))) goto done;
     } else if (strcmp(a, "--format") == 0) {
       if (!(v = value(argc, argv, &i))) goto done;
       if (qt_import_format_parse(v, &o.format)) {
@@ -91,7 +96,7 @@ static int data_import(int argc, char **argv) {
     cli_failf("data import: needs --catalog DIR, --symbol S and at least one FILE (see --help)");
     goto done;
   }
-  if (o.columns && o.format == QT_FMT_AUTO) o.format = QT_FMT_CSV;
+  if ((o.columns || o.date_format) && o.format == QT_FMT_AUTO) o.format = QT_FMT_CSV;
   /* Import first: a bad file must leave no trace, not even a new catalog. */
   if (qt_import_files(files, n_files, &o, &im, &e) || qt_catalog_open(catalog, 1, &cat, &e)) {
     cli_fail(&e);

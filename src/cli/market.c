@@ -23,6 +23,7 @@ const char *cli_market_help(void) {
          "  --data FILE         a CSV/zip/gz/JSON file instead of a catalog\n"
          "  --format F          importer format of --data (default: detected)\n"
          "  --columns MAP       column mapping of a generic CSV --data file\n"
+         "  --date-format FMT   its time column's format, e.g. \"%d/%m/%Y %H:%M\" (UTC)\n"
          "  --fee-bps X         maker and taker fee in basis points\n"
          "  --maker-bps X       maker fee (default 2), --taker-bps X taker fee (default 5)\n"
          "  --lot-size X        quantity step (default 0: none)\n"
@@ -31,12 +32,12 @@ const char *cli_market_help(void) {
 
 int cli_market_parse_arg(cli_market_opts *o, int argc, char **argv, int *i) {
   static const char *const str_opts[] = {"--catalog", "--symbol", "--from", "--to",
-                                         "--data",    "--columns", "--format"};
+                                         "--data",    "--columns", "--format", "--date-format"};
   static const char *const num_opts[] = {"--fee-bps", "--maker-bps", "--taker-bps", "--lot-size",
                                          "--tick-size"};
   const char *a = argv[*i];
   const char **str_dst[] = {&o->catalog, &o->symbol, &o->from, &o->to,
-                            &o->data,    &o->columns, &o->format};
+                            &o->data,    &o->columns, &o->format, &o->date_format};
   double *num_dst[] = {&o->fee_bps, &o->maker_bps, &o->taker_bps, &o->lot_size, &o->tick_size};
   for (size_t k = 0; k < sizeof str_opts / sizeof str_opts[0]; k++) {
     if (strcmp(a, str_opts[k]) != 0) continue;
@@ -116,11 +117,12 @@ int cli_market_load(const cli_market_opts *o, cli_market *m, qt_err *err) {
     qt_import_opts io = qt_import_opts_default();
     io.kind = QT_KIND_BARS;
     io.columns = o->columns;
+    io.date_format = o->date_format;
     if (o->format && qt_import_format_parse(o->format, &io.format)) {
       rc = qt_err_set(err, QT_EINVAL, "--format: unknown format '%s'", o->format);
       goto fail;
     }
-    if (io.columns && io.format == QT_FMT_AUTO) io.format = QT_FMT_CSV;
+    if ((io.columns || io.date_format) && io.format == QT_FMT_AUTO) io.format = QT_FMT_CSV;
     qt_import im;
     const char *paths[1] = {o->data};
     rc = qt_import_files(paths, 1, &io, &im, err);

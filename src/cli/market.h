@@ -13,6 +13,7 @@ typedef struct cli_market_opts {
   const char *catalog, *symbol, *from, *to; /* from/to: any qt_time_parse form */
   const char *data;      /* a CSV/zip/gz file instead of a catalog */
   const char *columns;   /* generic CSV column mapping for --data */
+  const char *date_format; /* its time column's format (qt_time_parse_fmt) */
   const char *format;    /* importer format name for --data (auto-detected when NULL) */
   double fee_bps, maker_bps, taker_bps; /* NaN: not given (defaults apply) */
   double lot_size, tick_size;           /* NaN: not given */

@@ -129,6 +129,153 @@ bad:
   return qt_err_set(err, QT_EPARSE, "not a timestamp (\"%s\")", shown);
 }
 
+/* 1 to `max` digits at *i (fewer when the field ends early: "3/7/2024"). */
+static int digits_upto(const char *s, size_t len, size_t *i, int max, int *out) {
+  int v = 0, k = 0;
+  while (k < max && *i < len && s[*i] >= '0' && s[*i] <= '9') v = v * 10 + (s[(*i)++] - '0'), k++;
+  *out = v;
+  return k ? 0 : -1;
+}
+
+static int month_name(const char *s, size_t len, size_t *i, int *out) {
+  static const char *const names[] = {"january", "february", "march",     "april",
+                                      "may",     "june",     "july",      "august",
+                                      "september", "october", "november", "december"};
+  for (int m = 0; m < 12; m++) {
+    size_t n = 0;
+    while (*i + n < len && names[m][n] && (s[*i + n] | 0x20) == names[m][n]) n++;
+    if (n == strlen(names[m]) || (n == 3 && !(*i + 3 < len && ((s[*i + 3] | 0x20) >= 'a' &&
+                                                             (s[*i + 3] | 0x20) <= 'z')))) {
+      *i += n;
+      *out = m + 1;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int qt_time_parse_fmt(const char *s, size_t len, const char *fmt, int64_t *out_ms, qt_err *err) {
+  char shown[48];
+  int y = 1970, mo = 1, d = 1, h = 0, mi = 0, se = 0, ms = 0, pm = -1, tz_min = 0, v;
+  int64_t epoch_ms = 0;
+  int have_epoch = 0;
+  size_t i = 0;
+  *out_ms = 0;
+  for (const char *f = fmt; *f; f++) /* the whole format first: a typo fails every row alike */
+    if (*f == '%' && !(f[1] && strchr("YymdHIMSfbBpzs%", f[1])))
+      return qt_err_set(err, QT_EINVAL,
+                        "date format \"%s\": unknown directive %%%c (use %%Y %%y %%m %%d %%H %%I "
+                        "%%M %%S %%f %%b %%p %%z %%s)",
+                        fmt, f[1] ? f[1] : ' ');
+    else if (*f == '%') f++;
+  while (len && (s[len - 1] == ' ' || s[len - 1] == '\r')) len--;
+  while (len && *s == ' ') s++, len--;
+  for (const char *f = fmt; *f; f++) {
+    if (*f == ' ') { /* a space matches any run of spaces, or none */
+      while (i < len && s[i] == ' ') i++;
+      continue;
+    }
+    if (*f != '%') {
+      if (i >= len || s[i] != *f) goto bad;
+      i++;
+      continue;
+    }
+    switch (*++f) {
+    case 'Y':
+      if (digits(s, len, &i, 4, &y)) goto bad;
+      break;
+    case 'y': /* POSIX: 69-99 are 19xx, 00-68 20xx */
+      if (digits(s, len, &i, 2, &v)) goto bad;
+      y = v < 69 ? 2000 + v : 1900 + v;
+      break;
+    case 'm':
+      if (digits_upto(s, len, &i, 2, &mo)) goto bad;
+      break;
+    case 'd':
+      if (digits_upto(s, len, &i, 2, &d)) goto bad;
+      break;
+    case 'H':
+    case 'I':
+      if (digits_upto(s, len, &i, 2, &h)) goto bad;
+      break;
+    case 'M':
+      if (digits_upto(s, len, &i, 2, &mi)) goto bad;
+      break;
+    case 'S':
+      if (digits_upto(s, len, &i, 2, &se)) goto bad;
+      break;
+    case 'f': { /* fraction of a second, 1-9 digits, kept to the ms */
+      int k = 0;
+      ms = 0;
+      while (i < len && s[i] >= '0' && s[i] <= '9') {
+        if (k < 3) ms = ms * 10 + (s[i] - '0');
+        i++, k++;
+      }
+      if (!k) goto bad;
+      for (; k < 3; k++) ms *= 10;
+      break;
+    }
+    case 'b':
+    case 'B':
+      if (month_name(s, len, &i, &mo)) goto bad;
+      break;
+    case 'p':
+      if (i + 1 >= len || (s[i + 1] | 0x20) != 'm') goto bad;
+      if ((s[i] | 0x20) == 'a') pm = 0;
+      else if ((s[i] | 0x20) == 'p') pm = 1;
+      else goto bad;
+      i += 2;
+      break;
+    case 'z': { /* Z, +hh, +hhmm or +hh:mm */
+      if (i < len && s[i] == 'Z') {
+        i++;
+        break;
+      }
+      if (i >= len || (s[i] != '+' && s[i] != '-')) goto bad;
+      int sign = s[i++] == '-' ? -1 : 1, zh, zm = 0;
+      if (digits(s, len, &i, 2, &zh)) goto bad;
+      if (i < len && s[i] == ':') i++;
+      if (i < len && s[i] >= '0' && s[i] <= '9' && digits(s, len, &i, 2, &zm)) goto bad;
+      if (zh > 23 || zm > 59) goto bad;
+      tz_min = sign * (zh * 60 + zm);
+      break;
+    }
+    case 's': { /* epoch number, unit by magnitude as qt_time_parse_epoch */
+      size_t j = i;
+      if (j < len && s[j] == '-') j++;
+      while (j < len && s[j] >= '0' && s[j] <= '9') j++;
+      if (qt_time_parse_epoch(s + i, j - i, &epoch_ms, NULL)) goto bad;
+      have_epoch = 1;
+      i = j;
+      break;
+    }
+    case '%':
+      if (i >= len || s[i] != '%') goto bad;
+      i++;
+      break;
+    default: goto bad; /* not reached: checked above */
+    }
+  }
+  if (i != len) goto bad;
+  if (have_epoch) {
+    *out_ms = epoch_ms;
+    return QT_OK;
+  }
+  if (pm >= 0) {
+    if (h < 1 || h > 12) goto bad;
+    h = h % 12 + 12 * pm;
+  }
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 59) goto bad;
+  if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) goto bad;
+  *out_ms = (qt_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) * 1000 + ms -
+            (int64_t)tz_min * 60000;
+  return QT_OK;
+bad:
+  show(shown, sizeof shown, s, len);
+  return qt_err_set(err, QT_EPARSE, "not a date in the format \"%s\" (\"%s\")", fmt, shown);
+}
+
 char *qt_time_format(int64_t ts_ms, char *buf, size_t cap) {
   int64_t days = ts_ms >= 0 ? ts_ms / 86400000 : -((-ts_ms + 86399999) / 86400000);
   int64_t rem = ts_ms - days * 86400000;

@@ -772,10 +772,14 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
       case F_EPOCH:
       case F_TIME: {
         int64_t t;
+        const char *df = L->type[i] == F_TIME ? s->o->date_format : NULL;
         int bad = L->type[i] == F_EPOCH ? qt_time_parse_epoch(f[i].s, f[i].len, &t, NULL)
+                  : df                  ? qt_time_parse_fmt(f[i].s, f[i].len, df, &t, NULL)
                                         : qt_time_parse(f[i].s, f[i].len, &t, NULL);
         if (bad) {
-          rc = row_error(s, err, in->name, line, L, i, &f[i], "not a timestamp");
+          char what[160];
+          if (df) snprintf(what, sizeof what, "not a date in the format \"%s\"", df);
+          rc = row_error(s, err, in->name, line, L, i, &f[i], df ? what : "not a timestamp");
           goto row_done;
         }
         r[(size_t)c * cs] = (uint64_t)t;
@@ -936,6 +940,17 @@ int qt_import_files(const char *const *paths, size_t n_paths, const qt_import_op
   if (o->format < 0 || o->format >= QT_FMT_COUNT || o->kind >= QT_KIND_COUNT) {
     rc = qt_err_set(err, QT_EINVAL, "import: bad format or kind");
     goto fail;
+  }
+  if (o->date_format) { /* an unknown directive is the user's, not the file's */
+    int64_t t;
+    if (!*o->date_format) {
+      rc = qt_err_set(err, QT_EINVAL, "import: empty date format");
+      goto fail;
+    }
+    if (qt_time_parse_fmt("", 0, o->date_format, &t, err) == QT_EINVAL) {
+      rc = QT_EINVAL;
+      goto fail;
+    }
   }
   for (size_t i = 0; i < n_paths; i++) {
     rc = qt__input_each(paths[i], on_doc, &s, err);

@@ -72,6 +72,55 @@ static void time_epochs_by_magnitude(void) {
   EXPECT_CONTAINS(e.msg, "17802x");
 }
 
+static int64_t fmt_ms(const char *s, const char *fmt, int *rc) {
+  int64_t t = -1;
+  *rc = qt_time_parse_fmt(s, strlen(s), fmt, &t, NULL);
+  return t;
+}
+
+static void time_formats(void) {
+  int rc;
+  const int64_t d0 = 1709769600000LL; /* 2024-03-07T00:00:00Z */
+  EXPECT_EQ(fmt_ms("07/03/2024 09:05", "%d/%m/%Y %H:%M", &rc), d0 + 9 * 3600000LL + 5 * 60000LL);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(fmt_ms("3/7/24", "%m/%d/%y", &rc), d0);
+  EXPECT_EQ(fmt_ms("7 Mar 2024", "%d %b %Y", &rc), d0);
+  EXPECT_EQ(fmt_ms("7  MARCH 2024", "%d %B %Y", &rc), d0); /* a space matches a run */
+  EXPECT_EQ(fmt_ms("20240307", "%Y%m%d", &rc), d0);
+  EXPECT_EQ(fmt_ms("03/07/2024 12:30 AM", "%m/%d/%Y %I:%M %p", &rc), d0 + 30 * 60000LL);
+  EXPECT_EQ(fmt_ms("03/07/2024 12:30 pm", "%m/%d/%Y %I:%M %p", &rc), d0 + 12 * 3600000LL + 30 * 60000LL);
+  EXPECT_EQ(fmt_ms("03/07/2024 1:00 PM", "%m/%d/%Y %I:%M %p", &rc), d0 + 13 * 3600000LL);
+  EXPECT_EQ(fmt_ms("2024-03-07T09:05:01.5+02:00", "%Y-%m-%dT%H:%M:%S.%f%z", &rc),
+            d0 + 7 * 3600000LL + 5 * 60000LL + 1500);
+  EXPECT_EQ(fmt_ms("2024-03-07 00:00:00.123456Z", "%Y-%m-%d %H:%M:%S.%f%z", &rc), d0 + 123);
+  EXPECT_EQ(fmt_ms("1709769600 ", "%s", &rc), d0);
+  EXPECT_EQ(fmt_ms("99-12-31", "%y-%m-%d", &rc), 946598400000LL); /* 1999 */
+  EXPECT_EQ(fmt_ms("10%", "%d%%", &rc), qt_time_days_from_civil(1970, 1, 10) * 86400000LL);
+  EXPECT_EQ(rc, 0);
+  fmt_ms("100%", "%d%%", &rc); /* %d reads two digits at most */
+  EXPECT_EQ(rc, QT_EPARSE);
+  EXPECT_EQ(fmt_ms("29/02/2024", "%d/%m/%Y", &rc), 1709164800000LL);
+  EXPECT_EQ(rc, 0);
+  fmt_ms("29/02/2023", "%d/%m/%Y", &rc);
+  EXPECT_EQ(rc, QT_EPARSE);
+  fmt_ms("31/04/2024", "%d/%m/%Y", &rc);
+  EXPECT_EQ(rc, QT_EPARSE);
+  fmt_ms("07/03/2024 09:05x", "%d/%m/%Y %H:%M", &rc); /* trailing text */
+  EXPECT_EQ(rc, QT_EPARSE);
+  fmt_ms("07/03/2024 24:00", "%d/%m/%Y %H:%M", &rc);
+  EXPECT_EQ(rc, QT_EPARSE);
+  fmt_ms("2024-03-07", "%d/%m/%Y", &rc);
+  EXPECT_EQ(rc, QT_EPARSE);
+  fmt_ms("13:00 PM", "%I:%M %p", &rc);
+  EXPECT_EQ(rc, QT_EPARSE);
+  qt_err e;
+  int64_t t;
+  EXPECT_EQ(qt_time_parse_fmt("x", 1, "%Y-%Q", &t, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "unknown directive %Q");
+  EXPECT_EQ(qt_time_parse_fmt("2024/03/07", 10, "%Y-%m-%d", &t, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "not a date in the format \"%Y-%m-%d\" (\"2024/03/07\")");
+}
+
 static void time_iso(void) {
   int64_t t;
   const char *s = "2026-06-01T00:00:00Z";
@@ -180,5 +229,5 @@ static void numbers_strict(void) {
 }
 
 QT_TESTS(T(version_matches), T(status_texts), T(rng_reproducible_and_streams_differ),
-         T(rng_distributions), T(time_epochs_by_magnitude), T(time_iso), T(durations),
+         T(rng_distributions), T(time_epochs_by_magnitude), T(time_iso), T(time_formats), T(durations),
          T(alloc_hook_fails_nth), T(logging_levels), T(numbers_strict))

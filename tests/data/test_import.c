@@ -237,6 +237,49 @@ static void generic_csv(void) {
   EXPECT_CONTAINS(e.msg, "no column 'nosuch'");
 }
 
+/* --date-format: R's ttrc.csv (1985-01-02,...) rewritten with US dates
+ * ("1/2/1985") imports to the same bars as the original. */
+static void generic_date_format(void) {
+  char p[512], q[512];
+  qt_import a, b;
+  qt_err e = {0};
+  FILE *in = fopen(shared("oracles/ttrc.csv", p, sizeof p), "rb");
+  ASSERT_TRUE(in != NULL);
+  snprintf(q, sizeof q, "%s/ttrc_us.csv", tmpdir());
+  FILE *out = fopen(q, "wb");
+  ASSERT_TRUE(out != NULL);
+  char line[256];
+  int n = 0, y, m, d;
+  while (fgets(line, sizeof line, in) && n < 300) {
+    char *comma = strchr(line, ',');
+    if (n++ == 0 || !comma || sscanf(line, "%d-%d-%d", &y, &m, &d) != 3) fputs(line, out);
+    else fprintf(out, "%d/%d/%d%s", m, d, y, comma);
+  }
+  fclose(in);
+  fclose(out);
+  qt_import_opts o = qt_import_opts_default();
+  o.format = QT_FMT_CSV;
+  ASSERT_TRUE(import1(p, &o, &a, &e) == QT_OK);
+  o.date_format = "%m/%d/%Y";
+  ASSERT_TRUE(import1(q, &o, &b, &e) == QT_OK);
+  EXPECT_EQ(b.bars.n, 299);
+  EXPECT_EQ(b.bars.ts_ms[0], 473472000000LL); /* 1985-01-02 */
+  int same = 1;
+  for (size_t i = 0; i < b.bars.n; i++)
+    same &= a.bars.ts_ms[i] == b.bars.ts_ms[i] && a.bars.close[i] == b.bars.close[i];
+  EXPECT_TRUE(same);
+  qt_import_fini(&a);
+  qt_import_fini(&b);
+  /* the ISO file under the US format: the first data row is named */
+  EXPECT_EQ(import1(p, &o, &a, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "ttrc.csv:2: field 'date': not a date in the format \"%m/%d/%Y\" (\"1985-01-02\")");
+  /* a typo in the format is the user's: no file is read */
+  o.date_format = "%m/%d/%Q";
+  EXPECT_EQ(import1(q, &o, &a, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "unknown directive %Q");
+  EXPECT_EQ(a.bars.n, 0);
+}
+
 static void freqtrade_funding(void) {
   char p[512];
   qt_import im;
@@ -522,6 +565,6 @@ static void cleanup(void) {
 }
 
 QT_TESTS(T(kline_real), T(kline_two_months_any_order), T(kline_overlap_and_conflict),
-         T(kline_headerless_microseconds), T(aggtrades), T(funding_and_bookticker), T(generic_csv),
+         T(kline_headerless_microseconds), T(aggtrades), T(funding_and_bookticker), T(generic_csv), T(generic_date_format),
          T(freqtrade_funding), T(freqtrade_json_and_trades), T(bad_rows), T(bad_files),
          T(containers), T(exact_numbers), T(out_of_memory), T(fuzz_repros), T(cleanup))

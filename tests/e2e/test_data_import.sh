@@ -60,6 +60,25 @@ contains "generic csv rows" "$TMP/out" "now 1999 rows"
 check_exit "funding mapping" 0 "$QTUNE" data import --catalog "$CAT" --symbol XRPUSDT --kind funding \
   --columns time=date_ms,rate=open "$SHARED/freqtrade/XRP_USDT_USDT-8h-funding_rate.csv"
 contains "funding rows" "$TMP/out" "XRPUSDT funding now 91 rows"
+# --date-format: USDCHF's "1996-03-31 22:00:00" rewritten as "31.03.1996 10:00 PM"
+US="$TMP/usdchf_eu.csv"
+awk -F, 'NR == 1 { print "when,close"; next } NR <= 2001 {
+  split($1, a, /[- :]/); h = a[4] % 12; if (h == 0) h = 12
+  printf "%s.%s.%s %d:%s %s,%s\n", a[3], a[2], a[1], h, a[5], (a[4] < 12 ? "AM" : "PM"), $3 }' \
+  "$SHARED/oracles/USDCHF.csv" >"$US"
+check_exit "date format" 0 "$QTUNE" data import --catalog "$CAT" --symbol USDCHF \
+  --columns time=when,open=close,high=close,low=close,close=close --date-format "%d.%m.%Y %I:%M %p" "$US"
+contains "date format rows" "$TMP/out" "USDCHF bars: files 1, read 2000, kept 2000"
+check_exit "date format range" 0 "$QTUNE" data info --catalog "$CAT" --symbol USDCHF
+contains "date format first bar" "$TMP/out" "1996-03-31T22:00:00Z"
+contains "date format 30m" "$TMP/out" "30m"
+check_exit "date format mismatch" 2 "$QTUNE" data import --catalog "$TMP/cat3" --symbol USDCHF \
+  --columns time=when,open=close,high=close,low=close,close=close --date-format "%Y-%m-%d %H:%M" "$US"
+contains "date format mismatch message" "$TMP/err" "usdchf_eu.csv:2: field 'when': not a date in the format \"%Y-%m-%d %H:%M\" (\"31.03.1996 10:00 PM\")"
+check "date format mismatch wrote nothing" [ ! -e "$TMP/cat3" ]
+check_exit "date format typo" 2 "$QTUNE" data import --catalog "$TMP/cat3" --symbol USDCHF --date-format "%d.%q" "$US"
+contains "date format typo message" "$TMP/err" "unknown directive %q"
+
 check_exit "info symbol" 0 "$QTUNE" data info --catalog "$CAT" --symbol XRPUSDT
 contains "info shows funding" "$TMP/out" "funding"
 contains "info shows 5m" "$TMP/out" "5m"
