@@ -374,8 +374,8 @@ int cmd_backtest(int argc, char **argv) {
   }
   if ((s->needs & QT_NEEDS_FUNDING) && !m.feeds[0].funding)
     fprintf(stderr, "qtune: warning: strategy '%s' uses funding, but the data has none\n", s->name);
-  /* the loader already sliced feed 0 to --from/--to: simulate all of it */
-  eo.from = 0;
+  /* --from: earlier bars are history, not traded */
+  eo.from = m.from_i;
   eo.to = 0;
   if (qt_engine_new(&eo, &e, &err)) {
     cli_fail(&err);
@@ -388,7 +388,7 @@ int cmd_backtest(int argc, char **argv) {
   }
   qt_metrics mt;
   qt_metrics_opts mopt = qt_metrics_opts_default();
-  if (qt_metrics_compute(&r, m.feeds[0].bars->close, &mopt, &mt, &err)) {
+  if (qt_metrics_compute(&r, m.feeds[0].bars->close + m.from_i, &mopt, &mt, &err)) {
     cli_fail(&err);
     goto done;
   }

@@ -206,7 +206,9 @@ int cmd_check_lookahead(int argc, char **argv) {
   qt_feed feeds[2];
   int nf = mk.n_feeds < 2 ? mk.n_feeds : 2;
   memcpy(feeds, mk.feeds, (size_t)nf * sizeof *feeds);
-  /* --from/--to: cli_market_load has already cut feed 0 to that range. */
+  /* --from/--to: the check runs on that range alone (a borrowed view) */
+  qt_bars range = qt_bars_slice(mk.feeds[0].bars, mk.from_i, mk.feeds[0].bars->n);
+  feeds[0].bars = &range;
   qt_lookahead_opts lo = qt_lookahead_opts_default();
   lo.n_cuts = (int)cuts;
   lo.seed = (uint64_t)seed;

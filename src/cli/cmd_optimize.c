@@ -480,6 +480,7 @@ int cmd_optimize(int argc, char **argv) {
       fprintf(stderr, "qtune: warning: strategy '%s' uses funding, but the data has none\n",
               strat->name);
     qt_engine_opts eo = qt_engine_opts_default();
+    eo.from = mk.from_i; /* --from: earlier bars are history, not traded */
     eo.hedge_mode = a.hedge_mode || (strat->needs & QT_NEEDS_HEDGE);
     eo.trade_on_close = a.trade_on_close;
     if (a.no_close_at_end) eo.close_at_end = 0;

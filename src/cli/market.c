@@ -19,7 +19,8 @@ const char *cli_market_help(void) {
          "  --catalog DIR       catalog to load from (see qtune data import)\n"
          "  --symbol S          symbol (instrument 0; \"S.B\" is loaded as instrument 1\n"
          "                      for strategies that need a second venue)\n"
-         "  --from T, --to T    bars with FROM <= open time < TO (any date/epoch form)\n"
+         "  --from T, --to T    trade bars with FROM <= open time < TO (any date/epoch\n"
+         "                      form); earlier bars are history (indicator warm-up)\n"
          "  --data FILE         a CSV/zip/gz/JSON file instead of a catalog\n"
          "  --format F          importer format of --data (default: detected)\n"
          "  --columns MAP       column mapping of a generic CSV --data file\n"
@@ -130,7 +131,9 @@ int cli_market_load(const cli_market_opts *o, cli_market *m, qt_err *err) {
     m->bars[0] = im.bars; /* takes the block; the import's other series are empty */
     m->n_feeds = 1;
   }
-  /* --from/--to: a view of feed 0's bars that still owns the block */
+  /* --from/--to: feed 0 ends before TO (a view that still owns the block);
+   * the bars before FROM stay as history (indicator warm-up), and the
+   * commands simulate from from_i on */
   qt_bars *b = &m->bars[0];
   m->from_i = 0;
   m->to_i = b->n;
@@ -157,7 +160,7 @@ int cli_market_load(const cli_market_opts *o, cli_market *m, qt_err *err) {
       goto fail;
     }
     qt_backing keep = b->mem;
-    *b = qt_bars_slice(b, m->from_i, m->to_i);
+    *b = qt_bars_slice(b, 0, m->to_i);
     b->mem = keep;
   }
   for (int k = 0; k < m->n_feeds; k++) {

@@ -27,7 +27,8 @@ typedef struct cli_market {
   qt_funding funding[2];
   qt_quotes quotes[2];
   qt_trades trades[2];
-  size_t from_i, to_i; /* the bar range of feed 0 selected by --from/--to */
+  size_t from_i, to_i; /* the bar range of feed 0 selected by --from/--to; feed 0
+                        * holds [0, to_i), the engine simulates from from_i */
 } cli_market;
 
 void cli_market_opts_init(cli_market_opts *o);

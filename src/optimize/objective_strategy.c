@@ -60,7 +60,7 @@ static int strat_eval(void *wv, const qt_space *sp, const double *x, const doubl
   int r = qt_engine_run(w->eng, w->sh->feeds, w->sh->n_feeds, s, w->p, &res, err);
   if (r) return r;
   qt_metrics m;
-  r = qt_metrics_compute(&res, w->sh->feeds[0].bars->close, &w->sh->mo, &m, err);
+  r = qt_metrics_compute(&res, w->sh->feeds[0].bars->close + w->sh->eo.from, &w->sh->mo, &m, err);
   if (r) return r;
   for (int k = 0; k < QT_METRICS_N; k++)
     if ((r = qt_metric_set_put(out, qt_metrics_name(k), qt_metrics_get(&m, k), err)) != 0)

@@ -88,6 +88,13 @@ check_exit "backtest from/to" 0 "$QTUNE" backtest --catalog "$CAT" --symbol AVAX
   --params fast=5,slow=20 --json --from 2026-07-01 --to 2026-07-02
 contains "backtest from/to bars" "$TMP/out" '"bars": 1440'
 contains "backtest from/to first bar" "$TMP/out" '"first_ms": 1782864000000'
+# --from: the bars before it are history, so SMA(20) is warm on the first
+# traded bar: a cross at 03:01 fills at 03:02 (unwarmed, the first possible
+# entry would be 03:21)
+check_exit "backtest warm-up" 0 "$QTUNE" backtest --catalog "$CAT" --symbol AVAXUSDT --strategy sma_cross \
+  --params fast=5,slow=20 --from 2026-07-01T03:00:00Z --to 2026-07-02 --trades "$TMP/warm.csv"
+check "backtest warm-up first entry" [ "$(sed -n 2p "$TMP/warm.csv" | cut -d, -f5)" = "2026-07-01T03:02:00Z" ]
+contains "backtest warm-up bars" "$TMP/out" "1260 bars, 2026-07-01T03:00:00Z"
 check_exit "backtest empty range" 2 "$QTUNE" backtest --catalog "$CAT" --symbol AVAXUSDT --strategy sma_cross \
   --params fast=5,slow=20 --from 2027-01-01
 contains "empty range message" "$TMP/err" "--from/--to select no bars (the data has 87840 bars)"
