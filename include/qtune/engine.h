@@ -44,6 +44,9 @@ typedef struct qt_engine_opts {
                            * run needs more and is kept for later runs */
   size_t from, to;        /* bars [from, to) of feed 0 are simulated (to = 0: all);
                            * indicators and qt_ctx_bars still see the earlier bars */
+  int log_orders;         /* keep every submit/replace/cancel of the strategy in
+                           * qt_result.order_log (default 0: the optimizer has no use
+                           * for it; the look-ahead check and --orders do) */
 } qt_engine_opts;
 
 QT_API qt_engine_opts qt_engine_opts_default(void);
@@ -59,6 +62,19 @@ typedef struct qt_trade_rec {
   double funding;  /* received (+) or paid (-) while open */
   int64_t bars_held;
 } qt_trade_rec;
+
+/* One order action of the strategy (opts.log_orders): a submission as
+ * accepted (qty and price rounded to lot and tick), a replace with its new
+ * qty and price, or a cancel.  Rejected calls are not logged. */
+typedef enum qt_order_action { QT_OA_SUBMIT = 0, QT_OA_REPLACE = 1, QT_OA_CANCEL = 2 } qt_order_action;
+typedef struct qt_order_event {
+  int64_t ts_ms;     /* clock time (bar open) of the step that acted */
+  int64_t id;
+  int action, inst, side, type, leg;
+  unsigned flags;
+  double qty, price;
+  int64_t expire_ms;
+} qt_order_event;
 
 /* The outcome of one run.  Arrays are borrowed from the engine until its
  * next run or free. */
@@ -80,6 +96,8 @@ typedef struct qt_result {
                          * (post-only cross, reduce-only with nothing to reduce,
                          * leverage cap) */
   size_t n_cancelled;   /* orders cancelled by the strategy or by expiry */
+  const qt_order_event *order_log; /* opts.log_orders: n_order_log actions in order */
+  size_t n_order_log;
 } qt_result;
 
 typedef struct qt_engine qt_engine;

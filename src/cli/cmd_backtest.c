@@ -34,7 +34,9 @@ static void usage(void) {
          "output:\n"
          "  --json                 print JSON instead of a table\n"
          "  --trades FILE.csv      write the closed trades\n"
-         "  --equity FILE.csv      write the equity curve\n",
+         "  --equity FILE.csv      write the equity curve\n"
+         "  --orders FILE.csv      write every order the strategy submitted, replaced or\n"
+         "                         cancelled\n",
          cli_market_help());
 }
 
@@ -195,6 +197,30 @@ static int write_trades(const char *path, const qt_result *r, const cli_market *
   return 0;
 }
 
+static int write_orders(const char *path, const qt_result *r, const cli_market *m) {
+  static const char *const action[] = {"submit", "replace", "cancel"};
+  static const char *const type[] = {"market", "limit", "stop"};
+  char tmp[4096];
+  qt_err err;
+  FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
+  if (!f) return cli_fail(&err);
+  fprintf(f, "time,ts_ms,action,id,inst,symbol,side,type,leg,qty,price,post_only,reduce_only,"
+             "expire_ms\n");
+  for (size_t k = 0; k < r->n_order_log; k++) {
+    const qt_order_event *o = &r->order_log[k];
+    char a[40];
+    fmt_time(o->ts_ms, a, sizeof a);
+    const char *sym = o->inst >= 0 && o->inst < m->n_feeds ? m->feeds[o->inst].inst.symbol : "";
+    fprintf(f, "%s,%lld,%s,%lld,%d,%s,%s,%s,%s,%.10g,%.10g,%d,%d,%lld\n", a, (long long)o->ts_ms,
+            action[o->action], (long long)o->id, o->inst, sym, o->side == QT_BUY ? "buy" : "sell",
+            type[o->type], o->leg == QT_LEG_LONG ? "long" : o->leg == QT_LEG_SHORT ? "short" : "net",
+            o->qty, o->price, (o->flags & QT_ORDER_POST_ONLY) != 0,
+            (o->flags & QT_ORDER_REDUCE_ONLY) != 0, (long long)o->expire_ms);
+  }
+  if (cli_commit(f, tmp, path, 1, &err)) return cli_fail(&err);
+  return 0;
+}
+
 static int write_equity(const char *path, const qt_result *r) {
   char tmp[4096];
   qt_err err;
@@ -277,7 +303,7 @@ int cmd_backtest(int argc, char **argv) {
   cli_market_opts mo;
   cli_market_opts_init(&mo);
   const char *strategy = NULL, *params = NULL, *params_file = NULL, *trades_out = NULL,
-             *equity_out = NULL;
+             *equity_out = NULL, *orders_out = NULL;
   int json = 0, rc = CLI_ERROR;
   qt_engine_opts eo = qt_engine_opts_default();
   for (int i = 1; i < argc; i++) {
@@ -328,6 +354,9 @@ int cmd_backtest(int argc, char **argv) {
     } else if (!strcmp(a, "--equity")) {
       NEED_VAL();
       equity_out = argv[++i];
+    } else if (!strcmp(a, "--orders")) {
+      NEED_VAL();
+      orders_out = argv[++i];
     } else {
       return cli_failf("backtest: unknown option '%s' (see qtune backtest --help)", a);
     }
@@ -376,6 +405,7 @@ int cmd_backtest(int argc, char **argv) {
     fprintf(stderr, "qtune: warning: strategy '%s' uses funding, but the data has none\n", s->name);
   /* --from: earlier bars are history, not traded */
   eo.from = m.from_i;
+  eo.log_orders = orders_out != NULL;
   eo.to = 0;
   if (qt_engine_new(&eo, &e, &err)) {
     cli_fail(&err);
@@ -393,6 +423,7 @@ int cmd_backtest(int argc, char **argv) {
     goto done;
   }
   if (trades_out && write_trades(trades_out, &r, &m)) goto done;
+  if (orders_out && write_orders(orders_out, &r, &m)) goto done;
   if (equity_out && write_equity(equity_out, &r)) goto done;
   if (json ? print_json(s, p, &r, &mt, &m) : (print_table(s, p, &r, &mt, &m), 0)) goto done;
   rc = CLI_OK;

@@ -96,6 +96,34 @@ static double equity_now(const qt_ctx *cx) {
   return cx->cash + u;
 }
 
+/* Appends order action a on the open order o (opts.log_orders only). */
+static void log_order(qt_ctx *cx, int a, const qt__order *o) {
+  if (!cx->o.log_orders) return;
+  if (cx->n_olog == cx->cap_olog) {
+    size_t nc = cx->cap_olog ? cx->cap_olog * 2 : 1024;
+    qt_order_event *n = qt_realloc(cx->olog, nc * sizeof *n);
+    if (!n) {
+      cx->oom = 1;
+      cx->stopped = 1;
+      return;
+    }
+    cx->olog = n;
+    cx->cap_olog = nc;
+  }
+  qt_order_event *ev = &cx->olog[cx->n_olog++];
+  ev->ts_ms = cx->now;
+  ev->id = o->id;
+  ev->action = a;
+  ev->inst = o->inst;
+  ev->side = o->side;
+  ev->type = o->type;
+  ev->leg = o->leg;
+  ev->flags = o->flags;
+  ev->qty = o->qty;
+  ev->price = o->price;
+  ev->expire_ms = o->expire_ms;
+}
+
 static int push_trade(qt_ctx *cx, const qt_trade_rec *t) {
   if (cx->n_trades == cx->cap_trades) {
     /* Rare: capacity persists across runs, so only the first long runs grow. */
@@ -499,6 +527,7 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
   o->gen = 0;
   if (o->expire_ms > 0 && o->expire_ms < cx->next_expire_ms) cx->next_expire_ms = o->expire_ms;
   cx->n_orders++;
+  log_order(cx, QT_OA_SUBMIT, o);
   return o->id;
 }
 
@@ -544,6 +573,7 @@ int64_t qt_ctx_stop(qt_ctx *cx, int inst, int side, int leg, double qty, double 
 int qt_ctx_cancel(qt_ctx *cx, int64_t order_id) {
   ptrdiff_t j = find_order(cx, order_id);
   if (j < 0) return QT_ENOTFOUND;
+  log_order(cx, QT_OA_CANCEL, &cx->ord[j]);
   remove_order_at(cx, (size_t)j);
   cx->n_cancelled++;
   return QT_OK;
@@ -553,6 +583,7 @@ void qt_ctx_cancel_all(qt_ctx *cx, int inst) {
   size_t w = 0;
   for (size_t j = 0; j < cx->n_ord; j++) {
     if (inst < 0 || cx->ord[j].inst == inst) {
+      log_order(cx, QT_OA_CANCEL, &cx->ord[j]);
       cx->n_cancelled++;
       continue;
     }
@@ -581,6 +612,7 @@ int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty) {
     if (o->type == QT_ORDER_LIMIT && (o->flags & QT_ORDER_POST_ONLY) && fd->ci >= 0 &&
         ((o->side == QT_BUY && p >= fd->px) || (o->side == QT_SELL && p <= fd->px))) {
       /* a post-only replace that would take cancels the order */
+      log_order(cx, QT_OA_CANCEL, o);
       remove_order_at(cx, (size_t)j);
       cx->n_rejected++;
       return QT_EINVAL;
@@ -590,6 +622,7 @@ int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty) {
   o->price = p;
   o->submit_i = cx->i; /* a replaced order rests anew from the next bar */
   o->gen++;
+  log_order(cx, QT_OA_REPLACE, o);
   return QT_OK;
 }
 
@@ -835,6 +868,7 @@ void qt_engine_free(qt_engine *e) {
   qt_free(cx->ord);
   qt_free(cx->touch);
   qt_free(cx->trades);
+  qt_free(cx->olog);
   qt_free(cx->equity);
   qt_free(cx->exposure);
   for (size_t j = 0; j < cx->n_ind; j++) qt_free(cx->ind[j].block);
@@ -1022,6 +1056,7 @@ static void reset_run(qt_ctx *cx, const qt_feed *feeds, int n_feeds) {
   cx->cash = cx->o.cash;
   cx->fees_paid = cx->funding_paid = 0;
   cx->n_trades = 0;
+  cx->n_olog = 0;
   cx->n_signals = cx->n_expired = cx->n_fills = cx->n_orders = cx->n_rejected = cx->n_cancelled = 0;
   cx->npos = cx->n_armed = 0;
   cx->liquidated = cx->stopped = cx->in_init = cx->oom = 0;
@@ -1228,7 +1263,7 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
     if (cx->oom) break;
   }
   if (s->fini) s->fini(cx->st);
-  if (cx->oom) return qt_err_set(err, QT_ENOMEM, "qt_engine_run: out of memory for the trade list");
+  if (cx->oom) return qt_err_set(err, QT_ENOMEM, "qt_engine_run: out of memory for the trade list or order log");
   out->n_bars = nb;
   out->ts_ms = b0->ts_ms + from;
   out->equity = cx->equity;
@@ -1241,6 +1276,8 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   out->n_orders = cx->n_orders;
   out->n_rejected = cx->n_rejected;
   out->n_cancelled = cx->n_cancelled;
+  out->order_log = cx->olog;
+  out->n_order_log = cx->n_olog;
   out->fees_paid = cx->fees_paid;
   out->funding_paid = cx->funding_paid;
   out->start_cash = cx->o.cash;

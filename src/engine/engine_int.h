@@ -93,6 +93,8 @@ struct qt_ctx {
   double cash, fees_paid, funding_paid;
   qt_trade_rec *trades;
   size_t n_trades, cap_trades;
+  qt_order_event *olog; /* opts.log_orders */
+  size_t n_olog, cap_olog;
   double *equity, *exposure;
   size_t cap_bars;
   size_t n_signals, n_expired, n_fills, n_orders, n_rejected, n_cancelled;

@@ -27,9 +27,11 @@ qt_lookahead_opts qt_lookahead_opts_default(void) {
 
 /* What one run leaves behind, copied out of the engine's borrowed buffers. */
 typedef struct la_run {
-  size_t n_bars, n_trades, cap_bars, cap_trades;
+  size_t n_bars, n_trades, cap_bars, cap_trades, n_olog, cap_olog;
   double *equity;
   qt_trade_rec *trades;
+  qt_order_event *olog; /* every submit/replace/cancel, so an order that never
+                         * fills still counts */
   size_t n_signals, n_fills, n_orders, n_rejected, n_cancelled;
   double fees_paid, funding_paid;
 } la_run;
@@ -37,6 +39,7 @@ typedef struct la_run {
 static void la_run_fini(la_run *r) {
   qt_free(r->equity);
   qt_free(r->trades);
+  qt_free(r->olog);
   memset(r, 0, sizeof *r);
 }
 
@@ -55,6 +58,15 @@ static int la_keep(la_run *r, const qt_result *res, qt_err *err) {
     r->trades = nt;
     r->cap_trades = res->n_trades;
   }
+  if (res->n_order_log > r->cap_olog) {
+    qt_order_event *no = qt_realloc(r->olog, res->n_order_log * sizeof *no);
+    if (!no) return qt_err_set(err, QT_ENOMEM, "look-ahead check: out of memory for %zu orders",
+                               res->n_order_log);
+    r->olog = no;
+    r->cap_olog = res->n_order_log;
+  }
+  if (res->n_order_log) memcpy(r->olog, res->order_log, res->n_order_log * sizeof *r->olog);
+  r->n_olog = res->n_order_log;
   if (res->n_bars) memcpy(r->equity, res->equity, res->n_bars * sizeof *r->equity);
   if (res->n_trades) memcpy(r->trades, res->trades, res->n_trades * sizeof *r->trades);
   r->n_bars = res->n_bars;
@@ -77,6 +89,26 @@ static int same_trade(const qt_trade_rec *a, const qt_trade_rec *b) {
          a->exit_ms == b->exit_ms && same(a->qty, b->qty) && same(a->entry_price, b->entry_price) &&
          same(a->exit_price, b->exit_price) && same(a->pnl, b->pnl) && same(a->fees, b->fees) &&
          same(a->funding, b->funding);
+}
+
+static int same_order(const qt_order_event *a, const qt_order_event *b) {
+  return a->ts_ms == b->ts_ms && a->id == b->id && a->action == b->action && a->inst == b->inst &&
+         a->side == b->side && a->type == b->type && a->leg == b->leg && a->flags == b->flags &&
+         same(a->qty, b->qty) && same(a->price, b->price) && a->expire_ms == b->expire_ms;
+}
+
+static const char *order_action_name(int a) {
+  return a == QT_OA_SUBMIT ? "submit" : a == QT_OA_REPLACE ? "replace" : "cancel";
+}
+
+/* Describes order action e for a message. */
+static void order_text(const qt_order_event *e, char *buf, size_t cap) {
+  char t[40];
+  snprintf(buf, cap, "%s of order %lld at %s (%s %s, qty %.10g, price %.10g)",
+           order_action_name(e->action), (long long)e->id, qt_time_format(e->ts_ms, t, sizeof t),
+           e->side == QT_BUY ? "buy" : "sell",
+           e->type == QT_ORDER_MARKET ? "market" : e->type == QT_ORDER_LIMIT ? "limit" : "stop",
+           e->qty, e->price);
 }
 
 /* ---- copies of a feed's series with room past the cut ---- */
@@ -202,6 +234,20 @@ static int diff_tails(const la_run *a, const la_run *b, const char *how, char *w
   LA_CMP_N(n_rejected, "rejected orders before the cut")
   LA_CMP_N(n_trades, "trades closed before the cut")
 #undef LA_CMP_N
+  for (size_t i = 0; i < a->n_olog && i < b->n_olog; i++)
+    if (!same_order(&a->olog[i], &b->olog[i])) {
+      char x[120], y[120];
+      order_text(&b->olog[i], x, sizeof x);
+      order_text(&a->olog[i], y, sizeof y);
+      snprintf(what, cap, "order action %zu differs: %s with the rows past the cut present in "
+               "memory, %s with them %s", i, x, y, how);
+      return 1;
+    }
+  if (a->n_olog != b->n_olog) {
+    snprintf(what, cap, "order actions before the cut differ: %zu with the rows past the cut "
+             "present in memory, %zu with them %s", b->n_olog, a->n_olog, how);
+    return 1;
+  }
   for (size_t i = 0; i < a->n_bars; i++)
     if (!same(a->equity[i], b->equity[i])) {
       snprintf(what, cap, "equity at bar %zu differs: %.10g with the rows past the cut present "
@@ -233,6 +279,17 @@ static int diff_full(const la_run *full, const la_run *pre, size_t cut, int64_t 
                pre->equity[i]);
       return 1;
     }
+  size_t nf = 0; /* the full run's actions before the cut (the log is in time order) */
+  while (nf < full->n_olog && full->olog[nf].ts_ms < cut_ms) nf++;
+  for (size_t i = 0; i < nf || i < pre->n_olog; i++) {
+    if (i < nf && i < pre->n_olog && same_order(&full->olog[i], &pre->olog[i])) continue;
+    char x[120] = "nothing", y[120] = "nothing";
+    if (i < nf) order_text(&full->olog[i], x, sizeof x);
+    if (i < pre->n_olog) order_text(&pre->olog[i], y, sizeof y);
+    snprintf(what, cap, "order action %zu differs: %s with the full data, %s with the data cut",
+             i, x, y);
+    return 1;
+  }
   size_t j = 0;
   for (size_t i = 0; i < full->n_trades; i++) {
     const qt_trade_rec *t = &full->trades[i];
@@ -276,6 +333,7 @@ int qt_lookahead_check(const qt_strategy_vtbl *s, const double *p, const qt_feed
 
   qt_engine_opts eo = o->engine;
   eo.close_at_end = 0; /* a cut must not close positions the full run keeps */
+  eo.log_orders = 1;
   eo.from = 0;
   eo.to = 0;
   rc = qt_engine_new(&eo, &e, err);

@@ -95,6 +95,11 @@ check_exit "backtest warm-up" 0 "$QTUNE" backtest --catalog "$CAT" --symbol AVAX
   --params fast=5,slow=20 --from 2026-07-01T03:00:00Z --to 2026-07-02 --trades "$TMP/warm.csv"
 check "backtest warm-up first entry" [ "$(sed -n 2p "$TMP/warm.csv" | cut -d, -f5)" = "2026-07-01T03:02:00Z" ]
 contains "backtest warm-up bars" "$TMP/out" "1260 bars, 2026-07-01T03:00:00Z"
+check_exit "backtest orders" 0 "$QTUNE" backtest --catalog "$CAT" --symbol AVAXUSDT --strategy hedge_grid \
+  --from 2026-07-01T03:00:00Z --to 2026-07-02 --orders "$TMP/orders.csv" --trades "$TMP/hg.csv"
+contains "orders header" "$TMP/orders.csv" "time,ts_ms,action,id,inst,symbol,side,type,leg,qty,price,post_only,reduce_only,expire_ms"
+contains "orders first" "$TMP/orders.csv" "2026-07-01T03:00:00Z,1782874800000,submit,1,0,AVAXUSDT,buy,limit,long,"
+check "orders: submits >= trades" [ "$(grep -c ',submit,' "$TMP/orders.csv")" -ge "$(($(wc -l <"$TMP/hg.csv") - 1))" ]
 check_exit "backtest empty range" 2 "$QTUNE" backtest --catalog "$CAT" --symbol AVAXUSDT --strategy sma_cross \
   --params fast=5,slow=20 --from 2027-01-01
 contains "empty range message" "$TMP/err" "--from/--to select no bars (the data has 87840 bars)"

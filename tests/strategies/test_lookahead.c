@@ -134,6 +134,64 @@ static void test_quote_peeker_fails(void) {
   qt_synth_market_fini(&m);
 }
 
+/* A cheat that never trades: it rests a buy limit far under the market and
+ * moves it to half the next bar's close (read past n through qt_ctx_bars).
+ * No fill, no trade, the same number of orders: only the order log shows it. */
+typedef struct ghost_state {
+  int64_t id;
+} ghost_state;
+static int ghost_init(void *st, const double *p, qt_ctx *cx, qt_err *err) {
+  (void)p, (void)cx, (void)err;
+  ((ghost_state *)st)->id = 0;
+  return QT_OK;
+}
+static void ghost_bar(void *stv, const qt_bar *b, qt_ctx *cx) {
+  ghost_state *st = stv;
+  size_t n = 0;
+  const qt_bars *bars = qt_ctx_bars(cx, 0, &n);
+  if (b->i + 2 >= 1440) return; /* one synthetic day */
+  double px = 0.5 * bars->close[n];
+  if (!(px > 0)) px = 0.4 * b->close; /* poisoned or doubled tail: still far away */
+  if (st->id <= 0) st->id = qt_ctx_limit(cx, 0, QT_BUY, QT_LEG_NET, 0.01, px, 0, 1);
+  else qt_ctx_replace(cx, st->id, px, 0.01);
+}
+static const qt_strategy_vtbl k_ghost = {
+    .abi = QT_STRATEGY_ABI, .name = "ghost_order", .state_size = sizeof(ghost_state),
+    .n_instruments = 1, .lookback = peek_lb, .init = ghost_init, .on_bar = ghost_bar};
+
+static void test_unfilled_order_cheat_fails(void) {
+  qt_synth_market m;
+  memset(&m, 0, sizeof m);
+  ASSERT_TRUE(su_synth(&m, 5, 1, 0) == 0);
+  qt_feed f[2];
+  int nf = su_feeds(&k_ghost, &m, f);
+  qt_lookahead_report rep;
+  qt_err err;
+  ASSERT_TRUE(qt_lookahead_check(&k_ghost, NULL, f, nf, NULL, &rep, &err) == QT_OK);
+  EXPECT_EQ(rep.found, 1);
+  EXPECT_EQ(rep.n_cuts, 1);
+  EXPECT_CONTAINS(rep.what, "strategy 'ghost_order', data cut at bar 360");
+  EXPECT_CONTAINS(rep.what, "differs: replace of order 1 at ");
+  EXPECT_CONTAINS(rep.what, "(buy limit, qty 0.01, price ");
+  /* its order log in a plain backtest: one submit, then a replace per bar */
+  qt_engine *e = NULL;
+  qt_engine_opts eo = qt_engine_opts_default();
+  eo.log_orders = 1;
+  ASSERT_TRUE(qt_engine_new(&eo, &e, &err) == QT_OK);
+  qt_result r;
+  ASSERT_TRUE(qt_engine_run(e, f, nf, &k_ghost, NULL, &r, &err) == QT_OK);
+  EXPECT_EQ(r.n_trades, 0);
+  EXPECT_EQ(r.n_fills, 0);
+  EXPECT_EQ(r.n_orders, 1);
+  ASSERT_TRUE(r.n_order_log > 1000);
+  EXPECT_EQ(r.order_log[0].action, QT_OA_SUBMIT);
+  EXPECT_EQ(r.order_log[1].action, QT_OA_REPLACE);
+  EXPECT_NEAR(r.order_log[1].price, 0.5 * m.bars.close[2], 1e-12);
+  EXPECT_EQ(r.order_log[1].ts_ms, m.bars.ts_ms[1]);
+  qt_engine_free(e);
+  qt_synth_market_fini(&m);
+}
+
 /* A strategy whose decisions depend on something other than the data up to
  * now (here hidden global state: only the first run buys) is caught by the
  * comparison with the full run, since both cut copies agree. */
@@ -206,5 +264,5 @@ static void test_errors(void) {
   qt_synth_market_fini(&m);
 }
 
-QT_TESTS(T(test_builtins_pass), T(test_cheater_plugin_fails), T(test_quote_peeker_fails),
+QT_TESTS(T(test_builtins_pass), T(test_cheater_plugin_fails), T(test_quote_peeker_fails), T(test_unfilled_order_cheat_fails),
          T(test_hidden_state_fails), T(test_errors))
