@@ -27,7 +27,7 @@ static int init(void *st_, const double *p, qt_ctx *cx, qt_err *err) {
   (void)cx;
   state *st = st_;
   if (p[P_FAST] >= p[P_SLOW])
-    return qt_err_set(err, QT_EINVAL, "mine: fast (%g) must be below slow (%g)", p[P_FAST],
+    return qt_err_set(err, QT_EPARAM, "mine: fast (%g) must be below slow (%g)", p[P_FAST],
                       p[P_SLOW]);
   st->a_fast = 2.0 / (p[P_FAST] + 1);
   st->a_slow = 2.0 / (p[P_SLOW] + 1);

@@ -34,7 +34,8 @@ QT_API const char *qt_version(void);
   X(ESTORE,    -5, "storage backend failure")    \
   X(ESTATE,    -6, "not allowed in this state")  \
   X(ENOTFOUND, -7, "not found")                  \
-  X(ETIMEOUT,  -8, "timed out")
+  X(ETIMEOUT,  -8, "timed out")                  \
+  X(EPARAM,    -9, "parameters rejected")
 
 enum qt_status {
 #define QT__STATUS_ENUM(name, val, text) QT_##name = (val),

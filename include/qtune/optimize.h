@@ -296,7 +296,7 @@ QT_API void qt_trial_fini(qt_trial *t);
 QT_API int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_trial *out,
                         qt_err *err);
 /* Records the outcome (thread-safe): state QT_TRIAL_COMPLETE with metrics, or
- * QT_TRIAL_FAIL with error.  Checks constraints, computes the score under the
+ * QT_TRIAL_FAIL / QT_TRIAL_PRUNED (params rejected by the strategy) with error.  Checks constraints, computes the score under the
  * current normalization, refreshes it when due and then rewrites the stored
  * scores of all completed trials (trials_set_scores). */
 QT_API int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
@@ -335,6 +335,7 @@ QT_API int qt_study_importance(const qt_study *st, double *out, qt_err *err);
 typedef struct qt_progress {
   size_t done, total;      /* trials finished by this run; total 0 = open-ended */
   size_t failed, infeasible;
+  size_t pruned;           /* parameter combinations the strategy rejected (QT_EPARAM) */
   double elapsed_s, trials_per_s, eta_s; /* eta NaN when unknown */
   double best;             /* best objective so far (NaN: none yet) */
   int64_t best_number;

@@ -174,7 +174,10 @@ typedef struct qt_strategy_vtbl {
   /* Bars before the first signal, given the params. */
   int (*lookback)(const double *p);
   /* Checks p (cross-parameter rules too) and sets up st; may call
-   * qt_ctx_indicator.  No I/O. */
+   * qt_ctx_indicator.  No I/O.  A combination of in-range values that
+   * cannot run (fast >= slow) returns QT_EPARAM: the optimizer then prunes
+   * the trial (stored with the message, never retried, ranked with the
+   * worst) instead of failing it. */
   int (*init)(void *st, const double *p, qt_ctx *cx, qt_err *err);
   /* Called once per bar of instrument 0, after fills of that bar. */
   void (*on_bar)(void *st, const qt_bar *b, qt_ctx *cx);

@@ -395,8 +395,8 @@ int cmd_analyze(int argc, char **argv) {
     free(s);
     json_decref(o);
   } else {
-    printf("study %s: %zu trials (%zu complete, %zu failed, %zu running), objective %s (%s)\n",
-           name, n, c[1], c[3], c[0], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
+    printf("study %s: %zu trials (%zu complete, %zu pruned, %zu failed, %zu running), objective %s (%s)\n",
+           name, n, c[1], c[2], c[3], c[0], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
     printf("\ntop %zu trials (feasible first):\n", show);
     printf("%4s %6s %12s %3s %8s %12s %8s %8s %8s %7s  %s\n", "rank", "trial", obj, "ok", "sharpe",
            "total_profit", "calmar", "max_dd", "win_rate", "trades", "params");

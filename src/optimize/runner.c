@@ -41,7 +41,7 @@ typedef struct run {
   qt_run_opts o;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  size_t started_new, finished, failed, infeasible;
+  size_t started_new, finished, failed, infeasible, pruned;
   int no_more;   /* stop handing out trials */
   int quit;      /* deterministic workers: leave */
   int fatal;
@@ -110,7 +110,9 @@ static int take_job(run *R, retry *out) {
 /* Book-keeping after a trial was told (run lock held). */
 static void account(run *R, const slot *s) {
   R->finished++;
-  if (s->rc) {
+  if (s->rc == QT_EPARAM) { /* the strategy rejected the combination: pruned, not retried */
+    R->pruned++;
+  } else if (s->rc) {
     R->failed++;
     if (s->attempts < R->o.retries) push_retry(R, s->t.x, s->attempts + 1);
   } else if (!qt__study_is_feasible(R->st, s->t.number)) {
@@ -127,7 +129,8 @@ static void evaluate(run *R, void *w, slot *s) {
 }
 
 static int tell(run *R, slot *s, qt_err *err) {
-  return qt_study_tell(R->st, &s->t, s->rc ? QT_TRIAL_FAIL : QT_TRIAL_COMPLETE,
+  int state = s->rc == QT_EPARAM ? QT_TRIAL_PRUNED : s->rc ? QT_TRIAL_FAIL : QT_TRIAL_COMPLETE;
+  return qt_study_tell(R->st, &s->t, state,
                        s->rc ? NULL : &s->m, s->rc ? s->e.msg : NULL, err);
 }
 
@@ -212,6 +215,7 @@ static void fill_progress(run *R, double t0, qt_progress *p) {
   p->done = R->finished;
   p->total = R->o.n_trials;
   p->failed = R->failed;
+  p->pruned = R->pruned;
   p->infeasible = R->infeasible;
   p->elapsed_s = now_s() - t0;
   p->trials_per_s = p->elapsed_s > 0 ? (double)p->done / p->elapsed_s : 0;

@@ -370,7 +370,9 @@ static void view_of(const qt_study *st, const tr *t, qt_trial_view *v) {
   v->x = t->x;
   v->value = t->state == QT_TRIAL_COMPLETE && !isnan(t->obj)
                  ? (st->goal.maximize ? -t->obj : t->obj) : NAN;
-  v->feasible = t->state == QT_TRIAL_COMPLETE ? (st->goal.lenient || t->cons_ok) : 1;
+  /* a pruned trial's params were rejected by the strategy: among the worst */
+  v->feasible = t->state == QT_TRIAL_COMPLETE ? (st->goal.lenient || t->cons_ok)
+                : t->state != QT_TRIAL_PRUNED;
 }
 
 int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_trial *out,

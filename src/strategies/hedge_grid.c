@@ -109,7 +109,7 @@ static int hg_lookback(const double *p) {
 static int hg_init(void *stv, const double *p, qt_ctx *cx, qt_err *err) {
   hg_state *st = stv;
   if (p[P_EMA_FAST] >= p[P_EMA_SLOW])
-    return qt_err_set(err, QT_EINVAL, "hedge_grid: ema_fast (%g) must be below ema_slow (%g)",
+    return qt_err_set(err, QT_EPARAM, "hedge_grid: ema_fast (%g) must be below ema_slow (%g)",
                       p[P_EMA_FAST], p[P_EMA_SLOW]);
   st->step = p[P_STEP] / 1e4;
   st->levels[HG_LONG] = (int)p[P_LEVELS_LONG];

@@ -27,7 +27,7 @@ static int sc_init(void *st, const double *p, qt_ctx *cx, qt_err *err) {
   sc_state *s = st;
   int fast = (int)p[P_FAST], slow = (int)p[P_SLOW];
   if (fast >= slow)
-    return qt_err_set(err, QT_EINVAL, "sma_cross: fast (%d) must be less than slow (%d)", fast,
+    return qt_err_set(err, QT_EPARAM, "sma_cross: fast (%d) must be less than slow (%d)", fast,
                       slow);
   s->fast = qt_ctx_indicator(cx, 0, QT_IND_SMA, fast, 0, 0, 0, err);
   if (!s->fast) return err ? err->code : QT_EINVAL;

@@ -69,7 +69,7 @@ static void test_load_and_backtest(void) {
   su_check_invariants(&r);
   /* init's cross-parameter rule reaches the caller. */
   p[0] = 30;
-  EXPECT_EQ(qt_engine_run(e, &f, 1, s, p, &r, &err), QT_EINVAL);
+  EXPECT_EQ(qt_engine_run(e, &f, 1, s, p, &r, &err), QT_EPARAM);
   EXPECT_CONTAINS(err.msg, "fast (30) must be below slow (20)");
   qt_engine_free(e);
   qt_bars_fini(&b);

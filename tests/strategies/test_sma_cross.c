@@ -66,7 +66,7 @@ static void test_fast_ge_slow_rejected(void) {
   f.bars = &g_b;
   double p[2] = {20, 20};
   qt_result r;
-  EXPECT_EQ(qt_engine_run(e, &f, 1, s, p, &r, &err), QT_EINVAL);
+  EXPECT_EQ(qt_engine_run(e, &f, 1, s, p, &r, &err), QT_EPARAM);
   EXPECT_CONTAINS(err.msg, "fast (20) must be less than slow (20)");
   qt_engine_free(e);
 }
