@@ -96,20 +96,28 @@ static double equity_now(const qt_ctx *cx) {
   return cx->cash + u;
 }
 
+/* Room for one more element in a list that grows in the loop (the trades, the
+ * order log): doubles *p when full.  Rare: capacity persists across runs, so
+ * only the first long runs grow.  Out of memory stops the run. */
+static int room_for_one(qt_ctx *cx, void **p, size_t n, size_t *cap, size_t elem) {
+  if (n < *cap) return QT_OK;
+  size_t nc = *cap ? *cap * 2 : 1024;
+  void *np = qt_realloc(*p, nc * elem);
+  if (!np) {
+    cx->oom = 1;
+    cx->stopped = 1;
+    return QT_ENOMEM;
+  }
+  *p = np;
+  *cap = nc;
+  return QT_OK;
+}
+
 /* Appends order action a on the open order o (opts.log_orders only). */
 static void log_order(qt_ctx *cx, int a, const qt__order *o) {
-  if (!cx->o.log_orders) return;
-  if (cx->n_olog == cx->cap_olog) {
-    size_t nc = cx->cap_olog ? cx->cap_olog * 2 : 1024;
-    qt_order_event *n = qt_realloc(cx->olog, nc * sizeof *n);
-    if (!n) {
-      cx->oom = 1;
-      cx->stopped = 1;
-      return;
-    }
-    cx->olog = n;
-    cx->cap_olog = nc;
-  }
+  if (!cx->o.log_orders ||
+      room_for_one(cx, (void **)&cx->olog, cx->n_olog, &cx->cap_olog, sizeof *cx->olog))
+    return;
   qt_order_event *ev = &cx->olog[cx->n_olog++];
   ev->ts_ms = cx->now;
   ev->id = o->id;
@@ -125,18 +133,8 @@ static void log_order(qt_ctx *cx, int a, const qt__order *o) {
 }
 
 static int push_trade(qt_ctx *cx, const qt_trade_rec *t) {
-  if (cx->n_trades == cx->cap_trades) {
-    /* Rare: capacity persists across runs, so only the first long runs grow. */
-    size_t nc = cx->cap_trades ? cx->cap_trades * 2 : 1024;
-    qt_trade_rec *nt = qt_realloc(cx->trades, nc * sizeof *nt);
-    if (!nt) {
-      cx->oom = 1;
-      cx->stopped = 1;
-      return QT_ENOMEM;
-    }
-    cx->trades = nt;
-    cx->cap_trades = nc;
-  }
+  if (room_for_one(cx, (void **)&cx->trades, cx->n_trades, &cx->cap_trades, sizeof *cx->trades))
+    return QT_ENOMEM;
   cx->trades[cx->n_trades++] = *t;
   return QT_OK;
 }

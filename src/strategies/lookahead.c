@@ -43,32 +43,28 @@ static void la_run_fini(la_run *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* Copies n elements of src into *dst, growing it (and *cap) as needed. */
+static int keep_copy(void **dst, size_t *cap, const void *src, size_t n, size_t elem,
+                     const char *what, qt_err *err) {
+  if (n > *cap) {
+    void *p = qt_realloc(*dst, n * elem);
+    if (!p) return qt_err_set(err, QT_ENOMEM, "look-ahead check: out of memory for %zu %s", n, what);
+    *dst = p;
+    *cap = n;
+  }
+  if (n) memcpy(*dst, src, n * elem);
+  return QT_OK;
+}
+
 static int la_keep(la_run *r, const qt_result *res, qt_err *err) {
-  if (res->n_bars > r->cap_bars) {
-    double *ne = qt_realloc(r->equity, res->n_bars * sizeof *ne);
-    if (!ne) return qt_err_set(err, QT_ENOMEM, "look-ahead check: out of memory for %zu bars",
-                               res->n_bars);
-    r->equity = ne;
-    r->cap_bars = res->n_bars;
-  }
-  if (res->n_trades > r->cap_trades) {
-    qt_trade_rec *nt = qt_realloc(r->trades, res->n_trades * sizeof *nt);
-    if (!nt) return qt_err_set(err, QT_ENOMEM, "look-ahead check: out of memory for %zu trades",
-                               res->n_trades);
-    r->trades = nt;
-    r->cap_trades = res->n_trades;
-  }
-  if (res->n_order_log > r->cap_olog) {
-    qt_order_event *no = qt_realloc(r->olog, res->n_order_log * sizeof *no);
-    if (!no) return qt_err_set(err, QT_ENOMEM, "look-ahead check: out of memory for %zu orders",
-                               res->n_order_log);
-    r->olog = no;
-    r->cap_olog = res->n_order_log;
-  }
-  if (res->n_order_log) memcpy(r->olog, res->order_log, res->n_order_log * sizeof *r->olog);
+  int rc = keep_copy((void **)&r->equity, &r->cap_bars, res->equity, res->n_bars,
+                     sizeof *r->equity, "bars", err);
+  if (!rc) rc = keep_copy((void **)&r->trades, &r->cap_trades, res->trades, res->n_trades,
+                          sizeof *r->trades, "trades", err);
+  if (!rc) rc = keep_copy((void **)&r->olog, &r->cap_olog, res->order_log, res->n_order_log,
+                          sizeof *r->olog, "orders", err);
+  if (rc) return rc;
   r->n_olog = res->n_order_log;
-  if (res->n_bars) memcpy(r->equity, res->equity, res->n_bars * sizeof *r->equity);
-  if (res->n_trades) memcpy(r->trades, res->trades, res->n_trades * sizeof *r->trades);
   r->n_bars = res->n_bars;
   r->n_trades = res->n_trades;
   r->n_signals = res->n_signals;
