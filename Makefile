@@ -30,7 +30,7 @@ BENCH_BIN := $(BENCH_SRC:%.c=$(B)/%)
 all: $(B)/bin/qtune $(B)/lib/libqtune.a $(B)/lib/libqtune.so
 
 bootstrap:
-	@scripts/bootstrap
+	@scripts/bootstrap >&2
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -75,7 +75,7 @@ test: bootstrap
 	@tests/run.sh
 
 bench: bootstrap
-	@$(MAKE) --no-print-directory -j2 all $(BENCH_BIN)
+	@$(MAKE) --no-print-directory -j2 all $(BENCH_BIN) >&2
 	@bench/run.sh
 
 demo: bootstrap
