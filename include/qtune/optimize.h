@@ -23,6 +23,8 @@ typedef struct qt_dim {
   char **choices;  /* categorical labels (owned) */
   size_t n_choices;
   double *choice_vals; /* numeric value of each choice if numeric, else NaN */
+  int n_points;    /* grid points of a float without step (0: the grid sampler's
+                    * n_points option) */
 } qt_dim;
 
 typedef struct qt_space qt_space;

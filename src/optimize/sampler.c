@@ -42,6 +42,7 @@ void qt__dimx_fill(const qt_space *sp, qt__dimx *out) {
       }
     } else {
       x->kind = QT__DIM_CONT;
+      x->grid_n = d->n_points > 1 ? (size_t)d->n_points : 0;
     }
   }
 }

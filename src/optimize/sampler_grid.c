@@ -84,8 +84,9 @@ static int grid_create(const qt_space *sp, uint64_t seed, const qt_kv *opts, voi
   g->total = 1;
   for (size_t k = 0; k < n; k++) {
     const qt__dimx *d = &g->dx[k];
-    g->count[k] = d->kind == QT__DIM_CONT ? (size_t)n_points : d->n;
-    if (d->kind == QT__DIM_CONT) g->step[k] = (d->hi - d->lo) / (double)(n_points - 1);
+    size_t np_k = d->grid_n ? d->grid_n : (size_t)n_points;
+    g->count[k] = d->kind == QT__DIM_CONT ? np_k : d->n;
+    if (d->kind == QT__DIM_CONT) g->step[k] = (d->hi - d->lo) / (double)(np_k - 1);
     if (g->count[k] > (UINT64_C(1) << 62) / g->total) {
       rc = qt_err_set(err, QT_EINVAL, "grid sampler: the grid has more than 2^62 points (at '%s')",
                       qt_space_dim(sp, k)->name);

@@ -22,6 +22,7 @@ typedef struct qt__dimx {
   double ulo, uhi; /* LOGINT: user bounds */
   size_t n;      /* STEP / CAT / LOGINT: number of values */
   double fixed;  /* FIXED: the internal value */
+  size_t grid_n; /* CONT: the dim's own grid points (0: the sampler's) */
 } qt__dimx;
 
 /* Lower Parzen/sampling bound of a LOGINT dim in user units: lo - q/2 (Optuna),

@@ -108,6 +108,9 @@ static int dim_check(const qt_dim *d, qt_err *err) {
   case QT_PARAM_BOOL: break;
   default: return qt_err_set(err, QT_EINVAL, "%s: unknown type %d", d->name, d->type);
   }
+  if (d->n_points && (d->n_points < 2 || d->type != QT_PARAM_FLOAT || d->step > 0))
+    return qt_err_set(err, QT_EINVAL, "%s: n_points %d: only a float without step takes it (>= 2)",
+                      d->name, d->n_points);
   return QT_OK;
 }
 
@@ -411,6 +414,7 @@ int qt_space_to_json(const qt_space *sp, char *buf, size_t cap, qt_err *err) {
                            type_name(d->type), "low", d->lo, "high", d->hi, "step", d->step, "log",
                            d->log, "fixed", d->fixed, "default", d->def);
     if (!jd || json_array_append_new(arr, jd)) goto oom;
+    if (d->n_points && json_object_set_new(jd, "n_points", json_integer(d->n_points))) goto oom;
     if (d->n_choices) {
       json_t *ch = json_array();
       if (!ch || json_object_set_new(jd, "choices", ch)) goto oom;
@@ -458,9 +462,10 @@ int qt_space_from_json(const char *json, qt_space **out, qt_err *err) {
     int lg = 0, fx = 0;
     json_t *ch = NULL;
     memset(&d, 0, sizeof d);
-    if (json_unpack_ex(jd, &je, 0, "{s:s, s:s, s:F, s:F, s:F, s:b, s:b, s:F, s?o}", "name", &name,
-                       "type", &type, "low", &d.lo, "high", &d.hi, "step", &d.step, "log", &lg,
-                       "fixed", &fx, "default", &d.def, "choices", &ch)) {
+    if (json_unpack_ex(jd, &je, 0, "{s:s, s:s, s:F, s:F, s:F, s:b, s:b, s:F, s?o, s?i}", "name",
+                       &name, "type", &type, "low", &d.lo, "high", &d.hi, "step", &d.step, "log",
+                       &lg, "fixed", &fx, "default", &d.def, "choices", &ch, "n_points",
+                       &d.n_points)) {
       rc = qt_err_set(err, QT_EPARSE, "space json: dims[%zu]: %s", i, je.text);
       goto fail;
     }
@@ -708,7 +713,7 @@ static int ov_entry(ov_ctx *c, qt_space *sp, const char *name, const yaml_node_t
     rc = ov_fix(c, &d, v);
     if (rc) goto fail;
   } else if (v->type == YAML_MAPPING_NODE) {
-    double lo = NAN, hi = NAN, step = NAN, fixv = NAN;
+    double lo = NAN, hi = NAN, step = NAN, fixv = NAN, npts = NAN;
     int lg = -1, ty = -1;
     const yaml_node_t *choices = NULL, *value = NULL;
     for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
@@ -728,6 +733,8 @@ static int ov_entry(ov_ctx *c, qt_space *sp, const char *name, const yaml_node_t
       else if (!strcmp(key, "choices")) choices = vn;
       else if (!strcmp(key, "value") || !strcmp(key, "fixed")) value = vn;
       else if (!strcmp(key, "default")) bad = scalar_num(vn, &fixv);
+      else if (!strcmp(key, "n_points"))
+        bad = scalar_num(vn, &npts) || npts != floor(npts) || npts < 2 || npts > 1000000;
       else {
         rc = ov_fail(c, kn, QT_EPARSE, name, "unknown field '%s'", key);
         goto fail;
@@ -794,6 +801,14 @@ static int ov_entry(ov_ctx *c, qt_space *sp, const char *name, const yaml_node_t
       if (!isnan(step)) d.step = step;
       else if (d.type != ty) d.step = ty == QT_PARAM_INT ? 1 : 0;
       if (lg >= 0) d.log = lg;
+      if (!isnan(npts)) {
+        if (ty != QT_PARAM_FLOAT || d.step > 0) {
+          rc = ov_fail(c, v, QT_EINVAL, name, "n_points is for a float without step (the grid "
+                       "of ints and stepped floats is their step)");
+          goto fail;
+        }
+        d.n_points = (int)npts;
+      }
       if (p && (rc = ov_check_spec(c, &d, p, v))) goto fail; /* name the strategy's bound first */
       if (d.lo > d.hi) {
         rc = ov_fail(c, v, QT_EINVAL, name, "low %g is above high %g", d.lo, d.hi);

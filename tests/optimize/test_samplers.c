@@ -206,6 +206,25 @@ static void grid_exhausts_exactly(void) {
   EXPECT_EQ(qt_sampler_grid.create(sp, 1, bad, &self, &e), QT_EINVAL);
   EXPECT_CONTAINS(e.msg, "n_points=1");
   qt_space_free(sp);
+  /* a float's own n_points wins over the option */
+  sp = NULL;
+  ASSERT_TRUE(qt_space_new(&sp, &e) == 0);
+  qt_dim a = {.name = "a", .type = QT_PARAM_FLOAT, .lo = 0, .hi = 1, .n_points = 11};
+  qt_dim b = {.name = "b", .type = QT_PARAM_FLOAT, .lo = -1, .hi = 1};
+  ASSERT_TRUE(qt_space_add(sp, &a, &e) == 0 && qt_space_add(sp, &b, &e) == 0);
+  ASSERT_TRUE(qt_sampler_grid.create(sp, 1, opts, &self, &e) == 0);
+  n = 0;
+  int tenths = 1;
+  while (qt_sampler_grid.propose(self, NULL, 0, x[0], &e) == 0) {
+    n++;
+    tenths &= fabs(x[0][0] * 10 - round(x[0][0] * 10)) < 1e-9;
+  }
+  EXPECT_EQ(n, 11 * 3);
+  EXPECT_TRUE(tenths);
+  qt_sampler_grid.destroy(self);
+  a.n_points = 1;
+  EXPECT_EQ(qt_space_add(sp, &a, &e), QT_EINVAL);
+  qt_space_free(sp);
 }
 
 static void grid_resume_skips_done(void) {

@@ -238,6 +238,26 @@ static void yaml_overlay_narrows_fixes_adds(void) {
   qt_space_free(sp);
 }
 
+/* n_points: a float's own grid size, kept through the stored JSON. */
+static void yaml_n_points(void) {
+  qt_space *sp = spec_space();
+  ASSERT_TRUE(sp);
+  qt_err e;
+  ASSERT_TRUE(qt_space_apply_yaml(sp, "base_qty: {n_points: 7}\n", "s.yaml", k_spec, NSPEC, &e) == 0);
+  int k = qt_space_index(sp, "base_qty");
+  ASSERT_TRUE(k >= 0);
+  EXPECT_EQ(qt_space_dim(sp, (size_t)k)->n_points, 7);
+  char buf[4096];
+  ASSERT_TRUE(qt_space_to_json(sp, buf, sizeof buf, &e) == 0);
+  EXPECT_CONTAINS(buf, "\"n_points\":7");
+  qt_space *back = NULL;
+  ASSERT_TRUE(qt_space_from_json(buf, &back, &e) == 0);
+  EXPECT_EQ(qt_space_dim(back, (size_t)k)->n_points, 7);
+  EXPECT_EQ(qt_space_dim(back, 0)->n_points, 0);
+  qt_space_free(back);
+  qt_space_free(sp);
+}
+
 static void yaml_errors_name_file_line_field(void) {
   struct {
     const char *yaml, *msg;
@@ -265,6 +285,12 @@ static void yaml_errors_name_file_line_field(void) {
       {"a: [1, 2\nb: 3\n", "space.yaml:", QT_EPARSE},
       {"base_qty: {low: 0, high: 0.1}\n", "base_qty: low 0 is below the strategy's bound 0.001",
        QT_EINVAL},
+      {"tp_steps: {n_points: 4}\n", "space.yaml:1: tp_steps: n_points is for a float without step",
+       QT_EINVAL},
+      {"scale: {n_points: 4}\n", "space.yaml:1: scale: n_points is for a float without step",
+       QT_EINVAL},
+      {"base_qty: {n_points: 1}\n", "space.yaml:1: base_qty: field 'n_points': bad value \"1\"",
+       QT_EPARSE},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     qt_space *sp = spec_space();
@@ -316,4 +342,4 @@ static void enomem_paths(void) {
 
 QT_TESTS(T(from_spec_dims), T(conversions_and_snap), T(params_json_roundtrip),
          T(space_json_roundtrip_exact), T(yaml_overlay_narrows_fixes_adds),
-         T(yaml_errors_name_file_line_field), T(enomem_paths))
+         T(yaml_n_points), T(yaml_errors_name_file_line_field), T(enomem_paths))
