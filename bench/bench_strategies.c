@@ -2,8 +2,8 @@
  * params on 1,000,000 synthetic 1-minute bars (qt_synth_generate, seed 1:
  * venue A with 8h funding and top-of-book quotes, venue B's bars and quotes
  * as instrument 1), feeds built as the CLI's market loader does (instrument
- * 0 is a perp because it has funding).  hedge_grid runs in hedge mode (its
- * summary says it needs it), the others with the engine defaults.
+ * 0 is a perp because it has funding).  hedge_grid runs in hedge mode (it
+ * declares QT_NEEDS_HEDGE), the others with the engine defaults.
  *
  * Per strategy: "cold" is the first run of a fresh engine (indicator columns
  * computed, buffers grown), "warm" the best of BENCH_REPEATS further runs of
