@@ -999,6 +999,48 @@ static void expire_signals(qt_ctx *cx) {
   }
 }
 
+/* The liquidation check over the bar's range.  Per feed, equity minus
+ * maintenance margin is linear in the price, with slope (net qty - gross qty
+ * x maint_margin) x multiplier, so its minimum over the bar is at the low or
+ * the high (a feed without a new bar stays at its close).  Positions are
+ * those after this bar's fills.  Returns 1 when that minimum is negative,
+ * with the price each feed is liquidated at in lpx: for one feed with a
+ * position, the price where equity meets the maintenance margin (or the open
+ * when it gapped through); with several, their worst extremes. */
+static int liq_check(const qt_ctx *cx, double *lpx) {
+  int l0 = cx->o.hedge_mode ? 1 : 0, l1 = cx->o.hedge_mode ? 3 : 1;
+  double slack = cx->cash, slope1 = 0, off1 = 0;
+  int with_pos = 0, k1 = -1;
+  for (int k = 0; k < cx->n_feeds; k++) {
+    const qt__feed *fd = &cx->fd[k];
+    double q = 0, g = 0, s = 0, mult = fd->inst.multiplier;
+    for (int l = l0; l < l1; l++) {
+      q += fd->leg[l].qty;
+      g += fabs(fd->leg[l].qty);
+      s += fd->leg[l].qty * fd->leg[l].avg;
+    }
+    lpx[k] = fd->px;
+    if (g == 0) continue;
+    double slope = (q - g * fd->inst.maint_margin) * mult, lo = fd->px, hi = fd->px;
+    if (fd->fresh && fd->ci >= 0) {
+      lo = fd->f->bars->low[fd->ci];
+      hi = fd->f->bars->high[fd->ci];
+    }
+    lpx[k] = slope > 0 ? lo : hi;
+    slack += slope * lpx[k] - s * mult;
+    with_pos++, k1 = k, slope1 = slope, off1 = s * mult;
+  }
+  if (!(slack < 0)) return 0;
+  if (with_pos == 1 && slope1 != 0) {
+    const qt__feed *fd = &cx->fd[k1];
+    double p = (off1 - cx->cash) / slope1; /* cash + slope p - off = 0 */
+    double open = fd->fresh && fd->ci >= 0 ? fd->f->bars->open[fd->ci] : fd->px;
+    if (slope1 > 0) lpx[k1] = open <= p ? open : (p > lpx[k1] ? p : lpx[k1]);
+    else lpx[k1] = open >= p ? open : (p < lpx[k1] ? p : lpx[k1]);
+  }
+  return 1;
+}
+
 static void close_everything(qt_ctx *cx, int reason) {
   for (int k = 0; k < cx->n_feeds; k++) {
     qt__feed *fd = &cx->fd[k];
@@ -1212,15 +1254,24 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
         if (cx->fd[k].ci >= 0) cx->fd[k].px = cx->fd[k].f->bars->close[cx->fd[k].ci];
     /* mark at the close: the liquidation check, and the equity point unless
      * something fills after it (on_bar with trade_on_close, end of data) */
-    double eq = cx->cash, gross = 0;
+    double eq = cx->cash, gross = 0, lpx[QT__MAX_FEEDS];
     if (cx->npos) {
       double u, m;
       mark_all(cx, &u, &gross, &m);
       eq = cx->cash + u;
-      if (eq < m) { /* liquidation at the close */
+      /* one feed: the bar's range can cost at most gross x (1 + maint) x
+       * range / close of the slack at the close, so most bars skip the check */
+      int maybe = 1;
+      if (!multi && b0->close[i] > 0)
+        maybe = !(eq - m > gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) /
+                                b0->close[i]);
+      if (maybe && liq_check(cx, lpx)) { /* equity met the maintenance margin inside the bar */
         cx->liquidated = 1;
         cx->stopped = 1; /* first: a liquidated strategy hears nothing more */
+        double close_px[QT__MAX_FEEDS];
+        for (int k = 0; k < n_feeds; k++) close_px[k] = cx->fd[k].px, cx->fd[k].px = lpx[k];
         close_everything(cx, QT_EXIT_LIQUIDATION);
+        for (int k = 0; k < n_feeds; k++) cx->fd[k].px = close_px[k];
         eq = cx->cash;
         gross = 0;
       }

@@ -699,17 +699,26 @@ static void test_leverage_cap(void) {
   EXPECT_NEAR(g_fills[1].qty, 5, 1e-12);
 }
 
-/* liquidation when equity < maintenance margin, at the close */
+/* Liquidation: equity - maintenance margin is linear in the price, so over a
+ * bar it is lowest at the low (a long) or the high (a short); when that is
+ * negative, the position closes where equity meets the maintenance margin:
+ * for 90 long at 100, cash 1000, 5% maintenance, 1000 + 90 (p - 100) =
+ * 0.05 x 90 p, p* = 8000 / 85.5 = 93.567..., or at the open if it gapped
+ * through.  A short of 90 at 100: 1000 - 90 (p - 100) = 0.05 x 90 p,
+ * p* = 10000 / 94.5 = 105.82... */
 static void s_lev_long(const qt_bar *b, qt_ctx *cx) {
   if (b->i == 0) qt_ctx_market(cx, 0, QT_BUY, QT_LEG_NET, 90, QT_EXIT_SIGNAL);
 }
+static void s_lev_short(const qt_bar *b, qt_ctx *cx) {
+  if (b->i == 0) qt_ctx_market(cx, 0, QT_SELL, QT_LEG_NET, 90, QT_EXIT_SIGNAL);
+}
 
-static void test_liquidation(void) {
+static void liq_run(double o3, double h3, double l3, double c3, void (*fn)(const qt_bar *, qt_ctx *)) {
   tb_init(&g_tb, 6, 60000);
   tb_set(&g_tb, 0, 100, 100, 100, 100);
   tb_set(&g_tb, 1, 100, 100, 100, 100);
-  tb_set(&g_tb, 2, 100, 100, 95, 95); /* equity 1000-450 = 550 >= 90*95*5% = 427.5 */
-  tb_set(&g_tb, 3, 95, 95, 93, 93);   /* equity 370 < 90*93*5% = 418.5: liquidated at 93 */
+  tb_set(&g_tb, 2, 100, 100, 95, 95); /* long: equity 550 >= 90*95*5% = 427.5 at the low */
+  tb_set(&g_tb, 3, o3, h3, l3, c3);
   tb_set(&g_tb, 4, 120, 120, 120, 120);
   tb_set(&g_tb, 5, 130, 130, 130, 130);
   qt_feed f = feed_of(&g_tb.b, 0, 0);
@@ -718,15 +727,41 @@ static void test_liquidation(void) {
   qt_engine_opts o = qt_engine_opts_default();
   o.cash = 1000;
   o.leverage_cap = 10;
-  ASSERT_TRUE(run1(&o, &f, 1, s_lev_long) == QT_OK);
+  ASSERT_TRUE(run1(&o, &f, 1, fn) == QT_OK);
+}
+
+static void test_liquidation(void) {
+  const double pl = 8000 / 85.5, ps = 10000 / 94.5;
+  /* the low reaches p*: liquidated there, the strategy hears nothing more */
+  liq_run(95, 95, 93, 93, s_lev_long);
   EXPECT_EQ(g_res.liquidated, 1);
   ASSERT_TRUE(g_res.n_trades == 1);
   EXPECT_EQ(g_res.trades[0].exit_reason, QT_EXIT_LIQUIDATION);
-  EXPECT_NEAR(g_res.trades[0].exit_price, 93, 1e-12);
-  EXPECT_NEAR(g_res.trades[0].pnl, -630, 1e-9);
+  EXPECT_NEAR(g_res.trades[0].exit_price, pl, 1e-9);
+  EXPECT_NEAR(g_res.trades[0].pnl, 90 * (pl - 100), 1e-9);
   EXPECT_EQ(g_nbars_seen, 3); /* the strategy is stopped from bar 3 on */
-  EXPECT_NEAR(g_res.equity[5], 370, 1e-9);
-  EXPECT_NEAR(g_res.final_equity, 370, 1e-9);
+  EXPECT_NEAR(g_res.equity[3], 0.05 * 90 * pl, 1e-9); /* what is left is the maintenance margin */
+  EXPECT_NEAR(g_res.final_equity, 1000 + 90 * (pl - 100), 1e-9);
+  /* the same dip inside a bar that closes at 96: still liquidated (at the
+   * close alone, equity 640 >= 432 would have hidden it) */
+  liq_run(95, 96, 93, 96, s_lev_long);
+  EXPECT_EQ(g_res.liquidated, 1);
+  EXPECT_NEAR(g_res.trades[0].exit_price, pl, 1e-9);
+  /* a low of 93.6 stays above p*: no liquidation */
+  liq_run(95, 96, 93.6, 96, s_lev_long);
+  EXPECT_EQ(g_res.liquidated, 0);
+  EXPECT_EQ(g_res.trades[0].exit_reason, QT_EXIT_END_OF_DATA);
+  /* gapped through: at the open */
+  liq_run(92, 92, 91, 91.5, s_lev_long);
+  EXPECT_EQ(g_res.liquidated, 1);
+  EXPECT_NEAR(g_res.trades[0].exit_price, 92, 1e-12);
+  EXPECT_NEAR(g_res.final_equity, 1000 - 720, 1e-9);
+  /* a short: the high reaches p* = 105.82 */
+  liq_run(101, 107, 100, 100, s_lev_short);
+  EXPECT_EQ(g_res.liquidated, 1);
+  ASSERT_TRUE(g_res.n_trades == 1);
+  EXPECT_NEAR(g_res.trades[0].exit_price, ps, 1e-9);
+  EXPECT_NEAR(g_res.trades[0].pnl, -90 * (ps - 100), 1e-9);
 }
 
 /* lot and tick rounding */
