@@ -5,8 +5,9 @@
  * seeds.  One JSON line per (impl, sampler, function, D, trials) with the
  * median and quartiles of the best value: qtune's tpe and random here, then
  * Optuna's TPESampler from bench/optuna_search.py (all cases in one process),
- * then a summary line counting the cases where qtune's TPE median is at
- * least as good as Optuna's and as random's.
+ * then a line comparing the two proposal distributions from one fixed
+ * history (proposals_line), then a summary line counting the cases where
+ * qtune's TPE median is at least as good as Optuna's and as random's.
  *
  * Environment: BENCH_QUICK=1 uses 3 seeds (both sides), BENCH_SKIP_OPTUNA=1
  * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3),
@@ -133,6 +134,52 @@ static void print_case(const char *impl, const char *sampler, int fi, int di, in
   fflush(stdout);
 }
 
+/* The proposal distribution from one fixed 300-trial history (the formula
+ * of bench/optuna_proposals.py): mean, sd and deciles of 20,000 proposals,
+ * then Optuna's from the same history, so the medians above can be read
+ * against "the same algorithm". */
+#define NPROP 20000
+static void proposals_line(void) {
+  static double x[300], out[NPROP];
+  static qt_trial_view v[300];
+  qt_space *sp = NULL;
+  qt_err e;
+  qt_dim d = {.name = "x", .type = QT_PARAM_FLOAT, .lo = -5, .hi = 5};
+  void *self = NULL;
+  if (qt_space_new(&sp, &e) || qt_space_add(sp, &d, &e) ||
+      qt_sampler_tpe.create(sp, 7, NULL, &self, &e)) {
+    fprintf(stderr, "bench_search: %s\n", e.msg);
+    exit(2);
+  }
+  for (int i = 0; i < 300; i++) {
+    x[i] = 4.995 * sin(1.7 * i + 0.3);
+    double val = (x[i] - 1.3) * (x[i] - 1.3) + 1e-3 * (double)((i * 7919) % 101) / 101;
+    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, &x[i], val, 1};
+  }
+  double s = 0, s2 = 0;
+  for (int t = 0; t < NPROP; t++) {
+    if (qt_sampler_tpe.propose(self, v, 300, &out[t], &e)) exit(2);
+    s += out[t];
+    s2 += out[t] * out[t];
+  }
+  qt_sampler_tpe.destroy(self);
+  qt_space_free(sp);
+  qsort(out, NPROP, sizeof out[0], cmp_dbl);
+  double mean = s / NPROP;
+  printf("{\"bench\":\"tpe_proposals\",\"impl\":\"qtune\",\"draws\":%d,\"mean\":%.6f,\"sd\":%.6f,"
+         "\"deciles\":[", NPROP, mean, sqrt(s2 / NPROP - mean * mean));
+  for (int q = 1; q <= 9; q++) printf("%s%.6f", q > 1 ? "," : "", pct(out, NPROP, q / 10.0));
+  printf("]}\n");
+  fflush(stdout);
+  if (getenv("BENCH_SKIP_OPTUNA")) return;
+  const char *py = getenv("QT_PYTHON") ? getenv("QT_PYTHON") : "/usr/bin/python3";
+  char cmd[512], line[1024];
+  snprintf(cmd, sizeof cmd, "%s bench/optuna_proposals.py %d", py, NPROP);
+  FILE *p = popen(cmd, "r");
+  while (p && fgets(line, sizeof line, p)) fputs(line, stdout);
+  if (p) pclose(p);
+}
+
 int main(void) {
   int seeds = getenv("BENCH_QUICK") ? 3 : 10;
   const char *names[2] = {"tpe", "random"};
@@ -189,6 +236,7 @@ int main(void) {
     if (p && saved) fclose(p);
     else if (p) pclose(p);
   }
+  proposals_line();
   printf("{\"bench\":\"search_summary\",\"cases\":%d,\"seeds\":%d,\"tpe_le_random\":%d,"
          "\"optuna_cases\":%d,\"tpe_le_optuna\":%d}\n",
          n_cases, seeds, tpe_le_random, compared, tpe_le_optuna);

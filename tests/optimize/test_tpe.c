@@ -178,6 +178,41 @@ static void matches_optuna_parzen_estimator(void) {
   }
 }
 
+/* The same at 300 trials, where the late-study rules act: 25 below, the
+ * above group's weights ramp over its 250 oldest, and the magic clip caps at
+ * range / 100.  Trials x_i = 4.995 sin(1.7 i + 0.3), value (x_i - 1.3)^2 plus
+ * a tie-breaker; expected values printed by Optuna 3.1.0's _ParzenEstimator
+ * on the same split. */
+static void matches_optuna_parzen_estimator_300(void) {
+  static const double pts[8] = {-4.5, -2, -0.5, 0.7, 1.3, 1.9, 3, 4.8};
+  static const double below[8] = {-3.318368737530, -3.236980285948, -3.132936039386,
+                                  -1.646503347835, -1.180330770554, -1.676267764393,
+                                  -3.253201932238, -3.332318735160};
+  static const double above[8] = {-3.769122516204, -4.259305821982, -4.050327307461,
+                                  -4.562957659917, -4.751753244241, -4.461364142570,
+                                  -4.042692786954, -3.307726235785};
+  qt_space *sp = line_space(QT_PARAM_FLOAT, -5, 5);
+  ASSERT_TRUE(sp);
+  static double x[300];
+  static qt_trial_view v[300];
+  for (int i = 0; i < 300; i++) {
+    x[i] = 4.995 * sin(1.7 * i + 0.3);
+    double val = (x[i] - 1.3) * (x[i] - 1.3) + 1e-3 * (double)((i * 7919) % 101) / 101;
+    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, &x[i], val, 1};
+  }
+  void *self;
+  qt_err e;
+  double out;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 1, NULL, &self, &e) == 0);
+  ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 300, &out, &e) == 0);
+  for (int j = 0; j < 8; j++) {
+    EXPECT_NEAR(qt__tpe_log_density(self, 0, 0, pts[j]), below[j], 1e-11);
+    EXPECT_NEAR(qt__tpe_log_density(self, 1, 0, pts[j]), above[j], 1e-11);
+  }
+  qt_sampler_tpe.destroy(self);
+  qt_space_free(sp);
+}
+
 static void categorical_prefers_best_choice(void) {
   static const char *const ch[] = {"a", "b", "c", "d"};
   static const qt_param_spec spec[] = {{"c", QT_PARAM_CAT, 0, 3, 0, 0, 0, ch, 4, ""}};
@@ -367,6 +402,7 @@ static void enomem_when_history_grows(void) {
 }
 
 QT_TESTS(T(concentrates_on_quadratic), T(multivariate_concentrates), T(matches_optuna_parzen_estimator),
+         T(matches_optuna_parzen_estimator_300),
          T(categorical_prefers_best_choice), T(constant_liar_steers_away_from_running),
          T(infeasible_never_good), T(failed_and_pruned_trials), T(options_checked),
          T(enomem_when_history_grows))
