@@ -9,7 +9,8 @@
  * history (proposals_line), then a summary line counting the cases where
  * qtune's TPE median is at least as good as Optuna's and as random's.
  *
- * Environment: BENCH_QUICK=1 uses 3 seeds (both sides), BENCH_SKIP_OPTUNA=1
+ * Environment: BENCH_QUICK=1 uses 3 seeds (both sides), BENCH_SEEDS=N any
+ * number up to 64 (30: a steadier comparison; Optuna takes ~45 min), BENCH_SKIP_OPTUNA=1
  * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3),
  * OPTUNA_SEARCH_RESULTS=FILE reads Optuna's lines from a saved run of
  * optuna_search.py instead of running it (its seeds are fixed, so a saved run
@@ -182,12 +183,17 @@ static void proposals_line(void) {
 
 int main(void) {
   int seeds = getenv("BENCH_QUICK") ? 3 : 10;
+  if (getenv("BENCH_SEEDS")) seeds = atoi(getenv("BENCH_SEEDS"));
+  if (seeds < 1 || seeds > 64) {
+    fprintf(stderr, "bench_search: BENCH_SEEDS must be 1..64\n");
+    return 2;
+  }
   const char *names[2] = {"tpe", "random"};
   double t0 = bench_now();
   for (int s = 0; s < 2; s++)
     for (int fi = 0; fi < NF; fi++)
       for (int di = 0; di < ND; di++) {
-        double vals[NTR][32];
+        double vals[NTR][64];
         for (int k = 0; k < seeds; k++) {
           double b[NTR];
           run(qt_sampler_find(names[s]), FUNCS[fi].f, DIMS[di], (uint64_t)k, b);
@@ -218,7 +224,9 @@ int main(void) {
       const char *c = strstr(line, "\"trials\":"), *m = strstr(line, "\"median\":");
       if (!a || !b || !c || !m) continue;
       if (!strstr(line, "\"impl\":\"optuna\"")) continue;
-      if (!strstr(line, seeds == 3 ? "\"seeds\":3," : "\"seeds\":10,")) continue;
+      char want[32];
+      snprintf(want, sizeof want, "\"seeds\":%d,", seeds);
+      if (!strstr(line, want)) continue;
       fputs(line, stdout);
       fflush(stdout);
       sscanf(a + 8, "%63[^\"]", func);
