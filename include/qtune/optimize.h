@@ -298,9 +298,10 @@ QT_API void qt_trial_fini(qt_trial *t);
 QT_API int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_trial *out,
                         qt_err *err);
 /* Records the outcome (thread-safe): state QT_TRIAL_COMPLETE with metrics, or
- * QT_TRIAL_FAIL / QT_TRIAL_PRUNED (params rejected by the strategy) with error.  Checks constraints, computes the score under the
- * current normalization, refreshes it when due and then rewrites the stored
- * scores of all completed trials (trials_set_scores). */
+ * QT_TRIAL_FAIL / QT_TRIAL_PRUNED (params rejected by the strategy) with
+ * error.  Checks constraints, computes the score under the current
+ * normalization, refreshes it when due and then rewrites the stored scores of
+ * all completed trials (trials_set_scores). */
 QT_API int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
                          const char *error, qt_err *err);
 /* Re-reads every trial from storage (other processes' too) and rebuilds the

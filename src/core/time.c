@@ -161,13 +161,6 @@ int qt_time_parse_fmt(const char *s, size_t len, const char *fmt, int64_t *out_m
   int have_epoch = 0;
   size_t i = 0;
   *out_ms = 0;
-  for (const char *f = fmt; *f; f++) /* the whole format first: a typo fails every row alike */
-    if (*f == '%' && !(f[1] && strchr("YymdHIMSfbBpzs%", f[1])))
-      return qt_err_set(err, QT_EINVAL,
-                        "date format \"%s\": unknown directive %%%c (use %%Y %%y %%m %%d %%H %%I "
-                        "%%M %%S %%f %%b %%p %%z %%s)",
-                        fmt, f[1] ? f[1] : ' ');
-    else if (*f == '%') f++;
   while (len && (s[len - 1] == ' ' || s[len - 1] == '\r')) len--;
   while (len && *s == ' ') s++, len--;
   for (const char *f = fmt; *f; f++) {
@@ -189,21 +182,15 @@ int qt_time_parse_fmt(const char *s, size_t len, const char *fmt, int64_t *out_m
       y = v < 69 ? 2000 + v : 1900 + v;
       break;
     case 'm':
-      if (digits_upto(s, len, &i, 2, &mo)) goto bad;
-      break;
     case 'd':
-      if (digits_upto(s, len, &i, 2, &d)) goto bad;
-      break;
     case 'H':
     case 'I':
-      if (digits_upto(s, len, &i, 2, &h)) goto bad;
-      break;
     case 'M':
-      if (digits_upto(s, len, &i, 2, &mi)) goto bad;
+    case 'S': {
+      int *dst = *f == 'm' ? &mo : *f == 'd' ? &d : *f == 'M' ? &mi : *f == 'S' ? &se : &h;
+      if (digits_upto(s, len, &i, 2, dst)) goto bad;
       break;
-    case 'S':
-      if (digits_upto(s, len, &i, 2, &se)) goto bad;
-      break;
+    }
     case 'f': { /* fraction of a second, 1-9 digits, kept to the ms */
       int k = 0;
       ms = 0;
@@ -253,7 +240,7 @@ int qt_time_parse_fmt(const char *s, size_t len, const char *fmt, int64_t *out_m
       if (i >= len || s[i] != '%') goto bad;
       i++;
       break;
-    default: goto bad; /* not reached: checked above */
+    default: goto bad; /* an unknown directive: named below */
     }
   }
   if (i != len) goto bad;
@@ -272,6 +259,14 @@ int qt_time_parse_fmt(const char *s, size_t len, const char *fmt, int64_t *out_m
             (int64_t)tz_min * 60000;
   return QT_OK;
 bad:
+  /* the format is only checked on failure, so a good row walks it once */
+  for (const char *f = fmt; *f; f++)
+    if (*f == '%' && !(f[1] && strchr("YymdHIMSfbBpzs%", f[1])))
+      return qt_err_set(err, QT_EINVAL,
+                        "date format \"%s\": unknown directive %%%c (use %%Y %%y %%m %%d %%H %%I "
+                        "%%M %%S %%f %%b %%p %%z %%s)",
+                        fmt, f[1] ? f[1] : ' ');
+    else if (*f == '%') f++;
   show(shown, sizeof shown, s, len);
   return qt_err_set(err, QT_EPARSE, "not a date in the format \"%s\" (\"%s\")", fmt, shown);
 }

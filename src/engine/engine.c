@@ -96,21 +96,23 @@ static double equity_now(const qt_ctx *cx) {
   return cx->cash + u;
 }
 
+static int grow(void **p, size_t *cap, size_t want, size_t elem) {
+  if (*cap >= want) return QT_OK;
+  void *np = qt_realloc(*p, want * elem);
+  if (!np) return QT_ENOMEM;
+  *p = np;
+  *cap = want;
+  return QT_OK;
+}
+
 /* Room for one more element in a list that grows in the loop (the trades, the
  * order log): doubles *p when full.  Rare: capacity persists across runs, so
  * only the first long runs grow.  Out of memory stops the run. */
 static int room_for_one(qt_ctx *cx, void **p, size_t n, size_t *cap, size_t elem) {
-  if (n < *cap) return QT_OK;
-  size_t nc = *cap ? *cap * 2 : 1024;
-  void *np = qt_realloc(*p, nc * elem);
-  if (!np) {
-    cx->oom = 1;
-    cx->stopped = 1;
-    return QT_ENOMEM;
-  }
-  *p = np;
-  *cap = nc;
-  return QT_OK;
+  if (n < *cap || grow(p, cap, *cap ? *cap * 2 : 1024, elem) == QT_OK) return QT_OK;
+  cx->oom = 1;
+  cx->stopped = 1;
+  return QT_ENOMEM;
 }
 
 /* Appends order action a on the open order o (opts.log_orders only). */
@@ -876,15 +878,6 @@ void qt_engine_free(qt_engine *e) {
 
 void qt_engine_set_opts(qt_engine *e, const qt_engine_opts *opts) {
   if (e && opts) e->cx.o = *opts;
-}
-
-static int grow(void **p, size_t *cap, size_t want, size_t elem) {
-  if (*cap >= want) return QT_OK;
-  void *np = qt_realloc(*p, want * elem);
-  if (!np) return QT_ENOMEM;
-  *p = np;
-  *cap = want;
-  return QT_OK;
 }
 
 static int check_feeds(const qt_feed *feeds, int n_feeds, const qt_engine_opts *o, qt_err *err) {
