@@ -1,6 +1,7 @@
 /* Sampler time per trial, without objective cost, on the 17-parameter
  * hedge-grid space with a cheap synthetic objective (sum of squared distances
- * from 30% into each normalized range), for qtune's tpe and random samplers,
+ * from 30% into each normalized range), for qtune's tpe (its default 8
+ * candidates, and Optuna's 24: the like-for-like line) and random samplers,
  * then Optuna's TPESampler/RandomSampler on the same space and objective
  * (bench/optuna_sampler.py, run through popen) and the ratio.
  *
@@ -87,13 +88,14 @@ static double cpu_now(void) {
 
 /* Runs n trials; per-trial wall and CPU seconds into t[], c[]; returns the
  * best value. */
-static double run(const qt_sampler_vtbl *vt, const qt_space *sp, int n, double *t, double *c) {
+static double run(const qt_sampler_vtbl *vt, const qt_kv *opts, const qt_space *sp, int n,
+                  double *t, double *c) {
   void *self = NULL;
   qt_err err;
   double *xs = malloc((size_t)n * ND * sizeof *xs);
   qt_trial_view *v = calloc((size_t)n, sizeof *v);
   double best = INFINITY;
-  if (!xs || !v || vt->create(sp, 1, NULL, &self, &err)) {
+  if (!xs || !v || vt->create(sp, 1, opts, &self, &err)) {
     fprintf(stderr, "bench_sampler: setup failed\n");
     exit(2);
   }
@@ -130,17 +132,22 @@ int main(void) {
   qt_space *sp = make_space();
   if (!sp) return 2;
   double *t = malloc((size_t)n * sizeof *t), *c = malloc((size_t)n * sizeof *c);
-  double qt_last[2] = {0, 0}, qt_last_cpu[2] = {0, 0};
-  const char *names[2] = {"tpe", "random"};
-  for (int s = 0; s < 2; s++) {
-    double best = run(qt_sampler_find(names[s]), sp, n, t, c);
+  /* qtune's default tpe, tpe with Optuna's 24 candidates (the like-for-like
+   * line), random */
+  static const qt_kv opt24[] = {{"n_ei_candidates", "24"}, {NULL, NULL}};
+  static const struct { const char *label, *sampler; const qt_kv *opts; } CFG[] = {
+      {"tpe", "tpe", NULL}, {"tpe_24_candidates", "tpe", opt24}, {"random", "random", NULL}};
+  enum { NCFG = 3 };
+  double qt_last[NCFG], qt_last_cpu[NCFG];
+  for (int s = 0; s < NCFG; s++) {
+    double best = run(qt_sampler_find(CFG[s].sampler), CFG[s].opts, sp, n, t, c);
     int lo2 = n - 99;
     printf("{\"bench\":\"sampler\",\"impl\":\"qtune\",\"sampler\":\"%s\",\"dims\":%zu,\"trials\":%d,"
            "\"window\":\"1-100\",\"ms_per_trial\":%.6f,\"cpu_ms_per_trial\":%.6f,\"best\":%.6g}\n",
-           names[s], ND, n, window_ms(t, 1, 100), window_ms(c, 1, 100), best);
+           CFG[s].label, ND, n, window_ms(t, 1, 100), window_ms(c, 1, 100), best);
     printf("{\"bench\":\"sampler\",\"impl\":\"qtune\",\"sampler\":\"%s\",\"dims\":%zu,\"trials\":%d,"
            "\"window\":\"%d-%d\",\"ms_per_trial\":%.6f,\"cpu_ms_per_trial\":%.6f,\"best\":%.6g}\n",
-           names[s], ND, n, lo2, n, window_ms(t, lo2, n), window_ms(c, lo2, n), best);
+           CFG[s].label, ND, n, lo2, n, window_ms(t, lo2, n), window_ms(c, lo2, n), best);
     qt_last[s] = window_ms(t, lo2, n);
     qt_last_cpu[s] = window_ms(c, lo2, n);
     fflush(stdout);
@@ -163,14 +170,17 @@ int main(void) {
     const char *m = strstr(line, "\"ms_per_trial\": ");
     const char *cm = strstr(line, "\"cpu_ms_per_trial\": ");
     const char *tr = strstr(line, "\"trials\": ");
-    int s = strstr(line, "\"sampler\": \"tpe\"") ? 0 : strstr(line, "\"sampler\": \"random\"") ? 1 : -1;
-    if (!w || !m || !cm || !tr || s < 0 || !strncmp(w + 11, "1-100\"", 6)) continue;
+    const char *os = strstr(line, "\"sampler\": \"tpe\"") ? "tpe"
+                     : strstr(line, "\"sampler\": \"random\"") ? "random" : NULL;
+    if (!w || !m || !cm || !tr || !os || !strncmp(w + 11, "1-100\"", 6)) continue;
     int on = atoi(tr + 10);
     double oms = atof(m + 16), ocpu = atof(cm + 20);
     if (on == 100) continue; /* only one window: nothing comparable to 901-1000 */
-    printf("{\"bench\":\"sampler_ratio\",\"sampler\":\"%s\",\"optuna_window\":\"%d-%d\","
-           "\"qtune_window\":\"%d-%d\",\"optuna_over_qtune\":%.1f,\"cpu_optuna_over_qtune\":%.1f}\n",
-           names[s], on - 99, on, n - 99, n, oms / qt_last[s], ocpu / qt_last_cpu[s]);
+    for (int s = 0; s < NCFG; s++)
+      if (!strcmp(CFG[s].sampler, os))
+        printf("{\"bench\":\"sampler_ratio\",\"sampler\":\"%s\",\"optuna_window\":\"%d-%d\","
+               "\"qtune_window\":\"%d-%d\",\"optuna_over_qtune\":%.1f,\"cpu_optuna_over_qtune\":%.1f}\n",
+               CFG[s].label, on - 99, on, n - 99, n, oms / qt_last[s], ocpu / qt_last_cpu[s]);
   }
   pclose(p);
   return 0;

@@ -87,7 +87,8 @@ static double pct(const double *v, int n, double q) {
 }
 
 /* Best value after each checkpoint of TRIALS. */
-static void run(const qt_sampler_vtbl *vt, func_fn f, int d, uint64_t seed, double *best_at) {
+static void run(const qt_sampler_vtbl *vt, const qt_kv *opts, func_fn f, int d, uint64_t seed,
+                double *best_at) {
   static double xs[MAXT][MAXD];
   static qt_trial_view v[MAXT];
   qt_space *sp = NULL;
@@ -103,7 +104,7 @@ static void run(const qt_sampler_vtbl *vt, func_fn f, int d, uint64_t seed, doub
     dm.hi = 5;
     if (qt_space_add(sp, &dm, &e)) exit(2);
   }
-  if (vt->create(sp, seed, NULL, &self, &e)) {
+  if (vt->create(sp, seed, opts, &self, &e)) {
     fprintf(stderr, "bench_search: %s\n", e.msg);
     exit(2);
   }
@@ -123,7 +124,7 @@ static void run(const qt_sampler_vtbl *vt, func_fn f, int d, uint64_t seed, doub
   qt_space_free(sp);
 }
 
-static double g_med[2][NF][ND][NTR]; /* [tpe, random] */
+static double g_med[3][NF][ND][NTR]; /* [tpe, random, tpe with 24 candidates] */
 
 static void print_case(const char *impl, const char *sampler, int fi, int di, int ti, int seeds,
                        double *vals) {
@@ -147,8 +148,9 @@ static void proposals_line(void) {
   qt_err e;
   qt_dim d = {.name = "x", .type = QT_PARAM_FLOAT, .lo = -5, .hi = 5};
   void *self = NULL;
+  static const qt_kv opt24[] = {{"n_ei_candidates", "24"}, {NULL, NULL}}; /* Optuna's */
   if (qt_space_new(&sp, &e) || qt_space_add(sp, &d, &e) ||
-      qt_sampler_tpe.create(sp, 7, NULL, &self, &e)) {
+      qt_sampler_tpe.create(sp, 7, opt24, &self, &e)) {
     fprintf(stderr, "bench_search: %s\n", e.msg);
     exit(2);
   }
@@ -188,19 +190,22 @@ int main(void) {
     fprintf(stderr, "bench_search: BENCH_SEEDS must be 1..64\n");
     return 2;
   }
-  const char *names[2] = {"tpe", "random"};
+  /* qtune's default tpe, random, and tpe with Optuna's 24 candidates */
+  static const qt_kv opt24[] = {{"n_ei_candidates", "24"}, {NULL, NULL}};
+  const char *names[3] = {"tpe", "random", "tpe"}, *labels[3] = {"tpe", "random", "tpe_24_candidates"};
+  const qt_kv *opts[3] = {NULL, NULL, opt24};
   double t0 = bench_now();
-  for (int s = 0; s < 2; s++)
+  for (int s = 0; s < 3; s++)
     for (int fi = 0; fi < NF; fi++)
       for (int di = 0; di < ND; di++) {
         double vals[NTR][64];
         for (int k = 0; k < seeds; k++) {
           double b[NTR];
-          run(qt_sampler_find(names[s]), FUNCS[fi].f, DIMS[di], (uint64_t)k, b);
+          run(qt_sampler_find(names[s]), opts[s], FUNCS[fi].f, DIMS[di], (uint64_t)k, b);
           for (int ti = 0; ti < NTR; ti++) vals[ti][k] = b[ti];
         }
         for (int ti = 0; ti < NTR; ti++) {
-          print_case("qtune", names[s], fi, di, ti, seeds, vals[ti]);
+          print_case("qtune", labels[s], fi, di, ti, seeds, vals[ti]);
           g_med[s][fi][di][ti] = pct(vals[ti], seeds, 0.5);
         }
       }
@@ -209,14 +214,14 @@ int main(void) {
   for (int fi = 0; fi < NF; fi++)
     for (int di = 0; di < ND; di++)
       for (int ti = 0; ti < NTR; ti++) tpe_le_random += g_med[0][fi][di][ti] <= g_med[1][fi][di][ti];
-  int tpe_le_optuna = -1, compared = 0;
+  int tpe_le_optuna = -1, tpe24_le_optuna = -1, compared = 0;
   if (!getenv("BENCH_SKIP_OPTUNA")) {
     const char *py = getenv("QT_PYTHON") ? getenv("QT_PYTHON") : "/usr/bin/python3";
     char cmd[512], line[1024];
     snprintf(cmd, sizeof cmd, "%s bench/optuna_search.py --seeds %d", py, seeds);
     const char *saved = getenv("OPTUNA_SEARCH_RESULTS");
     FILE *p = saved ? fopen(saved, "r") : popen(cmd, "r");
-    tpe_le_optuna = 0;
+    tpe_le_optuna = tpe24_le_optuna = 0;
     while (p && fgets(line, sizeof line, p)) {
       char func[64] = "";
       int d = 0, t = 0;
@@ -238,6 +243,7 @@ int main(void) {
           for (int ti = 0; ti < NTR; ti++)
             if (!strcmp(func, FUNCS[fi].name) && d == DIMS[di] && t == TRIALS[ti]) {
               tpe_le_optuna += g_med[0][fi][di][ti] <= om;
+              tpe24_le_optuna += g_med[2][fi][di][ti] <= om;
               compared++;
             }
     }
@@ -246,7 +252,7 @@ int main(void) {
   }
   proposals_line();
   printf("{\"bench\":\"search_summary\",\"cases\":%d,\"seeds\":%d,\"tpe_le_random\":%d,"
-         "\"optuna_cases\":%d,\"tpe_le_optuna\":%d}\n",
-         n_cases, seeds, tpe_le_random, compared, tpe_le_optuna);
+         "\"optuna_cases\":%d,\"tpe_le_optuna\":%d,\"tpe_24_candidates_le_optuna\":%d}\n",
+         n_cases, seeds, tpe_le_random, compared, tpe_le_optuna, tpe24_le_optuna);
   return 0;
 }

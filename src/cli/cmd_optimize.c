@@ -33,6 +33,7 @@ typedef struct opt_args {
   const char *strategy, *trials, *jobs, *sampler, *study, *storage, *seed, *space;
   const char *objective, *direction, *weights, *constraints, *cmd, *trial_timeout;
   const char *retries, *best_out, *timeout, *function, *cash, *slippage, *leverage;
+  const char *sampler_opts;
   int lenient, deterministic, quiet, hedge_mode, trade_on_close, no_close_at_end;
   cli_market_opts mo;
 } opt_args;
@@ -61,6 +62,8 @@ static const char k_help[] =
     "  --study-name S         default: the strategy name (or `study`); same name resumes\n"
     "  --storage URL          default sqlite:///qtune.db\n"
     "  --sampler S            grid | random | tpe (default tpe)\n"
+    "  --sampler-opts K=V,..  sampler options (docs/optimizer.md), e.g.\n"
+    "                         multivariate=1 or n_ei_candidates=24 (Optuna's)\n"
     "  --space FILE           YAML search space overlay (narrow, fix, add dimensions)\n"
     "  --seed N               study seed (default 0)\n"
     "  --trials N             trials this run starts (default 100; retries not counted)\n"
@@ -230,7 +233,7 @@ static int parse_args(opt_args *a, int argc, char **argv) {
         O("--retries", retries),       O("--best-out", best_out),
         O("--timeout", timeout),       O("--function", function),
         O("--cash", cash),             O("--slippage-bps", slippage),
-        O("--leverage", leverage),
+        O("--leverage", leverage),     O("--sampler-opts", sampler_opts),
 #undef O
     };
     int hit = 0;
@@ -255,6 +258,23 @@ static int parse_args(opt_args *a, int argc, char **argv) {
 static int parse_count(const char *opt, const char *s, long lo, long *out) {
   if (cli_parse_long(opt, s, out)) return CLI_ERROR;
   if (*out < lo) return cli_failf("%s: must be >= %ld", opt, lo);
+  return CLI_OK;
+}
+
+/* "k=v,k=v" into kv (cap entries + the NULL end), splitting buf in place;
+ * the sampler checks the keys and values. */
+static int parse_kv_list(char *buf, qt_kv *kv, size_t cap) {
+  size_t n = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(t, '=');
+    if (!eq || eq == t || !eq[1]) return cli_failf("--sampler-opts: '%s': expected KEY=VALUE", t);
+    if (n == cap) return cli_failf("--sampler-opts: more than %zu options", cap);
+    *eq = 0;
+    kv[n].key = t;
+    kv[n++].val = eq + 1;
+  }
+  kv[n].key = kv[n].val = NULL;
   return CLI_OK;
 }
 
@@ -307,6 +327,7 @@ static char *user_config(const opt_args *a) {
   if (a->mo.data) json_object_set_new(o, "data", json_string(a->mo.data));
   if (a->mo.from) json_object_set_new(o, "from", json_string(a->mo.from));
   if (a->mo.to) json_object_set_new(o, "to", json_string(a->mo.to));
+  if (a->sampler_opts) json_object_set_new(o, "sampler_opts", json_string(a->sampler_opts));
   char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
   return s;
@@ -326,6 +347,8 @@ int cmd_optimize(int argc, char **argv) {
   int have_market = 0;
   char *ucfg = NULL, *space_text = NULL;
   void *plugin = NULL; /* a user's strategy .so (qt_strategy_resolve) */
+  char sopt_buf[512];
+  qt_kv sopt[17] = {{NULL, NULL}};
   int hedge = 0;
   memset(&mk, 0, sizeof mk);
   for (int i = 1; i < argc; i++)
@@ -380,6 +403,10 @@ int cmd_optimize(int argc, char **argv) {
   if (!sampler) {
     rc = cli_failf("--sampler '%s': use grid, random or tpe", a.sampler);
     goto done;
+  }
+  if (a.sampler_opts) {
+    snprintf(sopt_buf, sizeof sopt_buf, "%s", a.sampler_opts);
+    if (parse_kv_list(sopt_buf, sopt, sizeof sopt / sizeof sopt[0] - 1)) goto done;
   }
   if (jobs == 0) {
     long nc = sysconf(_SC_NPROCESSORS_ONLN);
@@ -445,6 +472,7 @@ int cmd_optimize(int argc, char **argv) {
   so.storage_url = a.storage ? a.storage : DEFAULT_URL;
   so.seed = (uint64_t)seed;
   so.sampler = sampler;
+  so.sampler_opts = sopt;
   if (!(ucfg = user_config(&a))) goto oom;
   so.config_json = ucfg;
   if (qt_study_open(&so, sp, &st, &e)) goto fail_e;
@@ -511,8 +539,9 @@ int cmd_optimize(int argc, char **argv) {
   qt_study_counts(st, counts);
   printf("study:    %s (%s, %zu trials stored) in %s\n", qt_study_name(st),
          qt_study_created(st) ? "new" : "resumed", qt_study_n_trials(st), so.storage_url);
-  printf("sampler:  %s, seed %llu%s\n", sampler->name, (unsigned long long)qt_study_seed(st),
-         a.deterministic ? ", deterministic" : "");
+  printf("sampler:  %s, seed %llu%s%s%s\n", sampler->name, (unsigned long long)qt_study_seed(st),
+         a.deterministic ? ", deterministic" : "", a.sampler_opts ? ", " : "",
+         a.sampler_opts ? a.sampler_opts : "");
   printf("trials:   %ld%s%s, workers: %ld\n", trials, trials ? "" : " (until timeout)",
          timeout > 0 ? " (timeout set)" : "", jobs);
   printf("objective: %s (%s)%s, %zu constraint(s)%s\n", g->metric,

@@ -13,6 +13,22 @@ const qt_sampler_vtbl *qt_sampler_find(const char *name) {
   return NULL;
 }
 
+int qt__opts_check(const qt_kv *opts, const char *sampler, const char *const *known,
+                   qt_err *err) {
+  for (; opts && opts->key; opts++) {
+    const char *const *k = known;
+    while (*k && strcmp(*k, opts->key) != 0) k++;
+    if (*k) continue;
+    char list[256] = "";
+    size_t n = 0;
+    for (k = known; *k && n < sizeof list; k++)
+      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k == known ? "" : ", ", *k);
+    return qt_err_set(err, QT_EINVAL, "%s sampler: unknown option '%s' (%s)", sampler, opts->key,
+                      *known ? list : "it takes none");
+  }
+  return QT_OK;
+}
+
 void qt__dimx_fill(const qt_space *sp, qt__dimx *out) {
   for (size_t k = 0; k < qt_space_n(sp); k++) {
     const qt_dim *d = qt_space_dim(sp, k);

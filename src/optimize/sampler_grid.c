@@ -61,10 +61,12 @@ static void grid_destroy(void *self) {
 
 static int grid_create(const qt_space *sp, uint64_t seed, const qt_kv *opts, void **out_self,
                        qt_err *err) {
-  int rc = QT_OK;
+  static const char *const known[] = {"n_points", NULL};
   size_t n = qt_space_n(sp);
-  grid_self *g = qt_calloc(1, sizeof *g);
   *out_self = NULL;
+  int rc = qt__opts_check(opts, "grid", known, err);
+  if (rc) return rc;
+  grid_self *g = qt_calloc(1, sizeof *g);
   if (!g) return qt_err_set(err, QT_ENOMEM, "grid sampler: out of memory");
   g->n = n;
   g->dx = qt_calloc(n ? n : 1, sizeof *g->dx);

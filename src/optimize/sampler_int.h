@@ -32,6 +32,10 @@ static inline double qt__logint_low(const qt__dimx *dx) {
   return l > 0 ? l : 0.5 * dx->ulo;
 }
 
+/* QT_EINVAL naming the first key of opts not in known (NULL-terminated), so a
+ * misspelt option fails instead of being ignored. */
+int qt__opts_check(const qt_kv *opts, const char *sampler, const char *const *known, qt_err *err);
+
 /* Fills out[k] for every dimension of sp. */
 void qt__dimx_fill(const qt_space *sp, qt__dimx *out);
 /* A uniform draw of dimension dx (log-uniform for log dims), internal form. */

@@ -10,9 +10,12 @@ typedef struct rnd_self {
 
 static int rnd_create(const qt_space *sp, uint64_t seed, const qt_kv *opts, void **out_self,
                       qt_err *err) {
+  static const char *const known[] = {NULL};
   size_t n = qt_space_n(sp);
-  rnd_self *s = qt_calloc(1, sizeof *s + n * sizeof s->dx[0]);
   *out_self = NULL;
+  int rc = qt__opts_check(opts, "random", known, err);
+  if (rc) return rc;
+  rnd_self *s = qt_calloc(1, sizeof *s + n * sizeof s->dx[0]);
   if (!s) return qt_err_set(err, QT_ENOMEM, "random sampler: out of memory");
   s->n = n;
   s->prng.seed = seed;

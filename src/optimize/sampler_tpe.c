@@ -1,10 +1,11 @@
 /* The Tree-structured Parzen Estimator, following Optuna 3.1's TPESampler
- * defaults: random for the first n_startup_trials (10), then the finished
+ * (its defaults except 8 candidates instead of 24; n_ei_candidates=24 is
+ * Optuna's sampler): random for the first n_startup_trials (10), then the finished
  * trials are split into the gamma(n) = min(ceil(0.1 n), 25) best ("below")
  * and the rest ("above"); each group gets a Parzen estimator (truncated
  * normals per observation plus a prior over the whole range; categoricals a
  * smoothed histogram), with Optuna's default weights (a ramp for the oldest
- * above 25) and magic-clipped bandwidths from neighbour distances; 24
+ * above 25) and magic-clipped bandwidths from neighbour distances; 8
  * candidates are drawn from "below" and the one with the largest
  * log l(x) - log g(x) wins.  Univariate by default (each dimension on its own),
  * or multivariate (one product kernel per observation, Scott-like bandwidth).
@@ -23,6 +24,9 @@
 #define INV_SQRT2 0.70710678118654752440
 #define LSE_CUT 40.0 /* terms this far below the max add less than half an ulp */
 #define BLK 16        /* components per block of the pruning bounds */
+/* Optuna's default is 24.  Fewer candidates make the per-dimension argmax of
+ * l/g less greedy, which searched better on our benchmarks (docs/optimizer.md). */
+#define QT_TPE_N_EI_DEFAULT 8
 
 typedef struct tpe_self {
   size_t D;
@@ -224,10 +228,14 @@ static void tpe_destroy(void *self) {
 
 static int tpe_create(const qt_space *sp, uint64_t seed, const qt_kv *opts, void **out_self,
                       qt_err *err) {
-  int rc = QT_OK;
+  static const char *const known[] = {"n_startup_trials", "n_ei_candidates", "multivariate",
+                                      "constant_liar", "consider_magic_clip", "consider_endpoints",
+                                      "exact_density", "prior_weight", NULL};
   size_t D = qt_space_n(sp);
-  tpe_self *s = qt_calloc(1, sizeof *s);
   *out_self = NULL;
+  int rc = qt__opts_check(opts, "tpe", known, err);
+  if (rc) return rc;
+  tpe_self *s = qt_calloc(1, sizeof *s);
   if (!s) return qt_err_set(err, QT_ENOMEM, "tpe sampler: out of memory");
   s->D = D;
   s->dx = qt_calloc(D ? D : 1, sizeof *s->dx);
@@ -238,7 +246,7 @@ static int tpe_create(const qt_space *sp, uint64_t seed, const qt_kv *opts, void
     goto fail;
   }
   if ((rc = opt_int(opts, "n_startup_trials", 10, 0, 1000000, &s->n_startup, err)) ||
-      (rc = opt_int(opts, "n_ei_candidates", 24, 1, 100000, &s->n_ei, err)) ||
+      (rc = opt_int(opts, "n_ei_candidates", QT_TPE_N_EI_DEFAULT, 1, 100000, &s->n_ei, err)) ||
       (rc = opt_int(opts, "multivariate", 0, 0, 1, &s->multivariate, err)) ||
       (rc = opt_int(opts, "constant_liar", 1, 0, 1, &s->liar, err)) ||
       (rc = opt_int(opts, "consider_magic_clip", 1, 0, 1, &s->magic_clip, err)) ||

@@ -344,6 +344,31 @@ static void enomem_create_and_propose(void) {
   qt_space_free(sp);
 }
 
-QT_TESTS(T(registry_finds_each), T(bounds_and_snapping), T(random_is_log_uniform),
+/* A misspelt option fails naming the key and the valid ones, for every
+ * sampler: silently ignored, a study would run with the defaults. */
+static void unknown_options_rejected(void) {
+  qt_space *sp = mixed_space();
+  ASSERT_TRUE(sp);
+  static const char *const names[] = {"grid", "random", "tpe"};
+  static const char *const valid[] = {"n_points", "takes none", "n_ei_candidates"};
+  qt_kv bad[] = {{"n_ei_canddiates", "8"}, {NULL, NULL}};
+  for (int i = 0; i < 3; i++) {
+    void *self = (void *)1;
+    qt_err e;
+    EXPECT_EQ(qt_sampler_find(names[i])->create(sp, 1, bad, &self, &e), QT_EINVAL);
+    EXPECT_CONTAINS(e.msg, "unknown option 'n_ei_canddiates'");
+    EXPECT_CONTAINS(e.msg, valid[i]);
+    EXPECT_TRUE(self == NULL);
+  }
+  qt_kv np[] = {{"n_points", "3"}, {NULL, NULL}};
+  void *self = NULL;
+  qt_err e;
+  ASSERT_TRUE(qt_sampler_grid.create(sp, 1, np, &self, &e) == 0);
+  qt_sampler_grid.destroy(self);
+  EXPECT_EQ(qt_sampler_random.create(sp, 1, np, &self, &e), QT_EINVAL);
+  qt_space_free(sp);
+}
+
+QT_TESTS(T(registry_finds_each), T(unknown_options_rejected), T(bounds_and_snapping), T(random_is_log_uniform),
          T(deterministic_by_seed), T(grid_exhausts_exactly), T(grid_resume_skips_done),
          T(grid_huge_needs_no_memory), T(enomem_create_and_propose))
