@@ -463,20 +463,25 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
   double mins = s->magic_clip ? range / fmin(100.0, 1.0 + (double)n1) : 1e-12;
   for (size_t i = 0; i < n1; i++)
     rsg[i] = i == m ? range : rsg[i] < mins ? mins : rsg[i] > maxs ? maxs : rsg[i];
-  /* components in sorted order (univariate) merging equal neighbours */
+  /* components in sorted order (univariate) merging equal neighbours; src[j]
+   * is the observation of an unmerged component (its log weight is known),
+   * -1 after a merge */
   size_t nc = 0;
   double *w = s->term; /* merged linear weights */
+  int32_t *src = s->tmp;
   const double *lin = s->linw[g];
   for (size_t j = 0; j < n1; j++) {
     size_t i = (size_t)o[j];
     double wi = lin[i];
     if (!s->multivariate && nc > 0 && mu[nc - 1] == rmu[i] && isg[nc - 1] == rsg[i]) {
       w[nc - 1] += wi;
+      src[nc - 1] = -1;
       continue;
     }
     mu[nc] = rmu[i];
     isg[nc] = rsg[i]; /* sigma for now */
     w[nc] = wi;
+    src[nc] = (int32_t)i;
     nc++;
   }
   s->nc[g][k] = nc;
@@ -486,8 +491,9 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
     double is = 1.0 / isg[j];
     double lz = log_mass((lo - mu[j]) * is, (hi - mu[j]) * is);
     isg[j] = is;
+    /* log(linw[i]) is logw[i] bit for bit: one log per merged component only */
+    double lwj = s->multivariate ? lw[o[j]] : src[j] >= 0 ? lw[src[j]] : log(w[j]);
     if (step) {
-      double lwj = s->multivariate ? lw[o[j]] : log(w[j]);
       lc[j] = lwj - lz;
       double f = lq + log(is); /* mass <= q/(sigma sqrt(2pi)) * exp(-z_near^2/2), and <= 1 */
       lb[j] = lc[j] + (f < 0 ? f : 0);
@@ -497,7 +503,8 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
        * (it is the baseline, and searches better on our benchmarks);
        * exact_density=1 gives the normalized densities. */
       double sc = s->exact ? is : 1.0;
-      lc[j] = (s->multivariate ? lw[o[j]] + log(sc) : log(w[j] * sc)) - lz - LOG_SQRT_2PI;
+      lc[j] = (s->exact ? (s->multivariate ? lw[o[j]] + log(sc) : log(w[j] * sc)) : lwj) - lz -
+              LOG_SQRT_2PI;
       lb[j] = lc[j];
     }
   }
