@@ -158,6 +158,38 @@ static inline double exp_neg(double y) {
   return p * scale;
 }
 
+/* exp_neg on two lanes with GCC's vector extensions (an SSE2 register): the
+ * same operations in the same order, so the same bits as exp_neg (ISO C mode
+ * keeps contraction off); k comes from the bits of y*log2e + shift, which hold
+ * it as an integer, instead of a conversion that has no SSE2 form. */
+typedef double qt__v2d __attribute__((vector_size(16)));
+typedef int64_t qt__v2i __attribute__((vector_size(16)));
+static inline qt__v2d exp_neg2(qt__v2d y) {
+  const double shift = 0x1.8p52;
+  qt__v2d t = y * 1.4426950408889634074 + shift;
+  qt__v2d kd = t - shift;
+  qt__v2d r = (y - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
+  qt__v2d p = r * (1.0 / 6227020800.0) + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  qt__v2i tb;
+  memcpy(&tb, &t, sizeof tb);
+  qt__v2i bits = (tb - (int64_t)0x4338000000000000 + 1023) << 52; /* bits of shift */
+  qt__v2d scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
 /* ---- sorting: stable LSD radix on 64-bit keys (8-bit digits, equal-digit
  * passes skipped), ties keep their order ---- */
 static inline uint64_t dkey(double v) {
@@ -587,11 +619,20 @@ static void lse_block(const tpe_self *s, int g, size_t k, size_t b, double x, do
     *sum = y < -LSE_CUT ? 0 : *sum * exp_neg(y);
     *mx = bm;
   }
-  double m = *mx, acc = 0;
+  /* the exps two at a time (a padded last lane), then summed in order */
+  double m = *mx, acc = 0, ex[BLK];
   for (size_t i = 0; i < n; i++) {
     double y = t[i] - m;
-    acc += exp_neg(y < -700 ? -700 : y);
+    t[i] = y < -700 ? -700 : y;
   }
+  if (n & 1) t[n] = -700;
+  for (size_t i = 0; i < n; i += 2) {
+    qt__v2d y, e;
+    memcpy(&y, &t[i], sizeof y);
+    e = exp_neg2(y);
+    memcpy(&ex[i], &e, sizeof e);
+  }
+  for (size_t i = 0; i < n; i++) acc += ex[i];
   *sum += acc;
 }
 
