@@ -55,6 +55,7 @@ typedef struct tpe_self {
   double *catp[2];      /* max_cat: mixture probability per category */
   double *blo[2], *bhi[2], *bis[2], *bub[2]; /* D x blk_cap: per block min/max mu, min 1/sigma, max bound */
   size_t blk_cap;
+  struct mass_slot *mass_memo; /* STEP dims: log_mass by the bits of (a, b), MEMO_N slots */
 } tpe_self;
 
 /* ---- normal distribution helpers ---- */
@@ -72,6 +73,31 @@ static double log_mass(double a, double b) {
   if (b <= 0) return log(phi_lower(b) - phi_lower(a));
   if (a < -9 && b > 9) return 0.0; /* log1p(-x), x < 3e-19: below an ulp of what it is added to */
   return log1p(-(phi_lower(a) + phi_upper(b)));
+}
+
+/* log_mass memoized on the bits of (a, b), direct-mapped.  On a grid the
+ * same cells recur (the offsets of an observation to a cell are multiples of
+ * the step, the bandwidths few), within a proposal and across proposals; a
+ * pure function, so an entry never goes stale, and a hit returns the same
+ * bits as the call.  Empty slots hold a NaN key and NaN, which is what
+ * log_mass gives for those NaN arguments. */
+#define MEMO_BITS 11
+#define MEMO_N ((size_t)1 << MEMO_BITS)
+typedef struct mass_slot {
+  uint64_t a, b;
+  double v;
+} mass_slot;
+
+static inline double log_mass_memo(mass_slot *mm, double a, double b) {
+  uint64_t ka, kb;
+  memcpy(&ka, &a, sizeof ka);
+  memcpy(&kb, &b, sizeof kb);
+  mass_slot *e = &mm[((ka * 0x9E3779B97F4A7C15ull) ^ (kb * 0xC2B2AE3D27D4EB4Full)) >> (64 - MEMO_BITS)];
+  if (e->a == ka && e->b == kb) return e->v;
+  e->a = ka;
+  e->b = kb;
+  e->v = log_mass(a, b);
+  return e->v;
 }
 
 /* Inverse of Phi for p in (0, 1): Acklam's rational approximation and one
@@ -252,6 +278,7 @@ static void tpe_destroy(void *self) {
   tpe_self *s = self;
   if (!s) return;
   qt_free(s->block);
+  qt_free(s->mass_memo);
   qt_free(s->dx);
   qt_free(s->plo);
   qt_free(s->phi);
@@ -315,6 +342,14 @@ static int tpe_create(const qt_space *sp, uint64_t seed, const qt_kv *opts, void
       s->phi[k] = d->hi;
     }
     s->n_active += d->kind != QT__DIM_FIXED;
+  }
+  for (size_t k = 0; k < D && !s->mass_memo; k++) {
+    if (s->dx[k].kind != QT__DIM_STEP) continue;
+    if (!(s->mass_memo = qt_malloc(MEMO_N * sizeof *s->mass_memo))) {
+      rc = qt_err_set(err, QT_ENOMEM, "tpe sampler: out of memory");
+      goto fail;
+    }
+    for (size_t i = 0; i < MEMO_N; i++) s->mass_memo[i] = (mass_slot){~0ull, ~0ull, NAN};
   }
   s->prng.seed = seed;
   *out_self = s;
@@ -521,7 +556,8 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
   double lq = step ? log(d->q) - LOG_SQRT_2PI : 0;
   for (size_t j = 0; j < nc; j++) {
     double is = 1.0 / isg[j];
-    double lz = log_mass((lo - mu[j]) * is, (hi - mu[j]) * is);
+    double za = (lo - mu[j]) * is, zb = (hi - mu[j]) * is;
+    double lz = step ? log_mass_memo(s->mass_memo, za, zb) : log_mass(za, zb);
     isg[j] = is;
     /* log(linw[i]) is logw[i] bit for bit: one log per merged component only */
     double lwj = s->multivariate ? lw[o[j]] : src[j] >= 0 ? lw[src[j]] : log(w[j]);
@@ -568,7 +604,7 @@ static inline double comp_logpdf(const tpe_self *s, int g, size_t k, size_t i, d
     double a = x - 0.5 * d->q, b = x + 0.5 * d->q;
     if (a < s->plo[k]) a = s->plo[k];
     if (b > s->phi[k]) b = s->phi[k];
-    return s->lc[g][o] + log_mass((a - mu) * is, (b - mu) * is);
+    return s->lc[g][o] + log_mass_memo(s->mass_memo, (a - mu) * is, (b - mu) * is);
   }
   double z = (x - mu) * is;
   return s->lc[g][o] - 0.5 * z * z;
