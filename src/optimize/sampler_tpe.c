@@ -489,10 +489,25 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
   rmu[m] = 0.5 * (lo + hi);
   int32_t *o = s->ord;
   for (size_t i = 0; i < n1; i++) o[i] = (int32_t)i;
+  double maxs = range;
+  double mins = s->magic_clip ? range / fmin(100.0, 1.0 + (double)n1) : 1e-12;
+  size_t nc = 0;
+  double *w = s->term; /* merged linear weights */
+  /* src[j]: the observation of an unmerged component (its log weight is
+   * known), -1 after a merge */
+  int32_t *src = s->tmp;
+  const double *lin = s->linw[g];
   if (s->multivariate) {
     double m0 = m > 0 ? (double)m : 1.0;
     double s0 = 0.2 * pow(m0, -1.0 / ((double)s->n_active + 4)) * range;
-    for (size_t i = 0; i < n1; i++) rsg[i] = s0;
+    for (size_t i = 0; i < n1; i++) {
+      rsg[i] = i == m ? range : s0 < mins ? mins : s0 > maxs ? maxs : s0;
+      mu[i] = rmu[i];
+      isg[i] = rsg[i]; /* sigma for now */
+      w[i] = lin[i];
+      src[i] = (int32_t)i;
+    }
+    nc = n1;
   } else {
     int counted = 0;
     if (d->kind == QT__DIM_STEP && 2 * d->n + 2 <= s->cap + 1) {
@@ -503,7 +518,7 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
       for (size_t b = 0; b <= nb; b++) cnt[b] = 0;
       for (size_t i = 0; i < n1 && counted; i++) {
         double f = 2 * (rmu[i] - d->lo) / d->q, r = round(f);
-        counted = fabs(f - r) < 1e-9 && r >= 0 && r < (double)nb;
+        counted = (fabs(f - r) < 1e-9) & (r >= 0) & (r < (double)nb);
         s->tmp[i] = (int32_t)r;
         if (counted) cnt[(size_t)r + 1]++;
       }
@@ -516,40 +531,44 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
       for (size_t i = 0; i < n1; i++) s->key[i] = dkey(rmu[i]);
       radix_sort(s->key, o, s->tmp, n1);
     }
+    /* in sorted order from here: values, neighbour bandwidths, clip (the
+     * prior: the whole range), then equal neighbours merge in place */
+    size_t jp = 0;
     for (size_t j = 0; j < n1; j++) {
-      double prev = j ? rmu[o[j - 1]] : lo, next = j + 1 < n1 ? rmu[o[j + 1]] : hi;
-      double a = rmu[o[j]] - prev, b = next - rmu[o[j]];
-      rsg[o[j]] = a > b ? a : b;
+      mu[j] = rmu[o[j]];
+      if ((size_t)o[j] == m) jp = j;
+    }
+    for (size_t j = 0; j < n1; j++) {
+      double prev = j ? mu[j - 1] : lo, next = j + 1 < n1 ? mu[j + 1] : hi;
+      double a = mu[j] - prev, b = next - mu[j];
+      isg[j] = a > b ? a : b;
     }
     if (!s->endpoints && n1 >= 2) {
-      rsg[o[0]] = rmu[o[1]] - rmu[o[0]];
-      rsg[o[n1 - 1]] = rmu[o[n1 - 1]] - rmu[o[n1 - 2]];
+      isg[0] = mu[1] - mu[0];
+      isg[n1 - 1] = mu[n1 - 1] - mu[n1 - 2];
     }
-  }
-  double maxs = range;
-  double mins = s->magic_clip ? range / fmin(100.0, 1.0 + (double)n1) : 1e-12;
-  for (size_t i = 0; i < n1; i++)
-    rsg[i] = i == m ? range : rsg[i] < mins ? mins : rsg[i] > maxs ? maxs : rsg[i];
-  /* components in sorted order (univariate) merging equal neighbours; src[j]
-   * is the observation of an unmerged component (its log weight is known),
-   * -1 after a merge */
-  size_t nc = 0;
-  double *w = s->term; /* merged linear weights */
-  int32_t *src = s->tmp;
-  const double *lin = s->linw[g];
-  for (size_t j = 0; j < n1; j++) {
-    size_t i = (size_t)o[j];
-    double wi = lin[i];
-    if (!s->multivariate && nc > 0 && mu[nc - 1] == rmu[i] && isg[nc - 1] == rsg[i]) {
-      w[nc - 1] += wi;
-      src[nc - 1] = -1;
-      continue;
+    for (size_t j = 0; j < n1; j++) {
+      double v = isg[j];
+      v = v < mins ? mins : v;
+      isg[j] = v > maxs ? maxs : v;
     }
-    mu[nc] = rmu[i];
-    isg[nc] = rsg[i]; /* sigma for now */
-    w[nc] = wi;
-    src[nc] = (int32_t)i;
-    nc++;
+    isg[jp] = range;
+    if (g == 0) /* draws need each observation's own */
+      for (size_t j = 0; j < n1; j++) rsg[o[j]] = isg[j];
+    for (size_t j = 0; j < n1; j++) {
+      int32_t i = o[j];
+      double wi = lin[i], mj = mu[j], sj = isg[j];
+      if (nc > 0 && mu[nc - 1] == mj && isg[nc - 1] == sj) {
+        w[nc - 1] += wi;
+        src[nc - 1] = -1;
+        continue;
+      }
+      mu[nc] = mj;
+      isg[nc] = sj;
+      w[nc] = wi;
+      src[nc] = i;
+      nc++;
+    }
   }
   s->nc[g][k] = nc;
   int step = d->kind == QT__DIM_STEP;
