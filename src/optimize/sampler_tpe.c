@@ -225,28 +225,29 @@ static inline uint64_t dkey(double v) {
   return (u >> 63) ? ~u : (u | (UINT64_C(1) << 63));
 }
 
-static void radix_sort(const uint64_t *key, int32_t *idx, int32_t *tmp, size_t n) {
-  if (n < 48) { /* insertion sort: stable */
-    for (size_t i = 1; i < n; i++) {
-      int32_t v = idx[i];
-      uint64_t kv = key[v];
-      size_t j = i;
-      while (j > 0 && key[idx[j - 1]] > kv) {
-        idx[j] = idx[j - 1];
-        j--;
-      }
-      idx[j] = v;
+static void insertion_sort(const uint64_t *key, int32_t *idx, size_t n) { /* stable */
+  for (size_t i = 1; i < n; i++) {
+    int32_t v = idx[i];
+    uint64_t kv = key[v];
+    size_t j = i;
+    while (j > 0 && key[idx[j - 1]] > kv) {
+      idx[j] = idx[j - 1];
+      j--;
     }
-    return;
+    idx[j] = v;
   }
+}
+
+/* Stable LSD passes over bytes [b0, b1) of the keys. */
+static void radix_passes(const uint64_t *key, int32_t *idx, int32_t *tmp, size_t n, int b0, int b1) {
   size_t cnt[8][256];
-  memset(cnt, 0, sizeof cnt);
+  memset(cnt[b0], 0, (size_t)(b1 - b0) * sizeof cnt[0]);
   for (size_t i = 0; i < n; i++) {
     uint64_t k = key[idx[i]];
-    for (int p = 0; p < 8; p++) cnt[p][(k >> (8 * p)) & 255]++;
+    for (int p = b0; p < b1; p++) cnt[p][(k >> (8 * p)) & 255]++;
   }
   int32_t *src = idx, *dst = tmp;
-  for (int p = 0; p < 8; p++) {
+  for (int p = b0; p < b1; p++) {
     size_t *c = cnt[p];
     if (c[(key[src[0]] >> (8 * p)) & 255] == n) continue; /* one digit value: no-op */
     size_t sum = 0;
@@ -261,6 +262,26 @@ static void radix_sort(const uint64_t *key, int32_t *idx, int32_t *tmp, size_t n
     dst = t;
   }
   if (src != idx) memcpy(idx, src, n * sizeof *idx);
+}
+
+/* Stable sort of idx by key.  The high halves first (sign, exponent and 20
+ * mantissa bits: values rarely share them), then each run of equal high
+ * halves by its low halves, which is the full stable order in about half the
+ * passes. */
+static void radix_sort(const uint64_t *key, int32_t *idx, int32_t *tmp, size_t n) {
+  if (n < 48) {
+    insertion_sort(key, idx, n);
+    return;
+  }
+  radix_passes(key, idx, tmp, n, 4, 8);
+  for (size_t i = 0; i < n;) {
+    uint64_t h = key[idx[i]] >> 32;
+    size_t j = i + 1;
+    while (j < n && key[idx[j]] >> 32 == h) j++;
+    if (j - i >= 48) radix_passes(key, idx + i, tmp, j - i, 0, 4);
+    else if (j - i > 1) insertion_sort(key, idx + i, j - i);
+    i = j;
+  }
 }
 
 /* ---- options ---- */

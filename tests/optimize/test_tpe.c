@@ -317,6 +317,45 @@ static void infeasible_never_good(void) {
   qt_space_free(sp);
 }
 
+/* Values that differ only in their low bits (1 + k * 1e-13: one run of equal
+ * high halves for the sort) still rank exactly: the below group is the
+ * trials with the smallest x, whatever the history order.  n = 40 sorts by
+ * insertion, n = 200 by the radix passes. */
+static void values_close_in_low_bits_rank_exactly(void) {
+  qt_space *sp = line_space(QT_PARAM_FLOAT, 0, 1);
+  ASSERT_TRUE(sp);
+  static double xs[200];
+  static qt_trial_view v[200];
+  static const int ns[] = {40, 200};
+  for (int c = 0; c < 2; c++) {
+    int n = ns[c];
+    qt_rng r;
+    qt_rng_seed(&r, 11);
+    int perm[200];
+    for (int i = 0; i < n; i++) perm[i] = i;
+    for (int i = n - 1; i > 0; i--) { /* history order shuffled */
+      int j = (int)qt_rng_below(&r, (uint64_t)i + 1), t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+    for (int t = 0; t < n; t++) {
+      int rank = perm[t]; /* rank 0 = best = smallest x */
+      xs[t] = (rank + 0.5) / n;
+      v[t] = (qt_trial_view){t, QT_TRIAL_COMPLETE, &xs[t], 1.0 + 1e-13 * rank, 1};
+    }
+    void *self;
+    qt_err e;
+    double x;
+    ASSERT_TRUE(qt_sampler_tpe.create(sp, 2, NULL, &self, &e) == 0);
+    ASSERT_TRUE(qt_sampler_tpe.propose(self, v, (size_t)n, &x, &e) == 0);
+    double in = qt__tpe_log_density(self, 0, 0, 0.05), out = qt__tpe_log_density(self, 0, 0, 0.9);
+    if (!(in > out + 1)) QT_TEST_FAIL_("n=%d: below density %g at 0.05 vs %g at 0.9", n, in, out);
+    EXPECT_TRUE(x < 0.3);
+    qt_sampler_tpe.destroy(self);
+  }
+  qt_space_free(sp);
+}
+
 static void failed_and_pruned_trials(void) {
   /* failed trials are ignored: their values never matter */
   qt_space *sp = line_space(QT_PARAM_FLOAT, -5, 5);
@@ -441,6 +480,7 @@ static void enomem_when_history_grows(void) {
 
 QT_TESTS(T(concentrates_on_quadratic), T(multivariate_concentrates), T(matches_optuna_parzen_estimator),
          T(matches_optuna_parzen_estimator_300), T(default_is_eight_candidates),
+         T(values_close_in_low_bits_rank_exactly),
          T(categorical_prefers_best_choice), T(constant_liar_steers_away_from_running),
          T(infeasible_never_good), T(failed_and_pruned_trials), T(options_checked),
          T(enomem_when_history_grows))
