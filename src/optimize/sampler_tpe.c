@@ -538,7 +538,9 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
       counted = 1;
       for (size_t b = 0; b <= nb; b++) cnt[b] = 0;
       for (size_t i = 0; i < n1 && counted; i++) {
-        double f = 2 * (rmu[i] - d->lo) / d->q, r = round(f);
+        /* nearest integer for f > -0.5 (round() is a call); the check below
+         * rejects anything else */
+        double f = 2 * (rmu[i] - d->lo) / d->q, r = (double)(int64_t)(f + 0.5);
         counted = (fabs(f - r) < 1e-9) & (r >= 0) & (r < (double)nb);
         s->tmp[i] = (int32_t)r;
         if (counted) cnt[(size_t)r + 1]++;
@@ -576,20 +578,31 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
     isg[jp] = range;
     if (g == 0) /* draws need each observation's own */
       for (size_t j = 0; j < n1; j++) rsg[o[j]] = isg[j];
-    for (size_t j = 0; j < n1; j++) {
+    /* the open component in registers: a run of merges is a chain of adds,
+     * not of stores and reloads */
+    double cm = mu[0], cs = isg[0], cw = lin[o[0]];
+    int32_t ci = o[0];
+    for (size_t j = 1; j < n1; j++) {
       int32_t i = o[j];
       double wi = lin[i], mj = mu[j], sj = isg[j];
-      if (nc > 0 && mu[nc - 1] == mj && isg[nc - 1] == sj) {
-        w[nc - 1] += wi;
-        src[nc - 1] = -1;
+      if (cm == mj && cs == sj) {
+        cw += wi;
+        ci = -1;
         continue;
       }
-      mu[nc] = mj;
-      isg[nc] = sj;
-      w[nc] = wi;
-      src[nc] = i;
-      nc++;
+      mu[nc] = cm;
+      isg[nc] = cs;
+      w[nc] = cw;
+      src[nc++] = ci;
+      cm = mj;
+      cs = sj;
+      cw = wi;
+      ci = i;
     }
+    mu[nc] = cm;
+    isg[nc] = cs;
+    w[nc] = cw;
+    src[nc++] = ci;
   }
   s->nc[g][k] = nc;
   int step = d->kind == QT__DIM_STEP;
