@@ -257,8 +257,8 @@ typedef struct qt_study_opts {
   const char *name;           /* required */
   const char *storage_url;    /* NULL: "sqlite:///qtune.db" */
   uint64_t seed;
-  const qt_sampler_vtbl *sampler; /* NULL: TPE */
-  const qt_kv *sampler_opts;  /* may be NULL */
+  const qt_sampler_vtbl *sampler; /* NULL: the stored one (resumed), else TPE */
+  const qt_kv *sampler_opts;  /* NULL: the stored ones (resumed), else none */
   qt_goal goal;               /* used when the study is created; stored with it */
   const char *config_json;    /* extra config stored on creation (a JSON object), may be NULL */
 } qt_study_opts;
@@ -272,6 +272,10 @@ QT_API qt_study_opts qt_study_opts_default(void);
  * QT_ENOTFOUND when sp is NULL and the study does not exist. */
 QT_API int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt_err *err);
 QT_API void qt_study_free(qt_study *st);
+/* The sampler the study runs with: the caller's, else (resumed) the stored
+ * one, else tpe; NULL when opened without a space.  A resumed study also
+ * keeps its stored sampler options when the caller gives none. */
+QT_API const char *qt_study_sampler_name(const qt_study *st);
 QT_API const qt_space *qt_study_space(const qt_study *st);
 QT_API const qt_goal *qt_study_goal(const qt_study *st);
 QT_API const char *qt_study_name(const qt_study *st);

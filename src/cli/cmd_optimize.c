@@ -61,7 +61,7 @@ static const char k_help[] =
     "study:\n"
     "  --study-name S         default: the strategy name (or `study`); same name resumes\n"
     "  --storage URL          default sqlite:///qtune.db\n"
-    "  --sampler S            grid | random | tpe (default tpe)\n"
+    "  --sampler S            grid | random | tpe (default tpe, or the study's)\n"
     "  --sampler-opts K=V,..  sampler options (docs/optimizer.md), e.g.\n"
     "                         multivariate=1 or n_ei_candidates=24 (Optuna's)\n"
     "  --space FILE           YAML search space overlay (narrow, fix, add dimensions)\n"
@@ -278,6 +278,23 @@ static int parse_kv_list(char *buf, qt_kv *kv, size_t cap) {
   return CLI_OK;
 }
 
+/* The sampler options in effect as "k=v,...": the given ones, else a
+ * resumed study's stored ones. */
+static void stored_opts_text(const opt_args *a, const qt_study *st, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s", a->sampler_opts ? a->sampler_opts : "");
+  if (a->sampler_opts || qt_study_created(st) || !qt_study_config_json(st)) return;
+  json_t *c = json_loads(qt_study_config_json(st), 0, NULL);
+  const char *k;
+  json_t *v;
+  size_t n = 0;
+  json_object_foreach(json_object_get(c, "sampler_opts"), k, v) {
+    if (n < cap)
+      n += (size_t)snprintf(buf + n, cap - n, "%s%s=%s", n ? "," : "", k,
+                            json_string_value(v) ? json_string_value(v) : "?");
+  }
+  json_decref(c);
+}
+
 /* ---- progress ---- */
 typedef struct prog {
   int tty;
@@ -327,7 +344,6 @@ static char *user_config(const opt_args *a) {
   if (a->mo.data) json_object_set_new(o, "data", json_string(a->mo.data));
   if (a->mo.from) json_object_set_new(o, "from", json_string(a->mo.from));
   if (a->mo.to) json_object_set_new(o, "to", json_string(a->mo.to));
-  if (a->sampler_opts) json_object_set_new(o, "sampler_opts", json_string(a->sampler_opts));
   char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
   return s;
@@ -471,8 +487,8 @@ int cmd_optimize(int argc, char **argv) {
   so.name = a.study ? a.study : defname;
   so.storage_url = a.storage ? a.storage : DEFAULT_URL;
   so.seed = (uint64_t)seed;
-  so.sampler = sampler;
-  so.sampler_opts = sopt;
+  so.sampler = a.sampler ? sampler : NULL;          /* NULL: a resumed study's own */
+  so.sampler_opts = a.sampler_opts ? sopt : NULL;
   if (!(ucfg = user_config(&a))) goto oom;
   so.config_json = ucfg;
   if (qt_study_open(&so, sp, &st, &e)) goto fail_e;
@@ -539,9 +555,11 @@ int cmd_optimize(int argc, char **argv) {
   qt_study_counts(st, counts);
   printf("study:    %s (%s, %zu trials stored) in %s\n", qt_study_name(st),
          qt_study_created(st) ? "new" : "resumed", qt_study_n_trials(st), so.storage_url);
-  printf("sampler:  %s, seed %llu%s%s%s\n", sampler->name, (unsigned long long)qt_study_seed(st),
-         a.deterministic ? ", deterministic" : "", a.sampler_opts ? ", " : "",
-         a.sampler_opts ? a.sampler_opts : "");
+  char sopts[512];
+  stored_opts_text(&a, st, sopts, sizeof sopts);
+  printf("sampler:  %s, seed %llu%s%s%s\n", qt_study_sampler_name(st),
+         (unsigned long long)qt_study_seed(st), a.deterministic ? ", deterministic" : "",
+         *sopts ? ", " : "", sopts);
   printf("trials:   %ld%s%s, workers: %ld\n", trials, trials ? "" : " (until timeout)",
          timeout > 0 ? " (timeout set)" : "", jobs);
   printf("objective: %s (%s)%s, %zu constraint(s)%s\n", g->metric,

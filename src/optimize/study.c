@@ -245,7 +245,7 @@ int qt_study_sync(qt_study *st, qt_err *err) {
   return r;
 }
 
-/* The stored config: {"seed", "sampler", "goal", "user"}. */
+/* The stored config: {"seed", "sampler", "sampler_opts", "goal", "user"}. */
 static char *config_json(const qt_study_opts *o, qt_err *err) {
   char gbuf[8192];
   int r = qt_goal_to_json(&o->goal, gbuf, sizeof gbuf, err);
@@ -261,6 +261,10 @@ static char *config_json(const qt_study_opts *o, qt_err *err) {
   }
   json_object_set_new(c, "seed", json_integer((json_int_t)o->seed));
   json_object_set_new(c, "sampler", json_string(o->sampler ? o->sampler->name : "tpe"));
+  json_t *so = json_object();
+  for (const qt_kv *kv = o->sampler_opts; so && kv && kv->key; kv++)
+    json_object_set_new(so, kv->key, json_string(kv->val));
+  json_object_set_new(c, "sampler_opts", so);
   json_object_set(c, "goal", g);
   json_object_set(c, "user", u);
   s = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -291,8 +295,41 @@ fail:
   return r;
 }
 
+/* The stored sampler (into st->svt when the caller named none) and, when
+ * *opts is NULL, the stored options into kv (MAX_SAMPLER_OPTS + 1 slots),
+ * whose strings live in the JSON left in *hold. */
+#define MAX_SAMPLER_OPTS 16
+static int stored_sampler(qt_study *st, qt_kv *kv, const qt_kv **opts, json_t **hold,
+                          qt_err *err) {
+  json_t *c = st->rec.config_json ? json_loads(st->rec.config_json, 0, NULL) : NULL;
+  *hold = c;
+  const char *name = json_string_value(json_object_get(c, "sampler"));
+  if (!st->svt && name && !(st->svt = qt_sampler_find(name)))
+    return qt_err_set(err, QT_EPARSE, "study '%s': stored sampler '%s' is unknown", st->rec.name,
+                      name);
+  json_t *so = json_object_get(c, "sampler_opts");
+  if (*opts || !json_is_object(so) || json_object_size(so) == 0) return QT_OK;
+  if (json_object_size(so) > MAX_SAMPLER_OPTS)
+    return qt_err_set(err, QT_EPARSE, "study '%s': more than %d stored sampler options",
+                      st->rec.name, MAX_SAMPLER_OPTS);
+  size_t n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(so, k, v) {
+    if (!json_is_string(v))
+      return qt_err_set(err, QT_EPARSE, "study '%s': stored sampler option '%s' is not a string",
+                        st->rec.name, k);
+    kv[n].key = k;
+    kv[n++].val = json_string_value(v);
+  }
+  kv[n].key = kv[n].val = NULL;
+  *opts = kv;
+  return QT_OK;
+}
+
 int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt_err *err) {
   *out = NULL;
+  json_t *stored = NULL;
   char *space_js = NULL, *cfg = NULL;
   int r;
   if (!o->name || !*o->name || strlen(o->name) >= sizeof(((qt_study_rec *)0)->name))
@@ -330,11 +367,19 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
   st->nd = qt_space_n(st->sp);
   if ((r = sync_locked(st, err)) != 0) goto fail;
   if (sp) {
-    st->svt = o->sampler ? o->sampler : &qt_sampler_tpe;
+    /* a resumed study keeps its sampler and options unless the caller names
+     * others: resuming a grid study must not turn it into TPE */
+    qt_kv kv[MAX_SAMPLER_OPTS + 1];
+    const qt_kv *opts = o->sampler_opts;
+    st->svt = o->sampler;
+    if (!st->created && (!st->svt || !opts) &&
+        (r = stored_sampler(st, kv, &opts, &stored, err)) != 0)
+      goto fail;
+    if (!st->svt) st->svt = &qt_sampler_tpe;
     /* a resumed study must not replay the first run's proposals: the
      * sampler's seed moves on with the number of trials already there */
     uint64_t s = st->seed ^ ((uint64_t)st->n * 0x9E3779B97F4A7C15ull);
-    if ((r = st->svt->create(st->sp, s, o->sampler_opts, &st->sampler, err)) != 0) goto fail;
+    if ((r = st->svt->create(st->sp, s, opts, &st->sampler, err)) != 0) goto fail;
   }
   *out = st;
   r = QT_OK;
@@ -342,9 +387,12 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
 fail:
   qt_free(space_js);
   qt_free(cfg);
+  json_decref(stored);
   qt_study_free(st);
   return r;
 }
+
+const char *qt_study_sampler_name(const qt_study *st) { return st->svt ? st->svt->name : NULL; }
 
 void qt_trial_fini(qt_trial *t) {
   if (!t) return;

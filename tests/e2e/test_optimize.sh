@@ -126,6 +126,22 @@ check_exit "sampler option without value" 2 "$QTUNE" optimize --objective-cmd ./
   --space space.yaml --objective loss --trials 5 --study-name so3 \
   --storage "sqlite:///$TMP/so3.db" --sampler-opts multivariate
 contains "KEY=VALUE asked" "$TMP/err" "expected KEY=VALUE"
+# resuming keeps the study's sampler and options unless given again
+so_run "resume keeps sampler opts" so1.db --trials 5
+contains "stored opts in the header" "$TMP/out" "sampler:  tpe, seed 9, multivariate=1,n_ei_candidates=24"
+so_run "resume with other opts" so1.db --trials 5 --sampler-opts n_ei_candidates=4
+contains "given opts win" "$TMP/out" "seed 9, n_ei_candidates=4"
+check_exit "grid study" 0 "$QTUNE" optimize --objective-cmd ./obj.sh --space space.yaml \
+  --objective loss --direction minimize --trials 6 --jobs 1 --sampler grid --sampler-opts n_points=3 \
+  --study-name g --storage "sqlite:///$TMP/g.db" --quiet --best-out g.yaml
+check_exit "grid study resumed without --sampler" 0 "$QTUNE" optimize --objective-cmd ./obj.sh \
+  --space space.yaml --objective loss --direction minimize --trials 200 --jobs 1 --study-name g \
+  --storage "sqlite:///$TMP/g.db" --quiet --best-out g.yaml
+contains "resumed as grid" "$TMP/out" "sampler:  grid, seed 0, n_points=3"
+"$QTUNE" analyze --study-name g --storage "sqlite:///$TMP/g.db" --export-csv g.csv >/dev/null
+# 3 x values x 10 y values x 2 modes = 60 points, each once, then the grid is exhausted
+n=$(tail -n +2 g.csv | wc -l); u=$(tail -n +2 g.csv | awk -F, '{print $(NF-2) "," $(NF-1) "," $NF}' | sort -u | wc -l)
+[ "$n" = 60 ] && [ "$u" = 60 ] && ok "grid resumed to its 60 points" || bad "grid: $n trials, $u distinct"
 if python3 -c 'import json,sys; d=json.load(open("cfg.json")); t=d["top"]; assert t and t[0]["feasible"]; assert abs(sum(d["importance"].values())-1)<1e-6' 2>/dev/null; then
   ok "analyze --json: feasible best first, importance sums to 1"; else bad "analyze --json"; fi
 
