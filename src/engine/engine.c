@@ -348,6 +348,54 @@ static void close_leg_now(qt_ctx *cx, int k, int l, double px, int reason, int64
   }
 }
 
+/* The bar's intrabar path: open, nearer extreme, farther extreme, close
+ * (high first on a tie). */
+static void bar_path(const qt_bars *b, size_t bi, double pt[4]) {
+  double o = b->open[bi], h = b->high[bi], l = b->low[bi];
+  pt[0] = o;
+  pt[1] = h - o <= o - l ? h : l;
+  pt[2] = h - o <= o - l ? l : h;
+  pt[3] = b->close[bi];
+}
+
+static double path_price(const double pt[4], double t) {
+  int s = t >= 3 ? 2 : (int)t;
+  return pt[s] + (t - s) * (pt[s + 1] - pt[s]);
+}
+
+/* One feed: the first point of the path in [t0, t1] where equity minus
+ * maintenance margin (a line in the price: cash + slope p - off, with the
+ * legs as they are) is negative; its price in *px (the open after a gap,
+ * else where the line crosses zero).  0 when it stays >= 0. */
+static int path_liq(const qt_ctx *cx, const qt__feed *fd, const double pt[4], double t0, double t1,
+                    double *px) {
+  int l0 = cx->o.hedge_mode ? 1 : 0, l1 = cx->o.hedge_mode ? 3 : 1;
+  double q = 0, g = 0, off = 0, mult = fd->inst.multiplier;
+  for (int l = l0; l < l1; l++) {
+    q += fd->leg[l].qty;
+    g += fabs(fd->leg[l].qty);
+    off += fd->leg[l].qty * fd->leg[l].avg * mult;
+  }
+  if (g == 0) return 0;
+  double slope = (q - g * fd->inst.maint_margin) * mult;
+  /* piecewise linear in time, so the first negative point is at a
+   * breakpoint or where a piece crosses zero */
+  double a = t0, pa = path_price(pt, a);
+  if (cx->cash + slope * pa - off < 0) {
+    *px = pa;
+    return 1;
+  }
+  while (a < t1) {
+    double b = floor(a) + 1 < t1 ? floor(a) + 1 : t1, pb = path_price(pt, b);
+    if (cx->cash + slope * pb - off < 0) {
+      *px = (off - cx->cash) / slope; /* between pa and pb: the line is >= 0 at pa */
+      return 1;
+    }
+    a = b;
+  }
+  return 0;
+}
+
 /* First path time at which the bar's price reaches p going down (dir < 0:
  * price <= p) or up (dir > 0: price >= p); -1 if never.  The path is open,
  * nearer extreme, farther extreme, close (high first on a tie). */
@@ -383,18 +431,10 @@ static void fill_on_bar(qt_ctx *cx, int k) {
   qt__feed *fd = &cx->fd[k];
   const qt_bars *b = fd->f->bars;
   size_t bi = (size_t)fd->ci;
-  double o = b->open[bi], h = b->high[bi], l = b->low[bi], c = b->close[bi];
+  double o = b->open[bi], h = b->high[bi], l = b->low[bi];
   int64_t ts = b->ts_ms[bi];
   double pt[4];
-  pt[0] = o;
-  if (h - o <= o - l) {
-    pt[1] = h;
-    pt[2] = l;
-  } else {
-    pt[1] = l;
-    pt[2] = h;
-  }
-  pt[3] = c;
+  bar_path(b, bi, pt);
   if (cx->book_dirty) book_band(cx);
   if (!fd->n_mkt && fd->dn_max < l && fd->up_min > h) return;
   size_t nt = 0;
@@ -429,10 +469,18 @@ static void fill_on_bar(qt_ctx *cx, int k) {
   }
   if (nt == 0) return;
   sort_touches(cx->touch, nt);
+  /* one feed: the legs held between fills meet the path before the next
+   * fill, so a liquidation on the way stops the fills after it */
+  int one = cx->n_feeds == 1;
   for (size_t a = 0; a < nt && !cx->stopped; a++) {
     ptrdiff_t j = find_order(cx, cx->touch[a].id);
     if (j < 0 || cx->ord[j].gen != cx->touch[a].gen) continue;
+    if (one && path_liq(cx, fd, pt, fd->t_held, cx->touch[a].t, &cx->liq_px)) {
+      cx->liq_now = 1;
+      return;
+    }
     exec_order(cx, (size_t)j, cx->touch[a].px, cx->touch[a].maker, ts);
+    fd->t_held = cx->touch[a].t;
   }
 }
 
@@ -992,7 +1040,8 @@ static void expire_signals(qt_ctx *cx) {
   }
 }
 
-/* The liquidation check over the bar's range.  Per feed, equity minus
+/* The liquidation check over the bar's range, for several feeds or fills
+ * from trades (one feed on bars follows the path: path_liq).  Per feed, equity minus
  * maintenance margin is linear in the price, with slope (net qty - gross qty
  * x maint_margin) x multiplier, so its minimum over the bar is at the low or
  * the high (a feed without a new bar stays at its close).  Positions are
@@ -1215,6 +1264,8 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
     f0->fresh = 1;
     f0->view.n = i + 1;
     f0->px = b0->open[i];
+    f0->t_held = 0;
+    cx->liq_now = 0;
     if (multi)
       for (int k = 1; k < n_feeds; k++) {
         advance_feed(&cx->fd[k], now);
@@ -1258,7 +1309,18 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
       if (!multi && b0->close[i] > 0)
         maybe = !(eq - m > gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) /
                                 b0->close[i]);
-      if (maybe && liq_check(cx, lpx)) { /* equity met the maintenance margin inside the bar */
+      /* one feed on bars: the path after the last fill with the legs as they
+       * are (or a liquidation the fill pass already met); else the range */
+      int liq = cx->liq_now;
+      if (liq) lpx[0] = cx->liq_px;
+      else if (maybe && !multi && !on_trades) {
+        double pt[4];
+        bar_path(b0, i, pt);
+        liq = path_liq(cx, f0, pt, f0->t_held, 3, &lpx[0]);
+      } else if (maybe) {
+        liq = liq_check(cx, lpx);
+      }
+      if (liq) { /* equity met the maintenance margin inside the bar */
         cx->liquidated = 1;
         cx->stopped = 1; /* first: a liquidated strategy hears nothing more */
         double close_px[QT__MAX_FEEDS];

@@ -62,6 +62,7 @@ typedef struct qt__feed {
   double dn_max, up_min;
   int n_mkt;
   int perp;
+  double t_held;       /* path time since which the legs are as they are (0: the open) */
   qt__leg leg[3];
 } qt__feed;
 
@@ -101,6 +102,8 @@ struct qt_ctx {
   int npos;        /* legs with a nonzero quantity */
   int n_armed;     /* legs with an armed signal expiry */
   int liquidated, stopped, in_init, oom;
+  int liq_now;     /* one feed: the fill pass met the maintenance margin at liq_px */
+  double liq_px;
   qt__ind *ind;
   size_t n_ind, cap_ind, ind_bytes;
   uint64_t run_id;

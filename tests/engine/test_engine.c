@@ -764,6 +764,44 @@ static void test_liquidation(void) {
   EXPECT_NEAR(g_res.trades[0].pnl, -90 * (ps - 100), 1e-9);
 }
 
+/* One feed: the legs between fills meet the bar's path (open, nearer
+ * extreme, farther extreme, close), not the range with the legs after the
+ * bar's fills. */
+static void s_lev_long_tp(const qt_bar *b, qt_ctx *cx) {
+  if (b->i == 0) qt_ctx_market(cx, 0, QT_BUY, QT_LEG_NET, 90, QT_EXIT_SIGNAL);
+  if (b->i == 2) qt_ctx_limit(cx, 0, QT_SELL, QT_LEG_NET, 90, 99, 0, 0); /* take profit */
+}
+static void s_late_entry(const qt_bar *b, qt_ctx *cx) {
+  if (b->i == 2) qt_ctx_stop(cx, 0, QT_BUY, QT_LEG_NET, 90, 99, QT_EXIT_SIGNAL);
+}
+
+static void test_liquidation_on_the_path(void) {
+  const double pl = 8000 / 85.5;
+  /* 95 -> 93 -> 99.5 -> 99: the dip comes before the take profit at 99: liquidated at p* on
+   * the way down, and the take profit never fills (counting the legs after
+   * the bar's fills, flat, hid the liquidation) */
+  liq_run(95, 99.5, 93, 99, s_lev_long_tp);
+  EXPECT_EQ(g_res.liquidated, 1);
+  ASSERT_TRUE(g_res.n_trades == 1);
+  EXPECT_EQ(g_res.trades[0].exit_reason, QT_EXIT_LIQUIDATION);
+  EXPECT_NEAR(g_res.trades[0].exit_price, pl, 1e-9);
+  /* the high first (98 -> 99.5 -> 93 -> 94): the take profit closes the long
+   * at 99 before the dip */
+  liq_run(98, 99.5, 93, 94, s_lev_long_tp);
+  EXPECT_EQ(g_res.liquidated, 0);
+  ASSERT_TRUE(g_res.n_trades == 1);
+  EXPECT_EQ(g_res.trades[0].exit_reason, QT_EXIT_TAKE_PROFIT);
+  EXPECT_NEAR(g_res.trades[0].exit_price, 99, 1e-12);
+  /* a long bought by a stop at 99 after a low of 88 (90 -> 88 -> 99.5 -> 99):
+   * not held at the low, so not liquidated (the range check with the legs
+   * after the fill liquidated it at (8910 - 1000) / 85.5 = 92.5) */
+  liq_run(90, 99.5, 88, 99, s_late_entry);
+  EXPECT_EQ(g_res.liquidated, 0);
+  ASSERT_TRUE(g_res.n_trades == 1);
+  EXPECT_EQ(g_res.trades[0].exit_reason, QT_EXIT_END_OF_DATA);
+  EXPECT_NEAR(g_res.trades[0].entry_price, 99, 1e-12);
+}
+
 /* lot and tick rounding */
 static void s_round(const qt_bar *b, qt_ctx *cx) {
   if (b->i == 0) {
@@ -1203,7 +1241,7 @@ QT_TESTS(T(test_market_next_open), T(test_trade_on_close), T(test_close_at_end_o
          T(test_limit_touch_gap_postonly), T(test_stop_slippage), T(test_intrabar_order),
          T(test_reduce_only_partial), T(test_cancel_replace), T(test_band_skip), T(test_order_expiry),
          T(test_signal_expiry), T(test_hedge_mode), T(test_funding_hand),
-         T(test_funding_xrp_real), T(test_leverage_cap), T(test_liquidation),
+         T(test_funding_xrp_real), T(test_leverage_cap), T(test_liquidation), T(test_liquidation_on_the_path),
          T(test_lot_tick_rounding), T(test_two_instruments), T(test_invariants_and_reuse),
          T(test_range), T(test_fill_on_trades), T(test_bad_inputs), T(test_indicator_cache),
          T(test_enomem), T(test_all_in_sizing),
