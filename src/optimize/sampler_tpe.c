@@ -155,39 +155,12 @@ static double trunc_std(double a, double b, double u) {
   return mirror ? -z : z;
 }
 
-/* exp(y) for y in [-LSE_CUT, 0], the terms of a log-sum-exp: Cody-Waite
- * reduction and a degree-13 Taylor polynomial (error < 1e-17 relative), plain
- * arithmetic so the compiler can keep it inline, and the same bits on every
- * libm. */
-static inline double exp_neg(double y) {
-  const double shift = 0x1.8p52;
-  double kd = (y * 1.4426950408889634074 + shift) - shift; /* round to nearest */
-  double r = (y - kd * 6.93147180369123816490e-01) - kd * 1.90821492927058770002e-10;
-  double p = 1.0 / 6227020800.0;
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  int64_t k = (int64_t)kd;
-  uint64_t bits = (uint64_t)(k + 1023) << 52;
-  double scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
-/* exp_neg on two lanes with GCC's vector extensions (an SSE2 register): the
- * same operations in the same order, so the same bits as exp_neg (ISO C mode
- * keeps contraction off); k comes from the bits of y*log2e + shift, which hold
- * it as an integer, instead of a conversion that has no SSE2 form. */
+/* exp(y) for y in [-LSE_CUT, 0] (the terms of a log-sum-exp), two lanes at a
+ * time with GCC's vector extensions (an SSE2 register): Cody-Waite reduction
+ * and a degree-13 Taylor polynomial (error < 1e-17 relative), plain
+ * arithmetic, the same bits on every libm (ISO C mode keeps contraction off).
+ * k comes from the bits of y*log2e + shift, which hold it as an integer,
+ * instead of a conversion that has no SSE2 form. */
 typedef double qt__v2d __attribute__((vector_size(16)));
 typedef int64_t qt__v2i __attribute__((vector_size(16)));
 static inline qt__v2d exp_neg2(qt__v2d y) {
@@ -215,6 +188,8 @@ static inline qt__v2d exp_neg2(qt__v2d y) {
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
 }
+
+static inline double exp_neg(double y) { return exp_neg2((qt__v2d){y, y})[0]; }
 
 /* ---- sorting: stable LSD radix on 64-bit keys (8-bit digits, equal-digit
  * passes skipped), ties keep their order ---- */
