@@ -350,7 +350,7 @@ static void close_leg_now(qt_ctx *cx, int k, int l, double px, int reason, int64
 
 /* The bar's intrabar path: open, nearer extreme, farther extreme, close
  * (high first on a tie). */
-static void bar_path(const qt_bars *b, size_t bi, double pt[4]) {
+static inline void bar_path(const qt_bars *b, size_t bi, double pt[4]) {
   double o = b->open[bi], h = b->high[bi], l = b->low[bi];
   pt[0] = o;
   pt[1] = h - o <= o - l ? h : l;
@@ -433,10 +433,10 @@ static void fill_on_bar(qt_ctx *cx, int k) {
   size_t bi = (size_t)fd->ci;
   double o = b->open[bi], h = b->high[bi], l = b->low[bi];
   int64_t ts = b->ts_ms[bi];
-  double pt[4];
-  bar_path(b, bi, pt);
   if (cx->book_dirty) book_band(cx);
   if (!fd->n_mkt && fd->dn_max < l && fd->up_min > h) return;
+  double pt[4];
+  bar_path(b, bi, pt);
   size_t nt = 0;
   for (size_t j = 0; j < cx->n_ord; j++) {
     const qt__order *od = &cx->ord[j];
