@@ -789,8 +789,18 @@ const qt_quotes *qt_ctx_quotes(const qt_ctx *cx, int inst, size_t *out_n) {
   if (out_n) *out_n = 0;
   if (inst < 0 || inst >= cx->n_feeds || !cx->fd[inst].f->quotes) return NULL;
   const qt_quotes *q = cx->fd[inst].f->quotes;
-  size_t lo = 0, hi = q->n;
-  while (lo < hi) { /* rows with ts <= now */
+  /* rows with ts <= now: time only moves forward in a run, so gallop from
+   * the last answer (amortized O(1) per bar), then bisect the last step */
+  size_t lo = cx->fd[inst].quote_view.n, hi, step = 1;
+  if (lo > q->n || (lo > 0 && q->ts_ms[lo - 1] > cx->now)) lo = 0;
+  hi = lo;
+  while (hi < q->n && q->ts_ms[hi] <= cx->now) {
+    lo = hi + 1;
+    hi = lo + step;
+    step *= 2;
+  }
+  if (hi > q->n) hi = q->n;
+  while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     if (q->ts_ms[mid] <= cx->now) lo = mid + 1; else hi = mid;
   }

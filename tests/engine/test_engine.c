@@ -802,6 +802,45 @@ static void test_liquidation_on_the_path(void) {
   EXPECT_NEAR(g_res.trades[0].entry_price, 99, 1e-12);
 }
 
+/* qt_ctx_quotes gives the rows with ts <= now, whether asked once a bar,
+ * twice, or first from a later bar (the engine gallops from its last
+ * answer): checked against a count on every bar. */
+static int64_t g_qts[40];
+static size_t g_qn, g_qbad;
+static void s_quotes(const qt_bar *b, qt_ctx *cx) {
+  size_t want = 0, n1 = 0, n2 = 0;
+  while (want < g_qn && g_qts[want] <= b->ts_ms) want++;
+  const qt_quotes *q = qt_ctx_quotes(cx, 0, &n1);
+  qt_ctx_quotes(cx, 0, &n2);
+  g_qbad += !q || n1 != want || n2 != want || q->n != want;
+}
+
+static void test_quotes_view(void) {
+  tb_flat(&g_tb, 30, 100);
+  qt_quotes qq;
+  qt_err e;
+  ASSERT_TRUE(qt_quotes_alloc(&qq, 40, &e) == QT_OK);
+  /* bursts, gaps, several rows on one ms, rows after the last bar */
+  int64_t t = 0;
+  for (size_t i = 0; i < 40; i++) {
+    t += i % 7 == 0 ? 0 : i % 5 == 0 ? 400000 : 13000;
+    qq.ts_ms[i] = g_qts[i] = t;
+    qq.bid[i] = 99.9;
+    qq.ask[i] = 100.1;
+  }
+  g_qn = 40;
+  qt_feed f = feed_of(&g_tb.b, 0, 0);
+  f.quotes = &qq;
+  qt_engine_opts o = qt_engine_opts_default();
+  for (size_t from = 0; from < 30; from += 7) {
+    g_qbad = 0;
+    o.from = from;
+    ASSERT_TRUE(run1(&o, &f, 1, s_quotes) == QT_OK);
+    EXPECT_EQ(g_qbad, 0);
+  }
+  qt_quotes_fini(&qq);
+}
+
 /* lot and tick rounding */
 static void s_round(const qt_bar *b, qt_ctx *cx) {
   if (b->i == 0) {
@@ -1241,7 +1280,7 @@ QT_TESTS(T(test_market_next_open), T(test_trade_on_close), T(test_close_at_end_o
          T(test_limit_touch_gap_postonly), T(test_stop_slippage), T(test_intrabar_order),
          T(test_reduce_only_partial), T(test_cancel_replace), T(test_band_skip), T(test_order_expiry),
          T(test_signal_expiry), T(test_hedge_mode), T(test_funding_hand),
-         T(test_funding_xrp_real), T(test_leverage_cap), T(test_liquidation), T(test_liquidation_on_the_path),
+         T(test_funding_xrp_real), T(test_leverage_cap), T(test_liquidation), T(test_liquidation_on_the_path), T(test_quotes_view),
          T(test_lot_tick_rounding), T(test_two_instruments), T(test_invariants_and_reuse),
          T(test_range), T(test_fill_on_trades), T(test_bad_inputs), T(test_indicator_cache),
          T(test_enomem), T(test_all_in_sizing),
