@@ -421,6 +421,10 @@ int cmd_optimize(int argc, char **argv) {
     goto done;
   }
   if (a.sampler_opts) {
+    if (strlen(a.sampler_opts) >= sizeof sopt_buf) {
+      rc = cli_failf("--sampler-opts: longer than %zu characters", sizeof sopt_buf - 1);
+      goto done;
+    }
     snprintf(sopt_buf, sizeof sopt_buf, "%s", a.sampler_opts);
     if (parse_kv_list(sopt_buf, sopt, sizeof sopt / sizeof sopt[0] - 1)) goto done;
   }
