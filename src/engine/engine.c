@@ -363,21 +363,30 @@ static double path_price(const double pt[4], double t) {
   return pt[s] + (t - s) * (pt[s + 1] - pt[s]);
 }
 
+/* Feed fd's part of equity minus maintenance margin, a line in its price:
+ * slope p - off (with the cash added, the whole of it for one feed).  0 when
+ * the feed holds nothing. */
+static int leg_line(const qt_ctx *cx, const qt__feed *fd, double *slope, double *off) {
+  int l0 = cx->o.hedge_mode ? 1 : 0, l1 = cx->o.hedge_mode ? 3 : 1;
+  double q = 0, g = 0, s = 0, mult = fd->inst.multiplier;
+  for (int l = l0; l < l1; l++) {
+    q += fd->leg[l].qty;
+    g += fabs(fd->leg[l].qty);
+    s += fd->leg[l].qty * fd->leg[l].avg;
+  }
+  *slope = (q - g * fd->inst.maint_margin) * mult;
+  *off = s * mult;
+  return g != 0;
+}
+
 /* One feed: the first point of the path in [t0, t1] where equity minus
  * maintenance margin (a line in the price: cash + slope p - off, with the
  * legs as they are) is negative; its price in *px (the open after a gap,
  * else where the line crosses zero).  0 when it stays >= 0. */
 static int path_liq(const qt_ctx *cx, const qt__feed *fd, const double pt[4], double t0, double t1,
                     double *px) {
-  int l0 = cx->o.hedge_mode ? 1 : 0, l1 = cx->o.hedge_mode ? 3 : 1;
-  double q = 0, g = 0, off = 0, mult = fd->inst.multiplier;
-  for (int l = l0; l < l1; l++) {
-    q += fd->leg[l].qty;
-    g += fabs(fd->leg[l].qty);
-    off += fd->leg[l].qty * fd->leg[l].avg * mult;
-  }
-  if (g == 0) return 0;
-  double slope = (q - g * fd->inst.maint_margin) * mult;
+  double slope, off;
+  if (!leg_line(cx, fd, &slope, &off)) return 0;
   /* piecewise linear in time, so the first negative point is at a
    * breakpoint or where a piece crosses zero */
   double a = t0, pa = path_price(pt, a);
@@ -1060,27 +1069,21 @@ static void expire_signals(qt_ctx *cx) {
  * position, the price where equity meets the maintenance margin (or the open
  * when it gapped through); with several, their worst extremes. */
 static int liq_check(const qt_ctx *cx, double *lpx) {
-  int l0 = cx->o.hedge_mode ? 1 : 0, l1 = cx->o.hedge_mode ? 3 : 1;
   double slack = cx->cash, slope1 = 0, off1 = 0;
   int with_pos = 0, k1 = -1;
   for (int k = 0; k < cx->n_feeds; k++) {
     const qt__feed *fd = &cx->fd[k];
-    double q = 0, g = 0, s = 0, mult = fd->inst.multiplier;
-    for (int l = l0; l < l1; l++) {
-      q += fd->leg[l].qty;
-      g += fabs(fd->leg[l].qty);
-      s += fd->leg[l].qty * fd->leg[l].avg;
-    }
+    double slope, off;
     lpx[k] = fd->px;
-    if (g == 0) continue;
-    double slope = (q - g * fd->inst.maint_margin) * mult, lo = fd->px, hi = fd->px;
+    if (!leg_line(cx, fd, &slope, &off)) continue;
+    double lo = fd->px, hi = fd->px;
     if (fd->fresh && fd->ci >= 0) {
       lo = fd->f->bars->low[fd->ci];
       hi = fd->f->bars->high[fd->ci];
     }
     lpx[k] = slope > 0 ? lo : hi;
-    slack += slope * lpx[k] - s * mult;
-    with_pos++, k1 = k, slope1 = slope, off1 = s * mult;
+    slack += slope * lpx[k] - off;
+    with_pos++, k1 = k, slope1 = slope, off1 = off;
   }
   if (!(slack < 0)) return 0;
   if (with_pos == 1 && slope1 != 0) {

@@ -107,6 +107,21 @@ static void order_text(const qt_order_event *e, char *buf, size_t cap) {
            e->qty, e->price);
 }
 
+/* The first difference of two order logs (x's first nx actions against y's
+ * first ny), told as "<x's> <lx>, <y's> <ly>"; 0 when they are the same. */
+static int diff_orders(const qt_order_event *x, size_t nx, const char *lx,
+                       const qt_order_event *y, size_t ny, const char *ly, char *what, size_t cap) {
+  for (size_t i = 0; i < nx || i < ny; i++) {
+    if (i < nx && i < ny && same_order(&x[i], &y[i])) continue;
+    char tx[120] = "nothing", ty[120] = "nothing";
+    if (i < nx) order_text(&x[i], tx, sizeof tx);
+    if (i < ny) order_text(&y[i], ty, sizeof ty);
+    snprintf(what, cap, "order action %zu differs: %s %s, %s %s", i, tx, lx, ty, ly);
+    return 1;
+  }
+  return 0;
+}
+
 /* ---- copies of a feed's series with room past the cut ---- */
 typedef struct la_copy {
   qt_bars bars;
@@ -230,20 +245,11 @@ static int diff_tails(const la_run *a, const la_run *b, const char *how, char *w
   LA_CMP_N(n_rejected, "rejected orders before the cut")
   LA_CMP_N(n_trades, "trades closed before the cut")
 #undef LA_CMP_N
-  for (size_t i = 0; i < a->n_olog && i < b->n_olog; i++)
-    if (!same_order(&a->olog[i], &b->olog[i])) {
-      char x[120], y[120];
-      order_text(&b->olog[i], x, sizeof x);
-      order_text(&a->olog[i], y, sizeof y);
-      snprintf(what, cap, "order action %zu differs: %s with the rows past the cut present in "
-               "memory, %s with them %s", i, x, y, how);
-      return 1;
-    }
-  if (a->n_olog != b->n_olog) {
-    snprintf(what, cap, "order actions before the cut differ: %zu with the rows past the cut "
-             "present in memory, %zu with them %s", b->n_olog, a->n_olog, how);
+  char with_them[96];
+  snprintf(with_them, sizeof with_them, "with them %s", how);
+  if (diff_orders(b->olog, b->n_olog, "with the rows past the cut present in memory", a->olog,
+                  a->n_olog, with_them, what, cap))
     return 1;
-  }
   for (size_t i = 0; i < a->n_bars; i++)
     if (!same(a->equity[i], b->equity[i])) {
       snprintf(what, cap, "equity at bar %zu differs: %.10g with the rows past the cut present "
@@ -277,15 +283,9 @@ static int diff_full(const la_run *full, const la_run *pre, size_t cut, int64_t 
     }
   size_t nf = 0; /* the full run's actions before the cut (the log is in time order) */
   while (nf < full->n_olog && full->olog[nf].ts_ms < cut_ms) nf++;
-  for (size_t i = 0; i < nf || i < pre->n_olog; i++) {
-    if (i < nf && i < pre->n_olog && same_order(&full->olog[i], &pre->olog[i])) continue;
-    char x[120] = "nothing", y[120] = "nothing";
-    if (i < nf) order_text(&full->olog[i], x, sizeof x);
-    if (i < pre->n_olog) order_text(&pre->olog[i], y, sizeof y);
-    snprintf(what, cap, "order action %zu differs: %s with the full data, %s with the data cut",
-             i, x, y);
+  if (diff_orders(full->olog, nf, "with the full data", pre->olog, pre->n_olog,
+                  "with the data cut", what, cap))
     return 1;
-  }
   size_t j = 0;
   for (size_t i = 0; i < full->n_trades; i++) {
     const qt_trade_rec *t = &full->trades[i];
