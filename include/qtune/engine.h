@@ -67,6 +67,8 @@ typedef struct qt_trade_rec {
  * accepted (qty and price rounded to lot and tick), a replace with its new
  * qty and price, or a cancel.  Rejected calls are not logged. */
 typedef enum qt_order_action { QT_OA_SUBMIT = 0, QT_OA_REPLACE = 1, QT_OA_CANCEL = 2 } qt_order_action;
+/* "submit", "replace", "cancel" (static, never NULL). */
+QT_API const char *qt_order_action_name(int action);
 typedef struct qt_order_event {
   int64_t ts_ms;     /* clock time (bar open) of the step that acted */
   int64_t id;

@@ -63,6 +63,9 @@ typedef enum qt_exit_reason {
 } qt_exit_reason;
 #define QT_EXIT_COUNT 6
 QT_API const char *qt_exit_reason_name(int reason); /* static, never NULL */
+/* "market", "limit", "stop"; "net", "long", "short" (static, never NULL). */
+QT_API const char *qt_order_type_name(int type);
+QT_API const char *qt_leg_name(int leg);
 
 #define QT_ORDER_POST_ONLY 1u   /* a limit that would take is rejected */
 #define QT_ORDER_REDUCE_ONLY 2u /* may only shrink the position of its leg */

@@ -187,8 +187,7 @@ static int write_trades(const char *path, const qt_result *r, const cli_market *
     fmt_time(t->exit_ms, b, sizeof b);
     const char *sym = t->inst >= 0 && t->inst < m->n_feeds ? m->feeds[t->inst].inst.symbol : "";
     fprintf(f, "%d,%s,%s,%s,%s,%s,%lld,%lld,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%lld,%s\n", t->inst,
-            sym, t->side == QT_BUY ? "long" : "short",
-            t->leg == QT_LEG_LONG ? "long" : t->leg == QT_LEG_SHORT ? "short" : "net", a, b,
+            sym, t->side == QT_BUY ? "long" : "short", qt_leg_name(t->leg), a, b,
             (long long)t->entry_ms, (long long)t->exit_ms, t->qty, t->entry_price, t->exit_price,
             t->pnl, t->fees, t->funding, (long long)t->bars_held,
             qt_exit_reason_name(t->exit_reason));
@@ -198,8 +197,6 @@ static int write_trades(const char *path, const qt_result *r, const cli_market *
 }
 
 static int write_orders(const char *path, const qt_result *r, const cli_market *m) {
-  static const char *const action[] = {"submit", "replace", "cancel"};
-  static const char *const type[] = {"market", "limit", "stop"};
   char tmp[4096];
   qt_err err;
   FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
@@ -212,8 +209,8 @@ static int write_orders(const char *path, const qt_result *r, const cli_market *
     fmt_time(o->ts_ms, a, sizeof a);
     const char *sym = o->inst >= 0 && o->inst < m->n_feeds ? m->feeds[o->inst].inst.symbol : "";
     fprintf(f, "%s,%lld,%s,%lld,%d,%s,%s,%s,%s,%.10g,%.10g,%d,%d,%lld\n", a, (long long)o->ts_ms,
-            action[o->action], (long long)o->id, o->inst, sym, o->side == QT_BUY ? "buy" : "sell",
-            type[o->type], o->leg == QT_LEG_LONG ? "long" : o->leg == QT_LEG_SHORT ? "short" : "net",
+            qt_order_action_name(o->action), (long long)o->id, o->inst, sym,
+            o->side == QT_BUY ? "buy" : "sell", qt_order_type_name(o->type), qt_leg_name(o->leg),
             o->qty, o->price, (o->flags & QT_ORDER_POST_ONLY) != 0,
             (o->flags & QT_ORDER_REDUCE_ONLY) != 0, (long long)o->expire_ms);
   }

@@ -115,6 +115,11 @@ static int room_for_one(qt_ctx *cx, void **p, size_t n, size_t *cap, size_t elem
   return QT_ENOMEM;
 }
 
+const char *qt_order_action_name(int a) {
+  return a == QT_OA_SUBMIT ? "submit" : a == QT_OA_REPLACE ? "replace"
+                                      : a == QT_OA_CANCEL  ? "cancel" : "unknown";
+}
+
 /* Appends order action a on the open order o (opts.log_orders only). */
 static void log_order(qt_ctx *cx, int a, const qt__order *o) {
   if (!cx->o.log_orders ||

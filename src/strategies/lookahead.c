@@ -93,18 +93,13 @@ static int same_order(const qt_order_event *a, const qt_order_event *b) {
          same(a->qty, b->qty) && same(a->price, b->price) && a->expire_ms == b->expire_ms;
 }
 
-static const char *order_action_name(int a) {
-  return a == QT_OA_SUBMIT ? "submit" : a == QT_OA_REPLACE ? "replace" : "cancel";
-}
-
 /* Describes order action e for a message. */
 static void order_text(const qt_order_event *e, char *buf, size_t cap) {
   char t[40];
   snprintf(buf, cap, "%s of order %lld at %s (%s %s, qty %.10g, price %.10g)",
-           order_action_name(e->action), (long long)e->id, qt_time_format(e->ts_ms, t, sizeof t),
-           e->side == QT_BUY ? "buy" : "sell",
-           e->type == QT_ORDER_MARKET ? "market" : e->type == QT_ORDER_LIMIT ? "limit" : "stop",
-           e->qty, e->price);
+           qt_order_action_name(e->action), (long long)e->id,
+           qt_time_format(e->ts_ms, t, sizeof t), e->side == QT_BUY ? "buy" : "sell",
+           qt_order_type_name(e->type), e->qty, e->price);
 }
 
 /* The first difference of two order logs (x's first nx actions against y's

@@ -13,6 +13,15 @@ const char *qt_exit_reason_name(int reason) {
   return k_exit_names[reason];
 }
 
+const char *qt_order_type_name(int type) {
+  return type == QT_ORDER_MARKET ? "market" : type == QT_ORDER_LIMIT ? "limit"
+                                            : type == QT_ORDER_STOP  ? "stop" : "unknown";
+}
+
+const char *qt_leg_name(int leg) {
+  return leg == QT_LEG_LONG ? "long" : leg == QT_LEG_SHORT ? "short" : "net";
+}
+
 void qt_strategy_defaults(const qt_strategy_vtbl *s, double *p) {
   for (size_t k = 0; k < s->n_params; k++) p[k] = s->params[k].def;
 }
