@@ -588,7 +588,7 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
     double lz = step ? log_mass_memo(s->mass_memo, za, zb) : log_mass(za, zb);
     isg[j] = is;
     /* log(linw[i]) is logw[i] bit for bit: one log per merged component only */
-    double lwj = s->multivariate ? lw[o[j]] : src[j] >= 0 ? lw[src[j]] : log(w[j]);
+    double lwj = src[j] >= 0 ? lw[src[j]] : log(w[j]);
     if (step) {
       lc[j] = lwj - lz;
       double f = lq + log(is); /* mass <= q/(sigma sqrt(2pi)) * exp(-z_near^2/2), and <= 1 */
@@ -598,9 +598,7 @@ static void build_dim(tpe_self *s, int g, size_t k, const qt_trial_view *done) {
        * then counts with its peak height, not its area.  Kept as the default
        * (it is the baseline, and searches better on our benchmarks);
        * exact_density=1 gives the normalized densities. */
-      double sc = s->exact ? is : 1.0;
-      lc[j] = (s->exact ? (s->multivariate ? lw[o[j]] + log(sc) : log(w[j] * sc)) : lwj) - lz -
-              LOG_SQRT_2PI;
+      lc[j] = lwj + (s->exact ? log(is) : 0.0) - lz - LOG_SQRT_2PI;
       lb[j] = lc[j];
     }
   }
