@@ -14,7 +14,10 @@
  * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3),
  * OPTUNA_SEARCH_RESULTS=FILE reads Optuna's lines from a saved run of
  * optuna_search.py instead of running it (its seeds are fixed, so a saved run
- * is the same run).
+ * is the same run).  For choosing qtune's own settings on other seeds than
+ * Optuna's (with BENCH_SKIP_OPTUNA=1): BENCH_SEED0=S starts qtune's seeds at
+ * S, BENCH_TPE_N_EI=N gives the "tpe" line N candidates; the summary's
+ * tpe_le_tpe_24 and log_ratio_tpe_24 compare it with the 24-candidate line.
  * The full run (10 seeds) takes Optuna several minutes. */
 #include "bench.h"
 #include "qtune/optimize.h"
@@ -190,10 +193,13 @@ int main(void) {
     fprintf(stderr, "bench_search: BENCH_SEEDS must be 1..64\n");
     return 2;
   }
-  /* qtune's default tpe, random, and tpe with Optuna's 24 candidates */
+  uint64_t seed0 = getenv("BENCH_SEED0") ? strtoull(getenv("BENCH_SEED0"), NULL, 10) : 0;
+  /* qtune's default tpe (or BENCH_TPE_N_EI candidates), random, and tpe with
+   * Optuna's 24 candidates */
   static const qt_kv opt24[] = {{"n_ei_candidates", "24"}, {NULL, NULL}};
+  qt_kv optn[] = {{"n_ei_candidates", getenv("BENCH_TPE_N_EI")}, {NULL, NULL}};
   const char *names[3] = {"tpe", "random", "tpe"}, *labels[3] = {"tpe", "random", "tpe_24_candidates"};
-  const qt_kv *opts[3] = {NULL, NULL, opt24};
+  const qt_kv *opts[3] = {optn[0].val ? optn : NULL, NULL, opt24};
   double t0 = bench_now();
   for (int s = 0; s < 3; s++)
     for (int fi = 0; fi < NF; fi++)
@@ -201,7 +207,7 @@ int main(void) {
         double vals[NTR][64];
         for (int k = 0; k < seeds; k++) {
           double b[NTR];
-          run(qt_sampler_find(names[s]), opts[s], FUNCS[fi].f, DIMS[di], (uint64_t)k, b);
+          run(qt_sampler_find(names[s]), opts[s], FUNCS[fi].f, DIMS[di], seed0 + (uint64_t)k, b);
           for (int ti = 0; ti < NTR; ti++) vals[ti][k] = b[ti];
         }
         for (int ti = 0; ti < NTR; ti++) {
@@ -214,6 +220,14 @@ int main(void) {
   for (int fi = 0; fi < NF; fi++)
     for (int di = 0; di < ND; di++)
       for (int ti = 0; ti < NTR; ti++) tpe_le_random += g_med[0][fi][di][ti] <= g_med[1][fi][di][ti];
+  int tpe_le_tpe24 = 0;
+  double log_ratio = 0;
+  for (int fi = 0; fi < NF; fi++)
+    for (int di = 0; di < ND; di++)
+      for (int ti = 0; ti < NTR; ti++) {
+        tpe_le_tpe24 += g_med[0][fi][di][ti] <= g_med[2][fi][di][ti];
+        log_ratio += log(g_med[0][fi][di][ti] / g_med[2][fi][di][ti]) / n_cases;
+      }
   int tpe_le_optuna = -1, tpe24_le_optuna = -1, compared = 0;
   if (!getenv("BENCH_SKIP_OPTUNA")) {
     const char *py = getenv("QT_PYTHON") ? getenv("QT_PYTHON") : "/usr/bin/python3";
@@ -251,8 +265,10 @@ int main(void) {
     else if (p) pclose(p);
   }
   proposals_line();
-  printf("{\"bench\":\"search_summary\",\"cases\":%d,\"seeds\":%d,\"tpe_le_random\":%d,"
+  printf("{\"bench\":\"search_summary\",\"cases\":%d,\"seeds\":%d,\"seed0\":%llu,"
+         "\"tpe_le_random\":%d,\"tpe_le_tpe_24\":%d,\"log_ratio_tpe_24\":%.4f,"
          "\"optuna_cases\":%d,\"tpe_le_optuna\":%d,\"tpe_24_candidates_le_optuna\":%d}\n",
-         n_cases, seeds, tpe_le_random, compared, tpe_le_optuna, tpe24_le_optuna);
+         n_cases, seeds, (unsigned long long)seed0, tpe_le_random, tpe_le_tpe24, log_ratio,
+         compared, tpe_le_optuna, tpe24_le_optuna);
   return 0;
 }
