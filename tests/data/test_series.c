@@ -31,7 +31,7 @@ static void bars_block(void) {
     EXPECT_EQ(((uintptr_t)p - (uintptr_t)base) % 64, 0);
     if (i) EXPECT_TRUE((const char *)cols[i - 1] + 800 <= p);
   }
-  for (size_t i = 0; i < 100; i++) EXPECT_EQ(b.close[i], 0.0);
+  for (size_t i = 0; i < 100; i++) EXPECT_DBL_EQ(b.close[i], 0.0);
   for (size_t i = 0; i < 100; i++) b.ts_ms[i] = 1000 + 60 * (int64_t)i, b.close[i] = (double)i;
   qt_bars_fini(&b);
   EXPECT_TRUE(b.ts_ms == NULL && b.n == 0);
@@ -54,7 +54,7 @@ static void other_kinds(void) {
   EXPECT_EQ(q.n, 5);
   q.ask_qty[4] = 7;
   f.interval_h[2] = 8;
-  EXPECT_EQ(q.ask_qty[4], 7);
+  EXPECT_DBL_EQ(q.ask_qty[4], 7);
   qt_trades_fini(&t);
   qt_funding_fini(&f);
   qt_quotes_fini(&q);
@@ -69,12 +69,12 @@ static void slice_and_search(void) {
   qt_bars v = qt_bars_slice(&b, 10, 20);
   EXPECT_EQ(v.n, 10);
   EXPECT_EQ(v.ts_ms[0], 600000);
-  EXPECT_EQ(v.open[9], 38.0);
+  EXPECT_DBL_EQ(v.open[9], 38.0);
   EXPECT_EQ(v.interval_ms, 60000);
   EXPECT_TRUE(v.mem.base == NULL);
   EXPECT_EQ(qt_bars_lower_bound(&v, 60000 * 15), 5);
   qt_bars_fini(&v); /* a view owns nothing: b stays intact */
-  EXPECT_EQ(b.open[10], 20.0);
+  EXPECT_DBL_EQ(b.open[10], 20.0);
   qt_bars w = qt_bars_slice(&b, 45, 999);
   EXPECT_EQ(w.n, 5);
   qt_bars z = qt_bars_slice(&b, 30, 10);

@@ -173,7 +173,7 @@ static void test_market_next_open(void) {
   EXPECT_NEAR(g_res.final_equity, 10037.92, 1e-9);
   EXPECT_NEAR(g_res.fees_paid, 2.08, 1e-12);
   EXPECT_NEAR(g_res.exposure[2], 10 * 104 / (10000 - 1.02 + 20), 1e-12);
-  EXPECT_EQ(g_res.exposure[0], 0);
+  EXPECT_DBL_EQ(g_res.exposure[0], 0);
   EXPECT_EQ(g_res.n_fills, 2);
   EXPECT_EQ(g_res.n_orders, 1);
   EXPECT_EQ(g_res.interval_ms, 60000);

@@ -51,12 +51,12 @@ static void test_curve_hand(void) {
   EXPECT_NEAR(m.sharpe, (1.0 / 18) / sd * 2, 1e-13);
   EXPECT_NEAR(m.sortino, (1.0 / 18) / 0.05 * 2, 1e-13);
   EXPECT_NEAR(m.max_drawdown, 0.1, 1e-15);
-  EXPECT_EQ(m.max_drawdown_bars, 3);
+  EXPECT_DBL_EQ(m.max_drawdown_bars, 3);
   EXPECT_NEAR(m.avg_drawdown, 0.1, 1e-15);
   EXPECT_NEAR(m.calmar, 2.1, 1e-13);
   EXPECT_NEAR(m.exposure, 0.75, 0);
   EXPECT_TRUE(isnan(m.buy_hold_return)); /* no closes given */
-  EXPECT_EQ(m.trades, 0);
+  EXPECT_DBL_EQ(m.trades, 0);
   EXPECT_TRUE(isnan(m.profit_factor));
   /* bars per year from the interval: 1d on a 24/7 calendar = 365, so
    * CAGR = 1.21^(365/4) - 1 and Sharpe scales by sqrt(365) */
@@ -79,14 +79,14 @@ static void test_drawdown_hand(void) {
   qt_metrics m;
   ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
   EXPECT_NEAR(m.max_drawdown, 0.5, 1e-15);
-  EXPECT_EQ(m.max_drawdown_bars, 2);
+  EXPECT_DBL_EQ(m.max_drawdown_bars, 2);
   EXPECT_NEAR(m.avg_drawdown, 0.85 / 3, 1e-15);
   EXPECT_TRUE(isnan(m.exposure)); /* no exposure array */
   /* 100 -> 95, 94, 93, 92, 101: 5 bars from the start (peak at bar -1) */
   double eq2[] = {95, 94, 93, 92, 101};
   r = mkres(eq2, NULL, 5, 100);
   ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
-  EXPECT_EQ(m.max_drawdown_bars, 5);
+  EXPECT_DBL_EQ(m.max_drawdown_bars, 5);
   EXPECT_NEAR(m.max_drawdown, 0.08, 1e-15);
 }
 
@@ -108,7 +108,7 @@ static void test_trades_hand(void) {
   ASSERT_TRUE(qt_metrics_compute(&r, close, NULL, &m, NULL) == 0);
   EXPECT_NEAR(m.profit_factor, 1.5, 1e-15);
   EXPECT_NEAR(m.win_rate, 0.4, 1e-15);
-  EXPECT_EQ(m.trades, 5);
+  EXPECT_DBL_EQ(m.trades, 5);
   EXPECT_NEAR(m.avg_trade, 2, 1e-15);
   EXPECT_NEAR(m.median_trade, 0, 0);
   EXPECT_NEAR(m.expectancy, 0, 1e-14);
@@ -273,7 +273,7 @@ static void test_ruin(void) {
   EXPECT_NEAR(m.sharpe, -0.75 / sqrt(0.125) * ann, 1e-12);
   EXPECT_NEAR(m.sortino, -0.75 / sqrt(0.625) * ann, 1e-12);
   EXPECT_NEAR(m.max_drawdown, 1, 0);
-  EXPECT_EQ(m.max_drawdown_bars, 4);
+  EXPECT_DBL_EQ(m.max_drawdown_bars, 4);
   EXPECT_NEAR(m.avg_drawdown, 3.4 / 4, 1e-15);
   EXPECT_NEAR(m.total_return, -0.9, 1e-15);
   EXPECT_NEAR(m.cagr, pow(0.1, 365.0 / 4) - 1, 1e-12);

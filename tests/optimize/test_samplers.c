@@ -96,7 +96,7 @@ static void bounds_and_snapping(void) {
         if (qt_space_snap(sp, k, x) != x)
           QT_TEST_FAIL_("%s: trial %d dim %zu: %.17g is not on its grid", vt->name, i, k, x);
       }
-      EXPECT_EQ(r.x[i][7], 7); /* fixed */
+      EXPECT_DBL_EQ(r.x[i][7], 7); /* fixed */
       double u = qt_space_to_user(sp, 0, r.x[i][0]);
       EXPECT_EQ(((int)u - 10) % 5, 0);
       u = qt_space_to_user(sp, 4, r.x[i][4]);

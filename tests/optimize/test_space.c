@@ -36,10 +36,10 @@ static void from_spec_dims(void) {
   EXPECT_NEAR(lo, log(0.001), 1e-15);
   EXPECT_NEAR(hi, log(0.1), 1e-15);
   qt_space_bounds(sp, 3, &lo, &hi);
-  EXPECT_EQ(lo, 0);
-  EXPECT_EQ(hi, 2);
+  EXPECT_DBL_EQ(lo, 0);
+  EXPECT_DBL_EQ(hi, 2);
   qt_space_bounds(sp, 4, &lo, &hi);
-  EXPECT_EQ(hi, 1);
+  EXPECT_DBL_EQ(hi, 1);
   qt_dim d = *qt_space_dim(sp, 0);
   d.choices = NULL;
   d.n_choices = 0;
@@ -56,16 +56,16 @@ static void conversions_and_snap(void) {
   double x = qt_space_to_internal(sp, 2, 0.02);
   EXPECT_NEAR(x, log(0.02), 1e-15);
   EXPECT_NEAR(qt_space_to_user(sp, 2, x), 0.02, 1e-14);
-  EXPECT_EQ(qt_space_to_user(sp, 3, 1.7), 2); /* categorical: the index */
-  EXPECT_EQ(qt_space_to_user(sp, 4, 0.2), 0);
-  EXPECT_EQ(qt_space_snap(sp, 0, 23.4), 23);
-  EXPECT_EQ(qt_space_snap(sp, 0, 500), 200);
-  EXPECT_EQ(qt_space_snap(sp, 0, -3), 10);
+  EXPECT_DBL_EQ(qt_space_to_user(sp, 3, 1.7), 2); /* categorical: the index */
+  EXPECT_DBL_EQ(qt_space_to_user(sp, 4, 0.2), 0);
+  EXPECT_DBL_EQ(qt_space_snap(sp, 0, 23.4), 23);
+  EXPECT_DBL_EQ(qt_space_snap(sp, 0, 500), 200);
+  EXPECT_DBL_EQ(qt_space_snap(sp, 0, -3), 10);
   EXPECT_NEAR(qt_space_snap(sp, 5, 1.13), 1.25, 1e-15);
   EXPECT_NEAR(qt_space_snap(sp, 5, 1.12), 1.0, 1e-15);
   EXPECT_NEAR(qt_space_snap(sp, 5, 9.0), 2.0, 1e-15);
-  EXPECT_EQ(qt_space_snap(sp, 3, 5.2), 2);
-  EXPECT_EQ(qt_space_snap(sp, 3, 0.49), 0);
+  EXPECT_DBL_EQ(qt_space_snap(sp, 3, 5.2), 2);
+  EXPECT_DBL_EQ(qt_space_snap(sp, 3, 0.49), 0);
   EXPECT_NEAR(qt_space_snap(sp, 2, log(0.5)), log(0.1), 1e-15);
   /* an int dim with step 5 from 10: the grid is 10, 15, ... */
   qt_dim d;
@@ -78,8 +78,8 @@ static void conversions_and_snap(void) {
   d.def = 10;
   qt_err e;
   ASSERT_TRUE(qt_space_add(sp, &d, &e) == 0);
-  EXPECT_EQ(qt_space_snap(sp, 6, 23), 25);
-  EXPECT_EQ(qt_space_snap(sp, 6, 52), 50); /* 52 is not on the grid; 50 is the last */
+  EXPECT_DBL_EQ(qt_space_snap(sp, 6, 23), 25);
+  EXPECT_DBL_EQ(qt_space_snap(sp, 6, 52), 50); /* 52 is not on the grid; 50 is the last */
   /* a log int */
   strcpy(d.name, "len");
   d.lo = 2;
@@ -93,7 +93,7 @@ static void conversions_and_snap(void) {
   d.step = 0;
   d.log = 0;
   ASSERT_TRUE(qt_space_add(sp, &d, &e) == 0);
-  EXPECT_EQ(qt_space_dim(sp, 8)->step, 1);
+  EXPECT_DBL_EQ(qt_space_dim(sp, 8)->step, 1);
   strcpy(d.name, "n1");
   d.step = 0.5;
   EXPECT_EQ(qt_space_add(sp, &d, &e), QT_EINVAL);
@@ -114,8 +114,8 @@ static void params_json_roundtrip(void) {
   for (int k = 0; k < 6; k++) EXPECT_NEAR(y[k], x[k], 1e-15);
   /* missing names take the default */
   ASSERT_TRUE(qt_space_params_from_json(sp, "{\"mode\":\"fast\"}", y, &e) == 0);
-  EXPECT_EQ(y[0], 50);
-  EXPECT_EQ(y[3], 0);
+  EXPECT_DBL_EQ(y[0], 50);
+  EXPECT_DBL_EQ(y[3], 0);
   EXPECT_NEAR(y[2], log(0.01), 1e-15);
   EXPECT_EQ(qt_space_params_from_json(sp, "{\"mode\":\"turbo\"}", y, &e), QT_EPARSE);
   EXPECT_CONTAINS(e.msg, "'mode': \"turbo\" is not one of its choices");
@@ -164,12 +164,12 @@ static void space_json_roundtrip_exact(void) {
   }
   EXPECT_TRUE(qt_space_dim(sp2, 5)->lo == 0.7 && qt_space_dim(sp2, 5)->step == 0.1);
   EXPECT_EQ(qt_space_dim(sp2, 1)->fixed, 1);
-  EXPECT_EQ(qt_space_dim(sp2, 1)->def, 3);
+  EXPECT_DBL_EQ(qt_space_dim(sp2, 1)->def, 3);
   EXPECT_TRUE(qt_space_dim(sp2, 6)->choice_vals[1] == 2.5);
   EXPECT_TRUE(isnan(qt_space_dim(sp2, 6)->choice_vals[2]));
-  EXPECT_EQ(qt_space_to_user(sp2, 6, 1), 2.5);
-  EXPECT_EQ(qt_space_to_internal(sp2, 6, 2.5), 1);
-  EXPECT_EQ(qt_space_to_internal(sp2, 6, 1), 0);
+  EXPECT_DBL_EQ(qt_space_to_user(sp2, 6, 1), 2.5);
+  EXPECT_DBL_EQ(qt_space_to_internal(sp2, 6, 2.5), 1);
+  EXPECT_DBL_EQ(qt_space_to_internal(sp2, 6, 1), 0);
   qt_space_free(sp2);
   EXPECT_EQ(qt_space_from_json("{\"dims\":[{\"name\":\"a\"}]}", &sp2, &e), QT_EPARSE);
   EXPECT_TRUE(sp2 == NULL);
@@ -189,31 +189,31 @@ static void yaml_overlay_narrows_fixes_adds(void) {
                   "hedge: false\n";
   ASSERT_TRUE(qt_space_apply_yaml(sp, y, "space.yaml", k_spec, NSPEC, &e) == 0);
   const qt_dim *g = qt_space_dim(sp, 0);
-  EXPECT_EQ(g->lo, 20);
-  EXPECT_EQ(g->hi, 100);
+  EXPECT_DBL_EQ(g->lo, 20);
+  EXPECT_DBL_EQ(g->hi, 100);
   EXPECT_EQ(g->fixed, 0);
-  EXPECT_EQ(g->def, 50);
+  EXPECT_DBL_EQ(g->def, 50);
   EXPECT_EQ(qt_space_dim(sp, 1)->fixed, 1);
-  EXPECT_EQ(qt_space_dim(sp, 1)->def, 3);
+  EXPECT_DBL_EQ(qt_space_dim(sp, 1)->def, 3);
   double lo, hi;
   qt_space_bounds(sp, 1, &lo, &hi);
   EXPECT_TRUE(lo == 3 && hi == 3);
   EXPECT_EQ(qt_space_dim(sp, 3)->n_choices, 2);
   EXPECT_STREQ(qt_space_dim(sp, 3)->choices[1], "off");
   /* the strategy still gets its own index of "off" (2), JSON the label */
-  EXPECT_EQ(qt_space_to_user(sp, 3, 1), 2);
-  EXPECT_EQ(qt_space_to_user(sp, 3, 0), 0);
+  EXPECT_DBL_EQ(qt_space_to_user(sp, 3, 1), 2);
+  EXPECT_DBL_EQ(qt_space_to_user(sp, 3, 0), 0);
   {
     double x[6] = {20, 3, log(0.01), 1, 0, 1.0}, back[6];
     char buf[256];
     ASSERT_TRUE(qt_space_params_json(sp, x, buf, sizeof buf, &e) == 0);
     EXPECT_CONTAINS(buf, "\"mode\":\"off\"");
     ASSERT_TRUE(qt_space_params_from_json(sp, buf, back, &e) == 0);
-    EXPECT_EQ(back[3], 1);
+    EXPECT_DBL_EQ(back[3], 1);
   }
   EXPECT_NEAR(qt_space_dim(sp, 2)->lo, 0.002, 1e-18);
   EXPECT_EQ(qt_space_dim(sp, 4)->fixed, 1);
-  EXPECT_EQ(qt_space_dim(sp, 4)->def, 0);
+  EXPECT_DBL_EQ(qt_space_dim(sp, 4)->def, 0);
   qt_space_free(sp);
 
   /* without a spec, new parameters can be added */
@@ -229,10 +229,10 @@ static void yaml_overlay_narrows_fixes_adds(void) {
   EXPECT_EQ(qt_space_dim(sp, 0)->type, QT_PARAM_INT);
   EXPECT_EQ(qt_space_dim(sp, 1)->log, 1);
   EXPECT_EQ(qt_space_dim(sp, 2)->type, QT_PARAM_CAT);
-  EXPECT_EQ(qt_space_dim(sp, 3)->choice_vals[2], 5);
-  EXPECT_EQ(qt_space_to_user(sp, 3, 2), 5);
+  EXPECT_DBL_EQ(qt_space_dim(sp, 3)->choice_vals[2], 5);
+  EXPECT_DBL_EQ(qt_space_to_user(sp, 3, 2), 5);
   EXPECT_EQ(qt_space_dim(sp, 4)->type, QT_PARAM_FLOAT);
-  EXPECT_EQ(qt_space_dim(sp, 4)->step, 0.5);
+  EXPECT_DBL_EQ(qt_space_dim(sp, 4)->step, 0.5);
   EXPECT_EQ(qt_space_dim(sp, 5)->fixed, 1);
   EXPECT_EQ(qt_space_dim(sp, 5)->type, QT_PARAM_INT);
   qt_space_free(sp);
@@ -309,7 +309,7 @@ static void yaml_errors_name_file_line_field(void) {
   qt_err e;
   EXPECT_EQ(qt_space_apply_yaml(sp, "", "space.yaml", k_spec, NSPEC, &e), 0);
   EXPECT_EQ(qt_space_apply_yaml(sp, "# nothing\n", "space.yaml", k_spec, NSPEC, &e), 0);
-  EXPECT_EQ(qt_space_dim(sp, 0)->lo, 10);
+  EXPECT_DBL_EQ(qt_space_dim(sp, 0)->lo, 10);
   qt_space_free(sp);
 }
 

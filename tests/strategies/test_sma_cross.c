@@ -38,8 +38,8 @@ static void test_registry_and_spec(void) {
   EXPECT_EQ(qt_strategy_param_index(s, "nope"), -1);
   double p[2];
   qt_strategy_defaults(s, p);
-  EXPECT_EQ(p[0], 10);
-  EXPECT_EQ(p[1], 30);
+  EXPECT_DBL_EQ(p[0], 10);
+  EXPECT_DBL_EQ(p[1], 30);
   EXPECT_EQ(s->lookback(p), 30);
   qt_err err;
   EXPECT_EQ(qt_strategy_check_params(s, p, &err), QT_OK);
