@@ -414,6 +414,7 @@ int cmd_analyze(int argc, char **argv) {
       printf("%4zu %6lld %12.6g %3s %8s %12s %8s %8s %8s %7s  %s\n", r + 1, (long long)ti.number,
              ti.objective, ti.feasible ? "yes" : "no", b[0], b[1], b[2], b[3], b[4], b[5],
              ti.params_json ? ti.params_json : "");
+      if (!ti.feasible && ti.error) printf("%4s %6s %s\n", "", "", ti.error); /* why rejected */
       json_decref(m);
     }
     printf("\nparameter importance (variance of the mean %s across quantile bins):\n", obj);
