@@ -688,6 +688,21 @@ int cmd_optimize(int argc, char **argv) {
          g->maximize ? "maximize" : "minimize",
          a.strategy ? "" : (a.cmd ? ", external command" : ", function"), g->n_cons,
          g->lenient ? " as penalties" : "");
+  {
+    /* the goal as it will score, after aliases and the guide's spellings */
+    char gl[1024];
+    size_t n = 0;
+    for (size_t k = 0; !strcmp(g->metric, "score") && k < g->n_terms && n < sizeof gl; k++)
+      n += (size_t)snprintf(gl + n, sizeof gl - n, "%s%s=%g", k ? "," : "", g->terms[k].metric,
+                            g->terms[k].weight);
+    if (n) printf("weights:  %s\n", gl);
+    static const char *const ops[] = {">=", "<=", ">", "<"};
+    n = 0;
+    for (size_t k = 0; k < g->n_cons && n < sizeof gl; k++)
+      n += (size_t)snprintf(gl + n, sizeof gl - n, "%s%s%s%g", k ? "," : "", g->cons[k].metric,
+                            ops[g->cons[k].op], g->cons[k].bound);
+    if (n) printf("constraints: %s\n", gl);
+  }
   if (have_market && mk.feeds[0].bars)
     printf("data:     %zu bars, %d instrument(s)%s\n", mk.feeds[0].bars->n, mk.n_feeds,
            hedge ? ", hedge mode" : "");

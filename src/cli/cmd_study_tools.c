@@ -380,8 +380,12 @@ int cmd_analyze(int argc, char **argv) {
     for (size_t r = 0; r < show; r++) {
       qt_trial_info ti;
       qt_study_trial_info(st, rk[r].idx, &ti);
-      json_t *row = json_pack("{s:I,s:f,s:b}", "number", (json_int_t)ti.number, "objective",
-                              ti.objective, "feasible", ti.feasible);
+      /* JSON has no inf: a rejected trial's -inf is the string "-inf", with its reason */
+      json_t *row = json_pack("{s:I,s:o,s:b}", "number", (json_int_t)ti.number, "objective",
+                              isinf(ti.objective) ? json_string(ti.objective < 0 ? "-inf" : "inf")
+                                                  : json_real(ti.objective),
+                              "feasible", ti.feasible);
+      if (!ti.feasible && ti.error) json_object_set_new(row, "reason", json_string(ti.error));
       json_t *m = load_obj(ti.metrics_json), *p = load_obj(ti.params_json);
       json_object_set_new(row, "metrics", m ? m : json_object());
       json_object_set_new(row, "params", p ? p : json_object());
