@@ -106,10 +106,18 @@ check_exit "strict minimize" 0 "$QTUNE" optimize --objective-cmd ./obj.sh --spac
   --storage "$DB" --quiet --study-name strict_min
 check_exit "analyze strict minimize" 0 "$QTUNE" analyze --study-name strict_min --storage "$DB"
 contains "minimized: +inf" "$TMP/out" " inf  no"
-if [ -n "${QTUNE_PG_URL:-}" ]; then
-  strict "$QTUNE_PG_URL" "strict_names_$$_$RANDOM"
+# PostgreSQL: a database of its own (the storage suite shares the server's
+# default one and leaves it at a future schema version on purpose)
+if [ -n "${QTUNE_PG_URL:-}" ] && command -v psql >/dev/null; then
+  pgdb="qtune_names_$$_$RANDOM"
+  if psql -q "$QTUNE_PG_URL" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1; then
+    strict "${QTUNE_PG_URL%/*}/$pgdb" strict_pg
+    psql -q "$QTUNE_PG_URL" -c "DROP DATABASE $pgdb" >/dev/null 2>&1
+  else
+    bad "could not create database $pgdb on $QTUNE_PG_URL"
+  fi
 else
-  echo "skip PostgreSQL (QTUNE_PG_URL not set)"
+  echo "skip PostgreSQL (QTUNE_PG_URL not set or no psql)"
 fi
 
 # --search: a grid over a space file's 3 params x 3 values is 27 runs
