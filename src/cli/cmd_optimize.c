@@ -131,8 +131,13 @@ static const struct { const char *name; size_t off; } k_vals[] = {
     O("--search", search),
 };
 #undef O
-static const char *const k_flags[] = {"--lenient", "--deterministic", "--quiet", "--hedge-mode",
-                                      "--trade-on-close", "--no-close-at-end"};
+#define F(n, f) {n, offsetof(opt_args, f)}
+static const struct { const char *name; size_t off; } k_flags[] = {
+    F("--lenient", lenient),       F("--deterministic", deterministic),
+    F("--quiet", quiet),           F("--hedge-mode", hedge_mode),
+    F("--trade-on-close", trade_on_close), F("--no-close-at-end", no_close_at_end),
+};
+#undef F
 /* The tuning guide's (Optuna's) key spellings: alias -> option. */
 static const struct { const char *alias, *opt; } k_key_alias[] = {
     {"n-trials", "trials"}, {"n-jobs", "jobs"}, {"study", "study-name"}, {"name", "study-name"},
@@ -140,7 +145,7 @@ static const struct { const char *alias, *opt; } k_key_alias[] = {
 
 static int is_flag_key(const char *k) {
   for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++)
-    if (!strcmp(k_flags[i] + 2, k)) return 1;
+    if (!strcmp(k_flags[i].name + 2, k)) return 1;
   return 0;
 }
 
@@ -166,7 +171,13 @@ static void key_suggest(const char *key, char *buf, size_t cap) {
   for (size_t i = 0; i < sizeof k_vals / sizeof k_vals[0] && n < 64; i++)
     snprintf(store[n], sizeof store[n], "%s", k_vals[i].name + 2), n++;
   for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0] && n < 64; i++)
-    snprintf(store[n], sizeof store[n], "%s", k_flags[i] + 2), n++;
+    snprintf(store[n], sizeof store[n], "%s", k_flags[i].name + 2), n++;
+  /* the market options, as their help lists them */
+  for (const char *h = cli_market_help(); (h = strstr(h, "--")) != NULL && n < 64;) {
+    size_t l = strspn(h + 2, "abcdefghijklmnopqrstuvwxyz-");
+    if (l && l < sizeof store[n]) snprintf(store[n], sizeof store[n], "%.*s", (int)l, h + 2), n++;
+    h += 2 + l;
+  }
   for (size_t i = 0; i < sizeof k_key_alias / sizeof k_key_alias[0] && n < 64; i++)
     snprintf(store[n], sizeof store[n], "%s", k_key_alias[i].alias), n++;
   for (size_t i = 0; i < n; i++) {
@@ -333,14 +344,10 @@ static int parse_args(opt_args *a, int argc, char **argv) {
       *(const char **)((char *)a + k_vals[k].off) = argv[++i];
       hit = 1;
     }
+    for (size_t k = 0; k < sizeof k_flags / sizeof k_flags[0] && !hit; k++)
+      if (!strcmp(s, k_flags[k].name)) *(int *)((char *)a + k_flags[k].off) = hit = 1;
     if (hit) continue;
-    if (!strcmp(s, "--lenient")) a->lenient = 1;
-    else if (!strcmp(s, "--deterministic")) a->deterministic = 1;
-    else if (!strcmp(s, "--quiet")) a->quiet = 1;
-    else if (!strcmp(s, "--hedge-mode")) a->hedge_mode = 1;
-    else if (!strcmp(s, "--trade-on-close")) a->trade_on_close = 1;
-    else if (!strcmp(s, "--no-close-at-end")) a->no_close_at_end = 1;
-    else return cli_failf("optimize: unknown option '%s' (qtune optimize --help)", s);
+    return cli_failf("optimize: unknown option '%s' (qtune optimize --help)", s);
   }
   return CLI_OK;
 }
@@ -434,10 +441,8 @@ static char *user_config(const opt_args *a) {
   if (a->mo.data) json_object_set_new(o, "data", json_string(a->mo.data));
   if (a->mo.from) json_object_set_new(o, "from", json_string(a->mo.from));
   if (a->mo.to) json_object_set_new(o, "to", json_string(a->mo.to));
-  if (a->space) /* which params the space file made the study search */
-    json_object_set_new(o, "search", json_string(a->search ? a->search
-                                                 : a->sampler && !strcmp(a->sampler, "grid")
-                                                     ? "listed" : "all"));
+  if (a->space && a->search) /* which params the space file made the study search */
+    json_object_set_new(o, "search", json_string(a->search));
   char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
   return s;
@@ -566,8 +571,8 @@ int cmd_optimize(int argc, char **argv) {
       goto done;
     }
     /* grid: the product of what the file lists, not of every param */
-    const char *search = a.search ? a.search : sampler == &qt_sampler_grid ? "listed" : "all";
-    if (!strcmp(search, "listed") && qt_space_fix_unlisted(sp, space_text, a.space, NULL, &e))
+    if (!a.search) a.search = sampler == &qt_sampler_grid ? "listed" : "all";
+    if (!strcmp(a.search, "listed") && qt_space_fix_unlisted(sp, space_text, a.space, NULL, &e))
       goto fail_e;
   } else if (a.search && !strcmp(a.search, "listed")) {
     rc = cli_failf("--search listed needs --space FILE (the params to search)");
