@@ -44,6 +44,13 @@ QT_API int qt_space_index(const qt_space *sp, const char *name);
  * bounds are rejected naming the bound.  file names the source in errors. */
 QT_API int qt_space_apply_yaml(qt_space *sp, const char *yaml_text, const char *file,
                                const qt_param_spec *spec, size_t n_spec, qt_err *err);
+/* `--search listed`: fixes at its default every dimension of sp that the
+ * YAML overlay yaml_text does not name (a space file listing 3 of a
+ * strategy's 17 params then searches those 3).  Apply the overlay first
+ * (qt_space_apply_yaml); *out_n_fixed (may be NULL) is how many it fixed.
+ * QT_EPARSE naming file and line for YAML that is not a mapping. */
+QT_API int qt_space_fix_unlisted(qt_space *sp, const char *yaml_text, const char *file,
+                                 size_t *out_n_fixed, qt_err *err);
 /* Internal <-> user value of dimension k.  A categorical's user value is the
  * number of its choice when the choices are numeric, else the index. */
 QT_API double qt_space_to_user(const qt_space *sp, size_t k, double internal);
@@ -96,8 +103,13 @@ typedef struct qt_sampler_vtbl {
 QT_API extern const qt_sampler_vtbl qt_sampler_grid;
 QT_API extern const qt_sampler_vtbl qt_sampler_random;
 QT_API extern const qt_sampler_vtbl qt_sampler_tpe;
-/* A sampler by name ("grid", "random", "tpe"), or NULL. */
+/* The sampler registry, one table (sampler.c) that qt_sampler_find, the
+ * CLI help and the conformance tests iterate: entry i, NULL past the end. */
+QT_API const qt_sampler_vtbl *qt_sampler_at(size_t i);
+/* A sampler of the registry by name ("grid", "random", "tpe"), or NULL. */
 QT_API const qt_sampler_vtbl *qt_sampler_find(const char *name);
+/* The registry's names joined by sep into buf ("grid, random, tpe"). */
+QT_API void qt_sampler_names(char *buf, size_t cap, const char *sep);
 
 /* ---- objectives, scores, study, runner ---- */
 #include "qtune/engine.h"
@@ -223,8 +235,40 @@ QT_API void qt_goal_default(qt_goal *g, int with_constraints);
  * (replacing them).  A weight may be negative; QT_EPARSE names the bad item. */
 QT_API int qt_goal_parse_weights(qt_goal *g, const char *s, qt_err *err);
 /* Parses "sharpe>=1.0,max_drawdown<=0.20" (ops >=, <=, >, <) into g's
- * constraints (replacing them; "" or "none" clears them). */
+ * constraints (replacing them; "" or "none" clears them).  The tuning
+ * guide's "min_X=v" / "max_X=v" mean X >= v / X <= v (max_drawdown_pct=20:
+ * max_drawdown <= 0.20; a `_pct` suffix divides by 100 on a fraction metric
+ * and is refused on others). */
 QT_API int qt_goal_parse_constraints(qt_goal *g, const char *s, qt_err *err);
+/* The metric a spelling of the tuning guide stands for (sharpe_ratio ->
+ * sharpe, calmar_ratio -> calmar, sortino_ratio -> sortino, total_trades ->
+ * trades, ...: the table in score.c), else name itself.  Static or name. */
+QT_API const char *qt_metric_alias(const char *name);
+/* 1 when name (or its alias) is one of qtune's metrics measured as a
+ * fraction (0.2 = 20%: max_drawdown, win_rate, total_return, ...), as the
+ * metrics list documents; a `_pct` spelling of it is divided by 100. */
+QT_API int qt_metric_is_fraction(const char *name);
+/* Checks every metric name g uses (the objective metric, or the weights when
+ * it is "score"; the constraints) against names[0..n), the metrics the
+ * objective reports, before any trial is scored on a name that is not there.
+ * A name absent but whose alias is present is rewritten to the alias.
+ * QT_EINVAL naming the first unknown name, where it is used and the nearest
+ * valid names by edit distance ("weights: unknown metric 'sharp' (did you
+ * mean 'sharpe'?)"); with printed_by (e.g. "the objective command") the
+ * message also lists names.  g is unchanged on failure. */
+QT_API int qt_goal_check_names(qt_goal *g, const char *const *names, size_t n,
+                               const char *printed_by, qt_err *err);
+/* qt_goal_check_names against the metrics of a strategy backtest (the
+ * metrics layer's list, known before any trial). */
+QT_API int qt_goal_check_strategy_names(qt_goal *g, qt_err *err);
+/* Up to 3 names of names[0..n) nearest to name by edit distance, quoted and
+ * joined by " or " into buf; 0 (buf "") when none is within a third of the
+ * name's length (at least 2 edits).  Returns how many were written. */
+QT_API int qt_names_nearest(const char *name, const char *const *names, size_t n, char *buf,
+                            size_t cap);
+/* Why m violates g's constraints, as "infeasible: sharpe 0.62 < 1, trades
+ * 12 < 50" into buf; returns the number of violated constraints (0: buf ""). */
+QT_API int qt_goal_reason(const qt_goal *g, const qt_metric_set *m, char *buf, size_t cap);
 /* The goal as a JSON object (stored in the study's config) and back. */
 QT_API int qt_goal_to_json(const qt_goal *g, char *buf, size_t cap, qt_err *err);
 QT_API int qt_goal_from_json(qt_goal *g, const char *json, qt_err *err);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,7 +34,7 @@ typedef struct opt_args {
   const char *strategy, *trials, *jobs, *sampler, *study, *storage, *seed, *space;
   const char *objective, *direction, *weights, *constraints, *cmd, *trial_timeout;
   const char *retries, *best_out, *timeout, *function, *cash, *slippage, *leverage;
-  const char *sampler_opts;
+  const char *sampler_opts, *search;
   int lenient, deterministic, quiet, hedge_mode, trade_on_close, no_close_at_end;
   cli_market_opts mo;
 } opt_args;
@@ -61,10 +62,13 @@ static const char k_help[] =
     "study:\n"
     "  --study-name S         default: the strategy name (or `study`); same name resumes\n"
     "  --storage URL          default sqlite:///qtune.db\n"
-    "  --sampler S            grid | random | tpe (default tpe, or the study's)\n"
+    "  --sampler S            one of the samplers below (default tpe, or the study's)\n"
     "  --sampler-opts K=V,..  sampler options (docs/optimizer.md), e.g.\n"
     "                         multivariate=1 or n_ei_candidates=24 (Optuna's)\n"
     "  --space FILE           YAML search space overlay (narrow, fix, add dimensions)\n"
+    "  --search listed|all    with --space: search only the params it lists (the others\n"
+    "                         stay at their defaults) or all; default listed for grid,\n"
+    "                         all for the other samplers\n"
     "  --seed N               study seed (default 0)\n"
     "  --trials N             trials this run starts (default 100; retries not counted)\n"
     "  --timeout SEC          stop starting trials after SEC\n"
@@ -81,7 +85,9 @@ static const char k_help[] =
     "  --hedge-mode           long and short legs at once (always on for\n"
     "                         strategies that need it, e.g. hedge_grid)\n"
     "  --no-close-at-end      leave positions open at the end of the data\n"
-    "  --config FILE.yaml     any of the keys above (without --) as a flat map\n"
+    "  --config FILE.yaml     any of the keys above (without --, `_` or `-`), also\n"
+    "                         n_trials, n_jobs, sampler: {name, seed, options},\n"
+    "                         objective: {metric: weight}, constraints: {min_X: v}\n"
     "market:\n";
 
 /* ---- YAML config: a flat map of option names to values ---- */
@@ -108,107 +114,217 @@ static void av_free(argvec *a) {
   free(a->v);
 }
 
+/* The options that take a value (parse_args and the config's key check). */
+#define O(n, f) {n, offsetof(opt_args, f)}
+static const struct { const char *name; size_t off; } k_vals[] = {
+    O("--strategy", strategy),     O("--trials", trials),
+    O("--jobs", jobs),             O("--sampler", sampler),
+    O("--study-name", study),      O("--storage", storage),
+    O("--seed", seed),             O("--space", space),
+    O("--objective", objective),   O("--direction", direction),
+    O("--weights", weights),       O("--constraints", constraints),
+    O("--objective-cmd", cmd),     O("--trial-timeout", trial_timeout),
+    O("--retries", retries),       O("--best-out", best_out),
+    O("--timeout", timeout),       O("--function", function),
+    O("--cash", cash),             O("--slippage-bps", slippage),
+    O("--leverage", leverage),     O("--sampler-opts", sampler_opts),
+    O("--search", search),
+};
+#undef O
+#define F(n, f) {n, offsetof(opt_args, f)}
+static const struct { const char *name; size_t off; } k_flags[] = {
+    F("--lenient", lenient),       F("--deterministic", deterministic),
+    F("--quiet", quiet),           F("--hedge-mode", hedge_mode),
+    F("--trade-on-close", trade_on_close), F("--no-close-at-end", no_close_at_end),
+};
+#undef F
+/* The tuning guide's (Optuna's) key spellings: alias -> option. */
+static const struct { const char *alias, *opt; } k_key_alias[] = {
+    {"n-trials", "trials"}, {"n-jobs", "jobs"}, {"study", "study-name"}, {"name", "study-name"},
+};
+
 static int is_flag_key(const char *k) {
-  return !strcmp(k, "lenient") || !strcmp(k, "deterministic") || !strcmp(k, "quiet") ||
-         !strcmp(k, "hedge-mode") || !strcmp(k, "trade-on-close") ||
-         !strcmp(k, "no-close-at-end");
+  for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++)
+    if (!strcmp(k_flags[i].name + 2, k)) return 1;
+  return 0;
 }
 
-/* Appends "--key value" pairs of the YAML file to av.  Sequences join with
- * ',' and maps as k=v (or k<op>v when the value starts with an operator). */
+/* 1 when "--key" is an option of optimize (its own or a market option). */
+static int is_option_key(const char *k) {
+  if (is_flag_key(k)) return 1;
+  char opt[140];
+  snprintf(opt, sizeof opt, "--%s", k);
+  for (size_t i = 0; i < sizeof k_vals / sizeof k_vals[0]; i++)
+    if (!strcmp(k_vals[i].name, opt)) return 1;
+  cli_market_opts mo;
+  cli_market_opts_init(&mo);
+  char zero[] = "0", *av[] = {opt, zero, NULL};
+  int i = 0;
+  return cli_market_parse_arg(&mo, 2, av, &i) == 1;
+}
+
+/* The config key suggestions: the options as a config spells them (with _). */
+static void key_suggest(const char *key, char *buf, size_t cap) {
+  const char *names[64];
+  char store[64][40];
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof k_vals / sizeof k_vals[0] && n < 64; i++)
+    snprintf(store[n], sizeof store[n], "%s", k_vals[i].name + 2), n++;
+  for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0] && n < 64; i++)
+    snprintf(store[n], sizeof store[n], "%s", k_flags[i].name + 2), n++;
+  /* the market options, as their help lists them */
+  for (const char *h = cli_market_help(); (h = strstr(h, "--")) != NULL && n < 64;) {
+    size_t l = strspn(h + 2, "abcdefghijklmnopqrstuvwxyz-");
+    if (l && l < sizeof store[n]) snprintf(store[n], sizeof store[n], "%.*s", (int)l, h + 2), n++;
+    h += 2 + l;
+  }
+  for (size_t i = 0; i < sizeof k_key_alias / sizeof k_key_alias[0] && n < 64; i++)
+    snprintf(store[n], sizeof store[n], "%s", k_key_alias[i].alias), n++;
+  for (size_t i = 0; i < n; i++) {
+    for (char *c = store[i]; *c; c++)
+      if (*c == '-') *c = '_';
+    names[i] = store[i];
+  }
+  qt_names_nearest(key, names, n, buf, cap);
+}
+
+static int cfg_push(argvec *av, const char *key, const char *val) {
+  char opt[140];
+  snprintf(opt, sizeof opt, "--%s", key);
+  return av_push(av, opt) || (val && av_push(av, val));
+}
+
+/* Joins a mapping node as "k=v,..." (or "k<op>v" when the value starts with
+ * an operator) into buf; skip_a/skip_b are keys handled elsewhere. */
+static int join_map(yaml_document_t *d, yaml_node_t *n, const char *skip_a, const char *skip_b,
+                    char *buf, size_t cap) {
+  size_t used = 0;
+  buf[0] = 0;
+  for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+    yaml_node_t *k = yaml_document_get_node(d, pr->key), *v = yaml_document_get_node(d, pr->value);
+    if (k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE) return (int)k->start_mark.line + 1;
+    const char *ks = (const char *)k->data.scalar.value, *vs = (const char *)v->data.scalar.value;
+    if ((skip_a && !strcmp(ks, skip_a)) || (skip_b && !strcmp(ks, skip_b))) continue;
+    int op = vs[0] == '>' || vs[0] == '<';
+    used += (size_t)snprintf(buf + used, used < cap ? cap - used : 0, "%s%s%s%s", used ? "," : "",
+                             ks, op ? "" : "=", vs);
+  }
+  return 0;
+}
+
+static const char *map_get(yaml_document_t *d, yaml_node_t *n, const char *key) {
+  for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+    yaml_node_t *k = yaml_document_get_node(d, pr->key), *v = yaml_document_get_node(d, pr->value);
+    if (k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
+        !strcmp((const char *)k->data.scalar.value, key))
+      return (const char *)v->data.scalar.value;
+  }
+  return NULL;
+}
+
+/* Appends "--key value" pairs of the YAML file to av.  Keys are option
+ * names (`_` or `-`) or the tuning guide's spellings (n_trials, n_jobs);
+ * sequences join with ','; maps as k=v (k<op>v when the value starts with an
+ * operator), except `sampler: {name, seed, other options}` and `objective:
+ * {metric: weight}` (the weighted score).  An unknown key fails naming the
+ * file, its line and the nearest keys. */
 static int config_args(const char *path, argvec *av) {
   qt_err e;
   size_t len;
   char *text = cli_read_file(path, &len, &e);
   if (!text) return cli_fail(&e);
   yaml_parser_t p;
-  yaml_event_t ev;
-  int rc = CLI_ERROR, depth = 0, in_coll = 0, coll_map = 0, want_key = 1;
-  char key[128] = "", sub[128] = "", joined[4096] = "";
+  yaml_document_t d;
+  int rc = CLI_ERROR, have_doc = 0;
+  char joined[4096];
   yaml_parser_initialize(&p);
   yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-  for (;;) {
-    if (!yaml_parser_parse(&p, &ev)) {
-      cli_failf("%s:%zu: YAML: %s", path, p.problem_mark.line + 1,
-                p.problem ? p.problem : "syntax error");
-      goto done;
-    }
-    yaml_event_type_t t = ev.type;
-    if (t == YAML_STREAM_END_EVENT) {
-      yaml_event_delete(&ev);
-      break;
-    }
-    if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) {
-      depth++;
-      if (depth == 2) {
-        if (want_key) {
-          cli_failf("%s:%zu: a key must be a plain name", path, ev.start_mark.line + 1);
-          yaml_event_delete(&ev);
-          goto done;
-        }
-        in_coll = 1;
-        coll_map = t == YAML_MAPPING_START_EVENT;
-        joined[0] = sub[0] = 0;
-      } else if (depth > 2) {
-        cli_failf("%s:%zu: '%s': nested too deep", path, ev.start_mark.line + 1, key);
-        yaml_event_delete(&ev);
-        goto done;
-      } else if (t != YAML_MAPPING_START_EVENT) {
-        cli_failf("%s: the config must be a map of option: value", path);
-        yaml_event_delete(&ev);
-        goto done;
-      }
-    } else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT) {
-      depth--;
-      if (depth == 1 && in_coll) {
-        in_coll = 0;
-        char opt[140];
-        snprintf(opt, sizeof opt, "--%s", key);
-        if (av_push(av, opt) || av_push(av, joined)) goto oom;
-        want_key = 1;
-      }
-    } else if (t == YAML_SCALAR_EVENT) {
-      const char *s = (const char *)ev.data.scalar.value;
-      if (in_coll) {
-        size_t jl = strlen(joined);
-        if (coll_map && !sub[0]) {
-          snprintf(sub, sizeof sub, "%s", s);
-        } else {
-          const char *sep = jl ? "," : "";
-          if (coll_map) {
-            int op = s[0] == '>' || s[0] == '<';
-            snprintf(joined + jl, sizeof joined - jl, "%s%s%s%s", sep, sub, op ? "" : "=", s);
-            sub[0] = 0;
-          } else {
-            snprintf(joined + jl, sizeof joined - jl, "%s%s", sep, s);
-          }
-        }
-      } else if (want_key) {
-        snprintf(key, sizeof key, "%s", s);
-        for (char *c = key; *c; c++)
-          if (*c == '_') *c = '-';
-        want_key = 0;
-      } else {
-        char opt[140];
-        snprintf(opt, sizeof opt, "--%s", key);
-        if (is_flag_key(key)) {
-          if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "1"))
-            if (av_push(av, opt)) goto oom;
-        } else if (av_push(av, opt) || av_push(av, s)) {
-          goto oom;
-        }
-        want_key = 1;
-      }
-    }
-    yaml_event_delete(&ev);
-    continue;
-  oom:
-    yaml_event_delete(&ev);
-    cli_failf("%s: out of memory", path);
+  if (!yaml_parser_load(&p, &d)) {
+    cli_failf("%s:%zu: YAML: %s", path, p.problem_mark.line + 1,
+              p.problem ? p.problem : "syntax error");
     goto done;
   }
+  have_doc = 1;
+  yaml_node_t *root = yaml_document_get_root_node(&d);
+  if (!root) {
+    rc = CLI_OK; /* empty file */
+    goto done;
+  }
+  if (root->type != YAML_MAPPING_NODE) {
+    cli_failf("%s: the config must be a map of option: value", path);
+    goto done;
+  }
+  for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
+       pr++) {
+    yaml_node_t *kn = yaml_document_get_node(&d, pr->key), *vn = yaml_document_get_node(&d, pr->value);
+    size_t line = kn->start_mark.line + 1;
+    if (kn->type != YAML_SCALAR_NODE) {
+      cli_failf("%s:%zu: a key must be a plain name", path, line);
+      goto done;
+    }
+    const char *raw = (const char *)kn->data.scalar.value;
+    char key[128];
+    snprintf(key, sizeof key, "%s", raw);
+    for (char *c = key; *c; c++)
+      if (*c == '_') *c = '-';
+    for (size_t i = 0; i < sizeof k_key_alias / sizeof k_key_alias[0]; i++)
+      if (!strcmp(key, k_key_alias[i].alias)) snprintf(key, sizeof key, "%s", k_key_alias[i].opt);
+    if (!is_option_key(key) || !strcmp(key, "config")) {
+      char near[160];
+      key_suggest(raw, near, sizeof near);
+      cli_failf("%s:%zu: key '%s': unknown%s%s%s", path, line, raw, *near ? " (did you mean " : "",
+                near, *near ? "?)" : " (qtune optimize --help lists the options)");
+      goto done;
+    }
+    int bad = 0;
+    if (vn->type == YAML_SCALAR_NODE) {
+      const char *s = (const char *)vn->data.scalar.value;
+      if (is_flag_key(key)) {
+        if ((!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "1")) && cfg_push(av, key, NULL))
+          goto oom;
+      } else if (cfg_push(av, key, s)) {
+        goto oom;
+      }
+    } else if (vn->type == YAML_SEQUENCE_NODE) {
+      size_t used = 0;
+      joined[0] = 0;
+      for (yaml_node_item_t *it = vn->data.sequence.items.start; it < vn->data.sequence.items.top;
+           it++) {
+        yaml_node_t *v = yaml_document_get_node(&d, *it);
+        if (v->type != YAML_SCALAR_NODE) {
+          bad = (int)v->start_mark.line + 1;
+          break;
+        }
+        used += (size_t)snprintf(joined + used, used < sizeof joined ? sizeof joined - used : 0,
+                                 "%s%s", used ? "," : "", (const char *)v->data.scalar.value);
+      }
+      if (!bad && cfg_push(av, key, joined)) goto oom;
+    } else if (!strcmp(key, "sampler")) {
+      /* sampler: {name: tpe, seed: 42, n_startup_trials: 10} */
+      const char *nm = map_get(&d, vn, "name"), *seed = map_get(&d, vn, "seed");
+      if ((nm && cfg_push(av, "sampler", nm)) || (seed && cfg_push(av, "seed", seed))) goto oom;
+      if (!(bad = join_map(&d, vn, "name", "seed", joined, sizeof joined)) && *joined &&
+          cfg_push(av, "sampler-opts", joined))
+        goto oom;
+    } else if (!strcmp(key, "objective")) {
+      /* objective: {sharpe_ratio: 0.3, ...}: the weights of the score */
+      if (!(bad = join_map(&d, vn, NULL, NULL, joined, sizeof joined)) &&
+          (cfg_push(av, "objective", "score") || cfg_push(av, "weights", joined)))
+        goto oom;
+    } else if (!(bad = join_map(&d, vn, NULL, NULL, joined, sizeof joined))) {
+      if (cfg_push(av, key, joined)) goto oom;
+    }
+    if (bad) {
+      cli_failf("%s:%d: '%s': nested too deep (values of a map or list are plain)", path, bad, raw);
+      goto done;
+    }
+  }
   rc = CLI_OK;
+  goto done;
+oom:
+  cli_failf("%s: out of memory", path);
 done:
+  if (have_doc) yaml_document_delete(&d);
   yaml_parser_delete(&p);
   free(text);
   return rc;
@@ -221,21 +337,6 @@ static int parse_args(opt_args *a, int argc, char **argv) {
     int mr = cli_market_parse_arg(&a->mo, argc, argv, &i);
     if (mr == 1) continue;
     if (mr == CLI_ERROR) return CLI_ERROR;
-    static const struct { const char *name; size_t off; } k_vals[] = {
-#define O(n, f) {n, offsetof(opt_args, f)}
-        O("--strategy", strategy),     O("--trials", trials),
-        O("--jobs", jobs),             O("--sampler", sampler),
-        O("--study-name", study),      O("--storage", storage),
-        O("--seed", seed),             O("--space", space),
-        O("--objective", objective),   O("--direction", direction),
-        O("--weights", weights),       O("--constraints", constraints),
-        O("--objective-cmd", cmd),     O("--trial-timeout", trial_timeout),
-        O("--retries", retries),       O("--best-out", best_out),
-        O("--timeout", timeout),       O("--function", function),
-        O("--cash", cash),             O("--slippage-bps", slippage),
-        O("--leverage", leverage),     O("--sampler-opts", sampler_opts),
-#undef O
-    };
     int hit = 0;
     for (size_t k = 0; k < sizeof k_vals / sizeof k_vals[0] && !hit; k++) {
       if (strcmp(s, k_vals[k].name) != 0) continue;
@@ -243,14 +344,10 @@ static int parse_args(opt_args *a, int argc, char **argv) {
       *(const char **)((char *)a + k_vals[k].off) = argv[++i];
       hit = 1;
     }
+    for (size_t k = 0; k < sizeof k_flags / sizeof k_flags[0] && !hit; k++)
+      if (!strcmp(s, k_flags[k].name)) *(int *)((char *)a + k_flags[k].off) = hit = 1;
     if (hit) continue;
-    if (!strcmp(s, "--lenient")) a->lenient = 1;
-    else if (!strcmp(s, "--deterministic")) a->deterministic = 1;
-    else if (!strcmp(s, "--quiet")) a->quiet = 1;
-    else if (!strcmp(s, "--hedge-mode")) a->hedge_mode = 1;
-    else if (!strcmp(s, "--trade-on-close")) a->trade_on_close = 1;
-    else if (!strcmp(s, "--no-close-at-end")) a->no_close_at_end = 1;
-    else return cli_failf("optimize: unknown option '%s' (qtune optimize --help)", s);
+    return cli_failf("optimize: unknown option '%s' (qtune optimize --help)", s);
   }
   return CLI_OK;
 }
@@ -344,6 +441,8 @@ static char *user_config(const opt_args *a) {
   if (a->mo.data) json_object_set_new(o, "data", json_string(a->mo.data));
   if (a->mo.from) json_object_set_new(o, "from", json_string(a->mo.from));
   if (a->mo.to) json_object_set_new(o, "to", json_string(a->mo.to));
+  if (a->space && a->search) /* which params the space file made the study search */
+    json_object_set_new(o, "search", json_string(a->search));
   char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
   return s;
@@ -369,8 +468,11 @@ int cmd_optimize(int argc, char **argv) {
   memset(&mk, 0, sizeof mk);
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      char names[256];
+      qt_sampler_names(names, sizeof names, ", ");
       fputs(k_help, stdout);
       fputs(cli_market_help(), stdout);
+      printf("samplers: %s\n", names);
       return CLI_OK;
     }
   /* argv = config pairs first, then the command line (later wins) */
@@ -417,7 +519,18 @@ int cmd_optimize(int argc, char **argv) {
   }
   const qt_sampler_vtbl *sampler = qt_sampler_find(a.sampler ? a.sampler : "tpe");
   if (!sampler) {
-    rc = cli_failf("--sampler '%s': use grid, random or tpe", a.sampler);
+    char names[256], near[160];
+    qt_sampler_names(names, sizeof names, ", ");
+    const char *all[32];
+    size_t ns = 0;
+    while (ns < 32 && qt_sampler_at(ns)) all[ns] = qt_sampler_at(ns)->name, ns++;
+    qt_names_nearest(a.sampler, all, ns, near, sizeof near);
+    rc = cli_failf("--sampler '%s': unknown%s%s%s (samplers: %s)", a.sampler,
+                   *near ? " (did you mean " : "", near, *near ? "?)" : "", names);
+    goto done;
+  }
+  if (a.search && strcmp(a.search, "listed") && strcmp(a.search, "all")) {
+    rc = cli_failf("--search '%s': use listed or all", a.search);
     goto done;
   }
   if (a.sampler_opts) {
@@ -457,6 +570,13 @@ int cmd_optimize(int argc, char **argv) {
       rc = cli_failf("%s: no parameters", a.space);
       goto done;
     }
+    /* grid: the product of what the file lists, not of every param */
+    if (!a.search) a.search = sampler == &qt_sampler_grid ? "listed" : "all";
+    if (!strcmp(a.search, "listed") && qt_space_fix_unlisted(sp, space_text, a.space, NULL, &e))
+      goto fail_e;
+  } else if (a.search && !strcmp(a.search, "listed")) {
+    rc = cli_failf("--search listed needs --space FILE (the params to search)");
+    goto done;
   }
 
   /* the goal */
@@ -484,6 +604,9 @@ int cmd_optimize(int argc, char **argv) {
   if (a.weights && qt_goal_parse_weights(&so.goal, a.weights, &e)) goto fail_e;
   if (a.constraints && qt_goal_parse_constraints(&so.goal, a.constraints, &e)) goto fail_e;
   so.goal.lenient = a.lenient;
+  /* a backtest's metric names are known now: a misspelt one fails before
+   * any trial (an external command's are checked on its first trial) */
+  if (strat && qt_goal_check_strategy_names(&so.goal, &e)) goto fail_e;
 
   /* the study */
   char defname[160];
@@ -570,6 +693,21 @@ int cmd_optimize(int argc, char **argv) {
          g->maximize ? "maximize" : "minimize",
          a.strategy ? "" : (a.cmd ? ", external command" : ", function"), g->n_cons,
          g->lenient ? " as penalties" : "");
+  {
+    /* the goal as it will score, after aliases and the guide's spellings */
+    char gl[1024];
+    size_t n = 0;
+    for (size_t k = 0; !strcmp(g->metric, "score") && k < g->n_terms && n < sizeof gl; k++)
+      n += (size_t)snprintf(gl + n, sizeof gl - n, "%s%s=%g", k ? "," : "", g->terms[k].metric,
+                            g->terms[k].weight);
+    if (n) printf("weights:  %s\n", gl);
+    static const char *const ops[] = {">=", "<=", ">", "<"};
+    n = 0;
+    for (size_t k = 0; k < g->n_cons && n < sizeof gl; k++)
+      n += (size_t)snprintf(gl + n, sizeof gl - n, "%s%s%s%g", k ? "," : "", g->cons[k].metric,
+                            ops[g->cons[k].op], g->cons[k].bound);
+    if (n) printf("constraints: %s\n", gl);
+  }
   if (have_market && mk.feeds[0].bars)
     printf("data:     %zu bars, %d instrument(s)%s\n", mk.feeds[0].bars->n, mk.n_feeds,
            hedge ? ", hedge mode" : "");

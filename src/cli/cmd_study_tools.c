@@ -380,8 +380,12 @@ int cmd_analyze(int argc, char **argv) {
     for (size_t r = 0; r < show; r++) {
       qt_trial_info ti;
       qt_study_trial_info(st, rk[r].idx, &ti);
-      json_t *row = json_pack("{s:I,s:f,s:b}", "number", (json_int_t)ti.number, "objective",
-                              ti.objective, "feasible", ti.feasible);
+      /* JSON has no inf: a rejected trial's -inf is the string "-inf", with its reason */
+      json_t *row = json_pack("{s:I,s:o,s:b}", "number", (json_int_t)ti.number, "objective",
+                              isinf(ti.objective) ? json_string(ti.objective < 0 ? "-inf" : "inf")
+                                                  : json_real(ti.objective),
+                              "feasible", ti.feasible);
+      if (!ti.feasible && ti.error) json_object_set_new(row, "reason", json_string(ti.error));
       json_t *m = load_obj(ti.metrics_json), *p = load_obj(ti.params_json);
       json_object_set_new(row, "metrics", m ? m : json_object());
       json_object_set_new(row, "params", p ? p : json_object());
@@ -414,6 +418,7 @@ int cmd_analyze(int argc, char **argv) {
       printf("%4zu %6lld %12.6g %3s %8s %12s %8s %8s %8s %7s  %s\n", r + 1, (long long)ti.number,
              ti.objective, ti.feasible ? "yes" : "no", b[0], b[1], b[2], b[3], b[4], b[5],
              ti.params_json ? ti.params_json : "");
+      if (!ti.feasible && ti.error) printf("%4s %6s %s\n", "", "", ti.error); /* why rejected */
       json_decref(m);
     }
     printf("\nparameter importance (variance of the mean %s across quantile bins):\n", obj);

@@ -2,15 +2,30 @@
 #include "optimize/sampler_int.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
+/* The registry: the one list of samplers (a new one added here is found by
+ * name, listed in the help and run by the conformance suite). */
+static const qt_sampler_vtbl *const k_samplers[] = {&qt_sampler_grid, &qt_sampler_random,
+                                                    &qt_sampler_tpe};
+
+const qt_sampler_vtbl *qt_sampler_at(size_t i) {
+  return i < sizeof k_samplers / sizeof k_samplers[0] ? k_samplers[i] : NULL;
+}
+
 const qt_sampler_vtbl *qt_sampler_find(const char *name) {
-  static const qt_sampler_vtbl *const all[] = {&qt_sampler_grid, &qt_sampler_random,
-                                               &qt_sampler_tpe};
   if (!name) return NULL;
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (!strcmp(all[i]->name, name)) return all[i];
+  for (size_t i = 0; qt_sampler_at(i); i++)
+    if (!strcmp(qt_sampler_at(i)->name, name)) return qt_sampler_at(i);
   return NULL;
+}
+
+void qt_sampler_names(char *buf, size_t cap, const char *sep) {
+  size_t used = 0;
+  if (cap) buf[0] = 0;
+  for (size_t i = 0; qt_sampler_at(i) && used < cap; i++)
+    used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? sep : "", qt_sampler_at(i)->name);
 }
 
 int qt__opts_check(const qt_kv *opts, const char *sampler, const char *const *known,

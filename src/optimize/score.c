@@ -145,6 +145,57 @@ int qt_goal_parse_weights(qt_goal *g, const char *s, qt_err *err) {
 
 static const char *const k_ops[] = {">=", "<=", ">", "<"};
 
+/* ---- the tuning guide's spellings ---- */
+static const struct {
+  const char *alias, *metric;
+} k_aliases[] = {
+    {"sharpe_ratio", "sharpe"},       {"sortino_ratio", "sortino"},
+    {"calmar_ratio", "calmar"},       {"total_trades", "trades"},
+    {"num_trades", "trades"},         {"n_trades", "trades"},
+    {"profit", "total_profit"},       {"drawdown", "max_drawdown"},
+    {"max_dd", "max_drawdown"},       {"winrate", "win_rate"},
+};
+
+const char *qt_metric_alias(const char *name) {
+  for (size_t i = 0; i < sizeof k_aliases / sizeof k_aliases[0]; i++)
+    if (!strcmp(k_aliases[i].alias, name)) return k_aliases[i].metric;
+  return name;
+}
+
+int qt_metric_is_fraction(const char *name) {
+  /* the metrics list documents units; "fraction" there is the convention
+   * (0.2 = 20%) that a _pct spelling converts to */
+  int k = qt_metrics_index(qt_metric_alias(name));
+  return k >= 0 && strstr(qt_metrics_doc(k), "fraction") != NULL;
+}
+
+/* key is "min_X" or "max_X" (the tuning guide's constraint keys).  max_X is
+ * tried whole first: max_drawdown_pct is a bound on max_drawdown, not on
+ * "drawdown".  A trailing _pct on a fraction metric divides the bound by 100. */
+static int guide_con(qt_goal *g, const char *key, double b, qt_err *err) {
+  int op = key[1] == 'i' ? QT_CMP_GE : QT_CMP_LE;
+  char name[48];
+  const char *cand[2] = {key[1] == 'a' ? key : NULL, key + 4};
+  for (int c = 0; c < 2; c++) {
+    if (!cand[c]) continue;
+    size_t n = strlen(cand[c]);
+    int pct = n > 4 && !strcmp(cand[c] + n - 4, "_pct");
+    set_name(name, sizeof name, cand[c], pct ? n - 4 : n);
+    if (qt_metrics_index(qt_metric_alias(name)) < 0) continue;
+    if (pct && !qt_metric_is_fraction(name))
+      return qt_err_set(err, QT_EINVAL,
+                        "constraints: '%s': metric '%s' is not a fraction, so _pct does not apply",
+                        key, qt_metric_alias(name));
+    /* without _pct the spelling stays: qt_goal_check_names resolves aliases
+     * against the names the objective reports */
+    add_con(g, pct ? qt_metric_alias(name) : name, op, pct ? b / 100.0 : b);
+    return QT_OK;
+  }
+  /* not one of qtune's metrics: a key of an external command, kept as written */
+  add_con(g, key + 4, op, b);
+  return QT_OK;
+}
+
 static int con_item(qt_goal *g, const char *p, size_t len, qt_err *err) {
   size_t k = 0;
   while (k < len && is_name_char(p[k])) k++;
@@ -157,6 +208,21 @@ static int con_item(qt_goal *g, const char *p, size_t len, qt_err *err) {
   } else if (k < len && (p[k] == '>' || p[k] == '<')) {
     op = p[k] == '>' ? QT_CMP_GT : QT_CMP_LT;
     k += 1;
+  }
+  char kname[48];
+  if (op < 0 && nl < sizeof kname && k < len && p[k] == '=' &&
+      (!strncmp(p, "min_", 4) || !strncmp(p, "max_", 4))) {
+    /* the tuning guide's form: min_X=v is X >= v, max_X=v is X <= v */
+    set_name(kname, sizeof kname, p, nl);
+    double b;
+    size_t vk = k + 1;
+    while (vk < len && p[vk] == ' ') vk++;
+    if (qt_parse_double(p + vk, len - vk, &b) != 0 || !isfinite(b))
+      return qt_err_set(err, QT_EPARSE, "constraints: '%.*s': bound is not a number", (int)len,
+                        p);
+    if (g->n_cons == QT_CONSTRAINTS_MAX)
+      return qt_err_set(err, QT_EINVAL, "constraints: more than %d", QT_CONSTRAINTS_MAX);
+    return guide_con(g, kname, b, err);
   }
   if (nl == 0 || nl >= sizeof g->cons[0].metric || op < 0)
     return qt_err_set(err, QT_EPARSE,
@@ -270,7 +336,135 @@ fail:
   return r;
 }
 
+/* ---- names ---- */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 47) la = 47;
+  if (lb > 47) lb = 47;
+  size_t row[48];
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      diag = up;
+      row[j] = best;
+    }
+  }
+  return row[lb];
+}
+
+int qt_names_nearest(const char *name, const char *const *names, size_t n, char *buf,
+                     size_t cap) {
+  if (cap) buf[0] = 0;
+  size_t best = (size_t)-1;
+  for (size_t i = 0; i < n; i++) {
+    size_t d = edit_distance(name, names[i]);
+    if (d < best) best = d;
+  }
+  /* a suggestion only when it is plausibly a typo: at most a third of the
+   * name (and at least 2 edits allowed for short names) */
+  size_t limit = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2;
+  if (best == (size_t)-1 || best > limit) return 0;
+  int k = 0;
+  size_t used = 0;
+  for (size_t i = 0; i < n && k < 3; i++) {
+    if (edit_distance(name, names[i]) != best) continue;
+    int w = snprintf(buf + used, cap > used ? cap - used : 0, "%s'%s'", k ? " or " : "", names[i]);
+    if (w < 0 || used + (size_t)w >= cap) break;
+    used += (size_t)w;
+    k++;
+  }
+  return k;
+}
+
+/* Resolves name (in place) against names: as written, else its alias.
+ * QT_EINVAL naming where it was used and the nearest valid names. */
+static int resolve_name(char *name, size_t cap, const char *where, const char *const *names,
+                        size_t n, const char *printed_by, qt_err *err) {
+  const char *al = qt_metric_alias(name);
+  for (int pass = 0; pass < 2; pass++) {
+    const char *want = pass ? al : name;
+    for (size_t i = 0; i < n; i++)
+      if (!strcmp(names[i], want)) {
+        if (pass) set_name(name, cap, al, strlen(al));
+        return QT_OK;
+      }
+  }
+  char near[160];
+  int k = qt_names_nearest(name, names, n, near, sizeof near);
+  if (!k && al != name) k = qt_names_nearest(al, names, n, near, sizeof near);
+  char keys[200] = "";
+  if (printed_by) {
+    size_t used = 0;
+    for (size_t i = 0; i < n && used < sizeof keys; i++)
+      used += (size_t)snprintf(keys + used, sizeof keys - used, "%s%s", i ? ", " : "", names[i]);
+  }
+  return qt_err_set(err, QT_EINVAL, "%s: unknown metric '%s'%s%s%s%s%s%s", where, name,
+                    k ? " (did you mean " : "", k ? near : "", k ? "?)" : "",
+                    printed_by ? "; " : "", printed_by ? printed_by : "",
+                    printed_by ? (n ? keys : "nothing") : "");
+}
+
+int qt_goal_check_names(qt_goal *g, const char *const *names, size_t n, const char *printed_by,
+                        qt_err *err) {
+  qt_goal t = *g;
+  int r;
+  char pb[64] = "";
+  if (printed_by) snprintf(pb, sizeof pb, "%s printed: ", printed_by);
+  const char *by = printed_by ? pb : NULL;
+  if (strcmp(t.metric, "score") != 0) {
+    if ((r = resolve_name(t.metric, sizeof t.metric, "objective", names, n, by, err))) return r;
+  } else {
+    for (size_t k = 0; k < t.n_terms; k++)
+      if ((r = resolve_name(t.terms[k].metric, sizeof t.terms[k].metric, "weights", names, n, by,
+                            err)))
+        return r;
+  }
+  for (size_t k = 0; k < t.n_cons; k++)
+    if ((r = resolve_name(t.cons[k].metric, sizeof t.cons[k].metric, "constraints", names, n, by,
+                          err)))
+      return r;
+  *g = t;
+  return QT_OK;
+}
+
+int qt_goal_check_strategy_names(qt_goal *g, qt_err *err) {
+  const char *names[QT_METRICS_N];
+  for (int k = 0; k < QT_METRICS_N; k++) names[k] = qt_metrics_name(k);
+  return qt_goal_check_names(g, names, QT_METRICS_N, NULL, err);
+}
+
 /* ---- constraints ---- */
+int qt_goal_reason(const qt_goal *g, const qt_metric_set *m, char *buf, size_t cap) {
+  static const char *const k_neg[] = {"<", ">", "<=", ">="}; /* what a violation looks like */
+  size_t used = 0;
+  int bad = 0;
+  if (cap) buf[0] = 0;
+  double viol[QT_CONSTRAINTS_MAX];
+  if (qt_goal_check(g, m, viol, NULL)) return 0;
+  for (size_t k = 0; k < g->n_cons; k++) {
+    if (viol[k] == 0) continue;
+    const qt_constraint *c = &g->cons[k];
+    const double *v = qt_metric_set_find(m, c->metric);
+    int w;
+    if (!v || isnan(*v))
+      w = snprintf(buf + used, cap > used ? cap - used : 0, "%s%s %s", bad ? ", " : "infeasible: ",
+                   c->metric, v ? "is NaN" : "is missing");
+    else
+      w = snprintf(buf + used, cap > used ? cap - used : 0, "%s%s %.4g %s %.4g",
+                   bad ? ", " : "infeasible: ", c->metric, *v, k_neg[c->op], c->bound);
+    bad++;
+    if (w < 0 || used + (size_t)w >= cap) break;
+    used += (size_t)w;
+  }
+  return bad;
+}
+
+
 int qt_goal_check(const qt_goal *g, const qt_metric_set *m, double *out_viol,
                   double *out_penalty) {
   int ok = 1;

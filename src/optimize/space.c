@@ -900,3 +900,49 @@ fail:
   if (have_parser) yaml_parser_delete(&parser);
   return rc;
 }
+
+int qt_space_fix_unlisted(qt_space *sp, const char *yaml_text, const char *file,
+                          size_t *out_n_fixed, qt_err *err) {
+  int rc = QT_OK;
+  yaml_parser_t parser;
+  yaml_document_t doc;
+  int have_parser = 0, have_doc = 0;
+  size_t n_fixed = 0;
+  if (out_n_fixed) *out_n_fixed = 0;
+  if (!file) file = "space";
+  if (!yaml_parser_initialize(&parser)) {
+    rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory", file);
+    goto fail;
+  }
+  have_parser = 1;
+  yaml_parser_set_input_string(&parser, (const unsigned char *)yaml_text, strlen(yaml_text));
+  if (!yaml_parser_load(&parser, &doc)) {
+    rc = qt_err_set(err, QT_EPARSE, "%s:%d: %s", file, (int)parser.problem_mark.line + 1,
+                    parser.problem ? parser.problem : "malformed YAML");
+    goto fail;
+  }
+  have_doc = 1;
+  yaml_node_t *root = yaml_document_get_root_node(&doc);
+  int is_map = root && root->type == YAML_MAPPING_NODE;
+  if (root && !is_map && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length)) {
+    rc = qt_err_set(err, QT_EPARSE, "%s:%d: expected a mapping of parameter names", file,
+                    node_line(root));
+    goto fail;
+  }
+  for (size_t k = 0; k < sp->n; k++) {
+    int listed = 0;
+    for (yaml_node_pair_t *pr = is_map ? root->data.mapping.pairs.start : NULL;
+         is_map && pr < root->data.mapping.pairs.top && !listed; pr++) {
+      const char *name = scalar(yaml_document_get_node(&doc, pr->key));
+      listed = name && !strcmp(name, sp->dims[k].name);
+    }
+    if (listed || sp->dims[k].fixed) continue;
+    sp->dims[k].fixed = 1; /* at its default: what a backtest without the param runs */
+    n_fixed++;
+  }
+  if (out_n_fixed) *out_n_fixed = n_fixed;
+fail:
+  if (have_doc) yaml_document_delete(&doc);
+  if (have_parser) yaml_parser_delete(&parser);
+  return rc;
+}

@@ -41,6 +41,7 @@ struct qt_study {
   qt_trial_view *views;
   size_t views_cap;
   int created;
+  int names_ok; /* the goal's names were checked against a trial's metric keys */
 };
 
 qt_study_opts qt_study_opts_default(void) {
@@ -136,6 +137,9 @@ static void eval_obj(const qt_study *st, tr *t) {
   }
   double v = is_score(g) ? qt_norm_score(&st->norm, g, t->tv) : t->metric;
   if (g->lenient && !t->cons_ok) v += g->maximize ? -t->penalty : t->penalty;
+  /* strict: a violated hard constraint rejects the trial, the worst value in
+   * the user's direction (+inf minimized: what samplers see as the worst) */
+  if (!g->lenient && !t->cons_ok) v = g->maximize ? -INFINITY : INFINITY;
   t->obj = v;
 }
 
@@ -569,13 +573,41 @@ fail:
 int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
                   const char *error, qt_err *err) {
   int r = QT_OK, refreshed = 0;
-  char *mj = NULL, vbuf[64], ebuf[160];
+  char *mj = NULL, vbuf[64], ebuf[256];
   pthread_mutex_lock(&st->mu);
   tr *x = find_number(st, t->number);
   if (!x) {
     r = qt_err_set(err, QT_ENOTFOUND, "study: trial %lld is not in this study",
                    (long long)t->number);
     goto fail;
+  }
+  if (state == QT_TRIAL_COMPLETE && m && !st->names_ok) {
+    /* the first metrics seen: every name the goal uses must be among them
+     * (else every trial would fail or score blind); the run stops */
+    const char **keys = qt_malloc((m->n ? m->n : 1) * sizeof *keys);
+    if (!keys) {
+      r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+      goto fail;
+    }
+    for (size_t i = 0; i < m->n; i++) keys[i] = m->v[i].name;
+    qt_err ne;
+    r = qt_goal_check_names(&st->goal, keys, m->n, "the objective", &ne);
+    qt_free(keys);
+    if (r) {
+      snprintf(ebuf, sizeof ebuf, "trial %lld: %.220s", (long long)x->number, ne.msg);
+      qt_err_set(&ne, r, "%s", ebuf);
+      int fr = st->store.vt->trial_finish(st->store.self, x->id, QT_TRIAL_FAIL, NAN, NULL, NULL,
+                                          -1, ebuf, err);
+      x->state = QT_TRIAL_FAIL;
+      x->obj = NAN;
+      if (!fr) {
+        qt_free(x->error);
+        x->error = qt_strdup(ebuf);
+        if (err) *err = ne;
+      }
+      goto fail;
+    }
+    st->names_ok = 1;
   }
   if (state == QT_TRIAL_COMPLETE && m) {
     derive(st, x, m);
@@ -606,7 +638,13 @@ int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_se
     } else {
       eval_obj(st, x);
     }
-    snprintf(vbuf, sizeof vbuf, "[%.17g]", x->obj);
+    /* JSON has no infinity: a rejected trial's value is the string "-inf"/"inf" */
+    if (isinf(x->obj)) snprintf(vbuf, sizeof vbuf, "[\"%s\"]", x->obj < 0 ? "-inf" : "inf");
+    else snprintf(vbuf, sizeof vbuf, "[%.17g]", x->obj);
+    if (!st->goal.lenient && !x->cons_ok && m) {
+      qt_goal_reason(&st->goal, m, ebuf, sizeof ebuf);
+      error = ebuf;
+    }
   } else {
     x->obj = NAN;
   }

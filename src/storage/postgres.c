@@ -419,7 +419,7 @@ static int pg_trial_finish(void *self, int64_t trial_id, int state, double score
   snprintf(sc, sizeof sc, "%.17g", score);
   snprintf(ok, sizeof ok, "%d", constraint_ok);
   snprintf(now, sizeof now, "%" PRId64, now_ms());
-  const char *params[8] = {id, qt_trial_state_name(state), isfinite(score) ? sc : NULL,
+  const char *params[8] = {id, qt_trial_state_name(state), !isnan(score) ? sc : NULL,
                            values_json, metrics_json, constraint_ok >= 0 ? ok : NULL, error, now};
   pthread_mutex_lock(&p->mu);
   int r = guarded_update(p, id, P_TRIAL_FINISH, params, err);
@@ -541,7 +541,7 @@ static int pg_trials_set_scores(void *self, const int64_t *ids, const double *sc
     char id[32], sc[40];
     snprintf(id, sizeof id, "%" PRId64, ids[i]);
     snprintf(sc, sizeof sc, "%.17g", scores[i]);
-    const char *params[2] = {id, isfinite(scores[i]) ? sc : NULL};
+    const char *params[2] = {id, !isnan(scores[i]) ? sc : NULL};
     PGresult *res = run(p, P_SET_SCORE, params, err);
     if (!res) r = QT_ESTORE;
     else PQclear(res);

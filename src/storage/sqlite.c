@@ -448,7 +448,8 @@ static int sq_trial_finish(void *self, int64_t trial_id, int state, double score
     sqlite3_stmt *st = prep(s, S_TRIAL_FINISH);
     sqlite3_bind_int64(st, 1, trial_id);
     bind_text(st, 2, qt_trial_state_name(state));
-    if (isfinite(score)) sqlite3_bind_double(st, 3, score);
+    /* NULL: no score; a rejected (infeasible) trial's -inf is stored as -Inf */
+    if (!isnan(score)) sqlite3_bind_double(st, 3, score);
     else sqlite3_bind_null(st, 3);
     bind_text(st, 4, values_json);
     bind_text(st, 5, metrics_json);
@@ -608,7 +609,7 @@ static int sq_trials_set_scores(void *self, const int64_t *ids, const double *sc
   for (size_t i = 0; !r && i < n; i++) {
     sqlite3_stmt *st = prep(s, S_SET_SCORE);
     sqlite3_bind_int64(st, 1, ids[i]);
-    if (isfinite(scores[i])) sqlite3_bind_double(st, 2, scores[i]);
+    if (!isnan(scores[i])) sqlite3_bind_double(st, 2, scores[i]);
     else sqlite3_bind_null(st, 2);
     if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "updating scores");
     sqlite3_reset(st);

@@ -169,5 +169,125 @@ static void test_goal_json(void) {
   EXPECT_EQ(qt_goal_from_json(&h, "{\"metric\":\"x\"}", &e), QT_EPARSE);
 }
 
-QT_TESTS(T(test_metric_set), T(test_default_score), T(test_weights_parse), T(test_constraints),
+/* Names are checked against the metrics an objective reports before any
+ * trial is scored: a typo fails naming the nearest names, an alias of the
+ * tuning guide resolves, and the goal is unchanged on failure. */
+static void test_check_names(void) {
+  qt_goal g;
+  qt_err e;
+  qt_goal_default(&g, 1);
+  EXPECT_EQ(qt_goal_check_strategy_names(&g, &e), 0); /* the defaults are all real */
+  strcpy(g.metric, "sharpee");
+  EXPECT_EQ(qt_goal_check_strategy_names(&g, &e), QT_EINVAL);
+  EXPECT_STREQ(e.msg, "objective: unknown metric 'sharpee' (did you mean 'sharpe'?)");
+  strcpy(g.metric, "score");
+  ASSERT_TRUE(qt_goal_parse_weights(&g, "sharpe=1,sharp=1", &e) == 0);
+  EXPECT_EQ(qt_goal_check_strategy_names(&g, &e), QT_EINVAL);
+  EXPECT_STREQ(e.msg, "weights: unknown metric 'sharp' (did you mean 'sharpe'?)");
+  ASSERT_TRUE(qt_goal_parse_weights(&g, "sharpe=1", &e) == 0);
+  ASSERT_TRUE(qt_goal_parse_constraints(&g, "trades>=5,sharp>=1", &e) == 0);
+  EXPECT_EQ(qt_goal_check_strategy_names(&g, &e), QT_EINVAL);
+  EXPECT_STREQ(e.msg, "constraints: unknown metric 'sharp' (did you mean 'sharpe'?)");
+  /* nothing close: no guess */
+  ASSERT_TRUE(qt_goal_parse_constraints(&g, "zzzzzzzz>=1", &e) == 0);
+  EXPECT_EQ(qt_goal_check_strategy_names(&g, &e), QT_EINVAL);
+  EXPECT_STREQ(e.msg, "constraints: unknown metric 'zzzzzzzz'");
+  /* the guide's aliases resolve to qtune's names */
+  ASSERT_TRUE(qt_goal_parse_weights(&g, "sharpe_ratio=0.3,calmar_ratio=0.25,total_trades=1", &e) == 0);
+  ASSERT_TRUE(qt_goal_parse_constraints(&g, "sortino_ratio>=1", &e) == 0);
+  EXPECT_EQ(qt_goal_check_strategy_names(&g, &e), 0);
+  EXPECT_STREQ(g.terms[0].metric, "sharpe");
+  EXPECT_STREQ(g.terms[1].metric, "calmar");
+  EXPECT_STREQ(g.terms[2].metric, "trades");
+  EXPECT_STREQ(g.cons[0].metric, "sortino");
+  /* an external command's keys: an alias is only taken when the key as
+   * written is absent; the message lists what it printed; g unchanged */
+  const char *keys[] = {"loss", "sharpe_ratio", "trades"};
+  qt_goal_default(&g, 0);
+  strcpy(g.metric, "sharpe_ratio");
+  EXPECT_EQ(qt_goal_check_names(&g, keys, 3, "the command", &e), 0);
+  EXPECT_STREQ(g.metric, "sharpe_ratio");
+  strcpy(g.metric, "los");
+  qt_goal before = g;
+  EXPECT_EQ(qt_goal_check_names(&g, keys, 3, "the command", &e), QT_EINVAL);
+  EXPECT_STREQ(e.msg, "objective: unknown metric 'los' (did you mean 'loss'?); the command printed: "
+                      "loss, sharpe_ratio, trades");
+  EXPECT_TRUE(memcmp(&g, &before, sizeof g) == 0);
+  EXPECT_EQ(qt_goal_check_names(&g, NULL, 0, "the command", &e), QT_EINVAL);
+  EXPECT_STREQ(e.msg, "objective: unknown metric 'los'; the command printed: nothing");
+  /* nearest: ties listed, at most 3 */
+  const char *ab[] = {"ab1", "ab2", "ab3", "ab4", "xyz"};
+  char buf[128];
+  EXPECT_EQ(qt_names_nearest("ab", ab, 5, buf, sizeof buf), 3);
+  EXPECT_STREQ(buf, "'ab1' or 'ab2' or 'ab3'");
+  EXPECT_EQ(qt_names_nearest("qqqqqq", ab, 5, buf, sizeof buf), 0);
+  EXPECT_STREQ(buf, "");
+}
+
+/* The tuning guide's constraint keys: min_X / max_X, _pct on fractions. */
+static void test_guide_constraints(void) {
+  qt_goal g;
+  qt_err e;
+  qt_goal_default(&g, 0);
+  ASSERT_TRUE(qt_goal_parse_constraints(&g,
+                                        "min_sharpe_ratio=1.0,max_drawdown_pct=20.0,"
+                                        "min_trades=50,min_win_rate_pct=45.0",
+                                        &e) == 0);
+  EXPECT_EQ(g.n_cons, 4);
+  EXPECT_STREQ(g.cons[0].metric, "sharpe_ratio"); /* resolved by the name check */
+  EXPECT_EQ(g.cons[0].op, QT_CMP_GE);
+  EXPECT_NEAR(g.cons[0].bound, 1.0, 0);
+  EXPECT_STREQ(g.cons[1].metric, "max_drawdown"); /* not "drawdown" */
+  EXPECT_EQ(g.cons[1].op, QT_CMP_LE);
+  EXPECT_NEAR(g.cons[1].bound, 0.20, 1e-15);
+  EXPECT_STREQ(g.cons[2].metric, "trades");
+  EXPECT_EQ(g.cons[2].op, QT_CMP_GE);
+  EXPECT_NEAR(g.cons[2].bound, 50, 0);
+  EXPECT_STREQ(g.cons[3].metric, "win_rate");
+  EXPECT_NEAR(g.cons[3].bound, 0.45, 1e-15);
+  EXPECT_EQ(qt_goal_check_strategy_names(&g, &e), 0);
+  EXPECT_STREQ(g.cons[0].metric, "sharpe");
+  /* _pct only where qtune's metric is a fraction */
+  EXPECT_EQ(qt_goal_parse_constraints(&g, "min_sharpe_pct=50", &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "'sharpe' is not a fraction");
+  EXPECT_EQ(qt_goal_parse_constraints(&g, "min_sharpe=x", &e), QT_EPARSE);
+  EXPECT_EQ(g.n_cons, 4);
+  EXPECT_EQ(qt_metric_is_fraction("max_drawdown"), 1);
+  EXPECT_EQ(qt_metric_is_fraction("win_rate"), 1);
+  EXPECT_EQ(qt_metric_is_fraction("total_return"), 1);
+  EXPECT_EQ(qt_metric_is_fraction("exposure"), 1);
+  EXPECT_EQ(qt_metric_is_fraction("sharpe"), 0);
+  EXPECT_EQ(qt_metric_is_fraction("trades"), 0);
+  EXPECT_EQ(qt_metric_is_fraction("max_drawdown_bars"), 0);
+  EXPECT_EQ(qt_metric_is_fraction("nonsense"), 0);
+  /* a key that is not one of qtune's metrics (an external command's) stays */
+  ASSERT_TRUE(qt_goal_parse_constraints(&g, "min_hit_ratio=0.5", &e) == 0);
+  EXPECT_STREQ(g.cons[0].metric, "hit_ratio");
+  EXPECT_STREQ(qt_metric_alias("calmar_ratio"), "calmar");
+  EXPECT_STREQ(qt_metric_alias("calmar"), "calmar");
+}
+
+/* The reason a strict study shows for a rejected trial. */
+static void test_reason(void) {
+  qt_goal g;
+  qt_goal_default(&g, 0);
+  qt_err e;
+  ASSERT_TRUE(qt_goal_parse_constraints(&g, "sharpe>=1.0,trades>=50,max_drawdown<0.2,calmar>0", &e) == 0);
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  put(&m, "sharpe", 0.62);
+  put(&m, "trades", 60);
+  put(&m, "max_drawdown", 0.25);
+  char buf[160];
+  EXPECT_EQ(qt_goal_reason(&g, &m, buf, sizeof buf), 3);
+  EXPECT_STREQ(buf, "infeasible: sharpe 0.62 < 1, max_drawdown 0.25 >= 0.2, calmar is missing");
+  put(&m, "sharpe", 1.5);
+  put(&m, "max_drawdown", 0.1);
+  put(&m, "calmar", 1);
+  EXPECT_EQ(qt_goal_reason(&g, &m, buf, sizeof buf), 0);
+  EXPECT_STREQ(buf, "");
+  qt_metric_set_fini(&m);
+}
+
+QT_TESTS(T(test_metric_set), T(test_check_names), T(test_guide_constraints), T(test_reason), T(test_default_score), T(test_weights_parse), T(test_constraints),
          T(test_goal_json))

@@ -1,5 +1,6 @@
 #include "qt_test.h"
 #include "qtune/optimize.h"
+#include "qtune/strategies.h"
 
 static const char *const k_modes[] = {"fast", "slow", "off"};
 static const qt_param_spec k_spec[] = {
@@ -340,6 +341,56 @@ static void enomem_paths(void) {
   EXPECT_TRUE(n_fail > 10);
 }
 
-QT_TESTS(T(from_spec_dims), T(conversions_and_snap), T(params_json_roundtrip),
+/* Counts the grid sampler's points over sp (stops at cap). */
+static size_t grid_points(const qt_space *sp, size_t cap) {
+  void *g = NULL;
+  qt_err e;
+  if (qt_sampler_grid.create(sp, 1, NULL, &g, &e)) return 0;
+  double x[64];
+  size_t n = 0;
+  while (n < cap && qt_sampler_grid.propose(g, NULL, 0, x, &e) == 0) n++;
+  qt_sampler_grid.destroy(g);
+  return n;
+}
+
+/* --search listed: a space file naming 3 of hedge_grid's 17 params with 3
+ * values each searches 27 points; the other params stay at their defaults. */
+static void fix_unlisted_keeps_defaults(void) {
+  const qt_strategy_vtbl *hg = qt_strategy_find("hedge_grid");
+  ASSERT_TRUE(hg != NULL);
+  const char *y = "grid_step_bps: {type: int, low: 20, high: 60, step: 20}\n"
+                  "tp_steps: {type: int, low: 1, high: 3}\n"
+                  "ema_fast: {low: 8, high: 16, step: 4}\n";
+  qt_space *sp = NULL;
+  qt_err e;
+  ASSERT_TRUE(qt_space_from_spec(hg->params, hg->n_params, &sp, &e) == 0);
+  ASSERT_TRUE(qt_space_apply_yaml(sp, y, "hg.yaml", hg->params, hg->n_params, &e) == 0);
+  /* all: the 14 unlisted params are searched too, far past 27 points */
+  EXPECT_EQ(grid_points(sp, 1000), 1000);
+  size_t nf = 0;
+  ASSERT_TRUE(qt_space_fix_unlisted(sp, y, "hg.yaml", &nf, &e) == 0);
+  EXPECT_EQ(nf, hg->n_params - 3);
+  EXPECT_EQ(grid_points(sp, 1000), 27);
+  int k = qt_space_index(sp, "adx_len");
+  ASSERT_TRUE(k >= 0);
+  EXPECT_EQ(qt_space_dim(sp, (size_t)k)->fixed, 1);
+  EXPECT_NEAR(qt_space_dim(sp, (size_t)k)->def, 14, 0); /* its spec default */
+  EXPECT_EQ(qt_space_dim(sp, (size_t)qt_space_index(sp, "tp_steps"))->fixed, 0);
+  /* kept through the JSON the study stores */
+  char buf[16384];
+  qt_space *back = NULL;
+  ASSERT_TRUE(qt_space_to_json(sp, buf, sizeof buf, &e) == 0);
+  ASSERT_TRUE(qt_space_from_json(buf, &back, &e) == 0);
+  EXPECT_EQ(grid_points(back, 1000), 27);
+  qt_space_free(back);
+  /* a file that is not a mapping names its line */
+  EXPECT_EQ(qt_space_fix_unlisted(sp, "a: 1\n- b\n", "bad.yaml", NULL, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "bad.yaml:");
+  EXPECT_EQ(qt_space_fix_unlisted(sp, "- a\n", "bad.yaml", NULL, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "bad.yaml:1: expected a mapping");
+  qt_space_free(sp);
+}
+
+QT_TESTS(T(from_spec_dims), T(fix_unlisted_keeps_defaults), T(conversions_and_snap), T(params_json_roundtrip),
          T(space_json_roundtrip_exact), T(yaml_overlay_narrows_fixes_adds),
          T(yaml_n_points), T(yaml_errors_name_file_line_field), T(enomem_paths))

@@ -102,15 +102,19 @@ static void test_ask_tell_scores(void) {
     for (int k = 0; k < 7; k++) qt_metric_set_put(&m, names[k], rows[i][k], NULL);
     EXPECT_EQ(qt_study_tell(st, &t[i], QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
   }
-  /* scores under the normalization over all three (see test_score): 0, 0.45, 0.45 */
+  /* scores under the normalization over all three (see test_score): 0, 0.45, 0.45,
+   * but strict mode rejects trial 1 (dd 0.30 > 0.20): -inf */
   qt_trial_info ti;
   qt_study_trial_info(st, 0, &ti);
   EXPECT_NEAR(ti.objective, 0.0, 1e-12);
   EXPECT_EQ(ti.feasible, 1);
   qt_study_trial_info(st, 1, &ti);
-  EXPECT_NEAR(ti.objective, 0.45, 1e-12);
+  EXPECT_TRUE(isinf(ti.objective) && ti.objective < 0);
   EXPECT_EQ(ti.feasible, 0);
   EXPECT_CONTAINS(ti.metrics_json, "\"violations\":{\"max_drawdown\":0.");
+  EXPECT_STREQ(ti.error, "infeasible: max_drawdown 0.3 > 0.2");
+  /* the raw metrics stay as they were */
+  EXPECT_CONTAINS(ti.metrics_json, "\"max_drawdown\":0.29999999999999999");
   /* the infeasible trial ties for the best raw score but is never best */
   EXPECT_EQ(qt_study_best(st), 2);
   /* storage holds the re-normalized scores and the constraint flags */
@@ -122,7 +126,8 @@ static void test_ask_tell_scores(void) {
   ASSERT_TRUE(s->vt->trials_list(s->self, sr.id, 0, &recs, &nr, &e) == 0);
   ASSERT_TRUE(nr == 3);
   EXPECT_NEAR(recs[0].score, 0.0, 1e-12); /* was 0.3 when it was alone */
-  EXPECT_NEAR(recs[1].score, 0.45, 1e-12);
+  EXPECT_TRUE(isinf(recs[1].score) && recs[1].score < 0); /* SQL keeps -Inf; NULL is "no score" */
+  EXPECT_STREQ(recs[1].values_json, "[\"-inf\"]");          /* JSON has no inf */
   EXPECT_NEAR(recs[2].score, 0.45, 1e-12);
   EXPECT_EQ(recs[0].constraint_ok, 1);
   EXPECT_EQ(recs[1].constraint_ok, 0);
@@ -216,7 +221,9 @@ static void test_lenient(void) {
   qt_study_free(st);
 }
 
-/* A single-metric goal whose metric the objective does not print fails. */
+/* A goal naming a metric the objective does not print stops the run at the
+ * first trial with metrics, naming the key and the keys printed (it used to
+ * fail every trial and return 0). */
 static void test_missing_metric(void) {
   char url[256];
   db_url(url, sizeof url, "missing");
@@ -229,14 +236,72 @@ static void test_missing_metric(void) {
   qt_err e;
   ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
   qt_space_free(sp);
-  EXPECT_EQ(run_n(st, "sphere", 3, 1, 0, NULL), 0);
+  EXPECT_EQ(run_n(st, "sphere", 3, 1, 0, NULL), QT_EINVAL);
   size_t c[4];
   qt_study_counts(st, c);
-  EXPECT_EQ(c[QT_TRIAL_FAIL], 3);
+  EXPECT_EQ(c[QT_TRIAL_FAIL], 1);
+  EXPECT_EQ(c[QT_TRIAL_COMPLETE], 0);
   qt_trial_info ti;
   qt_study_trial_info(st, 0, &ti);
-  EXPECT_CONTAINS(ti.error, "'sharpe' is missing");
+  EXPECT_STREQ(ti.error,
+               "trial 0: objective: unknown metric 'sharpe'; the objective printed: value");
   EXPECT_EQ(qt_study_best(st), -1);
+  qt_study_free(st);
+  /* a weight's alias resolves against the printed keys: fake_strategy prints sharpe */
+  db_url(url, sizeof url, "alias");
+  o = qt_study_opts_default();
+  o.name = "a";
+  o.storage_url = url;
+  ASSERT_TRUE(qt_goal_parse_weights(&o.goal, "sharpe_ratio=1,calmar_ratio=0.5", &e) == 0);
+  sp = space_xy();
+  ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
+  qt_space_free(sp);
+  EXPECT_EQ(run_n(st, "fake_strategy", 3, 1, 0, NULL), 0);
+  EXPECT_STREQ(qt_study_goal(st)->terms[0].metric, "sharpe");
+  EXPECT_STREQ(qt_study_goal(st)->terms[1].metric, "calmar");
+  qt_study_counts(st, c);
+  EXPECT_EQ(c[QT_TRIAL_COMPLETE], 3);
+  qt_study_free(st);
+}
+
+/* Strict constraints: a violating trial is rejected with the worst value in
+ * the user's direction (+inf when minimizing), also after a reopen from storage. */
+static void test_strict_minimize_inf(void) {
+  char url[256];
+  db_url(url, sizeof url, "strictmin");
+  qt_study_opts o = qt_study_opts_default();
+  o.name = "sm";
+  o.storage_url = url;
+  strcpy(o.goal.metric, "value");
+  o.goal.maximize = 0;
+  qt_err e;
+  ASSERT_TRUE(qt_goal_parse_constraints(&o.goal, "value<=0.5", &e) == 0);
+  qt_space *sp = space_xy();
+  qt_study *st = NULL;
+  ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
+  qt_trial t;
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  const double v[2] = {0.25, 2.0};
+  for (int i = 0; i < 2; i++) {
+    ASSERT_TRUE(qt_study_ask(st, NULL, "test", &t, &e) == 0);
+    qt_metric_set_clear(&m);
+    qt_metric_set_put(&m, "value", v[i], NULL);
+    EXPECT_EQ(qt_study_tell(st, &t, QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+    qt_trial_fini(&t);
+  }
+  qt_metric_set_fini(&m);
+  qt_study_free(st);
+  o.sampler = NULL;
+  ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0); /* resumed: rebuilt from storage */
+  qt_space_free(sp);
+  qt_trial_info ti;
+  qt_study_trial_info(st, 0, &ti);
+  EXPECT_NEAR(ti.objective, 0.25, 0);
+  qt_study_trial_info(st, 1, &ti);
+  EXPECT_TRUE(isinf(ti.objective) && ti.objective > 0);
+  EXPECT_STREQ(ti.error, "infeasible: value 2 > 0.5");
+  EXPECT_EQ(qt_study_best(st), 0);
   qt_study_free(st);
 }
 
@@ -585,6 +650,6 @@ static void test_cleanup_dir(void) {
   if (g_dir[0]) EXPECT_EQ(system(cmd), 0);
 }
 
-QT_TESTS(T(test_ask_tell_scores), T(test_lenient), T(test_missing_metric), T(test_resume), T(test_deterministic),
+QT_TESTS(T(test_ask_tell_scores), T(test_lenient), T(test_missing_metric), T(test_strict_minimize_inf), T(test_resume), T(test_deterministic),
          T(test_retries), T(test_pruned_params), T(test_stop), T(test_four_processes), T(test_importance),
          T(test_enomem), T(test_cleanup_dir))
