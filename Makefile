@@ -9,6 +9,9 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
 BASE    := -std=c11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) -fvisibility=hidden
 CFLAGS  ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# CI runs `make test`, so the sanitizer build makes warnings fatal; a user's
+# plain `make` (other compilers, newer warnings) keeps them non-fatal.
+TEST_WERROR ?= -Werror
 LDLIBS  := $(PKG_LIBS) -lm -lpthread -ldl
 
 LAYERS  := core data indicators engine strategies metrics storage optimize validate tune live report
@@ -26,7 +29,7 @@ CLI_OBJ_T := $(CLI_SRC:%.c=$(BT)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:%.c=$(BT)/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(B)/%)
 
-.PHONY: all lib test test-build bench demo install clean bootstrap fuzz check-layers
+.PHONY: all lib test test-build bench demo install clean bootstrap fuzz check-layers print-cflags
 all: $(B)/bin/qtune $(B)/lib/libqtune.a $(B)/lib/libqtune.so
 
 bootstrap:
@@ -38,7 +41,7 @@ $(B)/obj/%.o: %.c
 
 $(BT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(SANFLAGS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(BASE) $(TEST_WERROR) $(SANFLAGS) -fPIC -MMD -MP -c $< -o $@
 
 $(B)/lib/libqtune.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -62,7 +65,7 @@ $(BT)/bin/qtune: $(CLI_OBJ_T) $(BT)/lib/libqtune.a
 
 $(BT)/tests/%: tests/%.c tests/qt_test.h $(BT)/lib/libqtune.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -Itests $(SANFLAGS) -rdynamic -o $@ $< $(BT)/lib/libqtune.a $(LDLIBS)
+	$(CC) $(BASE) $(TEST_WERROR) -Itests $(SANFLAGS) -rdynamic -o $@ $< $(BT)/lib/libqtune.a $(LDLIBS)
 
 $(B)/bench/%: bench/%.c bench/bench.h $(B)/lib/libqtune.a
 	@mkdir -p $(dir $@)
@@ -87,6 +90,10 @@ fuzz: bootstrap
 
 check-layers:
 	@scripts/check-layers
+
+# The compile flags scripts/check-layers hands to `cc -MM`.
+print-cflags:
+	@echo '$(BASE)'
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/qtune $(DESTDIR)$(PREFIX)/lib/pkgconfig
