@@ -13,6 +13,11 @@ SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 # plain `make` (other compilers, newer warnings) keeps them non-fatal.
 TEST_WERROR ?= -Werror
 LDLIBS  := $(PKG_LIBS) -lm -lpthread -ldl
+# libqtune.so.MAJOR.MINOR.PATCH with SONAME libqtune.so.MAJOR, from
+# QT_VERSION in core.h (one place for the version).
+VERSION := $(shell sed -n 's/^\#define QT_VERSION "\(.*\)"/\1/p' include/qtune/core.h)
+SOMAJOR := libqtune.so.$(word 1,$(subst ., ,$(VERSION)))
+SOFULL  := libqtune.so.$(VERSION)
 
 LAYERS  := core data indicators engine strategies metrics storage optimize validate tune live report
 LIB_SRC := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
@@ -47,9 +52,14 @@ $(B)/lib/libqtune.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/lib/libqtune.so: $(LIB_OBJ)
+$(B)/lib/$(SOFULL): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,$(SOMAJOR) -o $@ $^ $(LDLIBS)
+
+# The runtime name and the link-time name are symlinks to the versioned file.
+$(B)/lib/libqtune.so: $(B)/lib/$(SOFULL)
+	ln -sf $(SOFULL) $(B)/lib/$(SOMAJOR)
+	ln -sf $(SOFULL) $@
 
 $(B)/bin/qtune: $(CLI_OBJ) $(B)/lib/libqtune.a
 	@mkdir -p $(dir $@)
@@ -99,10 +109,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/qtune $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(B)/bin/qtune $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(B)/lib/libqtune.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(B)/lib/libqtune.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/lib/$(SOFULL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(SOFULL) $(DESTDIR)$(PREFIX)/lib/$(SOMAJOR)
+	ln -sf $(SOFULL) $(DESTDIR)$(PREFIX)/lib/libqtune.so
 	install -m 644 include/qtune/*.h $(DESTDIR)$(PREFIX)/include/qtune/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define QT_VERSION "\(.*\)"/\1/p' include/qtune/core.h)|' \
-	    -e 's|@LIBS@|$(PKG_LIBS) -lm -lpthread -ldl|' qtune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/qtune.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' \
+	    qtune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/qtune.pc
 
 clean:
 	rm -rf $(B) $(BT)
