@@ -29,9 +29,9 @@
   X(VWAP,      vwap,      1, HLCV) /* (rolling over n bars of typical price * volume) 0 = vwap */
 
 typedef enum qt_ind_kind {
-#define QT__IND_ENUM(K, name, n_out, cols) QT_IND_##K,
-  QT_IND_KIND_LIST(QT__IND_ENUM)
-#undef QT__IND_ENUM
+#define QT_IND_KIND_ENUM_ROW(K, name, n_out, cols) QT_IND_##K,
+  QT_IND_KIND_LIST(QT_IND_KIND_ENUM_ROW)
+#undef QT_IND_KIND_ENUM_ROW
   QT_IND_KIND_COUNT
 } qt_ind_kind;
 
