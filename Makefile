@@ -9,7 +9,15 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
 BASE    := -std=c11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) -fvisibility=hidden
 CFLAGS  ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# CI runs `make test`, so the sanitizer build makes warnings fatal; a user's
+# plain `make` (other compilers, newer warnings) keeps them non-fatal.
+TEST_WERROR ?= -Werror
 LDLIBS  := $(PKG_LIBS) -lm -lpthread -ldl
+# libqtune.so.MAJOR.MINOR.PATCH with SONAME libqtune.so.MAJOR, from
+# QT_VERSION in core.h (one place for the version).
+VERSION := $(shell sed -n 's/^\#define QT_VERSION "\(.*\)"/\1/p' include/qtune/core.h)
+SOMAJOR := libqtune.so.$(word 1,$(subst ., ,$(VERSION)))
+SOFULL  := libqtune.so.$(VERSION)
 
 LAYERS  := core data indicators engine strategies metrics storage optimize validate tune live report
 LIB_SRC := $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
@@ -26,7 +34,7 @@ CLI_OBJ_T := $(CLI_SRC:%.c=$(BT)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:%.c=$(BT)/%)
 BENCH_BIN := $(BENCH_SRC:%.c=$(B)/%)
 
-.PHONY: all lib test test-build bench demo install clean bootstrap fuzz check-layers
+.PHONY: all lib test test-build bench demo install clean bootstrap fuzz check-layers print-cflags
 all: $(B)/bin/qtune $(B)/lib/libqtune.a $(B)/lib/libqtune.so
 
 bootstrap:
@@ -38,15 +46,20 @@ $(B)/obj/%.o: %.c
 
 $(BT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(SANFLAGS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(BASE) $(TEST_WERROR) $(SANFLAGS) -fPIC -MMD -MP -c $< -o $@
 
 $(B)/lib/libqtune.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/lib/libqtune.so: $(LIB_OBJ)
+$(B)/lib/$(SOFULL): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,$(SOMAJOR) -o $@ $^ $(LDLIBS)
+
+# The runtime name and the link-time name are symlinks to the versioned file.
+$(B)/lib/libqtune.so: $(B)/lib/$(SOFULL)
+	ln -sf $(SOFULL) $(B)/lib/$(SOMAJOR)
+	ln -sf $(SOFULL) $@
 
 $(B)/bin/qtune: $(CLI_OBJ) $(B)/lib/libqtune.a
 	@mkdir -p $(dir $@)
@@ -62,7 +75,7 @@ $(BT)/bin/qtune: $(CLI_OBJ_T) $(BT)/lib/libqtune.a
 
 $(BT)/tests/%: tests/%.c tests/qt_test.h $(BT)/lib/libqtune.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -Itests $(SANFLAGS) -rdynamic -o $@ $< $(BT)/lib/libqtune.a $(LDLIBS)
+	$(CC) $(BASE) $(TEST_WERROR) -Itests $(SANFLAGS) -rdynamic -o $@ $< $(BT)/lib/libqtune.a $(LDLIBS)
 
 $(B)/bench/%: bench/%.c bench/bench.h $(B)/lib/libqtune.a
 	@mkdir -p $(dir $@)
@@ -88,14 +101,20 @@ fuzz: bootstrap
 check-layers:
 	@scripts/check-layers
 
+# The compile flags scripts/check-layers hands to `cc -MM`.
+print-cflags:
+	@echo '$(BASE)'
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/qtune $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(B)/bin/qtune $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(B)/lib/libqtune.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(B)/lib/libqtune.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/lib/$(SOFULL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(SOFULL) $(DESTDIR)$(PREFIX)/lib/$(SOMAJOR)
+	ln -sf $(SOFULL) $(DESTDIR)$(PREFIX)/lib/libqtune.so
 	install -m 644 include/qtune/*.h $(DESTDIR)$(PREFIX)/include/qtune/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define QT_VERSION "\(.*\)"/\1/p' include/qtune/core.h)|' \
-	    -e 's|@LIBS@|$(PKG_LIBS) -lm -lpthread -ldl|' qtune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/qtune.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' \
+	    qtune.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/qtune.pc
 
 clean:
 	rm -rf $(B) $(BT)

@@ -8,26 +8,30 @@
 #include "qtune/core.h"
 #include "qtune/data.h"
 
-/* Kinds known to the cache (qt_ctx_indicator).  Outputs per kind, by `out`:
- *  SMA, EMA, WILDER, RSI, RUNSD(sample), RUNSD_POP: 0 = value (on close)
- *  ATR: 0 = atr, 1 = tr;  ADX: 0 = adx, 1 = +DI, 2 = -DI, 3 = DX
- *  BBANDS(n, sd*1000 in n2): 0 = lower, 1 = mid, 2 = upper, 3 = pctB (close)
- *  DONCHIAN: 0 = high, 1 = mid, 2 = low
- *  MACD(n1 fast, n2 slow, n3 signal): 0 = macd, 1 = signal, 2 = histogram
- *  VWAP(n, rolling over n bars of typical price * volume): 0 = vwap */
+/* Kinds known to the cache (qt_ctx_indicator): one row per kind generates
+ * the enum, the names, the output counts, the columns checked, the lookback
+ * and the dispatch of qt_ind_compute (src/indicators/compute.c), so a new
+ * kind is one row here plus its two functions there.
+ * X(ENUM, name, n_outputs, columns read: C close, HL high+low, HLC, HLCV +volume)
+ * Outputs by `out` are in the comment of each row. */
+#define QT_IND_KIND_LIST(X)                                                         \
+  X(SMA,       sma,       1, C)    /* 0 = value (on close) */                        \
+  X(EMA,       ema,       1, C)    /* 0 = value */                                   \
+  X(WILDER,    wilder,    1, C)    /* 0 = value */                                   \
+  X(RSI,       rsi,       1, C)    /* 0 = value */                                   \
+  X(ATR,       atr,       2, HLC)  /* 0 = atr, 1 = tr */                             \
+  X(ADX,       adx,       4, HLC)  /* 0 = adx, 1 = +DI, 2 = -DI, 3 = DX */           \
+  X(BBANDS,    bbands,    4, C)    /* (n, sd*1000 in n2) 0 lower 1 mid 2 upper 3 pctB */ \
+  X(DONCHIAN,  donchian,  3, HL)   /* 0 = high, 1 = mid, 2 = low */                  \
+  X(RUNSD,     runsd,     1, C)    /* 0 = sample SD */                               \
+  X(RUNSD_POP, runsd_pop, 1, C)    /* 0 = population SD */                           \
+  X(MACD,      macd,      3, C)    /* (n1 fast, n2 slow, n3 signal) 0 macd 1 signal 2 hist */ \
+  X(VWAP,      vwap,      1, HLCV) /* (rolling over n bars of typical price * volume) 0 = vwap */
+
 typedef enum qt_ind_kind {
-  QT_IND_SMA = 0,
-  QT_IND_EMA,
-  QT_IND_WILDER,
-  QT_IND_RSI,
-  QT_IND_ATR,
-  QT_IND_ADX,
-  QT_IND_BBANDS,
-  QT_IND_DONCHIAN,
-  QT_IND_RUNSD,
-  QT_IND_RUNSD_POP,
-  QT_IND_MACD,
-  QT_IND_VWAP,
+#define QT_IND_KIND_ENUM_ROW(K, name, n_out, cols) QT_IND_##K,
+  QT_IND_KIND_LIST(QT_IND_KIND_ENUM_ROW)
+#undef QT_IND_KIND_ENUM_ROW
   QT_IND_KIND_COUNT
 } qt_ind_kind;
 

@@ -1,88 +1,106 @@
 /* The generic entry point behind the engine's indicator cache: every output
- * column of (kind, n1, n2, n3) over a qt_bars, by the batch functions. */
+ * column of (kind, n1, n2, n3) over a qt_bars, by the batch functions.
+ * Everything per kind comes from QT_IND_KIND_LIST (qtune/indicators.h):
+ * each row names a lookback_<name> and a compute_<name> below, so a row
+ * without them does not compile. */
 #include "ind_int.h"
 
-static const signed char n_out[QT_IND_KIND_COUNT] = {
-    [QT_IND_SMA] = 1,  [QT_IND_EMA] = 1,    [QT_IND_WILDER] = 1,   [QT_IND_RSI] = 1,
-    [QT_IND_ATR] = 2,  [QT_IND_ADX] = 4,    [QT_IND_BBANDS] = 4,   [QT_IND_DONCHIAN] = 3,
-    [QT_IND_RUNSD] = 1, [QT_IND_RUNSD_POP] = 1, [QT_IND_MACD] = 3, [QT_IND_VWAP] = 1,
-};
+/* Bars columns a kind reads (the list's last field): 1 close, 2 high,
+ * 4 low, 8 volume. */
+enum { COLS_C = 1, COLS_HL = 6, COLS_HLC = 7, COLS_HLCV = 15 };
 
-static const char *const kind_name[QT_IND_KIND_COUNT] = {
-    [QT_IND_SMA] = "sma",   [QT_IND_EMA] = "ema",         [QT_IND_WILDER] = "wilder",
-    [QT_IND_RSI] = "rsi",   [QT_IND_ATR] = "atr",         [QT_IND_ADX] = "adx",
-    [QT_IND_BBANDS] = "bbands", [QT_IND_DONCHIAN] = "donchian", [QT_IND_RUNSD] = "runsd",
-    [QT_IND_RUNSD_POP] = "runsd_pop", [QT_IND_MACD] = "macd", [QT_IND_VWAP] = "vwap",
+/* lookback_<name>: validates the lengths beyond n1 >= 1 (checked for every
+ * kind first; the message names the kind and the argument) and returns the
+ * lookback, or a negative status. */
+static int lookback_sma(int n1, int n2, int n3, qt_err *err) { return n1 - 1; }
+static int lookback_ema(int n1, int n2, int n3, qt_err *err) { return n1 - 1; }
+static int lookback_wilder(int n1, int n2, int n3, qt_err *err) { return n1 - 1; }
+static int lookback_rsi(int n1, int n2, int n3, qt_err *err) { return n1; }
+static int lookback_atr(int n1, int n2, int n3, qt_err *err) { return n1; }
+static int lookback_adx(int n1, int n2, int n3, qt_err *err) { return 2 * n1 - 1; }
+static int lookback_bbands(int n1, int n2, int n3, qt_err *err) {
+  if (n2 < 1) return qt_err_set(err, QT_EINVAL, "indicator bbands: n2 (sd*1000) must be >= 1 (got %d)", n2);
+  return n1 - 1;
+}
+static int lookback_donchian(int n1, int n2, int n3, qt_err *err) { return n1 - 1; }
+static int lookback_runsd(int n1, int n2, int n3, qt_err *err) {
+  if (n1 < 2) return qt_err_set(err, QT_EINVAL, "indicator runsd: sample SD needs n1 >= 2 (got %d)", n1);
+  return n1 - 1;
+}
+static int lookback_runsd_pop(int n1, int n2, int n3, qt_err *err) { return n1 - 1; }
+static int lookback_macd(int n1, int n2, int n3, qt_err *err) {
+  if (n2 < 1 || n3 < 1)
+    return qt_err_set(err, QT_EINVAL, "indicator macd: lengths must be >= 1 (got slow %d, signal %d)", n2, n3);
+  return (n1 > n2 ? n1 : n2) + n3 - 2;
+}
+static int lookback_vwap(int n1, int n2, int n3, qt_err *err) { return n1 - 1; }
+
+/* compute_<name>: the batch call, arguments already checked. */
+#define COMPUTE(name) \
+  static int compute_##name(const qt_bars *b, size_t n, int n1, int n2, int n3, double *const *o, qt_err *err)
+COMPUTE(sma) { return qt_ind_sma(b->close, n, n1, o[0], err); }
+COMPUTE(ema) { return qt_ind_ema(b->close, n, n1, o[0], err); }
+COMPUTE(wilder) { return qt_ind_wilder(b->close, n, n1, o[0], err); }
+COMPUTE(rsi) { return qt_ind_rsi(b->close, n, n1, o[0], err); }
+COMPUTE(atr) { return qt_ind_atr(b->high, b->low, b->close, n, n1, o[0], o[1], NULL, NULL, err); }
+COMPUTE(adx) { return qt_ind_adx(b->high, b->low, b->close, n, n1, o[0], o[1], o[2], o[3], err); }
+COMPUTE(bbands) { return qt_ind_bbands(b->close, n, n1, n2 / 1000.0, o[0], o[1], o[2], o[3], err); }
+COMPUTE(donchian) { return qt_ind_donchian(b->high, b->low, n, n1, o[0], o[1], o[2], err); }
+COMPUTE(runsd) { return qt_ind_runsd(b->close, n, n1, 1, o[0], err); }
+COMPUTE(runsd_pop) { return qt_ind_runsd(b->close, n, n1, 0, o[0], err); }
+COMPUTE(macd) { return qt_ind_macd(b->close, n, n1, n2, n3, o[0], o[1], o[2], err); }
+COMPUTE(vwap) { return qt_ind_vwap(b->high, b->low, b->close, b->volume, n, n1, o[0], err); }
+#undef COMPUTE
+
+static const struct kind_row {
+  const char *name;
+  int n_out, cols;
+  int (*lookback)(int n1, int n2, int n3, qt_err *err);
+  int (*compute)(const qt_bars *b, size_t n, int n1, int n2, int n3, double *const *o, qt_err *err);
+} kinds[QT_IND_KIND_COUNT] = {
+#define ROW(K, name, n_out, cols) [QT_IND_##K] = {#name, n_out, COLS_##cols, lookback_##name, compute_##name},
+    QT_IND_KIND_LIST(ROW)
+#undef ROW
 };
 
 int qt_ind_n_outputs(int kind) {
-  return kind >= 0 && kind < QT_IND_KIND_COUNT ? n_out[kind] : 0;
+  return kind >= 0 && kind < QT_IND_KIND_COUNT ? kinds[kind].n_out : 0;
 }
 
-/* Validates the lengths a kind uses; the message names kind and argument. */
+/* Validates the lengths a kind uses and gives its lookback (negative status
+ * on bad args); the message names kind and argument. */
 static int check_args(int kind, int n1, int n2, int n3, qt_err *err) {
   if (kind < 0 || kind >= QT_IND_KIND_COUNT)
     return qt_err_set(err, QT_EINVAL, "indicator kind %d: unknown (0..%d)", kind, QT_IND_KIND_COUNT - 1);
-  const char *k = kind_name[kind];
+  const char *k = kinds[kind].name;
   if (n1 < 1) return qt_err_set(err, QT_EINVAL, "indicator %s: length n1 must be >= 1 (got %d)", k, n1);
-  if (kind == QT_IND_RUNSD && n1 < 2)
-    return qt_err_set(err, QT_EINVAL, "indicator %s: sample SD needs n1 >= 2 (got %d)", k, n1);
-  if (kind == QT_IND_BBANDS && n2 < 1)
-    return qt_err_set(err, QT_EINVAL, "indicator %s: n2 (sd*1000) must be >= 1 (got %d)", k, n2);
-  if (kind == QT_IND_MACD && (n2 < 1 || n3 < 1))
-    return qt_err_set(err, QT_EINVAL, "indicator %s: lengths must be >= 1 (got slow %d, signal %d)", k, n2, n3);
-  return QT_OK;
+  return kinds[kind].lookback(n1, n2, n3, err);
 }
 
 int qt_ind_lookback(int kind, int n1, int n2, int n3) {
-  if (check_args(kind, n1, n2, n3, NULL)) return -1;
-  switch (kind) {
-  case QT_IND_RSI: case QT_IND_ATR: return n1;
-  case QT_IND_ADX: return 2 * n1 - 1;
-  case QT_IND_MACD: return (n1 > n2 ? n1 : n2) + n3 - 2;
-  default: return n1 - 1;
-  }
+  int lb = check_args(kind, n1, n2, n3, NULL);
+  return lb < 0 ? -1 : lb;
 }
 
-/* Bars columns a kind reads: 1 close, 2 high, 4 low, 8 volume. */
 static int check_cols(const qt_bars *b, int kind, qt_err *err) {
   static const struct { int bit; const char *name; } cols[] = {{1, "close"}, {2, "high"}, {4, "low"}, {8, "volume"}};
-  int need = 1;
-  if (kind == QT_IND_ATR || kind == QT_IND_ADX) need = 7;
-  else if (kind == QT_IND_DONCHIAN) need = 6;
-  else if (kind == QT_IND_VWAP) need = 15;
+  int need = kinds[kind].cols;
   const double *p[4] = {b->close, b->high, b->low, b->volume};
   for (int i = 0; i < 4; i++)
     if ((need & cols[i].bit) && !p[i] && b->n > 0)
-      return qt_err_set(err, QT_EINVAL, "indicator %s: bars have no '%s' column", kind_name[kind], cols[i].name);
+      return qt_err_set(err, QT_EINVAL, "indicator %s: bars have no '%s' column", kinds[kind].name, cols[i].name);
   return QT_OK;
 }
 
 int qt_ind_compute(const qt_bars *b, int kind, int n1, int n2, int n3, double *const *outs,
                    qt_err *err) {
   int rc = check_args(kind, n1, n2, n3, err);
-  if (rc) return rc;
-  if (!b || !outs) return qt_err_set(err, QT_EINVAL, "indicator %s: bars or outputs are NULL", kind_name[kind]);
-  for (int k = 0; k < n_out[kind]; k++)
-    if (!outs[k] && b->n > 0)
-      return qt_err_set(err, QT_EINVAL, "indicator %s: output %d is NULL", kind_name[kind], k);
+  if (rc < 0) return rc;
+  const char *k = kinds[kind].name;
+  if (!b || !outs) return qt_err_set(err, QT_EINVAL, "indicator %s: bars or outputs are NULL", k);
+  for (int i = 0; i < kinds[kind].n_out; i++)
+    if (!outs[i] && b->n > 0)
+      return qt_err_set(err, QT_EINVAL, "indicator %s: output %d is NULL", k, i);
   if ((rc = check_cols(b, kind, err))) return rc;
-  size_t n = b->n;
-  switch (kind) {
-  case QT_IND_SMA: return qt_ind_sma(b->close, n, n1, outs[0], err);
-  case QT_IND_EMA: return qt_ind_ema(b->close, n, n1, outs[0], err);
-  case QT_IND_WILDER: return qt_ind_wilder(b->close, n, n1, outs[0], err);
-  case QT_IND_RSI: return qt_ind_rsi(b->close, n, n1, outs[0], err);
-  case QT_IND_ATR: return qt_ind_atr(b->high, b->low, b->close, n, n1, outs[0], outs[1], NULL, NULL, err);
-  case QT_IND_ADX:
-    return qt_ind_adx(b->high, b->low, b->close, n, n1, outs[0], outs[1], outs[2], outs[3], err);
-  case QT_IND_BBANDS:
-    return qt_ind_bbands(b->close, n, n1, n2 / 1000.0, outs[0], outs[1], outs[2], outs[3], err);
-  case QT_IND_DONCHIAN: return qt_ind_donchian(b->high, b->low, n, n1, outs[0], outs[1], outs[2], err);
-  case QT_IND_RUNSD: return qt_ind_runsd(b->close, n, n1, 1, outs[0], err);
-  case QT_IND_RUNSD_POP: return qt_ind_runsd(b->close, n, n1, 0, outs[0], err);
-  case QT_IND_MACD: return qt_ind_macd(b->close, n, n1, n2, n3, outs[0], outs[1], outs[2], err);
-  case QT_IND_VWAP: return qt_ind_vwap(b->high, b->low, b->close, b->volume, n, n1, outs[0], err);
-  }
-  return qt_err_set(err, QT_EINVAL, "indicator kind %d: unknown", kind); /* not reached */
+  return kinds[kind].compute(b, b->n, n1, n2, n3, outs, err);
 }
