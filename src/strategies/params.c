@@ -50,9 +50,13 @@ int qt_param_parse(const qt_param_spec *ps, const char *text, size_t len, double
     for (size_t c = 0; c < ps->n_choices; c++)
       if (strlen(ps->choices[c]) == len && strncmp(ps->choices[c], text, len) == 0)
         return *out = (double)c, QT_OK;
-    /* an index is accepted too: the optimizer stores categoricals by label,
-     * older files and scripts by index */
-    if (qt_parse_double(text, len, &v) == 0 && v == floor(v) && v >= 0 &&
+    /* an index is accepted too (the optimizer stores categoricals by label,
+     * older files and scripts by index), unless the labels are numbers:
+     * then "1" would be ambiguous */
+    int numeric = 0;
+    for (size_t c = 0; c < ps->n_choices && !numeric; c++)
+      numeric = qt_parse_double(ps->choices[c], strlen(ps->choices[c]), &v) == 0;
+    if (!numeric && qt_parse_double(text, len, &v) == 0 && v == floor(v) && v >= 0 &&
         v < (double)ps->n_choices)
       return *out = v, QT_OK;
     char list[512];

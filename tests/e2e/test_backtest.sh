@@ -161,6 +161,10 @@ for cmd in backtest check-lookahead optimize; do
     --params fast=true "${extra[@]}"
   contains "$cmd fast=true message" "$TMP/err" "qtune: param 'fast': not an integer (\"true\")"
 done
+printf 'fast: true\n' >"$TMP/fix.yaml"
+check_exit "optimize --space fast: true" 2 "$QTUNE" optimize --catalog "$S" --symbol SYN --strategy sma_cross \
+  --space "$TMP/fix.yaml" --storage "sqlite:///$TMP/o.db"
+contains "space file: the one message" "$TMP/err" "fix.yaml:1: param 'fast': not an integer (\"true\")"
 # the market line: perpetual from the funding series, spot without, warm-up bars
 check_exit "perp header" 0 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy sma_cross \
   --from 2026-01-01T06:00

@@ -56,6 +56,13 @@ static void single_values(void) {
   EXPECT_EQ(qt_param_parse(&k_spec[3], "3", 1, &v, &e), QT_EINVAL);
   EXPECT_EQ(qt_param_parse(&k_spec[3], "turbo", 5, &v, &e), QT_EINVAL);
   EXPECT_STREQ(e.msg, "param 'mode': not one of off, fast, slow (\"turbo\")");
+  /* numeric labels: "1" is no index then (ambiguous), "20" is the label */
+  static const char *const nums[] = {"10", "20"};
+  const qt_param_spec pn = {"n", QT_PARAM_CAT, 0, 1, 0, 0, 0, nums, 2, "numbers"};
+  EXPECT_EQ(qt_param_parse(&pn, "20", 2, &v, &e), QT_OK);
+  EXPECT_NEAR(v, 1, 0);
+  EXPECT_EQ(qt_param_parse(&pn, "1", 1, &v, &e), QT_EINVAL);
+  EXPECT_STREQ(e.msg, "param 'n': not one of 10, 20 (\"1\")");
 }
 
 static void lists(void) {
