@@ -115,7 +115,7 @@ static void print_table(const qt_strategy_vtbl *s, const double *p, const qt_res
   }
   char desc[512];
   printf("\nmarket     %s\n", qt_market_describe(m, desc, sizeof desc));
-  printf("bars       %zu, %s .. %s\n", r->n_bars, a, b);
+  printf("traded     %zu bars, %s .. %s\n", r->n_bars, a, b);
   printf("orders     %zu (fills %zu, rejected %zu, cancelled %zu)%s\n\n", r->n_orders, r->n_fills,
          r->n_rejected, r->n_cancelled, r->liquidated ? "  LIQUIDATED" : "");
   for (int k = 0; k < QT_METRICS_N; k++) printf("%-18s %14.6g\n", qt_metrics_name(k), qt_metrics_get(mt, k));

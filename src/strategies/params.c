@@ -81,7 +81,7 @@ int qt_param_parse(const qt_param_spec *ps, const char *text, size_t len, double
     return qt_err_set(err, QT_EINVAL, "param '%s': unknown type %d", ps->name, ps->type);
   }
   if (v < ps->lo || v > ps->hi)
-    return qt_err_set(err, QT_EINVAL, "param '%s': %.*s is outside [%g, %g]", ps->name, shown,
+    return qt_err_set(err, QT_EINVAL, "param '%s' = %.*s is outside its range [%g, %g]", ps->name, shown,
                       text, ps->lo, ps->hi);
   *out = v;
   return QT_OK;

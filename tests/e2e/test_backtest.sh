@@ -207,7 +207,7 @@ check_exit "flag wins over --params" 0 "$QTUNE" backtest --catalog "$S" --symbol
   --params atr_stop_multiplier=1 --atr-stop 2 --json
 contains "flag applied" "$TMP/out" '"atr_stop_multiplier": 2'
 check_exit "bad flag value" 2 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy auction_market --atr-stop 9
-contains "bad flag value named" "$TMP/err" "--atr-stop: param 'atr_stop_multiplier': 9 is outside [0.5, 3]"
+contains "bad flag value named" "$TMP/err" "--atr-stop: param 'atr_stop_multiplier' = 9 is outside its range [0.5, 3]"
 check_exit "optimize flags fix params" 0 "$QTUNE" optimize --catalog "$S" --symbol SYN --strategy auction_market \
   --atr-stop 2.5 --allow-balance-trades --params max_positions=4 --trials 3 --jobs 1 --constraints none \
   --quiet --storage "sqlite:///$TMP/o.db" --best-out "$TMP/am.yaml"

@@ -267,7 +267,7 @@ static void yaml_errors_name_file_line_field(void) {
        "space.yaml:3: grid_step_bps: low 5 is below the strategy's bound 10", QT_EINVAL},
       {"grid_step_bps: {high: 300}\n",
        "space.yaml:1: grid_step_bps: high 300 is above the strategy's bound 200", QT_EINVAL},
-      {"tp_steps: 12\n", "space.yaml:1: param 'tp_steps': 12 is outside [1, 10]", QT_EINVAL},
+      {"tp_steps: 12\n", "space.yaml:1: param 'tp_steps' = 12 is outside its range [1, 10]", QT_EINVAL},
       {"a: 1\nwhat: {low: 1, high: 2}\n", "space.yaml:1: a: the strategy has no such parameter",
        QT_EINVAL},
       {"tp_steps: {low: 1, hgh: 3}\n", "space.yaml:1: tp_steps: unknown field 'hgh'", QT_EPARSE},

@@ -32,7 +32,7 @@ static void single_values(void) {
   EXPECT_EQ(qt_param_parse(&k_spec[0], "5.5", 3, &v, &e), QT_EINVAL);
   EXPECT_STREQ(e.msg, "param 'fast': not an integer (\"5.5\")");
   EXPECT_EQ(qt_param_parse(&k_spec[0], "500", 3, &v, &e), QT_EINVAL);
-  EXPECT_STREQ(e.msg, "param 'fast': 500 is outside [2, 200]");
+  EXPECT_STREQ(e.msg, "param 'fast' = 500 is outside its range [2, 200]");
   EXPECT_EQ(qt_param_parse(&k_spec[1], "2.25", 4, &v, &e), QT_OK);
   EXPECT_NEAR(v, 2.25, 0);
   EXPECT_EQ(qt_param_parse(&k_spec[1], "abc", 3, &v, &e), QT_EINVAL);
@@ -120,7 +120,7 @@ static void yaml_and_json_text(void) {
   EXPECT_CONTAINS(e.msg, "s.yaml:");
   const char *j2 = "{\"fast\": 5,\n \"ratio\": 9}";
   EXPECT_EQ(qt_params_parse_text(&k_strat, j2, strlen(j2), "p.json", p, NULL, &e), QT_EINVAL);
-  EXPECT_STREQ(e.msg, "p.json:2: param 'ratio': 9 is outside [0.5, 3]");
+  EXPECT_STREQ(e.msg, "p.json:2: param 'ratio' = 9 is outside its range [0.5, 3]");
   const char *j3 = "{\"fast\": 5,\n \"mode\": [1]}";
   EXPECT_EQ(qt_params_parse_text(&k_strat, j3, strlen(j3), "p.json", p, NULL, &e), QT_EPARSE);
   EXPECT_STREQ(e.msg, "p.json:2: param 'mode': expected a single value, not a list or map");
@@ -206,7 +206,7 @@ static void auction_market_flags(void) {
   EXPECT_EQ(qt_params_set_flag(s, "allow-balance-trades", "false", p, set, &e), QT_OK);
   EXPECT_NEAR(p[bal], 0, 0);
   EXPECT_EQ(qt_params_set_flag(s, "--atr-stop", "9", p, set, &e), QT_EINVAL);
-  EXPECT_STREQ(e.msg, "--atr-stop: param 'atr_stop_multiplier': 9 is outside [0.5, 3]");
+  EXPECT_STREQ(e.msg, "--atr-stop: param 'atr_stop_multiplier' = 9 is outside its range [0.5, 3]");
   EXPECT_EQ(qt_params_set_flag(s, "--max-positions", "true", p, set, &e), QT_EINVAL);
   EXPECT_STREQ(e.msg, "--max-positions: param 'max_positions': not an integer (\"true\")");
   e.msg[0] = 0;
