@@ -123,7 +123,7 @@ QT_API int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds,
  * name is "cash" (> 0), "slippage-bps" (>= 0), "leverage" (>= 0; 0 = no cap),
  * with or without the leading "--" (the message echoes name as given:
  * `--cash: must be > 0 ("-5")`).  QT_ENOTFOUND (no message) for another
- * name; QT_EINVAL for a bad value, *o unchanged. */
+ * name; QT_EINVAL for a bad or NULL value, *o unchanged. */
 QT_API int qt_engine_opts_set(qt_engine_opts *o, const char *name, const char *value, qt_err *err);
 
 /* ---- market loading (src/engine/market.c) ----

@@ -80,8 +80,8 @@ int cli_settings_parse_arg(qt_engine_opts *eo, int argc, char **argv, int *i) {
   if (!strcmp(a, "--trade-on-close")) return eo->trade_on_close = 1, 1;
   if (!strcmp(a, "--hedge-mode")) return eo->hedge_mode = 1, 1;
   if (!strcmp(a, "--no-close-at-end")) return eo->close_at_end = 0, 1;
-  qt_engine_opts probe = *eo;
-  if (strncmp(a, "--", 2) != 0 || qt_engine_opts_set(&probe, a, "1", NULL) == QT_ENOTFOUND) return 0;
+  /* a NULL value only asks whether the name is a setting (*eo unchanged) */
+  if (strncmp(a, "--", 2) != 0 || qt_engine_opts_set(eo, a, NULL, NULL) == QT_ENOTFOUND) return 0;
   if (*i + 1 >= argc) return cli_failf("%s needs a value", a);
   qt_err e;
   if (qt_engine_opts_set(eo, a, argv[++*i], &e)) return cli_fail(&e);

@@ -265,6 +265,7 @@ static void engine_settings(void) {
   EXPECT_EQ(qt_engine_opts_set(&o, "--leverage", "x", &e), QT_EINVAL);
   EXPECT_STREQ(e.msg, "--leverage: not a number (\"x\")");
   EXPECT_EQ(qt_engine_opts_set(&o, "--leverage", "inf", &e), QT_EINVAL);
+  EXPECT_EQ(qt_engine_opts_set(&o, "--cash", NULL, &e), QT_EINVAL); /* a setting, no value */
   e.msg[0] = 0;
   EXPECT_EQ(qt_engine_opts_set(&o, "--seed", "1", &e), QT_ENOTFOUND);
   EXPECT_STREQ(e.msg, "");
