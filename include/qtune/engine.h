@@ -118,4 +118,71 @@ QT_API int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds,
                          const qt_strategy_vtbl *s, const double *p, qt_result *out,
                          qt_err *err);
 
+/* ---- settings shared by every command that runs a backtest (src/engine/market.c) ----
+ * Sets one engine option from its text, range-checked in this one place:
+ * name is "cash" (> 0), "slippage-bps" (>= 0), "leverage" (>= 0; 0 = no cap),
+ * with or without the leading "--" (the message echoes name as given:
+ * `--cash: must be > 0 ("-5")`).  QT_ENOTFOUND (no message) for another
+ * name; QT_EINVAL for a bad or NULL value, *o unchanged. */
+QT_API int qt_engine_opts_set(qt_engine_opts *o, const char *name, const char *value, qt_err *err);
+
+/* ---- market loading (src/engine/market.c) ----
+ * The data a backtest, a study or a check runs on: one symbol from a catalog
+ * (with its second venue "<S>.B" when the strategy needs one, and the funding,
+ * quotes and trades stored beside the bars) or one data file through the
+ * importers, described as engine feeds.  A symbol with a funding series is a
+ * perpetual, one without is spot.  It prints nothing: warnings come back as
+ * text in qt_market.warnings. */
+#define QT_MARKET_MAX_SYMBOLS 16
+#define QT_MARKET_SYMBOL_MAX 30 /* so that "<S>.B" fits qt_instrument.symbol */
+#define QT_MARKET_MAX_WARNINGS 4
+
+typedef struct qt_market_opts {
+  const char *catalog;   /* catalog directory; or */
+  const char *data;      /* a CSV/zip/gz/JSON file through the importers */
+  char symbols[QT_MARKET_MAX_SYMBOLS][QT_MARKET_SYMBOL_MAX + 1]; /* qt_market_opts_set_symbols */
+  size_t n_symbols;
+  const char *from, *to; /* any qt_time_parse form; bars before FROM are history */
+  const char *columns;   /* generic CSV column mapping of data */
+  const char *date_format; /* its time column's format (qt_time_parse_fmt) */
+  const char *format;    /* importer format name of data (NULL: detected) */
+  double fee_bps, maker_bps, taker_bps; /* NaN: not given (instrument defaults) */
+  double lot_size, tick_size;           /* NaN: not given */
+  int want_second;       /* load "<S>.B" as instrument 1 (QT_NEEDS_SECOND) */
+} qt_market_opts;
+
+/* Nothing set: no source, no symbols, the fee/lot/tick overrides NaN. */
+QT_API qt_market_opts qt_market_opts_default(void);
+/* Sets the symbols from a list "A" or "A,B" (spaces trimmed).  Refuses a
+ * second call (the symbols are given once), an empty name, a duplicate, a
+ * name longer than QT_MARKET_SYMBOL_MAX and more than QT_MARKET_MAX_SYMBOLS. */
+QT_API int qt_market_opts_set_symbols(qt_market_opts *o, const char *list, qt_err *err);
+
+typedef struct qt_market {
+  qt_feed feeds[2];      /* feeds[k] points into the series below */
+  int n_feeds;
+  qt_bars bars[2];
+  qt_funding funding[2];
+  qt_quotes quotes[2];
+  qt_trades trades[2];
+  size_t from_i, to_i;   /* the bars of feed 0 selected by from/to: feed 0 holds
+                          * [0, to_i) and a run simulates from from_i on */
+  char warnings[QT_MARKET_MAX_WARNINGS][256]; /* for the caller to show */
+  int n_warnings;
+} qt_market;
+
+/* Loads the market of o into *out (caller storage, released by
+ * qt_market_free, also after a failure).  Fails with a message naming the
+ * option: no source or two, a catalog without a symbol, more than one symbol
+ * (one symbol per study for now), a missing symbol or second venue, a bad
+ * --from/--to or one that selects no bars.  Warns (out->warnings) when a
+ * funding series starts after the traded bars or ends before them (with its
+ * coverage), and when --to lies past the data (with the real end). */
+QT_API int qt_market_load(const qt_market_opts *o, qt_market *out, qt_err *err);
+QT_API void qt_market_free(qt_market *m);
+/* One line for headers: "AVAXUSDT, perpetual, funding 91 settlements, 1440 bars
+ * 2024-01-01T00:00:00Z .. 2024-01-01T23:59:00Z (120 warm-up bars before)" or
+ * "AVAXUSDT, spot: no funding series, ...".  Returns buf. */
+QT_API char *qt_market_describe(const qt_market *m, char *buf, size_t cap);
+
 #endif

@@ -11,6 +11,47 @@ QT_API const qt_strategy_vtbl *const *qt_strategies_builtin(size_t *out_n);
 /* A built-in by name, or NULL. */
 QT_API const qt_strategy_vtbl *qt_strategy_find(const char *name);
 
+/* ---- parameter aliases: command-line flags for a built-in's params ----
+ * A built-in may name some of its parameters as flags (`--atr-stop 2` for
+ * atr_stop_multiplier).  The table sits in the strategy's file, outside the
+ * plugin ABI; a plugin has none. */
+typedef struct qt_param_alias {
+  const char *flag;  /* without the leading "--", lower-case-with-dashes */
+  const char *param; /* the qt_param_spec name it sets */
+} qt_param_alias;
+/* The aliases of s (static; *out_n = 0 and NULL for none). */
+QT_API const qt_param_alias *qt_strategy_aliases(const qt_strategy_vtbl *s, size_t *out_n);
+
+/* ---- parameter values from text (src/strategies/params.c) ----
+ * The one parser of parameter values used by every command and by the
+ * optimizer.  p holds n_params values in spec order (user units, categorical
+ * as index) and is updated in place; set (NULL or n_params bytes) gets a 1 for
+ * each parameter given.  Messages name the parameter, the value and what was
+ * expected, e.g. `param 'fast': not an integer ("true")`, and for files the
+ * file and line: `p.yaml:3: param 'fast': ...`. */
+/* One value for ps: int, float (within [lo, hi]); bool true/false/yes/no/on/
+ * off/1/0; categorical by label or index.  Spaces and one pair of quotes are
+ * trimmed.  *out is 0 on failure (QT_EINVAL). */
+QT_API int qt_param_parse(const qt_param_spec *ps, const char *text, size_t len, double *out,
+                          qt_err *err);
+/* Parameter `name` (a spec name) from its value text. */
+QT_API int qt_params_set(const qt_strategy_vtbl *s, const char *name, const char *value, double *p,
+                         unsigned char *set, qt_err *err);
+/* "name=value,name=value" (empty items skipped). */
+QT_API int qt_params_parse_list(const qt_strategy_vtbl *s, const char *list, double *p,
+                                unsigned char *set, qt_err *err);
+/* A params file's text: a JSON object when it starts with '{', else a flat
+ * YAML map `name: value` (as `qtune best` writes).  file names it in messages. */
+QT_API int qt_params_parse_text(const qt_strategy_vtbl *s, const char *text, size_t len,
+                                const char *file, double *p, unsigned char *set, qt_err *err);
+QT_API int qt_params_parse_file(const qt_strategy_vtbl *s, const char *path, double *p,
+                                unsigned char *set, qt_err *err);
+/* An alias flag (with or without "--") and its value (NULL: "1", for a bool
+ * flag given alone).  QT_ENOTFOUND (no message) when flag is not an alias of
+ * s; other errors are prefixed with the flag. */
+QT_API int qt_params_set_flag(const qt_strategy_vtbl *s, const char *flag, const char *value,
+                              double *p, unsigned char *set, qt_err *err);
+
 /* ---- users' strategies (src/strategies/plugin.c) ---- */
 /* Checks a vtable's shape: ABI, a lower-case name, callbacks (lookback, init,
  * on_bar), n_instruments 1 or 2, and the spec (unique lower_snake_case names,

@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <yaml.h>
 
 #define BT_MAX_PARAMS 64
 
@@ -22,158 +20,26 @@ static void usage(void) {
          "%s\n"
          "strategy:\n"
          "  --strategy NAME        a built-in (see qtune strategies) or a plugin .so path\n"
-         "  --params k=v,...       parameter values (others keep their defaults)\n"
-         "  --params-file F.yaml   a flat YAML map of parameter values (--params wins)\n\n"
-         "simulation:\n"
-         "  --cash X               starting cash, quote currency (default 10000)\n"
-         "  --slippage-bps X       adverse slippage on market and stop fills (default 0)\n"
-         "  --leverage X           leverage cap, gross notional / equity (default 1; 0 = none)\n"
-         "  --trade-on-close       market orders fill at the signal bar's close\n"
-         "  --hedge-mode           long and short legs at once\n"
-         "  --no-close-at-end      leave positions open at the end of the data\n\n"
+         "  --params k=v,...|FILE  parameter values (others keep their defaults), or a\n"
+         "                         params file: a flat YAML map or a JSON object\n"
+         "  --params-file FILE     a params file (--params wins over it, and a\n"
+         "                         strategy's parameter flags win over both)\n\n"
+         "simulation:\n%s\n"
          "output:\n"
          "  --json                 print JSON instead of a table\n"
          "  --trades FILE.csv      write the closed trades\n"
          "  --equity FILE.csv      write the equity curve\n"
          "  --orders FILE.csv      write every order the strategy submitted, replaced or\n"
          "                         cancelled\n",
-         cli_market_help());
-}
-
-/* Parses one value for spec ps: numbers; bool true/false/yes/no/1/0;
- * categorical by label or index. */
-static int parse_value(const qt_strategy_vtbl *s, const qt_param_spec *ps, const char *v,
-                       double *out) {
-  if (ps->type == QT_PARAM_BOOL) {
-    if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1")) {
-      *out = 1;
-      return 0;
-    }
-    if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0")) {
-      *out = 0;
-      return 0;
-    }
-    return cli_failf("strategy '%s': parameter '%s' is a bool (true/false), got '%s'", s->name,
-                     ps->name, v);
-  }
-  if (ps->type == QT_PARAM_CAT) {
-    for (size_t c = 0; c < ps->n_choices; c++)
-      if (strcmp(ps->choices[c], v) == 0) {
-        *out = (double)c;
-        return 0;
-      }
-  }
-  if (qt_parse_double(v, strlen(v), out) != 0) {
-    if (ps->type == QT_PARAM_CAT) {
-      char list[512];
-      size_t n = 0;
-      list[0] = 0;
-      for (size_t c = 0; c < ps->n_choices && n + 2 < sizeof list; c++)
-        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", c ? ", " : "", ps->choices[c]);
-      return cli_failf("strategy '%s': parameter '%s': '%s' is not one of: %s", s->name, ps->name,
-                       v, list);
-    }
-    return cli_failf("strategy '%s': parameter '%s': '%s' is not a number", s->name, ps->name, v);
-  }
-  return 0;
-}
-
-static int unknown_param(const qt_strategy_vtbl *s, const char *name) {
-  char list[1024];
-  size_t n = 0;
-  list[0] = 0;
-  for (size_t k = 0; k < s->n_params && n + 2 < sizeof list; k++)
-    n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", k ? ", " : "", s->params[k].name);
-  if (s->n_params == 0) snprintf(list, sizeof list, "(none)");
-  return cli_failf("strategy '%s' has no parameter '%s'; valid: %s", s->name, name, list);
-}
-
-static int set_param(const qt_strategy_vtbl *s, double *p, const char *k, const char *v) {
-  int idx = qt_strategy_param_index(s, k);
-  if (idx < 0) return unknown_param(s, k);
-  return parse_value(s, &s->params[idx], v, &p[idx]) ? CLI_ERROR : 0;
-}
-
-/* "k=v,k=v" */
-static int parse_params(const qt_strategy_vtbl *s, const char *arg, double *p) {
-  char buf[4096];
-  if (strlen(arg) >= sizeof buf) return cli_failf("--params: too long");
-  strcpy(buf, arg);
-  char *save = NULL;
-  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    while (*tok == ' ') tok++;
-    if (!*tok) continue;
-    char *eq = strchr(tok, '=');
-    if (!eq || eq == tok) return cli_failf("--params: '%s' is not name=value", tok);
-    *eq = 0;
-    char *end = eq - 1;
-    while (end > tok && *end == ' ') *end-- = 0;
-    if (set_param(s, p, tok, eq + 1)) return CLI_ERROR;
-  }
-  return 0;
-}
-
-/* A flat YAML map name: value. */
-static int parse_params_file(const qt_strategy_vtbl *s, const char *path, double *p) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return cli_failf("%s: cannot open", path);
-  yaml_parser_t yp;
-  if (!yaml_parser_initialize(&yp)) {
-    fclose(f);
-    return cli_failf("%s: cannot start the YAML parser", path);
-  }
-  yaml_parser_set_input_file(&yp, f);
-  int rc = 0, depth = 0, done = 0;
-  char key[256] = {0};
-  int have_key = 0;
-  while (!done && rc == 0) {
-    yaml_event_t ev;
-    if (!yaml_parser_parse(&yp, &ev)) {
-      rc = cli_failf("%s:%zu: %s", path, yp.problem_mark.line + 1,
-                     yp.problem ? yp.problem : "YAML syntax error");
-      break;
-    }
-    switch (ev.type) {
-    case YAML_MAPPING_START_EVENT:
-      if (++depth > 1) rc = cli_failf("%s:%zu: nested maps are not allowed (a flat name: value map)",
-                                      path, ev.start_mark.line + 1);
-      break;
-    case YAML_SEQUENCE_START_EVENT:
-      rc = cli_failf("%s:%zu: lists are not allowed (a flat name: value map)", path,
-                     ev.start_mark.line + 1);
-      break;
-    case YAML_MAPPING_END_EVENT: depth--; break;
-    case YAML_SCALAR_EVENT: {
-      const char *v = (const char *)ev.data.scalar.value;
-      if (depth != 1) {
-        rc = cli_failf("%s:%zu: expected a map of name: value", path, ev.start_mark.line + 1);
-      } else if (!have_key) {
-        snprintf(key, sizeof key, "%s", v);
-        have_key = 1;
-      } else {
-        have_key = 0;
-        if (set_param(s, p, key, v)) {
-          fprintf(stderr, "qtune: (in %s, line %zu)\n", path, ev.start_mark.line + 1);
-          rc = CLI_ERROR;
-        }
-      }
-      break;
-    }
-    case YAML_STREAM_END_EVENT: done = 1; break;
-    default: break;
-    }
-    yaml_event_delete(&ev);
-  }
-  yaml_parser_delete(&yp);
-  fclose(f);
-  return rc;
+         cli_market_help(), cli_settings_help());
+  cli_params_help(stdout);
 }
 
 static json_t *num_json(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 static void fmt_time(int64_t ms, char *buf, size_t cap) { qt_time_format(ms, buf, cap); }
 
-static int write_trades(const char *path, const qt_result *r, const cli_market *m) {
+static int write_trades(const char *path, const qt_result *r, const qt_market *m) {
   char tmp[4096];
   qt_err err;
   FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
@@ -196,7 +62,7 @@ static int write_trades(const char *path, const qt_result *r, const cli_market *
   return 0;
 }
 
-static int write_orders(const char *path, const qt_result *r, const cli_market *m) {
+static int write_orders(const char *path, const qt_result *r, const qt_market *m) {
   char tmp[4096];
   qt_err err;
   FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
@@ -234,7 +100,7 @@ static int write_equity(const char *path, const qt_result *r) {
 }
 
 static void print_table(const qt_strategy_vtbl *s, const double *p, const qt_result *r,
-                        const qt_metrics *mt, const cli_market *m) {
+                        const qt_metrics *mt, const qt_market *m) {
   char a[40], b[40];
   fmt_time(r->ts_ms[0], a, sizeof a);
   fmt_time(r->ts_ms[r->n_bars - 1], b, sizeof b);
@@ -247,7 +113,9 @@ static void print_table(const qt_strategy_vtbl *s, const double *p, const qt_res
     else
       printf(" %s=%g", ps->name, p[k]);
   }
-  printf("\nmarket     %s, %zu bars, %s .. %s\n", m->feeds[0].inst.symbol, r->n_bars, a, b);
+  char desc[512];
+  printf("\nmarket     %s\n", qt_market_describe(m, desc, sizeof desc));
+  printf("traded     %zu bars, %s .. %s\n", r->n_bars, a, b);
   printf("orders     %zu (fills %zu, rejected %zu, cancelled %zu)%s\n\n", r->n_orders, r->n_fills,
          r->n_rejected, r->n_cancelled, r->liquidated ? "  LIQUIDATED" : "");
   for (int k = 0; k < QT_METRICS_N; k++) printf("%-18s %14.6g\n", qt_metrics_name(k), qt_metrics_get(mt, k));
@@ -255,7 +123,7 @@ static void print_table(const qt_strategy_vtbl *s, const double *p, const qt_res
 }
 
 static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_result *r,
-                      const qt_metrics *mt, const cli_market *m) {
+                      const qt_metrics *mt, const qt_market *m) {
   json_t *o = json_object();
   json_object_set_new(o, "strategy", json_string(s->name));
   json_t *jp = json_object();
@@ -271,7 +139,9 @@ static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_resul
       json_object_set_new(jp, ps->name, json_real(p[k]));
   }
   json_object_set_new(o, "params", jp);
+  char desc[512];
   json_object_set_new(o, "symbol", json_string(m->feeds[0].inst.symbol));
+  json_object_set_new(o, "market", json_string(qt_market_describe(m, desc, sizeof desc)));
   json_object_set_new(o, "bars", json_integer((json_int_t)r->n_bars));
   json_object_set_new(o, "first_ms", json_integer(r->ts_ms[0]));
   json_object_set_new(o, "last_ms", json_integer(r->ts_ms[r->n_bars - 1]));
@@ -297,102 +167,81 @@ static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_resul
 }
 
 int cmd_backtest(int argc, char **argv) {
-  cli_market_opts mo;
-  cli_market_opts_init(&mo);
-  const char *strategy = NULL, *params = NULL, *params_file = NULL, *trades_out = NULL,
-             *equity_out = NULL, *orders_out = NULL;
+  qt_market_opts mo = qt_market_opts_default();
+  const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
+             *trades_out = NULL, *equity_out = NULL, *orders_out = NULL;
   int json = 0, rc = CLI_ERROR;
   qt_engine_opts eo = qt_engine_opts_default();
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int mr = cli_market_parse_arg(&mo, argc, argv, &i);
-    if (mr == 1) continue;
-    if (mr != 0) return CLI_ERROR;
-    int has_val = i + 1 < argc;
-#define NEED_VAL()                                                          \
-  do {                                                                      \
-    if (!has_val) return cli_failf("backtest: %s needs a value", a);        \
-  } while (0)
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage();
-      return CLI_OK;
-    } else if (!strcmp(a, "--strategy")) {
-      NEED_VAL();
-      strategy = argv[++i];
-    } else if (!strcmp(a, "--params")) {
-      NEED_VAL();
-      params = argv[++i];
-    } else if (!strcmp(a, "--params-file")) {
-      NEED_VAL();
-      params_file = argv[++i];
-    } else if (!strcmp(a, "--cash")) {
-      NEED_VAL();
-      if (cli_parse_double(a, argv[++i], &eo.cash)) return CLI_ERROR;
-      if (!(eo.cash > 0)) return cli_failf("backtest: --cash must be > 0");
-    } else if (!strcmp(a, "--slippage-bps")) {
-      NEED_VAL();
-      if (cli_parse_double(a, argv[++i], &eo.slippage_bps)) return CLI_ERROR;
-      if (!(eo.slippage_bps >= 0)) return cli_failf("backtest: --slippage-bps must be >= 0");
-    } else if (!strcmp(a, "--leverage")) {
-      NEED_VAL();
-      if (cli_parse_double(a, argv[++i], &eo.leverage_cap)) return CLI_ERROR;
-      if (!(eo.leverage_cap >= 0)) return cli_failf("backtest: --leverage must be >= 0");
-    } else if (!strcmp(a, "--trade-on-close")) {
-      eo.trade_on_close = 1;
-    } else if (!strcmp(a, "--hedge-mode")) {
-      eo.hedge_mode = 1;
-    } else if (!strcmp(a, "--no-close-at-end")) {
-      eo.close_at_end = 0;
-    } else if (!strcmp(a, "--json")) {
-      json = 1;
-    } else if (!strcmp(a, "--trades")) {
-      NEED_VAL();
-      trades_out = argv[++i];
-    } else if (!strcmp(a, "--equity")) {
-      NEED_VAL();
-      equity_out = argv[++i];
-    } else if (!strcmp(a, "--orders")) {
-      NEED_VAL();
-      orders_out = argv[++i];
-    } else {
-      return cli_failf("backtest: unknown option '%s' (see qtune backtest --help)", a);
-    }
-#undef NEED_VAL
-  }
-  if (!strategy) return cli_failf("backtest: --strategy NAME is required (see qtune strategies)");
-
   qt_err err;
   qt_err_clear(&err);
   void *plugin = NULL;
+  qt_market m;
+  memset(&m, 0, sizeof m);
+  qt_engine *e = NULL;
+  double p[BT_MAX_PARAMS], flag_p[BT_MAX_PARAMS];
+  unsigned char flag_set[BT_MAX_PARAMS] = {0};
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage();
+      return CLI_OK;
+    }
+  if (!strategy) return cli_failf("backtest: --strategy NAME is required (see qtune strategies)");
+  /* first: its parameter flags are options of this command line */
   const qt_strategy_vtbl *s = qt_strategy_resolve(strategy, &plugin, &err);
   if (!s) {
     if (!err.msg[0])
       return cli_failf("backtest: unknown strategy '%s' (see qtune strategies)", strategy);
     return cli_fail(&err);
   }
-  if (s->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
-  cli_market m;
-  memset(&m, 0, sizeof m);
-  int market_loaded = 0;
-  qt_engine *e = NULL;
-  double p[BT_MAX_PARAMS];
   if (s->n_params > BT_MAX_PARAMS) {
     cli_failf("backtest: strategy '%s' has more than %d parameters", s->name, BT_MAX_PARAMS);
     goto done;
   }
+  qt_strategy_defaults(s, flag_p);
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int mr = cli_market_parse_arg(&mo, argc, argv, &i);
+    if (mr == 0) mr = cli_settings_parse_arg(&eo, argc, argv, &i);
+    if (mr == 0) mr = cli_params_parse_flag(s, argc, argv, &i, flag_p, flag_set);
+    if (mr == 1) continue;
+    if (mr != 0) goto done;
+    const char *seen_strategy;
+    struct {
+      const char *name, **dst;
+    } const vals[] = {{"--strategy", &seen_strategy}, {"--params", &params},
+                      {"--params-file", &params_file}, {"--trades", &trades_out},
+                      {"--equity", &equity_out},      {"--orders", &orders_out}};
+    size_t hit = 0;
+    while (hit < sizeof vals / sizeof vals[0] && strcmp(a, vals[hit].name)) hit++;
+    if (hit < sizeof vals / sizeof vals[0]) {
+      if (i + 1 >= argc) {
+        cli_failf("backtest: %s needs a value", a);
+        goto done;
+      }
+      *vals[hit].dst = argv[++i];
+    } else if (!strcmp(a, "--json")) {
+      json = 1;
+    } else {
+      cli_failf("backtest: unknown option '%s' (see qtune backtest --help)", a);
+      goto done;
+    }
+  }
+  if (s->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
   qt_strategy_defaults(s, p);
-  if (params_file && parse_params_file(s, params_file, p)) goto done;
-  if (params && parse_params(s, params, p)) goto done;
+  if (params_file && cli_params_parse(s, params_file, p, NULL)) goto done;
+  if (params && cli_params_parse(s, params, p, NULL)) goto done;
+  for (size_t k = 0; k < s->n_params; k++)
+    if (flag_set[k]) p[k] = flag_p[k];
   if (qt_strategy_check_params(s, p, &err)) {
     cli_fail(&err);
     goto done;
   }
   mo.want_second = (s->needs & QT_NEEDS_SECOND) != 0 || s->n_instruments > 1;
-  if (cli_market_load(&mo, &m, &err)) {
+  if (qt_market_load(&mo, &m, &err)) {
     cli_fail(&err);
     goto done;
   }
-  market_loaded = 1;
+  cli_market_print_warnings(&m);
   if (m.n_feeds < s->n_instruments) {
     cli_failf("backtest: strategy '%s' trades %d instruments; the data has %d", s->name,
               s->n_instruments, m.n_feeds);
@@ -426,7 +275,7 @@ int cmd_backtest(int argc, char **argv) {
   rc = CLI_OK;
 done:
   qt_engine_free(e);
-  if (market_loaded) cli_market_free(&m);
+  qt_market_free(&m);
   qt_strategy_unload(plugin);
   return rc;
 }

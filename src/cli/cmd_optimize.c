@@ -33,10 +33,14 @@ static void on_sigint(int sig) {
 typedef struct opt_args {
   const char *strategy, *trials, *jobs, *sampler, *study, *storage, *seed, *space;
   const char *objective, *direction, *weights, *constraints, *cmd, *trial_timeout;
-  const char *retries, *best_out, *timeout, *function, *cash, *slippage, *leverage;
+  const char *retries, *best_out, *timeout, *function, *params;
   const char *sampler_opts, *search;
-  int lenient, deterministic, quiet, hedge_mode, trade_on_close, no_close_at_end;
-  cli_market_opts mo;
+  int lenient, deterministic, quiet;
+  qt_market_opts mo;
+  qt_engine_opts eo;           /* the backtest settings, range-checked as parsed */
+  const qt_strategy_vtbl *strat; /* resolved before parsing: its parameter flags */
+  double *fix_p;               /* params fixed by --params and parameter flags */
+  unsigned char *fix_set;
 } opt_args;
 
 static const char k_help[] =
@@ -77,18 +81,14 @@ static const char k_help[] =
     "  --deterministic        batches of --jobs: same seed, same trials\n"
     "  --best-out FILE        best params as YAML (default <study>_best.yaml)\n"
     "  --quiet                no progress display\n"
-    "backtest:\n"
-    "  --cash X               starting cash (default 10000)\n"
-    "  --slippage-bps X       adverse slippage on market and stop fills (default 0)\n"
-    "  --leverage X           leverage cap, gross notional / equity (default 1; 0 none)\n"
-    "  --trade-on-close       market orders fill at the signal bar's close\n"
-    "  --hedge-mode           long and short legs at once (always on for\n"
-    "                         strategies that need it, e.g. hedge_grid)\n"
-    "  --no-close-at-end      leave positions open at the end of the data\n"
     "  --config FILE.yaml     any of the keys above (without --, `_` or `-`), also\n"
     "                         n_trials, n_jobs, sampler: {name, seed, options},\n"
     "                         objective: {metric: weight}, constraints: {min_X: v}\n"
-    "market:\n";
+    "parameters:\n"
+    "  --params k=v,...|FILE  fix these parameters (not searched); a list or a params\n"
+    "                         file (flat YAML map or JSON object); a strategy's\n"
+    "                         parameter flags (below) fix one parameter each\n"
+    "backtest:\n";
 
 /* ---- YAML config: a flat map of option names to values ---- */
 typedef struct argvec {
@@ -126,16 +126,14 @@ static const struct { const char *name; size_t off; } k_vals[] = {
     O("--objective-cmd", cmd),     O("--trial-timeout", trial_timeout),
     O("--retries", retries),       O("--best-out", best_out),
     O("--timeout", timeout),       O("--function", function),
-    O("--cash", cash),             O("--slippage-bps", slippage),
-    O("--leverage", leverage),     O("--sampler-opts", sampler_opts),
+    O("--params", params),         O("--sampler-opts", sampler_opts),
     O("--search", search),
 };
 #undef O
 #define F(n, f) {n, offsetof(opt_args, f)}
 static const struct { const char *name; size_t off; } k_flags[] = {
     F("--lenient", lenient),       F("--deterministic", deterministic),
-    F("--quiet", quiet),           F("--hedge-mode", hedge_mode),
-    F("--trade-on-close", trade_on_close), F("--no-close-at-end", no_close_at_end),
+    F("--quiet", quiet),
 };
 #undef F
 /* The tuning guide's (Optuna's) key spellings: alias -> option. */
@@ -144,9 +142,11 @@ static const struct { const char *alias, *opt; } k_key_alias[] = {
 };
 
 static int is_flag_key(const char *k) {
+  char opt[140];
+  snprintf(opt, sizeof opt, "--%s", k);
   for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0]; i++)
-    if (!strcmp(k_flags[i].name + 2, k)) return 1;
-  return 0;
+    if (!strcmp(k_flags[i].name, opt)) return 1;
+  return cli_settings_is_flag(opt);
 }
 
 /* 1 when "--key" is an option of optimize (its own or a market option). */
@@ -156,10 +156,12 @@ static int is_option_key(const char *k) {
   snprintf(opt, sizeof opt, "--%s", k);
   for (size_t i = 0; i < sizeof k_vals / sizeof k_vals[0]; i++)
     if (!strcmp(k_vals[i].name, opt)) return 1;
-  cli_market_opts mo;
-  cli_market_opts_init(&mo);
+  qt_market_opts mo = qt_market_opts_default();
+  qt_engine_opts eo = qt_engine_opts_default();
   char zero[] = "0", *av[] = {opt, zero, NULL};
   int i = 0;
+  if (qt_engine_opts_set(&eo, opt, NULL, NULL) != QT_ENOTFOUND) return 1;
+  if (cli_params_is_flag(opt)) return 1;
   return cli_market_parse_arg(&mo, 2, av, &i) == 1;
 }
 
@@ -172,12 +174,14 @@ static void key_suggest(const char *key, char *buf, size_t cap) {
     snprintf(store[n], sizeof store[n], "%s", k_vals[i].name + 2), n++;
   for (size_t i = 0; i < sizeof k_flags / sizeof k_flags[0] && n < 64; i++)
     snprintf(store[n], sizeof store[n], "%s", k_flags[i].name + 2), n++;
-  /* the market options, as their help lists them */
-  for (const char *h = cli_market_help(); (h = strstr(h, "--")) != NULL && n < 64;) {
-    size_t l = strspn(h + 2, "abcdefghijklmnopqrstuvwxyz-");
-    if (l && l < sizeof store[n]) snprintf(store[n], sizeof store[n], "%.*s", (int)l, h + 2), n++;
-    h += 2 + l;
-  }
+  /* the market options and backtest settings, as their help lists them */
+  const char *helps[] = {cli_market_help(), cli_settings_help()};
+  for (size_t hk = 0; hk < 2; hk++)
+    for (const char *h = helps[hk]; (h = strstr(h, "--")) != NULL && n < 64;) {
+      size_t l = strspn(h + 2, "abcdefghijklmnopqrstuvwxyz-");
+      if (l && l < sizeof store[n]) snprintf(store[n], sizeof store[n], "%.*s", (int)l, h + 2), n++;
+      h += 2 + l;
+    }
   for (size_t i = 0; i < sizeof k_key_alias / sizeof k_key_alias[0] && n < 64; i++)
     snprintf(store[n], sizeof store[n], "%s", k_key_alias[i].alias), n++;
   for (size_t i = 0; i < n; i++) {
@@ -335,6 +339,8 @@ static int parse_args(opt_args *a, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     int mr = cli_market_parse_arg(&a->mo, argc, argv, &i);
+    if (mr == 0) mr = cli_settings_parse_arg(&a->eo, argc, argv, &i);
+    if (mr == 0) mr = cli_params_parse_flag(a->strat, argc, argv, &i, a->fix_p, a->fix_set);
     if (mr == 1) continue;
     if (mr == CLI_ERROR) return CLI_ERROR;
     int hit = 0;
@@ -437,7 +443,7 @@ static char *user_config(const opt_args *a) {
   if (a->cmd) json_object_set_new(o, "objective_cmd", json_string(a->cmd));
   if (a->function) json_object_set_new(o, "function", json_string(a->function));
   if (a->mo.catalog) json_object_set_new(o, "catalog", json_string(a->mo.catalog));
-  if (a->mo.symbol) json_object_set_new(o, "symbol", json_string(a->mo.symbol));
+  if (a->mo.n_symbols) json_object_set_new(o, "symbol", json_string(a->mo.symbols[0]));
   if (a->mo.data) json_object_set_new(o, "data", json_string(a->mo.data));
   if (a->mo.from) json_object_set_new(o, "from", json_string(a->mo.from));
   if (a->mo.to) json_object_set_new(o, "to", json_string(a->mo.to));
@@ -448,18 +454,39 @@ static char *user_config(const opt_args *a) {
   return s;
 }
 
+/* Fixes each parameter given by --params or a parameter flag: an overlay
+ * `name: value` through the space's own path, so the study stores it. */
+static int fix_params(const opt_args *a, qt_space *sp, qt_err *e) {
+  for (size_t k = 0; k < a->strat->n_params; k++) {
+    if (!a->fix_set[k]) continue;
+    const qt_param_spec *ps = &a->strat->params[k];
+    char y[512];
+    if (ps->type == QT_PARAM_CAT)
+      snprintf(y, sizeof y, "%s: \"%s\"\n", ps->name, ps->choices[(size_t)a->fix_p[k]]);
+    else if (ps->type == QT_PARAM_BOOL)
+      snprintf(y, sizeof y, "%s: %s\n", ps->name, a->fix_p[k] ? "true" : "false");
+    else
+      snprintf(y, sizeof y, "%s: %.17g\n", ps->name, a->fix_p[k]);
+    if (qt_space_apply_yaml(sp, y, "--params", a->strat->params, a->strat->n_params, e))
+      return e->code;
+  }
+  return QT_OK;
+}
+
 int cmd_optimize(int argc, char **argv) {
   opt_args a;
   memset(&a, 0, sizeof a);
-  cli_market_opts_init(&a.mo);
+  a.mo = qt_market_opts_default();
+  a.eo = qt_engine_opts_default();
   argvec av = {0};
   int rc = CLI_ERROR;
   qt_err e;
   qt_space *sp = NULL;
   qt_study *st = NULL;
   qt_objective obj = {0};
-  cli_market mk;
+  qt_market mk;
   int have_market = 0;
+  char desc[512];
   char *ucfg = NULL, *space_text = NULL;
   void *plugin = NULL; /* a user's strategy .so (qt_strategy_resolve) */
   char sopt_buf[512];
@@ -471,8 +498,11 @@ int cmd_optimize(int argc, char **argv) {
       char names[256];
       qt_sampler_names(names, sizeof names, ", ");
       fputs(k_help, stdout);
+      fputs(cli_settings_help(), stdout);
+      fputs("market:", stdout);
       fputs(cli_market_help(), stdout);
       printf("samplers: %s\n", names);
+      cli_params_help(stdout);
       return CLI_OK;
     }
   /* argv = config pairs first, then the command line (later wins) */
@@ -490,7 +520,37 @@ int cmd_optimize(int argc, char **argv) {
     }
     if (av_push(&av, argv[i])) goto oom;
   }
+  /* the strategy first: its parameter flags are options of this command line */
+  const char *sname = cli_find_strategy(av.n, av.v);
+  if (sname) {
+    if (!(a.strat = qt_strategy_resolve(sname, &plugin, &e))) goto fail_e;
+    a.fix_p = calloc(a.strat->n_params + 1, sizeof *a.fix_p);
+    a.fix_set = calloc(a.strat->n_params + 1, 1);
+    if (!a.fix_p || !a.fix_set) goto oom;
+    qt_strategy_defaults(a.strat, a.fix_p);
+  }
   if (parse_args(&a, av.n, av.v) != CLI_OK) goto done;
+  if (a.params && !a.strat) {
+    rc = cli_failf("optimize: --params needs --strategy (an external objective's space is "
+                   "--space FILE)");
+    goto done;
+  }
+  if (a.params) {
+    /* the flags win over --params, as in backtest */
+    double *pp = calloc(a.strat->n_params + 1, sizeof *pp);
+    unsigned char *ps = calloc(a.strat->n_params + 1, 1);
+    int bad = !pp || !ps;
+    if (!bad) {
+      qt_strategy_defaults(a.strat, pp);
+      bad = cli_params_parse(a.strat, a.params, pp, ps) ? 2 : 0;
+      for (size_t k = 0; !bad && k < a.strat->n_params; k++)
+        if (ps[k] && !a.fix_set[k]) a.fix_p[k] = pp[k], a.fix_set[k] = 1;
+    }
+    free(pp);
+    free(ps);
+    if (bad == 1) goto oom;
+    if (bad) goto done;
+  }
 
   int n_obj = !!a.strategy + !!a.cmd + !!a.function;
   if (n_obj != 1) {
@@ -549,8 +609,7 @@ int cmd_optimize(int argc, char **argv) {
   /* the objective and its space */
   const qt_strategy_vtbl *strat = NULL;
   if (a.strategy) {
-    strat = qt_strategy_resolve(a.strategy, &plugin, &e);
-    if (!strat) goto fail_e;
+    strat = a.strat;
     if (qt_space_from_spec(strat->params, strat->n_params, &sp, &e)) goto fail_e;
   } else {
     if (!a.space) {
@@ -578,6 +637,7 @@ int cmd_optimize(int argc, char **argv) {
     rc = cli_failf("--search listed needs --space FILE (the params to search)");
     goto done;
   }
+  if (strat && fix_params(&a, sp, &e)) goto fail_e;
 
   /* the goal */
   qt_study_opts so = qt_study_opts_default();
@@ -640,8 +700,9 @@ int cmd_optimize(int argc, char **argv) {
   /* data last: a bad study name fails before a long load */
   if (strat) {
     a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0 || strat->n_instruments > 1;
-    if (cli_market_load(&a.mo, &mk, &e)) goto fail_e;
+    if (qt_market_load(&a.mo, &mk, &e)) goto fail_e;
     have_market = 1;
+    cli_market_print_warnings(&mk);
     if (mk.n_feeds < strat->n_instruments) {
       rc = cli_failf("optimize: strategy '%s' trades %d instruments; the data has %d",
                      strat->name, strat->n_instruments, mk.n_feeds);
@@ -650,25 +711,9 @@ int cmd_optimize(int argc, char **argv) {
     if ((strat->needs & QT_NEEDS_FUNDING) && !mk.feeds[0].funding)
       fprintf(stderr, "qtune: warning: strategy '%s' uses funding, but the data has none\n",
               strat->name);
-    qt_engine_opts eo = qt_engine_opts_default();
+    qt_engine_opts eo = a.eo;
     eo.from = mk.from_i; /* --from: earlier bars are history, not traded */
-    eo.hedge_mode = a.hedge_mode || (strat->needs & QT_NEEDS_HEDGE);
-    eo.trade_on_close = a.trade_on_close;
-    if (a.no_close_at_end) eo.close_at_end = 0;
-    if (a.cash && (cli_parse_double("--cash", a.cash, &eo.cash) || !(eo.cash > 0))) {
-      rc = cli_failf("--cash: must be > 0");
-      goto done;
-    }
-    if (a.slippage && (cli_parse_double("--slippage-bps", a.slippage, &eo.slippage_bps) ||
-                       !(eo.slippage_bps >= 0))) {
-      rc = cli_failf("--slippage-bps: must be >= 0");
-      goto done;
-    }
-    if (a.leverage && (cli_parse_double("--leverage", a.leverage, &eo.leverage_cap) ||
-                       !(eo.leverage_cap >= 0))) {
-      rc = cli_failf("--leverage: must be >= 0");
-      goto done;
-    }
+    if (strat->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
     hedge = eo.hedge_mode;
     if (qt_objective_strategy(strat, mk.feeds, mk.n_feeds, &eo, NULL, &obj, &e)) goto fail_e;
   } else if (a.cmd) {
@@ -709,8 +754,8 @@ int cmd_optimize(int argc, char **argv) {
     if (n) printf("constraints: %s\n", gl);
   }
   if (have_market && mk.feeds[0].bars)
-    printf("data:     %zu bars, %d instrument(s)%s\n", mk.feeds[0].bars->n, mk.n_feeds,
-           hedge ? ", hedge mode" : "");
+    printf("data:     %s, %d instrument(s)%s\n", qt_market_describe(&mk, desc, sizeof desc),
+           mk.n_feeds, hedge ? ", hedge mode" : "");
   fflush(stdout);
 
   prog pg = {isatty(2), 0, g->metric};
@@ -766,7 +811,9 @@ fail_e:
 done:
   qt_objective_free(&obj);
   qt_study_free(st);
-  if (have_market) cli_market_free(&mk);
+  if (have_market) qt_market_free(&mk);
+  free(a.fix_p);
+  free(a.fix_set);
   qt_space_free(sp);
   free(space_text);
   free(ucfg);

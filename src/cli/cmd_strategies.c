@@ -19,6 +19,15 @@ static const char *type_name(int t) {
   return "?";
 }
 
+/* The alias flag of parameter name ("atr-stop"), or NULL. */
+static const char *flag_of(const qt_strategy_vtbl *s, const char *name) {
+  size_t n = 0;
+  const qt_param_alias *al = qt_strategy_aliases(s, &n);
+  for (size_t k = 0; k < n; k++)
+    if (strcmp(al[k].param, name) == 0) return al[k].flag;
+  return NULL;
+}
+
 static json_t *spec_json(const qt_strategy_vtbl *s) {
   json_t *o = json_object();
   json_object_set_new(o, "name", json_string(s->name));
@@ -54,6 +63,8 @@ static json_t *spec_json(const qt_strategy_vtbl *s) {
     json_object_set_new(j, "step", json_real(p->step));
     json_object_set_new(j, "log", json_boolean(p->log));
     json_object_set_new(j, "help", json_string(p->help ? p->help : ""));
+    const char *fl = flag_of(s, p->name);
+    if (fl) json_object_set_new(j, "flag", json_string(fl));
     json_array_append_new(ps, j);
   }
   json_object_set_new(o, "params", ps);
@@ -77,21 +88,26 @@ static void print_text(const qt_strategy_vtbl *s) {
       snprintf(range, sizeof range, "[%g, %g]", p->lo, p->hi);
       snprintf(def, sizeof def, "%g", p->def);
     }
-    printf("  %-22s %-6s %-18s default %-8s%s  %s\n", p->name,
+    const char *fl = flag_of(s, p->name);
+    printf("  %-22s %-6s %-18s default %-8s%s  %s%s%s%s\n", p->name,
            p->type == QT_PARAM_CAT ? "cat" : type_name(p->type), range, def, p->log ? " log" : "",
-           p->help ? p->help : "");
+           p->help ? p->help : "", fl ? " (flag --" : "", fl ? fl : "", fl ? ")" : "");
   }
 }
 
 int cmd_strategies(int argc, char **argv) {
   int json = 0;
+  const char *only = NULL;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0) {
+    if (argv[i][0] != '-' && !only) {
+      only = argv[i];
+    } else if (strcmp(argv[i], "--json") == 0) {
       json = 1;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      printf("usage: qtune strategies [--json]\n\n"
-             "Lists the built-in strategies and their parameters: name, type, range,\n"
-             "default, log scale and a one-line help.  --json prints one JSON array.\n");
+      printf("usage: qtune strategies [NAME] [--json]\n\n"
+             "Lists the built-in strategies (or only NAME) and their parameters: name,\n"
+             "type, range, default, log scale, a one-line help and the flag that sets it\n"
+             "in backtest and optimize (e.g. --atr-stop).  --json prints one JSON array.\n");
       return CLI_OK;
     } else {
       return cli_failf("strategies: unknown option '%s' (see qtune strategies --help)", argv[i]);
@@ -99,6 +115,13 @@ int cmd_strategies(int argc, char **argv) {
   }
   size_t n = 0;
   const qt_strategy_vtbl *const *all = qt_strategies_builtin(&n);
+  const qt_strategy_vtbl *one[1];
+  if (only) {
+    if (!(one[0] = qt_strategy_find(only)))
+      return cli_failf("strategies: unknown strategy '%s' (see qtune strategies)", only);
+    all = one;
+    n = 1;
+  }
   if (json) {
     json_t *arr = json_array();
     for (size_t k = 0; k < n; k++) json_array_append_new(arr, spec_json(all[k]));

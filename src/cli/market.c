@@ -1,6 +1,7 @@
-/* The market options shared by backtest/optimize/check-lookahead: parse
- * them, load the series once (catalog by mmap, or one --data file through
- * the importers) and describe them as engine feeds. */
+/* The command-line side of the shared options: flags into the library's
+ * option structs and the help text.  Loading, parsing of parameter values
+ * and range checks are the library's (qt_market_load, qt_params_*,
+ * qt_engine_opts_set). */
 #include "cli/market.h"
 #include "cli/util.h"
 
@@ -8,17 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
-void cli_market_opts_init(cli_market_opts *o) {
-  memset(o, 0, sizeof *o);
-  o->fee_bps = o->maker_bps = o->taker_bps = NAN;
-  o->lot_size = o->tick_size = NAN;
-}
-
 const char *cli_market_help(void) {
   return "\nmarket data:\n"
          "  --catalog DIR       catalog to load from (see qtune data import)\n"
          "  --symbol S          symbol (instrument 0; \"S.B\" is loaded as instrument 1\n"
-         "                      for strategies that need a second venue)\n"
+         "                      for strategies that need a second venue); a perpetual\n"
+         "                      when the catalog has its funding series, else spot.\n"
+         "                      A list A,B is read but one symbol at a time runs for now\n"
          "  --from T, --to T    trade bars with FROM <= open time < TO (any date/epoch\n"
          "                      form); earlier bars are history (indicator warm-up)\n"
          "  --data FILE         a CSV/zip/gz/JSON file instead of a catalog\n"
@@ -31,15 +28,21 @@ const char *cli_market_help(void) {
          "  --tick-size X       price step (default 0: none)\n";
 }
 
-int cli_market_parse_arg(cli_market_opts *o, int argc, char **argv, int *i) {
-  static const char *const str_opts[] = {"--catalog", "--symbol", "--from", "--to",
-                                         "--data",    "--columns", "--format", "--date-format"};
+int cli_market_parse_arg(qt_market_opts *o, int argc, char **argv, int *i) {
+  static const char *const str_opts[] = {"--catalog", "--from",    "--to",     "--data",
+                                         "--columns", "--format", "--date-format"};
   static const char *const num_opts[] = {"--fee-bps", "--maker-bps", "--taker-bps", "--lot-size",
                                          "--tick-size"};
   const char *a = argv[*i];
-  const char **str_dst[] = {&o->catalog, &o->symbol, &o->from, &o->to,
-                            &o->data,    &o->columns, &o->format, &o->date_format};
+  const char **str_dst[] = {&o->catalog, &o->from,   &o->to,         &o->data,
+                            &o->columns, &o->format, &o->date_format};
   double *num_dst[] = {&o->fee_bps, &o->maker_bps, &o->taker_bps, &o->lot_size, &o->tick_size};
+  if (strcmp(a, "--symbol") == 0) {
+    if (*i + 1 >= argc) return cli_failf("%s needs a value", a);
+    qt_err e;
+    if (qt_market_opts_set_symbols(o, argv[++*i], &e)) return cli_fail(&e);
+    return 1;
+  }
   for (size_t k = 0; k < sizeof str_opts / sizeof str_opts[0]; k++) {
     if (strcmp(a, str_opts[k]) != 0) continue;
     if (*i + 1 >= argc) return cli_failf("%s needs a value", a);
@@ -58,133 +61,108 @@ int cli_market_parse_arg(cli_market_opts *o, int argc, char **argv, int *i) {
   return 0;
 }
 
-static qt_instrument instrument(const cli_market_opts *o, const char *symbol, int venue,
-                                int perp) {
-  qt_instrument in = qt_instrument_default(symbol);
-  in.venue = venue;
-  if (perp) in.kind = QT_INST_PERP; /* funding settlements only make sense on a perp */
-  if (!isnan(o->fee_bps)) in.maker_bps = in.taker_bps = o->fee_bps;
-  if (!isnan(o->maker_bps)) in.maker_bps = o->maker_bps;
-  if (!isnan(o->taker_bps)) in.taker_bps = o->taker_bps;
-  if (!isnan(o->lot_size)) in.lot_size = o->lot_size;
-  if (!isnan(o->tick_size)) in.tick_size = o->tick_size;
-  return in;
+void cli_market_print_warnings(const qt_market *m) {
+  for (int k = 0; k < m->n_warnings; k++) fprintf(stderr, "qtune: warning: %s\n", m->warnings[k]);
 }
 
-/* Loads one symbol's series from the catalog into slot k; bars required. */
-static int load_symbol(qt_catalog *c, const char *sym, cli_market *m, int k, qt_err *err) {
-  int rc = qt_catalog_get_bars(c, sym, &m->bars[k], err);
-  if (rc == QT_ENOTFOUND)
-    return qt_err_set(err, QT_ENOTFOUND, "catalog %s has no bars for '%s' (see qtune data info)",
-                      qt_catalog_dir(c), sym);
-  if (rc) return rc;
-  rc = qt_catalog_get_funding(c, sym, &m->funding[k], err);
-  if (rc == QT_OK || rc == QT_ENOTFOUND) rc = qt_catalog_get_quotes(c, sym, &m->quotes[k], err);
-  if (rc == QT_OK || rc == QT_ENOTFOUND) rc = qt_catalog_get_trades(c, sym, &m->trades[k], err);
-  return rc == QT_ENOTFOUND ? QT_OK : rc;
+const char *cli_settings_help(void) {
+  return "  --cash X               starting cash, quote currency (default 10000)\n"
+         "  --slippage-bps X       adverse slippage on market and stop fills (default 0)\n"
+         "  --leverage X           leverage cap, gross notional / equity (default 1; 0 = none)\n"
+         "  --trade-on-close       market orders fill at the signal bar's close\n"
+         "  --hedge-mode           long and short legs at once (always on for\n"
+         "                         strategies that need it, e.g. hedge_grid)\n"
+         "  --no-close-at-end      leave positions open at the end of the data\n";
 }
 
-int cli_market_load(const cli_market_opts *o, cli_market *m, qt_err *err) {
-  int rc = QT_OK;
-  qt_catalog *cat = NULL;
-  memset(m, 0, sizeof *m);
-  char second[80];
-  if (!o->catalog == !o->data) {
-    rc = qt_err_set(err, QT_EINVAL, "market data: give either --catalog DIR --symbol S or --data FILE");
-    goto fail;
-  }
-  if (o->catalog) {
-    if (!o->symbol) {
-      rc = qt_err_set(err, QT_EINVAL, "--catalog needs --symbol S");
-      goto fail;
-    }
-    rc = qt_catalog_open(o->catalog, 0, &cat, err);
-    if (rc) goto fail;
-    rc = load_symbol(cat, o->symbol, m, 0, err);
-    if (rc) goto fail;
-    m->n_feeds = 1;
-    if (o->want_second) {
-      snprintf(second, sizeof second, "%s.B", o->symbol);
-      rc = load_symbol(cat, second, m, 1, err);
-      if (rc) goto fail;
-      m->n_feeds = 2;
-    }
-  } else {
-    if (o->want_second) {
-      rc = qt_err_set(err, QT_EINVAL, "this strategy needs a second instrument: use --catalog with "
-                                      "%s and %s.B", o->symbol ? o->symbol : "S", o->symbol ? o->symbol : "S");
-      goto fail;
-    }
-    qt_import_opts io = qt_import_opts_default();
-    io.kind = QT_KIND_BARS;
-    io.columns = o->columns;
-    io.date_format = o->date_format;
-    if (o->format && qt_import_format_parse(o->format, &io.format)) {
-      rc = qt_err_set(err, QT_EINVAL, "--format: unknown format '%s'", o->format);
-      goto fail;
-    }
-    if ((io.columns || io.date_format) && io.format == QT_FMT_AUTO) io.format = QT_FMT_CSV;
-    qt_import im;
-    const char *paths[1] = {o->data};
-    rc = qt_import_files(paths, 1, &io, &im, err);
-    if (rc) goto fail;
-    m->bars[0] = im.bars; /* takes the block; the import's other series are empty */
-    m->n_feeds = 1;
-  }
-  /* --from/--to: feed 0 ends before TO (a view that still owns the block);
-   * the bars before FROM stay as history (indicator warm-up), and the
-   * commands simulate from from_i on */
-  qt_bars *b = &m->bars[0];
-  m->from_i = 0;
-  m->to_i = b->n;
-  if (o->from || o->to) {
-    int64_t t;
-    if (o->from) {
-      rc = qt_time_parse(o->from, strlen(o->from), &t, err);
-      if (rc) {
-        qt_err_prefix(err, "--from");
-        goto fail;
-      }
-      m->from_i = qt_bars_lower_bound(b, t);
-    }
-    if (o->to) {
-      rc = qt_time_parse(o->to, strlen(o->to), &t, err);
-      if (rc) {
-        qt_err_prefix(err, "--to");
-        goto fail;
-      }
-      m->to_i = qt_bars_lower_bound(b, t);
-    }
-    if (m->from_i >= m->to_i) {
-      rc = qt_err_set(err, QT_EINVAL, "--from/--to select no bars (the data has %zu bars)", b->n);
-      goto fail;
-    }
-    qt_backing keep = b->mem;
-    *b = qt_bars_slice(b, 0, m->to_i);
-    b->mem = keep;
-  }
-  for (int k = 0; k < m->n_feeds; k++) {
-    const char *sym = o->symbol ? o->symbol : strrchr(o->data, '/') ? strrchr(o->data, '/') + 1 : o->data;
-    if (k == 1) sym = second;
-    qt_feed *f = &m->feeds[k];
-    f->inst = instrument(o, sym, k, m->funding[k].n > 0);
-    f->bars = &m->bars[k];
-    f->funding = m->funding[k].n ? &m->funding[k] : NULL;
-    f->quotes = m->quotes[k].n ? &m->quotes[k] : NULL;
-    f->trades = m->trades[k].n ? &m->trades[k] : NULL;
-  }
-fail:
-  qt_catalog_close(cat);
-  if (rc) cli_market_free(m);
-  return rc;
+/* The settings that are switches (no value). */
+static const char *const k_setting_flags[] = {"--trade-on-close", "--hedge-mode", "--no-close-at-end"};
+
+int cli_settings_is_flag(const char *opt) {
+  for (size_t k = 0; k < sizeof k_setting_flags / sizeof k_setting_flags[0]; k++)
+    if (!strcmp(opt, k_setting_flags[k])) return 1;
+  return 0;
 }
 
-void cli_market_free(cli_market *m) {
-  for (int k = 0; k < 2; k++) {
-    qt_bars_fini(&m->bars[k]);
-    qt_funding_fini(&m->funding[k]);
-    qt_quotes_fini(&m->quotes[k]);
-    qt_trades_fini(&m->trades[k]);
+int cli_settings_parse_arg(qt_engine_opts *eo, int argc, char **argv, int *i) {
+  const char *a = argv[*i];
+  if (!strcmp(a, k_setting_flags[0])) return eo->trade_on_close = 1, 1;
+  if (!strcmp(a, k_setting_flags[1])) return eo->hedge_mode = 1, 1;
+  if (!strcmp(a, k_setting_flags[2])) return eo->close_at_end = 0, 1;
+  /* a NULL value only asks whether the name is a setting (*eo unchanged) */
+  if (strncmp(a, "--", 2) != 0 || qt_engine_opts_set(eo, a, NULL, NULL) == QT_ENOTFOUND) return 0;
+  if (*i + 1 >= argc) return cli_failf("%s needs a value", a);
+  qt_err e;
+  if (qt_engine_opts_set(eo, a, argv[++*i], &e)) return cli_fail(&e);
+  return 1;
+}
+
+int cli_params_parse_flag(const qt_strategy_vtbl *s, int argc, char **argv, int *i, double *p,
+                          unsigned char *set) {
+  const char *a = argv[*i];
+  if (!s || strncmp(a, "--", 2) != 0) return 0;
+  size_t n = 0;
+  const qt_param_alias *al = qt_strategy_aliases(s, &n);
+  for (size_t k = 0; k < n; k++) {
+    if (strcmp(al[k].flag, a + 2) != 0) continue;
+    int idx = qt_strategy_param_index(s, al[k].param);
+    const char *v = NULL;
+    /* a bool flag alone means 1; it takes a value only when one follows */
+    int takes = idx < 0 || s->params[idx].type != QT_PARAM_BOOL ||
+                (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0);
+    if (takes) {
+      if (*i + 1 >= argc) return cli_failf("%s needs a value", a);
+      v = argv[++*i];
+    }
+    qt_err e;
+    if (qt_params_set_flag(s, a, v, p, set, &e)) return cli_fail(&e);
+    return 1;
   }
-  memset(m, 0, sizeof *m);
+  return 0;
+}
+
+int cli_params_is_flag(const char *opt) {
+  size_t n = 0;
+  const qt_strategy_vtbl *const *all = qt_strategies_builtin(&n);
+  if (strncmp(opt, "--", 2) != 0) return 0;
+  for (size_t k = 0; k < n; k++) {
+    size_t na = 0;
+    const qt_param_alias *al = qt_strategy_aliases(all[k], &na);
+    for (size_t j = 0; j < na; j++)
+      if (!strcmp(al[j].flag, opt + 2)) return 1;
+  }
+  return 0;
+}
+
+int cli_params_parse(const qt_strategy_vtbl *s, const char *arg, double *p, unsigned char *set) {
+  qt_err e;
+  int rc = strchr(arg, '=') ? qt_params_parse_list(s, arg, p, set, &e)
+                            : qt_params_parse_file(s, arg, p, set, &e);
+  return rc ? cli_fail(&e) : CLI_OK;
+}
+
+const char *cli_find_strategy(int argc, char **argv) {
+  const char *found = NULL;
+  for (int i = 1; i + 1 < argc; i++)
+    if (!strcmp(argv[i], "--strategy")) found = argv[i + 1]; /* the last one wins, as in parsing */
+  return found;
+}
+
+void cli_params_help(FILE *f) {
+  size_t n = 0;
+  const qt_strategy_vtbl *const *all = qt_strategies_builtin(&n);
+  for (size_t k = 0; k < n; k++) {
+    size_t na = 0;
+    const qt_param_alias *al = qt_strategy_aliases(all[k], &na);
+    if (!na) continue;
+    fprintf(f, "\nparameter flags of %s (set one parameter, beside --params):\n", all[k]->name);
+    for (size_t j = 0; j < na; j++) {
+      int idx = qt_strategy_param_index(all[k], al[j].param);
+      const qt_param_spec *ps = idx >= 0 ? &all[k]->params[idx] : NULL;
+      char flag[64];
+      snprintf(flag, sizeof flag, "--%s%s", al[j].flag,
+               ps && ps->type == QT_PARAM_BOOL ? "" : " X");
+      fprintf(f, "  %-24s %s: %s\n", flag, al[j].param, ps && ps->help ? ps->help : "");
+    }
+  }
 }

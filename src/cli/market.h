@@ -1,44 +1,46 @@
-/* The market data options shared by backtest, optimize and check-lookahead:
- * `--catalog DIR --symbol S [--from T] [--to T]` or `--data FILE [importer
- * options]`, loaded once into feeds for the engine (instrument 0 = the
- * symbol; instrument 1 = its second venue "<S>.B" when the strategy needs
- * one).  Funding and quotes are attached when the catalog has them. */
+/* The command-line side of the options shared by backtest, optimize and
+ * check-lookahead: market flags into qt_market_opts (the library loads the
+ * market, see qt_market_load), the backtest settings into qt_engine_opts,
+ * strategy parameters (--params, the strategy's alias flags) into a params
+ * array through the library's one parser, and the help text of each. */
 #ifndef QTUNE_CLI_MARKET_H
 #define QTUNE_CLI_MARKET_H
 
-#include "qtune/data.h"
 #include "qtune/engine.h"
+#include "qtune/strategies.h"
 
-typedef struct cli_market_opts {
-  const char *catalog, *symbol, *from, *to; /* from/to: any qt_time_parse form */
-  const char *data;      /* a CSV/zip/gz file instead of a catalog */
-  const char *columns;   /* generic CSV column mapping for --data */
-  const char *date_format; /* its time column's format (qt_time_parse_fmt) */
-  const char *format;    /* importer format name for --data (auto-detected when NULL) */
-  double fee_bps, maker_bps, taker_bps; /* NaN: not given (defaults apply) */
-  double lot_size, tick_size;           /* NaN: not given */
-  int want_second;       /* load "<S>.B" as instrument 1 (QT_NEEDS_SECOND) */
-} cli_market_opts;
+#include <stdio.h>
 
-typedef struct cli_market {
-  qt_feed feeds[2];
-  int n_feeds;
-  qt_bars bars[2];
-  qt_funding funding[2];
-  qt_quotes quotes[2];
-  qt_trades trades[2];
-  size_t from_i, to_i; /* the bar range of feed 0 selected by --from/--to; feed 0
-                        * holds [0, to_i), the engine simulates from from_i */
-} cli_market;
-
-void cli_market_opts_init(cli_market_opts *o);
 /* If argv[*i] is one of the market options, consumes it (and its value) and
  * returns 1; 0 if it is not; CLI_ERROR (2) after printing an error. */
-int cli_market_parse_arg(cli_market_opts *o, int argc, char **argv, int *i);
+int cli_market_parse_arg(qt_market_opts *o, int argc, char **argv, int *i);
 /* The help lines of the market options, for each command's --help. */
 const char *cli_market_help(void);
-/* Loads the data; applies from/to as a slice of feed 0's bars.  Prints nothing. */
-int cli_market_load(const cli_market_opts *o, cli_market *m, qt_err *err);
-void cli_market_free(cli_market *m);
+/* Prints the load's warnings to stderr ("qtune: warning: ..."). */
+void cli_market_print_warnings(const qt_market *m);
+
+/* If argv[*i] is a backtest setting (--cash, --slippage-bps, --leverage,
+ * --trade-on-close, --hedge-mode, --no-close-at-end), applies it to eo and
+ * returns 1; 0 if it is not; CLI_ERROR after printing an error. */
+int cli_settings_parse_arg(qt_engine_opts *eo, int argc, char **argv, int *i);
+/* 1 when opt ("--hedge-mode") is a setting that takes no value. */
+int cli_settings_is_flag(const char *opt);
+/* 1 when opt is a parameter flag of some built-in strategy ("--atr-stop"). */
+int cli_params_is_flag(const char *opt);
+/* The help lines of those settings. */
+const char *cli_settings_help(void);
+
+/* If argv[*i] is an alias flag of s (`--atr-stop 2`; a bool alone means 1),
+ * sets that parameter in p (and set[k] = 1) and returns 1; 0 if it is not;
+ * CLI_ERROR after printing an error.  s may be NULL (returns 0). */
+int cli_params_parse_flag(const qt_strategy_vtbl *s, int argc, char **argv, int *i, double *p,
+                          unsigned char *set);
+/* --params: a list name=value,... when it has '=', else a params file. */
+int cli_params_parse(const qt_strategy_vtbl *s, const char *arg, double *p, unsigned char *set);
+/* The value of `--strategy` in argv, or NULL: the alias flags depend on it,
+ * so the commands resolve the strategy before parsing the rest. */
+const char *cli_find_strategy(int argc, char **argv);
+/* Writes the alias flags of every built-in, for the commands' --help. */
+void cli_params_help(FILE *f);
 
 #endif

@@ -2,6 +2,7 @@
  * by a YAML overlay, converted between user values and the internal doubles
  * samplers work on, and serialized to JSON (params and the space itself). */
 #include "qtune/optimize.h"
+#include "qtune/strategies.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -564,33 +565,26 @@ static const qt_param_spec *spec_find(const qt_param_spec *spec, size_t n, const
   return NULL;
 }
 
-/* Fixes d to the scalar node v (a number, a choice label, a bool). */
+/* Fixes d to the scalar node v through the one parser of parameter values
+ * (qt_param_parse), so a fixed value is read as --params reads it. */
 static int ov_fix(ov_ctx *c, qt_dim *d, const yaml_node_t *v) {
+  const char *s = scalar(v);
   double u;
-  if (d->type == QT_PARAM_CAT) {
-    const char *s = scalar(v);
-    for (size_t i = 0; s && i < d->n_choices; i++)
-      if (!strcmp(d->choices[i], s) || (scalar_num(v, &u) == 0 && d->choice_vals[i] == u)) {
-        d->def = (double)i;
-        d->fixed = 1;
-        return QT_OK;
-      }
-    return ov_fail(c, v, QT_EINVAL, d->name, "\"%s\" is not one of its choices", s ? s : "?");
+  if (!s) return ov_fail(c, v, QT_EPARSE, d->name, "expected a single value");
+  /* numeric choices also match by number: `20.0` picks the choice 20 */
+  for (size_t i = 0; d->type == QT_PARAM_CAT && i < d->n_choices; i++)
+    if (scalar_num(v, &u) == 0 && d->choice_vals && d->choice_vals[i] == u) {
+      d->def = (double)i;
+      d->fixed = 1;
+      return QT_OK;
+    }
+  qt_param_spec ps = {d->name, d->type, d->lo, d->hi, d->step, d->log, d->def,
+                      (const char *const *)d->choices, d->n_choices, NULL};
+  int rc = qt_param_parse(&ps, s, strlen(s), &u, c->err);
+  if (rc) {
+    qt_err_prefix(c->err, "%s:%d", c->file, node_line(v));
+    return rc;
   }
-  if (d->type == QT_PARAM_BOOL) {
-    int b;
-    if (scalar_bool(v, &b) && !(scalar_num(v, &u) == 0 && (u == 0 || u == 1) && ((b = (int)u), 1)))
-      return ov_fail(c, v, QT_EPARSE, d->name, "expected true or false");
-    d->def = b;
-    d->fixed = 1;
-    return QT_OK;
-  }
-  if (scalar_num(v, &u))
-    return ov_fail(c, v, QT_EPARSE, d->name, "not a number (\"%s\")", scalar(v) ? scalar(v) : "?");
-  if (u < d->lo || u > d->hi)
-    return ov_fail(c, v, QT_EINVAL, d->name, "value %g is outside [%g, %g]", u, d->lo, d->hi);
-  if (d->type == QT_PARAM_INT && u != floor(u))
-    return ov_fail(c, v, QT_EINVAL, d->name, "value %g is not a whole number", u);
   d->def = u;
   d->fixed = 1;
   return QT_OK;

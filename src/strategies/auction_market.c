@@ -4,6 +4,7 @@
  * per-bar path neither allocates nor depends on the data length. */
 #include "qtune/indicators.h"
 #include "qtune/strategies.h"
+#include "strategies/strategies_int.h"
 
 #include <math.h>
 #include <string.h>
@@ -400,3 +401,13 @@ const qt_strategy_vtbl qt_strategy_auction_market = {
     .on_bar = am_on_bar,
     .on_fill = am_on_fill,
 };
+
+/* The playbook's backtest knobs, as flags of backtest and optimize. */
+static const qt_param_alias k_aliases[] = {
+    {"min-aggression", "min_aggression_score"}, {"atr-stop", "atr_stop_multiplier"},
+    {"atr-target", "atr_target_multiplier"},    {"risk-per-trade", "risk_per_trade_pct"},
+    {"max-positions", "max_positions"},         {"max-daily-loss", "max_daily_loss_pct"},
+    {"allow-balance-trades", "allow_balance_trades"},
+};
+const qt__alias_table qt__aliases_auction_market = {&qt_strategy_auction_market, k_aliases,
+                                                    sizeof k_aliases / sizeof k_aliases[0]};

@@ -1,6 +1,7 @@
 /* The built-in strategies: one row each, sorted by name.  The CLI help, the
  * conformance tests and the reports all read this table. */
 #include "qtune/strategies.h"
+#include "strategies/strategies_int.h"
 
 #include <string.h>
 
@@ -22,6 +23,26 @@ QT_BUILTIN_STRATEGIES(QT__DECL)
 #define QT__ROW(n) &qt_strategy_##n,
 static const qt_strategy_vtbl *const k_builtin[] = {QT_BUILTIN_STRATEGIES(QT__ROW) NULL};
 #undef QT__ROW
+
+/* X(name) for each built-in whose file defines qt__aliases_<name>. */
+#define QT_BUILTIN_ALIASES(X) X(auction_market)
+
+#define QT__DECL(n) extern const qt__alias_table qt__aliases_##n;
+QT_BUILTIN_ALIASES(QT__DECL)
+#undef QT__DECL
+#define QT__ROW(n) &qt__aliases_##n,
+static const qt__alias_table *const k_aliases[] = {QT_BUILTIN_ALIASES(QT__ROW) NULL};
+#undef QT__ROW
+
+const qt_param_alias *qt_strategy_aliases(const qt_strategy_vtbl *s, size_t *out_n) {
+  for (size_t i = 0; k_aliases[i]; i++)
+    if (k_aliases[i]->s == s) {
+      *out_n = k_aliases[i]->n;
+      return k_aliases[i]->rows;
+    }
+  *out_n = 0;
+  return NULL;
+}
 
 const qt_strategy_vtbl *const *qt_strategies_builtin(size_t *out_n) {
   *out_n = sizeof k_builtin / sizeof k_builtin[0] - 1;

@@ -125,4 +125,98 @@ check_exit "backtest perp range" 0 "$QTUNE" backtest --catalog "$C" --symbol XRP
 check "range has 30 bars" $PY -c '
 import json,sys
 j=json.load(open(sys.argv[1])); assert j["bars"]==30, j["bars"]' "$TMP/out"
+# ---- one market loader, one params parser, parameter flags (no shared data:
+# a synthetic perpetual from `qtune data synth` and a generated spot CSV)
+S=$TMP/syn
+check_exit "synth market" 0 "$QTUNE" data synth --catalog "$S" --symbol SYN --days 1 --trades-per-min 1
+$PY -c '
+import math
+print("date_ms,open,high,low,close,volume")
+for i in range(300):
+    c = 100 + 5 * math.sin(i / 15.0)
+    print("%d,%.4f,%.4f,%.4f,%.4f,10" % (1767225600000 + i * 60000, c, c + 0.5, c - 0.5, c))
+' >"$TMP/spot.csv"
+SPOT=(--data "$TMP/spot.csv" --columns time=date_ms,open=open,high=high,low=low,close=close,volume=volume)
+# the same params file (YAML as `qtune best` writes it, and JSON) in backtest and check-lookahead
+printf '# qtune best parameters\nfast: 5\nslow: 20\n' >"$TMP/same.yaml"
+printf '{"fast": 5, "slow": 20.0}\n' >"$TMP/same.json"
+for f in same.yaml same.json; do
+  check_exit "backtest --params $f" 0 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy sma_cross \
+    --params "$TMP/$f" --json
+  contains "backtest read $f" "$TMP/out" '"slow": 20'
+  check_exit "check-lookahead --params $f" 0 "$QTUNE" check-lookahead --catalog "$S" --symbol SYN \
+    --strategy sma_cross --params "$TMP/$f" --cuts 2
+done
+printf 'fast: 5\nslow: 20\nfast: true\n' >"$TMP/badline.yaml"
+check_exit "params file error" 2 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy sma_cross \
+  --params "$TMP/badline.yaml"
+contains "params file error names file and line" "$TMP/err" "badline.yaml:3: param 'fast': not an integer (\"true\")"
+# --cash -5 and fast=true: refused by every command with the one message
+for cmd in backtest check-lookahead optimize; do
+  extra=(); [ $cmd = optimize ] && extra=(--storage "sqlite:///$TMP/o.db")
+  check_exit "$cmd --cash -5" 2 "$QTUNE" $cmd --catalog "$S" --symbol SYN --strategy sma_cross --cash -5 \
+    "${extra[@]}"
+  contains "$cmd --cash message" "$TMP/err" 'qtune: --cash: must be > 0 ("-5")'
+  check_exit "$cmd fast=true" 2 "$QTUNE" $cmd --catalog "$S" --symbol SYN --strategy sma_cross \
+    --params fast=true "${extra[@]}"
+  contains "$cmd fast=true message" "$TMP/err" "qtune: param 'fast': not an integer (\"true\")"
+done
+printf 'fast: true\n' >"$TMP/fix.yaml"
+check_exit "optimize --space fast: true" 2 "$QTUNE" optimize --catalog "$S" --symbol SYN --strategy sma_cross \
+  --space "$TMP/fix.yaml" --storage "sqlite:///$TMP/o.db"
+contains "space file: the one message" "$TMP/err" "fix.yaml:1: param 'fast': not an integer (\"true\")"
+# the market line: perpetual from the funding series, spot without, warm-up bars
+check_exit "perp header" 0 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy sma_cross \
+  --from 2026-01-01T06:00
+contains "perp described" "$TMP/out" "SYN, perpetual, funding 3 settlements, 1080 bars 2026-01-01T06:00:00Z"
+contains "warm-up described" "$TMP/out" "(360 warm-up bars before)"
+check_exit "spot header" 0 "$QTUNE" backtest "${SPOT[@]}" --strategy sma_cross --json
+contains "spot described" "$TMP/out" '"market": "spot.csv, spot: no funding series, 300 bars'
+check_exit "--to past the data" 0 "$QTUNE" backtest "${SPOT[@]}" --strategy sma_cross --to 2026-02-01
+contains "--to warning has the real end" "$TMP/err" \
+  "warning: --to 2026-02-01 is past the data: its last bar opens at 2026-01-01T04:59:00Z"
+check_exit "optimize header" 0 "$QTUNE" optimize --catalog "$S" --symbol SYN --strategy sma_cross \
+  --trials 2 --jobs 1 --constraints none --quiet --storage "sqlite:///$TMP/o.db" --best-out "$TMP/b.yaml"
+contains "optimize describes the market" "$TMP/out" "data:     SYN, perpetual, funding 3 settlements, 1440 bars"
+check_exit "two symbols" 2 "$QTUNE" backtest --catalog "$S" --symbol SYN,SYN.B --strategy sma_cross
+contains "two symbols refused" "$TMP/err" "--symbol SYN,SYN.B: one symbol at a time for now"
+check_exit "repeated --symbol" 2 "$QTUNE" backtest --catalog "$S" --symbol SYN --symbol SYN.B --strategy sma_cross
+contains "repeated --symbol refused" "$TMP/err" "--symbol given twice"
+# auction_market's parameter flags: the same run as --params, shown in the help
+check_exit "strategies auction_market" 0 "$QTUNE" strategies auction_market
+contains "flag listed" "$TMP/out" "atr_stop_multiplier    float  [0.5, 3]           default 1.5       stop distance in ATRs (flag --atr-stop)"
+check_exit "strategies --json flag" 0 "$QTUNE" strategies auction_market --json
+contains "json flag" "$TMP/out" '"flag": "allow-balance-trades"'
+check_exit "backtest help lists flags" 0 "$QTUNE" backtest --help
+contains "help flag" "$TMP/out" "--max-daily-loss X"
+check_exit "profile-bars is no flag" 2 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy auction_market \
+  --profile-bars 60
+check_exit "backtest flags" 0 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy auction_market \
+  --min-aggression 55 --atr-stop 2.5 --atr-target 4 --risk-per-trade 1 --max-positions 5 \
+  --max-daily-loss 6 --allow-balance-trades --params profile_bars=60 --json
+cp "$TMP/out" "$TMP/flags.json"
+check_exit "backtest same as --params" 0 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy auction_market \
+  --params min_aggression_score=55,atr_stop_multiplier=2.5,atr_target_multiplier=4,risk_per_trade_pct=1,max_positions=5,max_daily_loss_pct=6,allow_balance_trades=true,profile_bars=60 --json
+check "flags = params" $PY -c '
+import json,sys
+a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+assert a["params"]==b["params"] and a["final_equity"]==b["final_equity"], (a["params"], b["params"])
+assert a["params"]["allow_balance_trades"] is True and a["params"]["atr_stop_multiplier"]==2.5
+' "$TMP/flags.json" "$TMP/out"
+check_exit "flag wins over --params" 0 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy auction_market \
+  --params atr_stop_multiplier=1 --atr-stop 2 --json
+contains "flag applied" "$TMP/out" '"atr_stop_multiplier": 2'
+check_exit "bad flag value" 2 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy auction_market --atr-stop 9
+contains "bad flag value named" "$TMP/err" "--atr-stop: param 'atr_stop_multiplier' = 9 is outside its range [0.5, 3]"
+check_exit "optimize flags fix params" 0 "$QTUNE" optimize --catalog "$S" --symbol SYN --strategy auction_market \
+  --atr-stop 2.5 --allow-balance-trades --params max_positions=4 --trials 3 --jobs 1 --constraints none \
+  --quiet --storage "sqlite:///$TMP/o.db" --best-out "$TMP/am.yaml"
+check "optimize trials keep the fixed params" $PY -c '
+import sqlite3,json,sys
+rows=sqlite3.connect(sys.argv[1]).execute("select t.params_json from trials t join studies s on s.id=t.study_id where s.name=?",("auction_market",)).fetchall()
+assert len(rows)==3, rows
+for (pj,) in rows:
+    p=json.loads(pj)
+    assert p["atr_stop_multiplier"]==2.5 and p["allow_balance_trades"] is True and p["max_positions"]==4, p
+' "$TMP/o.db"
 finish
