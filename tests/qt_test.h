@@ -154,11 +154,10 @@ static inline int qt_test_int_eq_(qt_test_int_ a, qt_test_int_ b) {
   }
 #define T(fn) {#fn, fn}
 
-/* Path of the shared reference data (../shared/data from the repo root), or
- * QTUNE_SHARED_DATA when set. */
-static inline const char *qt_test_shared(void) {
-  const char *e = getenv("QTUNE_SHARED_DATA");
-  return e ? e : "../shared/data";
-}
+/* Folder of the test data carried in the tree (trimmed copies of real files,
+ * sources in tests/fixtures/README.md), relative to the repository root where
+ * tests/run.sh runs every test.  No environment override: a test reads only
+ * what is committed, so a bare clone passes. */
+static inline const char *qt_test_fixtures(void) { return "tests/fixtures"; }
 
 #endif

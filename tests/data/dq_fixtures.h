@@ -1,4 +1,4 @@
-/* Test-only loaders for the shared real files, independent of the importers
+/* Test-only loaders for the real files in tests/fixtures, independent of the importers
  * (so the verify/resample tests check against a second reading of the data):
  * Binance kline CSV, freqtrade candle JSON, freqtrade 5m CSV, orderflow
  * trades CSV. */
@@ -57,8 +57,8 @@ static inline int dq_load_binance(const char **paths, int n_paths, qt_bars *b) {
 
 static inline int dq_load_avax(qt_bars *b) {
   char p1[512], p2[512];
-  snprintf(p1, sizeof p1, "%s/binance/AVAXUSDT-1m-2026-06.csv", qt_test_shared());
-  snprintf(p2, sizeof p2, "%s/binance/AVAXUSDT-1m-2026-07.csv", qt_test_shared());
+  snprintf(p1, sizeof p1, "%s/binance/AVAXUSDT-1m-2026-06.csv", qt_test_fixtures());
+  snprintf(p2, sizeof p2, "%s/binance/AVAXUSDT-1m-2026-07.csv", qt_test_fixtures());
   const char *ps[2] = {p1, p2};
   return dq_load_binance(ps, 2, b);
 }
@@ -66,7 +66,7 @@ static inline int dq_load_avax(qt_bars *b) {
 /* freqtrade candles [[ts, o, h, l, c, v], ...] (JSON). */
 static inline int dq_load_ft_json(const char *name, int64_t interval_ms, qt_bars *b) {
   char p[512];
-  snprintf(p, sizeof p, "%s/freqtrade/%s", qt_test_shared(), name);
+  snprintf(p, sizeof p, "%s/freqtrade/%s", qt_test_fixtures(), name);
   json_error_t je;
   json_t *root = json_load_file(p, 0, &je);
   if (!root || !json_is_array(root)) { json_decref(root); return -1; }
@@ -89,7 +89,7 @@ static inline int dq_load_ft_json(const char *name, int64_t interval_ms, qt_bars
 /* freqtrade 5m CSV: date_ms,date_utc,open,high,low,close,volume. */
 static inline int dq_load_ft_csv(const char *name, int64_t interval_ms, qt_bars *b) {
   char p[512], line[512];
-  snprintf(p, sizeof p, "%s/freqtrade/%s", qt_test_shared(), name);
+  snprintf(p, sizeof p, "%s/freqtrade/%s", qt_test_fixtures(), name);
   int n = dq_count_lines(p);
   if (n < 1 || qt_bars_alloc(b, (size_t)n - 1, NULL)) return -1;
   b->interval_ms = interval_ms;
@@ -117,7 +117,7 @@ static inline int dq_load_ft_csv(const char *name, int64_t interval_ms, qt_bars 
  * (side = taker side). */
 static inline int dq_load_orderflow(qt_trades *t) {
   char p[512], line[512];
-  snprintf(p, sizeof p, "%s/freqtrade/orderflow_public_trades_list.csv", qt_test_shared());
+  snprintf(p, sizeof p, "%s/freqtrade/orderflow_public_trades_list.csv", qt_test_fixtures());
   int n = dq_count_lines(p);
   if (n < 1 || qt_trades_alloc(t, (size_t)n - 1, NULL)) return -1;
   FILE *f = fopen(p, "r");

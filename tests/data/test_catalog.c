@@ -21,9 +21,9 @@ static const char *root(void) {
 
 static void path_in(char *buf, size_t cap, const char *rel) { snprintf(buf, cap, "%s/%s", root(), rel); }
 
-static int import_shared(const char *rel, qt_import *im) {
+static int import_fixture(const char *rel, qt_import *im) {
   char p[512];
-  snprintf(p, sizeof p, "%s/%s", qt_test_shared(), rel);
+  snprintf(p, sizeof p, "%s/%s", qt_test_fixtures(), rel);
   const char *ps[1] = {p};
   return qt_import_files(ps, 1, NULL, im, NULL);
 }
@@ -64,11 +64,11 @@ static void bars_round_trip(void) {
   qt_err e = {0};
   ASSERT_TRUE(qt_catalog_open(dir, 1, &c, &e) == QT_OK);
   qt_import im;
-  ASSERT_TRUE(import_shared("binance/AVAXUSDT-1m-2026-06.csv", &im) == QT_OK);
+  ASSERT_TRUE(import_fixture("binance/AVAXUSDT-1m-2026-06.csv", &im) == QT_OK);
   EXPECT_EQ(qt_catalog_put_bars(c, "AVAXUSDT", &im.bars, &e), QT_OK);
   qt_bars b;
   ASSERT_TRUE(qt_catalog_get_bars(c, "AVAXUSDT", &b, &e) == QT_OK);
-  EXPECT_EQ(b.n, 43200);
+  EXPECT_EQ(b.n, 5760); /* the June fixture: 4 days of minutes */
   EXPECT_EQ(b.interval_ms, 60000);
   EXPECT_EQ(b.mem.mapped, 1);
   EXPECT_EQ((uintptr_t)b.close % 64, 0);
@@ -117,7 +117,7 @@ static void other_kinds(void) {
   qt_err e = {0};
   ASSERT_TRUE(qt_catalog_open(dir, 1, &c, &e) == QT_OK);
   qt_import im;
-  ASSERT_TRUE(import_shared("freqtrade/orderflow_public_trades_list.csv", &im) == QT_OK);
+  ASSERT_TRUE(import_fixture("freqtrade/orderflow_public_trades_list.csv", &im) == QT_OK);
   EXPECT_EQ(qt_catalog_put_trades(c, "ETHUSDT", &im.trades, &e), QT_OK);
   qt_trades t;
   ASSERT_TRUE(qt_catalog_get_trades(c, "ETHUSDT", &t, &e) == QT_OK);
@@ -167,24 +167,25 @@ static void merge_and_list(void) {
   qt_err e = {0};
   ASSERT_TRUE(qt_catalog_open(dir, 1, &c, &e) == QT_OK);
   qt_import jun, jul;
-  ASSERT_TRUE(import_shared("binance/AVAXUSDT-1m-2026-07.csv", &jul) == QT_OK);
-  ASSERT_TRUE(import_shared("binance/AVAXUSDT-1m-2026-06.csv", &jun) == QT_OK);
+  ASSERT_TRUE(import_fixture("binance/AVAXUSDT-1m-2026-07.csv", &jul) == QT_OK);
+  ASSERT_TRUE(import_fixture("binance/AVAXUSDT-1m-2026-06.csv", &jun) == QT_OK);
   EXPECT_EQ(qt_catalog_merge(c, "AVAXUSDT", &jul, &e), QT_OK);
-  EXPECT_EQ(jul.stats.rows_kept, 44640);
+  /* fixtures: July 1-4 and June 27-30, 5760 rows each (wc -l minus the header) */
+  EXPECT_EQ(jul.stats.rows_kept, 5760);
   EXPECT_EQ(qt_catalog_merge(c, "AVAXUSDT", &jun, &e), QT_OK); /* earlier month after */
-  EXPECT_EQ(jun.stats.stored_before, 44640);
-  EXPECT_EQ(jun.stats.rows_kept, 87840);
+  EXPECT_EQ(jun.stats.stored_before, 5760);
+  EXPECT_EQ(jun.stats.rows_kept, 11520);
   EXPECT_EQ(jun.stats.duplicates, 0);
   EXPECT_EQ(qt_catalog_merge(c, "AVAXUSDT", &jun, &e), QT_DONE);
-  EXPECT_EQ(jun.stats.duplicates, 43200);
-  EXPECT_EQ(jun.stats.rows_kept, 87840);
+  EXPECT_EQ(jun.stats.duplicates, 5760);
+  EXPECT_EQ(jun.stats.rows_kept, 11520);
   qt_bars b;
   ASSERT_TRUE(qt_catalog_get_bars(c, "AVAXUSDT", &b, &e) == QT_OK);
-  EXPECT_EQ(b.n, 87840);
+  EXPECT_EQ(b.n, 11520);
   size_t gaps = 0;
   for (size_t i = 1; i < b.n; i++) gaps += b.ts_ms[i] - b.ts_ms[i - 1] != 60000;
   EXPECT_EQ(gaps, 0);
-  EXPECT_TRUE(b.open[43200] == 6.5340);
+  EXPECT_TRUE(b.open[5760] == 6.5340); /* July's first open follows June's last */
   qt_bars_fini(&b);
   /* a second venue and another symbol, listed in order */
   qt_bars v = qt_bars_slice(&jun.bars, 0, 10);
@@ -196,9 +197,9 @@ static void merge_and_list(void) {
   EXPECT_EQ(n, 3); /* total, although only 2 fit */
   EXPECT_STREQ(ent[0].symbol, "ADAUSDT");
   EXPECT_STREQ(ent[1].symbol, "AVAXUSDT");
-  EXPECT_EQ(ent[1].n, 87840);
-  EXPECT_EQ(ent[1].first_ms, 1780272000000LL);
-  EXPECT_EQ(ent[1].last_ms, 1780272000000LL + 87839LL * 60000);
+  EXPECT_EQ(ent[1].n, 11520);
+  EXPECT_EQ(ent[1].first_ms, 1782518400000LL); /* 2026-06-27 00:00 UTC */
+  EXPECT_EQ(ent[1].last_ms, 1782518400000LL + 11519LL * 60000);
   EXPECT_EQ(ent[1].interval_ms, 60000);
   qt_import_fini(&jun);
   qt_import_fini(&jul);
@@ -221,7 +222,7 @@ static void corruption(void) {
   qt_err e = {0};
   ASSERT_TRUE(qt_catalog_open(dir, 1, &c, &e) == QT_OK);
   qt_import im;
-  ASSERT_TRUE(import_shared("freqtrade/XRP_USDT_USDT-1h-futures.json", &im) == QT_OK);
+  ASSERT_TRUE(import_fixture("freqtrade/XRP_USDT_USDT-1h-futures.json", &im) == QT_OK);
   ASSERT_TRUE(qt_catalog_put_bars(c, "XRP", &im.bars, &e) == QT_OK);
   snprintf(file, sizeof file, "%s/XRP/bars/data.qtc", dir);
   flip_byte(file, 192 + 832 + 8 * 4 + 3); /* row 4 of the open column (ts: 800 bytes + pad) */
@@ -267,8 +268,8 @@ static void out_of_memory(void) {
   EXPECT_TRUE(c == NULL);
   ASSERT_TRUE(qt_catalog_open(dir, 1, &c, &e) == QT_OK);
   qt_import a, b;
-  ASSERT_TRUE(import_shared("freqtrade/XRP_USDT_USDT-1h-futures.json", &a) == QT_OK);
-  ASSERT_TRUE(import_shared("freqtrade/XRP_USDT_USDT-1h-futures.json", &b) == QT_OK);
+  ASSERT_TRUE(import_fixture("freqtrade/XRP_USDT_USDT-1h-futures.json", &a) == QT_OK);
+  ASSERT_TRUE(import_fixture("freqtrade/XRP_USDT_USDT-1h-futures.json", &b) == QT_OK);
   ASSERT_TRUE(qt_catalog_merge(c, "XRP", &a, &e) == QT_OK);
   int done = 0;
   for (long k = 1; k < 20 && !done; k++) {

@@ -1,5 +1,5 @@
-/* Importers on the real files in ../shared/data and on small files written
- * here (aggTrades, fundingRate, bookTicker, bad rows, containers). */
+/* Importers on the real files in tests/fixtures (trimmed copies) and on small
+ * files written here (aggTrades, fundingRate, bookTicker, bad rows, containers). */
 #include "qt_test.h"
 #include "data/csv.h"
 #include "data/import_int.h"
@@ -21,8 +21,8 @@ static const char *tmpdir(void) {
   return g_dir;
 }
 
-static const char *shared(const char *rel, char *buf, size_t cap) {
-  snprintf(buf, cap, "%s/%s", qt_test_shared(), rel);
+static const char *fixture(const char *rel, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s/%s", qt_test_fixtures(), rel);
   return buf;
 }
 
@@ -44,38 +44,40 @@ static void kline_real(void) {
   char p[512];
   qt_import im;
   qt_err e = {0};
-  ASSERT_TRUE(import1(shared("binance/AVAXUSDT-1m-2026-06.csv", p, sizeof p), NULL, &im, &e) == QT_OK);
+  ASSERT_TRUE(import1(fixture("binance/AVAXUSDT-1m-2026-06.csv", p, sizeof p), NULL, &im, &e) == QT_OK);
   EXPECT_EQ(im.kind, QT_KIND_BARS);
-  EXPECT_EQ(im.bars.n, 43200);
-  EXPECT_EQ(im.stats.rows_read, 43200);
+  /* the fixture is June's last 4 days: 5760 rows (wc -l minus the header),
+   * 2026-06-27 00:00 UTC = 1782518400000 (date -u -d 2026-06-27 +%s) */
+  EXPECT_EQ(im.bars.n, 5760);
+  EXPECT_EQ(im.stats.rows_read, 5760);
   EXPECT_EQ(im.bars.interval_ms, 60000);
-  EXPECT_EQ(im.bars.ts_ms[0], 1780272000000LL);
-  EXPECT_EQ(im.bars.ts_ms[43199], 1780272000000LL + 43199LL * 60000);
-  /* first row: 8.9810,8.9820,8.9710,8.9740,17315,...,155466.8640,397,7701,69159.0090 */
-  EXPECT_TRUE(im.bars.open[0] == 8.9810 && im.bars.high[0] == 8.9820);
-  EXPECT_TRUE(im.bars.low[0] == 8.9710 && im.bars.close[0] == 8.9740);
-  EXPECT_TRUE(im.bars.volume[0] == 17315 && im.bars.quote_volume[0] == 155466.8640);
-  EXPECT_TRUE(im.bars.trade_count[0] == 397 && im.bars.taker_buy_base[0] == 7701);
-  EXPECT_TRUE(im.bars.taker_buy_quote[0] == 69159.0090);
-  /* second row's close */
-  EXPECT_TRUE(im.bars.close[1] == 8.9730);
+  EXPECT_EQ(im.bars.ts_ms[0], 1782518400000LL);
+  EXPECT_EQ(im.bars.ts_ms[5759], 1782518400000LL + 5759LL * 60000);
+  /* first row (sed -n 2p): 6.6290,6.6670,6.6280,6.6660,145809,...,968963.4320,4028,107045,711449.2820 */
+  EXPECT_TRUE(im.bars.open[0] == 6.6290 && im.bars.high[0] == 6.6670);
+  EXPECT_TRUE(im.bars.low[0] == 6.6280 && im.bars.close[0] == 6.6660);
+  EXPECT_TRUE(im.bars.volume[0] == 145809 && im.bars.quote_volume[0] == 968963.4320);
+  EXPECT_TRUE(im.bars.trade_count[0] == 4028 && im.bars.taker_buy_base[0] == 107045);
+  EXPECT_TRUE(im.bars.taker_buy_quote[0] == 711449.2820);
+  /* second row's close (sed -n 3p) */
+  EXPECT_TRUE(im.bars.close[1] == 6.6390);
   qt_import_fini(&im);
 }
 
 static void kline_two_months_any_order(void) {
   char a[512], b[512];
-  const char *p[2] = {shared("binance/AVAXUSDT-1m-2026-07.csv", a, sizeof a),
-                      shared("binance/AVAXUSDT-1m-2026-06.csv", b, sizeof b)};
+  const char *p[2] = {fixture("binance/AVAXUSDT-1m-2026-07.csv", a, sizeof a),
+                      fixture("binance/AVAXUSDT-1m-2026-06.csv", b, sizeof b)};
   qt_import im;
   qt_err e = {0};
   ASSERT_TRUE(qt_import_files(p, 2, NULL, &im, &e) == QT_OK);
-  EXPECT_EQ(im.bars.n, 87840);
+  EXPECT_EQ(im.bars.n, 11520); /* 5760 + 5760 rows: June 27-30 and July 1-4 */
   EXPECT_EQ(im.stats.files, 2);
   EXPECT_EQ(im.stats.duplicates, 0);
   size_t gaps = 0;
   for (size_t i = 1; i < im.bars.n; i++) gaps += im.bars.ts_ms[i] - im.bars.ts_ms[i - 1] != 60000;
   EXPECT_EQ(gaps, 0);
-  EXPECT_TRUE(im.bars.open[43200] == 6.5340); /* July's first bar follows June's last */
+  EXPECT_TRUE(im.bars.open[5760] == 6.5340); /* July's first bar follows June's last */
   qt_import_fini(&im);
 }
 
@@ -83,20 +85,20 @@ static void kline_overlap_and_conflict(void) {
   /* June's file plus a file repeating its last 3 rows, one of them changed,
    * and adding 2 new minutes. */
   char a[512], b[512];
-  const char *june = shared("binance/AVAXUSDT-1m-2026-06.csv", a, sizeof a);
-  int64_t t0 = 1780272000000LL + 43197LL * 60000;
+  const char *june = fixture("binance/AVAXUSDT-1m-2026-06.csv", a, sizeof a);
+  int64_t t0 = 1782518400000LL + 5757LL * 60000; /* the fixture's last 3 of 5760 rows */
   char text[2048];
   qt_import j;
   ASSERT_TRUE(import1(june, NULL, &j, NULL) == QT_OK);
   size_t off = 0;
   for (int i = 0; i < 5; i++) {
     int64_t t = t0 + i * 60000;
-    double c = i < 3 ? j.bars.close[43197 + i] : 7.0;
+    double c = i < 3 ? j.bars.close[5757 + i] : 7.0;
     if (i == 1) c = 99.5; /* a conflicting value for an existing minute */
-    double o = i < 3 ? j.bars.open[43197 + i] : 7.0, h = i < 3 ? j.bars.high[43197 + i] : 7.1;
-    double l = i < 3 ? j.bars.low[43197 + i] : 6.9, v = i < 3 ? j.bars.volume[43197 + i] : 10;
-    double qv = i < 3 ? j.bars.quote_volume[43197 + i] : 70, n = i < 3 ? j.bars.trade_count[43197 + i] : 2;
-    double tb = i < 3 ? j.bars.taker_buy_base[43197 + i] : 5, tq = i < 3 ? j.bars.taker_buy_quote[43197 + i] : 35;
+    double o = i < 3 ? j.bars.open[5757 + i] : 7.0, h = i < 3 ? j.bars.high[5757 + i] : 7.1;
+    double l = i < 3 ? j.bars.low[5757 + i] : 6.9, v = i < 3 ? j.bars.volume[5757 + i] : 10;
+    double qv = i < 3 ? j.bars.quote_volume[5757 + i] : 70, n = i < 3 ? j.bars.trade_count[5757 + i] : 2;
+    double tb = i < 3 ? j.bars.taker_buy_base[5757 + i] : 5, tq = i < 3 ? j.bars.taker_buy_quote[5757 + i] : 35;
     off += (size_t)snprintf(text + off, sizeof text - off, "%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%lld,%.17g,%.17g,%.17g,%.17g,0\n",
                             (long long)t, o, h, l, c, v, (long long)(t + 59999), qv, n, tb, tq);
   }
@@ -105,12 +107,12 @@ static void kline_overlap_and_conflict(void) {
   qt_import im;
   qt_err e = {0};
   ASSERT_TRUE(qt_import_files(p, 2, NULL, &im, &e) == QT_OK);
-  EXPECT_EQ(im.stats.rows_read, 43205);
-  EXPECT_EQ(im.bars.n, 43202);
+  EXPECT_EQ(im.stats.rows_read, 5765);
+  EXPECT_EQ(im.bars.n, 5762);
   EXPECT_EQ(im.stats.duplicates, 2);
   EXPECT_EQ(im.stats.replaced, 1);
-  EXPECT_TRUE(im.bars.close[43198] == 99.5); /* the later file wins */
-  EXPECT_TRUE(im.bars.close[43201] == 7.0);
+  EXPECT_TRUE(im.bars.close[5758] == 99.5); /* the later file wins */
+  EXPECT_TRUE(im.bars.close[5761] == 7.0);
   qt_import_fini(&im);
 }
 
@@ -201,7 +203,7 @@ static void generic_csv(void) {
   qt_import_opts o = qt_import_opts_default();
   o.format = QT_FMT_CSV;
   o.columns = "date=date_utc,open=open,high=high,low=low,close=close,volume=volume";
-  ASSERT_TRUE(import1(shared("freqtrade/XRP_USDT_USDT-5m-futures.csv", p, sizeof p), &o, &im, &e) == QT_OK);
+  ASSERT_TRUE(import1(fixture("freqtrade/XRP_USDT_USDT-5m-futures.csv", p, sizeof p), &o, &im, &e) == QT_OK);
   EXPECT_EQ(im.bars.n, 1999);
   EXPECT_EQ(im.bars.interval_ms, 300000);
   EXPECT_EQ(im.bars.ts_ms[0], 1636934400000LL);
@@ -209,7 +211,7 @@ static void generic_csv(void) {
   EXPECT_EQ(im.bars.ts_ms[1998], 1636934400000LL + 1998LL * 300000);
   qt_import_fini(&im);
   /* auto: the header names are enough (date,open,high,low,close,volume) */
-  ASSERT_TRUE(import1(shared("oracles/ttrc.csv", p, sizeof p), NULL, &im, &e) == QT_OK);
+  ASSERT_TRUE(import1(fixture("oracles/ttrc.csv", p, sizeof p), NULL, &im, &e) == QT_OK);
   EXPECT_EQ(im.bars.n, 5550);
   EXPECT_EQ(im.bars.ts_ms[0], 473472000000LL); /* 1985-01-02 */
   EXPECT_TRUE(im.bars.open[1] == 3.09 && im.bars.volume[1] == 3099506);
@@ -217,18 +219,18 @@ static void generic_csv(void) {
   qt_import_fini(&im);
   /* column numbers instead of names, mapping keys checked */
   o.columns = "time=1,open=3,high=4,low=5,close=6";
-  ASSERT_TRUE(import1(shared("freqtrade/XRP_USDT_USDT-5m-futures.csv", p, sizeof p), &o, &im, &e) == QT_OK);
+  ASSERT_TRUE(import1(fixture("freqtrade/XRP_USDT_USDT-5m-futures.csv", p, sizeof p), &o, &im, &e) == QT_OK);
   EXPECT_TRUE(im.bars.high[0] == 1.1954 && im.bars.volume[0] == 0);
   qt_import_fini(&im);
   /* one price column feeding open/high/low/close (R's USDCHF half-hourly series) */
   o.columns = "time=datetime_utc,open=usdchf,high=usdchf,low=usdchf,close=usdchf";
-  ASSERT_TRUE(import1(shared("oracles/USDCHF.csv", p, sizeof p), &o, &im, &e) == QT_OK);
-  EXPECT_EQ(im.bars.n, 62496);
+  ASSERT_TRUE(import1(fixture("oracles/USDCHF.csv", p, sizeof p), &o, &im, &e) == QT_OK);
+  EXPECT_EQ(im.bars.n, 3000); /* the fixture keeps the first 3000 rows */
   EXPECT_EQ(im.bars.ts_ms[0], 828309600000LL); /* 1996-03-31 22:00 UTC */
   EXPECT_TRUE(im.bars.open[1] == 1.1941 && im.bars.high[1] == 1.1941 && im.bars.close[1] == 1.1941);
   EXPECT_EQ(im.bars.interval_ms, 1800000);
   qt_import_fini(&im);
-  shared("freqtrade/XRP_USDT_USDT-5m-futures.csv", p, sizeof p);
+  fixture("freqtrade/XRP_USDT_USDT-5m-futures.csv", p, sizeof p);
   o.columns = "time=date_ms,opne=open";
   EXPECT_EQ(import1(p, &o, &im, &e), QT_EINVAL);
   EXPECT_CONTAINS(e.msg, "unknown target 'opne'");
@@ -243,7 +245,7 @@ static void generic_date_format(void) {
   char p[512], q[512];
   qt_import a, b;
   qt_err e = {0};
-  FILE *in = fopen(shared("oracles/ttrc.csv", p, sizeof p), "rb");
+  FILE *in = fopen(fixture("oracles/ttrc.csv", p, sizeof p), "rb");
   ASSERT_TRUE(in != NULL);
   snprintf(q, sizeof q, "%s/ttrc_us.csv", tmpdir());
   FILE *out = fopen(q, "wb");
@@ -287,7 +289,7 @@ static void freqtrade_funding(void) {
   qt_import_opts o = qt_import_opts_default();
   o.kind = QT_KIND_FUNDING;
   o.columns = "time=date_ms,rate=open";
-  ASSERT_TRUE(import1(shared("freqtrade/XRP_USDT_USDT-8h-funding_rate.csv", p, sizeof p), &o, &im, &e) == QT_OK);
+  ASSERT_TRUE(import1(fixture("freqtrade/XRP_USDT_USDT-8h-funding_rate.csv", p, sizeof p), &o, &im, &e) == QT_OK);
   EXPECT_EQ(im.kind, QT_KIND_FUNDING);
   EXPECT_EQ(im.funding.n, 91);
   EXPECT_EQ(im.funding.ts_ms[0], 1637193600017LL);
@@ -308,26 +310,27 @@ static void freqtrade_json_and_trades(void) {
   char p[512];
   qt_import im;
   qt_err e = {0};
-  ASSERT_TRUE(import1(shared("freqtrade/UNITTEST_BTC-1m.json", p, sizeof p), NULL, &im, &e) == QT_OK);
+  ASSERT_TRUE(import1(fixture("freqtrade/UNITTEST_BTC-1m.json", p, sizeof p), NULL, &im, &e) == QT_OK);
   EXPECT_EQ(im.kind, QT_KIND_BARS);
-  EXPECT_EQ(im.bars.n, 13681);
-  EXPECT_EQ(im.bars.interval_ms, 60000); /* despite 538 gaps */
+  EXPECT_EQ(im.bars.n, 3000); /* the fixture keeps the first 3000 candles */
+  EXPECT_EQ(im.bars.interval_ms, 60000); /* despite 203 gaps */
   EXPECT_EQ(im.bars.ts_ms[0], 1509836520000LL);
   EXPECT_TRUE(im.bars.close[0] == 0.00162008 && im.bars.volume[0] == 108.14853839);
   size_t gaps = 0;
   for (size_t i = 1; i < im.bars.n; i++) gaps += im.bars.ts_ms[i] - im.bars.ts_ms[i - 1] != 60000;
-  EXPECT_EQ(gaps, 538);
+  /* steps != 60000 ms among the fixture's 3000 stamps, counted in python */
+  EXPECT_EQ(gaps, 203);
   qt_import_fini(&im);
-  ASSERT_TRUE(import1(shared("freqtrade/XRP_ETH-trades.json", p, sizeof p), NULL, &im, &e) == QT_OK);
+  ASSERT_TRUE(import1(fixture("freqtrade/XRP_ETH-trades.json", p, sizeof p), NULL, &im, &e) == QT_OK);
   EXPECT_EQ(im.kind, QT_KIND_TRADES);
-  EXPECT_EQ(im.trades.n + im.stats.duplicates, 12477);
+  EXPECT_EQ(im.trades.n + im.stats.duplicates, 3000); /* the fixture's first 3000 trades */
   EXPECT_EQ(im.trades.ts_ms[0], 1570752011620LL);
   EXPECT_EQ(im.trades.id[0], 13519807);
   EXPECT_TRUE(im.trades.price[0] == 0.00141342 && im.trades.qty[0] == 23.0);
   EXPECT_EQ(im.trades.buyer_is_maker[0], 1); /* "sell": the taker sold */
   EXPECT_EQ(im.trades.buyer_is_maker[3], 0);
   qt_import_fini(&im);
-  ASSERT_TRUE(import1(shared("freqtrade/orderflow_public_trades_list.csv", p, sizeof p), NULL, &im, &e) == QT_OK);
+  ASSERT_TRUE(import1(fixture("freqtrade/orderflow_public_trades_list.csv", p, sizeof p), NULL, &im, &e) == QT_OK);
   EXPECT_EQ(im.kind, QT_KIND_TRADES);
   EXPECT_EQ(im.trades.n, 1000);
   EXPECT_EQ(im.trades.ts_ms[0], 1675329600138LL);
@@ -412,7 +415,7 @@ static void bad_files(void) {
 /* Writes the June file gzipped / zipped (whole and truncated). */
 static void containers(void) {
   char src[512], gz[512], zp[512];
-  shared("binance/AVAXUSDT-1m-2026-06.csv", src, sizeof src);
+  fixture("binance/AVAXUSDT-1m-2026-06.csv", src, sizeof src);
   FILE *f = fopen(src, "rb");
   ASSERT_TRUE(f != NULL);
   static char data[5 << 20];
@@ -433,18 +436,18 @@ static void containers(void) {
   qt_import im;
   qt_err e = {0};
   ASSERT_TRUE(import1(gz, NULL, &im, &e) == QT_OK);
-  EXPECT_EQ(im.bars.n, 43200);
-  EXPECT_TRUE(im.bars.close[0] == 8.9740);
+  EXPECT_EQ(im.bars.n, 5760);
+  EXPECT_TRUE(im.bars.close[0] == 6.6660);
   qt_import_fini(&im);
   ASSERT_TRUE(import1(zp, NULL, &im, &e) == QT_OK);
-  EXPECT_EQ(im.bars.n, 43200);
-  EXPECT_TRUE(im.bars.taker_buy_quote[0] == 69159.0090);
+  EXPECT_EQ(im.bars.n, 5760);
+  EXPECT_TRUE(im.bars.taker_buy_quote[0] == 711449.2820);
   qt_import_fini(&im);
   /* gz and zip of the same data together: all duplicates */
   const char *both[2] = {gz, zp};
   ASSERT_TRUE(qt_import_files(both, 2, NULL, &im, &e) == QT_OK);
-  EXPECT_EQ(im.bars.n, 43200);
-  EXPECT_EQ(im.stats.duplicates, 43200);
+  EXPECT_EQ(im.bars.n, 5760);
+  EXPECT_EQ(im.stats.duplicates, 5760);
   qt_import_fini(&im);
   /* truncated copies */
   struct stat st;

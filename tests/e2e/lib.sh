@@ -3,7 +3,8 @@
 set -u
 QT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 QTUNE=${QTUNE:-$QT_ROOT/${BT:-build-test}/bin/qtune}
-SHARED=${QTUNE_SHARED_DATA:-$QT_ROOT/../shared/data}
+# the test data carried in the tree (tests/fixtures/README.md names the sources)
+FIXTURES=$QT_ROOT/tests/fixtures
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 _pass=0; _fail=0

@@ -4,7 +4,7 @@
 # funding history; trade/equity files cross-checked against the metrics.
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
-D=$SHARED/binance/AVAXUSDT-1m-2026-06.csv
+D=$FIXTURES/binance/AVAXUSDT-1m-2026-06.csv
 
 # ---- qtune strategies
 check_exit "strategies lists" 0 "$QTUNE" strategies
@@ -46,7 +46,7 @@ check "equity csv one row per bar" $PY -c '
 import csv,json,sys
 j=json.load(open(sys.argv[1]))
 rows=list(csv.DictReader(open(sys.argv[2])))
-assert len(rows)==j["bars"]==43200
+assert len(rows)==j["bars"]==5760  # the June fixture: June 27-30
 assert abs(float(rows[-1]["equity"])-j["final_equity"])<1e-4*j["final_equity"]
 assert float(rows[0]["equity"])==10000.0
 assert all(int(b["ts_ms"])-int(a["ts_ms"])==60000 for a,b in zip(rows,rows[1:]))
@@ -104,9 +104,9 @@ contains "help lists market options" "$TMP/out" "--catalog"
 C=$TMP/cat
 check_exit "import marks" 0 "$QTUNE" data import --catalog "$C" --symbol XRPUSDT --format csv \
   --columns time=date_ms,open=open,high=high,low=low,close=close,volume=volume \
-  "$SHARED/freqtrade/XRP_USDT_USDT-8h-mark.csv"
+  "$FIXTURES/freqtrade/XRP_USDT_USDT-8h-mark.csv"
 check_exit "import funding" 0 "$QTUNE" data import --catalog "$C" --symbol XRPUSDT --format csv \
-  --kind funding --columns time=date_ms,rate=open "$SHARED/freqtrade/XRP_USDT_USDT-8h-funding_rate.csv"
+  --kind funding --columns time=date_ms,rate=open "$FIXTURES/freqtrade/XRP_USDT_USDT-8h-funding_rate.csv"
 check_exit "backtest perp" 0 "$QTUNE" backtest --catalog "$C" --symbol XRPUSDT --strategy sma_cross \
   --params fast=2,slow=5 --json --trades "$TMP/xtr.csv"
 cp "$TMP/out" "$TMP/x.json"

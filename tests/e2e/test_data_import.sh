@@ -1,27 +1,28 @@
 #!/usr/bin/env bash
-# qtune data import/info end to end: the two AVAXUSDT months into a fresh
-# catalog, an idempotent re-import, a malformed file (exit 2 with FILE:LINE:
-# field), --skip-bad, containers and bad catalogs.
+# qtune data import/info end to end: the two AVAXUSDT months (fixtures: June
+# 27-30 and July 1-4, 5760 rows each, 11520 minutes) into a fresh catalog, an
+# idempotent re-import, a malformed file (exit 2 with FILE:LINE: field),
+# --skip-bad, containers and bad catalogs.
 source "$(dirname "$0")/lib.sh"
-AV="$SHARED/binance"
+AV="$FIXTURES/binance"
 CAT="$TMP/cat"
 
 check_exit "import two months" 0 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT \
   "$AV/AVAXUSDT-1m-2026-07.csv" "$AV/AVAXUSDT-1m-2026-06.csv"
-contains "import counts" "$TMP/out" "AVAXUSDT bars: files 2, read 87840, kept 87840, duplicates 0"
-contains "import wrote" "$TMP/out" "now 87840 rows (was 0): written"
+contains "import counts" "$TMP/out" "AVAXUSDT bars: files 2, read 11520, kept 11520, duplicates 0"
+contains "import wrote" "$TMP/out" "now 11520 rows (was 0): written"
 
 check_exit "info" 0 "$QTUNE" data info --catalog "$CAT"
-contains "info rows" "$TMP/out" "87840"
-contains "info range" "$TMP/out" "2026-06-01T00:00:00Z      2026-07-31T23:59:00Z      1m"
+contains "info rows" "$TMP/out" "11520"
+contains "info range" "$TMP/out" "2026-06-27T00:00:00Z      2026-07-04T23:59:00Z      1m"
 check_exit "info json" 0 "$QTUNE" data info --catalog "$CAT" --json
-contains "info json rows" "$TMP/out" '"symbol":"AVAXUSDT","kind":"bars","rows":87840'
+contains "info json rows" "$TMP/out" '"symbol":"AVAXUSDT","kind":"bars","rows":11520'
 contains "info json interval" "$TMP/out" '"interval_ms":60000'
 
 before=$(stat -c '%i %Y.%y' "$CAT/AVAXUSDT/bars/data.qtc")
 check_exit "re-import" 0 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT "$AV"/AVAXUSDT-1m-2026-0*.csv
-contains "re-import unchanged" "$TMP/out" "now 87840 rows (was 87840): unchanged"
-contains "re-import duplicates" "$TMP/out" "duplicates 87840"
+contains "re-import unchanged" "$TMP/out" "now 11520 rows (was 11520): unchanged"
+contains "re-import duplicates" "$TMP/out" "duplicates 11520"
 after=$(stat -c '%i %Y.%y' "$CAT/AVAXUSDT/bars/data.qtc")
 check "re-import leaves the file alone" [ "$before" = "$after" ]
 
@@ -42,7 +43,7 @@ contains "skip-bad first" "$TMP/out" "first skipped row: $BAD:4: field 'close'"
 gzip -c "$AV/AVAXUSDT-1m-2026-06.csv" >"$TMP/june.csv.gz"
 (cd "$TMP" && cp "$AV/AVAXUSDT-1m-2026-06.csv" . && zip -q june.zip AVAXUSDT-1m-2026-06.csv)
 check_exit "gz+zip into the catalog" 0 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT "$TMP/june.csv.gz" "$TMP/june.zip"
-contains "gz+zip unchanged" "$TMP/out" "(was 87840): unchanged"
+contains "gz+zip unchanged" "$TMP/out" "(was 11520): unchanged"
 head -c 100000 "$TMP/june.csv.gz" >"$TMP/cut.csv.gz"
 check_exit "truncated gzip" 2 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT "$TMP/cut.csv.gz"
 contains "truncated gzip message" "$TMP/err" "cut.csv.gz: corrupt or truncated gzip"
@@ -55,17 +56,17 @@ contains "empty message" "$TMP/err" "empty.csv: empty file"
 
 # freqtrade files: generic CSV mapping and funding
 check_exit "generic csv" 0 "$QTUNE" data import --catalog "$CAT" --symbol XRPUSDT \
-  --columns time=date_ms,open=open,high=high,low=low,close=close,volume=volume "$SHARED/freqtrade/XRP_USDT_USDT-5m-futures.csv"
+  --columns time=date_ms,open=open,high=high,low=low,close=close,volume=volume "$FIXTURES/freqtrade/XRP_USDT_USDT-5m-futures.csv"
 contains "generic csv rows" "$TMP/out" "now 1999 rows"
 check_exit "funding mapping" 0 "$QTUNE" data import --catalog "$CAT" --symbol XRPUSDT --kind funding \
-  --columns time=date_ms,rate=open "$SHARED/freqtrade/XRP_USDT_USDT-8h-funding_rate.csv"
+  --columns time=date_ms,rate=open "$FIXTURES/freqtrade/XRP_USDT_USDT-8h-funding_rate.csv"
 contains "funding rows" "$TMP/out" "XRPUSDT funding now 91 rows"
 # --date-format: USDCHF's "1996-03-31 22:00:00" rewritten as "31.03.1996 10:00 PM"
 US="$TMP/usdchf_eu.csv"
 awk -F, 'NR == 1 { print "when,close"; next } NR <= 2001 {
   split($1, a, /[- :]/); h = a[4] % 12; if (h == 0) h = 12
   printf "%s.%s.%s %d:%s %s,%s\n", a[3], a[2], a[1], h, a[5], (a[4] < 12 ? "AM" : "PM"), $3 }' \
-  "$SHARED/oracles/USDCHF.csv" >"$US"
+  "$FIXTURES/oracles/USDCHF.csv" >"$US"
 check_exit "date format" 0 "$QTUNE" data import --catalog "$CAT" --symbol USDCHF \
   --columns time=when,open=close,high=close,low=close,close=close --date-format "%d.%m.%Y %I:%M %p" "$US"
 contains "date format rows" "$TMP/out" "USDCHF bars: files 1, read 2000, kept 2000"
@@ -102,7 +103,7 @@ contains "orders first" "$TMP/orders.csv" "2026-07-01T03:00:00Z,1782874800000,su
 check "orders: submits >= trades" [ "$(grep -c ',submit,' "$TMP/orders.csv")" -ge "$(($(wc -l <"$TMP/hg.csv") - 1))" ]
 check_exit "backtest empty range" 2 "$QTUNE" backtest --catalog "$CAT" --symbol AVAXUSDT --strategy sma_cross \
   --params fast=5,slow=20 --from 2027-01-01
-contains "empty range message" "$TMP/err" "--from/--to select no bars (the data has 87840 bars)"
+contains "empty range message" "$TMP/err" "--from/--to select no bars (the data has 11520 bars)"
 check_exit "backtest unknown symbol" 2 "$QTUNE" backtest --catalog "$CAT" --symbol NOPE --strategy sma_cross \
   --params fast=5,slow=20
 contains "unknown symbol message" "$TMP/err" "has no bars for 'NOPE'"

@@ -622,8 +622,8 @@ static void test_funding_xrp_real(void) {
   static int64_t fts[MAXB];
   static double frate[MAXB], fz[MAXB], ih[MAXB];
   char p1[512], p2[512];
-  snprintf(p1, sizeof p1, "%s/freqtrade/XRP_USDT_USDT-8h-mark.csv", qt_test_shared());
-  snprintf(p2, sizeof p2, "%s/freqtrade/XRP_USDT_USDT-8h-funding_rate.csv", qt_test_shared());
+  snprintf(p1, sizeof p1, "%s/freqtrade/XRP_USDT_USDT-8h-mark.csv", qt_test_fixtures());
+  snprintf(p2, sizeof p2, "%s/freqtrade/XRP_USDT_USDT-8h-funding_rate.csv", qt_test_fixtures());
   tb_init(&mb, 0, 8 * 3600000LL);
   size_t nb = read_ohlc(p1, mb.ts, mb.o, mb.h, mb.l, mb.c, MAXB);
   size_t nf = read_ohlc(p2, fts, frate, fz, fz, fz, MAXB);
