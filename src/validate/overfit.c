@@ -223,10 +223,18 @@ void qt_pbo_result_fini(qt_pbo_result *res) {
 }
 
 /* Sharpe from n values' shifted sum s and sum of squares q (values minus the
- * trial's shift c): mean = c + s/n, var = (q - s^2/n) / (n - 1). */
+ * trial's shift c): mean = c + s/n, var = (q - s^2/n) / (n - 1); 0 when the
+ * values are all equal. */
 static inline double sharpe_of(double c, double s, double q, double n) {
   double var = (q - s * s / n) / (n - 1.0);
   return var > 0 ? (c + s / n) / sqrt(var) : 0.0;
+}
+
+/* A key that orders trials as their Sharpe ratios do, mean |mean| / var
+ * (x |x| is strictly increasing), without a square root per trial. */
+static inline double sharpe_key(double c, double s, double q, double inv_n, double inv_nm1) {
+  double mean = c + s * inv_n, var = (q - s * s * inv_n) * inv_nm1;
+  return var > 0 ? mean * fabs(mean) / var : 0.0;
 }
 
 static size_t n_choose_k(size_t n, size_t k) {
@@ -235,41 +243,63 @@ static size_t n_choose_k(size_t n, size_t k) {
   return v;
 }
 
-/* One combination: IS-best trial and its OOS relative rank.  sum/sq are
- * block-major ([b * N + n]) so the inner loops run over contiguous trials. */
+/* Scratch and per-block sums of one PBO run.  sum/sq are block-major
+ * ([b * N + n]) so the inner loops run over contiguous trials. */
 typedef struct pbo_ctx {
   size_t N, S;
   const double *shift, *sum, *sq, *tot_s, *tot_q, *len; /* len[b]: rows of block b */
-  double *is_s, *is_q, *oos_sr;                          /* scratch, N each */
+  double *is_s, *is_q, *key_j, *key_c;                   /* scratch, N each */
 } pbo_ctx;
 
-static void pbo_combination(const pbo_ctx *cx, uint32_t mask, double *out_w, double *out_is,
-                            double *out_oos) {
-  size_t N = cx->N;
-  double n_is = 0;
-  memset(cx->is_s, 0, N * sizeof(double));
-  memset(cx->is_q, 0, N * sizeof(double));
+/* One side of a split: the trial with the best key in sel (lowest index on
+ * ties) ranked by rank_by (mid-rank, 1 = worst); w = rank / (N + 1). */
+static double pbo_side(const double *sel, const double *rank_by, size_t N, size_t *out_best) {
+  size_t best = 0;
+  for (size_t n = 1; n < N; n++)
+    if (sel[n] > sel[best]) best = n;
+  double o = rank_by[best], below = 0, ties = 0;
+  for (size_t n = 0; n < N; n++) below += rank_by[n] < o, ties += rank_by[n] == o;
+  *out_best = best;
+  return (1.0 + below + 0.5 * (ties - 1.0)) / ((double)N + 1.0);
+}
+
+/* A split and its complement at once: the IS rows of J are the OOS rows of
+ * its complement, so one pass over the trials serves both combinations (J
+ * at index k, the complement at n_comb - 1 - k: complementing reverses the
+ * increasing order of the masks). */
+static void pbo_split(const pbo_ctx *cx, uint32_t mask, double w[2], double is[2], double oos[2]) {
+  size_t N = cx->N, first = 1;
+  double n_j = 0, *is_s = cx->is_s, *is_q = cx->is_q;
   for (size_t b = 0; b < cx->S; b++) {
     if (!(mask >> b & 1u)) continue;
     const double *s = cx->sum + b * N, *q = cx->sq + b * N;
-    for (size_t n = 0; n < N; n++) cx->is_s[n] += s[n], cx->is_q[n] += q[n];
-    n_is += cx->len[b];
+    if (first) {
+      memcpy(is_s, s, N * sizeof(double));
+      memcpy(is_q, q, N * sizeof(double));
+      first = 0;
+    } else {
+      for (size_t n = 0; n < N; n++) is_s[n] += s[n], is_q[n] += q[n];
+    }
+    n_j += cx->len[b];
   }
-  double n_oos = cx->len[cx->S] - n_is; /* len[S]: total rows */
-  size_t best = 0;
-  double best_sr = -INFINITY;
+  double n_c = cx->len[cx->S] - n_j; /* len[S]: total rows */
+  double ij = 1.0 / n_j, ij1 = 1.0 / (n_j - 1.0), ic = 1.0 / n_c, ic1 = 1.0 / (n_c - 1.0);
+  /* branch-free over the trials, so several divisions are in flight; the
+   * selection and the rank are separate cheap passes */
   for (size_t n = 0; n < N; n++) {
-    double c = cx->shift[n], s = cx->is_s[n], q = cx->is_q[n];
-    double sr = sharpe_of(c, s, q, n_is);
-    if (sr > best_sr) best_sr = sr, best = n;
-    cx->oos_sr[n] = sharpe_of(c, cx->tot_s[n] - s, cx->tot_q[n] - q, n_oos);
+    double c = cx->shift[n], s = is_s[n], q = is_q[n];
+    cx->key_j[n] = sharpe_key(c, s, q, ij, ij1);
+    cx->key_c[n] = sharpe_key(c, cx->tot_s[n] - s, cx->tot_q[n] - q, ic, ic1);
   }
-  double o = cx->oos_sr[best], below = 0, ties = 0;
-  for (size_t n = 0; n < N; n++) below += cx->oos_sr[n] < o, ties += cx->oos_sr[n] == o;
-  double rank = 1.0 + below + 0.5 * (ties - 1.0); /* mid-rank; 1 = worst */
-  *out_w = rank / ((double)N + 1.0);
-  *out_is = best_sr;
-  *out_oos = o;
+  size_t bj, bc;
+  w[0] = pbo_side(cx->key_j, cx->key_c, N, &bj);
+  w[1] = pbo_side(cx->key_c, cx->key_j, N, &bc);
+  double c = cx->shift[bj], s = is_s[bj], q = is_q[bj];
+  is[0] = sharpe_of(c, s, q, n_j);
+  oos[0] = sharpe_of(c, cx->tot_s[bj] - s, cx->tot_q[bj] - q, n_c);
+  c = cx->shift[bc], s = is_s[bc], q = is_q[bc];
+  oos[1] = sharpe_of(c, s, q, n_j);
+  is[1] = sharpe_of(c, cx->tot_s[bc] - s, cx->tot_q[bc] - q, n_c);
 }
 
 /* Least squares y = a + b x and the share of y < 0 over n pairs. */
@@ -311,9 +341,9 @@ int qt_overfit_pbo(const double *r, size_t n_periods, size_t n_trials, const qt_
                         t, n, r[t * N + n]);
         goto fail;
       }
-  /* One block of scratch: shift, tot_s, tot_q, is_s, is_q, oos_sr (N each),
-   * sum and sq (S*N each), len (S+1). */
-  size_t n_buf = 6 * N + 2 * S * N + S + 1;
+  /* One block of scratch: shift, tot_s, tot_q, is_s, is_q, key_j, key_c
+   * (N each), sum and sq (S*N each), len (S+1). */
+  size_t n_buf = 7 * N + 2 * S * N + S + 1;
   buf = qt_malloc(n_buf * sizeof(double));
   size_t n_comb = n_choose_k(S, S / 2);
   out->logits = qt_malloc(n_comb * sizeof(double));
@@ -328,7 +358,7 @@ int qt_overfit_pbo(const double *r, size_t n_periods, size_t n_trials, const qt_
          *sq = sum + S * N, *len = sq + S * N;
   pbo_ctx cx = {.N = N, .S = S, .shift = shift, .sum = sum, .sq = sq, .tot_s = tot_s,
                 .tot_q = tot_q, .len = len, .is_s = len + S + 1};
-  cx.is_q = cx.is_s + N, cx.oos_sr = cx.is_q + N;
+  cx.is_q = cx.is_s + N, cx.key_j = cx.is_q + N, cx.key_c = cx.key_j + N;
   memset(shift, 0, N * sizeof(double));
   for (size_t t = 0; t < T; t++)
     for (size_t n = 0; n < N; n++) shift[n] += r[t * N + n];
@@ -348,18 +378,23 @@ int qt_overfit_pbo(const double *r, size_t n_periods, size_t n_trials, const qt_
   for (size_t b = 0; b < S; b++)
     for (size_t n = 0; n < N; n++) tot_s[n] += sum[b * N + n], tot_q[n] += sq[b * N + n];
 
-  /* every S-bit mask with S/2 bits set, in increasing order (Gosper's hack) */
-  uint32_t mask = (1u << (S / 2)) - 1u, end = 1u << S;
-  size_t k = 0, overfit = 0;
-  while (mask < end) {
-    double w;
-    pbo_combination(&cx, mask, &w, &out->is_perf[k], &out->oos_perf[k]);
-    out->logits[k] = log(w / (1.0 - w));
-    overfit += out->logits[k] <= 0;
-    k++;
+  /* the first half of the S-bit masks with S/2 bits set, in increasing order
+   * (Gosper's hack); each brings its complement from the second half */
+  uint32_t mask = (1u << (S / 2)) - 1u;
+  size_t overfit = 0;
+  for (size_t k = 0; k < n_comb / 2; k++) {
+    double w[2], is[2], oos[2];
+    size_t at[2] = {k, n_comb - 1 - k};
+    pbo_split(&cx, mask, w, is, oos);
+    for (int i = 0; i < 2; i++) {
+      out->logits[at[i]] = log(w[i] / (1.0 - w[i]));
+      out->is_perf[at[i]] = is[i], out->oos_perf[at[i]] = oos[i];
+      overfit += out->logits[at[i]] <= 0;
+    }
     uint32_t c = mask & -mask, rr = mask + c;
     mask = (((rr ^ mask) >> 2) / c) | rr;
   }
+  size_t k = n_comb;
   out->n_combinations = k;
   out->pbo = (double)overfit / (double)k;
   pbo_degradation(out);
