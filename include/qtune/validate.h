@@ -155,7 +155,10 @@ typedef struct qt_spa_result {
  * benchmark the returns themselves).  w_n^2 is the bootstrap variance of
  * sqrt(T) mean*_n; a trial with w_n == 0 (a constant series) is left out of
  * the SPA maximum.  The same resample indices serve every trial, so the
- * trials' dependence is kept.  Deterministic for a given seed.  QT_EINVAL
+ * trials' dependence is kept.  Deterministic for a given seed.  SPA
+ * over-rejects when T / mean_block is small and N large (the estimated w_n
+ * of the maximum is biased low; docs/validate.md has figures): read rc_p
+ * there.  QT_EINVAL
  * when T < 2, N == 0, n_boot == 0, mean_block < 1 or a value is not finite;
  * QT_ENOMEM.  *out is zeroed on failure. */
 QT_API int qt_overfit_spa(const double *r, size_t n_periods, size_t n_trials,
