@@ -120,8 +120,8 @@ typedef struct qt_pbo_result {
  * index on ties) is ranked by Sharpe over the other blocks (mid-rank on ties,
  * 1 = worst).  *out is caller storage; on success it owns three arrays (free
  * with qt_pbo_result_fini), on failure it is zeroed with nothing to free.
- * QT_EINVAL when N < 2, S is odd, < 2, > 24 or > T, or a value is not finite
- * (the message names row and trial); QT_ENOMEM. */
+ * opts NULL: defaults.  QT_EINVAL when N < 2, T < 4, S is odd, < 2, > 24 or
+ * > T, or a value is not finite (the message names row and trial); QT_ENOMEM. */
 QT_API int qt_overfit_pbo(const double *r, size_t n_periods, size_t n_trials,
                           const qt_pbo_opts *opts, qt_pbo_result *out, qt_err *err);
 /* Frees the arrays of a result and zeroes it; NULL and a zeroed result are no-ops. */
@@ -160,7 +160,7 @@ typedef struct qt_spa_result {
  * of the maximum is biased low; docs/validate.md has figures): read rc_p
  * there.  QT_EINVAL
  * when T < 2, N == 0, n_boot == 0, mean_block < 1 or a value is not finite;
- * QT_ENOMEM.  *out is zeroed on failure. */
+ * QT_ENOMEM.  *out is zeroed on failure.  opts NULL: defaults. */
 QT_API int qt_overfit_spa(const double *r, size_t n_periods, size_t n_trials,
                           const qt_spa_opts *opts, qt_spa_result *out, qt_err *err);
 

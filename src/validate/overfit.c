@@ -334,6 +334,10 @@ int qt_overfit_pbo(const double *r, size_t n_periods, size_t n_trials, const qt_
                                     "the %zu periods", S, QT__PBO_MAX_BLOCKS, T);
     goto fail;
   }
+  if (T < 4) { /* each half needs 2 rows for a sample SD */
+    rc = qt_err_set(err, QT_EINVAL, "pbo: need at least 4 periods (got %zu)", T);
+    goto fail;
+  }
   for (size_t t = 0; t < T; t++)
     for (size_t n = 0; n < N; n++)
       if (!isfinite(r[t * N + n])) {

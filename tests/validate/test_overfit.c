@@ -347,6 +347,8 @@ static void pbo_errors_and_alloc_failures(void) {
   EXPECT_EQ(qt_overfit_pbo(r, 10, 4, &o, &res, &e), QT_EINVAL);
   EXPECT_CONTAINS(e.msg, "the 10 periods");
   o.n_blocks = 2;
+  EXPECT_EQ(qt_overfit_pbo(r, 3, 4, &o, &res, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "at least 4 periods");
   EXPECT_EQ(qt_overfit_pbo(r, 40, 1, &o, &res, &e), QT_EINVAL);
   EXPECT_CONTAINS(e.msg, "at least 2 trials");
   r[4 * 4 + 1] = NAN;
