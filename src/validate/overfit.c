@@ -398,9 +398,8 @@ int qt_overfit_pbo(const double *r, size_t n_periods, size_t n_trials, const qt_
     uint32_t c = mask & -mask, rr = mask + c;
     mask = (((rr ^ mask) >> 2) / c) | rr;
   }
-  size_t k = n_comb;
-  out->n_combinations = k;
-  out->pbo = (double)overfit / (double)k;
+  out->n_combinations = n_comb;
+  out->pbo = (double)overfit / (double)n_comb;
   pbo_degradation(out);
   qt_free(buf);
   return QT_OK;
