@@ -1,0 +1,167 @@
+/* qtune validate: statistics that say whether a study's best result is skill
+ * or selection luck: probabilistic and deflated Sharpe ratios, minimum track
+ * record and backtest lengths, the probability of backtest overfitting (CSCV)
+ * and White's Reality Check / Hansen's SPA test with a stationary bootstrap.
+ * Pure functions over caller arrays: no I/O, no storage, no printing; the CLI
+ * loads a study's return series and calls these.  Formulas, references and
+ * conventions: docs/validate.md and the top of src/validate/overfit.c.
+ *
+ * Conventions shared by every function here:
+ * - Sharpe ratios are per period (mean / sample SD with n-1), not annualized;
+ * - kurtosis is raw (3 for a normal distribution), skewness and kurtosis are
+ *   the moment ratios m3/m2^1.5 and m4/m2^2 of the central moments with 1/n;
+ * - a returns matrix of T periods x N trials is row-major: r[t * N + n]. */
+#ifndef QTUNE_QTUNE_VALIDATE_H
+#define QTUNE_QTUNE_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qtune/core.h"
+
+/* ---- the standard normal distribution ---- */
+/* Phi(x), via erfc: relative error near 1e-16 in both tails. */
+QT_API double qt_overfit_norm_cdf(double x);
+/* Phi^-1(p): Acklam's rational approximation refined by one Halley step on
+ * erfc (|error| < 1e-14 over (1e-300, 1 - 1e-16)).  0 -> -inf, 1 -> +inf, NaN
+ * for p outside [0, 1] or NaN. */
+QT_API double qt_overfit_norm_quantile(double p);
+
+/* ---- moments of one return series ---- */
+typedef struct qt_overfit_moments {
+  size_t n;      /* observations */
+  double mean;   /* per period */
+  double sd;     /* sample SD (n-1) */
+  double sharpe; /* mean / sd; 0 when sd == 0 (a flat series) */
+  double skew;   /* m3 / m2^1.5; 0 when m2 == 0 */
+  double kurt;   /* raw, m4 / m2^2 (3 for a normal); 3 when m2 == 0 */
+} qt_overfit_moments;
+
+/* Moments of r[0], r[stride], ..., r[(n-1)*stride] (stride 1 for a plain
+ * array, N for trial n of a T x N matrix starting at r + n).  Fails with
+ * QT_EINVAL when n < 2, stride == 0 or a value is not finite (the message
+ * names the index). */
+QT_API int qt_overfit_moments_of(const double *r, size_t n, size_t stride,
+                                 qt_overfit_moments *out, qt_err *err);
+
+/* ---- Sharpe ratio inference (Bailey & Lopez de Prado 2012, 2014) ---- */
+/* PSR(SR*) = Phi((SR - SR*) sqrt(n - 1) / sqrt(1 - skew SR + (kurt - 1)/4 SR^2)):
+ * the probability that the true per-period Sharpe exceeds sr_benchmark.
+ * QT_EINVAL when n_obs < 2, an input is not finite, or the variance term is
+ * not positive (impossible moments: kurt < 1 + skew^2). *out is 0 on failure. */
+QT_API int qt_overfit_psr(double sr, double sr_benchmark, double skew, double kurt,
+                          size_t n_obs, double *out_psr, qt_err *err);
+/* Minimum track record length: the n_obs at which PSR(sr_benchmark) reaches
+ * prob, 1 + (1 - skew SR + (kurt - 1)/4 SR^2) (Phi^-1(prob) / (SR - SR*))^2.
+ * A real number of observations (round up to use it).  QT_EINVAL when
+ * sr <= sr_benchmark (no length suffices), prob not in (0, 1), or as PSR. */
+QT_API int qt_overfit_min_trl(double sr, double sr_benchmark, double skew, double kurt,
+                              double prob, double *out_n_obs, qt_err *err);
+/* E[max of N iid standard normals] ~ (1 - g) Phi^-1(1 - 1/N) + g Phi^-1(1 - 1/(N e)),
+ * g the Euler-Mascheroni constant (Bailey et al. 2014, from extreme value
+ * theory; accurate for N >> 1).  0 for N <= 1: one trial has no selection. */
+QT_API double qt_overfit_expected_max(size_t n_trials);
+/* Minimum backtest length in years (Bailey, Borwein, Lopez de Prado, Zhu
+ * 2014): (E[max_N] / target_sr_annual)^2, the years of data below which the
+ * best of n_trials skill-less configurations (annualized SR ~ N(0, 1) over
+ * one year) is expected to show target_sr_annual in sample.  QT_EINVAL when
+ * n_trials < 2 or target_sr_annual is not positive and finite. */
+QT_API int qt_overfit_min_btl(size_t n_trials, double target_sr_annual, double *out_years,
+                              qt_err *err);
+
+typedef struct qt_overfit_dsr_in {
+  double sr;          /* per-period Sharpe of the selected (best) trial */
+  double skew, kurt;  /* of the selected trial's returns (kurt raw) */
+  size_t n_obs;       /* its number of returns */
+  size_t n_trials;    /* independent trials tried (N) */
+  double sr_variance; /* variance of the N trials' per-period Sharpe ratios */
+} qt_overfit_dsr_in;
+typedef struct qt_overfit_dsr_out {
+  double sr0; /* sqrt(sr_variance) * E[max_N]: the best Sharpe luck alone gives */
+  double dsr; /* PSR(sr0) of the selected trial */
+} qt_overfit_dsr_out;
+/* Deflated Sharpe ratio (Bailey & Lopez de Prado 2014): DSR = PSR(SR0) with
+ * SR0 = sqrt(V[SR_n]) E[max_N].  QT_EINVAL when n_trials == 0, sr_variance
+ * is negative or not finite, or as PSR; *out is zeroed on failure. */
+QT_API int qt_overfit_dsr(const qt_overfit_dsr_in *in, qt_overfit_dsr_out *out, qt_err *err);
+/* The DSR of a study from its T x N returns matrix: each trial's per-period
+ * Sharpe, their sample variance (n-1), the best trial (highest Sharpe, lowest
+ * index on ties) and its skewness and kurtosis, then qt_overfit_dsr with
+ * n_trials = N.  *out_best (may be NULL) is the best trial's index.  Fails as
+ * qt_overfit_moments_of (the message names the trial) or when N < 2. */
+QT_API int qt_overfit_dsr_matrix(const double *r, size_t n_periods, size_t n_trials,
+                                 qt_overfit_dsr_out *out, size_t *out_best, qt_err *err);
+
+/* ---- probability of backtest overfitting by CSCV (Bailey et al. 2015) ---- */
+typedef struct qt_pbo_opts {
+  size_t n_blocks; /* S: even, 2..24, <= T; default 16 */
+} qt_pbo_opts;
+QT_API qt_pbo_opts qt_pbo_opts_default(void);
+
+typedef struct qt_pbo_result {
+  double pbo;            /* share of combinations with logit <= 0 */
+  size_t n_combinations; /* C(S, S/2) */
+  /* Owned arrays of n_combinations values each, in combination order
+   * (in-sample block sets as S-bit masks in increasing order); released by
+   * qt_pbo_result_fini. */
+  double *logits;   /* ln(w / (1 - w)), w = OOS rank of the IS best / (N + 1) */
+  double *is_perf;  /* in-sample Sharpe of the IS best */
+  double *oos_perf; /* its out-of-sample Sharpe */
+  /* Performance degradation: least squares oos_perf = intercept + slope * is_perf
+   * (slope and intercept NaN when every is_perf is equal), and the share of
+   * combinations whose IS best loses out of sample (oos_perf < 0). */
+  double slope, intercept;
+  double p_loss;
+} qt_pbo_result;
+
+/* PBO of a T x N matrix of per-period returns (T periods, N trials).  The rows
+ * are cut into S contiguous blocks (block b: rows [b T / S, (b + 1) T / S));
+ * for every set J of S/2 blocks the trial with the best Sharpe over J (lowest
+ * index on ties) is ranked by Sharpe over the other blocks (mid-rank on ties,
+ * 1 = worst).  *out is caller storage; on success it owns three arrays (free
+ * with qt_pbo_result_fini), on failure it is zeroed with nothing to free.
+ * opts NULL: defaults.  QT_EINVAL when N < 2, T < 4, S is odd, < 2, > 24 or
+ * > T, or a value is not finite (the message names row and trial); QT_ENOMEM. */
+QT_API int qt_overfit_pbo(const double *r, size_t n_periods, size_t n_trials,
+                          const qt_pbo_opts *opts, qt_pbo_result *out, qt_err *err);
+/* Frees the arrays of a result and zeroes it; NULL and a zeroed result are no-ops. */
+QT_API void qt_pbo_result_fini(qt_pbo_result *res);
+
+/* ---- data-snooping tests: White's Reality Check and Hansen's SPA ---- */
+/* Fills idx[0..n-1] with one stationary-bootstrap resample of 0..n-1
+ * (Politis & Romano 1994): idx[0] uniform; then with probability 1/mean_block
+ * a fresh uniform index, otherwise the previous one plus 1 (wrapping to 0).
+ * mean_block >= 1 (1: iid resampling); draws from rng. */
+QT_API void qt_overfit_stationary_bootstrap(qt_rng *rng, size_t n, double mean_block,
+                                            size_t *idx);
+
+typedef struct qt_spa_opts {
+  size_t n_boot;     /* B bootstrap resamples; default 1000 */
+  double mean_block; /* mean block length of the stationary bootstrap; default 10 */
+  uint64_t seed;     /* qt_rng_seed(seed); default 1 */
+} qt_spa_opts;
+QT_API qt_spa_opts qt_spa_opts_default(void);
+
+typedef struct qt_spa_result {
+  size_t best;    /* trial with the highest mean excess return (lowest index on ties) */
+  double rc_stat; /* White: max_n sqrt(T) mean_n */
+  double rc_p;    /* share of resamples with max_n sqrt(T)(mean*_n - mean_n) >= rc_stat */
+  double spa_stat; /* Hansen: max(0, max_n sqrt(T) mean_n / w_n) */
+  double spa_p;    /* Hansen's consistent p-value SPA_c (see docs/validate.md) */
+} qt_spa_result;
+
+/* Tests "no trial beats the benchmark" on a T x N matrix of per-period excess
+ * returns over the benchmark (returns minus benchmark returns; for a flat
+ * benchmark the returns themselves).  w_n^2 is the bootstrap variance of
+ * sqrt(T) mean*_n; a trial with w_n == 0 (a constant series) is left out of
+ * the SPA maximum.  The same resample indices serve every trial, so the
+ * trials' dependence is kept.  Deterministic for a given seed.  SPA
+ * over-rejects when T / mean_block is small and N large (the estimated w_n
+ * of the maximum is biased low; docs/validate.md has figures): read rc_p
+ * there.  QT_EINVAL
+ * when T < 2, N == 0, n_boot == 0, mean_block < 1 or a value is not finite;
+ * QT_ENOMEM.  *out is zeroed on failure.  opts NULL: defaults. */
+QT_API int qt_overfit_spa(const double *r, size_t n_periods, size_t n_trials,
+                          const qt_spa_opts *opts, qt_spa_result *out, qt_err *err);
+
+#endif
