@@ -259,7 +259,8 @@ static const char k_resample_help[] =
     "Aggregates the stored bars of S into D bars (a whole multiple of their\n"
     "interval; buckets aligned to the epoch), or builds D bars from the stored\n"
     "trades of S.  The result is stored as bars of S2, by default S_<D>\n"
-    "(e.g. BTCUSDT_1h).  Rules: docs/verify.md.\n"
+    "(e.g. BTCUSDT_1h), beside a copy of the trades, funding and quotes of S\n"
+    "(unchanged), so a backtest of S2 sees the same market.  Rules: docs/verify.md.\n"
     "\n"
     "  --to D          target interval: 5m, 15m, 1h, 4h, 1d, ...\n"
     "  --partial P     incomplete buckets: drop-edges (default: drop an\n"
@@ -339,12 +340,15 @@ int cmd_data_resample(int argc, char **argv) {
     goto done;
   }
   int rc = qt_catalog_put_bars(cat, out_sym, res, &err);
-  if (rc < 0) goto fail;
+  size_t carried[QT_KIND_COUNT];
+  if (rc < 0 || qt_resample_carry_series(cat, sym, out_sym, carried, &err) != 0) goto fail;
   printf("resample: %s %s -> %s: %zu %s bars", sym, trades_ms ? "trades" : "bars", out_sym,
          res->n, dur);
   if (have_info)
     printf(" (%zu incomplete kept, %zu dropped)", info.n_incomplete, info.n_dropped);
   printf("%s\n", rc == QT_DONE ? ", unchanged" : "");
+  printf("resample: copied to %s: %zu trades, %zu funding, %zu quotes\n", out_sym,
+         carried[QT_KIND_TRADES], carried[QT_KIND_FUNDING], carried[QT_KIND_QUOTES]);
   status = CLI_OK;
   goto done;
 fail:
