@@ -91,7 +91,10 @@ int cmd_strategies(int argc, char **argv) {
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       printf("usage: qtune strategies [--json]\n\n"
              "Lists the built-in strategies and their parameters: name, type, range,\n"
-             "default, log scale and a one-line help.  --json prints one JSON array.\n");
+             "default, log scale and a one-line help.  --json prints one JSON array.\n"
+             "\nExample:\n"
+             "  qtune strategies --json\n"
+             "\nExit status: 0 ok, 2 error.\n");
       return CLI_OK;
     } else {
       return cli_failf("strategies: unknown option '%s' (see qtune strategies --help)", argv[i]);
