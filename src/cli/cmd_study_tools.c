@@ -221,7 +221,8 @@ int cmd_analyze(int argc, char **argv) {
     }
   }
   if (!name) return cli_failf("analyze: --study-name is required");
-  if (csv && as_json) return cli_failf("analyze: --export-csv writes a file, --json prints: give one");
+  if (csv && as_json)
+    return cli_failf("analyze: --export-csv writes a file, --json prints: give one");
   qt_err e;
   qt_study *st = NULL;
   if (cli_study_open_ro(name, url, &st, &e)) return cli_fail(&e);

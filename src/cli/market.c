@@ -48,7 +48,7 @@ int cli_market_parse_arg(cli_market_opts *o, int argc, char **argv, int *i) {
     *str_dst[k] = argv[++*i];
     return 1;
   }
-  if (strcmp(a, "--timerange") == 0) { /* freqtrade's START-END, split in place: from/to point into argv */
+  if (strcmp(a, "--timerange") == 0) { /* START-END split in place: from/to point into argv */
     int64_t f, t;
     qt_err e = {0};
     if (*i + 1 >= argc) return cli_failf("%s needs a value", a);

@@ -176,7 +176,8 @@ int qt_study_write_best_yaml(const qt_study *st, size_t i, FILE *f, qt_err *err)
     fputc('\n', f);
   }
   json_decref(p);
-  if (ferror(f)) return qt_err_set(err, QT_EIO, "study %s: best params: write failed", qt_study_name(st));
+  if (ferror(f))
+    return qt_err_set(err, QT_EIO, "study %s: best params: write failed", qt_study_name(st));
   return QT_OK;
 }
 
@@ -194,10 +195,11 @@ int qt_study_write_trial_json(const qt_study *st, size_t i, FILE *f, qt_err *err
                         m ? m : json_object());
   char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
   json_decref(o);
-  if (!s) return qt_err_set(err, QT_ENOMEM, "trial #%lld: JSON: out of memory", (long long)ti.number);
+  long long num = (long long)ti.number;
+  if (!s) return qt_err_set(err, QT_ENOMEM, "trial #%lld: JSON: out of memory", num);
   fprintf(f, "%s\n", s);
   free(s);
-  if (ferror(f)) return qt_err_set(err, QT_EIO, "trial #%lld: JSON: write failed", (long long)ti.number);
+  if (ferror(f)) return qt_err_set(err, QT_EIO, "trial #%lld: JSON: write failed", num);
   return QT_OK;
 }
 

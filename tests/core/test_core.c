@@ -299,5 +299,6 @@ static void numbers_strict(void) {
 }
 
 QT_TESTS(T(version_matches), T(status_texts), T(rng_reproducible_and_streams_differ),
-         T(rng_distributions), T(time_epochs_by_magnitude), T(time_iso), T(time_compact_dates), T(time_ranges), T(time_formats), T(durations),
+         T(rng_distributions), T(time_epochs_by_magnitude), T(time_iso), T(time_compact_dates),
+         T(time_ranges), T(time_formats), T(durations),
          T(alloc_hook_fails_nth), T(logging_levels), T(numbers_strict))

@@ -475,5 +475,6 @@ static void test_carry_series(void) {
   EXPECT_EQ(system(cmd), 0);
 }
 
-QT_TESTS(T(test_defaults_and_errors), T(test_carry_series), T(test_aggregation_5m), T(test_partial_policies),
+QT_TESTS(T(test_defaults_and_errors), T(test_carry_series), T(test_aggregation_5m),
+         T(test_partial_policies),
          T(test_avax_5m_1h), T(test_xrp_5m_to_1h), T(test_gappy_to_1h), T(test_trades_hand), T(test_trades_orderflow))
