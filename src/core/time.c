@@ -82,7 +82,7 @@ static int all_digits(const char *s, size_t n) {
  * s[0..8) are digits (the caller checked). */
 static int parse_compact(const char *s, size_t len, int64_t *out_ms) {
   size_t i = 0;
-  int y, mo, d, h = 0, mi = 0, se = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
   digits(s, len, &i, 4, &y), digits(s, len, &i, 2, &mo), digits(s, len, &i, 2, &d);
   static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return -1;
