@@ -170,6 +170,9 @@ static void time_compact_dates(void) {
   s = "20260701T1230";
   EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
   EXPECT_EQ(t, 1782864000000LL + 45000000LL);
+  s = "20260701 1230";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1782864000000LL + 45000000LL);
   s = "20260701 123045";
   EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
   EXPECT_EQ(t, 1782864000000LL + 45045000LL);
