@@ -96,6 +96,11 @@ static void rank_order(void) {
   EXPECT_EQ(idx[1], 0);
   EXPECT_EQ(idx[2], 4);
   EXPECT_EQ(idx[3], 1); /* infeasible last even though maximizing */
+  qt_alloc_fail_at(1, 0); /* the ranking's one allocation */
+  EXPECT_EQ(qt_study_rank(st, idx, 5, &n, &e), QT_ENOMEM);
+  EXPECT_EQ(n, 0);
+  EXPECT_CONTAINS(e.msg, "ranking 5 trials: out of memory");
+  qt_alloc_fail_at(0, 0);
   qt_study_free(st);
 }
 
