@@ -119,8 +119,18 @@ QT_API double qt_rng_normal(qt_rng *r);
 /* Parses an epoch number (seconds, ms, us or ns, chosen by magnitude: a 2025
  * exchange file in microseconds reads the same as one in milliseconds), an
  * ISO-8601 stamp ("2026-06-01T00:00:00Z", "...T00:00:00.123+02:00") or
- * "YYYY-MM-DD[ HH:MM[:SS[.fff]]]" in UTC.  `len` bytes of s (no NUL needed). */
+ * "YYYY-MM-DD[ HH:MM[:SS[.fff]]]" in UTC, or the compact date
+ * "YYYYMMDD[THHMM[SS]]" ("20260701", "20260701T1230", "20260701 123000").
+ * Exactly 8 leading digits are always a date, never an epoch (8-digit epoch
+ * seconds would fall in 1970-1973).  `len` bytes of s (no NUL needed). */
 QT_API int qt_time_parse(const char *s, size_t len, int64_t *out_ms, qt_err *err);
+/* Parses freqtrade's --timerange "START-END", "START-" or "-END": each half a
+ * compact date or an epoch (qt_time_parse), split at the only '-'.  An open
+ * start gives INT64_MIN, an open end INT64_MAX.  QT_EPARSE for a malformed
+ * half or separator, QT_EINVAL when START >= END; both outputs are then
+ * INT64_MIN/INT64_MAX. */
+QT_API int qt_time_parse_range(const char *s, size_t len, int64_t *out_from_ms,
+                               int64_t *out_to_ms, qt_err *err);
 /* Parses an epoch number only; fractional seconds are not accepted. */
 QT_API int qt_time_parse_epoch(const char *s, size_t len, int64_t *out_ms, qt_err *err);
 /* Parses `len` bytes of s with a strptime-like format, in UTC unless %z:

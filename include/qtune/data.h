@@ -240,6 +240,13 @@ QT_API qt_trade_bars_opts qt_trade_bars_opts_default(void); /* 1m, no filling */
  * trades or a bad interval, QT_ENOMEM. */
 QT_API int qt_bars_from_trades(const qt_trades *t, const qt_trade_bars_opts *o, qt_bars *out,
                                qt_err *err);
+/* Copies the trades, funding and quotes stored for `symbol` to `out_symbol`
+ * unchanged, so a resampled symbol keeps what a backtest reads beside its
+ * bars.  Kinds the catalog does not hold for symbol are skipped.  out_n
+ * (may be NULL) gets the rows copied per qt_kind (bars stay 0).  QT_EINVAL
+ * when the symbols are equal; otherwise the errors of qt_catalog_get_* and put_*. */
+QT_API int qt_resample_carry_series(qt_catalog *c, const char *symbol, const char *out_symbol,
+                                    size_t out_n[QT_KIND_COUNT], qt_err *err);
 
 /* Synthetic markets (docs/synthetic.md has the model and every parameter).
  * Everything flows from opts.seed: the same options give the same bytes. */

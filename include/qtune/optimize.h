@@ -8,6 +8,8 @@
 #include "qtune/core.h"
 #include "qtune/strategy.h"
 
+#include <stdio.h>
+
 /* ---- parameter space ----
  * Internal form of a value (what samplers see): a double; for ints and floats
  * the value itself, for log-scaled ones its natural log, for categoricals and
@@ -381,6 +383,37 @@ QT_API int qt_study_store_scores(qt_study *st, qt_err *err);
  * normalized to sum 1 (all 0 when nothing varies).  out has qt_space_n
  * entries. */
 QT_API int qt_study_importance(const qt_study *st, double *out, qt_err *err);
+
+/* ---- reading a study back (study_export.c) ---- */
+/* The complete trials with a finite objective, best first: feasible before
+ * infeasible, then by objective in the goal's direction, ties by trial
+ * order.  Writes up to cap trial_info indices to out_idx, *out_n of them.
+ * QT_ENOMEM. */
+QT_API int qt_study_rank(const qt_study *st, size_t *out_idx, size_t cap, size_t *out_n,
+                         qt_err *err);
+/* Writes one CSV row per trial (header first): number, state, objective,
+ * feasible, violations ("metric:miss;..."), error, every metric key seen in
+ * any trial, every parameter.  The caller owns f (a temp file to rename).
+ * QT_EIO when f reports an error. */
+QT_API int qt_study_write_csv(const qt_study *st, FILE *f, qt_err *err);
+/* Writes the params of trial i as a flat YAML map (name: value) under a
+ * comment naming the study, trial and objective, for --params-file.
+ * QT_EPARSE when the trial has no params, QT_EIO. */
+QT_API int qt_study_write_best_yaml(const qt_study *st, size_t i, FILE *f, qt_err *err);
+/* Writes trial i as one JSON object: study, trial (number), objective (its
+ * name), direction, score (null when none), feasible, params, metrics. */
+QT_API int qt_study_write_trial_json(const qt_study *st, size_t i, FILE *f, qt_err *err);
+/* Param k of trial i for a table: ints as integers, floats with a step to
+ * the step's decimals (0.05 -> "0.25"), other floats %.6g, labels as they
+ * are, "-" when the trial has no such param.  Always NUL-terminates buf. */
+QT_API void qt_study_param_text(const qt_study *st, size_t i, size_t k, char *buf, size_t cap);
+/* Trials whose objective (the score under the current normalization) is
+ * below min_score; failed trials have none and never count. */
+QT_API size_t qt_study_count_below(const qt_study *st, double min_score);
+/* Stores the current scores, then deletes exactly the trials that
+ * qt_study_count_below counts; *out_deleted how many.  Storage errors. */
+QT_API int qt_study_delete_below(qt_study *st, double min_score, size_t *out_deleted,
+                                 qt_err *err);
 
 /* ---- runner: worker threads over one study ---- */
 typedef struct qt_progress {

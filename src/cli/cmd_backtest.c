@@ -30,7 +30,10 @@ static void usage(void) {
          "  --trades FILE.csv      write the closed trades\n"
          "  --equity FILE.csv      write the equity curve\n"
          "  --orders FILE.csv      write every order the strategy submitted, replaced or\n"
-         "                         cancelled\n",
+         "                         cancelled\n"
+         "\nExample:\n"
+         "  qtune backtest --strategy sma_cross --catalog cat --symbol BTCUSDT --from 20260601\n"
+         "\nExit status: 0 ok, 2 error.\n",
          cli_market_help(), cli_settings_help());
   cli_params_help(stdout);
 }

@@ -41,6 +41,9 @@ static void import_usage(FILE *f) {
           "                    %%m %%d %%H %%I %%M %%S %%f %%b %%p %%z %%s; default: epoch or ISO-8601)\n"
           "  --skip-bad        skip malformed rows (counted) instead of failing\n"
           "\n"
+          "Example:\n"
+          "  qtune data import --catalog cat --symbol BTCUSDT BTCUSDT-1m-2026-06.zip\n"
+          "\n"
           "Exit status: 0 ok, 2 error (a malformed row names FILE:LINE and the field).\n");
 }
 
@@ -140,7 +143,12 @@ static void info_usage(FILE *f) {
           "usage: qtune data info --catalog DIR [--symbol S] [--json]\n"
           "\n"
           "Lists the series in a catalog: symbol, kind, rows, first and last time (UTC)\n"
-          "and, for bars, the bar interval.\n");
+          "and, for bars, the bar interval.\n"
+          "\n"
+          "Example:\n"
+          "  qtune data info --catalog cat --symbol BTCUSDT\n"
+          "\n"
+          "Exit status: 0 ok, 2 error (no catalog, bad option).\n");
 }
 
 static int data_info(int argc, char **argv) {
@@ -233,6 +241,8 @@ int cmd_data(int argc, char **argv) {
     FILE *f = argc < 2 ? stderr : stdout;
     fprintf(f, "usage: qtune data <subcommand> [options]   (qtune data <subcommand> --help)\n\n");
     for (size_t i = 0; i < n; i++) fprintf(f, "  %-10s %s\n", k_subs[i].name, k_subs[i].summary);
+    fprintf(f, "\nExample:\n  qtune data info --catalog cat\n"
+               "\nExit status: 0 ok, 1 findings (verify), 2 error.\n");
     return argc < 2 ? CLI_ERROR : CLI_OK;
   }
   for (size_t i = 0; i < n; i++)

@@ -36,6 +36,9 @@ static const char k_verify_help[] =
     "  --max-listed N   findings listed per series (default 20, at most 256)\n"
     "  --json           a JSON array with one report object per series\n"
     "\n"
+    "Example:\n"
+    "  qtune data verify --catalog cat --symbol BTCUSDT --kind bars\n"
+    "\n"
     "Exit status: 0 clean, 1 findings, 2 unusable input (no catalog, no series).\n";
 
 static int verify_one(qt_catalog *cat, const char *sym, qt_kind k, const qt_verify_opts *vo,
@@ -174,7 +177,12 @@ static const char k_synth_help[] =
     "  --vol-daily V       daily log-return stdev in trend regimes (default 0.03)\n"
     "  --trend-daily D     daily drift of the up/down regimes (default 0.03)\n"
     "  --trades-per-min N  mean trades per bar (default 20)\n"
-    "  --quote-interval D  top-of-book step, e.g. 10s (default 10s)\n";
+    "  --quote-interval D  top-of-book step, e.g. 10s (default 10s)\n"
+    "\n"
+    "Example:\n"
+    "  qtune data synth --catalog cat --symbol SYN --days 30 --seed 7\n"
+    "\n"
+    "Exit status: 0 ok, 2 error.\n";
 
 int cmd_data_synth(int argc, char **argv) {
   const char *dir = NULL, *sym = NULL;
@@ -259,14 +267,20 @@ static const char k_resample_help[] =
     "Aggregates the stored bars of S into D bars (a whole multiple of their\n"
     "interval; buckets aligned to the epoch), or builds D bars from the stored\n"
     "trades of S.  The result is stored as bars of S2, by default S_<D>\n"
-    "(e.g. BTCUSDT_1h).  Rules: docs/verify.md.\n"
+    "(e.g. BTCUSDT_1h), beside a copy of the trades, funding and quotes of S\n"
+    "(unchanged), so a backtest of S2 sees the same market.  Rules: docs/verify.md.\n"
     "\n"
     "  --to D          target interval: 5m, 15m, 1h, 4h, 1d, ...\n"
     "  --partial P     incomplete buckets: drop-edges (default: drop an\n"
     "                  incomplete first/last bucket, keep inner ones), keep, drop\n"
     "  --from-trades D build D bars from the trades first\n"
     "  --fill-empty    with --from-trades: a flat bar for intervals without trades\n"
-    "  --out-symbol S2 where to store the bars\n";
+    "  --out-symbol S2 where to store the bars (and the copied series)\n"
+    "\n"
+    "Example:\n"
+    "  qtune data resample --catalog cat --symbol BTCUSDT --to 1h\n"
+    "\n"
+    "Exit status: 0 ok, 2 error (not a multiple, no complete bar, no series).\n";
 
 int cmd_data_resample(int argc, char **argv) {
   const char *dir = NULL, *sym = NULL, *out_sym = NULL;
@@ -339,12 +353,15 @@ int cmd_data_resample(int argc, char **argv) {
     goto done;
   }
   int rc = qt_catalog_put_bars(cat, out_sym, res, &err);
-  if (rc < 0) goto fail;
+  size_t carried[QT_KIND_COUNT];
+  if (rc < 0 || qt_resample_carry_series(cat, sym, out_sym, carried, &err) != 0) goto fail;
   printf("resample: %s %s -> %s: %zu %s bars", sym, trades_ms ? "trades" : "bars", out_sym,
          res->n, dur);
   if (have_info)
     printf(" (%zu incomplete kept, %zu dropped)", info.n_incomplete, info.n_dropped);
   printf("%s\n", rc == QT_DONE ? ", unchanged" : "");
+  printf("resample: copied to %s: %zu trades, %zu funding, %zu quotes\n", out_sym,
+         carried[QT_KIND_TRADES], carried[QT_KIND_FUNDING], carried[QT_KIND_QUOTES]);
   status = CLI_OK;
   goto done;
 fail:

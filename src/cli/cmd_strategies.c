@@ -107,7 +107,10 @@ int cmd_strategies(int argc, char **argv) {
       printf("usage: qtune strategies [NAME] [--json]\n\n"
              "Lists the built-in strategies (or only NAME) and their parameters: name,\n"
              "type, range, default, log scale, a one-line help and the flag that sets it\n"
-             "in backtest and optimize (e.g. --atr-stop).  --json prints one JSON array.\n");
+             "in backtest and optimize (e.g. --atr-stop).  --json prints one JSON array.\n"
+             "\nExample:\n"
+             "  qtune strategies auction_market --json\n"
+             "\nExit status: 0 ok, 2 error.\n");
       return CLI_OK;
     } else {
       return cli_failf("strategies: unknown option '%s' (see qtune strategies --help)", argv[i]);

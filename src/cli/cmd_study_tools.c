@@ -1,6 +1,8 @@
 /* qtune studies | analyze | best | cleanup: reading studies back from a
  * storage.  Scores are recomputed from the stored raw metrics under the
- * normalization over all completed trials, so every tool agrees. */
+ * normalization over all completed trials, so every tool agrees.  Ranking,
+ * the CSV, the params file, the JSON of a trial and the cleanup policy are
+ * the library's (src/optimize/study_export.c); this file parses and prints. */
 #include "cli/cmd_study.h"
 #include "cli/commands.h"
 #include "cli/util.h"
@@ -74,45 +76,13 @@ void cli_study_print_best(FILE *f, const qt_study *st, long best) {
   fprintf(f, "  %-14s %s\n", "params", ti.params_json ? ti.params_json : "{}");
 }
 
-/* One YAML scalar of a JSON param value. */
-static void yaml_value(FILE *f, json_t *v) {
-  if (json_is_integer(v)) fprintf(f, "%lld", (long long)json_integer_value(v));
-  else if (json_is_real(v)) fprintf(f, "%.17g", json_real_value(v));
-  else if (json_is_true(v)) fputs("true", f);
-  else if (json_is_false(v)) fputs("false", f);
-  else if (json_is_string(v)) {
-    /* double-quoted, escaping what YAML needs escaped */
-    fputc('"', f);
-    for (const char *s = json_string_value(v); *s; s++) {
-      if (*s == '"' || *s == '\\') fputc('\\', f);
-      fputc(*s, f);
-    }
-    fputc('"', f);
-  } else fputs("null", f);
-}
-
 int cli_study_write_best(const qt_study *st, long best, const char *path, qt_err *err) {
-  qt_trial_info ti;
-  qt_study_trial_info(st, (size_t)best, &ti);
-  json_t *p = load_obj(ti.params_json);
-  if (!p) return qt_err_set(err, QT_EPARSE, "trial #%lld: no params", (long long)ti.number);
   char tmp[4096];
   FILE *f = cli_open_tmp(path, tmp, sizeof tmp, err);
-  if (!f) {
-    json_decref(p);
-    return QT_EIO;
-  }
-  fprintf(f, "# qtune best parameters: study %s, trial #%lld, %s %.17g\n", qt_study_name(st),
-          (long long)ti.number, cli_study_objective_name(st), ti.objective);
-  const char *k;
-  json_t *v;
-  json_object_foreach(p, k, v) {
-    fprintf(f, "%s: ", k);
-    yaml_value(f, v);
-    fputc('\n', f);
-  }
-  json_decref(p);
-  return cli_commit(f, tmp, path, 1, err);
+  if (!f) return QT_EIO;
+  int rc = qt_study_write_best_yaml(st, (size_t)best, f, err);
+  int rc2 = cli_commit(f, tmp, path, rc == QT_OK, err);
+  return rc ? rc : rc2;
 }
 
 /* Value of option argv[*i] (consumed); NULL after printing an error. */
@@ -133,13 +103,18 @@ int cmd_studies(int argc, char **argv) {
       printf("usage: qtune studies [--storage URL] [--json]\n"
              "Lists the studies of a storage: trials by state and the best objective\n"
              "(default storage %s).\n", DEFAULT_URL);
+      printf("\n"
+             "Example:\n"
+             "  qtune studies --storage sqlite:///qtune.db --json\n"
+             "\n"
+             "Exit status: 0 ok, 2 error (no such storage, bad option).\n");
       return CLI_OK;
     } else if (!strcmp(argv[i], "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(argv[i], "--json")) {
       as_json = 1;
     } else {
-      return cli_failf("studies: unknown option '%s'", argv[i]);
+      return cli_failf("studies: unknown option '%s' (see qtune studies --help)", argv[i]);
     }
   }
   qt_err e;
@@ -199,113 +174,13 @@ done:
 }
 
 /* ---- qtune analyze ---- */
-typedef struct ranked {
-  size_t idx;
-  double obj;
-  int feasible;
-} ranked;
-
-static int g_max; /* sort direction for cmp_ranked (single-threaded CLI) */
-static int cmp_ranked(const void *a, const void *b) {
-  const ranked *x = a, *y = b;
-  if (x->feasible != y->feasible) return y->feasible - x->feasible;
-  if (x->obj != y->obj) return (g_max ? x->obj < y->obj : x->obj > y->obj) ? 1 : -1;
-  return x->idx < y->idx ? -1 : 1;
-}
-
-/* The metric keys over all trials, in first-seen order (no "violations"). */
-static json_t *metric_keys(const qt_study *st) {
-  json_t *keys = json_array(), *seen = json_object();
-  for (size_t i = 0; i < qt_study_n_trials(st); i++) {
-    qt_trial_info ti;
-    qt_study_trial_info(st, i, &ti);
-    json_t *m = load_obj(ti.metrics_json);
-    const char *k;
-    json_t *v;
-    json_object_foreach(m, k, v) {
-      if (!strcmp(k, "violations") || json_object_get(seen, k)) continue;
-      json_object_set_new(seen, k, json_true());
-      json_array_append_new(keys, json_string(k));
-    }
-    json_decref(m);
-  }
-  json_decref(seen);
-  return keys;
-}
-
-static void csv_field(FILE *f, const char *s) {
-  if (!strpbrk(s, ",\"\n")) {
-    fputs(s, f);
-    return;
-  }
-  fputc('"', f);
-  for (; *s; s++) {
-    if (*s == '"') fputc('"', f);
-    fputc(*s, f);
-  }
-  fputc('"', f);
-}
-
-static void csv_json_value(FILE *f, json_t *v) {
-  char b[64];
-  if (!v || json_is_null(v)) return;
-  if (json_is_integer(v)) fprintf(f, "%lld", (long long)json_integer_value(v));
-  else if (json_is_real(v)) fprintf(f, "%.17g", json_real_value(v));
-  else if (json_is_boolean(v)) fputs(json_is_true(v) ? "true" : "false", f);
-  else if (json_is_string(v)) csv_field(f, json_string_value(v));
-  else {
-    snprintf(b, sizeof b, "?");
-    fputs(b, f);
-  }
-}
-
 static int export_csv(const qt_study *st, const char *path, qt_err *err) {
   char tmp[4096];
   FILE *f = cli_open_tmp(path, tmp, sizeof tmp, err);
   if (!f) return QT_EIO;
-  json_t *keys = metric_keys(st);
-  const qt_space *sp = qt_study_space(st);
-  fprintf(f, "number,state,%s,feasible,violations,error", cli_study_objective_name(st));
-  size_t i;
-  json_t *k;
-  json_array_foreach(keys, i, k) fprintf(f, ",%s", json_string_value(k));
-  for (size_t d = 0; d < qt_space_n(sp); d++) fprintf(f, ",%s", qt_space_dim(sp, d)->name);
-  fputc('\n', f);
-  for (size_t t = 0; t < qt_study_n_trials(st); t++) {
-    qt_trial_info ti;
-    qt_study_trial_info(st, t, &ti);
-    json_t *m = load_obj(ti.metrics_json), *p = load_obj(ti.params_json);
-    fprintf(f, "%lld,%s,", (long long)ti.number, qt_trial_state_name(ti.state));
-    if (!isnan(ti.objective)) fprintf(f, "%.17g", ti.objective);
-    fprintf(f, ",%d,", ti.feasible);
-    json_t *vi = json_object_get(m, "violations");
-    if (json_is_object(vi)) {
-      const char *vk;
-      json_t *vv;
-      int first = 1;
-      json_object_foreach(vi, vk, vv) {
-        fprintf(f, "%s%s:", first ? "" : ";", vk);
-        if (json_is_number(vv)) fprintf(f, "%.6g", json_number_value(vv));
-        else fputs("missing", f);
-        first = 0;
-      }
-    }
-    fputc(',', f);
-    if (ti.error) csv_field(f, ti.error);
-    json_array_foreach(keys, i, k) {
-      fputc(',', f);
-      csv_json_value(f, json_object_get(m, json_string_value(k)));
-    }
-    for (size_t d = 0; d < qt_space_n(sp); d++) {
-      fputc(',', f);
-      csv_json_value(f, json_object_get(p, qt_space_dim(sp, d)->name));
-    }
-    fputc('\n', f);
-    json_decref(m);
-    json_decref(p);
-  }
-  json_decref(keys);
-  return cli_commit(f, tmp, path, 1, err);
+  int rc = qt_study_write_csv(st, f, err);
+  int rc2 = cli_commit(f, tmp, path, rc == QT_OK, err);
+  return rc ? rc : rc2;
 }
 
 int cmd_analyze(int argc, char **argv) {
@@ -315,13 +190,19 @@ int cmd_analyze(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      printf("usage: qtune analyze --study-name S [--storage URL] [--top-n 10]\n"
-             "                     [--export-csv FILE] [--json]\n"
-             "Prints the top trials (feasible first, by objective) and each parameter's\n"
-             "importance: the variance of the mean objective across quantile bins of the\n"
-             "parameter, normalized to sum 1 (see docs/studies.md).\n"
-             "--export-csv writes one row per trial: number, state, objective, feasible,\n"
-             "violations, error, every metric, every parameter.\n");
+      printf("usage: qtune analyze --study-name S [--storage URL] [--top-n 10] [--json]\n"
+             "       qtune analyze --study-name S [--storage URL] --export-csv FILE\n"
+             "Prints the top trials (feasible first, by objective; one column per\n"
+             "parameter) and each parameter's importance: the variance of the mean\n"
+             "objective across quantile bins of the parameter, normalized to sum 1\n"
+             "(see docs/studies.md).\n"
+             "--export-csv only writes FILE, one row per trial: number, state,\n"
+             "objective, feasible, violations, error, every metric, every parameter.\n"
+             "\n"
+             "Example:\n"
+             "  qtune analyze --study-name sma1 --storage sqlite:///qtune.db --top-n 5\n"
+             "\n"
+             "Exit status: 0 ok, 2 error (no such study or storage, bad option).\n");
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
@@ -336,36 +217,37 @@ int cmd_analyze(int argc, char **argv) {
     } else if (!strcmp(a, "--json")) {
       as_json = 1;
     } else {
-      return cli_failf("analyze: unknown option '%s'", a);
+      return cli_failf("analyze: unknown option '%s' (see qtune analyze --help)", a);
     }
   }
   if (!name) return cli_failf("analyze: --study-name is required");
+  if (csv && as_json)
+    return cli_failf("analyze: --export-csv writes a file, --json prints: give one");
   qt_err e;
   qt_study *st = NULL;
   if (cli_study_open_ro(name, url, &st, &e)) return cli_fail(&e);
   int rc = CLI_OK;
-  size_t n = qt_study_n_trials(st), nr = 0, c[4];
+  size_t n = qt_study_n_trials(st), c[4];
+  if (csv) {
+    if (export_csv(st, csv, &e)) rc = cli_fail(&e);
+    else printf("wrote %s (%zu trials of study %s)\n", csv, n, name);
+    qt_study_free(st);
+    return rc;
+  }
   const qt_space *sp = qt_study_space(st);
-  size_t nd = qt_space_n(sp);
-  ranked *rk = calloc(n ? n : 1, sizeof *rk);
+  size_t nd = qt_space_n(sp), show = 0;
+  size_t *rk = calloc(n ? n : 1, sizeof *rk);
   double *imp = calloc(nd ? nd : 1, sizeof *imp);
-  if (!rk || !imp) {
+  int *pw = calloc(nd ? nd : 1, sizeof *pw); /* param column widths */
+  if (!rk || !imp || !pw) {
     rc = cli_failf("analyze: out of memory");
     goto done;
   }
-  if (qt_study_importance(st, imp, &e)) {
+  if (qt_study_importance(st, imp, &e) ||
+      qt_study_rank(st, rk, (size_t)top_n < n ? (size_t)top_n : n, &show, &e)) {
     rc = cli_fail(&e);
     goto done;
   }
-  for (size_t i = 0; i < n; i++) {
-    qt_trial_info ti;
-    qt_study_trial_info(st, i, &ti);
-    if (ti.state != QT_TRIAL_COMPLETE || isnan(ti.objective)) continue;
-    rk[nr++] = (ranked){i, ti.objective, ti.feasible};
-  }
-  g_max = qt_study_goal(st)->maximize;
-  qsort(rk, nr, sizeof *rk, cmp_ranked);
-  size_t show = (size_t)top_n < nr ? (size_t)top_n : nr;
   qt_study_counts(st, c);
   const char *obj = cli_study_objective_name(st);
   if (as_json) {
@@ -379,7 +261,7 @@ int cmd_analyze(int argc, char **argv) {
                                                (json_int_t)c[0], "pruned", (json_int_t)c[2]));
     for (size_t r = 0; r < show; r++) {
       qt_trial_info ti;
-      qt_study_trial_info(st, rk[r].idx, &ti);
+      qt_study_trial_info(st, rk[r], &ti);
       /* JSON has no inf: a rejected trial's -inf is the string "-inf", with its reason */
       json_t *row = json_pack("{s:I,s:o,s:b}", "number", (json_int_t)ti.number, "objective",
                               isinf(ti.objective) ? json_string(ti.objective < 0 ? "-inf" : "inf")
@@ -402,11 +284,24 @@ int cmd_analyze(int argc, char **argv) {
     printf("study %s: %zu trials (%zu complete, %zu pruned, %zu failed, %zu running), objective %s (%s)\n",
            name, n, c[1], c[2], c[3], c[0], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
     printf("\ntop %zu trials (feasible first):\n", show);
-    printf("%4s %6s %12s %3s %8s %12s %8s %8s %8s %7s  %s\n", "rank", "trial", obj, "ok", "sharpe",
-           "total_profit", "calmar", "max_dd", "win_rate", "trades", "params");
+    printf("%4s %6s %12s %3s %8s %12s %8s %8s %8s %7s", "rank", "trial", obj, "ok", "sharpe",
+           "total_profit", "calmar", "max_dd", "win_rate", "trades");
+    /* one column per parameter, as wide as its name or widest value shown */
+    for (size_t d = 0; d < nd; d++) {
+      const char *pn = qt_space_dim(sp, d)->name;
+      int w = strlen(pn) > 8 ? (int)strlen(pn) : 8;
+      for (size_t r = 0; r < show; r++) {
+        char v[64];
+        qt_study_param_text(st, rk[r], d, v, sizeof v);
+        if ((int)strlen(v) > w) w = (int)strlen(v);
+      }
+      pw[d] = w;
+      printf(" %*s", w, pn);
+    }
+    putchar('\n');
     for (size_t r = 0; r < show; r++) {
       qt_trial_info ti;
-      qt_study_trial_info(st, rk[r].idx, &ti);
+      qt_study_trial_info(st, rk[r], &ti);
       json_t *m = load_obj(ti.metrics_json);
       char b[6][32];
       fmt_num(b[0], 32, jnum(m, "sharpe"), 0);
@@ -415,9 +310,14 @@ int cmd_analyze(int argc, char **argv) {
       fmt_num(b[3], 32, jnum(m, "max_drawdown"), 1);
       fmt_num(b[4], 32, jnum(m, "win_rate"), 1);
       fmt_num(b[5], 32, jnum(m, "trades"), 0);
-      printf("%4zu %6lld %12.6g %3s %8s %12s %8s %8s %8s %7s  %s\n", r + 1, (long long)ti.number,
-             ti.objective, ti.feasible ? "yes" : "no", b[0], b[1], b[2], b[3], b[4], b[5],
-             ti.params_json ? ti.params_json : "");
+      printf("%4zu %6lld %12.6g %3s %8s %12s %8s %8s %8s %7s", r + 1, (long long)ti.number,
+             ti.objective, ti.feasible ? "yes" : "no", b[0], b[1], b[2], b[3], b[4], b[5]);
+      for (size_t d = 0; d < nd; d++) {
+        char v[64];
+        qt_study_param_text(st, rk[r], d, v, sizeof v);
+        printf(" %*s", pw[d], v);
+      }
+      putchar('\n');
       if (!ti.feasible && ti.error) printf("%4s %6s %s\n", "", "", ti.error); /* why rejected */
       json_decref(m);
     }
@@ -430,13 +330,10 @@ int cmd_analyze(int argc, char **argv) {
       printf("  %-24s %6.3f %s\n", qt_space_dim(sp, d)->name, imp[d], bar);
     }
   }
-  if (csv) {
-    if (export_csv(st, csv, &e)) rc = cli_fail(&e);
-    else if (!as_json) printf("\nwrote %s (%zu trials)\n", csv, n);
-  }
 done:
   free(rk);
   free(imp);
+  free(pw);
   qt_study_free(st);
   return rc;
 }
@@ -444,22 +341,32 @@ done:
 /* ---- qtune best ---- */
 int cmd_best(int argc, char **argv) {
   const char *url = DEFAULT_URL, *name = NULL, *out = NULL;
+  int as_json = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      printf("usage: qtune best --study-name S [--storage URL] [-o FILE]\n"
+      printf("usage: qtune best --study-name S [--storage URL] [--best-out FILE] [--json]\n"
              "Prints the best feasible trial and writes its parameters as a flat YAML\n"
              "map (default <study>_best.yaml) for `qtune backtest --params-file`.\n"
-             "Exit status 1 when no trial meets the constraints.\n");
+             "  --best-out FILE  the params file, as in qtune optimize (alias: -o)\n"
+             "  --json           print the trial as one JSON object (study, trial,\n"
+             "                   objective, direction, score, feasible, params, metrics)\n"
+             "\n"
+             "Example:\n"
+             "  qtune best --study-name sma1 --best-out sma1.yaml\n"
+             "\n"
+             "Exit status: 0 ok, 1 no trial meets the constraints, 2 error.\n");
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--study-name") || !strcmp(a, "--study")) {
       if (!(name = opt_val(argc, argv, &i))) return CLI_ERROR;
-    } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--best-out")) {
+    } else if (!strcmp(a, "--best-out") || !strcmp(a, "-o") || !strcmp(a, "--output")) {
       if (!(out = opt_val(argc, argv, &i))) return CLI_ERROR;
+    } else if (!strcmp(a, "--json")) {
+      as_json = 1;
     } else {
-      return cli_failf("best: unknown option '%s'", a);
+      return cli_failf("best: unknown option '%s' (see qtune best --help)", a);
     }
   }
   if (!name) return cli_failf("best: --study-name is required");
@@ -476,10 +383,13 @@ int cmd_best(int argc, char **argv) {
             name, c[1], c[3]);
     rc = CLI_FINDINGS;
   } else {
-    cli_study_print_best(stdout, st, b);
     if (!out) snprintf(path, sizeof path, "%s_best.yaml", name);
     if (cli_study_write_best(st, b, out ? out : path, &e)) rc = cli_fail(&e);
-    else printf("best parameters: %s\n", out ? out : path);
+    else if (as_json && qt_study_write_trial_json(st, (size_t)b, stdout, &e)) rc = cli_fail(&e);
+    else if (!as_json) {
+      cli_study_print_best(stdout, st, b);
+      printf("best parameters: %s\n", out ? out : path);
+    }
   }
   qt_study_free(st);
   return rc;
@@ -496,7 +406,12 @@ int cmd_cleanup(int argc, char **argv) {
       printf("usage: qtune cleanup --study-name S --min-score X [--storage URL] [--dry-run]\n"
              "Deletes the finished trials whose score (the objective under the current\n"
              "normalization) is below X, after printing how many.  Failed trials have\n"
-             "no score and are kept.\n");
+             "no score and are kept.\n"
+             "\n"
+             "Example:\n"
+             "  qtune cleanup --study-name sma1 --min-score 0.2 --dry-run\n"
+             "\n"
+             "Exit status: 0 ok, 2 error.\n");
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
@@ -508,7 +423,7 @@ int cmd_cleanup(int argc, char **argv) {
     } else if (!strcmp(a, "--dry-run")) {
       dry = 1;
     } else {
-      return cli_failf("cleanup: unknown option '%s'", a);
+      return cli_failf("cleanup: unknown option '%s' (see qtune cleanup --help)", a);
     }
   }
   if (!name) return cli_failf("cleanup: --study-name is required");
@@ -517,26 +432,12 @@ int cmd_cleanup(int argc, char **argv) {
   qt_study *st = NULL;
   if (cli_study_open_ro(name, url, &st, &e)) return cli_fail(&e);
   int rc = CLI_OK;
-  size_t below = 0, deleted = 0;
-  for (size_t i = 0; i < qt_study_n_trials(st); i++) {
-    qt_trial_info ti;
-    qt_study_trial_info(st, i, &ti);
-    below += !isnan(ti.objective) && ti.objective < min_score;
-  }
+  size_t below = qt_study_count_below(st, min_score), deleted = 0;
   printf("study %s: %zu of %zu trials have a score below %g%s\n", name, below,
          qt_study_n_trials(st), min_score, dry ? " (dry run: nothing deleted)" : "");
   if (!dry && below) {
-    /* stored scores first follow the current normalization, so the
-     * storage deletes exactly the trials counted above */
-    qt_storage *s = qt_study_storage(st);
-    qt_study_rec sr;
-    if (qt_study_store_scores(st, &e) || s->vt->study_load(s->self, name, &sr, &e)) {
-      rc = cli_fail(&e);
-    } else {
-      if (s->vt->trials_delete_below(s->self, sr.id, min_score, &deleted, &e)) rc = cli_fail(&e);
-      else printf("deleted %zu trials\n", deleted);
-      qt_study_rec_fini(&sr);
-    }
+    if (qt_study_delete_below(st, min_score, &deleted, &e)) rc = cli_fail(&e);
+    else printf("deleted %zu trials\n", deleted);
   }
   qt_study_free(st);
   return rc;

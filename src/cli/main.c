@@ -19,10 +19,18 @@ static const cmd k_cmds[] = {QT_CLI_COMMANDS(QT__CLI_ROW)};
 #undef QT__CLI_ROW
 
 int cmd_version(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      printf("usage: qtune version   (or qtune --version)\n"
+             "Prints the version of qtune.\n"
+             "\nExample:\n  qtune version\n"
+             "\nExit status: 0 ok, 2 error (an unknown argument).\n");
+      return CLI_OK;
+    }
+    return cli_failf("version: unknown argument '%s' (see qtune version --help)", argv[i]);
+  }
   printf("qtune %s\n", qt_version());
-  return 0;
+  return CLI_OK;
 }
 
 static void usage(FILE *f) {
@@ -30,6 +38,10 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < sizeof k_cmds / sizeof k_cmds[0]; i++)
     fprintf(f, "  %-16s %s\n", k_cmds[i].name, k_cmds[i].summary);
   fprintf(f, "\nQTUNE_LOG=debug|info|warn|error sets the log level (default warn).\n");
+  fprintf(f, "\nExample:\n"
+             "  qtune backtest --strategy sma_cross --catalog cat --symbol BTCUSDT "
+             "--timerange 20260601-20260701\n"
+             "\nExit status: 0 ok, 1 findings (data verify, best, check-lookahead), 2 error.\n");
 }
 
 int main(int argc, char **argv) {

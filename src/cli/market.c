@@ -17,7 +17,9 @@ const char *cli_market_help(void) {
          "                      when the catalog has its funding series, else spot.\n"
          "                      A list A,B is read but one symbol at a time runs for now\n"
          "  --from T, --to T    trade bars with FROM <= open time < TO (any date/epoch\n"
-         "                      form); earlier bars are history (indicator warm-up)\n"
+         "                      form, e.g. 2026-07-01 or 20260701); earlier bars are\n"
+         "                      history (indicator warm-up)\n"
+         "  --timerange R       freqtrade's START-END, START- or -END (20260601-20260701)\n"
          "  --data FILE         a CSV/zip/gz/JSON file instead of a catalog\n"
          "  --format F          importer format of --data (default: detected)\n"
          "  --columns MAP       column mapping of a generic CSV --data file\n"
@@ -47,6 +49,16 @@ int cli_market_parse_arg(qt_market_opts *o, int argc, char **argv, int *i) {
     if (strcmp(a, str_opts[k]) != 0) continue;
     if (*i + 1 >= argc) return cli_failf("%s needs a value", a);
     *str_dst[k] = argv[++*i];
+    return 1;
+  }
+  if (strcmp(a, "--timerange") == 0) { /* START-END split in place: from/to point into argv */
+    int64_t f, t;
+    qt_err e = {0};
+    if (*i + 1 >= argc) return cli_failf("%s needs a value", a);
+    char *v = argv[++*i], *dash = strchr(v, '-');
+    if (qt_time_parse_range(v, strlen(v), &f, &t, &e)) return cli_failf("--timerange: %s", e.msg);
+    *dash = '\0';
+    o->from = *v ? v : NULL, o->to = dash[1] ? dash + 1 : NULL;
     return 1;
   }
   for (size_t k = 0; k < sizeof num_opts / sizeof num_opts[0]; k++) {

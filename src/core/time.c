@@ -72,12 +72,52 @@ static int digits(const char *s, size_t len, size_t *i, int n, int *out) {
   return 0;
 }
 
+static int all_digits(const char *s, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (s[k] < '0' || s[k] > '9') return 0;
+  return 1;
+}
+
+/* The compact form YYYYMMDD[(T| )HHMM[SS]][Z]: freqtrade's --timerange dates.
+ * s[0..8) are digits (the caller checked). */
+static int parse_compact(const char *s, size_t len, int64_t *out_ms) {
+  size_t i = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+  digits(s, len, &i, 4, &y), digits(s, len, &i, 2, &mo), digits(s, len, &i, 2, &d);
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return -1;
+  if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return -1;
+  if (i < len && (s[i] == 'T' || s[i] == ' ')) {
+    i++;
+    if (digits(s, len, &i, 2, &h) || digits(s, len, &i, 2, &mi)) return -1;
+    if (i < len && s[i] >= '0' && s[i] <= '9' && digits(s, len, &i, 2, &se)) return -1;
+    if (h > 23 || mi > 59 || se > 59) return -1;
+  }
+  if (i < len && (s[i] == 'Z' || s[i] == 'z')) i++;
+  if (i != len) return -1;
+  *out_ms = (qt_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) * 1000;
+  return 0;
+}
+
 int qt_time_parse(const char *s, size_t len, int64_t *out_ms, qt_err *err) {
   char shown[48];
   *out_ms = 0;
   while (len && (s[len - 1] == ' ' || s[len - 1] == '\r' || s[len - 1] == '\n')) len--;
   while (len && *s == ' ') s++, len--;
   if (len == 0) return qt_err_set(err, QT_EPARSE, "empty timestamp");
+  /* Exactly 8 leading digits (then the end, 'T', ' ' or 'Z') are YYYYMMDD:
+   * as epoch seconds they would be 1970-04 to 1973-03, before any market
+   * data, and a 9-digit epoch has no such reading.  So "20260701" is a date
+   * and "1782864000" an epoch. */
+  if (len >= 8 && all_digits(s, 8) &&
+      (len == 8 || s[8] == 'T' || s[8] == ' ' || s[8] == 'Z' || s[8] == 'z')) {
+    if (parse_compact(s, len, out_ms) == 0) return QT_OK;
+    show(shown, sizeof shown, s, len);
+    return qt_err_set(err, QT_EPARSE,
+                      "not a timestamp (\"%s\"): 8 digits are a date YYYYMMDD, optionally "
+                      "followed by THHMM[SS]",
+                      shown);
+  }
   /* A date has '-' at position 4; anything else numeric is an epoch. */
   if (!(len >= 10 && s[4] == '-')) return qt_time_parse_epoch(s, len, out_ms, err);
   size_t i = 0;
@@ -127,6 +167,35 @@ int qt_time_parse(const char *s, size_t len, int64_t *out_ms, qt_err *err) {
 bad:
   show(shown, sizeof shown, s, len);
   return qt_err_set(err, QT_EPARSE, "not a timestamp (\"%s\")", shown);
+}
+
+int qt_time_parse_range(const char *s, size_t len, int64_t *out_from_ms, int64_t *out_to_ms,
+                        qt_err *err) {
+  char shown[64];
+  *out_from_ms = INT64_MIN;
+  *out_to_ms = INT64_MAX;
+  show(shown, sizeof shown, s, len);
+  const char *dash = len ? memchr(s, '-', len) : NULL;
+  /* One '-' only: the halves are compact dates or epochs, never ISO dates
+   * (whose own '-' would make the split ambiguous). */
+  if (!dash || memchr(dash + 1, '-', len - (size_t)(dash + 1 - s)) || len == 1) {
+    return qt_err_set(err, QT_EPARSE,
+                      "time range \"%s\": expected START-END, START- or -END with dates "
+                      "YYYYMMDD[THHMM[SS]] or epochs (e.g. 20260601-20260701)",
+                      shown);
+  }
+  size_t n_from = (size_t)(dash - s), n_to = len - n_from - 1;
+  int64_t f = INT64_MIN, t = INT64_MAX;
+  qt_err e = {0};
+  if (n_from && qt_time_parse(s, n_from, &f, &e))
+    return qt_err_set(err, QT_EPARSE, "time range \"%s\": start: %s", shown, e.msg);
+  if (n_to && qt_time_parse(dash + 1, n_to, &t, &e))
+    return qt_err_set(err, QT_EPARSE, "time range \"%s\": end: %s", shown, e.msg);
+  if (f >= t)
+    return qt_err_set(err, QT_EINVAL, "time range \"%s\": the start is not before the end", shown);
+  *out_from_ms = f;
+  *out_to_ms = t;
+  return QT_OK;
 }
 
 /* 1 to `max` digits at *i (fewer when the field ends early: "3/7/2024"). */

@@ -182,3 +182,37 @@ fail:
   qt_bars_fini(out);
   return rc;
 }
+
+int qt_resample_carry_series(qt_catalog *c, const char *symbol, const char *out_symbol,
+                             size_t out_n[QT_KIND_COUNT], qt_err *err) {
+  qt_trades tr = {0};
+  qt_funding fu = {0};
+  qt_quotes qu = {0};
+  size_t n[QT_KIND_COUNT] = {0};
+  int rc = QT_OK;
+  if (out_n) memset(out_n, 0, sizeof n);
+  if (strcmp(symbol, out_symbol) == 0) {
+    rc = qt_err_set(err, QT_EINVAL, "resample: output symbol '%s' is the input symbol", symbol);
+    goto fail;
+  }
+  /* Each kind: load (absent is fine), store under out_symbol. */
+  rc = qt_catalog_get_trades(c, symbol, &tr, err);
+  if (rc == QT_OK && (rc = qt_catalog_put_trades(c, out_symbol, &tr, err)) >= 0)
+    n[QT_KIND_TRADES] = tr.n, rc = QT_OK;
+  if (rc != QT_OK && rc != QT_ENOTFOUND) goto fail;
+  rc = qt_catalog_get_funding(c, symbol, &fu, err);
+  if (rc == QT_OK && (rc = qt_catalog_put_funding(c, out_symbol, &fu, err)) >= 0)
+    n[QT_KIND_FUNDING] = fu.n, rc = QT_OK;
+  if (rc != QT_OK && rc != QT_ENOTFOUND) goto fail;
+  rc = qt_catalog_get_quotes(c, symbol, &qu, err);
+  if (rc == QT_OK && (rc = qt_catalog_put_quotes(c, out_symbol, &qu, err)) >= 0)
+    n[QT_KIND_QUOTES] = qu.n, rc = QT_OK;
+  if (rc != QT_OK && rc != QT_ENOTFOUND) goto fail;
+  rc = QT_OK;
+  if (out_n) memcpy(out_n, n, sizeof n);
+fail:
+  qt_trades_fini(&tr);
+  qt_funding_fini(&fu);
+  qt_quotes_fini(&qu);
+  return rc;
+}

@@ -159,6 +159,79 @@ static void time_iso(void) {
   }
 }
 
+/* Compact dates: 8 digits are YYYYMMDD, never epoch seconds (which would
+ * be 1970-1973); a 10-digit number stays an epoch. */
+static void time_compact_dates(void) {
+  int64_t t;
+  qt_err e = {0};
+  const char *s = "20260701";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1782864000000LL); /* 2026-06-01 + 30 days */
+  s = "20260701T1230";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1782864000000LL + 45000000LL);
+  s = "20260701 1230";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1782864000000LL + 45000000LL);
+  s = "20260701 123045";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1782864000000LL + 45045000LL);
+  s = "20260701T123045Z";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1782864000000LL + 45045000LL);
+  s = "20240229";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, (int64_t)qt_time_days_from_civil(2024, 2, 29) * 86400000);
+  s = "1782864000";
+  EXPECT_EQ(qt_time_parse(s, strlen(s), &t, NULL), 0);
+  EXPECT_EQ(t, 1782864000000LL);
+  const char *bad[] = {"20261301", "20260632", "20230229", "20260701T2500", "20260701T12",
+                       "20260701T1230x"};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    EXPECT_EQ(qt_time_parse(bad[k], strlen(bad[k]), &t, &e), QT_EPARSE);
+    EXPECT_EQ(t, 0);
+  }
+  EXPECT_CONTAINS(e.msg, "\"20260701T1230x\"");
+  EXPECT_CONTAINS(e.msg, "YYYYMMDD");
+}
+
+/* freqtrade's --timerange: START-END, START-, -END; open ends are the
+ * extremes of int64. */
+static void time_ranges(void) {
+  int64_t f, t;
+  qt_err e = {0};
+  const char *s = "20260601-20260701";
+  EXPECT_EQ(qt_time_parse_range(s, strlen(s), &f, &t, NULL), 0);
+  EXPECT_EQ(f, 1780272000000LL);
+  EXPECT_EQ(t, 1782864000000LL);
+  s = "20260601-";
+  EXPECT_EQ(qt_time_parse_range(s, strlen(s), &f, &t, NULL), 0);
+  EXPECT_EQ(f, 1780272000000LL);
+  EXPECT_TRUE(t == INT64_MAX);
+  s = "-20260701";
+  EXPECT_EQ(qt_time_parse_range(s, strlen(s), &f, &t, NULL), 0);
+  EXPECT_TRUE(f == INT64_MIN);
+  EXPECT_EQ(t, 1782864000000LL);
+  s = "1780272000-1782864000000"; /* epochs, unit by magnitude */
+  EXPECT_EQ(qt_time_parse_range(s, strlen(s), &f, &t, NULL), 0);
+  EXPECT_EQ(f, 1780272000000LL);
+  EXPECT_EQ(t, 1782864000000LL);
+  s = "20260601T1200-20260601T1300";
+  EXPECT_EQ(qt_time_parse_range(s, strlen(s), &f, &t, NULL), 0);
+  EXPECT_EQ(t - f, 3600000);
+  s = "20260701-20260601";
+  EXPECT_EQ(qt_time_parse_range(s, strlen(s), &f, &t, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "not before the end");
+  EXPECT_TRUE(f == INT64_MIN && t == INT64_MAX);
+  s = "20260601-2026x701";
+  EXPECT_EQ(qt_time_parse_range(s, strlen(s), &f, &t, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "time range \"20260601-2026x701\": end: not a timestamp");
+  const char *bad[] = {"", "-", "20260601", "2026-06-01-2026-07-01", "x-20260601"};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+    EXPECT_EQ(qt_time_parse_range(bad[k], strlen(bad[k]), &f, &t, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "start: not a timestamp (\"x\")");
+}
+
 static void durations(void) {
   int64_t ms;
   EXPECT_EQ(qt_duration_parse("15m", &ms, NULL), 0);
@@ -229,5 +302,6 @@ static void numbers_strict(void) {
 }
 
 QT_TESTS(T(version_matches), T(status_texts), T(rng_reproducible_and_streams_differ),
-         T(rng_distributions), T(time_epochs_by_magnitude), T(time_iso), T(time_formats), T(durations),
+         T(rng_distributions), T(time_epochs_by_magnitude), T(time_iso), T(time_compact_dates),
+         T(time_ranges), T(time_formats), T(durations),
          T(alloc_hook_fails_nth), T(logging_levels), T(numbers_strict))

@@ -7,6 +7,8 @@
 #include "qtune/data.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* n 1m bars starting at minute `first` of the epoch, with distinct values. */
 static void mk_bars(qt_bars *b, size_t n, int64_t first_min) {
@@ -411,5 +413,72 @@ static void test_trades_orderflow(void) {
   qt_trades_fini(&t);
 }
 
-QT_TESTS(T(test_defaults_and_errors), T(test_aggregation_5m), T(test_partial_policies),
+#define SAME_COL(a, b, col, n) EXPECT_EQ(memcmp((a).col, (b).col, (n) * sizeof *(a).col), 0)
+
+/* A resampled symbol keeps the trades, funding and quotes of its source,
+ * row for row (a backtest of it sees the same market); a kind the source
+ * lacks (venue B has no funding, no trades) is not invented. */
+static void test_carry_series(void) {
+  char dir[64] = "/tmp/qt_test_resample_XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir) != NULL);
+  qt_synth_opts so = qt_synth_opts_default();
+  so.days = 1;
+  qt_synth_market m = {0};
+  qt_catalog *c = NULL;
+  qt_err e = {0};
+  ASSERT_TRUE(qt_synth_generate(&so, &m, NULL) == 0);
+  ASSERT_TRUE(m.funding.n > 0 && m.quotes.n > 0 && m.trades.n > 0);
+  ASSERT_TRUE(qt_catalog_open(dir, 1, &c, NULL) == 0);
+  ASSERT_TRUE(qt_catalog_put_trades(c, "SYN", &m.trades, NULL) >= 0);
+  ASSERT_TRUE(qt_catalog_put_funding(c, "SYN", &m.funding, NULL) >= 0);
+  ASSERT_TRUE(qt_catalog_put_quotes(c, "SYN", &m.quotes, NULL) >= 0);
+  ASSERT_TRUE(qt_catalog_put_quotes(c, "SYN.B", &m.quotes_b, NULL) >= 0);
+  size_t n[QT_KIND_COUNT];
+  ASSERT_TRUE(qt_resample_carry_series(c, "SYN", "SYN_1h", n, &e) == 0);
+  EXPECT_EQ(n[QT_KIND_BARS], 0);
+  EXPECT_EQ(n[QT_KIND_TRADES], m.trades.n);
+  EXPECT_EQ(n[QT_KIND_FUNDING], m.funding.n);
+  EXPECT_EQ(n[QT_KIND_QUOTES], m.quotes.n);
+  qt_trades tr;
+  qt_funding fu;
+  qt_quotes qu;
+  ASSERT_TRUE(qt_catalog_get_trades(c, "SYN_1h", &tr, NULL) == 0);
+  ASSERT_TRUE(tr.n == m.trades.n);
+  SAME_COL(tr, m.trades, ts_ms, tr.n);
+  SAME_COL(tr, m.trades, id, tr.n);
+  SAME_COL(tr, m.trades, price, tr.n);
+  SAME_COL(tr, m.trades, qty, tr.n);
+  SAME_COL(tr, m.trades, buyer_is_maker, tr.n);
+  qt_trades_fini(&tr);
+  ASSERT_TRUE(qt_catalog_get_funding(c, "SYN_1h", &fu, NULL) == 0);
+  ASSERT_TRUE(fu.n == m.funding.n);
+  SAME_COL(fu, m.funding, ts_ms, fu.n);
+  SAME_COL(fu, m.funding, rate, fu.n);
+  SAME_COL(fu, m.funding, interval_h, fu.n);
+  qt_funding_fini(&fu);
+  ASSERT_TRUE(qt_catalog_get_quotes(c, "SYN_1h", &qu, NULL) == 0);
+  ASSERT_TRUE(qu.n == m.quotes.n);
+  SAME_COL(qu, m.quotes, ts_ms, qu.n);
+  SAME_COL(qu, m.quotes, bid, qu.n);
+  SAME_COL(qu, m.quotes, bid_qty, qu.n);
+  SAME_COL(qu, m.quotes, ask, qu.n);
+  SAME_COL(qu, m.quotes, ask_qty, qu.n);
+  qt_quotes_fini(&qu);
+
+  ASSERT_TRUE(qt_resample_carry_series(c, "SYN.B", "SYN.B_1h", n, NULL) == 0);
+  EXPECT_EQ(n[QT_KIND_TRADES] + n[QT_KIND_FUNDING], 0);
+  EXPECT_EQ(n[QT_KIND_QUOTES], m.quotes_b.n);
+  EXPECT_EQ(qt_catalog_get_funding(c, "SYN.B_1h", &fu, NULL), QT_ENOTFOUND);
+
+  EXPECT_EQ(qt_resample_carry_series(c, "SYN", "SYN", n, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "'SYN' is the input symbol");
+  qt_catalog_close(c);
+  qt_synth_market_fini(&m);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  EXPECT_EQ(system(cmd), 0);
+}
+
+QT_TESTS(T(test_defaults_and_errors), T(test_carry_series), T(test_aggregation_5m),
+         T(test_partial_policies),
          T(test_avax_5m_1h), T(test_xrp_5m_to_1h), T(test_gappy_to_1h), T(test_trades_hand), T(test_trades_orderflow))

@@ -53,6 +53,9 @@ check_exit "resume" 0 "$QTUNE" optimize --objective-cmd ./obj.sh --space space.y
   --storage "$DB" --best-out best1.yaml
 contains "resumed" "$TMP/out" "s1 (resumed, 20 trials stored)"
 check_exit "analyze csv" 0 "$QTUNE" analyze --study-name s1 --storage "$DB" --export-csv s1.csv
+contains "csv: says where" "$TMP/out" "wrote s1.csv (30 trials of study s1)"
+check "csv: no table" bash -c "! grep -q 'parameter importance' '$TMP/out'"
+check_exit "analyze table" 0 "$QTUNE" analyze --study-name s1 --storage "$DB"
 contains "importance printed" "$TMP/out" "parameter importance"
 nums=$(tail -n +2 s1.csv | cut -d, -f1 | sort -n | uniq | tr '\n' ' ')
 want=$(seq 0 29 | tr '\n' ' ')
@@ -94,7 +97,8 @@ quiet: true
 EOF
 check_exit "config file" 0 "$QTUNE" optimize --config cfg.yaml --trials 25
 contains "config: objective" "$TMP/out" "objective: score (maximize), external command, 2 constraint(s)"
-"$QTUNE" analyze --study-name cfg --storage "$DB" --export-csv cfg.csv --json >cfg.json
+"$QTUNE" analyze --study-name cfg --storage "$DB" --json >cfg.json
+"$QTUNE" analyze --study-name cfg --storage "$DB" --export-csv cfg.csv >/dev/null
 n=$(tail -n +2 cfg.csv | wc -l)
 [ "$n" = 25 ] && ok "command line overrides config (25 trials)" || bad "trials: $n"
 if grep -q ',0,sharpe:\|,0,trades:' cfg.csv; then ok "violations stored"; else bad "no violations in csv"; fi

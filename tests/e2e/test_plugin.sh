@@ -12,7 +12,7 @@ check_exit "synthetic market" 0 "$QTUNE" data synth --catalog "$TMP/cat" --symbo
 MKT=(--catalog "$TMP/cat" --symbol SYN)
 
 check_exit "help" 0 "$QTUNE" check-lookahead --help
-contains "help names the exit codes" "$TMP/out" "1: look-ahead found"
+contains "help names the exit codes" "$TMP/out" "1 look-ahead found"
 
 check_exit "auction_market passes" 0 "$QTUNE" check-lookahead --strategy auction_market "${MKT[@]}" --cuts 4 --params profile_bars=600,flow_bars=3
 contains "auction_market: verdict" "$TMP/out" "no look-ahead found: strategy 'auction_market', 4 cuts, 13 runs"
