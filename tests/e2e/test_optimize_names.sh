@@ -88,9 +88,10 @@ strict() { # URL NAME
   check_exit "strict study ($1)" 0 "$QTUNE" optimize --objective-cmd ./obj.sh --space space.yaml \
     --objective loss --constraints 'sharpe>=3' --trials 4 --jobs 1 \
     --storage "$1" --quiet --study-name "$2"
-  check_exit "analyze strict ($1)" 0 "$QTUNE" analyze --study-name "$2" --storage "$1" --export-csv s.csv
+  check_exit "analyze strict ($1)" 0 "$QTUNE" analyze --study-name "$2" --storage "$1"
   contains "rejected: -inf ($1)" "$TMP/out" "-inf  no"
   contains "reason shown ($1)" "$TMP/out" "infeasible: sharpe 2 < 3"
+  check_exit "export strict ($1)" 0 "$QTUNE" analyze --study-name "$2" --storage "$1" --export-csv s.csv
   contains "reason in csv ($1)" s.csv ",-inf,0,sharpe:1,infeasible: sharpe 2 < 3,"
   check_exit "analyze json ($1)" 0 "$QTUNE" analyze --study-name "$2" --storage "$1" --json
   contains "json has no inf: a string ($1)" "$TMP/out" '"objective": "-inf"'

@@ -26,7 +26,8 @@ static const char k_space[] = "n: {type: int, low: 1, high: 10}\n"
 
 /* Trials (internal x: n, r, x, mode index), their "value" and "trades":
  *   #0  n=3 r=0.25 x=0.123456789 a  value 1.0  trades 80  feasible
- *   #1  n=5 r=0.5  x=-1.5        b  value 0.5  trades 10  infeasible (trades >= 50)
+ *   #1  n=5 r=0.5  x=-1.5        b  value 0.5  trades 10  infeasible (trades >= 50):
+ *       rejected, so scored +inf (minimizing) with the reason as its error
  *   #2  n=7 r=0.1  x=2           a  value 2.0  trades 60  feasible
  *   #3  n=1 r=0    x=0           a  failed ("boom, \"quoted\"")
  *   #4  n=9 r=0.95 x=1           b  value 1.0  trades 90  feasible (ties #0)
@@ -129,7 +130,7 @@ static void csv_exact(void) {
   const char *want =
       "number,state,value,feasible,violations,error,value,trades,n,r,x,mode\n"
       "0,complete,1,1,,,1,80,3,0.25,0.123456789,a\n"
-      "1,complete,0.5,0,trades:40,,0.5,10,5,0.5,-1.5,b\n"
+      "1,complete,inf,0,trades:40,infeasible: trades 10 < 50,0.5,10,5,0.5,-1.5,b\n"
       "2,complete,2,1,,,2,60,7,0.10000000000000001,2,a\n"
       "3,fail,,0,,\"boom, \"\"quoted\"\"\",,,1,0,0,a\n"
       "4,complete,1,1,,,1,90,9,0.94999999999999996,1,b\n";
@@ -155,7 +156,7 @@ static void best_yaml_and_json(void) {
   EXPECT_EQ(json_integer_value(json_object_get(o, "trial")), 1);
   EXPECT_STREQ(json_string_value(json_object_get(o, "objective")), "value");
   EXPECT_STREQ(json_string_value(json_object_get(o, "direction")), "minimize");
-  EXPECT_NEAR(json_real_value(json_object_get(o, "score")), 0.5, 0);
+  EXPECT_STREQ(json_string_value(json_object_get(o, "score")), "inf"); /* JSON has no inf */
   EXPECT_TRUE(json_is_false(json_object_get(o, "feasible")));
   json_t *p = json_object_get(o, "params"), *m = json_object_get(o, "metrics");
   EXPECT_EQ(json_integer_value(json_object_get(p, "n")), 5);
@@ -194,13 +195,13 @@ static void param_text(void) {
 static void cleanup_below(void) {
   qt_study *st = make_study("clean", 0);
   ASSERT_TRUE(st != NULL);
-  /* below 1.5: #0 (1), #1 (0.5), #4 (1); #2 is 2; the failed #3 has none */
-  EXPECT_EQ(qt_study_count_below(st, 1.5), 3);
+  /* below 1.5: #0 (1), #4 (1); #2 is 2, the rejected #1 is +inf; the failed #3 has none */
+  EXPECT_EQ(qt_study_count_below(st, 1.5), 2);
   EXPECT_EQ(qt_study_count_below(st, 0.5), 0);
   size_t del = 99;
   qt_err e = {0};
   EXPECT_EQ(qt_study_delete_below(st, 1.5, &del, &e), 0);
-  EXPECT_EQ(del, 3);
+  EXPECT_EQ(del, 2);
   qt_study_free(st);
   char url[256];
   db_url(url, sizeof url, "clean");
@@ -208,10 +209,10 @@ static void cleanup_below(void) {
   o.name = "clean";
   o.storage_url = url;
   ASSERT_TRUE(qt_study_open(&o, NULL, &st, &e) == 0);
-  EXPECT_EQ(qt_study_n_trials(st), 2);
+  EXPECT_EQ(qt_study_n_trials(st), 3); /* #1, #2, #3 */
   qt_trial_info ti;
   qt_study_trial_info(st, 0, &ti);
-  EXPECT_EQ(ti.number, 2);
+  EXPECT_EQ(ti.number, 1);
   qt_study_free(st);
 }
 
