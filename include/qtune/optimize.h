@@ -6,6 +6,7 @@
 #define QTUNE_QTUNE_OPTIMIZE_H
 
 #include "qtune/core.h"
+#include "qtune/storage.h" /* qt_trial_state */
 #include "qtune/strategy.h"
 
 /* ---- parameter space ----
@@ -63,13 +64,6 @@ QT_API int qt_space_to_json(const qt_space *sp, char *buf, size_t cap, qt_err *e
 QT_API int qt_space_from_json(const char *json, qt_space **out, qt_err *err);
 
 /* ---- samplers ---- */
-typedef enum qt_trial_state {
-  QT_TRIAL_RUNNING = 0,
-  QT_TRIAL_COMPLETE = 1,
-  QT_TRIAL_PRUNED = 2,
-  QT_TRIAL_FAIL = 3
-} qt_trial_state;
-
 /* What a sampler sees of a trial: params in internal form, and the value to
  * MINIMIZE (the study negates maximized objectives).  Borrowed. */
 typedef struct qt_trial_view {
@@ -102,7 +96,6 @@ QT_API const qt_sampler_vtbl *qt_sampler_find(const char *name);
 /* ---- objectives, scores, study, runner ---- */
 #include "qtune/engine.h"
 #include "qtune/metrics.h"
-#include "qtune/storage.h"
 
 /* Metrics of one trial: a name -> value list (any keys: the built-in metrics
  * of a backtest, or whatever an external command prints).  Caller storage:
@@ -255,7 +248,7 @@ typedef struct qt_study qt_study;
 
 typedef struct qt_study_opts {
   const char *name;           /* required */
-  const char *storage_url;    /* NULL: "sqlite:///qtune.db" */
+  const char *storage_url;    /* NULL: qt_storage_default_url() */
   uint64_t seed;
   const qt_sampler_vtbl *sampler; /* NULL: the stored one (resumed), else TPE */
   const qt_kv *sampler_opts;  /* NULL: the stored ones (resumed), else none */

@@ -11,25 +11,32 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_URL "sqlite:///qtune.db"
+/* The --storage line of every tool's --help: the default in force, redacted. */
+static void print_storage_default(void) {
+  char shown[512];
+  printf("--storage defaults to $QTUNE_STORAGE, else %s (./qtune.db); now %s\n",
+         QT_STORAGE_DEFAULT_URL, qt_storage_url_redact(qt_storage_default_url(), shown, sizeof shown));
+}
 
 const char *cli_study_objective_name(const qt_study *st) { return qt_study_goal(st)->metric; }
 
 /* Read-only tools must not create an empty SQLite file for a mistyped path. */
 static int db_missing(const char *url, qt_err *err) {
-  const char *path = url;
-  if (!strncmp(url, "sqlite://", 9)) path = url + 9;
-  else if (strstr(url, "://")) return 0; /* another backend: let it answer */
+  char path[1024];
+  if (strstr(url, "://") && strncmp(url, "sqlite:", 7)) return 0; /* another backend answers */
+  if (qt_storage_sqlite_path(url, path, sizeof path, err)) return err ? err->code : QT_EINVAL;
   if (access(path, F_OK) == 0) return 0;
   return qt_err_set(err, QT_ENOTFOUND, "%s: no such database", path);
 }
 
 int cli_study_open_ro(const char *name, const char *url, qt_study **out, qt_err *err) {
   *out = NULL;
-  if (db_missing(url ? url : DEFAULT_URL, err)) return QT_ENOTFOUND;
+  if (!url) url = qt_storage_default_url();
+  int r = db_missing(url, err);
+  if (r) return r;
   qt_study_opts o = qt_study_opts_default();
   o.name = name;
-  o.storage_url = url ? url : DEFAULT_URL;
+  o.storage_url = url;
   return qt_study_open(&o, NULL, out, err);
 }
 
@@ -126,13 +133,14 @@ static const char *opt_val(int argc, char **argv, int *i) {
 
 /* ---- qtune studies ---- */
 int cmd_studies(int argc, char **argv) {
-  const char *url = DEFAULT_URL;
+  const char *url = qt_storage_default_url();
   int as_json = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       printf("usage: qtune studies [--storage URL] [--json]\n"
              "Lists the studies of a storage: trials by state and the best objective\n"
-             "(default storage %s).\n", DEFAULT_URL);
+             "(default storage below).\n");
+      print_storage_default();
       return CLI_OK;
     } else if (!strcmp(argv[i], "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
@@ -309,7 +317,7 @@ static int export_csv(const qt_study *st, const char *path, qt_err *err) {
 }
 
 int cmd_analyze(int argc, char **argv) {
-  const char *url = DEFAULT_URL, *name = NULL, *csv = NULL;
+  const char *url = qt_storage_default_url(), *name = NULL, *csv = NULL;
   long top_n = 10;
   int as_json = 0;
   for (int i = 1; i < argc; i++) {
@@ -322,6 +330,7 @@ int cmd_analyze(int argc, char **argv) {
              "parameter, normalized to sum 1 (see docs/studies.md).\n"
              "--export-csv writes one row per trial: number, state, objective, feasible,\n"
              "violations, error, every metric, every parameter.\n");
+      print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
@@ -438,7 +447,7 @@ done:
 
 /* ---- qtune best ---- */
 int cmd_best(int argc, char **argv) {
-  const char *url = DEFAULT_URL, *name = NULL, *out = NULL;
+  const char *url = qt_storage_default_url(), *name = NULL, *out = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -446,6 +455,7 @@ int cmd_best(int argc, char **argv) {
              "Prints the best feasible trial and writes its parameters as a flat YAML\n"
              "map (default <study>_best.yaml) for `qtune backtest --params-file`.\n"
              "Exit status 1 when no trial meets the constraints.\n");
+      print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
@@ -482,7 +492,7 @@ int cmd_best(int argc, char **argv) {
 
 /* ---- qtune cleanup ---- */
 int cmd_cleanup(int argc, char **argv) {
-  const char *url = DEFAULT_URL, *name = NULL;
+  const char *url = qt_storage_default_url(), *name = NULL;
   double min_score = NAN;
   int dry = 0;
   for (int i = 1; i < argc; i++) {
@@ -492,6 +502,7 @@ int cmd_cleanup(int argc, char **argv) {
              "Deletes the finished trials whose score (the objective under the current\n"
              "normalization) is below X, after printing how many.  Failed trials have\n"
              "no score and are kept.\n");
+      print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;

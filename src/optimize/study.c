@@ -46,7 +46,7 @@ struct qt_study {
 qt_study_opts qt_study_opts_default(void) {
   qt_study_opts o;
   memset(&o, 0, sizeof o);
-  o.storage_url = "sqlite:///qtune.db";
+  o.storage_url = NULL; /* qt_storage_default_url() when opened */
   qt_goal_default(&o.goal, 0);
   return o;
 }
@@ -339,7 +339,8 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
   pthread_mutex_init(&st->mu, NULL);
   st->goal = o->goal;
   st->seed = o->seed;
-  r = qt_storage_open(o->storage_url ? o->storage_url : "sqlite:///qtune.db", &st->store, err);
+  r = qt_storage_open(o->storage_url ? o->storage_url : qt_storage_default_url(), &st->store,
+                      err);
   if (r) goto fail;
   if (!sp) {
     r = st->store.vt->study_load(st->store.self, o->name, &st->rec, err);
