@@ -317,8 +317,8 @@ QT_API size_t qt_study_n_trials(const qt_study *st);
 QT_API void qt_study_trial_info(const qt_study *st, size_t i, qt_trial_info *out);
 /* Index (for trial_info) of the best feasible completed trial, or -1. */
 QT_API long qt_study_best(const qt_study *st);
-/* Counts of trials per state (4 entries). */
-QT_API void qt_study_counts(const qt_study *st, size_t out[4]);
+/* Counts of trials per state, indexed by qt_trial_state. */
+QT_API void qt_study_counts(const qt_study *st, size_t out[QT_TRIAL_N_STATES]);
 /* Writes the current objective of every complete trial to storage as its
  * score (what `cleanup --min-score` compares against). */
 QT_API int qt_study_store_scores(qt_study *st, qt_err *err);

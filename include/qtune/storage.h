@@ -1,5 +1,5 @@
 /* qtune storage: where studies and trials live.  A small vtable with a
- * SQLite backend (default, sqlite:///path) and a PostgreSQL one
+ * SQLite backend (default sqlite:///qtune.db, ./qtune.db) and a PostgreSQL one
  * (postgresql://...).  It knows records only: ids, state, params, score,
  * metrics; nothing about samplers or strategies.  All SQL is prepared
  * statements, every write is a transaction, finished trials are immutable. */

@@ -557,7 +557,7 @@ int cmd_optimize(int argc, char **argv) {
   }
 
   const qt_goal *g = qt_study_goal(st);
-  size_t counts[4];
+  size_t counts[QT_TRIAL_N_STATES];
   qt_study_counts(st, counts);
   printf("study:    %s (%s, %zu trials stored) in %s\n", qt_study_name(st),
          qt_study_created(st) ? "new" : "resumed", qt_study_n_trials(st), url_shown);

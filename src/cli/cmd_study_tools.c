@@ -170,7 +170,7 @@ int cmd_studies(int argc, char **argv) {
       rc = cli_fail(&e);
       break;
     }
-    size_t c[4];
+    size_t c[QT_TRIAL_N_STATES];
     qt_study_counts(st, c);
     long b = qt_study_best(st);
     qt_trial_info ti = {0};
@@ -178,8 +178,8 @@ int cmd_studies(int argc, char **argv) {
     const qt_goal *g = qt_study_goal(st);
     if (as_json) {
       json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "name", recs[i].name,
-                            "complete", (json_int_t)c[1], "fail", (json_int_t)c[3], "running",
-                            (json_int_t)c[0], "pruned", (json_int_t)c[2], "objective", g->metric,
+                            "complete", (json_int_t)c[QT_TRIAL_COMPLETE], "fail", (json_int_t)c[QT_TRIAL_FAIL], "running",
+                            (json_int_t)c[QT_TRIAL_RUNNING], "pruned", (json_int_t)c[QT_TRIAL_PRUNED], "objective", g->metric,
                             "direction", g->maximize ? "maximize" : "minimize");
       json_object_set_new(o, "best", b >= 0 ? json_real(ti.objective) : json_null());
       json_object_set_new(o, "best_trial", b >= 0 ? json_integer(ti.number) : json_null());
@@ -188,7 +188,7 @@ int cmd_studies(int argc, char **argv) {
       char bb[32];
       if (b >= 0) snprintf(bb, sizeof bb, "%.6g", ti.objective);
       else snprintf(bb, sizeof bb, "-");
-      printf("%-28s %8zu %6zu %8zu %7zu  %-12s %s (%s)\n", recs[i].name, c[1], c[3], c[0], c[2],
+      printf("%-28s %8zu %6zu %8zu %7zu  %-12s %s (%s)\n", recs[i].name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_PRUNED],
              bb, g->metric, g->maximize ? "maximize" : "minimize");
     }
     qt_study_free(st);
@@ -353,7 +353,7 @@ int cmd_analyze(int argc, char **argv) {
   qt_study *st = NULL;
   if (cli_study_open_ro(name, url, &st, &e)) return cli_fail(&e);
   int rc = CLI_OK;
-  size_t n = qt_study_n_trials(st), nr = 0, c[4];
+  size_t n = qt_study_n_trials(st), nr = 0, c[QT_TRIAL_N_STATES];
   const qt_space *sp = qt_study_space(st);
   size_t nd = qt_space_n(sp);
   ranked *rk = calloc(n ? n : 1, sizeof *rk);
@@ -383,9 +383,9 @@ int cmd_analyze(int argc, char **argv) {
     json_object_set_new(o, "objective", json_string(obj));
     json_object_set_new(o, "direction",
                         json_string(qt_study_goal(st)->maximize ? "maximize" : "minimize"));
-    json_object_set_new(o, "trials", json_pack("{s:I,s:I,s:I,s:I}", "complete", (json_int_t)c[1],
-                                               "fail", (json_int_t)c[3], "running",
-                                               (json_int_t)c[0], "pruned", (json_int_t)c[2]));
+    json_object_set_new(o, "trials", json_pack("{s:I,s:I,s:I,s:I}", "complete", (json_int_t)c[QT_TRIAL_COMPLETE],
+                                               "fail", (json_int_t)c[QT_TRIAL_FAIL], "running",
+                                               (json_int_t)c[QT_TRIAL_RUNNING], "pruned", (json_int_t)c[QT_TRIAL_PRUNED]));
     for (size_t r = 0; r < show; r++) {
       qt_trial_info ti;
       qt_study_trial_info(st, rk[r].idx, &ti);
@@ -405,7 +405,7 @@ int cmd_analyze(int argc, char **argv) {
     json_decref(o);
   } else {
     printf("study %s: %zu trials (%zu complete, %zu pruned, %zu failed, %zu running), objective %s (%s)\n",
-           name, n, c[1], c[2], c[3], c[0], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
+           name, n, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
     printf("\ntop %zu trials (feasible first):\n", show);
     printf("%4s %6s %12s %3s %8s %12s %8s %8s %8s %7s  %s\n", "rank", "trial", obj, "ok", "sharpe",
            "total_profit", "calmar", "max_dd", "win_rate", "trades", "params");
@@ -475,10 +475,10 @@ int cmd_best(int argc, char **argv) {
   int rc = CLI_OK;
   char path[1024];
   if (b < 0) {
-    size_t c[4];
+    size_t c[QT_TRIAL_N_STATES];
     qt_study_counts(st, c);
     fprintf(stderr, "qtune: study '%s': no feasible complete trial (%zu complete, %zu failed)\n",
-            name, c[1], c[3]);
+            name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL]);
     rc = CLI_FINDINGS;
   } else {
     cli_study_print_best(stdout, st, b);

@@ -661,10 +661,10 @@ static long best_locked(const qt_study *st) {
 
 long qt_study_best(const qt_study *st) { return best_locked(st); }
 
-void qt_study_counts(const qt_study *st, size_t out[4]) {
-  memset(out, 0, 4 * sizeof *out);
+void qt_study_counts(const qt_study *st, size_t out[QT_TRIAL_N_STATES]) {
+  memset(out, 0, QT_TRIAL_N_STATES * sizeof *out);
   for (size_t i = 0; i < st->n; i++)
-    if (st->t[i].state >= 0 && st->t[i].state < 4) out[st->t[i].state]++;
+    if (st->t[i].state >= 0 && st->t[i].state < QT_TRIAL_N_STATES) out[st->t[i].state]++;
 }
 
 

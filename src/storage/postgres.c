@@ -383,7 +383,7 @@ static int check_running(pg *p, const char *id, qt_err *err) {
   if (!res) return QT_ESTORE;
   int r = QT_OK;
   if (PQntuples(res) == 0) r = qt_err_set(err, QT_ENOTFOUND, "no trial with id %s", id);
-  else if (strcmp(PQgetvalue(res, 0, 0), "running") != 0)
+  else if (strcmp(PQgetvalue(res, 0, 0), qt_trial_state_name(QT_TRIAL_RUNNING)) != 0)
     r = qt_err_set(err, QT_ESTATE, "trial %s is already finished (%s); finished trials are immutable",
                    id, PQgetvalue(res, 0, 0));
   PQclear(res);

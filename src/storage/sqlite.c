@@ -396,7 +396,7 @@ static int check_running(sq *s, int64_t trial_id, qt_err *err) {
   int r = QT_OK;
   if (rc == SQLITE_DONE) r = qt_err_set(err, QT_ENOTFOUND, "no trial with id %lld", (long long)trial_id);
   else if (rc != SQLITE_ROW) r = db_err(s, err, "reading a trial");
-  else if (strcmp((const char *)sqlite3_column_text(st, 0), "running") != 0)
+  else if (strcmp((const char *)sqlite3_column_text(st, 0), qt_trial_state_name(QT_TRIAL_RUNNING)) != 0)
     r = qt_err_set(err, QT_ESTATE, "trial %lld is already finished (%s); finished trials are immutable",
                    (long long)trial_id, (const char *)sqlite3_column_text(st, 0));
   sqlite3_reset(st);
