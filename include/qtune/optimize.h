@@ -6,6 +6,7 @@
 #define QTUNE_QTUNE_OPTIMIZE_H
 
 #include "qtune/core.h"
+#include "qtune/storage.h" /* qt_trial_state */
 #include "qtune/strategy.h"
 
 #include <stdio.h>
@@ -72,13 +73,6 @@ QT_API int qt_space_to_json(const qt_space *sp, char *buf, size_t cap, qt_err *e
 QT_API int qt_space_from_json(const char *json, qt_space **out, qt_err *err);
 
 /* ---- samplers ---- */
-typedef enum qt_trial_state {
-  QT_TRIAL_RUNNING = 0,
-  QT_TRIAL_COMPLETE = 1,
-  QT_TRIAL_PRUNED = 2,
-  QT_TRIAL_FAIL = 3
-} qt_trial_state;
-
 /* What a sampler sees of a trial: params in internal form, and the value to
  * MINIMIZE (the study negates maximized objectives).  Borrowed. */
 typedef struct qt_trial_view {
@@ -116,7 +110,6 @@ QT_API void qt_sampler_names(char *buf, size_t cap, const char *sep);
 /* ---- objectives, scores, study, runner ---- */
 #include "qtune/engine.h"
 #include "qtune/metrics.h"
-#include "qtune/storage.h"
 
 /* Metrics of one trial: a name -> value list (any keys: the built-in metrics
  * of a backtest, or whatever an external command prints).  Caller storage:
@@ -301,7 +294,7 @@ typedef struct qt_study qt_study;
 
 typedef struct qt_study_opts {
   const char *name;           /* required */
-  const char *storage_url;    /* NULL: "sqlite:///qtune.db" */
+  const char *storage_url;    /* NULL: qt_storage_default_url() */
   uint64_t seed;
   const qt_sampler_vtbl *sampler; /* NULL: the stored one (resumed), else TPE */
   const qt_kv *sampler_opts;  /* NULL: the stored ones (resumed), else none */
@@ -370,8 +363,8 @@ QT_API size_t qt_study_n_trials(const qt_study *st);
 QT_API void qt_study_trial_info(const qt_study *st, size_t i, qt_trial_info *out);
 /* Index (for trial_info) of the best feasible completed trial, or -1. */
 QT_API long qt_study_best(const qt_study *st);
-/* Counts of trials per state (4 entries). */
-QT_API void qt_study_counts(const qt_study *st, size_t out[4]);
+/* Counts of trials per state, indexed by qt_trial_state. */
+QT_API void qt_study_counts(const qt_study *st, size_t out[QT_TRIAL_N_STATES]);
 /* Writes the current objective of every complete trial to storage as its
  * score (what `cleanup --min-score` compares against). */
 QT_API int qt_study_store_scores(qt_study *st, qt_err *err);

@@ -1,5 +1,5 @@
 /* qtune storage: where studies and trials live.  A small vtable with a
- * SQLite backend (default, sqlite:///path) and a PostgreSQL one
+ * SQLite backend (default sqlite:///qtune.db, ./qtune.db) and a PostgreSQL one
  * (postgresql://...).  It knows records only: ids, state, params, score,
  * metrics; nothing about samplers or strategies.  All SQL is prepared
  * statements, every write is a transaction, finished trials are immutable. */
@@ -8,14 +8,26 @@
 
 #include "qtune/core.h"
 
-typedef enum qt_trial_rec_state {
-  QT_REC_RUNNING = 0,
-  QT_REC_COMPLETE = 1,
-  QT_REC_PRUNED = 2,
-  QT_REC_FAIL = 3
-} qt_trial_rec_state;
-/* "running", "complete", "pruned", "fail"; static. */
+/* The state of a trial: one list makes the enum, the names stored in the
+ * trials.state column and qt_trial_state_name.  The values are fixed (they
+ * index qt_study_counts and trials_list's states_mask). */
+#define QT_TRIAL_STATE_LIST(X) \
+  X(RUNNING, 0, "running")     \
+  X(COMPLETE, 1, "complete")   \
+  X(PRUNED, 2, "pruned")       \
+  X(FAIL, 3, "fail")
+typedef enum qt_trial_state {
+#define QT_TRIAL_STATE_ENUM_(name, value, text) QT_TRIAL_##name = value,
+  QT_TRIAL_STATE_LIST(QT_TRIAL_STATE_ENUM_)
+#undef QT_TRIAL_STATE_ENUM_
+  QT_TRIAL_N_STATES
+} qt_trial_state;
+/* "running", "complete", "pruned", "fail"; "unknown" for any other value.
+ * Static text. */
 QT_API const char *qt_trial_state_name(int state);
+/* The state named by text (a stored trials.state); QT_EPARSE when it names
+ * none, with *out_state left at QT_TRIAL_FAIL. */
+QT_API int qt_trial_state_from_name(const char *text, int *out_state, qt_err *err);
 
 /* A study record.  Strings are owned by the record (qt_study_rec_fini). */
 typedef struct qt_study_rec {
@@ -32,7 +44,7 @@ QT_API void qt_study_rec_fini(qt_study_rec *s);
  * strings mean SQL NULL; score is NaN when absent. */
 typedef struct qt_trial_rec {
   int64_t id, study_id, number;
-  int state;             /* qt_trial_rec_state */
+  int state;             /* qt_trial_state */
   char *params_json;     /* {"name": user value, ...} */
   double score;
   char *values_json;     /* objective value(s), JSON array */
@@ -95,12 +107,39 @@ typedef struct qt_storage {
   void *self;
 } qt_storage;
 
-/* Opens by URL: "sqlite:///path/to.db" (or "sqlite://relative.db"), a bare
- * path (SQLite), or a libpq URI "postgresql://user@host:port/db".  QT_EINVAL for an unknown scheme.  An instance may be shared
+/* Opens by URL.  SQLite follows SQLAlchemy's (and so Optuna's) convention:
+ * "sqlite:///rel/path.db" is relative to the working directory,
+ * "sqlite:////abs/path.db" is absolute; the older "sqlite://rel/path.db" and
+ * a bare path (no "://") are paths as written.  PostgreSQL takes a libpq URI,
+ * "postgresql://user[:password]@host:port/db".  QT_EINVAL for an unknown
+ * scheme or a URL naming no file.  An instance may be shared
  * by threads: every call is serialized by a lock inside the backend, and each
  * write is its own short transaction, so several processes can share one
- * SQLite file (WAL, busy timeout). */
+ * SQLite file (WAL, busy timeout).  Error messages show the URL redacted
+ * (qt_storage_url_redact), never a password. */
 QT_API int qt_storage_open(const char *url, qt_storage *out, qt_err *err);
 QT_API void qt_storage_close(qt_storage *s);
+
+/* The built-in default storage: ./qtune.db in the working directory. */
+#define QT_STORAGE_DEFAULT_URL "sqlite:///qtune.db"
+/* The storage URL to use when none is given: $QTUNE_STORAGE when it is set
+ * and not empty, else QT_STORAGE_DEFAULT_URL.  Static text (the environment's),
+ * valid until the environment changes; may hold a password, so show it only
+ * through qt_storage_url_redact. */
+QT_API const char *qt_storage_default_url(void);
+
+/* The file a SQLite URL names, into buf (see qt_storage_open for the forms):
+ * "sqlite:///a/b.db" -> "a/b.db", "sqlite:////a/b.db" -> "/a/b.db",
+ * "sqlite://a/b.db" and "sqlite:a/b.db" -> "a/b.db", a bare path -> itself.
+ * QT_EINVAL (buf "") when url is not a SQLite URL, names no file, or the path
+ * does not fit in cap. */
+QT_API int qt_storage_sqlite_path(const char *url, char *buf, size_t cap, qt_err *err);
+
+/* Copies url into buf with every password replaced by "***": the one in a
+ * URI's user info ("postgresql://u:***@host/db"), a "password" query
+ * parameter ("?password=***") and a "password=" keyword of a libpq
+ * keyword/value conninfo ("host=h password=***").  The rest is copied as is,
+ * truncated to cap - 1 bytes (NUL-terminated when cap > 0).  Returns buf. */
+QT_API char *qt_storage_url_redact(const char *url, char *buf, size_t cap);
 
 #endif

@@ -17,8 +17,6 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#define DEFAULT_URL "sqlite:///qtune.db"
-
 static volatile int g_stop;
 
 static void on_sigint(int sig) {
@@ -69,7 +67,8 @@ static const char k_help[] =
     "  --lenient              constraints become penalties (docs/studies.md)\n"
     "study:\n"
     "  --study-name S         default: the strategy name (or `study`); same name resumes\n"
-    "  --storage URL          default sqlite:///qtune.db\n"
+    "  --storage URL          default $QTUNE_STORAGE, else " QT_STORAGE_DEFAULT_URL "\n"
+    "                         (./qtune.db); now %s\n"
     "  --sampler S            one of the samplers below (default tpe, or the study's)\n"
     "  --sampler-opts K=V,..  sampler options (docs/optimizer.md), e.g.\n"
     "                         multivariate=1 or n_ei_candidates=24 (Optuna's)\n"
@@ -501,7 +500,8 @@ int cmd_optimize(int argc, char **argv) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       char names[256];
       qt_sampler_names(names, sizeof names, ", ");
-      fputs(k_help, stdout);
+      char shown[512];
+      printf(k_help, qt_storage_url_redact(qt_storage_default_url(), shown, sizeof shown));
       fputs(cli_settings_help(), stdout);
       fputs("market:", stdout);
       fputs(cli_market_help(), stdout);
@@ -676,7 +676,9 @@ int cmd_optimize(int argc, char **argv) {
   char defname[160];
   snprintf(defname, sizeof defname, "%s", strat ? strat->name : "study"); /* plugin: its name */
   so.name = a.study ? a.study : defname;
-  so.storage_url = a.storage ? a.storage : DEFAULT_URL;
+  so.storage_url = a.storage ? a.storage : qt_storage_default_url();
+  char url_shown[512]; /* what the header and footer print: never the password */
+  qt_storage_url_redact(so.storage_url, url_shown, sizeof url_shown);
   so.seed = (uint64_t)seed;
   so.sampler = a.sampler ? sampler : NULL;          /* NULL: a resumed study's own */
   so.sampler_opts = a.sampler_opts ? sopt : NULL;
@@ -727,10 +729,10 @@ int cmd_optimize(int argc, char **argv) {
   }
 
   const qt_goal *g = qt_study_goal(st);
-  size_t counts[4];
+  size_t counts[QT_TRIAL_N_STATES];
   qt_study_counts(st, counts);
   printf("study:    %s (%s, %zu trials stored) in %s\n", qt_study_name(st),
-         qt_study_created(st) ? "new" : "resumed", qt_study_n_trials(st), so.storage_url);
+         qt_study_created(st) ? "new" : "resumed", qt_study_n_trials(st), url_shown);
   char sopts[512];
   stored_opts_text(&a, st, sopts, sizeof sopts);
   printf("sampler:  %s, seed %llu%s%s%s\n", qt_study_sampler_name(st),
@@ -794,7 +796,7 @@ int cmd_optimize(int argc, char **argv) {
     printf("no trial meets the constraints yet (%zu complete, %zu failed); see qtune analyze "
            "--study-name %s\n", counts[QT_TRIAL_COMPLETE], counts[QT_TRIAL_FAIL],
            qt_study_name(st));
-    printf("database: %s\n", so.storage_url);
+    printf("database: %s\n", url_shown);
     rc = CLI_OK;
     goto done;
   }
@@ -804,7 +806,7 @@ int cmd_optimize(int argc, char **argv) {
   const char *bo = a.best_out ? a.best_out : bpath;
   if (cli_study_write_best(st, b, bo, &e)) goto fail_e;
   printf("best parameters: %s\n", bo);
-  printf("database: %s (study %s)\n", so.storage_url, qt_study_name(st));
+  printf("database: %s (study %s)\n", url_shown, qt_study_name(st));
   rc = CLI_OK;
   goto done;
 oom:

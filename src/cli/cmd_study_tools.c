@@ -13,25 +13,32 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_URL "sqlite:///qtune.db"
+/* The --storage line of every tool's --help: the default in force, redacted. */
+static void print_storage_default(void) {
+  char shown[512];
+  printf("--storage defaults to $QTUNE_STORAGE, else %s (./qtune.db); now %s\n",
+         QT_STORAGE_DEFAULT_URL, qt_storage_url_redact(qt_storage_default_url(), shown, sizeof shown));
+}
 
 const char *cli_study_objective_name(const qt_study *st) { return qt_study_goal(st)->metric; }
 
 /* Read-only tools must not create an empty SQLite file for a mistyped path. */
 static int db_missing(const char *url, qt_err *err) {
-  const char *path = url;
-  if (!strncmp(url, "sqlite://", 9)) path = url + 9;
-  else if (strstr(url, "://")) return 0; /* another backend: let it answer */
+  char path[1024];
+  if (strstr(url, "://") && strncmp(url, "sqlite:", 7)) return 0; /* another backend answers */
+  if (qt_storage_sqlite_path(url, path, sizeof path, err)) return err ? err->code : QT_EINVAL;
   if (access(path, F_OK) == 0) return 0;
   return qt_err_set(err, QT_ENOTFOUND, "%s: no such database", path);
 }
 
 int cli_study_open_ro(const char *name, const char *url, qt_study **out, qt_err *err) {
   *out = NULL;
-  if (db_missing(url ? url : DEFAULT_URL, err)) return QT_ENOTFOUND;
+  if (!url) url = qt_storage_default_url();
+  int r = db_missing(url, err);
+  if (r) return r;
   qt_study_opts o = qt_study_opts_default();
   o.name = name;
-  o.storage_url = url ? url : DEFAULT_URL;
+  o.storage_url = url;
   return qt_study_open(&o, NULL, out, err);
 }
 
@@ -96,13 +103,14 @@ static const char *opt_val(int argc, char **argv, int *i) {
 
 /* ---- qtune studies ---- */
 int cmd_studies(int argc, char **argv) {
-  const char *url = DEFAULT_URL;
+  const char *url = qt_storage_default_url();
   int as_json = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       printf("usage: qtune studies [--storage URL] [--json]\n"
              "Lists the studies of a storage: trials by state and the best objective\n"
-             "(default storage %s).\n", DEFAULT_URL);
+             "(default storage below).\n");
+      print_storage_default();
       printf("\n"
              "Example:\n"
              "  qtune studies --storage sqlite:///qtune.db --json\n"
@@ -137,7 +145,7 @@ int cmd_studies(int argc, char **argv) {
       rc = cli_fail(&e);
       break;
     }
-    size_t c[4];
+    size_t c[QT_TRIAL_N_STATES];
     qt_study_counts(st, c);
     long b = qt_study_best(st);
     qt_trial_info ti = {0};
@@ -145,8 +153,8 @@ int cmd_studies(int argc, char **argv) {
     const qt_goal *g = qt_study_goal(st);
     if (as_json) {
       json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "name", recs[i].name,
-                            "complete", (json_int_t)c[1], "fail", (json_int_t)c[3], "running",
-                            (json_int_t)c[0], "pruned", (json_int_t)c[2], "objective", g->metric,
+                            "complete", (json_int_t)c[QT_TRIAL_COMPLETE], "fail", (json_int_t)c[QT_TRIAL_FAIL], "running",
+                            (json_int_t)c[QT_TRIAL_RUNNING], "pruned", (json_int_t)c[QT_TRIAL_PRUNED], "objective", g->metric,
                             "direction", g->maximize ? "maximize" : "minimize");
       json_object_set_new(o, "best", b >= 0 ? json_real(ti.objective) : json_null());
       json_object_set_new(o, "best_trial", b >= 0 ? json_integer(ti.number) : json_null());
@@ -155,7 +163,7 @@ int cmd_studies(int argc, char **argv) {
       char bb[32];
       if (b >= 0) snprintf(bb, sizeof bb, "%.6g", ti.objective);
       else snprintf(bb, sizeof bb, "-");
-      printf("%-28s %8zu %6zu %8zu %7zu  %-12s %s (%s)\n", recs[i].name, c[1], c[3], c[0], c[2],
+      printf("%-28s %8zu %6zu %8zu %7zu  %-12s %s (%s)\n", recs[i].name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_PRUNED],
              bb, g->metric, g->maximize ? "maximize" : "minimize");
     }
     qt_study_free(st);
@@ -184,7 +192,7 @@ static int export_csv(const qt_study *st, const char *path, qt_err *err) {
 }
 
 int cmd_analyze(int argc, char **argv) {
-  const char *url = DEFAULT_URL, *name = NULL, *csv = NULL;
+  const char *url = qt_storage_default_url(), *name = NULL, *csv = NULL;
   long top_n = 10;
   int as_json = 0;
   for (int i = 1; i < argc; i++) {
@@ -203,6 +211,7 @@ int cmd_analyze(int argc, char **argv) {
              "  qtune analyze --study-name sma1 --storage sqlite:///qtune.db --top-n 5\n"
              "\n"
              "Exit status: 0 ok, 2 error (no such study or storage, bad option).\n");
+      print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
@@ -227,7 +236,7 @@ int cmd_analyze(int argc, char **argv) {
   qt_study *st = NULL;
   if (cli_study_open_ro(name, url, &st, &e)) return cli_fail(&e);
   int rc = CLI_OK;
-  size_t n = qt_study_n_trials(st), c[4];
+  size_t n = qt_study_n_trials(st), c[QT_TRIAL_N_STATES];
   if (csv) {
     if (export_csv(st, csv, &e)) rc = cli_fail(&e);
     else printf("wrote %s (%zu trials of study %s)\n", csv, n, name);
@@ -256,9 +265,9 @@ int cmd_analyze(int argc, char **argv) {
     json_object_set_new(o, "objective", json_string(obj));
     json_object_set_new(o, "direction",
                         json_string(qt_study_goal(st)->maximize ? "maximize" : "minimize"));
-    json_object_set_new(o, "trials", json_pack("{s:I,s:I,s:I,s:I}", "complete", (json_int_t)c[1],
-                                               "fail", (json_int_t)c[3], "running",
-                                               (json_int_t)c[0], "pruned", (json_int_t)c[2]));
+    json_object_set_new(o, "trials", json_pack("{s:I,s:I,s:I,s:I}", "complete", (json_int_t)c[QT_TRIAL_COMPLETE],
+                                               "fail", (json_int_t)c[QT_TRIAL_FAIL], "running",
+                                               (json_int_t)c[QT_TRIAL_RUNNING], "pruned", (json_int_t)c[QT_TRIAL_PRUNED]));
     for (size_t r = 0; r < show; r++) {
       qt_trial_info ti;
       qt_study_trial_info(st, rk[r], &ti);
@@ -282,7 +291,7 @@ int cmd_analyze(int argc, char **argv) {
     json_decref(o);
   } else {
     printf("study %s: %zu trials (%zu complete, %zu pruned, %zu failed, %zu running), objective %s (%s)\n",
-           name, n, c[1], c[2], c[3], c[0], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
+           name, n, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
     printf("\ntop %zu trials (feasible first):\n", show);
     printf("%4s %6s %12s %3s %8s %12s %8s %8s %8s %7s", "rank", "trial", obj, "ok", "sharpe",
            "total_profit", "calmar", "max_dd", "win_rate", "trades");
@@ -340,7 +349,7 @@ done:
 
 /* ---- qtune best ---- */
 int cmd_best(int argc, char **argv) {
-  const char *url = DEFAULT_URL, *name = NULL, *out = NULL;
+  const char *url = qt_storage_default_url(), *name = NULL, *out = NULL;
   int as_json = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -356,6 +365,7 @@ int cmd_best(int argc, char **argv) {
              "  qtune best --study-name sma1 --best-out sma1.yaml\n"
              "\n"
              "Exit status: 0 ok, 1 no trial meets the constraints, 2 error.\n");
+      print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
@@ -377,10 +387,10 @@ int cmd_best(int argc, char **argv) {
   int rc = CLI_OK;
   char path[1024];
   if (b < 0) {
-    size_t c[4];
+    size_t c[QT_TRIAL_N_STATES];
     qt_study_counts(st, c);
     fprintf(stderr, "qtune: study '%s': no feasible complete trial (%zu complete, %zu failed)\n",
-            name, c[1], c[3]);
+            name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL]);
     rc = CLI_FINDINGS;
   } else {
     if (!out) snprintf(path, sizeof path, "%s_best.yaml", name);
@@ -397,7 +407,7 @@ int cmd_best(int argc, char **argv) {
 
 /* ---- qtune cleanup ---- */
 int cmd_cleanup(int argc, char **argv) {
-  const char *url = DEFAULT_URL, *name = NULL;
+  const char *url = qt_storage_default_url(), *name = NULL;
   double min_score = NAN;
   int dry = 0;
   for (int i = 1; i < argc; i++) {
@@ -412,6 +422,7 @@ int cmd_cleanup(int argc, char **argv) {
              "  qtune cleanup --study-name sma1 --min-score 0.2 --dry-run\n"
              "\n"
              "Exit status: 0 ok, 2 error.\n");
+      print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;

@@ -47,7 +47,7 @@ struct qt_study {
 qt_study_opts qt_study_opts_default(void) {
   qt_study_opts o;
   memset(&o, 0, sizeof o);
-  o.storage_url = "sqlite:///qtune.db";
+  o.storage_url = NULL; /* qt_storage_default_url() when opened */
   qt_goal_default(&o.goal, 0);
   return o;
 }
@@ -343,7 +343,8 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
   pthread_mutex_init(&st->mu, NULL);
   st->goal = o->goal;
   st->seed = o->seed;
-  r = qt_storage_open(o->storage_url ? o->storage_url : "sqlite:///qtune.db", &st->store, err);
+  r = qt_storage_open(o->storage_url ? o->storage_url : qt_storage_default_url(), &st->store,
+                      err);
   if (r) goto fail;
   if (!sp) {
     r = st->store.vt->study_load(st->store.self, o->name, &st->rec, err);
@@ -698,10 +699,10 @@ static long best_locked(const qt_study *st) {
 
 long qt_study_best(const qt_study *st) { return best_locked(st); }
 
-void qt_study_counts(const qt_study *st, size_t out[4]) {
-  memset(out, 0, 4 * sizeof *out);
+void qt_study_counts(const qt_study *st, size_t out[QT_TRIAL_N_STATES]) {
+  memset(out, 0, QT_TRIAL_N_STATES * sizeof *out);
   for (size_t i = 0; i < st->n; i++)
-    if (st->t[i].state >= 0 && st->t[i].state < 4) out[st->t[i].state]++;
+    if (st->t[i].state >= 0 && st->t[i].state < QT_TRIAL_N_STATES) out[st->t[i].state]++;
 }
 
 

@@ -4,6 +4,7 @@
  * the study row (SELECT ... FOR UPDATE) so two workers never take the same
  * trial number. */
 #include "qtune/storage.h"
+#include "storage/storage_int.h"
 
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -109,6 +110,7 @@ static const stmt_def k_stmts[P_COUNT] = {
 typedef struct pg {
   PGconn *c;
   char where[256]; /* host/db for messages, never the password */
+  const char *url; /* while opening: its passwords are scrubbed from libpq's messages */
   pthread_mutex_t mu;
 } pg;
 
@@ -121,8 +123,10 @@ static int64_t now_ms(void) {
 static int pg_fail(pg *p, PGresult *res, qt_err *err, const char *what) {
   const char *m = res ? PQresultErrorMessage(res) : "";
   if (!m || !*m) m = PQerrorMessage(p->c);
-  char clean[200];
+  /* Scrubbed before qt_err truncates it, so no part of a password is left. */
+  char clean[1024];
   snprintf(clean, sizeof clean, "%s", m);
+  qt__storage_scrub(clean, sizeof clean, p->url, p->c ? PQpass(p->c) : NULL);
   size_t n = strlen(clean);
   while (n && (clean[n - 1] == '\n' || clean[n - 1] == ' ')) clean[--n] = '\0';
   if (res) PQclear(res);
@@ -194,6 +198,7 @@ static int pg_open(const char *url, void **out_self, qt_err *err) {
   pg *p = qt_calloc(1, sizeof *p);
   if (!p) return qt_err_set(err, QT_ENOMEM, "out of memory opening PostgreSQL storage");
   pthread_mutex_init(&p->mu, NULL);
+  p->url = url;
   p->c = PQconnectdb(url);
   if (!p->c) {
     qt_err_set(err, QT_ENOMEM, "out of memory connecting to PostgreSQL");
@@ -215,6 +220,7 @@ static int pg_open(const char *url, void **out_self, qt_err *err) {
     }
     PQclear(res);
   }
+  p->url = NULL; /* not ours to keep */
   *out_self = p;
   return QT_OK;
 fail:
@@ -377,7 +383,7 @@ static int check_running(pg *p, const char *id, qt_err *err) {
   if (!res) return QT_ESTORE;
   int r = QT_OK;
   if (PQntuples(res) == 0) r = qt_err_set(err, QT_ENOTFOUND, "no trial with id %s", id);
-  else if (strcmp(PQgetvalue(res, 0, 0), "running") != 0)
+  else if (strcmp(PQgetvalue(res, 0, 0), qt_trial_state_name(QT_TRIAL_RUNNING)) != 0)
     r = qt_err_set(err, QT_ESTATE, "trial %s is already finished (%s); finished trials are immutable",
                    id, PQgetvalue(res, 0, 0));
   PQclear(res);
@@ -412,7 +418,7 @@ static int pg_trial_finish(void *self, int64_t trial_id, int state, double score
                            const char *values_json, const char *metrics_json, int constraint_ok,
                            const char *error, qt_err *err) {
   pg *p = self;
-  if (state <= QT_REC_RUNNING || state > QT_REC_FAIL)
+  if (state <= QT_TRIAL_RUNNING || state > QT_TRIAL_FAIL)
     return qt_err_set(err, QT_EINVAL, "finishing a trial needs state complete, pruned or fail");
   char id[32], sc[40], ok[8], now[32];
   snprintf(id, sizeof id, "%" PRId64, trial_id);
@@ -427,10 +433,11 @@ static int pg_trial_finish(void *self, int64_t trial_id, int state, double score
   return r;
 }
 
+/* An unknown stored state reads as failed, so it is never resumed or ranked. */
 static int parse_state(const char *t) {
-  for (int k = QT_REC_RUNNING; k <= QT_REC_FAIL; k++)
-    if (strcmp(t, qt_trial_state_name(k)) == 0) return k;
-  return QT_REC_FAIL;
+  int k;
+  qt_trial_state_from_name(t, &k, NULL);
+  return k;
 }
 
 static int read_trial(PGresult *r, int row, qt_trial_rec *t) {

@@ -130,15 +130,6 @@ static void sq_close(void *self) {
   qt_free(s);
 }
 
-/* "sqlite:///abs/path", "sqlite://rel/path" or a bare path. */
-static void url_path(const char *url, char *out, size_t cap) {
-  const char *p = url;
-  if (strncmp(p, "sqlite:///", 10) == 0) p += 9; /* keep the leading '/' */
-  else if (strncmp(p, "sqlite://", 9) == 0) p += 9;
-  else if (strncmp(p, "sqlite:", 7) == 0) p += 7;
-  snprintf(out, cap, "%s", p);
-}
-
 static int upgrade(sq *s, qt_err *err) {
   sqlite3_stmt *st = NULL;
   int ver = 0;
@@ -171,11 +162,7 @@ static int sq_open(const char *url, void **out_self, qt_err *err) {
   sq *s = qt_calloc(1, sizeof *s);
   if (!s) return qt_err_set(err, QT_ENOMEM, "out of memory opening %s", url);
   pthread_mutex_init(&s->mu, NULL);
-  url_path(url, s->path, sizeof s->path);
-  if (!s->path[0]) {
-    qt_err_set(err, QT_EINVAL, "storage URL '%s' names no file", url);
-    goto fail;
-  }
+  if (qt_storage_sqlite_path(url, s->path, sizeof s->path, err)) goto fail;
   if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
       SQLITE_OK) {
     qt_err_set(err, QT_ESTORE, "%s: cannot open: %s", s->path,
@@ -409,7 +396,7 @@ static int check_running(sq *s, int64_t trial_id, qt_err *err) {
   int r = QT_OK;
   if (rc == SQLITE_DONE) r = qt_err_set(err, QT_ENOTFOUND, "no trial with id %lld", (long long)trial_id);
   else if (rc != SQLITE_ROW) r = db_err(s, err, "reading a trial");
-  else if (strcmp((const char *)sqlite3_column_text(st, 0), "running") != 0)
+  else if (strcmp((const char *)sqlite3_column_text(st, 0), qt_trial_state_name(QT_TRIAL_RUNNING)) != 0)
     r = qt_err_set(err, QT_ESTATE, "trial %lld is already finished (%s); finished trials are immutable",
                    (long long)trial_id, (const char *)sqlite3_column_text(st, 0));
   sqlite3_reset(st);
@@ -439,7 +426,7 @@ static int sq_trial_finish(void *self, int64_t trial_id, int state, double score
                            const char *values_json, const char *metrics_json, int constraint_ok,
                            const char *error, qt_err *err) {
   sq *s = self;
-  if (state <= QT_REC_RUNNING || state > QT_REC_FAIL)
+  if (state <= QT_TRIAL_RUNNING || state > QT_TRIAL_FAIL)
     return qt_err_set(err, QT_EINVAL, "finishing a trial needs state complete, pruned or fail");
   pthread_mutex_lock(&s->mu);
   int r = begin(s, err);
@@ -466,10 +453,11 @@ static int sq_trial_finish(void *self, int64_t trial_id, int state, double score
   return r;
 }
 
+/* An unknown stored state reads as failed, so it is never resumed or ranked. */
 static int parse_state(const char *t) {
-  for (int k = QT_REC_RUNNING; k <= QT_REC_FAIL; k++)
-    if (t && strcmp(t, qt_trial_state_name(k)) == 0) return k;
-  return QT_REC_FAIL;
+  int k;
+  qt_trial_state_from_name(t, &k, NULL);
+  return k;
 }
 
 static int read_trial(sqlite3_stmt *st, qt_trial_rec *t) {

@@ -56,10 +56,10 @@ check_exit "backtest plugin" 0 "$QTUNE" backtest --strategy "$MINE" "${MKT[@]}"
 check_exit "backtest missing plugin" 2 "$QTUNE" backtest --strategy "$TMP/none.so" "${MKT[@]}"
 # ... and through optimize: the study is named after the plugin's strategy.
 check_exit "optimize plugin" 0 "$QTUNE" optimize --strategy "$MINE" "${MKT[@]}" --trials 4 --jobs 1 \
-  --storage "sqlite://$TMP/o.db"
+  --storage "sqlite:///$TMP/o.db"
 contains "optimize plugin: 4 trials" "$TMP/out" "ran 4 trials"
 contains "optimize plugin: study name" "$TMP/out" "--study-name mine"
 check_exit "optimize unknown strategy" 2 "$QTUNE" optimize --strategy nope "${MKT[@]}" --trials 1 \
-  --storage "sqlite://$TMP/o.db"
+  --storage "sqlite:///$TMP/o.db"
 contains "optimize unknown strategy: message" "$TMP/err" "unknown strategy 'nope'"
 finish

@@ -160,7 +160,7 @@ static void test_progress_heartbeat_stale(void) {
   ASSERT_TRUE(s->vt->study_load(s->self, "r", &sr, &e) == 0);
   qt_trial_rec *recs = NULL;
   size_t nr = 0;
-  ASSERT_TRUE(s->vt->trials_list(s->self, sr.id, 1u << QT_REC_COMPLETE, &recs, &nr, &e) == 0);
+  ASSERT_TRUE(s->vt->trials_list(s->self, sr.id, 1u << QT_TRIAL_COMPLETE, &recs, &nr, &e) == 0);
   ASSERT_TRUE(nr == 2);
   for (size_t i = 0; i < nr; i++) EXPECT_TRUE(recs[i].heartbeat_ms > recs[i].started_ms);
   qt_trial_recs_free(recs, nr);

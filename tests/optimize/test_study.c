@@ -131,7 +131,7 @@ static void test_ask_tell_scores(void) {
   EXPECT_NEAR(recs[2].score, 0.45, 1e-12);
   EXPECT_EQ(recs[0].constraint_ok, 1);
   EXPECT_EQ(recs[1].constraint_ok, 0);
-  EXPECT_EQ(recs[1].state, QT_REC_COMPLETE);
+  EXPECT_EQ(recs[1].state, QT_TRIAL_COMPLETE);
   qt_trial_recs_free(recs, nr);
   qt_study_rec_fini(&sr);
   /* a failed trial: stored with its error, no score */

@@ -21,7 +21,7 @@ static void fresh_path(const char *tag) {
   unlink(x);
   snprintf(x, sizeof x, "%s-shm", g_path);
   unlink(x);
-  snprintf(g_url, sizeof g_url, "sqlite://%s", g_path);
+  snprintf(g_url, sizeof g_url, "sqlite:///%s", g_path);
   if (!g_pg) return;
   const char *pg = getenv("QTUNE_PG_URL");
   snprintf(g_url, sizeof g_url, "%s", pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
@@ -95,19 +95,19 @@ static void trials_lifecycle(void) {
     EXPECT_EQ(num, i);
   }
   EXPECT_EQ(s.vt->trial_set_params(s.self, ids[0], "{\"a\":2}", &e), 0);
-  EXPECT_EQ(s.vt->trial_finish(s.self, ids[0], QT_REC_COMPLETE, 1.5, "[1.5]", "{\"sharpe\":1.5}", 1, NULL, &e), 0);
-  EXPECT_EQ(s.vt->trial_finish(s.self, ids[1], QT_REC_FAIL, NAN, NULL, NULL, -1, "boom", &e), 0);
+  EXPECT_EQ(s.vt->trial_finish(s.self, ids[0], QT_TRIAL_COMPLETE, 1.5, "[1.5]", "{\"sharpe\":1.5}", 1, NULL, &e), 0);
+  EXPECT_EQ(s.vt->trial_finish(s.self, ids[1], QT_TRIAL_FAIL, NAN, NULL, NULL, -1, "boom", &e), 0);
   /* Finished trials are immutable. */
-  EXPECT_EQ(s.vt->trial_finish(s.self, ids[0], QT_REC_COMPLETE, 9.0, NULL, NULL, 1, NULL, &e), QT_ESTATE);
+  EXPECT_EQ(s.vt->trial_finish(s.self, ids[0], QT_TRIAL_COMPLETE, 9.0, NULL, NULL, 1, NULL, &e), QT_ESTATE);
   EXPECT_CONTAINS(e.msg, "immutable");
   EXPECT_EQ(s.vt->trial_set_params(s.self, ids[0], "{}", &e), QT_ESTATE);
-  EXPECT_EQ(s.vt->trial_finish(s.self, ids[2], QT_REC_RUNNING, 0, NULL, NULL, 1, NULL, &e), QT_EINVAL);
-  EXPECT_EQ(s.vt->trial_finish(s.self, 9999, QT_REC_COMPLETE, 0, NULL, NULL, 1, NULL, &e), QT_ENOTFOUND);
+  EXPECT_EQ(s.vt->trial_finish(s.self, ids[2], QT_TRIAL_RUNNING, 0, NULL, NULL, 1, NULL, &e), QT_EINVAL);
+  EXPECT_EQ(s.vt->trial_finish(s.self, 9999, QT_TRIAL_COMPLETE, 0, NULL, NULL, 1, NULL, &e), QT_ENOTFOUND);
   qt_trial_rec *t;
   size_t n;
   EXPECT_EQ(s.vt->trials_list(s.self, st.id, 0, &t, &n, &e), 0);
   ASSERT_TRUE(n == 3);
-  EXPECT_EQ(t[0].state, QT_REC_COMPLETE);
+  EXPECT_EQ(t[0].state, QT_TRIAL_COMPLETE);
   EXPECT_NEAR(t[0].score, 1.5, 0);
   EXPECT_STREQ(t[0].params_json, "{\"a\":2}");
   EXPECT_STREQ(t[0].metrics_json, "{\"sharpe\":1.5}");
@@ -115,20 +115,20 @@ static void trials_lifecycle(void) {
   EXPECT_EQ(t[0].seed, 100);
   EXPECT_STREQ(t[0].worker, "w0");
   EXPECT_TRUE(t[0].finished_ms > 0);
-  EXPECT_EQ(t[1].state, QT_REC_FAIL);
+  EXPECT_EQ(t[1].state, QT_TRIAL_FAIL);
   EXPECT_TRUE(isnan(t[1].score));
   EXPECT_STREQ(t[1].error, "boom");
   EXPECT_EQ(t[1].constraint_ok, -1);
-  EXPECT_EQ(t[2].state, QT_REC_RUNNING);
+  EXPECT_EQ(t[2].state, QT_TRIAL_RUNNING);
   EXPECT_TRUE(t[2].metrics_json == NULL);
   qt_trial_recs_free(t, n);
-  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_REC_COMPLETE, &t, &n, &e), 0);
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_TRIAL_COMPLETE, &t, &n, &e), 0);
   EXPECT_EQ(n, 1);
   qt_trial_recs_free(t, n);
   /* Scores are derived and may be renormalized. */
   double sc = 0.25;
   EXPECT_EQ(s.vt->trials_set_scores(s.self, &ids[0], &sc, 1, &e), 0);
-  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_REC_COMPLETE, &t, &n, &e), 0);
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_TRIAL_COMPLETE, &t, &n, &e), 0);
   EXPECT_NEAR(t[0].score, 0.25, 0);
   qt_trial_recs_free(t, n);
   /* Heartbeat then stale recovery: with a negative window every running trial is stale. */
@@ -138,7 +138,7 @@ static void trials_lifecycle(void) {
   EXPECT_EQ(rec, 0);
   EXPECT_EQ(s.vt->recover_stale(s.self, st.id, -1000, &rec, &e), 0);
   EXPECT_EQ(rec, 1);
-  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_REC_FAIL, &t, &n, &e), 0);
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_TRIAL_FAIL, &t, &n, &e), 0);
   EXPECT_EQ(n, 2);
   EXPECT_CONTAINS(t[1].error, "stale");
   qt_trial_recs_free(t, n);
@@ -182,7 +182,7 @@ static void four_processes_no_duplicates(void) {
           fprintf(stderr, "claim: %s\n", ce.msg);
           _exit(11);
         }
-        if (c.vt->trial_finish(c.self, id, QT_REC_COMPLETE, (double)num, NULL, "{}", 1, NULL, &ce)) {
+        if (c.vt->trial_finish(c.self, id, QT_TRIAL_COMPLETE, (double)num, NULL, "{}", 1, NULL, &ce)) {
           fprintf(stderr, "finish: %s\n", ce.msg);
           _exit(12);
         }
@@ -203,7 +203,7 @@ static void four_processes_no_duplicates(void) {
   EXPECT_EQ(n, PROCS * EACH);
   for (size_t i = 0; i < n; i++) {
     EXPECT_EQ(t[i].number, (int64_t)i);
-    EXPECT_EQ(t[i].state, QT_REC_COMPLETE);
+    EXPECT_EQ(t[i].state, QT_TRIAL_COMPLETE);
   }
   qt_trial_recs_free(t, n);
   qt_study_rec_fini(&st);
@@ -216,7 +216,7 @@ static void bad_urls_and_files(void) {
   EXPECT_EQ(qt_storage_open("mysql://x", &s, &e), QT_EINVAL);
   EXPECT_CONTAINS(e.msg, "unknown scheme");
   EXPECT_EQ(qt_storage_open("", &s, &e), QT_EINVAL);
-  EXPECT_EQ(qt_storage_open("sqlite:///nonexistent-dir-qtune/x.db", &s, &e), QT_ESTORE);
+  EXPECT_EQ(qt_storage_open("sqlite:////nonexistent-dir-qtune/x.db", &s, &e), QT_ESTORE);
   EXPECT_CONTAINS(e.msg, "nonexistent-dir-qtune/x.db");
   /* A file that is not a database. */
   fresh_path("junk");
@@ -224,7 +224,7 @@ static void bad_urls_and_files(void) {
   fputs("this is not a database, just text that is long enough to be a header......\n", f);
   fclose(f);
   char url[300];
-  snprintf(url, sizeof url, "sqlite://%s", g_path);
+  snprintf(url, sizeof url, "sqlite:///%s", g_path);
   EXPECT_EQ(qt_storage_open(url, &s, &e), QT_ESTORE);
   EXPECT_CONTAINS(e.msg, g_path);
   EXPECT_TRUE(s.vt == NULL);
@@ -238,7 +238,7 @@ static void schema_versions(void) {
   sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
   sqlite3_close(db);
   char url[300];
-  snprintf(url, sizeof url, "sqlite://%s", g_path);
+  snprintf(url, sizeof url, "sqlite:///%s", g_path);
   qt_storage s;
   qt_err e;
   EXPECT_EQ(qt_storage_open(url, &s, &e), QT_ESTORE);
@@ -265,7 +265,7 @@ static void out_of_memory_paths(void) {
   ASSERT_TRUE(s.vt->study_create(s.self, "m", "[\"maximize\"]", "{}", "{}", &st, &created, &e) == 0);
   int64_t id, num;
   EXPECT_EQ(s.vt->trial_claim(s.self, st.id, "{\"x\":1}", "w", 0, &id, &num, &e), 0);
-  EXPECT_EQ(s.vt->trial_finish(s.self, id, QT_REC_FAIL, NAN, NULL, "{}", 0, "err", &e), 0);
+  EXPECT_EQ(s.vt->trial_finish(s.self, id, QT_TRIAL_FAIL, NAN, NULL, "{}", 0, "err", &e), 0);
   for (long k = 1; k <= 4; k++) {
     qt_trial_rec *t = (void *)1;
     size_t n = 7;
