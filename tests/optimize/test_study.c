@@ -629,21 +629,26 @@ static void test_pin_diff(void) {
 }
 
 /* A study stores its pin and reads it back on resume; one created without a
- * pin (as before pins existed) has none. */
-static void test_pin_stored(void) {
-  char url[256], js[4096];
-  db_url(url, sizeof url, "pin");
+ * pin (as before pins existed) has none.  On SQLite, and on PostgreSQL when
+ * QTUNE_PG_URL names a server (tests/run.sh starts one). */
+static void pin_stored_on(const char *url) {
+  char js[4096], name[3][64];
   pin_fx a;
   pin_fx_init(&a, "SYN", 149);
   pin_json(&a, js, sizeof js);
+  /* unique names: a PostgreSQL server outlives the test */
+  const char *base[3] = {"pin", "legacy", "badpin"};
+  for (int k = 0; k < 3; k++) snprintf(name[k], sizeof name[k], "%s_%ld", base[k], (long)getpid());
   qt_study_opts o = qt_study_opts_default();
-  o.name = "p";
+  o.name = name[0];
   o.storage_url = url;
   o.pin_json = js;
   qt_space *sp = space_xy();
   qt_study *st = NULL;
   qt_err e;
-  ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
+  if (qt_study_open(&o, sp, &st, &e)) fprintf(stderr, "  %s: %s\n", url, e.msg);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(qt_study_created(st), 1);
   ASSERT_TRUE(qt_study_pinned(st));
   size_t n = 99;
   EXPECT_EQ(qt_study_pin_diff(qt_study_pinned(st), js, NULL, 0, &n, &e), QT_OK);
@@ -655,17 +660,33 @@ static void test_pin_stored(void) {
   ASSERT_TRUE(qt_study_pinned(st));
   EXPECT_EQ(qt_study_pin_diff(qt_study_pinned(st), js, NULL, 0, &n, &e), QT_OK);
   EXPECT_EQ(n, 0);
-  qt_study_free(st);
-  o.name = "legacy";
-  ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
-  EXPECT_TRUE(qt_study_pinned(st) == NULL);
-  qt_study_free(st);
-  o.name = "badpin";
+  qt_storage *sto = qt_study_storage(st);
+  o.name = name[1];
+  qt_study *st2 = NULL;
+  ASSERT_TRUE(qt_study_open(&o, sp, &st2, &e) == 0);
+  EXPECT_TRUE(qt_study_pinned(st2) == NULL);
+  qt_study_free(st2);
+  o.name = name[2];
   o.pin_json = "[";
-  EXPECT_EQ(qt_study_open(&o, sp, &st, &e), QT_EPARSE);
+  EXPECT_EQ(qt_study_open(&o, sp, &st2, &e), QT_EPARSE);
   EXPECT_CONTAINS(e.msg, "pin is not a JSON object");
+  for (int k = 0; k < 2; k++) {
+    qt_study_rec rec = {0};
+    EXPECT_EQ(sto->vt->study_load(sto->self, name[k], &rec, NULL), 0);
+    EXPECT_EQ(sto->vt->study_delete(sto->self, rec.id, NULL), 0);
+    qt_study_rec_fini(&rec);
+  }
+  qt_study_free(st);
   qt_space_free(sp);
   qt_bars_fini(&a.bars);
+}
+
+static void test_pin_stored(void) {
+  char url[256];
+  db_url(url, sizeof url, "pin");
+  pin_stored_on(url);
+  const char *pg = getenv("QTUNE_PG_URL");
+  if (pg) pin_stored_on(pg);
 }
 
 /* An open that fails after creating the study (a misspelt sampler option)
@@ -686,6 +707,8 @@ static void test_failed_open_leaves_nothing(void) {
   EXPECT_CONTAINS(e.msg, "n_ei_canddiates");
   EXPECT_TRUE(st == NULL);
   EXPECT_EQ(qt_study_open(&o, NULL, &st, &e), QT_ENOTFOUND);
+  qt_study_free(st); /* NULL unless the study was left behind */
+  st = NULL;
   /* the same name then creates a fresh study */
   o.sampler_opts = NULL;
   ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
