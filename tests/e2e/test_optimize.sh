@@ -315,10 +315,6 @@ EOF2
     --symbol NOPE --trials 1 --study-name e4 --storage "sqlite:///$TMP/e4.db" --quiet
   contains "unknown symbol named" "$TMP/err" "no bars for 'NOPE'"
   no_study "unknown symbol" e4.db
-  check_exit "bad cash" 2 "$QTUNE" optimize --strategy sma_cross --catalog cat \
-    --symbol SYN --trials 1 --study-name e5 --storage "sqlite:///$TMP/e5.db" --quiet --cash -5
-  contains "bad cash named" "$TMP/err" "--cash: must be > 0"
-  no_study "bad cash" e5.db
 else
   echo "skip sma_cross study: qtune data synth not available"
 fi
