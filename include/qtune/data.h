@@ -79,6 +79,18 @@ QT_API qt_bars qt_bars_slice(const qt_bars *b, size_t from, size_t to);
 /* Index of the first bar with ts_ms >= t (n if none); binary search. */
 QT_API size_t qt_bars_lower_bound(const qt_bars *b, int64_t t);
 
+/* What a study pins of its data (src/optimize) so a resume on other data is
+ * refused: the row count, the first and last open time (0 when empty) and a
+ * checksum of the bars (64-bit FNV-1a style, one 8-byte word at a time over
+ * the columns ts_ms, open, high, low, close, volume, in that order; the bit
+ * patterns, so -0.0 and 0.0 differ).  Linear in n, no allocation. */
+typedef struct qt_bars_fp {
+  size_t n;
+  int64_t first_ms, last_ms;
+  uint64_t checksum;
+} qt_bars_fp;
+QT_API void qt_bars_fingerprint(const qt_bars *b, qt_bars_fp *out);
+
 /* ---- catalog: CATALOG/<SYMBOL>/<kind>/data.qtc, columnar binary files
  * with a header (magic, version, row count, checksum), loaded with mmap.
  * Writes go to a temp file and are renamed into place.  A second venue of a

@@ -300,13 +300,46 @@ typedef struct qt_study_opts {
   const qt_kv *sampler_opts;  /* NULL: the stored ones (resumed), else none */
   qt_goal goal;               /* used when the study is created; stored with it */
   const char *config_json;    /* extra config stored on creation (a JSON object), may be NULL */
+  const char *pin_json;       /* what the trials run on (qt_study_pin_json), stored on
+                               * creation as config "pin"; NULL: nothing pinned */
 } qt_study_opts;
 
 QT_API qt_study_opts qt_study_opts_default(void);
 
+/* ---- what a study runs on ----
+ * A study pins its market (source, symbols, traded range, a fingerprint of
+ * each feed's bars), costs and simulation settings, strategy and goal, so a
+ * resume on anything else is refused instead of mixing trials that are not
+ * comparable.  The sampler and seed are not pinned: a resume keeps the
+ * stored ones unless given (see qt_study_open). */
+typedef struct qt_study_pin {
+  const char *strategy;       /* NULL: an external command or a function */
+  const char *catalog;        /* the market's source: a catalog directory, */
+  const char *data_file;      /*   or a data file (NULL when not used) */
+  const qt_feed *feeds;       /* n_feeds feeds; 0: no market */
+  int n_feeds;
+  size_t from_i;              /* first simulated bar of feed 0 (earlier: warm-up) */
+  const qt_engine_opts *eo;   /* NULL: no backtest settings */
+  const qt_goal *goal;        /* required: objective, direction, weights, constraints */
+} qt_study_pin;
+
+/* The pin as a flat JSON object into buf: every value a string, a number or
+ * a boolean ("data": "<rows> rows <first>..<last> #<checksum>").  QT_EINVAL
+ * when buf is too small or p->goal is NULL. */
+QT_API int qt_study_pin_json(const qt_study_pin *p, char *buf, size_t cap, qt_err *err);
+/* Compares a stored pin `was` with `now` (both from qt_study_pin_json).
+ * Pure.  Writes one line per differing key into buf, "key: old -> new\n"
+ * (an absent key reads "(none)"), in the order of now's keys and then was's
+ * own; *out_n is the number of differences (lines past cap are counted but
+ * cut).  QT_EPARSE (naming which) when either is not a JSON object. */
+QT_API int qt_study_pin_diff(const char *was, const char *now, char *buf, size_t cap,
+                             size_t *out_n, qt_err *err);
+
 /* Opens or creates the study.  When it exists, its stored space, goal and
  * seed are used (sp may then be NULL) and its trials are read back: numbering,
- * normalization and sampler history continue.  sp is copied.  With
+ * normalization and sampler history continue.  sp is copied.  A study this
+ * call created is deleted again when a later step of the call fails (e.g. a
+ * bad sampler option), so a failed open leaves no empty study.  With
  * o->sampler NULL and no space (read-only tools), ask() is not allowed.
  * QT_ENOTFOUND when sp is NULL and the study does not exist. */
 QT_API int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt_err *err);
@@ -321,8 +354,12 @@ QT_API const char *qt_study_name(const qt_study *st);
 QT_API int qt_study_created(const qt_study *st); /* 1 if this open created it */
 QT_API qt_storage *qt_study_storage(qt_study *st);
 QT_API uint64_t qt_study_seed(const qt_study *st);
-/* The stored config JSON {"seed", "sampler", "goal", "user": opts.config_json}. */
+/* The stored config JSON {"seed", "sampler", "goal", "user": opts.config_json,
+ * "pin": opts.pin_json}. */
 QT_API const char *qt_study_config_json(const qt_study *st);
+/* The stored pin (a JSON object text), or NULL for a study created without
+ * one (before pins existed).  Borrowed until qt_study_free. */
+QT_API const char *qt_study_pinned(const qt_study *st);
 
 /* A trial handed out by ask(); caller storage, released by qt_trial_fini. */
 typedef struct qt_trial {

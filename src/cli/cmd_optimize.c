@@ -476,6 +476,35 @@ static int fix_params(const opt_args *a, qt_space *sp, qt_err *e) {
   return QT_OK;
 }
 
+/* A resumed study must run on what it was created on: one line per
+ * difference, else trials of different markets or costs would be ranked
+ * together.  A study from before pins existed resumes with a warning. */
+static int check_pin(const qt_study *st, const char *pin) {
+  const char *was = qt_study_pinned(st);
+  if (!was) {
+    fprintf(stderr, "qtune: warning: study '%s' has no record of its market, costs and goal "
+                    "(created by an older qtune); resuming without checking them\n",
+            qt_study_name(st));
+    return CLI_OK;
+  }
+  char lines[4096];
+  size_t n;
+  qt_err e;
+  if (qt_study_pin_diff(was, pin, lines, sizeof lines, &n, &e)) return cli_fail(&e);
+  if (n == 0) return CLI_OK;
+  size_t len = strlen(lines);
+  if (len && lines[len - 1] == '\n') lines[len - 1] = 0;
+  fprintf(stderr, "qtune: study '%s' was run on other settings (%zu difference%s, stored -> "
+                  "given); give the same ones or another --study-name:\n",
+          qt_study_name(st), n, n == 1 ? "" : "s");
+  for (char *l = lines, *nl; *l; l = nl ? nl + 1 : l + strlen(l)) {
+    nl = strchr(l, '\n');
+    if (nl) *nl = 0;
+    fprintf(stderr, "  %s\n", l);
+  }
+  return CLI_ERROR;
+}
+
 int cmd_optimize(int argc, char **argv) {
   opt_args a;
   memset(&a, 0, sizeof a);
@@ -495,6 +524,8 @@ int cmd_optimize(int argc, char **argv) {
   char sopt_buf[512];
   qt_kv sopt[17] = {{NULL, NULL}};
   int hedge = 0;
+  qt_engine_opts eo = qt_engine_opts_default();
+  char pin_buf[16384]; /* the pin JSON of this run (qt_study_pin_json) */
   memset(&mk, 0, sizeof mk);
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -672,6 +703,32 @@ int cmd_optimize(int argc, char **argv) {
    * any trial (an external command's are checked on its first trial) */
   if (strat && qt_goal_check_strategy_names(&so.goal, &e)) goto fail_e;
 
+  /* the market and the objective: everything that can fail is checked before
+   * the study exists, so a failed set-up leaves no empty study behind */
+  if (strat) {
+    a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0 || strat->n_instruments > 1;
+    if (qt_market_load(&a.mo, &mk, &e)) goto fail_e;
+    have_market = 1;
+    cli_market_print_warnings(&mk);
+    if (mk.n_feeds < strat->n_instruments) {
+      rc = cli_failf("optimize: strategy '%s' trades %d instruments; the data has %d",
+                     strat->name, strat->n_instruments, mk.n_feeds);
+      goto done;
+    }
+    if ((strat->needs & QT_NEEDS_FUNDING) && !mk.feeds[0].funding)
+      fprintf(stderr, "qtune: warning: strategy '%s' uses funding, but the data has none\n",
+              strat->name);
+    eo = a.eo;
+    eo.from = mk.from_i; /* --from: earlier bars are history, not traded */
+    if (strat->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
+    hedge = eo.hedge_mode;
+    if (qt_objective_strategy(strat, mk.feeds, mk.n_feeds, &eo, NULL, &obj, &e)) goto fail_e;
+  } else if (a.cmd) {
+    if (qt_objective_command(a.cmd, trial_timeout, &obj, &e)) goto fail_e;
+  } else {
+    if (qt_objective_function(a.function, &obj, &e)) goto fail_e;
+  }
+
   /* the study */
   char defname[160];
   snprintf(defname, sizeof defname, "%s", strat ? strat->name : "study"); /* plugin: its name */
@@ -684,6 +741,10 @@ int cmd_optimize(int argc, char **argv) {
   so.sampler_opts = a.sampler_opts ? sopt : NULL;
   if (!(ucfg = user_config(&a))) goto oom;
   so.config_json = ucfg;
+  qt_study_pin pin = {a.strategy, a.mo.catalog, a.mo.data, have_market ? mk.feeds : NULL,
+                      have_market ? mk.n_feeds : 0, mk.from_i, strat ? &eo : NULL, &so.goal};
+  if (qt_study_pin_json(&pin, pin_buf, sizeof pin_buf, &e)) goto fail_e;
+  so.pin_json = pin_buf;
   if (qt_study_open(&so, sp, &st, &e)) goto fail_e;
   if (!qt_study_created(st)) {
     /* a resumed study keeps its space and goal: refuse a different strategy,
@@ -701,31 +762,7 @@ int cmd_optimize(int argc, char **argv) {
       goto done;
     }
     json_decref(c);
-  }
-
-  /* data last: a bad study name fails before a long load */
-  if (strat) {
-    a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0 || strat->n_instruments > 1;
-    if (qt_market_load(&a.mo, &mk, &e)) goto fail_e;
-    have_market = 1;
-    cli_market_print_warnings(&mk);
-    if (mk.n_feeds < strat->n_instruments) {
-      rc = cli_failf("optimize: strategy '%s' trades %d instruments; the data has %d",
-                     strat->name, strat->n_instruments, mk.n_feeds);
-      goto done;
-    }
-    if ((strat->needs & QT_NEEDS_FUNDING) && !mk.feeds[0].funding)
-      fprintf(stderr, "qtune: warning: strategy '%s' uses funding, but the data has none\n",
-              strat->name);
-    qt_engine_opts eo = a.eo;
-    eo.from = mk.from_i; /* --from: earlier bars are history, not traded */
-    if (strat->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
-    hedge = eo.hedge_mode;
-    if (qt_objective_strategy(strat, mk.feeds, mk.n_feeds, &eo, NULL, &obj, &e)) goto fail_e;
-  } else if (a.cmd) {
-    if (qt_objective_command(a.cmd, trial_timeout, &obj, &e)) goto fail_e;
-  } else {
-    if (qt_objective_function(a.function, &obj, &e)) goto fail_e;
+    if (check_pin(st, pin_buf) != CLI_OK) goto done;
   }
 
   const qt_goal *g = qt_study_goal(st);
@@ -787,8 +824,10 @@ int cmd_optimize(int argc, char **argv) {
   if (pg.tty && !a.quiet) fputc('\n', stderr);
   if (rr) goto fail_e;
 
-  printf("\nran %zu trials in %.1fs (%.2f trials/s): %zu failed, %zu pruned, %zu infeasible%s\n",
-         p.done, p.elapsed_s, p.trials_per_s, p.failed, p.pruned, p.infeasible,
+  printf("\nran %zu trials in %.1fs (%.2f trials/s): %zu complete, %zu failed, %zu pruned, "
+         "%zu infeasible%s\n",
+         p.done, p.elapsed_s, p.trials_per_s, p.done - p.failed - p.pruned, p.failed, p.pruned,
+         p.infeasible,
          g_stop ? " (interrupted)" : "");
   long b = qt_study_best(st);
   if (b < 0) {

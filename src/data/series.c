@@ -148,3 +148,30 @@ size_t qt_bars_lower_bound(const qt_bars *b, int64_t t) {
   }
   return lo;
 }
+
+/* One word per step rather than FNV's byte: 8x fewer multiplies, and a
+ * changed price still moves every later state. */
+static uint64_t fp_column(uint64_t h, const void *col, size_t n) {
+  const unsigned char *p = col;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t w;
+    memcpy(&w, p + 8 * i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+void qt_bars_fingerprint(const qt_bars *b, qt_bars_fp *out) {
+  memset(out, 0, sizeof *out);
+  uint64_t h = 0xcbf29ce484222325ull;
+  out->n = b->n;
+  if (b->n) {
+    out->first_ms = b->ts_ms[0];
+    out->last_ms = b->ts_ms[b->n - 1];
+    const void *cols[6] = {b->ts_ms, b->open, b->high, b->low, b->close, b->volume};
+    for (int c = 0; c < 6; c++)
+      if (cols[c]) h = fp_column(h, cols[c], b->n);
+  }
+  out->checksum = h;
+}

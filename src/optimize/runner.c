@@ -31,6 +31,7 @@ typedef struct slot {
   int attempts;
   int ready, done; /* deterministic mode hand-off */
   int rc;
+  int told; /* qt_trial_state the study stored */
   qt_metric_set m;
   qt_err e;
 } slot;
@@ -107,12 +108,14 @@ static int take_job(run *R, retry *out) {
   return 1;
 }
 
-/* Book-keeping after a trial was told (run lock held). */
+/* Book-keeping after a trial was told (run lock held), by the state the
+ * study stored, so the run's counts are the storage's: a trial whose
+ * objective metric was missing is failed (and retried), not infeasible. */
 static void account(run *R, const slot *s) {
   R->finished++;
-  if (s->rc == QT_EPARAM) { /* the strategy rejected the combination: pruned, not retried */
+  if (s->told == QT_TRIAL_PRUNED) { /* the strategy rejected the combination: not retried */
     R->pruned++;
-  } else if (s->rc) {
+  } else if (s->told == QT_TRIAL_FAIL) {
     R->failed++;
     if (s->attempts < R->o.retries) push_retry(R, s->t.x, s->attempts + 1);
   } else if (!qt__study_is_feasible(R->st, s->t.number)) {
@@ -130,8 +133,8 @@ static void evaluate(run *R, void *w, slot *s) {
 
 static int tell(run *R, slot *s, qt_err *err) {
   int state = s->rc == QT_EPARAM ? QT_TRIAL_PRUNED : s->rc ? QT_TRIAL_FAIL : QT_TRIAL_COMPLETE;
-  return qt_study_tell(R->st, &s->t, state,
-                       s->rc ? NULL : &s->m, s->rc ? s->e.msg : NULL, err);
+  return qt__study_tell(R->st, &s->t, state, s->rc ? NULL : &s->m, s->rc ? s->e.msg : NULL,
+                        &s->told, err);
 }
 
 /* Takes a job and asks the study for its trial into slot k (run lock held on
@@ -187,7 +190,7 @@ static void *worker_main(void *arg) {
     if (!s->ready) break;
     s->ready = 0;
     pthread_mutex_unlock(&R->mu);
-    if (w) {
+    if (!r) { /* w may be NULL: an objective without per-worker state */
       evaluate(R, w, s);
     } else { /* no worker instance: the trial fails with the reason */
       s->rc = r;

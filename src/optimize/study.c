@@ -42,6 +42,7 @@ struct qt_study {
   size_t views_cap;
   int created;
   int names_ok; /* the goal's names were checked against a trial's metric keys */
+  char *pin;          /* the stored config's "pin" as text; NULL: none */
 };
 
 qt_study_opts qt_study_opts_default(void) {
@@ -73,6 +74,7 @@ void qt_study_free(qt_study *st) {
   qt_free(st->t);
   qt_free(st->views);
   qt_space_free(st->sp);
+  qt_free(st->pin);
   qt_study_rec_fini(&st->rec);
   qt_storage_close(&st->store);
   pthread_mutex_destroy(&st->mu);
@@ -87,6 +89,7 @@ qt_storage *qt_study_storage(qt_study *st) { return &st->store; }
 int64_t qt__study_id(const qt_study *st) { return st->rec.id; }
 uint64_t qt_study_seed(const qt_study *st) { return st->seed; }
 const char *qt_study_config_json(const qt_study *st) { return st->rec.config_json; }
+const char *qt_study_pinned(const qt_study *st) { return st->pin; }
 
 /* A heap JSON text of a serializer that writes into (buf, cap). */
 static char *dump_grow(int (*fn)(const void *, char *, size_t, qt_err *), const void *obj,
@@ -249,18 +252,26 @@ int qt_study_sync(qt_study *st, qt_err *err) {
   return r;
 }
 
-/* The stored config: {"seed", "sampler", "sampler_opts", "goal", "user"}. */
-static char *config_json(const qt_study_opts *o, qt_err *err) {
+/* The stored config: {"seed", "sampler", "sampler_opts", "goal", "user",
+ * "pin"} into *out (heap); returns the status. */
+static int config_json(const qt_study_opts *o, char **out_cfg, qt_err *err) {
   char gbuf[8192];
+  *out_cfg = NULL;
   int r = qt_goal_to_json(&o->goal, gbuf, sizeof gbuf, err);
-  if (r) return NULL;
+  if (r) return r;
   json_t *c = json_object();
   json_t *g = json_loads(gbuf, 0, NULL);
   json_t *u = o->config_json ? json_loads(o->config_json, 0, NULL) : json_object();
+  json_t *pin = o->pin_json ? json_loads(o->pin_json, 0, NULL) : NULL;
   char *out = NULL, *s = NULL;
+  r = QT_ENOMEM;
   if (!c || !g || !u) {
-    qt_err_set(err, u ? QT_ENOMEM : QT_EPARSE, "study: config JSON: %s",
-               u ? "out of memory" : "extra config is not valid JSON");
+    r = qt_err_set(err, u ? QT_ENOMEM : QT_EPARSE, "study: config JSON: %s",
+                   u ? "out of memory" : "extra config is not valid JSON");
+    goto fail;
+  }
+  if (o->pin_json && !json_is_object(pin)) {
+    r = qt_err_set(err, QT_EPARSE, "study: config JSON: the pin is not a JSON object");
     goto fail;
   }
   json_object_set_new(c, "seed", json_integer((json_int_t)o->seed));
@@ -271,14 +282,18 @@ static char *config_json(const qt_study_opts *o, qt_err *err) {
   json_object_set_new(c, "sampler_opts", so);
   json_object_set(c, "goal", g);
   json_object_set(c, "user", u);
+  if (pin) json_object_set(c, "pin", pin);
   s = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
   if (!s || !(out = qt_strdup(s))) qt_err_set(err, QT_ENOMEM, "study: out of memory");
+  else r = QT_OK;
 fail:
   free(s);
   json_decref(c);
   json_decref(g);
   json_decref(u);
-  return out;
+  json_decref(pin);
+  *out_cfg = out;
+  return r;
 }
 
 /* Reads goal and seed back from a stored config. */
@@ -295,6 +310,20 @@ static int config_read(qt_study *st, qt_err *err) {
   free(gs);
   if (json_is_integer(s)) st->seed = (uint64_t)json_integer_value(s);
 fail:
+  json_decref(c);
+  return r;
+}
+
+/* The stored "pin" as text into st->pin (NULL when there is none). */
+static int pin_read(qt_study *st, qt_err *err) {
+  json_t *c = st->rec.config_json ? json_loads(st->rec.config_json, 0, NULL) : NULL;
+  json_t *p = json_object_get(c, "pin");
+  int r = QT_OK;
+  if (json_is_object(p)) {
+    char *s = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    if (!s || !(st->pin = qt_strdup(s))) r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+    free(s);
+  }
   json_decref(c);
   return r;
 }
@@ -352,7 +381,7 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
   } else {
     r = QT_ENOMEM;
     if (!(space_js = dump_grow(space_dump, sp, err))) goto fail;
-    if (!(cfg = config_json(o, err))) goto fail;
+    if ((r = config_json(o, &cfg, err)) != 0) goto fail;
     const char *dir = o->goal.maximize ? "[\"maximize\"]" : "[\"minimize\"]";
     r = st->store.vt->study_create(st->store.self, o->name, dir, space_js, cfg, &st->rec,
                                    &st->created, err);
@@ -370,6 +399,7 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
     if ((r = qt_space_from_json(space_js, &st->sp, err)) != 0) goto fail;
   }
   st->nd = qt_space_n(st->sp);
+  if ((r = pin_read(st, err)) != 0) goto fail;
   if ((r = sync_locked(st, err)) != 0) goto fail;
   if (sp) {
     /* a resumed study keeps its sampler and options unless the caller names
@@ -390,6 +420,9 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
   r = QT_OK;
   st = NULL;
 fail:
+  /* a study this call created and then could not use (a bad sampler
+   * option, out of memory) goes again: no empty study is left behind */
+  if (st && st->created) st->store.vt->study_delete(st->store.self, st->rec.id, NULL);
   qt_free(space_js);
   qt_free(cfg);
   json_decref(stored);
@@ -573,8 +606,14 @@ fail:
 
 int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
                   const char *error, qt_err *err) {
+  return qt__study_tell(st, t, state, m, error, NULL, err);
+}
+
+int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
+                   const char *error, int *out_state, qt_err *err) {
   int r = QT_OK, refreshed = 0;
-  char *mj = NULL, vbuf[64], ebuf[256];
+  if (out_state) *out_state = state;
+  char *mj = NULL, vbuf[64], ebuf[sizeof ((qt_err *)0)->msg];
   pthread_mutex_lock(&st->mu);
   tr *x = find_number(st, t->number);
   if (!x) {
@@ -661,6 +700,7 @@ int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_se
     r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
     goto fail;
   }
+  if (out_state) *out_state = state;
   if (refreshed && (r = store_scores(st, err)) != 0) goto fail;
   if (st->svt && st->svt->observe) {
     qt_trial_view v;

@@ -11,4 +11,10 @@ int qt__study_is_feasible(qt_study *st, int64_t number);
 
 int64_t qt__study_id(const qt_study *st);
 
+/* qt_study_tell that also gives the state stored (out_state may be NULL):
+ * COMPLETE becomes FAIL when the objective metric is missing, and the
+ * runner counts (and retries) what was stored, not what it asked for. */
+int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
+                   const char *error, int *out_state, qt_err *err);
+
 #endif

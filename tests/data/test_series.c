@@ -88,6 +88,46 @@ static void slice_and_search(void) {
   qt_bars_fini(&b);
 }
 
+static void fingerprint(void) {
+  qt_bars b, c;
+  qt_bars_fp f, g;
+  ASSERT_TRUE(qt_bars_alloc(&b, 50, NULL) == QT_OK);
+  ASSERT_TRUE(qt_bars_alloc(&c, 50, NULL) == QT_OK);
+  for (size_t i = 0; i < 50; i++) {
+    b.ts_ms[i] = c.ts_ms[i] = 60000 * (int64_t)i + 1000;
+    b.close[i] = c.close[i] = 100 + (double)i;
+  }
+  qt_bars_fingerprint(&b, &f);
+  qt_bars_fingerprint(&c, &g);
+  EXPECT_EQ(f.n, 50);
+  EXPECT_EQ(f.first_ms, 1000);
+  EXPECT_EQ(f.last_ms, 60000 * 49 + 1000);
+  EXPECT_U64_EQ(f.checksum, g.checksum); /* same bars, same checksum */
+  /* one price in the middle, one volume, or one timestamp moves the checksum */
+  c.close[25] += 0.01;
+  qt_bars_fingerprint(&c, &g);
+  EXPECT_TRUE(f.checksum != g.checksum);
+  c.close[25] = b.close[25];
+  c.volume[49] = 1;
+  qt_bars_fingerprint(&c, &g);
+  EXPECT_TRUE(f.checksum != g.checksum);
+  c.volume[49] = 0;
+  c.ts_ms[10] += 1;
+  qt_bars_fingerprint(&c, &g);
+  EXPECT_TRUE(f.checksum != g.checksum);
+  EXPECT_EQ(g.first_ms, 1000);
+  /* a slice is another fingerprint (fewer rows) */
+  qt_bars s = qt_bars_slice(&b, 0, 40);
+  qt_bars_fingerprint(&s, &g);
+  EXPECT_EQ(g.n, 40);
+  EXPECT_TRUE(f.checksum != g.checksum);
+  qt_bars e0 = qt_bars_slice(&b, 5, 5);
+  qt_bars_fingerprint(&e0, &g);
+  EXPECT_TRUE(g.n == 0 && g.first_ms == 0 && g.last_ms == 0);
+  qt_bars_fini(&b);
+  qt_bars_fini(&c);
+}
+
 static void out_of_memory(void) {
   qt_bars b;
   qt_err e;
@@ -103,4 +143,5 @@ static void out_of_memory(void) {
   EXPECT_EQ(qt_bars_alloc(&b, (size_t)1 << 62, &e), QT_ENOMEM);
 }
 
-QT_TESTS(T(kind_names), T(bars_block), T(other_kinds), T(slice_and_search), T(out_of_memory))
+QT_TESTS(T(kind_names), T(bars_block), T(other_kinds), T(slice_and_search), T(fingerprint),
+         T(out_of_memory))

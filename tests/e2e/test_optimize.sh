@@ -203,6 +203,63 @@ check_exit "cleanup" 0 "$QTUNE" cleanup --study-name cfg --storage "$DB" --min-s
 contains "cleanup count" "$TMP/out" "trials have a score below 0.5"
 check_exit "cleanup needs min-score" 2 "$QTUNE" cleanup --study-name cfg --storage "$DB"
 
+
+# the run summary agrees with the storage: a trial whose objective metric is
+# missing fails (and is retried) instead of counting as infeasible.  The
+# command omits it on every third call (--jobs 1: calls in order; the first
+# call has it, else the name check stops the run), so each failed trial's
+# retry is the next call and completes
+cat >obj_some.sh <<'EOF2'
+#!/bin/sh
+n=$(cat calls 2>/dev/null || echo 0); n=$((n + 1)); echo $n >calls
+awk -v n=$n '{
+  match($0, /"x":[-0-9.eE+]+/); x = substr($0, RSTART+4, RLENGTH-4) + 0
+  match($0, /"y":[-0-9]+/); y = substr($0, RSTART+4, RLENGTH-4) + 0
+  v = (x-1)*(x-1) + 0.1*(y-4)*(y-4)
+  if (n % 3) printf "{\"loss\": %.10g, \"sharpe\": %.10g}\n", v, 2-v
+  else printf "{\"sharpe\": %.10g}\n", 2-v
+}'
+EOF2
+chmod +x obj_some.sh
+check_exit "optimize with a sometimes-missing metric" 0 "$QTUNE" optimize \
+  --objective-cmd ./obj_some.sh --space space.yaml --objective loss --direction minimize \
+  --constraints 'sharpe>=1.5' --trials 20 --retries 1 --jobs 1 --seed 4 --sampler random \
+  --study-name some --storage "sqlite:///$TMP/some.db" --quiet --best-out some.yaml
+summary=$(grep -E '^ran [0-9]+ trials' "$TMP/out")
+"$QTUNE" analyze --study-name some --storage "sqlite:///$TMP/some.db" --export-csv some.csv >/dev/null
+stored=$(python3 - some.csv <<'EOF2'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+st = [r["state"] for r in rows]
+inf = sum(1 for r in rows if r["state"] == "complete" and r["feasible"] == "0")
+miss = sum(1 for r in rows if r["state"] == "fail" and "objective metric 'loss' is missing" in r["error"])
+print("ran %d trials: %d complete, %d failed, %d pruned, %d infeasible; missing %d"
+      % (len(rows), st.count("complete"), st.count("fail"), st.count("pruned"), inf, miss))
+EOF2
+)
+got=$(printf '%s\n' "$summary" | sed -E 's/ in [0-9.]+s \([0-9.]+ trials\/s\)//')
+if [ -n "$summary" ] && [ "$got" = "${stored%%;*}" ]; then ok "summary = storage ($got)"
+else bad "summary '$summary' vs storage '$stored'"; fi
+nf=$(printf '%s\n' "$stored" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+nall=$(printf '%s\n' "$stored" | sed -E 's/^ran ([0-9]+) .*/\1/')
+nmiss=${stored##*missing }
+if [ "$nf" -gt 0 ] && [ "$nmiss" = "$nf" ] && [ "$nall" = $((20 + nf)) ]; then
+  ok "missing metric: $nf failed naming it, each retried once"
+else bad "missing metric: $stored"; fi
+
+# a set-up that fails leaves no empty study behind (each case its own
+# database: absent, or `studies` lists nothing but its header)
+no_study() { # NAME DBFILE
+  if [ ! -e "$TMP/$2" ]; then ok "$1: no study"; return; fi
+  "$QTUNE" studies --storage "sqlite:///$TMP/$2" >"$TMP/st.out" 2>&1
+  if [ "$(wc -l <"$TMP/st.out")" = 1 ]; then ok "$1: no study"; else bad "$1: a study was left"; cat "$TMP/st.out"; fi
+}
+check_exit "misspelt sampler option (fresh db)" 2 "$QTUNE" optimize --objective-cmd ./obj.sh \
+  --space space.yaml --objective loss --trials 2 --study-name e2 --storage "sqlite:///$TMP/e2.db" \
+  --quiet --sampler-opts n_ei_canddiates=8
+contains "misspelt option named (fresh db)" "$TMP/err" "n_ei_canddiates"
+no_study "misspelt sampler option" e2.db
+
 # a built-in strategy on a synthetic catalog (when the data tools are built)
 if "$QTUNE" data synth --catalog cat --symbol SYN --days 3 --seed 1 >/dev/null 2>&1; then
   check_exit "optimize sma_cross" 0 "$QTUNE" optimize --strategy sma_cross --catalog cat \
@@ -216,6 +273,52 @@ if "$QTUNE" data synth --catalog cat --symbol SYN --days 3 --seed 1 >/dev/null 2
   check_exit "strategy clash on resume" 2 "$QTUNE" optimize --strategy sma_cross --catalog cat \
     --symbol SYN --trials 1 --study-name s1 --storage "$DB" --quiet
   contains "clash named" "$TMP/err" "study 's1' was created for an external objective"
+
+  # the study pins its market, costs and settings: a resume on others is
+  # refused with one line per difference, the same ones resume
+  check_exit "pinned: resume with other fees" 2 "$QTUNE" optimize --strategy sma_cross \
+    --catalog cat --symbol SYN --trials 1 --seed 2 --study-name sma --storage "$DB" --quiet \
+    --constraints 'trades>=1' --fee-bps 0 --cash 500
+  contains "pinned: fee named" "$TMP/err" "maker_bps: 2 -> 0"
+  contains "pinned: taker fee named" "$TMP/err" "taker_bps: 5 -> 0"
+  contains "pinned: cash named" "$TMP/err" "cash: 10000 -> 500"
+  contains "pinned: how many" "$TMP/err" "study 'sma' was run on other settings (3 differences"
+  "$QTUNE" data synth --catalog cat --symbol SYNTH --days 3 --seed 7 >/dev/null 2>&1
+  check_exit "pinned: resume on another symbol" 2 "$QTUNE" optimize --strategy sma_cross \
+    --catalog cat --symbol SYNTH --trials 1 --seed 2 --study-name sma --storage "$DB" --quiet \
+    --constraints 'trades>=1'
+  contains "pinned: symbol named" "$TMP/err" "symbol: SYN -> SYNTH"
+  contains "pinned: data named" "$TMP/err" "data: 4320 rows "
+  check_exit "pinned: resume with another range" 2 "$QTUNE" optimize --strategy sma_cross \
+    --catalog cat --symbol SYN --from 2026-01-02 --trials 1 --seed 2 --study-name sma \
+    --storage "$DB" --quiet --constraints 'trades>=1'
+  contains "pinned: from named" "$TMP/err" "from: "
+  check_exit "pinned: resume with other constraints" 2 "$QTUNE" optimize --strategy sma_cross \
+    --catalog cat --symbol SYN --trials 1 --seed 2 --study-name sma --storage "$DB" --quiet \
+    --constraints 'trades>=2'
+  contains "pinned: constraints named" "$TMP/err" "constraints: trades>=1 -> trades>=2"
+  check_exit "pinned: same settings resume" 0 "$QTUNE" optimize --strategy sma_cross \
+    --catalog cat --symbol SYN --trials 2 --seed 2 --study-name sma --storage "$DB" --quiet \
+    --constraints 'trades>=1' --best-out sma.yaml
+  contains "pinned: resumed" "$TMP/out" "sma (resumed, 16 trials stored)"
+  # a study from before pins: its config has no "pin"; it resumes with a warning
+  python3 - "$TMP/q.db" <<'EOF2'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+c = json.loads(db.execute("SELECT config_json FROM studies WHERE name='sma'").fetchone()[0])
+del c["pin"]
+db.execute("UPDATE studies SET config_json=? WHERE name='sma'", (json.dumps(c),))
+db.commit()
+EOF2
+  check_exit "unpinned study resumes" 0 "$QTUNE" optimize --strategy sma_cross \
+    --catalog cat --symbol SYN --trials 1 --seed 2 --study-name sma --storage "$DB" --quiet \
+    --constraints 'trades>=1' --fee-bps 0 --best-out sma.yaml
+  contains "unpinned: warned" "$TMP/err" "warning: study 'sma' has no record of its market"
+  # an unknown symbol fails before any study exists
+  check_exit "unknown symbol" 2 "$QTUNE" optimize --strategy sma_cross --catalog cat \
+    --symbol NOPE --trials 1 --study-name e4 --storage "sqlite:///$TMP/e4.db" --quiet
+  contains "unknown symbol named" "$TMP/err" "no bars for 'NOPE'"
+  no_study "unknown symbol" e4.db
 else
   echo "skip sma_cross study: qtune data synth not available"
 fi

@@ -476,6 +476,247 @@ static void test_pruned_params(void) {
   qt_study_free(st);
 }
 
+/* An objective that omits "value" on every third call (a flaky command):
+ * such trials fail (missing objective metric) and are retried, and the
+ * run's counts equal the stored ones (they were counted complete-but-
+ * infeasible and not retried).  The first call has it: a goal name missing
+ * from the first trial's metrics stops the run instead (test_missing_metric). */
+static int g_om_calls;
+static int om_eval(void *w, const qt_space *sp, const double *x, const double *u, uint64_t seed,
+                   qt_metric_set *out, qt_err *e) {
+  (void)w, (void)sp, (void)x, (void)seed;
+  if (qt_metric_set_put(out, "other", 1, e)) return QT_ENOMEM;
+  if (++g_om_calls % 3 == 0) return QT_OK;
+  return qt_metric_set_put(out, "value", u[0] * u[0] + u[1] * u[1], e);
+}
+static const qt_objective_vtbl k_om = {"omits", pr_new, om_eval, pr_free, pr_destroy};
+
+static void test_missing_metric_counts(void) {
+  char url[256];
+  db_url(url, sizeof url, "omits");
+  for (int det = 0; det < 2; det++) {
+    char name[16];
+    snprintf(name, sizeof name, "om%d", det);
+    qt_study *st = open_study(url, name, 0, "random", 11);
+    ASSERT_TRUE(st);
+    qt_objective obj = {&k_om, NULL, 0};
+    qt_run_opts ro = qt_run_opts_default();
+    ro.n_trials = 20;
+    ro.jobs = 1; /* calls in trial order: which ones omit is known */
+    ro.retries = 1;
+    ro.deterministic = det;
+    qt_progress p;
+    qt_err e;
+    g_om_calls = 0;
+    EXPECT_EQ(qt_study_run(st, &obj, &ro, &p, &e), 0);
+    size_t c[4];
+    qt_study_counts(st, c);
+    /* calls 3, 6, ... fail; each retry is the next call (never a multiple of
+     * 3) and completes.  Call 29 starts the 20th original (29 - 9 retries)
+     * and completes, so 29 trials, 9 failed (calls 3..27), 20 complete */
+    EXPECT_EQ(qt_study_n_trials(st), 29);
+    EXPECT_EQ(c[QT_TRIAL_FAIL], 9);
+    EXPECT_EQ(c[QT_TRIAL_COMPLETE], 20);
+    EXPECT_EQ(p.done, qt_study_n_trials(st));
+    EXPECT_EQ(p.failed, c[QT_TRIAL_FAIL]);
+    EXPECT_EQ(p.infeasible, 0);
+    EXPECT_EQ(p.done - p.failed - p.pruned, c[QT_TRIAL_COMPLETE]);
+    for (size_t i = 0; i + 1 < qt_study_n_trials(st); i++) {
+      qt_trial_info ti, next;
+      qt_study_trial_info(st, i, &ti);
+      if (ti.state != QT_TRIAL_FAIL) continue;
+      EXPECT_CONTAINS(ti.error, "objective metric 'value' is missing");
+      EXPECT_CONTAINS(ti.metrics_json, "\"other\""); /* what it printed is kept */
+      qt_study_trial_info(st, i + 1, &next); /* the retry: same params, complete */
+      EXPECT_EQ(next.state, QT_TRIAL_COMPLETE);
+      EXPECT_STREQ(next.params_json, ti.params_json);
+    }
+    qt_study_free(st);
+  }
+}
+
+/* Two one-feed markets of 50 bars each for the pin tests. */
+typedef struct pin_fx {
+  qt_bars bars;
+  qt_feed feed;
+  qt_engine_opts eo;
+  qt_goal goal;
+  qt_study_pin pin;
+} pin_fx;
+
+static void pin_fx_init(pin_fx *f, const char *symbol, double last_close) {
+  memset(f, 0, sizeof *f);
+  if (qt_bars_alloc(&f->bars, 50, NULL)) abort();
+  for (size_t i = 0; i < 50; i++) {
+    f->bars.ts_ms[i] = 1780272000000 + 60000 * (int64_t)i; /* 2026-06-01 */
+    f->bars.close[i] = 100 + (double)i;
+  }
+  f->bars.close[49] = last_close;
+  f->feed.inst = qt_instrument_default(symbol);
+  f->feed.inst.maker_bps = f->feed.inst.taker_bps = 2;
+  f->feed.bars = &f->bars;
+  f->eo = qt_engine_opts_default();
+  qt_goal_default(&f->goal, 1);
+  f->pin = (qt_study_pin){"sma_cross", "cat", NULL, &f->feed, 1, 10, &f->eo, &f->goal};
+}
+
+static void pin_json(const pin_fx *f, char *buf, size_t cap) {
+  qt_err e;
+  if (qt_study_pin_json(&f->pin, buf, cap, &e)) {
+    fprintf(stderr, "  pin: %s\n", e.msg);
+    buf[0] = 0;
+  }
+}
+
+/* The pin and its comparison: one line per difference, nothing when equal. */
+static void test_pin_diff(void) {
+  pin_fx a, b;
+  pin_fx_init(&a, "AVAXUSDT", 149);
+  pin_fx_init(&b, "AVAXUSDT", 149);
+  char ja[4096], jb[4096], lines[2048];
+  size_t n = 99;
+  qt_err e;
+  pin_json(&a, ja, sizeof ja);
+  pin_json(&b, jb, sizeof jb);
+  EXPECT_CONTAINS(ja, "\"data\":\"50 rows 2026-06-01T00:00:00Z..2026-06-01T00:49:00Z #");
+  EXPECT_CONTAINS(ja, "\"from\":\"2026-06-01T00:10:00Z\""); /* bar 10: first traded */
+  EXPECT_CONTAINS(ja, "\"constraints\":\"sharpe>=1,max_drawdown<=0.2,");
+  EXPECT_EQ(qt_study_pin_diff(ja, jb, lines, sizeof lines, &n, &e), QT_OK);
+  EXPECT_EQ(n, 0);
+  EXPECT_STREQ(lines, "");
+  /* fees, symbol, one bar's close, cash, hedge mode and the direction */
+  b.feed.inst.maker_bps = b.feed.inst.taker_bps = 0;
+  snprintf(b.feed.inst.symbol, sizeof b.feed.inst.symbol, "SYNTH");
+  b.bars.close[49] = 150;
+  b.eo.cash = 500;
+  b.eo.hedge_mode = 1;
+  b.goal.maximize = 0;
+  pin_json(&b, jb, sizeof jb);
+  EXPECT_EQ(qt_study_pin_diff(ja, jb, lines, sizeof lines, &n, &e), QT_OK);
+  EXPECT_EQ(n, 7);
+  EXPECT_CONTAINS(lines, "symbol: AVAXUSDT -> SYNTH\n");
+  EXPECT_CONTAINS(lines, "maker_bps: 2 -> 0\n");
+  EXPECT_CONTAINS(lines, "taker_bps: 2 -> 0\n");
+  EXPECT_CONTAINS(lines, "cash: 10000 -> 500\n");
+  EXPECT_CONTAINS(lines, "hedge_mode: no -> yes\n");
+  EXPECT_CONTAINS(lines, "direction: maximize -> minimize\n");
+  EXPECT_CONTAINS(lines, "data: 50 rows 2026-06-01T00:00:00Z..2026-06-01T00:49:00Z #");
+  /* only the checksum tells the data apart: same rows, same times */
+  const char *d = strstr(lines, "data: ");
+  ASSERT_TRUE(d);
+  EXPECT_CONTAINS(d, " -> 50 rows 2026-06-01T00:00:00Z..2026-06-01T00:49:00Z #");
+  /* a key only one side has reads (none); an external objective has no market */
+  qt_study_pin ext = {NULL, NULL, NULL, NULL, 0, 0, NULL, &a.goal};
+  qt_study_pin_json(&ext, jb, sizeof jb, NULL);
+  EXPECT_EQ(qt_study_pin_diff(ja, jb, lines, sizeof lines, &n, &e), QT_OK);
+  EXPECT_CONTAINS(lines, "strategy: sma_cross -> (none)\n");
+  EXPECT_CONTAINS(lines, "catalog: cat -> (none)\n");
+  EXPECT_CONTAINS(lines, "cash: 10000 -> (none)\n");
+  /* a small buffer: all counted, only whole lines written */
+  size_t n_all = n;
+  char small[40];
+  EXPECT_EQ(qt_study_pin_diff(ja, jb, small, sizeof small, &n, &e), QT_OK);
+  EXPECT_EQ(n, n_all);
+  EXPECT_TRUE(strlen(small) == 0 || small[strlen(small) - 1] == '\n');
+  EXPECT_EQ(qt_study_pin_diff("[1]", jb, lines, sizeof lines, &n, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "stored pin is not a JSON object");
+  EXPECT_EQ(qt_study_pin_diff(ja, "{", lines, sizeof lines, &n, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "new pin");
+  EXPECT_EQ(qt_study_pin_json(&a.pin, small, sizeof small, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "do not fit");
+  qt_bars_fini(&a.bars);
+  qt_bars_fini(&b.bars);
+}
+
+/* A study stores its pin and reads it back on resume; one created without a
+ * pin (as before pins existed) has none.  On SQLite, and on PostgreSQL when
+ * QTUNE_PG_URL names a server (tests/run.sh starts one). */
+static void pin_stored_on(const char *url) {
+  char js[4096], name[3][64];
+  pin_fx a;
+  pin_fx_init(&a, "SYN", 149);
+  pin_json(&a, js, sizeof js);
+  /* unique names: a PostgreSQL server outlives the test */
+  const char *base[3] = {"pin", "legacy", "badpin"};
+  for (int k = 0; k < 3; k++) snprintf(name[k], sizeof name[k], "%s_%ld", base[k], (long)getpid());
+  qt_study_opts o = qt_study_opts_default();
+  o.name = name[0];
+  o.storage_url = url;
+  o.pin_json = js;
+  qt_space *sp = space_xy();
+  qt_study *st = NULL;
+  qt_err e;
+  if (qt_study_open(&o, sp, &st, &e)) fprintf(stderr, "  %s: %s\n", url, e.msg);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(qt_study_created(st), 1);
+  ASSERT_TRUE(qt_study_pinned(st));
+  size_t n = 99;
+  EXPECT_EQ(qt_study_pin_diff(qt_study_pinned(st), js, NULL, 0, &n, &e), QT_OK);
+  EXPECT_EQ(n, 0);
+  qt_study_free(st);
+  o.pin_json = NULL; /* a resume: the stored pin comes back whatever is given */
+  ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
+  EXPECT_EQ(qt_study_created(st), 0);
+  ASSERT_TRUE(qt_study_pinned(st));
+  EXPECT_EQ(qt_study_pin_diff(qt_study_pinned(st), js, NULL, 0, &n, &e), QT_OK);
+  EXPECT_EQ(n, 0);
+  qt_storage *sto = qt_study_storage(st);
+  o.name = name[1];
+  qt_study *st2 = NULL;
+  ASSERT_TRUE(qt_study_open(&o, sp, &st2, &e) == 0);
+  EXPECT_TRUE(qt_study_pinned(st2) == NULL);
+  qt_study_free(st2);
+  o.name = name[2];
+  o.pin_json = "[";
+  EXPECT_EQ(qt_study_open(&o, sp, &st2, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "pin is not a JSON object");
+  for (int k = 0; k < 2; k++) {
+    qt_study_rec rec = {0};
+    EXPECT_EQ(sto->vt->study_load(sto->self, name[k], &rec, NULL), 0);
+    EXPECT_EQ(sto->vt->study_delete(sto->self, rec.id, NULL), 0);
+    qt_study_rec_fini(&rec);
+  }
+  qt_study_free(st);
+  qt_space_free(sp);
+  qt_bars_fini(&a.bars);
+}
+
+static void test_pin_stored(void) {
+  char url[256];
+  db_url(url, sizeof url, "pin");
+  pin_stored_on(url);
+  const char *pg = getenv("QTUNE_PG_URL");
+  if (pg) pin_stored_on(pg);
+}
+
+/* An open that fails after creating the study (a misspelt sampler option)
+ * deletes it again: no empty study is left to resume or list. */
+static void test_failed_open_leaves_nothing(void) {
+  char url[256];
+  db_url(url, sizeof url, "failopen");
+  qt_study_opts o = qt_study_opts_default();
+  o.name = "f";
+  o.storage_url = url;
+  o.sampler = &qt_sampler_tpe;
+  qt_kv kv[2] = {{"n_ei_canddiates", "8"}, {NULL, NULL}};
+  o.sampler_opts = kv;
+  qt_space *sp = space_xy();
+  qt_study *st = NULL;
+  qt_err e;
+  EXPECT_TRUE(qt_study_open(&o, sp, &st, &e) != 0);
+  EXPECT_CONTAINS(e.msg, "n_ei_canddiates");
+  EXPECT_TRUE(st == NULL);
+  EXPECT_EQ(qt_study_open(&o, NULL, &st, &e), QT_ENOTFOUND);
+  qt_study_free(st); /* NULL unless the study was left behind */
+  st = NULL;
+  /* the same name then creates a fresh study */
+  o.sampler_opts = NULL;
+  ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
+  EXPECT_EQ(qt_study_created(st), 1);
+  qt_study_free(st);
+  qt_space_free(sp);
+}
+
 static volatile int g_stop;
 static void stop_after_3(void *ud, const qt_progress *p) {
   (void)ud;
@@ -650,6 +891,8 @@ static void test_cleanup_dir(void) {
   if (g_dir[0]) EXPECT_EQ(system(cmd), 0);
 }
 
-QT_TESTS(T(test_ask_tell_scores), T(test_lenient), T(test_missing_metric), T(test_strict_minimize_inf), T(test_resume), T(test_deterministic),
+QT_TESTS(T(test_ask_tell_scores), T(test_lenient), T(test_missing_metric), T(test_strict_minimize_inf),
+         T(test_missing_metric_counts), T(test_pin_diff), T(test_pin_stored),
+         T(test_failed_open_leaves_nothing), T(test_resume), T(test_deterministic),
          T(test_retries), T(test_pruned_params), T(test_stop), T(test_four_processes), T(test_importance),
          T(test_enomem), T(test_cleanup_dir))
