@@ -80,7 +80,14 @@ void cli_study_print_best(FILE *f, const qt_study *st, long best) {
     fprintf(f, "  %-14s %s\n", rows[i].label, b);
   }
   json_decref(m);
-  fprintf(f, "  %-14s %s\n", "params", ti.params_json ? ti.params_json : "{}");
+  /* readable values, one per line (the params file holds the exact ones) */
+  const qt_space *sp = qt_study_space(st);
+  fprintf(f, "  params\n");
+  for (size_t d = 0; d < qt_space_n(sp); d++) {
+    char v[64];
+    qt_study_param_text(st, (size_t)best, d, v, sizeof v);
+    fprintf(f, "    %-24s %s\n", qt_space_dim(sp, d)->name, v);
+  }
 }
 
 int cli_study_write_best(const qt_study *st, long best, const char *path, qt_err *err) {

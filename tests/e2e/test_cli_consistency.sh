@@ -67,6 +67,8 @@ contains "best names the file" "$TMP/out" "best parameters: b1.yaml"
 check_exit "best -o" 0 "$QTUNE" best --study-name c --storage "$DB" -o b2.yaml
 check "-o writes the same file" cmp -s b1.yaml b2.yaml
 check "same params as optimize's" cmp -s <(grep -v '^#' opt.yaml) <(grep -v '^#' b1.yaml)
+check "best's summary shows params readable, not JSON" bash -c "! grep -q '{\"' '$TMP/out'"
+contains "best's summary: one line per param" "$TMP/out" "    mode "
 check_exit "best --help" 0 "$QTUNE" best --help
 contains "best help: --best-out" "$TMP/out" "--best-out FILE"
 
