@@ -237,19 +237,28 @@ static inline void dd_step(dd_acc *a, ptrdiff_t t, double eq, const int64_t *ts,
   }
 }
 
-/* Co-moments of the per-bar equity and market returns (for beta). */
+/* Co-moments of the per-bar equity and market returns (for beta), as sums
+ * shifted by the first pair: no division per bar, and a market that never
+ * moves gives exactly 0/0. */
 typedef struct cov_acc {
   size_t n;
-  double mx, my, cxy, m2y;
+  double kx, ky, sx, sy, sxy, syy;
 } cov_acc;
 
 static inline void cov_add(cov_acc *a, double x, double y) {
-  a->n++;
-  double dx = x - a->mx, dy = y - a->my;
-  a->mx += dx / (double)a->n;
-  a->my += dy / (double)a->n;
-  a->cxy += dx * (y - a->my);
-  a->m2y += dy * (y - a->my);
+  if (a->n++ == 0) a->kx = x, a->ky = y;
+  x -= a->kx;
+  y -= a->ky;
+  a->sx += x;
+  a->sy += y;
+  a->sxy += x * y;
+  a->syy += y * y;
+}
+
+static double cov_beta(const cov_acc *a) {
+  if (a->n < 2) return NAN;
+  double n = (double)a->n;
+  return ratio(a->sxy - a->sx * a->sy / n, a->syy - a->sy * a->sy / n);
 }
 
 /* Curve statistics: returns, drawdowns, daily figures, beta, exposure. */
@@ -263,33 +272,36 @@ static void curve_stats(const qt_result *r, const double *close0, double bpy, in
   double down2 = 0, prev = start, eq_peak = start, max_flat = 0;
   int all_zero = 1, dead = start <= 0, flat = 0;
   int64_t flat_from = 0;
+  size_t n_expo = 0;
   dd_acc dd = {.peak = start, .peak_at = -1};
-  day_acc da = {.all_days = cal247, .prev_eq = start, .all_zero = 1};
   cov_acc cv = {0};
+  day_acc da = {.all_days = cal247, .prev_eq = start, .all_zero = 1};
   for (size_t t = 0; t < n; t++) {
     double eq = r->equity[t];
     if (eq > eq_peak) eq_peak = eq;
     if (!dead) {
       double ret = eq / prev - 1;
+      if (close0 && t > 0 && close0[t - 1] > 0) cov_add(&cv, ret, close0[t] / close0[t - 1] - 1);
       wf_add(&rw, ret);
       if (ret < 0) down2 += ret * ret;
       if (ret != 0) all_zero = 0;
-      if (close0 && t > 0 && close0[t - 1] > 0) cov_add(&cv, ret, close0[t] / close0[t - 1] - 1);
       if (ts) day_step(&da, ts[t] + iv, eq);
       prev = eq;
       dead = eq <= 0;
     }
     if (start > 0) dd_step(&dd, (ptrdiff_t)t, eq, ts, iv);
-    if (r->exposure && ts) {
-      if (r->exposure[t] != 0) {
-        flat = 0;
-      } else {
-        if (!flat) flat_from = mark_ms(ts, (ptrdiff_t)t - 1, iv);
-        flat = 1;
-        max_flat = fmax(max_flat, (double)(ts[t] + iv - flat_from));
+    if (r->exposure) {
+      int in = r->exposure[t] != 0;
+      n_expo += (size_t)in;
+      /* a flat run is measured when it ends: nothing per flat bar */
+      if (ts && in == flat) {
+        if (flat) max_flat = fmax(max_flat, (double)(mark_ms(ts, (ptrdiff_t)t - 1, iv) - flat_from));
+        else flat_from = mark_ms(ts, (ptrdiff_t)t - 1, iv);
+        flat = !flat;
       }
     }
   }
+  if (flat) max_flat = fmax(max_flat, (double)(mark_ms(ts, (ptrdiff_t)n - 1, iv) - flat_from));
   if (dd.under) dd_close(&dd, (ptrdiff_t)n - 1, ts, iv);
   m->equity_final = r->final_equity;
   m->equity_peak = eq_peak;
@@ -310,7 +322,7 @@ static void curve_stats(const qt_result *r, const double *close0, double bpy, in
     sharpe_sortino(&da.w, da.down2, da.all_zero, sqrt(cal247 ? 365.0 : 252.0), &m->sharpe_daily,
                    &m->sortino_daily);
   }
-  if (cv.n >= 2) m->beta = ratio(cv.cxy, cv.m2y);
+  m->beta = cov_beta(&cv);
   /* CAGR over the whole curve (dead or not): the money that is left */
   if (start > 0 && n > 0 && bpy > 0) {
     double g = r->final_equity / start;
@@ -318,9 +330,7 @@ static void curve_stats(const qt_result *r, const double *close0, double bpy, in
   }
   m->calmar = isnan(m->cagr) || isnan(m->max_drawdown) ? NAN : ratio(m->cagr, m->max_drawdown);
   if (r->exposure && n > 0) {
-    size_t k = 0;
-    for (size_t t = 0; t < n; t++) k += r->exposure[t] != 0;
-    m->exposure = (double)k / (double)n;
+    m->exposure = (double)n_expo / (double)n;
     if (ts) m->max_flat_ms = max_flat;
   }
 }
