@@ -12,27 +12,45 @@
 #define QT_METRICS_LIST(X)                                                     \
   X(total_return, "total return, fraction (0.1 = +10%)")                      \
   X(total_profit, "final equity - start cash, quote currency")                \
+  X(equity_final, "equity at the last bar's close, quote currency")           \
+  X(equity_peak, "highest equity (start cash included), quote currency")      \
   X(cagr, "annualized return, fraction")                                      \
   X(volatility, "annualized volatility of per-bar returns")                   \
   X(sharpe, "annualized Sharpe ratio of per-bar returns, rf = 0")             \
   X(sortino, "annualized Sortino ratio, downside deviation over all bars")    \
+  X(sharpe_daily, "Sharpe of UTC-day-end equity returns, x sqrt(365|252)")    \
+  X(sortino_daily, "Sortino of UTC-day-end equity returns, x sqrt(365|252)")  \
   X(calmar, "CAGR / max drawdown")                                            \
   X(max_drawdown, "max drawdown, fraction of the peak (0.2 = 20%)")           \
   X(max_drawdown_bars, "longest drawdown, bars from peak to recovery")        \
+  X(max_drawdown_duration_ms, "longest drawdown, ms from peak to recovery")   \
   X(avg_drawdown, "mean drawdown over bars in drawdown, fraction")            \
+  X(avg_drawdown_duration_ms, "mean drawdown spell, ms from peak to recovery") \
   X(profit_factor, "gross profit / gross loss, money")                        \
+  X(profit_factor_return, "sum of winning / losing trade returns")            \
   X(win_rate, "winning trades / trades, fraction")                            \
   X(trades, "closed trades")                                                  \
   X(avg_trade, "mean trade P&L, money")                                       \
+  X(avg_trade_return, "geometric mean trade return, fraction")                \
   X(median_trade, "median trade P&L, money")                                  \
   X(expectancy, "win_rate*avg_win - (1-win_rate)*avg_loss, money")            \
+  X(expectancy_return, "mean trade return, fraction")                         \
   X(best_trade, "best trade P&L, money")                                      \
+  X(best_trade_return, "best trade return, fraction")                         \
   X(worst_trade, "worst trade P&L, money")                                    \
+  X(worst_trade_return, "worst trade return, fraction")                       \
+  X(avg_trade_duration_ms, "mean trade duration, ms from entry to exit")      \
+  X(max_trade_duration_ms, "longest trade, ms from entry to exit")            \
+  X(sqn, "system quality number: sqrt(trades) * mean P&L / SD of P&L")        \
+  X(kelly, "Kelly criterion: win_rate - (1-win_rate)/(avg_win/avg_loss)")     \
   X(exposure, "fraction of bars with an open position")                       \
+  X(max_flat_ms, "longest time without an open position, ms")                 \
   X(fees_paid, "fees paid, money")                                            \
   X(funding_paid, "funding paid (negative: received), money")                 \
   X(expiry_rate, "signals closed by expiry / signals")                        \
-  X(buy_hold_return, "buy-and-hold return of instrument 0, fraction")
+  X(buy_hold_return, "buy-and-hold return of instrument 0, fraction")         \
+  X(alpha, "total_return - beta * buy_hold_return, fraction")                 \
+  X(beta, "cov/var of per-bar returns against instrument 0's closes")
 
 typedef struct qt_metrics {
 #define QT__METRIC_FIELD(name, doc) double name;
@@ -55,7 +73,9 @@ QT_API qt_metrics_opts qt_metrics_opts_default(void);
 QT_API double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247);
 /* Computes all metrics of a run.  Degenerate input gives the documented NaN
  * or 0, never inf.  close0: r->n_bars closes of instrument 0 aligned with the
- * equity curve (NULL: buy_hold_return is NaN); o NULL means the defaults.
+ * equity curve (NULL: buy_hold_return, alpha and beta are NaN); the metrics
+ * in time (_ms, _daily) need r->ts_ms (NULL: NaN); o NULL means the
+ * defaults.  No allocation except the median's scratch below.
  * QT_EINVAL for a NULL r or out (or arrays missing for non-zero counts);
  * QT_ENOMEM only when more than 256 trades need the median's scratch.  On
  * failure *out is all zeros. */

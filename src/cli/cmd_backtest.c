@@ -121,8 +121,9 @@ static void print_table(const qt_strategy_vtbl *s, const double *p, const qt_res
   printf("traded     %zu bars, %s .. %s\n", r->n_bars, a, b);
   printf("orders     %zu (fills %zu, rejected %zu, cancelled %zu)%s\n\n", r->n_orders, r->n_fills,
          r->n_rejected, r->n_cancelled, r->liquidated ? "  LIQUIDATED" : "");
-  for (int k = 0; k < QT_METRICS_N; k++) printf("%-18s %14.6g\n", qt_metrics_name(k), qt_metrics_get(mt, k));
-  printf("%-18s %14.6g\n", "final_equity", r->final_equity);
+  /* the column fits the longest name, max_drawdown_duration_ms; the final
+   * equity is the metric equity_final */
+  for (int k = 0; k < QT_METRICS_N; k++) printf("%-24s %14.6g\n", qt_metrics_name(k), qt_metrics_get(mt, k));
 }
 
 static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_result *r,

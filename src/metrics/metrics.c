@@ -4,9 +4,25 @@
  *   they stop after the first bar whose equity is <= 0 (the account is dead);
  * - SD is the sample SD (n-1); rf = 0; annualized by bars per year;
  * - a ratio x/y is 0 when x == 0 and y == 0 (nothing happened) and NaN
- *   when only y == 0, so no metric is ever +-inf.
- * One pass over the curve, one over the trades; the median trade uses a
- * stack scratch of 256 P&Ls, or one qt_malloc for more. */
+ *   when only y == 0, so no metric is ever +-inf;
+ * - time: eq[t] is marked at bar t's close, mark(t) = ts_ms[t] + interval_ms,
+ *   and start_cash at mark(-1) = ts_ms[0]; a duration is a difference of
+ *   marks (durations in bars times the interval when bars have no gaps);
+ * - daily figures (sharpe_daily, sortino_daily): the equity at each UTC day's
+ *   end (the last mark in the day; a bar ending exactly at 00:00 belongs to
+ *   the day before), day returns against the previous day's end (the first
+ *   against start_cash), every calendar day counted (a day without bars
+ *   returns 0) and x sqrt(365) on a 24/7 calendar; only days with bars and
+ *   x sqrt(252) on an exchange calendar (freqtrade's SharpeHyperOptLossDaily
+ *   differs: it sums closed trades' profit ratios per close day);
+ * - trade return = pnl / (|qty| * entry_price): net of fees and funding, on
+ *   the entry notional (backtesting.py's Trade.pl_pct); SQN and Kelly use
+ *   the P&L in money, as backtesting.py does (SQN with no cap on n);
+ * - beta = cov(r_eq, r_mkt) / var(r_mkt) over per-bar simple returns of the
+ *   equity and of close0 for t = 1..n-1 (backtesting.py regresses the same
+ *   bars' log returns); alpha = total_return - beta * buy_hold_return.
+ * One pass over the curve, one over the trades, no allocation; the median
+ * trade uses a stack scratch of 256 P&Ls, or one qt_malloc for more. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -101,65 +117,212 @@ static void set_all(qt_metrics *m, double v) {
 #undef QT__SET
 }
 
-/* Curve statistics: returns, drawdowns, exposure. */
-static void curve_stats(const qt_result *r, double bpy, qt_metrics *m) {
+#define QT__DAY_MS 86400000LL
+
+/* Running mean and sum of squared deviations (Welford). */
+typedef struct welford {
+  size_t n;
+  double mean, m2;
+} welford;
+
+static inline void wf_add(welford *w, double x) {
+  w->n++;
+  double d = x - w->mean;
+  w->mean += d / (double)w->n;
+  w->m2 += d * (x - w->mean);
+}
+
+/* Adds k zeros at once (the days without bars): the pairwise merge with a
+ * batch of mean 0 and no spread, so a long gap costs O(1). */
+static void wf_add_zeros(welford *w, size_t k) {
+  if (k == 0) return;
+  double n = (double)(w->n + k), d = -w->mean;
+  w->m2 += d * d * (double)w->n * (double)k / n;
+  w->mean += d * (double)k / n;
+  w->n += k;
+}
+
+/* Annualized Sharpe and Sortino of a return series (the rules above). */
+static void sharpe_sortino(const welford *w, double down2, int all_zero, double ann,
+                           double *out_sharpe, double *out_sortino) {
+  if (w->n < 2) return; /* stays NaN */
+  double sd = all_zero ? 0.0 : sqrt(w->m2 / (double)(w->n - 1));
+  double dd = sqrt(down2 / (double)w->n);
+  double mu = all_zero ? 0.0 : w->mean;
+  *out_sharpe = ratio(mu, sd) * ann;
+  *out_sortino = ratio(mu, dd) * ann;
+}
+
+/* Time of equity point t (t = -1: start_cash at the first bar's open). */
+static inline int64_t mark_ms(const int64_t *ts, ptrdiff_t t, int64_t iv) {
+  return t < 0 ? ts[0] : ts[t] + iv;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return q - (a % b != 0 && a < 0);
+}
+
+/* Equity at each UTC day's end and the returns between them. */
+typedef struct day_acc {
+  int all_days;       /* 24/7: days without bars count (return 0) */
+  int started;
+  int64_t day;        /* current UTC day number */
+  int64_t next_ms;    /* first ms of the next day */
+  double day_eq;      /* last equity seen in the current day */
+  double prev_eq;     /* equity at the previous day's end */
+  welford w;
+  double down2;
+  int all_zero;
+} day_acc;
+
+static inline void day_emit(day_acc *a) {
+  double ret = a->day_eq / a->prev_eq - 1;
+  wf_add(&a->w, ret);
+  if (ret < 0) a->down2 += ret * ret;
+  if (ret != 0) a->all_zero = 0;
+  a->prev_eq = a->day_eq;
+}
+
+/* The equity point marked at end_ms (exclusive end of its bar). */
+static inline void day_step(day_acc *a, int64_t end_ms, double eq) {
+  int64_t last = end_ms - 1; /* a bar ending at 00:00 belongs to the day before */
+  if (!a->started || last >= a->next_ms) {
+    int64_t d = floor_div(last, QT__DAY_MS);
+    if (a->started) {
+      day_emit(a);
+      if (a->all_days && d - a->day > 1) wf_add_zeros(&a->w, (size_t)(d - a->day - 1));
+    }
+    a->started = 1;
+    a->day = d;
+    a->next_ms = (d + 1) * QT__DAY_MS;
+  }
+  a->day_eq = eq;
+}
+
+/* Drawdown spells: depth per bar, length in bars and in time. */
+typedef struct dd_acc {
+  double peak, max_dd, sum_dd;
+  size_t n_dd, longest, spells;
+  ptrdiff_t peak_at;
+  int under;
+  double max_ms, sum_ms;
+} dd_acc;
+
+/* Ends the spell from the peak to equity point t (recovery or the last). */
+static void dd_close(dd_acc *a, ptrdiff_t t, const int64_t *ts, int64_t iv) {
+  size_t bars = (size_t)(t - a->peak_at);
+  if (bars > a->longest) a->longest = bars;
+  if (ts) {
+    double ms = (double)(mark_ms(ts, t, iv) - mark_ms(ts, a->peak_at, iv));
+    if (ms > a->max_ms) a->max_ms = ms;
+    a->sum_ms += ms;
+  }
+  a->spells++;
+}
+
+static inline void dd_step(dd_acc *a, ptrdiff_t t, double eq, const int64_t *ts, int64_t iv) {
+  if (eq >= a->peak) {
+    if (a->under) dd_close(a, t, ts, iv);
+    a->under = 0;
+    a->peak = eq;
+    a->peak_at = t;
+  } else {
+    double dd = 1 - eq / a->peak;
+    if (dd > 1) dd = 1; /* negative equity: everything lost */
+    a->under = 1;
+    if (dd > a->max_dd) a->max_dd = dd;
+    a->sum_dd += dd;
+    a->n_dd++;
+  }
+}
+
+/* Co-moments of the per-bar equity and market returns (for beta), as sums
+ * shifted by the first pair: no division per bar, and a market that never
+ * moves gives exactly 0/0. */
+typedef struct cov_acc {
+  size_t n;
+  double kx, ky, sx, sy, sxy, syy;
+} cov_acc;
+
+static inline void cov_add(cov_acc *a, double x, double y) {
+  if (a->n++ == 0) a->kx = x, a->ky = y;
+  x -= a->kx;
+  y -= a->ky;
+  a->sx += x;
+  a->sy += y;
+  a->sxy += x * y;
+  a->syy += y * y;
+}
+
+static double cov_beta(const cov_acc *a) {
+  if (a->n < 2) return NAN;
+  double n = (double)a->n;
+  return ratio(a->sxy - a->sx * a->sy / n, a->syy - a->sy * a->sy / n);
+}
+
+/* Curve statistics: returns, drawdowns, daily figures, beta, exposure. */
+static void curve_stats(const qt_result *r, const double *close0, double bpy, int cal247,
+                        qt_metrics *m) {
   size_t n = r->n_bars;
   double start = r->start_cash;
-  /* returns: Welford mean/variance, downside sum of squares */
-  size_t nr = 0;
-  double mean = 0, m2 = 0, down2 = 0;
-  int all_zero = 1;
-  /* drawdowns */
-  double peak = start, max_dd = 0, sum_dd = 0;
-  size_t n_dd = 0, longest = 0;
-  ptrdiff_t peak_at = -1;
-  int under = 0;
-  double prev = start;
-  int dead = start <= 0;
+  const int64_t *ts = r->ts_ms;
+  int64_t iv = r->interval_ms > 0 ? r->interval_ms : 0;
+  welford rw = {0};
+  double down2 = 0, prev = start, eq_peak = start, max_flat = 0;
+  int all_zero = 1, dead = start <= 0, flat = 0;
+  int64_t flat_from = 0;
+  size_t n_expo = 0;
+  dd_acc dd = {.peak = start, .peak_at = -1};
+  cov_acc cv = {0};
+  day_acc da = {.all_days = cal247, .prev_eq = start, .all_zero = 1};
   for (size_t t = 0; t < n; t++) {
     double eq = r->equity[t];
+    if (eq > eq_peak) eq_peak = eq;
     if (!dead) {
       double ret = eq / prev - 1;
-      nr++;
-      double d = ret - mean;
-      mean += d / (double)nr;
-      m2 += d * (ret - mean);
+      if (close0 && t > 0 && close0[t - 1] > 0) cov_add(&cv, ret, close0[t] / close0[t - 1] - 1);
+      wf_add(&rw, ret);
       if (ret < 0) down2 += ret * ret;
       if (ret != 0) all_zero = 0;
+      if (ts) day_step(&da, ts[t] + iv, eq);
       prev = eq;
       dead = eq <= 0;
     }
-    if (start > 0) {
-      if (eq >= peak) {
-        if (under && (size_t)((ptrdiff_t)t - peak_at) > longest) longest = (size_t)((ptrdiff_t)t - peak_at);
-        under = 0;
-        peak = eq;
-        peak_at = (ptrdiff_t)t;
-      } else {
-        double dd = 1 - eq / peak;
-        if (dd > 1) dd = 1; /* negative equity: everything lost */
-        under = 1;
-        if (dd > max_dd) max_dd = dd;
-        sum_dd += dd;
-        n_dd++;
+    if (start > 0) dd_step(&dd, (ptrdiff_t)t, eq, ts, iv);
+    if (r->exposure) {
+      int in = r->exposure[t] != 0;
+      n_expo += (size_t)in;
+      /* a flat run is measured when it ends: nothing per flat bar */
+      if (ts && in == flat) {
+        if (flat) max_flat = fmax(max_flat, (double)(mark_ms(ts, (ptrdiff_t)t - 1, iv) - flat_from));
+        else flat_from = mark_ms(ts, (ptrdiff_t)t - 1, iv);
+        flat = !flat;
       }
     }
   }
-  if (under && (size_t)((ptrdiff_t)n - 1 - peak_at) > longest) longest = (size_t)((ptrdiff_t)n - 1 - peak_at);
+  if (flat) max_flat = fmax(max_flat, (double)(mark_ms(ts, (ptrdiff_t)n - 1, iv) - flat_from));
+  if (dd.under) dd_close(&dd, (ptrdiff_t)n - 1, ts, iv);
+  m->equity_final = r->final_equity;
+  m->equity_peak = eq_peak;
   if (start > 0 && n > 0) {
-    m->max_drawdown = max_dd;
-    m->max_drawdown_bars = (double)longest;
-    m->avg_drawdown = n_dd ? sum_dd / (double)n_dd : 0.0;
+    m->max_drawdown = dd.max_dd;
+    m->max_drawdown_bars = (double)dd.longest;
+    m->avg_drawdown = dd.n_dd ? dd.sum_dd / (double)dd.n_dd : 0.0;
+    if (ts) {
+      m->max_drawdown_duration_ms = dd.max_ms;
+      m->avg_drawdown_duration_ms = dd.spells ? dd.sum_ms / (double)dd.spells : 0.0;
+    }
   }
   double ann = bpy > 0 ? sqrt(bpy) : NAN;
-  if (nr >= 2) {
-    double sd = all_zero ? 0.0 : sqrt(m2 / (double)(nr - 1));
-    double dd = sqrt(down2 / (double)nr);
-    double mu = all_zero ? 0.0 : mean;
-    m->volatility = sd * ann;
-    m->sharpe = ratio(mu, sd) * ann;
-    m->sortino = ratio(mu, dd) * ann;
+  if (rw.n >= 2) m->volatility = (all_zero ? 0.0 : sqrt(rw.m2 / (double)(rw.n - 1))) * ann;
+  sharpe_sortino(&rw, down2, all_zero, ann, &m->sharpe, &m->sortino);
+  if (da.started) {
+    day_emit(&da);
+    sharpe_sortino(&da.w, da.down2, da.all_zero, sqrt(cal247 ? 365.0 : 252.0), &m->sharpe_daily,
+                   &m->sortino_daily);
   }
+  m->beta = cov_beta(&cv);
   /* CAGR over the whole curve (dead or not): the money that is left */
   if (start > 0 && n > 0 && bpy > 0) {
     double g = r->final_equity / start;
@@ -167,25 +330,46 @@ static void curve_stats(const qt_result *r, double bpy, qt_metrics *m) {
   }
   m->calmar = isnan(m->cagr) || isnan(m->max_drawdown) ? NAN : ratio(m->cagr, m->max_drawdown);
   if (r->exposure && n > 0) {
-    size_t k = 0;
-    for (size_t t = 0; t < n; t++) k += r->exposure[t] != 0;
-    m->exposure = (double)k / (double)n;
+    m->exposure = (double)n_expo / (double)n;
+    if (ts) m->max_flat_ms = max_flat;
   }
 }
 
+/* Trade P&L and return statistics. */
 static int trade_stats(const qt_result *r, qt_metrics *m, qt_err *err) {
   size_t n = r->n_trades;
   m->trades = (double)n;
   if (n == 0) return QT_OK;
   double gp = 0, gl = 0, sum = 0, best = -INFINITY, worst = INFINITY;
-  size_t wins = 0, losses = 0;
+  double dur_sum = 0, dur_max = -INFINITY;
+  double rp = 0, rl = 0, rbest = -INFINITY, rworst = INFINITY, log_sum = 0;
+  size_t wins = 0, losses = 0, n_ret = 0;
+  int ruined = 0;
+  welford pw = {0}, rw = {0};
   for (size_t i = 0; i < n; i++) {
-    double p = r->trades[i].pnl;
+    const qt_trade_rec *tr = &r->trades[i];
+    double p = tr->pnl;
     sum += p;
+    wf_add(&pw, p);
     if (p > 0) gp += p, wins++;
     else if (p < 0) gl -= p, losses++;
     if (p > best) best = p;
     if (p < worst) worst = p;
+    double dur = (double)(tr->exit_ms - tr->entry_ms);
+    dur_sum += dur;
+    if (dur > dur_max) dur_max = dur;
+    double notional = fabs(tr->qty) * tr->entry_price;
+    if (notional > 0) { /* a trade with no notional has no return */
+      double x = p / notional;
+      n_ret++;
+      wf_add(&rw, x);
+      if (x > 0) rp += x;
+      else rl -= x;
+      if (x > rbest) rbest = x;
+      if (x < rworst) rworst = x;
+      if (x <= -1) ruined = 1;
+      else log_sum += log1p(x);
+    }
   }
   m->profit_factor = gl > 0 ? fmin(gp / gl, QT__PF_CAP) : gp > 0 ? QT__PF_CAP : NAN;
   m->win_rate = (double)wins / (double)n;
@@ -194,6 +378,20 @@ static int trade_stats(const qt_result *r, qt_metrics *m, qt_err *err) {
   m->expectancy = m->win_rate * avg_win - (1 - m->win_rate) * avg_loss;
   m->best_trade = best;
   m->worst_trade = worst;
+  m->avg_trade_duration_ms = dur_sum / (double)n;
+  m->max_trade_duration_ms = dur_max;
+  if (n >= 2) {
+    double sd = sqrt(pw.m2 / (double)(n - 1));
+    m->sqn = ratio(sqrt((double)n) * pw.mean, sd);
+  }
+  if (wins && losses) m->kelly = m->win_rate - (1 - m->win_rate) / (avg_win / avg_loss);
+  if (n_ret) {
+    m->profit_factor_return = rl > 0 ? fmin(rp / rl, QT__PF_CAP) : rp > 0 ? QT__PF_CAP : NAN;
+    m->avg_trade_return = ruined ? -1.0 : expm1(log_sum / (double)n_ret);
+    m->expectancy_return = rw.mean;
+    m->best_trade_return = rbest;
+    m->worst_trade_return = rworst;
+  }
   return median_pnl(r->trades, n, &m->median_trade, err);
 }
 
@@ -217,12 +415,13 @@ int qt_metrics_compute(const qt_result *r, const double *close0, const qt_metric
   } else {
     m.total_profit = r->final_equity - start;
   }
-  curve_stats(r, bpy, &m);
+  curve_stats(r, close0, bpy, o->calendar_247, &m);
   if ((rc = trade_stats(r, &m, err))) goto fail;
   m.fees_paid = r->fees_paid;
   m.funding_paid = r->funding_paid;
   m.expiry_rate = r->n_signals ? (double)r->n_expired / (double)r->n_signals : 0.0;
   if (close0 && r->n_bars > 0 && close0[0] > 0) m.buy_hold_return = finite_or_nan(close0[r->n_bars - 1] / close0[0] - 1);
+  if (close0) m.alpha = m.total_return - m.beta * m.buy_hold_return; /* NaN if either is */
   /* last guard: nothing infinite leaves this function */
   for (int k = 0; k < QT_METRICS_N; k++) {
     double *v = (double *)((char *)&m + offs[k]);

@@ -51,6 +51,25 @@ assert abs(float(rows[-1]["equity"])-j["final_equity"])<1e-4*j["final_equity"]
 assert float(rows[0]["equity"])==10000.0
 assert all(int(b["ts_ms"])-int(a["ts_ms"])==60000 for a,b in zip(rows,rows[1:]))
 ' "$TMP/bt.json" "$TMP/eq.csv"
+check "metrics in time and per trade return agree with the files" $PY -c '
+import csv,json,math,statistics,sys
+m=json.load(open(sys.argv[1]))["metrics"]
+tr=list(csv.DictReader(open(sys.argv[2]))); eq=list(csv.DictReader(open(sys.argv[3])))
+d=[int(r["exit_ms"])-int(r["entry_ms"]) for r in tr]
+assert m["max_trade_duration_ms"]==max(d)>=60000, (m["max_trade_duration_ms"], max(d))
+assert abs(m["avg_trade_duration_ms"]-sum(d)/len(d))<1e-6*max(d)
+ret=[float(r["pnl"])/(abs(float(r["qty"]))*float(r["entry_price"])) for r in tr]
+assert abs(m["best_trade_return"]-max(ret))<1e-8 and abs(m["worst_trade_return"]-min(ret))<1e-8
+assert abs(m["expectancy_return"]-sum(ret)/len(ret))<1e-8
+pl=[float(r["pnl"]) for r in tr]
+sqn=math.sqrt(len(pl))*statistics.mean(pl)/statistics.stdev(pl)
+assert abs(m["sqn"]-sqn)<1e-6*max(1,abs(sqn)), (m["sqn"], sqn)
+peak=max([10000.0]+[float(r["equity"]) for r in eq])
+assert abs(m["equity_peak"]-peak)<1e-8*peak and m["equity_final"]==json.load(open(sys.argv[1]))["final_equity"]
+assert 0<m["max_drawdown_duration_ms"]<=len(eq)*60000 and m["max_drawdown_duration_ms"]%60000==0
+assert m["max_drawdown_duration_ms"]==m["max_drawdown_bars"]*60000  # 1m bars, no gaps
+assert m["sharpe_daily"] is not None and m["beta"] is not None and m["alpha"] is not None
+' "$TMP/bt.json" "$TMP/tr.csv" "$TMP/eq.csv"
 check "no temp files left" test -z "$(ls "$TMP" | grep '\.tmp\.')"
 
 # defaults, table output, trade-on-close and fees change the result

@@ -287,6 +287,221 @@ static void test_ruin(void) {
   EXPECT_NEAR(m.calmar, -1, 0);
 }
 
+#define H_MS 3600000LL
+#define T0_MS 1767225600000LL /* 2026-01-01 00:00 UTC, a day boundary */
+
+static qt_trade_rec trade_at(double qty, double entry_price, double pnl, int64_t entry_ms,
+                             int64_t exit_ms) {
+  qt_trade_rec t = trade(pnl);
+  t.qty = qty;
+  t.entry_price = entry_price;
+  t.entry_ms = entry_ms;
+  t.exit_ms = exit_ms;
+  return t;
+}
+
+/* Hourly bars with a 6-hour gap: opens 0h 1h 2h 3h | 10h 11h, so the equity
+ * points are marked at the closes 1h 2h 3h 4h 11h 12h, start cash at 0h.
+ * Equity 100 -> 90 100 120 60 90 130:
+ * - spell 1: peak = start (0h), recovered at bar 1 (2h): 2 bars, 2 h;
+ * - spell 2: peak bar 2 (3h), recovered at bar 5 (12h): 3 bars, 9 h;
+ *   max 9 h (3 bars: the gap counts as time), mean (2 + 9)/2 = 5.5 h.
+ * Exposure 0 0 1 1 0 1: flat from 0h to bar 1's close (2h) = 2 h, and for
+ * bar 4 alone from bar 3's close (4h) to its close (11h) = 7 h, the longest
+ * though it is one bar; 3 bars of 6 in the market = 0.5.
+ * Peak 130 = final. */
+static void test_time_hand(void) {
+  int64_t ts[] = {T0_MS, T0_MS + H_MS, T0_MS + 2 * H_MS, T0_MS + 3 * H_MS, T0_MS + 10 * H_MS,
+                  T0_MS + 11 * H_MS};
+  double eq[] = {90, 100, 120, 60, 90, 130}, ex[] = {0, 0, 1, 1, 0, 1};
+  qt_result r = mkres(eq, ex, 6, 100);
+  r.ts_ms = ts;
+  r.interval_ms = H_MS;
+  qt_metrics m;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_DBL_EQ(m.max_drawdown_bars, 3);
+  EXPECT_DBL_EQ(m.max_drawdown_duration_ms, 9 * H_MS);
+  EXPECT_DBL_EQ(m.avg_drawdown_duration_ms, 5.5 * H_MS);
+  EXPECT_DBL_EQ(m.max_flat_ms, 7 * H_MS);
+  EXPECT_NEAR(m.exposure, 0.5, 0);
+  EXPECT_NEAR(m.equity_peak, 130, 0);
+  EXPECT_NEAR(m.equity_final, 130, 0);
+  /* never below a peak and always in the market: 0; the peak is the start
+   * cash when the curve only falls below it... */
+  double up[] = {100, 101, 102}, in[] = {1, 1, 1};
+  r = mkres(up, in, 3, 100);
+  r.ts_ms = ts;
+  r.interval_ms = H_MS;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_DBL_EQ(m.max_drawdown_duration_ms, 0);
+  EXPECT_DBL_EQ(m.avg_drawdown_duration_ms, 0);
+  EXPECT_DBL_EQ(m.max_flat_ms, 0);
+  double down[] = {99, 98};
+  r = mkres(down, in, 2, 100);
+  r.ts_ms = ts;
+  r.interval_ms = H_MS;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_NEAR(m.equity_peak, 100, 0);
+  EXPECT_NEAR(m.equity_final, 98, 0);
+  /* ...never recovered: from the start (0h) to the last close (2h) */
+  EXPECT_DBL_EQ(m.max_drawdown_duration_ms, 2 * H_MS);
+  /* no timestamps: durations unknown */
+  r.ts_ms = NULL;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_TRUE(isnan(m.max_drawdown_duration_ms) && isnan(m.avg_drawdown_duration_ms));
+  EXPECT_TRUE(isnan(m.max_flat_ms) && isnan(m.sharpe_daily) && isnan(m.sortino_daily));
+  EXPECT_DBL_EQ(m.max_drawdown_bars, 2);
+}
+
+/* Trades (qty, entry price, net P&L, held):
+ *   2 @ 50  +10  3h   return  10/100 = +.10
+ *  -1 @ 200 -20  1h   return -20/200 = -.10 (a short: |qty|)
+ *   4 @ 25  +25  8h   return  25/100 = +.25
+ *   1 @ 100  -5  4h   return  -5/100 = -.05
+ * P&L mean 10/4 = 2.5, deviations 7.5 -22.5 22.5 -7.5, squares sum 1125,
+ * sample var 375: SQN = sqrt(4) * 2.5 / sqrt(375) = 5/sqrt(375).
+ * Kelly: win rate .5, avg win 35/2 = 17.5, avg loss 25/2 = 12.5, ratio 1.4:
+ * .5 - .5/1.4 = 7/14 - 5/14 = 1/7.
+ * Returns: best .25, worst -.10, mean .20/4 = .05, profit factor of
+ * returns .35/.15 = 7/3 (of money 35/25 = 1.4), geometric mean
+ * (1.1 * .9 * 1.25 * .95)^(1/4) - 1.  Durations: 16h/4 = 4h, max 8h. */
+static void test_trade_returns_hand(void) {
+  double eq[] = {100, 110};
+  qt_trade_rec tr[] = {trade_at(2, 50, 10, 0, 3 * H_MS), trade_at(-1, 200, -20, H_MS, 2 * H_MS),
+                       trade_at(4, 25, 25, 2 * H_MS, 10 * H_MS),
+                       trade_at(1, 100, -5, 10 * H_MS, 14 * H_MS)};
+  qt_result r = mkres(eq, NULL, 2, 100);
+  r.trades = tr;
+  r.n_trades = 4;
+  qt_metrics m;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_NEAR(m.sqn, 5 / sqrt(375), 1e-14);
+  EXPECT_NEAR(m.kelly, 1.0 / 7, 1e-15);
+  EXPECT_NEAR(m.best_trade_return, 0.25, 1e-15);
+  EXPECT_NEAR(m.worst_trade_return, -0.10, 1e-15);
+  EXPECT_NEAR(m.expectancy_return, 0.05, 1e-15);
+  EXPECT_NEAR(m.profit_factor_return, 7.0 / 3, 1e-14);
+  EXPECT_NEAR(m.profit_factor, 1.4, 1e-15);
+  EXPECT_NEAR(m.avg_trade_return, pow(1.1 * 0.9 * 1.25 * 0.95, 0.25) - 1, 1e-14);
+  EXPECT_DBL_EQ(m.avg_trade_duration_ms, 4 * H_MS);
+  EXPECT_DBL_EQ(m.max_trade_duration_ms, 8 * H_MS);
+  /* a trade losing its whole notional: the compounded mean is -1 */
+  tr[1] = trade_at(1, 100, -100, 0, H_MS);
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_NEAR(m.avg_trade_return, -1, 0);
+  EXPECT_NEAR(m.worst_trade_return, -1, 0);
+  /* wins only (3, 4): Kelly NaN (no average loss, as in backtesting.py);
+   * SQN = sqrt(2) * 3.5 / sqrt(.5) = 7 */
+  qt_trade_rec w[] = {trade_at(1, 10, 3, 0, H_MS), trade_at(1, 10, 4, 0, H_MS)};
+  r.trades = w;
+  r.n_trades = 2;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_TRUE(isnan(m.kelly));
+  EXPECT_NEAR(m.sqn, 7, 1e-14);
+  EXPECT_NEAR(m.profit_factor_return, 100, 0); /* the cap, as for money */
+  /* break-even trades: SQN 0/0 = 0; one trade: no SD, NaN; no notional
+   * (qty 0): no trade return at all */
+  qt_trade_rec z[] = {trade(0), trade(0)};
+  r.trades = z;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_NEAR(m.sqn, 0, 0);
+  EXPECT_TRUE(isnan(m.best_trade_return) && isnan(m.avg_trade_return));
+  EXPECT_TRUE(isnan(m.profit_factor_return) && isnan(m.expectancy_return));
+  EXPECT_DBL_EQ(m.max_trade_duration_ms, 0);
+  r.n_trades = 1;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_TRUE(isnan(m.sqn));
+  r.n_trades = 0;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_TRUE(isnan(m.sqn) && isnan(m.kelly) && isnan(m.avg_trade_duration_ms));
+}
+
+/* 12h bars from 2026-01-01: opens d0 00:00, d0 12:00, (no bar on d1),
+ * d2 00:00, d2 12:00, d3 00:00; the bar opening d0 12:00 closes at d1
+ * 00:00 and is d0's last.  Equity 100 -> 105 110 | 99 121 | 108.9:
+ * day ends d0 110, d1 110 (no bars), d2 121, d3 108.9.
+ * 24/7 (every day): returns .1, 0, .1, -.1; mean .025; deviations .075
+ * -.025 .075 -.125, squares sum .0275, sample SD sqrt(.0275/3); downside
+ * sqrt(.01/4) = .05.  Sharpe .025/SD * sqrt(365), Sortino .5 * sqrt(365).
+ * Exchange calendar (days with bars only): .1, .1, -.1; mean 1/30,
+ * deviations 2/30 2/30 -4/30, sample var 24/900/2, SD sqrt(12)/30:
+ * Sharpe (1/30)/(sqrt(12)/30) * sqrt(252) = sqrt(21); downside
+ * sqrt(.01/3): Sortino (1/30)/(.1/sqrt(3)) * sqrt(252) = sqrt(84). */
+static void test_daily_hand(void) {
+  int64_t ts[] = {T0_MS, T0_MS + 12 * H_MS, T0_MS + 48 * H_MS, T0_MS + 60 * H_MS,
+                  T0_MS + 72 * H_MS};
+  double eq[] = {105, 110, 99, 121, 108.9};
+  qt_result r = mkres(eq, NULL, 5, 100);
+  r.ts_ms = ts;
+  r.interval_ms = 12 * H_MS;
+  qt_metrics m;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_NEAR(m.sharpe_daily, 0.025 / sqrt(0.0275 / 3) * sqrt(365), 1e-12);
+  EXPECT_NEAR(m.sortino_daily, 0.5 * sqrt(365), 1e-12);
+  qt_metrics_opts o = qt_metrics_opts_default();
+  o.calendar_247 = 0;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, &o, &m, NULL) == 0);
+  EXPECT_NEAR(m.sharpe_daily, sqrt(21), 1e-12);
+  EXPECT_NEAR(m.sortino_daily, sqrt(84), 1e-12);
+  /* one day only: no SD, NaN; a flat curve over two days: 0 */
+  r.n_bars = 2;
+  r.final_equity = 110;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_TRUE(isnan(m.sharpe_daily) && isnan(m.sortino_daily));
+  double flat[] = {100, 100, 100};
+  r = mkres(flat, NULL, 3, 100);
+  r.ts_ms = ts;
+  r.interval_ms = 12 * H_MS;
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_NEAR(m.sharpe_daily, 0, 0);
+  EXPECT_NEAR(m.sortino_daily, 0, 0);
+}
+
+/* Closes 10 11 9.9 10.89: market returns from bar 1: .1 -.1 .1 (mean 1/30,
+ * deviations 2/30 -4/30 2/30, sum of squares 24/900).  Equity 100 120 96
+ * 124.8 (start 100): returns from bar 1: .2 -.2 .3 (mean .1, deviations .1
+ * -.3 .2).  Co-deviation sum (.2 + 1.2 + .4)/30 = .06, so beta = .06 /
+ * (24/900) = 2.25.  Total return .248, buy-and-hold .089: alpha = .248 -
+ * 2.25 * .089 = .04775. */
+static void test_alpha_beta_hand(void) {
+  double eq[] = {100, 120, 96, 124.8}, close[] = {10, 11, 9.9, 10.89};
+  qt_result r = mkres(eq, NULL, 4, 100);
+  qt_metrics m;
+  ASSERT_TRUE(qt_metrics_compute(&r, close, NULL, &m, NULL) == 0);
+  EXPECT_NEAR(m.beta, 2.25, 1e-12);
+  EXPECT_NEAR(m.alpha, 0.04775, 1e-12);
+  /* a flat market: beta 0/0 = 0, alpha = the total return */
+  double still[] = {10, 10, 10, 10};
+  ASSERT_TRUE(qt_metrics_compute(&r, still, NULL, &m, NULL) == 0);
+  EXPECT_NEAR(m.beta, 0, 0);
+  EXPECT_NEAR(m.alpha, 0.248, 1e-15);
+  /* no closes, or a single pair of returns: NaN */
+  ASSERT_TRUE(qt_metrics_compute(&r, NULL, NULL, &m, NULL) == 0);
+  EXPECT_TRUE(isnan(m.alpha) && isnan(m.beta));
+  r = mkres(eq, NULL, 2, 100);
+  ASSERT_TRUE(qt_metrics_compute(&r, close, NULL, &m, NULL) == 0);
+  EXPECT_TRUE(isnan(m.alpha) && isnan(m.beta));
+}
+
+/* The per-trial path allocates nothing (up to 256 trades): with every
+ * allocation failing, the hand cases above still compute. */
+static void test_no_alloc(void) {
+  int64_t ts[] = {T0_MS, T0_MS + 12 * H_MS, T0_MS + 48 * H_MS, T0_MS + 60 * H_MS};
+  double eq[] = {100, 120, 96, 124.8}, close[] = {10, 11, 9.9, 10.89}, ex[] = {0, 1, 1, 0};
+  qt_trade_rec tr[] = {trade_at(2, 50, 10, 0, 3 * H_MS), trade_at(-1, 200, -20, H_MS, 2 * H_MS)};
+  qt_result r = mkres(eq, ex, 4, 100);
+  r.ts_ms = ts;
+  r.trades = tr;
+  r.n_trades = 2;
+  qt_metrics m;
+  qt_alloc_fail_at(1, 0);
+  int rc = qt_metrics_compute(&r, close, NULL, &m, NULL);
+  qt_alloc_fail_at(0, 0);
+  EXPECT_EQ(rc, QT_OK);
+  EXPECT_NEAR(m.beta, 2.25, 1e-12);
+  expect_no_inf(&m);
+}
+
 static void test_bars_per_year(void) {
   EXPECT_NEAR(qt_metrics_bars_per_year(60000, 1), 525600, 0);
   EXPECT_NEAR(qt_metrics_bars_per_year(3600000, 1), 8760, 0);
@@ -302,13 +517,15 @@ static void test_bars_per_year(void) {
 }
 
 static void test_names(void) {
-  EXPECT_EQ(QT_METRICS_N, 23);
+  EXPECT_EQ(QT_METRICS_N, 41);
   EXPECT_STREQ(qt_metrics_name(0), "total_return");
-  EXPECT_STREQ(qt_metrics_name(QT_METRICS_N - 1), "buy_hold_return");
+  EXPECT_STREQ(qt_metrics_name(QT_METRICS_N - 1), "beta");
   EXPECT_TRUE(qt_metrics_name(QT_METRICS_N) == NULL);
   EXPECT_TRUE(qt_metrics_name(-1) == NULL);
-  EXPECT_EQ(qt_metrics_index("sharpe"), 4);
-  EXPECT_EQ(qt_metrics_index("max_drawdown_bars"), 8);
+  EXPECT_EQ(qt_metrics_index("sharpe"), 6);
+  EXPECT_EQ(qt_metrics_index("max_drawdown_bars"), 12);
+  EXPECT_CONTAINS(qt_metrics_doc(qt_metrics_index("max_flat_ms")), "ms");
+  EXPECT_CONTAINS(qt_metrics_doc(qt_metrics_index("best_trade_return")), "fraction");
   EXPECT_EQ(qt_metrics_index("nope"), -1);
   EXPECT_EQ(qt_metrics_index(NULL), -1);
   EXPECT_CONTAINS(qt_metrics_doc(qt_metrics_index("sortino")), "downside");
@@ -344,5 +561,6 @@ static void test_errors(void) {
 }
 
 QT_TESTS(T(test_curve_hand), T(test_drawdown_hand), T(test_trades_hand), T(test_median_large),
-         T(test_flat), T(test_degenerate), T(test_ruin), T(test_bars_per_year), T(test_names),
-         T(test_errors))
+         T(test_flat), T(test_degenerate), T(test_ruin), T(test_time_hand),
+         T(test_trade_returns_hand), T(test_daily_hand), T(test_alpha_beta_hand), T(test_no_alloc),
+         T(test_bars_per_year), T(test_names), T(test_errors))
