@@ -145,7 +145,11 @@ static void html_summary(FILE *f, const qt_study *st) {
   fprintf(f, "<dt>constraints</dt><dd>");
   html_text(f, k);
   fprintf(f, "%s</dd><dt>sampler, seed</dt><dd>", g->lenient && g->n_cons ? " (lenient)" : "");
-  html_text(f, qt_study_sampler_name(st) ? qt_study_sampler_name(st) : "-");
+  /* read-only opens have no sampler object: the stored config names it */
+  json_t *cfg = qt__report_obj(qt_study_config_json(st));
+  const char *sampler = json_string_value(json_object_get(cfg, "sampler"));
+  html_text(f, sampler ? sampler : "-");
+  json_decref(cfg);
   fprintf(f, ", %llu</dd>", (unsigned long long)qt_study_seed(st));
   fprintf(f, "<dt>trials</dt><dd><span id=\"qt-n-trials\">%zu</span> (complete %zu, pruned %zu, "
              "failed %zu, running %zu)</dd>",

@@ -77,11 +77,12 @@
   function bins(k) {
     var vals = ok.map(function (r) { return r[4 + k]; }).filter(function (v) { return v !== null; });
     var uniq = Array.from(new Set(vals)).sort(function (a, b) { return a - b; });
-    if (uniq.length <= 12) {
+    if (P[k].type !== 'float' && uniq.length <= 12) {
       return { labels: uniq.map(function (v) { return label(k, v); }),
                at: function (v) { return uniq.indexOf(v); } };
     }
-    var lo = uniq[0], hi = uniq[uniq.length - 1], n = 10, w = (hi - lo) / n, labels = [];
+    var lo = uniq[0], hi = uniq[uniq.length - 1], n = Math.max(1, Math.min(10, Math.round(Math.sqrt(ok.length))));
+    var w = (hi - lo) / n || 1, labels = [];
     for (var i = 0; i < n; i++) labels.push(fmt(lo + (i + 0.5) * w));
     return { labels: labels, at: function (v) { return Math.min(n - 1, Math.floor((v - lo) / w)); } };
   }
