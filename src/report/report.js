@@ -24,6 +24,7 @@
   function axisFor(k, name) {
     var a = { type: P[k].log ? 'log' : 'value', name: name, scale: true,
               axisLabel: { formatter: function (v) { return label(k, v); } } };
+    if (P[k].type !== 'float') a.minInterval = 1; /* ints and choices: whole ticks */
     return a;
   }
   var ok = T.filter(function (r) { return r[1] !== null && r[2] === 1; });
@@ -104,7 +105,7 @@
       tooltip: {}, grid: { bottom: 90 },
       xAxis: { type: 'category', name: P[kx].name, data: bx.labels },
       yAxis: { type: 'category', name: P[ky].name, data: by.labels },
-      visualMap: { min: lo, max: hi === lo ? lo + 1 : hi, calculable: true, orient: 'horizontal',
+      visualMap: { min: lo, max: hi === lo ? lo + 1 : hi, calculable: true, precision: 3, orient: 'horizontal',
                    left: 'center', bottom: 5, inRange: { color: D.maximize
                      ? ['#313695', '#74add1', '#ffffbf', '#f46d43', '#a50026']
                      : ['#a50026', '#f46d43', '#ffffbf', '#74add1', '#313695'] } },
@@ -144,7 +145,7 @@
   if (!ok.length) { vmin = 0; vmax = 1; }
   chart(el('qt-chart-parallel'), {
     parallelAxis: pax, parallel: { left: 60, right: 90 },
-    visualMap: { dimension: np, min: vmin, max: vmax === vmin ? vmin + 1 : vmax, right: 0,
+    visualMap: { dimension: np, precision: 3, min: vmin, max: vmax === vmin ? vmin + 1 : vmax, right: 0,
                  top: 'middle', calculable: true, inRange: { color: ['#d94e5d', '#eac736', '#50a3ba'].reverse() } },
     series: [{ type: 'parallel', lineStyle: { width: 1, opacity: 0.5 },
                data: ok.map(function (r) { return r.slice(4).concat([r[1]]); }) }]
