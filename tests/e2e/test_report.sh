@@ -22,8 +22,10 @@ check_exit "optimize a study" 0 "$QTUNE" optimize --function fake_strategy --spa
   --study-name rep --storage "$DB" --trials 40 --jobs 1 --seed 7 --quiet \
   --constraints 'sharpe>=1.0,trades>=50'
 # a JSON field of the inspector's output: jget FILE 'expr on o'
-jget() { node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
-  const v=(new Function("o","return ("+process.argv[2]+")"))(o); console.log(typeof v==="object"?JSON.stringify(v):v)' "$1" "$2"; }
+# ("(missing)" when the page did not report it)
+jget() { node -e 'let v; try { const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+  v=(new Function("o","return ("+process.argv[2]+")"))(o); } catch (e) { v=undefined; }
+  console.log(v===undefined ? "(missing)" : typeof v==="object" ? JSON.stringify(v) : v)' "$1" "$2"; }
 # same NAME GOT WANT
 same() { if [ "$2" = "$3" ]; then ok "$1 ($2)"; else bad "$1: page '$2', want '$3'"; fi; }
 
