@@ -11,6 +11,6 @@
 #include "qtune/storage.h"
 #include "qtune/strategies.h"
 #include "qtune/optimize.h"
-#include "qtune/report.h"
 
+#include "qtune/report.h"
 #endif
