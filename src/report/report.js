@@ -144,7 +144,7 @@
   ok.forEach(function (r) { vmin = Math.min(vmin, r[1]); vmax = Math.max(vmax, r[1]); });
   if (!ok.length) { vmin = 0; vmax = 1; }
   chart(el('qt-chart-parallel'), {
-    parallelAxis: pax, parallel: { left: 60, right: 90 },
+    parallelAxis: pax, parallel: { left: 60, right: 140 },
     visualMap: { dimension: np, precision: 3, min: vmin, max: vmax === vmin ? vmin + 1 : vmax, right: 0,
                  top: 'middle', calculable: true, inRange: { color: ['#d94e5d', '#eac736', '#50a3ba'].reverse() } },
     series: [{ type: 'parallel', lineStyle: { width: 1, opacity: 0.5 },
