@@ -29,6 +29,8 @@ function arg(name, dflt) {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     userDataDir: profile,
+    timeout: 180000, // a bound for a loaded 2-core machine, not a speed check
+    protocolTimeout: 180000,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
            '--disable-dev-shm-usage'],
@@ -40,9 +42,9 @@ function arg(name, dflt) {
     page.on('pageerror', (e) => out.page_errors.push(String(e && e.message || e)));
     page.on('dialog', async (d) => { out.dialogs.push(d.type() + ': ' + d.message()); await d.dismiss(); });
     page.on('request', (r) => { if (!r.url().startsWith('file://')) out.external_requests.push(r.url()); });
-    await page.goto('file://' + file, { waitUntil: 'load' });
+    await page.goto('file://' + file, { waitUntil: 'load', timeout: 180000 });
     // the page script marks the body when every chart is drawn
-    await page.waitForSelector('body[data-qt-ready]', { timeout: 30000 }).catch(() => {});
+    await page.waitForSelector('body[data-qt-ready]', { timeout: 180000 }).catch(() => {});
     Object.assign(out, await page.evaluate((textIds) => {
       const r = { ready: document.body.hasAttribute('data-qt-ready'), charts: [], text: {}, data: {} };
       document.querySelectorAll('.chart').forEach((div) => {
