@@ -4,7 +4,7 @@
 # Markdown and as HTML, the HTML opened in Debian's headless Chromium
 # (tests/browser/inspect_page.js): no console errors, every chart drawn, the
 # numbers on the page equal the storage's and `qtune best`'s, nothing fetched,
-# down-sampling announced, and a study named <script>alert(1)</script> shown
+# down-sampling announced, and a study named </script><script>alert(1)</script> shown
 # as text.  Screenshots go to build-test/report-screens/.
 source "$(dirname "$0")/lib.sh"
 SHOTS=$QT_ROOT/${BT:-build-test}/report-screens
@@ -85,7 +85,8 @@ same "down-sampling announced" "$contains_note" true
 same "down-sampled page has no errors" "$(jget small.json 'o.console_errors.length+o.page_errors.length')" 0
 
 # ---- escaping: the name is text, not markup or script ----
-evil='<script>alert(1)</script>'
+# the brief's <script>alert(1)</script>, after a </script> that would end the data element
+evil='</script><script>alert(1)</script>'
 check_exit "optimize the evil-named study" 0 "$QTUNE" optimize --function fake_strategy --space space.yaml \
   --study-name "$evil" --storage "$DB" --trials 8 --jobs 1 --quiet --best-out evil_best.yaml
 check_exit "html of it" 0 "$QTUNE" report --study-name "$evil" --storage "$DB" --format html -o evil.html
