@@ -119,4 +119,11 @@ install: all
 clean:
 	rm -rf $(B) $(BT)
 
+# The HTML report embeds ECharts (pinned in web/package-lock.json) and its
+# page script with .incbin; npm's install marker says node_modules is current.
+ECHARTS_STAMP := web/node_modules/.package-lock.json
+$(B)/obj/src/report/assets.o $(BT)/obj/src/report/assets.o: $(ECHARTS_STAMP) src/report/report.js
+$(ECHARTS_STAMP): web/package-lock.json
+	@scripts/bootstrap >&2
+
 -include $(LIB_OBJ:.o=.d) $(LIB_OBJ_T:.o=.d) $(CLI_OBJ:.o=.d) $(CLI_OBJ_T:.o=.d)

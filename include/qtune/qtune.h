@@ -13,4 +13,5 @@
 #include "qtune/optimize.h"
 #include "qtune/validate.h"
 
+#include "qtune/report.h"
 #endif

@@ -1,0 +1,45 @@
+/* qtune report: a study's report as Markdown, or as one self-contained HTML
+ * page (ECharts and the data inline, nothing fetched when it opens).  It reads
+ * a study the caller opened (qt_study_open, read-only is enough) and writes to
+ * the caller's FILE; it neither opens storages nor names files.  Not the
+ * console output of the CLI and not a server. */
+#ifndef QTUNE_QTUNE_REPORT_H
+#define QTUNE_QTUNE_REPORT_H
+
+#include "qtune/core.h"
+#include "qtune/optimize.h"
+
+#include <stdio.h>
+
+typedef struct qt_report_opts {
+  size_t top_n;      /* rows of the top-trials table (default 10) */
+  size_t max_points; /* trials drawn per chart; more are down-sampled (default 2000) */
+} qt_report_opts;
+
+QT_API qt_report_opts qt_report_opts_default(void);
+
+/* Writes the Markdown report of st to out: configuration (from the study's
+ * stored config), trial counts by state, the top-N table (one column per
+ * parameter), parameter importance (qt_study_importance) and constraint
+ * violations.  o NULL: defaults.  QT_EIO when a write fails, QT_ENOMEM. */
+QT_API int qt_report_study_md(const qt_study *st, const qt_report_opts *o, FILE *out,
+                              qt_err *err);
+
+/* Writes the HTML report of st to out: one page with the embedded charting
+ * library, the study's data as JSON (qt_report_script_json) and the charts
+ * (history with best so far, importance, a slice per parameter, a 2-parameter
+ * heatmap, parallel coordinates, constraint violations) and the top-N table.
+ * More than o->max_points complete trials are down-sampled for display and
+ * the page says so.  Errors as qt_report_study_md. */
+QT_API int qt_report_study_html(const qt_study *st, const qt_report_opts *o, FILE *out,
+                                qt_err *err);
+
+/* Makes JSON text safe inside an HTML <script> element: '<', '>', '&' and
+ * U+2028/U+2029 become \uXXXX escapes (still the same JSON value), so a
+ * "</script>" in a study or parameter name cannot end the element.  Writes
+ * the NUL-terminated result into buf; *out_len (may be NULL) is its length.
+ * QT_EINVAL when cap is too small (the message says the size needed). */
+QT_API int qt_report_script_json(const char *json, char *buf, size_t cap, size_t *out_len,
+                                 qt_err *err);
+
+#endif

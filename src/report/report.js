@@ -1,0 +1,167 @@
+/* qtune study report: draws the charts of the page from the JSON in
+ * #qt-data with the embedded ECharts (SVG renderer: crisp, and the browser
+ * tests can count its elements).  Text goes in with textContent only, so
+ * names from the study never become markup. */
+(function () {
+  'use strict';
+  var D = JSON.parse(document.getElementById('qt-data').textContent);
+  var P = D.params, T = D.trials, np = P.length, obj = D.objective;
+  var better = D.maximize ? function (a, b) { return a > b; } : function (a, b) { return a < b; };
+  function el(id) { return document.getElementById(id); }
+  function chart(node, opt) {
+    var c = echarts.init(node, null, { renderer: 'svg' });
+    opt.animation = false;
+    c.setOption(opt);
+    window.addEventListener('resize', function () { c.resize(); });
+    return c;
+  }
+  function fmt(v) { return typeof v === 'number' ? Number(v.toPrecision(6)).toString() : String(v); }
+  /* A param's value as shown: the choice label for categoricals. */
+  function label(k, v) {
+    var ch = P[k].choices;
+    return ch && ch[v] !== undefined ? ch[v] : fmt(v);
+  }
+  function axisFor(k, name) {
+    var a = { type: P[k].log ? 'log' : 'value', name: name, scale: true,
+              axisLabel: { formatter: function (v) { return label(k, v); } } };
+    if (P[k].type !== 'float') a.minInterval = 1; /* ints and choices: whole ticks */
+    return a;
+  }
+  var ok = T.filter(function (r) { return r[1] !== null && r[2] === 1; });
+
+  el('qt-sampling-note').textContent = D.n_shown < D.n_complete
+    ? 'Down-sampled for display: the charts show ' + D.n_shown + ' of ' + D.n_complete +
+      ' complete trials (every ' + D.stride + '-th, plus the best and the last); the best-so-far ' +
+      'line follows every trial and the table ranks them all.'
+    : 'The charts show all ' + D.n_complete + ' complete trials' +
+      (D.n_violated ? ' (the ' + D.n_violated + ' that violate a constraint only in the violations chart).' : '.');
+
+  /* optimization history with the best so far */
+  chart(el('qt-chart-history'), {
+    tooltip: { trigger: 'item' }, legend: { data: [obj, 'best so far'] },
+    xAxis: { type: 'value', name: 'trial' }, yAxis: { type: 'value', name: obj, scale: true },
+    series: [
+      { name: obj, type: 'scatter', symbolSize: 6, data: ok.map(function (r) { return [r[0], r[1]]; }) },
+      { name: 'best so far', type: 'line', step: 'end', showSymbol: false,
+        data: T.filter(function (r) { return r[3] !== null; }).map(function (r) { return [r[0], r[3]]; }) }
+    ]
+  });
+
+  /* importance, most important on top */
+  var order = P.map(function (p, k) { return k; });
+  order.sort(function (a, b) { return D.importance[a] - D.importance[b]; });
+  chart(el('qt-chart-importance'), {
+    tooltip: {}, grid: { left: 140 },
+    xAxis: { type: 'value', name: 'importance', max: 1 },
+    yAxis: { type: 'category', data: order.map(function (k) { return P[k].name; }) },
+    series: [{ type: 'bar', data: order.map(function (k) { return D.importance[k]; }),
+               label: { show: true, position: 'right', formatter: function (p) { return p.value.toFixed(3); } } }]
+  });
+
+  /* one slice plot per parameter */
+  P.forEach(function (p, k) {
+    var div = document.createElement('div');
+    div.className = 'chart';
+    div.id = 'qt-chart-slice-' + k;
+    el('qt-slices').appendChild(div);
+    chart(div, {
+      title: { text: p.name, left: 'center', textStyle: { fontSize: 13 } }, tooltip: {},
+      xAxis: axisFor(k, p.name), yAxis: { type: 'value', name: obj, scale: true },
+      series: [{ type: 'scatter', symbolSize: 5,
+                 data: ok.filter(function (r) { return r[4 + k] !== null; })
+                         .map(function (r) { return [r[4 + k], r[1]]; }) }]
+    });
+  });
+
+  /* heatmap of two parameters: the best objective in each cell */
+  var heat = null;
+  function bins(k) {
+    var vals = ok.map(function (r) { return r[4 + k]; }).filter(function (v) { return v !== null; });
+    var uniq = Array.from(new Set(vals)).sort(function (a, b) { return a - b; });
+    if (P[k].type !== 'float' && uniq.length <= 12) {
+      return { labels: uniq.map(function (v) { return label(k, v); }),
+               at: function (v) { return uniq.indexOf(v); } };
+    }
+    var lo = uniq[0], hi = uniq[uniq.length - 1], n = Math.max(1, Math.min(10, Math.round(Math.sqrt(ok.length))));
+    var w = (hi - lo) / n || 1, labels = [];
+    for (var i = 0; i < n; i++) labels.push(fmt(lo + (i + 0.5) * w));
+    return { labels: labels, at: function (v) { return Math.min(n - 1, Math.floor((v - lo) / w)); } };
+  }
+  function drawHeat() {
+    var kx = +el('qt-heat-x').value, ky = +el('qt-heat-y').value;
+    var bx = bins(kx), by = bins(ky), cell = {}, lo = Infinity, hi = -Infinity;
+    ok.forEach(function (r) {
+      if (r[4 + kx] === null || r[4 + ky] === null) return;
+      var key = bx.at(r[4 + kx]) + ',' + by.at(r[4 + ky]);
+      if (!(key in cell) || better(r[1], cell[key])) cell[key] = r[1];
+    });
+    var data = Object.keys(cell).map(function (key) {
+      var ij = key.split(','), v = cell[key];
+      lo = Math.min(lo, v); hi = Math.max(hi, v);
+      return [+ij[0], +ij[1], v];
+    });
+    if (!data.length) { lo = 0; hi = 1; }
+    var opt = {
+      tooltip: {}, grid: { bottom: 90 },
+      xAxis: { type: 'category', name: P[kx].name, data: bx.labels },
+      yAxis: { type: 'category', name: P[ky].name, data: by.labels },
+      visualMap: { min: lo, max: hi === lo ? lo + 1 : hi, calculable: true, precision: 3, orient: 'horizontal',
+                   left: 'center', bottom: 5, inRange: { color: D.maximize
+                     ? ['#313695', '#74add1', '#ffffbf', '#f46d43', '#a50026']
+                     : ['#a50026', '#f46d43', '#ffffbf', '#74add1', '#313695'] } },
+      series: [{ type: 'heatmap', data: data, label: { show: false } }]
+    };
+    if (heat) heat.setOption(opt, true); else heat = chart(el('qt-chart-heatmap'), opt);
+  }
+  if (np >= 2) {
+    var byImp = P.map(function (p, k) { return k; });
+    byImp.sort(function (a, b) { return D.importance[b] - D.importance[a] || a - b; });
+    ['qt-heat-x', 'qt-heat-y'].forEach(function (id, j) {
+      var s = el(id);
+      P.forEach(function (p, k) {
+        var o = document.createElement('option');
+        o.value = String(k);
+        o.textContent = p.name;
+        s.appendChild(o);
+      });
+      s.value = String(byImp[j]);
+      s.addEventListener('change', drawHeat);
+    });
+    drawHeat();
+  } else {
+    chart(el('qt-chart-heatmap'), { title: { text: 'needs two parameters', left: 'center', top: 'middle' } });
+  }
+
+  /* parallel coordinates: every parameter, then the objective */
+  var pax = P.map(function (p, k) {
+    var a = { dim: k, name: p.name, type: p.log ? 'log' : 'value', scale: true };
+    if (p.choices) { a.type = 'category'; a.data = p.choices.map(function (c, i) { return i; });
+                     a.axisLabel = { formatter: function (v) { return label(k, +v); } }; }
+    return a;
+  });
+  pax.push({ dim: np, name: obj, type: 'value', scale: true });
+  var vmin = Infinity, vmax = -Infinity;
+  ok.forEach(function (r) { vmin = Math.min(vmin, r[1]); vmax = Math.max(vmax, r[1]); });
+  if (!ok.length) { vmin = 0; vmax = 1; }
+  chart(el('qt-chart-parallel'), {
+    parallelAxis: pax, parallel: { left: 60, right: 140 },
+    visualMap: { dimension: np, precision: 3, min: vmin, max: vmax === vmin ? vmin + 1 : vmax, right: 0,
+                 top: 'middle', calculable: true, inRange: { color: ['#d94e5d', '#eac736', '#50a3ba'].reverse() } },
+    series: [{ type: 'parallel', lineStyle: { width: 1, opacity: 0.5 },
+               data: ok.map(function (r) { return r.slice(4).concat([r[1]]); }) }]
+  });
+
+  /* constraint violations */
+  var C = D.constraints;
+  el('qt-violations-note').textContent = C.length
+    ? D.n_violated + ' of ' + D.n_complete + ' complete trials violated at least one constraint.'
+    : 'The study has no constraints.';
+  chart(el('qt-chart-violations'), {
+    tooltip: {}, grid: { left: 180 },
+    xAxis: { type: 'value', name: 'trials violating', minInterval: 1 },
+    yAxis: { type: 'category', data: ['any constraint'].concat(C.map(function (c) { return c.label; })) },
+    series: [{ type: 'bar', data: [D.n_violated].concat(C.map(function (c) { return c.count; })),
+               label: { show: true, position: 'right' } }]
+  });
+  document.body.setAttribute('data-qt-ready', '1');
+})();

@@ -1,0 +1,46 @@
+/* What the Markdown and HTML writers share: the ranking of trials, value
+ * formatting, escaping and the embedded assets. */
+#ifndef QTUNE_REPORT_REPORT_INT_H
+#define QTUNE_REPORT_REPORT_INT_H
+
+#include "qtune/report.h"
+
+#include <jansson.h>
+
+/* A complete trial with an objective, for the top-N table. */
+typedef struct qt__report_row {
+  size_t idx; /* qt_study_trial_info index */
+  double obj;
+  int feasible;
+} qt__report_row;
+
+/* Complete trials with a non-NaN objective, feasible first, then by the
+ * objective in the goal's direction, then by number (analyze's order).
+ * *out is qt_malloc'd (qt_free). */
+int qt__report_rank(const qt_study *st, qt__report_row **out, size_t *out_n, qt_err *err);
+/* A JSON object parsed from js, or NULL (NULL, not an object, malformed). */
+json_t *qt__report_obj(const char *js);
+/* A param or metric value for a table: numbers %.6g, strings as they are,
+ * true/false, "-" for missing or null. */
+void qt__report_fmt_value(const json_t *v, char *buf, size_t cap);
+/* The goal's weights ("sharpe=0.3, calmar=0.25") and constraints
+ * ("sharpe >= 1, trades >= 50", or "none") as text. */
+void qt__report_weights_text(const qt_goal *g, char *buf, size_t cap);
+void qt__report_constraints_text(const qt_goal *g, char *buf, size_t cap);
+/* Per constraint k of the goal, how many complete trials violated it
+ * (metrics_json "violations" names the metric); *out_any is how many
+ * violated at least one.  counts has g->n_cons entries. */
+void qt__report_violations(const qt_study *st, size_t *counts, size_t *out_any);
+/* The metric names shown beside the params: the goal's objective metric or
+ * score terms, then its constraints' metrics, without repeats.  Returns how
+ * many (at most cap); names are borrowed from the goal. */
+size_t qt__report_goal_metrics(const qt_goal *g, const char **names, size_t cap);
+
+/* The embedded files (src/report/assets.c): ECharts' minified build and the
+ * page's own script.  Not NUL-terminated; sizes in bytes. */
+extern const char qt__report_echarts_js[];
+extern const size_t qt__report_echarts_js_len;
+extern const char qt__report_app_js[];
+extern const size_t qt__report_app_js_len;
+
+#endif

@@ -1,0 +1,73 @@
+// Opens an HTML file in Debian's headless Chromium (puppeteer-core from
+// web/node_modules; never a downloaded browser) and prints what a test needs
+// to know about the page as one JSON object on stdout: console errors and
+// page errors, dialogs (an alert() would mean injected script ran), requests
+// that left the file, every chart's SVG (element count and size), and the
+// text of the elements named by --text ids.  A full-page screenshot goes to
+// --screenshot.  Usage:
+//   node inspect_page.js FILE.html --screenshot OUT.png [--text id,id,...]
+'use strict';
+const path = require('path');
+const fs = require('fs');
+const os = require('os');
+const root = path.resolve(__dirname, '..', '..');
+const puppeteer = require(path.join(root, 'web', 'node_modules', 'puppeteer-core'));
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(name);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+
+(async () => {
+  const file = path.resolve(process.argv[2]);
+  const shot = arg('--screenshot', null);
+  const ids = (arg('--text', '') || '').split(',').filter(Boolean);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'qtune-chromium-'));
+  const out = { console_errors: [], page_errors: [], dialogs: [], external_requests: [],
+                charts: [], text: {}, data: {} };
+  const browser = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    userDataDir: profile,
+    timeout: 180000, // a bound for a loaded 2-core machine, not a speed check
+    protocolTimeout: 180000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync',
+           '--disable-dev-shm-usage'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    page.on('console', (m) => { if (m.type() === 'error') out.console_errors.push(m.text()); });
+    page.on('pageerror', (e) => out.page_errors.push(String(e && e.message || e)));
+    page.on('dialog', async (d) => { out.dialogs.push(d.type() + ': ' + d.message()); await d.dismiss(); });
+    page.on('request', (r) => { if (!r.url().startsWith('file://')) out.external_requests.push(r.url()); });
+    await page.goto('file://' + file, { waitUntil: 'load', timeout: 180000 });
+    // the page script marks the body when every chart is drawn
+    await page.waitForSelector('body[data-qt-ready]', { timeout: 180000 }).catch(() => {});
+    Object.assign(out, await page.evaluate((textIds) => {
+      const r = { ready: document.body.hasAttribute('data-qt-ready'), charts: [], text: {}, data: {} };
+      document.querySelectorAll('.chart').forEach((div) => {
+        const svg = div.querySelector('svg');
+        const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
+        r.charts.push({ id: div.id, svg: !!svg,
+                        elements: svg ? svg.querySelectorAll('path,rect,text,circle,polyline,polygon').length : 0,
+                        width: Math.round(box.width), height: Math.round(box.height) });
+      });
+      textIds.forEach((id) => {
+        const e = document.getElementById(id);
+        r.text[id] = e ? e.textContent : null;
+        if (e && e.dataset.value !== undefined) r.data[id] = e.dataset.value;
+      });
+      r.scripts = document.scripts.length;
+      r.title = document.title;
+      r.top_rows = document.querySelectorAll('#qt-top tr').length - 1;
+      return r;
+    }, ids));
+    if (shot) await page.screenshot({ path: shot, fullPage: true });
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  process.stdout.write(JSON.stringify(out, null, 1) + '\n');
+})().catch((e) => { console.error('inspect_page: ' + (e && e.stack || e)); process.exit(2); });
