@@ -12,6 +12,6 @@
 #include "qtune/strategies.h"
 #include "qtune/optimize.h"
 #include "qtune/validate.h"
-
 #include "qtune/report.h"
+
 #endif

@@ -17,7 +17,12 @@ static const char k_help[] =
     "html is one self-contained page (charts drawn by the embedded ECharts: history\n"
     "with best so far, importance, slices, a 2-parameter heatmap, parallel\n"
     "coordinates, violations) that opens offline; more than --max-points complete\n"
-    "trials are down-sampled for the charts (the page says so).  See docs/report.md.\n";
+    "trials are down-sampled for the charts (the page says so).  See docs/report.md.\n"
+    "\n"
+    "Example:\n"
+    "  qtune report --study-name sma1 --format html -o sma1.html\n"
+    "\n"
+    "Exit status: 0 ok, 2 error (no such study or storage, bad option).\n";
 
 int cmd_report(int argc, char **argv) {
   const char *url = NULL, *name = NULL, *format = NULL, *path = NULL;
@@ -26,6 +31,7 @@ int cmd_report(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       fputs(k_help, stdout);
+      cli_print_storage_default();
       return CLI_OK;
     }
     int known = !strcmp(a, "--storage") || !strcmp(a, "--study-name") || !strcmp(a, "--study") ||

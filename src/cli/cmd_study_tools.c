@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 /* The --storage line of every tool's --help: the default in force, redacted. */
-static void print_storage_default(void) {
+void cli_print_storage_default(void) {
   char shown[512];
   printf("--storage defaults to $QTUNE_STORAGE, else %s (./qtune.db); now %s\n",
          QT_STORAGE_DEFAULT_URL, qt_storage_url_redact(qt_storage_default_url(), shown, sizeof shown));
@@ -117,7 +117,7 @@ int cmd_studies(int argc, char **argv) {
       printf("usage: qtune studies [--storage URL] [--json]\n"
              "Lists the studies of a storage: trials by state and the best objective\n"
              "(default storage below).\n");
-      print_storage_default();
+      cli_print_storage_default();
       printf("\n"
              "Example:\n"
              "  qtune studies --storage sqlite:///qtune.db --json\n"
@@ -218,7 +218,7 @@ int cmd_analyze(int argc, char **argv) {
              "  qtune analyze --study-name sma1 --storage sqlite:///qtune.db --top-n 5\n"
              "\n"
              "Exit status: 0 ok, 2 error (no such study or storage, bad option).\n");
-      print_storage_default();
+      cli_print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
@@ -372,7 +372,7 @@ int cmd_best(int argc, char **argv) {
              "  qtune best --study-name sma1 --best-out sma1.yaml\n"
              "\n"
              "Exit status: 0 ok, 1 no trial meets the constraints, 2 error.\n");
-      print_storage_default();
+      cli_print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
@@ -429,7 +429,7 @@ int cmd_cleanup(int argc, char **argv) {
              "  qtune cleanup --study-name sma1 --min-score 0.2 --dry-run\n"
              "\n"
              "Exit status: 0 ok, 2 error.\n");
-      print_storage_default();
+      cli_print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;

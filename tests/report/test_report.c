@@ -49,10 +49,10 @@ static int make_study(const char *url, const char *name) {
   int created;
   if (s.vt->study_create(s.self, name, "[\"minimize\"]", space, cfg, &rec, &created, &e)) return -1;
   static const struct { const char *p, *m; int state, ok; double v; } t[] = {
-      {"{\"x\":2,\"n\":5}", "{\"value\":3.5,\"violations\":{\"value\":0.5}}", QT_REC_COMPLETE, 0, 3.5},
-      {"{\"x\":0.1234567,\"n\":3}", "{\"value\":1.25}", QT_REC_COMPLETE, 1, 1.25},
-      {"{\"x\":-1,\"n\":1}", "{\"value\":2}", QT_REC_COMPLETE, 1, 2},
-      {"{\"x\":0,\"n\":2}", NULL, QT_REC_FAIL, -1, NAN}};
+      {"{\"x\":2,\"n\":5}", "{\"value\":3.5,\"violations\":{\"value\":0.5}}", QT_TRIAL_COMPLETE, 0, 3.5},
+      {"{\"x\":0.1234567,\"n\":3}", "{\"value\":1.25}", QT_TRIAL_COMPLETE, 1, 1.25},
+      {"{\"x\":-1,\"n\":1}", "{\"value\":2}", QT_TRIAL_COMPLETE, 1, 2},
+      {"{\"x\":0,\"n\":2}", NULL, QT_TRIAL_FAIL, -1, NAN}};
   for (size_t i = 0; i < 4 && !rc; i++) {
     int64_t id, num;
     char vals[64];
