@@ -7,6 +7,7 @@
 #define QTUNE_QTUNE_REPORT_H
 
 #include "qtune/core.h"
+#include "qtune/engine.h"
 #include "qtune/optimize.h"
 
 #include <stdio.h>
@@ -41,5 +42,17 @@ QT_API int qt_report_study_html(const qt_study *st, const qt_report_opts *o, FIL
  * QT_EINVAL when cap is too small (the message says the size needed). */
 QT_API int qt_report_script_json(const char *json, char *buf, size_t cap, size_t *out_len,
                                  qt_err *err);
+
+/* ---- a backtest's results as CSV ----
+ * The closed trades (inst, symbol, side, leg, entry/exit time as ISO text and
+ * ms, qty, prices, pnl, fees, funding, bars held, exit reason), the order log
+ * (every submit/replace/cancel; r from a run with opts.log_orders) and the
+ * equity curve (ts_ms, time, equity, exposure) of r to f.  feeds name the
+ * instruments (n_feeds of them).  QT_EIO when a write fails. */
+QT_API int qt_report_trades_csv(FILE *f, const qt_result *r, const qt_feed *feeds, int n_feeds,
+                                qt_err *err);
+QT_API int qt_report_orders_csv(FILE *f, const qt_result *r, const qt_feed *feeds, int n_feeds,
+                                qt_err *err);
+QT_API int qt_report_equity_csv(FILE *f, const qt_result *r, qt_err *err);
 
 #endif

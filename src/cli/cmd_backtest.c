@@ -3,6 +3,7 @@
  * or JSON and optionally writes the trade list and the equity curve. */
 #include "cli/market.h"
 #include "cli/util.h"
+#include "qtune/report.h"
 #include "qtune/metrics.h"
 #include "qtune/strategies.h"
 
@@ -42,63 +43,16 @@ static json_t *num_json(double v) { return isfinite(v) ? json_real(v) : json_nul
 
 static void fmt_time(int64_t ms, char *buf, size_t cap) { qt_time_format(ms, buf, cap); }
 
-static int write_trades(const char *path, const qt_result *r, const qt_market *m) {
+/* One of the report layer's CSV writers to path, through a temp file. */
+static int write_csv(const char *path, int kind, const qt_result *r, const qt_market *m) {
   char tmp[4096];
   qt_err err;
   FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
   if (!f) return cli_fail(&err);
-  fprintf(f, "inst,symbol,side,leg,entry_time,exit_time,entry_ms,exit_ms,qty,entry_price,"
-             "exit_price,pnl,fees,funding,bars_held,exit_reason\n");
-  for (size_t k = 0; k < r->n_trades; k++) {
-    const qt_trade_rec *t = &r->trades[k];
-    char a[40], b[40];
-    fmt_time(t->entry_ms, a, sizeof a);
-    fmt_time(t->exit_ms, b, sizeof b);
-    const char *sym = t->inst >= 0 && t->inst < m->n_feeds ? m->feeds[t->inst].inst.symbol : "";
-    fprintf(f, "%d,%s,%s,%s,%s,%s,%lld,%lld,%.10g,%.10g,%.10g,%.10g,%.10g,%.10g,%lld,%s\n", t->inst,
-            sym, t->side == QT_BUY ? "long" : "short", qt_leg_name(t->leg), a, b,
-            (long long)t->entry_ms, (long long)t->exit_ms, t->qty, t->entry_price, t->exit_price,
-            t->pnl, t->fees, t->funding, (long long)t->bars_held,
-            qt_exit_reason_name(t->exit_reason));
-  }
-  if (cli_commit(f, tmp, path, 1, &err)) return cli_fail(&err);
-  return 0;
-}
-
-static int write_orders(const char *path, const qt_result *r, const qt_market *m) {
-  char tmp[4096];
-  qt_err err;
-  FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
-  if (!f) return cli_fail(&err);
-  fprintf(f, "time,ts_ms,action,id,inst,symbol,side,type,leg,qty,price,post_only,reduce_only,"
-             "expire_ms\n");
-  for (size_t k = 0; k < r->n_order_log; k++) {
-    const qt_order_event *o = &r->order_log[k];
-    char a[40];
-    fmt_time(o->ts_ms, a, sizeof a);
-    const char *sym = o->inst >= 0 && o->inst < m->n_feeds ? m->feeds[o->inst].inst.symbol : "";
-    fprintf(f, "%s,%lld,%s,%lld,%d,%s,%s,%s,%s,%.10g,%.10g,%d,%d,%lld\n", a, (long long)o->ts_ms,
-            qt_order_action_name(o->action), (long long)o->id, o->inst, sym,
-            o->side == QT_BUY ? "buy" : "sell", qt_order_type_name(o->type), qt_leg_name(o->leg),
-            o->qty, o->price, (o->flags & QT_ORDER_POST_ONLY) != 0,
-            (o->flags & QT_ORDER_REDUCE_ONLY) != 0, (long long)o->expire_ms);
-  }
-  if (cli_commit(f, tmp, path, 1, &err)) return cli_fail(&err);
-  return 0;
-}
-
-static int write_equity(const char *path, const qt_result *r) {
-  char tmp[4096];
-  qt_err err;
-  FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
-  if (!f) return cli_fail(&err);
-  fprintf(f, "ts_ms,time,equity,exposure\n");
-  for (size_t i = 0; i < r->n_bars; i++) {
-    char a[40];
-    fmt_time(r->ts_ms[i], a, sizeof a);
-    fprintf(f, "%lld,%s,%.10g,%.6g\n", (long long)r->ts_ms[i], a, r->equity[i], r->exposure[i]);
-  }
-  if (cli_commit(f, tmp, path, 1, &err)) return cli_fail(&err);
+  int rc = kind == 0   ? qt_report_trades_csv(f, r, m->feeds, m->n_feeds, &err)
+           : kind == 1 ? qt_report_orders_csv(f, r, m->feeds, m->n_feeds, &err)
+                       : qt_report_equity_csv(f, r, &err);
+  if (cli_commit(f, tmp, path, rc == QT_OK, &err) || rc) return cli_fail(&err);
   return 0;
 }
 
@@ -272,9 +226,9 @@ int cmd_backtest(int argc, char **argv) {
     cli_fail(&err);
     goto done;
   }
-  if (trades_out && write_trades(trades_out, &r, &m)) goto done;
-  if (orders_out && write_orders(orders_out, &r, &m)) goto done;
-  if (equity_out && write_equity(equity_out, &r)) goto done;
+  if (trades_out && write_csv(trades_out, 0, &r, &m)) goto done;
+  if (orders_out && write_csv(orders_out, 1, &r, &m)) goto done;
+  if (equity_out && write_csv(equity_out, 2, &r, &m)) goto done;
   if (json ? print_json(s, p, &r, &mt, &m) : (print_table(s, p, &r, &mt, &m), 0)) goto done;
   rc = CLI_OK;
 done:
