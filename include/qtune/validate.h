@@ -177,6 +177,7 @@ QT_API int qt_overfit_spa(const double *r, size_t n_periods, size_t n_trials,
 typedef struct qt_holdout_split {
   size_t from_i, split_i, to_i; /* in sample [from_i, split_i), out [split_i, to_i) */
   int64_t from_ms, split_ms, to_ms; /* opens of bars from_i, split_i and to_i - 1 */
+  int64_t in_last_ms;               /* open of bar split_i - 1, the last in sample */
 } qt_holdout_split;
 
 /* Parses a held-out share: "25%" or "0.25" -> 0.25.  QT_EINVAL (naming the
@@ -221,12 +222,12 @@ QT_API qt_holdout_opts qt_holdout_opts_default(void);
 /* Runs the top N complete trials of st (qt_study_rank order, so the best
  * first) through oos, an objective over the same market whose simulated bars
  * are the split's out-of-sample part, and writes the holdout JSON into buf:
- * {"split": {from, split, to (times), in_bars, oos_bars}, "objective",
- * "maximize", "spearman", "trials": [{number, is_objective, oos_objective,
- * oos_feasible, oos_reason, is: {metrics}, oos: {metrics}}]}.  The
- * out-of-sample objective is the metric, or the study's weighted score
- * normalized over the N out-of-sample rows; spearman is between the in- and
- * out-of-sample objectives.  A trial the objective fails on has null metrics.
+ * {"split": {from, in_last, split, to (times), in_bars, oos_bars},
+ * "objective", "maximize", "spearman", "trials": [{number, study_objective,
+ * is: {metrics}, oos: {metrics}, oos_feasible, oos_reason, is_objective,
+ * oos_objective}]}.  study_objective is the study's own (null when vetoed);
+ * is_/oos_objective are the metric, or the study's weighted score normalized
+ * over the N rows of that side, and spearman is between them.  A trial the objective fails on has null metrics.
  * QT_ESTATE when st has no complete trial; QT_EINVAL when buf is too small;
  * QT_ENOMEM; the objective's own errors for its worker. */
 QT_API int qt_holdout_run(const qt_study *st, const qt_objective *oos,

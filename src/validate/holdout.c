@@ -47,6 +47,7 @@ static int split_fill(const int64_t *ts, size_t from_i, size_t split_i, size_t t
   out->split_i = split_i;
   out->to_i = to_i;
   out->from_ms = ts[from_i];
+  out->in_last_ms = ts[split_i - 1];
   out->split_ms = ts[split_i];
   out->to_ms = ts[to_i - 1];
   return QT_OK;
@@ -179,13 +180,16 @@ static json_t *metrics_obj(const qt_metric_set *m) {
   return o;
 }
 
-/* The objective of each out-of-sample row: the metric, or the weighted score
- * normalized over these rows (the study's own normalization is in-sample). */
-static void oos_objectives(const qt_goal *g, json_t *trials, double *vals, double *out) {
+/* The objective of each row on one side ("is" or "oos"): the metric, or the
+ * weighted score normalized over these rows, the same way on both sides (the
+ * study's own score is normalized over all its trials and vetoes infeasible
+ * ones, which would leave nothing to rank). */
+static void side_objectives(const qt_goal *g, json_t *trials, const char *side, double *vals,
+                            double *out) {
   size_t n = json_array_size(trials), nt = g->n_terms;
   int score = !strcmp(g->metric, "score");
   for (size_t r = 0; r < n; r++) {
-    json_t *m = json_object_get(json_array_get(trials, r), "oos");
+    json_t *m = json_object_get(json_array_get(trials, r), side);
     if (!score) out[r] = jnum(m, g->metric);
     for (size_t k = 0; score && k < nt; k++) vals[r * nt + k] = jnum(m, g->terms[k].metric);
   }
@@ -193,7 +197,7 @@ static void oos_objectives(const qt_goal *g, json_t *trials, double *vals, doubl
   qt_norm nm;
   qt_norm_refresh(&nm, g, vals, n);
   for (size_t r = 0; r < n; r++)
-    out[r] = json_object_size(json_object_get(json_array_get(trials, r), "oos"))
+    out[r] = json_object_size(json_object_get(json_array_get(trials, r), side))
                  ? qt_norm_score(&nm, g, vals + r * nt)
                  : NAN; /* the objective failed on it: no score */
 }
@@ -242,7 +246,7 @@ int qt_holdout_run(const qt_study *st, const qt_objective *oos, const qt_holdout
     if (!row) goto oom;
     json_array_append_new(trials, row);
     json_object_set_new(row, "number", json_integer(ti.number));
-    json_object_set_new(row, "is_objective", jreal(ti.objective));
+    json_object_set_new(row, "study_objective", jreal(ti.objective));
     json_object_set_new(row, "is", ism ? ism : json_object());
     if (er) {
       json_object_set_new(row, "oos", json_object());
@@ -255,19 +259,21 @@ int qt_holdout_run(const qt_study *st, const qt_objective *oos, const qt_holdout
     json_object_set_new(row, "oos", metrics_obj(&ms));
     json_object_set_new(row, "oos_feasible", json_boolean(nv == 0));
     if (nv) json_object_set_new(row, "oos_reason", json_string(why));
-    is_obj[k] = ti.objective;
   }
-  oos_objectives(g, trials, vals, oos_obj);
+  side_objectives(g, trials, "is", vals, is_obj);
+  side_objectives(g, trials, "oos", vals, oos_obj);
   for (size_t k = 0; k < n; k++) {
     json_t *row = json_array_get(trials, k);
-    is_obj[k] = jnum(row, "is_objective");
+    json_object_set_new(row, "is_objective", jreal(is_obj[k]));
     json_object_set_new(row, "oos_objective", jreal(oos_obj[k]));
   }
   double rho;
   if ((r = qt_holdout_spearman(is_obj, oos_obj, n, &rho, err))) goto fail;
   r = QT_ENOMEM;
   char t0[40], t1[40], t2[40];
-  json_t *spl = json_pack("{s:s,s:s,s:s,s:I,s:I}", "from", qt_time_format(split->from_ms, t0, sizeof t0),
+  char t3[40];
+  json_t *spl = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "from", qt_time_format(split->from_ms, t0, sizeof t0),
+                          "in_last", qt_time_format(split->in_last_ms, t3, sizeof t3),
                           "split", qt_time_format(split->split_ms, t1, sizeof t1), "to",
                           qt_time_format(split->to_ms, t2, sizeof t2), "in_bars",
                           (json_int_t)(split->split_i - split->from_i), "oos_bars",
@@ -377,7 +383,7 @@ int qt_holdout_write_table(const char *holdout_json, FILE *f, qt_err *err) {
          *bo = json_object_get(best, "oos");
   fprintf(f, "\nholdout: in sample %s .. %s (%lld bars), out of sample %s .. %s (%lld bars)\n",
           json_string_value(json_object_get(spl, "from")),
-          json_string_value(json_object_get(spl, "split")),
+          json_string_value(json_object_get(spl, "in_last")),
           (long long)json_integer_value(json_object_get(spl, "in_bars")),
           json_string_value(json_object_get(spl, "split")),
           json_string_value(json_object_get(spl, "to")),
@@ -408,8 +414,8 @@ int qt_holdout_write_table(const char *holdout_json, FILE *f, qt_err *err) {
           json_is_true(json_object_get(best, "oos_feasible")) ? "hold" : "fail",
           why ? ": " : "", why ? why : "");
   size_t n = json_array_size(trials);
-  fprintf(f, "top %zu in and out of sample (%s; out of sample normalized over these %zu):\n", n,
-          obj, n);
+  fprintf(f, "top %zu in and out of sample (%s%s):\n", n, obj,
+          strcmp(obj, "score") ? "" : ", each side normalized over these trials");
   fprintf(f, "  %4s %6s %12s %12s %10s %10s\n", "rank", "trial", "in", "out", "sharpe in",
           "sharpe out");
   for (size_t k = 0; k < n; k++) {

@@ -166,7 +166,8 @@ static void run_store_load(void) {
   EXPECT_EQ(qt_holdout_run(st, &obj, &s, &ho, buf, sizeof buf, &e), 0);
   EXPECT_CONTAINS(buf, "\"spearman\":1");
   EXPECT_CONTAINS(buf, "\"in_bars\":75,\"oos_bars\":25");
-  EXPECT_CONTAINS(buf, "\"is_objective\":2");
+  EXPECT_CONTAINS(buf, "\"study_objective\":2");
+  EXPECT_CONTAINS(buf, "\"is_objective\":2.0,\"oos_objective\":2.0");
   EXPECT_CONTAINS(buf, "\"oos\":{\"value\":2");
   EXPECT_EQ(qt_holdout_load(st, small, sizeof small, &e), QT_ENOTFOUND);
   EXPECT_CONTAINS(e.msg, "--holdout");
