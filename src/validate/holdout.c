@@ -438,11 +438,15 @@ int qt_holdout_write_table(const char *holdout_json, FILE *f, qt_err *err) {
   else if (isnan(rho) || rho < 0.3)
     verdict = "the best is positive out of sample, but the in-sample ranking does not carry "
               "(rank correlation < 0.3): likely selection luck";
+  else if (!json_is_true(json_object_get(best, "oos_feasible")))
+    verdict = "the best is positive out of sample but fails its constraints there: not proven";
   else if (!isnan(si) && si > 0 && so < 0.5 * si)
     verdict = "the ranking carries, but out of sample keeps less than half the in-sample "
               "Sharpe: expect degradation";
   else
     verdict = "holds out of sample (positive Sharpe, ranking carries)";
+  if (!isnan(si) && si > 0 && !isnan(so))
+    fprintf(f, "out of sample the best keeps %.0f%% of its in-sample Sharpe\n", 100 * so / si);
   fprintf(f, "verdict: %s\n", verdict);
   json_decref(h);
   if (ferror(f)) return qt_err_set(err, QT_EIO, "holdout: writing the table failed");
