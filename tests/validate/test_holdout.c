@@ -197,5 +197,29 @@ static void run_store_load(void) {
   qt_space_free(sp);
 }
 
+/* Every allocation of the pure parts fails cleanly (ASan checks for leaks):
+ * Spearman makes 4 buffers and ranks 2 more; ranks and joint scores one. */
+static void alloc_failures(void) {
+  double a[] = {1, 2, 3}, b[] = {3, 1, 2}, rho, rk[3];
+  qt_err e;
+  for (long n = 1; n <= 6; n++) {
+    qt_alloc_fail_at(n, 0);
+    int rc = qt_holdout_spearman(a, b, 3, &rho, &e);
+    qt_alloc_fail_at(0, 0);
+    EXPECT_EQ(rc, QT_ENOMEM);
+    EXPECT_CONTAINS(e.msg, "out of memory");
+    EXPECT_TRUE(isnan(rho));
+  }
+  qt_alloc_fail_at(1, 0);
+  EXPECT_EQ(qt_holdout_ranks(a, 3, rk, &e), QT_ENOMEM);
+  qt_alloc_fail_at(0, 0);
+  qt_goal g;
+  qt_goal_default(&g, 0);
+  qt_alloc_fail_at(1, 0);
+  EXPECT_EQ(qt_holdout_joint_scores(&g, a, 0, b, 0, rk, rk, &e), QT_ENOMEM);
+  qt_alloc_fail_at(0, 0);
+}
+
 QT_TESTS(T(parse_fraction), T(split_by_share), T(split_by_time), T(mid_ranks),
-         T(spearman_with_ties), T(joint_normalization), T(run_store_load))
+         T(spearman_with_ties), T(joint_normalization), T(run_store_load),
+         T(alloc_failures))
