@@ -95,6 +95,9 @@ typedef struct qt_storage_vtbl {
    * are derived values, the raw metrics stay immutable. */
   int (*trials_set_scores)(void *self, const int64_t *trial_ids, const double *scores, size_t n,
                            qt_err *err);
+  /* Replaces the study's config JSON (results added after the search, such
+   * as a holdout's).  QT_ENOTFOUND when no study has that id. */
+  int (*study_set_config)(void *self, int64_t study_id, const char *config_json, qt_err *err);
 } qt_storage_vtbl;
 
 #define QT_STORAGE_ABI 1

@@ -164,4 +164,99 @@ typedef struct qt_spa_result {
 QT_API int qt_overfit_spa(const double *r, size_t n_periods, size_t n_trials,
                           const qt_spa_opts *opts, qt_spa_result *out, qt_err *err);
 
+/* ---- holdout: out of sample in every study (src/validate/holdout.c) ----
+ * A study searches the bars before a split; afterwards its best and top N
+ * trials are run through the same objective on the bars from the split on
+ * (the earlier bars stay as warm-up history), and the in/out rank correlation
+ * says whether the in-sample ranking carries.  The result is one JSON object
+ * (the "holdout" key of the study's config), written into caller buffers. */
+#include <stdio.h>
+
+#include "qtune/optimize.h"
+
+typedef struct qt_holdout_split {
+  size_t from_i, split_i, to_i; /* in sample [from_i, split_i), out [split_i, to_i) */
+  int64_t from_ms, split_ms, to_ms; /* opens of bars from_i, split_i and to_i - 1 */
+  int64_t in_last_ms;               /* open of bar split_i - 1, the last in sample */
+} qt_holdout_split;
+
+/* Parses a held-out share: "25%" or "0.25" -> 0.25.  QT_EINVAL (naming the
+ * text) unless it is a number in (0, 1) (or a percentage in (0, 100)). */
+QT_API int qt_holdout_parse_fraction(const char *text, double *out_frac, qt_err *err);
+/* Holds out the last round(frac * n) of the n = to_i - from_i traded bars
+ * (ts_ms: the bar opens, at least to_i of them).  QT_EINVAL when frac is not
+ * in (0, 1) or either side would have fewer than 2 bars (the message gives
+ * the counts).  *out is zeroed on failure. */
+QT_API int qt_holdout_split_fraction(const int64_t *ts_ms, size_t from_i, size_t to_i,
+                                     double frac, qt_holdout_split *out, qt_err *err);
+/* Out of sample from the first bar opening at or after test_from_ms.
+ * QT_EINVAL (naming the time and the traded span) when either side would
+ * have fewer than 2 bars. */
+QT_API int qt_holdout_split_time(const int64_t *ts_ms, size_t from_i, size_t to_i,
+                                 int64_t test_from_ms, qt_holdout_split *out, qt_err *err);
+
+/* Mid-ranks of v[0..n) into out_rank (1 = smallest; ties share the mean of
+ * their ranks: {3, 1, 3} -> {2.5, 1, 2.5}).  NaN values are not ranked (their
+ * rank is NaN).  QT_ENOMEM. */
+QT_API int qt_holdout_ranks(const double *v, size_t n, double *out_rank, qt_err *err);
+/* Spearman's rank correlation of a and b: the Pearson correlation of their
+ * mid-ranks, over the pairs where both are finite.  *out_rho is NaN when
+ * fewer than 2 pairs remain or one side is constant.  QT_ENOMEM. */
+QT_API int qt_holdout_spearman(const double *a, const double *b, size_t n, double *out_rho,
+                               qt_err *err);
+
+/* Scores of two sets of trials under ONE normalization: term values
+ * vals_a[r * g->n_terms + k] (n_a rows) and vals_b (n_b rows); the min/max of
+ * each term over the union of the rows (qt_norm_refresh), then qt_norm_score
+ * of every row into out_a / out_b.  A score normalized within each study is
+ * not comparable across studies; this one is.  QT_ENOMEM. */
+QT_API int qt_holdout_joint_scores(const qt_goal *g, const double *vals_a, size_t n_a,
+                                   const double *vals_b, size_t n_b, double *out_a,
+                                   double *out_b, qt_err *err);
+
+typedef struct qt_holdout_opts {
+  size_t top_n; /* trials tested out of sample, best first (default 10) */
+} qt_holdout_opts;
+QT_API qt_holdout_opts qt_holdout_opts_default(void);
+
+/* Runs the top N complete trials of st (qt_study_rank order, so the best
+ * first) through oos, an objective over the same market whose simulated bars
+ * are the split's out-of-sample part, and writes the holdout JSON into buf:
+ * {"split": {from, in_last, split, to (times), in_bars, oos_bars},
+ * "objective", "maximize", "spearman", "trials": [{number, study_objective,
+ * is: {metrics}, oos: {metrics}, oos_feasible, oos_reason, is_objective,
+ * oos_objective}]}.  study_objective is the study's own (null when vetoed);
+ * is_/oos_objective are the metric, or the study's weighted score normalized
+ * over the N rows of that side, and spearman is between them.  A trial the objective fails on has null metrics.
+ * QT_ESTATE when st has no complete trial; QT_EINVAL when buf is too small;
+ * QT_ENOMEM; the objective's own errors for its worker. */
+QT_API int qt_holdout_run(const qt_study *st, const qt_objective *oos,
+                          const qt_holdout_split *split, const qt_holdout_opts *opts,
+                          char *buf, size_t cap, qt_err *err);
+/* Stores the holdout JSON as the "holdout" key of the study's config
+ * (replacing an earlier one), through the storage's study_set_config. */
+QT_API int qt_holdout_store(qt_study *st, const char *holdout_json, qt_err *err);
+/* The stored holdout JSON of a study (its config's "holdout") into buf;
+ * QT_ENOTFOUND when the study has none, QT_EINVAL when buf is too small. */
+QT_API int qt_holdout_load(const qt_study *st, char *buf, size_t cap, qt_err *err);
+/* Writes the holdout as tables to f: the split, the best trial's metrics in
+ * and out of sample with the change, the top N's objectives and the rank
+ * correlation, and a one-line verdict.  QT_EPARSE for JSON that is not a
+ * holdout; QT_EIO when f reports an error. */
+QT_API int qt_holdout_write_table(const char *holdout_json, FILE *f, qt_err *err);
+
+/* One study's side of a comparison (qt_holdout_compare). */
+typedef struct qt_compare_side {
+  long best;           /* trial_info index of the best under the joint score, -1: none */
+  double best_score;   /* its joint score (the metric itself when the goal is a metric) */
+  size_t n_complete;   /* complete trials scored */
+} qt_compare_side;
+/* Ranks the complete trials of a and b under one normalization of a's goal
+ * (its weights over the union of both studies' trials; a metric objective
+ * compares as is): feasible before infeasible, then by joint score in a's
+ * direction.  QT_EINVAL when the goals differ in objective metric,
+ * direction or weights (the message names which); QT_ENOMEM. */
+QT_API int qt_holdout_compare(const qt_study *a, const qt_study *b, qt_compare_side *out_a,
+                              qt_compare_side *out_b, qt_err *err);
+
 #endif

@@ -7,6 +7,7 @@
 #include "cli/market.h"
 #include "cli/util.h"
 #include "qtune/strategies.h"
+#include "qtune/validate.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -33,6 +34,7 @@ typedef struct opt_args {
   const char *objective, *direction, *weights, *constraints, *cmd, *trial_timeout;
   const char *retries, *best_out, *timeout, *function, *params;
   const char *sampler_opts, *search;
+  const char *holdout, *test_from, *holdout_top; /* out of sample after the search */
   int lenient, deterministic, quiet;
   qt_market_opts mo;
   qt_engine_opts eo;           /* the backtest settings, range-checked as parsed */
@@ -84,6 +86,10 @@ static const char k_help[] =
     "  --deterministic        batches of --jobs: same seed, same trials\n"
     "  --best-out FILE        best params as YAML (default <study>_best.yaml)\n"
     "  --quiet                no progress display\n"
+    "  --holdout P            search the first part, then test the best and the top N on\n"
+    "                         the last P of the bars (25%% or 0.25; earlier bars warm up)\n"
+    "  --test-from T          the same, out of sample from time T\n"
+    "  --holdout-top N        trials tested out of sample (default 10)\n"
     "  --config FILE.yaml     any of the keys above (without --, `_` or `-`), also\n"
     "                         n_trials, n_jobs, sampler: {name, seed, options},\n"
     "                         objective: {metric: weight}, constraints: {min_X: v}\n"
@@ -130,7 +136,8 @@ static const struct { const char *name; size_t off; } k_vals[] = {
     O("--retries", retries),       O("--best-out", best_out),
     O("--timeout", timeout),       O("--function", function),
     O("--params", params),         O("--sampler-opts", sampler_opts),
-    O("--search", search),
+    O("--search", search),         O("--holdout", holdout),
+    O("--test-from", test_from),   O("--holdout-top", holdout_top),
 };
 #undef O
 #define F(n, f) {n, offsetof(opt_args, f)}
@@ -450,6 +457,8 @@ static char *user_config(const opt_args *a) {
   if (a->mo.data) json_object_set_new(o, "data", json_string(a->mo.data));
   if (a->mo.from) json_object_set_new(o, "from", json_string(a->mo.from));
   if (a->mo.to) json_object_set_new(o, "to", json_string(a->mo.to));
+  if (a->holdout) json_object_set_new(o, "holdout", json_string(a->holdout));
+  if (a->test_from) json_object_set_new(o, "test_from", json_string(a->test_from));
   if (a->space && a->search) /* which params the space file made the study search */
     json_object_set_new(o, "search", json_string(a->search));
   char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -505,6 +514,22 @@ static int check_pin(const qt_study *st, const char *pin) {
   return CLI_ERROR;
 }
 
+/* The holdout after the search: the library runs the top N on the held-out
+ * bars, stores the result with the study and writes its table. */
+static int run_holdout(qt_study *st, const qt_objective *oos, const qt_holdout_split *hs,
+                       long top, qt_err *e) {
+  size_t cap = (size_t)1 << 20;
+  char *buf = malloc(cap);
+  if (!buf) return qt_err_set(e, QT_ENOMEM, "holdout: out of memory");
+  qt_holdout_opts ho = qt_holdout_opts_default();
+  ho.top_n = (size_t)top;
+  int r = qt_holdout_run(st, oos, hs, &ho, buf, cap, e);
+  if (!r) r = qt_holdout_store(st, buf, e);
+  if (!r) r = qt_holdout_write_table(buf, stdout, e);
+  free(buf);
+  return r;
+}
+
 int cmd_optimize(int argc, char **argv) {
   opt_args a;
   memset(&a, 0, sizeof a);
@@ -516,8 +541,12 @@ int cmd_optimize(int argc, char **argv) {
   qt_space *sp = NULL;
   qt_study *st = NULL;
   qt_objective obj = {0};
-  qt_market mk;
-  int have_market = 0;
+  qt_market mk, mk_oos; /* mk_oos: the whole market, held-out bars included */
+  int have_market = 0, have_oos = 0;
+  qt_objective oos = {0};
+  qt_holdout_split hs;
+  long hold_top = 10;
+  char split_to[40];
   char desc[512];
   char *ucfg = NULL, *space_text = NULL;
   void *plugin = NULL; /* a user's strategy .so (qt_strategy_resolve) */
@@ -527,6 +556,7 @@ int cmd_optimize(int argc, char **argv) {
   qt_engine_opts eo = qt_engine_opts_default();
   char pin_buf[16384]; /* the pin JSON of this run (qt_study_pin_json) */
   memset(&mk, 0, sizeof mk);
+  memset(&mk_oos, 0, sizeof mk_oos);
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       char names[256];
@@ -606,6 +636,28 @@ int cmd_optimize(int argc, char **argv) {
   if (a.trial_timeout &&
       (cli_parse_double("--trial-timeout", a.trial_timeout, &trial_timeout) || trial_timeout < 0)) {
     rc = cli_failf("--trial-timeout: must be >= 0 seconds");
+    goto done;
+  }
+  int holdout = a.holdout || a.test_from;
+  if (a.holdout && a.test_from) {
+    rc = cli_failf("optimize: give --holdout or --test-from, not both");
+    goto done;
+  }
+  if (holdout && !a.strategy) {
+    rc = cli_failf("optimize: --%s needs --strategy (the held-out bars are a market's)",
+                   a.holdout ? "holdout" : "test-from");
+    goto done;
+  }
+  if (a.holdout_top && !holdout) {
+    rc = cli_failf("optimize: --holdout-top needs --holdout or --test-from");
+    goto done;
+  }
+  if (a.holdout_top && parse_count("--holdout-top", a.holdout_top, 1, &hold_top)) goto done;
+  double hold_frac = 0;
+  int64_t test_from_ms = 0;
+  if (a.holdout && qt_holdout_parse_fraction(a.holdout, &hold_frac, &e)) goto fail_e;
+  if (a.test_from && qt_time_parse(a.test_from, strlen(a.test_from), &test_from_ms, &e)) {
+    rc = cli_failf("--test-from: %s", e.msg);
     goto done;
   }
   if (trials == 0 && timeout == 0) {
@@ -707,6 +759,19 @@ int cmd_optimize(int argc, char **argv) {
    * the study exists, so a failed set-up leaves no empty study behind */
   if (strat) {
     a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0 || strat->n_instruments > 1;
+    if (holdout) {
+      /* the whole market first, for the split; the study then loads (and pins)
+       * only the bars before it, so nothing held out reaches a trial */
+      have_oos = 1; /* freed also after a failed load */
+      if (qt_market_load(&a.mo, &mk_oos, &e)) goto fail_e;
+      const qt_bars *b0 = mk_oos.feeds[0].bars;
+      if (a.holdout ? qt_holdout_split_fraction(b0->ts_ms, mk_oos.from_i, mk_oos.to_i, hold_frac,
+                                                &hs, &e)
+                    : qt_holdout_split_time(b0->ts_ms, mk_oos.from_i, mk_oos.to_i, test_from_ms,
+                                            &hs, &e))
+        goto fail_e;
+      a.mo.to = qt_time_format(hs.split_ms, split_to, sizeof split_to);
+    }
     if (qt_market_load(&a.mo, &mk, &e)) goto fail_e;
     have_market = 1;
     cli_market_print_warnings(&mk);
@@ -723,6 +788,13 @@ int cmd_optimize(int argc, char **argv) {
     if (strat->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
     hedge = eo.hedge_mode;
     if (qt_objective_strategy(strat, mk.feeds, mk.n_feeds, &eo, NULL, &obj, &e)) goto fail_e;
+    if (holdout) {
+      qt_engine_opts eo_oos = eo; /* the same settings, trading from the split on */
+      eo_oos.from = hs.split_i;
+      eo_oos.to = 0;
+      if (qt_objective_strategy(strat, mk_oos.feeds, mk_oos.n_feeds, &eo_oos, NULL, &oos, &e))
+        goto fail_e;
+    }
   } else if (a.cmd) {
     if (qt_objective_command(a.cmd, trial_timeout, &obj, &e)) goto fail_e;
   } else {
@@ -835,6 +907,8 @@ int cmd_optimize(int argc, char **argv) {
     printf("no trial meets the constraints yet (%zu complete, %zu failed); see qtune analyze "
            "--study-name %s\n", counts[QT_TRIAL_COMPLETE], counts[QT_TRIAL_FAIL],
            qt_study_name(st));
+    if (holdout && counts[QT_TRIAL_COMPLETE] && run_holdout(st, &oos, &hs, hold_top, &e))
+      goto fail_e;
     printf("database: %s\n", url_shown);
     rc = CLI_OK;
     goto done;
@@ -845,6 +919,7 @@ int cmd_optimize(int argc, char **argv) {
   const char *bo = a.best_out ? a.best_out : bpath;
   if (cli_study_write_best(st, b, bo, &e)) goto fail_e;
   printf("best parameters: %s\n", bo);
+  if (holdout && run_holdout(st, &oos, &hs, hold_top, &e)) goto fail_e;
   printf("database: %s (study %s)\n", url_shown, qt_study_name(st));
   rc = CLI_OK;
   goto done;
@@ -855,8 +930,10 @@ fail_e:
   rc = cli_fail(&e);
 done:
   qt_objective_free(&obj);
+  qt_objective_free(&oos);
   qt_study_free(st);
   if (have_market) qt_market_free(&mk);
+  if (have_oos) qt_market_free(&mk_oos);
   free(a.fix_p);
   free(a.fix_set);
   qt_space_free(sp);

@@ -6,6 +6,7 @@
 #include "cli/cmd_study.h"
 #include "cli/commands.h"
 #include "cli/util.h"
+#include "qtune/validate.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -198,8 +199,89 @@ static int export_csv(const qt_study *st, const char *path, qt_err *err) {
   return rc ? rc : rc2;
 }
 
+/* The stored holdout of a study as a JSON value (NULL: none). */
+static json_t *holdout_of(const qt_study *st) {
+  const char *cfg = qt_study_config_json(st);
+  json_t *c = cfg ? json_loads(cfg, 0, NULL) : NULL, *h = json_object_get(c, "holdout");
+  if (h) json_incref(h);
+  json_decref(c);
+  return h;
+}
+
+/* `analyze --compare-with B`: both studies' best under one normalization of
+ * the score (the library's), side by side with their params and metrics in
+ * and (when a holdout is stored) out of sample. */
+static int compare_studies(qt_study *a, const char *name_b, const char *url) {
+  qt_err e;
+  qt_study *b = NULL;
+  if (cli_study_open_ro(name_b, url, &b, &e)) return cli_fail(&e);
+  qt_compare_side sa, sb;
+  int rc = CLI_OK;
+  if (qt_holdout_compare(a, b, &sa, &sb, &e)) {
+    rc = cli_fail(&e);
+    goto done;
+  }
+  qt_study *sts[2] = {a, b};
+  qt_compare_side *sd[2] = {&sa, &sb};
+  json_t *is[2] = {NULL, NULL}, *oos[2] = {NULL, NULL}, *hold[2] = {holdout_of(a), holdout_of(b)};
+  char num[2][32], par[2][512];
+  const char *obj = cli_study_objective_name(a);
+  for (int k = 0; k < 2; k++) {
+    snprintf(num[k], sizeof num[k], "-");
+    snprintf(par[k], sizeof par[k], "-");
+    if (sd[k]->best < 0) continue;
+    qt_trial_info ti;
+    qt_study_trial_info(sts[k], (size_t)sd[k]->best, &ti);
+    snprintf(num[k], sizeof num[k], "%lld", (long long)ti.number);
+    snprintf(par[k], sizeof par[k], "%s", ti.params_json ? ti.params_json : "{}");
+    is[k] = load_obj(ti.metrics_json);
+    json_t *tr = json_object_get(hold[k], "trials"), *t;
+    size_t i;
+    json_array_foreach(tr, i, t) {
+      if (json_integer_value(json_object_get(t, "number")) == ti.number)
+        oos[k] = json_object_get(t, "oos");
+    }
+  }
+  printf("comparing %s and %s: %s (%s) under one normalization over both studies' %zu + %zu "
+         "complete trials\n",
+         qt_study_name(a), qt_study_name(b), obj, qt_study_goal(a)->maximize ? "maximize" : "minimize",
+         sa.n_complete, sb.n_complete);
+  printf("  %-22s %24s %24s\n", "", qt_study_name(a), qt_study_name(b));
+  printf("  %-22s %24s %24s\n", "best trial", num[0], num[1]);
+  char v0[32], v1[32];
+  fmt_num(v0, sizeof v0, sa.best_score, 0);
+  fmt_num(v1, sizeof v1, sb.best_score, 0);
+  printf("  %-22s %24s %24s\n", !strcmp(qt_study_goal(a)->metric, "score") ? "joint score" : obj,
+         v0, v1);
+  static const char *const ms[] = {"sharpe", "total_profit", "calmar", "max_drawdown",
+                                   "win_rate", "profit_factor", "trades"};
+  for (int side = 0; side < 2; side++)
+    for (size_t m = 0; m < sizeof ms / sizeof ms[0]; m++) {
+      char row[64];
+      int pct = !strcmp(ms[m], "max_drawdown") || !strcmp(ms[m], "win_rate");
+      fmt_num(v0, sizeof v0, jnum(side ? oos[0] : is[0], ms[m]), pct);
+      fmt_num(v1, sizeof v1, jnum(side ? oos[1] : is[1], ms[m]), pct);
+      snprintf(row, sizeof row, "%s %s", ms[m], side ? "(out)" : "(in)");
+      printf("  %-22s %24s %24s\n", row, v0, v1);
+    }
+  for (int k = 0; k < 2; k++) {
+    printf("  params of %s: %s\n", qt_study_name(sts[k]), par[k]);
+    if (!hold[k]) printf("  (%s has no holdout: out-of-sample rows are '-')\n", qt_study_name(sts[k]));
+    else if (!oos[k] && sd[k]->best >= 0)
+      printf("  (trial %s of %s was not among the trials its holdout tested)\n", num[k],
+             qt_study_name(sts[k]));
+  }
+  for (int k = 0; k < 2; k++) {
+    json_decref(is[k]);
+    json_decref(hold[k]);
+  }
+done:
+  qt_study_free(b);
+  return rc;
+}
+
 int cmd_analyze(int argc, char **argv) {
-  const char *url = qt_storage_default_url(), *name = NULL, *csv = NULL;
+  const char *url = qt_storage_default_url(), *name = NULL, *csv = NULL, *other = NULL;
   long top_n = 10;
   int as_json = 0;
   for (int i = 1; i < argc; i++) {
@@ -207,12 +289,17 @@ int cmd_analyze(int argc, char **argv) {
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune analyze --study-name S [--storage URL] [--top-n 10] [--json]\n"
              "       qtune analyze --study-name S [--storage URL] --export-csv FILE\n"
+             "       qtune analyze --study-name A --compare-with B [--storage URL]\n"
              "Prints the top trials (feasible first, by objective; one column per\n"
              "parameter) and each parameter's importance: the variance of the mean\n"
              "objective across quantile bins of the parameter, normalized to sum 1\n"
              "(see docs/studies.md).\n"
              "--export-csv only writes FILE, one row per trial: number, state,\n"
              "objective, feasible, violations, error, every metric, every parameter.\n"
+             "A study run with --holdout also shows its out-of-sample table.\n"
+             "--compare-with B: the best of both studies under one normalization of\n"
+             "the score over the union of their trials, with params and metrics in\n"
+             "and out of sample.\n"
              "\n"
              "Example:\n"
              "  qtune analyze --study-name sma1 --storage sqlite:///qtune.db --top-n 5\n"
@@ -224,6 +311,8 @@ int cmd_analyze(int argc, char **argv) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--study-name") || !strcmp(a, "--study")) {
       if (!(name = opt_val(argc, argv, &i))) return CLI_ERROR;
+    } else if (!strcmp(a, "--compare-with")) {
+      if (!(other = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--export-csv")) {
       if (!(csv = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--top-n")) {
@@ -244,6 +333,11 @@ int cmd_analyze(int argc, char **argv) {
   if (cli_study_open_ro(name, url, &st, &e)) return cli_fail(&e);
   int rc = CLI_OK;
   size_t n = qt_study_n_trials(st), c[QT_TRIAL_N_STATES];
+  if (other) {
+    rc = compare_studies(st, other, url);
+    qt_study_free(st);
+    return rc;
+  }
   if (csv) {
     if (export_csv(st, csv, &e)) rc = cli_fail(&e);
     else printf("wrote %s (%zu trials of study %s)\n", csv, n, name);
@@ -292,6 +386,8 @@ int cmd_analyze(int argc, char **argv) {
     for (size_t d = 0; d < nd; d++) json_object_set_new(im, qt_space_dim(sp, d)->name, json_real(imp[d]));
     json_object_set_new(o, "top", top);
     json_object_set_new(o, "importance", im);
+    json_t *h = holdout_of(st);
+    if (h) json_object_set_new(o, "holdout", h);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     if (s) printf("%s\n", s);
     free(s);
@@ -345,6 +441,11 @@ int cmd_analyze(int argc, char **argv) {
       bar[w] = 0;
       printf("  %-24s %6.3f %s\n", qt_space_dim(sp, d)->name, imp[d], bar);
     }
+    char *hb = malloc((size_t)1 << 20);
+    int hr = hb ? qt_holdout_load(st, hb, (size_t)1 << 20, &e) : QT_ENOMEM;
+    if (hr == QT_OK && qt_holdout_write_table(hb, stdout, &e)) rc = cli_fail(&e);
+    else if (hr != QT_OK && hr != QT_ENOTFOUND) rc = cli_fail(&e);
+    free(hb);
   }
 done:
   free(rk);

@@ -58,7 +58,7 @@ typedef struct stmt_def {
 enum {
   P_STUDY_INSERT, P_STUDY_BY_NAME, P_STUDY_LIST, P_STUDY_DELETE, P_LOCK_STUDY, P_TRIAL_INSERT,
   P_TRIAL_PARAMS, P_TRIAL_STATE, P_TRIAL_FINISH, P_TRIALS_LIST, P_HEARTBEAT, P_RECOVER,
-  P_DELETE_BELOW, P_SET_SCORE, P_COUNT
+  P_DELETE_BELOW, P_SET_SCORE, P_SET_CONFIG, P_COUNT
 };
 
 #define STUDY_COLS "id, name, created_at, directions, space_json, config_json"
@@ -103,6 +103,7 @@ static const stmt_def k_stmts[P_COUNT] = {
                         "DELETE FROM trials WHERE study_id = $1 AND state <> 'running'"
                         " AND score IS NOT NULL AND score < $2",
                         2},
+    [P_SET_CONFIG] = {"qt_set_config", "UPDATE studies SET config_json = $2 WHERE id = $1", 2},
     [P_SET_SCORE] = {"qt_set_score",
                      "UPDATE trials SET score = $2 WHERE id = $1 AND state <> 'running'", 2},
 };
@@ -559,6 +560,23 @@ static int pg_trials_set_scores(void *self, const int64_t *ids, const double *sc
   return r;
 }
 
+static int pg_study_set_config(void *self, int64_t study_id, const char *config_json,
+                               qt_err *err) {
+  pg *p = self;
+  char id[32];
+  snprintf(id, sizeof id, "%" PRId64, study_id);
+  const char *params[2] = {id, config_json};
+  pthread_mutex_lock(&p->mu);
+  PGresult *res = run(p, P_SET_CONFIG, params, err); /* one statement: its own transaction */
+  pthread_mutex_unlock(&p->mu);
+  if (!res) return QT_ESTORE;
+  int r = atoi(PQcmdTuples(res)) == 0
+              ? qt_err_set(err, QT_ENOTFOUND, "postgresql %s: no such study (id %s)", p->where, id)
+              : QT_OK;
+  PQclear(res);
+  return r;
+}
+
 const qt_storage_vtbl qt_storage_postgres = {
     .abi = QT_STORAGE_ABI,
     .scheme = "postgresql",
@@ -576,4 +594,5 @@ const qt_storage_vtbl qt_storage_postgres = {
     .recover_stale = pg_recover_stale,
     .trials_delete_below = pg_trials_delete_below,
     .trials_set_scores = pg_trials_set_scores,
+    .study_set_config = pg_study_set_config,
 };

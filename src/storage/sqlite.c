@@ -44,7 +44,7 @@ static const char *const k_schema_v1 =
 enum {
   S_STUDY_INSERT, S_STUDY_BY_NAME, S_STUDY_LIST, S_STUDY_DELETE, S_TRIALS_DELETE_STUDY,
   S_NEXT_NUMBER, S_TRIAL_INSERT, S_TRIAL_PARAMS, S_TRIAL_STATE, S_TRIAL_FINISH, S_TRIALS_LIST,
-  S_HEARTBEAT, S_RECOVER, S_DELETE_BELOW, S_SET_SCORE, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+  S_HEARTBEAT, S_RECOVER, S_DELETE_BELOW, S_SET_SCORE, S_SET_CONFIG, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
 };
 
 static const char *const k_sql[S_COUNT] = {
@@ -74,6 +74,7 @@ static const char *const k_sql[S_COUNT] = {
     [S_DELETE_BELOW] = "DELETE FROM trials WHERE study_id = ?1 AND state <> 'running'"
                        " AND score IS NOT NULL AND score < ?2",
     [S_SET_SCORE] = "UPDATE trials SET score = ?2 WHERE id = ?1 AND state <> 'running'",
+    [S_SET_CONFIG] = "UPDATE studies SET config_json = ?2 WHERE id = ?1",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -608,6 +609,27 @@ static int sq_trials_set_scores(void *self, const int64_t *ids, const double *sc
   return r;
 }
 
+static int sq_study_set_config(void *self, int64_t study_id, const char *config_json,
+                               qt_err *err) {
+  sq *s = self;
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (!r) {
+    sqlite3_stmt *st = prep(s, S_SET_CONFIG);
+    sqlite3_bind_int64(st, 1, study_id);
+    bind_text(st, 2, config_json);
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "updating a study's config");
+    else if (sqlite3_changes(s->db) == 0)
+      r = qt_err_set(err, QT_ENOTFOUND, "%s: no such study (id %lld)", s->path,
+                     (long long)study_id);
+    sqlite3_reset(st);
+  }
+  if (!r) r = commit(s, err);
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
 const qt_storage_vtbl qt_storage_sqlite = {
     .abi = QT_STORAGE_ABI,
     .scheme = "sqlite",
@@ -625,4 +647,5 @@ const qt_storage_vtbl qt_storage_sqlite = {
     .recover_stale = sq_recover_stale,
     .trials_delete_below = sq_trials_delete_below,
     .trials_set_scores = sq_trials_set_scores,
+    .study_set_config = sq_study_set_config,
 };

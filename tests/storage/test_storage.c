@@ -81,6 +81,26 @@ static void study_create_then_load(void) {
   qt_storage_close(&s);
 }
 
+/* A study's config is replaced after creation (a holdout's results go there),
+ * read back by load, and an unknown id is refused. */
+static void study_set_config(void) {
+  fresh_path("setcfg");
+  qt_storage s;
+  open_or_die(&s);
+  qt_study_rec a, b;
+  int created = -1;
+  qt_err e;
+  EXPECT_EQ(s.vt->study_create(s.self, "c1", "[\"maximize\"]", "{}", "{\"seed\":1}", &a, &created, &e), 0);
+  EXPECT_EQ(s.vt->study_set_config(s.self, a.id, "{\"seed\":1,\"holdout\":{\"rho\":0.5}}", &e), 0);
+  EXPECT_EQ(s.vt->study_load(s.self, "c1", &b, &e), 0);
+  EXPECT_STREQ(b.config_json, "{\"seed\":1,\"holdout\":{\"rho\":0.5}}");
+  qt_study_rec_fini(&b);
+  EXPECT_EQ(s.vt->study_set_config(s.self, a.id + 1000, "{}", &e), QT_ENOTFOUND);
+  EXPECT_CONTAINS(e.msg, "no such study");
+  qt_study_rec_fini(&a);
+  qt_storage_close(&s);
+}
+
 static void trials_lifecycle(void) {
   fresh_path("trials");
   qt_storage s;
@@ -311,14 +331,15 @@ static void pg_schema_newer_refused(void) {
 #define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(study_create_then_load)
 BOTH(trials_lifecycle)
+BOTH(study_set_config)
 BOTH(four_processes_no_duplicates)
 BOTH(out_of_memory_paths)
 ON_SQLITE(bad_urls_and_files)
 ON_SQLITE(schema_versions)
 ON_PG(pg_schema_newer_refused)
 
-QT_TESTS(T(sqlite_study_create_then_load), T(sqlite_trials_lifecycle),
+QT_TESTS(T(sqlite_study_create_then_load), T(sqlite_trials_lifecycle), T(sqlite_study_set_config),
          T(sqlite_four_processes_no_duplicates), T(sqlite_out_of_memory_paths),
          T(sqlite_bad_urls_and_files), T(sqlite_schema_versions),
-         T(pg_study_create_then_load), T(pg_trials_lifecycle), T(pg_four_processes_no_duplicates),
+         T(pg_study_create_then_load), T(pg_trials_lifecycle), T(pg_study_set_config), T(pg_four_processes_no_duplicates),
          T(pg_out_of_memory_paths), T(pg_pg_schema_newer_refused))
