@@ -850,24 +850,27 @@ fail:
   return rc;
 }
 
+/* Loads a space file's YAML into doc (the caller deletes it on success);
+ * nothing to free on failure. */
+static int load_doc(const char *yaml_text, const char *file, yaml_document_t *doc, qt_err *err) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser)) return qt_err_set(err, QT_ENOMEM, "%s: out of memory", file);
+  yaml_parser_set_input_string(&parser, (const unsigned char *)yaml_text, strlen(yaml_text));
+  int rc = QT_OK;
+  if (!yaml_parser_load(&parser, doc))
+    rc = qt_err_set(err, QT_EPARSE, "%s:%d: %s", file, (int)parser.problem_mark.line + 1,
+                    parser.problem ? parser.problem : "malformed YAML");
+  yaml_parser_delete(&parser);
+  return rc;
+}
+
 int qt_space_apply_yaml(qt_space *sp, const char *yaml_text, const char *file,
                         const qt_param_spec *spec, size_t n_spec, qt_err *err) {
   int rc = QT_OK;
-  yaml_parser_t parser;
   yaml_document_t doc;
-  int have_parser = 0, have_doc = 0;
+  int have_doc = 0;
   if (!file) file = "space";
-  if (!yaml_parser_initialize(&parser)) {
-    rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory", file);
-    goto fail;
-  }
-  have_parser = 1;
-  yaml_parser_set_input_string(&parser, (const unsigned char *)yaml_text, strlen(yaml_text));
-  if (!yaml_parser_load(&parser, &doc)) {
-    rc = qt_err_set(err, QT_EPARSE, "%s:%d: %s", file, (int)parser.problem_mark.line + 1,
-                    parser.problem ? parser.problem : "malformed YAML");
-    goto fail;
-  }
+  if ((rc = load_doc(yaml_text, file, &doc, err)) != QT_OK) goto fail;
   have_doc = 1;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   if (!root || (root->type == YAML_SCALAR_NODE && !root->data.scalar.length)) goto fail; /* empty */
@@ -891,30 +894,18 @@ int qt_space_apply_yaml(qt_space *sp, const char *yaml_text, const char *file,
   }
 fail:
   if (have_doc) yaml_document_delete(&doc);
-  if (have_parser) yaml_parser_delete(&parser);
   return rc;
 }
 
 int qt_space_fix_unlisted(qt_space *sp, const char *yaml_text, const char *file,
                           size_t *out_n_fixed, qt_err *err) {
   int rc = QT_OK;
-  yaml_parser_t parser;
   yaml_document_t doc;
-  int have_parser = 0, have_doc = 0;
+  int have_doc = 0;
   size_t n_fixed = 0;
   if (out_n_fixed) *out_n_fixed = 0;
   if (!file) file = "space";
-  if (!yaml_parser_initialize(&parser)) {
-    rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory", file);
-    goto fail;
-  }
-  have_parser = 1;
-  yaml_parser_set_input_string(&parser, (const unsigned char *)yaml_text, strlen(yaml_text));
-  if (!yaml_parser_load(&parser, &doc)) {
-    rc = qt_err_set(err, QT_EPARSE, "%s:%d: %s", file, (int)parser.problem_mark.line + 1,
-                    parser.problem ? parser.problem : "malformed YAML");
-    goto fail;
-  }
+  if ((rc = load_doc(yaml_text, file, &doc, err)) != QT_OK) goto fail;
   have_doc = 1;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   int is_map = root && root->type == YAML_MAPPING_NODE;
@@ -937,6 +928,5 @@ int qt_space_fix_unlisted(qt_space *sp, const char *yaml_text, const char *file,
   if (out_n_fixed) *out_n_fixed = n_fixed;
 fail:
   if (have_doc) yaml_document_delete(&doc);
-  if (have_parser) yaml_parser_delete(&parser);
   return rc;
 }
