@@ -44,6 +44,12 @@ typedef struct cma_self {
   qt__prop_rng prng;
   cma_gen **gens;
   size_t n_gens, cap_gens;
+  /* the history's searched params as seen last time (hn rows of nc), with
+   * the trial numbers, and their order by params: kept across proposals so
+   * that an appended history costs a comparison and an insertion */
+  double *hkey;
+  int64_t *hnum;
+  size_t *hord, hn, hcap;
   qt__dimx dx[];
 } cma_self;
 
@@ -324,51 +330,88 @@ static void cma_destroy(void *self) {
   if (!s) return;
   for (size_t g = 0; g < s->n_gens; g++) qt_free(s->gens[g]);
   qt_free(s->gens);
+  qt_free(s->hkey);
+  qt_free(s->hnum);
+  qt_free(s->hord);
   qt_free(s->ci);
   qt_free(s);
 }
 
-/* Lexicographic order of two param vectors over the searched coordinates,
- * equal within a tolerance (a resumed study's params went through JSON). */
-static int cmp_params(const cma_self *s, const double *a, const double *b) {
+/* Lexicographic order of two keys (searched params, nc each), equal within a
+ * tolerance (a resumed study's params went through JSON). */
+static int cmp_keys(const cma_self *s, const double *a, const double *b) {
   for (size_t j = 0; j < s->nc; j++) {
     const qt__dimx *dx = &s->dx[s->ci[j]];
-    double tol = 1e-9 * (1 + fabs(dx->hi - dx->lo)), d = a[s->ci[j]] - b[s->ci[j]];
+    double tol = 1e-9 * (1 + fabs(dx->hi - dx->lo)), d = a[j] - b[j];
     if (d < -tol) return -1;
     if (d > tol) return 1;
   }
   return 0;
 }
 
-/* Merge sort of history indices by params (qsort has no context in C11). */
-static void sort_idx(const cma_self *s, const qt_trial_view *h, size_t *ix, size_t *tmp,
-                     size_t n) {
-  if (n < 2) return;
-  size_t m = n / 2;
-  sort_idx(s, h, ix, tmp, m);
-  sort_idx(s, h, ix + m, tmp, n - m);
-  size_t i = 0, j = m, k = 0;
-  while (i < m && j < n) {
-    int c = cmp_params(s, h[ix[j]].x, h[ix[i]].x);
-    tmp[k++] = c < 0 ? ix[j++] : ix[i++];
+static void key_of(const cma_self *s, const double *x, double *key) {
+  for (size_t j = 0; j < s->nc; j++) key[j] = x ? x[s->ci[j]] : HUGE_VAL;
+}
+
+/* Brings the key cache up to the history: keeps the prefix that is unchanged
+ * (same numbers and params), then inserts the rest in order. */
+static int sync_history(cma_self *s, const qt_trial_view *h, size_t n) {
+  size_t nc = s->nc, p = 0;
+  double key[64];
+  while (p < s->hn && p < n && s->hnum[p] == h[p].number) {
+    key_of(s, h[p].x, key);
+    if (memcmp(key, s->hkey + p * nc, nc * sizeof *key)) break;
+    p++;
   }
-  while (i < m) tmp[k++] = ix[i++];
-  while (j < n) tmp[k++] = ix[j++];
-  memcpy(ix, tmp, n * sizeof *ix);
+  if (p < s->hn) { /* another history: drop the rows past the common prefix */
+    size_t k = 0;
+    for (size_t i = 0; i < s->hn; i++)
+      if (s->hord[i] < p) s->hord[k++] = s->hord[i];
+    s->hn = p;
+  }
+  if (n > s->hcap) {
+    size_t cap = n > 2 * s->hcap ? n : 2 * s->hcap;
+    double *nk = qt_realloc(s->hkey, cap * nc * sizeof *nk);
+    if (!nk) return QT_ENOMEM;
+    s->hkey = nk;
+    int64_t *nn = qt_realloc(s->hnum, cap * sizeof *nn);
+    if (!nn) return QT_ENOMEM;
+    s->hnum = nn;
+    size_t *no = qt_realloc(s->hord, cap * sizeof *no);
+    if (!no) return QT_ENOMEM;
+    s->hord = no;
+    s->hcap = cap;
+  }
+  for (size_t i = s->hn; i < n; i++) {
+    double *k = s->hkey + i * nc;
+    key_of(s, h[i].x, k);
+    s->hnum[i] = h[i].number;
+    size_t lo = 0, hi = i; /* after the equal ones */
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (cmp_keys(s, s->hkey + s->hord[mid] * nc, k) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    memmove(s->hord + lo + 1, s->hord + lo, (i - lo) * sizeof *s->hord);
+    s->hord[lo] = i;
+    s->hn = i + 1;
+  }
+  return QT_OK;
 }
 
 /* The earliest unclaimed history entry with params x, claimed; -1 if none. */
-static long claim(const cma_self *s, const qt_trial_view *h, const size_t *ix, size_t n,
-                  unsigned char *used, const double *x) {
-  size_t lo = 0, hi = n;
+static long claim(const cma_self *s, unsigned char *used, const double *x) {
+  double key[64];
+  size_t lo = 0, hi = s->hn, nc = s->nc;
+  key_of(s, x, key);
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (cmp_params(s, h[ix[mid]].x, x) < 0) lo = mid + 1;
+    if (cmp_keys(s, s->hkey + s->hord[mid] * nc, key) < 0) lo = mid + 1;
     else hi = mid;
   }
   long best = -1;
-  for (size_t p = lo; p < n && cmp_params(s, h[ix[p]].x, x) == 0; p++)
-    if (!used[ix[p]] && (best < 0 || ix[p] < (size_t)best)) best = (long)ix[p];
+  for (size_t p = lo; p < s->hn && cmp_keys(s, s->hkey + s->hord[p] * nc, key) == 0; p++)
+    if (!used[s->hord[p]] && (best < 0 || s->hord[p] < (size_t)best)) best = (long)s->hord[p];
   if (best >= 0) used[best] = 1;
   return best;
 }
@@ -389,13 +432,8 @@ static int cma_propose(void *self, const qt_trial_view *done, size_t n_done, dou
     return QT_OK;
   }
   int rc = QT_OK;
-  size_t *ix = qt_malloc((n_done ? n_done : 1) * 2 * sizeof *ix);
   unsigned char *used = qt_calloc(n_done ? n_done : 1, 1);
-  size_t nh = 0;
-  if (!ix || !used) goto oom;
-  for (size_t i = 0; i < n_done; i++)
-    if (done[i].x) ix[nh++] = i;
-  sort_idx(s, done, ix, ix + n_done, nh);
+  if (!used || sync_history(s, done, n_done)) goto oom;
   if (s->n_gens == 0) {
     if (s->cap_gens == 0) {
       s->gens = qt_calloc(8, sizeof *s->gens);
@@ -419,7 +457,7 @@ static int cma_propose(void *self, const qt_trial_view *done, size_t n_done, dou
     cma_gen *g = s->gens[gi];
     int complete = 1;
     for (size_t i = 0; i < lam; i++) {
-      cl[i] = claim(s, done, ix, nh, used, g->x + i * s->n);
+      cl[i] = claim(s, used, g->x + i * s->n);
       if (cl[i] < 0 || done[cl[i]].state == QT_TRIAL_RUNNING) {
         complete = 0;
         continue;
@@ -459,7 +497,6 @@ static int cma_propose(void *self, const qt_trial_view *done, size_t n_done, dou
   double y[64];
   cma_sample(s, g, &r, y, out_x);
 out:
-  qt_free(ix);
   qt_free(used);
   return rc;
 oom:
