@@ -8,6 +8,11 @@
  * then a line comparing the two proposal distributions from one fixed
  * history (proposals_line), then a summary line counting the cases where
  * qtune's TPE median is at least as good as Optuna's and as random's.
+ * The qmc (scrambled Sobol) and cmaes lines run beside Optuna's QMCSampler
+ * (scramble=True; it needs scipy: without it optuna_search.py says so on
+ * stderr and prints no qmc lines) and CmaEsSampler (python3-cmaes), on the
+ * same functions and seeds; the summary counts the cases where each is at
+ * least as good as Optuna's same sampler, as random and as qtune's tpe.
  *
  * Environment: BENCH_QUICK=1 uses 3 seeds (both sides), BENCH_SEEDS=N any
  * number up to 64 (30: a steadier comparison; Optuna takes ~45 min), BENCH_SKIP_OPTUNA=1
@@ -127,7 +132,8 @@ static void run(const qt_sampler_vtbl *vt, const qt_kv *opts, func_fn f, int d, 
   qt_space_free(sp);
 }
 
-static double g_med[3][NF][ND][NTR]; /* [tpe, random, tpe with 24 candidates] */
+#define NS 5
+static double g_med[NS][NF][ND][NTR]; /* [tpe, random, tpe_24_candidates, qmc, cmaes] */
 
 static void print_case(const char *impl, const char *sampler, int fi, int di, int ti, int seeds,
                        double *vals) {
@@ -198,10 +204,11 @@ int main(void) {
    * Optuna's 24 candidates */
   static const qt_kv opt24[] = {{"n_ei_candidates", "24"}, {NULL, NULL}};
   qt_kv optn[] = {{"n_ei_candidates", getenv("BENCH_TPE_N_EI")}, {NULL, NULL}};
-  const char *names[3] = {"tpe", "random", "tpe"}, *labels[3] = {"tpe", "random", "tpe_24_candidates"};
-  const qt_kv *opts[3] = {optn[0].val ? optn : NULL, NULL, opt24};
+  const char *names[NS] = {"tpe", "random", "tpe", "qmc", "cmaes"};
+  const char *labels[NS] = {"tpe", "random", "tpe_24_candidates", "qmc", "cmaes"};
+  const qt_kv *opts[NS] = {optn[0].val ? optn : NULL, NULL, opt24, NULL, NULL};
   double t0 = bench_now();
-  for (int s = 0; s < 3; s++)
+  for (int s = 0; s < NS; s++)
     for (int fi = 0; fi < NF; fi++)
       for (int di = 0; di < ND; di++) {
         double vals[NTR][64];
@@ -228,14 +235,26 @@ int main(void) {
         tpe_le_tpe24 += g_med[0][fi][di][ti] <= g_med[2][fi][di][ti];
         log_ratio += log(g_med[0][fi][di][ti] / g_med[2][fi][di][ti]) / n_cases;
       }
+  /* qmc and cmaes against random and tpe: [qmc, cmaes][random, tpe] */
+  int new_le[2][2] = {{0, 0}, {0, 0}};
+  for (int fi = 0; fi < NF; fi++)
+    for (int di = 0; di < ND; di++)
+      for (int ti = 0; ti < NTR; ti++)
+        for (int k = 0; k < 2; k++) {
+          new_le[k][0] += g_med[3 + k][fi][di][ti] <= g_med[1][fi][di][ti];
+          new_le[k][1] += g_med[3 + k][fi][di][ti] <= g_med[0][fi][di][ti];
+        }
   int tpe_le_optuna = -1, tpe24_le_optuna = -1, compared = 0;
+  int opt_le[2] = {-1, -1}, opt_cases[2] = {0, 0}; /* qmc, cmaes against Optuna's */
+  double opt_log_ratio[2] = {0, 0};
   if (!getenv("BENCH_SKIP_OPTUNA")) {
     const char *py = getenv("QT_PYTHON") ? getenv("QT_PYTHON") : "/usr/bin/python3";
     char cmd[512], line[1024];
-    snprintf(cmd, sizeof cmd, "%s bench/optuna_search.py --seeds %d", py, seeds);
+    snprintf(cmd, sizeof cmd, "%s bench/optuna_search.py --seeds %d --samplers tpe,qmc,cmaes", py,
+             seeds);
     const char *saved = getenv("OPTUNA_SEARCH_RESULTS");
     FILE *p = saved ? fopen(saved, "r") : popen(cmd, "r");
-    tpe_le_optuna = tpe24_le_optuna = 0;
+    tpe_le_optuna = tpe24_le_optuna = opt_le[0] = opt_le[1] = 0;
     while (p && fgets(line, sizeof line, p)) {
       char func[64] = "";
       int d = 0, t = 0;
@@ -243,6 +262,8 @@ int main(void) {
       const char *c = strstr(line, "\"trials\":"), *m = strstr(line, "\"median\":");
       if (!a || !b || !c || !m) continue;
       if (!strstr(line, "\"impl\":\"optuna\"")) continue;
+      /* which of Optuna's samplers: tpe (no field in older saved runs), qmc, cmaes */
+      int which = strstr(line, "\"sampler\":\"qmc\"") ? 0 : strstr(line, "\"sampler\":\"cmaes\"") ? 1 : -1;
       char want[32];
       snprintf(want, sizeof want, "\"seeds\":%d,", seeds);
       if (!strstr(line, want)) continue;
@@ -255,7 +276,11 @@ int main(void) {
       for (int fi = 0; fi < NF; fi++)
         for (int di = 0; di < ND; di++)
           for (int ti = 0; ti < NTR; ti++)
-            if (!strcmp(func, FUNCS[fi].name) && d == DIMS[di] && t == TRIALS[ti]) {
+            if (!strcmp(func, FUNCS[fi].name) && d == DIMS[di] && t == TRIALS[ti] && which >= 0) {
+              opt_le[which] += g_med[3 + which][fi][di][ti] <= om;
+              opt_log_ratio[which] += log(g_med[3 + which][fi][di][ti] / om);
+              opt_cases[which]++;
+            } else if (!strcmp(func, FUNCS[fi].name) && d == DIMS[di] && t == TRIALS[ti]) {
               tpe_le_optuna += g_med[0][fi][di][ti] <= om;
               tpe24_le_optuna += g_med[2][fi][di][ti] <= om;
               compared++;
@@ -267,8 +292,14 @@ int main(void) {
   proposals_line();
   printf("{\"bench\":\"search_summary\",\"cases\":%d,\"seeds\":%d,\"seed0\":%llu,"
          "\"tpe_le_random\":%d,\"tpe_le_tpe_24\":%d,\"log_ratio_tpe_24\":%.4f,"
-         "\"optuna_cases\":%d,\"tpe_le_optuna\":%d,\"tpe_24_candidates_le_optuna\":%d}\n",
+         "\"optuna_cases\":%d,\"tpe_le_optuna\":%d,\"tpe_24_candidates_le_optuna\":%d,"
+         "\"qmc_le_random\":%d,\"qmc_le_tpe\":%d,\"optuna_qmc_cases\":%d,\"qmc_le_optuna_qmc\":%d,"
+         "\"log_ratio_qmc_optuna\":%.4f,\"cmaes_le_random\":%d,\"cmaes_le_tpe\":%d,"
+         "\"optuna_cmaes_cases\":%d,\"cmaes_le_optuna_cmaes\":%d,\"log_ratio_cmaes_optuna\":%.4f}\n",
          n_cases, seeds, (unsigned long long)seed0, tpe_le_random, tpe_le_tpe24, log_ratio,
-         compared, tpe_le_optuna, tpe24_le_optuna);
+         compared, tpe_le_optuna, tpe24_le_optuna, new_le[0][0], new_le[0][1], opt_cases[0],
+         opt_le[0], opt_cases[0] ? opt_log_ratio[0] / opt_cases[0] : 0, new_le[1][0],
+         new_le[1][1], opt_cases[1], opt_le[1],
+         opt_cases[1] ? opt_log_ratio[1] / opt_cases[1] : 0);
   return 0;
 }

@@ -8,7 +8,8 @@
 /* The registry: the one list of samplers (a new one added here is found by
  * name, listed in the help and run by the conformance suite). */
 static const qt_sampler_vtbl *const k_samplers[] = {&qt_sampler_grid, &qt_sampler_random,
-                                                    &qt_sampler_tpe};
+                                                    &qt_sampler_tpe, &qt_sampler_qmc,
+                                                    &qt_sampler_cmaes};
 
 const qt_sampler_vtbl *qt_sampler_at(size_t i) {
   return i < sizeof k_samplers / sizeof k_samplers[0] ? k_samplers[i] : NULL;

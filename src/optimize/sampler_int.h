@@ -56,4 +56,12 @@ void qt__prop_rng_next(qt__prop_rng *p, size_t n_done, qt_rng *out);
  * past the startup trials (univariate only; NaN otherwise). */
 double qt__tpe_log_density(void *self, int group, size_t k, double x);
 
+/* The quasi-random and CMA-ES samplers (rows of the registry; reached by
+ * name, so not in the public header). */
+extern const qt_sampler_vtbl qt_sampler_qmc;
+extern const qt_sampler_vtbl qt_sampler_cmaes;
+/* Tests: unit coordinate j (0-based, over the free dims) of point `index` of
+ * a qmc sampler's sequence, scrambled as the sampler is. */
+double qt__qmc_unit(void *self, size_t j, uint64_t index);
+
 #endif

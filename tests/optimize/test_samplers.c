@@ -4,6 +4,7 @@
  * exhaustion and resume. */
 #include "qt_test.h"
 #include "qtune/optimize.h"
+#include "optimize/sampler_int.h"
 
 /* Every sampler of the registry (qt_sampler_at): one added to the table is
  * run by this suite without editing it. */
@@ -84,7 +85,9 @@ static void registry_finds_each(void) {
   EXPECT_CONTAINS(names, "grid|random|tpe");
   EXPECT_TRUE(qt_sampler_find("grid") == &qt_sampler_grid);
   EXPECT_TRUE(qt_sampler_find("random") == &qt_sampler_random);
-  EXPECT_TRUE(qt_sampler_find("cmaes") == NULL);
+  EXPECT_TRUE(qt_sampler_find("cmaes") == &qt_sampler_cmaes);
+  EXPECT_TRUE(qt_sampler_find("qmc") == &qt_sampler_qmc);
+  EXPECT_TRUE(qt_sampler_find("nosuch") == NULL);
   EXPECT_TRUE(qt_sampler_find(NULL) == NULL);
   EXPECT_TRUE(qt_sampler_find("tpe") == &qt_sampler_tpe);
 }

@@ -1,0 +1,509 @@
+/* The CMA-ES sampler (Hansen, "The CMA Evolution Strategy: A Tutorial", 2016;
+ * the (mu/mu_w, lambda) form with positive recombination weights and no
+ * restarts).  It searches the continuous, integer and stepped dimensions
+ * normalized to [0,1] (ints and steps over [lo - q/2, hi + q/2], rounded to
+ * the grid; log scales in log space), as Optuna's CmaEsSampler does, and
+ * draws categoricals independently at random.  Out-of-box candidates are
+ * resampled up to 100 times, then clipped (Optuna's cmaes library repairs
+ * the same way).
+ *
+ * No state lives outside the history: generation g's lambda candidates are a
+ * pure function of the seed and the distribution after generation g-1, so a
+ * proposal replays the generations, matching each candidate to the earliest
+ * unclaimed trial of the history with the same searched params.  A generation
+ * is complete once all its lambda candidates are finished (told in any order;
+ * a failed or pruned one ranks last, an infeasible one after the feasible).
+ * Until then the sampler proposes the candidates not yet asked, then, while
+ * some are still running, extra samples of the current distribution that do
+ * not enter the update.  Completed generations are cached, keyed by the
+ * numbers, states and values of their trials, so a long study replays only
+ * the comparison. */
+#include "optimize/sampler_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMA_RESAMPLE 100
+
+typedef struct cma_gen {
+  double sigma;
+  double *m, *C, *B, *D, *ps, *pc; /* the distribution this generation samples */
+  double *y;                       /* lam x nc: normalized candidates (repaired) */
+  double *x;                       /* lam x n: the candidates in internal form */
+  double *fp;                      /* lam x 3: number, state, value of its trials */
+  int complete;                    /* fp is set */
+  double blk[];
+} cma_gen;
+
+typedef struct cma_self {
+  size_t n, nc, lam, mu;
+  size_t *ci; /* nc: the space dimension of each searched coordinate */
+  double w[64], mueff, cs, ds, cc, c1, cmu, chin, sigma0;
+  uint64_t seed;
+  qt__prop_rng prng;
+  cma_gen **gens;
+  size_t n_gens, cap_gens;
+  /* the history's searched params as seen last time (hn rows of nc), with
+   * the trial numbers, and their order by params: kept across proposals so
+   * that an appended history costs a comparison and an insertion */
+  double *hkey;
+  int64_t *hnum;
+  size_t *hord, hn, hcap;
+  qt__dimx dx[];
+} cma_self;
+
+/* ---- the math: Jacobi eigen solver, sampling, update ---- */
+
+/* Eigen decomposition of the symmetric n x n matrix A (destroyed): A = V
+ * diag(w) V^T with the eigenvectors in V's columns (cyclic Jacobi rotations). */
+static void jacobi_eigen(size_t n, double *A, double *V, double *w) {
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++) V[i * n + j] = i == j;
+  for (int sweep = 0; sweep < 100; sweep++) {
+    double off = 0, tot = 0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < n; j++) {
+        tot += A[i * n + j] * A[i * n + j];
+        if (i != j) off += A[i * n + j] * A[i * n + j];
+      }
+    if (off <= 1e-30 * tot || off == 0) break;
+    for (size_t p = 0; p + 1 < n; p++)
+      for (size_t q = p + 1; q < n; q++) {
+        double apq = A[p * n + q];
+        if (apq == 0) continue;
+        double theta = (A[q * n + q] - A[p * n + p]) / (2 * apq);
+        double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
+        double c = 1 / sqrt(t * t + 1), s = t * c;
+        for (size_t k = 0; k < n; k++) { /* A <- J^T A J */
+          double akp = A[k * n + p], akq = A[k * n + q];
+          A[k * n + p] = c * akp - s * akq;
+          A[k * n + q] = s * akp + c * akq;
+        }
+        for (size_t k = 0; k < n; k++) {
+          double apk = A[p * n + k], aqk = A[q * n + k];
+          A[p * n + k] = c * apk - s * aqk;
+          A[q * n + k] = s * apk + c * aqk;
+        }
+        for (size_t k = 0; k < n; k++) {
+          double vkp = V[k * n + p], vkq = V[k * n + q];
+          V[k * n + p] = c * vkp - s * vkq;
+          V[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  for (size_t i = 0; i < n; i++) w[i] = A[i * n + i];
+}
+
+/* A normalized coordinate t in [0,1] as the internal value of dimension dx. */
+static double cma_internal(const qt__dimx *dx, double t) {
+  switch (dx->kind) {
+  case QT__DIM_CONT: {
+    double v = dx->lo + (dx->hi - dx->lo) * t;
+    return v < dx->lo ? dx->lo : v > dx->hi ? dx->hi : v;
+  }
+  case QT__DIM_STEP: {
+    double k = round(-0.5 + t * (double)dx->n);
+    if (k < 0) k = 0;
+    if (k > (double)(dx->n - 1)) k = (double)(dx->n - 1);
+    return dx->lo + dx->q * k;
+  }
+  case QT__DIM_LOGINT: {
+    double a = log(qt__logint_low(dx)), b = log(dx->uhi + 0.5 * dx->q);
+    double k = round((exp(a + (b - a) * t) - dx->ulo) / dx->q);
+    if (k < 0) k = 0;
+    if (k > (double)(dx->n - 1)) k = (double)(dx->n - 1);
+    return log(dx->ulo + k * dx->q);
+  }
+  default: return dx->fixed;
+  }
+}
+
+/* One sample of gen's distribution from r: y (normalized, nc) and x
+ * (internal, n), categoricals drawn uniformly from r. */
+static void cma_sample(const cma_self *s, const cma_gen *g, qt_rng *r, double *y, double *x) {
+  size_t nc = s->nc;
+  double z[64], bz[64];
+  int inside = 0;
+  for (int a = 0; a < CMA_RESAMPLE && !inside; a++) {
+    for (size_t k = 0; k < nc; k++) z[k] = g->D[k] * qt_rng_normal(r);
+    inside = 1;
+    for (size_t i = 0; i < nc; i++) {
+      bz[i] = 0;
+      for (size_t k = 0; k < nc; k++) bz[i] += g->B[i * nc + k] * z[k];
+      y[i] = g->m[i] + g->sigma * bz[i];
+      inside &= y[i] >= 0 && y[i] <= 1;
+    }
+  }
+  for (size_t i = 0; i < nc; i++) y[i] = y[i] < 0 ? 0 : y[i] > 1 ? 1 : y[i]; /* clip */
+  size_t j = 0;
+  for (size_t k = 0; k < s->n; k++) {
+    const qt__dimx *dx = &s->dx[k];
+    if (j < nc && s->ci[j] == k) x[k] = cma_internal(dx, y[j++]);
+    else if (dx->kind == QT__DIM_CAT) x[k] = (double)qt_rng_below(r, dx->n);
+    else x[k] = dx->fixed;
+  }
+}
+
+static cma_gen *gen_alloc(const cma_self *s) {
+  size_t nc = s->nc, lam = s->lam;
+  size_t nd = 4 * nc + 2 * nc * nc + lam * nc + lam * s->n + 3 * lam;
+  cma_gen *g = qt_calloc(1, sizeof *g + nd * sizeof(double));
+  if (!g) return NULL;
+  double *p = g->blk;
+  g->m = p, p += nc;
+  g->ps = p, p += nc;
+  g->pc = p, p += nc;
+  g->D = p, p += nc;
+  g->C = p, p += nc * nc;
+  g->B = p, p += nc * nc;
+  g->y = p, p += lam * nc;
+  g->x = p, p += lam * s->n;
+  g->fp = p;
+  return g;
+}
+
+/* Draws generation gi's lam candidates (its distribution already set). */
+static void gen_candidates(const cma_self *s, cma_gen *g, size_t gi) {
+  for (size_t i = 0; i < s->lam; i++) {
+    qt_rng r;
+    qt_rng_stream(&r, s->seed ^ 0x636d61657355ull, ((uint64_t)gi << 20) | i);
+    cma_sample(s, g, &r, g->y + i * s->nc, g->x + i * s->n);
+  }
+}
+
+typedef struct cma_rank {
+  int cls;
+  double v;
+  size_t i;
+} cma_rank;
+
+static int rank_before(const cma_rank *a, const cma_rank *b) {
+  if (a->cls != b->cls) return a->cls < b->cls;
+  if (a->v != b->v) return a->v < b->v;
+  return a->i < b->i;
+}
+
+/* The distribution after generation g (fp set) into ng (Hansen 2016, eqs.
+ * 39-47 with positive weights; tutorial's h_sigma and delta(h_sigma)). */
+static void gen_update(const cma_self *s, const cma_gen *g, size_t gi, cma_gen *ng) {
+  size_t nc = s->nc, lam = s->lam;
+  cma_rank rk[64];
+  for (size_t i = 0; i < lam; i++) {
+    int code = (int)g->fp[3 * i + 1], feasible = code >= 0; /* see cma_propose */
+    int st = feasible ? code : -code - 1;
+    double v = g->fp[3 * i + 2];
+    int ok = st == QT_TRIAL_COMPLETE && isfinite(v);
+    rk[i] = (cma_rank){ok ? !feasible : 2, ok ? v : 0, i};
+  }
+  for (size_t i = 1; i < lam; i++) /* insertion sort: small and stable */
+    for (size_t j = i; j > 0 && rank_before(&rk[j], &rk[j - 1]); j--) {
+      cma_rank t = rk[j];
+      rk[j] = rk[j - 1];
+      rk[j - 1] = t;
+    }
+  double yw[64] = {0}, cy[64], t[64];
+  for (size_t k = 0; k < nc; k++) {
+    double mk = 0;
+    for (size_t i = 0; i < s->mu; i++) mk += s->w[i] * g->y[rk[i].i * nc + k];
+    ng->m[k] = mk;
+    yw[k] = (mk - g->m[k]) / g->sigma;
+  }
+  /* C^-1/2 y_w = B D^-1 B^T y_w */
+  for (size_t k = 0; k < nc; k++) {
+    t[k] = 0;
+    for (size_t i = 0; i < nc; i++) t[k] += g->B[i * nc + k] * yw[i];
+    t[k] /= g->D[k];
+  }
+  double nps = 0, a = sqrt(s->cs * (2 - s->cs) * s->mueff);
+  for (size_t i = 0; i < nc; i++) {
+    cy[i] = 0;
+    for (size_t k = 0; k < nc; k++) cy[i] += g->B[i * nc + k] * t[k];
+    ng->ps[i] = (1 - s->cs) * g->ps[i] + a * cy[i];
+    nps += ng->ps[i] * ng->ps[i];
+  }
+  nps = sqrt(nps);
+  double den = sqrt(1 - pow(1 - s->cs, 2.0 * (double)(gi + 1)));
+  int hs = nps / den < (1.4 + 2.0 / ((double)nc + 1)) * s->chin;
+  double b = sqrt(s->cc * (2 - s->cc) * s->mueff);
+  for (size_t i = 0; i < nc; i++) ng->pc[i] = (1 - s->cc) * g->pc[i] + (hs ? b * yw[i] : 0);
+  double dh = (1 - hs) * s->cc * (2 - s->cc);
+  for (size_t i = 0; i < nc; i++)
+    for (size_t j = 0; j <= i; j++) {
+      double rmu = 0;
+      for (size_t r = 0; r < s->mu; r++) {
+        const double *yr = g->y + rk[r].i * nc;
+        rmu += s->w[r] * (yr[i] - g->m[i]) * (yr[j] - g->m[j]);
+      }
+      rmu /= g->sigma * g->sigma;
+      double c = (1 - s->c1 - s->cmu) * g->C[i * nc + j] +
+                 s->c1 * (ng->pc[i] * ng->pc[j] + dh * g->C[i * nc + j]) + s->cmu * rmu;
+      ng->C[i * nc + j] = ng->C[j * nc + i] = c;
+    }
+  ng->sigma = g->sigma * exp((s->cs / s->ds) * (nps / s->chin - 1));
+  if (!(ng->sigma < 1e3)) ng->sigma = 1e3; /* NaN or a runaway step: bounded */
+  if (ng->sigma < 1e-300) ng->sigma = 1e-300;
+  double A[64 * 64];
+  memcpy(A, ng->C, nc * nc * sizeof *A);
+  jacobi_eigen(nc, A, ng->B, ng->D);
+  for (size_t k = 0; k < nc; k++) ng->D[k] = sqrt(ng->D[k] > 1e-30 ? ng->D[k] : 1e-30);
+}
+
+/* ---- create / propose ---- */
+
+static int cma_create(const qt_space *sp, uint64_t seed, const qt_kv *opts, void **out_self,
+                      qt_err *err) {
+  static const char *const known[] = {"sigma0", "popsize", NULL};
+  size_t n = qt_space_n(sp);
+  *out_self = NULL;
+  int rc = qt__opts_check(opts, "cmaes", known, err);
+  if (rc) return rc;
+  cma_self *s = qt_calloc(1, sizeof *s + n * sizeof s->dx[0]);
+  if (!s) return qt_err_set(err, QT_ENOMEM, "cmaes sampler: out of memory");
+  s->n = n;
+  s->seed = seed;
+  s->prng.seed = seed;
+  qt__dimx_fill(sp, s->dx);
+  s->ci = qt_calloc(n ? n : 1, sizeof *s->ci);
+  if (!s->ci) {
+    rc = qt_err_set(err, QT_ENOMEM, "cmaes sampler: out of memory");
+    goto fail;
+  }
+  for (size_t k = 0; k < n; k++)
+    if (s->dx[k].kind == QT__DIM_CONT || s->dx[k].kind == QT__DIM_STEP ||
+        s->dx[k].kind == QT__DIM_LOGINT)
+      s->ci[s->nc++] = k;
+  if (s->nc > 64) {
+    rc = qt_err_set(err, QT_EINVAL, "cmaes sampler: %zu searched dimensions, at most 64", s->nc);
+    goto fail;
+  }
+  double nd = s->nc ? (double)s->nc : 1;
+  s->lam = 4 + (size_t)floor(3 * log(nd));
+  s->sigma0 = 1.0 / 6; /* Optuna: a sixth of the (normalized) range */
+  const char *v = qt_kv_get(opts, "popsize");
+  if (v) {
+    char *end;
+    long p = strtol(v, &end, 10);
+    if (*end || p < 2 || p > 64) {
+      rc = qt_err_set(err, QT_EINVAL, "cmaes sampler: option popsize=%s: expected 2..64", v);
+      goto fail;
+    }
+    s->lam = (size_t)p;
+  }
+  if ((v = qt_kv_get(opts, "sigma0"))) {
+    char *end;
+    double x = strtod(v, &end);
+    if (*end || !(x > 0 && x <= 1)) {
+      rc = qt_err_set(err, QT_EINVAL,
+                      "cmaes sampler: option sigma0=%s: expected 0 < sigma0 <= 1 (normalized)", v);
+      goto fail;
+    }
+    s->sigma0 = x;
+  }
+  s->mu = s->lam / 2;
+  double sw = 0, sw2 = 0;
+  for (size_t i = 0; i < s->mu; i++) {
+    s->w[i] = log(((double)s->lam + 1) / 2) - log((double)i + 1);
+    sw += s->w[i];
+  }
+  for (size_t i = 0; i < s->mu; i++) {
+    s->w[i] /= sw;
+    sw2 += s->w[i] * s->w[i];
+  }
+  s->mueff = 1 / sw2;
+  s->cs = (s->mueff + 2) / (nd + s->mueff + 5);
+  s->ds = 1 + 2 * fmax(0, sqrt((s->mueff - 1) / (nd + 1)) - 1) + s->cs;
+  s->cc = (4 + s->mueff / nd) / (nd + 4 + 2 * s->mueff / nd);
+  s->c1 = 2 / ((nd + 1.3) * (nd + 1.3) + s->mueff);
+  s->cmu = fmin(1 - s->c1, 2 * (s->mueff - 2 + 1 / s->mueff) / ((nd + 2) * (nd + 2) + s->mueff));
+  s->chin = sqrt(nd) * (1 - 1 / (4 * nd) + 1 / (21 * nd * nd));
+  *out_self = s;
+  return QT_OK;
+fail:
+  qt_free(s->ci);
+  qt_free(s);
+  return rc;
+}
+
+static void cma_destroy(void *self) {
+  cma_self *s = self;
+  if (!s) return;
+  for (size_t g = 0; g < s->n_gens; g++) qt_free(s->gens[g]);
+  qt_free(s->gens);
+  qt_free(s->hkey);
+  qt_free(s->hnum);
+  qt_free(s->hord);
+  qt_free(s->ci);
+  qt_free(s);
+}
+
+/* Lexicographic order of two keys (searched params, nc each), equal within a
+ * tolerance (a resumed study's params went through JSON). */
+static int cmp_keys(const cma_self *s, const double *a, const double *b) {
+  for (size_t j = 0; j < s->nc; j++) {
+    const qt__dimx *dx = &s->dx[s->ci[j]];
+    double tol = 1e-9 * (1 + fabs(dx->hi - dx->lo)), d = a[j] - b[j];
+    if (d < -tol) return -1;
+    if (d > tol) return 1;
+  }
+  return 0;
+}
+
+static void key_of(const cma_self *s, const double *x, double *key) {
+  for (size_t j = 0; j < s->nc; j++) key[j] = x ? x[s->ci[j]] : HUGE_VAL;
+}
+
+/* Brings the key cache up to the history: keeps the prefix that is unchanged
+ * (same numbers and params), then inserts the rest in order. */
+static int sync_history(cma_self *s, const qt_trial_view *h, size_t n) {
+  size_t nc = s->nc, p = 0;
+  double key[64];
+  while (p < s->hn && p < n && s->hnum[p] == h[p].number) {
+    key_of(s, h[p].x, key);
+    if (memcmp(key, s->hkey + p * nc, nc * sizeof *key)) break;
+    p++;
+  }
+  if (p < s->hn) { /* another history: drop the rows past the common prefix */
+    size_t k = 0;
+    for (size_t i = 0; i < s->hn; i++)
+      if (s->hord[i] < p) s->hord[k++] = s->hord[i];
+    s->hn = p;
+  }
+  if (n > s->hcap) {
+    size_t cap = n > 2 * s->hcap ? n : 2 * s->hcap;
+    double *nk = qt_realloc(s->hkey, cap * nc * sizeof *nk);
+    if (!nk) return QT_ENOMEM;
+    s->hkey = nk;
+    int64_t *nn = qt_realloc(s->hnum, cap * sizeof *nn);
+    if (!nn) return QT_ENOMEM;
+    s->hnum = nn;
+    size_t *no = qt_realloc(s->hord, cap * sizeof *no);
+    if (!no) return QT_ENOMEM;
+    s->hord = no;
+    s->hcap = cap;
+  }
+  for (size_t i = s->hn; i < n; i++) {
+    double *k = s->hkey + i * nc;
+    key_of(s, h[i].x, k);
+    s->hnum[i] = h[i].number;
+    size_t lo = 0, hi = i; /* after the equal ones */
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (cmp_keys(s, s->hkey + s->hord[mid] * nc, k) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    memmove(s->hord + lo + 1, s->hord + lo, (i - lo) * sizeof *s->hord);
+    s->hord[lo] = i;
+    s->hn = i + 1;
+  }
+  return QT_OK;
+}
+
+/* The earliest unclaimed history entry with params x, claimed; -1 if none. */
+static long claim(const cma_self *s, unsigned char *used, const double *x) {
+  double key[64];
+  size_t lo = 0, hi = s->hn, nc = s->nc;
+  key_of(s, x, key);
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (cmp_keys(s, s->hkey + s->hord[mid] * nc, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  long best = -1;
+  for (size_t p = lo; p < s->hn && cmp_keys(s, s->hkey + s->hord[p] * nc, key) == 0; p++)
+    if (!used[s->hord[p]] && (best < 0 || s->hord[p] < (size_t)best)) best = (long)s->hord[p];
+  if (best >= 0) used[best] = 1;
+  return best;
+}
+
+static int fp_equal(const cma_gen *g, const double *fp, size_t lam) {
+  return g->complete && !memcmp(g->fp, fp, 3 * lam * sizeof *fp);
+}
+
+static int cma_propose(void *self, const qt_trial_view *done, size_t n_done, double *out_x,
+                       qt_err *err) {
+  cma_self *s = self;
+  size_t lam = s->lam;
+  qt__prop_rng saved = s->prng;
+  qt_rng r;
+  qt__prop_rng_next(&s->prng, n_done, &r);
+  if (s->nc == 0) { /* nothing to adapt: independent draws */
+    for (size_t k = 0; k < s->n; k++) out_x[k] = qt__dimx_random(&s->dx[k], &r);
+    return QT_OK;
+  }
+  int rc = QT_OK;
+  unsigned char *used = qt_calloc(n_done ? n_done : 1, 1);
+  if (!used || sync_history(s, done, n_done)) goto oom;
+  if (s->n_gens == 0) {
+    if (s->cap_gens == 0) {
+      s->gens = qt_calloc(8, sizeof *s->gens);
+      if (!s->gens) goto oom;
+      s->cap_gens = 8;
+    }
+    cma_gen *g0 = gen_alloc(s);
+    if (!g0) goto oom;
+    g0->sigma = s->sigma0;
+    for (size_t k = 0; k < s->nc; k++) {
+      g0->m[k] = 0.5; /* the box's center, as Optuna without x0 */
+      g0->C[k * s->nc + k] = g0->B[k * s->nc + k] = g0->D[k] = 1;
+    }
+    gen_candidates(s, g0, 0);
+    s->gens[s->n_gens++] = g0;
+  }
+  double fp[64 * 3];
+  long cl[64];
+  size_t gi = 0;
+  for (;; gi++) {
+    cma_gen *g = s->gens[gi];
+    int complete = 1;
+    for (size_t i = 0; i < lam; i++) {
+      cl[i] = claim(s, used, g->x + i * s->n);
+      if (cl[i] < 0 || done[cl[i]].state == QT_TRIAL_RUNNING) {
+        complete = 0;
+        continue;
+      }
+      const qt_trial_view *t = &done[cl[i]];
+      /* an infeasible trial's state is stored negated: ranked after the feasible */
+      fp[3 * i] = (double)t->number;
+      fp[3 * i + 1] = t->feasible ? (double)t->state : -(double)t->state - 1;
+      fp[3 * i + 2] = t->value;
+    }
+    if (!complete) break;
+    if (gi + 1 < s->n_gens && fp_equal(g, fp, lam)) continue; /* cached */
+    if (s->n_gens >= s->cap_gens) {
+      cma_gen **ng = qt_realloc(s->gens, 2 * s->cap_gens * sizeof *ng);
+      if (!ng) goto oom;
+      s->gens = ng;
+      s->cap_gens *= 2;
+    }
+    cma_gen *next = gen_alloc(s);
+    if (!next) goto oom;
+    for (size_t k = gi + 1; k < s->n_gens; k++) qt_free(s->gens[k]); /* another history */
+    s->n_gens = gi + 1;
+    memcpy(g->fp, fp, 3 * lam * sizeof *fp);
+    g->complete = 1;
+    gen_update(s, g, gi, next);
+    gen_candidates(s, next, gi + 1);
+    s->gens[s->n_gens++] = next;
+  }
+  cma_gen *g = s->gens[gi];
+  size_t want = (size_t)s->prng.repeat, k = 0;
+  for (size_t i = 0; i < lam; i++)
+    if (cl[i] < 0 && k++ == want) {
+      memcpy(out_x, g->x + i * s->n, s->n * sizeof *out_x);
+      goto out;
+    }
+  /* all asked, some running: the current distribution, not part of the update */
+  double y[64];
+  cma_sample(s, g, &r, y, out_x);
+out:
+  qt_free(used);
+  return rc;
+oom:
+  s->prng = saved; /* a failed propose leaves the sampler as it was */
+  rc = qt_err_set(err, QT_ENOMEM, "cmaes sampler: out of memory");
+  goto out;
+}
+
+const qt_sampler_vtbl qt_sampler_cmaes = {QT_SAMPLER_ABI, "cmaes", cma_create, cma_propose, NULL,
+                                          cma_destroy};
