@@ -55,24 +55,6 @@ void qt__account_reduce(qt_ctx *cx, qt__feed *fd, int k, int l, double closed, d
   }
 }
 
-void qt__account_increase(qt_ctx *cx, qt__feed *fd, int l, int dir, double qty, double px,
-                          double fee, int64_t ts) {
-  qt__leg *L = &fd->leg[l];
-  double aq = fabs(L->qty);
-  if (aq == 0) {
-    L->entry_ms = ts;
-    L->entry_i = cx->r.i;
-    L->avg = px;
-    L->fees = 0;
-    L->funding = 0;
-    cx->r.npos++;
-  } else {
-    L->avg = (L->avg * aq + px * qty) / (aq + qty);
-  }
-  L->qty += dir * qty;
-  L->fees += fee;
-}
-
 /* The leverage cap on the growing part inc of a fill at px on fd that first
  * reduces red: the largest quantity (<= inc, rounded down to the lot) with
  * (G + inc*px*m) <= cap * (E - fee(inc)) after the reducing part. */

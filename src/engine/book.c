@@ -4,7 +4,6 @@
  * Conventions: docs/engine.md, "Orders". */
 #include "engine/engine_int.h"
 
-#include <string.h>
 
 const char *qt_order_action_name(int a) {
   return a == QT_OA_SUBMIT ? "submit" : a == QT_OA_REPLACE ? "replace"
@@ -30,12 +29,6 @@ static void log_order(qt_ctx *cx, int a, const qt__order *o) {
   ev->expire_ms = o->expire_ms;
 }
 
-void qt__book_remove(qt_ctx *cx, size_t j) {
-  memmove(&cx->ord[j], &cx->ord[j + 1], (cx->r.n_ord - j - 1) * sizeof cx->ord[0]);
-  cx->r.n_ord--;
-  cx->r.book_dirty = 1;
-}
-
 /* Recomputes every feed's band: the highest price of its orders that fill
  * when the price comes down (buy limits, sell stops), the lowest of those
  * that fill when it goes up, and its market orders.  Most bars of a grid
@@ -55,12 +48,6 @@ void qt__book_band(qt_ctx *cx) {
     } else if (od->price < fd->up_min) fd->up_min = od->price;
   }
   cx->r.book_dirty = 0;
-}
-
-ptrdiff_t qt__book_find(const qt_ctx *cx, int64_t id) {
-  for (size_t j = 0; j < cx->r.n_ord; j++)
-    if (cx->ord[j].id == id) return (ptrdiff_t)j;
-  return -1;
 }
 
 /* Cancels expired orders.  next_expire_ms is a lower bound kept on submit,

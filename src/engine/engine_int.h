@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #define QT__MAX_FEEDS 8
 #define QT__MAX_IND_OUT 8
@@ -225,10 +226,21 @@ static inline int qt__room_for_one(qt_ctx *cx, void **p, size_t n, size_t *cap, 
   return QT_ENOMEM;
 }
 
-/* book.c: the open orders */
-void qt__book_remove(qt_ctx *cx, size_t j);
+/* book.c: the open orders.  Removing and finding one are inline: the fill
+ * pass does both for every touched order. */
+static inline void qt__book_remove(qt_ctx *cx, size_t j) {
+  memmove(&cx->ord[j], &cx->ord[j + 1], (cx->r.n_ord - j - 1) * sizeof cx->ord[0]);
+  cx->r.n_ord--;
+  cx->r.book_dirty = 1;
+}
+
+static inline ptrdiff_t qt__book_find(const qt_ctx *cx, int64_t id) {
+  for (size_t j = 0; j < cx->r.n_ord; j++)
+    if (cx->ord[j].id == id) return (ptrdiff_t)j;
+  return -1;
+}
+
 void qt__book_band(qt_ctx *cx);
-ptrdiff_t qt__book_find(const qt_ctx *cx, int64_t id);
 void qt__book_expire(qt_ctx *cx);
 
 /* fill.c: matching and fills */
@@ -247,8 +259,26 @@ int qt__fees_check(const qt_feed *f, int k, qt_err *err);
 /* account.c: positions, cash, the trade list and the leverage cap */
 void qt__account_reduce(qt_ctx *cx, qt__feed *fd, int k, int l, double closed, double px,
                         double exit_fee, int reason, int64_t ts);
-void qt__account_increase(qt_ctx *cx, qt__feed *fd, int l, int dir, double qty, double px,
-                          double fee, int64_t ts);
+/* Grows leg l by qty at px (the average entry price moves); inline, as
+ * every fill that opens or adds calls it. */
+static inline void qt__account_increase(qt_ctx *cx, qt__feed *fd, int l, int dir, double qty,
+                                        double px, double fee, int64_t ts) {
+  qt__leg *L = &fd->leg[l];
+  double aq = fabs(L->qty);
+  if (aq == 0) {
+    L->entry_ms = ts;
+    L->entry_i = cx->r.i;
+    L->avg = px;
+    L->fees = 0;
+    L->funding = 0;
+    cx->r.npos++;
+  } else {
+    L->avg = (L->avg * aq + px * qty) / (aq + qty);
+  }
+  L->qty += dir * qty;
+  L->fees += fee;
+}
+
 double qt__account_cap_qty(const qt_ctx *cx, qt__feed *fd, double red, double inc, double px,
                            int maker);
 
