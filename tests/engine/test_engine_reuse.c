@@ -323,7 +323,8 @@ static void expect_same(const char *name, const snap *a, const snap *b) {
                !same_d(x->price, y->price) || x->expire_ms != y->expire_ms;
   }
   EXPECT_EQ(bad_log, 0);
-  if (qt_test_failed_) fprintf(stderr, "  ^ case '%s' on a reused engine differs from a fresh one\n", name);
+  if (qt_test_failed_)
+    fprintf(stderr, "  ^ case '%s' on a reused engine differs from a fresh one\n", name);
   qt_test_failed_ |= bad0;
 }
 
