@@ -1,0 +1,147 @@
+/* Account and margin: position legs (average entry price), the trade
+ * records written as they are reduced, cash, equity, the leverage cap and
+ * the account queries of the strategy API.  Conventions: docs/engine.md,
+ * "Positions", "Trade accounting", "Account, margin, leverage cap". */
+#include "engine/engine_int.h"
+
+#include <string.h>
+
+static int push_trade(qt_ctx *cx, const qt_trade_rec *t) {
+  if (qt__room_for_one(cx, (void **)&cx->trades, cx->r.n_trades, &cx->cap_trades,
+                       sizeof *cx->trades))
+    return QT_ENOMEM;
+  cx->trades[cx->r.n_trades++] = *t;
+  return QT_OK;
+}
+
+/* Closes `closed` (> 0, <= |qty|) of leg l at px; exit_fee is this part's fee. */
+void qt__account_reduce(qt_ctx *cx, qt__feed *fd, int k, int l, double closed, double px,
+                        double exit_fee, int reason, int64_t ts) {
+  qt__leg *L = &fd->leg[l];
+  double aq = fabs(L->qty);
+  double dir = L->qty > 0 ? 1.0 : -1.0;
+  double share = closed / aq;
+  double price_pnl = (px - L->avg) * closed * dir * fd->inst.multiplier;
+  double fee_entry = L->fees * share, fund = L->funding * share;
+  if (closed >= aq * (1 - 1e-12)) {
+    fee_entry = L->fees;
+    fund = L->funding;
+  }
+  qt_trade_rec t;
+  t.inst = k;
+  t.side = dir > 0 ? QT_BUY : QT_SELL;
+  t.leg = l;
+  t.exit_reason = reason;
+  t.entry_ms = L->entry_ms;
+  t.exit_ms = ts;
+  t.qty = closed;
+  t.entry_price = L->avg;
+  t.exit_price = px;
+  t.fees = fee_entry + exit_fee;
+  t.funding = fund;
+  t.pnl = price_pnl - t.fees + fund;
+  t.bars_held = cx->r.i - L->entry_i;
+  cx->r.cash += price_pnl;
+  push_trade(cx, &t);
+  if (closed >= aq * (1 - 1e-12)) {
+    int armed = L->sig_expire_ms != 0;
+    memset(L, 0, sizeof *L);
+    cx->r.npos--;
+    if (armed) cx->r.n_armed--;
+  } else {
+    L->qty -= dir * closed;
+    L->fees -= fee_entry;
+    L->funding -= fund;
+  }
+}
+
+/* The leverage cap on the growing part inc of a fill at px on fd that first
+ * reduces red: the largest quantity (<= inc, rounded down to the lot) with
+ * (G + inc*px*m) <= cap * (E - fee(inc)) after the reducing part. */
+double qt__account_cap_qty(const qt_ctx *cx, qt__feed *fd, double red, double inc, double px,
+                           int maker) {
+  double m = fd->inst.multiplier;
+  double f = (maker ? fd->inst.maker_bps : fd->inst.taker_bps) * 1e-4;
+  double exit_fee_red = qt__fee_of(fd, red, px, maker);
+  double saved = fd->px; /* equity and notional as if marked at the fill price */
+  fd->px = px;
+  double u, g;
+  qt__mark_all(cx, &u, &g, NULL);
+  fd->px = saved;
+  double red_notional = red * px * m;
+  double e = cx->r.cash + u - exit_fee_red;
+  double g_after = g - red_notional;
+  double room = (cx->o.leverage_cap * e - g_after) / (px * m * (1 + cx->o.leverage_cap * f));
+  if (room < inc) {
+    if (room < 0) room = 0;
+    double cut = fd->inst.lot_size > 0 ? qt__round_lot(room, fd->inst.lot_size) : room;
+    inc = cut < inc ? cut : inc;
+  }
+  return inc;
+}
+
+/* ------------------------------------------------------ account queries */
+
+double qt_ctx_position(const qt_ctx *cx, int inst, int leg) {
+  if (inst < 0 || inst >= cx->r.n_feeds) return 0;
+  const qt__feed *fd = &cx->r.fd[inst];
+  if (!cx->o.hedge_mode) {
+    double q = fd->leg[0].qty;
+    if (leg == QT_LEG_LONG) return q > 0 ? q : 0;
+    if (leg == QT_LEG_SHORT) return q < 0 ? q : 0;
+    return q;
+  }
+  if (leg == QT_LEG_NET) return fd->leg[1].qty + fd->leg[2].qty;
+  if (leg == QT_LEG_LONG || leg == QT_LEG_SHORT) return fd->leg[leg].qty;
+  return 0;
+}
+
+double qt_ctx_entry_price(const qt_ctx *cx, int inst, int leg) {
+  if (inst < 0 || inst >= cx->r.n_feeds) return 0;
+  const qt__feed *fd = &cx->r.fd[inst];
+  if (!cx->o.hedge_mode) {
+    double q = fd->leg[0].qty;
+    if ((leg == QT_LEG_LONG && q <= 0) || (leg == QT_LEG_SHORT && q >= 0)) return 0;
+    return q != 0 ? fd->leg[0].avg : 0;
+  }
+  if (leg == QT_LEG_NET) {
+    if (fd->leg[1].qty != 0) return fd->leg[1].avg;
+    return fd->leg[2].qty != 0 ? fd->leg[2].avg : 0;
+  }
+  if (leg == QT_LEG_LONG || leg == QT_LEG_SHORT) return fd->leg[leg].qty != 0 ? fd->leg[leg].avg : 0;
+  return 0;
+}
+
+double qt_ctx_cash(const qt_ctx *cx) { return cx->r.cash; }
+
+double qt_ctx_gross_notional(const qt_ctx *cx) {
+  if (cx->r.npos == 0) return 0;
+  double u, g;
+  qt__mark_all(cx, &u, &g, NULL);
+  return g;
+}
+
+double qt_ctx_margin_used(const qt_ctx *cx) {
+  double g = qt_ctx_gross_notional(cx);
+  return cx->o.leverage_cap > 0 ? g / cx->o.leverage_cap : g;
+}
+
+double qt_ctx_equity(const qt_ctx *cx) { return qt__equity_now(cx); }
+
+double qt_ctx_qty_for_equity(const qt_ctx *cx, int inst, double fraction, double price) {
+  if (inst < 0 || inst >= cx->r.n_feeds || !(price > 0) || !(fraction > 0)) return 0;
+  const qt__feed *fd = &cx->r.fd[inst];
+  double e = qt__equity_now(cx);
+  if (!(e > 0)) return 0;
+  /* q*p*m*(1 + taker) <= fraction*E: all in, the entry fee included */
+  double q = fraction * e / (price * fd->inst.multiplier * (1.0 + fd->inst.taker_bps * 1e-4));
+  q = qt__round_lot(q, fd->inst.lot_size);
+  return q > 0 ? q : 0;
+}
+
+double qt_ctx_lot_size(const qt_ctx *cx, int inst) {
+  return inst >= 0 && inst < cx->r.n_feeds ? cx->r.fd[inst].inst.lot_size : 0;
+}
+double qt_ctx_tick_size(const qt_ctx *cx, int inst) {
+  return inst >= 0 && inst < cx->r.n_feeds ? cx->r.fd[inst].inst.tick_size : 0;
+}

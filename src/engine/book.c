@@ -1,0 +1,241 @@
+/* Orders and the book: the strategy's order API (submit, market, limit,
+ * stop, cancel, replace, close), the open-order book with its per-feed
+ * bands, order expiry and the order log.  Fills are in fill.c.
+ * Conventions: docs/engine.md, "Orders". */
+#include "engine/engine_int.h"
+
+
+const char *qt_order_action_name(int a) {
+  return a == QT_OA_SUBMIT ? "submit" : a == QT_OA_REPLACE ? "replace"
+                                      : a == QT_OA_CANCEL  ? "cancel" : "unknown";
+}
+
+/* Appends order action a on the open order o (opts.log_orders only). */
+static void log_order(qt_ctx *cx, int a, const qt__order *o) {
+  if (!cx->o.log_orders ||
+      qt__room_for_one(cx, (void **)&cx->olog, cx->r.n_olog, &cx->cap_olog, sizeof *cx->olog))
+    return;
+  qt_order_event *ev = &cx->olog[cx->r.n_olog++];
+  ev->ts_ms = cx->r.now;
+  ev->id = o->id;
+  ev->action = a;
+  ev->inst = o->inst;
+  ev->side = o->side;
+  ev->type = o->type;
+  ev->leg = o->leg;
+  ev->flags = o->flags;
+  ev->qty = o->qty;
+  ev->price = o->price;
+  ev->expire_ms = o->expire_ms;
+}
+
+/* Recomputes every feed's band: the highest price of its orders that fill
+ * when the price comes down (buy limits, sell stops), the lowest of those
+ * that fill when it goes up, and its market orders.  Most bars of a grid
+ * touch none of its resting orders; the band lets them skip the scan. */
+void qt__book_band(qt_ctx *cx) {
+  for (int k = 0; k < cx->r.n_feeds; k++) {
+    cx->r.fd[k].dn_max = -INFINITY;
+    cx->r.fd[k].up_min = INFINITY;
+    cx->r.fd[k].n_mkt = 0;
+  }
+  for (size_t j = 0; j < cx->r.n_ord; j++) {
+    const qt__order *od = &cx->ord[j];
+    qt__feed *fd = &cx->r.fd[od->inst];
+    if (od->type == QT_ORDER_MARKET) fd->n_mkt++;
+    else if ((od->type == QT_ORDER_LIMIT) == (od->side == QT_BUY)) {
+      if (od->price > fd->dn_max) fd->dn_max = od->price;
+    } else if (od->price < fd->up_min) fd->up_min = od->price;
+  }
+  cx->r.book_dirty = 0;
+}
+
+/* Cancels expired orders.  next_expire_ms is a lower bound kept on submit,
+ * so most bars skip the scan (the loop checks it); the scan recomputes it
+ * exactly. */
+void qt__book_expire(qt_ctx *cx) {
+  size_t w = 0;
+  int64_t next = INT64_MAX;
+  for (size_t j = 0; j < cx->r.n_ord; j++) {
+    int64_t x = cx->ord[j].expire_ms;
+    if (x > 0 && cx->r.now >= x) {
+      cx->r.n_cancelled++;
+      continue;
+    }
+    if (x > 0 && x < next) next = x;
+    if (w != j) cx->ord[w] = cx->ord[j];
+    w++;
+  }
+  cx->r.n_ord = w;
+  cx->r.next_expire_ms = next;
+  cx->r.book_dirty = 1;
+}
+
+/* ------------------------------------------------------------- order API */
+
+int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
+  if (cx->r.stopped) return QT_ESTATE;
+  if (!r || r->inst < 0 || r->inst >= cx->r.n_feeds || (r->side != QT_BUY && r->side != QT_SELL) ||
+      r->type < QT_ORDER_MARKET || r->type > QT_ORDER_STOP || r->leg < QT_LEG_NET ||
+      r->leg > QT_LEG_SHORT)
+    return QT_EINVAL;
+  qt__feed *fd = &cx->r.fd[r->inst];
+  double qty = r->qty;
+  if (!(r->flags & QT__ORDER_CLOSE_ALL)) {
+    if (!(qty > 0) || !isfinite(qty)) return QT_EINVAL;
+    qty = qt__round_lot(qty, fd->inst.lot_size);
+    if (!(qty > 0)) return QT_EINVAL;
+  }
+  double price = 0;
+  if (r->type != QT_ORDER_MARKET) {
+    if (!(r->price > 0) || !isfinite(r->price)) return QT_EINVAL;
+    price = qt__round_tick(r->price, fd->inst.tick_size);
+    if (!(price > 0)) return QT_EINVAL;
+    if (r->type == QT_ORDER_LIMIT && (r->flags & QT_ORDER_POST_ONLY) && fd->ci >= 0) {
+      double ref = fd->px;
+      if ((r->side == QT_BUY && price >= ref) || (r->side == QT_SELL && price <= ref)) {
+        cx->r.n_rejected++;
+        return QT_EINVAL;
+      }
+    }
+  }
+  if (cx->r.n_ord >= cx->r.max_ord) return QT_ESTATE;
+  cx->r.book_dirty = 1;
+  qt__order *o = &cx->ord[cx->r.n_ord++];
+  o->id = cx->r.next_id++;
+  o->inst = r->inst;
+  o->side = r->side;
+  o->type = r->type;
+  o->leg = cx->o.hedge_mode ? r->leg : QT_LEG_NET;
+  o->qty = qty;
+  o->price = price;
+  o->flags = r->flags;
+  o->expire_ms = r->expire_ms;
+  o->reason = r->reason;
+  o->tag = r->tag;
+  o->submit_i = cx->r.i;
+  o->gen = 0;
+  if (o->expire_ms > 0 && o->expire_ms < cx->r.next_expire_ms) cx->r.next_expire_ms = o->expire_ms;
+  cx->r.n_orders++;
+  log_order(cx, QT_OA_SUBMIT, o);
+  return o->id;
+}
+
+int64_t qt_ctx_market(qt_ctx *cx, int inst, int side, int leg, double qty, int reason) {
+  qt_order_req r = {0};
+  r.inst = inst;
+  r.side = side;
+  r.type = QT_ORDER_MARKET;
+  r.leg = leg;
+  r.qty = qty;
+  r.reason = reason;
+  return qt_ctx_submit(cx, &r);
+}
+
+int64_t qt_ctx_limit(qt_ctx *cx, int inst, int side, int leg, double qty, double price,
+                     unsigned flags, int tag) {
+  qt_order_req r = {0};
+  r.inst = inst;
+  r.side = side;
+  r.type = QT_ORDER_LIMIT;
+  r.leg = leg;
+  r.qty = qty;
+  r.price = price;
+  r.flags = flags & (QT_ORDER_POST_ONLY | QT_ORDER_REDUCE_ONLY);
+  r.tag = tag;
+  r.reason = QT_EXIT_TAKE_PROFIT;
+  return qt_ctx_submit(cx, &r);
+}
+
+int64_t qt_ctx_stop(qt_ctx *cx, int inst, int side, int leg, double qty, double trigger,
+                    int reason) {
+  qt_order_req r = {0};
+  r.inst = inst;
+  r.side = side;
+  r.type = QT_ORDER_STOP;
+  r.leg = leg;
+  r.qty = qty;
+  r.price = trigger;
+  r.reason = reason;
+  return qt_ctx_submit(cx, &r);
+}
+
+int qt_ctx_cancel(qt_ctx *cx, int64_t order_id) {
+  ptrdiff_t j = qt__book_find(cx, order_id);
+  if (j < 0) return QT_ENOTFOUND;
+  log_order(cx, QT_OA_CANCEL, &cx->ord[j]);
+  qt__book_remove(cx, (size_t)j);
+  cx->r.n_cancelled++;
+  return QT_OK;
+}
+
+void qt_ctx_cancel_all(qt_ctx *cx, int inst) {
+  size_t w = 0;
+  for (size_t j = 0; j < cx->r.n_ord; j++) {
+    if (inst < 0 || cx->ord[j].inst == inst) {
+      log_order(cx, QT_OA_CANCEL, &cx->ord[j]);
+      cx->r.n_cancelled++;
+      continue;
+    }
+    cx->ord[w++] = cx->ord[j];
+  }
+  cx->r.n_ord = w;
+  cx->r.book_dirty = 1;
+}
+
+int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty) {
+  ptrdiff_t j = qt__book_find(cx, order_id);
+  if (j < 0) return QT_ENOTFOUND;
+  qt__order *o = &cx->ord[j];
+  qt__feed *fd = &cx->r.fd[o->inst];
+  double q = o->qty;
+  cx->r.book_dirty = 1;
+  if (!(o->flags & QT__ORDER_CLOSE_ALL)) {
+    if (!(qty > 0) || !isfinite(qty)) return QT_EINVAL;
+    q = qt__round_lot(qty, fd->inst.lot_size);
+    if (!(q > 0)) return QT_EINVAL;
+  }
+  double p = 0;
+  if (o->type != QT_ORDER_MARKET) {
+    if (!(price > 0) || !isfinite(price)) return QT_EINVAL;
+    p = qt__round_tick(price, fd->inst.tick_size);
+    if (o->type == QT_ORDER_LIMIT && (o->flags & QT_ORDER_POST_ONLY) && fd->ci >= 0 &&
+        ((o->side == QT_BUY && p >= fd->px) || (o->side == QT_SELL && p <= fd->px))) {
+      /* a post-only replace that would take cancels the order */
+      log_order(cx, QT_OA_CANCEL, o);
+      qt__book_remove(cx, (size_t)j);
+      cx->r.n_rejected++;
+      return QT_EINVAL;
+    }
+  }
+  o->qty = q;
+  o->price = p;
+  o->submit_i = cx->r.i; /* a replaced order rests anew from the next bar */
+  o->gen++;
+  log_order(cx, QT_OA_REPLACE, o);
+  return QT_OK;
+}
+
+int64_t qt_ctx_close(qt_ctx *cx, int inst, int leg, int reason) {
+  if (inst < 0 || inst >= cx->r.n_feeds || leg < QT_LEG_NET || leg > QT_LEG_SHORT)
+    return QT_EINVAL;
+  if (cx->o.hedge_mode && leg == QT_LEG_NET) {
+    int64_t a = qt_ctx_close(cx, inst, QT_LEG_LONG, reason);
+    int64_t b = qt_ctx_close(cx, inst, QT_LEG_SHORT, reason);
+    if (a < 0) return a;
+    return b != 0 ? b : a;
+  }
+  /* one-way runs hold leg 0 only; hedge runs 1 long, 2 short */
+  double q = cx->r.fd[inst].leg[cx->o.hedge_mode ? leg : 0].qty;
+  /* one-way: closing LONG (SHORT) only applies to a long (short) net */
+  if (q == 0 || (leg == QT_LEG_LONG && q < 0) || (leg == QT_LEG_SHORT && q > 0)) return 0;
+  qt_order_req r = {0};
+  r.inst = inst;
+  r.side = q > 0 ? QT_SELL : QT_BUY;
+  r.type = QT_ORDER_MARKET;
+  r.leg = leg;
+  r.qty = fabs(q);
+  r.flags = QT__ORDER_CLOSE_ALL | QT_ORDER_REDUCE_ONLY;
+  r.reason = reason;
+  return qt_ctx_submit(cx, &r);
+}

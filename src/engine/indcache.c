@@ -1,0 +1,99 @@
+/* The indicator cache behind qt_ctx_indicator: whole-series indicator
+ * columns computed once per (series, kind, lengths) and kept in the engine
+ * across runs, under a memory budget.  Conventions: docs/engine.md,
+ * "Indicator cache". */
+#include "engine/engine_int.h"
+#include "qtune/indicators.h"
+
+/* Frees every cached column and the index (engine teardown). */
+void qt__ind_free_all(qt_ctx *cx) {
+  for (size_t j = 0; j < cx->n_ind; j++) qt_free(cx->ind[j].block);
+  qt_free(cx->ind);
+  cx->ind = NULL;
+  cx->n_ind = cx->cap_ind = cx->ind_bytes = 0;
+}
+
+/* Over the budget, entries this run has not used are freed. */
+static void evict_unused(qt_ctx *cx) {
+  size_t w = 0;
+  for (size_t j = 0; j < cx->n_ind; j++) {
+    qt__ind *e = &cx->ind[j];
+    if (e->run == cx->run_id) {
+      cx->ind[w++] = *e;
+      continue;
+    }
+    cx->ind_bytes -= (size_t)e->nout * e->n * sizeof(double);
+    qt_free(e->block);
+  }
+  cx->n_ind = w;
+}
+
+const double *qt_ctx_indicator(qt_ctx *cx, int inst, int kind, int n1, int n2, int n3, int out,
+                               qt_err *err) {
+  if (!cx->r.in_init) {
+    qt_err_set(err, QT_ESTATE, "qt_ctx_indicator: call it from the strategy's init() only");
+    return NULL;
+  }
+  if (inst < 0 || inst >= cx->r.n_feeds) {
+    qt_err_set(err, QT_EINVAL, "qt_ctx_indicator: instrument %d out of range (0..%d)", inst,
+               cx->r.n_feeds - 1);
+    return NULL;
+  }
+  int nout = qt_ind_n_outputs(kind);
+  if (nout <= 0 || nout > QT__MAX_IND_OUT) {
+    qt_err_set(err, QT_EINVAL, "qt_ctx_indicator: unknown indicator kind %d", kind);
+    return NULL;
+  }
+  if (out < 0 || out >= nout) {
+    qt_err_set(err, QT_EINVAL, "qt_ctx_indicator: kind %d has outputs 0..%d, not %d", kind,
+               nout - 1, out);
+    return NULL;
+  }
+  const qt_bars *b = cx->r.fd[inst].f->bars;
+  for (size_t j = 0; j < cx->n_ind; j++) {
+    qt__ind *e = &cx->ind[j];
+    if (e->key_close == b->close && e->key_ts == b->ts_ms && e->n == b->n && e->kind == kind &&
+        e->n1 == n1 && e->n2 == n2 && e->n3 == n3) {
+      e->run = cx->run_id;
+      return e->block + (size_t)out * b->n;
+    }
+  }
+  size_t need = (size_t)nout * b->n * sizeof(double);
+  if (cx->ind_bytes + need > QT__IND_BUDGET) evict_unused(cx);
+  if (cx->n_ind == cx->cap_ind) {
+    size_t nc = cx->cap_ind ? cx->cap_ind * 2 : 16;
+    qt__ind *ni = qt_realloc(cx->ind, nc * sizeof *ni);
+    if (!ni) {
+      qt_err_set(err, QT_ENOMEM, "qt_ctx_indicator: out of memory for the cache index");
+      return NULL;
+    }
+    cx->ind = ni;
+    cx->cap_ind = nc;
+  }
+  double *block = qt_malloc(need ? need : sizeof(double));
+  if (!block) {
+    qt_err_set(err, QT_ENOMEM, "qt_ctx_indicator: out of memory for %zu bars x %d columns", b->n,
+               nout);
+    return NULL;
+  }
+  double *cols[QT__MAX_IND_OUT];
+  for (int k = 0; k < nout; k++) cols[k] = block + (size_t)k * b->n;
+  int rc = qt_ind_compute(b, kind, n1, n2, n3, cols, err);
+  if (rc != QT_OK) {
+    qt_free(block);
+    return NULL;
+  }
+  qt__ind *e = &cx->ind[cx->n_ind++];
+  e->key_close = b->close;
+  e->key_ts = b->ts_ms;
+  e->n = b->n;
+  e->kind = kind;
+  e->n1 = n1;
+  e->n2 = n2;
+  e->n3 = n3;
+  e->nout = nout;
+  e->block = block;
+  e->run = cx->run_id;
+  cx->ind_bytes += need;
+  return block + (size_t)out * b->n;
+}
