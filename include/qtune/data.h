@@ -342,21 +342,43 @@ typedef enum qt_import_format {
 QT_API const char *qt_import_format_name(int fmt);
 QT_API int qt_import_format_parse(const char *s, int *out);
 
+/* The unit of integer epoch stamps in an input.  One unit holds for a whole
+ * document: guessing per value would read a 15-digit millisecond stamp as
+ * microseconds.  AUTO takes the unit from the document's first stamp:
+ * below 1e11 seconds, below 1e14 ms, below 1e17 us, else ns. */
+typedef enum qt_time_unit {
+  QT_TIME_UNIT_AUTO = 0,
+  QT_TIME_UNIT_S,
+  QT_TIME_UNIT_MS,
+  QT_TIME_UNIT_US,
+  QT_TIME_UNIT_NS
+} qt_time_unit;
+/* "auto", "s", "ms", "us", "ns" into *out; QT_EINVAL for anything else. */
+QT_API int qt_time_unit_parse(const char *s, int *out);
+
+/* Import refuses a row whose values cannot be market data (docs/data.md):
+ * a price (open/high/low/close, trade price, bid, ask) not finite, not
+ * positive or above this bound, high below max(open, close) or low above
+ * min(open, close), and a negative or non-finite volume or quantity. */
+#define QT_IMPORT_MAX_PRICE 1e12
+
 typedef struct qt_import_opts {
   int format;          /* qt_import_format (default QT_FMT_AUTO) */
   int kind;            /* qt_kind, or -1 (default): the format's or header's kind */
   const char *columns; /* QT_FMT_CSV mapping "time=Date,open=Open,...": target=source,
                         * source a header name or a 1-based column number */
-  int skip_bad;        /* skip malformed rows (counted) instead of failing */
+  int skip_bad;        /* skip malformed or impossible rows (counted) instead of failing */
   const char *date_format; /* time columns of QT_FMT_CSV in this qt_time_parse_fmt format
                             * ("%d/%m/%Y %H:%M"); NULL: epoch/ISO forms by qt_time_parse */
+  int time_unit;       /* qt_time_unit of epoch stamps; QT_TIME_UNIT_AUTO (default):
+                        * decided once per document from its first stamp's magnitude */
 } qt_import_opts;
 QT_API qt_import_opts qt_import_opts_default(void);
 
 typedef struct qt_import_stats {
   size_t files;        /* documents read (a zip entry counts as one) */
   size_t rows_read;    /* data rows seen, bad ones included */
-  size_t skipped;      /* malformed rows skipped (skip_bad) */
+  size_t skipped;      /* malformed or impossible rows skipped (skip_bad) */
   size_t duplicates;   /* exact duplicate rows dropped */
   size_t replaced;     /* bars/funding rows replaced by a later row at the same time */
   size_t rows_kept;    /* rows in the result (after a catalog merge: in the catalog) */
