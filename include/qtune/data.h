@@ -139,12 +139,13 @@ QT_API int qt_catalog_list(qt_catalog *c, qt_catalog_entry *out, size_t cap, siz
   X(OUT_OF_ORDER, "out_of_order", "timestamp earlier than the previous row's") \
   X(MISALIGNED, "misaligned", "step not a whole number of intervals")         \
   X(OHLC, "ohlc", "low/high do not enclose open and close, or low > high")    \
-  X(BAD_PRICE, "bad_price", "price not finite or not positive")               \
+  X(BAD_PRICE, "bad_price", "price not finite, not positive or above 1e12")   \
   X(BAD_VOLUME, "bad_volume", "volume/qty negative, not finite, or taker > total") \
   X(DUPLICATE_ID, "duplicate_id", "trade id seen before")                     \
   X(BAD_RATE, "bad_rate", "funding rate or interval not finite")              \
   X(IRREGULAR, "irregular", "funding step differs from its interval")         \
-  X(CROSSED, "crossed", "bid above ask")
+  X(CROSSED, "crossed", "bid above ask")                                      \
+  X(SPIKE, "spike", "bar range > spike_factor x the median range of its neighbours")
 
 typedef enum qt_check {
 #define QT__CHECK_ENUM(id, name, text) QT_CHECK_##id,
@@ -170,8 +171,13 @@ typedef struct qt_verify_opts {
   double gap_factor;   /* a gap is a step > gap_factor * interval; 1 = any missing bar */
   int64_t interval_ms; /* 0: the series' own (bars) or inferred; see docs/verify.md */
   size_t max_listed;   /* findings kept in the report, <= QT_VERIFY_MAX_LISTED */
+  double spike_factor; /* bars: a range (high - low) above spike_factor times the median
+                        * range of the QT_VERIFY_SPIKE_WINDOW bars on each side (at least
+                        * QT_VERIFY_SPIKE_FLOOR x close) is a spike; 0 turns it off */
 } qt_verify_opts;
-/* gap_factor 1, interval from the data, 20 listed. */
+#define QT_VERIFY_SPIKE_WINDOW 10
+#define QT_VERIFY_SPIKE_FLOOR 0.001
+/* gap_factor 1, interval from the data, 20 listed, spike_factor 20. */
 QT_API qt_verify_opts qt_verify_opts_default(void);
 
 /* Plain data, no heap: lives on the caller's stack. */

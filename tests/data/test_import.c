@@ -96,6 +96,7 @@ static void kline_overlap_and_conflict(void) {
     double c = i < 3 ? j.bars.close[5757 + i] : 7.0;
     if (i == 1) c = 99.5; /* a conflicting value for an existing minute */
     double o = i < 3 ? j.bars.open[5757 + i] : 7.0, h = i < 3 ? j.bars.high[5757 + i] : 7.1;
+    if (h < c) h = c; /* the conflicting close stays a possible bar (import checks high) */
     double l = i < 3 ? j.bars.low[5757 + i] : 6.9, v = i < 3 ? j.bars.volume[5757 + i] : 10;
     double qv = i < 3 ? j.bars.quote_volume[5757 + i] : 70, n = i < 3 ? j.bars.trade_count[5757 + i] : 2;
     double tb = i < 3 ? j.bars.taker_buy_base[5757 + i] : 5, tq = i < 3 ? j.bars.taker_buy_quote[5757 + i] : 35;
@@ -140,7 +141,8 @@ static void aggtrades(void) {
                      "26129,0.01633102,4.70443515,27781,27781,1498793709153,true\n"
                      "26128,0.01633101,1.00000000,27780,27780,1498793709152,false\n"
                      "26130,0.01633103,2.5,27782,27783,1498793709200,false\n";
-  const char *without = "26130,0.01633103,2.5,27782,27783,1498793709200,false\n"
+  /* a later dump in microseconds: the unit is decided per file */
+  const char *without = "26130,0.01633103,2.5,27782,27783,1498793709200000,false\n"
                         "26131,0.0164,3,27784,27784,1498793709300000,True\n";
   const char *p[2] = {write_tmp("agg1.csv", with, b, sizeof b), write_tmp("agg2.csv", without, c, sizeof c)};
   qt_import im;
@@ -153,7 +155,7 @@ static void aggtrades(void) {
   EXPECT_EQ(im.trades.buyer_is_maker[0], 0);
   EXPECT_EQ(im.trades.buyer_is_maker[1], 1);
   EXPECT_TRUE(im.trades.price[1] == 0.01633102 && im.trades.qty[1] == 4.70443515);
-  EXPECT_EQ(im.trades.ts_ms[3], 1498793709300LL); /* microseconds read as ms */
+  EXPECT_EQ(im.trades.ts_ms[3], 1498793709300LL); /* that file's microseconds read as ms */
   EXPECT_EQ(im.trades.buyer_is_maker[3], 1);
   qt_import_fini(&im);
 }
@@ -346,9 +348,9 @@ static void bad_rows(void) {
   const char *text = "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n"
                      "1780272000000,8.9810,8.9820,8.9710,8.9740,17315,1780272059999,155466.8640,397,7701,69159.0090,0\n"
                      "1780272060000,8.9740,8.9750,8.9710,1.2.3,6406,1780272119999,57482.0670,318,3502,31423.2190,0\n"
-                     "1780272120000,8.9740,8.9750,8.9710,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190\n"
-                     "17802721x0000,8.9740,8.9750,8.9710,8.97,6406,1780272239999,57482.0670,318,3502,31423.2190,0\n"
-                     "1780272240000,8.9740,8.9750,8.9710,8.97,6406,1780272299999,57482.0670,318,3502,31423.2190,0\n";
+                     "1780272120000,8.9740,8.9750,8.9690,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190\n"
+                     "17802721x0000,8.9740,8.9750,8.9690,8.97,6406,1780272239999,57482.0670,318,3502,31423.2190,0\n"
+                     "1780272240000,8.9740,8.9750,8.9690,8.97,6406,1780272299999,57482.0670,318,3502,31423.2190,0\n";
   const char *path = write_tmp("bad.csv", text, b, sizeof b);
   qt_import im;
   qt_err e = {0};
@@ -367,13 +369,13 @@ static void bad_rows(void) {
   EXPECT_EQ(im.bars.ts_ms[1], 1780272240000LL);
   qt_import_fini(&im);
   /* the other two messages, one at a time */
-  const char *cnt = "1780272120000,8.9740,8.9750,8.9710,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190,0\n"
-                    "1780272180000,8.9740,8.9750,8.9710,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190\n";
+  const char *cnt = "1780272120000,8.9740,8.9750,8.9690,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190,0\n"
+                    "1780272180000,8.9740,8.9750,8.9690,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190\n";
   path = write_tmp("bad2.csv", cnt, b, sizeof b);
   EXPECT_EQ(import1(path, NULL, &im, &e), QT_EPARSE);
   EXPECT_CONTAINS(e.msg, "bad2.csv:2: expected 12 fields, got 11");
-  const char *ts = "1780272120000,8.9740,8.9750,8.9710,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190,0\n"
-                   "17802721x0000,8.9740,8.9750,8.9710,8.97,6406,1780272239999,57482.0670,318,3502,31423.2190,0\n";
+  const char *ts = "1780272120000,8.9740,8.9750,8.9690,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190,0\n"
+                   "17802721x0000,8.9740,8.9750,8.9690,8.97,6406,1780272239999,57482.0670,318,3502,31423.2190,0\n";
   path = write_tmp("bad3.csv", ts, b, sizeof b);
   EXPECT_EQ(import1(path, NULL, &im, &e), QT_EPARSE);
   EXPECT_CONTAINS(e.msg, "bad3.csv:2: field 'open_time': not a timestamp (\"17802721x0000\")");
