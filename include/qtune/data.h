@@ -177,7 +177,7 @@ typedef struct qt_verify_opts {
 } qt_verify_opts;
 #define QT_VERIFY_SPIKE_WINDOW 10
 #define QT_VERIFY_SPIKE_FLOOR 0.001
-/* gap_factor 1, interval from the data, 20 listed, spike_factor 20. */
+/* gap_factor 1, interval from the data, 20 listed, spike_factor 50. */
 QT_API qt_verify_opts qt_verify_opts_default(void);
 
 /* Plain data, no heap: lives on the caller's stack. */

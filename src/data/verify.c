@@ -24,7 +24,7 @@ const char *qt_check_name(int check) {
 }
 
 qt_verify_opts qt_verify_opts_default(void) {
-  qt_verify_opts o = {.gap_factor = 1.0, .interval_ms = 0, .max_listed = 20, .spike_factor = 20.0};
+  qt_verify_opts o = {.gap_factor = 1.0, .interval_ms = 0, .max_listed = 20, .spike_factor = 50.0};
   return o;
 }
 
