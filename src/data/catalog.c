@@ -264,6 +264,9 @@ int qt_catalog_open(const char *dir, int create, qt_catalog **out, qt_err *err) 
       rc = qt_err_set(err, QT_EIO, "%s: cannot read: %s", dir, strerror(errno));
       goto fail;
     }
+    /* Two imports creating one catalog at once: the other one's marker
+     * (and its series) may have appeared since the check above. */
+    if (!empty && access(marker, F_OK) == 0) goto made;
     if (!create || !empty) {
       rc = qt_err_set(err, QT_EINVAL, "%s: not a qtune catalog (no %s file)%s", dir, QTC_MARKER,
                       create ? "; use an empty or new directory" : "");
@@ -275,6 +278,7 @@ int qt_catalog_open(const char *dir, int create, qt_catalog **out, qt_err *err) 
       goto fail;
     }
   }
+made:
   c = qt_calloc(1, sizeof *c);
   if (!c || !(c->dir = qt_strdup(dir))) {
     rc = qt_err_set(err, QT_ENOMEM, "out of memory");
