@@ -139,12 +139,13 @@ QT_API int qt_catalog_list(qt_catalog *c, qt_catalog_entry *out, size_t cap, siz
   X(OUT_OF_ORDER, "out_of_order", "timestamp earlier than the previous row's") \
   X(MISALIGNED, "misaligned", "step not a whole number of intervals")         \
   X(OHLC, "ohlc", "low/high do not enclose open and close, or low > high")    \
-  X(BAD_PRICE, "bad_price", "price not finite or not positive")               \
+  X(BAD_PRICE, "bad_price", "price not finite, not positive or above 1e12")   \
   X(BAD_VOLUME, "bad_volume", "volume/qty negative, not finite, or taker > total") \
   X(DUPLICATE_ID, "duplicate_id", "trade id seen before")                     \
   X(BAD_RATE, "bad_rate", "funding rate or interval not finite")              \
   X(IRREGULAR, "irregular", "funding step differs from its interval")         \
-  X(CROSSED, "crossed", "bid above ask")
+  X(CROSSED, "crossed", "bid above ask")                                      \
+  X(SPIKE, "spike", "bar range > spike_factor x the median range of its neighbours")
 
 typedef enum qt_check {
 #define QT__CHECK_ENUM(id, name, text) QT_CHECK_##id,
@@ -170,8 +171,13 @@ typedef struct qt_verify_opts {
   double gap_factor;   /* a gap is a step > gap_factor * interval; 1 = any missing bar */
   int64_t interval_ms; /* 0: the series' own (bars) or inferred; see docs/verify.md */
   size_t max_listed;   /* findings kept in the report, <= QT_VERIFY_MAX_LISTED */
+  double spike_factor; /* bars: a range (high - low) above spike_factor times the median
+                        * range of the QT_VERIFY_SPIKE_WINDOW bars on each side (at least
+                        * QT_VERIFY_SPIKE_FLOOR x close) is a spike; 0 turns it off */
 } qt_verify_opts;
-/* gap_factor 1, interval from the data, 20 listed. */
+#define QT_VERIFY_SPIKE_WINDOW 10
+#define QT_VERIFY_SPIKE_FLOOR 0.001
+/* gap_factor 1, interval from the data, 20 listed, spike_factor 50. */
 QT_API qt_verify_opts qt_verify_opts_default(void);
 
 /* Plain data, no heap: lives on the caller's stack. */
@@ -342,21 +348,43 @@ typedef enum qt_import_format {
 QT_API const char *qt_import_format_name(int fmt);
 QT_API int qt_import_format_parse(const char *s, int *out);
 
+/* The unit of integer epoch stamps in an input.  One unit holds for a whole
+ * document: guessing per value would read a 15-digit millisecond stamp as
+ * microseconds.  AUTO takes the unit from the document's first stamp:
+ * below 1e11 seconds, below 1e14 ms, below 1e17 us, else ns. */
+typedef enum qt_time_unit {
+  QT_TIME_UNIT_AUTO = 0,
+  QT_TIME_UNIT_S,
+  QT_TIME_UNIT_MS,
+  QT_TIME_UNIT_US,
+  QT_TIME_UNIT_NS
+} qt_time_unit;
+/* "auto", "s", "ms", "us", "ns" into *out; QT_EINVAL for anything else. */
+QT_API int qt_time_unit_parse(const char *s, int *out);
+
+/* Import refuses a row whose values cannot be market data (docs/data.md):
+ * a price (open/high/low/close, trade price, bid, ask) not finite, not
+ * positive or above this bound, high below max(open, close) or low above
+ * min(open, close), and a negative or non-finite volume or quantity. */
+#define QT_IMPORT_MAX_PRICE 1e12
+
 typedef struct qt_import_opts {
   int format;          /* qt_import_format (default QT_FMT_AUTO) */
   int kind;            /* qt_kind, or -1 (default): the format's or header's kind */
   const char *columns; /* QT_FMT_CSV mapping "time=Date,open=Open,...": target=source,
                         * source a header name or a 1-based column number */
-  int skip_bad;        /* skip malformed rows (counted) instead of failing */
+  int skip_bad;        /* skip malformed or impossible rows (counted) instead of failing */
   const char *date_format; /* time columns of QT_FMT_CSV in this qt_time_parse_fmt format
                             * ("%d/%m/%Y %H:%M"); NULL: epoch/ISO forms by qt_time_parse */
+  int time_unit;       /* qt_time_unit of epoch stamps; QT_TIME_UNIT_AUTO (default):
+                        * decided once per document from its first stamp's magnitude */
 } qt_import_opts;
 QT_API qt_import_opts qt_import_opts_default(void);
 
 typedef struct qt_import_stats {
   size_t files;        /* documents read (a zip entry counts as one) */
   size_t rows_read;    /* data rows seen, bad ones included */
-  size_t skipped;      /* malformed rows skipped (skip_bad) */
+  size_t skipped;      /* malformed or impossible rows skipped (skip_bad) */
   size_t duplicates;   /* exact duplicate rows dropped */
   size_t replaced;     /* bars/funding rows replaced by a later row at the same time */
   size_t rows_kept;    /* rows in the result (after a catalog merge: in the catalog) */

@@ -149,6 +149,7 @@ typedef struct qt_market_opts {
   double fee_bps, maker_bps, taker_bps; /* NaN: not given (instrument defaults) */
   double lot_size, tick_size;           /* NaN: not given */
   int want_second;       /* load "<S>.B" as instrument 1 (QT_NEEDS_SECOND) */
+  int allow_dirty;       /* 1: a series failing the load checks is used (with a warning) */
 } qt_market_opts;
 
 /* Nothing set: no source, no symbols, the fee/lot/tick overrides NaN. */
@@ -175,7 +176,11 @@ typedef struct qt_market {
  * qt_market_free, also after a failure).  Fails with a message naming the
  * option: no source or two, a catalog without a symbol, more than one symbol
  * (one symbol per study for now), a missing symbol or second venue, a bad
- * --from/--to or one that selects no bars.  Warns (out->warnings) when a
+ * --from/--to or one that selects no bars, and (unless allow_dirty) bars that
+ * fail the load checks (one pass: finite positive OHLC, high >= max(open,
+ * close), low <= min(open, close), strictly increasing times), naming the
+ * symbol, bar and time ("AVAXUSDT bar 1234 (2026-06-01T20:34Z): close is
+ * NaN").  Warns (out->warnings) when a
  * funding series starts after the traded bars or ends before them (with its
  * coverage), and when --to lies past the data (with the real end). */
 QT_API int qt_market_load(const qt_market_opts *o, qt_market *out, qt_err *err);

@@ -39,7 +39,11 @@ static void import_usage(FILE *f) {
           "  --date-format FMT the csv time column's format, in UTC unless %%z, e.g.\n"
           "                    \"%%d/%%m/%%Y %%H:%%M\", \"%%m/%%d/%%y\", \"%%d %%b %%Y\" (directives: %%Y %%y\n"
           "                    %%m %%d %%H %%I %%M %%S %%f %%b %%p %%z %%s; default: epoch or ISO-8601)\n"
-          "  --skip-bad        skip malformed rows (counted) instead of failing\n"
+          "  --time-unit U     unit of epoch stamps: s, ms, us, ns or auto (default: decided\n"
+          "                    once per file from its first stamp)\n"
+          "  --skip-bad        skip malformed or impossible rows (zero, negative, non-finite\n"
+          "                    or above-1e12 prices, high/low not enclosing open/close,\n"
+          "                    negative volume), counted, instead of failing\n"
           "\n"
           "Example:\n"
           "  qtune data import --catalog cat --symbol BTCUSDT BTCUSDT-1m-2026-06.zip\n"
@@ -86,6 +90,12 @@ static int data_import(int argc, char **argv) {
         goto done;
       }
       o.kind = (int)k;
+    } else if (strcmp(a, "--time-unit") == 0) {
+      if (!(v = value(argc, argv, &i))) goto done;
+      if (qt_time_unit_parse(v, &o.time_unit)) {
+        cli_failf("--time-unit: unknown unit '%s' (s, ms, us, ns, auto)", v);
+        goto done;
+      }
     } else if (strcmp(a, "--skip-bad") == 0) {
       o.skip_bad = 1;
     } else if (a[0] == '-' && a[1]) {

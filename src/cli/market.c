@@ -24,6 +24,9 @@ const char *cli_market_help(void) {
          "  --format F          importer format of --data (default: detected)\n"
          "  --columns MAP       column mapping of a generic CSV --data file\n"
          "  --date-format FMT   its time column's format, e.g. \"%d/%m/%Y %H:%M\" (UTC)\n"
+         "  --allow-dirty       run on bars that fail the load checks (NaN, zero or\n"
+         "                      negative prices, high/low not enclosing open/close,\n"
+         "                      unsorted or repeated times) instead of refusing them\n"
          "  --fee-bps X         maker and taker fee in basis points\n"
          "  --maker-bps X       maker fee (default 2), --taker-bps X taker fee (default 5)\n"
          "  --lot-size X        quantity step (default 0: none)\n"
@@ -39,6 +42,7 @@ int cli_market_parse_arg(qt_market_opts *o, int argc, char **argv, int *i) {
   const char **str_dst[] = {&o->catalog, &o->from,   &o->to,         &o->data,
                             &o->columns, &o->format, &o->date_format};
   double *num_dst[] = {&o->fee_bps, &o->maker_bps, &o->taker_bps, &o->lot_size, &o->tick_size};
+  if (strcmp(a, "--allow-dirty") == 0) return o->allow_dirty = 1, 1;
   if (strcmp(a, "--symbol") == 0) {
     if (*i + 1 >= argc) return cli_failf("%s needs a value", a);
     qt_err e;
@@ -88,7 +92,10 @@ const char *cli_settings_help(void) {
 }
 
 /* The settings that are switches (no value). */
-static const char *const k_setting_flags[] = {"--trade-on-close", "--hedge-mode", "--no-close-at-end"};
+static const char *const k_setting_flags[] = {"--trade-on-close", "--hedge-mode", "--no-close-at-end",
+                                               /* a market switch (cli_market_parse_arg), listed so a
+                                                * config's allow_dirty: true is read as a switch */
+                                               "--allow-dirty"};
 
 int cli_settings_is_flag(const char *opt) {
   for (size_t k = 0; k < sizeof k_setting_flags / sizeof k_setting_flags[0]; k++)

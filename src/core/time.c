@@ -78,15 +78,20 @@ static int all_digits(const char *s, size_t n) {
   return 1;
 }
 
+/* Whether y-mo-d is a day of the Gregorian calendar (leap years included). */
+static int valid_ymd(int y, int mo, int d) {
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return 0;
+  return !(mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
 /* The compact form YYYYMMDD[(T| )HHMM[SS]][Z]: freqtrade's --timerange dates.
  * s[0..8) are digits (the caller checked). */
 static int parse_compact(const char *s, size_t len, int64_t *out_ms) {
   size_t i = 0;
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
   digits(s, len, &i, 4, &y), digits(s, len, &i, 2, &mo), digits(s, len, &i, 2, &d);
-  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return -1;
-  if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return -1;
+  if (!valid_ymd(y, mo, d)) return -1;
   if (i < len && (s[i] == 'T' || s[i] == ' ')) {
     i++;
     if (digits(s, len, &i, 2, &h) || digits(s, len, &i, 2, &mi)) return -1;
@@ -126,7 +131,9 @@ int qt_time_parse(const char *s, size_t len, int64_t *out_ms, qt_err *err) {
   if (digits(s, len, &i, 4, &y) || s[i++] != '-' || digits(s, len, &i, 2, &mo) || i >= len ||
       s[i++] != '-' || digits(s, len, &i, 2, &d))
     goto bad;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) goto bad;
+  /* The day must exist in that month: 1996-02-30 is refused, not rolled
+   * over into March by the day count. */
+  if (!valid_ymd(y, mo, d)) goto bad;
   if (i < len && (s[i] == 'T' || s[i] == ' ')) {
     i++;
     if (digits(s, len, &i, 2, &h) || i >= len || s[i++] != ':' || digits(s, len, &i, 2, &mi)) goto bad;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -263,6 +264,9 @@ int qt_catalog_open(const char *dir, int create, qt_catalog **out, qt_err *err) 
       rc = qt_err_set(err, QT_EIO, "%s: cannot read: %s", dir, strerror(errno));
       goto fail;
     }
+    /* Two imports creating one catalog at once: the other one's marker
+     * (and its series) may have appeared since the check above. */
+    if (!empty && access(marker, F_OK) == 0) goto made;
     if (!create || !empty) {
       rc = qt_err_set(err, QT_EINVAL, "%s: not a qtune catalog (no %s file)%s", dir, QTC_MARKER,
                       create ? "; use an empty or new directory" : "");
@@ -274,6 +278,7 @@ int qt_catalog_open(const char *dir, int create, qt_catalog **out, qt_err *err) 
       goto fail;
     }
   }
+made:
   c = qt_calloc(1, sizeof *c);
   if (!c || !(c->dir = qt_strdup(dir))) {
     rc = qt_err_set(err, QT_ENOMEM, "out of memory");
@@ -476,7 +481,53 @@ static int write_all(int fd, const void *p, size_t n) {
   return 0;
 }
 
-static int put_any(qt_catalog *c, const char *symbol, const qt_import *im, qt_err *err) {
+/* ---------------------------------------------------------------- write lock */
+
+/* Every writer of a series holds an exclusive flock on
+ * CATALOG/<SYMBOL>/<kind>/.lock from reading what is stored to the rename,
+ * so two imports into one series serialize and the second merges with what
+ * the first wrote.  The lock dies with its process, so a killed writer
+ * never blocks the next one. */
+static int lock_series(qt_catalog *c, const char *symbol, qt_kind kind, int *out_fd, qt_err *err) {
+  char dir[4096], path[4200];
+  *out_fd = -1;
+  int rc = series_path(c, symbol, kind, path, sizeof path, err);
+  if (rc) return rc;
+  snprintf(dir, sizeof dir, "%s/%s/%s", c->dir, symbol, qt_kind_name(kind));
+  if (mkdirs(dir) != 0) return qt_err_set(err, QT_EIO, "%s: cannot create: %s", dir, strerror(errno));
+  snprintf(path, sizeof path, "%s/.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return qt_err_set(err, QT_EIO, "%s: cannot open the write lock: %s", path, strerror(errno));
+  int r;
+  while ((r = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+  }
+  if (r != 0) {
+    rc = qt_err_set(err, QT_EIO, "%s: cannot lock: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+  }
+  /* Holding the lock, no other writer of this series is mid-write: any
+   * temp file here was left by a writer that died (kill -9, a crash) and
+   * would otherwise stay for ever. */
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+      if (strncmp(e->d_name, "data.qtc.tmp.", 13) == 0) {
+        unlinkat(dirfd(d), e->d_name, 0);
+      }
+    closedir(d);
+  }
+  *out_fd = fd;
+  return QT_OK;
+}
+
+static void unlock_series(int fd) {
+  if (fd >= 0) close(fd); /* closing the last descriptor releases the flock */
+}
+
+/* Writes the series (the caller holds the series' lock). */
+static int write_series(qt_catalog *c, const char *symbol, const qt_import *im, qt_err *err) {
   int rc = QT_OK, fd = -1;
   char path[4096], tmp[4200], dir[4096];
   tmp[0] = '\0';
@@ -538,6 +589,14 @@ fail:
   return rc;
 }
 
+static int put_any(qt_catalog *c, const char *symbol, const qt_import *im, qt_err *err) {
+  int lk;
+  int rc = lock_series(c, symbol, im->kind, &lk, err);
+  if (rc == QT_OK) rc = write_series(c, symbol, im, err);
+  unlock_series(lk);
+  return rc;
+}
+
 int qt_catalog_put_bars(qt_catalog *c, const char *symbol, const qt_bars *b, qt_err *err) {
   qt_import im;
   memset(&im, 0, sizeof im);
@@ -585,10 +644,15 @@ int qt_catalog_merge(qt_catalog *c, const char *symbol, qt_import *im, qt_err *e
   memset(&merged, 0, sizeof merged);
   qt__table_init(&t, im->kind);
   qt_err gerr;
+  int lk = -1;
+  /* Read, merge and write under the series' lock: a concurrent import
+   * either finished before (its rows are read here) or waits for this one. */
+  rc = lock_series(c, symbol, im->kind, &lk, err);
+  if (rc) goto fail;
   rc = get_any(c, symbol, im->kind, &stored, &gerr);
   if (rc == QT_ENOTFOUND) {
     im->stats.stored_before = 0;
-    rc = put_any(c, symbol, im, err);
+    rc = write_series(c, symbol, im, err);
     if (rc >= 0) im->stats.rows_kept = cols_n(im);
     goto fail;
   }
@@ -606,13 +670,14 @@ int qt_catalog_merge(qt_catalog *c, const char *symbol, qt_import *im, qt_err *e
   memset(&ms, 0, sizeof ms);
   rc = qt__table_finish(&t, &merged, &ms, err);
   if (rc) goto fail;
-  rc = put_any(c, symbol, &merged, err);
+  rc = write_series(c, symbol, &merged, err);
   if (rc < 0) goto fail;
   im->stats.duplicates += ms.duplicates;
   im->stats.replaced += ms.replaced;
   im->stats.stored_before = before;
   im->stats.rows_kept = ms.rows_kept;
 fail:
+  unlock_series(lk);
   qt__table_fini(&t);
   qt_import_fini(&merged);
   return rc;

@@ -459,6 +459,107 @@ int qt__imp_bad(qt__imp *s, qt_err *row_err) {
   return QT_OK;
 }
 
+/* ---------------------------------------------------------------- stamps, values */
+
+int qt_time_unit_parse(const char *s, int *out) {
+  static const char *const names[] = {"auto", "s", "ms", "us", "ns"};
+  for (int i = 0; i < 5; i++)
+    if (s && strcmp(s, names[i]) == 0) return *out = i, QT_OK;
+  *out = QT_TIME_UNIT_AUTO;
+  return QT_EINVAL;
+}
+
+/* The same magnitude rule as qt_time_parse_epoch, applied once per document. */
+static int unit_of(uint64_t v) {
+  return v < 100000000000ULL ? QT_TIME_UNIT_S : v < 100000000000000ULL ? QT_TIME_UNIT_MS
+         : v < 100000000000000000ULL ? QT_TIME_UNIT_US : QT_TIME_UNIT_NS;
+}
+
+int qt__imp_stamp(qt__imp *s, const char *p, size_t len, int epoch_only, int64_t *out_ms,
+                  qt_err *err) {
+  *out_ms = 0;
+  while (len && (*p == ' ' || *p == '\t')) p++, len--;
+  while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r')) len--;
+  size_t i = len && (p[0] == '-' || p[0] == '+');
+  int neg = i && p[0] == '-', integer = len > i;
+  for (size_t k = i; k < len && integer; k++) integer = p[k] >= '0' && p[k] <= '9';
+  /* 8 bare digits are a date YYYYMMDD in a time column (qt_time_parse's rule) */
+  if (!integer || (!epoch_only && !i && len == 8)) {
+    if (epoch_only) return qt_err_set(err, QT_EPARSE, "not an epoch number");
+    return qt_time_parse(p, len, out_ms, err);
+  }
+  uint64_t v = 0;
+  for (size_t k = i; k < len; k++) {
+    if (v > (UINT64_MAX - 9) / 10) return qt_err_set(err, QT_EPARSE, "epoch out of range");
+    v = v * 10 + (uint64_t)(p[k] - '0');
+  }
+  if (!s->unit) s->unit = s->o->time_unit ? s->o->time_unit : unit_of(v);
+  uint64_t ms;
+  switch (s->unit) {
+  case QT_TIME_UNIT_S:
+    if (v > (uint64_t)INT64_MAX / 1000) return qt_err_set(err, QT_EPARSE, "epoch seconds out of range");
+    ms = v * 1000;
+    break;
+  case QT_TIME_UNIT_MS: ms = v; break;
+  case QT_TIME_UNIT_US: ms = v / 1000; break;
+  default: ms = v / 1000000; break;
+  }
+  if (ms > (uint64_t)INT64_MAX) return qt_err_set(err, QT_EPARSE, "epoch out of range");
+  *out_ms = neg ? -(int64_t)ms : (int64_t)ms;
+  return QT_OK;
+}
+
+static int bad_price(double p, char *why, size_t cap) {
+  if (isnan(p)) return snprintf(why, cap, "not a number (NaN)"), 1;
+  if (!isfinite(p)) return snprintf(why, cap, "not finite (%g)", p), 1;
+  if (!(p > 0)) return snprintf(why, cap, "not positive (%g)", p), 1;
+  if (p > QT_IMPORT_MAX_PRICE)
+    return snprintf(why, cap, "absurd price %g (above %g)", p, QT_IMPORT_MAX_PRICE), 1;
+  return 0;
+}
+
+static int bad_amount(double v, char *why, size_t cap) {
+  if (!isfinite(v)) return snprintf(why, cap, "not finite (%g)", v), 1;
+  if (v < 0) return snprintf(why, cap, "negative (%g)", v), 1;
+  return 0;
+}
+
+int qt__imp_check_row(const qt__imp *s, const uint64_t *r, size_t cs, const char **field,
+                      char *why, size_t cap) {
+  static const char *const bars[] = {"time", "open", "high", "low", "close", "volume",
+                                     "quote_volume", "count", "taker_buy_volume",
+                                     "taker_buy_quote_volume"};
+  static const char *const quotes[] = {"time", "bid", "bid_qty", "ask", "ask_qty"};
+  double v[QT__MAX_COLS];
+  for (int c = 1; c < s->t.ncol; c++) v[c] = qt__bitsd(r[(size_t)c * cs]);
+  switch (s->t.kind) {
+  case QT_KIND_BARS:
+    for (int c = 1; c <= 4; c++)
+      if (bad_price(v[c], why, cap)) return *field = bars[c], QT_EPARSE;
+    for (int c = 5; c <= 9; c++)
+      if (bad_amount(v[c], why, cap)) return *field = bars[c], QT_EPARSE;
+    if (v[2] < fmax(v[1], v[4]))
+      return *field = "high", snprintf(why, cap, "%g is below max(open %g, close %g)", v[2], v[1], v[4]),
+             QT_EPARSE;
+    if (v[3] > fmin(v[1], v[4]))
+      return *field = "low", snprintf(why, cap, "%g is above min(open %g, close %g)", v[3], v[1], v[4]),
+             QT_EPARSE;
+    return QT_OK;
+  case QT_KIND_TRADES:
+    if (bad_price(v[2], why, cap)) return *field = "price", QT_EPARSE;
+    if (bad_amount(v[3], why, cap)) return *field = "qty", QT_EPARSE;
+    return QT_OK;
+  case QT_KIND_QUOTES:
+    for (int c = 1; c <= 3; c += 2)
+      if (bad_price(v[c], why, cap)) return *field = quotes[c], QT_EPARSE;
+    for (int c = 2; c <= 4; c += 2)
+      if (bad_amount(v[c], why, cap)) return *field = quotes[c], QT_EPARSE;
+    return QT_OK;
+  default: /* funding: a rate may be negative; the parser already refuses non-finite text */
+    return QT_OK;
+  }
+}
+
 /* ---------------------------------------------------------------- layouts */
 
 /* Parse types of an input field. */
@@ -773,9 +874,8 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
       case F_TIME: {
         int64_t t;
         const char *df = L->type[i] == F_TIME ? s->o->date_format : NULL;
-        int bad = L->type[i] == F_EPOCH ? qt_time_parse_epoch(f[i].s, f[i].len, &t, NULL)
-                  : df                  ? qt_time_parse_fmt(f[i].s, f[i].len, df, &t, NULL)
-                                        : qt_time_parse(f[i].s, f[i].len, &t, NULL);
+        int bad = df ? qt_time_parse_fmt(f[i].s, f[i].len, df, &t, NULL)
+                     : qt__imp_stamp(s, f[i].s, f[i].len, L->type[i] == F_EPOCH, &t, NULL);
         if (bad) {
           char what[160];
           if (df) snprintf(what, sizeof what, "not a date in the format \"%s\"", df);
@@ -808,8 +908,21 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
     }
   row_done:
     if (rc) return rc;
-    if (s->t.n && r == s->t.v + s->t.n - 1) /* the row was kept */
+    if (s->t.n && r == s->t.v + s->t.n - 1) { /* the row was kept */
       for (int k = 0; k < L->n_copy; k++) r[(size_t)L->copy[k][1] * cs] = r[(size_t)L->copy[k][0] * cs];
+      /* A parsed row can still be impossible market data (a zero or 1e308
+       * price): refused here, so it never reaches a backtest. */
+      const char *field;
+      char why[120];
+      if (qt__imp_check_row(s, r, cs, &field, why, sizeof why)) {
+        qt_err e;
+        qt_err_set(&e, QT_EPARSE, "%s:%zu: field '%s': %s", in->name, line, field, why);
+        if ((rc = qt__imp_bad(s, &e)) != 0) {
+          if (err) *err = e;
+          return rc;
+        }
+      }
+    }
   }
   return QT_OK;
 }
@@ -826,6 +939,7 @@ static int on_doc(void *ud, qt__input *in, qt_err *err) {
   qt__imp *s = ud;
   const char *p = in->buf, *end = in->buf + in->len;
   s->st.files++;
+  s->unit = QT_TIME_UNIT_AUTO; /* each document decides its own epoch unit */
   if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* UTF-8 BOM */
   const char *q = p;
   while (q < end && isspace((unsigned char)*q)) q++;
@@ -937,8 +1051,9 @@ int qt_import_files(const char *const *paths, size_t n_paths, const qt_import_op
     rc = qt_err_set(err, QT_EINVAL, "no input files");
     goto fail;
   }
-  if (o->format < 0 || o->format >= QT_FMT_COUNT || o->kind >= QT_KIND_COUNT) {
-    rc = qt_err_set(err, QT_EINVAL, "import: bad format or kind");
+  if (o->format < 0 || o->format >= QT_FMT_COUNT || o->kind >= QT_KIND_COUNT ||
+      o->time_unit < QT_TIME_UNIT_AUTO || o->time_unit > QT_TIME_UNIT_NS) {
+    rc = qt_err_set(err, QT_EINVAL, "import: bad format, kind or time unit");
     goto fail;
   }
   if (o->date_format) { /* an unknown directive is the user's, not the file's */

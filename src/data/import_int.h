@@ -37,7 +37,19 @@ typedef struct qt__imp {
   int kind; /* -1 until the first document decides */
   qt__table t;
   qt_import_stats st;
+  int unit; /* qt_time_unit of the current document's epochs; AUTO until its first stamp */
 } qt__imp;
+
+/* Parses an epoch stamp (or, unless epoch_only, any qt_time_parse form) in
+ * the document's unit (s->unit, decided by the first integer stamp).
+ * QT_EPARSE with the reason in *err. */
+int qt__imp_stamp(qt__imp *s, const char *p, size_t len, int epoch_only, int64_t *out_ms,
+                  qt_err *err);
+/* Checks the values of the row just parsed (column stride cs) against the
+ * bounds of docs/data.md; on a bad one returns QT_EPARSE with *field the
+ * column's name and why[cap] the reason ("not positive (0)"). */
+int qt__imp_check_row(const qt__imp *s, const uint64_t *r, size_t cs, const char **field,
+                      char *why, size_t cap);
 
 /* Appends a row of the current kind (zeroed, defaults set); NULL on OOM. */
 uint64_t *qt__imp_push(qt__imp *s);

@@ -24,6 +24,15 @@ static int bad_row(qt__imp *s, qt_err *err, const char *name, size_t row, const 
   return rc;
 }
 
+/* The importers' value bounds (qt__imp_check_row) for a parsed element. */
+static int check_values(qt__imp *s, qt_err *err, const char *name, size_t row, const uint64_t *r,
+                        size_t cs) {
+  const char *field;
+  char why[120];
+  if (!qt__imp_check_row(s, r, cs, &field, why, sizeof why)) return QT_OK;
+  return bad_row(s, err, name, row, field, why);
+}
+
 int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err) {
   int rc = QT_OK;
   json_error_t je;
@@ -75,7 +84,7 @@ int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err) {
     char digits[32];
     int dl = snprintf(digits, sizeof digits, "%.0f", t);
     int64_t ms;
-    qt_time_parse_epoch(digits, (size_t)dl, &ms, NULL); /* same unit rule as CSV */
+    qt__imp_stamp(s, digits, (size_t)dl, 1, &ms, NULL); /* the document's unit, as in CSV */
     r[0] = (uint64_t)ms;
     if (!trades) {
       int bad = 0;
@@ -89,6 +98,7 @@ int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err) {
           r[(size_t)c * cs] = qt__dbits(d);
         }
       }
+      if (!bad && (rc = check_values(s, err, in->name, i + 1, r, cs)) != 0) goto fail;
       continue;
     }
     /* [ts, id, type, side, price, amount, cost] */
@@ -126,6 +136,7 @@ int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err) {
     }
     r[2 * cs] = qt__dbits(px);
     r[3 * cs] = qt__dbits(qty);
+    if ((rc = check_values(s, err, in->name, i + 1, r, cs)) != 0) goto fail;
   }
 fail:
   if (root) json_decref(root);

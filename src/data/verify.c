@@ -24,7 +24,7 @@ const char *qt_check_name(int check) {
 }
 
 qt_verify_opts qt_verify_opts_default(void) {
-  qt_verify_opts o = {.gap_factor = 1.0, .interval_ms = 0, .max_listed = 20};
+  qt_verify_opts o = {.gap_factor = 1.0, .interval_ms = 0, .max_listed = 20, .spike_factor = 50.0};
   return o;
 }
 
@@ -40,6 +40,8 @@ static int begin(qt_verify_report *r, const qt_verify_opts *o, int kind, size_t 
   }
   if (!(o->gap_factor >= 1.0) || !isfinite(o->gap_factor))
     return qt_err_set(err, QT_EINVAL, "verify: gap_factor must be >= 1 (got %g)", o->gap_factor);
+  if (!(o->spike_factor >= 0.0) || !isfinite(o->spike_factor))
+    return qt_err_set(err, QT_EINVAL, "verify: spike_factor must be >= 0 (got %g)", o->spike_factor);
   if (o->interval_ms < 0)
     return qt_err_set(err, QT_EINVAL, "verify: interval_ms must be >= 0 (got %lld)",
                       (long long)o->interval_ms);
@@ -94,7 +96,34 @@ static void check_step(qt_verify_report *r, const qt_verify_opts *o, const int64
   }
 }
 
-static int bad_px(double p) { return !(p > 0.0) || !isfinite(p); }
+/* Above QT_IMPORT_MAX_PRICE a price is a corrupt field (1e308), not a market. */
+static int bad_px(double p) { return !(p > 0.0) || !isfinite(p) || p > QT_IMPORT_MAX_PRICE; }
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Whether bar i's range is above spike_factor times the median range of the
+ * up to QT_VERIFY_SPIKE_WINDOW bars on each side (bars with a bad price left
+ * out; the median ignores a neighbouring spike).  Stack only: at most
+ * 2 x window values. */
+static int is_spike(const qt_bars *b, size_t i, double factor) {
+  double r[2 * QT_VERIFY_SPIKE_WINDOW];
+  size_t n = 0, lo = i > QT_VERIFY_SPIKE_WINDOW ? i - QT_VERIFY_SPIKE_WINDOW : 0;
+  size_t hi = i + QT_VERIFY_SPIKE_WINDOW < b->n ? i + QT_VERIFY_SPIKE_WINDOW : b->n - 1;
+  for (size_t k = lo; k <= hi; k++) {
+    if (k == i || bad_px(b->high[k]) || bad_px(b->low[k])) continue;
+    r[n++] = b->high[k] - b->low[k];
+  }
+  if (n < 2) return 0;
+  qsort(r, n, sizeof r[0], cmp_double);
+  double med = n % 2 ? r[n / 2] : 0.5 * (r[n / 2 - 1] + r[n / 2]);
+  /* Quiet or illiquid bars move a tick or nothing: the reference range is
+   * at least QT_VERIFY_SPIKE_FLOOR of the price, so a few ticks are no spike. */
+  double floor_px = QT_VERIFY_SPIKE_FLOOR * b->close[i];
+  return b->high[i] - b->low[i] > factor * (med > floor_px ? med : floor_px);
+}
 static int bad_nonneg(double v) { return !(v >= 0.0) || !isfinite(v); }
 
 int qt_verify_bars(const qt_bars *b, const qt_verify_opts *o, qt_verify_report *out, qt_err *err) {
@@ -110,6 +139,8 @@ int qt_verify_bars(const qt_bars *b, const qt_verify_opts *o, qt_verify_report *
       add(out, o, QT_CHECK_BAD_PRICE, i, b->ts_ms, 0);
     } else if (lo > hi || lo > (op < cl ? op : cl) || hi < (op > cl ? op : cl)) {
       add(out, o, QT_CHECK_OHLC, i, b->ts_ms, 0);
+    } else if (o->spike_factor > 0 && is_spike(b, i, o->spike_factor)) {
+      add(out, o, QT_CHECK_SPIKE, i, b->ts_ms, 0);
     }
     double v = b->volume[i];
     /* Taker volume is a part of the total: 1e-9 relative slack for the

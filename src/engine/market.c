@@ -193,6 +193,41 @@ static void check_funding(qt_market *m, int k) {
        qt_time_format(bar0, b0, sizeof b0), qt_time_format(bar1, b1, sizeof b1));
 }
 
+/* The fast checks every run makes on its bars (one pass, no allocation): a
+ * NaN close or a zero low turns a backtest's result into nonsense, and a
+ * catalog can be written dirty without the importer.  Returns QT_EPARSE
+ * naming the first bad bar, and counts the bad bars into *n_bad. */
+static int check_bars(const qt_bars *b, const char *sym, size_t *n_bad, qt_err *err) {
+  int rc = QT_OK;
+  *n_bad = 0;
+  for (size_t i = 0; i < b->n; i++) {
+    const double px[4] = {b->open[i], b->high[i], b->low[i], b->close[i]};
+    static const char *const names[4] = {"open", "high", "low", "close"};
+    char why[96] = "";
+    for (int k = 0; k < 4 && !why[0]; k++) {
+      if (isnan(px[k])) snprintf(why, sizeof why, "%s is NaN", names[k]);
+      else if (!isfinite(px[k]) || !(px[k] > 0))
+        snprintf(why, sizeof why, "%s is %g (not a positive finite price)", names[k], px[k]);
+    }
+    if (!why[0] && px[1] < fmax(px[0], px[3]))
+      snprintf(why, sizeof why, "high %g is below max(open %g, close %g)", px[1], px[0], px[3]);
+    if (!why[0] && px[2] > fmin(px[0], px[3]))
+      snprintf(why, sizeof why, "low %g is above min(open %g, close %g)", px[2], px[0], px[3]);
+    if (!why[0] && i && b->ts_ms[i] <= b->ts_ms[i - 1]) {
+      char prev[40];
+      snprintf(why, sizeof why, "time not after the previous bar's (%s)",
+               qt_time_format(b->ts_ms[i - 1], prev, sizeof prev));
+    }
+    if (!why[0]) continue;
+    if (!(*n_bad)++) {
+      char t[40];
+      rc = qt_err_set(err, QT_EPARSE, "%s bar %zu (%s): %s", sym, i,
+                      qt_time_format(b->ts_ms[i], t, sizeof t), why);
+    }
+  }
+  return rc;
+}
+
 int qt_market_load(const qt_market_opts *o, qt_market *m, qt_err *err) {
   int rc = QT_OK;
   qt_catalog *cat = NULL;
@@ -231,6 +266,18 @@ int qt_market_load(const qt_market_opts *o, qt_market *m, qt_err *err) {
     if ((rc = load_file(o, m, err)) != 0) goto fail;
     m->n_feeds = 1;
     if (!sym) sym = strrchr(o->data, '/') ? strrchr(o->data, '/') + 1 : o->data;
+  }
+  for (int k = 0; k < m->n_feeds; k++) {
+    size_t n_bad;
+    qt_err bad = {0};
+    const char *name = k == 1 ? second : sym;
+    if (!check_bars(&m->bars[k], name, &n_bad, &bad)) continue;
+    if (!o->allow_dirty) {
+      rc = qt_err_set(err, QT_EPARSE, "%s; %zu bad bars in all: the series is dirty (clean the "
+                      "data, or run with --allow-dirty)", bad.msg, n_bad);
+      goto fail;
+    }
+    warn(m, "%s: %zu bad bars used (--allow-dirty), the first: %s", name, n_bad, bad.msg);
   }
   if ((rc = apply_window(o, m, err)) != 0) goto fail;
   for (int k = 0; k < m->n_feeds; k++) {

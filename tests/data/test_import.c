@@ -96,6 +96,7 @@ static void kline_overlap_and_conflict(void) {
     double c = i < 3 ? j.bars.close[5757 + i] : 7.0;
     if (i == 1) c = 99.5; /* a conflicting value for an existing minute */
     double o = i < 3 ? j.bars.open[5757 + i] : 7.0, h = i < 3 ? j.bars.high[5757 + i] : 7.1;
+    if (h < c) h = c; /* the conflicting close stays a possible bar (import checks high) */
     double l = i < 3 ? j.bars.low[5757 + i] : 6.9, v = i < 3 ? j.bars.volume[5757 + i] : 10;
     double qv = i < 3 ? j.bars.quote_volume[5757 + i] : 70, n = i < 3 ? j.bars.trade_count[5757 + i] : 2;
     double tb = i < 3 ? j.bars.taker_buy_base[5757 + i] : 5, tq = i < 3 ? j.bars.taker_buy_quote[5757 + i] : 35;
@@ -140,7 +141,8 @@ static void aggtrades(void) {
                      "26129,0.01633102,4.70443515,27781,27781,1498793709153,true\n"
                      "26128,0.01633101,1.00000000,27780,27780,1498793709152,false\n"
                      "26130,0.01633103,2.5,27782,27783,1498793709200,false\n";
-  const char *without = "26130,0.01633103,2.5,27782,27783,1498793709200,false\n"
+  /* a later dump in microseconds: the unit is decided per file */
+  const char *without = "26130,0.01633103,2.5,27782,27783,1498793709200000,false\n"
                         "26131,0.0164,3,27784,27784,1498793709300000,True\n";
   const char *p[2] = {write_tmp("agg1.csv", with, b, sizeof b), write_tmp("agg2.csv", without, c, sizeof c)};
   qt_import im;
@@ -153,7 +155,7 @@ static void aggtrades(void) {
   EXPECT_EQ(im.trades.buyer_is_maker[0], 0);
   EXPECT_EQ(im.trades.buyer_is_maker[1], 1);
   EXPECT_TRUE(im.trades.price[1] == 0.01633102 && im.trades.qty[1] == 4.70443515);
-  EXPECT_EQ(im.trades.ts_ms[3], 1498793709300LL); /* microseconds read as ms */
+  EXPECT_EQ(im.trades.ts_ms[3], 1498793709300LL); /* that file's microseconds read as ms */
   EXPECT_EQ(im.trades.buyer_is_maker[3], 1);
   qt_import_fini(&im);
 }
@@ -346,9 +348,9 @@ static void bad_rows(void) {
   const char *text = "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore\n"
                      "1780272000000,8.9810,8.9820,8.9710,8.9740,17315,1780272059999,155466.8640,397,7701,69159.0090,0\n"
                      "1780272060000,8.9740,8.9750,8.9710,1.2.3,6406,1780272119999,57482.0670,318,3502,31423.2190,0\n"
-                     "1780272120000,8.9740,8.9750,8.9710,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190\n"
-                     "17802721x0000,8.9740,8.9750,8.9710,8.97,6406,1780272239999,57482.0670,318,3502,31423.2190,0\n"
-                     "1780272240000,8.9740,8.9750,8.9710,8.97,6406,1780272299999,57482.0670,318,3502,31423.2190,0\n";
+                     "1780272120000,8.9740,8.9750,8.9690,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190\n"
+                     "17802721x0000,8.9740,8.9750,8.9690,8.97,6406,1780272239999,57482.0670,318,3502,31423.2190,0\n"
+                     "1780272240000,8.9740,8.9750,8.9690,8.97,6406,1780272299999,57482.0670,318,3502,31423.2190,0\n";
   const char *path = write_tmp("bad.csv", text, b, sizeof b);
   qt_import im;
   qt_err e = {0};
@@ -367,13 +369,13 @@ static void bad_rows(void) {
   EXPECT_EQ(im.bars.ts_ms[1], 1780272240000LL);
   qt_import_fini(&im);
   /* the other two messages, one at a time */
-  const char *cnt = "1780272120000,8.9740,8.9750,8.9710,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190,0\n"
-                    "1780272180000,8.9740,8.9750,8.9710,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190\n";
+  const char *cnt = "1780272120000,8.9740,8.9750,8.9690,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190,0\n"
+                    "1780272180000,8.9740,8.9750,8.9690,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190\n";
   path = write_tmp("bad2.csv", cnt, b, sizeof b);
   EXPECT_EQ(import1(path, NULL, &im, &e), QT_EPARSE);
   EXPECT_CONTAINS(e.msg, "bad2.csv:2: expected 12 fields, got 11");
-  const char *ts = "1780272120000,8.9740,8.9750,8.9710,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190,0\n"
-                   "17802721x0000,8.9740,8.9750,8.9710,8.97,6406,1780272239999,57482.0670,318,3502,31423.2190,0\n";
+  const char *ts = "1780272120000,8.9740,8.9750,8.9690,8.97,6406,1780272179999,57482.0670,318,3502,31423.2190,0\n"
+                   "17802721x0000,8.9740,8.9750,8.9690,8.97,6406,1780272239999,57482.0670,318,3502,31423.2190,0\n";
   path = write_tmp("bad3.csv", ts, b, sizeof b);
   EXPECT_EQ(import1(path, NULL, &im, &e), QT_EPARSE);
   EXPECT_CONTAINS(e.msg, "bad3.csv:2: field 'open_time': not a timestamp (\"17802721x0000\")");
@@ -382,6 +384,91 @@ static void bad_rows(void) {
                                  "x,1,1,1,1,1,1,1,1,1,1,0\n", b, sizeof b);
   EXPECT_EQ(import1(path, &o, &im, &e), QT_EPARSE);
   EXPECT_CONTAINS(e.msg, "no data rows (every row was malformed)");
+}
+
+/* Rows that parse but cannot be market data are refused with FILE:LINE and
+ * the field, or skipped and counted with skip_bad. */
+static void impossible_values(void) {
+  char b[512];
+  const char *ok = "1780272000000,8.9810,8.9820,8.9710,8.9740,17315,1780272059999,155466.8640,397,7701,69159.0090,0\n";
+  static const struct {
+    const char *row, *want;
+  } cases[] = {
+      {"1780272060000,8.974,8.975,8.971,0,6406,1780272119999,5.7,318,35,31.2,0\n", ":2: field 'close': not positive (0)"},
+      {"1780272060000,-8.974,8.975,8.971,8.972,6406,1780272119999,5.7,318,35,31.2,0\n", ":2: field 'open': not positive (-8.974)"},
+      {"1780272060000,8.974,1e308,8.971,8.972,6406,1780272119999,5.7,318,35,31.2,0\n", ":2: field 'high': absurd price 1e+308 (above 1e+12)"},
+      {"1780272060000,8.974,8.973,8.971,8.972,6406,1780272119999,5.7,318,35,31.2,0\n", ":2: field 'high': 8.973 is below max(open 8.974, close 8.972)"},
+      {"1780272060000,8.974,8.975,8.973,8.972,6406,1780272119999,5.7,318,35,31.2,0\n", ":2: field 'low': 8.973 is above min(open 8.974, close 8.972)"},
+      {"1780272060000,8.974,8.975,8.971,8.972,-1,1780272119999,5.7,318,35,31.2,0\n", ":2: field 'volume': negative (-1)"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char text[400];
+    snprintf(text, sizeof text, "%s%s%s", ok, cases[k].row, ok);
+    const char *path = write_tmp("impossible.csv", text, b, sizeof b);
+    qt_import im;
+    qt_err e = {0};
+    EXPECT_EQ(import1(path, NULL, &im, &e), QT_EPARSE);
+    char want[700];
+    snprintf(want, sizeof want, "%s%s", path, cases[k].want);
+    EXPECT_STREQ(e.msg, want);
+    qt_import_opts o = qt_import_opts_default();
+    o.skip_bad = 1;
+    ASSERT_TRUE(import1(path, &o, &im, &e) == QT_OK);
+    EXPECT_EQ(im.stats.skipped, 1);
+    EXPECT_EQ(im.bars.n, 1); /* the two good rows are one minute */
+    EXPECT_STREQ(im.stats.first_bad, want);
+    qt_import_fini(&im);
+  }
+  /* a freqtrade candle with a zero low, and a trade with a negative price */
+  const char *js = "[[1780272000000,8.98,8.99,0,8.97,100],[1780272060000,8.98,8.99,8.96,8.97,100]]";
+  qt_import im;
+  qt_err e = {0};
+  EXPECT_EQ(import1(write_tmp("zero.json", js, b, sizeof b), NULL, &im, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "zero.json: element 1: field 'low': not positive (0)");
+  const char *tr = "time,price,qty\n1780272000000,-1,2\n";
+  EXPECT_EQ(import1(write_tmp("neg.csv", tr, b, sizeof b), NULL, &im, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "neg.csv:2: field 'price': not positive (-1)");
+}
+
+/* The epoch unit is decided once per file: a 13-digit first stamp makes the
+ * file milliseconds, so a later 15-digit stamp stays milliseconds (per
+ * value it read as microseconds and went back ~50 years); --time-unit sets
+ * it.  And a date that does not exist is refused, not rolled over. */
+static void time_units_and_dates(void) {
+  char b[512];
+  const char *text = "time,open,high,low,close\n"
+                     "1780272000000,1,1,1,1\n"
+                     "100000000000000,1,1,1,1\n";
+  qt_import im;
+  qt_err e = {0};
+  ASSERT_TRUE(import1(write_tmp("units.csv", text, b, sizeof b), NULL, &im, &e) == QT_OK);
+  ASSERT_TRUE(im.bars.n == 2);
+  EXPECT_EQ(im.bars.ts_ms[0], 1780272000000LL);
+  EXPECT_EQ(im.bars.ts_ms[1], 100000000000000LL);
+  qt_import_fini(&im);
+  qt_import_opts o = qt_import_opts_default();
+  EXPECT_EQ(qt_time_unit_parse("us", &o.time_unit), QT_OK);
+  EXPECT_EQ(o.time_unit, QT_TIME_UNIT_US);
+  EXPECT_EQ(qt_time_unit_parse("days", &o.time_unit), QT_EINVAL);
+  /* 10 digits read as seconds by magnitude, as ms when told so */
+  const char *secs = "time,open,high,low,close\n1780272000,1,1,1,1\n";
+  ASSERT_TRUE(import1(write_tmp("secs.csv", secs, b, sizeof b), NULL, &im, &e) == QT_OK);
+  EXPECT_EQ(im.bars.ts_ms[0], 1780272000000LL);
+  qt_import_fini(&im);
+  o.time_unit = QT_TIME_UNIT_MS;
+  ASSERT_TRUE(import1(write_tmp("secs.csv", secs, b, sizeof b), &o, &im, &e) == QT_OK);
+  EXPECT_EQ(im.bars.ts_ms[0], 1780272000LL);
+  qt_import_fini(&im);
+  o.time_unit = 9;
+  EXPECT_EQ(import1(write_tmp("secs.csv", secs, b, sizeof b), &o, &im, &e), QT_EINVAL);
+  const char *iso = "time,open,high,low,close\n1996-02-29,1,1,1,1\n1996-02-30,1,1,1,1\n";
+  EXPECT_EQ(import1(write_tmp("iso.csv", iso, b, sizeof b), NULL, &im, &e), QT_EPARSE);
+  EXPECT_CONTAINS(e.msg, "iso.csv:3: field 'time': not a timestamp (\"1996-02-30\")");
+  int64_t t;
+  EXPECT_EQ(qt_time_parse("1996-02-30", 10, &t, NULL), QT_EPARSE);
+  EXPECT_EQ(qt_time_parse("1900-02-29T00:00", 16, &t, NULL), QT_EPARSE);
+  EXPECT_EQ(qt_time_parse("2000-02-29T00:00", 16, &t, NULL), QT_OK);
+  EXPECT_EQ(qt_time_parse("2026-04-31", 10, &t, NULL), QT_EPARSE);
 }
 
 static void bad_files(void) {
@@ -569,5 +656,5 @@ static void cleanup(void) {
 
 QT_TESTS(T(kline_real), T(kline_two_months_any_order), T(kline_overlap_and_conflict),
          T(kline_headerless_microseconds), T(aggtrades), T(funding_and_bookticker), T(generic_csv), T(generic_date_format),
-         T(freqtrade_funding), T(freqtrade_json_and_trades), T(bad_rows), T(bad_files),
+         T(freqtrade_funding), T(freqtrade_json_and_trades), T(bad_rows), T(impossible_values), T(time_units_and_dates), T(bad_files),
          T(containers), T(exact_numbers), T(out_of_memory), T(fuzz_repros), T(cleanup))

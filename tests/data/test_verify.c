@@ -109,6 +109,42 @@ static void test_bar_checks(void) {
   qt_bars_fini(&b);
 }
 
+/* A 1e308 high is a corrupt field (bad_price), and a bar whose range is far
+ * beyond its neighbours' is a spike: the clean bars span 0.02 (median), the
+ * reference is max(0.02, 0.001 x close ~10.25) = 0.02, so a spike needs a
+ * range above 50 x 0.02 = 1.0; bar 25 spans 2.01. */
+static void test_spikes_and_absurd(void) {
+  qt_bars b;
+  clean_bars(&b, 50);
+  b.high[25] = b.close[25] + 2;
+  b.high[30] = 1e308;
+  qt_verify_opts o = qt_verify_opts_default();
+  EXPECT_NEAR(o.spike_factor, 50, 0);
+  ASSERT_TRUE(qt_verify_bars(&b, &o, &rep, NULL) == 0);
+  EXPECT_EQ(rep.counts[QT_CHECK_SPIKE], 1);
+  EXPECT_EQ(rep.counts[QT_CHECK_BAD_PRICE], 1);
+  EXPECT_EQ(rep.n_findings, 2);
+  ASSERT_TRUE(rep.n_listed == 2);
+  EXPECT_EQ(rep.listed[0].check, QT_CHECK_SPIKE);
+  EXPECT_EQ(rep.listed[0].row, 25);
+  EXPECT_EQ(rep.listed[1].check, QT_CHECK_BAD_PRICE);
+  EXPECT_EQ(rep.listed[1].row, 30);
+  EXPECT_STREQ(qt_check_name(QT_CHECK_SPIKE), "spike");
+  /* a range of 0.9 (below 1.0) is no spike; spike_factor 0 turns the check off */
+  b.high[25] = b.low[25] + 0.9;
+  ASSERT_TRUE(qt_verify_bars(&b, &o, &rep, NULL) == 0);
+  EXPECT_EQ(rep.counts[QT_CHECK_SPIKE], 0);
+  b.high[25] = b.close[25] + 2;
+  o.spike_factor = 0;
+  ASSERT_TRUE(qt_verify_bars(&b, &o, &rep, NULL) == 0);
+  EXPECT_EQ(rep.counts[QT_CHECK_SPIKE], 0);
+  o.spike_factor = -1;
+  qt_err e = {0};
+  EXPECT_EQ(qt_verify_bars(&b, &o, &rep, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "spike_factor must be >= 0");
+  qt_bars_fini(&b);
+}
+
 static void test_interval_inferred(void) {
   qt_bars b;
   clean_bars(&b, 10);
@@ -370,6 +406,6 @@ static void test_render(void) {
   qt_bars_fini(&b);
 }
 
-QT_TESTS(T(test_names_and_defaults), T(test_clean_bars), T(test_bar_checks),
+QT_TESTS(T(test_names_and_defaults), T(test_clean_bars), T(test_bar_checks), T(test_spikes_and_absurd),
          T(test_interval_inferred), T(test_avax_clean), T(test_freqtrade_gaps), T(test_trades),
          T(test_orderflow_trades_clean), T(test_funding), T(test_real_funding), T(test_quotes), T(test_render))

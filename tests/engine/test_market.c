@@ -4,6 +4,7 @@
 #include "qt_test.h"
 #include "qtune/engine.h"
 
+#include <math.h>
 #include <unistd.h>
 
 #define H 3600000LL
@@ -249,6 +250,59 @@ static void refusals(void) {
   EXPECT_CONTAINS(e.msg, "has no bars for 'NOPE'");
 }
 
+/* A catalog written dirty on purpose (through the catalog writer, which
+ * stores what it is given): the load refuses it naming the symbol, the bar
+ * and its time, unless allow_dirty, which loads it with a warning. */
+static void dirty_series(void) {
+  char dir[128];
+  qt_err e = {0};
+  qt_market m;
+  cat_path(dir, sizeof dir, "c7");
+  static const struct {
+    const char *sym;
+    int field; /* 0 open .. 3 close */
+    double v;
+    const char *want;
+  } cases[] = {
+      {"NANC", 3, NAN, "NANC bar 3 (2026-01-01T03:00:00Z): close is NaN"},
+      {"ZLOW", 2, 0, "ZLOW bar 3 (2026-01-01T03:00:00Z): low is 0 (not a positive finite price)"},
+      {"HUGE", 1, INFINITY, "HUGE bar 3 (2026-01-01T03:00:00Z): high is inf (not a positive finite price)"},
+      {"HILO", 1, 102.5, "HILO bar 3 (2026-01-01T03:00:00Z): high 102.5 is below max(open 103, close 103)"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    qt_catalog *c = NULL;
+    qt_bars b;
+    memset(&b, 0, sizeof b);
+    put_bars(dir, cases[k].sym, 6);
+    ASSERT_TRUE(qt_catalog_open(dir, 0, &c, NULL) == QT_OK);
+    ASSERT_TRUE(qt_catalog_get_bars(c, cases[k].sym, &b, NULL) == QT_OK);
+    qt_bars w;
+    ASSERT_TRUE(qt_bars_alloc(&w, b.n, NULL) == QT_OK);
+    for (size_t i = 0; i < b.n; i++) {
+      w.ts_ms[i] = b.ts_ms[i], w.open[i] = b.open[i], w.high[i] = b.high[i];
+      w.low[i] = b.low[i], w.close[i] = b.close[i], w.volume[i] = b.volume[i];
+    }
+    w.interval_ms = b.interval_ms;
+    double *col[4] = {w.open, w.high, w.low, w.close};
+    col[cases[k].field][3] = cases[k].v;
+    qt_bars_fini(&b);
+    ASSERT_TRUE(qt_catalog_put_bars(c, cases[k].sym, &w, NULL) == QT_OK);
+    qt_bars_fini(&w);
+    qt_catalog_close(c);
+    qt_market_opts o = opts_for(dir, cases[k].sym);
+    EXPECT_EQ(qt_market_load(&o, &m, &e), QT_EPARSE);
+    EXPECT_CONTAINS(e.msg, cases[k].want);
+    EXPECT_CONTAINS(e.msg, "1 bad bars in all");
+    EXPECT_CONTAINS(e.msg, "--allow-dirty");
+    o.allow_dirty = 1;
+    ASSERT_TRUE(qt_market_load(&o, &m, &e) == QT_OK);
+    ASSERT_TRUE(m.n_warnings == 1);
+    EXPECT_CONTAINS(m.warnings[0], "1 bad bars used (--allow-dirty)");
+    EXPECT_CONTAINS(m.warnings[0], cases[k].want);
+    qt_market_free(&m);
+  }
+}
+
 static void engine_settings(void) {
   qt_err e = {0};
   qt_engine_opts o = qt_engine_opts_default();
@@ -298,4 +352,4 @@ static void cleanup(void) {
 }
 
 QT_TESTS(T(symbol_list), T(spot_and_perp), T(funding_coverage), T(window),
-         T(second_venue_and_costs), T(refusals), T(engine_settings), T(out_of_memory), T(cleanup))
+         T(second_venue_and_costs), T(refusals), T(dirty_series), T(engine_settings), T(out_of_memory), T(cleanup))
