@@ -233,22 +233,31 @@ void qt_study_param_text(const qt_study *st, size_t i, size_t k, char *buf, size
 }
 
 /* ---- cleanup ---- */
-size_t qt_study_count_below(const qt_study *st, double min_score) {
-  size_t below = 0;
+/* The worse end follows the study's direction: below the threshold when
+ * maximizing, above it when minimizing (deleting "below" on a minimize study
+ * would delete its best trials). */
+static int is_worse(const qt_study *st, double obj, double threshold) {
+  if (isnan(obj)) return 0;
+  return qt_study_goal(st)->maximize ? obj < threshold : obj > threshold;
+}
+
+size_t qt_study_count_worse(const qt_study *st, double threshold) {
+  size_t n = 0;
   for (size_t i = 0; i < qt_study_n_trials(st); i++) {
     qt_trial_info ti;
     qt_study_trial_info(st, i, &ti);
-    below += !isnan(ti.objective) && ti.objective < min_score;
+    n += is_worse(st, ti.objective, threshold);
   }
-  return below;
+  return n;
 }
 
-int qt_study_delete_below(qt_study *st, double min_score, size_t *out_deleted, qt_err *err) {
+int qt_study_delete_worse(qt_study *st, double threshold, size_t *out_deleted, qt_err *err) {
   *out_deleted = 0;
   /* stored scores first follow the current normalization, so the storage
-   * deletes exactly the trials qt_study_count_below counts */
+   * deletes exactly the trials qt_study_count_worse counts */
   int rc = qt_study_store_scores(st, err);
   if (rc) return rc;
   qt_storage *s = qt_study_storage(st);
-  return s->vt->trials_delete_below(s->self, qt__study_id(st), min_score, out_deleted, err);
+  return s->vt->trials_delete_worse(s->self, qt__study_id(st), threshold,
+                                    !qt_study_goal(st)->maximize, out_deleted, err);
 }

@@ -820,7 +820,7 @@ static void test_importance(void) {
   EXPECT_EQ(qt_study_store_scores(st, &e), 0);
   qt_storage *s = qt_study_storage(st);
   size_t nd = 0;
-  /* minimized value = 10 x: scores below 0 are the trials with x < 0 */
+  /* value = 10 x; minimize = 0 asks the storage for the end below 0: x < 0 */
   size_t below = 0;
   for (size_t i = 0; i < qt_study_n_trials(st); i++) {
     qt_trial_info ti;
@@ -829,7 +829,7 @@ static void test_importance(void) {
   }
   qt_study_rec sr;
   ASSERT_TRUE(s->vt->study_load(s->self, "i", &sr, &e) == 0);
-  EXPECT_EQ(s->vt->trials_delete_below(s->self, sr.id, 0.0, &nd, &e), 0);
+  EXPECT_EQ(s->vt->trials_delete_worse(s->self, sr.id, 0.0, 0, &nd, &e), 0);
   EXPECT_EQ(nd, below);
   EXPECT_TRUE(below > 0);
   qt_study_rec_fini(&sr);
