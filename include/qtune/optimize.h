@@ -430,6 +430,10 @@ QT_API int qt_study_write_csv(const qt_study *st, FILE *f, qt_err *err);
  * comment naming the study, trial and objective, for --params-file.
  * QT_EPARSE when the trial has no params, QT_EIO. */
 QT_API int qt_study_write_best_yaml(const qt_study *st, size_t i, FILE *f, qt_err *err);
+/* The default best-params file of a study, "<name>_best.yaml" with the name
+ * made safe for a file name (qt_file_name_sanitize: never outside the
+ * working folder).  Returns buf. */
+QT_API char *qt_study_best_path(const qt_study *st, char *buf, size_t cap);
 /* Writes trial i as one JSON object: study, trial (number), objective (its
  * name), direction, score (null when none), feasible, params, metrics. */
 QT_API int qt_study_write_trial_json(const qt_study *st, size_t i, FILE *f, qt_err *err);

@@ -841,7 +841,7 @@ int cmd_optimize(int argc, char **argv) {
   }
   cli_study_print_best(stdout, st, b);
   char bpath[1024];
-  snprintf(bpath, sizeof bpath, "%s_best.yaml", qt_study_name(st));
+  qt_study_best_path(st, bpath, sizeof bpath);
   const char *bo = a.best_out ? a.best_out : bpath;
   if (cli_study_write_best(st, b, bo, &e)) goto fail_e;
   printf("best parameters: %s\n", bo);

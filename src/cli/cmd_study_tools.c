@@ -393,7 +393,7 @@ int cmd_best(int argc, char **argv) {
             name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL]);
     rc = CLI_FINDINGS;
   } else {
-    if (!out) snprintf(path, sizeof path, "%s_best.yaml", name);
+    if (!out) qt_study_best_path(st, path, sizeof path);
     if (cli_study_write_best(st, b, out ? out : path, &e)) rc = cli_fail(&e);
     else if (as_json && qt_study_write_trial_json(st, (size_t)b, stdout, &e)) rc = cli_fail(&e);
     else if (!as_json) {
