@@ -251,5 +251,46 @@ static void cleanup_worse_maximize_numbers(void) {
   qt_study_free(st);
 }
 
+/* A study name and a label with a newline and quotes cannot add a key to
+ * the best-params YAML, and the default file name stays in the folder. */
+static void best_yaml_no_injection(void) {
+  char url[256];
+  db_url(url, sizeof url, "evil");
+  qt_study_opts o = qt_study_opts_default();
+  o.name = "../../evil\nfast: 999";
+  o.storage_url = url;
+  o.sampler = qt_sampler_find("random");
+  qt_goal_default(&o.goal, 0);
+  strcpy(o.goal.metric, "value");
+  qt_err e = {0};
+  qt_space *sp = NULL;
+  qt_study *st = NULL;
+  ASSERT_TRUE(qt_space_new(&sp, &e) == 0);
+  ASSERT_TRUE(qt_space_apply_yaml(sp, "mode: {type: categorical, choices: [\"b\\nfast: 999\\t\\\"q\\\\\"]}\n",
+                                  "space", NULL, 0, &e) == 0);
+  int r = qt_study_open(&o, sp, &st, &e);
+  if (r) fprintf(stderr, "  open: %s\n", e.msg);
+  ASSERT_TRUE(r == 0);
+  qt_space_free(sp);
+  qt_trial t;
+  double x0 = 0;
+  ASSERT_TRUE(qt_study_ask(st, &x0, "t", &t, &e) == 0);
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  qt_metric_set_put(&m, "value", 1, NULL);
+  EXPECT_EQ(qt_study_tell(st, &t, QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+  qt_metric_set_fini(&m);
+  qt_trial_fini(&t);
+  char *y = to_text(st, 1, 0);
+  ASSERT_TRUE(y != NULL);
+  EXPECT_STREQ(y, "# qtune best parameters: study ../../evil\\x0afast: 999, trial #0, value 1\n"
+                  "mode: \"b\\nfast: 999\\t\\\"q\\\\\"\n");
+  free(y);
+  char path[256];
+  EXPECT_STREQ(qt_study_best_path(st, path, sizeof path), "______evil_fast: 999_best.yaml");
+  qt_study_free(st);
+}
+
 QT_TESTS(T(rank_order), T(csv_exact), T(best_yaml_and_json), T(param_text),
-         T(cleanup_worse_minimize), T(cleanup_worse_maximize_numbers))
+         T(cleanup_worse_minimize), T(cleanup_worse_maximize_numbers),
+         T(best_yaml_no_injection))
