@@ -692,6 +692,19 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
                                  state == QT_TRIAL_COMPLETE ? x->obj : NAN,
                                  state == QT_TRIAL_COMPLETE ? vbuf : NULL, mj,
                                  state == QT_TRIAL_COMPLETE ? x->cons_ok : -1, error, err);
+  if (r == QT_ESTATE) {
+    /* Another process finished the trial first (stale recovery while this
+     * worker was paused): the stored outcome stands, this late result is
+     * dropped with a warning and the run goes on. */
+    qt_log(QT_LOG_WARN, "study %s: trial #%lld: late result dropped: %s", st->rec.name,
+           (long long)x->number, err ? err->msg : "already finished");
+    if (state == QT_TRIAL_COMPLETE) st->n_complete--;
+    x->state = QT_TRIAL_FAIL;
+    x->obj = NAN;
+    if (out_state) *out_state = QT_TRIAL_FAIL;
+    r = QT_OK;
+    goto fail;
+  }
   if (r) goto fail;
   qt_free(x->metrics_json);
   x->metrics_json = mj;
