@@ -22,6 +22,7 @@ typedef struct tr {
   double penalty;     /* lenient penalty */
   double obj;         /* objective in the user's direction, penalty applied; NaN: none */
   char *params_json, *metrics_json, *error;
+  int told;           /* this process told its result: a second tell is a bug */
 } tr;
 
 struct qt_study {
@@ -621,6 +622,11 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
                    (long long)t->number);
     goto fail;
   }
+  if (x->told) {
+    r = qt_err_set(err, QT_ESTATE, "study: trial %lld was already told (%s); finished trials "
+                   "are immutable", (long long)x->number, qt_trial_state_name(x->state));
+    goto fail;
+  }
   if (state == QT_TRIAL_COMPLETE && m && !st->names_ok) {
     /* the first metrics seen: every name the goal uses must be among them
      * (else every trial would fail or score blind); the run stops */
@@ -706,6 +712,7 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
     goto fail;
   }
   if (r) goto fail;
+  x->told = 1;
   qt_free(x->metrics_json);
   x->metrics_json = mj;
   mj = NULL;

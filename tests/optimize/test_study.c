@@ -955,4 +955,4 @@ QT_TESTS(T(test_ask_tell_scores), T(test_lenient), T(test_missing_metric), T(tes
          T(test_missing_metric_counts), T(test_pin_diff), T(test_pin_stored),
          T(test_failed_open_leaves_nothing), T(test_resume), T(test_deterministic),
          T(test_retries), T(test_pruned_params), T(test_stop), T(test_four_processes), T(test_importance),
-         T(test_enomem), T(test_cleanup_dir), T(test_late_result_dropped))
+         T(test_enomem), T(test_late_result_dropped), T(test_cleanup_dir))

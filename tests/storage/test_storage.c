@@ -358,16 +358,21 @@ static void pg_upgrade_v1(void) {
       " metrics_json TEXT, constraint_ok INTEGER, worker TEXT, seed BIGINT, started_at BIGINT,"
       " heartbeat_at BIGINT, finished_at BIGINT, error TEXT, UNIQUE(study_id, number));"
       "INSERT INTO qtune_meta VALUES('schema_version', '1');"
-      "INSERT INTO studies(id, name, created_at, directions) VALUES(1, 'old', 1, '[\"maximize\"]');"
-      "INSERT INTO trials(study_id, number, state) VALUES(1, 0, 'complete'), (1, 6, 'fail');");
+      /* no explicit id: the sequence must stay right for the tests after */
+      "INSERT INTO studies(name, created_at, directions) VALUES('old', 1, '[\"maximize\"]');"
+      "INSERT INTO trials(study_id, number, state) SELECT id, n, 'complete' FROM studies,"
+      " (VALUES (0), (6)) AS v(n) WHERE name = 'old';");
   EXPECT_TRUE(PQresultStatus(res) == PGRES_COMMAND_OK);
   PQclear(res);
   qt_storage s;
   open_or_die(&s);
   qt_err e;
+  qt_study_rec st;
+  ASSERT_TRUE(s.vt->study_load(s.self, "old", &st, &e) == 0);
   int64_t id, num;
-  EXPECT_EQ(s.vt->trial_claim(s.self, 1, "{}", "w", 0, &id, &num, &e), 0);
+  EXPECT_EQ(s.vt->trial_claim(s.self, st.id, "{}", "w", 0, &id, &num, &e), 0);
   EXPECT_EQ(num, 7);
+  qt_study_rec_fini(&st);
   qt_storage_close(&s);
   res = PQexec(c, "SELECT value FROM qtune_meta WHERE key = 'schema_version'");
   EXPECT_STREQ(PQgetvalue(res, 0, 0), "2");
