@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #if defined(__GNUC__)
 #define QT_API __attribute__((visibility("default")))
@@ -163,5 +164,29 @@ QT_API const char *qt_kv_get(const qt_kv *kv, const char *key);
 /* Parses a whole decimal number of `len` bytes strictly (no trailing junk). */
 QT_API int qt_parse_double(const char *s, size_t len, double *out);
 QT_API int qt_parse_i64(const char *s, size_t len, int64_t *out);
+
+/* ---- files qtune writes ---- */
+/* Output files: a regular file (or a new path) is replaced atomically: a
+ * temp file beside it, fsync of the file and of its folder, then rename.  A
+ * symlink is followed to its final target, which is replaced that way (the
+ * link stays a link).  Anything else that exists (a character device such
+ * as /dev/null or /dev/stdout, a FIFO) is written in place, never replaced;
+ * a directory is refused.  The library writes every output file this way. */
+
+/* Opens path for writing as above.  tmp (cap >= strlen(path) + 64, better
+ * PATH_MAX + 64) receives the temp file's name, or "" when writing in place;
+ * pass it to qt_file_commit.  QT_EIO naming the path and the reason. */
+QT_API int qt_file_open_tmp(const char *path, char *tmp, size_t cap, FILE **out_f, qt_err *err);
+/* Closes f; when ok and no write failed, fsyncs and renames tmp over its
+ * target (and fsyncs the folder); else removes tmp.  Returns QT_EIO when
+ * anything failed (a message only when ok: the caller's own error stands). */
+QT_API int qt_file_commit(FILE *f, const char *tmp, const char *path, int ok, qt_err *err);
+/* qt_file_open_tmp + fwrite + qt_file_commit of len bytes. */
+QT_API int qt_file_write_atomic(const char *path, const void *data, size_t len, qt_err *err);
+/* A file name made from a name (a study name): '/', '\\', control
+ * characters and ".." become '_', a leading '.' too (no hidden files, no
+ * "." or ".."), so the result names a file in the current folder.  Always
+ * NUL-terminates buf (cap > 0); returns buf. */
+QT_API char *qt_file_name_sanitize(const char *name, char *buf, size_t cap);
 
 #endif

@@ -430,6 +430,10 @@ QT_API int qt_study_write_csv(const qt_study *st, FILE *f, qt_err *err);
  * comment naming the study, trial and objective, for --params-file.
  * QT_EPARSE when the trial has no params, QT_EIO. */
 QT_API int qt_study_write_best_yaml(const qt_study *st, size_t i, FILE *f, qt_err *err);
+/* The default best-params file of a study, "<name>_best.yaml" with the name
+ * made safe for a file name (qt_file_name_sanitize: never outside the
+ * working folder).  Returns buf. */
+QT_API char *qt_study_best_path(const qt_study *st, char *buf, size_t cap);
 /* Writes trial i as one JSON object: study, trial (number), objective (its
  * name), direction, score (null when none), feasible, params, metrics. */
 QT_API int qt_study_write_trial_json(const qt_study *st, size_t i, FILE *f, qt_err *err);
@@ -438,11 +442,13 @@ QT_API int qt_study_write_trial_json(const qt_study *st, size_t i, FILE *f, qt_e
  * are, "-" when the trial has no such param.  Always NUL-terminates buf. */
 QT_API void qt_study_param_text(const qt_study *st, size_t i, size_t k, char *buf, size_t cap);
 /* Trials whose objective (the score under the current normalization) is
- * below min_score; failed trials have none and never count. */
-QT_API size_t qt_study_count_below(const qt_study *st, double min_score);
+ * worse than threshold in the study's direction: below it when maximizing,
+ * above it when minimizing.  Failed trials have none and never count. */
+QT_API size_t qt_study_count_worse(const qt_study *st, double threshold);
 /* Stores the current scores, then deletes exactly the trials that
- * qt_study_count_below counts; *out_deleted how many.  Storage errors. */
-QT_API int qt_study_delete_below(qt_study *st, double min_score, size_t *out_deleted,
+ * qt_study_count_worse counts; *out_deleted how many.  Their trial numbers
+ * are never reused.  Storage errors. */
+QT_API int qt_study_delete_worse(qt_study *st, double threshold, size_t *out_deleted,
                                  qt_err *err);
 
 /* ---- runner: worker threads over one study ---- */

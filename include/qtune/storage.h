@@ -72,8 +72,10 @@ typedef struct qt_storage_vtbl {
   /* All studies, newest first; *out is qt_malloc'd (free with a loop of fini + qt_free). */
   int (*study_list)(void *self, qt_study_rec **out, size_t *out_n, qt_err *err);
   int (*study_delete)(void *self, int64_t study_id, qt_err *err);
-  /* Atomically takes the next trial number of the study and inserts a running
-   * trial with params; two processes never get the same number. */
+  /* Atomically takes the next trial number of the study (a high-water mark
+   * stored with the study, so a deleted trial's number is never reused) and
+   * inserts a running trial with params; two processes never get the same
+   * number.  QT_ENOTFOUND when the study does not exist. */
   int (*trial_claim)(void *self, int64_t study_id, const char *params_json, const char *worker,
                      int64_t seed, int64_t *out_trial_id, int64_t *out_number, qt_err *err);
   int (*trial_set_params)(void *self, int64_t trial_id, const char *params_json, qt_err *err);
@@ -88,9 +90,11 @@ typedef struct qt_storage_vtbl {
   int (*heartbeat)(void *self, int64_t trial_id, qt_err *err);
   /* Marks running trials whose heartbeat is older than stale_ms as failed. */
   int (*recover_stale)(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n, qt_err *err);
-  /* Deletes finished trials with score < min_score; *out_n deleted. */
-  int (*trials_delete_below)(void *self, int64_t study_id, double min_score, size_t *out_n,
-                             qt_err *err);
+  /* Deletes the finished trials at the worse end of the study's direction:
+   * score < threshold when maximizing (minimize 0), score > threshold when
+   * minimizing (minimize 1); *out_n deleted.  Their numbers stay taken. */
+  int (*trials_delete_worse)(void *self, int64_t study_id, double threshold, int minimize,
+                             size_t *out_n, qt_err *err);
   /* Updates the stored score of finished trials (re-normalization); scores
    * are derived values, the raw metrics stay immutable. */
   int (*trials_set_scores)(void *self, const int64_t *trial_ids, const double *scores, size_t n,

@@ -19,13 +19,23 @@
 #include <yaml.h>
 
 static volatile int g_stop;
+static volatile sig_atomic_t g_sig; /* the signal that stopped the run, 0 */
 
-static void on_sigint(int sig) {
-  (void)sig;
+/* SIGINT, SIGTERM (timeout, systemd, containers) and SIGHUP all stop the run
+ * the same way: no new trial starts, the running ones finish and are stored,
+ * and the command exits 128 + the signal number with the study resumable. */
+static void on_stop_signal(int sig) {
   g_stop = 1;
-  static const char msg[] =
+  g_sig = sig;
+  static const char m_int[] =
       "\nqtune: interrupted: finishing the running trials (Ctrl-C again to abort)\n";
-  ssize_t w = write(2, msg, sizeof msg - 1);
+  static const char m_term[] =
+      "\nqtune: SIGTERM: finishing the running trials (a second signal aborts)\n";
+  static const char m_hup[] =
+      "\nqtune: SIGHUP: finishing the running trials (a second signal aborts)\n";
+  const char *m = sig == SIGTERM ? m_term : sig == SIGHUP ? m_hup : m_int;
+  size_t n = sig == SIGTERM ? sizeof m_term : sig == SIGHUP ? sizeof m_hup : sizeof m_int;
+  ssize_t w = write(2, m, n - 1);
   (void)w;
 }
 
@@ -51,7 +61,9 @@ static const char k_help[] =
     "Example:\n"
     "  qtune optimize --strategy sma_cross --catalog cat --symbol BTCUSDT --trials 100 \\\n"
     "      --study-name sma1 --best-out sma1.yaml\n"
-    "Exit status: 0 ok, 2 error.\n"
+    "Exit status: 0 ok, 2 error; after SIGINT (Ctrl-C), SIGTERM or SIGHUP the\n"
+    "running trials finish, the best so far is written and the exit status is\n"
+    "128 + the signal (130, 143, 129); the study resumes with the same command.\n"
     "\n"
     "objective:\n"
     "  --strategy NAME        strategy backtest: a built-in (qtune strategies) or a\n"
@@ -884,15 +896,17 @@ int cmd_optimize(int argc, char **argv) {
   ro.progress = a.quiet ? NULL : on_progress;
   ro.progress_ud = &pg;
   ro.progress_every_s = pg.tty ? 0.2 : 1.0;
-  struct sigaction sa, old_sa;
+  static const int stop_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction sa, old_sa[3];
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
-  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills: stale trials are recovered later */
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESETHAND; /* a second signal kills: stale trials are recovered later */
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old_sa);
+  for (int k = 0; k < 3; k++) sigaddset(&sa.sa_mask, stop_sigs[k]);
+  for (int k = 0; k < 3; k++) sigaction(stop_sigs[k], &sa, &old_sa[k]);
   qt_progress p;
   int rr = qt_study_run(st, &obj, &ro, &p, &e);
-  sigaction(SIGINT, &old_sa, NULL);
+  for (int k = 0; k < 3; k++) sigaction(stop_sigs[k], &old_sa[k], NULL);
   if (pg.tty && !a.quiet) fputc('\n', stderr);
   if (rr) goto fail_e;
 
@@ -910,18 +924,18 @@ int cmd_optimize(int argc, char **argv) {
     if (holdout && counts[QT_TRIAL_COMPLETE] && run_holdout(st, &oos, &hs, hold_top, &e))
       goto fail_e;
     printf("database: %s\n", url_shown);
-    rc = CLI_OK;
+    rc = g_sig ? 128 + g_sig : CLI_OK;
     goto done;
   }
   cli_study_print_best(stdout, st, b);
   char bpath[1024];
-  snprintf(bpath, sizeof bpath, "%s_best.yaml", qt_study_name(st));
+  qt_study_best_path(st, bpath, sizeof bpath);
   const char *bo = a.best_out ? a.best_out : bpath;
   if (cli_study_write_best(st, b, bo, &e)) goto fail_e;
   printf("best parameters: %s\n", bo);
   if (holdout && run_holdout(st, &oos, &hs, hold_top, &e)) goto fail_e;
   printf("database: %s (study %s)\n", url_shown, qt_study_name(st));
-  rc = CLI_OK;
+  rc = g_sig ? 128 + g_sig : CLI_OK;
   goto done;
 oom:
   rc = cli_failf("optimize: out of memory");

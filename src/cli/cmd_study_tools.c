@@ -501,7 +501,7 @@ int cmd_best(int argc, char **argv) {
             name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL]);
     rc = CLI_FINDINGS;
   } else {
-    if (!out) snprintf(path, sizeof path, "%s_best.yaml", name);
+    if (!out) qt_study_best_path(st, path, sizeof path);
     if (cli_study_write_best(st, b, out ? out : path, &e)) rc = cli_fail(&e);
     else if (as_json && qt_study_write_trial_json(st, (size_t)b, stdout, &e)) rc = cli_fail(&e);
     else if (!as_json) {
@@ -516,18 +516,23 @@ int cmd_best(int argc, char **argv) {
 /* ---- qtune cleanup ---- */
 int cmd_cleanup(int argc, char **argv) {
   const char *url = qt_storage_default_url(), *name = NULL;
-  double min_score = NAN;
+  const char *flag = NULL; /* which of --worse-than/--min-score/--max-score */
+  double x = NAN;
   int dry = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      printf("usage: qtune cleanup --study-name S --min-score X [--storage URL] [--dry-run]\n"
+      printf("usage: qtune cleanup --study-name S --worse-than X [--storage URL] [--dry-run]\n"
              "Deletes the finished trials whose score (the objective under the current\n"
-             "normalization) is below X, after printing how many.  Failed trials have\n"
-             "no score and are kept.\n"
+             "normalization) is worse than X in the study's direction: below X when the\n"
+             "study maximizes, above X when it minimizes.  It prints which end and how\n"
+             "many first.  Failed trials have no score and are kept.  Deleted trial\n"
+             "numbers are never reused.\n"
+             "  --min-score X   the same as --worse-than X, for maximize studies only\n"
+             "  --max-score X   the same as --worse-than X, for minimize studies only\n"
              "\n"
              "Example:\n"
-             "  qtune cleanup --study-name sma1 --min-score 0.2 --dry-run\n"
+             "  qtune cleanup --study-name sma1 --worse-than 0.2 --dry-run\n"
              "\n"
              "Exit status: 0 ok, 2 error.\n");
       cli_print_storage_default();
@@ -536,9 +541,13 @@ int cmd_cleanup(int argc, char **argv) {
       if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--study-name") || !strcmp(a, "--study")) {
       if (!(name = opt_val(argc, argv, &i))) return CLI_ERROR;
-    } else if (!strcmp(a, "--min-score")) {
+    } else if (!strcmp(a, "--worse-than") || !strcmp(a, "--min-score") ||
+               !strcmp(a, "--max-score")) {
       const char *v = opt_val(argc, argv, &i);
-      if (!v || cli_parse_double("--min-score", v, &min_score)) return CLI_ERROR;
+      if (!v || cli_parse_double(a, v, &x)) return CLI_ERROR;
+      if (flag && strcmp(flag, a))
+        return cli_failf("cleanup: %s and %s cannot be combined", flag, a);
+      flag = a;
     } else if (!strcmp(a, "--dry-run")) {
       dry = 1;
     } else {
@@ -546,16 +555,27 @@ int cmd_cleanup(int argc, char **argv) {
     }
   }
   if (!name) return cli_failf("cleanup: --study-name is required");
-  if (isnan(min_score)) return cli_failf("cleanup: --min-score is required");
+  if (!flag) return cli_failf("cleanup: --worse-than is required");
   qt_err e;
   qt_study *st = NULL;
   if (cli_study_open_ro(name, url, &st, &e)) return cli_fail(&e);
+  int maximize = qt_study_goal(st)->maximize;
+  /* the old flags name an end; on the other direction they would delete the
+   * best trials, so they are refused */
+  if ((!strcmp(flag, "--min-score") && !maximize) || (!strcmp(flag, "--max-score") && maximize)) {
+    qt_study_free(st);
+    return cli_failf("cleanup: study %s %s, so %s would delete its best trials; use "
+                     "--worse-than %g (deletes scores %s %g)",
+                     name, maximize ? "maximizes" : "minimizes", flag, x,
+                     maximize ? "below" : "above", x);
+  }
   int rc = CLI_OK;
-  size_t below = qt_study_count_below(st, min_score), deleted = 0;
-  printf("study %s: %zu of %zu trials have a score below %g%s\n", name, below,
-         qt_study_n_trials(st), min_score, dry ? " (dry run: nothing deleted)" : "");
-  if (!dry && below) {
-    if (qt_study_delete_below(st, min_score, &deleted, &e)) rc = cli_fail(&e);
+  size_t worse = qt_study_count_worse(st, x), deleted = 0;
+  printf("study %s (%s): %zu of %zu trials have a score %s %g (the worse end)%s\n", name,
+         maximize ? "maximize" : "minimize", worse, qt_study_n_trials(st),
+         maximize ? "below" : "above", x, dry ? " (dry run: nothing deleted)" : "");
+  if (!dry && worse) {
+    if (qt_study_delete_worse(st, x, &deleted, &e)) rc = cli_fail(&e);
     else printf("deleted %zu trials\n", deleted);
   }
   qt_study_free(st);

@@ -21,33 +21,19 @@ int cli_failf(const char *fmt, ...) {
   return CLI_ERROR;
 }
 
+/* Thin wrappers: the writer lives in the library (qt_file_*, src/core). */
 FILE *cli_open_tmp(const char *path, char *tmp, size_t cap, qt_err *err) {
-  snprintf(tmp, cap, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) qt_err_set(err, QT_EIO, "%s: cannot write: %s", path, strerror(errno));
+  FILE *f = NULL;
+  qt_file_open_tmp(path, tmp, cap, &f, err);
   return f;
 }
 
 int cli_commit(FILE *f, const char *tmp, const char *path, int ok, qt_err *err) {
-  int bad = ferror(f);
-  if (fclose(f) != 0) bad = 1;
-  if (!ok || bad) {
-    remove(tmp);
-    return ok ? qt_err_set(err, QT_EIO, "%s: write failed", path) : QT_EIO;
-  }
-  if (rename(tmp, path) != 0) {
-    remove(tmp);
-    return qt_err_set(err, QT_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
-  }
-  return QT_OK;
+  return qt_file_commit(f, tmp, path, ok, err);
 }
 
 int cli_write_file(const char *path, const void *data, size_t len, qt_err *err) {
-  char tmp[4096];
-  FILE *f = cli_open_tmp(path, tmp, sizeof tmp, err);
-  if (!f) return QT_EIO;
-  int ok = fwrite(data, 1, len, f) == len;
-  return cli_commit(f, tmp, path, ok, err);
+  return qt_file_write_atomic(path, data, len, err);
 }
 
 char *cli_read_file(const char *path, size_t *out_len, qt_err *err) {

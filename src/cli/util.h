@@ -15,10 +15,12 @@ enum { CLI_OK = 0, CLI_FINDINGS = 1, CLI_ERROR = 2 };
 int cli_fail(const qt_err *e);
 /* Prints "qtune: <formatted>" to stderr; returns CLI_ERROR. */
 int cli_failf(const char *fmt, ...) QT_PRINTF(1, 2);
-/* Writes len bytes to path through a temp file and rename. */
+/* Output files through the library's writer (qt_file_write_atomic and
+ * qt_file_open_tmp/qt_file_commit in core.h: atomic for regular files and
+ * symlink targets, in place for devices and FIFOs). */
 int cli_write_file(const char *path, const void *data, size_t len, qt_err *err);
 /* Opens a temp file beside path for writing; cli_commit renames it over path
- * (or removes it when ok is 0).  tmp must hold at least strlen(path)+16. */
+ * (or removes it when ok is 0).  tmp must hold strlen(path) + 32 bytes. */
 FILE *cli_open_tmp(const char *path, char *tmp, size_t cap, qt_err *err);
 int cli_commit(FILE *f, const char *tmp, const char *path, int ok, qt_err *err);
 /* Reads a whole file into a NUL-terminated heap buffer (caller frees with free). */

@@ -22,6 +22,7 @@ typedef struct tr {
   double penalty;     /* lenient penalty */
   double obj;         /* objective in the user's direction, penalty applied; NaN: none */
   char *params_json, *metrics_json, *error;
+  int told;           /* this process told its result: a second tell is a bug */
 } tr;
 
 struct qt_study {
@@ -621,6 +622,11 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
                    (long long)t->number);
     goto fail;
   }
+  if (x->told) {
+    r = qt_err_set(err, QT_ESTATE, "study: trial %lld was already told (%s); finished trials "
+                   "are immutable", (long long)x->number, qt_trial_state_name(x->state));
+    goto fail;
+  }
   if (state == QT_TRIAL_COMPLETE && m && !st->names_ok) {
     /* the first metrics seen: every name the goal uses must be among them
      * (else every trial would fail or score blind); the run stops */
@@ -692,7 +698,21 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
                                  state == QT_TRIAL_COMPLETE ? x->obj : NAN,
                                  state == QT_TRIAL_COMPLETE ? vbuf : NULL, mj,
                                  state == QT_TRIAL_COMPLETE ? x->cons_ok : -1, error, err);
+  if (r == QT_ESTATE) {
+    /* Another process finished the trial first (stale recovery while this
+     * worker was paused): the stored outcome stands, this late result is
+     * dropped with a warning and the run goes on. */
+    qt_log(QT_LOG_WARN, "study %s: trial #%lld: late result dropped: %s", st->rec.name,
+           (long long)x->number, err ? err->msg : "already finished");
+    if (state == QT_TRIAL_COMPLETE) st->n_complete--;
+    x->state = QT_TRIAL_FAIL;
+    x->obj = NAN;
+    if (out_state) *out_state = QT_TRIAL_FAIL;
+    r = QT_OK;
+    goto fail;
+  }
   if (r) goto fail;
+  x->told = 1;
   qt_free(x->metrics_json);
   x->metrics_json = mj;
   mj = NULL;

@@ -144,21 +144,52 @@ int qt_study_write_csv(const qt_study *st, FILE *f, qt_err *err) {
 }
 
 /* ---- best params (YAML) ---- */
+/* s as a YAML double-quoted scalar (YAML 1.2, 7.3.1): quote and backslash
+ * escaped, every control character as an escape, so no value can end the
+ * line and start a key of its own. */
+static void yaml_dq(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c == '\n') fputs("\\n", f);
+    else if (c == '\t') fputs("\\t", f);
+    else if (c == '\r') fputs("\\r", f);
+    else if (c < 0x20 || c == 0x7f) fprintf(f, "\\x%02x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+/* A key as written: plain when it is a simple identifier (the usual param
+ * name), else double-quoted. */
+static void yaml_key(FILE *f, const char *k) {
+  int plain = (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '_';
+  for (const char *c = k; plain && *c; c++)
+    plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            *c == '_' || *c == '-' || *c == '.';
+  if (plain && strcmp(k, "true") && strcmp(k, "false") && strcmp(k, "null")) fputs(k, f);
+  else yaml_dq(f, k);
+}
+
+/* Text inside a comment line: control characters (a newline would end the
+ * comment and start a key) are written as their escapes. */
+static void yaml_comment_text(FILE *f, const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c < 0x20 || c == 0x7f) fprintf(f, "\\x%02x", c);
+    else fputc(c, f);
+  }
+}
+
 /* One YAML scalar of a JSON param value. */
 static void yaml_value(FILE *f, json_t *v) {
   if (json_is_integer(v)) fprintf(f, "%lld", (long long)json_integer_value(v));
   else if (json_is_real(v)) fprintf(f, "%.17g", json_real_value(v));
   else if (json_is_true(v)) fputs("true", f);
   else if (json_is_false(v)) fputs("false", f);
-  else if (json_is_string(v)) {
-    /* double-quoted, escaping what YAML needs escaped */
-    fputc('"', f);
-    for (const char *s = json_string_value(v); *s; s++) {
-      if (*s == '"' || *s == '\\') fputc('\\', f);
-      fputc(*s, f);
-    }
-    fputc('"', f);
-  } else fputs("null", f);
+  else if (json_is_string(v)) yaml_dq(f, json_string_value(v));
+  else fputs("null", f);
 }
 
 int qt_study_write_best_yaml(const qt_study *st, size_t i, FILE *f, qt_err *err) {
@@ -166,12 +197,16 @@ int qt_study_write_best_yaml(const qt_study *st, size_t i, FILE *f, qt_err *err)
   qt_study_trial_info(st, i, &ti);
   json_t *p = load_obj(ti.params_json);
   if (!p) return qt_err_set(err, QT_EPARSE, "trial #%lld: no params", (long long)ti.number);
-  fprintf(f, "# qtune best parameters: study %s, trial #%lld, %s %.17g\n", qt_study_name(st),
-          (long long)ti.number, qt_study_goal(st)->metric, ti.objective);
+  fputs("# qtune best parameters: study ", f);
+  yaml_comment_text(f, qt_study_name(st));
+  fprintf(f, ", trial #%lld, ", (long long)ti.number);
+  yaml_comment_text(f, qt_study_goal(st)->metric);
+  fprintf(f, " %.17g\n", ti.objective);
   const char *k;
   json_t *v;
   json_object_foreach(p, k, v) {
-    fprintf(f, "%s: ", k);
+    yaml_key(f, k);
+    fputs(": ", f);
     yaml_value(f, v);
     fputc('\n', f);
   }
@@ -179,6 +214,13 @@ int qt_study_write_best_yaml(const qt_study *st, size_t i, FILE *f, qt_err *err)
   if (ferror(f))
     return qt_err_set(err, QT_EIO, "study %s: best params: write failed", qt_study_name(st));
   return QT_OK;
+}
+
+char *qt_study_best_path(const qt_study *st, char *buf, size_t cap) {
+  char safe[256];
+  qt_file_name_sanitize(qt_study_name(st), safe, sizeof safe);
+  snprintf(buf, cap, "%s_best.yaml", safe);
+  return buf;
 }
 
 /* ---- one trial as JSON ---- */
@@ -233,22 +275,31 @@ void qt_study_param_text(const qt_study *st, size_t i, size_t k, char *buf, size
 }
 
 /* ---- cleanup ---- */
-size_t qt_study_count_below(const qt_study *st, double min_score) {
-  size_t below = 0;
+/* The worse end follows the study's direction: below the threshold when
+ * maximizing, above it when minimizing (deleting "below" on a minimize study
+ * would delete its best trials). */
+static int is_worse(const qt_study *st, double obj, double threshold) {
+  if (isnan(obj)) return 0;
+  return qt_study_goal(st)->maximize ? obj < threshold : obj > threshold;
+}
+
+size_t qt_study_count_worse(const qt_study *st, double threshold) {
+  size_t n = 0;
   for (size_t i = 0; i < qt_study_n_trials(st); i++) {
     qt_trial_info ti;
     qt_study_trial_info(st, i, &ti);
-    below += !isnan(ti.objective) && ti.objective < min_score;
+    n += is_worse(st, ti.objective, threshold);
   }
-  return below;
+  return n;
 }
 
-int qt_study_delete_below(qt_study *st, double min_score, size_t *out_deleted, qt_err *err) {
+int qt_study_delete_worse(qt_study *st, double threshold, size_t *out_deleted, qt_err *err) {
   *out_deleted = 0;
   /* stored scores first follow the current normalization, so the storage
-   * deletes exactly the trials qt_study_count_below counts */
+   * deletes exactly the trials qt_study_count_worse counts */
   int rc = qt_study_store_scores(st, err);
   if (rc) return rc;
   qt_storage *s = qt_study_storage(st);
-  return s->vt->trials_delete_below(s->self, qt__study_id(st), min_score, out_deleted, err);
+  return s->vt->trials_delete_worse(s->self, qt__study_id(st), threshold,
+                                    !qt_study_goal(st)->maximize, out_deleted, err);
 }

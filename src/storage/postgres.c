@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 /* Arbitrary constant key: serializes schema creation across processes. */
 #define SCHEMA_LOCK_KEY 0x71747563
 
@@ -49,6 +49,15 @@ static const char *const k_schema_v1 =
     "INSERT INTO qtune_meta(key, value) VALUES('schema_version', '1')"
     " ON CONFLICT (key) DO NOTHING;";
 
+/* v2: the study keeps a high-water mark of trial numbers, so a number freed
+ * by cleanup is never handed out again (a reused number replays the same
+ * sampler proposals).  Existing studies start after their highest number. */
+static const char *const k_schema_v2 =
+    "ALTER TABLE studies ADD COLUMN IF NOT EXISTS next_number BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE studies SET next_number = GREATEST(next_number,"
+    " (SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE trials.study_id = studies.id));"
+    "UPDATE qtune_meta SET value = '2' WHERE key = 'schema_version';";
+
 typedef struct stmt_def {
   const char *name;
   const char *sql;
@@ -58,7 +67,7 @@ typedef struct stmt_def {
 enum {
   P_STUDY_INSERT, P_STUDY_BY_NAME, P_STUDY_LIST, P_STUDY_DELETE, P_LOCK_STUDY, P_TRIAL_INSERT,
   P_TRIAL_PARAMS, P_TRIAL_STATE, P_TRIAL_FINISH, P_TRIALS_LIST, P_HEARTBEAT, P_RECOVER,
-  P_DELETE_BELOW, P_SET_SCORE, P_SET_CONFIG, P_COUNT
+  P_DELETE_BELOW, P_DELETE_ABOVE, P_SET_SCORE, P_SET_CONFIG, P_COUNT
 };
 
 #define STUDY_COLS "id, name, created_at, directions, space_json, config_json"
@@ -75,13 +84,16 @@ static const stmt_def k_stmts[P_COUNT] = {
     [P_STUDY_LIST] = {"qt_study_list",
                       "SELECT " STUDY_COLS " FROM studies ORDER BY created_at DESC, id DESC", 0},
     [P_STUDY_DELETE] = {"qt_study_delete", "DELETE FROM studies WHERE id = $1", 1},
-    [P_LOCK_STUDY] = {"qt_lock_study", "SELECT id FROM studies WHERE id = $1 FOR UPDATE", 1},
+    /* the UPDATE locks the study row: claims of one study are serialized */
+    [P_LOCK_STUDY] = {"qt_next_number",
+                      "UPDATE studies SET next_number = next_number + 1 WHERE id = $1"
+                      " RETURNING next_number - 1",
+                      1},
     [P_TRIAL_INSERT] = {"qt_trial_insert",
                         "INSERT INTO trials(study_id, number, state, params_json, worker, seed,"
                         " started_at, heartbeat_at)"
-                        " SELECT $1, COALESCE(MAX(number) + 1, 0), 'running', $2, $3, $4, $5, $5"
-                        " FROM trials WHERE study_id = $1 RETURNING id, number",
-                        5},
+                        " VALUES($1, $6, 'running', $2, $3, $4, $5, $5) RETURNING id, number",
+                        6},
     [P_TRIAL_PARAMS] = {"qt_trial_params",
                         "UPDATE trials SET params_json = $2 WHERE id = $1 AND state = 'running'", 2},
     [P_TRIAL_STATE] = {"qt_trial_state", "SELECT state FROM trials WHERE id = $1 FOR UPDATE", 1},
@@ -104,6 +116,10 @@ static const stmt_def k_stmts[P_COUNT] = {
                         " AND score IS NOT NULL AND score < $2",
                         2},
     [P_SET_CONFIG] = {"qt_set_config", "UPDATE studies SET config_json = $2 WHERE id = $1", 2},
+    [P_DELETE_ABOVE] = {"qt_delete_above",
+                        "DELETE FROM trials WHERE study_id = $1 AND state <> 'running'"
+                        " AND score IS NOT NULL AND score > $2",
+                        2},
     [P_SET_SCORE] = {"qt_set_score",
                      "UPDATE trials SET score = $2 WHERE id = $1 AND state <> 'running'", 2},
 };
@@ -167,7 +183,7 @@ static void pg_close(void *self) {
 }
 
 static int ensure_schema(pg *p, qt_err *err) {
-  int r = simple(p, "BEGIN", err);
+  int r = simple(p, "BEGIN", err), ver = 0; /* 0: no schema yet */
   char lock[96];
   snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%d)", SCHEMA_LOCK_KEY);
   if (!r) r = simple(p, lock, err);
@@ -178,9 +194,9 @@ static int ensure_schema(pg *p, qt_err *err) {
     PQclear(res);
     if (has_meta) {
       res = PQexec(p->c, "SELECT value FROM qtune_meta WHERE key = 'schema_version'");
-      int ver = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
-                    ? atoi(PQgetvalue(res, 0, 0))
-                    : 0;
+      ver = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+                ? atoi(PQgetvalue(res, 0, 0))
+                : 0;
       PQclear(res);
       if (ver > SCHEMA_VERSION)
         r = qt_err_set(err, QT_ESTORE,
@@ -189,6 +205,7 @@ static int ensure_schema(pg *p, qt_err *err) {
     }
   }
   if (!r) r = simple(p, k_schema_v1, err);
+  if (!r && ver < 2) r = simple(p, k_schema_v2, err);
   if (!r) r = simple(p, "COMMIT", err);
   if (r) rollback(p);
   return r;
@@ -347,7 +364,8 @@ static int pg_trial_claim(void *self, int64_t study_id, const char *params_json,
   snprintf(sseed, sizeof sseed, "%" PRId64, seed);
   snprintf(now, sizeof now, "%" PRId64, now_ms());
   const char *lockp[1] = {sid};
-  const char *insp[5] = {sid, params_json, worker, sseed, now};
+  char snum[32] = "";
+  const char *insp[6] = {sid, params_json, worker, sseed, now, snum};
   pthread_mutex_lock(&p->mu);
   int r = simple(p, "BEGIN", err);
   PGresult *res = NULL;
@@ -356,6 +374,7 @@ static int pg_trial_claim(void *self, int64_t study_id, const char *params_json,
     if (!res) r = QT_ESTORE;
     else if (PQntuples(res) != 1)
       r = qt_err_set(err, QT_ENOTFOUND, "postgresql %s: no study with id %s", p->where, sid);
+    else snprintf(snum, sizeof snum, "%s", PQgetvalue(res, 0, 0));
     if (res) PQclear(res);
   }
   if (!r) {
@@ -531,13 +550,13 @@ static int pg_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size
   return count_update(self, P_RECOVER, params, out_n, err);
 }
 
-static int pg_trials_delete_below(void *self, int64_t study_id, double min_score, size_t *out_n,
-                                  qt_err *err) {
+static int pg_trials_delete_worse(void *self, int64_t study_id, double threshold, int minimize,
+                                  size_t *out_n, qt_err *err) {
   char sid[32], sc[40];
   snprintf(sid, sizeof sid, "%" PRId64, study_id);
-  snprintf(sc, sizeof sc, "%.17g", min_score);
+  snprintf(sc, sizeof sc, "%.17g", threshold);
   const char *params[2] = {sid, sc};
-  return count_update(self, P_DELETE_BELOW, params, out_n, err);
+  return count_update(self, minimize ? P_DELETE_ABOVE : P_DELETE_BELOW, params, out_n, err);
 }
 
 static int pg_trials_set_scores(void *self, const int64_t *ids, const double *scores, size_t n,
@@ -592,7 +611,7 @@ const qt_storage_vtbl qt_storage_postgres = {
     .trials_list = pg_trials_list,
     .heartbeat = pg_heartbeat,
     .recover_stale = pg_recover_stale,
-    .trials_delete_below = pg_trials_delete_below,
+    .trials_delete_worse = pg_trials_delete_worse,
     .trials_set_scores = pg_trials_set_scores,
     .study_set_config = pg_study_set_config,
 };

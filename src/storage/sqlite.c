@@ -12,7 +12,7 @@
 #include <time.h>
 
 /* Schema version in PRAGMA user_version; upgrades run in order from it. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char *const k_schema_v1 =
     "CREATE TABLE IF NOT EXISTS studies("
@@ -41,10 +41,19 @@ static const char *const k_schema_v1 =
     " UNIQUE(study_id, number));"
     "CREATE INDEX IF NOT EXISTS trials_study_state ON trials(study_id, state);";
 
+/* v2: the study keeps a high-water mark of trial numbers, so a number freed
+ * by cleanup is never handed out again (a reused number replays the same
+ * sampler proposals).  Existing studies start after their highest number. */
+static const char *const k_schema_v2 =
+    "ALTER TABLE studies ADD COLUMN next_number INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE studies SET next_number ="
+    " (SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE trials.study_id = studies.id);";
+
 enum {
   S_STUDY_INSERT, S_STUDY_BY_NAME, S_STUDY_LIST, S_STUDY_DELETE, S_TRIALS_DELETE_STUDY,
   S_NEXT_NUMBER, S_TRIAL_INSERT, S_TRIAL_PARAMS, S_TRIAL_STATE, S_TRIAL_FINISH, S_TRIALS_LIST,
-  S_HEARTBEAT, S_RECOVER, S_DELETE_BELOW, S_SET_SCORE, S_SET_CONFIG, S_BEGIN, S_COMMIT, S_ROLLBACK, S_COUNT
+  S_HEARTBEAT, S_RECOVER, S_DELETE_BELOW, S_DELETE_ABOVE, S_SET_SCORE, S_SET_CONFIG, S_BEGIN, S_COMMIT,
+  S_ROLLBACK, S_COUNT
 };
 
 static const char *const k_sql[S_COUNT] = {
@@ -56,7 +65,8 @@ static const char *const k_sql[S_COUNT] = {
                      " FROM studies ORDER BY created_at DESC, id DESC",
     [S_STUDY_DELETE] = "DELETE FROM studies WHERE id = ?1",
     [S_TRIALS_DELETE_STUDY] = "DELETE FROM trials WHERE study_id = ?1",
-    [S_NEXT_NUMBER] = "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = ?1",
+    [S_NEXT_NUMBER] = "UPDATE studies SET next_number = next_number + 1 WHERE id = ?1"
+                      " RETURNING next_number - 1",
     [S_TRIAL_INSERT] = "INSERT INTO trials(study_id, number, state, params_json, worker, seed,"
                        " started_at, heartbeat_at) VALUES(?1, ?2, 'running', ?3, ?4, ?5, ?6, ?6)",
     [S_TRIAL_PARAMS] = "UPDATE trials SET params_json = ?2 WHERE id = ?1 AND state = 'running'",
@@ -73,6 +83,8 @@ static const char *const k_sql[S_COUNT] = {
                   " WHERE study_id = ?1 AND state = 'running' AND heartbeat_at < ?2",
     [S_DELETE_BELOW] = "DELETE FROM trials WHERE study_id = ?1 AND state <> 'running'"
                        " AND score IS NOT NULL AND score < ?2",
+    [S_DELETE_ABOVE] = "DELETE FROM trials WHERE study_id = ?1 AND state <> 'running'"
+                       " AND score IS NOT NULL AND score > ?2",
     [S_SET_SCORE] = "UPDATE trials SET score = ?2 WHERE id = ?1 AND state <> 'running'",
     [S_SET_CONFIG] = "UPDATE studies SET config_json = ?2 WHERE id = ?1",
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -147,7 +159,8 @@ static int upgrade(sq *s, qt_err *err) {
   char *msg = NULL;
   if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (ver < 1 && sqlite3_exec(s->db, k_schema_v1, NULL, NULL, &msg) != SQLITE_OK) goto fail;
-  if (sqlite3_exec(s->db, "PRAGMA user_version = 1", NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (ver < 2 && sqlite3_exec(s->db, k_schema_v2, NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (sqlite3_exec(s->db, "PRAGMA user_version = 2", NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) goto fail;
   return QT_OK;
 fail:
@@ -351,14 +364,17 @@ static int sq_trial_claim(void *self, int64_t study_id, const char *params_json,
   *out_trial_id = 0;
   *out_number = -1;
   pthread_mutex_lock(&s->mu);
-  /* BEGIN IMMEDIATE takes the write lock first, so MAX(number)+1 cannot be
-   * read by two processes at once. */
+  /* BEGIN IMMEDIATE takes the write lock first, so two processes never
+   * take the same mark. */
   int r = begin(s, err);
   if (r) goto done;
   sqlite3_stmt *st = prep(s, S_NEXT_NUMBER);
   sqlite3_bind_int64(st, 1, study_id);
-  if (sqlite3_step(st) != SQLITE_ROW) {
-    r = db_err(s, err, "numbering a trial");
+  int nrc = sqlite3_step(st);
+  if (nrc != SQLITE_ROW) {
+    r = nrc == SQLITE_DONE
+            ? qt_err_set(err, QT_ENOTFOUND, "%s: no study with id %lld", s->path, (long long)study_id)
+            : db_err(s, err, "numbering a trial");
     sqlite3_reset(st);
     goto done;
   }
@@ -567,16 +583,16 @@ static int sq_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size
   return r;
 }
 
-static int sq_trials_delete_below(void *self, int64_t study_id, double min_score, size_t *out_n,
-                                  qt_err *err) {
+static int sq_trials_delete_worse(void *self, int64_t study_id, double threshold, int minimize,
+                                  size_t *out_n, qt_err *err) {
   sq *s = self;
   *out_n = 0;
   pthread_mutex_lock(&s->mu);
   int r = begin(s, err);
   if (!r) {
-    sqlite3_stmt *st = prep(s, S_DELETE_BELOW);
+    sqlite3_stmt *st = prep(s, minimize ? S_DELETE_ABOVE : S_DELETE_BELOW);
     sqlite3_bind_int64(st, 1, study_id);
-    sqlite3_bind_double(st, 2, min_score);
+    sqlite3_bind_double(st, 2, threshold);
     if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "deleting trials");
     else *out_n = (size_t)sqlite3_changes(s->db);
     sqlite3_reset(st);
@@ -645,7 +661,7 @@ const qt_storage_vtbl qt_storage_sqlite = {
     .trials_list = sq_trials_list,
     .heartbeat = sq_heartbeat,
     .recover_stale = sq_recover_stale,
-    .trials_delete_below = sq_trials_delete_below,
+    .trials_delete_worse = sq_trials_delete_worse,
     .trials_set_scores = sq_trials_set_scores,
     .study_set_config = sq_study_set_config,
 };

@@ -190,7 +190,7 @@ pid=$!
 sleep 1.5
 kill -INT $pid
 wait $pid; rc=$?
-[ $rc = 0 ] && ok "interrupted run exits 0" || bad "interrupted exit $rc"
+[ $rc = 130 ] && ok "interrupted run exits 130" || bad "interrupted exit $rc"
 contains "interrupted noted" int.out "(interrupted)"
 check_exit "studies" 0 "$QTUNE" studies --storage "$DB"
 if grep -E '^int +[0-9]+ +0 +0 ' "$TMP/out" >/dev/null; then ok "nothing left running"; else bad "int row"; grep '^int' "$TMP/out"; fi

@@ -44,7 +44,7 @@ check_exit "studies, QTUNE_STORAGE" 0 "$QTUNE" studies --json
 contains "studies reads env.db" "$TMP/out" '"e"'
 check_exit "analyze, QTUNE_STORAGE" 0 "$QTUNE" analyze --study-name e
 check_exit "best, QTUNE_STORAGE" 0 "$QTUNE" best --study-name e -o "$TMP/e2.yaml"
-check_exit "cleanup, QTUNE_STORAGE" 0 "$QTUNE" cleanup --study-name e --min-score -1 --dry-run
+check_exit "cleanup, QTUNE_STORAGE" 0 "$QTUNE" cleanup --study-name e --worse-than -1 --dry-run
 check_exit "--storage beats QTUNE_STORAGE" 0 "$QTUNE" studies --storage "sqlite:///$TMP/abs.db" --json
 contains "--storage read abs.db" "$TMP/out" '"a"'
 for c in optimize studies analyze best cleanup; do

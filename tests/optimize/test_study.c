@@ -820,7 +820,7 @@ static void test_importance(void) {
   EXPECT_EQ(qt_study_store_scores(st, &e), 0);
   qt_storage *s = qt_study_storage(st);
   size_t nd = 0;
-  /* minimized value = 10 x: scores below 0 are the trials with x < 0 */
+  /* value = 10 x; minimize = 0 asks the storage for the end below 0: x < 0 */
   size_t below = 0;
   for (size_t i = 0; i < qt_study_n_trials(st); i++) {
     qt_trial_info ti;
@@ -829,7 +829,7 @@ static void test_importance(void) {
   }
   qt_study_rec sr;
   ASSERT_TRUE(s->vt->study_load(s->self, "i", &sr, &e) == 0);
-  EXPECT_EQ(s->vt->trials_delete_below(s->self, sr.id, 0.0, &nd, &e), 0);
+  EXPECT_EQ(s->vt->trials_delete_worse(s->self, sr.id, 0.0, 0, &nd, &e), 0);
   EXPECT_EQ(nd, below);
   EXPECT_TRUE(below > 0);
   qt_study_rec_fini(&sr);
@@ -891,8 +891,68 @@ static void test_cleanup_dir(void) {
   if (g_dir[0]) EXPECT_EQ(system(cmd), 0);
 }
 
+/* A trial failed behind the worker's back (stale recovery by another
+ * process) before its result arrives: the late tell is dropped with a
+ * warning, never an error, the stored failure stands and the study goes on. */
+static int g_warns;
+static void count_warn(void *ud, qt_log_level lvl, const char *msg) {
+  (void)ud;
+  g_warns += lvl == QT_LOG_WARN && strstr(msg, "late result dropped") != NULL;
+}
+
+static void test_late_result_dropped(void) {
+  char url[256];
+  db_url(url, sizeof url, "late");
+  qt_study *st = open_study(url, "late", 0, "random", 4);
+  ASSERT_TRUE(st);
+  qt_err e = {0};
+  qt_trial t;
+  ASSERT_TRUE(qt_study_ask(st, NULL, "t", &t, &e) == 0);
+  qt_storage *s = qt_study_storage(st);
+  EXPECT_EQ(s->vt->trial_finish(s->self, t.id, QT_TRIAL_FAIL, NAN, NULL, NULL, -1,
+                                "stale: no heartbeat (worker died?)", &e), 0);
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  qt_metric_set_put(&m, "value", 1.0, NULL);
+  g_warns = 0;
+  qt_log_set(count_warn, NULL, QT_LOG_WARN);
+  EXPECT_EQ(qt_study_tell(st, &t, QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+  qt_log_set(NULL, NULL, QT_LOG_WARN);
+  EXPECT_EQ(g_warns, 1);
+  qt_trial_fini(&t);
+  size_t c[QT_TRIAL_N_STATES];
+  qt_study_counts(st, c);
+  EXPECT_EQ(c[QT_TRIAL_FAIL], 1);
+  EXPECT_EQ(c[QT_TRIAL_COMPLETE], 0);
+  EXPECT_EQ(qt_study_best(st), -1);
+  /* the study goes on */
+  ASSERT_TRUE(qt_study_ask(st, NULL, "t", &t, &e) == 0);
+  EXPECT_EQ(t.number, 1);
+  EXPECT_EQ(qt_study_tell(st, &t, QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+  qt_trial_fini(&t);
+  qt_study_counts(st, c);
+  EXPECT_EQ(c[QT_TRIAL_COMPLETE], 1);
+  qt_metric_set_fini(&m);
+  qt_study_free(st);
+  /* what is stored: #0 failed as the recovery left it */
+  qt_storage sto;
+  ASSERT_TRUE(qt_storage_open(url, &sto, &e) == 0);
+  qt_study_rec sr;
+  ASSERT_TRUE(sto.vt->study_load(sto.self, "late", &sr, &e) == 0);
+  qt_trial_rec *tr;
+  size_t n;
+  ASSERT_TRUE(sto.vt->trials_list(sto.self, sr.id, 0, &tr, &n, &e) == 0);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(tr[0].state, QT_TRIAL_FAIL);
+  EXPECT_CONTAINS(tr[0].error, "stale");
+  EXPECT_EQ(tr[1].state, QT_TRIAL_COMPLETE);
+  qt_trial_recs_free(tr, n);
+  qt_study_rec_fini(&sr);
+  qt_storage_close(&sto);
+}
+
 QT_TESTS(T(test_ask_tell_scores), T(test_lenient), T(test_missing_metric), T(test_strict_minimize_inf),
          T(test_missing_metric_counts), T(test_pin_diff), T(test_pin_stored),
          T(test_failed_open_leaves_nothing), T(test_resume), T(test_deterministic),
          T(test_retries), T(test_pruned_params), T(test_stop), T(test_four_processes), T(test_importance),
-         T(test_enomem), T(test_cleanup_dir))
+         T(test_enomem), T(test_late_result_dropped), T(test_cleanup_dir))

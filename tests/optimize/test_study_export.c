@@ -192,15 +192,17 @@ static void param_text(void) {
   qt_study_free(st);
 }
 
-static void cleanup_below(void) {
+/* Cleanup deletes the worse end of the study's direction. */
+static void cleanup_worse_minimize(void) {
   qt_study *st = make_study("clean", 0);
   ASSERT_TRUE(st != NULL);
-  /* below 1.5: #0 (1), #4 (1); #2 is 2, the rejected #1 is +inf; the failed #3 has none */
-  EXPECT_EQ(qt_study_count_below(st, 1.5), 2);
-  EXPECT_EQ(qt_study_count_below(st, 0.5), 0);
+  /* minimizing, worse than 1.5 is above it: #2 (2) and the rejected #1
+   * (+inf); #0 and #4 (1) are the best and stay; the failed #3 has none */
+  EXPECT_EQ(qt_study_count_worse(st, 1.5), 2);
+  EXPECT_EQ(qt_study_count_worse(st, 1e300), 1); /* only +inf */
   size_t del = 99;
   qt_err e = {0};
-  EXPECT_EQ(qt_study_delete_below(st, 1.5, &del, &e), 0);
+  EXPECT_EQ(qt_study_delete_worse(st, 1.5, &del, &e), 0);
   EXPECT_EQ(del, 2);
   qt_study_free(st);
   char url[256];
@@ -209,12 +211,86 @@ static void cleanup_below(void) {
   o.name = "clean";
   o.storage_url = url;
   ASSERT_TRUE(qt_study_open(&o, NULL, &st, &e) == 0);
-  EXPECT_EQ(qt_study_n_trials(st), 3); /* #1, #2, #3 */
+  EXPECT_EQ(qt_study_n_trials(st), 3); /* #0, #3, #4 */
   qt_trial_info ti;
   qt_study_trial_info(st, 0, &ti);
-  EXPECT_EQ(ti.number, 1);
+  EXPECT_EQ(ti.number, 0);
+  qt_study_trial_info(st, 2, &ti);
+  EXPECT_EQ(ti.number, 4);
+  qt_study_free(st);
+}
+
+/* Maximizing, worse is below; the numbers of deleted trials (#4, the
+ * highest, among them) are never handed out again. */
+static void cleanup_worse_maximize_numbers(void) {
+  qt_study *st = make_study("cleanmax", 1);
+  ASSERT_TRUE(st != NULL);
+  /* below 1.5: #0 (1), #4 (1) and the rejected #1 (-inf) */
+  EXPECT_EQ(qt_study_count_worse(st, 1.5), 3);
+  size_t del = 99;
+  qt_err e = {0};
+  EXPECT_EQ(qt_study_delete_worse(st, 1.5, &del, &e), 0);
+  EXPECT_EQ(del, 3);
+  qt_study_free(st);
+  char url[256];
+  db_url(url, sizeof url, "cleanmax");
+  qt_study_opts o = qt_study_opts_default();
+  o.name = "cleanmax";
+  o.storage_url = url;
+  o.sampler = qt_sampler_find("random");
+  ASSERT_TRUE(qt_study_open(&o, NULL, &st, &e) == 0);
+  EXPECT_EQ(qt_study_n_trials(st), 2); /* #2, #3 */
+  /* the next claim (what ask does) after reopening */
+  qt_storage *s = qt_study_storage(st);
+  qt_study_rec sr;
+  ASSERT_TRUE(s->vt->study_load(s->self, "cleanmax", &sr, &e) == 0);
+  int64_t id, num;
+  EXPECT_EQ(s->vt->trial_claim(s->self, sr.id, "{}", "t", 0, &id, &num, &e), 0);
+  qt_study_rec_fini(&sr);
+  EXPECT_EQ(num, 5); /* not 4: the number of a deleted trial */
+  qt_study_free(st);
+}
+
+/* A study name and a label with a newline and quotes cannot add a key to
+ * the best-params YAML, and the default file name stays in the folder. */
+static void best_yaml_no_injection(void) {
+  char url[256];
+  db_url(url, sizeof url, "evil");
+  qt_study_opts o = qt_study_opts_default();
+  o.name = "../../evil\nfast: 999";
+  o.storage_url = url;
+  o.sampler = qt_sampler_find("random");
+  qt_goal_default(&o.goal, 0);
+  strcpy(o.goal.metric, "value");
+  qt_err e = {0};
+  qt_space *sp = NULL;
+  qt_study *st = NULL;
+  ASSERT_TRUE(qt_space_new(&sp, &e) == 0);
+  ASSERT_TRUE(qt_space_apply_yaml(sp, "mode: {type: categorical, choices: [\"b\\nfast: 999\\t\\\"q\\\\\"]}\n",
+                                  "space", NULL, 0, &e) == 0);
+  int r = qt_study_open(&o, sp, &st, &e);
+  if (r) fprintf(stderr, "  open: %s\n", e.msg);
+  ASSERT_TRUE(r == 0);
+  qt_space_free(sp);
+  qt_trial t;
+  double x0 = 0;
+  ASSERT_TRUE(qt_study_ask(st, &x0, "t", &t, &e) == 0);
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  qt_metric_set_put(&m, "value", 1, NULL);
+  EXPECT_EQ(qt_study_tell(st, &t, QT_TRIAL_COMPLETE, &m, NULL, &e), 0);
+  qt_metric_set_fini(&m);
+  qt_trial_fini(&t);
+  char *y = to_text(st, 1, 0);
+  ASSERT_TRUE(y != NULL);
+  EXPECT_STREQ(y, "# qtune best parameters: study ../../evil\\x0afast: 999, trial #0, value 1\n"
+                  "mode: \"b\\nfast: 999\\t\\\"q\\\\\"\n");
+  free(y);
+  char path[256];
+  EXPECT_STREQ(qt_study_best_path(st, path, sizeof path), "______evil_fast: 999_best.yaml");
   qt_study_free(st);
 }
 
 QT_TESTS(T(rank_order), T(csv_exact), T(best_yaml_and_json), T(param_text),
-         T(cleanup_below))
+         T(cleanup_worse_minimize), T(cleanup_worse_maximize_numbers),
+         T(best_yaml_no_injection))

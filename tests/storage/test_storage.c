@@ -163,7 +163,7 @@ static void trials_lifecycle(void) {
   EXPECT_CONTAINS(t[1].error, "stale");
   qt_trial_recs_free(t, n);
   /* Cleanup deletes finished trials under a score only. */
-  EXPECT_EQ(s.vt->trials_delete_below(s.self, st.id, 0.5, &rec, &e), 0);
+  EXPECT_EQ(s.vt->trials_delete_worse(s.self, st.id, 0.5, 0, &rec, &e), 0);
   EXPECT_EQ(rec, 1);
   EXPECT_EQ(s.vt->trials_list(s.self, st.id, 0, &t, &n, &e), 0);
   EXPECT_EQ(n, 2);
@@ -174,6 +174,48 @@ static void trials_lifecycle(void) {
   EXPECT_EQ(s.vt->study_delete(s.self, st.id, &e), 0);
   qt_study_rec_fini(&st);
   EXPECT_EQ(s.vt->study_load(s.self, "t", &st, &e), QT_ENOTFOUND);
+  qt_storage_close(&s);
+}
+
+/* Cleanup deletes the worse end of the direction it is given, and the
+ * numbers of deleted trials (the highest among them) are never reused. */
+static void cleanup_direction_and_numbers(void) {
+  fresh_path("hw");
+  qt_storage s;
+  open_or_die(&s);
+  qt_study_rec st;
+  int created;
+  qt_err e;
+  ASSERT_TRUE(s.vt->study_create(s.self, "hw", "[\"minimize\"]", "{}", "{}", &st, &created, &e) == 0);
+  int64_t id, num;
+  for (int i = 0; i < 4; i++) { /* scores 0, 1, 2, 3 for trials #0..#3 */
+    ASSERT_TRUE(s.vt->trial_claim(s.self, st.id, "{}", "w", 0, &id, &num, &e) == 0);
+    EXPECT_EQ(num, i);
+    EXPECT_EQ(s.vt->trial_finish(s.self, id, QT_TRIAL_COMPLETE, i, "[0]", "{}", 1, NULL, &e), 0);
+  }
+  size_t n_del;
+  /* minimizing: above 1.5 is the worse end, #2 and #3 */
+  EXPECT_EQ(s.vt->trials_delete_worse(s.self, st.id, 1.5, 1, &n_del, &e), 0);
+  EXPECT_EQ(n_del, 2);
+  qt_trial_rec *t;
+  size_t n;
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 0, &t, &n, &e), 0);
+  ASSERT_TRUE(n == 2);
+  EXPECT_EQ(t[0].number, 0);
+  EXPECT_EQ(t[1].number, 1);
+  qt_trial_recs_free(t, n);
+  EXPECT_EQ(s.vt->trial_claim(s.self, st.id, "{}", "w", 0, &id, &num, &e), 0);
+  EXPECT_EQ(num, 4); /* not 2 */
+  /* maximizing: below 0.5 is the worse end, #0 */
+  EXPECT_EQ(s.vt->trials_delete_worse(s.self, st.id, 0.5, 0, &n_del, &e), 0);
+  EXPECT_EQ(n_del, 1);
+  /* the mark survives reopening */
+  qt_storage_close(&s);
+  open_or_die(&s);
+  EXPECT_EQ(s.vt->trial_claim(s.self, st.id, "{}", "w", 0, &id, &num, &e), 0);
+  EXPECT_EQ(num, 5);
+  EXPECT_EQ(s.vt->trial_claim(s.self, 999999, "{}", "w", 0, &id, &num, &e), QT_ENOTFOUND);
+  qt_study_rec_fini(&st);
   qt_storage_close(&s);
 }
 
@@ -270,9 +312,92 @@ static void schema_versions(void) {
   sqlite3_stmt *st;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 1);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
   sqlite3_finalize(st);
   sqlite3_close(db);
+}
+
+/* A version-1 database (as qtune wrote it before trial numbers had a
+ * high-water mark) is upgraded in place: its studies continue after their
+ * highest trial number. */
+static const char *const k_v1_fixture =
+    "CREATE TABLE studies(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " created_at INTEGER NOT NULL, directions TEXT NOT NULL, space_json TEXT, config_json TEXT);"
+    "CREATE TABLE trials(id INTEGER PRIMARY KEY,"
+    " study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,"
+    " number INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN ('running','complete','pruned','fail')),"
+    " params_json TEXT, score REAL, values_json TEXT, metrics_json TEXT, constraint_ok INTEGER,"
+    " worker TEXT, seed INTEGER, started_at INTEGER, heartbeat_at INTEGER, finished_at INTEGER,"
+    " error TEXT, UNIQUE(study_id, number));"
+    "CREATE INDEX trials_study_state ON trials(study_id, state);"
+    "INSERT INTO studies VALUES(1, 'old', 1, '[\"maximize\"]', '{}', '{}');"
+    "INSERT INTO studies VALUES(2, 'empty', 1, '[\"maximize\"]', '{}', '{}');"
+    "INSERT INTO trials(study_id, number, state, score) VALUES(1, 0, 'complete', 1),"
+    " (1, 1, 'complete', 2), (1, 6, 'fail', NULL);"
+    "PRAGMA user_version = 1;";
+
+static void sqlite_upgrade_v1(void) {
+  g_pg = 0;
+  fresh_path("v1");
+  sqlite3 *db;
+  ASSERT_TRUE(sqlite3_open(g_path, &db) == SQLITE_OK);
+  ASSERT_TRUE(sqlite3_exec(db, k_v1_fixture, NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  qt_storage s;
+  open_or_die(&s);
+  qt_err e;
+  int64_t id, num;
+  EXPECT_EQ(s.vt->trial_claim(s.self, 1, "{}", "w", 0, &id, &num, &e), 0);
+  EXPECT_EQ(num, 7);
+  EXPECT_EQ(s.vt->trial_claim(s.self, 2, "{}", "w", 0, &id, &num, &e), 0);
+  EXPECT_EQ(num, 0);
+  qt_storage_close(&s);
+  ASSERT_TRUE(sqlite3_open(g_path, &db) == SQLITE_OK);
+  sqlite3_stmt *st;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+  EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+/* The same on PostgreSQL: a version-1 schema with trials is upgraded. */
+static void pg_upgrade_v1(void) {
+  g_pg = 1;
+  fresh_path("pgv1");
+  PGconn *c = PQconnectdb(g_url);
+  ASSERT_TRUE(PQstatus(c) == CONNECTION_OK);
+  PGresult *res = PQexec(c,
+      "CREATE TABLE qtune_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "CREATE TABLE studies(id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+      " created_at BIGINT NOT NULL, directions TEXT NOT NULL, space_json TEXT, config_json TEXT);"
+      "CREATE TABLE trials(id BIGSERIAL PRIMARY KEY,"
+      " study_id BIGINT NOT NULL REFERENCES studies(id) ON DELETE CASCADE, number BIGINT NOT NULL,"
+      " state TEXT NOT NULL, params_json TEXT, score DOUBLE PRECISION, values_json TEXT,"
+      " metrics_json TEXT, constraint_ok INTEGER, worker TEXT, seed BIGINT, started_at BIGINT,"
+      " heartbeat_at BIGINT, finished_at BIGINT, error TEXT, UNIQUE(study_id, number));"
+      "INSERT INTO qtune_meta VALUES('schema_version', '1');"
+      /* no explicit id: the sequence must stay right for the tests after */
+      "INSERT INTO studies(name, created_at, directions) VALUES('old', 1, '[\"maximize\"]');"
+      "INSERT INTO trials(study_id, number, state) SELECT id, n, 'complete' FROM studies,"
+      " (VALUES (0), (6)) AS v(n) WHERE name = 'old';");
+  EXPECT_TRUE(PQresultStatus(res) == PGRES_COMMAND_OK);
+  PQclear(res);
+  qt_storage s;
+  open_or_die(&s);
+  qt_err e;
+  qt_study_rec st;
+  ASSERT_TRUE(s.vt->study_load(s.self, "old", &st, &e) == 0);
+  int64_t id, num;
+  EXPECT_EQ(s.vt->trial_claim(s.self, st.id, "{}", "w", 0, &id, &num, &e), 0);
+  EXPECT_EQ(num, 7);
+  qt_study_rec_fini(&st);
+  qt_storage_close(&s);
+  res = PQexec(c, "SELECT value FROM qtune_meta WHERE key = 'schema_version'");
+  EXPECT_STREQ(PQgetvalue(res, 0, 0), "2");
+  PQclear(res);
+  PQfinish(c);
 }
 
 static void out_of_memory_paths(void) {
@@ -334,6 +459,7 @@ BOTH(trials_lifecycle)
 BOTH(study_set_config)
 BOTH(four_processes_no_duplicates)
 BOTH(out_of_memory_paths)
+BOTH(cleanup_direction_and_numbers)
 ON_SQLITE(bad_urls_and_files)
 ON_SQLITE(schema_versions)
 ON_PG(pg_schema_newer_refused)
@@ -342,4 +468,6 @@ QT_TESTS(T(sqlite_study_create_then_load), T(sqlite_trials_lifecycle), T(sqlite_
          T(sqlite_four_processes_no_duplicates), T(sqlite_out_of_memory_paths),
          T(sqlite_bad_urls_and_files), T(sqlite_schema_versions),
          T(pg_study_create_then_load), T(pg_trials_lifecycle), T(pg_study_set_config), T(pg_four_processes_no_duplicates),
-         T(pg_out_of_memory_paths), T(pg_pg_schema_newer_refused))
+         T(pg_out_of_memory_paths), T(pg_pg_schema_newer_refused),
+         T(sqlite_cleanup_direction_and_numbers), T(pg_cleanup_direction_and_numbers),
+         T(sqlite_upgrade_v1), T(pg_upgrade_v1))
