@@ -213,6 +213,9 @@ static int con_item(qt_goal *g, const char *p, size_t len, qt_err *err) {
   if (op < 0 && nl < sizeof kname && k < len && p[k] == '=' &&
       (!strncmp(p, "min_", 4) || !strncmp(p, "max_", 4))) {
     /* the tuning guide's form: min_X=v is X >= v, max_X=v is X <= v */
+    if (nl == 4)
+      return qt_err_set(err, QT_EPARSE, "constraints: '%.*s': no metric after '%.4s'", (int)len,
+                        p, p);
     set_name(kname, sizeof kname, p, nl);
     double b;
     size_t vk = k + 1;
