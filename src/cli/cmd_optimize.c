@@ -634,6 +634,11 @@ int cmd_optimize(int argc, char **argv) {
   if (a.trials && parse_count("--trials", a.trials, 0, &trials)) goto done;
   if (!a.trials && a.timeout) trials = 0; /* --timeout alone: run until it */
   if (a.jobs && parse_count("--jobs", a.jobs, 1, &jobs)) goto done;
+  if (jobs > QT_RUN_MAX_JOBS) {
+    cli_failf("--jobs %ld: more than %d worker threads (QT_RUN_MAX_JOBS); more workers go on more"
+              " machines", jobs, QT_RUN_MAX_JOBS);
+    goto done;
+  }
   if (a.retries && parse_count("--retries", a.retries, 0, &retries)) goto done;
   if (a.seed && parse_count("--seed", a.seed, 0, &seed)) goto done;
   if (a.timeout && (cli_parse_double("--timeout", a.timeout, &timeout) || timeout < 0)) {

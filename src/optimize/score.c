@@ -38,6 +38,9 @@ int qt_metric_set_put(qt_metric_set *m, const char *name, double value, qt_err *
       m->v[i].value = value;
       return QT_OK;
     }
+  if (m->n == QT_METRIC_SET_MAX)
+    return qt_err_set(err, QT_EINVAL, "more than %d metrics (QT_METRIC_SET_MAX): report fewer keys",
+                      QT_METRIC_SET_MAX);
   if (m->n == m->cap) {
     size_t cap = m->cap ? m->cap * 2 : 32;
     qt_metric_kv *nv = qt_realloc(m->v, cap * sizeof *nv);

@@ -43,4 +43,19 @@ check_exit "second document refused" 2 "$QTUNE" optimize --config "$TMP/two.yaml
   --storage "sqlite:///$TMP/s.db"
 contains "second document named" "$TMP/err" "$TMP/two.yaml:3: a second YAML document (one document per file)"
 check "nothing was stored" [ ! -e "$TMP/s.db" ]
+
+# ---- an objective command printing 40,000 metrics; --jobs 100000
+printf '#!/bin/sh\n%s -c "import json; print(json.dumps({\x27m%%d\x27 %% i: i for i in range(40000)}))"\n' "$PY" >"$TMP/many.sh"
+chmod +x "$TMP/many.sh"
+printf 'x: {type: float, low: 0, high: 1}\n' >"$TMP/x.yaml"
+check_exit "40,000 metrics: the trials fail" 0 "$QTUNE" optimize --objective-cmd "$TMP/many.sh" \
+  --space "$TMP/x.yaml" --objective m5 --trials 2 --storage "sqlite:///$TMP/m.db"
+contains "40,000 metrics: every trial failed" "$TMP/out" "0 complete, 2 failed"
+"$PY" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select error from trials').fetchone()[0])" \
+  "$TMP/m.db" >"$TMP/why" 2>&1
+contains "the stored reason names the limit" "$TMP/why" "more than 1024 metrics (QT_METRIC_SET_MAX)"
+check_exit "--jobs 100000 refused" 2 "$QTUNE" optimize --objective-cmd "$TMP/many.sh" \
+  --space "$TMP/x.yaml" --objective m5 --trials 2 --storage "sqlite:///$TMP/j.db" --jobs 100000
+contains "--jobs names the limit" "$TMP/err" "--jobs 100000: more than 256 worker threads (QT_RUN_MAX_JOBS)"
+check "--jobs refused before any study" [ ! -e "$TMP/j.db" ]
 finish
