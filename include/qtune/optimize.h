@@ -331,7 +331,9 @@ typedef struct qt_study_pin {
 QT_API int qt_study_pin_json(const qt_study_pin *p, char *buf, size_t cap, qt_err *err);
 /* Compares a stored pin `was` with `now` (both from qt_study_pin_json).
  * Pure.  Writes one line per differing key into buf, "key: old -> new\n"
- * (an absent key reads "(none)"), in the order of now's keys and then was's
+ * (an absent key reads "(none)"; two different catalog or data-file paths are
+ * not a difference: the data fingerprints compare what they hold, so a worker
+ * on another machine may keep its copy elsewhere), in the order of now's keys and then was's
  * own; *out_n is the number of differences (lines past cap are counted but
  * cut).  QT_EPARSE (naming which) when either is not a JSON object. */
 QT_API int qt_study_pin_diff(const char *was, const char *now, char *buf, size_t cap,
