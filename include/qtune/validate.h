@@ -353,16 +353,20 @@ typedef struct qt_hjb_result {
   double gap_pct;                        /* (optimal - heuristic) / |optimal| * 100 */
   size_t n_params;                       /* market_maker's */
   double suggested[QT_HJB_MAX_PARAMS];   /* the best params the search found (the
-                                          * current ones when none did better) */
+                                          * current ones when none did better); only
+                                          * the four searched ones differ from p */
   double suggested_value, suggested_gap_pct;
   size_t n_trials;
 } qt_hjb_result;
 
 /* One background optimization on a window (the entry point a runner's
  * thread calls every interval): fit the model to bars [from, to) of b,
- * solve the HJB, evaluate market_maker with params p, search its seven
- * tuning parameters with a qtune sampler for the policy closest to the
- * optimum, and log at info `Background HJB Optimization Complete:
+ * solve the HJB, evaluate market_maker with params p, search its tuning
+ * parameters with a qtune sampler for the policy closest to the optimum
+ * (the four of the guide's seven that the model sees: skew, urgency
+ * threshold, liquidation multiplier, minimum spread ratio; the three
+ * adverse-selection ones act on an estimate that is 0 under the model's
+ * symmetric flow and are kept), and log at info `Background HJB Optimization Complete:
  * Heuristic_Value=..., Optimal_Value=..., Gap=...%`.  Thread-safe: every
  * state is local to the call.  o may be NULL (defaults). */
 QT_API int qt_hjb_optimize(const qt_bars *b, size_t from, size_t to, const double *p,

@@ -272,11 +272,15 @@ qt_hjb_opts qt_hjb_opts_default(void) {
   return o;
 }
 
-static const char *const k_seven[] = {
-    "skew_adjustment_factor",      "adverse_selection_adjustment_factor",
-    "adverse_selection_lambda",    "inventory_urgency_threshold",
-    "liquidation_rate_multiplier", "min_spread_base_ratio",
-    "adverse_selection_spread_scale"};
+/* The tuning parameters the model sees.  Of the guide's seven, the three
+ * adverse-selection ones (adjustment factor, lambda, spread scale) act on
+ * mu only, and the model's order flow is symmetric (mu = 0): they do not
+ * change the policy's value, so the search keeps them as they are rather
+ * than suggest noise for them. */
+#define N_SEARCHED 4
+static const char *const k_searched[N_SEARCHED] = {
+    "skew_adjustment_factor", "inventory_urgency_threshold", "liquidation_rate_multiplier",
+    "min_spread_base_ratio"};
 
 /* theta(0, 0) of market_maker with params p. */
 static int heuristic_value(const double *p, const qt_hjb_model *m, const qt_hjb_grid *g,
@@ -293,14 +297,15 @@ static double gap_pct(double opt, double heur) {
   return opt != 0 ? (opt - heur) / fabs(opt) * 100.0 : (heur == opt ? 0 : INFINITY);
 }
 
-/* The search: a space of the seven tuning parameters (their spec bounds),
- * the sampler's proposals, value = optimal - heuristic (minimized). */
+/* The search: a space of the searched tuning parameters (their spec
+ * bounds, the current values as defaults), the sampler's proposals, value =
+ * optimal - heuristic (minimized). */
 static int search(const qt_strategy_vtbl *s, const double *p, const qt_hjb_opts *o,
                   qt_hjb_result *r, qt_err *err) {
-  qt_param_spec spec[7];
-  int idx[7];
-  for (int j = 0; j < 7; j++) {
-    idx[j] = qt_strategy_param_index(s, k_seven[j]);
+  qt_param_spec spec[N_SEARCHED];
+  int idx[N_SEARCHED];
+  for (int j = 0; j < N_SEARCHED; j++) {
+    idx[j] = qt_strategy_param_index(s, k_searched[j]);
     spec[j] = s->params[idx[j]];
     spec[j].def = p[idx[j]];
   }
@@ -309,13 +314,13 @@ static int search(const qt_strategy_vtbl *s, const double *p, const qt_hjb_opts 
   qt_space *sp = NULL;
   void *self = NULL;
   size_t cap = (size_t)o->search_trials;
-  double *xs = qt_calloc(cap * 7, sizeof *xs);
+  double *xs = qt_calloc(cap * N_SEARCHED, sizeof *xs);
   qt_trial_view *done = qt_calloc(cap, sizeof *done);
   int rc = !xs || !done ? qt_err_set(err, QT_ENOMEM, "hjb: out of memory") : QT_OK;
-  if (rc == QT_OK) rc = qt_space_from_spec(spec, 7, &sp, err);
+  if (rc == QT_OK) rc = qt_space_from_spec(spec, N_SEARCHED, &sp, err);
   if (rc == QT_OK) rc = sv->create(sp, o->seed, NULL, &self, err);
   for (size_t t = 0; rc == QT_OK && t < cap; t++) {
-    double *x = xs + t * 7;
+    double *x = xs + t * N_SEARCHED;
     int pr = sv->propose(self, done, t, x, err);
     if (pr == QT_DONE) break;
     if (pr < 0) {
@@ -324,7 +329,7 @@ static int search(const qt_strategy_vtbl *s, const double *p, const qt_hjb_opts 
     }
     double trial[QT_HJB_MAX_PARAMS];
     memcpy(trial, p, s->n_params * sizeof *trial);
-    for (int j = 0; j < 7; j++) trial[idx[j]] = qt_space_to_user(sp, (size_t)j, x[j]);
+    for (int j = 0; j < N_SEARCHED; j++) trial[idx[j]] = qt_space_to_user(sp, (size_t)j, x[j]);
     double v;
     rc = heuristic_value(trial, &r->model, &r->grid, o->equity, &v, err);
     if (rc) break;
