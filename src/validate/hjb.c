@@ -162,8 +162,8 @@ static double best_delta(const qt_hjb_model *m, const qt_hjb_grid *g, double dt,
 static int recurse(const qt_hjb_model *m, const qt_hjb_grid *g, const double *bid,
                    const double *ask, const double *liq, double *th, double *ob, double *oa,
                    qt_err *err) {
-  double dt;
-  long steps;
+  double dt = 0;
+  long steps = 0;
   int rc = check(m, g, &dt, &steps, err);
   if (rc) return rc;
   int Q = g->q_max, nq = 2 * Q + 1;
