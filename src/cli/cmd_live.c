@@ -1,32 +1,111 @@
 /* `qtune live history RUN` and `qtune live revert RUN`: the parameter sets a
  * run applied from its live params file (with the P&L each earned), and the
- * way back to the previous set through the same file.  The work is in
+ * way back to the previous set through the same file; `qtune live check
+ * FILE` validates a file as a runner would; `qtune live watch FILE` runs the
+ * watcher alone and prints each set it applies.  The work is in
  * src/live/params_file.c; this parses flags and prints. */
 #include "cli/util.h"
 #include "qtune/live.h"
 
+#include "qtune/strategies.h"
+
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: qtune live history RUN [--live-params FILE] [--json]\n"
-          "       qtune live revert RUN [--live-params FILE]\n\n"
+          "       qtune live revert RUN [--live-params FILE]\n"
+          "       qtune live check FILE [--strategy S]\n"
+          "       qtune live watch FILE [--strategy S] [--run RUN] [--max-step PCT] [--poll]\n\n"
           "  history  the parameter sets RUN applied from FILE, oldest first: when each took\n"
           "           effect, how (reload, watch, update, revert), and the P&L from it to the\n"
           "           next set (the runner's equity then minus now; '-' when unknown)\n"
           "  revert   writes the set before RUN's last one to FILE (atomically, so a runner\n"
-          "           watching FILE reloads it) and records it in the history\n\n"
+          "           watching FILE reloads it) and records it in the history\n"
+          "  check    validates FILE against the strategy's parameters as a runner does\n"
+          "  watch    watches FILE (inotify; --poll: every 5 s) and prints each set it applies,\n"
+          "           the runner's log lines on stderr; stops on Ctrl-C or SIGTERM\n\n"
           "  --live-params FILE  the live params file (default tuning_params.json); its\n"
           "                      history is FILE.history.jsonl beside it\n"
+          "  --strategy S        default market_maker\n"
+          "  --run RUN           the run name watch records in the history (default watch)\n"
+          "  --max-step PCT      refuse a change of more than PCT%% per parameter per reload\n"
           "  --json              history as a JSON array\n"
           "\nExample:\n  qtune live history paper1 --live-params tuning_params.json\n"
           "\nExit status: 0 ok, 2 error (no history, nothing to revert to, a bad file).\n");
+}
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { g_stop = sig; }
+
+static void print_set(const qt_strategy_vtbl *s, uint64_t v, const double *p) {
+  printf("version %llu:", (unsigned long long)v);
+  for (size_t k = 0; k < s->n_params; k++) printf(" %s=%.10g", s->params[k].name, p[k]);
+  printf("\n");
+  fflush(stdout);
+}
+
+static int check_or_watch(int watch, const char *file, const char *strategy, const char *run,
+                          double max_step, int poll) {
+  qt_err err;
+  void *plugin = NULL;
+  const qt_strategy_vtbl *s = qt_strategy_resolve(strategy, &plugin, &err);
+  if (!s) return err.msg[0] ? cli_fail(&err) : cli_failf("live: unknown strategy '%s'", strategy);
+  int rc = CLI_ERROR;
+  qt_live_params *lp = NULL;
+  double p[QT_LIVE_MAX_PARAMS];
+  qt_strategy_defaults(s, p);
+  qt_live_params_opts o = qt_live_params_opts_default();
+  o.run = run;
+  o.keep_history = watch;
+  o.max_step_pct = max_step;
+  o.force_poll = poll;
+  if (s->n_params > QT_LIVE_MAX_PARAMS || qt_live_params_new(s, file, p, &o, &lp, &err)) {
+    cli_fail(&err);
+    goto done;
+  }
+  if (watch) qt_log_set(qt_log_stderr, NULL, qt_log_enabled(QT_LOG_DEBUG) ? QT_LOG_DEBUG : QT_LOG_INFO);
+  int r = qt_live_params_reload(lp, &err);
+  if (!watch) {
+    if (r == QT_LIVE_NOT_FOUND) cli_failf("%s: not found", file);
+    else if (r < 0) cli_fail(&err);
+    else {
+      qt_live_params_get(lp, p);
+      printf("%s: valid for %s\n", file, s->name);
+      rc = CLI_OK;
+    }
+    goto done;
+  }
+  uint64_t v = qt_live_params_get(lp, p);
+  print_set(s, v, p);
+  if (qt_live_params_watch(lp, &err)) {
+    cli_fail(&err);
+    goto done;
+  }
+  fprintf(stderr, "qtune: watching %s (%s); Ctrl-C stops\n", file, qt_live_params_watch_mode(lp));
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  while (!g_stop) {
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);
+    if (qt_live_params_version(lp) != v) {
+      v = qt_live_params_get(lp, p);
+      print_set(s, v, p);
+    }
+  }
+  rc = CLI_OK;
+done:
+  qt_live_params_free(lp);
+  qt_strategy_unload(plugin);
+  return rc;
 }
 
 static int history(const char *file, const char *run, int as_json) {
@@ -80,26 +159,41 @@ int cmd_live(int argc, char **argv) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? CLI_ERROR : CLI_OK;
   }
-  const char *sub = argv[1], *run = NULL, *file = "tuning_params.json";
-  int as_json = 0;
+  const char *sub = argv[1], *run = NULL, *file = "tuning_params.json",
+             *strategy = "market_maker", *watch_run = "watch";
+  int as_json = 0, poll = 0;
+  double max_step = 0;
   for (int i = 2; i < argc; i++) {
     if (is_help(argv[i])) {
       usage(stdout);
       return CLI_OK;
     } else if (strcmp(argv[i], "--live-params") == 0 && i + 1 < argc) {
       file = argv[++i];
+    } else if (strcmp(argv[i], "--strategy") == 0 && i + 1 < argc) {
+      strategy = argv[++i];
+    } else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
+      watch_run = argv[++i];
+    } else if (strcmp(argv[i], "--max-step") == 0 && i + 1 < argc) {
+      if (cli_parse_double("--max-step", argv[++i], &max_step)) return CLI_ERROR;
     } else if (strcmp(argv[i], "--json") == 0) {
       as_json = 1;
+    } else if (strcmp(argv[i], "--poll") == 0) {
+      poll = 1;
     } else if (argv[i][0] == '-') {
       return cli_failf("live %s: unknown option '%s' (see qtune live --help)", sub, argv[i]);
     } else if (!run) {
       run = argv[i];
     } else {
-      return cli_failf("live %s: one RUN only ('%s' is extra)", sub, argv[i]);
+      return cli_failf("live %s: one %s only ('%s' is extra)", sub,
+                       strcmp(sub, "check") && strcmp(sub, "watch") ? "RUN" : "FILE", argv[i]);
     }
   }
+  if (strcmp(sub, "check") == 0 || strcmp(sub, "watch") == 0) {
+    if (!run) return cli_failf("live %s: the FILE is missing", sub);
+    return check_or_watch(sub[0] == 'w', run, strategy, watch_run, max_step, poll);
+  }
   if (strcmp(sub, "history") != 0 && strcmp(sub, "revert") != 0)
-    return cli_failf("live: unknown subcommand '%s' (history, revert)", sub);
+    return cli_failf("live: unknown subcommand '%s' (history, revert, check, watch)", sub);
   if (!run) return cli_failf("live %s: the RUN name is missing", sub);
   if (strcmp(sub, "history") == 0) return history(file, run, as_json);
   qt_live_history_entry e;

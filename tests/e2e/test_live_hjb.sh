@@ -83,4 +83,44 @@ for f in conservative aggressive high_frequency; do
   check_exit "example $f backtests" 0 "$QTUNE" backtest --strategy market_maker --catalog "$CAT" \
     --symbol AVAXUSDT --params-file "$QT_ROOT/examples/market_maker/$f.json"
 done
+# ---- live check / watch: a file edited while it is watched ----
+# wait_for FILE TEXT: until FILE has TEXT (a bound against a hang, not a timing check)
+wait_for() { for _ in $(seq 300); do grep -qF -- "$2" "$1" && return 0; sleep 0.1; done; return 1; }
+W="$TMP/w/tuning_params.json"
+mkdir -p "$TMP/w"
+cp "$QT_ROOT/examples/market_maker/aggressive.json" "$W"
+check_exit "live check: valid" 0 "$QTUNE" live check "$W"
+contains "live check says valid" "$TMP/out" "valid for market_maker"
+printf '{\n  "skew_adjustment_factor": 3.5\n}\n' >"$TMP/w/bad.json"
+check_exit "live check: out of range" 2 "$QTUNE" live check "$TMP/w/bad.json"
+contains "live check: the guide's message" "$TMP/err" \
+  "Invalid parameter: skew_adjustment_factor must be in [0.0, 2.0], got 3.5"
+printf '{\n  "skew_adjustment_factr": 0.5\n}\n' >"$TMP/w/bad.json"
+check_exit "live check: unknown name" 2 "$QTUNE" live check "$TMP/w/bad.json"
+contains "live check: unknown named with its line" "$TMP/err" "bad.json:2: Unknown parameter: skew_adjustment_factr"
+
+"$QTUNE" live watch "$W" --run w1 >"$TMP/w.out" 2>"$TMP/w.err" &
+wpid=$!
+check "watch started" wait_for "$TMP/w.err" "watching $W (inotify)"
+contains "watch: initial load" "$TMP/w.err" "Tuning parameters reloaded successfully"
+printf '{"skew_adjustment_factor": 0.75}\n' >"$W"                  # in place
+check "watch: edit applied" wait_for "$TMP/w.out" "version 3: skew_adjustment_factor=0.75"
+contains "watch: auto-reloaded" "$TMP/w.err" "Auto-reloaded tuning parameters"
+printf '{"skew_adjustment_factor": 0.8,}\n' >"$W.new" && mv "$W.new" "$W"   # rename over
+check "watch: invalid JSON logged" wait_for "$TMP/w.err" "Failed to reload config: $W:1:"
+contains "watch: invalid JSON named" "$TMP/w.err" "invalid JSON"
+printf '{"skew_adjustment_factor": 3.5}\n' >"$W.new" && mv "$W.new" "$W"
+check "watch: out of range logged" wait_for "$TMP/w.err" \
+  "Failed to reload config: $W:1: Invalid parameter: skew_adjustment_factor must be in [0.0, 2.0], got 3.5"
+rm -f "$W"
+check "watch: deletion logged" wait_for "$TMP/w.err" "deleted; keeping the current tuning parameters"
+printf '{"skew_adjustment_factor": 0.6}\n' >"$W"
+check "watch: recreated file applied" wait_for "$TMP/w.out" "version 4: skew_adjustment_factor=0.6"
+kill -TERM $wpid
+wait $wpid
+check "watch: SIGTERM stops it cleanly" [ $? = 0 ]
+check "watch: the failures applied nothing" bash -c "! grep -q 'skew_adjustment_factor=3.5\|skew_adjustment_factor=0.8 ' '$TMP/w.out'"
+check_exit "watch: history of w1" 0 "$QTUNE" live history w1 --live-params "$W"
+check "watch: three sets recorded (load, edit, recreate)" [ "$(grep -c '^[0-9]' "$TMP/out")" = 3 ]
+contains "watch: sources" "$TMP/out" "watch"
 finish
