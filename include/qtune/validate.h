@@ -372,4 +372,20 @@ typedef struct qt_hjb_result {
 QT_API int qt_hjb_optimize(const qt_bars *b, size_t from, size_t to, const double *p,
                            const qt_hjb_opts *o, qt_hjb_result *out, qt_err *err);
 
+/* The guide's rule for acting on the gap: a gap above threshold_pct for
+ * n_intervals background runs in a row means the params should be retuned
+ * (the runner then logs the suggestion and, with --propose, files it as a
+ * pending adjustment with reason hjb_gap).  Caller storage, zeroed or
+ * from the initializer below; not shared between threads. */
+typedef struct qt_hjb_gap_watch {
+  double threshold_pct; /* default 10 */
+  int n_intervals;      /* default 3 */
+  int above;            /* consecutive runs above so far */
+} qt_hjb_gap_watch;
+#define QT_HJB_GAP_WATCH_INIT {10.0, 3, 0}
+/* Records one run's gap; 1 when it has now been above the threshold for
+ * n_intervals runs in a row (and on every further run above), else 0.  A
+ * NaN gap (a failed run) resets the count. */
+QT_API int qt_hjb_gap_note(qt_hjb_gap_watch *w, double gap_pct);
+
 #endif

@@ -394,3 +394,9 @@ int qt_hjb_optimize(const qt_bars *b, size_t from, size_t to, const double *p,
          "Gap=%.2f%%", out->heuristic_value, out->optimal_value, out->gap_pct);
   return QT_OK;
 }
+
+int qt_hjb_gap_note(qt_hjb_gap_watch *w, double gap_pct) {
+  if (gap_pct > w->threshold_pct) w->above++;
+  else w->above = 0; /* also a NaN: a failed run is no evidence */
+  return w->n_intervals > 0 && w->above >= w->n_intervals;
+}

@@ -319,5 +319,20 @@ static void test_optimize(void) {
   free_bars(&b);
 }
 
-QT_TESTS(T(test_avellaneda_stoikov), T(test_glft), T(test_evaluate), T(test_fit),
+/* Above 10% three runs in a row: the third says retune; a dip or a failed
+ * run starts the count again. */
+static void test_gap_watch(void) {
+  qt_hjb_gap_watch w = QT_HJB_GAP_WATCH_INIT;
+  EXPECT_EQ(qt_hjb_gap_note(&w, 15), 0);
+  EXPECT_EQ(qt_hjb_gap_note(&w, 12), 0);
+  EXPECT_EQ(qt_hjb_gap_note(&w, 11), 1);
+  EXPECT_EQ(qt_hjb_gap_note(&w, 20), 1);
+  EXPECT_EQ(qt_hjb_gap_note(&w, 9), 0);
+  EXPECT_EQ(qt_hjb_gap_note(&w, 15), 0);
+  EXPECT_EQ(qt_hjb_gap_note(&w, NAN), 0);
+  EXPECT_EQ(qt_hjb_gap_note(&w, 15), 0);
+  EXPECT_EQ(qt_hjb_gap_note(&w, 10), 0); /* not above */
+}
+
+QT_TESTS(T(test_gap_watch), T(test_avellaneda_stoikov), T(test_glft), T(test_evaluate), T(test_fit),
          T(test_mm_policy), T(test_optimize))
