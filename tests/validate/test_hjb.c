@@ -319,6 +319,33 @@ static void test_optimize(void) {
   free_bars(&b);
 }
 
+/* Out of memory at each allocation of a background run: QT_ENOMEM or
+ * success, never a crash or a leak (ASan checks the leaks). */
+static void test_oom(void) {
+  const qt_strategy_vtbl *s = qt_strategy_find("market_maker");
+  double p[16];
+  qt_strategy_defaults(s, p);
+  qt_bars b;
+  make_bars(&b, 200, 0.05, 0.8, 0.01);
+  qt_hjb_opts o = qt_hjb_opts_default();
+  o.search_trials = 4;
+  int saw_ok = 0, saw_oom = 0;
+  for (long n = 1; n < 200 && !saw_ok; n++) {
+    qt_hjb_result r;
+    qt_err err;
+    qt_alloc_fail_at(n, 0);
+    int rc = qt_hjb_optimize(&b, 0, b.n, p, &o, &r, &err);
+    qt_alloc_fail_at(0, 0);
+    if (rc == QT_OK) saw_ok = 1;
+    else {
+      EXPECT_EQ(rc, QT_ENOMEM);
+      saw_oom = 1;
+    }
+  }
+  EXPECT_TRUE(saw_ok && saw_oom);
+  free_bars(&b);
+}
+
 /* Above 10% three runs in a row: the third says retune; a dip or a failed
  * run starts the count again. */
 static void test_gap_watch(void) {
@@ -334,5 +361,5 @@ static void test_gap_watch(void) {
   EXPECT_EQ(qt_hjb_gap_note(&w, 10), 0); /* not above */
 }
 
-QT_TESTS(T(test_gap_watch), T(test_avellaneda_stoikov), T(test_glft), T(test_evaluate), T(test_fit),
+QT_TESTS(T(test_gap_watch), T(test_oom), T(test_avellaneda_stoikov), T(test_glft), T(test_evaluate), T(test_fit),
          T(test_mm_policy), T(test_optimize))
