@@ -371,6 +371,10 @@ typedef struct qt_hjb_result {
  * state is local to the call.  o may be NULL (defaults). */
 QT_API int qt_hjb_optimize(const qt_bars *b, size_t from, size_t to, const double *p,
                            const qt_hjb_opts *o, qt_hjb_result *out, qt_err *err);
+/* The same from a model the caller fitted (or a feed of its own): solve,
+ * evaluate, search, log. */
+QT_API int qt_hjb_optimize_model(const qt_hjb_model *m, const double *p, const qt_hjb_opts *o,
+                                 qt_hjb_result *out, qt_err *err);
 
 /* The guide's rule for acting on the gap: a gap above threshold_pct for
  * n_intervals background runs in a row means the params should be retuned

@@ -351,6 +351,17 @@ static int search(const qt_strategy_vtbl *s, const double *p, const qt_hjb_opts 
 
 int qt_hjb_optimize(const qt_bars *b, size_t from, size_t to, const double *p,
                     const qt_hjb_opts *o, qt_hjb_result *out, qt_err *err) {
+  qt_hjb_model m;
+  int rc = qt_hjb_fit_bars(b, from, to, &m, err);
+  if (rc) {
+    memset(out, 0, sizeof *out);
+    return rc;
+  }
+  return qt_hjb_optimize_model(&m, p, o, out, err);
+}
+
+int qt_hjb_optimize_model(const qt_hjb_model *model, const double *p, const qt_hjb_opts *o,
+                          qt_hjb_result *out, qt_err *err) {
   memset(out, 0, sizeof *out);
   qt_hjb_opts dflt = qt_hjb_opts_default();
   if (!o) o = &dflt;
@@ -359,8 +370,9 @@ int qt_hjb_optimize(const qt_bars *b, size_t from, size_t to, const double *p,
     return qt_err_set(err, QT_ESTATE, "hjb: market_maker is not built in");
   if (!(o->equity > 0)) return qt_err_set(err, QT_EINVAL, "hjb: equity must be > 0");
   if (o->search_trials < 0) return qt_err_set(err, QT_EINVAL, "hjb: search_trials must be >= 0");
-  int rc = qt_hjb_fit_bars(b, from, to, &out->model, err);
-  if (rc) return rc;
+  if (!(model->mid > 0)) return qt_err_set(err, QT_EINVAL, "hjb: model mid must be > 0");
+  int rc;
+  out->model = *model;
   out->n_params = s->n_params;
   double mid = out->model.mid;
   double oq = p[qt_strategy_param_index(s, "order_qty")];

@@ -303,6 +303,15 @@ static void test_optimize(void) {
                    !strcmp(nm, "liquidation_rate_multiplier") || !strcmp(nm, "min_spread_base_ratio");
     if (!searched) EXPECT_NEAR(r.suggested[k], p[k], 0); /* only those the model sees move */
   }
+  /* the same from the fitted model directly; a model without a mid is refused */
+  qt_hjb_result r2;
+  ASSERT_TRUE(qt_hjb_optimize_model(&r.model, p, &o, &r2, &err) == QT_OK);
+  EXPECT_DBL_EQ(r2.optimal_value, r.optimal_value);
+  EXPECT_DBL_EQ(r2.suggested_value, r.suggested_value);
+  qt_hjb_model nomid = r.model;
+  nomid.mid = 0;
+  EXPECT_EQ(qt_hjb_optimize_model(&nomid, p, &o, &r2, &err), QT_EINVAL);
+  EXPECT_CONTAINS(err.msg, "mid");
   job j[2];
   memset(j, 0, sizeof j);
   for (int i = 0; i < 2; i++) j[i].b = &b, j[i].p = p, j[i].rc = -1;
