@@ -3,6 +3,7 @@
  * runner's per-bar check, a watcher thread (inotify on the folder, a poll
  * where inotify is unavailable) and a JSON-lines history beside the file. */
 #include "qtune/live.h"
+#include "qtune/optimize.h" /* qt_names_nearest */
 #include "qtune/strategies.h"
 
 #include <errno.h>
@@ -202,8 +203,13 @@ int qt_live_params_parse(const qt_strategy_vtbl *s, const char *text, size_t len
   json_object_foreach(o, k, v) {
     int i = qt_strategy_param_index(s, k);
     if (i < 0) {
-      rc = qt_err_set(err, QT_EINVAL, "%s:%d: Unknown parameter: %s (strategy '%s')", file,
-                      key_line(text, len, k), k, s->name);
+      const char *names[QT_LIVE_MAX_PARAMS];
+      for (size_t j = 0; j < s->n_params; j++) names[j] = s->params[j].name;
+      char near[256];
+      int nn = qt_names_nearest(k, names, s->n_params, near, sizeof near);
+      rc = qt_err_set(err, QT_EINVAL, "%s:%d: Unknown parameter: %s (strategy '%s'%s%s)", file,
+                      key_line(text, len, k), k, s->name, nn ? "; did you mean " : "",
+                      nn ? near : "");
       goto fail;
     }
     double val;

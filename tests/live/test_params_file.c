@@ -94,6 +94,10 @@ static void test_messages(void) {
   const char *unk = "{\n  \"skew_adjustment_factr\": 0.5\n}";
   EXPECT_EQ(qt_live_params_parse(mm(), unk, strlen(unk), "t.json", p, out, &err), QT_EINVAL);
   EXPECT_CONTAINS(err.msg, "t.json:2: Unknown parameter: skew_adjustment_factr");
+  EXPECT_CONTAINS(err.msg, "did you mean 'skew_adjustment_factor'");
+  const char *far = "{\"zzz\": 1}";
+  EXPECT_EQ(qt_live_params_parse(mm(), far, strlen(far), "t.json", p, out, &err), QT_EINVAL);
+  EXPECT_STREQ(err.msg, "t.json:1: Unknown parameter: zzz (strategy 'market_maker')");
   const char *js = "{\n  \"skew_adjustment_factor\": 0.5,\n  \"adverse_selection_lambda\" 0.2\n}";
   EXPECT_EQ(qt_live_params_parse(mm(), js, strlen(js), "t.json", p, out, &err), QT_EPARSE);
   EXPECT_CONTAINS(err.msg, "t.json:3:");
