@@ -289,7 +289,7 @@ typedef struct qt_hjb_model {
   double k;          /* intensity decay per price unit of offset */
   double mid;        /* the last close of the window (converts bps to price) */
   double interval_s; /* bar length the fit used */
-  size_t n_bars;     /* bars in the fit */
+  size_t n_bars;     /* bars (trades, for qt_hjb_fit_trades) in the fit */
   double fit_r2;     /* R^2 of the log-intensity regression */
 } qt_hjb_model;
 
@@ -301,6 +301,18 @@ typedef struct qt_hjb_model {
  * bars, a flat window or a fit with k <= 0 (the message says which). */
 QT_API int qt_hjb_fit_bars(const qt_bars *b, size_t from, size_t to, qt_hjb_model *out,
                            qt_err *err);
+
+/* Fits the model to the trades with from_ms <= ts < to_ms: each trade's
+ * offset from the mid just before it (the last quote at or before it when
+ * quotes is not NULL, else the previous trade's price, a cruder proxy that
+ * the bid-ask bounce blurs), on the side the taker hit (buyer_is_maker 0:
+ * the ask); lambda(delta) = trades at offset >= delta per side per second,
+ * regressed as ln A - k delta over offsets between the 10th and 90th
+ * percentile; sigma from the mid sampled each second.  out->interval_s is
+ * 1 and out->n_bars the trades used.  QT_EINVAL for fewer than 100 trades,
+ * a window under 60 s, a flat mid or a fit with k <= 0. */
+QT_API int qt_hjb_fit_trades(const qt_trades *t, const qt_quotes *quotes, int64_t from_ms,
+                             int64_t to_ms, qt_hjb_model *out, qt_err *err);
 
 typedef struct qt_hjb_grid {
   double gamma;         /* risk aversion per unit of quote currency (> 0) */

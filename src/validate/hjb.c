@@ -26,6 +26,19 @@ static int cmp_dbl(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+typedef struct bar_ud {
+  double m, dt;
+} bar_ud;
+/* Bars: the intensity that gives the share of bar sides reaching delta,
+ * -ln(1 - P) / bar length; NaN near 0 and 1 (P kept in (0.5%, 99.5%)). */
+static double bar_rate(size_t above, const void *ud) {
+  const bar_ud *b = ud;
+  double pr = (double)above / b->m;
+  return pr <= 0.005 || pr >= 0.995 ? NAN : -log1p(-pr) / b->dt;
+}
+static int fit_curve(const double *ex, size_t m, double (*lam)(size_t above, const void *ud),
+                     const void *ud, qt_hjb_model *out, qt_err *err);
+
 int qt_hjb_fit_bars(const qt_bars *b, size_t from, size_t to, qt_hjb_model *out, qt_err *err) {
   memset(out, 0, sizeof *out);
   if (to > b->n) to = b->n;
@@ -63,44 +76,120 @@ int qt_hjb_fit_bars(const qt_bars *b, size_t from, size_t to, qt_hjb_model *out,
     goto fail;
   }
   qsort(ex, m, sizeof *ex, cmp_dbl);
+  bar_ud ud = {(double)m, dt};
+  rc = fit_curve(ex, m, bar_rate, &ud, out, err);
+fail:
+  qt_free(ex);
+  return rc;
+}
+
+/* ln lambda(delta) = ln A - k delta by least squares over 24 offsets
+ * between the 10th and 90th percentile of ex[0..m) (sorted); lam(count at
+ * or above delta) is the intensity at that offset, NaN to skip it. */
+static int fit_curve(const double *ex, size_t m, double (*lam)(size_t above, const void *ud),
+                     const void *ud, qt_hjb_model *out, qt_err *err) {
   double lo = ex[(size_t)(0.10 * (double)(m - 1))], hi = ex[(size_t)(0.90 * (double)(m - 1))];
   if (!(lo > 0)) lo = hi / 20;
-  if (!(hi > lo)) {
-    rc = qt_err_set(err, QT_EINVAL, "hjb fit: the bars' ranges do not vary (no fill curve)");
-    goto fail;
-  }
-  /* least squares of ln lambda(delta) = ln A - k delta over 24 offsets */
+  if (!(hi > lo))
+    return qt_err_set(err, QT_EINVAL, "hjb fit: the offsets do not vary (no fill curve)");
   double sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
   int np = 0;
   for (int j = 0; j < 24; j++) {
     double delta = lo + (hi - lo) * j / 23.0;
-    /* P(excursion >= delta): the count of ex at or above delta (ex sorted) */
-    size_t a = 0, z = m;
+    size_t a = 0, z = m; /* the first ex >= delta */
     while (a < z) {
       size_t mid = a + (z - a) / 2;
       if (ex[mid] < delta) a = mid + 1;
       else z = mid;
     }
-    double pr = (double)(m - a) / (double)m;
-    if (pr <= 0.005 || pr >= 0.995) continue;
-    double y = log(-log1p(-pr) / dt);
+    double l = lam(m - a, ud);
+    if (!(l > 0) || !isfinite(l)) continue;
+    double y = log(l);
     sx += delta, sy += y, sxx += delta * delta, sxy += delta * y, syy += y * y;
     np++;
   }
   double den = np * sxx - sx * sx;
-  if (np < 3 || !(den > 0)) {
-    rc = qt_err_set(err, QT_EINVAL, "hjb fit: too few offsets with a fill probability in "
-                    "(0.5%%, 99.5%%) to fit A and k");
-    goto fail;
-  }
+  if (np < 3 || !(den > 0))
+    return qt_err_set(err, QT_EINVAL, "hjb fit: too few offsets with a usable fill rate to fit "
+                      "A and k");
   double slope = (np * sxy - sx * sy) / den, icpt = (sy - slope * sx) / np;
   out->k = -slope;
   out->A = exp(icpt);
   double sst = syy - sy * sy / np, ssreg = slope * (sxy - sx * sy / np);
   out->fit_r2 = sst > 0 ? ssreg / sst : 1;
   if (!(out->k > 0) || !isfinite(out->A) || !(out->A > 0))
-    rc = qt_err_set(err, QT_EINVAL, "hjb fit: the fill intensity does not fall with the offset "
-                    "(k = %g)", out->k);
+    return qt_err_set(err, QT_EINVAL, "hjb fit: the fill intensity does not fall with the "
+                      "offset (k = %g)", out->k);
+  return QT_OK;
+}
+
+typedef struct rate_ud {
+  double seconds;
+} rate_ud;
+
+/* Trades: arrivals at offset >= delta per side per second. */
+static double trade_rate(size_t above, const void *ud) {
+  const rate_ud *r = ud;
+  return (double)above / (2.0 * r->seconds);
+}
+
+int qt_hjb_fit_trades(const qt_trades *t, const qt_quotes *quotes, int64_t from_ms,
+                      int64_t to_ms, qt_hjb_model *out, qt_err *err) {
+  memset(out, 0, sizeof *out);
+  size_t i0 = 0, i1 = 0;
+  while (i0 < t->n && t->ts_ms[i0] < from_ms) i0++;
+  i1 = i0;
+  while (i1 < t->n && t->ts_ms[i1] < to_ms) i1++;
+  if (i1 - i0 < 100)
+    return qt_err_set(err, QT_EINVAL, "hjb fit: %zu trades in the window; at least 100 are needed",
+                      i1 - i0);
+  double seconds = (double)(t->ts_ms[i1 - 1] - t->ts_ms[i0]) / 1000.0;
+  if (seconds < 60)
+    return qt_err_set(err, QT_EINVAL, "hjb fit: the trades span %.1f s; at least 60 are needed",
+                      seconds);
+  double *ex = qt_malloc((i1 - i0) * sizeof *ex);
+  if (!ex) return qt_err_set(err, QT_ENOMEM, "hjb fit: out of memory");
+  size_t m = 0, qk = 0;
+  double s2 = 0, last_mid = NAN, mid = NAN;
+  int64_t sec = INT64_MIN, span_s = 0;
+  for (size_t i = i0; i < i1; i++) {
+    double ref = NAN;
+    if (quotes) {
+      while (qk < quotes->n && quotes->ts_ms[qk] <= t->ts_ms[i]) qk++;
+      if (qk > 0 && quotes->bid[qk - 1] > 0 && quotes->ask[qk - 1] >= quotes->bid[qk - 1])
+        ref = 0.5 * (quotes->bid[qk - 1] + quotes->ask[qk - 1]);
+    } else if (i > i0) {
+      ref = t->price[i - 1];
+    }
+    if (isfinite(ref) && isfinite(t->price[i])) {
+      double d = t->buyer_is_maker[i] ? ref - t->price[i] : t->price[i] - ref;
+      ex[m++] = d > 0 ? d : 0;
+      mid = ref;
+    }
+    /* sigma: the mid at each second's first trade, squared changes over the seconds between */
+    int64_t s_now = t->ts_ms[i] / 1000;
+    if (s_now != sec && isfinite(mid)) {
+      if (isfinite(last_mid)) {
+        s2 += (mid - last_mid) * (mid - last_mid);
+        span_s += s_now - sec;
+      }
+      last_mid = mid;
+      sec = s_now;
+    }
+  }
+  int rc = QT_OK;
+  if (m < 100 || span_s <= 0 || !(s2 > 0)) {
+    rc = qt_err_set(err, QT_EINVAL, "hjb fit: %s", m < 100 ? "fewer than 100 trades with a mid"
+                                                            : "the mid does not move (sigma 0)");
+    goto fail;
+  }
+  out->sigma = sqrt(s2 / (double)span_s);
+  out->mid = mid;
+  out->interval_s = 1;
+  out->n_bars = m;
+  qsort(ex, m, sizeof *ex, cmp_dbl);
+  rate_ud ud = {seconds};
+  rc = fit_curve(ex, m, trade_rate, &ud, out, err);
 fail:
   qt_free(ex);
   return rc;

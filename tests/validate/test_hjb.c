@@ -215,6 +215,78 @@ static void test_fit(void) {
   free_bars(&b);
 }
 
+/* Trades against a known book: the mid a slow random walk quoted each
+ * second, on each side a taker trade in a second with probability 1 - e^-0.5
+ * (0.3935 per second) at an offset Exp(k = 4) from the mid, so lambda(delta)
+ * = 0.3935 e^{-4 delta}: the fit with the quotes finds A 0.3935 and k 4;
+ * without them (the previous trade as the mid) it still runs, cruder. */
+static void test_fit_trades(void) {
+  size_t n = 0, cap = 20000;
+  qt_trades t;
+  memset(&t, 0, sizeof t);
+  t.ts_ms = calloc(cap, sizeof *t.ts_ms);
+  t.price = calloc(cap, sizeof *t.price);
+  t.qty = calloc(cap, sizeof *t.qty);
+  t.buyer_is_maker = calloc(cap, 1);
+  qt_quotes q;
+  memset(&q, 0, sizeof q);
+  size_t nsec = 8000;
+  q.n = nsec;
+  q.ts_ms = calloc(nsec, sizeof *q.ts_ms);
+  q.bid = calloc(nsec, sizeof(double));
+  q.ask = calloc(nsec, sizeof(double));
+  q.bid_qty = calloc(nsec, sizeof(double));
+  q.ask_qty = calloc(nsec, sizeof(double));
+  int64_t t0 = 1700000000000LL;
+  double mid = 100;
+  for (size_t s = 0; s < nsec; s++) {
+    q.ts_ms[s] = t0 + (int64_t)s * 1000;
+    q.bid[s] = mid - 0.01, q.ask[s] = mid + 0.01;
+    q.bid_qty[s] = q.ask_qty[s] = 1;
+    /* each side: a trade in this second with probability 1 - e^-0.5 (at most one) */
+    for (int side = 0; side < 2 && n < cap; side++) {
+      if (unif() >= 1 - exp(-0.5)) continue;
+      double off = -log(unif()) / 4.0;
+      t.ts_ms[n] = q.ts_ms[s] + 1 + (int64_t)(unif() * 998);
+      t.price[n] = side ? mid - off : mid + off;
+      t.buyer_is_maker[n] = (uint8_t)side;
+      t.qty[n] = 1;
+      n++;
+    }
+    if (n >= 2 && t.ts_ms[n - 1] < t.ts_ms[n - 2]) { /* keep them in time order */
+      int64_t ts = t.ts_ms[n - 1];
+      t.ts_ms[n - 1] = t.ts_ms[n - 2];
+      t.ts_ms[n - 2] = ts;
+      double pr = t.price[n - 1];
+      t.price[n - 1] = t.price[n - 2];
+      t.price[n - 2] = pr;
+      uint8_t bm = t.buyer_is_maker[n - 1];
+      t.buyer_is_maker[n - 1] = t.buyer_is_maker[n - 2];
+      t.buyer_is_maker[n - 2] = bm;
+    }
+    mid += 0.003 * normal();
+  }
+  t.n = n;
+  qt_hjb_model m;
+  qt_err err;
+  ASSERT_TRUE(qt_hjb_fit_trades(&t, &q, t0, t0 + (int64_t)nsec * 1000, &m, &err) == QT_OK);
+  fprintf(stderr, "  fit_trades: A %.4g (0.3935), k %.4g (4), sigma %.4g (0.003), R^2 %.4f, %zu trades\n",
+          m.A, m.k, m.sigma, m.fit_r2, m.n_bars);
+  /* the regression's own noise on ~ 6300 trades; the second-sampled mid changes by 0.003 */
+  EXPECT_NEAR(m.A, 1 - exp(-0.5), 0.05);
+  EXPECT_NEAR(m.k, 4.0, 0.05);
+  EXPECT_NEAR(m.sigma, 0.003, 0.1);
+  EXPECT_TRUE(m.fit_r2 > 0.98);
+  EXPECT_NEAR(m.interval_s, 1, 0);
+  qt_hjb_model crude;
+  EXPECT_EQ(qt_hjb_fit_trades(&t, NULL, t0, t0 + (int64_t)nsec * 1000, &crude, &err), QT_OK);
+  EXPECT_TRUE(crude.k > 0 && crude.A > 0);
+  EXPECT_EQ(qt_hjb_fit_trades(&t, &q, t0, t0 + 30 * 1000, &m, &err), QT_EINVAL);
+  EXPECT_CONTAINS(err.msg, "at least 100");
+  free(t.ts_ms), free(t.price), free(t.qty), free(t.buyer_is_maker);
+  free(q.ts_ms), free(q.bid), free(q.ask), free(q.bid_qty), free(q.ask_qty);
+}
+
 /* market_maker's policy on the grid: 10 bps each side at q = 0, skewed
  * with inventory, no bid at the limit, liquidation above the threshold. */
 static void test_mm_policy(void) {
@@ -370,5 +442,5 @@ static void test_gap_watch(void) {
   EXPECT_EQ(qt_hjb_gap_note(&w, 10), 0); /* not above */
 }
 
-QT_TESTS(T(test_gap_watch), T(test_oom), T(test_avellaneda_stoikov), T(test_glft), T(test_evaluate), T(test_fit),
+QT_TESTS(T(test_gap_watch), T(test_oom), T(test_avellaneda_stoikov), T(test_glft), T(test_evaluate), T(test_fit), T(test_fit_trades),
          T(test_mm_policy), T(test_optimize))
