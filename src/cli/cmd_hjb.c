@@ -25,6 +25,8 @@ static void usage(void) {
          "  --params-file F      market_maker params (a live params file, JSON or YAML)\n"
          "  --params k=v,...     params on the command line (win over the file)\n\n"
          "model:\n"
+         "  --fit bars|trades    fit A and k to the bars' ranges (default) or to the trades\n"
+         "                       stored beside them (against the quotes' mid when stored too)\n"
          "  --gamma G            risk aversion per unit of quote currency\n"
          "                       (default 1 / (1%% of equity))\n"
          "  --horizon SECONDS    the HJB horizon (default 300)\n"
@@ -101,7 +103,7 @@ int cmd_hjb(int argc, char **argv) {
   const qt_strategy_vtbl *s = qt_strategy_find("market_maker");
   qt_market_opts mo = qt_market_opts_default();
   qt_hjb_opts ho = qt_hjb_opts_default();
-  const char *params = NULL, *params_file = NULL, *suggest_out = NULL;
+  const char *params = NULL, *params_file = NULL, *suggest_out = NULL, *fit = "bars";
   int json = 0, rc = CLI_ERROR;
   qt_market m;
   memset(&m, 0, sizeof m);
@@ -126,6 +128,7 @@ int cmd_hjb(int argc, char **argv) {
     if (!strcmp(a, "--params")) params = v;
     else if (!strcmp(a, "--params-file")) params_file = v;
     else if (!strcmp(a, "--suggest-out")) suggest_out = v;
+    else if (!strcmp(a, "--fit")) fit = v;
     else if (!strcmp(a, "--sampler")) ho.sampler = v;
     else if (!strcmp(a, "--gamma") || !strcmp(a, "--horizon") || !strcmp(a, "--equity") ||
              !strcmp(a, "--maker-bps") || !strcmp(a, "--taker-bps")) {
@@ -180,9 +183,28 @@ int cmd_hjb(int argc, char **argv) {
     goto done;
   }
   cli_market_print_warnings(&m);
+  if (strcmp(fit, "bars") && strcmp(fit, "trades")) {
+    cli_failf("hjb: --fit must be bars or trades (got '%s')", fit);
+    goto done;
+  }
   qt_hjb_result r;
   const qt_bars *b = m.feeds[0].bars;
-  if (qt_hjb_optimize(b, m.from_i, b->n, p, &ho, &r, &err)) {
+  int orc;
+  if (!strcmp(fit, "trades")) {
+    const qt_trades *tr = m.feeds[0].trades;
+    if (!tr || tr->n == 0) {
+      cli_failf("hjb: --fit trades: %s has no trades stored in the catalog",
+                m.feeds[0].inst.symbol);
+      goto done;
+    }
+    qt_hjb_model model;
+    int64_t from_ms = b->ts_ms[m.from_i], to_ms = b->ts_ms[b->n - 1] + b->interval_ms;
+    orc = qt_hjb_fit_trades(tr, m.feeds[0].quotes, from_ms, to_ms, &model, &err);
+    if (orc == QT_OK) orc = qt_hjb_optimize_model(&model, p, &ho, &r, &err);
+  } else {
+    orc = qt_hjb_optimize(b, m.from_i, b->n, p, &ho, &r, &err);
+  }
+  if (orc) {
     cli_fail(&err);
     goto done;
   }
@@ -196,10 +218,12 @@ int cmd_hjb(int argc, char **argv) {
   }
   char desc[512];
   printf("market: %s\n", qt_market_describe(&m, desc, sizeof desc));
-  printf("fitted model (%zu bars of %g s): sigma=%.6g per sqrt(s) (%.2f bps per sqrt(min)), "
+  char what[64];
+  if (!strcmp(fit, "trades")) snprintf(what, sizeof what, "%zu trades", r.model.n_bars);
+  else snprintf(what, sizeof what, "%zu bars of %g s", r.model.n_bars, r.model.interval_s);
+  printf("fitted model (%s): sigma=%.6g per sqrt(s) (%.2f bps per sqrt(min)), "
          "A=%.6g fills/s, k=%.6g per price unit (1/k = %.2f bps), R^2=%.3f\n",
-         r.model.n_bars, r.model.interval_s, r.model.sigma,
-         r.model.sigma * sqrt(60.0) / r.model.mid * 1e4, r.model.A, r.model.k,
+         what, r.model.sigma, r.model.sigma * sqrt(60.0) / r.model.mid * 1e4, r.model.A, r.model.k,
          1.0 / r.model.k / r.model.mid * 1e4, r.model.fit_r2);
   printf("grid: lot=%.6g units, inventory limit +-%d lots, gamma=%.6g, horizon=%g s\n", r.grid.lot,
          r.grid.q_max, r.grid.gamma, r.grid.horizon_s);

@@ -43,6 +43,17 @@ check_exit "hjb: too short a window" 2 "$QTUNE" hjb --catalog "$CAT" --symbol AV
   --from 2026-06-28T00:00:00Z --to 2026-06-28T00:10:00Z
 contains "hjb: short window named" "$TMP/err" "at least 30 are needed"
 
+# the trades stored beside the bars (a synthetic market has them, with quotes)
+check_exit "synth SYN" 0 "$QTUNE" data synth --catalog "$CAT" --symbol SYN --days 1 --seed 1
+check_exit "hjb --fit trades" 0 "$QTUNE" hjb --catalog "$CAT" --symbol SYN --fit trades --trials 8
+contains "hjb: fitted to trades" "$TMP/out" "trades): sigma="
+contains "hjb: trades fit line" "$TMP/out" "Background HJB Optimization Complete:"
+check_exit "hjb --fit trades without trades" 2 "$QTUNE" hjb --catalog "$CAT" --symbol AVAXUSDT \
+  --fit trades
+contains "hjb: no trades named" "$TMP/err" "AVAXUSDT has no trades stored"
+check_exit "hjb --fit bogus" 2 "$QTUNE" hjb --catalog "$CAT" --symbol SYN --fit ticks
+contains "hjb: --fit values" "$TMP/err" "--fit must be bars or trades"
+
 # ---- live history / revert ----
 P="$TMP/tuning_params.json"
 printf '{"skew_adjustment_factor": 0.9}\n' >"$P"
