@@ -77,6 +77,9 @@ QT_API uint64_t qt_live_params_version(const qt_live_params *lp);
 /* The runner's equity now, recorded with the next applied set so the
  * history shows the P&L of each set (NaN: unknown). */
 QT_API void qt_live_params_set_equity(qt_live_params *lp, double equity);
+/* The P&L of the set in effect so far: the last equity given minus the
+ * equity when the set took effect (NaN when either is unknown). */
+QT_API double qt_live_params_pnl(qt_live_params *lp);
 
 /* Starts the watcher thread: on a change of the file it reloads and logs
  * `Auto-reloaded tuning parameters` or `Failed to reload config: <msg>`

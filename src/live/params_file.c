@@ -41,6 +41,7 @@ struct qt_live_params {
   pthread_mutex_t io_mu;   /* history appends, one at a time */
   double p[QT_LIVE_MAX_PARAMS];
   double equity;
+  double equity_at_apply;  /* equity when the current set took effect */
   atomic_uint_least64_t version;
   /* watcher */
   pthread_t thr;
@@ -457,7 +458,7 @@ int qt_live_params_new(const qt_strategy_vtbl *s, const char *path, const double
     copy_str(lp->base, sizeof lp->base, path);
   }
   memcpy(lp->p, initial, s->n_params * sizeof *lp->p);
-  lp->equity = NAN;
+  lp->equity = lp->equity_at_apply = NAN;
   atomic_init(&lp->version, 1);
   lp->stop_fd[0] = lp->stop_fd[1] = lp->ino_fd = -1;
   pthread_mutex_init(&lp->mu, NULL);
@@ -489,7 +490,16 @@ uint64_t qt_live_params_get(qt_live_params *lp, double *out_p) {
 void qt_live_params_set_equity(qt_live_params *lp, double equity) {
   pthread_mutex_lock(&lp->mu);
   lp->equity = equity;
+  /* the initial set took effect before the first equity was known */
+  if (isnan(lp->equity_at_apply) && atomic_load(&lp->version) == 1) lp->equity_at_apply = equity;
   pthread_mutex_unlock(&lp->mu);
+}
+
+double qt_live_params_pnl(qt_live_params *lp) {
+  pthread_mutex_lock(&lp->mu);
+  double v = lp->equity - lp->equity_at_apply;
+  pthread_mutex_unlock(&lp->mu);
+  return v;
 }
 
 /* Checks p against the spec and the step limit from the current set,
@@ -504,6 +514,7 @@ static int apply(qt_live_params *lp, const double *p, const char *source, qt_err
   uint64_t ver = 0;
   if (rc == QT_OK) {
     memcpy(lp->p, p, lp->s->n_params * sizeof *p);
+    lp->equity_at_apply = equity;
     ver = atomic_fetch_add_explicit(&lp->version, 1, memory_order_release) + 1;
   }
   pthread_mutex_unlock(&lp->mu);

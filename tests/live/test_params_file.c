@@ -65,6 +65,14 @@ static void put(const char *path, const char *text) {
   fputs(text, f);
   fclose(f);
 }
+/* A whole new file renamed over path: what a poll must see (a poll may
+ * read an in-place write half done; inotify waits for its close). */
+static void put_renamed(const char *path, const char *text) {
+  char tmp[PATH_MAX + 8];
+  snprintf(tmp, sizeof tmp, "%s.new", path);
+  put(tmp, text);
+  if (rename(tmp, path) != 0) abort();
+}
 static void cleanup(void) {
   char cmd[PATH_MAX + 16];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
@@ -222,6 +230,7 @@ static void test_history_revert(void) {
   qt_live_params *lp = NULL;
   qt_err err;
   ASSERT_TRUE(qt_live_params_new(mm(), path, p0, &o, &lp, &err) == QT_OK);
+  EXPECT_TRUE(isnan(qt_live_params_pnl(lp))); /* no equity given yet */
   qt_live_history_entry *h = NULL;
   size_t n = 9;
   EXPECT_EQ(qt_live_history_load(path, "paper1", &h, &n, &err), QT_OK);
@@ -233,6 +242,10 @@ static void test_history_revert(void) {
   qt_live_params_set_equity(lp, 10025.5);
   put(path, "{\"skew_adjustment_factor\": 0.8}");
   EXPECT_EQ(qt_live_params_reload(lp, &err), QT_OK);
+  /* the set in effect earned 30 - 25.5 since it took effect */
+  EXPECT_NEAR(qt_live_params_pnl(lp), 0, 0);
+  qt_live_params_set_equity(lp, 10030);
+  EXPECT_NEAR(qt_live_params_pnl(lp), 4.5, 1e-12);
   EXPECT_EQ(qt_live_history_load(path, "paper1", &h, &n, &err), QT_OK);
   ASSERT_TRUE(n == 2);
   EXPECT_STREQ(h[0].source, "reload");
@@ -302,8 +315,9 @@ static void run_watch(int force_poll) {
   EXPECT_STREQ(qt_live_params_watch_mode(lp), force_poll ? "poll" : "inotify");
   EXPECT_EQ(qt_live_params_watch(lp, &err), QT_ESTATE);
 
+  void (*write_file)(const char *, const char *) = force_poll ? put_renamed : put;
   int a0 = counter(&g_auto_lines);
-  put(path, "{\"skew_adjustment_factor\": 0.9}");
+  write_file(path, "{\"skew_adjustment_factor\": 0.9}");
   wait_version(lp, 1);
   EXPECT_EQ(qt_live_params_get(lp, p), 2);
   EXPECT_NEAR(p[ix("skew_adjustment_factor")], 0.9, 0);
@@ -319,13 +333,13 @@ static void run_watch(int force_poll) {
 
   int f0 = counter(&g_fail_lines);
   if (force_poll) usleep(30000); /* a new mtime for the poll's comparison */
-  put(path, "{\"skew_adjustment_factor\": 3.5}");
+  write_file(path, "{\"skew_adjustment_factor\": 3.5}");
   EXPECT_TRUE(wait_for(&g_fail_lines, f0));
   EXPECT_CONTAINS(g_last_fail,
                   "Invalid parameter: skew_adjustment_factor must be in [0.0, 2.0], got 3.5");
   f0 = counter(&g_fail_lines);
   if (force_poll) usleep(30000);
-  put(path, "{\"skew_adjustment_factor\": 0.4,,}");
+  write_file(path, "{\"skew_adjustment_factor\": 0.4,,}");
   EXPECT_TRUE(wait_for(&g_fail_lines, f0));
   EXPECT_CONTAINS(g_last_fail, "invalid JSON");
   int w0 = counter(&g_warn_lines);
