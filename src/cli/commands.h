@@ -15,6 +15,8 @@
   X("report", cmd_report, "write a study's report: Markdown or self-contained HTML") \
   X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
+  X("live", cmd_live, "a run's live parameter history; revert to the previous set") \
+  X("hjb", cmd_hjb, "HJB-optimal market making vs the market_maker's params (gap, suggestion)") \
   X("version", cmd_version, "print the version")
 
 #define QT__CLI_DECL(name, fn, summary) int fn(int argc, char **argv);
