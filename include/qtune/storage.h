@@ -239,7 +239,7 @@ typedef struct qt_adjustment {
   char reason[256];           /* human-readable */
   char metric_trigger[32];    /* "win_rate_low", ... */
   double metric_value;
-  double win_rate_7d, total_pnl_7d, avg_pnl_7d; /* win rate 0..1, P&L quote, avg P&L % */
+  double win_rate_7d, total_pnl_7d, avg_pnl_7d; /* win rate %, P&L quote, average P&L % */
   int64_t total_signals_7d;
   int clamped;                /* 1: the proposal was clamped to a bound or the step cap */
   int status;                 /* qt_adj_status */
