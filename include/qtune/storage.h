@@ -261,12 +261,12 @@ QT_API int qt_adjustment_get(qt_storage *s, int64_t id, qt_adjustment *out, qt_e
 QT_API int qt_adjustments_list(qt_storage *s, const char *strategy, unsigned status_mask,
                                qt_adjustment **out, size_t *out_n, qt_err *err);
 /* pending -> approved (approve 1) or pending -> reverted (approve 0), with
- * the reviewer and at_ms kept.  QT_ENOTFOUND for no such id, QT_ESTATE
+ * the reviewer and at_ms (0 = now) kept.  QT_ENOTFOUND for no such id, QT_ESTATE
  * (naming the current status) when it is not pending; QT_EINVAL for an
  * empty reviewer. */
 QT_API int qt_adjustment_review(qt_storage *s, int64_t id, int approve, const char *reviewer,
                                 int64_t at_ms, qt_err *err);
-/* approved -> applied at at_ms; QT_ENOTFOUND, or QT_ESTATE when it is not
+/* approved -> applied at at_ms (0 = now); QT_ENOTFOUND, or QT_ESTATE when it is not
  * approved. */
 QT_API int qt_adjustment_mark_applied(qt_storage *s, int64_t id, int64_t at_ms, qt_err *err);
 /* ==== end paper_strategy_adjustments ==== */

@@ -213,7 +213,7 @@ int qt_adjustment_review(qt_storage *s, int64_t id, int approve, const char *rev
   int r = qt__sql_schema(s, k_ddl, err);
   if (r) return r;
   qt__sql_arg a[] = {QT__SQL_I(id), QT__SQL_T(approve ? "approved" : "reverted"),
-                     QT__SQL_T(reviewer), QT__SQL_I(at_ms)};
+                     QT__SQL_T(reviewer), QT__SQL_I(at_ms ? at_ms : now_ms())};
   int64_t ch = 0;
   r = qt__sql_exec(s,
                    "UPDATE paper_strategy_adjustments SET status = $2, reviewed_by = $3,"
@@ -226,7 +226,7 @@ int qt_adjustment_review(qt_storage *s, int64_t id, int approve, const char *rev
 int qt_adjustment_mark_applied(qt_storage *s, int64_t id, int64_t at_ms, qt_err *err) {
   int r = qt__sql_schema(s, k_ddl, err);
   if (r) return r;
-  qt__sql_arg a[] = {QT__SQL_I(id), QT__SQL_I(at_ms)};
+  qt__sql_arg a[] = {QT__SQL_I(id), QT__SQL_I(at_ms ? at_ms : now_ms())};
   int64_t ch = 0;
   r = qt__sql_exec(s,
                    "UPDATE paper_strategy_adjustments SET status = 'applied', applied_at = $2"
