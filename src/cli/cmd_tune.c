@@ -2,6 +2,7 @@
  * `qtune outcomes import|list`: argument parsing and wiring of the tune
  * layer (include/qtune/tune.h); the rules, the lifecycle, the report and the
  * notifications are the library's.  docs/tuner.md is the manual. */
+#include "cli/tune_cli.h"
 #include "cli/util.h"
 #include "qtune/tune.h"
 
@@ -426,5 +427,30 @@ int cmd_outcomes(int argc, char **argv) {
   }
   qt_free(v);
   qt_storage_close(&s);
+  return rc;
+}
+
+/* ---- backtest --record-outcomes ---- */
+
+int cli_record_outcomes(const char *url, const qt_strategy_vtbl *s, const double *p,
+                        const qt_result *r, const qt_market *m) {
+  char ver[40];
+  qt_tune_params_version(p, s->n_params, ver, sizeof ver);
+  qt_outcome *v = NULL;
+  size_t n = 0, added = 0;
+  qt_err e = {0};
+  if (qt_tune_outcomes_from_result(r, m->feeds, m->n_feeds, s->name, ver, &v, &n, &e))
+    return cli_fail(&e);
+  qt_storage st;
+  if (qt_storage_open(url ? url : qt_storage_default_url(), &st, &e)) {
+    qt_free(v);
+    return cli_fail(&e);
+  }
+  int rc = qt_outcomes_insert(&st, v, n, &added, &e) ? cli_fail(&e) : CLI_OK;
+  if (rc == CLI_OK)
+    fprintf(stderr, "qtune: recorded %zu outcomes of %s (params %s): %zu new\n", n, s->name, ver,
+            added);
+  qt_storage_close(&st);
+  qt_free(v);
   return rc;
 }
