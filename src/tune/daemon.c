@@ -101,6 +101,8 @@ int qt_tune_daemon(qt_storage *s, const qt_tune_config *c, int at_min, const qt_
       last.run_ms = now;
     }
     int64_t next = qt_tune_slot_before(last.run_ms > now ? last.run_ms : now, at_min) + DAY_MS;
+    char t[40];
+    qt_log(QT_LOG_INFO, "tune: daemon: next run at %s", qt_time_format(next, t, sizeof t));
     if (clk->sleep_until(clk->ud, next)) return QT_OK;
   }
 }
