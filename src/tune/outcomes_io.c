@@ -196,11 +196,11 @@ static int read_csv(char *buf, size_t n, const char *file, vec *out, qt_err *err
 }
 
 /* ---- JSON ---- */
-/* The line of each top-level array element's '{' (so messages name lines). */
+/* The line where each top-level array element starts (so messages name lines). */
 static size_t *object_lines(const char *s, size_t n, size_t *out_n) {
   size_t cap = 256, k = 0, line = 1;
   size_t *v = qt_malloc(cap * sizeof *v);
-  int depth = 0, in_str = 0;
+  int depth = 0, in_str = 0, want = 0; /* want: the next value starts an element */
   for (size_t i = 0; v && i < n; i++) {
     char ch = s[i];
     if (ch == '\n') line++;
@@ -209,23 +209,26 @@ static size_t *object_lines(const char *s, size_t n, size_t *out_n) {
       else if (ch == '"') in_str = 0;
       continue;
     }
+    if (depth == 1 && want && !isspace((unsigned char)ch) && ch != ',' && ch != ']') {
+      if (k == cap) {
+        size_t *g = qt_realloc(v, cap * 2 * sizeof *v);
+        if (!g) {
+          qt_free(v);
+          return NULL;
+        }
+        v = g;
+        cap *= 2;
+      }
+      v[k++] = line;
+      want = 0;
+    }
     if (ch == '"') in_str = 1;
     else if (ch == '[' || ch == '{') {
-      if (depth == 1) {
-        if (k == cap) {
-          size_t *g = qt_realloc(v, cap * 2 * sizeof *v);
-          if (!g) {
-            qt_free(v);
-            return NULL;
-          }
-          v = g;
-          cap *= 2;
-        }
-        v[k++] = line;
-      }
-      depth++;
+      if (++depth == 1) want = 1;
     } else if (ch == ']' || ch == '}')
       depth--;
+    else if (ch == ',' && depth == 1)
+      want = 1;
   }
   *out_n = k;
   return v;
