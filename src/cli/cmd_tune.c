@@ -39,7 +39,8 @@ static void tune_usage(void) {
       "  effective STRATEGY [-o FILE] the params a bot runs with (defaults + applied), as a\n"
       "                         params file (flat YAML; JSON with --json)\n"
       "  history [--strategy S] [--limit N]  every adjustment, newest first\n"
-      "  daemon --at HH:MM      run daily at HH:MM UTC (missed run once at start-up);\n"
+      "  daemon --at HH:MM      run daily at HH:MM UTC (missed run once at start-up),\n"
+      "                         printing each report (as JSON with --json);\n"
       "                         stops on SIGTERM or SIGINT\n\n"
       "options:\n"
       "  --storage URL          default $QTUNE_STORAGE, else " QT_STORAGE_DEFAULT_URL "\n"
@@ -275,7 +276,8 @@ static void on_signal(int sig) {
 }
 
 static void daemon_report(void *ud, const qt_tune_report *r) {
-  qt_tune_report_write_text(r, stdout);
+  if (*(const int *)ud) qt_tune_report_write_json(r, stdout, NULL);
+  else qt_tune_report_write_text(r, stdout);
   fflush(stdout);
 }
 
@@ -291,7 +293,7 @@ static int do_daemon(const targs *a, qt_storage *s) {
   sigaction(SIGINT, &sa, NULL);
   qt_tune_clock clk = qt_tune_clock_real(&g_stop_flag);
   fprintf(stderr, "qtune: tune daemon: daily at %s UTC\n", a->at);
-  int r = qt_tune_daemon(s, &g_cfg, at, &clk, daemon_report, NULL, &e);
+  int r = qt_tune_daemon(s, &g_cfg, at, &clk, daemon_report, (void *)&a->json, &e);
   if (r) return cli_fail(&e);
   fprintf(stderr, "qtune: tune daemon: stopped\n");
   return CLI_OK;

@@ -287,6 +287,41 @@ static void study_best_is_the_target(void) {
   qt_storage_close(&s);
 }
 
+/* A strategy the tuner does not know is tuned once the YAML declares it. */
+static void declared_strategy(void) {
+  qt_storage s;
+  qt_err e = {0};
+  open_fresh(&s, "declared");
+  const char *y = "strategies:\n"
+                  "  my_bot:\n"
+                  "    params:\n"
+                  "      min_edge: {lo: 1, hi: 2.1, default: 2}\n"
+                  "      expiry_hours: {lo: 1, hi: 48, default: 6, int: true}\n"
+                  "    rules:\n"
+                  "      win_rate_low: [min_edge]\n"
+                  "      expiry_rate_high: [expiry_hours]\n";
+  EXPECT_EQ(qt_tune_config_parse(&g_c, y, strlen(y), "t.yaml", &e), 0);
+  add(&s, "my_bot", 10, 1, 10, -50);
+  snprintf(g_c.catalog, sizeof g_c.catalog, "/nonexistent-catalog");
+  qt_tune_run_opts o = at(NOW);
+  EXPECT_EQ(qt_tune_execute(&s, &g_c, &o, &g_r, &e), 0);
+  ASSERT_TRUE(g_r.n_items == 1 && g_r.items[0].n_props == 1);
+  /* 2 * 1.1 = 2.2 crosses the declared bound 2.1: clamped */
+  EXPECT_DBL_EQ(g_r.items[0].props[0].new_value, 2.1);
+  EXPECT_CONTAINS(report_text(&g_r), "  [ADJUST] min_edge: 2 -> 2.1 (clamped)\n");
+  EXPECT_CONTAINS(g_r.items[0].evidence[0], "not a built-in strategy");
+  const qt_tune_strategy *ts = qt_tune_config_find(&g_c, "my_bot");
+  EXPECT_EQ(qt_adjustment_review(&s, g_r.items[0].ids[0], 1, "dana", NOW, &e), 0);
+  size_t n = 0;
+  EXPECT_EQ(qt_tune_apply_approved(&s, NOW, &n, &e), 0);
+  char buf[256];
+  FILE *f = fmemopen(buf, sizeof buf, "w");
+  EXPECT_EQ(qt_tune_effective_write(&s, ts, 0, f, &e), 0);
+  fclose(f);
+  EXPECT_STREQ(buf, "min_edge: 2.1\nexpiry_hours: 6\n");
+  qt_storage_close(&s);
+}
+
 /* ---- the daemon on a fake clock ---- */
 typedef struct fake {
   int64_t now;
@@ -363,8 +398,10 @@ BOTH(lifecycle_cooldown_and_effective)
 BOTH(auto_apply)
 BOTH(study_best_is_the_target)
 BOTH(daemon_schedule)
+BOTH(declared_strategy)
 
 QT_TESTS(T(sqlite_report_matches_the_design), T(pg_report_matches_the_design),
          T(sqlite_lifecycle_cooldown_and_effective), T(pg_lifecycle_cooldown_and_effective),
          T(sqlite_auto_apply), T(pg_auto_apply), T(sqlite_study_best_is_the_target),
-         T(pg_study_best_is_the_target), T(sqlite_daemon_schedule), T(pg_daemon_schedule))
+         T(pg_study_best_is_the_target), T(sqlite_daemon_schedule), T(pg_daemon_schedule),
+         T(sqlite_declared_strategy), T(pg_declared_strategy))
