@@ -120,6 +120,21 @@ else
   bad "QTUNE_PG_URL is not set (tests/run.sh starts a server)"
 fi
 
+# ---- run options: --strategy, --dry-run, --window, --auto-apply
+O=(--storage "sqlite:///$TMP/opt.db")
+"$QTUNE" outcomes import "$TMP/outcomes.csv" "${O[@]}" >/dev/null
+check_exit "dry run" 0 "$QTUNE" tune run --dry-run --strategy directional_momentum --now "$NOW" "${O[@]}"
+contains "dry run: one strategy" "$TMP/out" "1 adjustment proposed (dry run: nothing logged)"
+if grep -q "grid_trading" "$TMP/out"; then bad "--strategy filters"; else ok "--strategy filters"; fi
+check_exit "dry run stored nothing" 0 "$QTUNE" tune history --json "${O[@]}"
+contains "dry run stored nothing: empty" "$TMP/out" "[]"
+check_exit "short window" 0 "$QTUNE" tune run --window 1h --dry-run --now "$NOW" "${O[@]}"
+contains "1h window: no outcomes in it" "$TMP/out" "0 adjustments proposed"
+check_exit "auto apply" 0 "$QTUNE" tune run --auto-apply --no-notify --now "$NOW" "${O[@]}"
+contains "auto apply line" "$TMP/out" "2 adjustments applied (auto_apply)"
+check_exit "auto applied: effective" 0 "$QTUNE" tune effective funding_arbitrage "${O[@]}"
+contains "auto applied value" "$TMP/out" "min_funding_rate: 9e-05"
+
 # ---- bad rows: file, line, field; nothing stored
 B=(--storage "sqlite:///$TMP/bad.db")
 { head -3 "$TMP/outcomes.csv"; echo "grid_trading,BTCUSDT,$BASE,up,,,,,1,1,closed"; } >"$TMP/bad.csv"
