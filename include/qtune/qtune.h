@@ -13,6 +13,7 @@
 #include "qtune/optimize.h"
 #include "qtune/validate.h"
 #include "qtune/live.h"
+#include "qtune/tune.h"
 #include "qtune/report.h"
 
 #endif

@@ -17,6 +17,8 @@
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
   X("live", cmd_live, "a run's live parameter history; revert to the previous set") \
   X("hjb", cmd_hjb, "HJB-optimal market making vs the market_maker's params (gap, suggestion)") \
+  X("outcomes", cmd_outcomes, "import or list signal outcomes (what the auto-tuner reads)") \
+  X("tune", cmd_tune, "the auto-tuner: run, review, approve, revert, apply, effective, daemon") \
   X("version", cmd_version, "print the version")
 
 #define QT__CLI_DECL(name, fn, summary) int fn(int argc, char **argv);
