@@ -453,8 +453,8 @@ static void on_progress(void *ud, const qt_progress *p) {
     fflush(stderr);
   } else if (p->elapsed_s - g->last_line >= 5 || (p->total && p->done == p->total)) {
     g->last_line = p->elapsed_s;
-    fprintf(stderr, "optimize: %zu/%s trials, %zu failed, %zu pruned, %zu infeasible, %.1f trials/s, best %s %s, eta %s\n",
-            p->done, tot, p->failed, p->pruned, p->infeasible, p->trials_per_s, g->objective, best, eta);
+    fprintf(stderr, "optimize: %zu/%s trials, %zu failed, %zu rejected, %zu pruned, %zu infeasible, %.1f trials/s, best %s %s, eta %s\n",
+            p->done, tot, p->failed, p->rejected, p->pruned, p->infeasible, p->trials_per_s, g->objective, best, eta);
   }
 }
 
@@ -910,10 +910,10 @@ int cmd_optimize(int argc, char **argv) {
   if (pg.tty && !a.quiet) fputc('\n', stderr);
   if (rr) goto fail_e;
 
-  printf("\nran %zu trials in %.1fs (%.2f trials/s): %zu complete, %zu failed, %zu pruned, "
-         "%zu infeasible%s\n",
-         p.done, p.elapsed_s, p.trials_per_s, p.done - p.failed - p.pruned, p.failed, p.pruned,
-         p.infeasible,
+  printf("\nran %zu trials in %.1fs (%.2f trials/s): %zu complete, %zu failed, %zu rejected, "
+         "%zu pruned, %zu infeasible%s\n",
+         p.done, p.elapsed_s, p.trials_per_s, p.done - p.failed - p.rejected - p.pruned, p.failed,
+         p.rejected, p.pruned, p.infeasible,
          g_stop ? " (interrupted)" : "");
   long b = qt_study_best(st);
   if (b < 0) {

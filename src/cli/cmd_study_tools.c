@@ -145,8 +145,8 @@ int cmd_studies(int argc, char **argv) {
   }
   json_t *arr = as_json ? json_array() : NULL;
   if (!as_json)
-    printf("%-28s %8s %6s %8s %7s  %-12s %s\n", "study", "complete", "fail", "running", "pruned",
-           "best", "objective");
+    printf("%-28s %8s %6s %8s %8s %7s  %-12s %s\n", "study", "complete", "fail", "running",
+           "rejected", "pruned", "best", "objective");
   for (size_t i = 0; i < n; i++) {
     qt_study *st = NULL;
     if (cli_study_open_ro(recs[i].name, url, &st, &e)) {
@@ -164,6 +164,8 @@ int cmd_studies(int argc, char **argv) {
                             "complete", (json_int_t)c[QT_TRIAL_COMPLETE], "fail", (json_int_t)c[QT_TRIAL_FAIL], "running",
                             (json_int_t)c[QT_TRIAL_RUNNING], "pruned", (json_int_t)c[QT_TRIAL_PRUNED], "objective", g->metric,
                             "direction", g->maximize ? "maximize" : "minimize");
+      json_object_set_new(o, "rejected", json_integer((json_int_t)c[QT_TRIAL_REJECTED]));
+      json_object_set_new(o, "waiting", json_integer((json_int_t)c[QT_TRIAL_WAITING]));
       json_object_set_new(o, "best", b >= 0 ? json_real(ti.objective) : json_null());
       json_object_set_new(o, "best_trial", b >= 0 ? json_integer(ti.number) : json_null());
       json_array_append_new(arr, o);
@@ -171,7 +173,7 @@ int cmd_studies(int argc, char **argv) {
       char bb[32];
       if (b >= 0) snprintf(bb, sizeof bb, "%.6g", ti.objective);
       else snprintf(bb, sizeof bb, "-");
-      printf("%-28s %8zu %6zu %8zu %7zu  %-12s %s (%s)\n", recs[i].name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_PRUNED],
+      printf("%-28s %8zu %6zu %8zu %8zu %7zu  %-12s %s (%s)\n", recs[i].name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_REJECTED], c[QT_TRIAL_PRUNED],
              bb, g->metric, g->maximize ? "maximize" : "minimize");
     }
     qt_study_free(st);
@@ -366,9 +368,10 @@ int cmd_analyze(int argc, char **argv) {
     json_object_set_new(o, "objective", json_string(obj));
     json_object_set_new(o, "direction",
                         json_string(qt_study_goal(st)->maximize ? "maximize" : "minimize"));
-    json_object_set_new(o, "trials", json_pack("{s:I,s:I,s:I,s:I}", "complete", (json_int_t)c[QT_TRIAL_COMPLETE],
+    json_object_set_new(o, "trials", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "complete", (json_int_t)c[QT_TRIAL_COMPLETE],
                                                "fail", (json_int_t)c[QT_TRIAL_FAIL], "running",
-                                               (json_int_t)c[QT_TRIAL_RUNNING], "pruned", (json_int_t)c[QT_TRIAL_PRUNED]));
+                                               (json_int_t)c[QT_TRIAL_RUNNING], "rejected", (json_int_t)c[QT_TRIAL_REJECTED],
+                                               "pruned", (json_int_t)c[QT_TRIAL_PRUNED], "waiting", (json_int_t)c[QT_TRIAL_WAITING]));
     for (size_t r = 0; r < show; r++) {
       qt_trial_info ti;
       qt_study_trial_info(st, rk[r], &ti);
@@ -393,8 +396,8 @@ int cmd_analyze(int argc, char **argv) {
     free(s);
     json_decref(o);
   } else {
-    printf("study %s: %zu trials (%zu complete, %zu pruned, %zu failed, %zu running), objective %s (%s)\n",
-           name, n, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
+    printf("study %s: %zu trials (%zu complete, %zu rejected, %zu pruned, %zu failed, %zu running, %zu waiting), objective %s (%s)\n",
+           name, n, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_REJECTED], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_WAITING], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
     printf("\ntop %zu trials (feasible first):\n", show);
     printf("%4s %6s %12s %3s %8s %12s %8s %8s %8s %7s", "rank", "trial", obj, "ok", "sharpe",
            "total_profit", "calmar", "max_dd", "win_rate", "trades");
