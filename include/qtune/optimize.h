@@ -531,6 +531,9 @@ QT_API int qt_fanova(const double *X, const double *y, size_t n, size_t d, const
                      const double *hi, const qt_fanova_opts *o, double *out_main,
                      qt_fanova_pair *out_pairs, size_t pair_cap, size_t *out_n_pairs,
                      qt_err *err);
+/* order[0..n): the indices of imp by importance, largest first (ties: by
+ * index). */
+QT_API void qt_importance_order(const double *imp, size_t n, size_t *order);
 /* qt_fanova over the study's complete trials with a finite objective
  * (internal params, the space's internal bounds); out has qt_space_n
  * entries. */
