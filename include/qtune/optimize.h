@@ -510,7 +510,8 @@ QT_API int qt_study_write_trial_full(qt_study *st, int64_t number, int as_json, 
  * decomposed exactly into main effects of each parameter and pair
  * interactions (Hutter et al. 2014); importance = a parameter's main-effect
  * variance over the tree's total variance, averaged over trees, then
- * normalized to sum 1.  Categoricals are split on their index. */
+ * normalized to sum 1 (Optuna's); a pair's importance is its interaction's
+ * share of the variance, not normalized.  Categoricals are split on their index. */
 typedef struct qt_fanova_opts {
   size_t n_trees;     /* 64 */
   size_t max_depth;   /* 64 */
@@ -520,7 +521,8 @@ typedef struct qt_fanova_opts {
 QT_API qt_fanova_opts qt_fanova_opts_default(void);
 typedef struct qt_fanova_pair {
   size_t a, b;        /* dimensions, a < b */
-  double importance;  /* the pair's interaction share (same scale as main effects) */
+  double importance;  /* share of the objective's variance the pair explains beyond
+                       * its main effects (V_ab / V, averaged over trees) */
 } qt_fanova_pair;
 /* X: n rows of d values (row-major), y: n values, lo/hi: the domain of each
  * dimension.  out_main: d importances (sum 1 unless nothing varies: all 0).

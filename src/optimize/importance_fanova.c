@@ -12,7 +12,8 @@
  *   pair (j, k): V_jk = Var of E[f | x_j, x_k] - V_j - V_k.
  * A dimension's importance is V_k / V averaged over the trees with V > 0,
  * normalized over the dimensions to sum 1; a pair's is V_jk / V averaged
- * alike, on the same scale (divided by the same normalizer).  The forest:
+ * alike and not normalized: the share of the objective's variance that the
+ * pair explains beyond its two main effects.  The forest:
  * bootstrap samples, every feature tried at each split, the split that most
  * reduces the squared error at midpoints between distinct values, nodes
  * split while they hold >= min_split samples and are not constant, up to
@@ -381,7 +382,7 @@ int qt_fanova(const double *X, const double *y, size_t n, size_t d, const double
     size_t m = 0;
     for (size_t j = 0; j < d; j++)
       for (size_t k = j + 1; k < d; k++) {
-        double v = norm > 0 ? pair[j * d + k] / norm : 0;
+        double v = used ? pair[j * d + k] / (double)used : 0; /* share of the variance */
         if (!(v > 0)) continue;
         size_t pos = m < pair_cap ? m++ : pair_cap;
         if (pos == pair_cap) {
