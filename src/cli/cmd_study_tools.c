@@ -410,6 +410,10 @@ int cmd_analyze(int argc, char **argv) {
       json_object_set_new(im, qt_space_dim(sp, order[r])->name, json_real(imp[order[r]]));
     json_object_set_new(o, "top", top);
     json_object_set_new(o, "importance_method", json_string(binned ? "binned" : "fanova"));
+    json_t *cfg = json_loads(qt_study_config_json(st) ? qt_study_config_json(st) : "{}", 0, NULL);
+    json_t *tg = json_object_get(cfg, "tags");
+    json_object_set_new(o, "tags", json_is_object(tg) ? json_incref(tg) : json_object());
+    json_decref(cfg);
     json_object_set_new(o, "importance", im);
     json_t *ia = json_array();
     for (size_t k = 0; k < n_pairs; k++)
@@ -426,6 +430,16 @@ int cmd_analyze(int argc, char **argv) {
   } else {
     printf("study %s: %zu trials (%zu complete, %zu rejected, %zu pruned, %zu failed, %zu running, %zu waiting), objective %s (%s)\n",
            name, n, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_REJECTED], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_WAITING], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
+    json_t *cfg = json_loads(qt_study_config_json(st) ? qt_study_config_json(st) : "{}", 0, NULL);
+    const char *tk;
+    json_t *tv;
+    int first_tag = 1;
+    json_object_foreach(json_object_get(cfg, "tags"), tk, tv) {
+      printf("%s%s=%s", first_tag ? "tags: " : ", ", tk, json_string_value(tv) ? json_string_value(tv) : "?");
+      first_tag = 0;
+    }
+    if (!first_tag) putchar('\n');
+    json_decref(cfg);
     printf("\ntop %zu trials (feasible first):\n", show);
     printf("%4s %6s %12s %3s %8s %12s %8s %8s %8s %7s", "rank", "trial", obj, "ok", "sharpe",
            "total_profit", "calmar", "max_dd", "win_rate", "trades");
