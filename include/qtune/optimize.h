@@ -152,7 +152,8 @@ typedef struct qt_reporter {
   int (*report)(void *ud, int64_t step, const qt_metric_set *m, double value, int final);
   void *ud;
   double every_frac; /* backtests: a checkpoint after every this fraction of the
-                      * simulated bars (step = bars done); 0: no checkpoints */
+                      * simulated bars (step k: after k such parts; the whole run
+                      * is the last step, 10 for 0.1); 0: no checkpoints */
 } qt_reporter;
 
 typedef struct qt_objective_vtbl {

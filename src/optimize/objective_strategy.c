@@ -21,6 +21,7 @@ typedef struct strat_worker {
   const qt_reporter *rep; /* intermediate values (NULL: none) */
   qt_metric_set *ck_out;  /* the eval's metric set, filled at each checkpoint */
   int ck_rc;              /* a checkpoint's own failure (metrics), 0 */
+  size_t ck_every;        /* bars per checkpoint of the current eval */
   qt_err ck_err;
 } strat_worker;
 
@@ -64,12 +65,13 @@ static int put_metrics(const strat_worker *w, const qt_result *res, qt_metric_se
 }
 
 /* The engine's checkpoint: the running metrics on the bars so far go to the
- * reporter, which may stop the run (step = simulated bars). */
+ * reporter, which may stop the run.  Step k: after k checkpoints' worth of
+ * bars (k * every_frac of the run; the whole run is the last step). */
 static int strat_checkpoint(void *ud, const qt_result *so_far) {
   strat_worker *w = ud;
   w->ck_rc = put_metrics(w, so_far, w->ck_out, &w->ck_err);
   if (w->ck_rc) return 1;
-  return w->rep->report(w->rep->ud, (int64_t)so_far->n_bars, w->ck_out, NAN, 0);
+  return w->rep->report(w->rep->ud, (int64_t)(so_far->n_bars / w->ck_every), w->ck_out, NAN, 0);
 }
 
 static void strat_set_reporter(void *wv, const qt_reporter *rep) {
@@ -99,6 +101,7 @@ static int strat_eval(void *wv, const qt_space *sp, const double *x, const doubl
   }
   w->ck_out = out;
   w->ck_rc = 0;
+  w->ck_every = every;
   qt_engine_set_checkpoint(w->eng, every, every ? strat_checkpoint : NULL, w);
   qt_result res;
   int r = qt_engine_run(w->eng, w->sh->feeds, w->sh->n_feeds, s, w->p, &res, err);
@@ -109,7 +112,7 @@ static int strat_eval(void *wv, const qt_space *sp, const double *x, const doubl
   if (r) return r; /* QT_PRUNED: out holds the last checkpoint's metrics */
   if ((r = put_metrics(w, &res, out, err)) != 0) return r;
   /* the whole run as the last step (what min_resource=auto reads) */
-  if (every) w->rep->report(w->rep->ud, (int64_t)res.n_bars, out, NAN, 1);
+  if (every) w->rep->report(w->rep->ud, (int64_t)((res.n_bars + every - 1) / every), out, NAN, 1);
   return QT_OK;
 }
 
