@@ -22,6 +22,7 @@ typedef struct strat_worker {
   qt_metric_set *ck_out;  /* the eval's metric set, filled at each checkpoint */
   int ck_rc;              /* a checkpoint's own failure (metrics), 0 */
   size_t ck_every;        /* bars per checkpoint of the current eval */
+  qt_metrics_stream *ms;  /* the metrics of a run's checkpoints, each bar read once */
   qt_err ck_err;
 } strat_worker;
 
@@ -29,6 +30,7 @@ static void strat_worker_free(void *w) {
   strat_worker *sw = w;
   if (!sw) return;
   qt_engine_free(sw->eng);
+  qt_metrics_stream_free(sw->ms);
   qt_free(sw->p);
   qt_free(sw);
 }
@@ -43,6 +45,7 @@ static int strat_worker_new(const void *shared, void **out_w, qt_err *err) {
   w->p = qt_calloc(sh->s->n_params ? sh->s->n_params : 1, sizeof *w->p);
   if (!w->p) goto fail;
   if ((r = qt_engine_new(&sh->eo, &w->eng, err)) != 0) goto fail;
+  if ((r = qt_metrics_stream_new(&w->ms, err)) != 0) goto fail;
   *out_w = w;
   return QT_OK;
 fail:
@@ -51,11 +54,14 @@ fail:
   return r;
 }
 
-/* The metrics of a result into out (cleared first). */
-static int put_metrics(const strat_worker *w, const qt_result *res, qt_metric_set *out,
-                       qt_err *err) {
+/* The metrics of a result into out (cleared first); with a stream (a run
+ * with checkpoints) only the bars not yet read are read. */
+static int put_metrics(const strat_worker *w, const qt_result *res, int streamed,
+                       qt_metric_set *out, qt_err *err) {
   qt_metrics m;
-  int r = qt_metrics_compute(res, w->sh->feeds[0].bars->close + w->sh->eo.from, &w->sh->mo, &m, err);
+  const double *close0 = w->sh->feeds[0].bars->close + w->sh->eo.from;
+  int r = streamed ? qt_metrics_stream_compute(w->ms, res, close0, &w->sh->mo, &m, err)
+                   : qt_metrics_compute(res, close0, &w->sh->mo, &m, err);
   if (r) return r;
   qt_metric_set_clear(out);
   for (int k = 0; k < QT_METRICS_N; k++)
@@ -69,7 +75,7 @@ static int put_metrics(const strat_worker *w, const qt_result *res, qt_metric_se
  * bars (k * every_frac of the run; the whole run is the last step). */
 static int strat_checkpoint(void *ud, const qt_result *so_far) {
   strat_worker *w = ud;
-  w->ck_rc = put_metrics(w, so_far, w->ck_out, &w->ck_err);
+  w->ck_rc = put_metrics(w, so_far, 1, w->ck_out, &w->ck_err);
   if (w->ck_rc) return 1;
   return w->rep->report(w->rep->ud, (int64_t)(so_far->n_bars / w->ck_every), w->ck_out, NAN, 0);
 }
@@ -102,6 +108,7 @@ static int strat_eval(void *wv, const qt_space *sp, const double *x, const doubl
   w->ck_out = out;
   w->ck_rc = 0;
   w->ck_every = every;
+  qt_metrics_stream_reset(w->ms);
   qt_engine_set_checkpoint(w->eng, every, every ? strat_checkpoint : NULL, w);
   qt_result res;
   int r = qt_engine_run(w->eng, w->sh->feeds, w->sh->n_feeds, s, w->p, &res, err);
@@ -110,7 +117,7 @@ static int strat_eval(void *wv, const qt_space *sp, const double *x, const doubl
     return w->ck_rc;
   }
   if (r) return r; /* QT_PRUNED: out holds the last checkpoint's metrics */
-  if ((r = put_metrics(w, &res, out, err)) != 0) return r;
+  if ((r = put_metrics(w, &res, every != 0, out, err)) != 0) return r;
   /* the whole run as the last step (what min_resource=auto reads) */
   if (every) w->rep->report(w->rep->ud, (int64_t)((res.n_bars + every - 1) / every), out, NAN, 1);
   return QT_OK;
