@@ -24,6 +24,14 @@ static long env_long(const char *k, long def) {
   return v && *v ? atol(v) : def;
 }
 
+/* CPU time of the process: with --jobs 1 the work done, steadier than the
+ * wall clock on a machine shared with other jobs. */
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -35,7 +43,7 @@ static double median(double *v, size_t n) {
 }
 
 typedef struct outcome {
-  double wall_s, best_is, best_oos;
+  double wall_s, cpu_s, best_is, best_oos;
   size_t pruned, done;
 } outcome;
 
@@ -62,9 +70,10 @@ static int run_one(const qt_space *sp, const qt_objective *obj, const qt_objecti
   ro.jobs = (size_t)jobs;
   ro.n_trials = (size_t)trials;
   qt_progress p;
-  double t0 = bench_now();
+  double t0 = bench_now(), c0 = cpu_now();
   if ((r = qt_study_run(st, obj, &ro, &p, &e)) != 0) goto fail;
   out->wall_s = bench_now() - t0;
+  out->cpu_s = cpu_now() - c0;
   out->pruned = p.pruned;
   out->done = p.done;
   long b = qt_study_best(st);
@@ -163,7 +172,7 @@ int main(void) {
     fprintf(stderr, "bench_prune: %s\n", e.msg);
     goto done;
   }
-  double sum_none = 0, sum_sha = 0;
+  double sum_none = 0, sum_sha = 0, cpu_none = 0, cpu_sha = 0;
   for (long k = 0; k < seeds; k++) {
     outcome a, b;
     if (run_one(sp, &obj, &oos, NULL, k + 1, trials, jobs, &a)) goto done;
@@ -172,6 +181,7 @@ int main(void) {
     is_none[k] = a.best_is, is_sha[k] = b.best_is;
     o_none[k] = a.best_oos, o_sha[k] = b.best_oos;
     sum_none += a.wall_s, sum_sha += b.wall_s;
+    cpu_none += a.cpu_s, cpu_sha += b.cpu_s;
     pruned += b.pruned;
     done_sha += b.done;
     fprintf(stderr, "bench_prune: seed %ld: none %.2fs is %.1f oos %.1f | sha %.2fs is %.1f oos %.1f (%zu pruned)\n",
@@ -181,11 +191,13 @@ int main(void) {
          "\"trials\":%ld,\"seeds\":%ld,\"jobs\":%ld,\"objective\":\"total_profit\","
          "\"pruner\":\"sha min_resource=1 reduction_factor=3\","
          "\"wall_s_none\":%.3f,\"wall_s_sha\":%.3f,\"wall_ratio_sha_over_none\":%.4f,"
+         "\"cpu_s_none\":%.3f,\"cpu_s_sha\":%.3f,\"cpu_ratio_sha_over_none\":%.4f,"
          "\"median_best_is_none\":%.4f,\"median_best_is_sha\":%.4f,"
          "\"median_best_oos_none\":%.4f,\"median_best_oos_sha\":%.4f,"
          "\"pruned_fraction\":%.4f,\"target_ratio\":0.3333}\n",
          s->name, mk.bars.n, split, trials, seeds, jobs, sum_none, sum_sha,
-         sum_none > 0 ? sum_sha / sum_none : NAN, median(is_none, (size_t)seeds),
+         sum_none > 0 ? sum_sha / sum_none : NAN, cpu_none, cpu_sha,
+         cpu_none > 0 ? cpu_sha / cpu_none : NAN, median(is_none, (size_t)seeds),
          median(is_sha, (size_t)seeds), median(o_none, (size_t)seeds), median(o_sha, (size_t)seeds),
          done_sha ? (double)pruned / (double)done_sha : 0.0);
   rc = 0;
