@@ -1,7 +1,8 @@
 /* Pruning over the data: a TPE study of hedge_grid (sma_cross when hedge_grid
  * is not registered) on synthetic one-minute bars, run in the same process
- * with successive halving (--pruner sha, min_resource=1, reduction_factor=3,
- * checkpoints every 10% of the bars) and without a pruner, for several
+ * with successive halving (--pruner sha with Optuna's defaults: min_resource
+ * auto, reduction_factor 4; checkpoints every 10% of the bars) and without a
+ * pruner, for several
  * seeds.  The search runs on the first 75% of the bars; the best trial of
  * each study is then backtested on the last 25% (out of sample).  Prints
  * per mode the summed wall time and the median best in-sample and
@@ -9,7 +10,9 @@
  * ratio sha / none measured in this run (the issue's target: at most 1/3,
  * with the same median out-of-sample result).
  * Env: BENCH_PRUNE_TRIALS (1000), BENCH_PRUNE_DAYS (180), BENCH_PRUNE_SEEDS
- * (10), BENCH_PRUNE_JOBS (1); BENCH_QUICK=1: 150 trials, 20 days, 3 seeds. */
+ * (10), BENCH_PRUNE_JOBS (1), BENCH_PRUNE_ETA (4, the reduction factor),
+ * BENCH_PRUNE_ONLY_SHA=1 (no baseline: for profiling); BENCH_QUICK=1: 150
+ * trials, 20 days, 3 seeds. */
 #include "bench.h"
 #include "qtune/optimize.h"
 #include "qtune/strategies.h"
@@ -30,6 +33,13 @@ static double cpu_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A JSON number, or null for NaN (JSON has no NaN). */
+static const char *num(char *buf, size_t cap, double v) {
+  if (isfinite(v)) snprintf(buf, cap, "%.4f", v);
+  else snprintf(buf, cap, "null");
+  return buf;
 }
 
 static int cmp_d(const void *a, const void *b) {
@@ -158,7 +168,10 @@ int main(void) {
   qt_space *sp = NULL;
   qt_objective obj = {0}, oos = {0};
   qt_pruner *sha = NULL;
-  qt_kv po[] = {{"min_resource", "1"}, {"reduction_factor", "3"}, {NULL, NULL}};
+  /* Optuna's SuccessiveHalvingPruner defaults (min_resource auto: 1 here,
+   * the last step 10 / 100; reduction_factor 4) unless BENCH_PRUNE_ETA */
+  const char *eta = getenv("BENCH_PRUNE_ETA");
+  qt_kv po[] = {{"reduction_factor", eta && *eta ? eta : "4"}, {NULL, NULL}};
   double *w_none = calloc((size_t)seeds, sizeof(double)), *w_sha = calloc((size_t)seeds, sizeof(double));
   double *is_none = calloc((size_t)seeds, sizeof(double)), *is_sha = calloc((size_t)seeds, sizeof(double));
   double *o_none = calloc((size_t)seeds, sizeof(double)), *o_sha = calloc((size_t)seeds, sizeof(double));
@@ -174,8 +187,10 @@ int main(void) {
   }
   double sum_none = 0, sum_sha = 0, cpu_none = 0, cpu_sha = 0;
   for (long k = 0; k < seeds; k++) {
-    outcome a, b;
-    if (run_one(sp, &obj, &oos, NULL, k + 1, trials, jobs, &a)) goto done;
+    outcome a = {0}, b = {0};
+    const char *only = getenv("BENCH_PRUNE_ONLY_SHA"); /* profiling: skip the baseline */
+    if (!(only && *only == '1') && run_one(sp, &obj, &oos, NULL, k + 1, trials, jobs, &a))
+      goto done;
     if (run_one(sp, &obj, &oos, sha, k + 1, trials, jobs, &b)) goto done;
     w_none[k] = a.wall_s, w_sha[k] = b.wall_s;
     is_none[k] = a.best_is, is_sha[k] = b.best_is;
@@ -187,18 +202,25 @@ int main(void) {
     fprintf(stderr, "bench_prune: seed %ld: none %.2fs is %.1f oos %.1f | sha %.2fs is %.1f oos %.1f (%zu pruned)\n",
             k + 1, a.wall_s, a.best_is, a.best_oos, b.wall_s, b.best_is, b.best_oos, b.pruned);
   }
+  char b[10][32];
+  int base = !(getenv("BENCH_PRUNE_ONLY_SHA") && *getenv("BENCH_PRUNE_ONLY_SHA") == '1');
   printf("{\"bench\":\"prune_hedge_grid\",\"strategy\":\"%s\",\"bars\":%zu,\"in_sample_bars\":%zu,"
          "\"trials\":%ld,\"seeds\":%ld,\"jobs\":%ld,\"objective\":\"total_profit\","
-         "\"pruner\":\"sha min_resource=1 reduction_factor=3\","
-         "\"wall_s_none\":%.3f,\"wall_s_sha\":%.3f,\"wall_ratio_sha_over_none\":%.4f,"
-         "\"cpu_s_none\":%.3f,\"cpu_s_sha\":%.3f,\"cpu_ratio_sha_over_none\":%.4f,"
-         "\"median_best_is_none\":%.4f,\"median_best_is_sha\":%.4f,"
-         "\"median_best_oos_none\":%.4f,\"median_best_oos_sha\":%.4f,"
+         "\"pruner\":\"sha min_resource=auto reduction_factor=%s\","
+         "\"wall_s_none\":%s,\"wall_s_sha\":%.3f,\"wall_ratio_sha_over_none\":%s,"
+         "\"cpu_s_none\":%s,\"cpu_s_sha\":%.3f,\"cpu_ratio_sha_over_none\":%s,"
+         "\"median_best_is_none\":%s,\"median_best_is_sha\":%s,"
+         "\"median_best_oos_none\":%s,\"median_best_oos_sha\":%s,"
          "\"pruned_fraction\":%.4f,\"target_ratio\":0.3333}\n",
-         s->name, mk.bars.n, split, trials, seeds, jobs, sum_none, sum_sha,
-         sum_none > 0 ? sum_sha / sum_none : NAN, cpu_none, cpu_sha,
-         cpu_none > 0 ? cpu_sha / cpu_none : NAN, median(is_none, (size_t)seeds),
-         median(is_sha, (size_t)seeds), median(o_none, (size_t)seeds), median(o_sha, (size_t)seeds),
+         s->name, mk.bars.n, split, trials, seeds, jobs, po[0].val,
+         num(b[0], 32, base ? sum_none : NAN), sum_sha,
+         num(b[1], 32, base && sum_none > 0 ? sum_sha / sum_none : NAN),
+         num(b[2], 32, base ? cpu_none : NAN), cpu_sha,
+         num(b[3], 32, base && cpu_none > 0 ? cpu_sha / cpu_none : NAN),
+         num(b[4], 32, base ? median(is_none, (size_t)seeds) : NAN),
+         num(b[5], 32, median(is_sha, (size_t)seeds)),
+         num(b[6], 32, base ? median(o_none, (size_t)seeds) : NAN),
+         num(b[7], 32, median(o_sha, (size_t)seeds)),
          done_sha ? (double)pruned / (double)done_sha : 0.0);
   rc = 0;
 done:
