@@ -116,8 +116,9 @@ typedef struct qt_storage_vtbl {
   int (*trial_set_intermediate)(void *self, int64_t trial_id, const char *intermediate_json,
                                 int64_t last_step, qt_err *err);
   /* Takes the next trial number (as trial_claim) for a waiting trial with
-   * params_json: enqueued params, evaluated before any sampled trial. */
-  int (*trial_enqueue)(void *self, int64_t study_id, const char *params_json,
+   * params_json and seed (as trial_claim's): enqueued params, evaluated
+   * before any sampled trial. */
+  int (*trial_enqueue)(void *self, int64_t study_id, const char *params_json, int64_t seed,
                        int64_t *out_trial_id, int64_t *out_number, qt_err *err);
   /* Atomically turns the lowest-numbered waiting trial of the study into a
    * running one of worker (two workers never get the same).  *out_params is

@@ -115,7 +115,8 @@ static int enqueue_one(qt_study *st, const double *x, int64_t *out_number, qt_er
   if (!r) {
     qt_storage *s = qt_study_storage(st);
     int64_t id;
-    r = s->vt->trial_enqueue(s->self, qt__study_id(st), pj, &id, out_number, err);
+    r = s->vt->trial_enqueue(s->self, qt__study_id(st), pj, (int64_t)qt_study_seed(st), &id,
+                             out_number, err);
   }
   qt_free(pj);
   return r;

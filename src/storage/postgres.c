@@ -144,8 +144,8 @@ static const stmt_def k_stmts[P_COUNT] = {
                             3},
     [P_ENQUEUE] = {"qt_enqueue",
                    "INSERT INTO trials(study_id, number, state, params_json, seed)"
-                   " VALUES($1, $3, 'waiting', $2, 0) RETURNING id, number",
-                   3},
+                   " VALUES($1, $3, 'waiting', $2, $4) RETURNING id, number",
+                   4},
     /* SKIP LOCKED: two workers claiming at once take different rows */
     [P_TAKE_WAITING] = {"qt_take_waiting",
                         "UPDATE trials SET state = 'running', worker = $2, started_at = $3,"
@@ -648,14 +648,16 @@ static int pg_trial_set_intermediate(void *self, int64_t trial_id, const char *i
 }
 
 static int pg_trial_enqueue(void *self, int64_t study_id, const char *params_json,
-                            int64_t *out_trial_id, int64_t *out_number, qt_err *err) {
+                            int64_t seed, int64_t *out_trial_id, int64_t *out_number,
+                            qt_err *err) {
   pg *p = self;
   *out_trial_id = 0;
   *out_number = -1;
-  char sid[32], snum[32] = "";
+  char sid[32], snum[32] = "", sseed[32];
   snprintf(sid, sizeof sid, "%" PRId64, study_id);
+  snprintf(sseed, sizeof sseed, "%" PRId64, seed);
   const char *lockp[1] = {sid};
-  const char *insp[3] = {sid, params_json, snum};
+  const char *insp[4] = {sid, params_json, snum, sseed};
   pthread_mutex_lock(&p->mu);
   int r = simple(p, "BEGIN", err);
   PGresult *res = NULL;

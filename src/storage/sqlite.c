@@ -131,7 +131,7 @@ static const char *const k_sql[S_COUNT] = {
     [S_SET_INTERMEDIATE] = "UPDATE trials SET intermediate_json = ?2, last_step = ?3"
                            " WHERE id = ?1 AND state = 'running'",
     [S_ENQUEUE] = "INSERT INTO trials(study_id, number, state, params_json, seed)"
-                  " VALUES(?1, ?2, 'waiting', ?3, 0)",
+                  " VALUES(?1, ?2, 'waiting', ?3, ?4)",
     [S_FIRST_WAITING] = "SELECT id, number, params_json FROM trials"
                         " WHERE study_id = ?1 AND state = 'waiting' ORDER BY number LIMIT 1",
     [S_TAKE_WAITING] = "UPDATE trials SET state = 'running', worker = ?2, started_at = ?3,"
@@ -719,7 +719,8 @@ static int sq_trial_set_intermediate(void *self, int64_t trial_id, const char *i
 }
 
 static int sq_trial_enqueue(void *self, int64_t study_id, const char *params_json,
-                            int64_t *out_trial_id, int64_t *out_number, qt_err *err) {
+                            int64_t seed, int64_t *out_trial_id, int64_t *out_number,
+                            qt_err *err) {
   sq *s = self;
   *out_trial_id = 0;
   *out_number = -1;
@@ -742,6 +743,7 @@ static int sq_trial_enqueue(void *self, int64_t study_id, const char *params_jso
   sqlite3_bind_int64(st, 1, study_id);
   sqlite3_bind_int64(st, 2, number);
   bind_text(st, 3, params_json);
+  sqlite3_bind_int64(st, 4, seed);
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) {

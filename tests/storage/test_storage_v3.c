@@ -175,8 +175,8 @@ static void waiting_trials_and_notes(void) {
   char *pj = (char *)1;
   EXPECT_EQ(s.vt->trial_claim_waiting(s.self, st.id, "w0", &id, &num, &pj, &e), QT_DONE);
   EXPECT_TRUE(pj == NULL);
-  ASSERT_TRUE(s.vt->trial_enqueue(s.self, st.id, "{\"x\":1}", &id, &num, &e) == 0);
-  ASSERT_TRUE(s.vt->trial_enqueue(s.self, st.id, "{\"x\":2}", &id2, &num2, &e) == 0);
+  ASSERT_TRUE(s.vt->trial_enqueue(s.self, st.id, "{\"x\":1}", 9, &id, &num, &e) == 0);
+  ASSERT_TRUE(s.vt->trial_enqueue(s.self, st.id, "{\"x\":2}", 9, &id2, &num2, &e) == 0);
   EXPECT_EQ(num, 0);
   EXPECT_EQ(num2, 1);
   /* a sampled trial takes the next number after them */
@@ -204,6 +204,7 @@ static void waiting_trials_and_notes(void) {
   ASSERT_TRUE(s.vt->trials_list(s.self, st.id, 1u << QT_TRIAL_RUNNING, &t, &n, &e) == 0);
   ASSERT_TRUE(n == 3);
   EXPECT_STREQ(t[1].worker, "w1");
+  EXPECT_EQ(t[0].seed, 9);
   EXPECT_TRUE(t[0].started_ms > 0);
   qt_trial_recs_free(t, n);
   /* notes on any trial, finished or not; a missing trial is named */
