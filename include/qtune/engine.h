@@ -118,6 +118,18 @@ QT_API int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds,
                          const qt_strategy_vtbl *s, const double *p, qt_result *out,
                          qt_err *err);
 
+/* A checkpoint of a run: after every `every_bars` simulated bars (before
+ * the last bar) fn gets the result so far (equity, exposure and closed
+ * trades up to that bar; open positions stay open and are marked in the
+ * equity), borrowed for the call.  fn returning non-zero stops the run at
+ * once: qt_engine_run then returns QT_PRUNED with *out zeroed.  It costs one
+ * compare per bar; fn is called on the run's thread and may allocate (it is
+ * not the per-bar path).  Holds for the next runs until set again; every_bars
+ * 0 or fn NULL: none. */
+typedef int (*qt_engine_checkpoint_fn)(void *ud, const qt_result *so_far);
+QT_API void qt_engine_set_checkpoint(qt_engine *e, size_t every_bars, qt_engine_checkpoint_fn fn,
+                                     void *ud);
+
 /* ---- settings shared by every command that runs a backtest (src/engine/market.c) ----
  * Sets one engine option from its text, range-checked in this one place:
  * name is "cash" (> 0), "slippage-bps" (>= 0), "leverage" (>= 0; 0 = no cap),

@@ -81,6 +81,20 @@ QT_API double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247);
  * failure *out is all zeros. */
 QT_API int qt_metrics_compute(const qt_result *r, const double *close0, const qt_metrics_opts *o,
                               qt_metrics *out, qt_err *err);
+/* Metrics of a run while it runs (checkpoints, docs/pruning.md): a stream
+ * keeps the curve accumulators, so each call reads only the bars added since
+ * the previous one and the bars of a run are read once in all; the values
+ * are exactly qt_metrics_compute's on the same result.  Successive calls must
+ * pass results of one run growing from its first bar (the engine's
+ * checkpoints, then the final result); qt_metrics_stream_reset (or a result
+ * shorter than the bars already fed) starts over.  Trade statistics are
+ * recomputed each call (trades are few).  new: QT_ENOMEM; free(NULL): no-op. */
+typedef struct qt_metrics_stream qt_metrics_stream;
+QT_API int qt_metrics_stream_new(qt_metrics_stream **out, qt_err *err);
+QT_API void qt_metrics_stream_free(qt_metrics_stream *s);
+QT_API void qt_metrics_stream_reset(qt_metrics_stream *s);
+QT_API int qt_metrics_stream_compute(qt_metrics_stream *s, const qt_result *r, const double *close0,
+                                     const qt_metrics_opts *o, qt_metrics *out, qt_err *err);
 /* Name of metric k (0 <= k < QT_METRICS_N), or NULL. */
 QT_API const char *qt_metrics_name(int k);
 /* One-line description of metric k (units included), or NULL. */

@@ -59,6 +59,14 @@ void qt_engine_set_opts(qt_engine *e, const qt_engine_opts *opts) {
   if (e && opts) e->cx.o = *opts;
 }
 
+void qt_engine_set_checkpoint(qt_engine *e, size_t every_bars, qt_engine_checkpoint_fn fn,
+                              void *ud) {
+  if (!e) return;
+  e->ck_every = fn ? every_bars : 0;
+  e->ck_fn = fn;
+  e->ck_ud = ud;
+}
+
 /* ------------------------------------------------------- start of a run */
 
 static int check_feeds(const qt_feed *feeds, int n_feeds, const qt_engine_opts *o, qt_err *err) {
@@ -421,10 +429,10 @@ static inline void record_point(qt_ctx *cx, size_t i) {
   cx->exposure[j] = r->eq > 0 ? r->gross / r->eq : 0;
 }
 
-/* The result borrows the engine's buffers until its next run or free. */
-static void fill_result(const qt_ctx *cx, const qt_bars *b0, qt_result *out) {
+/* The result of the first nb simulated bars; it borrows the engine's
+ * buffers until its next run or free. */
+static void fill_result_n(const qt_ctx *cx, const qt_bars *b0, size_t nb, qt_result *out) {
   const qt__run *r = &cx->r;
-  size_t nb = r->to - r->from;
   out->n_bars = nb;
   out->ts_ms = b0->ts_ms + r->from;
   out->equity = cx->equity;
@@ -448,6 +456,20 @@ static void fill_result(const qt_ctx *cx, const qt_bars *b0, qt_result *out) {
                                      : (b0->n > 1 ? b0->ts_ms[1] - b0->ts_ms[0] : 0);
 }
 
+static void fill_result(const qt_ctx *cx, const qt_bars *b0, qt_result *out) {
+  fill_result_n(cx, b0, cx->r.to - cx->r.from, out);
+}
+
+/* 10. A checkpoint (qt_engine_set_checkpoint) after bar i; 1: stop the run. */
+static int checkpoint(qt_engine *e, const qt_bars *b0, size_t i, size_t *next) {
+  size_t done = i + 1 - e->cx.r.from;
+  if (done != *next || i + 1 == e->cx.r.to) return 0;
+  *next += e->ck_every;
+  qt_result so_far;
+  fill_result_n(&e->cx, b0, done, &so_far);
+  return e->ck_fn(e->ck_ud, &so_far) != 0;
+}
+
 int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_strategy_vtbl *s,
                   const double *p, qt_result *out, qt_err *err) {
   if (out) memset(out, 0, sizeof *out);
@@ -462,6 +484,8 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   if (rc) return rc;
   qt_bar bar;
   memset(&bar, 0, sizeof bar);
+  size_t ck_next = e->ck_every ? e->ck_every : SIZE_MAX;
+  int stopped = 0;
   for (size_t i = cx->r.from; i < cx->r.to; i++) {
     clock_step(cx, b0, i);
     settle_funding(cx);                     /* 1 */
@@ -476,10 +500,15 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
     }
     record_point(cx, i);                    /* 9 */
     if (cx->r.oom) break;
+    if (i + 1 - cx->r.from == ck_next && checkpoint(e, b0, i, &ck_next)) { /* 10 */
+      stopped = 1;
+      break;
+    }
   }
   if (s->fini) s->fini(cx->st);
   if (cx->r.oom)
     return qt_err_set(err, QT_ENOMEM, "qt_engine_run: out of memory for the trade list or order log");
+  if (stopped) return QT_PRUNED;
   fill_result(cx, b0, out);
   return QT_OK;
 }

@@ -133,6 +133,9 @@ struct qt_ctx {
 
 struct qt_engine {
   struct qt_ctx cx;
+  size_t ck_every;             /* checkpoint period in simulated bars (0: none) */
+  qt_engine_checkpoint_fn ck_fn;
+  void *ck_ud;
 };
 
 /* ------------------------------------------------------------------------

@@ -26,7 +26,10 @@ typedef struct retry {
   int attempts;
 } retry;
 
+struct run;
 typedef struct slot {
+  struct run *R;
+  qt_reporter rep; /* the worker's objective reports intermediate values here */
   qt_trial t;
   int attempts;
   int ready, done; /* deterministic mode hand-off */
@@ -42,7 +45,7 @@ typedef struct run {
   qt_run_opts o;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  size_t started_new, finished, failed, infeasible, pruned;
+  size_t started_new, finished, failed, infeasible, rejected, pruned;
   int no_more;   /* stop handing out trials */
   int quit;      /* deterministic workers: leave */
   int fatal;
@@ -113,7 +116,9 @@ static int take_job(run *R, retry *out) {
  * objective metric was missing is failed (and retried), not infeasible. */
 static void account(run *R, const slot *s) {
   R->finished++;
-  if (s->told == QT_TRIAL_PRUNED) { /* the strategy rejected the combination: not retried */
+  if (s->told == QT_TRIAL_REJECTED) { /* the strategy rejected the combination: not retried */
+    R->rejected++;
+  } else if (s->told == QT_TRIAL_PRUNED) { /* stopped by the pruner: not retried */
     R->pruned++;
   } else if (s->told == QT_TRIAL_FAIL) {
     R->failed++;
@@ -132,9 +137,22 @@ static void evaluate(run *R, void *w, slot *s) {
 }
 
 static int tell(run *R, slot *s, qt_err *err) {
-  int state = s->rc == QT_EPARAM ? QT_TRIAL_PRUNED : s->rc ? QT_TRIAL_FAIL : QT_TRIAL_COMPLETE;
-  return qt__study_tell(R->st, &s->t, state, s->rc ? NULL : &s->m, s->rc ? s->e.msg : NULL,
-                        &s->told, err);
+  int state = s->rc == QT_EPARAM    ? QT_TRIAL_REJECTED
+              : s->rc == QT_PRUNED ? QT_TRIAL_PRUNED
+              : s->rc              ? QT_TRIAL_FAIL
+                                   : QT_TRIAL_COMPLETE;
+  int with_m = !s->rc || s->rc == QT_PRUNED; /* a pruned trial keeps its last metrics */
+  return qt__study_tell(R->st, &s->t, state, with_m ? &s->m : NULL,
+                        s->rc && s->rc != QT_PRUNED ? s->e.msg : NULL, &s->told, err);
+}
+
+/* The reporter of a worker's objective: the study records the value and
+ * asks its pruner. */
+static int on_report(void *ud, int64_t step, const qt_metric_set *m, double value, int final) {
+  slot *s = ud;
+  int prune = 0;
+  qt__study_report(s->R->st, s->t.number, step, m, value, final, &prune);
+  return prune;
 }
 
 /* Takes a job and asks the study for its trial into slot k (run lock held on
@@ -172,6 +190,14 @@ static void *worker_main(void *arg) {
   char name[96];
   snprintf(name, sizeof name, "%s:%ld:w%zu", R->host, (long)getpid(), c->k);
   int r = R->obj->vt->worker_new(R->obj->shared, &w, &e);
+  if (!r && w && R->obj->vt->set_reporter) {
+    /* checkpoints cost metric computations: by default only for a pruner */
+    double every = R->o.report_every;
+    if (every <= 0 && qt__study_pruner(R->st)) every = 0.1;
+    s->R = R;
+    s->rep = (qt_reporter){on_report, s, every > 0 ? every : 0};
+    R->obj->vt->set_reporter(w, &s->rep);
+  }
   pthread_mutex_lock(&R->mu);
   if (r) set_fatal(R, &e);
   while (!r && !R->o.deterministic) {
@@ -218,6 +244,7 @@ static void fill_progress(run *R, double t0, qt_progress *p) {
   p->done = R->finished;
   p->total = R->o.n_trials;
   p->failed = R->failed;
+  p->rejected = R->rejected;
   p->pruned = R->pruned;
   p->infeasible = R->infeasible;
   p->elapsed_s = now_s() - t0;

@@ -312,7 +312,7 @@ static void schema_versions(void) {
   sqlite3_stmt *st;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
   sqlite3_finalize(st);
   sqlite3_close(db);
 }
@@ -357,7 +357,7 @@ static void sqlite_upgrade_v1(void) {
   sqlite3_stmt *st;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
   sqlite3_finalize(st);
   sqlite3_close(db);
 }
@@ -395,7 +395,7 @@ static void pg_upgrade_v1(void) {
   qt_study_rec_fini(&st);
   qt_storage_close(&s);
   res = PQexec(c, "SELECT value FROM qtune_meta WHERE key = 'schema_version'");
-  EXPECT_STREQ(PQgetvalue(res, 0, 0), "2");
+  EXPECT_STREQ(PQgetvalue(res, 0, 0), "3");
   PQclear(res);
   PQfinish(c);
 }
