@@ -610,7 +610,9 @@ typedef struct qt_run_opts {
   void *progress_ud;
   double progress_every_s; /* 0: 0.2 */
   double heartbeat_s;      /* 0: 5 */
-  double stale_s;          /* recover_stale at start: 0 = 60 */
+  double stale_s;          /* the lease: a running trial whose heartbeat is older (by the
+                            * storage's clock) is failed and its params enqueued again,
+                            * swept at start and every stale_s / 2; 0 = 60 */
   double sync_s;           /* re-read other processes' trials every this (0: 2) */
   double report_every;     /* backtest checkpoints every this fraction of the bars
                             * (0: 0.1 with a pruner, none without) */

@@ -96,7 +96,12 @@ typedef struct qt_storage_vtbl {
   int (*trials_list)(void *self, int64_t study_id, unsigned states_mask, qt_trial_rec **out,
                      size_t *out_n, qt_err *err);
   int (*heartbeat)(void *self, int64_t trial_id, qt_err *err);
-  /* Marks running trials whose heartbeat is older than stale_ms as failed. */
+  /* Marks running trials whose heartbeat is older than stale_ms as failed
+   * (the lease: PostgreSQL times it by the server's clock, SQLite by the
+   * host's, which every process of one file shares), and enqueues each
+   * one's params again once, as a waiting trial noted "retry of trial N"
+   * (a stale retry is not retried again), in the same transaction.
+   * *out_n: trials failed. */
   int (*recover_stale)(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n, qt_err *err);
   /* Deletes the finished trials at the worse end of the study's direction:
    * score < threshold when maximizing (minimize 0), score > threshold when

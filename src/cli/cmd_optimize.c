@@ -43,7 +43,7 @@ static void on_stop_signal(int sig) {
 typedef struct opt_args {
   const char *strategy, *trials, *jobs, *sampler, *study, *storage, *seed, *space;
   const char *objective, *direction, *weights, *constraints, *cmd, *trial_timeout;
-  const char *retries, *best_out, *timeout, *function, *params;
+  const char *retries, *best_out, *timeout, *function, *params, *lease;
   const char *sampler_opts, *search;
   const char *holdout, *test_from, *holdout_top; /* out of sample after the search */
   const char *pruner, *pruner_opts, *report_every; /* pruning over the data */
@@ -105,6 +105,9 @@ static const char k_help[] =
     "  --timeout SEC          stop starting trials after SEC\n"
     "  --jobs N               worker threads (default: all cores)\n"
     "  --retries N            re-runs of a failed trial's params (default 0)\n"
+    "  --lease SEC            a running trial whose worker stops heartbeating for SEC\n"
+    "                         (killed, paused, cut off) is failed by another worker and\n"
+    "                         its params run again once (default 60; >= 3)\n"
     "  --deterministic        batches of --jobs: same seed, same trials\n"
     "  --best-out FILE        best params as YAML (default <study>_best.yaml)\n"
     "  --quiet                no progress display\n"
@@ -156,7 +159,7 @@ static const struct { const char *name; size_t off; } k_vals[] = {
     O("--weights", weights),       O("--constraints", constraints),
     O("--objective-cmd", cmd),     O("--trial-timeout", trial_timeout),
     O("--retries", retries),       O("--best-out", best_out),
-    O("--timeout", timeout),       O("--function", function),
+    O("--timeout", timeout),       O("--function", function),     O("--lease", lease),
     O("--params", params),         O("--sampler-opts", sampler_opts),
     O("--search", search),         O("--holdout", holdout),
     O("--test-from", test_from),   O("--holdout-top", holdout_top),
@@ -667,6 +670,11 @@ int cmd_optimize(int argc, char **argv) {
     rc = cli_failf("--timeout: must be >= 0 seconds");
     goto done;
   }
+  double lease = 0;
+  if (a.lease && (cli_parse_double("--lease", a.lease, &lease) || !(lease >= 3))) {
+    rc = cli_failf("--lease: must be >= 3 seconds (three heartbeats fit in a lease)");
+    goto done;
+  }
   if (a.trial_timeout &&
       (cli_parse_double("--trial-timeout", a.trial_timeout, &trial_timeout) || trial_timeout < 0)) {
     rc = cli_failf("--trial-timeout: must be >= 0 seconds");
@@ -927,6 +935,7 @@ int cmd_optimize(int argc, char **argv) {
   ro.jobs = (size_t)jobs;
   ro.n_trials = (size_t)trials;
   ro.timeout_s = timeout;
+  ro.stale_s = lease;
   ro.retries = (int)retries;
   ro.deterministic = a.deterministic;
   ro.report_every = report_every;

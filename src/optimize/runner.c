@@ -236,7 +236,7 @@ static void *worker_main(void *arg) {
 /* Progress, heartbeats, sync, stop and timeout: one tick of the watcher
  * (run lock held on entry and exit). */
 typedef struct watch {
-  double t0, last_prog, last_hb, last_sync;
+  double t0, last_prog, last_hb, last_sync, last_sweep;
 } watch;
 
 static void fill_progress(run *R, double t0, qt_progress *p) {
@@ -274,6 +274,21 @@ static void tick(run *R, watch *W) {
       s->vt->heartbeat(s->self, id, NULL); /* a trial just finished: ESTATE, harmless */
       pthread_mutex_lock(&R->mu);
     }
+  }
+  /* Leases of other processes' trials: one that stopped heartbeating (killed,
+   * paused, cut off) is failed and its params enqueued again, during the
+   * run and not only at its start. */
+  if (t - W->last_sweep >= R->o.stale_s / 2) {
+    W->last_sweep = t;
+    qt_storage *s = qt_study_storage(R->st);
+    size_t nrec = 0;
+    pthread_mutex_unlock(&R->mu);
+    int r = s->vt->recover_stale(s->self, qt__study_id(R->st), (int64_t)(R->o.stale_s * 1000),
+                                 &nrec, NULL);
+    if (!r && nrec)
+      qt_log(QT_LOG_WARN, "study '%s': %zu trial(s) of another worker stopped heartbeating for %gs:"
+             " failed, and their params enqueued again", qt_study_name(R->st), nrec, R->o.stale_s);
+    pthread_mutex_lock(&R->mu);
   }
   if (!R->o.deterministic && t - W->last_sync >= R->o.sync_s) {
     W->last_sync = t;
@@ -362,6 +377,8 @@ int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts *o, qt
   if (R.o.progress_every_s <= 0) R.o.progress_every_s = 0.2;
   if (R.o.heartbeat_s <= 0) R.o.heartbeat_s = 5;
   if (R.o.stale_s <= 0) R.o.stale_s = 60;
+  /* three heartbeats per lease, so one late heartbeat never expires it */
+  if (R.o.heartbeat_s > R.o.stale_s / 3) R.o.heartbeat_s = R.o.stale_s / 3;
   if (R.o.sync_s <= 0) R.o.sync_s = 2;
   if (gethostname(R.host, sizeof R.host) != 0) strcpy(R.host, "host");
   R.host[sizeof R.host - 1] = 0;
@@ -386,13 +403,13 @@ int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts *o, qt
     if ((r = s->vt->recover_stale(s->self, sid, (int64_t)(R.o.stale_s * 1000), &nrec, err)) != 0)
       goto fail;
     if (nrec) {
-      qt_log(QT_LOG_INFO, "study '%s': %zu stale running trial(s) marked failed", qt_study_name(st),
-             nrec);
+      qt_log(QT_LOG_INFO, "study '%s': %zu stale running trial(s) marked failed, their params"
+             " enqueued again", qt_study_name(st), nrec);
       if ((r = qt_study_sync(st, err)) != 0) goto fail;
     }
   }
-  watch W = {now_s(), 0, 0, 0};
-  W.last_hb = W.last_sync = W.t0;
+  watch W = {now_s(), 0, 0, 0, 0};
+  W.last_hb = W.last_sync = W.last_sweep = W.t0;
   pthread_mutex_lock(&R.mu);
   for (size_t k = 0; k < R.o.jobs; k++) {
     wc[k].R = &R;

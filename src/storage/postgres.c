@@ -82,10 +82,13 @@ enum {
   P_STUDY_INSERT, P_STUDY_BY_NAME, P_STUDY_LIST, P_STUDY_DELETE, P_LOCK_STUDY, P_TRIAL_INSERT,
   P_TRIAL_PARAMS, P_TRIAL_STATE, P_TRIAL_FINISH, P_TRIALS_LIST, P_HEARTBEAT, P_RECOVER,
   P_DELETE_BELOW, P_DELETE_ABOVE, P_SET_SCORE, P_SET_CONFIG, P_SET_INTERMEDIATE, P_ENQUEUE,
-  P_TAKE_WAITING, P_SET_NOTE, P_COUNT
+  P_TAKE_WAITING, P_SET_NOTE, P_RETRY, P_COUNT
 };
 
 #define STUDY_COLS "id, name, created_at, directions, space_json, config_json"
+/* Leases are timed by the server's clock, the one clock every worker of a
+ * study shares (the hosts' clocks may differ by more than a lease). */
+#define DB_NOW "(extract(epoch from clock_timestamp()) * 1000)::bigint"
 #define TRIAL_COLS                                                                         \
   "id, study_id, number, state, params_json, score, values_json, metrics_json,"            \
   " constraint_ok, worker, seed, started_at, heartbeat_at, finished_at, error,"           \
@@ -108,7 +111,7 @@ static const stmt_def k_stmts[P_COUNT] = {
     [P_TRIAL_INSERT] = {"qt_trial_insert",
                         "INSERT INTO trials(study_id, number, state, params_json, worker, seed,"
                         " started_at, heartbeat_at)"
-                        " VALUES($1, $6, 'running', $2, $3, $4, $5, $5) RETURNING id, number",
+                        " VALUES($1, $6, 'running', $2, $3, $4, $5, " DB_NOW ") RETURNING id, number",
                         6},
     [P_TRIAL_PARAMS] = {"qt_trial_params",
                         "UPDATE trials SET params_json = $2 WHERE id = $1 AND state = 'running'", 2},
@@ -121,11 +124,13 @@ static const stmt_def k_stmts[P_COUNT] = {
     [P_TRIALS_LIST] = {"qt_trials_list",
                        "SELECT " TRIAL_COLS " FROM trials WHERE study_id = $1 ORDER BY number", 1},
     [P_HEARTBEAT] = {"qt_heartbeat",
-                     "UPDATE trials SET heartbeat_at = $2 WHERE id = $1 AND state = 'running'", 2},
+                     "UPDATE trials SET heartbeat_at = " DB_NOW " WHERE id = $1 AND state = 'running'",
+                     1},
     [P_RECOVER] = {"qt_recover",
                    "UPDATE trials SET state = 'fail', finished_at = $3,"
-                   " error = 'stale: no heartbeat (worker died?)'"
-                   " WHERE study_id = $1 AND state = 'running' AND heartbeat_at < $2",
+                   " error = 'stale: no heartbeat within the lease (worker died, paused or cut off?)'"
+                   " WHERE study_id = $1 AND state = 'running' AND heartbeat_at < " DB_NOW " - $2"
+                   " RETURNING number, params_json, seed, note",
                    3},
     [P_DELETE_BELOW] = {"qt_delete_below",
                         "DELETE FROM trials WHERE study_id = $1 AND state <> 'running'"
@@ -149,12 +154,16 @@ static const stmt_def k_stmts[P_COUNT] = {
     /* SKIP LOCKED: two workers claiming at once take different rows */
     [P_TAKE_WAITING] = {"qt_take_waiting",
                         "UPDATE trials SET state = 'running', worker = $2, started_at = $3,"
-                        " heartbeat_at = $3 WHERE id = (SELECT id FROM trials WHERE study_id = $1"
+                        " heartbeat_at = " DB_NOW " WHERE id = (SELECT id FROM trials WHERE study_id = $1"
                         " AND state = 'waiting' ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED)"
                         " RETURNING id, number, params_json",
                         3},
     [P_SET_NOTE] = {"qt_set_note",
                     "UPDATE trials SET note = $3 WHERE study_id = $1 AND number = $2", 3},
+    [P_RETRY] = {"qt_retry",
+                 "INSERT INTO trials(study_id, number, state, params_json, seed, note)"
+                 " VALUES($1, $2, 'waiting', $3, $4, $5)",
+                 5},
 };
 
 typedef struct pg {
@@ -585,15 +594,52 @@ static int count_update(pg *p, int k, const char *const *params, size_t *out_n, 
   return QT_OK;
 }
 
+/* A recovered trial's params run again once, as a waiting trial noted
+ * "retry of trial N" (a retry that goes stale too is not retried again);
+ * the fail and the retry are one transaction, so two sweeping workers never
+ * both retry a trial. */
+#define RETRY_NOTE "retry of trial "
+
 static int pg_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n,
                             qt_err *err) {
-  int64_t now = now_ms();
-  char sid[32], before[32], snow[32];
+  pg *p = self;
+  *out_n = 0;
+  char sid[32], lease[32], snow[32];
   snprintf(sid, sizeof sid, "%" PRId64, study_id);
-  snprintf(before, sizeof before, "%" PRId64, now - stale_ms);
-  snprintf(snow, sizeof snow, "%" PRId64, now);
-  const char *params[3] = {sid, before, snow};
-  return count_update(self, P_RECOVER, params, out_n, err);
+  snprintf(lease, sizeof lease, "%" PRId64, stale_ms);
+  snprintf(snow, sizeof snow, "%" PRId64, now_ms());
+  const char *params[3] = {sid, lease, snow};
+  pthread_mutex_lock(&p->mu);
+  int r = simple(p, "BEGIN", err);
+  PGresult *res = NULL;
+  if (!r && !(res = run(p, P_RECOVER, params, err))) r = QT_ESTORE;
+  int rows = res ? PQntuples(res) : 0;
+  for (int k = 0; k < rows && !r; k++) {
+    const char *note = PQgetisnull(res, k, 3) ? NULL : PQgetvalue(res, k, 3);
+    if (note && !strncmp(note, RETRY_NOTE, strlen(RETRY_NOTE))) continue;
+    const char *lp[1] = {sid};
+    PGresult *nr = run(p, P_LOCK_STUDY, lp, err);
+    if (!nr || PQntuples(nr) != 1) {
+      if (nr) PQclear(nr);
+      r = QT_ESTORE;
+      break;
+    }
+    char num[32], note_buf[64];
+    snprintf(num, sizeof num, "%s", PQgetvalue(nr, 0, 0));
+    PQclear(nr);
+    snprintf(note_buf, sizeof note_buf, RETRY_NOTE "%s", PQgetvalue(res, k, 0));
+    const char *ip[5] = {sid, num, PQgetisnull(res, k, 1) ? NULL : PQgetvalue(res, k, 1),
+                         PQgetisnull(res, k, 2) ? "0" : PQgetvalue(res, k, 2), note_buf};
+    PGresult *ir = run(p, P_RETRY, ip, err);
+    if (!ir) r = QT_ESTORE;
+    else PQclear(ir);
+  }
+  if (res) PQclear(res);
+  if (!r) r = simple(p, "COMMIT", err);
+  if (r) rollback(p);
+  else *out_n = (size_t)rows;
+  pthread_mutex_unlock(&p->mu);
+  return r;
 }
 
 static int pg_trials_delete_worse(void *self, int64_t study_id, double threshold, int minimize,

@@ -92,7 +92,7 @@ enum {
   S_NEXT_NUMBER, S_TRIAL_INSERT, S_TRIAL_PARAMS, S_TRIAL_STATE, S_TRIAL_FINISH, S_TRIALS_LIST,
   S_HEARTBEAT, S_RECOVER, S_DELETE_BELOW, S_DELETE_ABOVE, S_SET_SCORE, S_SET_CONFIG, S_BEGIN, S_COMMIT,
   S_ROLLBACK, S_SET_INTERMEDIATE, S_ENQUEUE, S_FIRST_WAITING, S_TAKE_WAITING, S_SET_NOTE,
-  S_COUNT
+  S_RETRY, S_COUNT
 };
 
 static const char *const k_sql[S_COUNT] = {
@@ -119,8 +119,9 @@ static const char *const k_sql[S_COUNT] = {
                       " FROM trials WHERE study_id = ?1 ORDER BY number",
     [S_HEARTBEAT] = "UPDATE trials SET heartbeat_at = ?2 WHERE id = ?1 AND state = 'running'",
     [S_RECOVER] = "UPDATE trials SET state = 'fail', finished_at = ?3,"
-                  " error = 'stale: no heartbeat (worker died?)'"
-                  " WHERE study_id = ?1 AND state = 'running' AND heartbeat_at < ?2",
+                  " error = 'stale: no heartbeat within the lease (worker died, paused or cut off?)'"
+                  " WHERE study_id = ?1 AND state = 'running' AND heartbeat_at < ?2"
+                  " RETURNING number, params_json, seed, note",
     [S_DELETE_BELOW] = "DELETE FROM trials WHERE study_id = ?1 AND state <> 'running'"
                        " AND score IS NOT NULL AND score < ?2",
     [S_DELETE_ABOVE] = "DELETE FROM trials WHERE study_id = ?1 AND state <> 'running'"
@@ -139,6 +140,8 @@ static const char *const k_sql[S_COUNT] = {
     [S_TAKE_WAITING] = "UPDATE trials SET state = 'running', worker = ?2, started_at = ?3,"
                        " heartbeat_at = ?3 WHERE id = ?1 AND state = 'waiting'",
     [S_SET_NOTE] = "UPDATE trials SET note = ?3 WHERE study_id = ?1 AND number = ?2",
+    [S_RETRY] = "INSERT INTO trials(study_id, number, state, params_json, seed, note)"
+                " VALUES(?1, ?2, 'waiting', ?3, ?4, ?5)",
 };
 
 typedef struct sq {
@@ -622,10 +625,21 @@ static int sq_heartbeat(void *self, int64_t trial_id, qt_err *err) {
   return r;
 }
 
+/* A recovered trial's params run again once, as a waiting trial noted
+ * "retry of trial N" (a retry that goes stale too is not retried again). */
+#define RETRY_NOTE "retry of trial "
+
+typedef struct stale_row {
+  int64_t number, seed;
+  char *params;
+} stale_row;
+
 static int sq_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n,
                             qt_err *err) {
   sq *s = self;
   *out_n = 0;
+  stale_row *rows = NULL;
+  size_t n = 0, cap = 0;
   pthread_mutex_lock(&s->mu);
   int r = begin(s, err);
   if (!r) {
@@ -634,8 +648,53 @@ static int sq_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size
     sqlite3_bind_int64(st, 1, study_id);
     sqlite3_bind_int64(st, 2, now - stale_ms);
     sqlite3_bind_int64(st, 3, now);
-    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "recovering stale trials");
-    else *out_n = (size_t)sqlite3_changes(s->db);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      ++*out_n;
+      const char *note = (const char *)sqlite3_column_text(st, 3);
+      if (note && !strncmp(note, RETRY_NOTE, strlen(RETRY_NOTE))) continue;
+      if (n == cap) {
+        size_t nc = cap ? cap * 2 : 8;
+        stale_row *g = qt_realloc(rows, nc * sizeof *g);
+        if (!g) {
+          r = qt_err_set(err, QT_ENOMEM, "%s: out of memory recovering trials", s->path);
+          break;
+        }
+        rows = g;
+        cap = nc;
+      }
+      const char *pj = (const char *)sqlite3_column_text(st, 1);
+      rows[n].number = sqlite3_column_int64(st, 0);
+      rows[n].seed = sqlite3_column_int64(st, 2);
+      rows[n].params = pj ? qt_strdup(pj) : NULL;
+      if (pj && !rows[n].params) {
+        r = qt_err_set(err, QT_ENOMEM, "%s: out of memory recovering trials", s->path);
+        break;
+      }
+      n++;
+    }
+    if (!r && rc != SQLITE_DONE) r = db_err(s, err, "recovering stale trials");
+    sqlite3_reset(st);
+  }
+  for (size_t k = 0; k < n && !r; k++) {
+    sqlite3_stmt *st = prep(s, S_NEXT_NUMBER);
+    sqlite3_bind_int64(st, 1, study_id);
+    int rc = sqlite3_step(st);
+    int64_t number = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+      r = db_err(s, err, "numbering a retry");
+      break;
+    }
+    char note[64];
+    snprintf(note, sizeof note, RETRY_NOTE "%lld", (long long)rows[k].number);
+    st = prep(s, S_RETRY);
+    sqlite3_bind_int64(st, 1, study_id);
+    sqlite3_bind_int64(st, 2, number);
+    bind_text(st, 3, rows[k].params);
+    sqlite3_bind_int64(st, 4, rows[k].seed);
+    bind_text(st, 5, note);
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "enqueueing a retry");
     sqlite3_reset(st);
   }
   if (!r) r = commit(s, err);
@@ -644,6 +703,8 @@ static int sq_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size
     *out_n = 0;
   }
   pthread_mutex_unlock(&s->mu);
+  for (size_t k = 0; k < n; k++) qt_free(rows[k].params);
+  qt_free(rows);
   return r;
 }
 
