@@ -31,12 +31,20 @@ typedef struct qt_feed {
   const qt_quotes *quotes;
 } qt_feed;
 
+typedef enum qt_close_at_end {
+  QT_CLOSE_AT_END_NONE = 0,  /* open positions stay open (their P&L is unrealized) */
+  QT_CLOSE_AT_END_CLOSE = 1, /* at the last bar's close, after its on_bar */
+  QT_CLOSE_AT_END_OPEN = 2   /* at the last bar's open, after its fills and before on_bar */
+} qt_close_at_end;
+
 typedef struct qt_engine_opts {
   double cash;            /* starting cash in quote currency (default 10000) */
   double slippage_bps;    /* on market and stop fills (default 0) */
   int trade_on_close;     /* market orders fill at this bar's close (default 0: next open) */
   int hedge_mode;         /* long and short legs at once (default 0: one-way) */
-  int close_at_end;       /* close everything at the last bar (default 1) */
+  int close_at_end;       /* qt_close_at_end: close everything on the last bar, at its
+                           * close (default) or at its open (backtesting.py's
+                           * finalize_trades), or not at all (0) */
   int fill_on_trades;     /* use the trades series for fills (default 0) */
   double leverage_cap;    /* max gross notional / equity (default 1 spot-like; 0 = none) */
   size_t max_orders;      /* open-order capacity (default 256) */
@@ -121,6 +129,7 @@ QT_API int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds,
 /* ---- settings shared by every command that runs a backtest (src/engine/market.c) ----
  * Sets one engine option from its text, range-checked in this one place:
  * name is "cash" (> 0), "slippage-bps" (>= 0), "leverage" (>= 0; 0 = no cap),
+ * "close-at-end" (close, open or none),
  * with or without the leading "--" (the message echoes name as given:
  * `--cash: must be > 0 ("-5")`).  QT_ENOTFOUND (no message) for another
  * name; QT_EINVAL for a bad or NULL value, *o unchanged. */

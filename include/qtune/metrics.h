@@ -65,9 +65,17 @@ enum { QT_METRICS_N = 0 QT_METRICS_LIST(QT__METRIC_COUNT) };
 typedef struct qt_metrics_opts {
   double bars_per_year; /* 0: from the bar interval on a 24/7 calendar */
   int calendar_247;     /* 1 (default): 365 days of 24 h; 0: 252 trading days */
+  size_t buy_hold_from; /* curve index whose close buy-and-hold buys at (default 0, the
+                         * first bar; backtesting.py: the last warm-up bar, see
+                         * qt_metrics_buy_hold_from) */
 } qt_metrics_opts;
 
 QT_API qt_metrics_opts qt_metrics_opts_default(void);
+/* backtesting.py's start of buy-and-hold ("first_trading_bar"): the close of
+ * the bar where every indicator first has a value, bar lookback - 1 of the
+ * series for a strategy whose first signal can come at bar `lookback`, as a
+ * curve index when the curve starts at bar `from` (0 when from is past it). */
+QT_API size_t qt_metrics_buy_hold_from(int lookback, size_t from);
 /* Bars per year for a bar interval under the calendar (525600 for 1m 24/7;
  * 252 for 1d on an exchange calendar, 252*6.5h worth of intraday bars). */
 QT_API double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247);

@@ -109,6 +109,15 @@ typedef struct qt_ctx qt_ctx;
 QT_API int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *o);
 /* Shorthands for qt_ctx_submit. */
 QT_API int64_t qt_ctx_market(qt_ctx *cx, int inst, int side, int leg, double qty, int reason);
+/* A market order for `fraction` (0 < fraction <= 1) of the equity, sized when
+ * it fills at the fill price (backtesting.py's buy(size=0.5), TradingView's
+ * percent of equity): qty = fraction x available x cap / (px x multiplier x
+ * (1 + taker)), available = equity - gross notional / cap (equity with no
+ * cap), both marked at the fill price, rounded down to the lot (lot 1: whole
+ * units).  Nothing left: dropped as rejected.  QT_EINVAL for a fraction
+ * outside (0, 1]. */
+QT_API int64_t qt_ctx_market_fraction(qt_ctx *cx, int inst, int side, int leg, double fraction,
+                                      int reason);
 QT_API int64_t qt_ctx_limit(qt_ctx *cx, int inst, int side, int leg, double qty, double price,
                             unsigned flags, int tag);
 QT_API int64_t qt_ctx_stop(qt_ctx *cx, int inst, int side, int leg, double qty, double trigger,

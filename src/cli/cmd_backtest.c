@@ -26,6 +26,9 @@ static void usage(void) {
          "  --params-file FILE     a params file (--params wins over it, and a\n"
          "                         strategy's parameter flags win over both)\n\n"
          "simulation:\n%s\n"
+         "  --buy-hold-from first|warmup  buy-and-hold buys at the first traded bar's\n"
+         "                         close (default) or at the last warm-up bar's\n"
+         "                         (backtesting.py's Buy & Hold Return)\n\n"
          "output:\n"
          "  --json                 print JSON instead of a table\n"
          "  --trades FILE.csv      write the closed trades\n"
@@ -128,7 +131,7 @@ int cmd_backtest(int argc, char **argv) {
   qt_market_opts mo = qt_market_opts_default();
   const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
              *trades_out = NULL, *equity_out = NULL, *orders_out = NULL;
-  int json = 0, rc = CLI_ERROR;
+  int json = 0, rc = CLI_ERROR, bh_warmup = 0;
   qt_engine_opts eo = qt_engine_opts_default();
   qt_err err;
   qt_err_clear(&err);
@@ -177,6 +180,13 @@ int cmd_backtest(int argc, char **argv) {
         goto done;
       }
       *vals[hit].dst = argv[++i];
+    } else if (!strcmp(a, "--buy-hold-from")) {
+      const char *v = i + 1 < argc ? argv[++i] : "";
+      if (strcmp(v, "first") && strcmp(v, "warmup")) {
+        cli_failf("backtest: --buy-hold-from: want first or warmup (\"%s\")", v);
+        goto done;
+      }
+      bh_warmup = !strcmp(v, "warmup");
     } else if (!strcmp(a, "--json")) {
       json = 1;
     } else {
@@ -222,6 +232,7 @@ int cmd_backtest(int argc, char **argv) {
   }
   qt_metrics mt;
   qt_metrics_opts mopt = qt_metrics_opts_default();
+  if (bh_warmup) mopt.buy_hold_from = qt_metrics_buy_hold_from(s->lookback(p), m.from_i);
   if (qt_metrics_compute(&r, m.feeds[0].bars->close + m.from_i, &mopt, &mt, &err)) {
     cli_fail(&err);
     goto done;

@@ -88,6 +88,9 @@ const char *cli_settings_help(void) {
          "  --trade-on-close       market orders fill at the signal bar's close\n"
          "  --hedge-mode           long and short legs at once (always on for\n"
          "                         strategies that need it, e.g. hedge_grid)\n"
+         "  --close-at-end close|open  close what is open at the end of the data at\n"
+         "                         the last bar's close (default) or its open\n"
+         "                         (backtesting.py's finalize_trades)\n"
          "  --no-close-at-end      leave positions open at the end of the data\n";
 }
 

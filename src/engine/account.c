@@ -80,6 +80,24 @@ double qt__account_cap_qty(const qt_ctx *cx, qt__feed *fd, double red, double in
   return inc;
 }
 
+double qt__account_fraction_qty(const qt_ctx *cx, qt__feed *fd, double fraction, double px,
+                                int maker) {
+  double m = fd->inst.multiplier;
+  double rate = (maker ? fd->inst.maker_bps : fd->inst.taker_bps) * 1e-4;
+  double saved = fd->px; /* equity and notional as if marked at the fill price */
+  fd->px = px;
+  double u = 0, g = 0;
+  if (cx->r.npos) qt__mark_all(cx, &u, &g, NULL);
+  fd->px = saved;
+  double e = cx->r.cash + u, cap = cx->o.leverage_cap;
+  /* backtesting.py: margin_available = max(0, equity - margin used), times
+   * the leverage; no cap: the equity itself */
+  double avail = cap > 0 ? (e - g / cap) * cap : e;
+  if (!(avail > 0) || !(px > 0)) return 0;
+  double q = qt__round_lot(fraction * avail / (px * m * (1.0 + rate)), fd->inst.lot_size);
+  return q > 0 ? q : 0;
+}
+
 /* ------------------------------------------------------ account queries */
 
 double qt_ctx_position(const qt_ctx *cx, int inst, int leg) {

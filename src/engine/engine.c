@@ -86,6 +86,9 @@ static int check_feeds(const qt_feed *feeds, int n_feeds, const qt_engine_opts *
     return qt_err_set(err, QT_EINVAL,
                       "qt_engine_run: slippage_bps and leverage_cap must be >= 0, cash finite");
   if (o->max_orders == 0) return qt_err_set(err, QT_EINVAL, "qt_engine_run: max_orders is 0");
+  if (o->close_at_end < QT_CLOSE_AT_END_NONE || o->close_at_end > QT_CLOSE_AT_END_OPEN)
+    return qt_err_set(err, QT_EINVAL, "qt_engine_run: close_at_end %d (0 none, 1 close, 2 open)",
+                      o->close_at_end);
   return QT_OK;
 }
 
@@ -398,7 +401,15 @@ static inline void trade_on_close(qt_ctx *cx) {
   if (cx->r.toc && cx->r.n_ord) qt__fill_on_close(cx);
 }
 
-/* 8. On the last bar with close_at_end: everything closes at the last close. */
+/* 4b. On the last bar with close_at_end = open: everything closes at the
+ * open once the bar's fills are done (fd->px is still the open). */
+static inline void close_at_open_end(qt_ctx *cx, size_t i) {
+  if (i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN && !cx->r.stopped)
+    qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
+}
+
+/* 8. On the last bar with close_at_end: everything (still or again) open
+ * closes at the last close. */
 static inline void close_at_end(qt_ctx *cx, size_t i) {
   if (i + 1 == cx->r.to && cx->o.close_at_end) qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
@@ -468,6 +479,7 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
     expire_orders(cx);                      /* 2 */
     expire_signals(cx);                     /* 3 */
     fill_pass(cx, b0, i);                   /* 4 */
+    close_at_open_end(cx, i);               /* 4b */
     mark_and_check_liquidation(cx, b0, i);  /* 5 */
     if (!cx->r.stopped) {                   /* a liquidated strategy hears nothing */
       strategy_bar(cx, b0, i, &bar);        /* 6 */

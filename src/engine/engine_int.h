@@ -21,6 +21,9 @@
 /* Internal order flag (above the public QT_ORDER_* bits): the quantity is the
  * whole leg at fill time (qt_ctx_close). */
 #define QT__ORDER_CLOSE_ALL 0x100u
+/* Internal order flag: qty holds a fraction of equity, turned into a
+ * quantity when the order fills, at the fill price (qt_ctx_market_fraction). */
+#define QT__ORDER_EQUITY 0x200u
 
 typedef struct qt__order {
   int64_t id;
@@ -279,6 +282,11 @@ static inline void qt__account_increase(qt_ctx *cx, qt__feed *fd, int l, int dir
   L->fees += fee;
 }
 
+/* The quantity of a fraction-of-equity order (QT__ORDER_EQUITY) filling at
+ * px on fd: fraction x the available margin x the cap, over px x m x (1 +
+ * fee rate), rounded down to the lot (docs/engine.md, "Sizing"). */
+double qt__account_fraction_qty(const qt_ctx *cx, qt__feed *fd, double fraction, double px,
+                                int maker);
 double qt__account_cap_qty(const qt_ctx *cx, qt__feed *fd, double red, double inc, double px,
                            int maker);
 

@@ -33,6 +33,7 @@ void qt__fill_exec(qt_ctx *cx, size_t j, double px, int maker, int64_t ts) {
   }
   double qty = o.qty;
   if (o.flags & QT__ORDER_CLOSE_ALL) qty = reducible;
+  else if (o.flags & QT__ORDER_EQUITY) qty = qt__account_fraction_qty(cx, fd, o.qty, px, maker);
   double red = qty < reducible ? qty : reducible;
   double inc = qty - red;
   if (o.flags & (QT_ORDER_REDUCE_ONLY | QT__ORDER_CLOSE_ALL)) inc = 0;

@@ -26,6 +26,13 @@ int qt_engine_opts_set(qt_engine_opts *o, const char *name, const char *value, q
   };
   const char *key = name;
   while (*key == '-') key++;
+  if (!strcmp(key, "close-at-end")) { /* the one setting that is a word */
+    static const char *const k_modes[] = {"none", "close", "open"};
+    for (int m = 0; value && m < 3; m++)
+      if (!strcmp(value, k_modes[m])) return o->close_at_end = m, QT_OK;
+    return qt_err_set(err, QT_EINVAL, "%s: want close, open or none (\"%s\")", name,
+                      value ? value : "");
+  }
   for (size_t k = 0; k < sizeof k_nums / sizeof k_nums[0]; k++) {
     if (strcmp(key, k_nums[k].key) != 0) continue;
     double v;

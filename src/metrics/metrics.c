@@ -53,6 +53,11 @@ qt_metrics_opts qt_metrics_opts_default(void) {
   return (qt_metrics_opts){.bars_per_year = 0, .calendar_247 = 1};
 }
 
+size_t qt_metrics_buy_hold_from(int lookback, size_t from) {
+  size_t warm = lookback > 1 ? (size_t)lookback - 1 : 0;
+  return warm > from ? warm - from : 0;
+}
+
 double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247) {
   const double day = 86400000.0, week = 7 * day;
   if (interval_ms <= 0) return 0;
@@ -420,7 +425,9 @@ int qt_metrics_compute(const qt_result *r, const double *close0, const qt_metric
   m.fees_paid = r->fees_paid;
   m.funding_paid = r->funding_paid;
   m.expiry_rate = r->n_signals ? (double)r->n_expired / (double)r->n_signals : 0.0;
-  if (close0 && r->n_bars > 0 && close0[0] > 0) m.buy_hold_return = finite_or_nan(close0[r->n_bars - 1] / close0[0] - 1);
+  size_t bh = o->buy_hold_from;
+  if (close0 && bh < r->n_bars && close0[bh] > 0)
+    m.buy_hold_return = finite_or_nan(close0[r->n_bars - 1] / close0[bh] - 1);
   if (close0) m.alpha = m.total_return - m.beta * m.buy_hold_return; /* NaN if either is */
   /* last guard: nothing infinite leaves this function */
   for (int k = 0; k < QT_METRICS_N; k++) {
