@@ -117,6 +117,7 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
   o->tag = r->tag;
   o->submit_i = cx->r.i;
   o->gen = 0;
+  o->lot_of = 0;
   if (o->expire_ms > 0 && o->expire_ms < cx->r.next_expire_ms) cx->r.next_expire_ms = o->expire_ms;
   cx->r.n_orders++;
   log_order(cx, QT_OA_SUBMIT, o);
@@ -231,6 +232,13 @@ int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty) {
   o->submit_i = cx->r.i; /* a replaced order rests anew from the next bar */
   o->gen++;
   log_order(cx, QT_OA_REPLACE, o);
+  return QT_OK;
+}
+
+int qt_ctx_exit_of(qt_ctx *cx, int64_t exit_id, int64_t entry_id) {
+  ptrdiff_t j = qt__book_find(cx, exit_id);
+  if (j < 0) return QT_ENOTFOUND;
+  cx->ord[j].lot_of = entry_id;
   return QT_OK;
 }
 

@@ -51,6 +51,8 @@ void qt_engine_free(qt_engine *e) {
   qt_free(cx->olog);
   qt_free(cx->equity);
   qt_free(cx->exposure);
+  for (int k = 0; k < QT__MAX_FEEDS; k++)
+    for (int l = 0; l < 3; l++) qt_free(cx->lots[k][l]);
   qt__ind_free_all(cx);
   qt_free(e);
 }
@@ -86,6 +88,9 @@ static int check_feeds(const qt_feed *feeds, int n_feeds, const qt_engine_opts *
     return qt_err_set(err, QT_EINVAL,
                       "qt_engine_run: slippage_bps and leverage_cap must be >= 0, cash finite");
   if (o->max_orders == 0) return qt_err_set(err, QT_EINVAL, "qt_engine_run: max_orders is 0");
+  if (o->trade_accounting < QT_ACCOUNTING_AUTO || o->trade_accounting > QT_ACCOUNTING_LOTS)
+    return qt_err_set(err, QT_EINVAL, "qt_engine_run: trade_accounting %d (0 auto, 1 average, 2 lots)",
+                      o->trade_accounting);
   if (o->close_at_end < QT_CLOSE_AT_END_NONE || o->close_at_end > QT_CLOSE_AT_END_OPEN)
     return qt_err_set(err, QT_EINVAL, "qt_engine_run: close_at_end %d (0 none, 1 close, 2 open)",
                       o->close_at_end);
@@ -229,6 +234,8 @@ static void run_start(qt_ctx *cx, const qt_feed *feeds, int n_feeds, const qt_st
       .multi = n_feeds > 1,
       .on_trades = cx->o.fill_on_trades,
       .toc = cx->o.trade_on_close,
+      .lots = cx->o.trade_accounting == QT_ACCOUNTING_LOTS ||
+              (cx->o.trade_accounting == QT_ACCOUNTING_AUTO && (s->needs & QT_NEEDS_LOTS)),
       .any_funding = any_funding,
       .extra_cols = b0->volume && b0->quote_volume && b0->trade_count && b0->taker_buy_base &&
                     b0->taker_buy_quote,

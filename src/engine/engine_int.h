@@ -34,6 +34,7 @@ typedef struct qt__order {
   int reason, tag;
   int64_t submit_i; /* clock index at submission; eligible from submit_i + 1 */
   unsigned gen;     /* bumped by replace, so a stale touch is not executed */
+  int64_t lot_of;   /* lot accounting: the entry order whose lot this one closes first */
 } qt__order;
 
 /* An order touched in one bar's fill pass, sorted by path time. */
@@ -45,6 +46,13 @@ typedef struct qt__touch {
   size_t seq;
 } qt__touch;
 
+/* One entry fill of a leg still (partly) open, for lot accounting. */
+typedef struct qt__lot {
+  double qty, px, fee; /* open quantity, entry price, entry fee of that quantity */
+  int64_t entry_ms, entry_i;
+  int64_t order_id;    /* the entry order (0: none) */
+} qt__lot;
+
 typedef struct qt__leg {
   double qty;     /* signed */
   double avg;     /* average entry price */
@@ -53,6 +61,7 @@ typedef struct qt__leg {
   int64_t entry_ms;
   int64_t entry_i;
   int64_t sig_expire_ms; /* armed signal expiry, 0 = none */
+  size_t lot_head, lot_n; /* lot accounting: the open lots, FIFO, in qt_ctx.lots[k][l] */
 } qt__leg;
 
 typedef struct qt__feed {
@@ -107,6 +116,7 @@ typedef struct qt__run {
   int n_armed;      /* legs with an armed signal expiry */
   int liquidated, stopped, in_init, oom;
   int multi, on_trades, toc, any_funding, extra_cols; /* the run's shape, fixed at start */
+  int lots;         /* trade records by lot (FIFO) instead of at the average price */
   /* the bar being processed */
   int liq_now;      /* one feed: the fill pass met the maintenance margin at liq_px */
   double liq_px;
@@ -128,6 +138,8 @@ struct qt_ctx {
   size_t cap_olog;
   double *equity, *exposure;
   size_t cap_bars;
+  qt__lot *lots[QT__MAX_FEEDS][3]; /* lot accounting: per leg, grown on the first runs */
+  size_t cap_lots[QT__MAX_FEEDS][3];
   qt__ind *ind;
   size_t n_ind, cap_ind, ind_bytes;
   uint64_t run_id;
@@ -260,12 +272,19 @@ void qt__fill_close_all(qt_ctx *cx, int reason);
 int qt__fees_check(const qt_feed *f, int k, qt_err *err);
 
 /* account.c: positions, cash, the trade list and the leverage cap */
+/* Closes `closed` of leg l at px (a trade record; with lot accounting, one
+ * per lot closed: first the lot of entry order lot_of when it is open, then
+ * FIFO). */
 void qt__account_reduce(qt_ctx *cx, qt__feed *fd, int k, int l, double closed, double px,
-                        double exit_fee, int reason, int64_t ts);
+                        double exit_fee, int reason, int64_t ts, int64_t lot_of);
+/* Lot accounting: appends an entry fill to leg l's lots (out of memory stops
+ * the run, as for the trade list). */
+void qt__account_lot_push(qt_ctx *cx, qt__feed *fd, int l, double qty, double px, double fee,
+                          int64_t ts, int64_t order_id);
 /* Grows leg l by qty at px (the average entry price moves); inline, as
  * every fill that opens or adds calls it. */
 static inline void qt__account_increase(qt_ctx *cx, qt__feed *fd, int l, int dir, double qty,
-                                        double px, double fee, int64_t ts) {
+                                        double px, double fee, int64_t ts, int64_t order_id) {
   qt__leg *L = &fd->leg[l];
   double aq = fabs(L->qty);
   if (aq == 0) {
@@ -280,6 +299,7 @@ static inline void qt__account_increase(qt_ctx *cx, qt__feed *fd, int l, int dir
   }
   L->qty += dir * qty;
   L->fees += fee;
+  if (cx->r.lots) qt__account_lot_push(cx, fd, l, qty, px, fee, ts, order_id);
 }
 
 /* The quantity of a fraction-of-equity order (QT__ORDER_EQUITY) filling at

@@ -50,8 +50,8 @@ void qt__fill_exec(qt_ctx *cx, size_t j, double px, int maker, int64_t ts) {
   cx->r.cash -= fee;
   cx->r.fees_paid += fee;
   cx->r.n_fills++;
-  if (red > 0) qt__account_reduce(cx, fd, o.inst, red_l, red, px, fee_red, o.reason, ts);
-  if (inc > 0) qt__account_increase(cx, fd, inc_l, side, inc, px, fee_inc, ts);
+  if (red > 0) qt__account_reduce(cx, fd, o.inst, red_l, red, px, fee_red, o.reason, ts, o.lot_of);
+  if (inc > 0) qt__account_increase(cx, fd, inc_l, side, inc, px, fee_inc, ts, o.id);
   if (cx->r.s->on_fill && !cx->r.stopped) {
     qt_fill fl;
     fl.order_id = o.id;
@@ -79,7 +79,7 @@ void qt__fill_close_leg(qt_ctx *cx, int k, int l, double px, int reason, int64_t
   cx->r.cash -= fee;
   cx->r.fees_paid += fee;
   cx->r.n_fills++;
-  qt__account_reduce(cx, fd, k, l, fabs(q), px, fee, reason, ts);
+  qt__account_reduce(cx, fd, k, l, fabs(q), px, fee, reason, ts, 0);
   if (cx->r.s->on_fill && !cx->r.stopped) { /* order_id 0: an engine-made close */
     qt_fill fl;
     fl.order_id = 0;

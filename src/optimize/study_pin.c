@@ -85,6 +85,9 @@ int qt_study_pin_json(const qt_study_pin *p, char *buf, size_t cap, qt_err *err)
                                       ? json_string("open")
                                       : json_boolean(p->eo->close_at_end));
     bad |= put(o, "fill_on_trades", json_boolean(p->eo->fill_on_trades));
+    if (p->eo->trade_accounting != QT_ACCOUNTING_AUTO) /* absent before: older studies match */
+      bad |= put(o, "trade_accounting",
+                 json_string(p->eo->trade_accounting == QT_ACCOUNTING_LOTS ? "lots" : "average"));
   }
   const qt_goal *g = p->goal;
   goal_texts(g, w, sizeof w, c, sizeof c);

@@ -345,6 +345,9 @@ static void hg_on_fill(void *stv, const qt_fill *f, qt_ctx *cx) {
     int64_t sid = qt_ctx_submit(cx, &sl);
     l->tp_id = tid > 0 ? tid : 0;
     l->sl_id = sid > 0 ? sid : 0;
+    /* both close this entry's lot in the trade list (lot accounting) */
+    if (tid > 0) qt_ctx_exit_of(cx, tid, f->order_id);
+    if (sid > 0) qt_ctx_exit_of(cx, sid, f->order_id);
     return;
   }
   if ((kind != HG_TAG_TP && kind != HG_TAG_SL) || idx < 0 || idx >= HG_MAX_LOTS) return;
@@ -369,7 +372,7 @@ const qt_strategy_vtbl qt_strategy_hedge_grid = {
   k_params,
   P_COUNT,
   sizeof(hg_state),
-  QT_NEEDS_HEDGE,
+  QT_NEEDS_HEDGE | QT_NEEDS_LOTS,
   1,
   hg_lookback,
   hg_init,
