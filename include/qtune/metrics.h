@@ -95,6 +95,19 @@ QT_API const char *qt_metrics_name(int k);
 QT_API const char *qt_metrics_doc(int k);
 /* Index of a metric by name, or -1. */
 QT_API int qt_metrics_index(const char *name);
+/* How a person reads metric k: the unit its one-line description states.
+ * Derived from the list above (no second list): a name ending in _ms is a
+ * duration, in _bars or "trades" a count; a description saying "fraction"
+ * a percentage, one ending in ", money" or naming the quote currency (and
+ * not a quotient "x / y") money; the rest plain ratios. */
+typedef enum qt_metric_unit {
+  QT_UNIT_RATIO = 0,
+  QT_UNIT_PERCENT = 1,  /* stored as a fraction: 0.1 is shown as 10 % */
+  QT_UNIT_MONEY = 2,    /* quote currency */
+  QT_UNIT_DURATION = 3, /* ms */
+  QT_UNIT_COUNT = 4
+} qt_metric_unit;
+QT_API int qt_metrics_unit(int k);
 /* Value of metric k of m (as a flat array in list order). */
 QT_API double qt_metrics_get(const qt_metrics *m, int k);
 

@@ -30,7 +30,10 @@ static void usage(void) {
          "                         close (default) or at the last warm-up bar's\n"
          "                         (backtesting.py's Buy & Hold Return)\n\n"
          "output:\n"
-         "  --json                 print JSON instead of a table\n"
+         "  --json                 print JSON instead of a table (warnings under\n"
+         "                         \"warnings\", the metrics' units under \"metric_units\")\n"
+         "  --breakdown K[,K..]    trades and P&L by exit (reason), side, day, week or\n"
+         "                         month (of the exit), as tables or under \"breakdown\"\n"
          "  --trades FILE.csv      write the closed trades\n"
          "  --equity FILE.csv      write the equity curve\n"
          "  --orders FILE.csv      write every order the strategy submitted, replaced or\n"
@@ -44,7 +47,6 @@ static void usage(void) {
 
 static json_t *num_json(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static void fmt_time(int64_t ms, char *buf, size_t cap) { qt_time_format(ms, buf, cap); }
 
 /* One of the report layer's CSV writers to path, through a temp file. */
 static int write_csv(const char *path, int kind, const qt_result *r, const qt_market *m) {
@@ -59,32 +61,57 @@ static int write_csv(const char *path, int kind, const qt_result *r, const qt_ma
   return 0;
 }
 
-static void print_table(const qt_strategy_vtbl *s, const double *p, const qt_result *r,
-                        const qt_metrics *mt, const qt_market *m) {
-  char a[40], b[40];
-  fmt_time(r->ts_ms[0], a, sizeof a);
-  fmt_time(r->ts_ms[r->n_bars - 1], b, sizeof b);
-  printf("strategy   %s\n", s->name);
-  printf("params    ");
-  for (size_t k = 0; k < s->n_params; k++) {
-    const qt_param_spec *ps = &s->params[k];
-    if (ps->type == QT_PARAM_CAT && (size_t)p[k] < ps->n_choices)
-      printf(" %s=%s", ps->name, ps->choices[(size_t)p[k]]);
-    else
-      printf(" %s=%g", ps->name, p[k]);
+/* --breakdown exit,month (or the flag repeated): the kinds as bits. */
+static int cli_parse_breakdown(const char *v, unsigned *by) {
+  char one[16];
+  for (const char *t = v;;) {
+    size_t n = strcspn(t, ",");
+    int k;
+    snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), t);
+    if (qt_report_breakdown_parse(one, &k))
+      return cli_failf("backtest: --breakdown: want exit, side, day, week or month (\"%s\")", v);
+    *by |= 1u << k;
+    if (!t[n]) return CLI_OK;
+    t += n + 1;
   }
-  char desc[512];
-  printf("\nmarket     %s\n", qt_market_describe(m, desc, sizeof desc));
-  printf("traded     %zu bars, %s .. %s\n", r->n_bars, a, b);
-  printf("orders     %zu (fills %zu, rejected %zu, cancelled %zu)%s\n\n", r->n_orders, r->n_fills,
-         r->n_rejected, r->n_cancelled, r->liquidated ? "  LIQUIDATED" : "");
-  /* the column fits the longest name, max_drawdown_duration_ms; the final
-   * equity is the metric equity_final */
-  for (int k = 0; k < QT_METRICS_N; k++) printf("%-24s %14.6g\n", qt_metrics_name(k), qt_metrics_get(mt, k));
+}
+
+#define BT_MAX_GROUPS 4096
+
+/* The --breakdown groups of r by each kind in `by` (a bit per QT_BREAKDOWN_*),
+ * as tables on f or (jb non-NULL) as JSON arrays under jb. */
+static int breakdowns(unsigned by, const qt_result *r, const char *ccy, FILE *f, json_t *jb) {
+  static qt_breakdown_row rows[BT_MAX_GROUPS]; /* 400 KB: not on the stack */
+  for (int k = QT_BREAKDOWN_EXIT; k <= QT_BREAKDOWN_MONTH; k++) {
+    if (!(by & (1u << k))) continue;
+    size_t n = 0;
+    qt_err err;
+    if (qt_report_breakdown(r, k, rows, BT_MAX_GROUPS, &n, &err)) return cli_fail(&err);
+    if (!jb) {
+      if (qt_report_breakdown_table(f, rows, n, k, ccy, &err)) return cli_fail(&err);
+      continue;
+    }
+    json_t *a = json_array();
+    for (size_t j = 0; j < n; j++) {
+      json_t *o = json_object();
+      json_object_set_new(o, qt_report_breakdown_name(k), json_string(rows[j].key));
+      json_object_set_new(o, "trades", json_integer((json_int_t)rows[j].trades));
+      json_object_set_new(o, "wins", json_integer((json_int_t)rows[j].wins));
+      json_object_set_new(o, "pnl", json_real(rows[j].pnl));
+      json_object_set_new(o, "fees", json_real(rows[j].fees));
+      json_object_set_new(o, "avg_return", json_real(rows[j].return_sum / (double)rows[j].trades));
+      json_object_set_new(o, "avg_duration_ms",
+                          json_real(rows[j].duration_ms_sum / (double)rows[j].trades));
+      json_array_append_new(a, o);
+    }
+    json_object_set_new(jb, qt_report_breakdown_name(k), a);
+  }
+  return CLI_OK;
 }
 
 static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_result *r,
-                      const qt_metrics *mt, const qt_market *m) {
+                      const qt_metrics *mt, const qt_market *m, const qt_report_warnings *w,
+                      unsigned by) {
   json_t *o = json_object();
   json_object_set_new(o, "strategy", json_string(s->name));
   json_t *jp = json_object();
@@ -110,6 +137,22 @@ static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_resul
   for (int k = 0; k < QT_METRICS_N; k++)
     json_object_set_new(jm, qt_metrics_name(k), num_json(qt_metrics_get(mt, k)));
   json_object_set_new(o, "metrics", jm);
+  static const char *const k_units[] = {"ratio", "fraction", "money", "ms", "count"};
+  json_t *ju = json_object(); /* what the plain numbers above are in */
+  for (int k = 0; k < QT_METRICS_N; k++)
+    json_object_set_new(ju, qt_metrics_name(k), json_string(k_units[qt_metrics_unit(k)]));
+  json_object_set_new(o, "metric_units", ju);
+  json_t *jw = json_array();
+  for (int k = 0; k < w->n; k++) json_array_append_new(jw, json_string(w->text[k]));
+  json_object_set_new(o, "warnings", jw);
+  if (by) {
+    json_t *jb = json_object();
+    json_object_set_new(o, "breakdown", jb);
+    if (breakdowns(by, r, NULL, NULL, jb)) {
+      json_decref(o);
+      return CLI_ERROR;
+    }
+  }
   json_object_set_new(o, "final_equity", num_json(r->final_equity));
   json_object_set_new(o, "start_cash", num_json(r->start_cash));
   json_object_set_new(o, "orders", json_integer((json_int_t)r->n_orders));
@@ -132,6 +175,7 @@ int cmd_backtest(int argc, char **argv) {
   const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
              *trades_out = NULL, *equity_out = NULL, *orders_out = NULL;
   int json = 0, rc = CLI_ERROR, bh_warmup = 0;
+  unsigned by = 0;
   qt_engine_opts eo = qt_engine_opts_default();
   qt_err err;
   qt_err_clear(&err);
@@ -187,6 +231,8 @@ int cmd_backtest(int argc, char **argv) {
         goto done;
       }
       bh_warmup = !strcmp(v, "warmup");
+    } else if (!strcmp(a, "--breakdown")) {
+      if (cli_parse_breakdown(i + 1 < argc ? argv[++i] : "", &by)) goto done;
     } else if (!strcmp(a, "--json")) {
       json = 1;
     } else {
@@ -240,7 +286,22 @@ int cmd_backtest(int argc, char **argv) {
   if (trades_out && write_csv(trades_out, 0, &r, &m)) goto done;
   if (orders_out && write_csv(orders_out, 1, &r, &m)) goto done;
   if (equity_out && write_csv(equity_out, 2, &r, &m)) goto done;
-  if (json ? print_json(s, p, &r, &mt, &m) : (print_table(s, p, &r, &mt, &m), 0)) goto done;
+  qt_report_bt rb = {.s = s, .params = p, .market = &m, .eo = &eo, .mo = mopt, .r = &r, .m = &mt};
+  qt_report_warnings w;
+  qt_report_bt_warnings(&rb, &w);
+  if (json) {
+    if (print_json(s, p, &r, &mt, &m, &w, by)) goto done;
+  } else {
+    char ccy[16];
+    qt_report_quote_ccy(m.feeds[0].inst.symbol, ccy, sizeof ccy);
+    if (qt_report_bt_table(stdout, &rb, &err)) {
+      cli_fail(&err);
+      goto done;
+    }
+    if (breakdowns(by, &r, ccy, stdout, NULL)) goto done;
+  }
+  fflush(stdout); /* the warnings after the table they are about */
+  for (int k = 0; k < w.n; k++) fprintf(stderr, "qtune: warning: %s\n", w.text[k]);
   rc = CLI_OK;
 done:
   qt_engine_free(e);

@@ -441,6 +441,22 @@ fail:
   return rc;
 }
 
+static int ends_with(const char *s, const char *tail) {
+  size_t a = strlen(s), b = strlen(tail);
+  return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+int qt_metrics_unit(int k) {
+  if (k < 0 || k >= QT_METRICS_N) return QT_UNIT_RATIO;
+  const char *n = names[k], *d = docs[k];
+  if (ends_with(n, "_ms")) return QT_UNIT_DURATION;
+  if (ends_with(n, "_bars") || strcmp(n, "trades") == 0) return QT_UNIT_COUNT;
+  if (strstr(d, "fraction")) return QT_UNIT_PERCENT;
+  if ((ends_with(d, ", money") || strstr(d, "quote currency")) && !strstr(d, " / "))
+    return QT_UNIT_MONEY;
+  return QT_UNIT_RATIO;
+}
+
 const char *qt_metrics_name(int k) { return k >= 0 && k < QT_METRICS_N ? names[k] : NULL; }
 const char *qt_metrics_doc(int k) { return k >= 0 && k < QT_METRICS_N ? docs[k] : NULL; }
 
