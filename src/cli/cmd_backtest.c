@@ -1,6 +1,7 @@
 /* `qtune backtest`: one backtest of a strategy with given params on market
  * data (catalog or file, see cli/market.h); prints the metrics as a table
  * or JSON and optionally writes the trade list and the equity curve. */
+#include "cli/config_args.h"
 #include "cli/market.h"
 #include "cli/util.h"
 #include "qtune/report.h"
@@ -24,7 +25,11 @@ static void usage(void) {
          "  --params k=v,...|FILE  parameter values (others keep their defaults), or a\n"
          "                         params file: a flat YAML map or a JSON object\n"
          "  --params-file FILE     a params file (--params wins over it, and a\n"
-         "                         strategy's parameter flags win over both)\n\n"
+         "                         strategy's parameter flags win over both)\n"
+         "  --config FILE.yaml     the options as a YAML map, the keys of optimize's\n"
+         "                         config (without --, `_` or `-`); keys only a study\n"
+         "                         uses (trials, sampler, space, ...) are skipped; the\n"
+         "                         command line wins\n\n"
          "simulation:\n%s\n"
          "  --buy-hold-from first|warmup  buy-and-hold buys at the first traded bar's\n"
          "                         close (default) or at the last warm-up bar's\n"
@@ -170,7 +175,54 @@ static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_resul
   return 0;
 }
 
+/* ---- --config FILE.yaml: optimize's config keys ---- */
+
+static const char *const k_bt_vals[] = {"--strategy", "--params", "--params-file", "--trades",
+                                        "--equity", "--orders", "--breakdown", "--buy-hold-from"};
+/* what only a study reads (qtune optimize --help) */
+static const char *const k_study_only[] = {
+    "--trials", "--jobs", "--sampler", "--study-name", "--storage", "--seed", "--space",
+    "--objective", "--direction", "--weights", "--constraints", "--objective-cmd",
+    "--trial-timeout", "--retries", "--best-out", "--timeout", "--function", "--sampler-opts",
+    "--search", "--holdout", "--test-from", "--holdout-top", "--lenient", "--deterministic",
+    "--quiet"};
+
+static int bt_key_kind(const char *opt) {
+  for (size_t k = 0; k < sizeof k_bt_vals / sizeof k_bt_vals[0]; k++)
+    if (!strcmp(opt, k_bt_vals[k])) return 1;
+  if (!strcmp(opt, "--json") || cli_settings_is_flag(opt)) return 2;
+  for (size_t k = 0; k < sizeof k_study_only / sizeof k_study_only[0]; k++)
+    if (!strcmp(opt, k_study_only[k])) return 3;
+  qt_engine_opts eo = qt_engine_opts_default();
+  if (qt_engine_opts_set(&eo, opt, NULL, NULL) != QT_ENOTFOUND || cli_params_is_flag(opt)) return 1;
+  qt_market_opts mo = qt_market_opts_default();
+  char zero[] = "0", name[140];
+  snprintf(name, sizeof name, "%s", opt);
+  char *av[] = {name, zero, NULL};
+  int i = 0;
+  return cli_market_parse_arg(&mo, 2, av, &i) == 1 ? 1 : 0;
+}
+
+static const char *const k_bt_names[] = {
+    "strategy", "params", "params_file", "trades", "equity", "orders", "breakdown",
+    "buy_hold_from", "json", "catalog", "symbol", "from", "to", "timerange", "data", "format",
+    "columns", "date_format", "allow_dirty", "fee_bps", "maker_bps", "taker_bps", "lot_size",
+    "tick_size", "cash", "slippage_bps", "leverage", "trade_on_close", "hedge_mode",
+    "no_close_at_end", "close_at_end", "trade_accounting"};
+
+static int run_backtest(int argc, char **argv);
+
 int cmd_backtest(int argc, char **argv) {
+  cli_argv av;
+  if (cli_config_argv(argc, argv, bt_key_kind, k_bt_names, sizeof k_bt_names / sizeof k_bt_names[0],
+                      &av) != CLI_OK)
+    return CLI_ERROR;
+  int rc = run_backtest(av.n, av.v);
+  cli_argv_free(&av);
+  return rc;
+}
+
+static int run_backtest(int argc, char **argv) {
   qt_market_opts mo = qt_market_opts_default();
   const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
              *trades_out = NULL, *equity_out = NULL, *orders_out = NULL;
