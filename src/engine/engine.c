@@ -327,6 +327,11 @@ static inline void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i) {
         if (r->fd[k].f->trades) qt__fill_skip_trades(cx, k, end_ms);
     return;
   }
+  if (r->multi && !r->on_trades) { /* several feeds on bars: one pass in path time */
+    if (r->book_dirty) qt__book_band(cx);
+    qt__fill_bars_multi(cx);
+    return;
+  }
   for (int k = 0; k < r->n_feeds && r->n_ord; k++) {
     qt__feed *fd = &r->fd[k];
     if (r->on_trades && fd->f->trades) {
@@ -357,20 +362,30 @@ static inline void mark_and_check_liquidation(qt_ctx *cx, const qt_bars *b0, siz
     qt__mark_all(cx, &u, &r->gross, &m);
     r->eq = r->cash + u;
     /* one feed: the bar's range can cost at most gross x (1 + maint) x
-     * range / close of the slack at the close, so most bars skip the check */
+     * range / close of the slack at the close, so most bars skip the check
+     * (multiplied out: a division here was most of a quiet bar's time; the
+     * 1e-12 keeps a rounding of the product from skipping a bar at the edge) */
     int maybe = 1;
-    if (!r->multi && b0->close[i] > 0)
-      maybe = !(r->eq - m > r->gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) /
-                                b0->close[i]);
+    double c = b0->close[i];
+    if (!r->multi && c > 0)
+      maybe = !((r->eq - m) * c >
+                r->gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) * (1 + 1e-12));
     /* one feed on bars: the path after the last fill with the legs as they
      * are (or a liquidation the fill pass already met); else the range */
     int liq = r->liq_now;
-    if (liq) {
+    if (liq && !r->multi) {
       lpx[0] = r->liq_px;
+    } else if (liq) {
+      for (int k = 0; k < r->n_feeds; k++) lpx[k] = r->liq_pxs[k];
     } else if (maybe && !r->multi && !r->on_trades) {
       double pt[4];
       qt__bar_path(b0, i, pt);
       liq = qt__liq_path(cx, f0, pt, f0->t_held, 3, &lpx[0]);
+    } else if (maybe && !r->on_trades) {
+      /* several feeds on bars: their paths in step, after the range check
+       * (every feed at its worst extreme at once: a lower bound of the path,
+       * so a bar it clears cannot liquidate) */
+      liq = qt__liq_range(cx, lpx) && qt__liq_path_multi(cx, f0->t_held, 3, lpx);
     } else if (maybe) {
       liq = qt__liq_range(cx, lpx);
     }
@@ -436,7 +451,15 @@ static inline void record_point(qt_ctx *cx, size_t i) {
   }
   size_t j = i - r->from;
   cx->equity[j] = r->eq;
-  cx->exposure[j] = r->eq > 0 ? r->gross / r->eq : 0;
+  cx->exposure[j] = r->gross; /* over the equity once the run is done (exposure_pass) */
+}
+
+/* Exposure = gross notional / equity at each close (0 if equity <= 0): one
+ * pass after the loop, which divides faster than one division a bar. */
+static void exposure_pass(qt_ctx *cx, size_t nb) {
+  const double *eq = cx->equity;
+  double *x = cx->exposure;
+  for (size_t j = 0; j < nb; j++) x[j] = eq[j] > 0 ? x[j] / eq[j] : 0;
 }
 
 /* The result borrows the engine's buffers until its next run or free. */
@@ -499,6 +522,7 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   if (s->fini) s->fini(cx->st);
   if (cx->r.oom)
     return qt_err_set(err, QT_ENOMEM, "qt_engine_run: out of memory for the trade list or order log");
+  exposure_pass(cx, cx->r.to - cx->r.from);
   fill_result(cx, b0, out);
   return QT_OK;
 }

@@ -43,6 +43,7 @@ typedef struct qt__touch {
   unsigned gen;
   double t, px;
   int maker;
+  int k;      /* the feed */
   size_t seq;
 } qt__touch;
 
@@ -118,8 +119,10 @@ typedef struct qt__run {
   int multi, on_trades, toc, any_funding, extra_cols; /* the run's shape, fixed at start */
   int lots;         /* trade records by lot (FIFO) instead of at the average price */
   /* the bar being processed */
-  int liq_now;      /* one feed: the fill pass met the maintenance margin at liq_px */
+  int liq_now;      /* the fill pass met the maintenance margin at liq_px (one feed) or
+                     * liq_pxs (several) */
   double liq_px;
+  double liq_pxs[QT__MAX_FEEDS];
   double eq, gross; /* the bar's equity point and gross notional */
   size_t fills0;    /* n_fills when the bar was marked at its close */
 } qt__run;
@@ -261,6 +264,7 @@ void qt__book_expire(qt_ctx *cx);
 /* fill.c: matching and fills */
 void qt__fill_exec(qt_ctx *cx, size_t j, double px, int maker, int64_t ts);
 void qt__fill_bar(qt_ctx *cx, int k);
+void qt__fill_bars_multi(qt_ctx *cx);
 void qt__fill_trades(qt_ctx *cx, int k, int64_t end_ms);
 void qt__fill_skip_trades(qt_ctx *cx, int k, int64_t end_ms);
 void qt__fill_on_close(qt_ctx *cx);
@@ -316,6 +320,12 @@ void qt__funding_settle(qt_ctx *cx, int k);
 /* liquidation.c: equity minus maintenance margin against the bar */
 int qt__liq_path(const qt_ctx *cx, const qt__feed *fd, const double pt[4], double t0, double t1,
                  double *px);
+/* Several feeds on bars: the same along the bars' paths run in step (path
+ * time t in [t0, t1], each fresh feed at its own path's price at t, the
+ * others at their close), with the legs as they are.  1 when equity minus
+ * maintenance margin turns negative, with every feed's price at that time
+ * in lpx (the opens after a gap). */
+int qt__liq_path_multi(const qt_ctx *cx, double t0, double t1, double *lpx);
 
 /* Feed fd's part of equity minus maintenance margin, a line in its price:
  * slope p - off (with the cash added, the whole of it for one feed).  0 when
