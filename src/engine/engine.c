@@ -362,14 +362,11 @@ static inline void mark_and_check_liquidation(qt_ctx *cx, const qt_bars *b0, siz
     qt__mark_all(cx, &u, &r->gross, &m);
     r->eq = r->cash + u;
     /* one feed: the bar's range can cost at most gross x (1 + maint) x
-     * range / close of the slack at the close, so most bars skip the check
-     * (multiplied out: a division here was most of a quiet bar's time; the
-     * 1e-12 keeps a rounding of the product from skipping a bar at the edge) */
+     * range / close of the slack at the close, so most bars skip the check */
     int maybe = 1;
-    double c = b0->close[i];
-    if (!r->multi && c > 0)
-      maybe = !((r->eq - m) * c >
-                r->gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) * (1 + 1e-12));
+    if (!r->multi && b0->close[i] > 0)
+      maybe = !(r->eq - m > r->gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) /
+                                b0->close[i]);
     /* one feed on bars: the path after the last fill with the legs as they
      * are (or a liquidation the fill pass already met); else the range */
     int liq = r->liq_now;
@@ -451,15 +448,7 @@ static inline void record_point(qt_ctx *cx, size_t i) {
   }
   size_t j = i - r->from;
   cx->equity[j] = r->eq;
-  cx->exposure[j] = r->gross; /* over the equity once the run is done (exposure_pass) */
-}
-
-/* Exposure = gross notional / equity at each close (0 if equity <= 0): one
- * pass after the loop, which divides faster than one division a bar. */
-static void exposure_pass(qt_ctx *cx, size_t nb) {
-  const double *eq = cx->equity;
-  double *x = cx->exposure;
-  for (size_t j = 0; j < nb; j++) x[j] = eq[j] > 0 ? x[j] / eq[j] : 0;
+  cx->exposure[j] = r->eq > 0 ? r->gross / r->eq : 0;
 }
 
 /* The result borrows the engine's buffers until its next run or free. */
@@ -522,7 +511,6 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   if (s->fini) s->fini(cx->st);
   if (cx->r.oom)
     return qt_err_set(err, QT_ENOMEM, "qt_engine_run: out of memory for the trade list or order log");
-  exposure_pass(cx, cx->r.to - cx->r.from);
   fill_result(cx, b0, out);
   return QT_OK;
 }
