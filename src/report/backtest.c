@@ -215,10 +215,10 @@ void qt_report_bt_header(FILE *f, const qt_report_bt *b) {
       fprintf(f, " %s=%g", ps->name, b->params[k]);
   }
   if (mk) fprintf(f, "\nmarket      %s", qt_market_describe(mk, desc, sizeof desc));
-  fprintf(f, "\ntraded      %zu bars of %s, %s .. %s (%s)\n", r->n_bars,
-          interval_text(r->interval_ms, iv, sizeof iv), a, z,
+  fprintf(f, "\ntraded      %zu bars, %s .. %s (%s of %s bars)\n", r->n_bars, a, z,
           qt_report_duration((double)(r->ts_ms[r->n_bars - 1] + r->interval_ms - r->ts_ms[0]), d,
-                             sizeof d));
+                             sizeof d),
+          interval_text(r->interval_ms, iv, sizeof iv));
   if (f0)
     fprintf(f, "costs       fees maker %g bps, taker %g bps; slippage %g bps on market and stop fills\n",
             f0->inst.maker_bps, f0->inst.taker_bps, eo->slippage_bps);
