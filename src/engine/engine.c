@@ -51,6 +51,8 @@ void qt_engine_free(qt_engine *e) {
   qt_free(cx->olog);
   qt_free(cx->equity);
   qt_free(cx->exposure);
+  for (int k = 0; k < QT__MAX_FEEDS; k++)
+    for (int l = 0; l < 3; l++) qt_free(cx->lots[k][l]);
   qt__ind_free_all(cx);
   qt_free(e);
 }
@@ -94,6 +96,12 @@ static int check_feeds(const qt_feed *feeds, int n_feeds, const qt_engine_opts *
     return qt_err_set(err, QT_EINVAL,
                       "qt_engine_run: slippage_bps and leverage_cap must be >= 0, cash finite");
   if (o->max_orders == 0) return qt_err_set(err, QT_EINVAL, "qt_engine_run: max_orders is 0");
+  if (o->trade_accounting < QT_ACCOUNTING_AUTO || o->trade_accounting > QT_ACCOUNTING_LOTS)
+    return qt_err_set(err, QT_EINVAL, "qt_engine_run: trade_accounting %d (0 auto, 1 average, 2 lots)",
+                      o->trade_accounting);
+  if (o->close_at_end < QT_CLOSE_AT_END_NONE || o->close_at_end > QT_CLOSE_AT_END_OPEN)
+    return qt_err_set(err, QT_EINVAL, "qt_engine_run: close_at_end %d (0 none, 1 close, 2 open)",
+                      o->close_at_end);
   return QT_OK;
 }
 
@@ -234,6 +242,8 @@ static void run_start(qt_ctx *cx, const qt_feed *feeds, int n_feeds, const qt_st
       .multi = n_feeds > 1,
       .on_trades = cx->o.fill_on_trades,
       .toc = cx->o.trade_on_close,
+      .lots = cx->o.trade_accounting == QT_ACCOUNTING_LOTS ||
+              (cx->o.trade_accounting == QT_ACCOUNTING_AUTO && (s->needs & QT_NEEDS_LOTS)),
       .any_funding = any_funding,
       .extra_cols = b0->volume && b0->quote_volume && b0->trade_count && b0->taker_buy_base &&
                     b0->taker_buy_quote,
@@ -325,6 +335,11 @@ static inline void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i) {
         if (r->fd[k].f->trades) qt__fill_skip_trades(cx, k, end_ms);
     return;
   }
+  if (r->multi && !r->on_trades) { /* several feeds on bars: one pass in path time */
+    if (r->book_dirty) qt__book_band(cx);
+    qt__fill_bars_multi(cx);
+    return;
+  }
   for (int k = 0; k < r->n_feeds && r->n_ord; k++) {
     qt__feed *fd = &r->fd[k];
     if (r->on_trades && fd->f->trades) {
@@ -363,12 +378,19 @@ static inline void mark_and_check_liquidation(qt_ctx *cx, const qt_bars *b0, siz
     /* one feed on bars: the path after the last fill with the legs as they
      * are (or a liquidation the fill pass already met); else the range */
     int liq = r->liq_now;
-    if (liq) {
+    if (liq && !r->multi) {
       lpx[0] = r->liq_px;
+    } else if (liq) {
+      for (int k = 0; k < r->n_feeds; k++) lpx[k] = r->liq_pxs[k];
     } else if (maybe && !r->multi && !r->on_trades) {
       double pt[4];
       qt__bar_path(b0, i, pt);
       liq = qt__liq_path(cx, f0, pt, f0->t_held, 3, &lpx[0]);
+    } else if (maybe && !r->on_trades) {
+      /* several feeds on bars: their paths in step, after the range check
+       * (every feed at its worst extreme at once: a lower bound of the path,
+       * so a bar it clears cannot liquidate) */
+      liq = qt__liq_range(cx, lpx) && qt__liq_path_multi(cx, f0->t_held, 3, lpx);
     } else if (maybe) {
       liq = qt__liq_range(cx, lpx);
     }
@@ -406,7 +428,15 @@ static inline void trade_on_close(qt_ctx *cx) {
   if (cx->r.toc && cx->r.n_ord) qt__fill_on_close(cx);
 }
 
-/* 8. On the last bar with close_at_end: everything closes at the last close. */
+/* 4b. On the last bar with close_at_end = open: everything closes at the
+ * open once the bar's fills are done (fd->px is still the open). */
+static inline void close_at_open_end(qt_ctx *cx, size_t i) {
+  if (i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN && !cx->r.stopped)
+    qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
+}
+
+/* 8. On the last bar with close_at_end: everything (still or again) open
+ * closes at the last close. */
 static inline void close_at_end(qt_ctx *cx, size_t i) {
   if (i + 1 == cx->r.to && cx->o.close_at_end) qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
@@ -492,6 +522,7 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
     expire_orders(cx);                      /* 2 */
     expire_signals(cx);                     /* 3 */
     fill_pass(cx, b0, i);                   /* 4 */
+    close_at_open_end(cx, i);               /* 4b */
     mark_and_check_liquidation(cx, b0, i);  /* 5 */
     if (!cx->r.stopped) {                   /* a liquidated strategy hears nothing */
       strategy_bar(cx, b0, i, &bar);        /* 6 */

@@ -53,6 +53,11 @@ qt_metrics_opts qt_metrics_opts_default(void) {
   return (qt_metrics_opts){.bars_per_year = 0, .calendar_247 = 1};
 }
 
+size_t qt_metrics_buy_hold_from(int lookback, size_t from) {
+  size_t warm = lookback > 1 ? (size_t)lookback - 1 : 0;
+  return warm > from ? warm - from : 0;
+}
+
 double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247) {
   const double day = 86400000.0, week = 7 * day;
   if (interval_ms <= 0) return 0;
@@ -501,7 +506,9 @@ static int compute(qt_metrics_stream *sm, const qt_result *r, const double *clos
   m.fees_paid = r->fees_paid;
   m.funding_paid = r->funding_paid;
   m.expiry_rate = r->n_signals ? (double)r->n_expired / (double)r->n_signals : 0.0;
-  if (close0 && r->n_bars > 0 && close0[0] > 0) m.buy_hold_return = finite_or_nan(close0[r->n_bars - 1] / close0[0] - 1);
+  size_t bh = o->buy_hold_from;
+  if (close0 && bh < r->n_bars && close0[bh] > 0)
+    m.buy_hold_return = finite_or_nan(close0[r->n_bars - 1] / close0[bh] - 1);
   if (close0) m.alpha = m.total_return - m.beta * m.buy_hold_return; /* NaN if either is */
   /* last guard: nothing infinite leaves this function */
   for (int k = 0; k < QT_METRICS_N; k++) {
@@ -513,6 +520,22 @@ static int compute(qt_metrics_stream *sm, const qt_result *r, const double *clos
 fail:
   set_all(out, 0);
   return rc;
+}
+
+static int ends_with(const char *s, const char *tail) {
+  size_t a = strlen(s), b = strlen(tail);
+  return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+int qt_metrics_unit(int k) {
+  if (k < 0 || k >= QT_METRICS_N) return QT_UNIT_RATIO;
+  const char *n = names[k], *d = docs[k];
+  if (ends_with(n, "_ms")) return QT_UNIT_DURATION;
+  if (ends_with(n, "_bars") || strcmp(n, "trades") == 0) return QT_UNIT_COUNT;
+  if (strstr(d, "fraction")) return QT_UNIT_PERCENT;
+  if ((ends_with(d, ", money") || strstr(d, "quote currency")) && !strstr(d, " / "))
+    return QT_UNIT_MONEY;
+  return QT_UNIT_RATIO;
 }
 
 const char *qt_metrics_name(int k) { return k >= 0 && k < QT_METRICS_N ? names[k] : NULL; }
