@@ -149,4 +149,39 @@ QT_API int qt_storage_sqlite_path(const char *url, char *buf, size_t cap, qt_err
  * truncated to cap - 1 bytes (NUL-terminated when cap > 0).  Returns buf. */
 QT_API char *qt_storage_url_redact(const char *url, char *buf, size_t cap);
 
+/* ==== trial return series (src/storage/returns.c) ====
+ * The per-period returns of each complete trial (e.g. daily equity returns),
+ * stored compactly in a `trial_returns` table so the overfitting statistics
+ * (qtune validate: DSR, PBO, SPA) run on any stored study.  Number
+ * QT_RETURNS_BUY_HOLD holds the market's buy-and-hold returns over the same
+ * periods (the benchmark).  A stored series is immutable.  Values are kept
+ * as float32 (7 significant digits); a series holds at most
+ * QT_RETURNS_MAX_N values. */
+#define QT_RETURNS_BUY_HOLD (-1)
+#define QT_RETURNS_MAX_N 1000000
+
+typedef struct qt_returns_rec {
+  int64_t number;    /* trial number, or QT_RETURNS_BUY_HOLD */
+  int64_t period_ms; /* length of one period (86400000: daily) */
+  int64_t start_ms;  /* start of the first period */
+  size_t n;
+  double *r;         /* n returns, owned (qt_returns_recs_free) */
+} qt_returns_rec;
+
+/* Stores the series r[0..n) of trial `number` of study study_id.
+ * QT_ESTATE when that trial already has one (series are immutable);
+ * QT_EINVAL when n is 0 or above QT_RETURNS_MAX_N, period_ms <= 0 or a value
+ * is not finite (the message names the index); storage errors. */
+QT_API int qt_returns_put(qt_storage *s, int64_t study_id, int64_t number, int64_t period_ms,
+                          int64_t start_ms, const double *r, size_t n, qt_err *err);
+/* Every stored series of the study ordered by number (the buy-and-hold one
+ * first); *out is qt_malloc'd, free with qt_returns_recs_free.  A study with
+ * none gives *out_n 0.  QT_EPARSE naming the trial for a corrupt row. */
+QT_API int qt_returns_list(qt_storage *s, int64_t study_id, qt_returns_rec **out, size_t *out_n,
+                           qt_err *err);
+QT_API void qt_returns_recs_free(qt_returns_rec *v, size_t n);
+/* Deletes the study's series (all of them); *out_n (may be NULL) how many. */
+QT_API int qt_returns_delete(qt_storage *s, int64_t study_id, size_t *out_n, qt_err *err);
+/* ==== end of trial return series ==== */
+
 #endif
