@@ -122,6 +122,15 @@ typedef struct qt_metric_kv {
 typedef struct qt_metric_set {
   qt_metric_kv *v;
   size_t n, cap;
+  /* Optional per-period returns of the run (qt_metrics_period_returns; a
+   * strategy backtest fills them): stored with a complete trial by the
+   * runner (qt_returns_put) for qtune validate.  n_ret 0: none.  bench_ret,
+   * when not NULL, borrows n_ret buy-and-hold returns over the same periods
+   * (the objective's, read-only). */
+  double *ret;
+  size_t n_ret, cap_ret;
+  int64_t ret_period_ms, ret_start_ms;
+  const double *bench_ret;
 } qt_metric_set;
 QT_API void qt_metric_set_init(qt_metric_set *m);
 QT_API void qt_metric_set_fini(qt_metric_set *m);
@@ -131,6 +140,9 @@ QT_API void qt_metric_set_clear(qt_metric_set *m);
 QT_API int qt_metric_set_put(qt_metric_set *m, const char *name, double value, qt_err *err);
 /* Pointer to the value of name, or NULL when absent.  Borrowed. */
 QT_API const double *qt_metric_set_find(const qt_metric_set *m, const char *name);
+/* Room for n returns in m->ret (kept across clear(), so a worker allocates
+ * only on its first trials); sets m->n_ret = n.  QT_ENOMEM. */
+QT_API int qt_metric_set_reserve_returns(qt_metric_set *m, size_t n, qt_err *err);
 
 /* ---- objectives: params in, metrics out ----
  * One shared instance per study (read-only while workers run) and one worker
