@@ -259,4 +259,43 @@ typedef struct qt_compare_side {
 QT_API int qt_holdout_compare(const qt_study *a, const qt_study *b, qt_compare_side *out_a,
                               qt_compare_side *out_b, qt_err *err);
 
+/* ==== the overfitting statistics of a stored study (src/validate/study_stats.c) ====
+ * qtune validate: the complete trials' stored per-period returns (the
+ * storage's trial_returns, written by the runner) as a T x N matrix, then
+ * for the study's best trial (qt_study_best): PSR, DSR (N = the trials with
+ * returns, the variance of their Sharpe ratios), MinTRL at 95%, MinBTL for
+ * its annualized Sharpe; PBO by CSCV with the logit distribution and the
+ * degradation; Reality Check and SPA against flat and buy-and-hold; the
+ * spread of the top N's parameters; with an objective, the best's
+ * neighbourhood re-run.  The result is one JSON object in caller buffers. */
+typedef struct qt_validate_opts {
+  size_t pbo_blocks;  /* S (default 16; lowered to the even number of periods when fewer) */
+  size_t top_n;       /* trials whose parameter spread is shown (default 10) */
+  qt_spa_opts spa;    /* bootstrap of RC/SPA (qt_spa_opts_default) */
+  double dsr_reject;  /* DSR below this rejects the best (default 0.95) */
+  double pbo_reject;  /* PBO at or above this rejects the study (default 0.5) */
+  const qt_objective *objective; /* NULL: no neighbourhood; else the study's own market */
+} qt_validate_opts;
+QT_API qt_validate_opts qt_validate_opts_default(void);
+
+/* Writes the statistics of st as JSON into buf: study, best_trial,
+ * best_params, trials, trials_without_returns, periods, period_ms,
+ * start_ms, "sharpe" {sharpe, sharpe_annual, skew, kurt, sharpe_variance,
+ * sr0, dsr, psr, min_trl_periods, min_btl_years, data_years, rejected},
+ * "pbo" {blocks, combinations, pbo, slope, intercept, p_loss, logit_bins
+ * (8 counts over [-4, 4) by 1, tails in the end bins), logit_q25/median/q75,
+ * is/oos_sharpe_mean, rejected}, "spa" {flat: {best_trial, rc_stat, rc_p,
+ * spa_stat, spa_p}, buy_hold: ...}, "stability" {top_n, params: [{name,
+ * min, max, mean, sd, sd_share}]}, "neighbourhood" {best_sharpe, neighbours:
+ * [{param, value, sharpe, total_profit}], n, kept_half_sharpe}.
+ * QT_ESTATE when the study has no feasible complete trial, fewer than 2
+ * trials with returns or the best has none; QT_ENOTFOUND when it stored no
+ * returns at all; QT_EINVAL when buf is too small; storage errors. */
+QT_API int qt_validate_study(qt_study *st, const qt_validate_opts *o, char *buf, size_t cap,
+                             qt_err *err);
+/* The result of qt_validate_study as readable tables with one verdict line
+ * per statistic.  QT_EPARSE for other JSON; QT_EIO when f reports an error. */
+QT_API int qt_validate_write_table(const char *json, FILE *f, qt_err *err);
+/* ==== end of the overfitting statistics of a stored study ==== */
+
 #endif
