@@ -298,4 +298,81 @@ QT_API int qt_validate_study(qt_study *st, const qt_validate_opts *o, char *buf,
 QT_API int qt_validate_write_table(const char *json, FILE *f, qt_err *err);
 /* ==== end of the overfitting statistics of a stored study ==== */
 
+/* ==== walk-forward (src/validate/walkforward.c) ====
+ * Windows of a train span followed by a test span, every `step` (rolling)
+ * or all from the first bar (anchored).  Each window's study NAME/w01, ...
+ * searches its train span and is stored, so a second run resumes (a window
+ * with all its trials is not re-run; a window study on other spans or
+ * settings is refused); the best (qt_study_rank order) runs on the test
+ * span with the earlier bars as warm-up, and the test spans' equity curves
+ * are chained into one stitched out-of-sample curve with its own metrics. */
+#define QT_WF_MAX_WINDOWS 999
+
+typedef struct qt_wf_opts {
+  int64_t train_ms, test_ms; /* > 0 */
+  int64_t step_ms;           /* 0: test_ms; shorter than test_ms is refused */
+  int anchored;              /* 1: every train span starts at the first bar */
+  size_t n_trials;           /* per window (default 200), warm-start trials included */
+  size_t jobs;               /* runner threads per window (0: all cores) */
+  int deterministic;         /* the runner's deterministic batches */
+  int warm_start;            /* 1: a new window first runs the previous window's top params */
+  size_t warm_top;           /* how many (default 5) */
+  const char *name;          /* the walk-forward's name: window studies NAME/wNN */
+  const char *storage_url;   /* NULL: qt_storage_default_url() */
+  uint64_t seed;             /* window k's study seed is seed + k */
+  const qt_sampler_vtbl *sampler;   /* NULL: tpe (or a resumed study's) */
+  const qt_kv *sampler_opts;
+  qt_goal goal;              /* default: qt_goal_default(, 1) */
+  const qt_space *space;     /* required, borrowed */
+  const char *config_json;   /* stored as each study's "user" config, may be NULL */
+  volatile int *stop;        /* set: no further window starts */
+  void (*on_window)(void *ud, size_t done, size_t total); /* may be NULL */
+  void *on_window_ud;
+} qt_wf_opts;
+QT_API qt_wf_opts qt_wf_opts_default(void);
+
+typedef struct qt_wf_window {
+  size_t train_from, train_to, test_from, test_to; /* bar indices, [from, to) */
+} qt_wf_window;
+
+/* The windows over the bars [from_i, to_i) (ts_ms: their opens): window k
+ * trains on [t0 + k step, t0 + k step + train) (anchored: from t0) and tests
+ * on the next `test`, as long as the test span ends by the last bar.
+ * QT_EINVAL when a span is not positive, step < test, a part would have
+ * fewer than 2 bars, more than cap windows fit, or none does (the message
+ * gives the data's length). */
+QT_API int qt_wf_windows(const int64_t *ts_ms, size_t from_i, size_t to_i, const qt_wf_opts *o,
+                         qt_wf_window *out, size_t cap, size_t *out_n, qt_err *err);
+
+/* What a walk-forward runs on: the strategy, the whole loaded market
+ * (borrowed) and its backtest settings, and the options. */
+typedef struct qt_wf_ctx {
+  const qt_strategy_vtbl *strategy;
+  const qt_feed *feeds;
+  int n_feeds;
+  size_t from_i, to_i;   /* the bars split into windows (to_i 0: all) */
+  qt_engine_opts eo;     /* from/to are set per window */
+  const char *catalog, *data_file; /* the market's source, for the studies' pins */
+  qt_wf_opts opts;
+} qt_wf_ctx;
+
+/* Runs (or resumes) every window and writes the result JSON into buf:
+ * name, strategy, train, test, step, anchored, trials, warm_start,
+ * objective, "windows": [{window, study, train_from, train_to, test_from,
+ * test_to, train_bars, test_bars, trials, trials_run, warm_started,
+ * best_trial (null: no complete trial), best_feasible, best_objective,
+ * params, is: {sharpe, total_return, max_drawdown, trades, profit_factor,
+ * win_rate}, oos: {the same}, wfe}], "drift": [{name, values, mean,
+ * sd_share, step_share}], "stitched": {from, to, bars, start_cash,
+ * final_equity, metrics, buy_hold_return}, wfe_mean, windows_positive,
+ * windows_tested.  WFE = (OOS total return / test days) / (IS total return
+ * / train days), null when the in-sample return is not positive.
+ * QT_EINVAL for bad windows or too small a buf; study, storage and engine
+ * errors (the message names the window study). */
+QT_API int qt_wf_run(const qt_wf_ctx *c, char *buf, size_t cap, qt_err *err);
+/* The result as tables: one row per window, the drift, the stitched curve
+ * and a verdict.  QT_EPARSE for other JSON; QT_EIO. */
+QT_API int qt_wf_write_table(const char *json, FILE *f, qt_err *err);
+/* ==== end of walk-forward ==== */
+
 #endif

@@ -13,6 +13,7 @@
   X("best", cmd_best, "print a study's best trial, write its params file")       \
   X("report", cmd_report, "write a study's report: Markdown or self-contained HTML") \
   X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
+  X("walk-forward", cmd_walkforward, "walk-forward: a study per train window, its best tested on the next") \
   X("validate", cmd_validate, "overfitting statistics of a study: DSR, PBO, SPA, stability") \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
   X("version", cmd_version, "print the version")
