@@ -337,7 +337,8 @@ typedef struct qt_wf_window {
 
 /* The windows over the bars [from_i, to_i) (ts_ms: their opens): window k
  * trains on [t0 + k step, t0 + k step + train) (anchored: from t0) and tests
- * on the next `test`, as long as the test span ends by the last bar.
+ * on the next `test`, as long as the test span ends by the end of the last
+ * bar (its open plus the last bars' spacing).
  * QT_EINVAL when a span is not positive, step < test, a part would have
  * fewer than 2 bars, more than cap windows fit, or none does (the message
  * gives the data's length). */

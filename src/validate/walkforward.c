@@ -43,7 +43,8 @@ int qt_wf_windows(const int64_t *ts_ms, size_t from_i, size_t to_i, const qt_wf_
                       "walk-forward: --step shorter than --test makes the test spans overlap "
                       "(they could not be chained into one out-of-sample curve)");
   if (to_i <= from_i + 1) return qt_err_set(err, QT_EINVAL, "walk-forward: no bars to split");
-  int64_t t0 = ts_ms[from_i], t_end = ts_ms[to_i - 1] + 1; /* test spans end by the last bar */
+  /* test spans end by the end of the last bar (its open + the bar interval) */
+  int64_t t0 = ts_ms[from_i], t_end = ts_ms[to_i - 1] + (ts_ms[to_i - 1] - ts_ms[to_i - 2]);
   size_t n = 0;
   for (size_t k = 0;; k++) {
     int64_t tr0 = o->anchored ? t0 : t0 + (int64_t)k * step;
@@ -450,6 +451,7 @@ int qt_wf_run(const qt_wf_ctx *c, char *buf, size_t cap, qt_err *err) {
   memset(&S, 0, sizeof S);
   S.cash = S.end = c->eo.cash;
   json_t *root = json_object(), *warr = json_array();
+  json_object_set_new(root, "windows", warr); /* owned by root from here on */
   int r = qt_wf_windows(b->ts_ms, c->from_i, to_i, o, win, QT_WF_MAX_WINDOWS, &nw, err);
   if (r) goto fail;
   if ((r = qt_engine_new(&c->eo, &eng, err)) != 0) goto fail;
@@ -463,6 +465,8 @@ int qt_wf_run(const qt_wf_ctx *c, char *buf, size_t cap, qt_err *err) {
   json_object_set_new(root, "trials", json_integer((json_int_t)o->n_trials));
   json_object_set_new(root, "warm_start", json_boolean(o->warm_start));
   json_object_set_new(root, "objective", json_string(o->goal.metric));
+  json_object_del(root, "windows"); /* keep the key order: windows after the settings */
+  warr = json_array();
   json_object_set_new(root, "windows", warr);
   for (size_t k = 0; k < nw; k++) {
     if (o->stop && *o->stop) break;
