@@ -275,6 +275,10 @@ typedef struct qt_validate_opts {
   double dsr_reject;  /* DSR below this rejects the best (default 0.95) */
   double pbo_reject;  /* PBO at or above this rejects the study (default 0.5) */
   const qt_objective *objective; /* NULL: no neighbourhood; else the study's own market */
+  size_t stability_runs;         /* K more studies under other seeds (needs objective) */
+  const qt_objective *oos_objective; /* NULL, or the held-out bars: the runs' bests there */
+  size_t jobs;                   /* runner threads of the stability runs (0: all cores) */
+  const char *storage_url;       /* where the stability runs are stored (the study's) */
 } qt_validate_opts;
 QT_API qt_validate_opts qt_validate_opts_default(void);
 
@@ -287,12 +291,29 @@ QT_API qt_validate_opts qt_validate_opts_default(void);
  * is/oos_sharpe_mean, rejected}, "spa" {flat: {best_trial, rc_stat, rc_p,
  * spa_stat, spa_p}, buy_hold: ...}, "stability" {top_n, params: [{name,
  * min, max, mean, sd, sd_share}]}, "neighbourhood" {best_sharpe, neighbours:
- * [{param, value, sharpe, total_profit}], n, kept_half_sharpe}.
+ * [{param, value, sharpe, total_profit}], n, kept_half_sharpe},
+ * "stability_runs" {trials, runs: [{study, seed, best_trial, objective,
+ * params, sharpe, oos_sharpe, oos_total_return}] (the study itself first),
+ * params: [{name, values, sd_share}]}.
  * QT_ESTATE when the study has no feasible complete trial, fewer than 2
  * trials with returns or the best has none; QT_ENOTFOUND when it stored no
  * returns at all; QT_EINVAL when buf is too small; storage errors. */
 QT_API int qt_validate_study(qt_study *st, const qt_validate_opts *o, char *buf, size_t cap,
                              qt_err *err);
+/* What a stored study ran on, rebuilt from its pin (qt_study_pinned): the
+ * strategy's name, the market options (catalog or data file, symbol, the
+ * traded from/to, fee/lot/tick overrides) and the backtest settings.  The
+ * mo's strings point into *out, so *out must stay in place while mo is
+ * used.  Load the market and compare a fresh pin with the stored one
+ * (qt_study_pin_diff) before trusting it: a data file's importer options
+ * are not pinned.  QT_EPARSE naming the field. */
+typedef struct qt_study_market {
+  char strategy[256], catalog[1024], data_file[1024], symbols[256], from[48], to[48];
+  qt_market_opts mo;
+  qt_engine_opts eo;
+} qt_study_market;
+QT_API int qt_study_market_from_pin(const char *pin_json, qt_study_market *out, qt_err *err);
+
 /* The result of qt_validate_study as readable tables with one verdict line
  * per statistic.  QT_EPARSE for other JSON; QT_EIO when f reports an error. */
 QT_API int qt_validate_write_table(const char *json, FILE *f, qt_err *err);

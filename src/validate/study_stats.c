@@ -6,6 +6,7 @@
  * objective, the best's neighbourhood re-scored).  Formulas: overfit.c and
  * docs/validate.md; this file only gathers the inputs and the verdicts. */
 #include "qtune/validate.h"
+#include "validate/validate_int.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -417,6 +418,8 @@ int qt_validate_study(qt_study *st, const qt_validate_opts *opts, char *buf, siz
   if ((r = spa_stats(&m, &o, root, err)) != 0) goto fail;
   if ((r = top_spread(st, &o, root, err)) != 0) goto fail;
   if (o.objective && (r = neighbourhood(st, best, o.objective, root, err)) != 0) goto fail;
+  if (o.objective && o.stability_runs && (r = qt__validate_stability_runs(st, &o, root, err)) != 0)
+    goto fail;
   char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   if (!s) {
     r = qt_err_set(err, QT_ENOMEM, "validate: out of memory");
@@ -450,6 +453,38 @@ static void write_spa(FILE *f, const char *what, json_t *a) {
           (long long)json_integer_value(json_object_get(a, "best_trial")), rc, spa,
           rc < 0.05 ? "beats it beyond data snooping (RC p < 0.05)"
                     : "not significant after data snooping (RC p >= 0.05)");
+}
+
+static void write_runs(FILE *f, json_t *sr) {
+  json_t *runs = json_object_get(sr, "runs");
+  fprintf(f, "\nstability runs: the study repeated with %zu other seed(s), %lld trials each\n",
+          json_array_size(runs) ? json_array_size(runs) - 1 : 0,
+          (long long)json_integer_value(json_object_get(sr, "trials")));
+  fprintf(f, "  %-28s %12s %6s %10s %9s %9s\n", "study", "seed", "best", "objective", "sharpe",
+          "OOS shrp");
+  size_t i;
+  json_t *v;
+  char a[32], b[32], c[32];
+  json_array_foreach(runs, i, v) {
+    double obj = jd(v, "objective"), sh = jd(v, "sharpe"), os = jd(v, "oos_sharpe");
+    snprintf(a, sizeof a, isfinite(obj) ? "%.4g" : "-", obj);
+    snprintf(b, sizeof b, isfinite(sh) ? "%.2f" : "-", sh);
+    snprintf(c, sizeof c, isfinite(os) ? "%.2f" : "-", os);
+    fprintf(f, "  %-28s %12lld %6lld %10s %9s %9s\n", json_string_value(json_object_get(v, "study")),
+            (long long)json_integer_value(json_object_get(v, "seed")),
+            (long long)json_integer_value(json_object_get(v, "best_trial")), a, b, c);
+  }
+  size_t unstable = 0, np = 0;
+  json_array_foreach(json_object_get(sr, "params"), i, v) {
+    double share = jd(v, "sd_share");
+    np++;
+    unstable += share > 0.25;
+    fprintf(f, "  %-24s best values sd %5.1f%% of the range%s\n",
+            json_string_value(json_object_get(v, "name")), 100 * share,
+            share > 0.25 ? "  (differs between seeds)" : "");
+  }
+  fprintf(f, "  %zu of %zu parameters differ between seeds by more than 25%% of their range\n",
+          unstable, np);
 }
 
 int qt_validate_write_table(const char *json, FILE *f, qt_err *err) {
@@ -547,6 +582,8 @@ int qt_validate_write_table(const char *json, FILE *f, qt_err *err) {
             (long long)json_integer_value(json_object_get(nb, "kept_half_sharpe")),
             (long long)json_integer_value(json_object_get(nb, "n")));
   }
+  json_t *sr = json_object_get(j, "stability_runs");
+  if (sr) write_runs(f, sr);
   json_decref(j);
   return ferror(f) ? qt_err_set(err, QT_EIO, "validate: write failed") : QT_OK;
 }
