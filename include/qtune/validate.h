@@ -314,6 +314,27 @@ typedef struct qt_study_market {
 } qt_study_market;
 QT_API int qt_study_market_from_pin(const char *pin_json, qt_study_market *out, qt_err *err);
 
+/* A stored strategy study's market and objective, rebuilt from its pin to
+ * re-run trials (the neighbourhood, stability runs, the gate's baseline):
+ * the market loaded again, a fresh pin compared with the stored one, the
+ * backtest objective, and with a stored holdout the objective over the
+ * held-out bars (oos.vt NULL when none).  Release with qt_study_rerun_close
+ * (also after a failure; a zeroed one is a no-op). */
+typedef struct qt_study_rerun {
+  qt_study_market sm;
+  const qt_strategy_vtbl *strategy;
+  qt_market mk, mk_full;
+  int have_mk, have_full;
+  void *plugin;
+  qt_engine_opts eo, eo_oos;
+  qt_objective obj, oos;
+} qt_study_rerun;
+/* 0 on success; otherwise a POSITIVE number (the negated status) with the
+ * reason in err (no pin, the data or settings changed: the differences,
+ * the market no longer loads), so a caller can skip the re-runs. */
+QT_API int qt_study_rerun_open(qt_study *st, qt_study_rerun *x, qt_err *err);
+QT_API void qt_study_rerun_close(qt_study_rerun *x);
+
 /* The result of qt_validate_study as readable tables with one verdict line
  * per statistic.  QT_EPARSE for other JSON; QT_EIO when f reports an error. */
 QT_API int qt_validate_write_table(const char *json, FILE *f, qt_err *err);

@@ -3,75 +3,10 @@
 #include "cli/cmd_study.h"
 #include "cli/commands.h"
 #include "cli/util.h"
-#include "qtune/strategies.h"
 #include "qtune/validate.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The study's own market and strategy, rebuilt from its pin and checked
- * against it (a fresh pin must equal the stored one), and its objective;
- * with a stored holdout also the objective over the held-out bars.  On
- * failure *why says why the re-runs are skipped (not an error). */
-typedef struct rerun {
-  qt_study_market sm;
-  qt_market mk, mk_full;
-  int have_mk, have_full;
-  void *plugin;
-  qt_objective obj, oos;
-} rerun;
-
-static void rerun_free(rerun *x) {
-  qt_objective_free(&x->obj);
-  qt_objective_free(&x->oos);
-  if (x->have_mk) qt_market_free(&x->mk);
-  if (x->have_full) qt_market_free(&x->mk_full);
-  qt_strategy_unload(x->plugin);
-}
-
-static int rerun_setup(qt_study *st, rerun *x, char *why, size_t cap) {
-  qt_err e;
-  const char *pin = qt_study_pinned(st);
-  if (!pin) return snprintf(why, cap, "the study has no pin (made before pins existed)"), -1;
-  if (qt_study_market_from_pin(pin, &x->sm, &e)) return snprintf(why, cap, "%s", e.msg), -1;
-  const qt_strategy_vtbl *s = qt_strategy_resolve(x->sm.strategy, &x->plugin, &e);
-  if (!s) return snprintf(why, cap, "%s", e.msg), -1;
-  x->have_mk = 1;
-  if (qt_market_load(&x->sm.mo, &x->mk, &e)) return snprintf(why, cap, "%s", e.msg), -1;
-  qt_engine_opts eo = x->sm.eo;
-  eo.from = x->mk.from_i;
-  qt_study_pin p = {x->sm.strategy, x->sm.mo.catalog, x->sm.mo.data, x->mk.feeds, x->mk.n_feeds,
-                    x->mk.from_i, &eo, qt_study_goal(st)};
-  char now[16384], diff[1024];
-  size_t nd = 0;
-  if (qt_study_pin_json(&p, now, sizeof now, &e) ||
-      qt_study_pin_diff(pin, now, diff, sizeof diff, &nd, &e))
-    return snprintf(why, cap, "%s", e.msg), -1;
-  if (nd) return snprintf(why, cap, "the data or settings changed since the study: %s", diff), -1;
-  if (qt_objective_strategy(s, x->mk.feeds, x->mk.n_feeds, &eo, NULL, &x->obj, &e))
-    return snprintf(why, cap, "%s", e.msg), -1;
-  char hb[1 << 16];
-  if (qt_holdout_load(st, hb, sizeof hb, NULL) == QT_OK) {
-    json_t *h = json_loads(hb, 0, NULL);
-    const char *split = json_string_value(json_object_get(json_object_get(h, "split"), "split"));
-    int64_t t = 0;
-    qt_market_opts mo = x->sm.mo;
-    mo.to = NULL;
-    int ok = split && !qt_time_parse(split, strlen(split), &t, NULL);
-    json_decref(h);
-    if (ok) {
-      x->have_full = 1;
-      if (qt_market_load(&mo, &x->mk_full, &e)) return snprintf(why, cap, "%s", e.msg), -1;
-      qt_engine_opts eo2 = eo;
-      eo2.from = qt_bars_lower_bound(x->mk_full.feeds[0].bars, t);
-      eo2.to = 0;
-      if (qt_objective_strategy(s, x->mk_full.feeds, x->mk_full.n_feeds, &eo2, NULL, &x->oos, &e))
-        return snprintf(why, cap, "%s", e.msg), -1;
-    }
-  }
-  return 0;
-}
 
 static const char k_help[] =
     "usage: qtune validate --study-name S [--storage URL] [--json] [--blocks 16]\n"
@@ -162,15 +97,18 @@ int cmd_validate(int argc, char **argv) {
   qt_err e;
   qt_study *st = NULL;
   if (cli_study_open_ro(name, url, &st, &e)) return cli_fail(&e);
-  rerun x;
+  qt_study_rerun x;
   memset(&x, 0, sizeof x);
   char why[1400] = "";
-  if (!no_rerun && rerun_setup(st, &x, why, sizeof why) == 0) {
+  qt_err we;
+  int rr = no_rerun ? -1 : qt_study_rerun_open(st, &x, &we);
+  if (rr > 0) snprintf(why, sizeof why, "%s", we.msg);
+  if (rr == 0) {
     o.objective = &x.obj;
     o.oos_objective = x.oos.vt ? &x.oos : NULL;
     o.storage_url = url ? url : qt_storage_default_url();
   } else if (o.stability_runs) {
-    rerun_free(&x);
+    qt_study_rerun_close(&x);
     qt_study_free(st);
     return cli_failf("validate: --stability-runs needs the study's market: %s",
                      no_rerun ? "--no-rerun given" : why);
@@ -190,7 +128,7 @@ int cmd_validate(int argc, char **argv) {
     printf("\nneighbourhood: not re-run (%s)\n", why);
   }
   free(buf);
-  rerun_free(&x);
+  qt_study_rerun_close(&x);
   qt_study_free(st);
   return rc;
 }

@@ -2,6 +2,7 @@
  * re-run trials: the best's neighbourhood, repeated studies), and the
  * repeated studies themselves (--stability-runs K): the same space, goal,
  * sampler and budget under K other seeds, their bests compared. */
+#include "qtune/strategies.h"
 #include "qtune/validate.h"
 #include "validate/validate_int.h"
 
@@ -74,6 +75,90 @@ int qt_study_market_from_pin(const char *pin_json, qt_study_market *out, qt_err 
 done:
   json_decref(p);
   return r;
+}
+
+void qt_study_rerun_close(qt_study_rerun *x) {
+  if (!x) return;
+  qt_objective_free(&x->obj);
+  qt_objective_free(&x->oos);
+  if (x->have_mk) qt_market_free(&x->mk);
+  if (x->have_full) qt_market_free(&x->mk_full);
+  qt_strategy_unload(x->plugin);
+  memset(x, 0, sizeof *x);
+}
+
+/* The objective over the held-out bars of a study with a stored holdout:
+ * the whole market, trading from the split (earlier bars warm up). */
+static int holdout_objective(qt_study *st, qt_study_rerun *x, qt_err *err) {
+  char *hb = qt_malloc((size_t)1 << 20);
+  if (!hb) return qt_err_set(err, QT_ENOMEM, "out of memory");
+  int r = qt_holdout_load(st, hb, (size_t)1 << 20, NULL);
+  if (r) {
+    qt_free(hb);
+    return QT_OK; /* no holdout: no out-of-sample objective */
+  }
+  json_t *h = json_loads(hb, 0, NULL);
+  qt_free(hb);
+  const char *split = json_string_value(json_object_get(json_object_get(h, "split"), "split"));
+  int64_t t = 0;
+  r = split ? qt_time_parse(split, strlen(split), &t, err)
+            : qt_err_set(err, QT_EPARSE, "study '%s': its holdout has no split", qt_study_name(st));
+  json_decref(h);
+  if (r) return r;
+  qt_market_opts mo = x->sm.mo;
+  mo.to = NULL;
+  x->have_full = 1;
+  if ((r = qt_market_load(&mo, &x->mk_full, err)) != 0) return r;
+  x->eo_oos = x->eo;
+  x->eo_oos.from = qt_bars_lower_bound(x->mk_full.feeds[0].bars, t);
+  x->eo_oos.to = 0;
+  return qt_objective_strategy(x->strategy, x->mk_full.feeds, x->mk_full.n_feeds, &x->eo_oos,
+                               NULL, &x->oos, err);
+}
+
+int qt_study_rerun_open(qt_study *st, qt_study_rerun *x, qt_err *err) {
+  memset(x, 0, sizeof *x);
+  const char *pin = qt_study_pinned(st);
+  int r;
+  char *now = NULL, diff[1024];
+  if (!pin) {
+    r = qt_err_set(err, QT_ENOTFOUND, "study '%s' has no pin (made before pins existed)",
+                   qt_study_name(st));
+    goto fail;
+  }
+  if ((r = qt_study_market_from_pin(pin, &x->sm, err)) != 0) goto fail;
+  if (!(x->strategy = qt_strategy_resolve(x->sm.strategy, &x->plugin, err))) {
+    r = err ? err->code : QT_EINVAL;
+    goto fail;
+  }
+  x->have_mk = 1;
+  if ((r = qt_market_load(&x->sm.mo, &x->mk, err)) != 0) goto fail;
+  x->eo = x->sm.eo;
+  x->eo.from = x->mk.from_i;
+  qt_study_pin p = {x->sm.strategy, x->sm.mo.catalog, x->sm.mo.data, x->mk.feeds, x->mk.n_feeds,
+                    x->mk.from_i, &x->eo, qt_study_goal(st)};
+  size_t nd = 0;
+  if (!(now = qt_malloc(16384))) {
+    r = qt_err_set(err, QT_ENOMEM, "out of memory");
+    goto fail;
+  }
+  if ((r = qt_study_pin_json(&p, now, 16384, err)) != 0) goto fail;
+  if ((r = qt_study_pin_diff(pin, now, diff, sizeof diff, &nd, err)) != 0) goto fail;
+  if (nd) {
+    r = qt_err_set(err, QT_ESTATE, "the data or settings changed since study '%s' ran: %s",
+                   qt_study_name(st), diff);
+    goto fail;
+  }
+  if ((r = qt_objective_strategy(x->strategy, x->mk.feeds, x->mk.n_feeds, &x->eo, NULL, &x->obj,
+                                 err)) != 0)
+    goto fail;
+  if ((r = holdout_objective(st, x, err)) != 0) goto fail;
+  qt_free(now);
+  return QT_OK;
+fail:
+  qt_free(now);
+  qt_study_rerun_close(x);
+  return r < 0 ? -r : (r ? r : 1);
 }
 
 /* The spread of the runs' best values of each searched parameter. */
