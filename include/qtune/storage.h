@@ -184,4 +184,32 @@ QT_API void qt_returns_recs_free(qt_returns_rec *v, size_t n);
 QT_API int qt_returns_delete(qt_storage *s, int64_t study_id, size_t *out_n, qt_err *err);
 /* ==== end of trial return series ==== */
 
+/* ==== promotion gate verdicts (src/storage/gates.c) ====
+ * Every `qtune gate` verdict of a study, in a `gate_verdicts` table: pass
+ * or fail, the stage before and after (backtest -> paper -> live) and the
+ * report (JSON).  A study's stage is the stage_to of its latest verdict,
+ * "backtest" before any.  A verdict is recorded in one transaction that
+ * reads the current stage: a pass promotes backtest to paper (paper to live
+ * needs paper-trading outcomes, so a pass at paper or live keeps the
+ * stage), a fail sets backtest. */
+typedef struct qt_gate_rec {
+  int64_t id, study_id, at_ms;
+  int pass;
+  char stage_from[16], stage_to[16];
+  char *report_json; /* owned (qt_gate_recs_free) */
+} qt_gate_rec;
+
+/* Records a verdict.  expect_stage (may be NULL) is the stage the caller
+ * evaluated at: QT_ESTATE when another process changed it meanwhile.
+ * *out (may be NULL) gets the stored row without report_json.  Storage errors. */
+QT_API int qt_gate_record(qt_storage *s, int64_t study_id, int pass, const char *expect_stage,
+                          const char *report_json, int64_t at_ms, qt_gate_rec *out, qt_err *err);
+/* The study's stage into buf ("backtest" when it has no verdict). */
+QT_API int qt_gate_stage(qt_storage *s, int64_t study_id, char *buf, size_t cap, qt_err *err);
+/* Every verdict of the study, oldest first; *out is qt_malloc'd. */
+QT_API int qt_gate_list(qt_storage *s, int64_t study_id, qt_gate_rec **out, size_t *out_n,
+                        qt_err *err);
+QT_API void qt_gate_recs_free(qt_gate_rec *v, size_t n);
+/* ==== end of promotion gate verdicts ==== */
+
 #endif
