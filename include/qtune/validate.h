@@ -418,4 +418,51 @@ QT_API int qt_wf_run(const qt_wf_ctx *c, char *buf, size_t cap, qt_err *err);
 QT_API int qt_wf_write_table(const char *json, FILE *f, qt_err *err);
 /* ==== end of walk-forward ==== */
 
+/* ==== the promotion gate (src/validate/gate.c) ====
+ * The tuning playbook's acceptance checks of a study's best (the candidate)
+ * against a baseline on the same market: each PASS or FAIL with its
+ * numbers.  Pure; the CLI gathers the metrics and records the verdict and
+ * stage (storage qt_gate_record).  One list makes the thresholds' fields,
+ * defaults, YAML keys and docs (docs/validate.md lists them). */
+#define QT_GATE_THRESHOLDS(X)                                                              \
+  X(min_pf_gain, 0.0, "candidate profit factor minus the baseline's must exceed this")     \
+  X(min_trade_ratio, 0.5, "candidate trades at least this times the baseline's")           \
+  X(min_sharpe_gain, 0.0, "candidate Sharpe minus the baseline's must exceed this")        \
+  X(max_dd_ratio, 2.0, "candidate max drawdown at most this times the baseline's")         \
+  X(min_oos_ratio, 0.5, "out-of-sample Sharpe > 0 and at least this times the in-sample") \
+  X(max_drawdown, 0.20, "max drawdown in and out of sample at most this (target risk)")    \
+  X(min_symbols, 2, "symbols the study must have run on (stable across symbols)")
+typedef struct qt_gate_thresholds {
+#define QT__GATE_FIELD_DECL(name, def, doc) double name;
+  QT_GATE_THRESHOLDS(QT__GATE_FIELD_DECL)
+#undef QT__GATE_FIELD_DECL
+} qt_gate_thresholds;
+#define QT_GATE_YAML_MAX 65536
+QT_API qt_gate_thresholds qt_gate_thresholds_default(void);
+/* Overrides thresholds from a flat YAML map `name: number` (at most
+ * QT_GATE_YAML_MAX bytes); *t is unchanged on failure.  QT_EPARSE naming
+ * file, line and field: an unknown name (the known ones listed), a value
+ * that is not a number >= 0, a document that is not a map. */
+QT_API int qt_gate_thresholds_load(const char *text, size_t len, const char *file,
+                                   qt_gate_thresholds *t, qt_err *err);
+
+typedef struct qt_gate_input {
+  const char *candidate_metrics; /* JSON object: the best's in-sample metrics */
+  const char *baseline_metrics;  /* JSON object: the baseline's on the same bars */
+  const char *oos_metrics;       /* JSON object of the best out of sample, NULL: none */
+  const char *baseline_desc;     /* shown: "defaults", a file, "study NAME" */
+  size_t n_symbols;              /* symbols the study ran on */
+} qt_gate_input;
+/* Runs the checks and writes {pass, baseline, checks: [{name, pass,
+ * detail}], thresholds, candidate, baseline_metrics, oos} into buf;
+ * *out_pass 1 when every check passes.  A missing out-of-sample result
+ * fails its check; one symbol fails the symbol checks unless min_symbols
+ * <= 1.  QT_EPARSE for metrics that are not JSON objects; QT_EINVAL when
+ * buf is too small. */
+QT_API int qt_gate_evaluate(const qt_gate_input *in, const qt_gate_thresholds *t, char *buf,
+                            size_t cap, int *out_pass, qt_err *err);
+/* One line per check (PASS/FAIL, name, numbers) and the verdict. */
+QT_API int qt_gate_write_table(const char *json, FILE *f, qt_err *err);
+/* ==== end of the promotion gate ==== */
+
 #endif
