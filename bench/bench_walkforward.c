@@ -18,7 +18,9 @@
 #include "bench.h"
 #include "qtune/qtune.h"
 
-enum { DAYS = 182, WINDOWS = 12, TRIALS = 200, JOBS = 2 };
+enum { DAYS = 182, JOBS = 2 };
+/* the size; QT_BENCH_WINDOWS / QT_BENCH_TRIALS shrink it for a quick look */
+static int WINDOWS = 12, TRIALS = 200;
 #define DAY_MS INT64_C(86400000)
 
 static double cpu_now(void) {
@@ -148,15 +150,23 @@ static int walkforward(void) {
     return fail("windows", &e);
   size_t cap = (size_t)4 << 20;
   char *buf = malloc(cap), *buf2 = malloc(cap), url[300], url2[300];
-  db_url(url, sizeof url, "wf");
   c.opts.name = "bench";
-  c.opts.storage_url = url;
-  double t0 = bench_now(), c0 = cpu_now();
-  if (qt_wf_run(&c, buf, cap, &e)) return fail("walk-forward", &e);
-  double t_wf = bench_now() - t0, c_wf = cpu_now() - c0;
-  t0 = bench_now(), c0 = cpu_now();
-  if (separate(&c, w, nw, &e)) return fail("separate runs", &e);
-  double t_sep = bench_now() - t0, c_sep = cpu_now() - c0;
+  /* two rounds in alternating order, the best of each: on a shared machine
+   * the wall clock mostly measures the queue, so CPU time is reported too */
+  double t_wf = INFINITY, c_wf = INFINITY, t_sep = INFINITY, c_sep = INFINITY, t0, c0;
+  for (int round = 0; round < 2; round++) {
+    for (int which = 0; which < 2; which++) {
+      int wf = (round + which) % 2 == 0;
+      db_url(url, sizeof url, "wf");
+      c.opts.storage_url = url;
+      t0 = bench_now(), c0 = cpu_now();
+      if (wf ? qt_wf_run(&c, buf, cap, &e) : separate(&c, w, nw, &e))
+        return fail(wf ? "walk-forward" : "separate runs", &e);
+      double t = bench_now() - t0, cp = cpu_now() - c0;
+      if (wf) t_wf = t < t_wf ? t : t_wf, c_wf = cp < c_wf ? cp : c_wf;
+      else t_sep = t < t_sep ? t : t_sep, c_sep = cp < c_sep ? cp : c_sep;
+    }
+  }
   printf("{\"bench\":\"walk_forward\",\"strategy\":\"hedge_grid\",\"bars\":%zu,\"windows\":%zu,"
          "\"trials_per_window\":%d,\"jobs\":%d,\"wall_s\":%.3f,\"cpu_s\":%.3f,"
          "\"separate_runs_wall_s\":%.3f,\"separate_runs_cpu_s\":%.3f,\"ratio_wall\":%.3f,"
@@ -271,6 +281,9 @@ static int validate(void) {
 }
 
 int main(int argc, char **argv) {
+  if (getenv("QT_BENCH_WINDOWS")) WINDOWS = atoi(getenv("QT_BENCH_WINDOWS"));
+  if (getenv("QT_BENCH_TRIALS")) TRIALS = atoi(getenv("QT_BENCH_TRIALS"));
+  if (WINDOWS < 1 || WINDOWS > 24 || TRIALS < 1) return fprintf(stderr, "bad sizes\n"), 2;
   int only_validate = argc > 1 && !strcmp(argv[1], "validate");
   if (!only_validate && walkforward()) return 1;
   return validate();
