@@ -574,10 +574,15 @@ int qt_wf_write_table(const char *json, FILE *f, qt_err *err) {
             jd(m, "sharpe"), 100 * jd(m, "total_return"), 100 * jd(m, "max_drawdown"),
             jd(m, "trades"), cell(a[0], 32, jd(m, "profit_factor"), "%.2f"),
             100 * jd(st, "buy_hold_return"));
+    double wfe = jd(j, "wfe_mean"), ret = jd(m, "total_return"), bh = jd(st, "buy_hold_return");
+    if (isfinite(bh) && ret < bh)
+      fprintf(f, "  (buying and holding over the same spans returned %.2f%%: more than the "
+              "strategy)\n", 100 * bh);
     fprintf(f, "verdict: %s\n",
-            jd(m, "total_return") <= 0 ? "out of sample the walk-forward loses money"
+            ret <= 0 ? "out of sample the walk-forward loses money"
+            : !(wfe >= 0.5) ? "the in-sample results do not carry out of sample (mean WFE below 0.5)"
             : jd(m, "sharpe") < 1 ? "out of sample it earns, with a Sharpe below 1"
-                                  : "out of sample it holds up (stitched Sharpe >= 1)");
+                                  : "out of sample it holds up (stitched Sharpe >= 1, mean WFE >= 0.5)");
   } else {
     fprintf(f, "\nno window had a complete trial to test out of sample\n");
   }
