@@ -465,4 +465,56 @@ QT_API int qt_gate_evaluate(const qt_gate_input *in, const qt_gate_thresholds *t
 QT_API int qt_gate_write_table(const char *json, FILE *f, qt_err *err);
 /* ==== end of the promotion gate ==== */
 
+/* ==== stress scenarios (src/validate/stress.c) ====
+ * One backtest of fixed params under a flash crash, fees multiplied,
+ * slippage multiplied, spreads widened and gaps in the data, beside the base
+ * run, with the risk limits shown to hold or named where they fail:
+ * liquidation, the strategy's max_position_pct (gross exposure) and
+ * max_daily_loss_pct (worst UTC day) when it has those params.  The cap is
+ * checked against the peak gross exposure with QT_STRESS_CAP_ALLOWANCE: the
+ * strategy applies it when it places orders, and a position then moves with
+ * the price. */
+#define QT_STRESS_CAP_ALLOWANCE 1.05
+typedef struct qt_stress_opts {
+  double crash_pct;      /* the crash's drop, fraction (default 0.20) */
+  double crash_min;      /* minutes down (default 5) */
+  double recover_min;    /* minutes back up (default 60) */
+  int64_t crash_at_ms;   /* 0: a seeded random bar of the traded span */
+  uint64_t seed;         /* the crash time and the gaps (default 1) */
+  double fee_mult;       /* maker and taker fees x this (default 3) */
+  double slip_mult;      /* slippage x this (default 3) ... */
+  double slip_floor_bps; /* ... and at least this (default 5) */
+  double spread_bps;     /* market and stop fills pay half of it more (default 20) */
+  size_t n_gaps;         /* gaps cut from the traded bars (default 3; 1 feed only) */
+  double gap_min;        /* minutes per gap (default 60) */
+} qt_stress_opts;
+QT_API qt_stress_opts qt_stress_opts_default(void);
+
+/* A copy of in (*out owned: qt_bars_fini) whose prices from bar at_i fall
+ * linearly to (1 - pct) over drop_bars bars and come back over recover_bars:
+ * open scaled by the factor of the step before, close by its own, high and
+ * low widened to stay valid.  QT_EINVAL for pct outside (0, 1), drop_bars 0
+ * or at_i past the data; QT_ENOMEM. */
+QT_API int qt_stress_crash_bars(const qt_bars *in, size_t at_i, double pct, size_t drop_bars,
+                                size_t recover_bars, qt_bars *out, qt_err *err);
+/* A copy of in without the rows [gap_from[g], gap_from[g] + gap_bars) for
+ * each g; *out_removed_before (may be NULL) counts removed rows before
+ * before_i (to shift a from index).  QT_EINVAL when fewer than 2 bars stay. */
+QT_API int qt_stress_gap_bars(const qt_bars *in, const size_t *gap_from, size_t n_gaps,
+                              size_t gap_bars, qt_bars *out, size_t *out_removed_before,
+                              size_t before_i, qt_err *err);
+/* Runs the scenarios of params p (spec order) over feeds (1 or 2; feed 0
+ * trades from from_i, earlier bars warm up) with settings eo, and writes
+ * {"scenarios": [{scenario, what, note, metrics: {sharpe, total_return,
+ * max_drawdown, trades, profit_factor, fees_paid}, risk: [{limit, holds,
+ * detail}], max_exposure, worst_day, liquidated}]} into buf (base first).
+ * Engine errors name the scenario; QT_EINVAL for a crash time outside the
+ * traded bars or too small a buf. */
+QT_API int qt_stress_run(const qt_strategy_vtbl *s, const double *p, const qt_feed *feeds,
+                         int n_feeds, size_t from_i, const qt_engine_opts *eo,
+                         const qt_stress_opts *o, char *buf, size_t cap, qt_err *err);
+/* The scenarios beside the base run, each risk limit, and a verdict. */
+QT_API int qt_stress_write_table(const char *json, FILE *f, qt_err *err);
+/* ==== end of stress scenarios ==== */
+
 #endif
