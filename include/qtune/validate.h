@@ -517,4 +517,62 @@ QT_API int qt_stress_run(const qt_strategy_vtbl *s, const double *p, const qt_fe
 QT_API int qt_stress_write_table(const char *json, FILE *f, qt_err *err);
 /* ==== end of stress scenarios ==== */
 
+/* ==== market regimes (src/validate/regime.c) ====
+ * Each bar labeled trend-up, trend-down, range or high-volatility by causal
+ * rules (only the bars up to it), or from a file of date ranges, and a
+ * run's metrics per regime.  The rules (docs/validate.md): over the last
+ * `window` bars, v = the SD of one-bar log returns and ret = the log return;
+ * ref = the mean of v over the last window x ref_windows bars.
+ *   high-volatility  v >= hi_vol x ref
+ *   range            v <= lo_vol x ref, or |ret| / (v sqrt(window)) < trend_t
+ *   trend-up / down  otherwise, by the sign of ret
+ * The first `window` bars have no label (QT_MREGIME_NONE). */
+enum {
+  QT_MREGIME_UP = 0,
+  QT_MREGIME_DOWN = 1,
+  QT_MREGIME_RANGE = 2,
+  QT_MREGIME_HIGH_VOL = 3,
+  QT_MREGIME_COUNT = 4,
+  QT_MREGIME_NONE = 255
+};
+#define QT_REGIME_FILE_MAX (1 << 20)
+/* "trend-up", "trend-down", "range", "high-volatility"; "unlabeled" for
+ * anything else.  Static. */
+QT_API const char *qt_mregime_name(int r);
+/* The regime named s; QT_EINVAL (no message) when none. */
+QT_API int qt_mregime_parse(const char *s, int *out);
+
+typedef struct qt_regime_opts {
+  size_t window;      /* bars (default 360: 6 h of 1-minute bars) */
+  size_t ref_windows; /* the volatility reference spans this many windows (default 10) */
+  double hi_vol;      /* default 1.6 */
+  double lo_vol;      /* default 0.8 */
+  double trend_t;     /* default 0.3 */
+} qt_regime_opts;
+QT_API qt_regime_opts qt_regime_opts_default(void);
+/* Labels the b->n bars into out (b->n bytes).  QT_EINVAL for bad options;
+ * QT_ENOMEM. */
+QT_API int qt_regime_label(const qt_bars *b, const qt_regime_opts *o, uint8_t *out, qt_err *err);
+/* Labels from a ranges file: lines `from,to,regime` (any qt_time_parse
+ * form, to exclusive, a regime name; a first line starting with "from" and
+ * lines starting with '#' are skipped; at most QT_REGIME_FILE_MAX bytes);
+ * bars in no range are QT_MREGIME_NONE, later lines win.  QT_EPARSE naming
+ * file, line and field. */
+QT_API int qt_regime_from_ranges(const qt_bars *b, const char *text, size_t len,
+                                 const char *file, uint8_t *out, qt_err *err);
+
+typedef struct qt_regime_stats {
+  size_t bars;         /* traded bars with this label */
+  double share;        /* of the labeled traded bars */
+  double total_return; /* the run's bar returns in this regime compounded (NaN: no bar) */
+  double sharpe;       /* of those bar returns, x sqrt(bars_per_year) (NaN: < 2 or flat) */
+  size_t trades;       /* trades entered on a bar of this regime */
+  double pnl;          /* their net P&L, money */
+} qt_regime_stats;
+/* Per-regime statistics of a run; label[i] is the regime of the run's bar i
+ * (res->ts_ms[i]).  QT_EINVAL for an empty run. */
+QT_API int qt_regime_metrics(const qt_result *res, const uint8_t *label, double bars_per_year,
+                             qt_regime_stats out[QT_MREGIME_COUNT], qt_err *err);
+/* ==== end of market regimes ==== */
+
 #endif
