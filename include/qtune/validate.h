@@ -573,6 +573,12 @@ typedef struct qt_regime_stats {
  * (res->ts_ms[i]).  QT_EINVAL for an empty run. */
 QT_API int qt_regime_metrics(const qt_result *res, const uint8_t *label, double bars_per_year,
                              qt_regime_stats out[QT_MREGIME_COUNT], qt_err *err);
+/* The labels' shares and spells, and with a run (res may be NULL; label
+ * then covers its bars) the per-regime statistics, as JSON into buf:
+ * {bars, labeled, regimes: [{regime, bars, share, spells, traded_bars,
+ * total_return, sharpe, trades, pnl}]}.  QT_EINVAL when buf is too small. */
+QT_API int qt_regime_report(const uint8_t *label, size_t n, const qt_result *res,
+                            double bars_per_year, char *buf, size_t cap, qt_err *err);
 /* ==== end of market regimes ==== */
 
 #endif

@@ -170,3 +170,43 @@ int qt_regime_metrics(const qt_result *res, const uint8_t *label, double bars_pe
   }
   return QT_OK;
 }
+
+int qt_regime_report(const uint8_t *label, size_t n, const qt_result *res, double bars_per_year,
+                     char *buf, size_t cap, qt_err *err) {
+  if (cap) buf[0] = '\0';
+  size_t cnt[QT_MREGIME_COUNT] = {0}, spells[QT_MREGIME_COUNT] = {0}, labeled = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (label[i] >= QT_MREGIME_COUNT) continue;
+    cnt[label[i]]++;
+    labeled++;
+    if (!i || label[i - 1] != label[i]) spells[label[i]]++;
+  }
+  qt_regime_stats st[QT_MREGIME_COUNT];
+  int r = res ? qt_regime_metrics(res, label, bars_per_year, st, err) : QT_OK;
+  if (r) return r;
+  size_t used = 0;
+#define OUT(...)                                                                  \
+  do {                                                                            \
+    int w_ = snprintf(buf + used, used < cap ? cap - used : 0, __VA_ARGS__);      \
+    if (w_ > 0) used += (size_t)w_;                                               \
+  } while (0)
+  OUT("{\"bars\":%zu,\"labeled\":%zu,\"regimes\":[", n, labeled);
+  for (int k = 0; k < QT_MREGIME_COUNT; k++) {
+    OUT("%s{\"regime\":\"%s\",\"bars\":%zu,\"share\":%.6f,\"spells\":%zu", k ? "," : "",
+        qt_mregime_name(k), cnt[k], labeled ? (double)cnt[k] / (double)labeled : 0.0, spells[k]);
+    if (res) {
+      OUT(",\"traded_bars\":%zu,\"total_return\":", st[k].bars);
+      if (isfinite(st[k].total_return)) OUT("%.10g", st[k].total_return);
+      else OUT("null");
+      OUT(",\"sharpe\":");
+      if (isfinite(st[k].sharpe)) OUT("%.10g", st[k].sharpe);
+      else OUT("null");
+      OUT(",\"trades\":%zu,\"pnl\":%.10g", st[k].trades, st[k].pnl);
+    }
+    OUT("}");
+  }
+  OUT("]}");
+#undef OUT
+  if (used >= cap) return qt_err_set(err, QT_EINVAL, "regimes: result larger than %zu bytes", cap);
+  return QT_OK;
+}
