@@ -26,6 +26,8 @@ static const char k_help[] =
     "docs/validate.md (override them in a flat YAML file).  The verdict and the\n"
     "stage it leaves the study at (a pass promotes backtest -> paper) are stored\n"
     "with the study unless --dry-run.\n"
+    "Example:\n"
+    "  qtune gate --study-name hg --baseline defaults --thresholds gate.yaml\n"
     "Exit status: 0 every check passes, 1 a check fails, 2 error.\n";
 
 /* The best trial's out-of-sample metrics from the stored holdout, or NULL. */

@@ -20,6 +20,8 @@ static const char k_help[] =
     "`from,to,regime` lines, and shows each regime's share; with a strategy (or a\n"
     "study's best, on the study's own market) the backtest's return, Sharpe and\n"
     "trades per regime.\n"
+    "Example:\n"
+    "  qtune regimes --catalog cat --symbol AVAXUSDT --strategy hedge_grid --params-file hg.yaml\n"
     "Exit status: 0 ok, 2 error.\n"
     "market:";
 

@@ -24,6 +24,9 @@ static const char k_help[] =
     "  --spread-bps S       market and stop fills pay S/2 bps more (default 20)\n"
     "  --gaps N             gaps cut from the data (default 3) of --gap-minutes (60)\n"
     "  --json               the result as one JSON object\n"
+    "Example:\n"
+    "  qtune stress --strategy hedge_grid --params-file hg_best.yaml --catalog cat \\\n"
+    "      --symbol AVAXUSDT --crash-pct 30\n"
     "Exit status: 0 every risk limit holds, 1 one fails, 2 error.\n"
     "market:";
 

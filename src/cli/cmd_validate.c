@@ -29,6 +29,8 @@ static const char k_help[] =
     "  --no-rerun         no neighbourhood and no stability runs\n"
     "  --dsr-reject X     DSR below X rejects the best (default 0.95)\n"
     "  --pbo-reject X     PBO at or above X rejects the study (default 0.5)\n"
+    "Example:\n"
+    "  qtune validate --study-name hg --stability-runs 3\n"
     "Exit status: 0 ok (whatever the verdicts), 2 error (no such study, no stored\n"
     "returns, bad option).\n";
 

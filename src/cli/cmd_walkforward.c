@@ -44,6 +44,9 @@ static const char k_help[] =
     "  --space FILE           YAML search space overlay\n"
     "  --deterministic        the runner's deterministic batches\n"
     "  --json                 the result as one JSON object\n"
+    "Example:\n"
+    "  qtune walk-forward --strategy hedge_grid --catalog cat --symbol AVAXUSDT \\\n"
+    "      --train 14d --test 7d --trials 200 --warm-start\n"
     "Exit status: 0 ok, 2 error, 130 when interrupted (resumable).\n"
     "market:";
 
