@@ -102,10 +102,51 @@ static void bad_input(void) {
   qt_storage_close(&s);
 }
 
+/* Every allocation of put and list failed in turn: QT_ENOMEM, nothing
+ * stored half-way, nothing leaked (ASan), and then it works. */
+static void alloc_failures(void) {
+  qt_storage s;
+  qt_err e = {0};
+  open_fresh(&s, "oom");
+  double r[] = {0.1, 0.2, 0.3};
+  EXPECT_EQ(qt_returns_put(&s, 1, 0, 1000, 0, r, 3, &e), 0); /* creates the table */
+  int done = 0;
+  for (long n = 1; n < 50 && !done; n++) {
+    qt_alloc_fail_at(n, 0);
+    int rc = qt_returns_put(&s, 1, 1, 1000, 0, r, 3, &e);
+    qt_alloc_fail_at(0, 0);
+    if (rc == QT_OK) done = 1;
+    else EXPECT_EQ(rc, QT_ENOMEM);
+  }
+  EXPECT_TRUE(done);
+  done = 0;
+  for (long n = 1; n < 50 && !done; n++) {
+    qt_returns_rec *v = NULL;
+    size_t k = 7;
+    qt_alloc_fail_at(n, 0);
+    int rc = qt_returns_list(&s, 1, &v, &k, &e);
+    qt_alloc_fail_at(0, 0);
+    if (rc == QT_OK) {
+      done = 1;
+      EXPECT_EQ(k, 2);
+      qt_returns_recs_free(v, k);
+    } else {
+      EXPECT_EQ(rc, QT_ENOMEM);
+      EXPECT_EQ(k, 0);
+      EXPECT_PTR_EQ(v, NULL);
+    }
+  }
+  EXPECT_TRUE(done);
+  qt_storage_close(&s);
+}
+
 #define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
 #define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
 #define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(round_trip)
 BOTH(bad_input)
 
-QT_TESTS(T(sqlite_round_trip), T(pg_round_trip), T(sqlite_bad_input), T(pg_bad_input))
+ON_SQLITE(alloc_failures)
+
+QT_TESTS(T(sqlite_round_trip), T(pg_round_trip), T(sqlite_bad_input), T(pg_bad_input),
+         T(sqlite_alloc_failures))

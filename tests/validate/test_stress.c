@@ -64,4 +64,29 @@ static void gaps(void) {
   qt_bars_fini(&in);
 }
 
-QT_TESTS(T(crash), T(gaps))
+static void alloc_failures(void) {
+  qt_bars in, out;
+  flat(&in);
+  qt_err e = {0};
+  size_t from[1] = {2};
+  qt_alloc_fail_at(1, 0);
+  EXPECT_EQ(qt_stress_crash_bars(&in, 3, 0.2, 2, 4, &out, &e), QT_ENOMEM);
+  qt_alloc_fail_at(0, 0);
+  for (long n = 1; n <= 2; n++) {
+    qt_alloc_fail_at(n, 0);
+    EXPECT_EQ(qt_stress_gap_bars(&in, from, 1, 2, &out, NULL, 0, &e), QT_ENOMEM);
+    qt_alloc_fail_at(0, 0);
+  }
+  EXPECT_EQ(qt_stress_gap_bars(&in, from, 1, 2, &out, NULL, 0, &e), 0);
+  qt_bars_fini(&out);
+  uint8_t lab[10];
+  for (long n = 1; n <= 2; n++) {
+    qt_alloc_fail_at(n, 0);
+    EXPECT_EQ(qt_regime_label(&in, NULL, lab, &e), QT_ENOMEM);
+    qt_alloc_fail_at(0, 0);
+  }
+  EXPECT_EQ(qt_regime_label(&in, NULL, lab, &e), 0);
+  qt_bars_fini(&in);
+}
+
+QT_TESTS(T(crash), T(gaps), T(alloc_failures))

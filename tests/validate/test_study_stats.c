@@ -174,4 +174,28 @@ static void no_returns_refused(void) {
   qt_study_free(st);
 }
 
-QT_TESTS(T(noise_rejected), T(edge_kept), T(no_returns_refused))
+/* Every qt_malloc of qt_validate_study failed in turn: QT_ENOMEM (or the
+ * storage's own message for its reads), nothing leaked (ASan), then OK. */
+static void alloc_failures(void) {
+  qt_study *st = run_study("oom", 0.0, 12);
+  ASSERT_TRUE(st);
+  static char buf[1 << 16];
+  qt_validate_opts o = qt_validate_opts_default();
+  o.spa.n_boot = 50;
+  qt_err e = {0};
+  int done = 0;
+  for (long n = 1; n < 400 && !done; n++) {
+    qt_alloc_fail_at(n, 0);
+    int rc = qt_validate_study(st, &o, buf, sizeof buf, &e);
+    qt_alloc_fail_at(0, 0);
+    if (rc == QT_OK) done = 1;
+    else if (rc != QT_ENOMEM && rc != QT_ESTORE) {
+      fprintf(stderr, "  allocation %ld: %d %s\n", n, rc, e.msg);
+      EXPECT_TRUE(0);
+    }
+  }
+  EXPECT_TRUE(done);
+  qt_study_free(st);
+}
+
+QT_TESTS(T(noise_rejected), T(edge_kept), T(no_returns_refused), T(alloc_failures))
