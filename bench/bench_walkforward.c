@@ -29,11 +29,24 @@ static double cpu_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* A fresh SQLite file per tag (and its WAL files); cleanup() removes them. */
+static void db_rm(const char *tag) {
+  static const char *const ext[] = {"", "-wal", "-shm"};
+  for (int k = 0; k < 3; k++) {
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/qtune_bench_wf_%s_%d.db%s", tag, (int)getpid(), ext[k]);
+    unlink(path);
+  }
+}
+
 static void db_url(char *url, size_t cap, const char *tag) {
-  char path[256];
-  snprintf(path, sizeof path, "/tmp/qtune_bench_wf_%s_%d.db", tag, (int)getpid());
-  unlink(path);
-  snprintf(url, cap, "sqlite:///%s", path);
+  db_rm(tag);
+  snprintf(url, cap, "sqlite:////tmp/qtune_bench_wf_%s_%d.db", tag, (int)getpid());
+}
+
+static void cleanup(void) {
+  static const char *const tags[] = {"wf", "sep", "warm", "validate"};
+  for (int k = 0; k < 4; k++) db_rm(tags[k]);
 }
 
 static int fail(const char *what, const qt_err *e) {
@@ -285,6 +298,7 @@ int main(int argc, char **argv) {
   if (getenv("QT_BENCH_TRIALS")) TRIALS = atoi(getenv("QT_BENCH_TRIALS"));
   if (WINDOWS < 1 || WINDOWS > 24 || TRIALS < 1) return fprintf(stderr, "bad sizes\n"), 2;
   int only_validate = argc > 1 && !strcmp(argv[1], "validate");
+  atexit(cleanup);
   if (!only_validate && walkforward()) return 1;
   return validate();
 }
