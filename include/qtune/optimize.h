@@ -496,4 +496,17 @@ QT_API qt_run_opts qt_run_opts_default(void);
 QT_API int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts *o,
                         qt_progress *out_p, qt_err *err);
 
+/* ==== a backtest objective scored on some bars only (objective_strategy.c) ====
+ * mask[i] != 0 (n = feed 0's bar count) marks the bars a trial is scored
+ * on, e.g. one market regime (qtune optimize --regime R): the strategy still
+ * runs over every bar, and its metrics are those of the scored bars' equity
+ * returns chained from the start cash and of the trades entered on them
+ * (time-based metrics see the scored bars' times).  The per-period returns
+ * stored for validate stay the whole run's.  mask is copied.  QT_EINVAL
+ * for another objective, a mask of another length, or fewer than 2 scored
+ * traded bars; QT_ENOMEM. */
+QT_API int qt_objective_strategy_restrict(qt_objective *o, const uint8_t *mask, size_t n,
+                                          qt_err *err);
+/* ==== end of the restricted backtest objective ==== */
+
 #endif

@@ -327,7 +327,8 @@ typedef struct qt_study_rerun {
   int have_mk, have_full;
   void *plugin;
   qt_engine_opts eo, eo_oos;
-  qt_objective obj, oos;
+  qt_objective obj, oos;   /* scored on the pinned regime's bars, if any */
+  char regime[32];         /* the study's --regime ("" when none) */
 } qt_study_rerun;
 /* 0 on success; otherwise a POSITIVE number (the negated status) with the
  * reason in err (no pin, the data or settings changed: the differences,
@@ -579,6 +580,12 @@ QT_API int qt_regime_metrics(const qt_result *res, const uint8_t *label, double 
  * total_return, sharpe, trades, pnl}]}.  QT_EINVAL when buf is too small. */
 QT_API int qt_regime_report(const uint8_t *label, size_t n, const qt_result *res,
                             double bars_per_year, char *buf, size_t cap, qt_err *err);
+/* Scores obj (a strategy backtest over bars b) on the bars labeled regime
+ * (a name of qt_mregime_name) only: qt_regime_label, then
+ * qt_objective_strategy_restrict.  QT_EINVAL naming the flag for an unknown
+ * name or too few such bars; QT_ENOMEM. */
+QT_API int qt_regime_restrict(qt_objective *obj, const qt_bars *b, const char *regime,
+                              const qt_regime_opts *o, qt_err *err);
 /* ==== end of market regimes ==== */
 
 #endif

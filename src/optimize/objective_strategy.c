@@ -17,12 +17,21 @@ typedef struct strat_shared {
   int64_t period_ms, start_ms;
   size_t n_periods;
   double *bench;
+  /* qt_objective_strategy_restrict: 1 for the bars of feed 0 that are
+   * scored (owned copy, feeds[0].bars->n bytes), NULL: every bar */
+  uint8_t *mask;
 } strat_shared;
 
 typedef struct strat_worker {
   const strat_shared *sh;
   qt_engine *eng;
   double *p; /* n_params, spec order */
+  /* the restricted run's curve and trades (mask), grown once */
+  int64_t *rts;
+  double *req, *rex, *rcl;
+  size_t cap;
+  qt_trade_rec *rtr;
+  size_t cap_tr;
 } strat_worker;
 
 static void strat_worker_free(void *w) {
@@ -30,6 +39,11 @@ static void strat_worker_free(void *w) {
   if (!sw) return;
   qt_engine_free(sw->eng);
   qt_free(sw->p);
+  qt_free(sw->rts);
+  qt_free(sw->req);
+  qt_free(sw->rex);
+  qt_free(sw->rcl);
+  qt_free(sw->rtr);
   qt_free(sw);
 }
 
@@ -54,6 +68,66 @@ fail:
 static int put_returns(const strat_shared *sh, const qt_result *res, qt_metric_set *out,
                        qt_err *err);
 
+/* The run seen through the mask: the scored bars only, their bar-to-bar
+ * equity returns chained from the start cash, and the trades entered on a
+ * scored bar (a run's metrics restricted to one regime). */
+static int restrict_run(strat_worker *w, const qt_result *res, qt_result *out,
+                        const double **out_close, qt_err *err) {
+  const strat_shared *sh = w->sh;
+  size_t n = res->n_bars, from = sh->eo.from;
+  if (n > w->cap) {
+    int64_t *ts = qt_realloc(w->rts, n * sizeof *ts);
+    if (ts) w->rts = ts;
+    double *eq = ts ? qt_realloc(w->req, n * sizeof *eq) : NULL;
+    if (eq) w->req = eq;
+    double *ex = eq ? qt_realloc(w->rex, n * sizeof *ex) : NULL;
+    if (ex) w->rex = ex;
+    double *cl = ex ? qt_realloc(w->rcl, n * sizeof *cl) : NULL;
+    if (!cl) return qt_err_set(err, QT_ENOMEM, "strategy objective: out of memory");
+    w->rcl = cl;
+    w->cap = n;
+  }
+  if (res->n_trades > w->cap_tr) {
+    qt_trade_rec *t = qt_realloc(w->rtr, res->n_trades * sizeof *t);
+    if (!t) return qt_err_set(err, QT_ENOMEM, "strategy objective: out of memory");
+    w->rtr = t;
+    w->cap_tr = res->n_trades;
+  }
+  const double *close = sh->feeds[0].bars->close;
+  size_t k = 0;
+  double v = res->start_cash;
+  for (size_t i = 0; i < n; i++) {
+    if (!sh->mask[from + i]) continue;
+    double prev = i ? res->equity[i - 1] : res->start_cash;
+    v *= prev > 0 ? res->equity[i] / prev : 1;
+    w->rts[k] = res->ts_ms[i];
+    w->req[k] = v;
+    w->rex[k] = res->exposure ? res->exposure[i] : 0;
+    w->rcl[k] = close[from + i];
+    k++;
+  }
+  size_t nt = 0;
+  for (size_t t = 0; t < res->n_trades; t++) {
+    size_t lo = 0, hi = n; /* the bar the trade was entered on */
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (res->ts_ms[mid] <= res->trades[t].entry_ms) lo = mid + 1;
+      else hi = mid;
+    }
+    if (sh->mask[from + (lo ? lo - 1 : 0)]) w->rtr[nt++] = res->trades[t];
+  }
+  *out = *res;
+  out->n_bars = k;
+  out->ts_ms = w->rts;
+  out->equity = w->req;
+  out->exposure = w->rex;
+  out->trades = w->rtr;
+  out->n_trades = nt;
+  out->final_equity = k ? w->req[k - 1] : res->start_cash;
+  *out_close = w->rcl;
+  return QT_OK;
+}
+
 static int strat_eval(void *wv, const qt_space *sp, const double *x, const double *u,
                       uint64_t seed, qt_metric_set *out, qt_err *err) {
   strat_worker *w = wv;
@@ -69,7 +143,14 @@ static int strat_eval(void *wv, const qt_space *sp, const double *x, const doubl
   int r = qt_engine_run(w->eng, w->sh->feeds, w->sh->n_feeds, s, w->p, &res, err);
   if (r) return r;
   qt_metrics m;
-  r = qt_metrics_compute(&res, w->sh->feeds[0].bars->close + w->sh->eo.from, &w->sh->mo, &m, err);
+  if (w->sh->mask) {
+    qt_result rr;
+    const double *cl = NULL;
+    if ((r = restrict_run(w, &res, &rr, &cl, err)) != 0) return r;
+    r = qt_metrics_compute(&rr, cl, &w->sh->mo, &m, err);
+  } else {
+    r = qt_metrics_compute(&res, w->sh->feeds[0].bars->close + w->sh->eo.from, &w->sh->mo, &m, err);
+  }
   if (r) return r;
   for (int k = 0; k < QT_METRICS_N; k++)
     if ((r = qt_metric_set_put(out, qt_metrics_name(k), qt_metrics_get(&m, k), err)) != 0)
@@ -80,6 +161,7 @@ static int strat_eval(void *wv, const qt_space *sp, const double *x, const doubl
 static void strat_destroy(void *shared) {
   strat_shared *sh = shared;
   if (sh) qt_free(sh->bench);
+  if (sh) qt_free(sh->mask);
   qt_free(shared);
 }
 
@@ -155,3 +237,25 @@ int qt_objective_strategy(const qt_strategy_vtbl *s, const qt_feed *feeds, int n
   out->is_strategy = 1;
   return QT_OK;
 }
+
+int qt_objective_strategy_restrict(qt_objective *o, const uint8_t *mask, size_t n, qt_err *err) {
+  if (!o || o->vt != &k_strat_vtbl)
+    return qt_err_set(err, QT_EINVAL, "restrict: not a strategy objective");
+  strat_shared *sh = o->shared;
+  const qt_bars *b = sh->feeds[0].bars;
+  if (n != b->n)
+    return qt_err_set(err, QT_EINVAL, "restrict: a mask of %zu bars for %zu bars", n, b->n);
+  size_t from, to, scored = 0;
+  traded(sh, &from, &to);
+  for (size_t i = from; i < to; i++) scored += mask[i] != 0;
+  if (scored < 2)
+    return qt_err_set(err, QT_EINVAL, "restrict: %zu of the %zu traded bars selected (need 2)",
+                      scored, to - from);
+  uint8_t *m = qt_malloc(n);
+  if (!m) return qt_err_set(err, QT_ENOMEM, "restrict: out of memory");
+  for (size_t i = 0; i < n; i++) m[i] = mask[i] != 0;
+  qt_free(sh->mask);
+  sh->mask = m;
+  return QT_OK;
+}
+

@@ -210,3 +210,20 @@ int qt_regime_report(const uint8_t *label, size_t n, const qt_result *res, doubl
   if (used >= cap) return qt_err_set(err, QT_EINVAL, "regimes: result larger than %zu bytes", cap);
   return QT_OK;
 }
+
+int qt_regime_restrict(qt_objective *obj, const qt_bars *b, const char *regime,
+                       const qt_regime_opts *o, qt_err *err) {
+  int want;
+  if (!regime || qt_mregime_parse(regime, &want))
+    return qt_err_set(err, QT_EINVAL,
+                      "--regime '%s': use trend-up, trend-down, range or high-volatility",
+                      regime ? regime : "");
+  uint8_t *lab = qt_malloc(b->n ? b->n : 1);
+  if (!lab) return qt_err_set(err, QT_ENOMEM, "regimes: out of memory");
+  int r = qt_regime_label(b, o, lab, err);
+  for (size_t i = 0; !r && i < b->n; i++) lab[i] = lab[i] == want;
+  if (!r) r = qt_objective_strategy_restrict(obj, lab, b->n, err);
+  if (r) qt_err_prefix(err, "--regime %s", regime);
+  qt_free(lab);
+  return r;
+}

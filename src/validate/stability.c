@@ -143,6 +143,19 @@ int qt_study_rerun_open(qt_study *st, qt_study_rerun *x, qt_err *err) {
     goto fail;
   }
   if ((r = qt_study_pin_json(&p, now, 16384, err)) != 0) goto fail;
+  /* a study scored on one regime (optimize --regime R) pins it */
+  json_t *pj = json_loads(pin, 0, NULL);
+  const char *reg = json_string_value(json_object_get(pj, "regime"));
+  snprintf(x->regime, sizeof x->regime, "%s", reg ? reg : "");
+  json_decref(pj);
+  if (x->regime[0]) {
+    json_t *nj = json_loads(now, 0, NULL);
+    json_object_set_new(nj, "regime", json_string(x->regime));
+    char *t = json_dumps(nj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(nj);
+    if (t && strlen(t) < 16384) strcpy(now, t);
+    free(t);
+  }
   if ((r = qt_study_pin_diff(pin, now, diff, sizeof diff, &nd, err)) != 0) goto fail;
   if (nd) {
     r = qt_err_set(err, QT_ESTATE, "the data or settings changed since study '%s' ran: %s",
@@ -152,7 +165,13 @@ int qt_study_rerun_open(qt_study *st, qt_study_rerun *x, qt_err *err) {
   if ((r = qt_objective_strategy(x->strategy, x->mk.feeds, x->mk.n_feeds, &x->eo, NULL, &x->obj,
                                  err)) != 0)
     goto fail;
+  if (x->regime[0] &&
+      (r = qt_regime_restrict(&x->obj, x->mk.feeds[0].bars, x->regime, NULL, err)) != 0)
+    goto fail;
   if ((r = holdout_objective(st, x, err)) != 0) goto fail;
+  if (x->regime[0] && x->oos.vt &&
+      (r = qt_regime_restrict(&x->oos, x->mk_full.feeds[0].bars, x->regime, NULL, err)) != 0)
+    goto fail;
   qt_free(now);
   return QT_OK;
 fail:

@@ -38,6 +38,42 @@ check_exit "regimes of the study's best" 0 $Q regimes --study-name r1 --storage 
 contains "on the in-sample bars" "$TMP/out" "8640 bars, 8280 labeled"
 contains "with its metrics" "$TMP/out" "return   sharpe  trades"
 
+# optimize --regime: the trials are scored on that regime's bars only (the same
+# numbers regimes prints for the best's params), and the regime is pinned
+check_exit "study on trend-up bars" 0 $Q optimize --strategy hedge_grid "${M[@]}" --trials 8 --jobs 2 \
+  --quiet --constraints none --study-name up --storage "$DB" --best-out "$TMP/up.yaml" --regime trend-up
+check_exit "its best as JSON" 0 $Q best --study-name up --storage "$DB" --json --best-out "$TMP/up2.yaml"
+cp "$TMP/out" "$TMP/up.json"
+check_exit "regimes of the best's params" 0 $Q regimes "${M[@]}" --strategy hedge_grid \
+  --params-file "$TMP/up.yaml" --json
+cp "$TMP/out" "$TMP/upr.json"
+scored() {
+  python3 - "$TMP/up.json" "$TMP/upr.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))["metrics"]
+r = {x["regime"]: x for x in json.load(open(sys.argv[2]))["regimes"]}["trend-up"]
+assert abs(b["total_return"] - r["total_return"]) < 1e-9, (b["total_return"], r["total_return"])
+assert b["trades"] == r["trades"], (b["trades"], r["trades"])
+PY
+}
+check "--regime scores the trend-up bars: the best's numbers = regimes' trend-up row" scored
+check_exit "resume with another regime refused" 2 $Q optimize --strategy hedge_grid "${M[@]}" --trials 1 \
+  --quiet --constraints none --study-name up --storage "$DB" --best-out "$TMP/up.yaml" --regime range
+contains "names the difference" "$TMP/err" "regime: trend-up -> range"
+check_exit "unknown regime refused" 2 $Q optimize --strategy hedge_grid "${M[@]}" --trials 1 --quiet \
+  --study-name up3 --storage "$DB" --regime sideways
+contains "names the flag" "$TMP/err" "--regime 'sideways': use trend-up"
+check_exit "validate re-runs on the regime" 0 $Q validate --study-name up --storage "$DB" --boot 100 --json
+rerun_regime() {
+  python3 - "$TMP/out" "$TMP/up.json" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))["metrics"]
+nb = v["neighbourhood"]["best_sharpe"]
+assert abs(nb - b["sharpe"]) < 1e-9 * max(1, abs(nb)), (nb, b["sharpe"])
+PY
+}
+check "the neighbourhood re-runs the best on the regime (its stored Sharpe back)" rerun_regime
+
 cat >"$TMP/ranges.csv" <<'CSV'
 from,to,regime
 2026-06-28,2026-06-30,trend-up
