@@ -149,6 +149,142 @@ QT_API int qt_storage_sqlite_path(const char *url, char *buf, size_t cap, qt_err
  * truncated to cap - 1 bytes (NUL-terminated when cap > 0).  Returns buf. */
 QT_API char *qt_storage_url_redact(const char *url, char *buf, size_t cap);
 
+/* ==== signal_outcomes (src/storage/outcomes.c) ====
+ * What a signal of a strategy came to: written by paper trading, by
+ * `qtune backtest --record-outcomes` and by `qtune outcomes import`; read by
+ * the auto-tuner.  Each outcome has a stable key, so recording the same
+ * outcome again adds nothing. */
+#define QT_OUTCOME_STATUS_LIST(X) \
+  X(CLOSED, 0, "closed")          \
+  X(EXPIRED, 1, "expired")
+typedef enum qt_outcome_status {
+#define QT_OUTCOME_STATUS_ENUM_(name, value, text) QT_OUTCOME_##name = value,
+  QT_OUTCOME_STATUS_LIST(QT_OUTCOME_STATUS_ENUM_)
+#undef QT_OUTCOME_STATUS_ENUM_
+  QT_OUTCOME_N_STATUS
+} qt_outcome_status;
+/* "closed", "expired"; "unknown" otherwise.  Static text. */
+QT_API const char *qt_outcome_status_name(int status);
+/* QT_EPARSE (and *out QT_OUTCOME_CLOSED) when text names no status. */
+QT_API int qt_outcome_status_from_name(const char *text, int *out_status, qt_err *err);
+
+/* One outcome, a plain record (no heap strings).  Absent times are 0, absent
+ * prices NaN.  side is +1 long, -1 short.  pnl is in the quote currency,
+ * pnl_pct in percent. */
+typedef struct qt_outcome {
+  int64_t id;               /* set by the storage */
+  char key[256];            /* stable key; "" on insert = qt_outcome_key() */
+  char strategy[64];
+  char symbol[32];
+  char params_version[64];  /* which parameters produced it ("" unknown) */
+  char source[16];          /* "paper", "backtest", "import" */
+  int64_t signal_ms;
+  int side;
+  int64_t entry_ms;
+  double entry_price;
+  int64_t exit_ms;
+  double exit_price;
+  double pnl, pnl_pct;
+  int status;               /* qt_outcome_status */
+  int64_t closed_ms;        /* when it was closed or expired */
+  int64_t created_ms;       /* set by the storage */
+} qt_outcome;
+
+/* The default stable key of o into buf: "strategy|symbol|params_version|
+ * signal_ms|long|entry_ms" (one signal of one strategy on one symbol at one
+ * time and side, under one parameter version).  Returns buf. */
+QT_API char *qt_outcome_key(const qt_outcome *o, char *buf, size_t cap);
+
+/* Inserts n outcomes in one transaction; an outcome whose key (o->key, or
+ * qt_outcome_key when empty) is already stored is skipped.  *out_added (may
+ * be NULL) gets how many were new.  QT_EINVAL for an outcome with no
+ * strategy or symbol, a side other than +1/-1 or an unknown status (nothing
+ * is stored then). */
+QT_API int qt_outcomes_insert(qt_storage *s, const qt_outcome *v, size_t n, size_t *out_added,
+                              qt_err *err);
+
+/* The outcomes of strategy (NULL or "" = all) whose signal time is in
+ * [from_ms, to_ms), ordered by signal time then id.  *out is qt_malloc'd
+ * (qt_free it; NULL when none). */
+QT_API int qt_outcomes_list(qt_storage *s, const char *strategy, int64_t from_ms, int64_t to_ms,
+                            qt_outcome **out, size_t *out_n, qt_err *err);
+/* ==== end signal_outcomes ==== */
+
+/* ==== paper_strategy_adjustments (src/storage/adjustments.c) ====
+ * The auto-tuner's proposals and their lifecycle: pending -> approved ->
+ * applied, or pending -> reverted.  Every status change is one conditional
+ * UPDATE that checks the current status, so of two reviewers at once exactly
+ * one wins and the other gets QT_ESTATE. */
+#define QT_ADJ_STATUS_LIST(X) \
+  X(PENDING, 0, "pending")    \
+  X(APPROVED, 1, "approved")  \
+  X(REVERTED, 2, "reverted")  \
+  X(APPLIED, 3, "applied")
+typedef enum qt_adj_status {
+#define QT_ADJ_STATUS_ENUM_(name, value, text) QT_ADJ_##name = value,
+  QT_ADJ_STATUS_LIST(QT_ADJ_STATUS_ENUM_)
+#undef QT_ADJ_STATUS_ENUM_
+  QT_ADJ_N_STATUS
+} qt_adj_status;
+QT_API const char *qt_adj_status_name(int status); /* static; "unknown" otherwise */
+/* QT_EPARSE when text names no status (*out_status QT_ADJ_PENDING). */
+QT_API int qt_adj_status_from_name(const char *text, int *out_status, qt_err *err);
+
+/* One adjustment, a plain record.  Times are ms UTC, 0 = not yet. */
+typedef struct qt_adjustment {
+  int64_t id;                 /* set by the storage */
+  char strategy[64];
+  char parameter[64];
+  double old_value, new_value; /* in the strategy spec's units */
+  char reason[256];           /* human-readable */
+  char metric_trigger[32];    /* "win_rate_low", ... */
+  double metric_value;
+  double win_rate_7d, total_pnl_7d, avg_pnl_7d; /* win rate %, P&L quote, average P&L % */
+  int64_t total_signals_7d;
+  int clamped;                /* 1: the proposal was clamped to a bound or the step cap */
+  int status;                 /* qt_adj_status */
+  char reviewed_by[64];
+  int64_t reviewed_ms, created_ms, applied_ms;
+  char evidence_json[2048];   /* the attached backtests, a JSON object ("{}" none) */
+} qt_adjustment;
+
+/* Inserts a as a new row with a->status (pending unless the caller
+ * auto-applies), created_ms = a->created_ms or now when 0; *out_id (may be
+ * NULL) gets its id. */
+QT_API int qt_adjustment_insert(qt_storage *s, const qt_adjustment *a, int64_t *out_id,
+                                qt_err *err);
+/* The adjustment with that id; QT_ENOTFOUND when none. */
+QT_API int qt_adjustment_get(qt_storage *s, int64_t id, qt_adjustment *out, qt_err *err);
+/* Adjustments of strategy (NULL or "" = all) whose status bit (1 << status)
+ * is in status_mask (0 = all), newest first (created_ms, then id).  *out is
+ * qt_malloc'd (qt_free; NULL when none). */
+QT_API int qt_adjustments_list(qt_storage *s, const char *strategy, unsigned status_mask,
+                               qt_adjustment **out, size_t *out_n, qt_err *err);
+/* pending -> approved (approve 1) or pending -> reverted (approve 0), with
+ * the reviewer and at_ms (0 = now) kept.  QT_ENOTFOUND for no such id, QT_ESTATE
+ * (naming the current status) when it is not pending; QT_EINVAL for an
+ * empty reviewer. */
+QT_API int qt_adjustment_review(qt_storage *s, int64_t id, int approve, const char *reviewer,
+                                int64_t at_ms, qt_err *err);
+/* approved -> applied at at_ms (0 = now); QT_ENOTFOUND, or QT_ESTATE when it is not
+ * approved. */
+QT_API int qt_adjustment_mark_applied(qt_storage *s, int64_t id, int64_t at_ms, qt_err *err);
+/* ==== end paper_strategy_adjustments ==== */
+
+/* ==== tune_runs (src/storage/tune_runs.c) ====
+ * One row per run of the auto-tuner, so a daemon knows after a restart when
+ * the last run was (and a missed run happens once). */
+typedef struct qt_tune_run {
+  int64_t id;
+  int64_t run_ms;       /* the (possibly injected) clock time of the run */
+  int64_t n_proposed, n_applied;
+  char summary[512];
+} qt_tune_run;
+QT_API int qt_tune_run_record(qt_storage *s, const qt_tune_run *r, int64_t *out_id, qt_err *err);
+/* The latest run (greatest run_ms); QT_ENOTFOUND when there was none. */
+QT_API int qt_tune_run_last(qt_storage *s, qt_tune_run *out, qt_err *err);
+/* ==== end tune_runs ==== */
+
 /* ==== trial return series (src/storage/returns.c) ====
  * The per-period returns of each complete trial (e.g. daily equity returns),
  * stored compactly in a `trial_returns` table so the overfitting statistics

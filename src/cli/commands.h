@@ -8,6 +8,7 @@
   X("backtest", cmd_backtest, "run one backtest and print its metrics")          \
   X("strategies", cmd_strategies, "list the built-in strategies and their params") \
   X("optimize", cmd_optimize, "run or resume a study (tune a strategy's params)")  \
+  X("worker", cmd_worker, "join an existing study by name and run trials for it") \
   X("studies", cmd_studies, "list the studies of a storage")                     \
   X("analyze", cmd_analyze, "top trials and parameter importance of a study")    \
   X("best", cmd_best, "print a study's best trial, write its params file")       \
@@ -19,6 +20,10 @@
   X("stress", cmd_stress, "a backtest under a flash crash, higher costs, wider spreads and data gaps") \
   X("gate", cmd_gate, "promotion gate of a study's best against a baseline (exit 0 pass, 1 fail)") \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
+  X("live", cmd_live, "a run's live parameter history; revert to the previous set") \
+  X("hjb", cmd_hjb, "HJB-optimal market making vs the market_maker's params (gap, suggestion)") \
+  X("outcomes", cmd_outcomes, "import or list signal outcomes (what the auto-tuner reads)") \
+  X("tune", cmd_tune, "the auto-tuner: run, review, approve, revert, apply, effective, daemon") \
   X("version", cmd_version, "print the version")
 
 #define QT__CLI_DECL(name, fn, summary) int fn(int argc, char **argv);
