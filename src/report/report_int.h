@@ -36,6 +36,27 @@ void qt__report_violations(const qt_study *st, size_t *counts, size_t *out_any);
  * many (at most cap); names are borrowed from the goal. */
 size_t qt__report_goal_metrics(const qt_goal *g, const char **names, size_t cap);
 
+/* The study page's data (what report.js draws): page_data of html.c plus
+ * "counts" by state, "n_trials", "best_number"/"best_value" (null when no
+ * feasible trial) and "top" {"head": [...], "rows": [[text...]]}.  *out is a
+ * new reference.  QT_ENOMEM, or the importance's error. */
+int qt__report_study_json(const qt_study *st, const qt_report_opts *o, json_t **out, qt_err *err);
+
+/* How a caller (the dashboard) frames the study page; NULL fields are left
+ * out.  The markup is trusted (the caller escapes what it puts in). */
+typedef struct qt__report_page {
+  const char *style;     /* CSS appended to the page's */
+  const char *head_html; /* markup at the end of <head> */
+  const char *nav_html;  /* markup first in <body> */
+  /* NULL: ECharts and report.js inline (the self-contained file); else
+   * these <script src> URLs, NULL-terminated, instead */
+  const char *const *script_src;
+} qt__report_page;
+/* The study page of qt_report_study_html, framed by pg (NULL: the plain
+ * self-contained report).  Errors as qt_report_study_html. */
+int qt__report_study_page(const qt_study *st, const qt_report_opts *o, const qt__report_page *pg,
+                          FILE *out, qt_err *err);
+
 /* The embedded files (src/report/assets.c): ECharts' minified build and the
  * page's own script.  Not NUL-terminated; sizes in bytes. */
 extern const char qt__report_echarts_js[];
