@@ -55,4 +55,36 @@ QT_API int qt_report_orders_csv(FILE *f, const qt_result *r, const qt_feed *feed
                                 qt_err *err);
 QT_API int qt_report_equity_csv(FILE *f, const qt_result *r, qt_err *err);
 
+/* ---- the dashboard: a local HTTP server over a storage ----
+ * Pages (studies, a study's charts, a trial) read the storage on every
+ * request, so what the CLI writes shows up while the pages poll.  Loopback by
+ * default; every request needs the random access token (once as ?token=,
+ * then the session cookie it sets) and every POST the session's CSRF token.
+ * Served by libmicrohttpd on its own threads; see docs/dashboard.md for the
+ * pages, the rules and the request size limits. */
+typedef struct qt_dash qt_dash;
+
+typedef struct qt_dash_opts {
+  const char *storage_url; /* NULL: qt_storage_default_url(); copied */
+  const char *bind_addr;   /* numeric IPv4 or IPv6 address (default "127.0.0.1"); copied */
+  unsigned port;           /* default 8080; 0: the system picks a free port */
+  unsigned poll_ms;        /* how often open pages re-read (default 2000, at least 200) */
+  size_t max_points;       /* trials drawn per study chart (default 2000) */
+} qt_dash_opts;
+
+QT_API qt_dash_opts qt_dash_opts_default(void);
+
+/* Draws the access token (256 bits from getrandom), opens the storage once
+ * to check it, binds and starts serving in the background.  *out is the
+ * caller's (qt_dash_stop).  QT_EINVAL for a bad address, QT_EIO when the
+ * port cannot be bound or no random bytes come, the storage's errors. */
+QT_API int qt_dash_start(const qt_dash_opts *o, qt_dash **out, qt_err *err);
+/* The port it listens on (the system's pick for port 0). */
+QT_API unsigned qt_dash_port(const qt_dash *d);
+/* The URL to open, "http://ADDR:PORT/?token=HEX" (IPv6 in brackets), into
+ * buf.  QT_EINVAL when it does not fit in cap. */
+QT_API int qt_dash_url(const qt_dash *d, char *buf, size_t cap, qt_err *err);
+/* Stops serving (waits for requests in flight) and frees d; NULL is a no-op. */
+QT_API void qt_dash_stop(qt_dash *d);
+
 #endif

@@ -12,6 +12,7 @@
   X("analyze", cmd_analyze, "top trials and parameter importance of a study")    \
   X("best", cmd_best, "print a study's best trial, write its params file")       \
   X("report", cmd_report, "write a study's report: Markdown or self-contained HTML") \
+  X("dashboard", cmd_dashboard, "serve the studies as live web pages (loopback, token)") \
   X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
   X("version", cmd_version, "print the version")

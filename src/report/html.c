@@ -8,20 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Text for element content or a quoted attribute. */
-static void html_text(FILE *f, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '&': fputs("&amp;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&#39;", f); break;
-    default: fputc(*s, f);
-    }
-  }
-}
-
 static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 static const char *type_name(int t) {
@@ -135,20 +121,20 @@ static void html_summary(FILE *f, const qt_study *st) {
   qt__report_weights_text(g, w, sizeof w);
   qt__report_constraints_text(g, k, sizeof k);
   fprintf(f, "<dl id=\"qt-summary\"><dt>objective</dt><dd>");
-  html_text(f, g->metric);
+  qt__report_html_text(f, g->metric);
   fprintf(f, " (%s)</dd>", g->maximize ? "maximize" : "minimize");
   if (!strcmp(g->metric, "score")) {
     fprintf(f, "<dt>weights</dt><dd>");
-    html_text(f, w);
+    qt__report_html_text(f, w);
     fprintf(f, "</dd>");
   }
   fprintf(f, "<dt>constraints</dt><dd>");
-  html_text(f, k);
+  qt__report_html_text(f, k);
   fprintf(f, "%s</dd><dt>sampler, seed</dt><dd>", g->lenient && g->n_cons ? " (lenient)" : "");
   /* read-only opens have no sampler object: the stored config names it */
   json_t *cfg = qt__report_obj(qt_study_config_json(st));
   const char *sampler = json_string_value(json_object_get(cfg, "sampler"));
-  html_text(f, sampler ? sampler : "-");
+  qt__report_html_text(f, sampler ? sampler : "-");
   json_decref(cfg);
   fprintf(f, ", %llu</dd>", (unsigned long long)qt_study_seed(st));
   fprintf(f, "<dt>trials</dt><dd><span id=\"qt-n-trials\">%zu</span> (complete "
@@ -165,7 +151,7 @@ static void html_summary(FILE *f, const qt_study *st) {
   if (best >= 0) fprintf(f, "%lld", (long long)ti.number);
   else fputc('-', f);
   fprintf(f, "</span>, ");
-  html_text(f, g->metric);
+  qt__report_html_text(f, g->metric);
   if (best >= 0)
     fprintf(f, " <span id=\"qt-best-value\" data-value=\"%.17g\">%.6g</span></dd>", ti.objective,
             ti.objective);
@@ -239,11 +225,11 @@ static void html_top(FILE *f, const qt_study *st, const json_t *top) {
   const json_t *row, *cell;
   fprintf(f, "<h2>Top <span id=\"qt-top-n\">%zu</span> trials</h2><p class=\"note\">Feasible "
              "first, then by ", json_array_size(rows));
-  html_text(f, qt_study_goal(st)->metric);
+  qt__report_html_text(f, qt_study_goal(st)->metric);
   fprintf(f, ".</p><table id=\"qt-top\"><tr>");
   json_array_foreach(head, j, cell) {
     fprintf(f, "<th>");
-    html_text(f, json_string_value(cell));
+    qt__report_html_text(f, json_string_value(cell));
     fprintf(f, "</th>");
   }
   fprintf(f, "</tr>\n");
@@ -251,7 +237,7 @@ static void html_top(FILE *f, const qt_study *st, const json_t *top) {
     fprintf(f, "<tr>");
     json_array_foreach(row, j, cell) {
       fprintf(f, "<td>");
-      html_text(f, json_string_value(cell));
+      qt__report_html_text(f, json_string_value(cell));
       fprintf(f, "</td>");
     }
     fprintf(f, "</tr>\n");
@@ -326,11 +312,11 @@ int qt__report_study_page(const qt_study *st, const qt_report_opts *o, const qt_
   fprintf(out, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                "<meta name=\"generator\" content=\"qtune %s\"><title>qtune study: ",
           qt_version());
-  html_text(out, qt_study_name(st));
+  qt__report_html_text(out, qt_study_name(st));
   fprintf(out, "</title><style>%s%s</style>%s</head><body>\n%s<h1>Study <span id=\"qt-study-name\">",
           k_style, pg && pg->style ? pg->style : "", pg && pg->head_html ? pg->head_html : "",
           pg && pg->nav_html ? pg->nav_html : "");
-  html_text(out, qt_study_name(st));
+  qt__report_html_text(out, qt_study_name(st));
   fprintf(out, "</span></h1>\n");
   html_summary(out, st);
   fprintf(out,

@@ -156,3 +156,16 @@ int qt_report_script_json(const char *json, char *buf, size_t cap, size_t *out_l
   if (out_len) *out_len = o;
   return QT_OK;
 }
+
+void qt__report_html_text(FILE *f, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '&': fputs("&amp;", f); break;
+    case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&#39;", f); break;
+    default: fputc(*s, f);
+    }
+  }
+}

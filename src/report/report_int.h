@@ -20,6 +20,9 @@ typedef struct qt__report_row {
 int qt__report_rank(const qt_study *st, qt__report_row **out, size_t *out_n, qt_err *err);
 /* A JSON object parsed from js, or NULL (NULL, not an object, malformed). */
 json_t *qt__report_obj(const char *js);
+/* Writes s as text for element content or a quoted attribute: & < > " '
+ * escaped. */
+void qt__report_html_text(FILE *f, const char *s);
 /* A param or metric value for a table: numbers %.6g, strings as they are,
  * true/false, "-" for missing or null. */
 void qt__report_fmt_value(const json_t *v, char *buf, size_t cap);
@@ -63,5 +66,7 @@ extern const char qt__report_echarts_js[];
 extern const size_t qt__report_echarts_js_len;
 extern const char qt__report_app_js[];
 extern const size_t qt__report_app_js_len;
+extern const char qt__report_dash_js[]; /* the dashboard's page script */
+extern const size_t qt__report_dash_js_len;
 
 #endif
