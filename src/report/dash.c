@@ -198,7 +198,9 @@ static enum MHD_Result queue(struct MHD_Connection *c, qt__dash_reply *rp, const
   MHD_add_response_header(r, "Content-Security-Policy", k_csp);
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(r, "X-Frame-Options", "DENY");
-  MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+  /* same-origin, not no-referrer: with no-referrer Chromium sends "Origin:
+   * null" on a form POST, which origin_ok refuses */
+  MHD_add_response_header(r, "Referrer-Policy", "same-origin");
   char cc[64];
   if (rp->cache_s > 0) snprintf(cc, sizeof cc, "private, max-age=%d", rp->cache_s);
   else snprintf(cc, sizeof cc, "no-store");

@@ -28,7 +28,7 @@ void qt__dash_nav(FILE *f, const qt__dash_req *rq, const char *page) {
 
 void qt__dash_head(FILE *f, const qt__dash_req *rq, const char *page, const char *title) {
   fprintf(f, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-             "<meta name=\"qt-csrf\" content=\"%s\"><title>",
+             "<meta name=\"qt-csrf\" content=\"%s\"><link rel=\"icon\" href=\"data:,\"><title>",
           rq->csrf);
   qt__report_html_text(f, title);
   fprintf(f, "</title><style>%s%s</style></head>\n<body>\n", k_base_style, qt__dash_style);

@@ -45,7 +45,7 @@ static void serve_page(const qt__dash_req *rq, qt__dash_reply *rp) {
   if (!st) return;
   static const char *const scripts[] = {"/assets/echarts.min.js", "/assets/report.js",
                                         "/assets/dash.js", NULL};
-  char *nav = NULL, head[160];
+  char *nav = NULL, head[200];
   size_t nav_len = 0;
   FILE *nf = open_memstream(&nav, &nav_len);
   if (!nf) {
@@ -55,7 +55,7 @@ static void serve_page(const qt__dash_req *rq, qt__dash_reply *rp) {
   }
   qt__dash_nav(nf, rq, "study");
   int bad = fclose(nf) != 0;
-  snprintf(head, sizeof head, "<meta name=\"qt-csrf\" content=\"%s\">", rq->csrf);
+  snprintf(head, sizeof head, "<meta name=\"qt-csrf\" content=\"%s\"><link rel=\"icon\" href=\"data:,\">", rq->csrf);
   qt__report_page pg = {.style = qt__dash_style, .head_html = head, .nav_html = nav,
                         .script_src = scripts};
   qt_report_opts o = opts_of(rq);
