@@ -122,7 +122,7 @@ clean:
 # The HTML report embeds ECharts (pinned in web/package-lock.json) and its
 # page script with .incbin; npm's install marker says node_modules is current.
 ECHARTS_STAMP := web/node_modules/.package-lock.json
-$(B)/obj/src/report/assets.o $(BT)/obj/src/report/assets.o: $(ECHARTS_STAMP) src/report/report.js src/report/dash.js
+$(B)/obj/src/report/assets.o $(BT)/obj/src/report/assets.o: $(ECHARTS_STAMP) src/report/report.js src/report/dash.js src/report/backtest.js
 $(ECHARTS_STAMP): web/package-lock.json
 	@scripts/bootstrap >&2
 

@@ -8,6 +8,7 @@
 
 #include "qtune/core.h"
 #include "qtune/engine.h"
+#include "qtune/metrics.h"
 #include "qtune/optimize.h"
 
 #include <stdio.h>
@@ -15,6 +16,9 @@
 typedef struct qt_report_opts {
   size_t top_n;      /* rows of the top-trials table (default 10) */
   size_t max_points; /* trials drawn per chart; more are down-sampled (default 2000) */
+  size_t max_bars;   /* a backtest's points per price/equity/drawdown chart; more bars
+                      * are down-sampled (default 4000; 0: never) */
+  size_t max_trades; /* a backtest's trades marked on the price and listed (default 1000) */
 } qt_report_opts;
 
 QT_API qt_report_opts qt_report_opts_default(void);
@@ -54,6 +58,31 @@ QT_API int qt_report_trades_csv(FILE *f, const qt_result *r, const qt_feed *feed
 QT_API int qt_report_orders_csv(FILE *f, const qt_result *r, const qt_feed *feeds, int n_feeds,
                                 qt_err *err);
 QT_API int qt_report_equity_csv(FILE *f, const qt_result *r, qt_err *err);
+
+/* ---- a backtest's report: one self-contained HTML page ----
+ * Candlesticks with the entries and exits marked, the equity curve, the
+ * drawdown, the metrics, breakdowns by side and exit reason and the trade
+ * table.  Long runs are down-sampled for display and the page says so: the
+ * candles of k consecutive bars merge into one (first open, highest high,
+ * lowest low, last close); equity and drawdown keep the points that
+ * Largest-Triangle-Three-Buckets picks from the full series (the extremes
+ * of each bucket survive, so the deepest drawdown stays visible).  The
+ * metrics and tables are computed on every bar and trade. */
+typedef struct qt_report_backtest {
+  const qt_result *r;       /* the run */
+  const qt_bars *bars;      /* instrument 0's bars: r covers [from_i, from_i + r->n_bars) */
+  size_t from_i;
+  const qt_metrics *m;      /* qt_metrics_compute of r */
+  const char *strategy;     /* names, shown escaped */
+  const char *params_text;  /* "fast=10 slow=30" */
+  const char *market_text;  /* qt_market_describe */
+} qt_report_backtest;
+
+/* Writes the backtest's page to out.  o NULL: defaults (max_bars,
+ * max_trades).  QT_EINVAL when bars do not cover the run, QT_EIO when a
+ * write fails, QT_ENOMEM. */
+QT_API int qt_report_backtest_html(const qt_report_backtest *bt, const qt_report_opts *o,
+                                   FILE *out, qt_err *err);
 
 /* ---- the dashboard: a local HTTP server over a storage ----
  * Pages (studies, a study's charts, a trial) read the storage on every

@@ -32,6 +32,10 @@ static void usage(void) {
          "  --equity FILE.csv      write the equity curve\n"
          "  --orders FILE.csv      write every order the strategy submitted, replaced or\n"
          "                         cancelled\n"
+         "  --report FILE.html     write the HTML report: price with the trades, equity,\n"
+         "                         drawdown, metrics, breakdowns, trades (docs/report.md)\n"
+         "  --report-max-bars N    points per chart before down-sampling (default 4000;\n"
+         "                         0: draw every bar)\n"
          "\nExample:\n"
          "  qtune backtest --strategy sma_cross --catalog cat --symbol BTCUSDT --from 20260601\n"
          "\nExit status: 0 ok, 2 error.\n",
@@ -53,6 +57,53 @@ static int write_csv(const char *path, int kind, const qt_result *r, const qt_ma
            : kind == 1 ? qt_report_orders_csv(f, r, m->feeds, m->n_feeds, &err)
                        : qt_report_equity_csv(f, r, &err);
   if (cli_commit(f, tmp, path, rc == QT_OK, &err) || rc) return cli_fail(&err);
+  return 0;
+}
+
+/* The HTML report through a temp file; with `say`, a summary of what it
+ * shows (the tuning guide's figures) and where it is. */
+static int write_report(const char *path, const char *max_bars, const qt_strategy_vtbl *s,
+                        const double *p, const qt_result *r, const qt_metrics *mt,
+                        const qt_market *m, int say) {
+  qt_report_opts ro = qt_report_opts_default();
+  long n;
+  if (max_bars) {
+    if (cli_parse_long("--report-max-bars", max_bars, &n)) return CLI_ERROR;
+    if (n < 0) return cli_failf("--report-max-bars: must be >= 0 (got %ld)", n);
+    ro.max_bars = (size_t)n;
+  }
+  char params[1024], desc[512];
+  size_t len = 0;
+  params[0] = 0;
+  for (size_t k = 0; k < s->n_params && len < sizeof params; k++) {
+    const qt_param_spec *ps = &s->params[k];
+    int w = ps->type == QT_PARAM_CAT && (size_t)p[k] < ps->n_choices
+                ? snprintf(params + len, sizeof params - len, "%s%s=%s", k ? " " : "", ps->name, ps->choices[(size_t)p[k]])
+                : snprintf(params + len, sizeof params - len, "%s%s=%g", k ? " " : "", ps->name, p[k]);
+    if (w > 0) len += (size_t)w;
+  }
+  qt_report_backtest bt = {.r = r, .bars = m->feeds[0].bars, .from_i = m->from_i, .m = mt,
+                           .strategy = s->name, .params_text = params,
+                           .market_text = qt_market_describe(m, desc, sizeof desc)};
+  char tmp[4096];
+  qt_err err;
+  FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
+  if (!f) return cli_fail(&err);
+  int rc = qt_report_backtest_html(&bt, &ro, f, &err);
+  if (cli_commit(f, tmp, path, rc == QT_OK, &err) || rc) return cli_fail(&err);
+  if (say) {
+    int K[6] = {qt_metrics_index("sharpe"), qt_metrics_index("total_profit"), qt_metrics_index("calmar"),
+                qt_metrics_index("max_drawdown"), qt_metrics_index("win_rate"), qt_metrics_index("trades")};
+    double v[6];
+    for (int k = 0; k < 6; k++) v[k] = K[k] >= 0 ? qt_metrics_get(mt, K[k]) : NAN;
+    printf("\nsummary: Sharpe %.4g, total profit %.4g, Calmar %.4g, max drawdown %.2f%%, "
+           "win rate %.2f%%, trades %.0f\n", v[0], v[1], v[2], v[3] * 100, v[4] * 100, v[5]);
+    size_t per = ro.max_bars && r->n_bars > ro.max_bars ? (r->n_bars + ro.max_bars - 1) / ro.max_bars : 1;
+    if (per > 1)
+      printf("report: %s (%zu bars down-sampled for display: %zu per candle)\n", path, r->n_bars, per);
+    else
+      printf("report: %s (all %zu bars drawn)\n", path, r->n_bars);
+  }
   return 0;
 }
 
@@ -127,7 +178,8 @@ static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_resul
 int cmd_backtest(int argc, char **argv) {
   qt_market_opts mo = qt_market_opts_default();
   const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
-             *trades_out = NULL, *equity_out = NULL, *orders_out = NULL;
+             *trades_out = NULL, *equity_out = NULL, *orders_out = NULL, *report_out = NULL,
+             *report_bars = NULL;
   int json = 0, rc = CLI_ERROR;
   qt_engine_opts eo = qt_engine_opts_default();
   qt_err err;
@@ -168,7 +220,8 @@ int cmd_backtest(int argc, char **argv) {
       const char *name, **dst;
     } const vals[] = {{"--strategy", &seen_strategy}, {"--params", &params},
                       {"--params-file", &params_file}, {"--trades", &trades_out},
-                      {"--equity", &equity_out},      {"--orders", &orders_out}};
+                      {"--equity", &equity_out},      {"--orders", &orders_out},
+                      {"--report", &report_out},      {"--report-max-bars", &report_bars}};
     size_t hit = 0;
     while (hit < sizeof vals / sizeof vals[0] && strcmp(a, vals[hit].name)) hit++;
     if (hit < sizeof vals / sizeof vals[0]) {
@@ -230,6 +283,7 @@ int cmd_backtest(int argc, char **argv) {
   if (orders_out && write_csv(orders_out, 1, &r, &m)) goto done;
   if (equity_out && write_csv(equity_out, 2, &r, &m)) goto done;
   if (json ? print_json(s, p, &r, &mt, &m) : (print_table(s, p, &r, &mt, &m), 0)) goto done;
+  if (report_out && write_report(report_out, report_bars, s, p, &r, &mt, &m, !json)) goto done;
   rc = CLI_OK;
 done:
   qt_engine_free(e);

@@ -21,13 +21,20 @@ static json_t *row_of(const qt__dash_req *rq, const qt_study_rec *rec, qt_err *e
   if (qt__dash_open_study(rq, rec->name, &st, err)) return NULL;
   size_t c[QT_TRIAL_N_STATES];
   qt_study_counts(st, c);
-  json_t *pin = qt__report_obj(qt_study_pinned(st)), *cells = json_array();
+  json_t *pin = qt__report_obj(qt_study_pinned(st)), *cells = json_array(),
+         *cfg = qt__report_obj(qt_study_config_json(st)), *user = json_object_get(cfg, "user");
   json_t *row = json_pack("{s:s,s:b,s:o}", "name", rec->name, "running", c[QT_TRIAL_RUNNING] > 0,
                           "cells", cells);
   char b[64];
   json_array_append_new(cells, json_string(rec->name));
-  json_array_append_new(cells, str(json_string_value(json_object_get(pin, "strategy"))));
-  json_array_append_new(cells, str(json_string_value(json_object_get(pin, "symbol"))));
+  /* a strategy, else what the study tunes instead: a function or a command */
+  const char *what = json_string_value(json_object_get(pin, "strategy"));
+  if (!what) what = json_string_value(json_object_get(user, "function"));
+  if (!what) what = json_string_value(json_object_get(user, "objective_cmd"));
+  json_array_append_new(cells, str(what));
+  const char *sym = json_string_value(json_object_get(pin, "symbol"));
+  if (!sym) sym = json_string_value(json_object_get(user, "symbol"));
+  json_array_append_new(cells, str(sym));
   json_array_append_new(cells, json_string(qt_time_format(rec->created_ms, b, sizeof b)));
   snprintf(b, sizeof b, "%zu", qt_study_n_trials(st));
   json_array_append_new(cells, json_string(b));
@@ -49,6 +56,7 @@ static json_t *row_of(const qt__dash_req *rq, const qt_study_rec *rec, qt_err *e
   json_array_append_new(cells, json_string(b));
   json_array_append_new(cells, json_string(c[QT_TRIAL_RUNNING] ? "running" : "idle"));
   json_decref(pin);
+  json_decref(cfg);
   qt_study_free(st);
   if (!row || json_array_size(cells) != N_COLS) {
     json_decref(row);

@@ -60,12 +60,30 @@ typedef struct qt__report_page {
 int qt__report_study_page(const qt_study *st, const qt_report_opts *o, const qt__report_page *pg,
                           FILE *out, qt_err *err);
 
+/* ---- down-sampling for display (decimate.c) ---- */
+/* Largest-Triangle-Three-Buckets: the indices (ascending, first and last
+ * included) of m points of (x, y)[0..n) that keep the line's shape, into
+ * out (n entries); returns how many.  m == 0 or m >= n: all n.  x ascending. */
+size_t qt__report_lttb(const double *x, const double *y, size_t n, size_t m, size_t *out);
+/* One candle of `per` consecutive bars. */
+typedef struct qt__report_candle {
+  int64_t ts_ms; /* the first bar's open time */
+  double open, high, low, close;
+} qt__report_candle;
+/* Merges every `per` bars (the last group may be shorter) into one candle:
+ * first open, highest high, lowest low, last close.  out holds
+ * ceil(n / per) candles; returns how many. */
+size_t qt__report_ohlc_merge(const int64_t *ts, const double *o, const double *h, const double *l,
+                             const double *c, size_t n, size_t per, qt__report_candle *out);
+
 /* The embedded files (src/report/assets.c): ECharts' minified build and the
  * page's own script.  Not NUL-terminated; sizes in bytes. */
 extern const char qt__report_echarts_js[];
 extern const size_t qt__report_echarts_js_len;
 extern const char qt__report_app_js[];
 extern const size_t qt__report_app_js_len;
+extern const char qt__report_backtest_js[]; /* the backtest page's script */
+extern const size_t qt__report_backtest_js_len;
 extern const char qt__report_dash_js[]; /* the dashboard's page script */
 extern const size_t qt__report_dash_js_len;
 
