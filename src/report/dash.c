@@ -45,6 +45,7 @@ typedef struct conn_state {
   char *body;
   size_t len;
   int too_big;
+  int replied; /* answered before the body came (Content-Length over the limit) */
 } conn_state;
 
 static const char k_csp[] = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -321,9 +322,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     *con_cls = cs;
     if (!strcmp(method, "POST")) {
       const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-      if (cl && strtoull(cl, NULL, 10) > QT__DASH_MAX_BODY) cs->too_big = 1;
+      if (cl && strtoull(cl, NULL, 10) > QT__DASH_MAX_BODY) {
+        /* answered now (413, or 401 without a session): the body is not read */
+        cs->too_big = cs->replied = 1;
+        return handle(d, c, url, method, cs);
+      }
       return MHD_YES; /* the body comes in the next calls */
     }
+  }
+  if (cs->replied) { /* a body after an early answer: dropped */
+    *data_size = 0;
+    return MHD_YES;
   }
   if (*data_size) {
     if (!cs->too_big && cs->len + *data_size <= QT__DASH_MAX_BODY) {
