@@ -99,6 +99,8 @@ typedef struct qt_dash_opts {
   unsigned port;           /* default 8080; 0: the system picks a free port */
   unsigned poll_ms;        /* how often open pages re-read (default 2000, at least 200) */
   size_t max_points;       /* trials drawn per study chart (default 2000) */
+  unsigned cache_ms;       /* the JSON the pages poll is reused this long (default 1000;
+                            * 0: every request reads the storage) */
 } qt_dash_opts;
 
 QT_API qt_dash_opts qt_dash_opts_default(void);

@@ -29,8 +29,20 @@ typedef struct session {
   uint64_t used; /* a counter: the least recently used is replaced when full */
 } session;
 
+/* A recent API answer: many open pages polling cost one storage read per
+ * cache period (qt_dash_opts.cache_ms). */
+typedef struct cache_ent {
+  char key[512];
+  char *body;
+  size_t len;
+  int64_t at_ms;
+} cache_ent;
+#define N_CACHE 32
+
 struct qt_dash {
   struct MHD_Daemon *mhd;
+  cache_ent cache[N_CACHE];
+  unsigned cache_ms;
   char url[1024], addr[64], token[QT__DASH_HEX + 1];
   int v6;
   unsigned port, poll_ms;
@@ -54,8 +66,52 @@ static const char k_csp[] = "default-src 'none'; script-src 'self'; style-src 's
 
 qt_dash_opts qt_dash_opts_default(void) {
   qt_dash_opts o = {.storage_url = NULL, .bind_addr = "127.0.0.1", .port = 8080, .poll_ms = 2000,
-                    .max_points = 2000};
+                    .max_points = 2000, .cache_ms = 1000};
   return o;
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int qt__dash_cache_get(const qt__dash_req *rq, const char *key, qt__dash_reply *rp) {
+  qt_dash *d = rq->d;
+  int hit = 0;
+  if (!d->cache_ms) return 0;
+  pthread_mutex_lock(&d->mu);
+  int64_t now = now_ms();
+  for (int i = 0; i < N_CACHE && !hit; i++)
+    if (d->cache[i].body && !strcmp(d->cache[i].key, key) && now - d->cache[i].at_ms < d->cache_ms) {
+      hit = fwrite(d->cache[i].body, 1, d->cache[i].len, rp->f) == d->cache[i].len;
+      rp->type = "application/json";
+    }
+  pthread_mutex_unlock(&d->mu);
+  return hit;
+}
+
+void qt__dash_cache_put(const qt__dash_req *rq, const char *key, const char *body, size_t len) {
+  qt_dash *d = rq->d;
+  if (!d->cache_ms || strlen(key) >= sizeof d->cache[0].key) return;
+  char *copy = qt_malloc(len ? len : 1);
+  if (!copy) return; /* not cached: the next request reads the storage again */
+  memcpy(copy, body, len);
+  pthread_mutex_lock(&d->mu);
+  int at = 0;
+  for (int i = 0; i < N_CACHE; i++) {
+    if (d->cache[i].body && !strcmp(d->cache[i].key, key)) {
+      at = i;
+      break;
+    }
+    if (d->cache[i].at_ms < d->cache[at].at_ms) at = i; /* else the oldest */
+  }
+  qt_free(d->cache[at].body);
+  snprintf(d->cache[at].key, sizeof d->cache[at].key, "%s", key);
+  d->cache[at].body = copy;
+  d->cache[at].len = len;
+  d->cache[at].at_ms = now_ms();
+  pthread_mutex_unlock(&d->mu);
 }
 
 const char *qt__dash_storage_url(const qt_dash *d) { return d->url; }
@@ -161,10 +217,17 @@ void qt__dash_fail(qt__dash_reply *rp, int status, const char *fmt, ...) {
   fputc('\n', rp->f);
 }
 
-void qt__dash_json(qt__dash_reply *rp, const json_t *j) {
+void qt__dash_json(const qt__dash_req *rq, qt__dash_reply *rp, const json_t *j, const char *cache_key) {
   rp->type = "application/json";
-  if (json_dumpf(j, rp->f, JSON_COMPACT | JSON_REAL_PRECISION(10)))
+  char *txt = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+  if (!txt) {
     qt__dash_fail(rp, 500, "out of memory");
+    return;
+  }
+  size_t len = strlen(txt);
+  fwrite(txt, 1, len, rp->f);
+  if (cache_key) qt__dash_cache_put(rq, cache_key, txt, len);
+  free(txt);
 }
 
 /* ---- one request ---- */
@@ -397,6 +460,7 @@ int qt_dash_start(const qt_dash_opts *o, qt_dash **out, qt_err *err) {
   }
   d->poll_ms = o->poll_ms < 200 ? 200 : o->poll_ms;
   d->max_points = o->max_points;
+  d->cache_ms = o->cache_ms;
   if (random_hex(d->token)) {
     rc = qt_err_set(err, QT_EIO, "dashboard: no random bytes for the access token");
     goto fail;
@@ -437,6 +501,7 @@ int qt_dash_url(const qt_dash *d, char *buf, size_t cap, qt_err *err) {
 void qt_dash_stop(qt_dash *d) {
   if (!d) return;
   if (d->mhd) MHD_stop_daemon(d->mhd);
+  for (int i = 0; i < N_CACHE; i++) qt_free(d->cache[i].body);
   pthread_mutex_destroy(&d->mu);
   memset(d->token, 0, sizeof d->token);
   qt_free(d);

@@ -67,8 +67,14 @@ size_t qt__dash_max_points(const qt_dash *d);
 int qt__dash_open_study(const qt__dash_req *rq, const char *name, qt_study **out, qt_err *err);
 /* A plain-text error reply: status and one line. */
 void qt__dash_fail(qt__dash_reply *rp, int status, const char *fmt, ...) QT_PRINTF(3, 4);
-/* The reply is j as JSON (application/json); j is not taken. */
-void qt__dash_json(qt__dash_reply *rp, const json_t *j);
+/* The reply is j as JSON (application/json); j is not taken.  With a
+ * cache_key the text is kept for the cache period (qt__dash_cache_get). */
+void qt__dash_json(const qt__dash_req *rq, qt__dash_reply *rp, const json_t *j, const char *cache_key);
+/* Writes the cached answer for key into rp when it is younger than the
+ * cache period (qt_dash_opts.cache_ms); 1 when it did.  API answers only:
+ * they hold no session data. */
+int qt__dash_cache_get(const qt__dash_req *rq, const char *key, qt__dash_reply *rp);
+void qt__dash_cache_put(const qt__dash_req *rq, const char *key, const char *body, size_t len);
 /* The shared frame of an HTML page: <head> with the CSRF <meta> and the
  * style, <body>, the navigation bar; then the page's own markup; then the
  * foot with the dashboard script.  title is escaped; page (static text) names

@@ -104,6 +104,7 @@ fail:
 }
 
 static void serve_api(const qt__dash_req *rq, qt__dash_reply *rp) {
+  if (qt__dash_cache_get(rq, "studies", rp)) return;
   qt_err e;
   qt_err_clear(&e);
   json_t *j = NULL;
@@ -111,7 +112,7 @@ static void serve_api(const qt__dash_req *rq, qt__dash_reply *rp) {
     qt__dash_fail(rp, 500, "%s", e.msg);
     return;
   }
-  qt__dash_json(rp, j);
+  qt__dash_json(rq, rp, j, "studies");
   json_decref(j);
 }
 

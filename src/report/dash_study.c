@@ -28,6 +28,12 @@ static qt_report_opts opts_of(const qt__dash_req *rq) {
 }
 
 static void serve_api(const qt__dash_req *rq, qt__dash_reply *rp) {
+  char key[512];
+  const char *name = qt__dash_arg(rq, "name");
+  /* a name too long for the key is not cached (a cut key could be another's) */
+  int cacheable = name && strlen(name) + 7 < sizeof key;
+  snprintf(key, sizeof key, "study:%s", cacheable ? name : "");
+  if (cacheable && qt__dash_cache_get(rq, key, rp)) return;
   qt_study *st = open_named(rq, rp);
   if (!st) return;
   qt_report_opts o = opts_of(rq);
@@ -35,7 +41,7 @@ static void serve_api(const qt__dash_req *rq, qt__dash_reply *rp) {
   qt_err_clear(&e);
   json_t *j = NULL;
   if (qt__report_study_json(st, &o, &j, &e)) qt__dash_fail(rp, 500, "%s", e.msg);
-  else qt__dash_json(rp, j);
+  else qt__dash_json(rq, rp, j, cacheable ? key : NULL);
   json_decref(j);
   qt_study_free(st);
 }
