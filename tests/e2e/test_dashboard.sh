@@ -9,7 +9,9 @@
 # no console errors and its charts drawn, shows the storage's numbers,
 # refuses a browser without the token, keeps the evil name as text, refuses
 # POSTs without CSRF, and shows what the CLI writes while it is open (more
-# trials of a study, a new study).  Screenshots: build-test/dashboard-screens/.
+# trials of a study, a new study).  The same server over PostgreSQL
+# (QTUNE_PG_URL, from tests/run.sh) shows a study and its new trials.
+# Screenshots: build-test/dashboard-screens/.
 source "$(dirname "$0")/lib.sh"
 SHOTS=$QT_ROOT/${BT:-build-test}/dashboard-screens
 mkdir -p "$SHOTS"
@@ -195,4 +197,47 @@ kill -TERM "$DPID"
 wait "$DPID"
 same "SIGTERM stops it with status 0" "$?" 0
 contains "says so" dash.out "dashboard: stopped (SIGTERM)"
+
+# ---- PostgreSQL: the same server over the other backend ----
+# wait_url FILE PID: the URL line the server printed ("" if it died first)
+wait_url() {
+  local u=
+  for _ in $(seq 1 600); do # bounded wait for the first line, not a speed check
+    u=$(sed -n 's/^dashboard: //p' "$1")
+    [ -n "$u" ] && break
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$u"
+}
+if [ -z "${QTUNE_PG_URL:-}" ]; then
+  bad "QTUNE_PG_URL is not set (tests/run.sh starts a server and sets it)"
+elif ! psql -q "$QTUNE_PG_URL" -c "CREATE DATABASE qt_dash_$$" >/dev/null 2>pg.err; then
+  bad "could not create database qt_dash_$$: $(cat pg.err)"
+else
+  PG="${QTUNE_PG_URL%/*}/qt_dash_$$"
+  pgopt() { "$QTUNE" optimize --function fake_strategy --space space.yaml --study-name pgs \
+    --storage "$PG" --jobs 1 --quiet --best-out pg_best.yaml "$@"; }
+  check_exit "optimize on PostgreSQL" 0 pgopt --trials 5
+  "$QTUNE" dashboard --storage "$PG" --port 0 --poll-ms 300 >pgdash.out 2>pgdash.err &
+  PGPID=$!
+  trap 'kill "$PGPID" 2>/dev/null; wait "$PGPID" 2>/dev/null; psql -q "$QTUNE_PG_URL" -c "DROP DATABASE IF EXISTS qt_dash_$$" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+  PURL=$(wait_url pgdash.out "$PGPID")
+  PBASE=${PURL%%/\?token=*}
+  PTOK=${PURL##*token=}
+  same "PostgreSQL: serves" "$(code -H "Authorization: Bearer $PTOK" "$PBASE/")" 200
+  same "PostgreSQL: no token, 401" "$(code "$PBASE/api/studies")" 401
+  ntr() { curl -s -H "Authorization: Bearer $PTOK" "$PBASE/api/study?name=pgs" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).n_trials)}catch(e){console.log("?")}})'; }
+  same "PostgreSQL: the study's trials" "$(ntr)" 5
+  check_exit "PostgreSQL: 3 more trials" 0 pgopt --trials 3
+  got=
+  for _ in $(seq 1 100); do # the 1 s answer cache expires; bounded, not a speed check
+    got=$(ntr); [ "$got" = 8 ] && break; sleep 0.2
+  done
+  same "PostgreSQL: the new trials show" "$got" 8
+  kill -TERM "$PGPID"
+  wait "$PGPID"
+  same "PostgreSQL: SIGTERM stops it" "$?" 0
+fi
 finish
