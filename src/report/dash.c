@@ -91,6 +91,19 @@ int qt__dash_cache_get(const qt__dash_req *rq, const char *key, qt__dash_reply *
   return hit;
 }
 
+json_t *qt__dash_cache_json(const qt__dash_req *rq, const char *key) {
+  qt_dash *d = rq->d;
+  json_t *j = NULL;
+  if (!d->cache_ms) return NULL;
+  pthread_mutex_lock(&d->mu);
+  int64_t now = now_ms();
+  for (int i = 0; i < N_CACHE && !j; i++)
+    if (d->cache[i].body && !strcmp(d->cache[i].key, key) && now - d->cache[i].at_ms < d->cache_ms)
+      j = json_loadb(d->cache[i].body, d->cache[i].len, 0, NULL);
+  pthread_mutex_unlock(&d->mu);
+  return j;
+}
+
 void qt__dash_cache_put(const qt__dash_req *rq, const char *key, const char *body, size_t len) {
   qt_dash *d = rq->d;
   if (!d->cache_ms || strlen(key) >= sizeof d->cache[0].key) return;

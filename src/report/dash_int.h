@@ -75,6 +75,8 @@ void qt__dash_json(const qt__dash_req *rq, qt__dash_reply *rp, const json_t *j, 
  * they hold no session data. */
 int qt__dash_cache_get(const qt__dash_req *rq, const char *key, qt__dash_reply *rp);
 void qt__dash_cache_put(const qt__dash_req *rq, const char *key, const char *body, size_t len);
+/* The cached answer for key parsed (a new reference), or NULL. */
+json_t *qt__dash_cache_json(const qt__dash_req *rq, const char *key);
 /* The shared frame of an HTML page: <head> with the CSRF <meta> and the
  * style, <body>, the navigation bar; then the page's own markup; then the
  * foot with the dashboard script.  title is escaped; page (static text) names

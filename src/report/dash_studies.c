@@ -7,6 +7,7 @@
 #include "qtune/storage.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const k_cols[] = {"study",   "strategy", "market",  "created", "trials",
@@ -119,10 +120,17 @@ static void serve_api(const qt__dash_req *rq, qt__dash_reply *rp) {
 static void serve_page(const qt__dash_req *rq, qt__dash_reply *rp) {
   qt_err e;
   qt_err_clear(&e);
-  json_t *j = NULL;
-  if (studies_json(rq, &j, &e)) {
-    qt__dash_fail(rp, 500, "%s", e.msg);
-    return;
+  /* the list the API answered within the cache period, else a fresh read
+   * (which the API's next poll then reuses) */
+  json_t *j = qt__dash_cache_json(rq, "studies");
+  if (!j) {
+    if (studies_json(rq, &j, &e)) {
+      qt__dash_fail(rp, 500, "%s", e.msg);
+      return;
+    }
+    char *txt = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    if (txt) qt__dash_cache_put(rq, "studies", txt, strlen(txt));
+    free(txt);
   }
   FILE *f = rp->f;
   json_t *rows = json_object_get(j, "studies"), *row, *cell;
