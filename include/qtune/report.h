@@ -76,6 +76,11 @@ typedef struct qt_report_backtest {
   const char *strategy;     /* names, shown escaped */
   const char *params_text;  /* "fast=10 slow=30" */
   const char *market_text;  /* qt_market_describe */
+  /* the strategy's indicators (qt_engine_indicators_used; may be 0): those
+   * in price units on instrument 0's bars (SMA, EMA, Wilder, Bollinger
+   * bands, Donchian channel, VWAP) are drawn over the candles */
+  const qt_ind_used *inds;
+  size_t n_inds;
 } qt_report_backtest;
 
 /* Writes the backtest's page to out.  o NULL: defaults (max_bars,

@@ -64,7 +64,7 @@ static int write_csv(const char *path, int kind, const qt_result *r, const qt_ma
  * shows (the tuning guide's figures) and where it is. */
 static int write_report(const char *path, const char *max_bars, const qt_strategy_vtbl *s,
                         const double *p, const qt_result *r, const qt_metrics *mt,
-                        const qt_market *m, int say) {
+                        const qt_market *m, const qt_engine *e, int say) {
   qt_report_opts ro = qt_report_opts_default();
   long n;
   if (max_bars) {
@@ -82,9 +82,12 @@ static int write_report(const char *path, const char *max_bars, const qt_strateg
                 : snprintf(params + len, sizeof params - len, "%s%s=%g", k ? " " : "", ps->name, p[k]);
     if (w > 0) len += (size_t)w;
   }
+  qt_ind_used inds[16];
+  size_t n_inds = qt_engine_indicators_used(e, inds, 16);
   qt_report_backtest bt = {.r = r, .bars = m->feeds[0].bars, .from_i = m->from_i, .m = mt,
                            .strategy = s->name, .params_text = params,
-                           .market_text = qt_market_describe(m, desc, sizeof desc)};
+                           .market_text = qt_market_describe(m, desc, sizeof desc),
+                           .inds = inds, .n_inds = n_inds < 16 ? n_inds : 16};
   char tmp[4096];
   qt_err err;
   FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
@@ -283,7 +286,7 @@ int cmd_backtest(int argc, char **argv) {
   if (orders_out && write_csv(orders_out, 1, &r, &m)) goto done;
   if (equity_out && write_csv(equity_out, 2, &r, &m)) goto done;
   if (json ? print_json(s, p, &r, &mt, &m) : (print_table(s, p, &r, &mt, &m), 0)) goto done;
-  if (report_out && write_report(report_out, report_bars, s, p, &r, &mt, &m, !json)) goto done;
+  if (report_out && write_report(report_out, report_bars, s, p, &r, &mt, &m, e, !json)) goto done;
   rc = CLI_OK;
 done:
   qt_engine_free(e);

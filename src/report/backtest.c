@@ -4,6 +4,7 @@
  * escaped (text) or as <script>-safe JSON (data). */
 #include "report/report_int.h"
 
+#include "qtune/indicators.h"
 #include "qtune/strategy.h"
 
 #include <math.h>
@@ -43,6 +44,8 @@ oom:
   return -1;
 }
 
+static int lines_data(const qt_report_backtest *bt, size_t per, size_t nc, json_t *d);
+
 /* Candles [ts, open, close, low, high] (ECharts' order) of every `per` bars,
  * and the trades' entries [ts, price, side] and exits [ts, price, pnl]
  * (every k-th trade past max_trades). */
@@ -78,6 +81,59 @@ static int price_data(const qt_report_backtest *bt, size_t max, size_t max_trade
   json_object_set_new(d, "bars_per_candle", json_integer((json_int_t)per));
   json_object_set_new(d, "n_candles", json_integer((json_int_t)nc));
   json_object_set_new(d, "n_marked", json_integer((json_int_t)marked));
+  return lines_data(bt, per, nc, d);
+}
+
+/* Indicator names from the indicators' own list. */
+static const char *ind_name(int kind) {
+#define QT__IND_NAME(K, name, n_out, cols) #name,
+  static const char *const names[] = {QT_IND_KIND_LIST(QT__IND_NAME)};
+#undef QT__IND_NAME
+  return kind >= 0 && kind < QT_IND_KIND_COUNT ? names[kind] : "?";
+}
+
+/* Output `out` of kind is a price (drawn over the candles), and its label. */
+static int on_price(const qt_ind_used *u, int out, char *label, size_t cap) {
+  static const char *const bands[3] = {"lower", "mid", "upper"}, *const chan[3] = {"high", "mid", "low"};
+  switch (u->kind) {
+  case QT_IND_SMA: case QT_IND_EMA: case QT_IND_WILDER: case QT_IND_VWAP:
+    if (out) return 0;
+    snprintf(label, cap, "%s(%d)", ind_name(u->kind), u->n1);
+    return 1;
+  case QT_IND_BBANDS: /* n2 is the width in thousandths of a standard deviation */
+    if (out > 2) return 0;
+    snprintf(label, cap, "bbands(%d, %g) %s", u->n1, u->n2 / 1000.0, bands[out]);
+    return 1;
+  case QT_IND_DONCHIAN:
+    if (out > 2) return 0;
+    snprintf(label, cap, "donchian(%d) %s", u->n1, chan[out]);
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* "lines": [{"name", "data": [value at each candle's last bar | null]}] of
+ * the indicators drawn on the price. */
+static int lines_data(const qt_report_backtest *bt, size_t per, size_t nc, json_t *d) {
+  json_t *lines = json_array();
+  if (!lines || json_object_set_new(d, "lines", lines)) return -1;
+  const qt_bars *b = bt->bars;
+  for (size_t k = 0; k < bt->n_inds; k++) {
+    const qt_ind_used *u = &bt->inds[k];
+    if (u->close != b->close || u->n != b->n) continue; /* another instrument's */
+    for (int out = 0; out < u->n_out; out++) {
+      char label[96];
+      if (!on_price(u, out, label, sizeof label)) continue;
+      json_t *v = json_array();
+      if (!v || json_array_append_new(lines, json_pack("{s:s,s:o}", "name", label, "data", v)))
+        return -1;
+      for (size_t c = 0; c < nc; c++) {
+        size_t last = bt->from_i + (c + 1) * per - 1, end = bt->from_i + bt->r->n_bars - 1;
+        if (json_array_append_new(v, num(u->cols[out][last < end ? last : end]))) return -1;
+      }
+    }
+  }
   return 0;
 }
 

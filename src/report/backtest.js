@@ -36,7 +36,8 @@
 
   var zoom = [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 4 }];
   chart('qt-chart-price', {
-    tooltip: { trigger: 'axis' }, legend: { data: ['price', 'long entry', 'short entry', 'exit'] },
+    tooltip: { trigger: 'axis' },
+    legend: { data: ['price', 'long entry', 'short entry', 'exit'].concat(D.lines.map(function (l) { return l.name; })) },
     grid: { left: 70, right: 30, bottom: 60 },
     xAxis: { type: 'category', data: times.map(iso), scale: true },
     yAxis: { type: 'value', scale: true, name: 'price' },
@@ -51,7 +52,10 @@
         data: D.entries.filter(function (e) { return e[2] !== 1; }).map(function (e) { return [at(e[0]), e[1]]; }) },
       { name: 'exit', type: 'scatter', symbol: 'circle', symbolSize: 6, itemStyle: { color: '#4575b4' },
         data: D.exits.map(function (e) { return [at(e[0]), e[1]]; }) }
-    ]
+    ].concat(D.lines.map(function (l) {
+      /* the strategy's indicators: the value at each candle's last bar */
+      return { name: l.name, type: 'line', showSymbol: false, lineStyle: { width: 1 }, data: l.data };
+    }))
   });
   chart('qt-chart-equity', {
     tooltip: { trigger: 'axis' }, grid: { left: 70, right: 30, bottom: 60 },

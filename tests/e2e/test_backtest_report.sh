@@ -59,6 +59,9 @@ same "trade rows = trades CSV" "$(jget all.json 'o.rows["qt-trades"]')" "$n_trad
 same "final equity = backtest --json" "$(jget all.json 'o.text["qt-final-equity"]')" "$final"
 same "says every bar is drawn" "$(jget all.json 'o.text["qt-sampling-note"]')" "Every one of the $n_bars bars is drawn."
 same "long + short rows" "$(jget all.json 'o.rows["qt-by-side"]')" 2
+contains "the strategy's SMA lines over the price" all.html '"lines":[{"name":"sma(20)","data":[null,'
+contains "both of them" all.html '{"name":"sma(60)","data":[null,'
+
 
 # ---- the same run down-sampled (default 4000 points: 2 bars per candle) ----
 check_exit "backtest --report, default" 0 "$QTUNE" backtest --data "$D" --strategy sma_cross \

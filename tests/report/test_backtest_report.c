@@ -1,8 +1,9 @@
 /* The backtest report: Largest-Triangle-Three-Buckets and the OHLC merge on
  * series worked out by hand, the page of a 5-bar run made by hand (drawdown,
- * candles, breakdowns, the capped trade table), a run the bars do not cover,
- * and the out-of-memory paths. */
+ * candles, breakdowns, the capped trade table, the strategy's indicator
+ * lines), a run the bars do not cover, and the out-of-memory paths. */
 #include "qt_test.h"
+#include "qtune/indicators.h"
 #include "qtune/report.h"
 #include "qtune/strategy.h"
 #include "report/report_int.h"
@@ -144,6 +145,42 @@ static void test_page_by_hand(void) {
   free(h);
 }
 
+/* The strategy's indicators over the candles: SMA(2) of the closes
+ * 10.5 .. 14.5 (NaN 11 12 13 14) and Bollinger(2, 1.5) drawn; an RSI (not a
+ * price) and an SMA of another series are not.  Past max_bars each candle
+ * takes the value at its last bar (bars 2 and 4 of 3 per candle). */
+static void test_indicator_lines(void) {
+  static double sma[5] = {NAN, 11, 12, 13, 14}, rsi[5] = {NAN, 50, 60, 70, 80}, other_close[5];
+  static double lo[5] = {NAN, 10, 11, 12, 13}, mid[5] = {NAN, 11, 12, 13, 14}, up[5] = {NAN, 12, 13, 14, 15};
+  make_run();
+  qt_ind_used u[4] = {
+      {.close = g_bars.close, .n = 5, .kind = QT_IND_SMA, .n1 = 2, .n_out = 1, .cols = {sma}},
+      {.close = g_bars.close, .n = 5, .kind = QT_IND_RSI, .n1 = 2, .n_out = 1, .cols = {rsi}},
+      {.close = other_close, .n = 5, .kind = QT_IND_SMA, .n1 = 3, .n_out = 1, .cols = {sma}},
+      {.close = g_bars.close, .n = 5, .kind = QT_IND_BBANDS, .n1 = 2, .n2 = 1500, .n_out = 4,
+       .cols = {lo, mid, up, rsi}}};
+  qt_report_backtest bt = {.r = &g_r, .bars = &g_bars, .m = &g_m, .strategy = "s", .inds = u, .n_inds = 4};
+  qt_report_opts o = qt_report_opts_default();
+  for (int pass = 0; pass < 2; pass++) {
+    o.max_bars = pass ? 2 : 0;
+    char *buf = NULL;
+    size_t len = 0;
+    qt_err e = {0};
+    FILE *f = open_memstream(&buf, &len);
+    EXPECT_EQ(qt_report_backtest_html(&bt, &o, f, &e), QT_OK);
+    fclose(f);
+    if (!pass) {
+      EXPECT_CONTAINS(buf, "\"lines\":[{\"name\":\"sma(2)\",\"data\":[null,11.0,12.0,13.0,14.0]},"
+                           "{\"name\":\"bbands(2, 1.5) lower\",\"data\":[null,10.0,11.0,12.0,13.0]},"
+                           "{\"name\":\"bbands(2, 1.5) mid\",\"data\":[null,11.0,12.0,13.0,14.0]},"
+                           "{\"name\":\"bbands(2, 1.5) upper\",\"data\":[null,12.0,13.0,14.0,15.0]}]");
+    } else {
+      EXPECT_CONTAINS(buf, "\"lines\":[{\"name\":\"sma(2)\",\"data\":[12.0,14.0]},");
+    }
+    free(buf);
+  }
+}
+
 static void test_bars_must_cover(void) {
   make_run();
   qt_report_backtest bt = {.r = &g_r, .bars = &g_bars, .from_i = 1, .m = &g_m};
@@ -187,5 +224,5 @@ static void test_opts_default(void) {
   EXPECT_EQ(o.max_trades, 1000);
 }
 
-QT_TESTS(T(test_lttb_by_hand), T(test_lttb_keeps_spike), T(test_ohlc_merge), T(test_page_by_hand),
+QT_TESTS(T(test_lttb_by_hand), T(test_lttb_keeps_spike), T(test_ohlc_merge), T(test_page_by_hand), T(test_indicator_lines),
          T(test_bars_must_cover), T(test_oom_sweep), T(test_opts_default))
