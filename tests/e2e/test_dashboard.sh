@@ -193,6 +193,27 @@ same "sign in again" "$(s 20 r.status)" 200
 same "log-out form (CSRF field): 200" "$(s 21 r.status)" 200
 same "after the form: 401" "$(s 22 r.status)" 401
 
+# ---- a running study shows as running, then idle ----
+# the objective is a command that waits for a file, so the trial is running
+# for as long as the test needs (no sleep sets the pace)
+cat >slow.sh <<EOF
+while [ ! -e "$TMP/go" ]; do sleep 0.1; done
+echo '{"sharpe": 1.5}'
+EOF
+"$QTUNE" optimize --objective-cmd "bash $TMP/slow.sh" --space space.yaml --objective sharpe \
+  --study-name slow --storage "$DB" --trials 1 --jobs 1 --quiet --best-out slow.yaml >slow.out 2>&1 &
+SPID=$!
+state() { curl -s -b jar "$BASE/api/studies" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{
+  try { const r=JSON.parse(s).studies.find(x=>x.name==="slow"); console.log(r ? r.cells[9] : "absent") } catch (e) { console.log("?") } })'; }
+st=
+for _ in $(seq 1 300); do st=$(state); [ "$st" = running ] && break; sleep 0.2; done # bounded wait
+same "a study with a running trial: running" "$st" running
+touch "$TMP/go"
+wait "$SPID"
+same "the slow study finished" "$?" 0
+for _ in $(seq 1 300); do st=$(state); [ "$st" = idle ] && break; sleep 0.2; done
+same "then idle" "$st" idle
+
 kill -TERM "$DPID"
 wait "$DPID"
 same "SIGTERM stops it with status 0" "$?" 0
