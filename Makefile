@@ -2,7 +2,7 @@
 # or tests/<layer>/ needs no edit here.
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := sqlite3 jansson yaml-0.1 zlib libzip libpq libcurl
+PKGS    := sqlite3 jansson yaml-0.1 zlib libzip libpq libcurl libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
@@ -122,7 +122,7 @@ clean:
 # The HTML report embeds ECharts (pinned in web/package-lock.json) and its
 # page script with .incbin; npm's install marker says node_modules is current.
 ECHARTS_STAMP := web/node_modules/.package-lock.json
-$(B)/obj/src/report/assets.o $(BT)/obj/src/report/assets.o: $(ECHARTS_STAMP) src/report/report.js
+$(B)/obj/src/report/assets.o $(BT)/obj/src/report/assets.o: $(ECHARTS_STAMP) src/report/report.js src/report/dash.js src/report/backtest.js
 $(ECHARTS_STAMP): web/package-lock.json
 	@scripts/bootstrap >&2
 

@@ -146,6 +146,20 @@ QT_API int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds,
 typedef int (*qt_engine_checkpoint_fn)(void *ud, const qt_result *so_far);
 QT_API void qt_engine_set_checkpoint(qt_engine *e, size_t every_bars, qt_engine_checkpoint_fn fn,
                                      void *ud);
+/* An indicator column block the last run's strategy asked for through
+ * qt_ctx_indicator (for reports: the strategy's own lines on its chart).
+ * cols[k] (k < n_out) are borrowed from the engine's cache until its next
+ * run or free; each has n values aligned with close's bars. */
+typedef struct qt_ind_used {
+  const double *close;    /* the series it was computed on (a feed's bars->close) */
+  size_t n;
+  int kind, n1, n2, n3;   /* a qt_ind_kind of qtune/indicators.h and its lengths */
+  int n_out;
+  const double *cols[4];
+} qt_ind_used;
+/* Writes up to cap of the blocks the last run asked for (in the cache's
+ * order) to out; returns how many there are (may exceed cap). */
+QT_API size_t qt_engine_indicators_used(const qt_engine *e, qt_ind_used *out, size_t cap);
 
 /* ---- settings shared by every command that runs a backtest (src/engine/market.c) ----
  * Sets one engine option from its text, range-checked in this one place:

@@ -16,6 +16,9 @@
 typedef struct qt_report_opts {
   size_t top_n;      /* rows of the top-trials table (default 10) */
   size_t max_points; /* trials drawn per chart; more are down-sampled (default 2000) */
+  size_t max_bars;   /* a backtest's points per price/equity/drawdown chart; more bars
+                      * are down-sampled (default 4000; 0: never) */
+  size_t max_trades; /* a backtest's trades marked on the price and listed (default 1000) */
 } qt_report_opts;
 
 QT_API qt_report_opts qt_report_opts_default(void);
@@ -132,5 +135,68 @@ QT_API int qt_report_breakdown(const qt_result *r, int by, qt_breakdown_row *row
  * fees and average time held.  QT_EIO when writing fails. */
 QT_API int qt_report_breakdown_table(FILE *f, const qt_breakdown_row *rows, size_t n, int by,
                                      const char *ccy, qt_err *err);
+/* ---- a backtest's report: one self-contained HTML page ----
+ * Candlesticks with the entries and exits marked, the equity curve, the
+ * drawdown, the metrics, breakdowns by side and exit reason and the trade
+ * table.  Long runs are down-sampled for display and the page says so: the
+ * candles of k consecutive bars merge into one (first open, highest high,
+ * lowest low, last close); equity and drawdown keep the points that
+ * Largest-Triangle-Three-Buckets picks from the full series (the extremes
+ * of each bucket survive, so the deepest drawdown stays visible).  The
+ * metrics and tables are computed on every bar and trade. */
+typedef struct qt_report_backtest {
+  const qt_result *r;       /* the run */
+  const qt_bars *bars;      /* instrument 0's bars: r covers [from_i, from_i + r->n_bars) */
+  size_t from_i;
+  const qt_metrics *m;      /* qt_metrics_compute of r */
+  const char *strategy;     /* names, shown escaped */
+  const char *params_text;  /* "fast=10 slow=30" */
+  const char *market_text;  /* qt_market_describe */
+  /* the strategy's indicators (qt_engine_indicators_used; may be 0): those
+   * in price units on instrument 0's bars (SMA, EMA, Wilder, Bollinger
+   * bands, Donchian channel, VWAP) are drawn over the candles */
+  const qt_ind_used *inds;
+  size_t n_inds;
+} qt_report_backtest;
+
+/* Writes the backtest's page to out.  o NULL: defaults (max_bars,
+ * max_trades).  QT_EINVAL when bars do not cover the run, QT_EIO when a
+ * write fails, QT_ENOMEM. */
+QT_API int qt_report_backtest_html(const qt_report_backtest *bt, const qt_report_opts *o,
+                                   FILE *out, qt_err *err);
+
+/* ---- the dashboard: a local HTTP server over a storage ----
+ * Pages (studies, a study's charts, a trial) read the storage on every
+ * request, so what the CLI writes shows up while the pages poll.  Loopback by
+ * default; every request needs the random access token (once as ?token=,
+ * then the session cookie it sets) and every POST the session's CSRF token.
+ * Served by libmicrohttpd on its own threads; see docs/dashboard.md for the
+ * pages, the rules and the request size limits. */
+typedef struct qt_dash qt_dash;
+
+typedef struct qt_dash_opts {
+  const char *storage_url; /* NULL: qt_storage_default_url(); copied */
+  const char *bind_addr;   /* numeric IPv4 or IPv6 address (default "127.0.0.1"); copied */
+  unsigned port;           /* default 8080; 0: the system picks a free port */
+  unsigned poll_ms;        /* how often open pages re-read (default 2000, at least 200) */
+  size_t max_points;       /* trials drawn per study chart (default 2000) */
+  unsigned cache_ms;       /* the JSON the pages poll is reused this long (default 1000;
+                            * 0: every request reads the storage) */
+} qt_dash_opts;
+
+QT_API qt_dash_opts qt_dash_opts_default(void);
+
+/* Draws the access token (256 bits from getrandom), opens the storage once
+ * to check it, binds and starts serving in the background.  *out is the
+ * caller's (qt_dash_stop).  QT_EINVAL for a bad address, QT_EIO when the
+ * port cannot be bound or no random bytes come, the storage's errors. */
+QT_API int qt_dash_start(const qt_dash_opts *o, qt_dash **out, qt_err *err);
+/* The port it listens on (the system's pick for port 0). */
+QT_API unsigned qt_dash_port(const qt_dash *d);
+/* The URL to open, "http://ADDR:PORT/?token=HEX" (IPv6 in brackets), into
+ * buf.  QT_EINVAL when it does not fit in cap. */
+QT_API int qt_dash_url(const qt_dash *d, char *buf, size_t cap, qt_err *err);
+/* Stops serving (waits for requests in flight) and frees d; NULL is a no-op. */
+QT_API void qt_dash_stop(qt_dash *d);
 
 #endif

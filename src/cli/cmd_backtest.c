@@ -47,6 +47,10 @@ static void usage(void) {
          "  --record-outcomes      store the closed trades as signal outcomes (for qtune tune)\n"
          "  --storage URL          where --record-outcomes stores them (default $QTUNE_STORAGE,\n"
          "                         else " QT_STORAGE_DEFAULT_URL ")\n"
+         "  --report FILE.html     write the HTML report: price with the trades, equity,\n"
+         "                         drawdown, metrics, breakdowns, trades (docs/report.md)\n"
+         "  --report-max-bars N    points per chart before down-sampling (default 4000;\n"
+         "                         0: draw every bar)\n"
          "\nExample:\n"
          "  qtune backtest --strategy sma_cross --catalog cat --symbol BTCUSDT --from 20260601\n"
          "\nExit status: 0 ok, 2 error.\n",
@@ -67,6 +71,56 @@ static int write_csv(const char *path, int kind, const qt_result *r, const qt_ma
            : kind == 1 ? qt_report_orders_csv(f, r, m->feeds, m->n_feeds, &err)
                        : qt_report_equity_csv(f, r, &err);
   if (cli_commit(f, tmp, path, rc == QT_OK, &err) || rc) return cli_fail(&err);
+  return 0;
+}
+
+/* The HTML report through a temp file; with `say`, a summary of what it
+ * shows (the tuning guide's figures) and where it is. */
+static int write_report(const char *path, const char *max_bars, const qt_strategy_vtbl *s,
+                        const double *p, const qt_result *r, const qt_metrics *mt,
+                        const qt_market *m, const qt_engine *e, int say) {
+  qt_report_opts ro = qt_report_opts_default();
+  long n;
+  if (max_bars) {
+    if (cli_parse_long("--report-max-bars", max_bars, &n)) return CLI_ERROR;
+    if (n < 0) return cli_failf("--report-max-bars: must be >= 0 (got %ld)", n);
+    ro.max_bars = (size_t)n;
+  }
+  char params[1024], desc[512];
+  size_t len = 0;
+  params[0] = 0;
+  for (size_t k = 0; k < s->n_params && len < sizeof params; k++) {
+    const qt_param_spec *ps = &s->params[k];
+    int w = ps->type == QT_PARAM_CAT && (size_t)p[k] < ps->n_choices
+                ? snprintf(params + len, sizeof params - len, "%s%s=%s", k ? " " : "", ps->name, ps->choices[(size_t)p[k]])
+                : snprintf(params + len, sizeof params - len, "%s%s=%g", k ? " " : "", ps->name, p[k]);
+    if (w > 0) len += (size_t)w;
+  }
+  qt_ind_used inds[16];
+  size_t n_inds = qt_engine_indicators_used(e, inds, 16);
+  qt_report_backtest bt = {.r = r, .bars = m->feeds[0].bars, .from_i = m->from_i, .m = mt,
+                           .strategy = s->name, .params_text = params,
+                           .market_text = qt_market_describe(m, desc, sizeof desc),
+                           .inds = inds, .n_inds = n_inds < 16 ? n_inds : 16};
+  char tmp[4096];
+  qt_err err;
+  FILE *f = cli_open_tmp(path, tmp, sizeof tmp, &err);
+  if (!f) return cli_fail(&err);
+  int rc = qt_report_backtest_html(&bt, &ro, f, &err);
+  if (cli_commit(f, tmp, path, rc == QT_OK, &err) || rc) return cli_fail(&err);
+  if (say) {
+    int K[6] = {qt_metrics_index("sharpe"), qt_metrics_index("total_profit"), qt_metrics_index("calmar"),
+                qt_metrics_index("max_drawdown"), qt_metrics_index("win_rate"), qt_metrics_index("trades")};
+    double v[6];
+    for (int k = 0; k < 6; k++) v[k] = K[k] >= 0 ? qt_metrics_get(mt, K[k]) : NAN;
+    printf("\nsummary: Sharpe %.4g, total profit %.4g, Calmar %.4g, max drawdown %.2f%%, "
+           "win rate %.2f%%, trades %.0f\n", v[0], v[1], v[2], v[3] * 100, v[4] * 100, v[5]);
+    size_t per = ro.max_bars && r->n_bars > ro.max_bars ? (r->n_bars + ro.max_bars - 1) / ro.max_bars : 1;
+    if (per > 1)
+      printf("report: %s (%zu bars down-sampled for display: %zu per candle)\n", path, r->n_bars, per);
+    else
+      printf("report: %s (all %zu bars drawn)\n", path, r->n_bars);
+  }
   return 0;
 }
 
@@ -183,7 +237,7 @@ static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_resul
 
 static const char *const k_bt_vals[] = {"--strategy", "--params", "--params-file", "--trades",
                                         "--equity", "--orders", "--breakdown", "--buy-hold-from",
-                                        "--storage"};
+                                        "--storage", "--report", "--report-max-bars"};
 /* what only a study reads (qtune optimize --help) */
 static const char *const k_study_only[] = {
     "--trials", "--jobs", "--sampler", "--study-name", "--seed", "--space",
@@ -214,7 +268,7 @@ static const char *const k_bt_names[] = {
     "buy_hold_from", "json", "catalog", "symbol", "from", "to", "timerange", "data", "format",
     "columns", "date_format", "allow_dirty", "fee_bps", "maker_bps", "taker_bps", "lot_size",
     "tick_size", "cash", "slippage_bps", "leverage", "trade_on_close", "hedge_mode",
-    "no_close_at_end", "close_at_end", "trade_accounting", "storage", "record_outcomes"};
+    "no_close_at_end", "close_at_end", "trade_accounting", "storage", "record_outcomes", "report", "report_max_bars"};
 
 static int run_backtest(int argc, char **argv);
 
@@ -231,7 +285,8 @@ int cmd_backtest(int argc, char **argv) {
 static int run_backtest(int argc, char **argv) {
   qt_market_opts mo = qt_market_opts_default();
   const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
-             *trades_out = NULL, *equity_out = NULL, *orders_out = NULL, *storage_url = NULL;
+             *trades_out = NULL, *equity_out = NULL, *orders_out = NULL, *storage_url = NULL,
+             *report_out = NULL, *report_bars = NULL;
   int json = 0, rc = CLI_ERROR, record = 0, bh_warmup = 0;
   unsigned by = 0;
   qt_engine_opts eo = qt_engine_opts_default();
@@ -274,7 +329,8 @@ static int run_backtest(int argc, char **argv) {
     } const vals[] = {{"--strategy", &seen_strategy}, {"--params", &params},
                       {"--params-file", &params_file}, {"--trades", &trades_out},
                       {"--equity", &equity_out},      {"--orders", &orders_out},
-                      {"--storage", &storage_url}};
+                      {"--storage", &storage_url},    {"--report", &report_out},
+                      {"--report-max-bars", &report_bars}};
     size_t hit = 0;
     while (hit < sizeof vals / sizeof vals[0] && strcmp(a, vals[hit].name)) hit++;
     if (hit < sizeof vals / sizeof vals[0]) {
@@ -364,6 +420,7 @@ static int run_backtest(int argc, char **argv) {
   }
   fflush(stdout); /* the warnings after the table they are about */
   for (int k = 0; k < w.n; k++) fprintf(stderr, "qtune: warning: %s\n", w.text[k]);
+  if (report_out && write_report(report_out, report_bars, s, p, &r, &mt, &m, e, !json)) goto done;
   rc = CLI_OK;
 done:
   qt_engine_free(e);

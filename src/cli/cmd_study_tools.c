@@ -639,3 +639,5 @@ int cmd_cleanup(int argc, char **argv) {
   qt_study_free(st);
   return rc;
 }
+
+int cli_storage_exists(const char *url, qt_err *err) { return db_missing(url, err); }

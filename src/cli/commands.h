@@ -13,6 +13,7 @@
   X("analyze", cmd_analyze, "top trials and parameter importance of a study")    \
   X("best", cmd_best, "print a study's best trial, write its params file")       \
   X("report", cmd_report, "write a study's report: Markdown or self-contained HTML") \
+  X("dashboard", cmd_dashboard, "serve the studies as live web pages (loopback, token)") \
   X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
   X("enqueue", cmd_enqueue, "queue parameter sets into a study (run before sampled ones)") \
   X("trial", cmd_trial, "show one trial in full, or set its note")              \

@@ -97,3 +97,20 @@ const double *qt_ctx_indicator(qt_ctx *cx, int inst, int kind, int n1, int n2, i
   cx->ind_bytes += need;
   return block + (size_t)out * b->n;
 }
+
+size_t qt_engine_indicators_used(const qt_engine *e, qt_ind_used *out, size_t cap) {
+  const qt_ctx *cx = &e->cx;
+  size_t k = 0;
+  for (size_t j = 0; j < cx->n_ind; j++) {
+    const qt__ind *in = &cx->ind[j];
+    if (in->run != cx->run_id) continue; /* cached for an earlier run */
+    if (k < cap) {
+      qt_ind_used u = {.close = in->key_close, .n = in->n, .kind = in->kind, .n1 = in->n1,
+                       .n2 = in->n2, .n3 = in->n3, .n_out = in->nout < 4 ? in->nout : 4};
+      for (int c = 0; c < u.n_out; c++) u.cols[c] = in->block + (size_t)c * in->n;
+      out[k] = u;
+    }
+    k++;
+  }
+  return k;
+}

@@ -18,3 +18,5 @@
 
 QT__INCBIN(qt__report_echarts_js, "web/node_modules/echarts/dist/echarts.min.js");
 QT__INCBIN(qt__report_app_js, "src/report/report.js");
+QT__INCBIN(qt__report_dash_js, "src/report/dash.js");
+QT__INCBIN(qt__report_backtest_js, "src/report/backtest.js");

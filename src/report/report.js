@@ -4,17 +4,22 @@
  * names from the study never become markup. */
 (function () {
   'use strict';
-  var D = JSON.parse(document.getElementById('qt-data').textContent);
-  var P = D.params, T = D.trials, np = P.length, obj = D.objective;
-  var better = D.maximize ? function (a, b) { return a > b; } : function (a, b) { return a < b; };
   function el(id) { return document.getElementById(id); }
+  /* A chart drawn into node: the same ECharts instance again on a redraw
+   * (the dashboard redraws with fresh data), its options replaced. */
   function chart(node, opt) {
-    var c = echarts.init(node, null, { renderer: 'svg' });
+    var c = echarts.getInstanceByDom(node);
     opt.animation = false;
+    if (c) { c.setOption(opt, true); return c; }
+    c = echarts.init(node, null, { renderer: 'svg' });
     c.setOption(opt);
     window.addEventListener('resize', function () { c.resize(); });
     return c;
   }
+  /* Draws (or redraws) every chart of the page from the data D. */
+  function render(D) {
+  var P = D.params, T = D.trials, np = P.length, obj = D.objective;
+  var better = D.maximize ? function (a, b) { return a > b; } : function (a, b) { return a < b; };
   function fmt(v) { return typeof v === 'number' ? Number(v.toPrecision(6)).toString() : String(v); }
   /* A param's value as shown: the choice label for categoricals. */
   function label(k, v) {
@@ -28,6 +33,26 @@
     return a;
   }
   var ok = T.filter(function (r) { return r[1] !== null && r[2] === 1; });
+
+  /* the summary's counts and best trial, and the top-N table (the same text
+   * the C side wrote; a redraw with newer data replaces it) */
+  function setText(id, v) { var e = el(id); if (e && v !== undefined) e.textContent = String(v); }
+  if (D.counts) {
+    setText('qt-n-trials', D.n_trials);
+    ['complete', 'pruned', 'fail', 'running'].forEach(function (k) { setText('qt-n-' + k, D.counts[k]); });
+    setText('qt-best-number', D.best_number === null ? '-' : D.best_number);
+    setText('qt-best-value', D.best_text);
+    if (el('qt-best-value') && D.best_value !== null) el('qt-best-value').dataset.value = String(D.best_value);
+  }
+  if (D.top && el('qt-top')) {
+    var tb = el('qt-top');
+    while (tb.rows.length > 1) tb.deleteRow(1);
+    D.top.rows.forEach(function (row) {
+      var tr = tb.insertRow();
+      row.forEach(function (cell) { tr.insertCell().textContent = cell; });
+    });
+    setText('qt-top-n', D.top.rows.length);
+  }
 
   el('qt-sampling-note').textContent = D.n_shown < D.n_complete
     ? 'Down-sampled for display: the charts show ' + D.n_shown + ' of ' + D.n_complete +
@@ -60,10 +85,13 @@
 
   /* one slice plot per parameter */
   P.forEach(function (p, k) {
-    var div = document.createElement('div');
-    div.className = 'chart';
-    div.id = 'qt-chart-slice-' + k;
-    el('qt-slices').appendChild(div);
+    var div = el('qt-chart-slice-' + k);
+    if (!div) {
+      div = document.createElement('div');
+      div.className = 'chart';
+      div.id = 'qt-chart-slice-' + k;
+      el('qt-slices').appendChild(div);
+    }
     chart(div, {
       title: { text: p.name, left: 'center', textStyle: { fontSize: 13 } }, tooltip: {},
       xAxis: axisFor(k, p.name), yAxis: { type: 'value', name: obj, scale: true },
@@ -74,7 +102,6 @@
   });
 
   /* heatmap of two parameters: the best objective in each cell */
-  var heat = null;
   function bins(k) {
     var vals = ok.map(function (r) { return r[4 + k]; }).filter(function (v) { return v !== null; });
     var uniq = Array.from(new Set(vals)).sort(function (a, b) { return a - b; });
@@ -111,9 +138,12 @@
                      : ['#a50026', '#f46d43', '#ffffbf', '#74add1', '#313695'] } },
       series: [{ type: 'heatmap', data: data, label: { show: false } }]
     };
-    if (heat) heat.setOption(opt, true); else heat = chart(el('qt-chart-heatmap'), opt);
+    chart(el('qt-chart-heatmap'), opt);
   }
-  if (np >= 2) {
+  heatDraw = drawHeat;
+  if (np >= 2 && el('qt-heat-x').options.length) {
+    drawHeat();
+  } else if (np >= 2) {
     var byImp = P.map(function (p, k) { return k; });
     byImp.sort(function (a, b) { return D.importance[b] - D.importance[a] || a - b; });
     ['qt-heat-x', 'qt-heat-y'].forEach(function (id, j) {
@@ -125,7 +155,7 @@
         s.appendChild(o);
       });
       s.value = String(byImp[j]);
-      s.addEventListener('change', drawHeat);
+      s.addEventListener('change', function () { heatDraw(); });
     });
     drawHeat();
   } else {
@@ -163,5 +193,9 @@
     series: [{ type: 'bar', data: [D.n_violated].concat(C.map(function (c) { return c.count; })),
                label: { show: true, position: 'right' } }]
   });
+  }
+  var heatDraw = null; /* the heatmap of the latest data, for the selectors */
+  window.qtReport = { render: render };
+  render(JSON.parse(el('qt-data').textContent));
   document.body.setAttribute('data-qt-ready', '1');
 })();

@@ -4,7 +4,9 @@
 // page errors, dialogs (an alert() would mean injected script ran), requests
 // that left the file, every chart's SVG (element count and size), and the
 // text of the elements named by --text ids.  A full-page screenshot goes to
-// --screenshot.  Usage:
+// --screenshot.  A canvas chart reports its painted (non-transparent) pixels;
+// ready_ms is the page's own data-qt-ready-ms (performance.now() when its
+// charts were painted).  Usage:
 //   node inspect_page.js FILE.html --screenshot OUT.png [--text id,id,...]
 'use strict';
 const path = require('path');
@@ -48,9 +50,15 @@ function arg(name, dflt) {
     Object.assign(out, await page.evaluate((textIds) => {
       const r = { ready: document.body.hasAttribute('data-qt-ready'), charts: [], text: {}, data: {} };
       document.querySelectorAll('.chart').forEach((div) => {
-        const svg = div.querySelector('svg');
-        const box = svg ? svg.getBoundingClientRect() : { width: 0, height: 0 };
-        r.charts.push({ id: div.id, svg: !!svg,
+        const svg = div.querySelector('svg'), cv = div.querySelector('canvas');
+        const box = (svg || cv) ? (svg || cv).getBoundingClientRect() : { width: 0, height: 0 };
+        // a canvas chart: how many of its pixels are painted (not transparent)
+        let painted = 0;
+        if (cv && cv.width && cv.height) {
+          const px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+          for (let i = 3; i < px.length; i += 4) if (px[i]) painted++;
+        }
+        r.charts.push({ id: div.id, svg: !!svg, canvas: !!cv, painted,
                         elements: svg ? svg.querySelectorAll('path,rect,text,circle,polyline,polygon').length : 0,
                         width: Math.round(box.width), height: Math.round(box.height) });
       });
@@ -60,6 +68,9 @@ function arg(name, dflt) {
         if (e && e.dataset.value !== undefined) r.data[id] = e.dataset.value;
       });
       r.scripts = document.scripts.length;
+      r.ready_ms = document.body.dataset.qtReadyMs ? +document.body.dataset.qtReadyMs : null;
+      r.rows = {};
+      document.querySelectorAll('table[id]').forEach((t) => { r.rows[t.id] = t.rows.length - 1; });
       r.title = document.title;
       r.top_rows = document.querySelectorAll('#qt-top tr').length - 1;
       return r;

@@ -1,0 +1,234 @@
+/* The dashboard over loopback: a study of BENCH_DASH_TRIALS (default
+ * 100,000) complete trials (two float params, objective sharpe, seeded
+ * random values) written through the storage into a temp
+ * SQLite file, served by qt_dash on a free port.
+ *  - study page: wall time of GET /study?name=big (the HTML with its data)
+ *    and of GET /api/study (what an open page polls), best of 3, beside the
+ *    same work in-process without HTTP (qt_study_open + the page into
+ *    memory) as the baseline: ratio http / in-process;
+ *    (the page's measures run with the cache off: each request reads the
+ *    storage);
+ *  - throughput: BENCH_DASH_REQUESTS (default 2000) GETs of /api/studies
+ *    from 4 client threads (a new connection each), requests/s and non-200
+ *    answers, with the default 1 s cache of the polled JSON, beside the
+ *    same for the static /assets/dash.js (no storage): ratio; and 1/50 as
+ *    many with the cache off (every request opens the 100,000-trial study).
+ * Wall times on a shared machine; one JSON line each. */
+#include "bench.h"
+#include "qtune/optimize.h"
+#include "qtune/report.h"
+#include "qtune/storage.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static long env_long(const char *k, long def) {
+  const char *v = getenv(k);
+  return v && *v ? atol(v) : def;
+}
+
+static unsigned g_port;
+static char g_tok[80];
+
+/* One GET; returns the HTTP status (0 on a socket error) and the body size. */
+static int get(const char *path, size_t *out_len) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0) return 0;
+  if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
+    close(fd);
+    return 0;
+  }
+  char req[512], buf[65536], head[16] = {0};
+  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                                    "Connection: close\r\n\r\n", path, g_tok);
+  if (write(fd, req, (size_t)n) != n) {
+    close(fd);
+    return 0;
+  }
+  size_t total = 0;
+  ssize_t r;
+  while ((r = read(fd, buf, sizeof buf)) > 0) {
+    if (total < sizeof head - 1) {
+      size_t c = sizeof head - 1 - total < (size_t)r ? sizeof head - 1 - total : (size_t)r;
+      memcpy(head + total, buf, c);
+    }
+    total += (size_t)r;
+  }
+  close(fd);
+  if (out_len) *out_len = total;
+  return total >= 12 && !strncmp(head, "HTTP/1.1 ", 9) ? atoi(head + 9) : 0;
+}
+
+typedef struct load {
+  const char *path;
+  long n, errors;
+} load;
+
+static void *client(void *arg) {
+  load *l = arg;
+  for (long i = 0; i < l->n; i++)
+    if (get(l->path, NULL) != 200) l->errors++;
+  return NULL;
+}
+
+/* requests/s of `total` GETs of path from 4 threads; errors into *err. */
+static double throughput(const char *path, long total, long *errors) {
+  pthread_t th[4];
+  load l[4];
+  double t0 = bench_now();
+  for (int k = 0; k < 4; k++) {
+    l[k] = (load){path, total / 4, 0};
+    pthread_create(&th[k], NULL, client, &l[k]);
+  }
+  *errors = 0;
+  for (int k = 0; k < 4; k++) {
+    pthread_join(th[k], NULL);
+    *errors += l[k].errors;
+  }
+  return (double)(total / 4 * 4) / (bench_now() - t0);
+}
+
+/* A dashboard over url with that cache period; NULL after a message. */
+static qt_dash *start(const char *url, unsigned cache_ms) {
+  qt_dash_opts o = qt_dash_opts_default();
+  o.storage_url = url;
+  o.port = 0;
+  o.cache_ms = cache_ms;
+  qt_dash *d = NULL;
+  char link[256];
+  qt_err e;
+  if (qt_dash_start(&o, &d, &e) || qt_dash_url(d, link, sizeof link, &e)) {
+    fprintf(stderr, "bench_dashboard: %s\n", e.msg);
+    qt_dash_stop(d);
+    return NULL;
+  }
+  g_port = qt_dash_port(d);
+  snprintf(g_tok, sizeof g_tok, "%s", strstr(link, "token=") + 6);
+  return d;
+}
+
+int main(void) {
+  long trials = env_long("BENCH_DASH_TRIALS", 100000), requests = env_long("BENCH_DASH_REQUESTS", 2000);
+  char path[128], url[160];
+  snprintf(path, sizeof path, "/tmp/qt_bench_dash_%ld.db", (long)getpid());
+  snprintf(url, sizeof url, "sqlite:///%s", path);
+  remove(path);
+  qt_err e;
+  qt_space *sp = NULL;
+  qt_dim x = {.name = "x", .type = QT_PARAM_FLOAT, .lo = -2, .hi = 3};
+  qt_dim y = {.name = "y", .type = QT_PARAM_FLOAT, .lo = -2, .hi = 3};
+  qt_study_opts so = qt_study_opts_default();
+  so.name = "big";
+  so.storage_url = url;
+  so.seed = 1;
+  so.sampler = &qt_sampler_random;
+  qt_goal_default(&so.goal, 0);
+  /* one metric, not the weighted score: no re-normalization rewriting every
+   * stored score while 100,000 trials are written */
+  snprintf(so.goal.metric, sizeof so.goal.metric, "sharpe");
+  qt_study *st = NULL;
+  if (qt_space_new(&sp, &e) || qt_space_add(sp, &x, &e) || qt_space_add(sp, &y, &e) ||
+      qt_study_open(&so, sp, &st, &e)) {
+    fprintf(stderr, "bench_dashboard: %s\n", e.msg);
+    return 1;
+  }
+  /* the trials straight through the storage (claim, finish), as workers
+   * would write them; the runner's periodic re-reads of a growing study
+   * would make writing 100,000 of them the slow part of this bench */
+  qt_storage *sto = qt_study_storage(st);
+  qt_study_rec rec;
+  if (sto->vt->study_load(sto->self, "big", &rec, &e)) {
+    fprintf(stderr, "bench_dashboard: %s\n", e.msg);
+    return 1;
+  }
+  qt_rng rng;
+  qt_rng_seed(&rng, 7);
+  double t0 = bench_now();
+  for (long i = 0; i < trials; i++) {
+    double px = -2 + 5 * qt_rng_uniform(&rng), py = -2 + 5 * qt_rng_uniform(&rng);
+    double sharpe = 2 - (px - 1) * (px - 1) - (py - 0.5) * (py - 0.5);
+    char params[128], metrics[256], vals[64];
+    snprintf(params, sizeof params, "{\"x\":%.17g,\"y\":%.17g}", px, py);
+    snprintf(metrics, sizeof metrics, "{\"sharpe\":%.17g,\"trades\":%ld,\"win_rate\":0.5}", sharpe,
+             50 + i % 100);
+    snprintf(vals, sizeof vals, "[%.17g]", sharpe);
+    int64_t id, num;
+    if (sto->vt->trial_claim(sto->self, rec.id, params, "bench", i, &id, &num, &e) ||
+        sto->vt->trial_finish(sto->self, id, QT_TRIAL_COMPLETE, sharpe, vals, metrics, 1, NULL, &e)) {
+      fprintf(stderr, "bench_dashboard: %s\n", e.msg);
+      return 1;
+    }
+  }
+  qt_study_rec_fini(&rec);
+  fprintf(stderr, "bench_dashboard: %ld trials written in %.1f s\n", trials, bench_now() - t0);
+  qt_study_free(st);
+  qt_space_free(sp);
+
+  qt_dash *d = start(url, 0); /* every request reads the storage */
+  if (!d) return 1;
+  /* in-process baseline: open read-only and write the page into memory */
+  double direct = 1e9, page = 1e9, api = 1e9;
+  size_t page_len = 0, api_len = 0;
+  int page_status = 0, api_status = 0;
+  for (int k = 0; k < 3; k++) {
+    t0 = bench_now();
+    qt_study_opts o = qt_study_opts_default();
+    o.name = "big";
+    o.storage_url = url;
+    qt_study *s2 = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (qt_study_open(&o, NULL, &s2, &e) || qt_report_study_html(s2, NULL, f, &e)) {
+      fprintf(stderr, "bench_dashboard: %s\n", e.msg);
+      return 1;
+    }
+    fclose(f);
+    free(buf);
+    qt_study_free(s2);
+    double t = bench_now() - t0;
+    if (t < direct) direct = t;
+    t0 = bench_now();
+    page_status = get("/study?name=big", &page_len);
+    t = bench_now() - t0;
+    if (t < page) page = t;
+    t0 = bench_now();
+    api_status = get("/api/study?name=big", &api_len);
+    t = bench_now() - t0;
+    if (t < api) api = t;
+  }
+  printf("{\"bench\":\"dashboard_study_page\",\"trials\":%ld,\"page_status\":%d,\"page_bytes\":%zu,"
+         "\"page_s\":%.3f,\"api_status\":%d,\"api_bytes\":%zu,\"api_s\":%.3f,\"in_process_s\":%.3f,"
+         "\"ratio_page_over_in_process\":%.2f,\"target_s\":1}\n",
+         trials, page_status, page_len, page, api_status, api_len, api, direct, page / direct);
+  fflush(stdout);
+  long err_raw = 0, err_api = 0, err_static = 0;
+  long raw_n = requests / 50 < 8 ? 8 : requests / 50;
+  double rps_raw = throughput("/api/studies", raw_n, &err_raw);
+  qt_dash_stop(d);
+  if (!(d = start(url, qt_dash_opts_default().cache_ms))) return 1;
+  double rps_api = throughput("/api/studies", requests, &err_api);
+  double rps_static = throughput("/assets/dash.js", requests, &err_static);
+  printf("{\"bench\":\"dashboard_requests\",\"trials\":%ld,\"requests\":%ld,\"clients\":4,"
+         "\"studies_rps\":%.1f,\"studies_errors\":%ld,\"cache_ms\":%u,"
+         "\"studies_rps_uncached\":%.2f,\"uncached_requests\":%ld,\"uncached_errors\":%ld,"
+         "\"static_rps\":%.1f,\"static_errors\":%ld,\"ratio_studies_over_static\":%.3f,"
+         "\"target_rps\":200}\n",
+         trials, requests / 4 * 4, rps_api, err_api, qt_dash_opts_default().cache_ms, rps_raw,
+         raw_n / 4 * 4, err_raw, rps_static, err_static, rps_api / rps_static);
+  qt_dash_stop(d);
+  remove(path);
+  char side[200];
+  snprintf(side, sizeof side, "%s-wal", path);
+  remove(side);
+  snprintf(side, sizeof side, "%s-shm", path);
+  remove(side);
+  return err_api || err_static || err_raw ? 1 : 0;
+}

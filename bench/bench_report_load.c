@@ -1,0 +1,139 @@
+/* Backtest report load time: sma_cross on 1,000,000 synthetic 1-minute bars
+ * (a seeded random walk) written as the HTML report twice, down-sampled for
+ * display (the default: 4000 points per chart) and undecimated
+ * (max_bars 0: every bar), each opened in Debian's headless Chromium
+ * (tests/browser/inspect_page.js).  The figure is the page's own time from
+ * navigation start to its charts painted (performance.now() two frames
+ * after the last setOption), best of BENCH_REPEATS (default 2) alternating
+ * runs, and the ratio undecimated / decimated measured in the same run.
+ * Environment: BENCH_BARS (default 1000000), BENCH_REPEATS, NODE (default
+ * node).  Prints one JSON line. */
+#include "bench.h"
+#include "qtune/engine.h"
+#include "qtune/metrics.h"
+#include "qtune/report.h"
+#include "qtune/strategies.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int make_walk(qt_bars *b, size_t n, uint64_t seed) {
+  qt_err err;
+  if (qt_bars_alloc(b, n, &err)) return -1;
+  qt_rng r;
+  qt_rng_seed(&r, seed);
+  b->interval_ms = 60000;
+  double p = 100.0;
+  int64_t t0 = 1767225600000LL; /* 2026-01-01 */
+  for (size_t i = 0; i < n; i++) {
+    double o = p, c = o * exp(0.0008 * qt_rng_normal(&r));
+    b->ts_ms[i] = t0 + (int64_t)i * 60000;
+    b->open[i] = o;
+    b->high[i] = fmax(o, c) * (1 + 0.0004 * qt_rng_uniform(&r));
+    b->low[i] = fmin(o, c) * (1 - 0.0004 * qt_rng_uniform(&r));
+    b->close[i] = c;
+    b->volume[i] = 1 + 10 * qt_rng_uniform(&r);
+    b->quote_volume[i] = b->volume[i] * c;
+    p = c;
+  }
+  return 0;
+}
+
+static int write_report(const char *path, const qt_report_backtest *bt, size_t max_bars) {
+  qt_report_opts o = qt_report_opts_default();
+  o.max_bars = max_bars;
+  qt_err err;
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  int rc = qt_report_backtest_html(bt, &o, f, &err);
+  if (fclose(f) || rc) {
+    fprintf(stderr, "bench_report_load: %s\n", err.msg);
+    return -1;
+  }
+  return 0;
+}
+
+/* The page's ready_ms in Chromium, or NAN. */
+static double load_ms(const char *page) {
+  const char *node = getenv("NODE") ? getenv("NODE") : "node";
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s tests/browser/inspect_page.js '%s' 2>/dev/null", node, page);
+  FILE *p = popen(cmd, "r");
+  if (!p) return NAN;
+  char line[4096];
+  double ms = NAN;
+  int ready = 0;
+  while (fgets(line, sizeof line, p)) {
+    const char *k = strstr(line, "\"ready_ms\": ");
+    if (k) ms = strtod(k + 12, NULL);
+    if (strstr(line, "\"ready\": true")) ready = 1;
+  }
+  pclose(p);
+  return ready ? ms : NAN;
+}
+
+static long file_size(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) ? -1 : (long)sb.st_size;
+}
+
+int main(void) {
+  size_t n = getenv("BENCH_BARS") ? (size_t)atol(getenv("BENCH_BARS")) : 1000000;
+  int reps = getenv("BENCH_REPEATS") ? atoi(getenv("BENCH_REPEATS")) : 2;
+  if (reps < 1) reps = 1;
+  qt_bars b;
+  memset(&b, 0, sizeof b);
+  if (make_walk(&b, n, 42)) return 1;
+  qt_feed f;
+  memset(&f, 0, sizeof f);
+  f.inst = qt_instrument_default("SYNTH");
+  f.bars = &b;
+  const qt_strategy_vtbl *s = qt_strategy_find("sma_cross");
+  double p[64];
+  qt_strategy_defaults(s, p);
+  qt_engine_opts eo = qt_engine_opts_default();
+  qt_engine *e = NULL;
+  qt_result r;
+  qt_metrics m;
+  qt_metrics_opts mo = qt_metrics_opts_default();
+  qt_err err;
+  if (qt_engine_new(&eo, &e, &err) || qt_engine_run(e, &f, 1, s, p, &r, &err) ||
+      qt_metrics_compute(&r, b.close, &mo, &m, &err)) {
+    fprintf(stderr, "bench_report_load: %s\n", err.msg);
+    return 1;
+  }
+  qt_report_backtest bt = {.r = &r, .bars = &b, .from_i = 0, .m = &m, .strategy = s->name,
+                           .params_text = "defaults", .market_text = "random walk"};
+  char dir[] = "/tmp/qtune-bench-report.XXXXXX", dec[128], full[128];
+  if (!mkdtemp(dir)) return 1;
+  snprintf(dec, sizeof dec, "%s/decimated.html", dir);
+  snprintf(full, sizeof full, "%s/full.html", dir);
+  double t0 = bench_now();
+  if (write_report(dec, &bt, qt_report_opts_default().max_bars)) return 1;
+  double write_dec = bench_now() - t0;
+  t0 = bench_now();
+  if (write_report(full, &bt, 0)) return 1;
+  double write_full = bench_now() - t0;
+  double best_dec = INFINITY, best_full = INFINITY;
+  for (int k = 0; k < reps; k++) {
+    fprintf(stderr, "bench_report_load: round %d of %d\n", k + 1, reps);
+    double a = load_ms(dec), z = load_ms(full);
+    if (a < best_dec) best_dec = a;
+    if (z < best_full) best_full = z;
+  }
+  printf("{\"bench\":\"report_backtest_load\",\"bars\":%zu,\"trades\":%zu,\"max_bars\":%zu,"
+         "\"decimated_bytes\":%ld,\"full_bytes\":%ld,\"decimated_write_s\":%.3f,"
+         "\"full_write_s\":%.3f,\"decimated_load_ms\":%.0f,\"full_load_ms\":%.0f,"
+         "\"load_ratio_full_over_decimated\":%.2f,\"repeats\":%d}\n",
+         n, r.n_trades, qt_report_opts_default().max_bars, file_size(dec), file_size(full), write_dec,
+         write_full, best_dec, best_full, best_full / best_dec, reps);
+  unlink(dec);
+  unlink(full);
+  rmdir(dir);
+  qt_engine_free(e);
+  qt_bars_fini(&b);
+  return isfinite(best_dec) && isfinite(best_full) ? 0 : 1;
+}

@@ -1,0 +1,108 @@
+/* qtune dashboard: keeps the open page current by polling its JSON API
+ * (the server re-reads the storage on every request) and draws the compare
+ * chart.  Text goes in with textContent only; links are built with
+ * encodeURIComponent.  POSTs carry the session's CSRF token from
+ * <meta name="qt-csrf"> in the X-QT-CSRF header (qtDash.post). */
+(function () {
+  'use strict';
+  function el(id) { return document.getElementById(id); }
+  var nav = el('qt-nav');
+  if (!nav) return;
+  var page = nav.dataset.qtPage, pollMs = +nav.dataset.qtPoll || 2000;
+  var meta = document.querySelector('meta[name="qt-csrf"]');
+  var csrf = meta ? meta.content : '';
+  var polls = 0, last = null;
+  window.qtDash = {
+    csrf: csrf,
+    post: function (path, body) {
+      return fetch(path, { method: 'POST', credentials: 'same-origin',
+                           headers: { 'X-QT-CSRF': csrf, 'Content-Type': 'application/x-www-form-urlencoded' },
+                           body: body || '' });
+    }
+  };
+  function status(text) { var s = el('qt-live'); if (s) s.textContent = text; }
+  /* GETs url every pollMs; calls draw(json) when the answer changed. */
+  function poll(url, draw) {
+    function once() {
+      fetch(url, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+        if (!r.ok) throw new Error(r.status + ' ' + r.statusText);
+        return r.text();
+      }).then(function (txt) {
+        polls++;
+        nav.dataset.qtPolls = String(polls);
+        if (txt !== last) { last = txt; draw(JSON.parse(txt)); }
+        status('live: updated ' + new Date().toLocaleTimeString());
+      }).catch(function (e) {
+        status('not updating: ' + e.message);
+      }).then(function () { setTimeout(once, pollMs); });
+    }
+    setTimeout(once, pollMs);
+  }
+
+  function studiesTable(J) {
+    var tb = el('qt-studies').tBodies[0];
+    while (tb.rows.length) tb.deleteRow(0);
+    J.studies.forEach(function (s) {
+      var tr = tb.insertRow();
+      s.cells.forEach(function (cell, k) {
+        var td = tr.insertCell();
+        if (k === 0) {
+          var a = document.createElement('a');
+          a.href = '/study?name=' + encodeURIComponent(s.name);
+          a.textContent = cell;
+          td.appendChild(a);
+        } else {
+          td.textContent = cell;
+          if (cell === 'running') td.className = 'state-running';
+        }
+      });
+    });
+    el('qt-n-studies').textContent = String(J.studies.length);
+  }
+
+  /* the top-N table's trial numbers link to their trial pages */
+  function linkTrials() {
+    var t = el('qt-top'), name = new URLSearchParams(location.search).get('name');
+    if (!t || name === null) return;
+    for (var i = 1; i < t.rows.length; i++) {
+      var td = t.rows[i].cells[1];
+      if (!td || td.querySelector('a')) continue;
+      var a = document.createElement('a');
+      a.href = '/trial?study=' + encodeURIComponent(name) + '&number=' + encodeURIComponent(td.textContent);
+      a.textContent = td.textContent;
+      td.textContent = '';
+      td.appendChild(a);
+    }
+  }
+
+  function compareChart() {
+    var d = el('qt-compare-data');
+    if (!d || !window.echarts) return;
+    var S = JSON.parse(d.textContent);
+    var c = echarts.init(el('qt-chart-compare'), null, { renderer: 'svg' });
+    c.setOption({
+      animation: false, tooltip: { trigger: 'item' },
+      legend: { data: S.map(function (s) { return s.name; }) },
+      xAxis: { type: 'value', name: 'trial' }, yAxis: { type: 'value', name: S[0].objective, scale: true },
+      series: S.map(function (s) {
+        return { name: s.name, type: 'line', step: 'end', showSymbol: false, data: s.history };
+      })
+    });
+  }
+
+  if (page === 'studies') {
+    poll('/api/studies', studiesTable);
+    document.body.setAttribute('data-qt-ready', '1');
+  } else if (page === 'study') {
+    linkTrials();
+    poll('/api/study' + location.search, function (D) {
+      if (window.qtReport) window.qtReport.render(D);
+      linkTrials();
+    });
+  } else if (page === 'compare') {
+    compareChart();
+    document.body.setAttribute('data-qt-ready', '1');
+  } else {
+    document.body.setAttribute('data-qt-ready', '1');
+  }
+})();
