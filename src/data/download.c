@@ -548,8 +548,9 @@ static int fallback_days(dl *d, int kind, int64_t y, int m, int64_t from_day, in
   snprintf(label, sizeof label, "%04lld-%02d", (long long)y, m);
   if (rc == QT_OK && missing == total) {
     d->rep->missing_months++;
-    snprintf(msg, sizeof msg, "%s %s: not on the server (the monthly file and its %zu daily files: HTTP 404)",
-             k_kind_names[kind], label, total);
+    snprintf(msg, sizeof msg, "%s-%s-%s (the whole month): not on the server (the monthly file and its "
+             "%zu daily files: HTTP 404)", d->sym, kind == QT_DL_KLINES ? d->o->interval : k_kind_names[kind],
+             label, total);
     emit(d, QT_DL_EV_DONE, kind, label, QT_DL_MISSING, msg);
   } else if (rc == QT_OK) {
     for (size_t i = 0; i < total; i++)

@@ -172,7 +172,7 @@ contains "bad checksum refused, named" "$TMP/run1" "refused aggTrades AVAXUSDT-a
 contains "truncated file refused" "$TMP/run1" "refused aggTrades AVAXUSDT-aggTrades-2026-07-01.zip: truncated transfer"
 contains "missing funding month reported" "$TMP/run1" "missing fundingRate AVAXUSDT-fundingRate-2026-07.zip: not on the server (HTTP 404)"
 contains "missing month (monthly and daily) reported" "$TMP/run1" \
-  "missing bookTicker bookTicker 2026-06: not on the server (the monthly file and its 30 daily files: HTTP 404)"
+  "missing bookTicker AVAXUSDT-bookTicker-2026-06 (the whole month): not on the server (the monthly file and its 30 daily files: HTTP 404)"
 # bars: June 27-30 (5760) + July 1 and 2 (2880)
 contains "klines imported" "$TMP/run1" "AVAXUSDT bars: 3 files, 8640 rows read, catalog now 8640 rows (was 0): written"
 contains "only the verified trades imported" "$TMP/run1" "AVAXUSDT trades: 1 files, 1000 rows read, catalog now 1000 rows"
@@ -180,8 +180,8 @@ contains "funding imported" "$TMP/run1" "AVAXUSDT funding: 1 files, 90 rows read
 contains "quotes imported" "$TMP/run1" "AVAXUSDT quotes: 2 files, 2880 rows read"
 contains "summary" "$TMP/run1" "1 missing months"
 check "refused files left no trace in the cache" \
-  [ ! -e "$CAT/.download/data/futures/um/monthly/aggTrades/AVAXUSDT/AVAXUSDT-aggTrades-2026-06.zip" ] \
-  -a -z "$(find "$CAT/.download" -name '*.part')"
+  [ ! -e "$CAT/.download/data/futures/um/monthly/aggTrades/AVAXUSDT/AVAXUSDT-aggTrades-2026-06.zip" \
+    -a -z "$(find "$CAT/.download" -name '*.part')" ]
 check "verified file cached with its checksum" [ -f "$CAT/.download$KL" -a -f "$CAT/.download$KL.CHECKSUM" ]
 check_exit "info after the download" 0 "$QTUNE" data info --catalog "$CAT"
 contains "info: bars range" "$TMP/out" "2026-06-27T00:00:00Z      2026-07-02T23:59:00Z      1m"
