@@ -55,6 +55,11 @@ for d in (0, 1):
     name = "AVAXUSDT-1m-2026-07-%02d" % (d + 1)
     put("daily/klines/AVAXUSDT/1m/%s.zip" % name, name + ".csv", "\n".join([head] + days[d]) + "\n")
 
+# spot: July 1's klines as a spot daily dump
+spot = os.path.join(os.path.dirname(os.path.dirname(um)), "spot")
+name = "AVAXUSDT-1m-2026-07-01"
+put(os.path.join(spot, "daily/klines/AVAXUSDT/1m/%s.zip" % name), name + ".csv", "\n".join(days[0]) + "\n")
+
 # book tickers from the kline closes of July 1 and 2 (June is missing)
 for d in (0, 1):
     out = ["update_id,best_bid_price,best_bid_qty,best_ask_price,best_ask_qty,transaction_time,event_time"]
@@ -220,6 +225,21 @@ check "again: the server saw no request" [ "$(wc -l <"$LOG")" = "$before" ]
 printf 'x' >>"$TMP/cat2/.download$KL"
 check_exit "corrupted cache refetched" 0 dl --base-url "$URL" --kinds klines --catalog "$TMP/cat2"
 contains "corrupted cache: one fetched" "$TMP/out" "3 files: 1 fetched, 2 cached"
+
+# ---- spot, and a progress bar ----
+check_exit "spot klines, progress bar" 0 "$QTUNE" data download --base-url "$URL" --symbol AVAXUSDT --market spot \
+  --from 2026-07-01 --to 2026-07-02 --catalog "$TMP/spot" --progress bar
+contains "spot: the spot path" "$LOG" "GET /data/spot/daily/klines/AVAXUSDT/1m/AVAXUSDT-1m-2026-07-01.zip ok"
+contains "spot: imported" "$TMP/out" "AVAXUSDT bars: 1 files, 1440 rows read"
+contains "progress bar drawn" "$TMP/err" "[..............................] 1/1 AVAXUSDT-1m-2026-07-01.zip"
+check "piped: no bar" [ -z "$(grep -F '[....' "$TMP/run1.err")" ]
+
+# ---- days not over yet are not asked for ----
+today=$(date -u +%F); yday=$(date -u -d yesterday +%F); tmrw=$(date -u -d '+2 days' +%F)
+check_exit "days not over yet" 1 dl --base-url "$URL" --kinds klines --from "$yday" --to "$tmrw" --catalog "$TMP/c5"
+contains "not over yet: said" "$TMP/out" "klines: 2 days from $today on not over yet, so not published: skipped"
+contains "not over yet: summary" "$TMP/out" "1 files: 0 fetched, 0 cached, 1 missing, 0 refused; 0 missing months, 2 not yet published"
+check "not over yet: never asked" [ -z "$(grep -F "AVAXUSDT-1m-$today" "$LOG")" ]
 
 # ---- bad options ----
 check_exit "spot has no funding dumps" 2 dl --base-url "$URL" --market spot --kinds fundingRate --catalog "$TMP/c3"
