@@ -113,7 +113,11 @@ typedef struct sink {
   size_t len, cap; /* mem: cap is the limit */
   FILE *f;
   EVP_MD_CTX *md;
-  int64_t bytes, limit;
+  int64_t bytes, limit; /* bytes: received in this try (file: kept ones) */
+  int64_t have;         /* file: bytes in the part file, the next try's range start */
+  int64_t range_from;   /* file: the range asked in this try (0: none) */
+  int first;            /* no body byte of this try seen yet */
+  int restarts;         /* file: times the part file was started over */
   int too_big;
   dl *d;
   const char *name;
@@ -148,16 +152,35 @@ static void emit(dl *d, int type, int kind, const char *name, int state, const c
   d->o->on_event(d->o->ud, &ev);
 }
 
+/* Empties the part file and restarts its digest. */
+static int part_restart(sink *s) {
+  s->have = 0;
+  s->restarts++;
+  if (fflush(s->f) != 0 || ftruncate(fileno(s->f), 0) != 0 || fseek(s->f, 0, SEEK_SET) != 0 ||
+      EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+    return QT_EIO;
+  return QT_OK;
+}
+
 static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud) {
   sink *s = ud;
   size_t n = size * nmemb;
-  if (s->bytes + (int64_t)n > s->limit) {
+  long status = 0;
+  curl_easy_getinfo(s->d->curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200 && status != 206) return n; /* an error page: not the file */
+  if (s->f && s->first) {
+    s->first = 0;
+    /* a server that ignores the range sends the whole file */
+    if (status == 200 && s->have > 0 && part_restart(s)) return 0;
+  }
+  if ((s->f ? s->have : s->bytes) + (int64_t)n > s->limit) {
     s->too_big = 1;
     return 0; /* curl stops with CURLE_WRITE_ERROR */
   }
   if (s->f) {
     if (fwrite(ptr, 1, n, s->f) != n) return 0;
     if (EVP_DigestUpdate(s->md, ptr, n) != 1) return 0;
+    s->have += (int64_t)n;
   } else {
     memcpy(s->mem + s->len, ptr, n);
     s->len += n;
@@ -186,17 +209,18 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
   return 0;
 }
 
-/* Resets the sink for another try.  QT_EIO when the file cannot be rewound. */
-static int sink_reset(sink *s) {
+/* Readies the sink for another try: memory starts over; a file keeps what
+ * it has and asks for the rest (an HTTP range), so a dropped transfer goes
+ * on where it stopped. */
+static void sink_reset(sink *s, CURL *curl) {
+  char range[32];
   s->len = 0;
   s->bytes = 0;
   s->too_big = 0;
-  if (s->f) {
-    if (fflush(s->f) != 0 || ftruncate(fileno(s->f), 0) != 0 || fseek(s->f, 0, SEEK_SET) != 0)
-      return QT_EIO;
-    if (EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1) return QT_EIO;
-  }
-  return QT_OK;
+  s->first = 1;
+  s->range_from = s->f ? s->have : 0;
+  if (s->range_from > 0) snprintf(range, sizeof range, "%lld-", (long long)s->range_from);
+  curl_easy_setopt(curl, CURLOPT_RANGE, s->range_from > 0 ? range : NULL);
 }
 
 static void rate_wait(dl *d) {
@@ -232,7 +256,7 @@ static int http_get(dl *d, const char *url, sink *s, qt_err *err) {
   int64_t backoff = o->backoff_ms > 0 ? o->backoff_ms : 0;
   char why[200] = "";
   for (int attempt = 0;; attempt++) {
-    if (sink_reset(s)) return qt_err_set(err, QT_EIO, "cannot rewrite the part file: %s", strerror(errno));
+    sink_reset(s, d->curl);
     rate_wait(d);
     curl_easy_setopt(d->curl, CURLOPT_URL, url);
     curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, s);
@@ -244,7 +268,7 @@ static int http_get(dl *d, const char *url, sink *s, qt_err *err) {
     curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &status);
     d->rep->bytes += s->bytes;
     int64_t wait = backoff;
-    if (c == CURLE_OK && status == 200) return QT_OK;
+    if (c == CURLE_OK && (status == 200 || (status == 206 && s->range_from > 0))) return QT_OK;
     if (s->too_big)
       return qt_err_set(err, QT_EIO, "larger than the limit of %lld bytes", (long long)s->limit);
     if (c == CURLE_OK && status == 404) return qt_err_set(err, QT_ENOTFOUND, "HTTP 404");
@@ -256,6 +280,10 @@ static int http_get(dl *d, const char *url, sink *s, qt_err *err) {
         if (ra_ms > wait) wait = ra_ms;
       }
       snprintf(why, sizeof why, "HTTP 429 (rate limited)");
+    } else if (c == CURLE_OK && status == 416 && s->f) {
+      /* the part file is as long as the file or longer: start it over */
+      if (part_restart(s)) return qt_err_set(err, QT_EIO, "cannot rewrite the part file: %s", strerror(errno));
+      snprintf(why, sizeof why, "HTTP 416 (range not satisfiable): starting over");
     } else if (c == CURLE_OK && status >= 500) {
       snprintf(why, sizeof why, "HTTP %ld", status);
     } else if (c == CURLE_OK) {
@@ -264,8 +292,8 @@ static int http_get(dl *d, const char *url, sink *s, qt_err *err) {
       if (c == CURLE_PARTIAL_FILE) {
         curl_off_t cl = -1;
         curl_easy_getinfo(d->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-        snprintf(why, sizeof why, "truncated transfer (%lld of %lld bytes)", (long long)s->bytes,
-                 (long long)cl);
+        snprintf(why, sizeof why, "truncated transfer (%lld of %lld bytes)",
+                 (long long)(s->f ? s->have : s->bytes), (long long)(cl + s->range_from));
       } else {
         snprintf(why, sizeof why, "%s", curl_easy_strerror(c));
       }
@@ -393,7 +421,7 @@ static int fetch_one(dl *d, const item *it, int quiet_missing, int *out_state, c
   char name[160], rel[512], path[PATH_CAP], cpath[PATH_CAP + 16], part[PATH_CAP + 16], url[PATH_CAP + 600];
   char want[65] = "", got[65] = "", ctext[QT_DL_CHECKSUM_MAX + 1];
   size_t clen = 0;
-  int rc = QT_OK;
+  int rc = QT_OK, keep_part = 0;
   FILE *f = NULL;
   sink s;
   qt_err e = {0};
@@ -452,37 +480,63 @@ static int fetch_one(dl *d, const item *it, int quiet_missing, int *out_state, c
     snprintf(msg, mcap, "%s.CHECKSUM: %s", name, e.msg + strlen("checksum file: "));
     goto done;
   }
-  /* the file, hashed as it arrives */
-  f = fopen(part, "w+b");
+  /* the file, hashed as it arrives; a part file left by an earlier run is
+   * hashed first and the rest asked for with a range */
+  f = fopen(part, "r+b");
+  if (!f) f = fopen(part, "w+b");
   s.md = EVP_MD_CTX_new();
-  if (!f || !s.md) {
+  if (!f || !s.md || EVP_DigestInit_ex(s.md, EVP_sha256(), NULL) != 1) {
     rc = qt_err_set(err, f ? QT_ENOMEM : QT_EIO, "%s: cannot write: %s", part, strerror(errno));
     goto done;
   }
   s.mem = NULL;
   s.f = f;
   s.limit = QT_DL_FILE_MAX;
+  {
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+      EVP_DigestUpdate(s.md, buf, n);
+      s.have += (int64_t)n;
+    }
+    if (ferror(f) || fseek(f, 0, SEEK_END) != 0) {
+      rc = qt_err_set(err, QT_EIO, "%s: cannot read: %s", part, strerror(errno));
+      goto done;
+    }
+  }
+  int64_t resumed_at = s.have;
   snprintf(url, sizeof url, "%.*s/%s", (int)bl, base, rel);
-  g = http_get(d, url, &s, &e);
-  if (g == QT_ENOTFOUND) {
-    *out_state = QT_DL_MISSING;
-    snprintf(msg, mcap, "%s: not on the server (HTTP 404; its .CHECKSUM is)", name);
-    goto done;
-  }
-  if (g) {
-    snprintf(msg, mcap, "%s: %s", name, e.msg);
-    goto done;
-  }
-  unsigned char h[EVP_MAX_MD_SIZE];
-  unsigned hl = 0;
-  if (EVP_DigestFinal_ex(s.md, h, &hl) != 1 || hl != 32 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-    rc = qt_err_set(err, QT_EIO, "%s: cannot finish: %s", part, strerror(errno));
-    goto done;
-  }
-  for (unsigned i = 0; i < 32; i++) snprintf(got + 2 * i, 3, "%02x", h[i]);
-  if (strcmp(want, got) != 0) {
+  for (int pass = 0;; pass++) {
+    g = http_get(d, url, &s, &e);
+    if (g == QT_ENOTFOUND) {
+      *out_state = QT_DL_MISSING;
+      snprintf(msg, mcap, "%s: not on the server (HTTP 404; its .CHECKSUM is)", name);
+      goto done;
+    }
+    if (g) {
+      keep_part = !s.too_big && s.have > 0; /* the next run goes on from there */
+      snprintf(msg, mcap, "%s: %s", name, e.msg);
+      goto done;
+    }
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned hl = 0;
+    if (EVP_DigestFinal_ex(s.md, h, &hl) != 1 || hl != 32 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+      rc = qt_err_set(err, QT_EIO, "%s: cannot finish: %s", part, strerror(errno));
+      goto done;
+    }
+    for (unsigned i = 0; i < 32; i++) snprintf(got + 2 * i, 3, "%02x", h[i]);
+    if (strcmp(want, got) == 0) break;
+    if (pass == 0 && resumed_at > 0) {
+      /* the part may be of an older version of the file: once from scratch */
+      resumed_at = 0;
+      if (part_restart(&s)) {
+        rc = qt_err_set(err, QT_EIO, "%s: cannot rewrite: %s", part, strerror(errno));
+        goto done;
+      }
+      continue;
+    }
     snprintf(msg, mcap, "%s: sha256 mismatch (CHECKSUM %.12s..., file %.12s..., %lld bytes): refused",
-             name, want, got, (long long)s.bytes);
+             name, want, got, (long long)s.have);
     goto done;
   }
   fclose(f);
@@ -496,13 +550,16 @@ static int fetch_one(dl *d, const item *it, int quiet_missing, int *out_state, c
     goto done;
   }
   *out_state = QT_DL_FETCHED;
-  snprintf(msg, mcap, "%s: fetched %lld bytes, sha256 verified", name, (long long)s.bytes);
+  if (resumed_at > 0 && !s.restarts)
+    snprintf(msg, mcap, "%s: fetched %lld bytes (resumed at byte %lld), sha256 verified", name,
+             (long long)(s.have - resumed_at), (long long)resumed_at);
+  else snprintf(msg, mcap, "%s: fetched %lld bytes, sha256 verified", name, (long long)s.have);
   rc = add_file(d, it->kind, path);
   if (rc) rc = qt_err_set(err, rc, "out of memory");
 done:
   if (f) fclose(f);
   EVP_MD_CTX_free(s.md);
-  if (*out_state != QT_DL_FETCHED) unlink(part);
+  if (*out_state != QT_DL_FETCHED && !keep_part) unlink(part);
   if (rc == QT_OK) {
     d->rep->n_state[*out_state]++;
     if (!(quiet_missing && *out_state == QT_DL_MISSING))

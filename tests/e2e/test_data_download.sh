@@ -5,9 +5,10 @@
 # as the monthly dump, July 1 and 2 as daily dumps), funding rates and trades
 # from the freqtrade fixtures moved to those dates, and book tickers made
 # from the kline closes.  The server is told per path how to answer (429
-# with Retry-After, 500, a truncated body) and logs every request, so the
-# test sees the retries, the refusals, the missing month and a second run
-# that downloads nothing.
+# with Retry-After, 500, a truncated body; byte ranges) and logs every
+# request, so the test sees the retries, the refusals, the missing month, a
+# truncated file resumed where it stopped, and a second run that downloads
+# nothing.
 source "$(dirname "$0")/lib.sh"
 SRV_PID=
 trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -128,24 +129,33 @@ class H(http.server.BaseHTTPRequestHandler):
         file = os.path.join(root, path.lstrip("/"))
         if how == "ok" and not os.path.isfile(file):
             how = "404"
+        rng = self.headers.get("Range", "")
+        start = int(rng[6:-1]) if rng.startswith("bytes=") and rng.endswith("-") else 0
         with lock, open(log_path, "a") as f:
-            f.write("GET %s %s\n" % (path, how))
+            f.write("GET %s %s%s\n" % (path, how, " range=%d" % start if rng else ""))
         if how == "429":
             self.answer(429, b"slow down", [("Retry-After", "1")])
         elif how == "500":
             self.answer(500, b"oops")
         elif how == "404":
             self.answer(404, b"no such key")
-        elif how == "trunc":
+        else:
             data = open(file, "rb").read()
-            self.send_response(200)
+            whole = len(data)
+            if start >= whole and start:
+                return self.answer(416, b"", [("Content-Range", "bytes */%d" % whole)])
+            data = data[start:]
+            self.send_response(206 if start else 200)
+            if start:
+                self.send_header("Content-Range", "bytes %d-%d/%d" % (start, whole - 1, whole))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data[: len(data) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-        else:
-            self.answer(200, open(file, "rb").read())
+            if how == "trunc":  # half the body, then the connection drops
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+            else:
+                self.wfile.write(data)
 s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 with open(port_path + ".tmp", "w") as f:
     f.write(str(s.server_address[1]))
@@ -174,7 +184,9 @@ contains "500 retried" "$TMP/run1.err" "AVAXUSDT-1m-2026-07-01.zip: HTTP 500: re
 contains "monthly klines fetched" "$TMP/run1" "fetched klines AVAXUSDT-1m-2026-06.zip: fetched"
 contains "daily klines fetched after a 500" "$TMP/run1" "fetched klines AVAXUSDT-1m-2026-07-01.zip: fetched"
 contains "bad checksum refused, named" "$TMP/run1" "refused aggTrades AVAXUSDT-aggTrades-2026-06.zip: sha256 mismatch"
-contains "truncated file refused" "$TMP/run1" "refused aggTrades AVAXUSDT-aggTrades-2026-07-01.zip: truncated transfer"
+contains "truncated file refused" "$TMP/run1" "refused aggTrades AVAXUSDT-aggTrades-2026-07-01.zip: truncated transfer (12381 of 14150 bytes), after 3 tries"
+AT=/data/futures/um/daily/aggTrades/AVAXUSDT/AVAXUSDT-aggTrades-2026-07-01.zip
+contains "a retry asks for the rest only" "$LOG" "GET $AT trunc range=7075"
 contains "missing funding month reported" "$TMP/run1" "missing fundingRate AVAXUSDT-fundingRate-2026-07.zip: not on the server (HTTP 404)"
 contains "missing month (monthly and daily) reported" "$TMP/run1" \
   "missing bookTicker AVAXUSDT-bookTicker-2026-06 (the whole month): not on the server (the monthly file and its 30 daily files: HTTP 404)"
@@ -184,9 +196,9 @@ contains "only the verified trades imported" "$TMP/run1" "AVAXUSDT trades: 1 fil
 contains "funding imported" "$TMP/run1" "AVAXUSDT funding: 1 files, 90 rows read"
 contains "quotes imported" "$TMP/run1" "AVAXUSDT quotes: 2 files, 2880 rows read"
 contains "summary" "$TMP/run1" "1 missing months"
-check "refused files left no trace in the cache" \
-  [ ! -e "$CAT/.download/data/futures/um/monthly/aggTrades/AVAXUSDT/AVAXUSDT-aggTrades-2026-06.zip" \
-    -a -z "$(find "$CAT/.download" -name '*.part')" ]
+check "a bad checksum leaves no trace in the cache" \
+  [ -z "$(find "$CAT/.download" -name 'AVAXUSDT-aggTrades-2026-06.zip*')" ]
+check "a truncated file stays a part file" [ -f "$CAT/.download$AT.part" -a ! -e "$CAT/.download$AT" ]
 check "verified file cached with its checksum" [ -f "$CAT/.download$KL" -a -f "$CAT/.download$KL.CHECKSUM" ]
 check_exit "info after the download" 0 "$QTUNE" data info --catalog "$CAT"
 contains "info: bars range" "$TMP/out" "2026-06-27T00:00:00Z      2026-07-02T23:59:00Z      1m"
@@ -211,6 +223,10 @@ json.dump({}, open(rules, "w"))
 EOF
 check_exit "third run (aggTrades repaired)" 0 dl --base-url "$URL" --kinds aggTrades --catalog "$CAT"
 contains "third run fetched the repaired file" "$TMP/out" "fetched aggTrades AVAXUSDT-aggTrades-2026-06.zip"
+# run 2 took the truncated file on to byte 13928 (three more halves of what was left)
+contains "second run went on with the part file" "$LOG" "GET $AT trunc range=12381"
+contains "third run resumed the part file" "$TMP/out" "AVAXUSDT-aggTrades-2026-07-01.zip: fetched 222 bytes (resumed at byte 13928), sha256 verified"
+contains "third run: a range request" "$LOG" "GET $AT ok range=13928"
 contains "third run: trades written" "$TMP/out" "AVAXUSDT trades: 3 files, 3000 rows read, catalog now 3000 rows (was 1000): written"
 
 # ---- a complete download, then a rerun that makes no request at all ----
@@ -225,6 +241,18 @@ check "again: the server saw no request" [ "$(wc -l <"$LOG")" = "$before" ]
 printf 'x' >>"$TMP/cat2/.download$KL"
 check_exit "corrupted cache refetched" 0 dl --base-url "$URL" --kinds klines --catalog "$TMP/cat2"
 contains "corrupted cache: one fetched" "$TMP/out" "3 files: 1 fetched, 2 cached"
+
+# ---- part files that do not fit: another version's bytes, or too long ----
+# (a run that finds nothing makes the catalog: only an empty folder may become one)
+check_exit "a run that finds nothing" 1 dl --base-url "$URL" --kinds bookTicker --from 2026-07-03 --to 2026-07-04 --catalog "$TMP/cat6"
+mkdir -p "$(dirname "$TMP/cat6/.download$KL")" "$TMP/cat6/.download/data/futures/um/daily/klines/AVAXUSDT/1m"
+head -c 100 /dev/zero >"$TMP/cat6/.download$KL.part"
+head -c 50000 /dev/zero >"$TMP/cat6/.download/data/futures/um/daily/klines/AVAXUSDT/1m/AVAXUSDT-1m-2026-07-01.zip.part"
+check_exit "stale part files" 0 dl --base-url "$URL" --kinds klines --catalog "$TMP/cat6"
+contains "stale part: resumed, mismatch, fetched whole" "$TMP/out" "AVAXUSDT-1m-2026-06.zip: fetched 181118 bytes, sha256 verified"
+contains "stale part: asked from byte 100 first" "$LOG" "GET $KL ok range=100"
+contains "too long a part: 416, started over" "$TMP/err" "HTTP 416 (range not satisfiable): starting over"
+contains "too long a part: fetched whole" "$TMP/out" "AVAXUSDT-1m-2026-07-01.zip: fetched 46110 bytes, sha256 verified"
 
 # ---- spot, and a progress bar ----
 check_exit "spot klines, progress bar" 0 "$QTUNE" data download --base-url "$URL" --symbol AVAXUSDT --market spot \
