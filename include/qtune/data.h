@@ -447,7 +447,8 @@ QT_API void qt_catalog_set_verify(qt_catalog *c, int verify);
  * file and its .CHECKSUM; a file there whose sha256 matches is not fetched
  * again (resumable, idempotent: a second run fetches nothing new, and the
  * catalog merge then says "unchanged").  A transfer goes to "<file>.part"
- * and is renamed only once verified.
+ * and is renamed only once verified; a transfer cut short keeps its part,
+ * and the next try (or run) asks for the rest with an HTTP range.
  *
  * Network: at most rate_per_s requests per second; HTTP 429 waits
  * Retry-After (seconds) or the back-off, whichever is longer; 5xx,
