@@ -459,6 +459,61 @@ static void test_pong_timeout_reconnects(void) {
   seen_fini(&s);
 }
 
+/* A frame RFC 6455 forbids (opcode 3 is reserved): libwebsockets fails the
+ * connection; the client counts the failure, reconnects and goes on. */
+static void *bad_frame_server(void *arg) {
+  silent *sv = arg;
+  int fd = accept_ws(sv->lfd);
+  if (fd < 0) return NULL;
+  send_text(fd, g_lines[0]);
+  send_frame(fd, 1, 3, "??", 2);
+  unsigned char buf[256];
+  while (recv(fd, buf, sizeof buf, 0) > 0) {
+  }
+  close(fd);
+  if ((fd = accept_ws(sv->lfd)) < 0) return NULL;
+  send_text(fd, g_lines[1]);
+  sv->ok = 1;
+  drop(fd);
+  return NULL;
+}
+
+static void test_protocol_error_reconnects(void) {
+  setup();
+  silent sv = {0, 0};
+  int port = 0;
+  ASSERT_TRUE((sv.lfd = listen_loopback(&port)) >= 0);
+  pthread_t th;
+  ASSERT_TRUE(pthread_create(&th, NULL, bad_frame_server, &sv) == 0);
+  seen s;
+  memset(&s, 0, sizeof s);
+  s.want = 2;
+  char url[64];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", port);
+  qt_ws_opts o = qt_ws_opts_default();
+  o.url = url;
+  o.on_message = on_message;
+  o.ctx = &s;
+  o.backoff_ms = 5;
+  qt_err e = {0};
+  ASSERT_TRUE(qt_ws_new(&o, &s.c, &e) == QT_OK);
+  EXPECT_EQ(qt_ws_run(s.c, &e), QT_OK);
+  qt_ws_stats st;
+  qt_ws_stats_get(s.c, &st);
+  qt_ws_free(s.c);
+  pthread_join(th, NULL);
+  close(sv.lfd);
+  EXPECT_TRUE(sv.ok);
+  EXPECT_EQ(st.connects, (uint64_t)2);
+  EXPECT_EQ(st.failures, (uint64_t)1);
+  EXPECT_EQ(s.n, (size_t)2);
+  if (s.n == 2) {
+    EXPECT_STREQ(s.msgs[0], g_lines[0]);
+    EXPECT_STREQ(s.msgs[1], g_lines[1]);
+  }
+  seen_fini(&s);
+}
+
 static void noop(void *ctx, const char *m, size_t n) {}
 
 static void test_bad_options(void) {
@@ -495,4 +550,4 @@ static void test_recording(void) {
 }
 
 QT_TESTS(T(test_recording), T(test_replay_drop_gap_malformed), T(test_refused_gives_up),
-         T(test_pong_timeout_reconnects), T(test_bad_options))
+         T(test_pong_timeout_reconnects), T(test_protocol_error_reconnects), T(test_bad_options))
