@@ -528,6 +528,7 @@ typedef struct qt_download_opts {
   int64_t backoff_max_ms; /* default 30000 */
   int64_t timeout_ms;     /* per transfer, default 600000 (0: none) */
   int daily_fallback;     /* default 1: a missing month tries its days */
+  int skip_bad;           /* import with qt_import_opts.skip_bad (default 0) */
   void (*on_event)(void *ud, const qt_dl_event *ev); /* may be NULL */
   void *ud;
 } qt_download_opts;

@@ -37,6 +37,8 @@ static void usage(FILE *f) {
           "                    --backoff-max-ms, default 30000); a 429's Retry-After wins\n"
           "                    when longer\n"
           "  --no-daily-fallback  a monthly file the server lacks is not tried day by day\n"
+          "  --skip-bad        skip malformed rows of a verified file (counted) instead of\n"
+          "                    failing (as data import --skip-bad)\n"
           "  --progress MODE   auto (default: a bar on a terminal), bar, lines or none\n"
           "\n"
           "Example:\n"
@@ -125,6 +127,10 @@ int cmd_data_download(int argc, char **argv) {
     }
     if (strcmp(a, "--no-daily-fallback") == 0) {
       o.daily_fallback = 0;
+      continue;
+    }
+    if (strcmp(a, "--skip-bad") == 0) {
+      o.skip_bad = 1;
       continue;
     }
     if (strncmp(a, "--", 2) != 0) return cli_failf("data download: unexpected argument '%s' (see --help)", a);

@@ -679,6 +679,7 @@ static int import_kind(dl *d, qt_catalog *cat, int kind, const char *store_as, q
   qt_import_opts io = qt_import_opts_default();
   io.format = fmt[kind];
   io.kind = (int)k_kind_series[kind];
+  io.skip_bad = d->o->skip_bad;
   int rc = qt_import_files((const char *const *)d->files[kind], d->n_files[kind], &io, &im, err);
   if (rc) goto fail;
   size_t added = im.stats.rows_kept;
@@ -689,10 +690,13 @@ static int import_kind(dl *d, qt_catalog *cat, int kind, const char *store_as, q
   }
   d->rep->rows[kind] = im.stats.rows_kept;
   d->rep->written[kind] = mr == QT_DONE ? 0 : 1;
-  char msg[400];
-  snprintf(msg, sizeof msg, "%s %s: %zu files, %zu rows read, catalog now %zu rows (was %zu): %s",
+  char msg[800], skipped[300] = "";
+  if (im.stats.skipped)
+    snprintf(skipped, sizeof skipped, "; %zu bad rows skipped, the first: %s", im.stats.skipped,
+             im.stats.first_bad);
+  snprintf(msg, sizeof msg, "%s %s: %zu files, %zu rows read, catalog now %zu rows (was %zu): %s%s",
            store_as, qt_kind_name(k_kind_series[kind]), d->n_files[kind], added, im.stats.rows_kept,
-           im.stats.stored_before, mr == QT_DONE ? "unchanged" : "written");
+           im.stats.stored_before, mr == QT_DONE ? "unchanged" : "written", skipped);
   emit(d, QT_DL_EV_IMPORT, kind, store_as, 0, msg);
 fail:
   qt_import_fini(&im);

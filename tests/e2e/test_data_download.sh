@@ -61,6 +61,13 @@ spot = os.path.join(os.path.dirname(os.path.dirname(um)), "spot")
 name = "AVAXUSDT-1m-2026-07-01"
 put(os.path.join(spot, "daily/klines/AVAXUSDT/1m/%s.zip" % name), name + ".csv", "\n".join(days[0]) + "\n")
 
+# July 3: a verified file with a malformed row (its checksum is right)
+bad = [head] + days[2]
+f = bad[5].split(",")
+f[4] = "1.2.3"
+bad[5] = ",".join(f)
+put("daily/klines/AVAXUSDT/1m/AVAXUSDT-1m-2026-07-03.zip", "AVAXUSDT-1m-2026-07-03.csv", "\n".join(bad) + "\n")
+
 # book tickers from the kline closes of July 1 and 2 (June is missing)
 for d in (0, 1):
     out = ["update_id,best_bid_price,best_bid_qty,best_ask_price,best_ask_qty,transaction_time,event_time"]
@@ -253,6 +260,12 @@ contains "stale part: resumed, mismatch, fetched whole" "$TMP/out" "AVAXUSDT-1m-
 contains "stale part: asked from byte 100 first" "$LOG" "GET $KL ok range=100"
 contains "too long a part: 416, started over" "$TMP/err" "HTTP 416 (range not satisfiable): starting over"
 contains "too long a part: fetched whole" "$TMP/out" "AVAXUSDT-1m-2026-07-01.zip: fetched 46110 bytes, sha256 verified"
+
+# ---- a verified file that does not import: FILE:LINE: field ----
+check_exit "malformed row in a verified file" 2 dl --base-url "$URL" --kinds klines --from 2026-07-03 --to 2026-07-04 --catalog "$TMP/cat7"
+contains "malformed row named" "$TMP/err" "AVAXUSDT-1m-2026-07-03.csv:6: field 'close'"
+check_exit "malformed row, --skip-bad" 0 dl --base-url "$URL" --kinds klines --from 2026-07-03 --to 2026-07-04 --catalog "$TMP/cat7" --skip-bad
+contains "skip-bad: counted" "$TMP/out" "1439 rows read, catalog now 1439 rows (was 0): written; 1 bad rows skipped, the first: "
 
 # ---- spot, and a progress bar ----
 check_exit "spot klines, progress bar" 0 "$QTUNE" data download --base-url "$URL" --symbol AVAXUSDT --market spot \
