@@ -516,6 +516,30 @@ static void test_protocol_error_reconnects(void) {
 
 static void noop(void *ctx, const char *m, size_t n) {}
 
+/* Every allocation of qt_ws_new failing in turn gives QT_ENOMEM, no leak. */
+static void test_oom_sweep(void) {
+  setup();
+  qt_ws_opts o = qt_ws_opts_default();
+  o.on_message = noop;
+  o.url = "ws://127.0.0.1:1/x";
+  int failed = 0;
+  for (long n = 1; n < 20; n++) {
+    qt_ws_client *c = NULL;
+    qt_err e = {0};
+    qt_alloc_fail_at(n, 0);
+    int rc = qt_ws_new(&o, &c, &e);
+    qt_alloc_fail_at(0, 0);
+    if (rc == QT_OK) {
+      qt_ws_free(c);
+      break;
+    }
+    EXPECT_EQ(rc, QT_ENOMEM);
+    EXPECT_TRUE(c == NULL);
+    failed++;
+  }
+  EXPECT_EQ(failed, 2); /* the client, its message buffer */
+}
+
 static void test_bad_options(void) {
   setup();
   qt_ws_client *c = NULL;
@@ -550,4 +574,5 @@ static void test_recording(void) {
 }
 
 QT_TESTS(T(test_recording), T(test_replay_drop_gap_malformed), T(test_refused_gives_up),
-         T(test_pong_timeout_reconnects), T(test_protocol_error_reconnects), T(test_bad_options))
+         T(test_pong_timeout_reconnects), T(test_protocol_error_reconnects), T(test_bad_options),
+         T(test_oom_sweep))
