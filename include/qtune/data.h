@@ -548,8 +548,8 @@ typedef struct qt_download_report {
 /* Plans, fetches, verifies and imports into the catalog at catalog_dir
  * (created when new or empty).  Returns QT_OK when every planned file is
  * FETCHED or CACHED and imported, QT_DONE when some are MISSING or REFUSED
- * (the verified ones are imported all the same; each is told through
- * on_event with its reason), and an error (QT_EINVAL bad options, QT_EIO
+ * or days are not over yet (the verified ones are imported all the same;
+ * each is told through on_event with its reason), and an error (QT_EINVAL bad options, QT_EIO
  * cache/catalog, QT_EPARSE a verified file that does not import) otherwise.
  * *out (may be NULL) is filled either way. */
 QT_API int qt_download_run(const qt_download_opts *o, const char *catalog_dir,
