@@ -184,7 +184,7 @@ dl() { "$QTUNE" data download --symbol AVAXUSDT --market um --interval 1m \
 # ---- run 1: every kind; the base URL from the environment ----
 QTUNE_DOWNLOAD_BASE_URL=$URL check_exit "first run: some files missing or refused" 1 \
   dl --kinds klines,aggTrades,fundingRate,bookTicker --catalog "$CAT"
-cp "$TMP/out" "$TMP/run1"; cp "$TMP/err" "$TMP/run1.err"
+cp "$TMP/out" "$TMP/run1"; cp "$TMP/err" "$TMP/run1.err"; [ -n "${SHOW:-}" ] && cat "$TMP/run1" "$TMP/run1.err"
 contains "429 retried (Retry-After)" "$TMP/run1.err" "AVAXUSDT-1m-2026-06.zip: HTTP 429 (rate limited): retry 1 of 2 in 1000 ms"
 check "429 path asked twice" [ "$(gets "$KL")" = 2 ]
 contains "500 retried" "$TMP/run1.err" "AVAXUSDT-1m-2026-07-01.zip: HTTP 500: retry 1 of 2"
