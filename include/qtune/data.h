@@ -427,4 +427,132 @@ QT_API int qt_catalog_merge(qt_catalog *c, const char *symbol, qt_import *im, qt
  * a load maps the file and checks only the header: O(1) instead of O(n). */
 QT_API void qt_catalog_set_verify(qt_catalog *c, int verify);
 
+/* ==================================================================
+ * Downloading the exchange's public dumps (src/data/download.c)
+ * ==================================================================
+ * Fetches Binance's public dump files (data.binance.vision layout:
+ * <base>/data/{futures/um|spot}/{monthly|daily}/<kind>/<SYMBOL>/[<interval>/]
+ * <SYMBOL>-{<interval>|<kind>}-{YYYY-MM|YYYY-MM-DD}.zip, each with a
+ * ".CHECKSUM" file "<sha256 hex>  <name>"), checks every file's sha256, and
+ * imports the verified ones with qt_import_files + qt_catalog_merge.  It is
+ * not a REST client and fetches nothing but those files.
+ *
+ * Plan: a month wholly inside [from, to) and already over is one monthly
+ * file; the other days are daily files (days not over yet are skipped, and
+ * said so).  A monthly file the exchange lacks (HTTP 404) falls back to that
+ * month's daily files; fundingRate is published monthly only, so its months
+ * are the months [from, to) touches.  Spot has klines and aggTrades only.
+ *
+ * Cache: CATALOG/.download/<the path on the server> holds each fetched
+ * file and its .CHECKSUM; a file there whose sha256 matches is not fetched
+ * again (resumable, idempotent: a second run fetches nothing new, and the
+ * catalog merge then says "unchanged").  A transfer goes to "<file>.part"
+ * and is renamed only once verified; a transfer cut short keeps its part,
+ * and the next try (or run) asks for the rest with an HTTP range.
+ *
+ * Network: at most rate_per_s requests per second; HTTP 429 waits
+ * Retry-After (seconds) or the back-off, whichever is longer; 5xx,
+ * connection failures and truncated transfers are retried with exponential
+ * back-off (backoff_ms, doubled per try, at most backoff_max_ms) up to
+ * `retries` times.  404 is "missing"; another 4xx refuses the file.
+ *
+ * Limits of the outside input: a .CHECKSUM file at most QT_DL_CHECKSUM_MAX
+ * bytes, a dump file at most QT_DL_FILE_MAX bytes (a longer transfer is cut
+ * and refused); the decompressed size is bounded by qt_import (above). */
+#define QT_DL_CHECKSUM_MAX 4096
+#define QT_DL_FILE_MAX ((int64_t)16 << 30)
+#define QT_DL_DEFAULT_BASE_URL "https://data.binance.vision"
+
+/* The kinds of dump: X(enum suffix, name on the server, qt_kind). */
+#define QT_DL_KIND_LIST(X)             \
+  X(KLINES, "klines", QT_KIND_BARS)    \
+  X(AGGTRADES, "aggTrades", QT_KIND_TRADES) \
+  X(FUNDINGRATE, "fundingRate", QT_KIND_FUNDING) \
+  X(BOOKTICKER, "bookTicker", QT_KIND_QUOTES)
+typedef enum qt_dl_kind {
+#define QT__DL_KIND_ENUM(e, name, kind) QT_DL_##e,
+  QT_DL_KIND_LIST(QT__DL_KIND_ENUM)
+#undef QT__DL_KIND_ENUM
+  QT_DL_KIND_COUNT
+} qt_dl_kind;
+/* "klines", ...; static, "unknown" when out of range. */
+QT_API const char *qt_dl_kind_name(int kind);
+/* Parses a comma list "klines,aggTrades" (any case) into a bit mask
+ * (1u << qt_dl_kind); QT_EINVAL naming an unknown kind. */
+QT_API int qt_dl_kinds_parse(const char *list, unsigned *out_mask, qt_err *err);
+
+typedef enum qt_dl_market { QT_DL_MARKET_UM = 0, QT_DL_MARKET_SPOT = 1 } qt_dl_market;
+/* "um" or "spot" into *out; QT_EINVAL otherwise. */
+QT_API int qt_dl_market_parse(const char *s, int *out);
+
+/* What became of one planned file. */
+typedef enum qt_dl_state {
+  QT_DL_FETCHED = 0, /* transferred now and verified */
+  QT_DL_CACHED,      /* already in the cache and verified: not fetched */
+  QT_DL_MISSING,     /* the exchange does not have it (404) */
+  QT_DL_REFUSED      /* bad checksum, truncated, too large, or retries spent */
+} qt_dl_state;
+
+/* One event for the caller's progress display. */
+typedef enum qt_dl_event_type {
+  QT_DL_EV_BEGIN = 0, /* a file's transfer starts (name, index, n_files) */
+  QT_DL_EV_BYTES,     /* bytes so far (total 0 when unknown); at most ~10/s */
+  QT_DL_EV_RETRY,     /* a retry is due after wait_ms (msg: why) */
+  QT_DL_EV_DONE,      /* a file is settled: state, msg */
+  QT_DL_EV_IMPORT     /* a kind was imported: msg has the counts */
+} qt_dl_event_type;
+typedef struct qt_dl_event {
+  int type;             /* qt_dl_event_type */
+  int kind;             /* qt_dl_kind */
+  const char *name;     /* the file's name ("BTCUSDT-1m-2024-04.zip"), or a
+                         * month ("2024-06") for a wholly missing month */
+  size_t index, n_files;/* 1-based position in the plan, plan size */
+  int state;            /* qt_dl_state (DONE) */
+  int64_t bytes, total; /* BYTES */
+  int64_t wait_ms;      /* RETRY */
+  const char *msg;      /* DONE/RETRY/IMPORT: one line, no newline */
+} qt_dl_event;          /* borrowed: valid during the callback only */
+
+typedef struct qt_download_opts {
+  const char *base_url;   /* default QT_DL_DEFAULT_BASE_URL (no trailing '/') */
+  const char *symbol;     /* exchange symbol, "BTCUSDT" (required) */
+  const char *store_as;   /* catalog symbol; NULL: symbol */
+  int market;             /* qt_dl_market (default UM) */
+  unsigned kinds;         /* bit mask of qt_dl_kind (default klines) */
+  const char *interval;   /* klines interval on the server, default "1m" */
+  int64_t from_ms, to_ms; /* [from, to): whole UTC days (required) */
+  int64_t now_ms;         /* what has been published; 0: the clock */
+  double rate_per_s;      /* default 5 requests per second; <= 0: no limit */
+  int retries;            /* default 5 per file */
+  int64_t backoff_ms;     /* default 500 */
+  int64_t backoff_max_ms; /* default 30000 */
+  int64_t timeout_ms;     /* per transfer, default 600000 (0: none) */
+  int daily_fallback;     /* default 1: a missing month tries its days */
+  int skip_bad;           /* import with qt_import_opts.skip_bad (default 0) */
+  void (*on_event)(void *ud, const qt_dl_event *ev); /* may be NULL */
+  void *ud;
+} qt_download_opts;
+QT_API qt_download_opts qt_download_opts_default(void);
+
+typedef struct qt_download_report {
+  size_t planned;              /* files in the plan (fallback days included) */
+  size_t n_state[4];           /* files per qt_dl_state */
+  size_t missing_months;       /* months with neither a monthly nor a daily file */
+  size_t not_yet;              /* days skipped because they are not over */
+  size_t requests, retries;    /* HTTP requests made, of which retries */
+  int64_t bytes;               /* bytes transferred (dump files and checksums) */
+  size_t rows[QT_DL_KIND_COUNT];   /* rows now in the catalog per kind imported */
+  int written[QT_DL_KIND_COUNT];   /* 1 written, 0 unchanged, -1 nothing imported */
+} qt_download_report;
+
+/* Plans, fetches, verifies and imports into the catalog at catalog_dir
+ * (created when new or empty).  Returns QT_OK when every planned file is
+ * FETCHED or CACHED and imported, QT_DONE when some are MISSING or REFUSED
+ * or days are not over yet (the verified ones are imported all the same;
+ * each is told through on_event with its reason), and an error (QT_EINVAL bad options, QT_EIO
+ * cache/catalog, QT_EPARSE a verified file that does not import) otherwise.
+ * *out (may be NULL) is filled either way. */
+QT_API int qt_download_run(const qt_download_opts *o, const char *catalog_dir,
+                           qt_download_report *out, qt_err *err);
+
 #endif

@@ -133,4 +133,89 @@ QT_API int qt_live_history_load(const char *params_path, const char *run,
 QT_API int qt_live_revert(const char *params_path, const char *run,
                           qt_live_history_entry *out_entry, qt_err *err);
 
+/* ==================================================================
+ * Websocket client for the exchange's streams (src/live/ws_client.c)
+ * ==================================================================
+ * Connects to a ws:// or wss:// URL (Binance's "wss://fstream.binance.com/
+ * stream?streams=btcusdt@kline_1m/btcusdt@aggTrade/..."), and hands every
+ * complete text message to on_message, in arrival order.  It does not
+ * interpret the messages beyond two checks: a message must be valid UTF-8
+ * and valid JSON (else it is counted as malformed, logged and dropped), and
+ * kline messages ({"e":"kline","s":..,"k":{"t":..,"i":..}}, bare or inside a
+ * combined stream's {"stream":..,"data":..}) have their open times tracked
+ * per (symbol, interval): when one skips ahead of the previous one by more
+ * than the interval, the missing open times are logged and reported to
+ * on_gap (after a reconnect, or at any time), so the runner can backfill.
+ *
+ * Built on libwebsockets.  A dropped or refused connection is retried with
+ * exponential back-off (backoff_ms doubled per failed try, at most
+ * backoff_max_ms, reset by a connection that opens); a normal close by the
+ * server (the exchange closes every 24 h) is reconnected the same way.  The
+ * server's pings are answered by the library; the client pings after
+ * ping_ms without traffic and drops the connection (then reconnects) when
+ * no pong comes within pong_timeout_ms.
+ *
+ * Limits of the outside input: a message (all its fragments) is at most
+ * max_message bytes (default QT_WS_MAX_MESSAGE); a longer one is counted
+ * as oversized and dropped, the connection kept.  Binary messages are
+ * counted and dropped (the exchange sends text).  At most QT_WS_MAX_STREAMS
+ * (symbol, interval) kline streams are gap-checked; more are not. */
+#define QT_WS_MAX_MESSAGE (1024 * 1024)
+#define QT_WS_MAX_STREAMS 64
+
+typedef struct qt_ws_client qt_ws_client;
+
+/* A hole in a kline stream: open times [from_ms, to_ms) never arrived. */
+typedef struct qt_ws_gap {
+  const char *symbol;   /* borrowed: valid during the callback */
+  const char *interval; /* "1m" */
+  int64_t interval_ms;
+  int64_t from_ms, to_ms;
+  int after_reconnect;  /* 1 when the first kline of a new connection skips */
+} qt_ws_gap;
+
+typedef struct qt_ws_stats {
+  uint64_t messages;    /* delivered to on_message */
+  uint64_t bytes;       /* of those */
+  uint64_t malformed;   /* text that is not UTF-8 or not JSON: dropped */
+  uint64_t oversized;   /* longer than max_message: dropped */
+  uint64_t binary;      /* binary messages: dropped */
+  uint64_t connects;    /* connections opened */
+  uint64_t reconnects;  /* of those, after the first */
+  uint64_t failures;    /* tries that failed or connections that dropped */
+  uint64_t gaps;        /* reported to on_gap */
+  uint64_t pings_sent, pongs_received;
+} qt_ws_stats;
+
+typedef struct qt_ws_opts {
+  const char *url;              /* ws://host[:port]/path or wss://... (required) */
+  void (*on_message)(void *ctx, const char *msg, size_t len); /* required; msg is
+                                 * NUL-terminated at len, borrowed for the call */
+  void (*on_gap)(void *ctx, const qt_ws_gap *gap);            /* may be NULL */
+  void *ctx;
+  size_t max_message;           /* default QT_WS_MAX_MESSAGE */
+  int64_t backoff_ms;           /* default 250 */
+  int64_t backoff_max_ms;       /* default 30000 */
+  int max_failures;             /* failed tries in a row before qt_ws_run gives
+                                 * up; default -1: never */
+  int64_t ping_ms;              /* default 30000; 0: no client pings */
+  int64_t pong_timeout_ms;      /* default 10000 */
+  const char *ca_file;          /* wss: a CA bundle; NULL: the system's */
+} qt_ws_opts;
+QT_API qt_ws_opts qt_ws_opts_default(void);
+
+/* Makes a client (no connection yet).  QT_EINVAL naming a bad URL or
+ * option, QT_ENOMEM, QT_EIO when libwebsockets cannot start. */
+QT_API int qt_ws_new(const qt_ws_opts *o, qt_ws_client **out, qt_err *err);
+/* Connects and runs the callbacks on the calling thread until qt_ws_stop
+ * (QT_OK) or max_failures tries in a row failed (QT_EIO, naming the last
+ * reason).  Call once per client. */
+QT_API int qt_ws_run(qt_ws_client *c, qt_err *err);
+/* Asks qt_ws_run to return; safe from any thread and from the callbacks. */
+QT_API void qt_ws_stop(qt_ws_client *c);
+/* The counters so far; from the callbacks or after qt_ws_run returned. */
+QT_API void qt_ws_stats_get(const qt_ws_client *c, qt_ws_stats *out);
+/* Closes and releases; NULL is a no-op. */
+QT_API void qt_ws_free(qt_ws_client *c);
+
 #endif

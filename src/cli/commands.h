@@ -4,7 +4,7 @@
 #define QTUNE_CLI_COMMANDS_H
 
 #define QT_CLI_COMMANDS(X)                                                        \
-  X("data", cmd_data, "import, inspect (info), verify, resample or synthesize market data") \
+  X("data", cmd_data, "import or download, inspect (info), verify, resample or synthesize market data") \
   X("backtest", cmd_backtest, "run one backtest and print its metrics")          \
   X("strategies", cmd_strategies, "list the built-in strategies and their params") \
   X("optimize", cmd_optimize, "run or resume a study (tune a strategy's params)")  \
