@@ -17,11 +17,11 @@ net=10.231.$sub
 br=qtbr$id
 ns=(qtdb$id qtwa$id qtwb$id)
 addr=($net.1 $net.11 $net.12)
-pgdir=$(mktemp -d /tmp/qtune-netns-pg.XXXXXX); chmod 755 "$pgdir"
+pgdir=$(mktemp -d /tmp/qtune-netns-pg.XXXXXX); chmod 755 "$pgdir"; chown postgres:postgres "$pgdir"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  ip netns exec "${ns[0]}" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1
+  (cd / && ip netns exec "${ns[0]}" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1)
   for n in "${ns[@]}"; do ip netns del "$n" 2>/dev/null; done
   ip link del "$br" 2>/dev/null
   rm -rf "$pgdir" "$TMP"
@@ -39,17 +39,17 @@ for k in 0 1 2; do
   ip -n "$n" link set "e$n" up
   ip -n "$n" link set lo up
 done
-check "the workers reach the server's machine" ip netns exec "${ns[1]}" ping -c1 -W2 "${addr[0]}"
 # the server, on its own machine
 mkdir -p "$pgdir/data" && chown postgres:postgres "$pgdir/data"
-runuser -u postgres -- "$PGBIN/initdb" -D "$pgdir/data" -U postgres -A trust --no-sync >"$pgdir/initdb.log" 2>&1
+(cd / && runuser -u postgres -- "$PGBIN/initdb" -D "$pgdir/data" -U postgres -A trust --no-sync) >"$TMP/initdb.log" 2>&1
 echo "host all all $net.0/24 trust" >>"$pgdir/data/pg_hba.conf"
 pgstart() {
-  ip netns exec "${ns[0]}" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$pgdir/data" -w -t 30 \
-    -l "$pgdir/server.log" -o "-p 5432 -k $pgdir -c listen_addresses=${addr[0]} -c fsync=off" start >/dev/null
+  (cd / && ip netns exec "${ns[0]}" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$pgdir/data" -w -t 30 \
+    -l "$pgdir/server.log" -o "-p 5432 -k $pgdir -c listen_addresses=${addr[0]} -c fsync=off" start >/dev/null)
 }
 check "the server starts in its namespace" pgstart
 URL="postgresql://postgres@${addr[0]}:5432/postgres"
+check "machine B reaches the server across the bridge" ip netns exec "${ns[2]}" bash -c "echo >/dev/tcp/${addr[0]}/5432"
 cd "$TMP" || exit 1
 cat >slow.sh <<'SH'
 #!/bin/sh
@@ -78,7 +78,7 @@ ip -n "${ns[2]}" link set "e${ns[2]}" down   # machine B loses the network past 
 sleep 5
 ip -n "${ns[2]}" link set "e${ns[2]}" up
 sleep 1
-ip netns exec "${ns[0]}" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null
+(cd / && ip netns exec "${ns[0]}" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null)
 sleep 0.5
 check "the server restarts" pgstart
 wait "$A"; ra=$?
@@ -86,7 +86,9 @@ wait "$B2"; rb=$?
 check "machine A's worker ends normally (exit $ra)" [ "$ra" = 0 ]
 check "machine B's restarted worker ends normally (exit $rb)" [ "$rb" = 0 ]
 contains "machine A failed the lost trials and enqueued them again" a.err "stopped heartbeating"
-psqlq() { ip netns exec "${ns[0]}" runuser -u postgres -- psql -h "$pgdir" -p 5432 -At -c "$1" postgres; }
+cat a.err b2.err >both.err
+contains "the workers reconnected after the server restart" both.err "reconnected after"
+psqlq() { (cd / && ip netns exec "${ns[0]}" runuser -u postgres -- psql -h "$pgdir" -p 5432 -At -c "$1" postgres); }
 psqlq "select number, state, coalesce(params_json::text,''), coalesce(error,''), coalesce(note,'') from trials order by number" >rows.txt
 python3 - rows.txt >counts <<'PY'
 import sys
