@@ -99,6 +99,10 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
       }
     }
   }
+  if (cx->o.order_gate && cx->o.order_gate(cx->o.order_gate_ctx, cx, r, qty, price)) {
+    cx->r.n_rejected++;
+    return QT_ESTATE;
+  }
   if (cx->r.n_ord >= cx->r.max_ord) return QT_ESTATE;
   cx->r.book_dirty = 1;
   qt__order *o = &cx->ord[cx->r.n_ord++];

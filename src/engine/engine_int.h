@@ -133,6 +133,8 @@ struct qt_ctx {
 
 struct qt_engine {
   struct qt_ctx cx;
+  int stepping; /* qt_engine_begin: 1 while stepping, 2 after qt_engine_end */
+  qt_bar bar;   /* the step API's bar record */
 };
 
 /* ------------------------------------------------------------------------
