@@ -48,12 +48,14 @@ typedef struct qt_engine_opts {
                            * qt_result.order_log (default 0: the optimizer has no use
                            * for it; the look-ahead check and --orders do) */
   /* Risk gate (the paper runner's limits): called for each submission that
-   * passed the order checks, with its rounded qty and price, before it
-   * enters the book; a non-zero return rejects it (counted in n_rejected,
-   * the submit returns QT_ESTATE, nothing is logged).  It must be
-   * deterministic, allocate nothing and only read cx.  NULL: none. */
-  int (*order_gate)(void *gate_ctx, const qt_ctx *cx, const qt_order_req *r, double qty,
-                    double price);
+   * passed the order checks, with its rounded qty (in *qty) and price,
+   * before it enters the book.  closing is 1 for a close (qt_ctx_close) or a
+   * reduce-only order.  A non-zero return rejects it (counted in
+   * n_rejected, the submit returns QT_ESTATE, nothing is logged); a smaller
+   * *qty cuts the order (rounded down to the lot again).  It must allocate
+   * nothing and only read cx.  NULL: none. */
+  int (*order_gate)(void *gate_ctx, const qt_ctx *cx, const qt_order_req *r, int closing,
+                    double *qty, double price);
   void *order_gate_ctx;
 } qt_engine_opts;
 

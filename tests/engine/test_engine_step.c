@@ -124,13 +124,16 @@ static void peek_equals_prefix_run(void) {
 }
 
 typedef struct gate_ctx {
-  int calls;
+  int calls, closing;
   int64_t refuse_from_ms; /* refuse every order at or after this time */
 } gate_ctx;
 
-static int gate(void *u, const qt_ctx *cx, const qt_order_req *r, double qty, double price) {
+static int gate(void *u, const qt_ctx *cx, const qt_order_req *r, int closing, double *qty,
+                double price) {
   gate_ctx *g = u;
   g->calls++;
+  if (closing) g->closing++;
+  *qty *= 0.5; /* every order cut to half */
   return qt_ctx_now(cx) >= g->refuse_from_ms;
 }
 
@@ -141,7 +144,7 @@ static void gate_rejects(void) {
   qt_strategy_defaults(s, p);
   qt_feed f = {.inst = qt_instrument_default("TESTUSDT"), .bars = &g_bars};
   qt_engine_opts o = qt_engine_opts_default();
-  gate_ctx g = {0, g_ts[1000]};
+  gate_ctx g = {0, 0, g_ts[1000]};
   o.order_gate = gate;
   o.order_gate_ctx = &g;
   o.close_at_end = 0;
@@ -153,7 +156,18 @@ static void gate_rejects(void) {
   EXPECT_TRUE(g.calls > 0);
   EXPECT_TRUE(r.n_rejected > 0);
   EXPECT_EQ(r.n_orders + r.n_rejected, (size_t)g.calls);
+  EXPECT_TRUE(g.closing > 0); /* sma_cross closes before it reverses */
   for (size_t k = 0; k < r.n_trades; k++) EXPECT_TRUE(r.trades[k].entry_ms <= g_ts[1001]);
+  /* the cut: a run without the gate trades twice the quantity */
+  qt_engine_opts o2 = qt_engine_opts_default();
+  o2.close_at_end = 0;
+  qt_engine *e2 = NULL;
+  ASSERT_TRUE(qt_engine_new(&o2, &e2, &err) == 0);
+  qt_result r2;
+  EXPECT_EQ(qt_engine_run(e2, &f, 1, s, p, &r2, &err), 0);
+  ASSERT_TRUE(r2.n_trades > 0 && r.n_trades > 0);
+  EXPECT_NEAR(r.trades[0].qty * 2, r2.trades[0].qty, 1e-9);
+  qt_engine_free(e2);
   qt_engine_free(e);
 }
 
