@@ -41,7 +41,7 @@ static const char *const k_ddl =
     " high @REAL@, low @REAL@, close @REAL@, volume @REAL@, PRIMARY KEY(run_id, symbol, ts_ms));"
     "CREATE TABLE IF NOT EXISTS paper_risk("
     " run_id @INT@ NOT NULL, symbol TEXT NOT NULL, ts_ms @INT@ NOT NULL, nth @INT@ NOT NULL,"
-    " kind TEXT NOT NULL, detail TEXT, PRIMARY KEY(run_id, symbol, ts_ms, nth));"
+    " kind TEXT NOT NULL, detail TEXT, PRIMARY KEY(run_id, symbol, ts_ms, nth, kind));"
     /* the same table (and key) as src/storage/outcomes.c on the tune branch */
     "CREATE TABLE IF NOT EXISTS signal_outcomes("
     " id @ID@, outcome_key TEXT NOT NULL UNIQUE, strategy TEXT NOT NULL, symbol TEXT NOT NULL,"
