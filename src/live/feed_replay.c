@@ -14,6 +14,7 @@ typedef struct replay {
   int64_t first_ms;      /* its open time */
   int started;
   qt_live_counts counts;
+  char sym[QT_MARKET_MAX_SYMBOLS][32];
 } replay;
 
 static int64_t mono_ns(void) {
@@ -63,7 +64,7 @@ static int replay_next(void *self, qt_live_event *out, int timeout_ms, qt_err *e
   }
   memset(out, 0, sizeof *out);
   out->kind = QT_LIVE_BAR;
-  snprintf(out->symbol, sizeof out->symbol, "%s", r->o.symbols[k]);
+  memcpy(out->symbol, r->sym[k], sizeof out->symbol); /* per bar: no formatting */
   out->ts_ms = b->ts_ms[i];
   out->close_ms = out->ts_ms + (b->interval_ms > 0 ? b->interval_ms : 60000) - 1;
   out->closed = 1;
@@ -95,6 +96,7 @@ int qt_livefeed_replay(const qt_live_replay_opts *o, qt_livefeed *out, qt_err *e
   if (!r) return qt_err_set(err, QT_ENOMEM, "replay feed: out of memory");
   r->o = *o;
   for (int k = 0; k < o->n; k++) {
+    snprintf(r->sym[k], sizeof r->sym[k], "%s", o->symbols[k]);
     size_t i = o->from[k];
     while (i < o->to[k] && o->bars[k]->ts_ms[i] <= o->skip_through_ms[k]) i++;
     r->next[k] = i;
