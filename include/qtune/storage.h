@@ -269,4 +269,35 @@ QT_API int qt_paper_risk_list(qt_storage *s, int64_t run_id, qt_paper_risk_rec *
                               size_t *out_n, qt_err *err);
 /* ==== end paper runner state ==== */
 
+/* ==== tuning_results (src/storage/campaign.c) ====
+ * One row per paper campaign (one parameter combination of `qtune
+ * campaign`), with the parameter-tuning report's columns; a session id
+ * groups the campaigns of one tuning run.  param_set is JSON text on
+ * SQLite, JSONB on PostgreSQL. */
+typedef struct qt_tuning_result_rec {
+  int64_t id;
+  char run_id[64];          /* unique: "<session>-<campaign>" */
+  char session_id[64];
+  int64_t created_ms;
+  char param_set[2048];     /* {"name": value, ...} */
+  double total_pnl;
+  int64_t total_trades, total_entries, total_exits, winning_trades, losing_trades;
+  double winrate;           /* 0..1 */
+  double avg_pnl_per_trade;
+  int64_t campaign_id;      /* the combination's number in the session, from 1 */
+  double duration_seconds;
+  int test_mode;            /* 1: a replay (not a live feed) */
+  char symbols[256];        /* "BTCUSDT,ETHUSDT" */
+} qt_tuning_result_rec;
+
+/* Inserts n rows in one transaction; a run_id already stored is QT_ESTATE
+ * (nothing of the batch is kept).  created_ms 0: now. */
+QT_API int qt_tuning_results_insert(qt_storage *s, const qt_tuning_result_rec *v, size_t n,
+                                    qt_err *err);
+/* The rows of a session ("" or NULL: all), by campaign_id; *out is the
+ * caller's to qt_free. */
+QT_API int qt_tuning_results_list(qt_storage *s, const char *session_id,
+                                  qt_tuning_result_rec **out, size_t *out_n, qt_err *err);
+/* ==== end tuning_results ==== */
+
 #endif
