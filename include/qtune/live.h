@@ -180,6 +180,7 @@ typedef struct qt_paper_opts {
   int64_t commit_every;              /* commit after this many bars (0: by time only) */
   int64_t commit_ms;                 /* or when this long passed since the last (default 200) */
   volatile sig_atomic_t *stop;       /* non-zero: stop at the next event (SIGTERM) */
+  int64_t max_wall_ms;               /* qt_paper_run stops after this long (0: no limit) */
   void (*on_status)(void *ud, const qt_paper_status *st, int final);
   void *ud;
   int64_t status_ms;                 /* on_status at most this often (default 500) */
@@ -204,9 +205,17 @@ QT_API int qt_paper_open(const qt_paper_opts *o, qt_paper **out, qt_err *err);
 /* Symbol k's newest bar time already committed (0 for a new run): a replay
  * feed skips through it. */
 QT_API int64_t qt_paper_resume_ms(const qt_paper *p, int k);
-/* Runs until the feed ends (QT_DONE: the run is marked done), the stop flag
- * is set (QT_OK: marked stopped, resumable), or an error. */
+/* Runs until the feed ends (QT_DONE: a replay is marked done, a stream
+ * stopped), the stop flag is set or max_wall_ms passed (QT_OK: marked
+ * stopped, resumable), or an error. */
 QT_API int qt_paper_run(qt_paper *p, qt_livefeed *feed, qt_err *err);
+/* The same loop in pieces, for a caller that feeds several runners from one
+ * feed (a campaign): one event (events of other symbols are ignored); a
+ * pause of the feed (pending writes are committed); the end (as
+ * qt_paper_run's: the final commit and status). */
+QT_API int qt_paper_event(qt_paper *p, const qt_live_event *ev, qt_err *err);
+QT_API int qt_paper_idle(qt_paper *p, qt_err *err);
+QT_API int qt_paper_end(qt_paper *p, int feed_ended, qt_err *err);
 /* Symbol k's result so far (qt_engine_peek of its engine; k < n_symbols):
  * what `qtune backtest` writes as --trades, --equity and --orders. */
 QT_API void qt_paper_result(const qt_paper *p, int k, qt_result *out);
@@ -217,6 +226,70 @@ QT_API const qt_feed *qt_paper_feeds(const qt_paper *p, int k, int *out_n);
 QT_API int qt_paper_summary(const qt_paper *p, qt_paper_symbol_sum *out, size_t cap);
 QT_API void qt_paper_status_get(const qt_paper *p, qt_paper_status *out);
 QT_API void qt_paper_free(qt_paper *p);
+/* ---- paper campaigns (src/live/campaign.c) ----
+ * One paper run per parameter combination (a grid, or random samples of
+ * it), the other parameters at their given values; each campaign's result
+ * is a tuning_results row. */
+#define QT_CAMPAIGN_MAX_AXES 16
+#define QT_CAMPAIGN_MAX_VALUES 64
+
+typedef struct qt_campaign_axis {
+  char name[64];
+  int param;                          /* index in the strategy's spec */
+  double values[QT_CAMPAIGN_MAX_VALUES];
+  size_t n;
+} qt_campaign_axis;
+
+/* Parses "name=v1,v2,..." for strategy s (values in user units, checked
+ * against the spec: "--grid min_spread_bps: 500 is above the maximum 200").
+ * QT_EINVAL naming the part at fault. */
+QT_API int qt_campaign_parse_axis(const qt_strategy_vtbl *s, const char *text,
+                                  qt_campaign_axis *out, qt_err *err);
+
+enum { QT_CAMPAIGN_GRID = 0, QT_CAMPAIGN_RANDOM = 1 };
+
+/* The combinations: every one of the grid in order (the last axis fastest),
+ * or `samples` distinct ones drawn with the seed (all of them when the grid
+ * has fewer).  out_params is n x s->n_params (base params with the axes
+ * set), the caller's to qt_free. */
+QT_API int qt_campaign_combos(const qt_strategy_vtbl *s, const double *base,
+                              const qt_campaign_axis *axes, size_t n_axes, int mode,
+                              size_t samples, uint64_t seed, double **out_params, size_t *out_n,
+                              qt_err *err);
+
+typedef struct qt_campaign_opts {
+  qt_paper_opts paper;     /* the template: strategy, engine, limits, symbols, replay feeds
+                            * (the combination's params replace params; no storage) */
+  const double *combos;    /* n_combos x n_params */
+  size_t n_combos;
+  int jobs;                /* campaigns at once (threads, replay only; default 1) */
+  double speed;            /* replay speed (0: max) */
+  const char *stream_path; /* a stream feed instead of a replay: every campaign reads the
+                            * same messages (one reader, all campaigns at once) */
+  int64_t idle_exit_ms;
+  const char *session_id;
+  volatile sig_atomic_t *stop;
+} qt_campaign_opts;
+
+/* Runs every combination (duration: paper.max_wall_ms each) and fills
+ * out[0..n_combos) (caller storage): one tuning result per campaign, with
+ * param_set as JSON, the P&L and trade counts summed over the symbols
+ * (total_trades = closed trades; entries = closed trades + positions open
+ * at the end; exits = closed trades), winrate = winning / closed, test_mode
+ * 1 for a replay.  ok[k] is 0 for a campaign that failed (its message in
+ * the log).  Returns QT_OK when every campaign ran, else the first error. */
+QT_API int qt_campaign_run(const qt_campaign_opts *o, qt_tuning_result_rec *out, int *ok,
+                           qt_err *err);
+/* The metrics a campaign ranks by: "pnl" (total_pnl), "winrate", "trades"
+ * (total_trades), "avg_pnl" (avg_pnl_per_trade), all larger-is-better.
+ * QT_EINVAL for another name (the message lists these). */
+QT_API int qt_campaign_metric(const char *name, int *out_metric, qt_err *err);
+QT_API double qt_campaign_metric_value(const qt_tuning_result_rec *r, int metric);
+/* order[0..*out_n): the campaigns with ok[k] set, best first by metric
+ * (ties: lower campaign_id first).  QT_EINVAL when a value is not finite
+ * (the ranking would not be sortable), naming the campaign. */
+QT_API int qt_campaign_rank(const qt_tuning_result_rec *rows, const int *ok, size_t n,
+                            int metric, size_t *order, size_t *out_n, qt_err *err);
 /* ==== end feeds and the paper runner ==== */
 
 #endif

@@ -9,6 +9,7 @@
 #include "qtune/core.h"
 #include "qtune/engine.h"
 #include "qtune/optimize.h"
+#include "qtune/storage.h"
 
 #include <stdio.h>
 
@@ -54,5 +55,26 @@ QT_API int qt_report_trades_csv(FILE *f, const qt_result *r, const qt_feed *feed
 QT_API int qt_report_orders_csv(FILE *f, const qt_result *r, const qt_feed *feeds, int n_feeds,
                                 qt_err *err);
 QT_API int qt_report_equity_csv(FILE *f, const qt_result *r, qt_err *err);
+
+
+/* ---- a paper campaign's report (src/report/campaign_md.c) ----
+ * The parameter-tuning report's shape: the configuration, the top-N table
+ * (rank, PnL, win rate, trades, parameters), the per-parameter analysis
+ * (mean PnL, win rate and trades per value of each grid parameter) and the
+ * limitations of the run (short duration; under 30 trades per campaign;
+ * failed campaigns).  rows[order[0..n_order)] is the ranking. */
+typedef struct qt_campaign_report {
+  const char *strategy, *session_id, *feed, *symbols, *mode, *rank_by, *storage;
+  double duration_s;         /* per campaign (0: the whole feed) */
+  size_t top_n;
+  const char *const *axis_names;
+  size_t n_axes;
+  const qt_tuning_result_rec *rows;
+  const int *ok;
+  size_t n;
+  const size_t *order;
+  size_t n_order;
+} qt_campaign_report;
+QT_API int qt_report_campaign_md(FILE *f, const qt_campaign_report *r, qt_err *err);
 
 #endif

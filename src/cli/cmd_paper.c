@@ -4,6 +4,7 @@
  * same --name resumes), and the backtest's CSV files.  Parsing and wiring
  * only: the runner is qt_paper_* (src/live/paper.c). */
 #include "cli/market.h"
+#include "cli/paper.h"
 #include "cli/util.h"
 #include "qtune/live.h"
 #include "qtune/report.h"
@@ -146,8 +147,8 @@ static int parse_args(int argc, char **argv, const qt_strategy_vtbl *s, qt_marke
   return CLI_OK;
 }
 
-/* Loads one market per symbol for a replay. */
-static int load_markets(const qt_market_opts *mo, int want_second, qt_market *m, qt_paper_opts *po,
+/* Loads one market per symbol for a replay (cli/paper.h). */
+int cli_paper_load_markets(const qt_market_opts *mo, int want_second, qt_market *m, qt_paper_opts *po,
                         qt_err *err) {
   for (size_t k = 0; k < mo->n_symbols; k++) {
     qt_market_opts one = *mo;
@@ -235,7 +236,7 @@ int cmd_paper(int argc, char **argv) {
       goto done;
     }
     if (mo.n_symbols == 0 && mo.data) mo.n_symbols = 1, snprintf(mo.symbols[0], sizeof mo.symbols[0], "DATA");
-    if (load_markets(&mo, (s->needs & QT_NEEDS_SECOND) != 0 || s->n_instruments > 1, m, &po, &err)) {
+    if (cli_paper_load_markets(&mo, (s->needs & QT_NEEDS_SECOND) != 0 || s->n_instruments > 1, m, &po, &err)) {
       if (err.msg[0]) cli_fail(&err);
       n_markets = (int)mo.n_symbols;
       goto done;

@@ -14,6 +14,7 @@
   X("report", cmd_report, "write a study's report: Markdown or self-contained HTML") \
   X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
+  X("campaign", cmd_campaign, "paper campaigns over a parameter grid, ranked, with a report") \
   X("paper", cmd_paper, "paper-trade a strategy on a replay or a live feed (resumable)") \
   X("version", cmd_version, "print the version")
 

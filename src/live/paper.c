@@ -797,11 +797,52 @@ static void maybe_status(qt_paper *p, int final) {
   p->o.on_status(p->o.ud, &st, final);
 }
 
+int qt_paper_event(qt_paper *p, const qt_live_event *ev, qt_err *err) {
+  p->emit = 1;
+  sym *s = find_sym(p, ev->symbol);
+  if (!s) {
+    p->feed_counts.ignored++;
+    return QT_OK;
+  }
+  p->now_event_recv_ns = ev->recv_ns;
+  int rc = QT_OK;
+  if (ev->kind == QT_LIVE_BAR) rc = process_bar(p, s, ev, err);
+  else if (ev->kind == QT_LIVE_MARK) rc = process_mark(p, s, ev, err);
+  if (rc || ev->kind != QT_LIVE_BAR) return rc;
+  p->bars_since_commit++;
+  if ((p->bars_since_commit & 63) == 0 || p->stream || p->o.commit_every) {
+    int64_t now = mono_ns();
+    if ((p->o.commit_every && p->bars_since_commit >= p->o.commit_every) || p->stream ||
+        now - p->last_commit_ns >= p->o.commit_ms * 1000000)
+      rc = commit(p, err);
+    maybe_status(p, 0);
+  }
+  return rc;
+}
+
+int qt_paper_idle(qt_paper *p, qt_err *err) {
+  int rc = QT_OK;
+  if (p->orders.n || p->bars.n || p->bars_since_commit) rc = commit(p, err);
+  maybe_status(p, 0);
+  return rc;
+}
+
+int qt_paper_end(qt_paper *p, int feed_ended, qt_err *err) {
+  int rc = commit(p, err);
+  if (!rc && p->o.storage)
+    rc = qt_paper_run_set_status(p->o.storage, p->run.id, "running",
+                                 feed_ended && !p->stream ? "done" : "stopped", err);
+  maybe_status(p, 1);
+  if (rc) return rc;
+  return feed_ended ? QT_DONE : QT_OK;
+}
+
 int qt_paper_run(qt_paper *p, qt_livefeed *feed, qt_err *err) {
   int rc = QT_OK, end = 0;
-  p->emit = 1;
+  int64_t t0 = mono_ns();
   while (!rc) {
     if (p->o.stop && *p->o.stop) break;
+    if (p->o.max_wall_ms > 0 && mono_ns() - t0 >= p->o.max_wall_ms * 1000000) break;
     qt_live_event ev;
     int fr = feed->vt->next(feed->self, &ev, 200, err);
     feed->vt->counts(feed->self, &p->feed_counts);
@@ -810,41 +851,20 @@ int qt_paper_run(qt_paper *p, qt_livefeed *feed, qt_err *err) {
       break;
     }
     if (fr == QT_ETIMEOUT) {
-      /* idle: what is pending goes out now */
-      if (p->orders.n || p->bars.n || p->bars_since_commit) rc = commit(p, err);
-      maybe_status(p, 0);
+      rc = qt_paper_idle(p, err); /* idle: what is pending goes out now */
       continue;
     }
     if (fr) {
       rc = fr;
       break;
     }
-    sym *s = find_sym(p, ev.symbol);
-    if (!s) {
-      p->feed_counts.ignored++;
-      continue;
-    }
-    p->now_event_recv_ns = ev.recv_ns;
-    if (ev.kind == QT_LIVE_BAR) rc = process_bar(p, s, &ev, err);
-    else if (ev.kind == QT_LIVE_MARK) rc = process_mark(p, s, &ev, err);
-    if (rc) break;
-    if (ev.kind != QT_LIVE_BAR) continue;
-    p->bars_since_commit++;
-    if ((p->bars_since_commit & 63) == 0 || p->stream || p->o.commit_every) {
-      int64_t now = mono_ns();
-      if ((p->o.commit_every && p->bars_since_commit >= p->o.commit_every) || p->stream ||
-          now - p->last_commit_ns >= p->o.commit_ms * 1000000)
-        rc = commit(p, err);
-      maybe_status(p, 0);
-    }
+    rc = qt_paper_event(p, &ev, err);
   }
-  if (!rc) rc = commit(p, err);
-  if (!rc && p->o.storage)
-    rc = qt_paper_run_set_status(p->o.storage, p->run.id, "running",
-                                 end && !p->stream ? "done" : "stopped", err);
-  maybe_status(p, 1);
-  if (rc) return rc;
-  return end ? QT_DONE : QT_OK;
+  if (rc) {
+    maybe_status(p, 1);
+    return rc;
+  }
+  return qt_paper_end(p, end, err);
 }
 
 /* ------------------------------------------------------------ results */
