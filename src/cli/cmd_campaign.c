@@ -264,6 +264,11 @@ int cmd_campaign(int argc, char **argv) {
     cli_failf("campaign: --feed and at least one --grid NAME=V1,V2,... are required");
     goto done;
   }
+  int metric0;
+  if (qt_campaign_metric(a.rank_by ? a.rank_by : "pnl", &metric0, &err)) { /* before any run */
+    cli_fail(&err);
+    goto done;
+  }
   int mode = QT_CAMPAIGN_GRID;
   if (a.mode && !strcmp(a.mode, "random")) mode = QT_CAMPAIGN_RANDOM;
   else if (a.mode && strcmp(a.mode, "grid")) {

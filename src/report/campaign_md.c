@@ -104,7 +104,7 @@ int qt_report_campaign_md(FILE *f, const qt_campaign_report *r, qt_err *err) {
   fprintf(f, "## Limitations\n\n");
   int any = 0;
   if (r->duration_s > 0 && r->duration_s < 3600) {
-    fprintf(f, "- Short campaigns: %.0f s each; a result this short says little about the "
+    fprintf(f, "- Short campaigns: at most %.0f s each; a result this short says little about the "
                "parameters (the tuning guide paper-trades 24-48 hours before going live).\n",
             r->duration_s);
     any = 1;
