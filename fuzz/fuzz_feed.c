@@ -4,8 +4,8 @@
  * parses must be a sane event (a known kind, an upper-case symbol, finite
  * non-negative prices, a bar's high and low bracketing its open and
  * close); whatever does not must say why.  Crashes land in
- * tests/live/fuzz_repro/, which tests/live/test_feed.c replays.
- * Build and run: scripts/fuzz-feed (FUZZ_SECONDS, default 60). */
+ * tests/fuzz/repro_feed/, which tests/live/test_feed.c replays.
+ * Build and run: scripts/fuzz fuzz_feed (FUZZ_SECONDS, default 60). */
 #include "qtune/live.h"
 
 #include <math.h>

@@ -4,12 +4,16 @@
  * replay speeds; the stream feed's line handling on a pipe (bad and
  * too-long lines counted, never returned, partial klines skipped, a last
  * line without a newline); the replay feed's merged order and resume skip;
- * and the fuzz reproducers in tests/live/fuzz_repro parse or fail cleanly. */
+ * and the fuzz reproducers in tests/fuzz/repro_feed parse or fail cleanly. */
 #include "qt_test.h"
 #include "qtune/live.h"
 
 #include <dirent.h>
 #include <unistd.h>
+
+#define LLVMFuzzerTestOneInput fuzz_feed_one
+#include "../../fuzz/fuzz_feed.c"
+#undef LLVMFuzzerTestOneInput
 
 static const char *k_kline =
     "{\"e\":\"kline\",\"E\":1782518460000,\"s\":\"AVAXUSDT\",\"k\":{\"t\":1782518400000,"
@@ -251,20 +255,21 @@ static void replay_merges_and_skips(void) {
 }
 
 static void fuzz_repros(void) {
-  DIR *d = opendir("tests/live/fuzz_repro");
+  DIR *d = opendir("tests/fuzz/repro_feed");
   ASSERT_TRUE(d != NULL);
   struct dirent *de;
   int files = 0, events = 0;
   while ((de = readdir(d))) {
     if (de->d_name[0] == '.') continue;
     char path[512];
-    snprintf(path, sizeof path, "tests/live/fuzz_repro/%s", de->d_name);
+    snprintf(path, sizeof path, "tests/fuzz/repro_feed/%s", de->d_name);
     FILE *f = fopen(path, "rb");
     if (!f) continue;
     static char buf[1 << 16];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
     files++;
+    fuzz_feed_one((const uint8_t *)buf, n); /* aborts on an insane event */
     for (char *p = buf, *end = buf + n; p < end;) {
       char *nl = memchr(p, '\n', (size_t)(end - p));
       size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
