@@ -41,17 +41,7 @@ static const char *const k_ddl =
     " high @REAL@, low @REAL@, close @REAL@, volume @REAL@, PRIMARY KEY(run_id, symbol, ts_ms));"
     "CREATE TABLE IF NOT EXISTS paper_risk("
     " run_id @INT@ NOT NULL, symbol TEXT NOT NULL, ts_ms @INT@ NOT NULL, nth @INT@ NOT NULL,"
-    " kind TEXT NOT NULL, detail TEXT, PRIMARY KEY(run_id, symbol, ts_ms, nth, kind));"
-    /* the same table (and key) as src/storage/outcomes.c on the tune branch */
-    "CREATE TABLE IF NOT EXISTS signal_outcomes("
-    " id @ID@, outcome_key TEXT NOT NULL UNIQUE, strategy TEXT NOT NULL, symbol TEXT NOT NULL,"
-    " params_version TEXT NOT NULL, source TEXT NOT NULL, signal_time @INT@ NOT NULL,"
-    " side TEXT NOT NULL, entry_time @INT@, entry_price @REAL@, exit_time @INT@,"
-    " exit_price @REAL@, pnl @REAL@, pnl_pct @REAL@, status TEXT NOT NULL, closed_at @INT@,"
-    " created_at @INT@ NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS signal_outcomes_strategy_time"
-    " ON signal_outcomes(strategy, signal_time);"
-    "CREATE INDEX IF NOT EXISTS signal_outcomes_time ON signal_outcomes(signal_time);";
+    " kind TEXT NOT NULL, detail TEXT, PRIMARY KEY(run_id, symbol, ts_ms, nth, kind));";
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -294,27 +284,28 @@ static int commit_extras(qt_storage *s, const qt_paper_commit *c, qt_err *err) {
                      " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                      a, 6, NULL, NULL, NULL, err);
   }
-  int64_t now = now_ms();
-  for (size_t k = 0; k < c->n_outcomes && !r; k++) {
-    const qt_paper_outcome_rec *o = &c->outcomes[k];
-    const char *side = o->side < 0 ? "short" : "long";
-    char key[256];
-    /* the key of qt_outcome_key (tune branch): re-recording adds nothing */
-    snprintf(key, sizeof key, "%s|%s|%s|%" PRId64 "|%s|%" PRId64, c->strategy, o->symbol,
-             c->params_version, o->signal_ms, side, o->entry_ms);
-    qt__sql_arg a[] = {QT__SQL_T(key),          QT__SQL_T(c->strategy), QT__SQL_T(o->symbol),
-                       QT__SQL_T(c->params_version), QT__SQL_T("paper"), QT__SQL_I(o->signal_ms),
-                       QT__SQL_T(side),         QT__SQL_I(o->entry_ms), QT__SQL_D(o->entry_price),
-                       QT__SQL_I(o->exit_ms),   QT__SQL_D(o->exit_price), QT__SQL_D(o->pnl),
-                       QT__SQL_D(o->pnl_pct),   QT__SQL_T("closed"),    QT__SQL_I(o->exit_ms),
-                       QT__SQL_I(now)};
-    r = qt__sql_exec(s,
-                     "INSERT INTO signal_outcomes(outcome_key, strategy, symbol, params_version,"
-                     " source, signal_time, side, entry_time, entry_price, exit_time, exit_price,"
-                     " pnl, pnl_pct, status, closed_at, created_at)"
-                     " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-                     " ON CONFLICT(outcome_key) DO NOTHING",
-                     a, 16, NULL, NULL, NULL, err);
+  if (!r && c->n_outcomes) {
+    /* the signal_outcomes API (src/storage/outcomes.c), inside this
+     * transaction: its table was created before (qt_paper_commit_step) */
+    qt_outcome *v = qt_calloc(c->n_outcomes, sizeof *v);
+    if (!v) return qt_err_set(err, QT_ENOMEM, "paper: out of memory for outcomes");
+    for (size_t k = 0; k < c->n_outcomes; k++) {
+      const qt_paper_outcome_rec *o = &c->outcomes[k];
+      qt_outcome *d = &v[k];
+      snprintf(d->strategy, sizeof d->strategy, "%s", c->strategy);
+      snprintf(d->symbol, sizeof d->symbol, "%s", o->symbol);
+      snprintf(d->params_version, sizeof d->params_version, "%s", c->params_version);
+      snprintf(d->source, sizeof d->source, "paper");
+      d->signal_ms = o->signal_ms;
+      d->side = o->side < 0 ? -1 : 1;
+      d->entry_ms = o->entry_ms, d->entry_price = o->entry_price;
+      d->exit_ms = o->exit_ms, d->exit_price = o->exit_price;
+      d->pnl = o->pnl, d->pnl_pct = o->pnl_pct;
+      d->status = QT_OUTCOME_CLOSED;
+      d->closed_ms = o->exit_ms;
+    }
+    r = qt_outcomes_insert(s, v, c->n_outcomes, NULL, err);
+    qt_free(v);
   }
   return r;
 }
@@ -341,6 +332,8 @@ static int commit_body(qt_storage *s, void *ctx, qt_err *err) {
 
 int qt_paper_commit_step(qt_storage *s, const qt_paper_commit *c, qt_err *err) {
   int r = qt__sql_schema(s, k_ddl, err);
+  /* creates signal_outcomes (an empty insert) outside the transaction */
+  if (!r && c->n_outcomes) r = qt_outcomes_insert(s, NULL, 0, NULL, err);
   if (r) return r;
   return qt__sql_tx(s, commit_body, (void *)c, err);
 }

@@ -130,6 +130,18 @@ static void commit_is_one_transaction(void) {
   EXPECT_EQ(qt_paper_risk_list(&s, run.id, &lx, &n, &e), 0);
   EXPECT_EQ(n, 1);
   if (n == 1) EXPECT_STREQ(lx[0].kind, "max_positions");
+  /* the outcome went through the signal_outcomes API, in the same commit */
+  qt_outcome *ov = NULL;
+  size_t on = 0;
+  EXPECT_EQ(qt_outcomes_list(&s, "sma_cross", 0, INT64_MAX, &ov, &on, &e), 0);
+  EXPECT_EQ(on, 1);
+  if (on == 1) {
+    EXPECT_STREQ(ov[0].source, "paper");
+    EXPECT_STREQ(ov[0].params_version, "v1");
+    EXPECT_DBL_EQ(ov[0].pnl_pct, 0.012);
+    EXPECT_EQ(ov[0].status, QT_OUTCOME_CLOSED);
+  }
+  qt_free(ov);
   qt_paper_run_rec got;
   EXPECT_EQ(qt_paper_run_get(&s, "run1", &got, &e), 0);
   EXPECT_EQ(got.last_bar_ms, 2000);
