@@ -134,7 +134,8 @@ QT_API void qt_livefeed_close(qt_livefeed *f);
 typedef struct qt_paper_limits {
   double risk_per_trade;  /* max notional of one order that opens or adds, as a fraction of
                            * the symbol's equity (qty is cut to it); 0: none */
-  int max_positions;      /* max symbols with an open position at once; 0: none */
+  int max_positions;      /* max symbols with a position or a working order at once (an
+                           * entry in flight counts); 0: none */
   double max_daily_loss;  /* fraction of the portfolio's equity at the UTC day's first bar:
                            * below it, orders that open or add are refused until the next
                            * UTC day; 0: none */

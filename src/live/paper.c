@@ -152,6 +152,19 @@ static int open_positions(const qt_paper *p) {
   return n;
 }
 
+/* Symbols other than `self` holding a position or a working order (an
+ * entry in flight counts: it fills at the next bar). */
+static int busy_others(const qt_paper *p, int self) {
+  int n = 0;
+  for (int k = 0; k < p->n; k++) {
+    if (k == self || !p->s[k].last_ms) continue;
+    const qt_engine *e = p->s[k].e;
+    n += qt_ctx_position(qt_engine_ctx(e), 0, QT_LEG_NET) != 0 ||
+         qt_engine_open_orders(e, NULL, 0) > 0;
+  }
+  return n;
+}
+
 static int was_refused(const qt_paper *p, const sym *s, int64_t ts, int64_t nth) {
   for (size_t j = p->n_refused; j-- > 0;) {
     const qt_paper_risk_rec *x = &p->refused[j];
@@ -208,7 +221,7 @@ static int gate(void *u, const qt_ctx *cx, const qt_order_req *r, int closing, d
   if (p->stream && now < p->edge_ms) return was_refused(p, s, now, nth);
   int refuse = 0;
   if (L->max_positions && qt_ctx_position(cx, r->inst, QT_LEG_NET) == 0) {
-    int open = open_positions(p);
+    int open = busy_others(p, s->k);
     if (open >= L->max_positions) {
       refuse = 1;
       if (p->emit)
