@@ -214,4 +214,11 @@ contains "max positions logged" "$TMP/err" "max_positions"
 contains "both symbols" "$TMP/out" "AVAXJUL"
 contains "portfolio" "$TMP/out" "portfolio"
 
+# ---- the status: updated in place on a terminal, plain lines when piped
+script -qfec "$QTUNE paper --catalog $C --symbol AVAXUSDT --strategy sma_cross --params fast=20,slow=60 --feed replay --speed 400000x --no-storage" "$TMP/tty.txt" >/dev/null 2>&1
+check "tty: the line is rewritten in place" grep -q $'\033\[K' "$TMP/tty.txt"
+contains "tty: shows equity and lag" "$TMP/tty.txt" "lag "
+"$QTUNE" paper --catalog "$C" --symbol AVAXUSDT "${SP[@]}" --feed replay --no-storage >/dev/null 2>"$TMP/piped.txt"
+check "piped: plain lines, no escapes" bash -c "! grep -q \$'\\033' '$TMP/piped.txt' && grep -q '^equity ' '$TMP/piped.txt'"
+
 finish

@@ -302,5 +302,50 @@ static void stop_flag(void) {
   EXPECT_CONTAINS(err.msg, "max daily loss");
 }
 
-QT_TESTS(T(replay_equals_backtest), T(stream_equals_backtest_without_close),
+
+/* Every allocation of opening and running a replay and a stream fails in
+ * turn: each run ends with QT_ENOMEM (or, when the failed allocation was
+ * not needed, succeeds), never crashes or leaks (the sanitizers watch). */
+static void alloc_failures(void) {
+  mk_bars(10);
+  qt_bars part = g_bars;
+  part.n = 200;
+  qt_feed f = {.inst = qt_instrument_default("TEST"), .bars = &part};
+  int failed = 0, passed = 0;
+  for (int mode = 0; mode < 2; mode++)
+    for (long n = 1; n < 400; n++) {
+      qt_paper_opts o = replay_opts(&f);
+      o.replay_to[0] = part.n;
+      if (mode == 1) {
+        o.replay_feeds[0] = NULL;
+        o.inst[0] = qt_instrument_default("TEST");
+      }
+      qt_err err;
+      qt_paper *p = NULL;
+      qt_alloc_fail_at(n, 0);
+      int rc = qt_paper_open(&o, &p, &err);
+      qt_livefeed feed = {0};
+      mem m = {0, 150, 1000, 0};
+      if (!rc && mode == 0) {
+        qt_live_replay_opts ro;
+        memset(&ro, 0, sizeof ro);
+        ro.n = 1, ro.bars[0] = &part, ro.symbols[0] = "TEST", ro.to[0] = part.n;
+        rc = qt_livefeed_replay(&ro, &feed, &err);
+      } else if (!rc) {
+        feed.vt = &k_mem;
+        feed.self = &m;
+      }
+      if (!rc) rc = qt_paper_run(p, &feed, &err);
+      qt_alloc_fail_at(0, 0);
+      if (mode == 0) qt_livefeed_close(&feed);
+      qt_paper_free(p);
+      if (rc == QT_ENOMEM) failed++;
+      else if (rc == QT_DONE) passed++;
+      else QT_TEST_FAIL_("mode %d, allocation %ld: rc %d (%s)", mode, n, rc, err.msg);
+    }
+  EXPECT_TRUE(failed > 10);
+  EXPECT_TRUE(passed > 10);
+}
+
+QT_TESTS(T(alloc_failures), T(replay_equals_backtest), T(stream_equals_backtest_without_close),
          T(stop_and_resume_from_storage), T(max_positions_two_symbols), T(stop_flag))
