@@ -210,6 +210,81 @@ QT_API int qt_outcomes_list(qt_storage *s, const char *strategy, int64_t from_ms
                             qt_outcome **out, size_t *out_n, qt_err *err);
 /* ==== end signal_outcomes ==== */
 
+/* ==== paper_strategy_adjustments (src/storage/adjustments.c) ====
+ * The auto-tuner's proposals and their lifecycle: pending -> approved ->
+ * applied, or pending -> reverted.  Every status change is one conditional
+ * UPDATE that checks the current status, so of two reviewers at once exactly
+ * one wins and the other gets QT_ESTATE. */
+#define QT_ADJ_STATUS_LIST(X) \
+  X(PENDING, 0, "pending")    \
+  X(APPROVED, 1, "approved")  \
+  X(REVERTED, 2, "reverted")  \
+  X(APPLIED, 3, "applied")
+typedef enum qt_adj_status {
+#define QT_ADJ_STATUS_ENUM_(name, value, text) QT_ADJ_##name = value,
+  QT_ADJ_STATUS_LIST(QT_ADJ_STATUS_ENUM_)
+#undef QT_ADJ_STATUS_ENUM_
+  QT_ADJ_N_STATUS
+} qt_adj_status;
+QT_API const char *qt_adj_status_name(int status); /* static; "unknown" otherwise */
+/* QT_EPARSE when text names no status (*out_status QT_ADJ_PENDING). */
+QT_API int qt_adj_status_from_name(const char *text, int *out_status, qt_err *err);
+
+/* One adjustment, a plain record.  Times are ms UTC, 0 = not yet. */
+typedef struct qt_adjustment {
+  int64_t id;                 /* set by the storage */
+  char strategy[64];
+  char parameter[64];
+  double old_value, new_value; /* in the strategy spec's units */
+  char reason[256];           /* human-readable */
+  char metric_trigger[32];    /* "win_rate_low", ... */
+  double metric_value;
+  double win_rate_7d, total_pnl_7d, avg_pnl_7d; /* win rate %, P&L quote, average P&L % */
+  int64_t total_signals_7d;
+  int clamped;                /* 1: the proposal was clamped to a bound or the step cap */
+  int status;                 /* qt_adj_status */
+  char reviewed_by[64];
+  int64_t reviewed_ms, created_ms, applied_ms;
+  char evidence_json[2048];   /* the attached backtests, a JSON object ("{}" none) */
+} qt_adjustment;
+
+/* Inserts a as a new row with a->status (pending unless the caller
+ * auto-applies), created_ms = a->created_ms or now when 0; *out_id (may be
+ * NULL) gets its id. */
+QT_API int qt_adjustment_insert(qt_storage *s, const qt_adjustment *a, int64_t *out_id,
+                                qt_err *err);
+/* The adjustment with that id; QT_ENOTFOUND when none. */
+QT_API int qt_adjustment_get(qt_storage *s, int64_t id, qt_adjustment *out, qt_err *err);
+/* Adjustments of strategy (NULL or "" = all) whose status bit (1 << status)
+ * is in status_mask (0 = all), newest first (created_ms, then id).  *out is
+ * qt_malloc'd (qt_free; NULL when none). */
+QT_API int qt_adjustments_list(qt_storage *s, const char *strategy, unsigned status_mask,
+                               qt_adjustment **out, size_t *out_n, qt_err *err);
+/* pending -> approved (approve 1) or pending -> reverted (approve 0), with
+ * the reviewer and at_ms (0 = now) kept.  QT_ENOTFOUND for no such id, QT_ESTATE
+ * (naming the current status) when it is not pending; QT_EINVAL for an
+ * empty reviewer. */
+QT_API int qt_adjustment_review(qt_storage *s, int64_t id, int approve, const char *reviewer,
+                                int64_t at_ms, qt_err *err);
+/* approved -> applied at at_ms (0 = now); QT_ENOTFOUND, or QT_ESTATE when it is not
+ * approved. */
+QT_API int qt_adjustment_mark_applied(qt_storage *s, int64_t id, int64_t at_ms, qt_err *err);
+/* ==== end paper_strategy_adjustments ==== */
+
+/* ==== tune_runs (src/storage/tune_runs.c) ====
+ * One row per run of the auto-tuner, so a daemon knows after a restart when
+ * the last run was (and a missed run happens once). */
+typedef struct qt_tune_run {
+  int64_t id;
+  int64_t run_ms;       /* the (possibly injected) clock time of the run */
+  int64_t n_proposed, n_applied;
+  char summary[512];
+} qt_tune_run;
+QT_API int qt_tune_run_record(qt_storage *s, const qt_tune_run *r, int64_t *out_id, qt_err *err);
+/* The latest run (greatest run_ms); QT_ENOTFOUND when there was none. */
+QT_API int qt_tune_run_last(qt_storage *s, qt_tune_run *out, qt_err *err);
+/* ==== end tune_runs ==== */
+
 /* ==== paper runner state (src/storage/paper.c) ====
  * What `qtune paper` keeps so a run killed at any point resumes with nothing
  * lost or doubled: the run (paper_runs), and per symbol the order actions

@@ -2,6 +2,7 @@
  * data (catalog or file, see cli/market.h); prints the metrics as a table
  * or JSON and optionally writes the trade list and the equity curve. */
 #include "cli/market.h"
+#include "cli/tune_cli.h"
 #include "cli/util.h"
 #include "qtune/report.h"
 #include "qtune/metrics.h"
@@ -32,6 +33,9 @@ static void usage(void) {
          "  --equity FILE.csv      write the equity curve\n"
          "  --orders FILE.csv      write every order the strategy submitted, replaced or\n"
          "                         cancelled\n"
+         "  --record-outcomes      store the closed trades as signal outcomes (for qtune tune)\n"
+         "  --storage URL          where --record-outcomes stores them (default $QTUNE_STORAGE,\n"
+         "                         else " QT_STORAGE_DEFAULT_URL ")\n"
          "\nExample:\n"
          "  qtune backtest --strategy sma_cross --catalog cat --symbol BTCUSDT --from 20260601\n"
          "\nExit status: 0 ok, 2 error.\n",
@@ -127,8 +131,8 @@ static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_resul
 int cmd_backtest(int argc, char **argv) {
   qt_market_opts mo = qt_market_opts_default();
   const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
-             *trades_out = NULL, *equity_out = NULL, *orders_out = NULL;
-  int json = 0, rc = CLI_ERROR;
+             *trades_out = NULL, *equity_out = NULL, *orders_out = NULL, *storage_url = NULL;
+  int json = 0, rc = CLI_ERROR, record = 0;
   qt_engine_opts eo = qt_engine_opts_default();
   qt_err err;
   qt_err_clear(&err);
@@ -168,7 +172,8 @@ int cmd_backtest(int argc, char **argv) {
       const char *name, **dst;
     } const vals[] = {{"--strategy", &seen_strategy}, {"--params", &params},
                       {"--params-file", &params_file}, {"--trades", &trades_out},
-                      {"--equity", &equity_out},      {"--orders", &orders_out}};
+                      {"--equity", &equity_out},      {"--orders", &orders_out},
+                      {"--storage", &storage_url}};
     size_t hit = 0;
     while (hit < sizeof vals / sizeof vals[0] && strcmp(a, vals[hit].name)) hit++;
     if (hit < sizeof vals / sizeof vals[0]) {
@@ -179,6 +184,8 @@ int cmd_backtest(int argc, char **argv) {
       *vals[hit].dst = argv[++i];
     } else if (!strcmp(a, "--json")) {
       json = 1;
+    } else if (!strcmp(a, "--record-outcomes")) {
+      record = 1;
     } else {
       cli_failf("backtest: unknown option '%s' (see qtune backtest --help)", a);
       goto done;
@@ -229,6 +236,7 @@ int cmd_backtest(int argc, char **argv) {
   if (trades_out && write_csv(trades_out, 0, &r, &m)) goto done;
   if (orders_out && write_csv(orders_out, 1, &r, &m)) goto done;
   if (equity_out && write_csv(equity_out, 2, &r, &m)) goto done;
+  if (record && cli_record_outcomes(storage_url, s, p, &r, &m)) goto done;
   if (json ? print_json(s, p, &r, &mt, &m) : (print_table(s, p, &r, &mt, &m), 0)) goto done;
   rc = CLI_OK;
 done:

@@ -34,7 +34,8 @@ static const char k_usage[] =
     "  --objective-cmd CMD    the command of a study tuned through an external command\n"
     "                         (not stored: it names a program on this machine)\n"
     "  --quiet                no progress display\n"
-    "Exit status: as qtune optimize's (0 ok, 2 error, 128 + signal after a signal).\n";
+    "Exit status: 0 ok, 2 error, 128 + the signal after SIGINT, SIGTERM or SIGHUP (as\n"
+    "qtune optimize: the running trials finish and the study resumes).\n";
 
 /* The pin's keys that become options, in order: key, option, kind
  * ('s' string, 'n' number, 'b' flag when true, 'B' flag when false). */

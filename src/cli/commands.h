@@ -15,6 +15,10 @@
   X("report", cmd_report, "write a study's report: Markdown or self-contained HTML") \
   X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
+  X("live", cmd_live, "a run's live parameter history; revert to the previous set") \
+  X("hjb", cmd_hjb, "HJB-optimal market making vs the market_maker's params (gap, suggestion)") \
+  X("outcomes", cmd_outcomes, "import or list signal outcomes (what the auto-tuner reads)") \
+  X("tune", cmd_tune, "the auto-tuner: run, review, approve, revert, apply, effective, daemon") \
   X("campaign", cmd_campaign, "paper campaigns over a parameter grid, ranked, with a report") \
   X("paper", cmd_paper, "paper-trade a strategy on a replay or a live feed (resumable)") \
   X("version", cmd_version, "print the version")
