@@ -222,7 +222,7 @@ static int finish(const cargs *a, const qt_strategy_vtbl *s, const qt_campaign_a
   qt_free(order);
   int c1 = n_ok >= 3, c2 = !crashed, c3 = sortable, c4 = report_ok;
   printf("acceptance: at least 3 campaigns ran: %s (%zu)\n", c1 ? "yes" : "NO", n_ok);
-  printf("acceptance: no crash: %s\n", c2 ? "yes" : "NO");
+  printf("acceptance: no crash: %s\n", c2 ? "yes" : "NO (interrupted by a signal)");
   printf("acceptance: ranking sortable: %s\n", c3 ? "yes" : "NO");
   if (a->report) printf("acceptance: report written: %s (%s)\n", c4 ? "yes" : "NO", a->report);
   return c1 && c2 && c3 && c4 ? CLI_OK : CLI_FINDINGS;
@@ -373,7 +373,8 @@ int cmd_campaign(int argc, char **argv) {
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGINT, &old_int, NULL);
   if (run_rc) fprintf(stderr, "qtune: campaign: some campaigns failed: %s\n", err.msg);
-  rc = finish(&a, s, axes, &co, res, ok, 0, st_open ? &st : NULL, url);
+  /* a campaign cut short by a signal did not finish: the "no crash" check */
+  rc = finish(&a, s, axes, &co, res, ok, g_stop != 0, st_open ? &st : NULL, url);
 done:
   qt_free(res);
   qt_free(ok);
