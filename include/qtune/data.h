@@ -427,4 +427,51 @@ QT_API int qt_catalog_merge(qt_catalog *c, const char *symbol, qt_import *im, qt
  * a load maps the file and checks only the header: O(1) instead of O(n). */
 QT_API void qt_catalog_set_verify(qt_catalog *c, int verify);
 
+
+/* ==== downloading the exchange's dump files (src/data/download.c) ====
+ * Binance's public dump files (data.binance.vision layout, or a mirror at
+ * base_url): monthly files where a month lies whole in [from, to) and has
+ * ended, daily files for the rest (funding rates: monthly only), each
+ * checked against its published .CHECKSUM (SHA-256) and imported into the
+ * catalog.  Files already fetched and verified are skipped (resumable,
+ * idempotent); a file the exchange does not have (404) is reported missing.
+ * Requests are spaced by min_interval_ms; HTTP 429 and 5xx, transport errors
+ * and a checksum mismatch (a truncated transfer) are retried up to
+ * max_retries times with a doubling back-off (Retry-After honoured).  A
+ * downloaded file is at most QT_DOWNLOAD_MAX_BYTES. */
+#define QT_DOWNLOAD_MAX_BYTES ((int64_t)4 << 30)
+
+typedef struct qt_download_opts {
+  const char *base_url;   /* default "https://data.binance.vision" */
+  const char *symbol;     /* BTCUSDT */
+  const char *market;     /* "um" (USD-M futures) or "spot" */
+  const char *kinds;      /* "klines,aggTrades,fundingRate,bookTicker" (any subset) */
+  const char *interval;   /* klines: "1m" */
+  int64_t from_ms, to_ms; /* [from, to), whole UTC days */
+  const char *dir;        /* where the files are kept (the resume cache) */
+  int max_retries;        /* default 5 */
+  int64_t min_interval_ms;/* between requests (default 100) */
+  int64_t backoff_ms;     /* first back-off (default 500) */
+  int64_t now_ms;         /* "today" for which months have ended (0: the clock) */
+  void (*progress)(void *ud, size_t done, size_t total, const char *file, const char *state);
+  void *ud;
+} qt_download_opts;
+QT_API qt_download_opts qt_download_opts_default(void);
+
+typedef struct qt_download_report {
+  size_t files, fetched, skipped, missing, failed, retries;
+  size_t rows_imported;
+  char missing_list[1024]; /* "BTCUSDT-fundingRate-2024-04.zip, ..." (truncated) */
+  char failed_list[1024];
+} qt_download_report;
+
+/* Downloads, verifies and imports (c may be NULL: download only).  QT_OK
+ * when every file the exchange has was fetched and verified (missing ones
+ * are reported, not errors); QT_EIO when some failed after the retries
+ * (listed in out->failed_list, the others still imported); QT_EINVAL for
+ * bad options (the message names the option). */
+QT_API int qt_download_run(const qt_download_opts *o, qt_catalog *c, qt_download_report *out,
+                           qt_err *err);
+/* ==== end downloading ==== */
+
 #endif

@@ -243,6 +243,7 @@ static const sub k_subs[] = {
     {"verify", cmd_data_verify, "check a series for gaps, duplicates and bad values"},
     {"synth", cmd_data_synth, "write a synthetic market into a catalog"},
     {"resample", cmd_data_resample, "resample bars to a longer interval"},
+    {"download", cmd_data_download, "fetch the exchange's dump files, verify and import them"},
 };
 
 int cmd_data(int argc, char **argv) {
@@ -257,5 +258,5 @@ int cmd_data(int argc, char **argv) {
   }
   for (size_t i = 0; i < n; i++)
     if (strcmp(argv[1], k_subs[i].name) == 0) return k_subs[i].fn(argc - 1, argv + 1);
-  return cli_failf("data: unknown subcommand '%s' (import, info, verify, synth, resample)", argv[1]);
+  return cli_failf("data: unknown subcommand '%s' (import, info, verify, synth, resample, download)", argv[1]);
 }

@@ -7,5 +7,6 @@
 int cmd_data_verify(int argc, char **argv);
 int cmd_data_synth(int argc, char **argv);
 int cmd_data_resample(int argc, char **argv);
+int cmd_data_download(int argc, char **argv); /* cmd_data_download.c */
 
 #endif
