@@ -117,7 +117,25 @@ typedef struct qt_live_stream_opts {
   int64_t idle_exit_ms;
 } qt_live_stream_opts;
 QT_API int qt_livefeed_stream(const qt_live_stream_opts *o, qt_livefeed *out, qt_err *err);
-/* Closes a feed (either kind); NULL vt is a no-op. */
+/* A websocket client of the exchange's streams (libwebsockets): url is
+ * ws://host:port/path or wss://... (Binance: wss://stream.binance.com:9443/
+ * ws/btcusdt@kline_1m, or a combined /stream?streams=...).  Each text
+ * message is parsed as a stream feed's line (bad ones counted and logged);
+ * a message longer than QT_LIVE_MSG_MAX is bad.  A dropped connection (or a
+ * failed connect) is retried with a back-off from 100 ms doubling to 30 s,
+ * and the first kline of each symbol after a reconnect is checked against
+ * the last before it: a gap is logged ("gap after reconnect: N bars
+ * missing ...") and counted (qt_livefeed_ws_gaps).  idle_exit_ms > 0: the
+ * feed ends after that long without a message (tests; 0: never). */
+typedef struct qt_live_ws_opts {
+  const char *url;
+  int64_t idle_exit_ms;
+} qt_live_ws_opts;
+QT_API int qt_livefeed_ws(const qt_live_ws_opts *o, qt_livefeed *out, qt_err *err);
+/* Gaps found after reconnects and reconnects made (0 for another feed). */
+QT_API size_t qt_livefeed_ws_gaps(const qt_livefeed *f);
+QT_API int qt_livefeed_ws_reconnects(const qt_livefeed *f);
+/* Closes a feed (any kind); NULL vt is a no-op. */
 QT_API void qt_livefeed_close(qt_livefeed *f);
 
 /* ---- the paper runner (src/live/paper.c) ----

@@ -30,6 +30,8 @@ static void usage(void) {
          "  --feed replay          the catalog's bars (market options below) at --speed\n"
          "  --feed -               Binance websocket messages (one JSON per line) on stdin\n"
          "  --feed PATH            the same from a FIFO or a file that grows\n"
+         "  --feed wss://...       a websocket client of the exchange's streams (reconnects,\n"
+         "                         with a gap check after each reconnect)\n"
          "  --speed 1x|60x|max     replay pace (default max)\n"
          "  --idle-exit SECS       a followed file: end after SECS without new data\n"
          "  --perp                 stream symbols are perpetuals (funding from markPrice)\n"
@@ -299,6 +301,12 @@ int cmd_paper(int argc, char **argv) {
       cli_fail(&err);
       goto done;
     }
+  } else if (!strncmp(a.feed, "ws://", 5) || !strncmp(a.feed, "wss://", 6)) {
+    qt_live_ws_opts wo = {a.feed, (int64_t)(a.idle_exit_s * 1000)};
+    if (qt_livefeed_ws(&wo, &feed, &err)) {
+      cli_fail(&err);
+      goto done;
+    }
   } else {
     qt_live_stream_opts so = {a.feed, (int64_t)(a.idle_exit_s * 1000)};
     if (qt_livefeed_stream(&so, &feed, &err)) {
@@ -342,6 +350,9 @@ int cmd_paper(int argc, char **argv) {
          "conflicts, %zu out of order; %zu risk breaches\n",
          pst.feed.messages, pst.feed.events, pst.feed.bad, pst.feed.partial, pst.duplicates,
          pst.conflicts, pst.out_of_order, pst.n_breaches);
+  if (qt_livefeed_ws_reconnects(&feed) || qt_livefeed_ws_gaps(&feed))
+    printf("websocket: %d reconnects, %zu gaps after a reconnect\n", qt_livefeed_ws_reconnects(&feed),
+           qt_livefeed_ws_gaps(&feed));
   rc = CLI_OK;
 done:
   qt_livefeed_close(&feed);
