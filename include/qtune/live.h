@@ -282,8 +282,9 @@ typedef struct qt_campaign_opts {
   size_t n_combos;
   int jobs;                /* campaigns at once (threads, replay only; default 1) */
   double speed;            /* replay speed (0: max) */
-  const char *stream_path; /* a stream feed instead of a replay: every campaign reads the
-                            * same messages (one reader, all campaigns at once) */
+  const char *stream_path; /* a stream feed (a path, "-", or a ws:// or wss:// URL) instead
+                            * of a replay: every campaign reads the same messages (one
+                            * reader, all campaigns at once) */
   int64_t idle_exit_ms;
   const char *session_id;
   volatile sig_atomic_t *stop;

@@ -250,9 +250,15 @@ static int run_stream(const qt_campaign_opts *o, qt_tuning_result_rec *out, int 
       if (!rc) rc = e.code ? e.code : QT_EINVAL, *err = e;
     }
   }
-  qt_live_stream_opts so = {o->stream_path, o->idle_exit_ms};
   qt_livefeed feed = {0};
-  int frc = qt_livefeed_stream(&so, &feed, err);
+  int frc;
+  if (!strncmp(o->stream_path, "ws://", 5) || !strncmp(o->stream_path, "wss://", 6)) {
+    qt_live_ws_opts wo = {o->stream_path, o->idle_exit_ms};
+    frc = qt_livefeed_ws(&wo, &feed, err);
+  } else {
+    qt_live_stream_opts so = {o->stream_path, o->idle_exit_ms};
+    frc = qt_livefeed_stream(&so, &feed, err);
+  }
   int ended = 0;
   while (!frc) {
     if (o->stop && *o->stop) break;
