@@ -19,7 +19,7 @@ for c in $cmds; do
   contains "$c: exit 2" "$TMP/out" "2 error"
 done
 subs=$("$QTUNE" data --help | awk '/^Example:/{exit} /^  [a-z]+ /{print $1}')
-[ "$(echo $subs)" = "import info verify synth resample" ] && ok "data subcommands" || bad "data subs: $subs"
+[ "$(echo $subs)" = "import info verify synth resample download" ] && ok "data subcommands" || bad "data subs: $subs"
 for s in $subs; do
   check_exit "data $s --help" 0 "$QTUNE" data $s --help
   contains "data $s: example" "$TMP/out" "Example:"
