@@ -10,20 +10,25 @@
 
 /* The state of a trial: one list makes the enum, the names stored in the
  * trials.state column and qt_trial_state_name.  The values are fixed (they
- * index qt_study_counts and trials_list's states_mask). */
+ * index qt_study_counts and trials_list's states_mask).  REJECTED: the
+ * strategy refused the params (before schema v3 this was stored as
+ * "pruned"); PRUNED: a pruner stopped the trial early on its intermediate
+ * values; WAITING: enqueued params not yet claimed by a worker. */
 #define QT_TRIAL_STATE_LIST(X) \
   X(RUNNING, 0, "running")     \
   X(COMPLETE, 1, "complete")   \
-  X(PRUNED, 2, "pruned")       \
-  X(FAIL, 3, "fail")
+  X(REJECTED, 2, "rejected")   \
+  X(FAIL, 3, "fail")           \
+  X(PRUNED, 4, "pruned")       \
+  X(WAITING, 5, "waiting")
 typedef enum qt_trial_state {
 #define QT_TRIAL_STATE_ENUM_(name, value, text) QT_TRIAL_##name = value,
   QT_TRIAL_STATE_LIST(QT_TRIAL_STATE_ENUM_)
 #undef QT_TRIAL_STATE_ENUM_
   QT_TRIAL_N_STATES
 } qt_trial_state;
-/* "running", "complete", "pruned", "fail"; "unknown" for any other value.
- * Static text. */
+/* "running", "complete", "rejected", "fail", "pruned", "waiting"; "unknown"
+ * for any other value.  Static text. */
 QT_API const char *qt_trial_state_name(int state);
 /* The state named by text (a stored trials.state); QT_EPARSE when it names
  * none, with *out_state left at QT_TRIAL_FAIL. */
@@ -54,6 +59,9 @@ typedef struct qt_trial_rec {
   int64_t seed;
   int64_t started_ms, heartbeat_ms, finished_ms; /* 0 = NULL */
   char *error;
+  char *intermediate_json; /* [[step, value], ...] reported while it ran (NULL: none) */
+  int64_t last_step;       /* the last reported step; -1 when none */
+  char *note;              /* the user's note (qtune trial S N --note), NULL: none */
 } qt_trial_rec;
 QT_API void qt_trial_rec_fini(qt_trial_rec *t);
 QT_API void qt_trial_recs_free(qt_trial_rec *v, size_t n); /* fini each + qt_free(v) */
@@ -88,7 +96,12 @@ typedef struct qt_storage_vtbl {
   int (*trials_list)(void *self, int64_t study_id, unsigned states_mask, qt_trial_rec **out,
                      size_t *out_n, qt_err *err);
   int (*heartbeat)(void *self, int64_t trial_id, qt_err *err);
-  /* Marks running trials whose heartbeat is older than stale_ms as failed. */
+  /* Marks running trials whose heartbeat is older than stale_ms as failed
+   * (the lease: PostgreSQL times it by the server's clock, SQLite by the
+   * host's, which every process of one file shares), and enqueues each
+   * one's params again once, as a waiting trial noted "retry of trial N"
+   * (a stale retry is not retried again), in the same transaction.
+   * *out_n: trials failed. */
   int (*recover_stale)(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n, qt_err *err);
   /* Deletes the finished trials at the worse end of the study's direction:
    * score < threshold when maximizing (minimize 0), score > threshold when
@@ -102,6 +115,26 @@ typedef struct qt_storage_vtbl {
   /* Replaces the study's config JSON (results added after the search, such
    * as a holdout's).  QT_ENOTFOUND when no study has that id. */
   int (*study_set_config)(void *self, int64_t study_id, const char *config_json, qt_err *err);
+  /* ---- schema v3: intermediate values, enqueued trials, notes ---- */
+  /* Stores the intermediate values ([[step, value], ...] JSON) and the last
+   * step of a running trial (before trial_finish).  QT_ESTATE when finished. */
+  int (*trial_set_intermediate)(void *self, int64_t trial_id, const char *intermediate_json,
+                                int64_t last_step, qt_err *err);
+  /* Takes the next trial number (as trial_claim) for a waiting trial with
+   * params_json and seed (as trial_claim's): enqueued params, evaluated
+   * before any sampled trial. */
+  int (*trial_enqueue)(void *self, int64_t study_id, const char *params_json, int64_t seed,
+                       int64_t *out_trial_id, int64_t *out_number, qt_err *err);
+  /* Atomically turns the lowest-numbered waiting trial of the study into a
+   * running one of worker (two workers never get the same).  *out_params is
+   * qt_malloc'd (caller frees).  QT_DONE (outputs 0/NULL) when none waits. */
+  int (*trial_claim_waiting)(void *self, int64_t study_id, const char *worker,
+                             int64_t *out_trial_id, int64_t *out_number, char **out_params,
+                             qt_err *err);
+  /* Sets the note of trial `number` of the study, in any state (a note is
+   * the user's, not part of the result).  QT_ENOTFOUND when no such trial. */
+  int (*trial_set_note)(void *self, int64_t study_id, int64_t number, const char *note,
+                        qt_err *err);
 } qt_storage_vtbl;
 
 #define QT_STORAGE_ABI 1

@@ -14,6 +14,8 @@
   X("best", cmd_best, "print a study's best trial, write its params file")       \
   X("report", cmd_report, "write a study's report: Markdown or self-contained HTML") \
   X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
+  X("enqueue", cmd_enqueue, "queue parameter sets into a study (run before sampled ones)") \
+  X("trial", cmd_trial, "show one trial in full, or set its note")              \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
   X("live", cmd_live, "a run's live parameter history; revert to the previous set") \
   X("hjb", cmd_hjb, "HJB-optimal market making vs the market_maker's params (gap, suggestion)") \
