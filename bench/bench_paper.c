@@ -162,7 +162,9 @@ static int latency(const qt_bars *b, size_t history, size_t extra, const qt_stra
 int main(void) {
   size_t n = getenv("BENCH_BARS") ? (size_t)atol(getenv("BENCH_BARS")) : 1000000;
   const qt_strategy_vtbl *s = qt_strategy_find("sma_cross");
-  double p[2] = {10, 30};
+  double p[16];
+  qt_strategy_defaults(s, p);
+  p[0] = 10, p[1] = 30;
   qt_bars b;
   if (make_walk(&b, n, 42)) return 1;
   qt_feed f = {.inst = qt_instrument_default("BENCH"), .bars = &b};

@@ -18,7 +18,9 @@ static int64_t g_ts[NB];
 static double g_o[NB], g_h[NB], g_l[NB], g_c[NB], g_v[NB];
 static qt_bars g_bars;
 
+static void set_params(void);
 static void mk_bars(uint64_t seed) {
+  set_params();
   qt_rng r;
   qt_rng_seed(&r, seed);
   double p = 100;
@@ -35,7 +37,12 @@ static void mk_bars(uint64_t seed) {
                      .low = g_l, .close = g_c, .volume = g_v};
 }
 
-static const double k_p[2] = {10, 30};
+/* sma_cross at fast 10, slow 30, its other params at their defaults */
+static double k_p[16];
+static void set_params(void) {
+  qt_strategy_defaults(qt_strategy_find("sma_cross"), k_p);
+  k_p[0] = 10, k_p[1] = 30;
+}
 
 static qt_paper_opts replay_opts(const qt_feed *f) {
   qt_paper_opts o = qt_paper_opts_default();
