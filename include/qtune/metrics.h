@@ -125,4 +125,28 @@ QT_API int qt_metrics_unit(int k);
 /* Value of metric k of m (as a flat array in list order). */
 QT_API double qt_metrics_get(const qt_metrics *m, int k);
 
+/* ==== per-period returns (src/metrics/period.c) ====
+ * The return series that the overfitting statistics read: equity (or
+ * price) compounded into calendar periods of a fixed length, aligned to
+ * the Unix epoch (days start at 00:00 UTC).  Bar i belongs to the period
+ * holding its open ts_ms[i]; a period's value is the last one of its bars
+ * (carried forward through a period with no bars). */
+/* The period for a traded span: the longest of 1 day, 4 h, 1 h, 15 min,
+ * 5 min and 1 min that gives at least 64 periods over span_ms and is not
+ * shorter than the bar interval (else the interval itself). */
+QT_API int64_t qt_metrics_returns_period(int64_t span_ms, int64_t interval_ms);
+/* Number of periods between the opens ts_ms[0] and ts_ms[n-1] (n > 0). */
+QT_API size_t qt_metrics_period_count(const int64_t *ts_ms, size_t n, int64_t period_ms);
+/* out[k] = value at the end of period k / value at the end of period k-1 - 1,
+ * the value before the first period being v0 (start cash, or the close
+ * before the first traded bar); a non-positive earlier value gives 0 (a
+ * blown account earns nothing more).  cap must hold
+ * qt_metrics_period_count values; *out_n (may be NULL) gets that count and
+ * *out_start_ms (may be NULL) the start of period 0.  QT_EINVAL when n == 0,
+ * period_ms <= 0 or cap is too small.  No allocation. */
+QT_API int qt_metrics_period_returns(const int64_t *ts_ms, const double *v, size_t n, double v0,
+                                     int64_t period_ms, double *out, size_t cap, size_t *out_n,
+                                     int64_t *out_start_ms, qt_err *err);
+/* ==== end of per-period returns ==== */
+
 #endif

@@ -122,6 +122,15 @@ typedef struct qt_metric_kv {
 typedef struct qt_metric_set {
   qt_metric_kv *v;
   size_t n, cap;
+  /* Optional per-period returns of the run (qt_metrics_period_returns; a
+   * strategy backtest fills them): stored with a complete trial by the
+   * runner (qt_returns_put) for qtune validate.  n_ret 0: none.  bench_ret,
+   * when not NULL, borrows n_ret buy-and-hold returns over the same periods
+   * (the objective's, read-only). */
+  double *ret;
+  size_t n_ret, cap_ret;
+  int64_t ret_period_ms, ret_start_ms;
+  const double *bench_ret;
 } qt_metric_set;
 QT_API void qt_metric_set_init(qt_metric_set *m);
 QT_API void qt_metric_set_fini(qt_metric_set *m);
@@ -133,6 +142,9 @@ QT_API void qt_metric_set_clear(qt_metric_set *m);
 QT_API int qt_metric_set_put(qt_metric_set *m, const char *name, double value, qt_err *err);
 /* Pointer to the value of name, or NULL when absent.  Borrowed. */
 QT_API const double *qt_metric_set_find(const qt_metric_set *m, const char *name);
+/* Room for n returns in m->ret (kept across clear(), so a worker allocates
+ * only on its first trials); sets m->n_ret = n.  QT_ENOMEM. */
+QT_API int qt_metric_set_reserve_returns(qt_metric_set *m, size_t n, qt_err *err);
 
 /* ---- objectives: params in, metrics out ----
  * One shared instance per study (read-only while workers run) and one worker
@@ -625,5 +637,18 @@ QT_API qt_run_opts qt_run_opts_default(void);
  * trial do not stop the run; storage errors do. */
 QT_API int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts *o,
                         qt_progress *out_p, qt_err *err);
+
+/* ==== a backtest objective scored on some bars only (objective_strategy.c) ====
+ * mask[i] != 0 (n = feed 0's bar count) marks the bars a trial is scored
+ * on, e.g. one market regime (qtune optimize --regime R): the strategy still
+ * runs over every bar, and its metrics are those of the scored bars' equity
+ * returns chained from the start cash and of the trades entered on them
+ * (time-based metrics see the scored bars' times).  The per-period returns
+ * stored for validate stay the whole run's.  mask is copied.  QT_EINVAL
+ * for another objective, a mask of another length, or fewer than 2 scored
+ * traded bars; QT_ENOMEM. */
+QT_API int qt_objective_strategy_restrict(qt_objective *o, const uint8_t *mask, size_t n,
+                                          qt_err *err);
+/* ==== end of the restricted backtest objective ==== */
 
 #endif

@@ -318,6 +318,69 @@ QT_API int qt_tune_run_record(qt_storage *s, const qt_tune_run *r, int64_t *out_
 QT_API int qt_tune_run_last(qt_storage *s, qt_tune_run *out, qt_err *err);
 /* ==== end tune_runs ==== */
 
+/* ==== trial return series (src/storage/returns.c) ====
+ * The per-period returns of each complete trial (e.g. daily equity returns),
+ * stored compactly in a `trial_returns` table so the overfitting statistics
+ * (qtune validate: DSR, PBO, SPA) run on any stored study.  Number
+ * QT_RETURNS_BUY_HOLD holds the market's buy-and-hold returns over the same
+ * periods (the benchmark).  A stored series is immutable.  Values are kept
+ * as float32 (7 significant digits); a series holds at most
+ * QT_RETURNS_MAX_N values. */
+#define QT_RETURNS_BUY_HOLD (-1)
+#define QT_RETURNS_MAX_N 1000000
+
+typedef struct qt_returns_rec {
+  int64_t number;    /* trial number, or QT_RETURNS_BUY_HOLD */
+  int64_t period_ms; /* length of one period (86400000: daily) */
+  int64_t start_ms;  /* start of the first period */
+  size_t n;
+  double *r;         /* n returns, owned (qt_returns_recs_free) */
+} qt_returns_rec;
+
+/* Stores the series r[0..n) of trial `number` of study study_id.
+ * QT_ESTATE when that trial already has one (series are immutable);
+ * QT_EINVAL when n is 0 or above QT_RETURNS_MAX_N, period_ms <= 0 or a value
+ * is not finite (the message names the index); storage errors. */
+QT_API int qt_returns_put(qt_storage *s, int64_t study_id, int64_t number, int64_t period_ms,
+                          int64_t start_ms, const double *r, size_t n, qt_err *err);
+/* Every stored series of the study ordered by number (the buy-and-hold one
+ * first); *out is qt_malloc'd, free with qt_returns_recs_free.  A study with
+ * none gives *out_n 0.  QT_EPARSE naming the trial for a corrupt row. */
+QT_API int qt_returns_list(qt_storage *s, int64_t study_id, qt_returns_rec **out, size_t *out_n,
+                           qt_err *err);
+QT_API void qt_returns_recs_free(qt_returns_rec *v, size_t n);
+/* Deletes the study's series (all of them); *out_n (may be NULL) how many. */
+QT_API int qt_returns_delete(qt_storage *s, int64_t study_id, size_t *out_n, qt_err *err);
+/* ==== end of trial return series ==== */
+
+/* ==== promotion gate verdicts (src/storage/gates.c) ====
+ * Every `qtune gate` verdict of a study, in a `gate_verdicts` table: pass
+ * or fail, the stage before and after (backtest -> paper -> live) and the
+ * report (JSON).  A study's stage is the stage_to of its latest verdict,
+ * "backtest" before any.  A verdict is recorded in one transaction that
+ * reads the current stage: a pass promotes backtest to paper (paper to live
+ * needs paper-trading outcomes, so a pass at paper or live keeps the
+ * stage), a fail sets backtest. */
+typedef struct qt_gate_rec {
+  int64_t id, study_id, at_ms;
+  int pass;
+  char stage_from[16], stage_to[16];
+  char *report_json; /* owned (qt_gate_recs_free) */
+} qt_gate_rec;
+
+/* Records a verdict.  expect_stage (may be NULL) is the stage the caller
+ * evaluated at: QT_ESTATE when another process changed it meanwhile.
+ * *out (may be NULL) gets the stored row without report_json.  Storage errors. */
+QT_API int qt_gate_record(qt_storage *s, int64_t study_id, int pass, const char *expect_stage,
+                          const char *report_json, int64_t at_ms, qt_gate_rec *out, qt_err *err);
+/* The study's stage into buf ("backtest" when it has no verdict). */
+QT_API int qt_gate_stage(qt_storage *s, int64_t study_id, char *buf, size_t cap, qt_err *err);
+/* Every verdict of the study, oldest first; *out is qt_malloc'd. */
+QT_API int qt_gate_list(qt_storage *s, int64_t study_id, qt_gate_rec **out, size_t *out_n,
+                        qt_err *err);
+QT_API void qt_gate_recs_free(qt_gate_rec *v, size_t n);
+/* ==== end of promotion gate verdicts ==== */
+
 /* ==== paper runner state (src/storage/paper.c) ====
  * What `qtune paper` keeps so a run killed at any point resumes with nothing
  * lost or doubled: the run (paper_runs), and per symbol the order actions

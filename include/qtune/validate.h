@@ -404,4 +404,333 @@ typedef struct qt_hjb_gap_watch {
  * NaN gap (a failed run) resets the count. */
 QT_API int qt_hjb_gap_note(qt_hjb_gap_watch *w, double gap_pct);
 
+/* ==== the overfitting statistics of a stored study (src/validate/study_stats.c) ====
+ * qtune validate: the complete trials' stored per-period returns (the
+ * storage's trial_returns, written by the runner) as a T x N matrix, then
+ * for the study's best trial (qt_study_best): PSR, DSR (N = the trials with
+ * returns, the variance of their Sharpe ratios), MinTRL at 95%, MinBTL for
+ * its annualized Sharpe; PBO by CSCV with the logit distribution and the
+ * degradation; Reality Check and SPA against flat and buy-and-hold; the
+ * spread of the top N's parameters; with an objective, the best's
+ * neighbourhood re-run.  The result is one JSON object in caller buffers. */
+typedef struct qt_validate_opts {
+  size_t pbo_blocks;  /* S (default 16; lowered to the even number of periods when fewer) */
+  size_t top_n;       /* trials whose parameter spread is shown (default 10) */
+  qt_spa_opts spa;    /* bootstrap of RC/SPA (qt_spa_opts_default) */
+  double dsr_reject;  /* DSR below this rejects the best (default 0.95) */
+  double pbo_reject;  /* PBO at or above this rejects the study (default 0.5) */
+  const qt_objective *objective; /* NULL: no neighbourhood; else the study's own market */
+  size_t stability_runs;         /* K more studies under other seeds (needs objective) */
+  const qt_objective *oos_objective; /* NULL, or the held-out bars: the runs' bests there */
+  size_t jobs;                   /* runner threads of the stability runs (0: all cores) */
+  const char *storage_url;       /* where the stability runs are stored (the study's) */
+} qt_validate_opts;
+QT_API qt_validate_opts qt_validate_opts_default(void);
+
+/* Writes the statistics of st as JSON into buf: study, best_trial,
+ * best_params, trials, trials_without_returns, periods, period_ms,
+ * start_ms, "sharpe" {sharpe, sharpe_annual, skew, kurt, sharpe_variance,
+ * sr0, dsr, psr, min_trl_periods, min_btl_years, data_years, rejected},
+ * "pbo" {blocks, combinations, pbo, slope, intercept, p_loss, logit_bins
+ * (8 counts over [-4, 4) by 1, tails in the end bins), logit_q25/median/q75,
+ * is/oos_sharpe_mean, rejected}, "spa" {flat: {best_trial, rc_stat, rc_p,
+ * spa_stat, spa_p}, buy_hold: ...}, "stability" {top_n, params: [{name,
+ * min, max, mean, sd, sd_share}]}, "neighbourhood" {best_sharpe, neighbours:
+ * [{param, value, sharpe, total_profit}], n, kept_half_sharpe},
+ * "stability_runs" {trials, runs: [{study, seed, best_trial, objective,
+ * params, sharpe, oos_sharpe, oos_total_return}] (the study itself first),
+ * params: [{name, values, sd_share}]}.
+ * QT_ESTATE when the study has no feasible complete trial, fewer than 2
+ * trials with returns or the best has none; QT_ENOTFOUND when it stored no
+ * returns at all; QT_EINVAL when buf is too small; storage errors. */
+QT_API int qt_validate_study(qt_study *st, const qt_validate_opts *o, char *buf, size_t cap,
+                             qt_err *err);
+/* What a stored study ran on, rebuilt from its pin (qt_study_pinned): the
+ * strategy's name, the market options (catalog or data file, symbol, the
+ * traded from/to, fee/lot/tick overrides) and the backtest settings.  The
+ * mo's strings point into *out, so *out must stay in place while mo is
+ * used.  Load the market and compare a fresh pin with the stored one
+ * (qt_study_pin_diff) before trusting it: a data file's importer options
+ * are not pinned.  QT_EPARSE naming the field. */
+typedef struct qt_study_market {
+  char strategy[256], catalog[1024], data_file[1024], symbols[256], from[48], to[48];
+  qt_market_opts mo;
+  qt_engine_opts eo;
+} qt_study_market;
+QT_API int qt_study_market_from_pin(const char *pin_json, qt_study_market *out, qt_err *err);
+
+/* A stored strategy study's market and objective, rebuilt from its pin to
+ * re-run trials (the neighbourhood, stability runs, the gate's baseline):
+ * the market loaded again, a fresh pin compared with the stored one, the
+ * backtest objective, and with a stored holdout the objective over the
+ * held-out bars (oos.vt NULL when none).  Release with qt_study_rerun_close
+ * (also after a failure; a zeroed one is a no-op). */
+typedef struct qt_study_rerun {
+  qt_study_market sm;
+  const qt_strategy_vtbl *strategy;
+  qt_market mk, mk_full;
+  int have_mk, have_full;
+  void *plugin;
+  qt_engine_opts eo, eo_oos;
+  qt_objective obj, oos;   /* scored on the pinned regime's bars, if any */
+  char regime[32];         /* the study's --regime ("" when none) */
+} qt_study_rerun;
+/* 0 on success; otherwise a POSITIVE number (the negated status) with the
+ * reason in err (no pin, the data or settings changed: the differences,
+ * the market no longer loads), so a caller can skip the re-runs. */
+QT_API int qt_study_rerun_open(qt_study *st, qt_study_rerun *x, qt_err *err);
+QT_API void qt_study_rerun_close(qt_study_rerun *x);
+
+/* The result of qt_validate_study as readable tables with one verdict line
+ * per statistic.  QT_EPARSE for other JSON; QT_EIO when f reports an error. */
+QT_API int qt_validate_write_table(const char *json, FILE *f, qt_err *err);
+/* ==== end of the overfitting statistics of a stored study ==== */
+
+/* ==== walk-forward (src/validate/walkforward.c) ====
+ * Windows of a train span followed by a test span, every `step` (rolling)
+ * or all from the first bar (anchored).  Each window's study NAME/w01, ...
+ * searches its train span and is stored, so a second run resumes (a window
+ * with all its trials is not re-run; a window study on other spans or
+ * settings is refused); the best (qt_study_rank order) runs on the test
+ * span with the earlier bars as warm-up, and the test spans' equity curves
+ * are chained into one stitched out-of-sample curve with its own metrics. */
+#define QT_WF_MAX_WINDOWS 999
+
+typedef struct qt_wf_opts {
+  int64_t train_ms, test_ms; /* > 0 */
+  int64_t step_ms;           /* 0: test_ms; shorter than test_ms is refused */
+  int anchored;              /* 1: every train span starts at the first bar */
+  size_t n_trials;           /* per window (default 200), warm-start trials included */
+  size_t jobs;               /* runner threads per window (0: all cores) */
+  int deterministic;         /* the runner's deterministic batches */
+  int warm_start;            /* 1: a new window first runs the previous window's top params */
+  size_t warm_top;           /* how many (default 5) */
+  const char *name;          /* the walk-forward's name: window studies NAME/wNN */
+  const char *storage_url;   /* NULL: qt_storage_default_url() */
+  uint64_t seed;             /* window k's study seed is seed + k */
+  const qt_sampler_vtbl *sampler;   /* NULL: tpe (or a resumed study's) */
+  const qt_kv *sampler_opts;
+  qt_goal goal;              /* default: qt_goal_default(, 1) */
+  const qt_space *space;     /* required, borrowed */
+  const char *config_json;   /* stored as each study's "user" config, may be NULL */
+  volatile int *stop;        /* set: no further window starts */
+  void (*on_window)(void *ud, size_t done, size_t total); /* may be NULL */
+  void *on_window_ud;
+} qt_wf_opts;
+QT_API qt_wf_opts qt_wf_opts_default(void);
+
+typedef struct qt_wf_window {
+  size_t train_from, train_to, test_from, test_to; /* bar indices, [from, to) */
+} qt_wf_window;
+
+/* The windows over the bars [from_i, to_i) (ts_ms: their opens): window k
+ * trains on [t0 + k step, t0 + k step + train) (anchored: from t0) and tests
+ * on the next `test`, as long as the test span ends by the end of the last
+ * bar (its open plus the last bars' spacing).
+ * QT_EINVAL when a span is not positive, step < test, a part would have
+ * fewer than 2 bars, more than cap windows fit, or none does (the message
+ * gives the data's length). */
+QT_API int qt_wf_windows(const int64_t *ts_ms, size_t from_i, size_t to_i, const qt_wf_opts *o,
+                         qt_wf_window *out, size_t cap, size_t *out_n, qt_err *err);
+
+/* What a walk-forward runs on: the strategy, the whole loaded market
+ * (borrowed) and its backtest settings, and the options. */
+typedef struct qt_wf_ctx {
+  const qt_strategy_vtbl *strategy;
+  const qt_feed *feeds;
+  int n_feeds;
+  size_t from_i, to_i;   /* the bars split into windows (to_i 0: all) */
+  qt_engine_opts eo;     /* from/to are set per window */
+  const char *catalog, *data_file; /* the market's source, for the studies' pins */
+  qt_wf_opts opts;
+} qt_wf_ctx;
+
+/* Runs (or resumes) every window and writes the result JSON into buf:
+ * name, strategy, train, test, step, anchored, trials, warm_start,
+ * objective, "windows": [{window, study, train_from, train_to, test_from,
+ * test_to, train_bars, test_bars, trials, trials_run, warm_started,
+ * best_trial (null: no complete trial), best_feasible, best_objective,
+ * params, is: {sharpe, total_return, max_drawdown, trades, profit_factor,
+ * win_rate}, oos: {the same}, wfe}], "drift": [{name, values, mean,
+ * sd_share, step_share}], "stitched": {from, to, bars, start_cash,
+ * final_equity, metrics, buy_hold_return}, wfe_mean, windows_positive,
+ * windows_tested.  WFE = (OOS total return / test days) / (IS total return
+ * / train days), null when the in-sample return is not positive.
+ * QT_EINVAL for bad windows or too small a buf; study, storage and engine
+ * errors (the message names the window study). */
+QT_API int qt_wf_run(const qt_wf_ctx *c, char *buf, size_t cap, qt_err *err);
+/* The result as tables: one row per window, the drift, the stitched curve
+ * and a verdict.  QT_EPARSE for other JSON; QT_EIO. */
+QT_API int qt_wf_write_table(const char *json, FILE *f, qt_err *err);
+/* ==== end of walk-forward ==== */
+
+/* ==== the promotion gate (src/validate/gate.c) ====
+ * The tuning playbook's acceptance checks of a study's best (the candidate)
+ * against a baseline on the same market: each PASS or FAIL with its
+ * numbers.  Pure; the CLI gathers the metrics and records the verdict and
+ * stage (storage qt_gate_record).  One list makes the thresholds' fields,
+ * defaults, YAML keys and docs (docs/validate.md lists them). */
+#define QT_GATE_THRESHOLDS(X)                                                              \
+  X(min_pf_gain, 0.0, "candidate profit factor minus the baseline's must exceed this")     \
+  X(min_trade_ratio, 0.5, "candidate trades at least this times the baseline's")           \
+  X(min_sharpe_gain, 0.0, "candidate Sharpe minus the baseline's must exceed this")        \
+  X(max_dd_ratio, 2.0, "candidate max drawdown at most this times the baseline's")         \
+  X(min_oos_ratio, 0.5, "out-of-sample Sharpe > 0 and at least this times the in-sample") \
+  X(max_drawdown, 0.20, "max drawdown in and out of sample at most this (target risk)")    \
+  X(min_symbols, 2, "symbols the study must have run on (stable across symbols)")
+typedef struct qt_gate_thresholds {
+#define QT__GATE_FIELD_DECL(name, def, doc) double name;
+  QT_GATE_THRESHOLDS(QT__GATE_FIELD_DECL)
+#undef QT__GATE_FIELD_DECL
+} qt_gate_thresholds;
+#define QT_GATE_YAML_MAX 65536
+QT_API qt_gate_thresholds qt_gate_thresholds_default(void);
+/* Overrides thresholds from a flat YAML map `name: number` (at most
+ * QT_GATE_YAML_MAX bytes); *t is unchanged on failure.  QT_EPARSE naming
+ * file, line and field: an unknown name (the known ones listed), a value
+ * that is not a number >= 0, a document that is not a map. */
+QT_API int qt_gate_thresholds_load(const char *text, size_t len, const char *file,
+                                   qt_gate_thresholds *t, qt_err *err);
+
+typedef struct qt_gate_input {
+  const char *candidate_metrics; /* JSON object: the best's in-sample metrics */
+  const char *baseline_metrics;  /* JSON object: the baseline's on the same bars */
+  const char *oos_metrics;       /* JSON object of the best out of sample, NULL: none */
+  const char *baseline_desc;     /* shown: "defaults", a file, "study NAME" */
+  size_t n_symbols;              /* symbols the study ran on */
+} qt_gate_input;
+/* Runs the checks and writes {pass, baseline, checks: [{name, pass,
+ * detail}], thresholds, candidate, baseline_metrics, oos} into buf;
+ * *out_pass 1 when every check passes.  A missing out-of-sample result
+ * fails its check; one symbol fails the symbol checks unless min_symbols
+ * <= 1.  QT_EPARSE for metrics that are not JSON objects; QT_EINVAL when
+ * buf is too small. */
+QT_API int qt_gate_evaluate(const qt_gate_input *in, const qt_gate_thresholds *t, char *buf,
+                            size_t cap, int *out_pass, qt_err *err);
+/* One line per check (PASS/FAIL, name, numbers) and the verdict. */
+QT_API int qt_gate_write_table(const char *json, FILE *f, qt_err *err);
+/* ==== end of the promotion gate ==== */
+
+/* ==== stress scenarios (src/validate/stress.c) ====
+ * One backtest of fixed params under a flash crash, fees multiplied,
+ * slippage multiplied, spreads widened and gaps in the data, beside the base
+ * run, with the risk limits shown to hold or named where they fail:
+ * liquidation, the strategy's max_position_pct (gross exposure) and
+ * max_daily_loss_pct (worst UTC day) when it has those params.  The cap is
+ * checked against the peak gross exposure with QT_STRESS_CAP_ALLOWANCE: the
+ * strategy applies it when it places orders, and a position then moves with
+ * the price. */
+#define QT_STRESS_CAP_ALLOWANCE 1.05
+typedef struct qt_stress_opts {
+  double crash_pct;      /* the crash's drop, fraction (default 0.20) */
+  double crash_min;      /* minutes down (default 5) */
+  double recover_min;    /* minutes back up (default 60) */
+  int64_t crash_at_ms;   /* 0: a seeded random bar of the traded span */
+  uint64_t seed;         /* the crash time and the gaps (default 1) */
+  double fee_mult;       /* maker and taker fees x this (default 3) */
+  double slip_mult;      /* slippage x this (default 3) ... */
+  double slip_floor_bps; /* ... and at least this (default 5) */
+  double spread_bps;     /* market and stop fills pay half of it more (default 20) */
+  size_t n_gaps;         /* gaps cut from the traded bars (default 3; 1 feed only) */
+  double gap_min;        /* minutes per gap (default 60) */
+} qt_stress_opts;
+QT_API qt_stress_opts qt_stress_opts_default(void);
+
+/* A copy of in (*out owned: qt_bars_fini) whose prices from bar at_i fall
+ * linearly to (1 - pct) over drop_bars bars and come back over recover_bars:
+ * open scaled by the factor of the step before, close by its own, high and
+ * low widened to stay valid.  QT_EINVAL for pct outside (0, 1), drop_bars 0
+ * or at_i past the data; QT_ENOMEM. */
+QT_API int qt_stress_crash_bars(const qt_bars *in, size_t at_i, double pct, size_t drop_bars,
+                                size_t recover_bars, qt_bars *out, qt_err *err);
+/* A copy of in without the rows [gap_from[g], gap_from[g] + gap_bars) for
+ * each g; *out_removed_before (may be NULL) counts removed rows before
+ * before_i (to shift a from index).  QT_EINVAL when fewer than 2 bars stay. */
+QT_API int qt_stress_gap_bars(const qt_bars *in, const size_t *gap_from, size_t n_gaps,
+                              size_t gap_bars, qt_bars *out, size_t *out_removed_before,
+                              size_t before_i, qt_err *err);
+/* Runs the scenarios of params p (spec order) over feeds (1 or 2; feed 0
+ * trades from from_i, earlier bars warm up) with settings eo, and writes
+ * {"scenarios": [{scenario, what, note, metrics: {sharpe, total_return,
+ * max_drawdown, trades, profit_factor, fees_paid}, risk: [{limit, holds,
+ * detail}], max_exposure, worst_day, liquidated}]} into buf (base first).
+ * Engine errors name the scenario; QT_EINVAL for a crash time outside the
+ * traded bars or too small a buf. */
+QT_API int qt_stress_run(const qt_strategy_vtbl *s, const double *p, const qt_feed *feeds,
+                         int n_feeds, size_t from_i, const qt_engine_opts *eo,
+                         const qt_stress_opts *o, char *buf, size_t cap, qt_err *err);
+/* The scenarios beside the base run, each risk limit, and a verdict. */
+QT_API int qt_stress_write_table(const char *json, FILE *f, qt_err *err);
+/* ==== end of stress scenarios ==== */
+
+/* ==== market regimes (src/validate/regime.c) ====
+ * Each bar labeled trend-up, trend-down, range or high-volatility by causal
+ * rules (only the bars up to it), or from a file of date ranges, and a
+ * run's metrics per regime.  The rules (docs/validate.md): over the last
+ * `window` bars, v = the SD of one-bar log returns and ret = the log return;
+ * ref = the mean of v over the last window x ref_windows bars.
+ *   high-volatility  v >= hi_vol x ref
+ *   range            v <= lo_vol x ref, or |ret| / (v sqrt(window)) < trend_t
+ *   trend-up / down  otherwise, by the sign of ret
+ * The first `window` bars have no label (QT_MREGIME_NONE). */
+enum {
+  QT_MREGIME_UP = 0,
+  QT_MREGIME_DOWN = 1,
+  QT_MREGIME_RANGE = 2,
+  QT_MREGIME_HIGH_VOL = 3,
+  QT_MREGIME_COUNT = 4,
+  QT_MREGIME_NONE = 255
+};
+#define QT_REGIME_FILE_MAX (1 << 20)
+/* "trend-up", "trend-down", "range", "high-volatility"; "unlabeled" for
+ * anything else.  Static. */
+QT_API const char *qt_mregime_name(int r);
+/* The regime named s; QT_EINVAL (no message) when none. */
+QT_API int qt_mregime_parse(const char *s, int *out);
+
+typedef struct qt_regime_opts {
+  size_t window;      /* bars (default 360: 6 h of 1-minute bars) */
+  size_t ref_windows; /* the volatility reference spans this many windows (default 10) */
+  double hi_vol;      /* default 1.6 */
+  double lo_vol;      /* default 0.8 */
+  double trend_t;     /* default 0.3 */
+} qt_regime_opts;
+QT_API qt_regime_opts qt_regime_opts_default(void);
+/* Labels the b->n bars into out (b->n bytes).  QT_EINVAL for bad options;
+ * QT_ENOMEM. */
+QT_API int qt_regime_label(const qt_bars *b, const qt_regime_opts *o, uint8_t *out, qt_err *err);
+/* Labels from a ranges file: lines `from,to,regime` (any qt_time_parse
+ * form, to exclusive, a regime name; a first line starting with "from" and
+ * lines starting with '#' are skipped; at most QT_REGIME_FILE_MAX bytes);
+ * bars in no range are QT_MREGIME_NONE, later lines win.  QT_EPARSE naming
+ * file, line and field. */
+QT_API int qt_regime_from_ranges(const qt_bars *b, const char *text, size_t len,
+                                 const char *file, uint8_t *out, qt_err *err);
+
+typedef struct qt_regime_stats {
+  size_t bars;         /* traded bars with this label */
+  double share;        /* of the labeled traded bars */
+  double total_return; /* the run's bar returns in this regime compounded (NaN: no bar) */
+  double sharpe;       /* of those bar returns, x sqrt(bars_per_year) (NaN: < 2 or flat) */
+  size_t trades;       /* trades entered on a bar of this regime */
+  double pnl;          /* their net P&L, money */
+} qt_regime_stats;
+/* Per-regime statistics of a run; label[i] is the regime of the run's bar i
+ * (res->ts_ms[i]).  QT_EINVAL for an empty run. */
+QT_API int qt_regime_metrics(const qt_result *res, const uint8_t *label, double bars_per_year,
+                             qt_regime_stats out[QT_MREGIME_COUNT], qt_err *err);
+/* The labels' shares and spells, and with a run (res may be NULL; label
+ * then covers its bars) the per-regime statistics, as JSON into buf:
+ * {bars, labeled, regimes: [{regime, bars, share, spells, traded_bars,
+ * total_return, sharpe, trades, pnl}]}.  QT_EINVAL when buf is too small. */
+QT_API int qt_regime_report(const uint8_t *label, size_t n, const qt_result *res,
+                            double bars_per_year, char *buf, size_t cap, qt_err *err);
+/* Scores obj (a strategy backtest over bars b) on the bars labeled regime
+ * (a name of qt_mregime_name) only: qt_regime_label, then
+ * qt_objective_strategy_restrict.  QT_EINVAL naming the flag for an unknown
+ * name or too few such bars; QT_ENOMEM. */
+QT_API int qt_regime_restrict(qt_objective *obj, const qt_bars *b, const char *regime,
+                              const qt_regime_opts *o, qt_err *err);
+/* ==== end of market regimes ==== */
+
 #endif

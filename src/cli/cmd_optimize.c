@@ -48,6 +48,7 @@ typedef struct opt_args {
   const char *holdout, *test_from, *holdout_top; /* out of sample after the search */
   const char *pruner, *pruner_opts, *report_every; /* pruning over the data */
   char tags[1024];             /* --tag K=V, repeated: joined with ',' */
+  const char *regime; /* --regime R: trials scored on that regime's bars only */
   int lenient, deterministic, quiet;
   qt_market_opts mo;
   qt_engine_opts eo;           /* the backtest settings, range-checked as parsed */
@@ -115,6 +116,8 @@ static const char k_help[] =
     "                         the last P of the bars (25%% or 0.25; earlier bars warm up)\n"
     "  --test-from T          the same, out of sample from time T\n"
     "  --holdout-top N        trials tested out of sample (default 10)\n"
+    "  --regime R             score trials on the bars of one regime: trend-up,\n"
+    "                         trend-down, range, high-volatility (qtune regimes)\n"
     "  --config FILE.yaml     any of the keys above (without --, `_` or `-`), also\n"
     "                         n_trials, n_jobs, sampler: {name, seed, options},\n"
     "                         objective: {metric: weight}, constraints: {min_X: v}\n"
@@ -165,6 +168,7 @@ static const struct { const char *name; size_t off; } k_vals[] = {
     O("--test-from", test_from),   O("--holdout-top", holdout_top),
     O("--pruner", pruner),         O("--pruner-opts", pruner_opts),
     O("--report-every", report_every),
+    O("--regime", regime),
 };
 #undef O
 #define F(n, f) {n, offsetof(opt_args, f)}
@@ -489,11 +493,25 @@ static char *user_config(const opt_args *a) {
   if (a->mo.to) json_object_set_new(o, "to", json_string(a->mo.to));
   if (a->holdout) json_object_set_new(o, "holdout", json_string(a->holdout));
   if (a->test_from) json_object_set_new(o, "test_from", json_string(a->test_from));
+  if (a->regime) json_object_set_new(o, "regime", json_string(a->regime));
   if (a->space && a->search) /* which params the space file made the study search */
     json_object_set_new(o, "search", json_string(a->search));
   char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(o);
   return s;
+}
+
+/* --regime is part of what a study runs on: a resume with another is refused. */
+static int pin_add_regime(char *pin, size_t cap, const char *regime) {
+  json_t *o = json_loads(pin, 0, NULL);
+  if (!o) return -1;
+  json_object_set_new(o, "regime", json_string(regime));
+  char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+  json_decref(o);
+  int bad = !s || strlen(s) >= cap;
+  if (!bad) strcpy(pin, s);
+  free(s);
+  return bad ? -1 : 0;
 }
 
 /* Fixes each parameter given by --params or a parameter flag: an overlay
@@ -690,6 +708,10 @@ int cmd_optimize(int argc, char **argv) {
                    a.holdout ? "holdout" : "test-from");
     goto done;
   }
+  if (a.regime && !a.strategy) {
+    rc = cli_failf("optimize: --regime needs --strategy (regimes are a market's)");
+    goto done;
+  }
   if (a.holdout_top && !holdout) {
     rc = cli_failf("optimize: --holdout-top needs --holdout or --test-from");
     goto done;
@@ -840,11 +862,14 @@ int cmd_optimize(int argc, char **argv) {
     if (strat->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
     hedge = eo.hedge_mode;
     if (qt_objective_strategy(strat, mk.feeds, mk.n_feeds, &eo, NULL, &obj, &e)) goto fail_e;
+    if (a.regime && qt_regime_restrict(&obj, mk.feeds[0].bars, a.regime, NULL, &e)) goto fail_e;
     if (holdout) {
       qt_engine_opts eo_oos = eo; /* the same settings, trading from the split on */
       eo_oos.from = hs.split_i;
       eo_oos.to = 0;
       if (qt_objective_strategy(strat, mk_oos.feeds, mk_oos.n_feeds, &eo_oos, NULL, &oos, &e))
+        goto fail_e;
+      if (a.regime && qt_regime_restrict(&oos, mk_oos.feeds[0].bars, a.regime, NULL, &e))
         goto fail_e;
     }
   } else if (a.cmd) {
@@ -868,6 +893,7 @@ int cmd_optimize(int argc, char **argv) {
   qt_study_pin pin = {a.strategy, a.mo.catalog, a.mo.data, have_market ? mk.feeds : NULL,
                       have_market ? mk.n_feeds : 0, mk.from_i, strat ? &eo : NULL, &so.goal};
   if (qt_study_pin_json(&pin, pin_buf, sizeof pin_buf, &e)) goto fail_e;
+  if (a.regime && pin_add_regime(pin_buf, sizeof pin_buf, a.regime)) goto oom;
   so.pin_json = pin_buf;
   if (qt_study_open(&so, sp, &st, &e)) goto fail_e;
   if (!qt_study_created(st)) {

@@ -16,6 +16,11 @@
   X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
   X("enqueue", cmd_enqueue, "queue parameter sets into a study (run before sampled ones)") \
   X("trial", cmd_trial, "show one trial in full, or set its note")              \
+  X("walk-forward", cmd_walkforward, "walk-forward: a study per train window, its best tested on the next") \
+  X("validate", cmd_validate, "overfitting statistics of a study: DSR, PBO, SPA, stability") \
+  X("regimes", cmd_regimes, "label bars by market regime; a backtest's or a study best's metrics per regime") \
+  X("stress", cmd_stress, "a backtest under a flash crash, higher costs, wider spreads and data gaps") \
+  X("gate", cmd_gate, "promotion gate of a study's best against a baseline (exit 0 pass, 1 fail)") \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
   X("live", cmd_live, "a run's live parameter history; revert to the previous set") \
   X("hjb", cmd_hjb, "HJB-optimal market making vs the market_maker's params (gap, suggestion)") \

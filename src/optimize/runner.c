@@ -55,6 +55,7 @@ typedef struct run {
   int64_t *running; /* per worker: trial id being evaluated, 0 none */
   size_t alive;
   slot *slots;
+  int bench_stored; /* the buy-and-hold returns went to storage this run */
   char host[64];
 } run;
 
@@ -136,14 +137,38 @@ static void evaluate(run *R, void *w, slot *s) {
   if (s->rc && !s->e.msg[0]) snprintf(s->e.msg, sizeof s->e.msg, "%s", qt_status_str(s->rc));
 }
 
+/* A complete trial's per-period returns (and, once per run, the market's
+ * buy-and-hold over the same periods) go to the trial_returns table, for
+ * qtune validate.  A benchmark already stored by an earlier run stays. */
+static int store_returns(run *R, const slot *s, qt_err *err) {
+  const qt_metric_set *m = &s->m;
+  if (s->told != QT_TRIAL_COMPLETE || !m->n_ret) return QT_OK;
+  qt_storage *sto = qt_study_storage(R->st);
+  int64_t sid = qt__study_id(R->st);
+  int r = qt_returns_put(sto, sid, s->t.number, m->ret_period_ms, m->ret_start_ms, m->ret,
+                         m->n_ret, err);
+  if (r || !m->bench_ret) return r;
+  pthread_mutex_lock(&R->mu);
+  int first = !R->bench_stored;
+  R->bench_stored = 1;
+  pthread_mutex_unlock(&R->mu);
+  if (!first) return QT_OK;
+  qt_err be;
+  r = qt_returns_put(sto, sid, QT_RETURNS_BUY_HOLD, m->ret_period_ms, m->ret_start_ms,
+                     m->bench_ret, m->n_ret, &be);
+  if (r && r != QT_ESTATE && err) *err = be;
+  return r == QT_ESTATE ? QT_OK : r;
+}
+
 static int tell(run *R, slot *s, qt_err *err) {
   int state = s->rc == QT_EPARAM    ? QT_TRIAL_REJECTED
               : s->rc == QT_PRUNED ? QT_TRIAL_PRUNED
               : s->rc              ? QT_TRIAL_FAIL
                                    : QT_TRIAL_COMPLETE;
   int with_m = !s->rc || s->rc == QT_PRUNED; /* a pruned trial keeps its last metrics */
-  return qt__study_tell(R->st, &s->t, state, with_m ? &s->m : NULL,
-                        s->rc && s->rc != QT_PRUNED ? s->e.msg : NULL, &s->told, err);
+  int r = qt__study_tell(R->st, &s->t, state, with_m ? &s->m : NULL,
+                         s->rc && s->rc != QT_PRUNED ? s->e.msg : NULL, &s->told, err);
+  return r ? r : store_returns(R, s, err);
 }
 
 /* The reporter of a worker's objective: the study records the value and

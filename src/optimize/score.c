@@ -10,18 +10,31 @@
 #include <string.h>
 
 /* ---- metric set ---- */
-void qt_metric_set_init(qt_metric_set *m) {
-  m->v = NULL;
-  m->n = m->cap = 0;
-}
+void qt_metric_set_init(qt_metric_set *m) { memset(m, 0, sizeof *m); }
 
 void qt_metric_set_fini(qt_metric_set *m) {
   if (!m) return;
   qt_free(m->v);
+  qt_free(m->ret);
   qt_metric_set_init(m);
 }
 
-void qt_metric_set_clear(qt_metric_set *m) { m->n = 0; }
+void qt_metric_set_clear(qt_metric_set *m) {
+  m->n = 0;
+  m->n_ret = 0;
+  m->bench_ret = NULL;
+}
+
+int qt_metric_set_reserve_returns(qt_metric_set *m, size_t n, qt_err *err) {
+  if (n > m->cap_ret) {
+    double *g = qt_realloc(m->ret, n * sizeof *g);
+    if (!g) return qt_err_set(err, QT_ENOMEM, "metric set: out of memory for %zu returns", n);
+    m->ret = g;
+    m->cap_ret = n;
+  }
+  m->n_ret = n;
+  return QT_OK;
+}
 
 const double *qt_metric_set_find(const qt_metric_set *m, const char *name) {
   for (size_t i = 0; m && i < m->n; i++)

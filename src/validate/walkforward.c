@@ -1,0 +1,591 @@
+/* Walk-forward: windows of train + test spans over one loaded market; per
+ * window a stored study (NAME/w01, ...) searches the train span, its best
+ * runs on the following test span (earlier bars warm the indicators up),
+ * and the test spans' equity curves are chained into one out-of-sample
+ * curve whose metrics are the number to believe.  A window study that
+ * already has its trials is not re-run (the walk-forward resumes), and with
+ * warm_start a new window's study first evaluates the previous window's top
+ * trials' params.  Formulas and output: docs/validate.md. */
+#include "qtune/validate.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+qt_wf_opts qt_wf_opts_default(void) {
+  qt_wf_opts o;
+  memset(&o, 0, sizeof o);
+  o.n_trials = 200;
+  o.warm_top = 5;
+  qt_goal_default(&o.goal, 1);
+  return o;
+}
+
+/* First bar opening at or after t in ts[lo, hi). */
+static size_t lower_bound(const int64_t *ts, size_t lo, size_t hi, int64_t t) {
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (ts[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+int qt_wf_windows(const int64_t *ts_ms, size_t from_i, size_t to_i, const qt_wf_opts *o,
+                  qt_wf_window *out, size_t cap, size_t *out_n, qt_err *err) {
+  *out_n = 0;
+  int64_t step = o->step_ms ? o->step_ms : o->test_ms;
+  if (o->train_ms <= 0 || o->test_ms <= 0 || step <= 0)
+    return qt_err_set(err, QT_EINVAL, "walk-forward: --train and --test must be > 0");
+  if (step < o->test_ms)
+    return qt_err_set(err, QT_EINVAL,
+                      "walk-forward: --step shorter than --test makes the test spans overlap "
+                      "(they could not be chained into one out-of-sample curve)");
+  if (to_i <= from_i + 1) return qt_err_set(err, QT_EINVAL, "walk-forward: no bars to split");
+  /* test spans end by the end of the last bar (its open + the bar interval) */
+  int64_t t0 = ts_ms[from_i], t_end = ts_ms[to_i - 1] + (ts_ms[to_i - 1] - ts_ms[to_i - 2]);
+  size_t n = 0;
+  for (size_t k = 0;; k++) {
+    int64_t tr0 = o->anchored ? t0 : t0 + (int64_t)k * step;
+    int64_t tr1 = t0 + (int64_t)k * step + o->train_ms, te1 = tr1 + o->test_ms;
+    if (te1 > t_end) break;
+    if (n == cap)
+      return qt_err_set(err, QT_EINVAL, "walk-forward: more than %zu windows (use a longer --step)",
+                        cap);
+    qt_wf_window *w = &out[n];
+    w->train_from = lower_bound(ts_ms, from_i, to_i, tr0);
+    w->train_to = w->test_from = lower_bound(ts_ms, from_i, to_i, tr1);
+    w->test_to = lower_bound(ts_ms, from_i, to_i, te1);
+    if (w->train_to - w->train_from < 2 || w->test_to - w->test_from < 2)
+      return qt_err_set(err, QT_EINVAL,
+                        "walk-forward: window %zu has %zu train and %zu test bars (need 2 each)",
+                        n + 1, w->train_to - w->train_from, w->test_to - w->test_from);
+    n++;
+  }
+  if (!n) {
+    char a[32], b[32];
+    return qt_err_set(err, QT_EINVAL,
+                      "walk-forward: the data (%s) is shorter than one --train + --test (%s)",
+                      qt_duration_format(t_end - t0, a, sizeof a),
+                      qt_duration_format(o->train_ms + o->test_ms, b, sizeof b));
+  }
+  *out_n = n;
+  return QT_OK;
+}
+
+/* The strategy's params (spec order) of internal point x, as the backtest
+ * objective builds them: categoricals as their index, others in user units. */
+static void spec_params(const qt_strategy_vtbl *s, const qt_space *sp, const double *x,
+                        double *p) {
+  qt_strategy_defaults(s, p);
+  for (size_t i = 0; i < s->n_params; i++) {
+    int k = qt_space_index(sp, s->params[i].name);
+    if (k < 0) continue;
+    p[i] = s->params[i].type == QT_PARAM_CAT ? x[k] : qt_space_to_user(sp, (size_t)k, x[k]);
+  }
+}
+
+static const char *const k_shown[] = {"sharpe", "total_return", "max_drawdown", "trades",
+                                      "profit_factor", "win_rate"};
+#define N_SHOWN (sizeof k_shown / sizeof k_shown[0])
+
+static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static json_t *metrics_obj(const qt_metrics *m) {
+  json_t *o = json_object();
+  for (size_t k = 0; k < N_SHOWN; k++)
+    json_object_set_new(o, k_shown[k], jnum(qt_metrics_get(m, qt_metrics_index(k_shown[k]))));
+  return o;
+}
+
+static json_t *metrics_json_shown(const char *metrics_json) {
+  json_t *all = json_loads(metrics_json ? metrics_json : "{}", 0, NULL), *o = json_object();
+  for (size_t k = 0; k < N_SHOWN; k++) {
+    json_t *v = json_object_get(all, k_shown[k]);
+    json_object_set_new(o, k_shown[k], json_is_number(v) ? json_real(json_number_value(v)) : json_null());
+  }
+  json_decref(all);
+  return o;
+}
+
+/* The stitched out-of-sample run: the test spans' bars, equity chained
+ * (each window starts at the previous one's end), trades scaled alike. */
+typedef struct stitch {
+  int64_t *ts;
+  double *eq, *ex, *close;
+  size_t n, cap;
+  qt_trade_rec *tr;
+  size_t ntr, captr;
+  double fees, funding, cash, end;
+  int64_t interval_ms;
+} stitch;
+
+static int stitch_add(stitch *S, const qt_result *r, const double *close, qt_err *err) {
+  double f = S->end / r->start_cash;
+  if (S->n + r->n_bars > S->cap) {
+    size_t cap = (S->n + r->n_bars) * 2;
+    int64_t *ts = qt_realloc(S->ts, cap * sizeof *ts);
+    if (ts) S->ts = ts;
+    double *eq = ts ? qt_realloc(S->eq, cap * sizeof *eq) : NULL;
+    if (eq) S->eq = eq;
+    double *ex = eq ? qt_realloc(S->ex, cap * sizeof *ex) : NULL;
+    if (ex) S->ex = ex;
+    double *cl = ex ? qt_realloc(S->close, cap * sizeof *cl) : NULL;
+    if (!cl) return qt_err_set(err, QT_ENOMEM, "walk-forward: out of memory");
+    S->close = cl;
+    S->cap = cap;
+  }
+  for (size_t i = 0; i < r->n_bars; i++) {
+    S->ts[S->n + i] = r->ts_ms[i];
+    S->eq[S->n + i] = r->equity[i] * f;
+    S->ex[S->n + i] = r->exposure ? r->exposure[i] : 0;
+    S->close[S->n + i] = close[i];
+  }
+  S->n += r->n_bars;
+  if (S->ntr + r->n_trades > S->captr) {
+    size_t cap = (S->ntr + r->n_trades) * 2 + 16;
+    qt_trade_rec *t = qt_realloc(S->tr, cap * sizeof *t);
+    if (!t) return qt_err_set(err, QT_ENOMEM, "walk-forward: out of memory");
+    S->tr = t;
+    S->captr = cap;
+  }
+  for (size_t i = 0; i < r->n_trades; i++) {
+    qt_trade_rec t = r->trades[i];
+    t.qty *= f, t.pnl *= f, t.fees *= f, t.funding *= f;
+    S->tr[S->ntr++] = t;
+  }
+  S->fees += r->fees_paid * f;
+  S->funding += r->funding_paid * f;
+  S->end = r->n_bars ? S->eq[S->n - 1] : S->end;
+  S->interval_ms = r->interval_ms;
+  return QT_OK;
+}
+
+static void stitch_fini(stitch *S) {
+  qt_free(S->ts);
+  qt_free(S->eq);
+  qt_free(S->ex);
+  qt_free(S->close);
+  qt_free(S->tr);
+}
+
+/* Evaluates the previous window's top trials' params in the new study
+ * (warm start): asked with fixed params, run by one worker, told. */
+static int warm_start(qt_study *st, const qt_objective *obj, const double *xs, size_t n_x,
+                      size_t nd, size_t *out_done, qt_err *err) {
+  void *w = NULL;
+  qt_metric_set ms;
+  qt_metric_set_init(&ms);
+  int r = obj->vt->worker_new(obj->shared, &w, err);
+  *out_done = 0;
+  for (size_t i = 0; !r && i < n_x; i++) {
+    qt_trial t;
+    memset(&t, 0, sizeof t);
+    if ((r = qt_study_ask(st, xs + i * nd, "warm-start", &t, err)) != 0) break;
+    qt_metric_set_clear(&ms);
+    qt_err e2;
+    int er = obj->vt->eval(w, qt_study_space(st), t.x, t.user, t.seed, &ms, &e2);
+    r = qt_study_tell(st, &t, er == QT_EPARAM ? QT_TRIAL_REJECTED : er ? QT_TRIAL_FAIL
+                                                                     : QT_TRIAL_COMPLETE,
+                      er ? NULL : &ms, er ? e2.msg : NULL, err);
+    qt_trial_fini(&t);
+    (*out_done)++;
+  }
+  if (w) obj->vt->worker_free(w);
+  qt_metric_set_fini(&ms);
+  return r;
+}
+
+/* The pin of a window's study: the market's, with the train span as
+ * from/to and the test span, so a resume with other spans is refused. */
+static char *window_pin(const qt_wf_ctx *c, const qt_wf_window *w, const qt_engine_opts *eo,
+                        qt_err *err) {
+  char *buf = qt_malloc(16384);
+  if (!buf) return NULL;
+  qt_study_pin pin = {c->strategy->name, c->catalog, c->data_file, c->feeds, c->n_feeds,
+                      w->train_from, eo, &c->opts.goal};
+  if (qt_study_pin_json(&pin, buf, 16384, err)) {
+    qt_free(buf);
+    return NULL;
+  }
+  json_t *o = json_loads(buf, 0, NULL);
+  const int64_t *ts = c->feeds[0].bars->ts_ms;
+  char t[40];
+  json_object_set_new(o, "to", json_string(qt_time_format(ts[w->train_to - 1], t, sizeof t)));
+  json_object_set_new(o, "test_from", json_string(qt_time_format(ts[w->test_from], t, sizeof t)));
+  json_object_set_new(o, "test_to", json_string(qt_time_format(ts[w->test_to - 1], t, sizeof t)));
+  char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(o);
+  if (s && strlen(s) < 16384) strcpy(buf, s);
+  free(s);
+  return buf;
+}
+
+static void span_json(json_t *o, const char *a, const char *b, const int64_t *ts, size_t from,
+                      size_t to) {
+  char t[40];
+  json_object_set_new(o, a, json_string(qt_time_format(ts[from], t, sizeof t)));
+  json_object_set_new(o, b, json_string(qt_time_format(ts[to - 1], t, sizeof t)));
+}
+
+/* One window: the study on its train span (created or resumed), its best
+ * on the test span.  *xs_io holds the previous window's top params in,
+ * this window's out (warm start). */
+static int run_window(const qt_wf_ctx *c, size_t k, const qt_wf_window *w, qt_engine *eng,
+                      double **xs_io, size_t *n_xs_io, stitch *S, json_t *warr, qt_err *err) {
+  const qt_wf_opts *o = &c->opts;
+  const qt_strategy_vtbl *s = c->strategy;
+  const int64_t *ts = c->feeds[0].bars->ts_ms;
+  qt_engine_opts eo = c->eo;
+  eo.from = w->train_from;
+  eo.to = w->train_to;
+  qt_objective obj = {0};
+  qt_study *st = NULL;
+  char *pin = NULL, name[192];
+  size_t nd = qt_space_n(o->space), *idx = NULL;
+  double *p = qt_calloc(s->n_params + 1, sizeof *p), *x = qt_calloc(nd + 1, sizeof *x);
+  int r = (!p || !x) ? qt_err_set(err, QT_ENOMEM, "walk-forward: out of memory") : QT_OK;
+  if (r) goto fail;
+  snprintf(name, sizeof name, "%s/w%02zu", o->name, k + 1);
+  if ((r = qt_objective_strategy(s, c->feeds, c->n_feeds, &eo, NULL, &obj, err)) != 0) goto fail;
+  if (!(pin = window_pin(c, w, &eo, err))) {
+    r = err && err->code ? err->code : qt_err_set(err, QT_ENOMEM, "walk-forward: out of memory");
+    goto fail;
+  }
+  qt_study_opts so = qt_study_opts_default();
+  so.name = name;
+  so.storage_url = o->storage_url;
+  so.seed = o->seed + k;
+  so.sampler = o->sampler;
+  so.sampler_opts = o->sampler_opts;
+  so.goal = o->goal;
+  so.config_json = o->config_json;
+  so.pin_json = pin;
+  if ((r = qt_study_open(&so, o->space, &st, err)) != 0) goto fail;
+  if (!qt_study_created(st)) {
+    const char *was = qt_study_pinned(st);
+    char diff[1024];
+    size_t ndiff = 0;
+    if (was && (r = qt_study_pin_diff(was, pin, diff, sizeof diff, &ndiff, err)) != 0) goto fail;
+    if (ndiff) {
+      r = qt_err_set(err, QT_ESTATE,
+                     "walk-forward: study '%s' was run on other settings; give another "
+                     "--study-name:\n%s", name, diff);
+      goto fail;
+    }
+  }
+  size_t counts[QT_TRIAL_N_STATES], have = 0, warm_done = 0;
+  qt_study_counts(st, counts);
+  for (int q = QT_TRIAL_COMPLETE; q < QT_TRIAL_N_STATES; q++) have += counts[q];
+  if (qt_study_created(st) && o->warm_start && *n_xs_io) {
+    size_t nw = *n_xs_io < o->n_trials ? *n_xs_io : o->n_trials;
+    if ((r = warm_start(st, &obj, *xs_io, nw, nd, &warm_done, err)) != 0) goto fail;
+    have += warm_done;
+  }
+  size_t run_n = o->n_trials > have ? o->n_trials - have : 0;
+  if (run_n) {
+    qt_run_opts ro = qt_run_opts_default();
+    ro.jobs = o->jobs;
+    ro.n_trials = run_n;
+    ro.deterministic = o->deterministic;
+    ro.stop = o->stop;
+    if ((r = qt_study_run(st, &obj, &ro, NULL, err)) != 0) goto fail;
+  }
+  /* the best (feasible first) and the top params for the next warm start */
+  size_t ntr = qt_study_n_trials(st), nrank = 0;
+  if (!(idx = qt_malloc((ntr ? ntr : 1) * sizeof *idx))) {
+    r = qt_err_set(err, QT_ENOMEM, "walk-forward: out of memory");
+    goto fail;
+  }
+  if ((r = qt_study_rank(st, idx, ntr, &nrank, err)) != 0) goto fail;
+  json_t *jw = json_object();
+  json_array_append_new(warr, jw);
+  json_object_set_new(jw, "window", json_integer((json_int_t)(k + 1)));
+  json_object_set_new(jw, "study", json_string(name));
+  span_json(jw, "train_from", "train_to", ts, w->train_from, w->train_to);
+  span_json(jw, "test_from", "test_to", ts, w->test_from, w->test_to);
+  json_object_set_new(jw, "train_bars", json_integer((json_int_t)(w->train_to - w->train_from)));
+  json_object_set_new(jw, "test_bars", json_integer((json_int_t)(w->test_to - w->test_from)));
+  json_object_set_new(jw, "trials", json_integer((json_int_t)ntr));
+  json_object_set_new(jw, "trials_run", json_integer((json_int_t)(run_n + warm_done)));
+  json_object_set_new(jw, "warm_started", json_integer((json_int_t)warm_done));
+  if (!nrank) {
+    json_object_set_new(jw, "best_trial", json_null());
+    goto done; /* nothing complete: no test run, the window is a gap */
+  }
+  size_t ntop = nrank < o->warm_top ? nrank : o->warm_top;
+  double *xs = qt_realloc(*xs_io, (ntop * nd + 1) * sizeof *xs);
+  if (!xs) {
+    r = qt_err_set(err, QT_ENOMEM, "walk-forward: out of memory");
+    goto fail;
+  }
+  *xs_io = xs;
+  *n_xs_io = 0;
+  for (size_t i = 0; i < ntop; i++) {
+    qt_trial_info ti;
+    qt_study_trial_info(st, idx[i], &ti);
+    if (qt_space_params_from_json(o->space, ti.params_json, xs + *n_xs_io * nd, NULL) == 0)
+      (*n_xs_io)++;
+  }
+  qt_trial_info bi;
+  qt_study_trial_info(st, idx[0], &bi);
+  json_object_set_new(jw, "best_trial", json_integer((json_int_t)bi.number));
+  json_object_set_new(jw, "best_feasible", json_boolean(bi.feasible));
+  json_object_set_new(jw, "best_objective", jnum(bi.objective));
+  json_object_set_new(jw, "params", json_loads(bi.params_json ? bi.params_json : "{}", 0, NULL));
+  json_object_set_new(jw, "is", metrics_json_shown(bi.metrics_json));
+  if ((r = qt_space_params_from_json(o->space, bi.params_json, x, err)) != 0) goto fail;
+  spec_params(s, o->space, x, p);
+  qt_engine_opts et = c->eo;
+  et.from = w->test_from;
+  et.to = w->test_to;
+  qt_engine_set_opts(eng, &et);
+  qt_result res;
+  qt_metrics m;
+  const double *close = c->feeds[0].bars->close + w->test_from;
+  if ((r = qt_engine_run(eng, c->feeds, c->n_feeds, s, p, &res, err)) != 0) goto fail;
+  if ((r = qt_metrics_compute(&res, close, NULL, &m, err)) != 0) goto fail;
+  json_object_set_new(jw, "oos", metrics_obj(&m));
+  if ((r = stitch_add(S, &res, close, err)) != 0) goto fail;
+  /* walk-forward efficiency: the test span's return per day over the
+   * train span's (Pardo), from the trial's stored in-sample total_return */
+  double is_ret = json_number_value(json_object_get(json_object_get(jw, "is"), "total_return"));
+  double days_is = (double)(ts[w->train_to - 1] - ts[w->train_from] + c->feeds[0].bars->interval_ms) / 86400000.0;
+  double days_oos = (double)(ts[w->test_to - 1] - ts[w->test_from] + c->feeds[0].bars->interval_ms) / 86400000.0;
+  double wfe = is_ret > 0 ? (m.total_return / days_oos) / (is_ret / days_is) : NAN;
+  json_object_set_new(jw, "wfe", jnum(wfe));
+done:
+fail:
+  qt_free(idx);
+  qt_free(pin);
+  qt_free(p);
+  qt_free(x);
+  qt_study_free(st);
+  qt_objective_free(&obj);
+  return r;
+}
+
+/* Per searched parameter: its best value per window, the mean, the SD and
+ * the mean step between consecutive windows, both as shares of the range. */
+static json_t *drift_json(const qt_space *sp, json_t *warr) {
+  json_t *arr = json_array();
+  for (size_t k = 0; k < qt_space_n(sp); k++) {
+    const qt_dim *d = qt_space_dim(sp, k);
+    if (d->fixed) continue;
+    json_t *vals = json_array(), *e = json_object();
+    double s1 = 0, s2 = 0, steps = 0, prev = NAN;
+    size_t n = 0, ns = 0, i;
+    json_t *w;
+    json_array_foreach(warr, i, w) {
+      json_t *v = json_object_get(json_object_get(w, "params"), d->name);
+      if (!json_is_number(v)) {
+        json_array_append_new(vals, json_null());
+        continue;
+      }
+      double x = json_number_value(v);
+      json_array_append_new(vals, json_real(x));
+      s1 += x, s2 += x * x, n++;
+      if (isfinite(prev)) steps += fabs(x - prev), ns++;
+      prev = x;
+    }
+    double range = d->hi - d->lo, mean = n ? s1 / (double)n : NAN;
+    double sd = n > 1 ? sqrt(fmax(0, (s2 - s1 * mean) / (double)(n - 1))) : 0;
+    json_object_set_new(e, "name", json_string(d->name));
+    json_object_set_new(e, "values", vals);
+    json_object_set_new(e, "mean", jnum(mean));
+    json_object_set_new(e, "sd_share", range > 0 ? jnum(sd / range) : json_null());
+    json_object_set_new(e, "step_share", range > 0 && ns ? jnum(steps / (double)ns / range) : json_null());
+    json_array_append_new(arr, e);
+  }
+  return arr;
+}
+
+static int stitched_json(const stitch *S, json_t *root, qt_err *err) {
+  json_t *j = json_object();
+  json_object_set_new(root, "stitched", j);
+  if (!S->n) {
+    json_object_set_new(j, "bars", json_integer(0));
+    return QT_OK;
+  }
+  qt_result r;
+  memset(&r, 0, sizeof r);
+  r.n_bars = S->n;
+  r.ts_ms = S->ts;
+  r.equity = S->eq;
+  r.exposure = S->ex;
+  r.trades = S->tr;
+  r.n_trades = S->ntr;
+  r.fees_paid = S->fees;
+  r.funding_paid = S->funding;
+  r.start_cash = S->cash;
+  r.final_equity = S->eq[S->n - 1];
+  r.interval_ms = S->interval_ms;
+  qt_metrics m;
+  int rc = qt_metrics_compute(&r, S->close, NULL, &m, err);
+  if (rc) return rc;
+  char t[40];
+  json_object_set_new(j, "from", json_string(qt_time_format(S->ts[0], t, sizeof t)));
+  json_object_set_new(j, "to", json_string(qt_time_format(S->ts[S->n - 1], t, sizeof t)));
+  json_object_set_new(j, "bars", json_integer((json_int_t)S->n));
+  json_object_set_new(j, "start_cash", json_real(S->cash));
+  json_object_set_new(j, "final_equity", json_real(r.final_equity));
+  json_object_set_new(j, "metrics", metrics_obj(&m));
+  json_object_set_new(j, "buy_hold_return", jnum(m.buy_hold_return));
+  return QT_OK;
+}
+
+int qt_wf_run(const qt_wf_ctx *c, char *buf, size_t cap, qt_err *err) {
+  if (cap) buf[0] = '\0';
+  const qt_wf_opts *o = &c->opts;
+  if (!c->strategy || !c->feeds || c->n_feeds < 1 || !c->feeds[0].bars || !o->space || !o->name)
+    return qt_err_set(err, QT_EINVAL, "walk-forward: needs a strategy, bars, a space and a name");
+  const qt_bars *b = c->feeds[0].bars;
+  size_t to_i = c->to_i && c->to_i < b->n ? c->to_i : b->n;
+  qt_wf_window *win = qt_malloc(QT_WF_MAX_WINDOWS * sizeof *win);
+  if (!win) return qt_err_set(err, QT_ENOMEM, "walk-forward: out of memory");
+  size_t nw = 0, n_xs = 0;
+  double *xs = NULL;
+  qt_engine *eng = NULL;
+  stitch S;
+  memset(&S, 0, sizeof S);
+  S.cash = S.end = c->eo.cash;
+  json_t *root = json_object(), *warr = json_array();
+  json_object_set_new(root, "windows", warr); /* owned by root from here on */
+  int r = qt_wf_windows(b->ts_ms, c->from_i, to_i, o, win, QT_WF_MAX_WINDOWS, &nw, err);
+  if (r) goto fail;
+  if ((r = qt_engine_new(&c->eo, &eng, err)) != 0) goto fail;
+  char t1[32], t2[32], t3[32];
+  json_object_set_new(root, "name", json_string(o->name));
+  json_object_set_new(root, "strategy", json_string(c->strategy->name));
+  json_object_set_new(root, "train", json_string(qt_duration_format(o->train_ms, t1, sizeof t1)));
+  json_object_set_new(root, "test", json_string(qt_duration_format(o->test_ms, t2, sizeof t2)));
+  json_object_set_new(root, "step", json_string(qt_duration_format(o->step_ms ? o->step_ms : o->test_ms, t3, sizeof t3)));
+  json_object_set_new(root, "anchored", json_boolean(o->anchored));
+  json_object_set_new(root, "trials", json_integer((json_int_t)o->n_trials));
+  json_object_set_new(root, "warm_start", json_boolean(o->warm_start));
+  json_object_set_new(root, "objective", json_string(o->goal.metric));
+  json_object_del(root, "windows"); /* keep the key order: windows after the settings */
+  warr = json_array();
+  json_object_set_new(root, "windows", warr);
+  for (size_t k = 0; k < nw; k++) {
+    if (o->stop && *o->stop) break;
+    if ((r = run_window(c, k, &win[k], eng, &xs, &n_xs, &S, warr, err)) != 0) goto fail;
+    if (o->on_window) o->on_window(o->on_window_ud, k + 1, nw);
+  }
+  json_object_set_new(root, "drift", drift_json(o->space, warr));
+  if ((r = stitched_json(&S, root, err)) != 0) goto fail;
+  {
+    double s = 0;
+    size_t n = 0, i, pos = 0, tested = 0;
+    json_t *w;
+    json_array_foreach(warr, i, w) {
+      json_t *v = json_object_get(w, "wfe");
+      if (json_is_number(v)) s += json_number_value(v), n++;
+      json_t *os = json_object_get(json_object_get(w, "oos"), "total_return");
+      if (json_is_number(os)) tested++, pos += json_number_value(os) > 0;
+    }
+    json_object_set_new(root, "wfe_mean", n ? json_real(s / (double)n) : json_null());
+    json_object_set_new(root, "windows_positive", json_integer((json_int_t)pos));
+    json_object_set_new(root, "windows_tested", json_integer((json_int_t)tested));
+  }
+  char *txt = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  if (!txt) r = qt_err_set(err, QT_ENOMEM, "walk-forward: out of memory");
+  else if (strlen(txt) >= cap) r = qt_err_set(err, QT_EINVAL, "walk-forward: result larger than %zu bytes", cap);
+  else memcpy(buf, txt, strlen(txt) + 1);
+  free(txt);
+fail:
+  json_decref(root);
+  stitch_fini(&S);
+  qt_engine_free(eng);
+  qt_free(xs);
+  qt_free(win);
+  return r;
+}
+
+/* ---- the table ---- */
+static double jd(json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *cell(char *b, size_t cap, double v, const char *fmt) {
+  if (!isfinite(v)) snprintf(b, cap, "-");
+  else snprintf(b, cap, fmt, v);
+  return b;
+}
+
+int qt_wf_write_table(const char *json, FILE *f, qt_err *err) {
+  json_t *j = json_loads(json ? json : "", 0, NULL);
+  json_t *warr = json_object_get(j, "windows"), *st = json_object_get(j, "stitched");
+  if (!json_is_array(warr) || !json_is_object(st)) {
+    json_decref(j);
+    return qt_err_set(err, QT_EPARSE, "walk-forward: not a walk-forward result");
+  }
+  fprintf(f, "walk-forward %s: %s, train %s, test %s, step %s%s, %lld trials per window%s\n",
+          json_string_value(json_object_get(j, "name")),
+          json_string_value(json_object_get(j, "strategy")),
+          json_string_value(json_object_get(j, "train")), json_string_value(json_object_get(j, "test")),
+          json_string_value(json_object_get(j, "step")),
+          json_is_true(json_object_get(j, "anchored")) ? " (anchored)" : "",
+          (long long)json_integer_value(json_object_get(j, "trials")),
+          json_is_true(json_object_get(j, "warm_start")) ? ", warm start" : "");
+  fprintf(f, "%-4s %-20s %-20s %6s %8s %8s %8s %8s %7s %7s %6s\n", "win", "train from", "test from",
+          "best", "IS shrp", "OOS shrp", "IS ret", "OOS ret", "OOS dd", "OOS tr", "WFE");
+  size_t i;
+  json_t *w;
+  char a[8][32];
+  json_array_foreach(warr, i, w) {
+    json_t *is = json_object_get(w, "is"), *os = json_object_get(w, "oos");
+    json_t *bt = json_object_get(w, "best_trial");
+    fprintf(f, "w%02lld  %-20s %-20s %6s %8s %8s %8s %8s %7s %7s %6s\n",
+            (long long)json_integer_value(json_object_get(w, "window")),
+            json_string_value(json_object_get(w, "train_from")),
+            json_string_value(json_object_get(w, "test_from")),
+            json_is_integer(bt) ? (snprintf(a[6], 32, "#%lld", (long long)json_integer_value(bt)), a[6]) : "-",
+            cell(a[0], 32, jd(is, "sharpe"), "%.2f"), cell(a[1], 32, jd(os, "sharpe"), "%.2f"),
+            cell(a[2], 32, 100 * jd(is, "total_return"), "%.2f%%"),
+            cell(a[3], 32, 100 * jd(os, "total_return"), "%.2f%%"),
+            cell(a[4], 32, 100 * jd(os, "max_drawdown"), "%.1f%%"),
+            cell(a[5], 32, jd(os, "trades"), "%.0f"), cell(a[7], 32, jd(w, "wfe"), "%.2f"));
+  }
+  fprintf(f, "walk-forward efficiency (OOS return per day / IS return per day): mean %s; "
+          "%lld of %lld test windows profitable\n",
+          cell(a[0], 32, jd(j, "wfe_mean"), "%.2f"),
+          (long long)json_integer_value(json_object_get(j, "windows_positive")),
+          (long long)json_integer_value(json_object_get(j, "windows_tested")));
+  fprintf(f, "\nparameter drift across windows (SD and mean step between windows, as a share of "
+          "the range)\n");
+  json_array_foreach(json_object_get(j, "drift"), i, w) {
+    double sd = jd(w, "sd_share"), stp = jd(w, "step_share");
+    fprintf(f, "  %-24s mean %-10.4g sd %5.1f%%  step %5.1f%%%s\n",
+            json_string_value(json_object_get(w, "name")), jd(w, "mean"), 100 * sd, 100 * stp,
+            stp > 0.25 ? "  (drifts)" : "");
+  }
+  json_t *m = json_object_get(st, "metrics");
+  if (m) {
+    fprintf(f, "\nstitched out-of-sample equity %s .. %s (%lld bars): %.2f -> %.2f\n",
+            json_string_value(json_object_get(st, "from")),
+            json_string_value(json_object_get(st, "to")),
+            (long long)json_integer_value(json_object_get(st, "bars")), jd(st, "start_cash"),
+            jd(st, "final_equity"));
+    fprintf(f, "  sharpe %.2f, total return %.2f%%, max drawdown %.2f%%, trades %.0f, profit "
+            "factor %s, buy-and-hold %.2f%%\n",
+            jd(m, "sharpe"), 100 * jd(m, "total_return"), 100 * jd(m, "max_drawdown"),
+            jd(m, "trades"), cell(a[0], 32, jd(m, "profit_factor"), "%.2f"),
+            100 * jd(st, "buy_hold_return"));
+    double wfe = jd(j, "wfe_mean"), ret = jd(m, "total_return"), bh = jd(st, "buy_hold_return");
+    if (isfinite(bh) && ret < bh)
+      fprintf(f, "  (buying and holding over the same spans returned %.2f%%: more than the "
+              "strategy)\n", 100 * bh);
+    fprintf(f, "verdict: %s\n",
+            ret <= 0 ? "out of sample the walk-forward loses money"
+            : !(wfe >= 0.5) ? "the in-sample results do not carry out of sample (mean WFE below 0.5)"
+            : jd(m, "sharpe") < 1 ? "out of sample it earns, with a Sharpe below 1"
+                                  : "out of sample it holds up (stitched Sharpe >= 1, mean WFE >= 0.5)");
+  } else {
+    fprintf(f, "\nno window had a complete trial to test out of sample\n");
+  }
+  json_decref(j);
+  return ferror(f) ? qt_err_set(err, QT_EIO, "walk-forward: write failed") : QT_OK;
+}
