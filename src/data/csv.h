@@ -28,6 +28,34 @@ typedef int (*qt__input_fn)(void *ud, qt__input *in, qt_err *err);
  * files are errors naming the file. */
 int qt__input_each(const char *path, qt__input_fn fn, void *ud, qt_err *err);
 
+/* One input document read in blocks (the streaming import): a plain file by
+ * read(), a gzip file by gzread, a zip entry by zip_fread, each with the
+ * decompressed-size limit of qt_import_max_decompressed.  name as in
+ * qt__input. */
+typedef struct qt__stream {
+  char name[512];
+  const char *path;
+  int fd;            /* plain: >= 0 */
+  void *gz;          /* gzip: gzFile */
+  void *zf;          /* zip entry: zip_file_t * */
+  size_t limit;      /* gzip and zip: at most this many bytes come out */
+  size_t total;      /* bytes read so far */
+  size_t declared;   /* zip: the entry's declared size */
+} qt__stream;
+
+/* Reads up to cap bytes into buf; *got = 0 at the end of the document.
+ * Fails naming the document: a read error, corrupt or truncated gzip or zip
+ * data, more than the limit. */
+int qt__stream_read(qt__stream *st, char *buf, size_t cap, size_t *got, qt_err *err);
+
+typedef int (*qt__stream_fn)(void *ud, qt__stream *st, qt_err *err);
+
+/* qt__input_each, but each document comes as a stream to read in blocks:
+ * memory stays at the reader's buffer whatever the file's size.  The same
+ * checks and messages (a directory, an empty file, a zip without a CSV, a
+ * zip entry's declared size over the limit before anything is read). */
+int qt__input_each_stream(const char *path, qt__stream_fn fn, void *ud, qt_err *err);
+
 /* A field of a split line: bytes [s, s+len) with quotes already removed
  * (a quoted field with "" escapes keeps them doubled: rare, and only used
  * for names). */
