@@ -24,7 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define IO_BUF ((size_t)256 << 10) /* per run reader and per column writer */
+#define IO_BUF ((size_t)256 << 10) /* the run writer and each column writer */
+#define RUN_BUF ((size_t)64 << 10) /* each run's reader: the merge holds one per run */
 
 /* ---------------------------------------------------------------- temp folder */
 
@@ -35,6 +36,8 @@ typedef struct spill_state {
   size_t *run_rows; /* rows in run k (file dir/run<k>) */
   int ncol;
   char *wbuf;       /* IO_BUF */
+  struct run_key *keys; /* sort scratch, kept from run to run */
+  size_t cap_keys;
 } spill_state;
 
 /* The folder that holds the catalog (where the temp folder goes). */
@@ -146,8 +149,14 @@ static int spill(qt__imp *s, qt_err *err) {
     return qt_err_set(err, QT_ENOMEM, "out of memory spilling rows");
   size_t n = t->n, cs = t->cap;
   int ncol = t->ncol, trades = t->kind == QT_KIND_TRADES;
-  keys = qt_malloc(n * sizeof *keys);
-  if (!keys) return qt_err_set(err, QT_ENOMEM, "out of memory sorting %zu rows", n);
+  if (sp->cap_keys < n) {
+    qt_free(sp->keys);
+    sp->cap_keys = 0;
+    if (!(sp->keys = qt_malloc(n * sizeof *sp->keys)))
+      return qt_err_set(err, QT_ENOMEM, "out of memory sorting %zu rows", n);
+    sp->cap_keys = n;
+  }
+  keys = sp->keys;
   int sorted = 1;
   for (size_t i = 0; i < n; i++) {
     keys[i].ts = (int64_t)t->v[i];
@@ -187,7 +196,6 @@ io:
   rc = qt_err_set(err, QT_EIO, "%s: write failed: %s", path, strerror(errno));
 fail:
   if (fd >= 0) close(fd);
-  qt_free(keys);
   return rc;
 }
 
@@ -247,7 +255,7 @@ static int source_next(source *so, int ncol, int trades, qt_err *err) {
     if (!so->left) return 0;
     size_t rb = (size_t)ncol * 8;
     if (so->pos + rb > so->have) {
-      size_t want = (IO_BUF / rb) * rb, got = 0;
+      size_t want = (RUN_BUF / rb) * rb, got = 0;
       if (want > so->left * rb) want = so->left * rb;
       while (got < want) {
         ssize_t r = read(so->fd, so->buf + got, want - got);
@@ -559,7 +567,7 @@ static int merge_runs(qt_catalog *cat, const char *symbol, qt_kind kind, spill_s
       rc = qt_err_set(err, QT_EIO, "%s: cannot read: %s", path, strerror(errno));
       goto fail;
     }
-    if (!(so->buf = qt_malloc(IO_BUF))) goto oom;
+    if (!(so->buf = qt_malloc(RUN_BUF))) goto oom;
   }
   for (int c = 0; c < ncol; c++) {
     char path[4200];
@@ -714,5 +722,6 @@ fail:
   if (sp.dir[0]) rm_tree(sp.dir);
   qt_free(sp.run_rows);
   qt_free(sp.wbuf);
+  qt_free(sp.keys);
   return rc;
 }
