@@ -79,23 +79,32 @@ static void sweep_stale(const char *parent) {
   closedir(d);
 }
 
+/* The runs' folder: beside the catalog (a catalog that does not exist yet
+ * stays so until the files parsed), or inside an existing catalog when its
+ * parent folder is not writable (names starting with '.' are not symbols). */
 static int make_dir(spill_state *sp, qt_err *err) {
   static unsigned counter; /* several imports of one process: distinct folders */
-  char parent[3900];
-  parent_of(sp->catalog, parent, sizeof parent);
-  sweep_stale(parent);
-  for (int tries = 0; tries < 100; tries++) {
-    unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-    snprintf(sp->dir, sizeof sp->dir, "%s/.qtune-import.%ld.%u", parent, (long)getpid(), n);
-    if (mkdir(sp->dir, 0700) == 0) return QT_OK;
-    if (errno != EEXIST) break;
+  char parent[3900], failed[4096] = "";
+  struct stat st;
+  int mk_errno = 0;
+  for (int where = 0; where < 2; where++) {
+    if (where == 0) parent_of(sp->catalog, parent, sizeof parent);
+    else if (stat(sp->catalog, &st) == 0 && S_ISDIR(st.st_mode))
+      snprintf(parent, sizeof parent, "%s", sp->catalog);
+    else break;
+    sweep_stale(parent);
+    for (int tries = 0; tries < 100; tries++) {
+      unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+      snprintf(sp->dir, sizeof sp->dir, "%s/.qtune-import.%ld.%u", parent, (long)getpid(), n);
+      if (mkdir(sp->dir, 0700) == 0) return QT_OK;
+      mk_errno = errno;
+      if (!failed[0]) snprintf(failed, sizeof failed, "%s", sp->dir);
+      if (errno != EEXIST) break;
+    }
   }
-  int e = errno;
-  char failed[4096];
-  snprintf(failed, sizeof failed, "%s", sp->dir);
   sp->dir[0] = '\0';
   return qt_err_set(err, QT_EIO, "%s: cannot create the import's temp folder: %s", failed,
-                    strerror(e));
+                    strerror(mk_errno));
 }
 
 static void file_of(const spill_state *sp, const char *what, size_t k, char *buf, size_t cap) {
