@@ -328,6 +328,63 @@ static void bad_rows(void) {
   compare_steps("empty", "bars", em, 1);
 }
 
+/* Each allocation of a streamed import fails in turn: QT_ENOMEM with a
+ * message, the stored series untouched and no temp folder left, until the
+ * import succeeds with the reference's bytes (a merge with stored rows,
+ * several runs).  Uses the files of bars_merge. */
+static void out_of_memory(void) {
+  char p1[256], p2[256], ref[200], cat[200], path[300];
+  path_of(p1, sizeof p1, "b1.csv"), path_of(p2, sizeof p2, "b2.csv.gz");
+  const char *f1[1] = {p1}, *f2[1] = {p2};
+  snprintf(ref, sizeof ref, "%s/oom_ref", root());
+  qt_import_opts o = qt_import_opts_default();
+  o.run_rows = 4;
+  o.block_bytes = 64;
+  ASSERT_TRUE(import_ref(ref, "SYM", f1, 1, &o).rc == QT_OK);
+  ASSERT_TRUE(import_ref(ref, "SYM", f2, 1, &o).rc == QT_OK);
+  int ok = 0;
+  long k;
+  for (k = 1; k < 2000 && !ok; k++) {
+    snprintf(cat, sizeof cat, "%s/oom_%ld", root(), k);
+    if (import_stream(cat, "SYM", f1, 1, &o).rc != QT_OK) {
+      QT_TEST_FAIL_("first import failed");
+      return;
+    }
+    snprintf(path, sizeof path, "%s/SYM/bars/data.qtc", cat);
+    size_t n0;
+    char *before = slurp(path, &n0);
+    qt_alloc_fail_at(k, 0);
+    outcome r = import_stream(cat, "SYM", f2, 1, &o);
+    qt_alloc_fail_at(0, 0);
+    if (r.rc == QT_OK) {
+      ok = 1;
+      expect_same_file(ref, cat, "SYM", "bars", "oom", (size_t)k);
+    } else {
+      EXPECT_EQ(r.rc, QT_ENOMEM);
+      EXPECT_TRUE(r.msg[0] != 0);
+      size_t n1;
+      char *after = slurp(path, &n1);
+      EXPECT_TRUE(after && n1 == n0 && !memcmp(before, after, n0));
+      free(after);
+    }
+    free(before);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cat);
+    if (system(cmd) != 0) QT_TEST_FAIL_("rm %s", cat);
+  }
+  EXPECT_TRUE(ok);
+  EXPECT_TRUE(k > 5); /* the sweep met allocations to fail */
+  char own[64];
+  snprintf(own, sizeof own, ".qtune-import.%ld.", (long)getpid());
+  DIR *d = opendir(root());
+  ASSERT_TRUE(d != NULL);
+  struct dirent *de;
+  int left = 0;
+  while ((de = readdir(d)) != NULL) left += !strncmp(de->d_name, own, strlen(own));
+  closedir(d);
+  EXPECT_EQ(left, 0);
+}
+
 /* ---- memory: peak RSS follows the run and block sizes, not the file ---- */
 
 static long status_kb(const char *field) {
@@ -407,4 +464,4 @@ static void cleanup(void) {
   if (system(cmd) != 0) fprintf(stderr, "  could not remove %s\n", root());
 }
 
-QT_TESTS(T(bars_merge), T(trades_and_quotes), T(bad_rows), T(stale_temp_folders), T(peak_rss_follows_chunks), T(cleanup))
+QT_TESTS(T(bars_merge), T(trades_and_quotes), T(bad_rows), T(stale_temp_folders), T(out_of_memory), T(peak_rss_follows_chunks), T(cleanup))
