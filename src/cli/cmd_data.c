@@ -57,10 +57,7 @@ static int data_import(int argc, char **argv) {
   const char **files = calloc((size_t)argc, sizeof *files);
   size_t n_files = 0;
   int rc = CLI_ERROR;
-  qt_catalog *cat = NULL;
-  qt_import im;
   qt_err e = {0};
-  memset(&im, 0, sizeof im);
   if (!files) return cli_failf("out of memory");
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
@@ -127,8 +124,6 @@ static int data_import(int argc, char **argv) {
          st->rows_kept, st->stored_before, mr == QT_DONE ? "unchanged" : "written");
   rc = CLI_OK;
 done:
-  qt_import_fini(&im);
-  qt_catalog_close(cat);
   free(files);
   return rc;
 }
