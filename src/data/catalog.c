@@ -335,7 +335,7 @@ static int map_file(const char *path, qt_kind kind, int verify, void **out_base,
     goto fail;
   }
   len = (size_t)st.st_size;
-  base = mmap(NULL, len, PROT_READ, MAP_PRIVATE | (verify ? MAP_POPULATE : 0), fd, 0);
+  base = mmap(NULL, len, PROT_READ, MAP_PRIVATE | (verify == 1 ? MAP_POPULATE : 0), fd, 0);
   if (base == MAP_FAILED) {
     rc = qt_err_set(err, QT_EIO, "%s: cannot map: %s", path, strerror(errno));
     goto fail;
@@ -369,7 +369,22 @@ static int map_file(const char *path, qt_kind kind, int verify, void **out_base,
   if (verify) {
     lane_hash h;
     lh_init(&h);
-    lh_update(&h, (const char *)base + QTC_HEADER, hd->payload_len);
+    if (verify == 1) {
+      lh_update(&h, (const char *)base + QTC_HEADER, hd->payload_len);
+    } else {
+      /* verify == 2 (a streaming merge): hashed window by window, each
+       * window's pages dropped after it (clean file pages: they refault
+       * from the page cache), so the check does not hold the file in RSS */
+      const size_t win = (size_t)8 << 20;
+      const char *p = (const char *)base + QTC_HEADER;
+      for (size_t off = 0; off < hd->payload_len; off += win) {
+        size_t n = hd->payload_len - off < win ? hd->payload_len - off : win;
+        lh_update(&h, p + off, n);
+        uintptr_t a = ((uintptr_t)(p + off) + 4095) & ~(uintptr_t)4095;
+        uintptr_t e = (uintptr_t)(p + off + n) & ~(uintptr_t)4095;
+        if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+      }
+    }
     if (hd->payload_len % 32 || lh_final(&h) != hd->checksum) {
       rc = qt_err_set(err, QT_EPARSE, "%s: corrupt data (checksum mismatch)", path);
       goto fail;
@@ -385,7 +400,15 @@ fail:
   return rc;
 }
 
+static int get_any_v(qt_catalog *c, const char *symbol, qt_kind kind, int verify, qt_import *out,
+                     qt_err *err);
+
 static int get_any(qt_catalog *c, const char *symbol, qt_kind kind, qt_import *out, qt_err *err) {
+  return get_any_v(c, symbol, kind, c->verify, out, err);
+}
+
+static int get_any_v(qt_catalog *c, const char *symbol, qt_kind kind, int verify, qt_import *out,
+                     qt_err *err) {
   char path[4096];
   memset(out, 0, sizeof *out);
   out->kind = kind;
@@ -394,7 +417,7 @@ static int get_any(qt_catalog *c, const char *symbol, qt_kind kind, qt_import *o
   void *base;
   size_t len;
   const qtc_header *hd;
-  rc = map_file(path, kind, c->verify, &base, &len, &hd, err);
+  rc = map_file(path, kind, verify, &base, &len, &hd, err);
   if (rc) return rc;
   char *b = base;
   size_t n = (size_t)hd->n_rows;
@@ -759,7 +782,7 @@ int qt__catalog_lock(qt_catalog *c, const char *symbol, qt_kind kind, int *out_f
 void qt__catalog_unlock(int fd) { unlock_series(fd); }
 
 int qt__catalog_get(qt_catalog *c, const char *symbol, qt_kind kind, qt_import *out, qt_err *err) {
-  return get_any(c, symbol, kind, out, err);
+  return get_any_v(c, symbol, kind, c->verify ? 2 : 0, out, err);
 }
 
 /* Whether the payloads of two open catalog files of len bytes are equal. */

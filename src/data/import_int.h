@@ -80,7 +80,9 @@ int qt__import_buffer(const char *name, const char *buf, size_t len, const qt_im
                       qt_import *out, qt_err *err);
 
 /* The catalog's pieces the streaming import (import_stream.c) writes with:
- * the series' write lock, a stored series (mapped, checksum verified), and
+ * the series' write lock, a stored series (mapped, not populated, checksum
+ * verified window by window with the pages dropped behind: the reader may
+ * drop what it has read with madvise(MADV_DONTNEED)), and
  * the writer of a series from one file per column (rows * 8 bytes, 1 for the
  * trades' buyer_is_maker), each read from offset 0: the header, the columns
  * padded to 64 bytes, the checksum, fsync, rename.  QT_DONE when the

@@ -11,7 +11,9 @@
  * other row counted a duplicate when equal to it, else replaced); trades
  * and quotes drop a row that repeats an earlier row of its key exactly.
  * The counts equal the two-step path's: the per-key comparisons are the
- * same, only done once.  Small imports (one run) take that path itself. */
+ * same, only done once.  Even an import of one run streams its merge, so a
+ * day appended to years of stored rows does not load them into memory;
+ * funding series (three rows a day) take the in-memory path itself. */
 #include "data/import_int.h"
 
 #include <dirent.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -255,10 +258,45 @@ static size_t stored_n(const qt_import *im) {
                                                                              : im->quotes.n;
 }
 
+/* Drops the stored columns' pages before row i (read already): the map of
+ * a large stored series never stays resident as a whole. */
+static void stored_drop(const qt_import *im, size_t i) {
+  const void *p[QT__MAX_COLS];
+  size_t elem[QT__MAX_COLS], n = 0;
+  switch (im->kind) {
+  case QT_KIND_BARS: {
+    const qt_bars *b = &im->bars;
+    const void *q[10] = {b->ts_ms, b->open, b->high, b->low, b->close, b->volume,
+                         b->quote_volume, b->trade_count, b->taker_buy_base, b->taker_buy_quote};
+    memcpy(p, q, sizeof q), n = 10;
+    break;
+  }
+  case QT_KIND_TRADES: {
+    const qt_trades *t = &im->trades;
+    const void *q[5] = {t->ts_ms, t->id, t->price, t->qty, t->buyer_is_maker};
+    memcpy(p, q, sizeof q), n = 5;
+    break;
+  }
+  default: {
+    const qt_quotes *x = &im->quotes;
+    const void *q[5] = {x->ts_ms, x->bid, x->bid_qty, x->ask, x->ask_qty};
+    memcpy(p, q, sizeof q), n = 5;
+    break;
+  }
+  }
+  for (size_t c = 0; c < n; c++) {
+    elem[c] = im->kind == QT_KIND_TRADES && c == 4 ? 1 : 8;
+    uintptr_t a = ((uintptr_t)p[c] + 4095) & ~(uintptr_t)4095;
+    uintptr_t e = ((uintptr_t)p[c] + i * elem[c]) & ~(uintptr_t)4095;
+    if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+  }
+}
+
 /* Loads the source's next row into cur; 0 when it has none, < 0 on error. */
 static int source_next(source *so, int ncol, int trades, qt_err *err) {
   if (so->stored) {
     if (so->si >= stored_n(so->stored)) return 0;
+    if (so->si && so->si % 65536 == 0) stored_drop(so->stored, so->si);
     stored_row(so->stored, so->si++, so->cur);
   } else {
     if (!so->left) return 0;
@@ -703,8 +741,8 @@ int qt_import_into_catalog(const char *dir, const char *symbol, const char *cons
     goto fail;
   }
   out->kind = (qt_kind)s.kind;
-  if (sp.n_runs == 0) {
-    /* one run's worth: the in-memory import and merge, as they are */
+  if (s.kind == QT_KIND_FUNDING) {
+    /* funding (a few rows a day): the in-memory import and merge, as they are */
     if ((rc = qt__table_finish(&s.t, &im, &s.st, err)) != 0) goto fail;
     im.stats = s.st;
     out->imported = im.stats.rows_kept;

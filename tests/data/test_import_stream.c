@@ -458,10 +458,34 @@ static void peak_rss_follows_chunks(void) {
   EXPECT_TRUE(b * 10 <= a * 12); /* twice the file: at most 20% more memory */
 }
 
+/* Appending to a stored series: the peak does not follow the stored rows
+ * (300,000 or 600,000 stored, 100,000 appended after them). */
+static void peak_rss_follows_chunks_not_stored(void) {
+  char p[256], line[256];
+  path_of(p, sizeof p, "tail.csv");
+  FILE *f = fopen(p, "w");
+  ASSERT_TRUE(f != NULL);
+  for (size_t i = 0; i < 100000; i++) {
+    size_t l = kline(line, sizeof line, (int64_t)(700000 + i), 100 + (double)(i % 1000) / 10);
+    if (fwrite(line, 1, l, f) != l) abort();
+  }
+  ASSERT_TRUE(fclose(f) == 0);
+  size_t r1 = 0, r2 = 0;
+  long a = import_peak("tail.csv", "big1", &r1); /* the catalogs of peak_rss_follows_chunks */
+  long b = import_peak("tail.csv", "big2", &r2);
+  fprintf(stderr, "  append peak RSS growth: onto 300000 rows %ld kB, onto 600000 rows %ld kB\n", a,
+          b);
+  ASSERT_TRUE(a > 0 && b > 0);
+  EXPECT_EQ(r1, 400000);
+  EXPECT_EQ(r2, 700000);
+  EXPECT_TRUE(b * 10 <= a * 12);
+}
+
 static void cleanup(void) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", root());
   if (system(cmd) != 0) fprintf(stderr, "  could not remove %s\n", root());
 }
 
-QT_TESTS(T(bars_merge), T(trades_and_quotes), T(bad_rows), T(stale_temp_folders), T(out_of_memory), T(peak_rss_follows_chunks), T(cleanup))
+QT_TESTS(T(bars_merge), T(trades_and_quotes), T(bad_rows), T(stale_temp_folders), T(out_of_memory), T(peak_rss_follows_chunks), T(peak_rss_follows_chunks_not_stored),
+         T(cleanup))
