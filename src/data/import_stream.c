@@ -84,17 +84,20 @@ static void sweep_stale(const char *parent) {
 
 /* The runs' folder: beside the catalog (a catalog that does not exist yet
  * stays so until the files parsed), or inside an existing catalog when its
- * parent folder is not writable (names starting with '.' are not symbols). */
+ * parent folder is not writable (names starting with '.' are not symbols),
+ * or in $TMPDIR (/tmp) when neither exists yet. */
 static int make_dir(spill_state *sp, qt_err *err) {
   static unsigned counter; /* several imports of one process: distinct folders */
   char parent[3900], failed[4096] = "";
   struct stat st;
   int mk_errno = 0;
-  for (int where = 0; where < 2; where++) {
+  for (int where = 0; where < 3; where++) {
     if (where == 0) parent_of(sp->catalog, parent, sizeof parent);
-    else if (stat(sp->catalog, &st) == 0 && S_ISDIR(st.st_mode))
+    else if (where == 1 && stat(sp->catalog, &st) == 0 && S_ISDIR(st.st_mode))
       snprintf(parent, sizeof parent, "%s", sp->catalog);
-    else break;
+    else if (where == 2) /* a catalog whose folders do not exist yet */
+      snprintf(parent, sizeof parent, "%s", getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    else continue;
     sweep_stale(parent);
     for (int tries = 0; tries < 100; tries++) {
       unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);

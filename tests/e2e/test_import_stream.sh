@@ -4,8 +4,9 @@
 # so it goes through the temp runs and the sorted merge: the counts, the
 # catalog's rows and interval, an overlapping second file merged with the
 # stored rows (replaced and duplicate counts), the unchanged re-import, the
-# same backtest as the in-memory path gives (a catalog of the same rows made
-# from two files of under one run each), and no temp folder left behind.
+# same catalog bytes from the same rows imported as two halves in the other
+# order, a catalog in folders that do not exist yet, and no temp folder left
+# behind.  (tests/data/test_import_stream.c compares with the in-memory path.)
 source "$(dirname "$0")/lib.sh"
 PY=${PYTHON:-python3}
 "$PY" - "$TMP" <<'PYEOF'
@@ -19,7 +20,7 @@ with open(sys.argv[1] + '/big.csv', 'w') as f:
 # the last 1,000 minutes again, 400 of them with new closes, and 1,000 more
 with open(sys.argv[1] + '/more.csv', 'w') as f:
     f.writelines(line(i, 100 + (i % 997) / 10 + (1 if i % 5 < 2 else 0)) for i in range(1099000, 1101000))
-# the same rows in two halves of under one run each (the in-memory path)
+# the same rows in two halves of under one run each
 with open(sys.argv[1] + '/half1.csv', 'w') as f:
     f.writelines(line(i, 100 + (i % 997) / 10) for i in range(550000))
 with open(sys.argv[1] + '/half2.csv', 'w') as f:
@@ -39,10 +40,16 @@ contains "info rows and interval" "$TMP/out" '"rows":1101000'
 contains "info interval" "$TMP/out" '"interval_ms":60000'
 check "no temp folder left" [ -z "$(find "$TMP" -maxdepth 2 -name '.qtune-import.*')" ]
 
+# a catalog whose folders do not exist yet: the runs go to $TMPDIR, the folders are made
+check_exit "import into new nested folders" 0 env TMPDIR="$TMP" "$QTUNE" data import \
+  --catalog "$TMP/x/y/cat" --symbol BIG "$TMP/more.csv"
+contains "nested import written" "$TMP/out" "now 2000 rows (was 0): written"
+check "nested: no temp folder left" [ -z "$(find "$TMP" -maxdepth 3 -name '.qtune-import.*')" ]
+
 M="$TMP/mem"
-check_exit "halves (in memory)" 0 "$QTUNE" data import --catalog "$M" --symbol BIG "$TMP/half2.csv"
-check_exit "halves (in memory) 2" 0 "$QTUNE" data import --catalog "$M" --symbol BIG "$TMP/half1.csv"
-check_exit "the last file (in memory)" 0 "$QTUNE" data import --catalog "$M" --symbol BIG "$TMP/more.csv"
-check "streamed and in-memory catalogs hold the same bytes" \
+check_exit "second half first" 0 "$QTUNE" data import --catalog "$M" --symbol BIG "$TMP/half2.csv"
+check_exit "then the first half" 0 "$QTUNE" data import --catalog "$M" --symbol BIG "$TMP/half1.csv"
+check_exit "then the overlapping file" 0 "$QTUNE" data import --catalog "$M" --symbol BIG "$TMP/more.csv"
+check "one file or two halves: the same catalog bytes" \
   cmp -s "$C/BIG/bars/data.qtc" "$M/BIG/bars/data.qtc"
 finish
