@@ -446,8 +446,9 @@ typedef struct qt_import_summary {
  * every file parsed) under symbol: the result of qt_import_files followed by
  * qt_catalog_merge (the same rules, counts and messages), streamed: each
  * document is read in blocks, its rows sorted in runs spilled to temp files
- * in a folder beside the catalog (".qtune-import.<pid>.<n>", removed at the
- * end; one a killed import left is removed by the next import there), and
+ * in a folder beside the catalog (".qtune-import.<pid>.<n>"; inside it or in
+ * $TMPDIR as fallbacks; removed at the end, and one a killed import left is
+ * removed by the next import there), and
  * the runs and the stored series merged in one sorted pass into the new
  * catalog file, under the series' lock, written to a temp name and renamed.
  * Returns QT_OK when written, QT_DONE when the catalog already held exactly
