@@ -227,10 +227,28 @@ typedef struct qt_market_opts {
   double lot_size, tick_size;           /* NaN: not given */
   int want_second;       /* load "<S>.B" as instrument 1 (QT_NEEDS_SECOND) */
   int allow_dirty;       /* 1: a series failing the load checks is used (with a warning) */
+  unsigned series;       /* QT_SERIES_* of a catalog loaded beside the bars (always
+                          * loaded); default QT_SERIES_ALL, qt_market_series_for
+                          * gives what a run needs */
 } qt_market_opts;
 
-/* Nothing set: no source, no symbols, the fee/lot/tick overrides NaN. */
+/* The series of a catalog symbol besides its bars, as a mask. */
+#define QT_SERIES_FUNDING 1u
+#define QT_SERIES_QUOTES 2u
+#define QT_SERIES_TRADES 4u
+#define QT_SERIES_ALL (QT_SERIES_FUNDING | QT_SERIES_QUOTES | QT_SERIES_TRADES)
+
+/* Nothing set: no source, no symbols, the fee/lot/tick overrides NaN, every
+ * series (QT_SERIES_ALL). */
 QT_API qt_market_opts qt_market_opts_default(void);
+/* The series a run of strategy s with engine options eo reads, for
+ * qt_market_opts.series: funding always (small, and a cost of every perp
+ * whatever the strategy), quotes when s has QT_NEEDS_QUOTES or
+ * QT_WANTS_QUOTES, trades when eo->fill_on_trades.  A series left out is
+ * neither mapped nor checksummed, and the run sees none (a bars-only run's
+ * results are the same either way).  s NULL: QT_SERIES_ALL; eo NULL: no
+ * fills on trades. */
+QT_API unsigned qt_market_series_for(const qt_strategy_vtbl *s, const qt_engine_opts *eo);
 /* Sets the symbols from a list "A" or "A,B" (spaces trimmed).  Refuses a
  * second call (the symbols are given once), an empty name, a duplicate, a
  * name longer than QT_MARKET_SYMBOL_MAX and more than QT_MARKET_MAX_SYMBOLS. */

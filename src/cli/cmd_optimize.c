@@ -845,6 +845,7 @@ int cmd_optimize(int argc, char **argv) {
    * the study exists, so a failed set-up leaves no empty study behind */
   if (strat) {
     a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0 || strat->n_instruments > 1;
+    a.mo.series = qt_market_series_for(strat, &a.eo); /* only the series the run reads */
     if (holdout) {
       /* the whole market first, for the split; the study then loads (and pins)
        * only the bars before it, so nothing held out reaches a trial */
