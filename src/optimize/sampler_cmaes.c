@@ -506,4 +506,4 @@ oom:
 }
 
 const qt_sampler_vtbl qt_sampler_cmaes = {QT_SAMPLER_ABI, "cmaes", cma_create, cma_propose, NULL,
-                                          cma_destroy};
+                                          cma_destroy, 1};

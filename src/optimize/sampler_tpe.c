@@ -890,7 +890,7 @@ static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, dou
 }
 
 const qt_sampler_vtbl qt_sampler_tpe = {QT_SAMPLER_ABI, "tpe", tpe_create, tpe_propose, NULL,
-                                        tpe_destroy};
+                                        tpe_destroy, 1};
 
 double qt__tpe_log_density(void *self, int group, size_t k, double x) {
   tpe_self *s = self;
