@@ -544,6 +544,13 @@ QT_API int qt_pareto_crowding(const double *f, size_t m, const size_t *idx, size
 QT_API int qt_hypervolume(const double *f, size_t n, size_t m, const double *ref,
                           double *out_hv, qt_err *err);
 
+/* A benchmark problem with several objectives at u[0..n) in [0,1]^n:
+ * "zdt1", "zdt2" (2 objectives, n >= 2), "dtlz2" (2), "dtlz2_3" (3, n >= 3),
+ * all minimized; the values into out_f, their count into *out_m.
+ * QT_EINVAL for an unknown name or n out of 1..256 (see mo_functions.c). */
+QT_API int qt_mo_function(const char *name, const double *u, size_t n, double *out_f,
+                          size_t *out_m);
+
 /* The study's objectives (1..3) and, for trial i (trial_info order), each
  * objective's value in its own direction (the raw metric) into out[0..n);
  * returns 1 when the trial is complete with every value finite, else 0. */
