@@ -567,6 +567,10 @@ QT_API int qt_study_pareto_front(const qt_study *st, size_t *out_idx, size_t cap
  * the objective's range (by 10% of |value|, at least 1e-9, when every value
  * is equal).  Returns 0 with out unset when no trial qualifies. */
 QT_API int qt_study_ref_point(const qt_study *st, double *out_ref);
+/* Parses "v1,v2[,v3]" (one finite number per objective, in each one's own
+ * direction) into out_ref.  QT_EPARSE naming the bad value or the count. */
+QT_API int qt_study_parse_ref_point(const qt_study *st, const char *s, double *out_ref,
+                                    qt_err *err);
 /* The hypervolume of trials idx[0..n) against ref (each objective's own
  * direction, as qt_study_ref_point gives).  QT_EINVAL, QT_ENOMEM. */
 QT_API int qt_study_hypervolume(const qt_study *st, const size_t *idx, size_t n,

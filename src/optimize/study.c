@@ -4,6 +4,7 @@
  * on open and sync) so the sampler history and the score normalization
  * continue across processes and restarts.  One mutex guards it all. */
 #include "study_int.h"
+#include "optimize/sampler_int.h" /* qt_sampler_nsgaii */
 
 #include <jansson.h>
 #include <math.h>
@@ -289,7 +290,8 @@ static int config_json(const qt_study_opts *o, char **out_cfg, qt_err *err) {
     goto fail;
   }
   json_object_set_new(c, "seed", json_integer((json_int_t)o->seed));
-  json_object_set_new(c, "sampler", json_string(o->sampler ? o->sampler->name : "tpe"));
+  json_object_set_new(c, "sampler", json_string(o->sampler ? o->sampler->name
+                                       : qt_goal_n_objectives(&o->goal) > 1 ? "nsgaii" : "tpe"));
   json_t *so = json_object();
   for (const qt_kv *kv = o->sampler_opts; so && kv && kv->key; kv++)
     json_object_set_new(so, kv->key, json_string(kv->val));
@@ -431,8 +433,9 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
     if (!st->created && (!st->svt || !opts) &&
         (r = stored_sampler(st, kv, &opts, &stored, err)) != 0)
       goto fail;
-    if (!st->svt) st->svt = &qt_sampler_tpe;
     size_t nobj = qt_goal_n_objectives(&st->goal);
+    /* Optuna's defaults: TPE for one objective, NSGA-II for several */
+    if (!st->svt) st->svt = nobj > 1 ? &qt_sampler_nsgaii : &qt_sampler_tpe;
     if (nobj > 1 && (size_t)(st->svt->objectives > 1 ? st->svt->objectives : 1) < nobj) {
       char names[256] = "";
       for (size_t i = 0; qt_sampler_at(i); i++)

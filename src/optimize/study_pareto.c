@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The minimized values of the qualifying trials (feasible, complete,
@@ -118,4 +119,22 @@ int qt_study_hypervolume(const qt_study *st, const size_t *idx, size_t n, const 
   int rc = qt_hypervolume(f, k, m, r, out_hv, err);
   qt_free(f);
   return rc;
+}
+
+int qt_study_parse_ref_point(const qt_study *st, const char *s, double *out_ref, qt_err *err) {
+  size_t m = qt_study_n_objectives(st), k = 0;
+  const char *p = s;
+  for (;;) {
+    char *end;
+    double v = strtod(p, &end);
+    if (end == p || !isfinite(v) || (*end && *end != ','))
+      return qt_err_set(err, QT_EPARSE, "--ref-point '%s': value %zu is not a finite number", s,
+                        k + 1);
+    if (k == m) break;
+    out_ref[k++] = v;
+    if (!*end && k == m) return QT_OK;
+    if (!*end) break;
+    p = end + 1;
+  }
+  return qt_err_set(err, QT_EPARSE, "--ref-point '%s': %zu objectives need %zu values", s, m, m);
 }
