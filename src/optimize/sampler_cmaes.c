@@ -50,6 +50,7 @@ typedef struct cma_gen {
   double *x;                       /* lam x n: the candidates in internal form */
   double *fp;                      /* lam x 3: number, state, value of its trials */
   int complete;                    /* fp is set */
+  long *cl;                        /* lam: once complete, the history index of each candidate */
   double blk[];
 } cma_gen;
 
@@ -68,6 +69,7 @@ typedef struct cma_self {
    * that an appended history costs a comparison and an insertion */
   double *hkey;
   int64_t *hnum;
+  const double **hx; /* the params pointer of each row as last seen */
   size_t *hord, hn, hcap;
   qt__dimx dx[];
 } cma_self;
@@ -179,8 +181,9 @@ static void cma_sample(const cma_self *s, const cma_gen *g, qt_rng *r, double *y
 static cma_gen *gen_alloc(const cma_self *s, size_t lam) {
   size_t nc = s->nc;
   size_t nd = 5 * nc + 2 * nc * nc + lam * nc + lam * s->n + 3 * lam;
-  cma_gen *g = qt_calloc(1, sizeof *g + nd * sizeof(double));
+  cma_gen *g = qt_calloc(1, sizeof *g + nd * sizeof(double) + lam * sizeof(long));
   if (!g) return NULL;
+  g->cl = (long *)(g->blk + nd);
   double *p = g->blk;
   g->m = p, p += nc;
   g->ps = p, p += nc;
@@ -536,6 +539,7 @@ static void cma_destroy(void *self) {
   qt_free(s->hkey);
   qt_free(s->hnum);
   qt_free(s->hord);
+  qt_free(s->hx);
   qt_free(s->ci);
   qt_free(s);
 }
@@ -558,14 +562,21 @@ static void key_of(const cma_self *s, const double *x, double *key) {
 
 /* Brings the key cache up to the history: keeps the prefix that is unchanged
  * (same numbers and params), then inserts the rest in order. */
-static int sync_history(cma_self *s, const qt_trial_view *h, size_t n) {
+static int sync_history(cma_self *s, const qt_trial_view *h, size_t n, size_t *out_same) {
   size_t nc = s->nc, p = 0;
   double key[64];
+  /* a row with the number and the params pointer of last time is the same
+   * row (a trial's params never change once claimed: the study keeps them
+   * in place); a new pointer has its params compared */
   while (p < s->hn && p < n && s->hnum[p] == h[p].number) {
-    key_of(s, h[p].x, key);
-    if (memcmp(key, s->hkey + p * nc, nc * sizeof *key)) break;
+    if (h[p].x != s->hx[p]) {
+      key_of(s, h[p].x, key);
+      if (memcmp(key, s->hkey + p * nc, nc * sizeof *key)) break;
+      s->hx[p] = h[p].x;
+    }
     p++;
   }
+  *out_same = p; /* rows [0, p) are as the last proposal saw them */
   if (p < s->hn) { /* another history: drop the rows past the common prefix */
     size_t k = 0;
     for (size_t i = 0; i < s->hn; i++)
@@ -583,12 +594,16 @@ static int sync_history(cma_self *s, const qt_trial_view *h, size_t n) {
     size_t *no = qt_realloc(s->hord, cap * sizeof *no);
     if (!no) return QT_ENOMEM;
     s->hord = no;
+    const double **nx = qt_realloc(s->hx, cap * sizeof *nx);
+    if (!nx) return QT_ENOMEM;
+    s->hx = nx;
     s->hcap = cap;
   }
   for (size_t i = s->hn; i < n; i++) {
     double *k = s->hkey + i * nc;
     key_of(s, h[i].x, k);
     s->hnum[i] = h[i].number;
+    s->hx[i] = h[i].x;
     size_t lo = 0, hi = i; /* after the equal ones */
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
@@ -635,7 +650,8 @@ static int cma_propose(void *self, const qt_trial_view *done, size_t n_done, dou
   }
   int rc = QT_OK;
   unsigned char *used = qt_calloc(n_done ? n_done : 1, 1);
-  if (!used || sync_history(s, done, n_done)) goto oom;
+  size_t same = 0;
+  if (!used || sync_history(s, done, n_done, &same)) goto oom;
   if (s->n_gens == 0) {
     if (s->cap_gens == 0) {
       s->gens = qt_calloc(8, sizeof *s->gens);
@@ -654,9 +670,17 @@ static int cma_propose(void *self, const qt_trial_view *done, size_t n_done, dou
   for (;; gi++) {
     cma_gen *g = s->gens[gi];
     size_t lam = g->lam;
-    int complete = 1;
+    int complete = 1, reuse = g->complete;
+    /* a complete generation whose trials the history still holds at the same
+     * rows keeps its claims: the earliest matching rows cannot change */
+    for (size_t i = 0; reuse && i < lam; i++) reuse = g->cl[i] >= 0 && (size_t)g->cl[i] < same;
     for (size_t i = 0; i < lam; i++) {
-      cl[i] = claim(s, used, g->x + i * s->n);
+      if (reuse) {
+        cl[i] = g->cl[i];
+        used[cl[i]] = 1;
+      } else {
+        cl[i] = claim(s, used, g->x + i * s->n);
+      }
       if (cl[i] < 0 || done[cl[i]].state == QT_TRIAL_RUNNING) {
         complete = 0;
         continue;
@@ -668,6 +692,7 @@ static int cma_propose(void *self, const qt_trial_view *done, size_t n_done, dou
       fp[3 * i + 2] = t->value;
     }
     if (!complete) break;
+    memcpy(g->cl, cl, lam * sizeof *cl);
     if (gi + 1 < s->n_gens && fp_equal(g, fp, lam)) continue; /* cached */
     if (s->n_gens >= s->cap_gens) {
       cma_gen **ng = qt_realloc(s->gens, 2 * s->cap_gens * sizeof *ng);

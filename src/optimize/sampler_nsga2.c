@@ -13,8 +13,10 @@
  * parents of generation g+1 are the elite of generation g's complete trials
  * together with generation g's parents.  Running trials are never parents
  * (no constant liar is needed: parallel asks with the same history get
- * different random streams).  Every proposal recomputes the generations:
- * at most 2 x population rows are sorted per generation. */
+ * different random streams).  The parents after each generation are
+ * cached with a copy of the rows they came from (number, violation,
+ * values, params): a proposal compares the history with the copy and
+ * recomputes only the generations from the first row that differs. */
 #include "optimize/sampler_int.h"
 
 #include <math.h>
@@ -22,11 +24,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the selection sees of one trial. */
+typedef struct ns_ind {
+  const double *x, *f; /* params; m values to minimize */
+  double viol;         /* 0 feasible */
+} ns_ind;
+
 typedef struct ns_self {
   size_t n, n_free, pop;
   double mutation_prob, crossover_prob, swapping_prob, eta; /* NaN: the default */
   int sbx;
   qt__prop_rng prng;
+  /* the cache: rows (number, violation, m values, n params) of the complete
+   * trials last seen, in history order; the parents after each of the
+   * first n_gc generations (pop indices into those rows each) */
+  size_t m, cn, ccap, n_gc, gcap;
+  double *crow;
+  const double **cx; /* the params pointer of each cached row */
+  size_t *gpar;
+  ns_ind *ind;
+  size_t ind_cap;
   qt__dimx dx[];
 } ns_self;
 
@@ -87,13 +104,15 @@ fail:
   return rc;
 }
 
-static void ns_destroy(void *self) { qt_free(self); }
-
-/* What the selection sees of one trial. */
-typedef struct ns_ind {
-  const double *x, *f; /* params; m values to minimize */
-  double viol;         /* 0 feasible */
-} ns_ind;
+static void ns_destroy(void *self) {
+  ns_self *s = self;
+  if (!s) return;
+  qt_free(s->crow);
+  qt_free(s->cx);
+  qt_free(s->gpar);
+  qt_free(s->ind);
+  qt_free(s);
+}
 
 static int ind_dominates(const ns_ind *a, const ns_ind *b, size_t m) {
   if (a->viol == 0 && b->viol == 0) return qt_pareto_dominates(a->f, b->f, m);
@@ -257,6 +276,30 @@ static void child_of(const ns_self *s, const ns_work *w, int multi, qt_rng *r, d
   }
 }
 
+/* Row width of the cache for m values. */
+static size_t row_w(const ns_self *s, size_t m) { return 2 + m + s->n; }
+
+static void row_put(const ns_self *s, size_t m, double *row, int64_t number, const ns_ind *d) {
+  row[0] = (double)number;
+  row[1] = d->viol;
+  memcpy(row + 2, d->f, m * sizeof *row);
+  memcpy(row + 2 + m, d->x, s->n * sizeof *row);
+}
+
+/* 1 when the row is as cached: number, violation and values compared, the
+ * params by pointer first (a trial's params never change in place once
+ * claimed: the study keeps them where they are), else by content. */
+static int row_same(ns_self *s, size_t m, size_t i, int64_t number, const ns_ind *d) {
+  const double *row = s->crow + i * row_w(s, m);
+  if (row[0] != (double)number || memcmp(row + 1, &d->viol, sizeof d->viol)) return 0;
+  for (size_t k = 0; k < m; k++)
+    if (memcmp(row + 2 + k, d->f + k, sizeof *row)) return 0;
+  if (s->cx[i] == d->x) return 1;
+  if (memcmp(row + 2 + m, d->x, s->n * sizeof *row)) return 0;
+  s->cx[i] = d->x;
+  return 1;
+}
+
 static int ns_propose(void *self, const qt_trial_view *done, size_t n_done, double *out_x,
                       qt_err *err) {
   ns_self *s = self;
@@ -271,28 +314,28 @@ static int ns_propose(void *self, const qt_trial_view *done, size_t n_done, doub
       w.m = done[t].n_values;
       break;
     }
-  /* generations: complete trials in history order, pop to a generation */
-  size_t n_ind = 0, P = s->pop;
-  w.ind = qt_malloc((n_done ? n_done : 1) * sizeof *w.ind);
-  size_t cap = 2 * P;
-  w.pool = qt_malloc(cap * sizeof *w.pool);
-  w.par = qt_malloc(cap * sizeof *w.par);
-  w.rank = qt_malloc(cap * sizeof *w.rank);
-  w.order = qt_malloc(cap * sizeof *w.order);
-  w.f = qt_malloc(cap * w.m * sizeof *w.f);
-  w.viol = qt_malloc(cap * sizeof *w.viol);
-  w.crowd = qt_malloc(cap * sizeof *w.crowd);
+  size_t P = s->pop, cap = 2 * P, m = w.m, n_ind = 0;
   int rc = QT_OK;
-  if (!w.ind || !w.pool || !w.par || !w.rank || !w.order || !w.f || !w.viol || !w.crowd) goto oom;
+  int64_t *num = NULL; /* the trial number of each row, for the cache */
+  if (n_done > s->ind_cap) {
+    ns_ind *ni = qt_realloc(s->ind, n_done * sizeof *ni);
+    if (!ni) goto oom;
+    s->ind = ni;
+    s->ind_cap = n_done;
+  }
+  w.ind = s->ind;
+  num = qt_malloc((n_done ? n_done : 1) * sizeof *num);
+  if (!num) goto oom;
   for (size_t t = 0; t < n_done; t++) {
     const qt_trial_view *v = &done[t];
     if (v->state != QT_TRIAL_COMPLETE || !v->x) continue;
-    const double *f = v->values && v->n_values >= w.m ? v->values : NULL;
-    if (!f && w.m == 1) f = &v->value;
+    const double *f = v->values && v->n_values >= m ? v->values : NULL;
+    if (!f && m == 1) f = &v->value;
     if (!f) continue;
     /* a single-objective study's infeasible trial has value +inf: feasible
      * ones rank first through the values; the violation orders the rest */
     double viol = v->feasible ? 0 : (v->violation > 0 ? v->violation : INFINITY);
+    num[n_ind] = v->number;
     w.ind[n_ind++] = (ns_ind){v->x, f, viol};
   }
   size_t n_gen = n_ind / P; /* complete generations */
@@ -300,15 +343,63 @@ static int ns_propose(void *self, const qt_trial_view *done, size_t n_done, doub
     for (size_t k = 0; k < s->n; k++) out_x[k] = qt__dimx_random(&s->dx[k], &r);
     goto out;
   }
-  for (size_t g = 0; g < n_gen; g++) {
+  /* the rows as the cache saw them: generations made only of those keep
+   * their parents */
+  size_t same = 0, W = row_w(s, m);
+  if (s->m != m) s->cn = s->n_gc = 0;
+  while (same < s->cn && same < n_ind && row_same(s, m, same, num[same], &w.ind[same])) same++;
+  if (n_ind > s->ccap) {
+    size_t nc = n_ind > 2 * s->ccap ? n_ind : 2 * s->ccap;
+    double *ncr = qt_realloc(s->crow, nc * W * sizeof *ncr);
+    if (!ncr) goto oom;
+    s->crow = ncr;
+    const double **ncx = qt_realloc(s->cx, nc * sizeof *ncx);
+    if (!ncx) goto oom;
+    s->cx = ncx;
+    s->ccap = nc;
+  }
+  if (n_gen > s->gcap) {
+    size_t nc = n_gen > 2 * s->gcap ? n_gen : 2 * s->gcap;
+    size_t *ng = qt_realloc(s->gpar, nc * P * sizeof *ng);
+    if (!ng) goto oom;
+    s->gpar = ng;
+    s->gcap = nc;
+  }
+  w.pool = qt_malloc(cap * sizeof *w.pool);
+  w.par = qt_malloc(cap * sizeof *w.par);
+  w.rank = qt_malloc(cap * sizeof *w.rank);
+  w.order = qt_malloc(cap * sizeof *w.order);
+  w.f = qt_malloc(cap * m * sizeof *w.f);
+  w.viol = qt_malloc(cap * sizeof *w.viol);
+  w.crowd = qt_malloc(cap * sizeof *w.crowd);
+  if (!w.pool || !w.par || !w.rank || !w.order || !w.f || !w.viol || !w.crowd) goto oom;
+  /* from here on nothing fails: the cache may change */
+  for (size_t i = same; i < n_ind; i++) {
+    row_put(s, m, s->crow + i * W, num[i], &w.ind[i]);
+    s->cx[i] = w.ind[i].x;
+  }
+  s->cn = n_ind;
+  s->m = m;
+  size_t valid = same / P < s->n_gc ? same / P : s->n_gc;
+  if (valid > n_gen) valid = n_gen;
+  if (valid) {
+    memcpy(w.par, s->gpar + (valid - 1) * P, P * sizeof *w.par);
+    w.n_par = P;
+  }
+  for (size_t g = valid; g < n_gen; g++) {
     w.n_pool = 0;
     for (size_t i = 0; i < P; i++) w.pool[w.n_pool++] = g * P + i;
     for (size_t i = 0; i < w.n_par; i++) w.pool[w.n_pool++] = w.par[i];
-    if (elite(s, &w, err)) goto oom;
+    if (elite(s, &w, NULL)) { /* only its scratch: the cache up to g stays right */
+      s->n_gc = g;
+      goto oom;
+    }
+    memcpy(s->gpar + g * P, w.par, P * sizeof *w.par);
   }
-  child_of(s, &w, w.m > 1, &r, out_x);
+  s->n_gc = n_gen;
+  child_of(s, &w, m > 1, &r, out_x);
 out:
-  qt_free(w.ind);
+  qt_free(num);
   qt_free(w.pool);
   qt_free(w.par);
   qt_free(w.rank);

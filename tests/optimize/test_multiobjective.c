@@ -244,5 +244,50 @@ static void study_two_objectives(void) {
   qt_study_free(st);
 }
 
+/* The caches (nsgaii's parents per generation, cmaes's generations) follow
+ * the history: after a proposal on one history, a changed value in an early
+ * generation, and the params of a row changed under a new pointer, give
+ * what a fresh sampler proposes on the changed history. */
+static void caches_follow_history(void) {
+  qt_space *sp = unit_space(ND);
+  ASSERT_TRUE(sp);
+  static mo_run r;
+  static double x2[NMAX][ND];
+  qt_kv pop[] = {{"population_size", "10"}, {NULL, NULL}};
+  const qt_sampler_vtbl *vts[] = {&qt_sampler_nsgaii, &qt_sampler_cmaes};
+  for (int s = 0; s < 2; s++) {
+    const qt_kv *o = s == 0 ? pop : NULL;
+    ASSERT_TRUE(drive_zdt1(vts[s], sp, 4, 120, o, &r) >= 0);
+    void *warm = NULL, *fresh = NULL;
+    qt_err e;
+    double a[ND], b[ND];
+    ASSERT_TRUE(vts[s]->create(sp, 4, o, &warm, &e) == 0);
+    ASSERT_TRUE(vts[s]->propose(warm, r.v, 120, a, &e) == 0);
+    for (int change = 0; change < 2; change++) {
+      if (change == 0) { /* a value of trial 3 (generation 0) */
+        r.f[3][0] = 0.001;
+        r.f[3][1] = 0.001;
+        r.v[3].value = 0.001;
+      } else { /* trial 15's params, moved to another buffer */
+        memcpy(x2[15], r.x[15], sizeof x2[15]);
+        x2[15][0] = 0.5 * x2[15][0] + 0.25;
+        r.v[15].x = x2[15];
+      }
+      ASSERT_TRUE(vts[s]->propose(warm, r.v, 120, a, &e) == 0);
+      ASSERT_TRUE(vts[s]->create(sp, 4, o, &fresh, &e) == 0);
+      /* the fresh one at the same repeat count: the warm one has asked
+       * change + 2 times on 120 trials */
+      for (int k = 0; k < change + 2; k++) ASSERT_TRUE(vts[s]->propose(fresh, r.v, 120, b, &e) == 0);
+      vts[s]->destroy(fresh);
+      fresh = NULL;
+      if (memcmp(a, b, sizeof a))
+        QT_TEST_FAIL_("%s: change %d: the warm sampler differs from a fresh one", vts[s]->name,
+                      change);
+    }
+    vts[s]->destroy(warm);
+  }
+  qt_space_free(sp);
+}
+
 QT_TESTS(T(zdt1_beats_random), T(replay_with_values), T(nsgaii_constrained_parents),
-         T(study_two_objectives))
+         T(study_two_objectives), T(caches_follow_history))
