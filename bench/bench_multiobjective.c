@@ -19,7 +19,8 @@
  * Environment: BENCH_QUICK=1 uses 2 seeds (both sides), BENCH_SEEDS=N any
  * number up to 32 (default 10), BENCH_MO_TRIALS=300 stops at 300 trials
  * (Optuna's multi-objective TPE takes seconds per trial near 1,000 on this
- * machine's shared cores), BENCH_SKIP_OPTUNA=1 skips Optuna, QT_PYTHON
+ * machine's shared cores), BENCH_MO_OPTUNA_SAMPLERS=nsgaii runs only that
+ * one of Optuna's (default nsgaii,motpe), BENCH_SKIP_OPTUNA=1 skips Optuna, QT_PYTHON
  * picks the interpreter (default /usr/bin/python3), OPTUNA_MO_RESULTS=FILE
  * reads Optuna's lines from a saved run of optuna_multiobjective.py (fixed
  * seeds: a saved run is the same run). */
@@ -202,8 +203,11 @@ int main(void) {
   /* Optuna in the same run */
   const char *py = getenv("QT_PYTHON") ? getenv("QT_PYTHON") : "/usr/bin/python3";
   char cmd[512], line[2048];
-  snprintf(cmd, sizeof cmd, "BENCH_QUICK= %s bench/optuna_multiobjective.py --seeds %d --trials %s --timing",
-           py, seeds, ncp == 2 ? "300,1000" : "300");
+  const char *os = getenv("BENCH_MO_OPTUNA_SAMPLERS");
+  if (!os || strspn(os, "nsgaimotpe,") != strlen(os)) os = "nsgaii,motpe";
+  snprintf(cmd, sizeof cmd,
+           "BENCH_QUICK= %s bench/optuna_multiobjective.py --seeds %d --trials %s --samplers %s --timing",
+           py, seeds, ncp == 2 ? "300,1000" : "300", os);
   const char *saved = getenv("OPTUNA_MO_RESULTS");
   FILE *pp = saved ? fopen(saved, "r") : popen(cmd, "r");
   int cases = 0, le = 0;
