@@ -544,20 +544,26 @@ static void cma_destroy(void *self) {
   qt_free(s);
 }
 
-/* Lexicographic order of two keys (searched params, nc each), equal within a
- * tolerance (a resumed study's params went through JSON). */
+/* Lexicographic order of two keys (searched params, nc each).  Exact: the
+ * keys are already quantized, so the order is transitive and a claim finds
+ * the same rows whenever it is made. */
 static int cmp_keys(const cma_self *s, const double *a, const double *b) {
   for (size_t j = 0; j < s->nc; j++) {
-    const qt__dimx *dx = &s->dx[s->ci[j]];
-    double tol = 1e-9 * (1 + fabs(dx->hi - dx->lo)), d = a[j] - b[j];
-    if (d < -tol) return -1;
-    if (d > tol) return 1;
+    if (a[j] < b[j]) return -1;
+    if (a[j] > b[j]) return 1;
   }
   return 0;
 }
 
+/* The key of params x: each searched value in steps of 1e-9 of its range
+ * (a resumed study's params went through JSON, log scales through exp and
+ * log), HUGE_VAL for no params. */
 static void key_of(const cma_self *s, const double *x, double *key) {
-  for (size_t j = 0; j < s->nc; j++) key[j] = x ? x[s->ci[j]] : HUGE_VAL;
+  for (size_t j = 0; j < s->nc; j++) {
+    const qt__dimx *dx = &s->dx[s->ci[j]];
+    double tol = 1e-9 * (1 + fabs(dx->hi - dx->lo));
+    key[j] = x ? floor((x[s->ci[j]] - dx->lo) / tol + 0.5) : HUGE_VAL;
+  }
 }
 
 /* Brings the key cache up to the history: keeps the prefix that is unchanged
@@ -747,3 +753,10 @@ oom:
 
 const qt_sampler_vtbl qt_sampler_cmaes = {QT_SAMPLER_ABI, "cmaes", cma_create, cma_propose, NULL,
                                           cma_destroy, 1};
+
+size_t qt__cmaes_run(void *self, size_t *out_lam) {
+  cma_self *s = self;
+  const cma_gen *g = s->n_gens ? s->gens[s->n_gens - 1] : NULL;
+  if (out_lam) *out_lam = g ? g->lam : s->lam;
+  return g ? g->run : 0;
+}

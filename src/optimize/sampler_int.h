@@ -71,6 +71,9 @@ extern const qt_sampler_vtbl qt_sampler_motpe;
 int qt__tpe_propose_groups(void *self, const qt_trial_view *done, size_t n_done,
                            const unsigned char *group, const double *w_below, qt_rng *r,
                            double *out_x, qt_err *err);
+/* Tests: the run (0 first, 1.. after IPOP restarts) of the newest
+ * generation a cmaes sampler holds, and its population in *out_lam. */
+size_t qt__cmaes_run(void *self, size_t *out_lam);
 /* Tests: unit coordinate j (0-based, over the free dims) of point `index` of
  * a qmc sampler's sequence, scrambled as the sampler is. */
 double qt__qmc_unit(void *self, size_t j, uint64_t index);
