@@ -83,6 +83,11 @@ contains "reference count named" "$TMP/err" "2 objectives need 2 values"
 # resume keeps the objectives and the sampler; motpe runs as well
 check_exit "resume" 0 "$QTUNE" optimize "${MO[@]}" --trials 10 --jobs 1 --study-name mo
 contains "resumed nsgaii" "$TMP/out" "sampler:  nsgaii"
+# a resume with another second objective is refused by the pin, naming it
+check_exit "other objectives refused" 2 "$QTUNE" optimize --data "$D" --strategy sma_cross \
+  --objective sharpe,calmar --direction maximize,maximize --constraints none --storage "$DB" \
+  --trials 5 --study-name mo --quiet
+contains "pin names the objectives" "$TMP/err" "objective: sharpe,max_drawdown -> sharpe,calmar"
 check_exit "motpe study" 0 "$QTUNE" optimize "${MO[@]}" --sampler motpe --trials 25 --jobs 2 \
   --seed 4 --study-name mt
 contains "motpe front" "$TMP/out" "Pareto front: "
