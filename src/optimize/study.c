@@ -496,10 +496,12 @@ static void view_of(const qt_study *st, const tr *t, qt_trial_view *v) {
   /* a pruned trial's params were rejected by the strategy: among the worst */
   v->feasible = t->state == QT_TRIAL_COMPLETE ? (st->goal.lenient || t->cons_ok)
                 : t->state != QT_TRIAL_PRUNED;
-  int has = t->state == QT_TRIAL_COMPLETE && !isnan(t->obj);
-  v->n_values = qt_goal_n_objectives(&st->goal);
+  /* several objectives: each one minimized; one: `value` alone (it is the
+   * score or the metric, with the penalty and the rejected trials' inf) */
+  int has = t->state == QT_TRIAL_COMPLETE && !isnan(t->obj) && st->goal.n_obj > 1;
+  v->n_values = has ? st->goal.n_obj : 0;
   v->values = has ? t->mv : NULL;
-  if (has && v->n_values > 1) v->value = t->mv[0];
+  if (has) v->value = t->mv[0];
   v->violation = t->state != QT_TRIAL_COMPLETE ? INFINITY
                  : v->feasible ? 0 : t->viol > 0 ? t->viol : 1e-300; /* a tie at the bound */
 }
