@@ -106,7 +106,7 @@ typedef struct mo_work {
  * the rows cand[0..nc) one at a time, each the one adding the most volume
  * to those picked (ties: the earlier), into sel[0..k). */
 static int hssp(const mo_work *w, size_t m, size_t *cand, size_t nc, size_t k, size_t *sel) {
-  double ref[QT_GOAL_MAX_OBJ > 8 ? QT_GOAL_MAX_OBJ : 8], base = 0;
+  double ref[8], base = 0; /* m <= 8: mo_propose caps it */
   ref_of(w->f, m, cand, nc, ref);
   for (size_t s = 0; s < k; s++) {
     size_t best = 0;
