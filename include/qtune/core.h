@@ -189,4 +189,18 @@ QT_API int qt_file_write_atomic(const char *path, const void *data, size_t len, 
  * NUL-terminates buf (cap > 0); returns buf. */
 QT_API char *qt_file_name_sanitize(const char *name, char *buf, size_t cap);
 
+/* ---- YAML documents (src/core/yaml.c, over libyaml) ----
+ * The one loader of every YAML file qtune reads (space, params, config,
+ * thresholds).  Limits, each refused with a message naming it: at most
+ * QT_YAML_MAX_BYTES of text, flow or block nesting at most QT_YAML_MAX_DEPTH
+ * levels (checked on the text before libyaml, whose cost grows with the
+ * square of the depth), one document.  Errors are "FILE:LINE: why". */
+#define QT_YAML_MAX_BYTES ((size_t)4 << 20)
+#define QT_YAML_MAX_DEPTH 64
+struct yaml_document_s;
+/* Loads text[0..len) into *doc (yaml_document_t; the caller deletes it with
+ * yaml_document_delete on QT_OK, nothing to free otherwise). */
+QT_API int qt_yaml_load(const char *text, size_t len, const char *file,
+                        struct yaml_document_s *doc, qt_err *err);
+
 #endif

@@ -368,6 +368,15 @@ QT_API int qt_time_unit_parse(const char *s, int *out);
  * min(open, close), and a negative or non-finite volume or quantity. */
 #define QT_IMPORT_MAX_PRICE 1e12
 
+/* A gzip or zip document may decompress to at most QT_IMPORT_MAX_RATIO times
+ * its compressed size or QT_IMPORT_MAX_INFLATED bytes, whichever is more
+ * (the exchanges' CSVs compress 5-10x; a "zip bomb" 1000x), else QT_EINVAL
+ * naming the limit.  $QTUNE_MAX_DECOMPRESSED (bytes, or with K, M or G)
+ * replaces the limit.  Returns the limit for a file of compressed bytes. */
+#define QT_IMPORT_MAX_RATIO 100
+#define QT_IMPORT_MAX_INFLATED ((size_t)256 << 20)
+QT_API size_t qt_import_max_decompressed(size_t compressed);
+
 typedef struct qt_import_opts {
   int format;          /* qt_import_format (default QT_FMT_AUTO) */
   int kind;            /* qt_kind, or -1 (default): the format's or header's kind */

@@ -139,7 +139,9 @@ QT_API void qt_metric_set_init(qt_metric_set *m);
 QT_API void qt_metric_set_fini(qt_metric_set *m);
 QT_API void qt_metric_set_clear(qt_metric_set *m);
 /* Sets name to value (replacing an existing entry).  QT_EINVAL for a name
- * longer than 47 bytes, QT_ENOMEM. */
+ * longer than 47 bytes or a set that would hold more than QT_METRIC_SET_MAX
+ * names (an objective command printing 40,000 keys), QT_ENOMEM. */
+#define QT_METRIC_SET_MAX 1024
 QT_API int qt_metric_set_put(qt_metric_set *m, const char *name, double value, qt_err *err);
 /* Pointer to the value of name, or NULL when absent.  Borrowed. */
 QT_API const double *qt_metric_set_find(const qt_metric_set *m, const char *name);
@@ -349,7 +351,9 @@ typedef struct qt_study_pin {
 QT_API int qt_study_pin_json(const qt_study_pin *p, char *buf, size_t cap, qt_err *err);
 /* Compares a stored pin `was` with `now` (both from qt_study_pin_json).
  * Pure.  Writes one line per differing key into buf, "key: old -> new\n"
- * (an absent key reads "(none)"), in the order of now's keys and then was's
+ * (an absent key reads "(none)"; two different catalog or data-file paths are
+ * not a difference: the data fingerprints compare what they hold, so a worker
+ * on another machine may keep its copy elsewhere), in the order of now's keys and then was's
  * own; *out_n is the number of differences (lines past cap are counted but
  * cut).  QT_EPARSE (naming which) when either is not a JSON object. */
 QT_API int qt_study_pin_diff(const char *was, const char *now, char *buf, size_t cap,
@@ -481,8 +485,11 @@ typedef struct qt_progress {
   int64_t best_number;
 } qt_progress;
 
+/* Worker threads one run may start: each holds an objective (a backtest's
+ * buffers), so more than this is a typo, not a machine. */
+#define QT_RUN_MAX_JOBS 256
 typedef struct qt_run_opts {
-  size_t jobs;             /* worker threads (0: all cores) */
+  size_t jobs;             /* worker threads (0: all cores; at most QT_RUN_MAX_JOBS) */
   size_t n_trials;         /* trials this run starts (retries included); 0: until timeout/done */
   double timeout_s;        /* stop starting trials after this (0: none) */
   int retries;             /* re-runs of a failed trial's params */

@@ -149,4 +149,65 @@ QT_API int qt_storage_sqlite_path(const char *url, char *buf, size_t cap, qt_err
  * truncated to cap - 1 bytes (NUL-terminated when cap > 0).  Returns buf. */
 QT_API char *qt_storage_url_redact(const char *url, char *buf, size_t cap);
 
+/* ==== signal_outcomes (src/storage/outcomes.c) ====
+ * What a signal of a strategy came to: written by paper trading, by
+ * `qtune backtest --record-outcomes` and by `qtune outcomes import`; read by
+ * the auto-tuner.  Each outcome has a stable key, so recording the same
+ * outcome again adds nothing. */
+#define QT_OUTCOME_STATUS_LIST(X) \
+  X(CLOSED, 0, "closed")          \
+  X(EXPIRED, 1, "expired")
+typedef enum qt_outcome_status {
+#define QT_OUTCOME_STATUS_ENUM_(name, value, text) QT_OUTCOME_##name = value,
+  QT_OUTCOME_STATUS_LIST(QT_OUTCOME_STATUS_ENUM_)
+#undef QT_OUTCOME_STATUS_ENUM_
+  QT_OUTCOME_N_STATUS
+} qt_outcome_status;
+/* "closed", "expired"; "unknown" otherwise.  Static text. */
+QT_API const char *qt_outcome_status_name(int status);
+/* QT_EPARSE (and *out QT_OUTCOME_CLOSED) when text names no status. */
+QT_API int qt_outcome_status_from_name(const char *text, int *out_status, qt_err *err);
+
+/* One outcome, a plain record (no heap strings).  Absent times are 0, absent
+ * prices NaN.  side is +1 long, -1 short.  pnl is in the quote currency,
+ * pnl_pct in percent. */
+typedef struct qt_outcome {
+  int64_t id;               /* set by the storage */
+  char key[256];            /* stable key; "" on insert = qt_outcome_key() */
+  char strategy[64];
+  char symbol[32];
+  char params_version[64];  /* which parameters produced it ("" unknown) */
+  char source[16];          /* "paper", "backtest", "import" */
+  int64_t signal_ms;
+  int side;
+  int64_t entry_ms;
+  double entry_price;
+  int64_t exit_ms;
+  double exit_price;
+  double pnl, pnl_pct;
+  int status;               /* qt_outcome_status */
+  int64_t closed_ms;        /* when it was closed or expired */
+  int64_t created_ms;       /* set by the storage */
+} qt_outcome;
+
+/* The default stable key of o into buf: "strategy|symbol|params_version|
+ * signal_ms|long|entry_ms" (one signal of one strategy on one symbol at one
+ * time and side, under one parameter version).  Returns buf. */
+QT_API char *qt_outcome_key(const qt_outcome *o, char *buf, size_t cap);
+
+/* Inserts n outcomes in one transaction; an outcome whose key (o->key, or
+ * qt_outcome_key when empty) is already stored is skipped.  *out_added (may
+ * be NULL) gets how many were new.  QT_EINVAL for an outcome with no
+ * strategy or symbol, a side other than +1/-1 or an unknown status (nothing
+ * is stored then). */
+QT_API int qt_outcomes_insert(qt_storage *s, const qt_outcome *v, size_t n, size_t *out_added,
+                              qt_err *err);
+
+/* The outcomes of strategy (NULL or "" = all) whose signal time is in
+ * [from_ms, to_ms), ordered by signal time then id.  *out is qt_malloc'd
+ * (qt_free it; NULL when none). */
+QT_API int qt_outcomes_list(qt_storage *s, const char *strategy, int64_t from_ms, int64_t to_ms,
+                            qt_outcome **out, size_t *out_n, qt_err *err);
+/* ==== end signal_outcomes ==== */
+
 #endif

@@ -262,15 +262,11 @@ static int config_args(const char *path, argvec *av) {
   size_t len;
   char *text = cli_read_file(path, &len, &e);
   if (!text) return cli_fail(&e);
-  yaml_parser_t p;
   yaml_document_t d;
   int rc = CLI_ERROR, have_doc = 0;
   char joined[4096];
-  yaml_parser_initialize(&p);
-  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-  if (!yaml_parser_load(&p, &d)) {
-    cli_failf("%s:%zu: YAML: %s", path, p.problem_mark.line + 1,
-              p.problem ? p.problem : "syntax error");
+  if (qt_yaml_load(text, len, path, &d, &e)) {
+    cli_fail(&e);
     goto done;
   }
   have_doc = 1;
@@ -354,7 +350,6 @@ oom:
   cli_failf("%s: out of memory", path);
 done:
   if (have_doc) yaml_document_delete(&d);
-  yaml_parser_delete(&p);
   free(text);
   return rc;
 }
@@ -642,6 +637,11 @@ int cmd_optimize(int argc, char **argv) {
   if (a.trials && parse_count("--trials", a.trials, 0, &trials)) goto done;
   if (!a.trials && a.timeout) trials = 0; /* --timeout alone: run until it */
   if (a.jobs && parse_count("--jobs", a.jobs, 1, &jobs)) goto done;
+  if (jobs > QT_RUN_MAX_JOBS) {
+    cli_failf("--jobs %ld: more than %d worker threads (QT_RUN_MAX_JOBS); more workers go on more"
+              " machines", jobs, QT_RUN_MAX_JOBS);
+    goto done;
+  }
   if (a.retries && parse_count("--retries", a.retries, 0, &retries)) goto done;
   if (a.seed && parse_count("--seed", a.seed, 0, &seed)) goto done;
   if (a.timeout && (cli_parse_double("--timeout", a.timeout, &timeout) || timeout < 0)) {

@@ -8,6 +8,7 @@
   X("backtest", cmd_backtest, "run one backtest and print its metrics")          \
   X("strategies", cmd_strategies, "list the built-in strategies and their params") \
   X("optimize", cmd_optimize, "run or resume a study (tune a strategy's params)")  \
+  X("worker", cmd_worker, "join an existing study by name and run trials for it") \
   X("studies", cmd_studies, "list the studies of a storage")                     \
   X("analyze", cmd_analyze, "top trials and parameter importance of a study")    \
   X("best", cmd_best, "print a study's best trial, write its params file")       \

@@ -376,6 +376,8 @@ int qt_duration_parse(const char *s, int64_t *out_ms, qt_err *err) {
   else if (strcmp(end, "d") == 0) unit = 86400000;
   else if (strcmp(end, "w") == 0) unit = 7 * 86400000LL;
   else goto bad;
+  if (v > INT64_MAX / unit)
+    return qt_err_set(err, QT_EINVAL, "duration \"%s\" is longer than qtune's time range", s);
   *out_ms = v * unit;
   return QT_OK;
 bad:

@@ -2,6 +2,7 @@
  * archives (libzip) as the exchanges publish them, plus the slow number
  * parser.  Every failure names the file and says what was wrong. */
 #include "data/csv.h"
+#include "qtune/data.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,8 +86,36 @@ fail:
   return rc;
 }
 
-static int read_gzip(const char *path, qt__input *in, qt_err *err) {
+size_t qt_import_max_decompressed(size_t compressed) {
+  const char *env = getenv("QTUNE_MAX_DECOMPRESSED");
+  if (env && *env) {
+    char *end;
+    unsigned long long v = strtoull(env, &end, 10);
+    if (end != env && v > 0) {
+      if (*end == 'k' || *end == 'K') v <<= 10;
+      else if (*end == 'm' || *end == 'M') v <<= 20;
+      else if (*end == 'g' || *end == 'G') v <<= 30;
+      return (size_t)v;
+    }
+  }
+  size_t by_ratio = compressed > SIZE_MAX / QT_IMPORT_MAX_RATIO ? SIZE_MAX : compressed * QT_IMPORT_MAX_RATIO;
+  return by_ratio > QT_IMPORT_MAX_INFLATED ? by_ratio : QT_IMPORT_MAX_INFLATED;
+}
+
+static int too_big(const char *name, size_t limit, qt_err *err) {
+  const char *env = getenv("QTUNE_MAX_DECOMPRESSED");
+  if (env && *env)
+    return qt_err_set(err, QT_EINVAL, "%s: decompresses to more than %zu bytes (the limit set by"
+                      " QTUNE_MAX_DECOMPRESSED=%s)", name, limit, env);
+  return qt_err_set(err, QT_EINVAL,
+                    "%s: decompresses to more than %zu bytes (the limit: %d times the compressed"
+                    " size, at least %d MiB; raise it with QTUNE_MAX_DECOMPRESSED=BYTES[K|M|G])",
+                    name, limit, QT_IMPORT_MAX_RATIO, (int)(QT_IMPORT_MAX_INFLATED >> 20));
+}
+
+static int read_gzip(const char *path, size_t compressed, qt__input *in, qt_err *err) {
   int rc = QT_OK;
+  size_t limit = qt_import_max_decompressed(compressed);
   char *buf = NULL;
   size_t cap = 0, n = 0;
   gzFile g = gzopen(path, "rb");
@@ -105,6 +134,10 @@ static int read_gzip(const char *path, qt__input *in, qt_err *err) {
     if (r < 0) break;
     if (r == 0) break;
     n += (size_t)r;
+    if (n > limit) {
+      rc = too_big(path, limit, err);
+      goto fail;
+    }
   }
   int zerr = Z_OK;
   const char *zmsg = gzerror(g, &zerr);
@@ -128,8 +161,9 @@ static int ends_with_ci(const char *s, const char *suf) {
   return a >= b && strcasecmp(s + a - b, suf) == 0;
 }
 
-static int read_zip(const char *path, qt__input_fn fn, void *ud, qt_err *err) {
+static int read_zip(const char *path, size_t compressed, qt__input_fn fn, void *ud, qt_err *err) {
   int rc = QT_OK, zerr = 0, docs = 0;
+  size_t limit = qt_import_max_decompressed(compressed);
   zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
   zip_file_t *zf = NULL;
   qt__input in;
@@ -156,6 +190,11 @@ static int read_zip(const char *path, qt__input_fn fn, void *ud, qt_err *err) {
       goto fail;
     }
     snprintf(in.name, sizeof in.name, "%s:%s", path, st.name);
+    /* The declared size is checked before anything is allocated. */
+    if (st.size > limit) {
+      rc = too_big(in.name, limit, err);
+      goto fail;
+    }
     in.buf = qt_malloc((size_t)st.size + 1);
     if (!in.buf) {
       rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory", in.name);
@@ -229,13 +268,13 @@ int qt__input_each(const char *path, qt__input_fn fn, void *ud, qt_err *err) {
     close(fd);
     fd = -1;
     snprintf(in.name, sizeof in.name, "%s", path);
-    rc = read_gzip(path, &in, err);
+    rc = read_gzip(path, (size_t)st.st_size, &in, err);
     if (rc) goto fail;
   } else if (mr >= 4 && magic[0] == 'P' && magic[1] == 'K' &&
              ((magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6))) {
     close(fd);
     fd = -1;
-    rc = read_zip(path, fn, ud, err);
+    rc = read_zip(path, (size_t)st.st_size, fn, ud, err);
     goto fail; /* done either way */
   } else {
     snprintf(in.name, sizeof in.name, "%s", path);

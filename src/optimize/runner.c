@@ -329,6 +329,9 @@ int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts *o, qt
     long nc = sysconf(_SC_NPROCESSORS_ONLN);
     R.o.jobs = nc > 0 ? (size_t)nc : 1;
   }
+  if (R.o.jobs > QT_RUN_MAX_JOBS)
+    return qt_err_set(err, QT_EINVAL, "jobs %zu: more than %d worker threads (QT_RUN_MAX_JOBS);"
+                      " more workers go on more machines (qtune worker)", R.o.jobs, QT_RUN_MAX_JOBS);
   if (R.o.progress_every_s <= 0) R.o.progress_every_s = 0.2;
   if (R.o.heartbeat_s <= 0) R.o.heartbeat_s = 5;
   if (R.o.stale_s <= 0) R.o.stale_s = 60;

@@ -38,6 +38,9 @@ int qt_metric_set_put(qt_metric_set *m, const char *name, double value, qt_err *
       m->v[i].value = value;
       return QT_OK;
     }
+  if (m->n == QT_METRIC_SET_MAX)
+    return qt_err_set(err, QT_EINVAL, "more than %d metrics (QT_METRIC_SET_MAX): report fewer keys",
+                      QT_METRIC_SET_MAX);
   if (m->n == m->cap) {
     size_t cap = m->cap ? m->cap * 2 : 32;
     qt_metric_kv *nv = qt_realloc(m->v, cap * sizeof *nv);
@@ -213,6 +216,9 @@ static int con_item(qt_goal *g, const char *p, size_t len, qt_err *err) {
   if (op < 0 && nl < sizeof kname && k < len && p[k] == '=' &&
       (!strncmp(p, "min_", 4) || !strncmp(p, "max_", 4))) {
     /* the tuning guide's form: min_X=v is X >= v, max_X=v is X <= v */
+    if (nl == 4)
+      return qt_err_set(err, QT_EPARSE, "constraints: '%.*s': no metric after '%.4s'", (int)len,
+                        p, p);
     set_name(kname, sizeof kname, p, nl);
     double b;
     size_t vk = k + 1;

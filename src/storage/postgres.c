@@ -129,6 +129,13 @@ typedef struct pg {
   char where[256]; /* host/db for messages, never the password */
   const char *url; /* while opening: its passwords are scrubbed from libpq's messages */
   pthread_mutex_t mu;
+  struct {
+    char *sql;
+    char name[16];
+  } xs[96]; /* the concept tables' statements (sql.c), prepared by text */
+  int n_xs;
+  const void *marks[32]; /* schema scripts run on this connection */
+  int n_marks;
 } pg;
 
 static int64_t now_ms(void) {
@@ -178,6 +185,7 @@ static void pg_close(void *self) {
   pg *p = self;
   if (!p) return;
   if (p->c) PQfinish(p->c);
+  for (int k = 0; k < p->n_xs; k++) qt_free(p->xs[k].sql);
   pthread_mutex_destroy(&p->mu);
   qt_free(p);
 }
@@ -614,4 +622,90 @@ const qt_storage_vtbl qt_storage_postgres = {
     .trials_delete_worse = pg_trials_delete_worse,
     .trials_set_scores = pg_trials_set_scores,
     .study_set_config = pg_study_set_config,
+};
+
+/* ---- qt__sql_ops: the concept tables' statements (see sql.c) ---- */
+
+static void pgx_lock(void *self) { pthread_mutex_lock(&((pg *)self)->mu); }
+static void pgx_unlock(void *self) { pthread_mutex_unlock(&((pg *)self)->mu); }
+
+static int pgx_exec(void *self, const char *sql, const qt__sql_arg *args, int nargs,
+                    qt__sql_row_fn fn, void *ctx, int64_t *out_changes, qt_err *err) {
+  pg *p = self;
+  if (nargs > 64) return qt_err_set(err, QT_EINVAL, "more than 64 statement arguments");
+  char num[64][32];
+  const char *vals[64];
+  for (int k = 0; k < nargs; k++) {
+    const qt__sql_arg *a = &args[k];
+    vals[k] = NULL;
+    if (a->kind == 'i') {
+      snprintf(num[k], sizeof num[k], "%" PRId64, a->i);
+      vals[k] = num[k];
+    } else if (a->kind == 'd' && !isnan(a->d)) {
+      if (isinf(a->d)) snprintf(num[k], sizeof num[k], "%s", a->d > 0 ? "Infinity" : "-Infinity");
+      else snprintf(num[k], sizeof num[k], "%.17g", a->d);
+      vals[k] = num[k];
+    } else if (a->kind == 't') {
+      vals[k] = a->t;
+    }
+  }
+  const char *name = NULL;
+  for (int k = 0; k < p->n_xs && !name; k++)
+    if (strcmp(p->xs[k].sql, sql) == 0) name = p->xs[k].name;
+  if (!name && p->n_xs < (int)(sizeof p->xs / sizeof p->xs[0])) {
+    int k = p->n_xs;
+    snprintf(p->xs[k].name, sizeof p->xs[k].name, "qx%d", k);
+    PGresult *res = PQprepare(p->c, p->xs[k].name, sql, nargs, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) return pg_fail(p, res, err, sql);
+    PQclear(res);
+    if (!(p->xs[k].sql = qt_strdup(sql))) return qt_err_set(err, QT_ENOMEM, "out of memory");
+    p->n_xs++;
+    name = p->xs[k].name;
+  }
+  PGresult *res = name ? PQexecPrepared(p->c, name, nargs, vals, NULL, NULL, 0)
+                       : PQexecParams(p->c, sql, nargs, NULL, vals, NULL, NULL, 0);
+  ExecStatusType st = PQresultStatus(res);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return pg_fail(p, res, err, sql);
+  int r = QT_OK, nrows = PQntuples(res), nc = PQnfields(res);
+  if (nc > 64) nc = 64;
+  for (int row = 0; fn && row < nrows && !r; row++) {
+    qt__sql_val v[64];
+    for (int c = 0; c < nc; c++) {
+      qt__sql_val *x = &v[c];
+      x->isnull = PQgetisnull(res, row, c);
+      x->t = x->isnull ? NULL : PQgetvalue(res, row, c);
+      x->i = x->t ? strtoll(x->t, NULL, 10) : 0;
+      x->d = x->t ? strtod(x->t, NULL) : NAN;
+    }
+    r = fn(ctx, v, nc, err);
+  }
+  if (out_changes) *out_changes = strtoll(PQcmdTuples(res), NULL, 10);
+  PQclear(res);
+  return r;
+}
+
+static int pgx_script(void *self, const char *sql, qt_err *err) { return simple(self, sql, err); }
+
+static int pgx_marked(void *self, const void *key) {
+  pg *p = self;
+  for (int k = 0; k < p->n_marks; k++)
+    if (p->marks[k] == key) return 1;
+  return 0;
+}
+
+static int pgx_set_mark(void *self, const void *key) {
+  pg *p = self;
+  if (p->n_marks == (int)(sizeof p->marks / sizeof p->marks[0])) return QT_ENOMEM;
+  p->marks[p->n_marks++] = key;
+  return QT_OK;
+}
+
+const qt__sql_ops qt__sql_pg_ops = {
+    .dialect = QT__SQL_PG,
+    .lock = pgx_lock,
+    .unlock = pgx_unlock,
+    .exec = pgx_exec,
+    .script = pgx_script,
+    .marked = pgx_marked,
+    .set_mark = pgx_set_mark,
 };

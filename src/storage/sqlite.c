@@ -3,11 +3,13 @@
  * a claim never deadlocks on a read-to-write upgrade.  Every statement is
  * prepared once per connection and bound, never formatted. */
 #include "qtune/storage.h"
+#include "storage/storage_int.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -97,6 +99,13 @@ typedef struct sq {
   char path[1024];
   sqlite3_stmt *st[S_COUNT];
   pthread_mutex_t mu; /* one caller at a time: statements are shared */
+  struct {
+    char *sql;
+    sqlite3_stmt *st;
+  } xs[96]; /* the concept tables' statements (sql.c), by text */
+  int n_xs;
+  const void *marks[32]; /* schema scripts run on this connection */
+  int n_marks;
 } sq;
 
 static int64_t now_ms(void) {
@@ -138,6 +147,10 @@ static void sq_close(void *self) {
   sq *s = self;
   if (!s) return;
   for (int k = 0; k < S_COUNT; k++) sqlite3_finalize(s->st[k]);
+  for (int k = 0; k < s->n_xs; k++) {
+    sqlite3_finalize(s->xs[k].st);
+    qt_free(s->xs[k].sql);
+  }
   sqlite3_close(s->db);
   pthread_mutex_destroy(&s->mu);
   qt_free(s);
@@ -664,4 +677,125 @@ const qt_storage_vtbl qt_storage_sqlite = {
     .trials_delete_worse = sq_trials_delete_worse,
     .trials_set_scores = sq_trials_set_scores,
     .study_set_config = sq_study_set_config,
+};
+
+/* ---- qt__sql_ops: the concept tables' statements (see sql.c) ---- */
+
+static void sqx_lock(void *self) { pthread_mutex_lock(&((sq *)self)->mu); }
+static void sqx_unlock(void *self) { pthread_mutex_unlock(&((sq *)self)->mu); }
+
+static int sqx_err(sq *s, qt_err *err, const char *sql) {
+  return qt_err_set(err, QT_ESTORE, "%s: %.48s%s: %s", s->path, sql, strlen(sql) > 48 ? "..." : "",
+                    sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *sqx_stmt(sq *s, const char *sql, int *cached, qt_err *err) {
+  for (int k = 0; k < s->n_xs; k++)
+    if (strcmp(s->xs[k].sql, sql) == 0) {
+      *cached = 1;
+      return s->xs[k].st;
+    }
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    sqx_err(s, err, sql);
+    return NULL;
+  }
+  char *copy = s->n_xs < (int)(sizeof s->xs / sizeof s->xs[0]) ? qt_strdup(sql) : NULL;
+  *cached = copy != NULL;
+  if (copy) {
+    s->xs[s->n_xs].sql = copy;
+    s->xs[s->n_xs++].st = st;
+  }
+  return st;
+}
+
+static int sqx_exec(void *self, const char *sql, const qt__sql_arg *args, int nargs,
+                    qt__sql_row_fn fn, void *ctx, int64_t *out_changes, qt_err *err) {
+  sq *s = self;
+  int cached = 0;
+  sqlite3_stmt *st = sqx_stmt(s, sql, &cached, err);
+  if (!st) return QT_ESTORE;
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  for (int k = 0; k < nargs; k++) {
+    char name[16];
+    snprintf(name, sizeof name, "$%d", k + 1);
+    int ix = sqlite3_bind_parameter_index(st, name);
+    if (!ix) continue;
+    const qt__sql_arg *a = &args[k];
+    if (a->kind == 'i') sqlite3_bind_int64(st, ix, a->i);
+    else if (a->kind == 'd' && !isnan(a->d)) sqlite3_bind_double(st, ix, a->d);
+    else if (a->kind == 't' && a->t) sqlite3_bind_text(st, ix, a->t, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, ix);
+  }
+  int rc, r = QT_OK;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (!fn) continue;
+    qt__sql_val v[64];
+    int nc = sqlite3_column_count(st);
+    if (nc > 64) nc = 64;
+    for (int c = 0; c < nc; c++) {
+      int type = sqlite3_column_type(st, c);
+      qt__sql_val *x = &v[c];
+      x->isnull = type == SQLITE_NULL;
+      if (x->isnull) {
+        x->i = 0;
+        x->d = NAN;
+        x->t = NULL;
+        continue;
+      }
+      if (type == SQLITE_INTEGER) {
+        x->i = sqlite3_column_int64(st, c);
+        x->d = (double)x->i;
+      } else if (type == SQLITE_FLOAT) {
+        x->d = sqlite3_column_double(st, c);
+        x->i = (int64_t)x->d;
+      }
+      x->t = (const char *)sqlite3_column_text(st, c);
+      if (type != SQLITE_INTEGER && type != SQLITE_FLOAT) {
+        x->i = x->t ? strtoll(x->t, NULL, 10) : 0;
+        x->d = x->t ? strtod(x->t, NULL) : NAN;
+      }
+    }
+    if ((r = fn(ctx, v, nc, err))) break;
+  }
+  if (!r && rc != SQLITE_DONE) r = sqx_err(s, err, sql);
+  if (out_changes) *out_changes = sqlite3_changes64(s->db);
+  sqlite3_reset(st);
+  if (!cached) sqlite3_finalize(st);
+  return r;
+}
+
+static int sqx_script(void *self, const char *sql, qt_err *err) {
+  sq *s = self;
+  char *msg = NULL;
+  if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK) return QT_OK;
+  qt_err_set(err, QT_ESTORE, "%s: %.48s%s: %s", s->path, sql, strlen(sql) > 48 ? "..." : "",
+             msg ? msg : sqlite3_errmsg(s->db));
+  sqlite3_free(msg);
+  return QT_ESTORE;
+}
+
+static int sqx_marked(void *self, const void *key) {
+  sq *s = self;
+  for (int k = 0; k < s->n_marks; k++)
+    if (s->marks[k] == key) return 1;
+  return 0;
+}
+
+static int sqx_set_mark(void *self, const void *key) {
+  sq *s = self;
+  if (s->n_marks == (int)(sizeof s->marks / sizeof s->marks[0])) return QT_ENOMEM;
+  s->marks[s->n_marks++] = key;
+  return QT_OK;
+}
+
+const qt__sql_ops qt__sql_sqlite_ops = {
+    .dialect = QT__SQL_SQLITE,
+    .lock = sqx_lock,
+    .unlock = sqx_unlock,
+    .exec = sqx_exec,
+    .script = sqx_script,
+    .marked = sqx_marked,
+    .set_mark = sqx_set_mark,
 };

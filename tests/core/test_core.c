@@ -242,6 +242,9 @@ static void durations(void) {
   EXPECT_EQ(ms, 86400000);
   EXPECT_EQ(qt_duration_parse("0m", &ms, NULL), QT_EINVAL);
   EXPECT_EQ(qt_duration_parse("5x", &ms, NULL), QT_EINVAL);
+  /* found by fuzz_text: v * unit overflowed int64 (UB) */
+  EXPECT_EQ(qt_duration_parse("2620060100601601h", &ms, NULL), QT_EINVAL);
+  EXPECT_EQ(qt_duration_parse("2562047788015h", &ms, NULL), 0); /* the largest whole hours */
   char b[16];
   EXPECT_STREQ(qt_duration_format(3600000, b, sizeof b), "1h");
   EXPECT_STREQ(qt_duration_format(300000, b, sizeof b), "5m");

@@ -1,0 +1,133 @@
+/* libFuzzer target for the text parsers of a user's settings: the YAML
+ * space overlay and `--search listed`, the stored space, goal and params
+ * JSON read back from the database, strategy parameter lists and files
+ * (YAML and JSON), weights, constraints, durations and times.  The first
+ * byte picks the parser (and the strategy where one is needed), the rest is
+ * the text.  Each parser must either accept or fail with a message; a space
+ * it accepts must survive its own JSON round trip.
+ * Build and run: scripts/fuzz (FUZZ_SECONDS). */
+#include "qtune/optimize.h"
+#include "qtune/strategies.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void must_say_why(int r, const qt_err *e) {
+  if (r != QT_OK && r != QT_DONE && e->msg[0] == '\0') abort();
+}
+
+static const qt_strategy_vtbl *pick_strategy(uint8_t b) {
+  size_t n = 0;
+  const qt_strategy_vtbl *const *v = qt_strategies_builtin(&n);
+  return n ? v[b % n] : NULL;
+}
+
+static void space_yaml(const qt_strategy_vtbl *s, const char *text, int listed) {
+  qt_space *sp = NULL;
+  qt_err e = {0};
+  if (qt_space_from_spec(s->params, s->n_params, &sp, &e)) return;
+  int r = qt_space_apply_yaml(sp, text, "fuzz.yaml", s->params, s->n_params, &e);
+  must_say_why(r, &e);
+  if (r == QT_OK && listed) {
+    size_t fixed = 0;
+    e.msg[0] = '\0';
+    must_say_why(qt_space_fix_unlisted(sp, text, "fuzz.yaml", &fixed, &e), &e);
+  }
+  if (r == QT_OK) {
+    /* What is stored must load back as the same space. */
+    static char a[1 << 16], b[1 << 16];
+    qt_space *back = NULL;
+    if (qt_space_to_json(sp, a, sizeof a, &e) == QT_OK) {
+      if (qt_space_from_json(a, &back, &e) != QT_OK) abort();
+      if (qt_space_to_json(back, b, sizeof b, &e) != QT_OK || strcmp(a, b) != 0) abort();
+      qt_space_free(back);
+    }
+  }
+  qt_space_free(sp);
+}
+
+static void stored_json(const qt_strategy_vtbl *s, const char *text) {
+  qt_err e = {0};
+  qt_space *sp = NULL;
+  int r = qt_space_from_json(text, &sp, &e);
+  must_say_why(r, &e);
+  qt_space_free(sp);
+  qt_goal g;
+  qt_goal_default(&g, 1);
+  e.msg[0] = '\0';
+  must_say_why(qt_goal_from_json(&g, text, &e), &e);
+  if (qt_space_from_spec(s->params, s->n_params, &sp, &e)) return;
+  double x[64];
+  if (qt_space_n(sp) <= 64) {
+    e.msg[0] = '\0';
+    must_say_why(qt_space_params_from_json(sp, text, x, &e), &e);
+  }
+  qt_space_free(sp);
+}
+
+static void params_text(const qt_strategy_vtbl *s, const char *text, size_t len, int list) {
+  double p[64];
+  unsigned char set[64];
+  if (s->n_params > 64) return;
+  qt_strategy_defaults(s, p);
+  memset(set, 0, sizeof set);
+  qt_err e = {0};
+  int r = list ? qt_params_parse_list(s, text, p, set, &e)
+               : qt_params_parse_text(s, text, len, "fuzz.params", p, set, &e);
+  must_say_why(r, &e);
+}
+
+static void goal_text(const char *text, int which) {
+  qt_goal g;
+  qt_goal_default(&g, 1);
+  qt_err e = {0};
+  int r = which ? qt_goal_parse_constraints(&g, text, &e) : qt_goal_parse_weights(&g, text, &e);
+  must_say_why(r, &e);
+  if (r == QT_OK) {
+    /* The parsed goal must survive the study's JSON round trip. */
+    static char a[1 << 14], b[1 << 14];
+    qt_goal back;
+    qt_goal_default(&back, 0);
+    if (qt_goal_to_json(&g, a, sizeof a, &e) == QT_OK) {
+      if (qt_goal_from_json(&back, a, &e) != QT_OK) abort();
+      if (qt_goal_to_json(&back, b, sizeof b, &e) != QT_OK || strcmp(a, b) != 0) abort();
+    }
+  }
+}
+
+static void time_text(const char *text, size_t len) {
+  qt_err e = {0};
+  int64_t a, b;
+  must_say_why(qt_time_parse(text, len, &a, &e), &e);
+  e.msg[0] = '\0';
+  must_say_why(qt_time_parse_range(text, len, &a, &b, &e), &e);
+  e.msg[0] = '\0';
+  must_say_why(qt_duration_parse(text, &a, &e), &e);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size < 2 || size > (1 << 21)) return 0;
+  uint8_t op = data[0];
+  const qt_strategy_vtbl *s = pick_strategy(data[1]);
+  size_t len = size - 2;
+  char *text = malloc(len + 1);
+  if (!text || !s) {
+    free(text);
+    return 0;
+  }
+  memcpy(text, data + 2, len);
+  text[len] = '\0'; /* the parsers take NUL-terminated text; an inner NUL ends it */
+  switch (op % 8) {
+    case 0: space_yaml(s, text, 0); break;
+    case 1: space_yaml(s, text, 1); break;
+    case 2: stored_json(s, text); break;
+    case 3: params_text(s, text, strlen(text), 1); break;
+    case 4: params_text(s, text, strlen(text), 0); break;
+    case 5: goal_text(text, 0); break;
+    case 6: goal_text(text, 1); break;
+    case 7: time_text(text, strlen(text)); break;
+  }
+  free(text);
+  return 0;
+}
