@@ -83,6 +83,9 @@ contains "reference count named" "$TMP/err" "2 objectives need 2 values"
 # resume keeps the objectives and the sampler; motpe runs as well
 check_exit "resume" 0 "$QTUNE" optimize "${MO[@]}" --trials 10 --jobs 1 --study-name mo
 contains "resumed nsgaii" "$TMP/out" "sampler:  nsgaii"
+# a worker joins by name: both objectives come back from the stored pin
+check_exit "worker joins" 0 "$QTUNE" worker --study-name mo --storage "$DB" --trials 5 --jobs 1 --quiet
+contains "worker runs both objectives" "$TMP/out" "objectives: sharpe (maximize), max_drawdown (minimize)"
 # a resume with another second objective is refused by the pin, naming it
 check_exit "other objectives refused" 2 "$QTUNE" optimize --data "$D" --strategy sma_cross \
   --objective sharpe,calmar --direction maximize,maximize --constraints none --storage "$DB" \
