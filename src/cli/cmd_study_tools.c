@@ -410,6 +410,8 @@ int cmd_analyze(int argc, char **argv) {
   } else {
     printf("study %s: %zu trials (%zu complete, %zu pruned, %zu failed, %zu running), objective %s (%s)\n",
            name, n, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
+    if (qt_study_n_objectives(st) > 1) /* several: the table ranks by the first */
+      printf("several objectives: the top trials by %s, the first; the Pareto front below\n", obj);
     printf("\ntop %zu trials (feasible first):\n", show);
     printf("%4s %6s %12s %3s %8s %12s %8s %8s %8s %7s", "rank", "trial", obj, "ok", "sharpe",
            "total_profit", "calmar", "max_dd", "win_rate", "trades");
