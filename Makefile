@@ -2,7 +2,7 @@
 # or tests/<layer>/ needs no edit here.
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := sqlite3 jansson yaml-0.1 zlib libzip libpq
+PKGS    := sqlite3 jansson yaml-0.1 zlib libzip libpq libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter

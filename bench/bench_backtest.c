@@ -3,13 +3,16 @@
  * of a fresh engine, SMA columns computed) and warm (the optimizer's case:
  * the engine and its indicator cache reused), against the same sma_cross
  * computed with numpy vectorized operations (bench/numpy_sma.py via popen on
- * the same bars, written to a temp file).  If hedge_grid is registered: its
+ * the same bars, written to a temp file) and as one numba-compiled loop
+ * (bench/numba_sma.py: the engine's rules step for step, so its final equity
+ * must equal qtune's: the bench fails with exit status 3 when it does not).
+ * If hedge_grid is registered: its
  * bars/s on the same bars and the time of one run on 259,200 bars (180 days),
  * cold (fresh engine) and warm (best of 5 on the reused engine), and the
  * time of qt_metrics_compute on that run (best of 20).
  * Times are this thread's CPU time (bars/s per core; the machine may be
  * shared), wall time is printed beside.  Environment: BENCH_BARS (default 1000000), BENCH_REPEATS (default 20),
- * BENCH_SKIP_NUMPY=1, QT_PYTHON (default /usr/bin/python3). */
+ * BENCH_SKIP_NUMPY=1 (skips numba too), QT_PYTHON (default /usr/bin/python3). */
 #include "bench.h"
 #include "qtune/engine.h"
 #include "qtune/metrics.h"
@@ -62,6 +65,7 @@ static double cpu_now(void) {
 }
 
 static double g_last_wall;
+static double g_final_equity; /* of the last bench_strategy run */
 
 static double run_once(qt_engine *e, const qt_feed *f, const qt_strategy_vtbl *s, const double *p,
                        qt_result *r) {
@@ -103,6 +107,7 @@ static void bench_strategy(const char *name, const qt_feed *f, const qt_engine_o
          "\"best_wall_seconds\":%.6f,\"bars_per_s\":%.0f,\"trades\":%zu,\"final_equity\":%.6g}\n",
          name, n, repeats, best, sum / repeats, best_wall, n / best, r.n_trades, r.final_equity);
   fflush(stdout);
+  g_final_equity = r.final_equity;
   if (out_warm_bps) *out_warm_bps = n / best;
   if (out_cold_bps) *out_cold_bps = n / cold;
   qt_engine_free(e);
@@ -133,7 +138,7 @@ int main(void) {
                f.inst.taker_bps);
       FILE *pp = popen(cmd, "r");
       char line[1024];
-      double np_bps = 0, np_first = 0;
+      double np_bps = 0, np_first = 0, nb_bps = 0, nb_eq = NAN;
       while (pp && fgets(line, sizeof line, pp)) {
         fputs(line, stdout);
         const char *k = strstr(line, "\"bars_per_s\":");
@@ -142,7 +147,31 @@ int main(void) {
         if (k) np_first = atof(k + 19);
       }
       if (pp) pclose(pp);
+      /* the compiled loop: the same rules, so the same final equity */
+      snprintf(cmd, sizeof cmd, "%s bench/numba_sma.py %s 10 30 %g 5 %g", py, path, f.inst.taker_bps,
+               o.cash);
+      pp = popen(cmd, "r");
+      while (pp && fgets(line, sizeof line, pp)) {
+        fputs(line, stdout);
+        const char *k = strstr(line, "\"bars_per_s\":");
+        if (k) nb_bps = atof(k + 13);
+        k = strstr(line, "\"final_equity\":");
+        if (k) nb_eq = atof(k + 15);
+      }
+      if (pp) pclose(pp);
       remove(path);
+      if (nb_bps > 0) {
+        int same = fabs(nb_eq - g_final_equity) <= 1e-9 * fabs(g_final_equity);
+        printf("{\"bench\":\"backtest_sma_cross_vs_numba\",\"bars\":%zu,"
+               "\"qtune_final_equity\":%.10g,\"numba_final_equity\":%.10g,\"same_equity\":%s,"
+               "\"qtune_warm_over_numba_best\":%.2f}\n",
+               n, g_final_equity, nb_eq, same ? "true" : "false", warm / nb_bps);
+        if (!same) {
+          fprintf(stderr, "bench_backtest: numba's final equity %.10g differs from qtune's %.10g\n",
+                  nb_eq, g_final_equity);
+          return 3;
+        }
+      }
       if (np_bps > 0)
         printf("{\"bench\":\"backtest_sma_cross_vs_numpy\",\"bars\":%zu,"
                "\"qtune_warm_over_numpy_best\":%.2f,\"qtune_cold_over_numpy_first\":%.2f}\n",

@@ -63,10 +63,10 @@ static int run_study(const char *label, const char *strat_name, const qt_space *
   if (best >= 0) qt_study_trial_info(st, (size_t)best, &ti);
   printf("{\"bench\":\"%s\",\"impl\":\"qtune\",\"strategy\":\"%s\",\"sampler\":\"tpe\",\"storage\":\"sqlite\","
          "\"bars\":%ld,\"trials\":%zu,\"jobs\":%ld,\"wall_s\":%.3f,\"cpu_s\":%.3f,\"trials_per_s\":%.1f,"
-         "\"ms_per_trial\":%.3f,\"failed\":%zu,\"pruned\":%zu,\"infeasible\":%zu,\"best_score\":%.6g,"
+         "\"ms_per_trial\":%.3f,\"failed\":%zu,\"rejected\":%zu,\"infeasible\":%zu,\"best_score\":%.6g,"
          "\"target_wall_s\":15}\n",
          label, strat_name, bars, p.done, jobs, wall, cpu, (double)p.done / wall,
-         1000.0 * wall / (double)(p.done ? p.done : 1), p.failed, p.pruned, p.infeasible,
+         1000.0 * wall / (double)(p.done ? p.done : 1), p.failed, p.rejected, p.infeasible,
          best >= 0 ? ti.objective : -1.0);
   fflush(stdout);
   qt_study_free(st);

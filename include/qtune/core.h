@@ -42,7 +42,8 @@ enum qt_status {
 #define QT__STATUS_ENUM(name, val, text) QT_##name = (val),
   QT_STATUS_LIST(QT__STATUS_ENUM)
 #undef QT__STATUS_ENUM
-  QT_DONE = 1 /* not an error: a sampler is exhausted, an iterator ended */
+  QT_DONE = 1,  /* not an error: a sampler is exhausted, an iterator ended */
+  QT_PRUNED = 2 /* not an error: a pruner stopped the trial on its intermediate values */
 };
 
 typedef struct qt_err {

@@ -31,12 +31,28 @@ typedef struct qt_feed {
   const qt_quotes *quotes;
 } qt_feed;
 
+typedef enum qt_close_at_end {
+  QT_CLOSE_AT_END_NONE = 0,  /* open positions stay open (their P&L is unrealized) */
+  QT_CLOSE_AT_END_CLOSE = 1, /* at the last bar's close, after its on_bar */
+  QT_CLOSE_AT_END_OPEN = 2   /* at the last bar's open, after its fills and before on_bar */
+} qt_close_at_end;
+
+/* How reducing fills become trade records (docs/engine.md, "Trade
+ * accounting"); the position, cash, margin and equity are the same in both. */
+typedef enum qt_trade_accounting {
+  QT_ACCOUNTING_AUTO = 0,    /* lots for strategies with QT_NEEDS_LOTS (grids), else average */
+  QT_ACCOUNTING_AVERAGE = 1, /* one record per reducing fill, at the leg's average entry price */
+  QT_ACCOUNTING_LOTS = 2     /* each entry fill is a lot; exits close lots FIFO, one record each */
+} qt_trade_accounting;
+
 typedef struct qt_engine_opts {
   double cash;            /* starting cash in quote currency (default 10000) */
   double slippage_bps;    /* on market and stop fills (default 0) */
   int trade_on_close;     /* market orders fill at this bar's close (default 0: next open) */
   int hedge_mode;         /* long and short legs at once (default 0: one-way) */
-  int close_at_end;       /* close everything at the last bar (default 1) */
+  int close_at_end;       /* qt_close_at_end: close everything on the last bar, at its
+                           * close (default) or at its open (backtesting.py's
+                           * finalize_trades), or not at all (0) */
   int fill_on_trades;     /* use the trades series for fills (default 0) */
   double leverage_cap;    /* max gross notional / equity (default 1 spot-like; 0 = none) */
   size_t max_orders;      /* open-order capacity (default 256) */
@@ -44,6 +60,7 @@ typedef struct qt_engine_opts {
                            * run needs more and is kept for later runs */
   size_t from, to;        /* bars [from, to) of feed 0 are simulated (to = 0: all);
                            * indicators and qt_ctx_bars still see the earlier bars */
+  int trade_accounting;   /* qt_trade_accounting (default auto) */
   int log_orders;         /* keep every submit/replace/cancel of the strategy in
                            * qt_result.order_log (default 0: the optimizer has no use
                            * for it; the look-ahead check and --orders do) */
@@ -118,9 +135,22 @@ QT_API int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds,
                          const qt_strategy_vtbl *s, const double *p, qt_result *out,
                          qt_err *err);
 
+/* A checkpoint of a run: after every `every_bars` simulated bars (before
+ * the last bar) fn gets the result so far (equity, exposure and closed
+ * trades up to that bar; open positions stay open and are marked in the
+ * equity), borrowed for the call.  fn returning non-zero stops the run at
+ * once: qt_engine_run then returns QT_PRUNED with *out zeroed.  It costs one
+ * compare per bar; fn is called on the run's thread and may allocate (it is
+ * not the per-bar path).  Holds for the next runs until set again; every_bars
+ * 0 or fn NULL: none. */
+typedef int (*qt_engine_checkpoint_fn)(void *ud, const qt_result *so_far);
+QT_API void qt_engine_set_checkpoint(qt_engine *e, size_t every_bars, qt_engine_checkpoint_fn fn,
+                                     void *ud);
+
 /* ---- settings shared by every command that runs a backtest (src/engine/market.c) ----
  * Sets one engine option from its text, range-checked in this one place:
  * name is "cash" (> 0), "slippage-bps" (>= 0), "leverage" (>= 0; 0 = no cap),
+ * "close-at-end" (close, open or none), "trade-accounting" (lots, average or auto),
  * with or without the leading "--" (the message echoes name as given:
  * `--cash: must be > 0 ("-5")`).  QT_ENOTFOUND (no message) for another
  * name; QT_EINVAL for a bad or NULL value, *o unchanged. */

@@ -65,9 +65,17 @@ enum { QT_METRICS_N = 0 QT_METRICS_LIST(QT__METRIC_COUNT) };
 typedef struct qt_metrics_opts {
   double bars_per_year; /* 0: from the bar interval on a 24/7 calendar */
   int calendar_247;     /* 1 (default): 365 days of 24 h; 0: 252 trading days */
+  size_t buy_hold_from; /* curve index whose close buy-and-hold buys at (default 0, the
+                         * first bar; backtesting.py: the last warm-up bar, see
+                         * qt_metrics_buy_hold_from) */
 } qt_metrics_opts;
 
 QT_API qt_metrics_opts qt_metrics_opts_default(void);
+/* backtesting.py's start of buy-and-hold ("first_trading_bar"): the close of
+ * the bar where every indicator first has a value, bar lookback - 1 of the
+ * series for a strategy whose first signal can come at bar `lookback`, as a
+ * curve index when the curve starts at bar `from` (0 when from is past it). */
+QT_API size_t qt_metrics_buy_hold_from(int lookback, size_t from);
 /* Bars per year for a bar interval under the calendar (525600 for 1m 24/7;
  * 252 for 1d on an exchange calendar, 252*6.5h worth of intraday bars). */
 QT_API double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247);
@@ -81,12 +89,39 @@ QT_API double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247);
  * failure *out is all zeros. */
 QT_API int qt_metrics_compute(const qt_result *r, const double *close0, const qt_metrics_opts *o,
                               qt_metrics *out, qt_err *err);
+/* Metrics of a run while it runs (checkpoints, docs/pruning.md): a stream
+ * keeps the curve accumulators, so each call reads only the bars added since
+ * the previous one and the bars of a run are read once in all; the values
+ * are exactly qt_metrics_compute's on the same result.  Successive calls must
+ * pass results of one run growing from its first bar (the engine's
+ * checkpoints, then the final result); qt_metrics_stream_reset (or a result
+ * shorter than the bars already fed) starts over.  Trade statistics are
+ * recomputed each call (trades are few).  new: QT_ENOMEM; free(NULL): no-op. */
+typedef struct qt_metrics_stream qt_metrics_stream;
+QT_API int qt_metrics_stream_new(qt_metrics_stream **out, qt_err *err);
+QT_API void qt_metrics_stream_free(qt_metrics_stream *s);
+QT_API void qt_metrics_stream_reset(qt_metrics_stream *s);
+QT_API int qt_metrics_stream_compute(qt_metrics_stream *s, const qt_result *r, const double *close0,
+                                     const qt_metrics_opts *o, qt_metrics *out, qt_err *err);
 /* Name of metric k (0 <= k < QT_METRICS_N), or NULL. */
 QT_API const char *qt_metrics_name(int k);
 /* One-line description of metric k (units included), or NULL. */
 QT_API const char *qt_metrics_doc(int k);
 /* Index of a metric by name, or -1. */
 QT_API int qt_metrics_index(const char *name);
+/* How a person reads metric k: the unit its one-line description states.
+ * Derived from the list above (no second list): a name ending in _ms is a
+ * duration, in _bars or "trades" a count; a description saying "fraction"
+ * a percentage, one ending in ", money" or naming the quote currency (and
+ * not a quotient "x / y") money; the rest plain ratios. */
+typedef enum qt_metric_unit {
+  QT_UNIT_RATIO = 0,
+  QT_UNIT_PERCENT = 1,  /* stored as a fraction: 0.1 is shown as 10 % */
+  QT_UNIT_MONEY = 2,    /* quote currency */
+  QT_UNIT_DURATION = 3, /* ms */
+  QT_UNIT_COUNT = 4
+} qt_metric_unit;
+QT_API int qt_metrics_unit(int k);
 /* Value of metric k of m (as a flat array in list order). */
 QT_API double qt_metrics_get(const qt_metrics *m, int k);
 

@@ -154,6 +154,22 @@ QT_API const double *qt_metric_set_find(const qt_metric_set *m, const char *name
  * failing eval (bad exit, timeout, bad output, strategy init refusing the
  * params) returns a negative status with the reason in err; the study stores
  * it as a failed trial. */
+/* Intermediate values (multi-fidelity): an objective that can report the
+ * running objective while it evaluates calls report() at each checkpoint.
+ * m: the metrics so far (the study turns them into the objective value);
+ * or m NULL and value: the objective so far as the objective itself gave it
+ * (an external command's {"step": k, "value": v} lines).  final: the last
+ * report of a run that went to the end (recorded, never pruned).  report()
+ * returns 1 when the trial is to stop (pruned): the objective then stops at
+ * once and eval() returns QT_PRUNED with `out` holding the last metrics. */
+typedef struct qt_reporter {
+  int (*report)(void *ud, int64_t step, const qt_metric_set *m, double value, int final);
+  void *ud;
+  double every_frac; /* backtests: a checkpoint after every this fraction of the
+                      * simulated bars (step k: after k such parts; the whole run
+                      * is the last step, 10 for 0.1); 0: no checkpoints */
+} qt_reporter;
+
 typedef struct qt_objective_vtbl {
   const char *name;
   int (*worker_new)(const void *shared, void **out_w, qt_err *err);
@@ -161,6 +177,9 @@ typedef struct qt_objective_vtbl {
               qt_metric_set *out, qt_err *err);
   void (*worker_free)(void *w);
   void (*destroy)(void *shared);
+  /* Optional (NULL: no intermediate values): the reporter the worker's next
+   * evals report to, borrowed until the next call; NULL turns it off. */
+  void (*set_reporter)(void *w, const qt_reporter *rep);
 } qt_objective_vtbl;
 
 typedef struct qt_objective {
@@ -402,8 +421,9 @@ QT_API void qt_trial_fini(qt_trial *t);
 QT_API int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_trial *out,
                         qt_err *err);
 /* Records the outcome (thread-safe): state QT_TRIAL_COMPLETE with metrics, or
- * QT_TRIAL_FAIL / QT_TRIAL_PRUNED (params rejected by the strategy) with
- * error.  Checks constraints, computes the score under the current
+ * QT_TRIAL_FAIL / QT_TRIAL_REJECTED (params rejected by the strategy) with
+ * error, or QT_TRIAL_PRUNED (stopped by the pruner; m: its last metrics, and
+ * the intermediate values reported so far are stored with it).  Checks constraints, computes the score under the current
  * normalization, refreshes it when due and then rewrites the stored scores of
  * all completed trials (trials_set_scores). */
 QT_API int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
@@ -437,6 +457,116 @@ QT_API int qt_study_store_scores(qt_study *st, qt_err *err);
  * normalized to sum 1 (all 0 when nothing varies).  out has qt_space_n
  * entries. */
 QT_API int qt_study_importance(const qt_study *st, double *out, qt_err *err);
+
+/* ---- pruners (pruner.c): stop unpromising trials on their intermediate
+ * values, as Optuna's MedianPruner, PercentilePruner, SuccessiveHalvingPruner
+ * (asynchronous, ASHA) and HyperbandPruner.  Pure: a pruner sees the trials'
+ * intermediate values and decides; it does no I/O and keeps no state. */
+typedef struct qt_step_value {
+  int64_t step;
+  double value;   /* in the study's direction (not negated) */
+} qt_step_value;
+typedef struct qt_prune_trial {
+  int64_t number;
+  int state;                /* qt_trial_state */
+  const qt_step_value *iv;  /* reported values, ascending steps */
+  size_t n_iv;
+} qt_prune_trial;
+typedef struct qt_pruner qt_pruner;
+/* A pruner by name: "median", "percentile", "sha" (successive halving),
+ * "hyperband" or "none" (never prunes), with options (NULL: defaults), as
+ * Optuna's: n_startup_trials (5), n_warmup_steps (0), interval_steps (1),
+ * n_min_trials (1), percentile (25; median: 50); min_resource (auto or a
+ * step count; hyperband: 1), reduction_factor (4; hyperband: 3),
+ * min_early_stopping_rate (0), bootstrap_count (0), max_resource (auto).
+ * An unknown name or option, or a value out of range: QT_EINVAL naming it. */
+QT_API int qt_pruner_new(const char *name, const qt_kv *opts, qt_pruner **out, qt_err *err);
+QT_API void qt_pruner_free(qt_pruner *p);
+QT_API const char *qt_pruner_name(const qt_pruner *p);
+/* The pruner names joined by sep ("median, percentile, sha, hyperband, none"). */
+QT_API void qt_pruner_names(char *buf, size_t cap, const char *sep);
+/* 1 when trials[cur] (running, its last intermediate value just reported)
+ * should stop, else 0.  trials[0..n) are the study's trials (any state); the
+ * median/percentile pruners compare with the complete ones at the same step,
+ * successive halving with every trial's value at the rung (rungs are derived
+ * from the stored intermediate values, so a resumed study keeps them). */
+QT_API int qt_pruner_should_prune(const qt_pruner *p, const qt_prune_trial *trials, size_t n,
+                                  size_t cur, int maximize);
+/* The study's pruner (borrowed; it must outlive the study's runs; NULL:
+ * none).  With a pruner, qt_study_run hands objectives a reporter, stops a
+ * trial the pruner rejects and stores it as QT_TRIAL_PRUNED. */
+QT_API void qt_study_set_pruner(qt_study *st, const qt_pruner *p);
+/* The intermediate values of trial i (trial_info order): *out_n of them,
+ * borrowed until the next sync/tell. */
+QT_API const qt_step_value *qt_study_trial_intermediate(const qt_study *st, size_t i,
+                                                        size_t *out_n);
+
+/* ---- enqueued trials, tags, notes (study_attrs.c) ---- */
+/* Enqueues params given as text: "k=v,k=v" (source NULL: named "--params"
+ * in errors) or the text of a params file named source: a YAML map (or a
+ * JSON object) of one parameter set, or a YAML sequence of such maps (several,
+ * in order).  Names the space does not know, values out of bounds or not
+ * among the choices fail naming the source (and line), the key and why;
+ * parameters not given take their default.  Each set becomes a waiting
+ * trial with the next trial number: workers claim waiting trials first, in
+ * number order, before asking the sampler (also in a resumed study).
+ * *out_first / *out_n (may be NULL): the first number and how many.  Input
+ * limit: 1 MiB of text, 10,000 sets. */
+QT_API int qt_study_enqueue_text(qt_study *st, const char *text, const char *source,
+                                 int64_t *out_first, size_t *out_n, qt_err *err);
+/* Sets tags (KEY=VALUE user attributes) of the study, kept in its stored
+ * config under "tags" (a key given again is replaced).  Keys 1..63 bytes of
+ * [A-Za-z0-9_.-], values up to 255 bytes: QT_EINVAL naming the key. */
+QT_API int qt_study_set_tags(qt_study *st, const qt_kv *tags, qt_err *err);
+/* The note of trial `number` (NULL or "" clears it; up to 4096 bytes). */
+QT_API int qt_study_set_note(qt_study *st, int64_t number, const char *note, qt_err *err);
+/* Writes trial `number` in full, read from storage: state, params, values,
+ * score, feasibility, metrics, intermediate values, last step, times,
+ * worker, seed, error and note; JSON (one object) or text.  QT_ENOTFOUND
+ * when the study has no such trial; QT_EIO. */
+QT_API int qt_study_write_trial_full(qt_study *st, int64_t number, int as_json, FILE *f,
+                                     qt_err *err);
+
+/* ---- fANOVA importance (importance_fanova.c) ----
+ * As Optuna's default FanovaImportanceEvaluator: a random forest (n_trees
+ * regression trees on bootstrap samples, max_features = all, min 2 samples
+ * per split, up to max_depth) fitted to the objective, and for each tree
+ * the variance of the tree's prediction over the (bounded) search space
+ * decomposed exactly into main effects of each parameter and pair
+ * interactions (Hutter et al. 2014); importance = a parameter's main-effect
+ * variance over the tree's total variance, averaged over trees, then
+ * normalized to sum 1 (Optuna's); a pair's importance is its interaction's
+ * share of the variance, not normalized.  Categoricals are split on their index. */
+typedef struct qt_fanova_opts {
+  size_t n_trees;     /* 64 */
+  size_t max_depth;   /* 64 */
+  size_t min_split;   /* 2 */
+  uint64_t seed;      /* 0 */
+} qt_fanova_opts;
+QT_API qt_fanova_opts qt_fanova_opts_default(void);
+typedef struct qt_fanova_pair {
+  size_t a, b;        /* dimensions, a < b */
+  double importance;  /* share of the objective's variance the pair explains beyond
+                       * its main effects (V_ab / V, averaged over trees) */
+} qt_fanova_pair;
+/* X: n rows of d values (row-major), y: n values, lo/hi: the domain of each
+ * dimension.  out_main: d importances (sum 1 unless nothing varies: all 0).
+ * out_pairs (may be NULL): the strongest pair interactions, strongest first,
+ * up to pair_cap of them, *out_n_pairs written.  QT_EINVAL for n < 2 or
+ * d == 0, QT_ENOMEM. */
+QT_API int qt_fanova(const double *X, const double *y, size_t n, size_t d, const double *lo,
+                     const double *hi, const qt_fanova_opts *o, double *out_main,
+                     qt_fanova_pair *out_pairs, size_t pair_cap, size_t *out_n_pairs,
+                     qt_err *err);
+/* order[0..n): the indices of imp by importance, largest first (ties: by
+ * index). */
+QT_API void qt_importance_order(const double *imp, size_t n, size_t *order);
+/* qt_fanova over the study's complete trials with a finite objective
+ * (internal params, the space's internal bounds); out has qt_space_n
+ * entries. */
+QT_API int qt_study_importance_fanova(const qt_study *st, const qt_fanova_opts *o, double *out,
+                                      qt_fanova_pair *out_pairs, size_t pair_cap,
+                                      size_t *out_n_pairs, qt_err *err);
 
 /* ---- reading a study back (study_export.c) ---- */
 /* The complete trials with a finite objective, best first: feasible before
@@ -479,7 +609,8 @@ QT_API int qt_study_delete_worse(qt_study *st, double threshold, size_t *out_del
 typedef struct qt_progress {
   size_t done, total;      /* trials finished by this run; total 0 = open-ended */
   size_t failed, infeasible;
-  size_t pruned;           /* parameter combinations the strategy rejected (QT_EPARAM) */
+  size_t rejected;         /* parameter combinations the strategy rejected (QT_EPARAM) */
+  size_t pruned;           /* trials the pruner stopped early */
   double elapsed_s, trials_per_s, eta_s; /* eta NaN when unknown */
   double best;             /* best objective so far (NaN: none yet) */
   int64_t best_number;
@@ -499,8 +630,12 @@ typedef struct qt_run_opts {
   void *progress_ud;
   double progress_every_s; /* 0: 0.2 */
   double heartbeat_s;      /* 0: 5 */
-  double stale_s;          /* recover_stale at start: 0 = 60 */
+  double stale_s;          /* the lease: a running trial whose heartbeat is older (by the
+                            * storage's clock) is failed and its params enqueued again,
+                            * swept at start and every stale_s / 2; 0 = 60 */
   double sync_s;           /* re-read other processes' trials every this (0: 2) */
+  double report_every;     /* backtest checkpoints every this fraction of the bars
+                            * (0: 0.1 with a pruner, none without) */
 } qt_run_opts;
 
 QT_API qt_run_opts qt_run_opts_default(void);

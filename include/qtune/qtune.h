@@ -12,6 +12,8 @@
 #include "qtune/strategies.h"
 #include "qtune/optimize.h"
 #include "qtune/validate.h"
+#include "qtune/tune.h"
+#include "qtune/live.h"
 #include "qtune/report.h"
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "qtune/core.h"
 #include "qtune/engine.h"
+#include "qtune/metrics.h"
 #include "qtune/optimize.h"
 
 #include <stdio.h>
@@ -54,5 +55,82 @@ QT_API int qt_report_trades_csv(FILE *f, const qt_result *r, const qt_feed *feed
 QT_API int qt_report_orders_csv(FILE *f, const qt_result *r, const qt_feed *feeds, int n_feeds,
                                 qt_err *err);
 QT_API int qt_report_equity_csv(FILE *f, const qt_result *r, qt_err *err);
+
+/* ---- a backtest's result for a person (src/report/backtest.c, docs/results.md) ----
+ * What one run needs for its table: the strategy and params, the market (may
+ * be NULL: no gap or funding checks, no currency), the engine and metrics
+ * options it ran with, the result and its metrics.  All borrowed. */
+typedef struct qt_report_bt {
+  const qt_strategy_vtbl *s;
+  const double *params;
+  const qt_market *market;
+  const qt_engine_opts *eo;
+  qt_metrics_opts mo;
+  const qt_result *r;
+  const qt_metrics *m;
+} qt_report_bt;
+
+/* The thresholds of the warnings below. */
+#define QT_REPORT_MIN_TRADES 30
+#define QT_REPORT_MIN_DAYS 30
+#define QT_REPORT_MAX_SHARPE 4.0
+#define QT_REPORT_MAX_CALMAR 50.0
+#define QT_REPORT_MAX_WARNINGS 8
+typedef struct qt_report_warnings {
+  int n;
+  char text[QT_REPORT_MAX_WARNINGS][256];
+} qt_report_warnings;
+
+/* Warnings on results that should not be trusted as they stand: fewer than
+ * 30 trades; a window under 30 days behind annualized figures; sharpe above
+ * 4 or calmar above 50; gaps between the window's bars (steps over one
+ * interval; over 4 for daily and longer bars, which skip weekends); a
+ * market named like a perpetual future without a funding series.  Fills
+ * *out (caller storage); no I/O. */
+QT_API void qt_report_bt_warnings(const qt_report_bt *b, qt_report_warnings *out);
+/* The header (strategy, params, market, window, costs, simulation settings,
+ * orders) and one line per metric: percentages with %, money with the quote
+ * currency (from the symbol, e.g. USDT of AVAXUSDT), durations as time
+ * ("3d 4h"), the annualization in the name ("sharpe (per 1m bar, x
+ * sqrt(525600))").  QT_EINVAL for missing inputs, QT_EIO when writing fails. */
+QT_API int qt_report_bt_table(FILE *f, const qt_report_bt *b, qt_err *err);
+QT_API void qt_report_bt_header(FILE *f, const qt_report_bt *b);
+/* Formatting helpers (buf returned; "-" for a non-finite value): money with
+ * thousands separators and 2 decimals ("10,000.00 USDT"; 4 significant
+ * digits below 1: "0.0213 USDT"), a duration in ms
+ * ("3d 4h", "5h 12m", "42m 5s", "7s"), and the quote currency of a symbol
+ * ("" when none of the usual quotes ends its leading capitals). */
+QT_API char *qt_report_money(double v, const char *ccy, char *buf, size_t cap);
+QT_API char *qt_report_duration(double ms, char *buf, size_t cap);
+QT_API char *qt_report_quote_ccy(const char *symbol, char *buf, size_t cap);
+
+/* Trades grouped (freqtrade's --breakdown): by exit reason, side (long,
+ * short), or the UTC day, ISO week ("2026-W27") or month of their exit. */
+typedef enum qt_breakdown_by {
+  QT_BREAKDOWN_EXIT = 0,
+  QT_BREAKDOWN_SIDE = 1,
+  QT_BREAKDOWN_DAY = 2,
+  QT_BREAKDOWN_WEEK = 3,
+  QT_BREAKDOWN_MONTH = 4
+} qt_breakdown_by;
+typedef struct qt_breakdown_row {
+  char key[24];
+  size_t trades, wins;              /* wins: pnl > 0 */
+  double pnl, fees;                 /* sums, quote currency */
+  double return_sum;                /* sum of pnl / entry notional */
+  double duration_ms_sum;           /* sum of exit - entry */
+} qt_breakdown_row;
+/* "exit", "side", "day", "week", "month" -> QT_BREAKDOWN_*; QT_EINVAL otherwise. */
+QT_API int qt_report_breakdown_parse(const char *s, int *out);
+QT_API const char *qt_report_breakdown_name(int by); /* static, never NULL */
+/* Groups r's trades into rows[0..*out_n) in order of first appearance (the
+ * trade list is in exit order, so periods come out in time order).
+ * QT_EINVAL for a bad `by` or more than cap groups. */
+QT_API int qt_report_breakdown(const qt_result *r, int by, qt_breakdown_row *rows, size_t cap,
+                               size_t *out_n, qt_err *err);
+/* One table of rows: group, trades, win %, P&L, average P&L, average return,
+ * fees and average time held.  QT_EIO when writing fails. */
+QT_API int qt_report_breakdown_table(FILE *f, const qt_breakdown_row *rows, size_t n, int by,
+                                     const char *ccy, qt_err *err);
 
 #endif

@@ -10,20 +10,25 @@
 
 /* The state of a trial: one list makes the enum, the names stored in the
  * trials.state column and qt_trial_state_name.  The values are fixed (they
- * index qt_study_counts and trials_list's states_mask). */
+ * index qt_study_counts and trials_list's states_mask).  REJECTED: the
+ * strategy refused the params (before schema v3 this was stored as
+ * "pruned"); PRUNED: a pruner stopped the trial early on its intermediate
+ * values; WAITING: enqueued params not yet claimed by a worker. */
 #define QT_TRIAL_STATE_LIST(X) \
   X(RUNNING, 0, "running")     \
   X(COMPLETE, 1, "complete")   \
-  X(PRUNED, 2, "pruned")       \
-  X(FAIL, 3, "fail")
+  X(REJECTED, 2, "rejected")   \
+  X(FAIL, 3, "fail")           \
+  X(PRUNED, 4, "pruned")       \
+  X(WAITING, 5, "waiting")
 typedef enum qt_trial_state {
 #define QT_TRIAL_STATE_ENUM_(name, value, text) QT_TRIAL_##name = value,
   QT_TRIAL_STATE_LIST(QT_TRIAL_STATE_ENUM_)
 #undef QT_TRIAL_STATE_ENUM_
   QT_TRIAL_N_STATES
 } qt_trial_state;
-/* "running", "complete", "pruned", "fail"; "unknown" for any other value.
- * Static text. */
+/* "running", "complete", "rejected", "fail", "pruned", "waiting"; "unknown"
+ * for any other value.  Static text. */
 QT_API const char *qt_trial_state_name(int state);
 /* The state named by text (a stored trials.state); QT_EPARSE when it names
  * none, with *out_state left at QT_TRIAL_FAIL. */
@@ -54,6 +59,9 @@ typedef struct qt_trial_rec {
   int64_t seed;
   int64_t started_ms, heartbeat_ms, finished_ms; /* 0 = NULL */
   char *error;
+  char *intermediate_json; /* [[step, value], ...] reported while it ran (NULL: none) */
+  int64_t last_step;       /* the last reported step; -1 when none */
+  char *note;              /* the user's note (qtune trial S N --note), NULL: none */
 } qt_trial_rec;
 QT_API void qt_trial_rec_fini(qt_trial_rec *t);
 QT_API void qt_trial_recs_free(qt_trial_rec *v, size_t n); /* fini each + qt_free(v) */
@@ -88,7 +96,12 @@ typedef struct qt_storage_vtbl {
   int (*trials_list)(void *self, int64_t study_id, unsigned states_mask, qt_trial_rec **out,
                      size_t *out_n, qt_err *err);
   int (*heartbeat)(void *self, int64_t trial_id, qt_err *err);
-  /* Marks running trials whose heartbeat is older than stale_ms as failed. */
+  /* Marks running trials whose heartbeat is older than stale_ms as failed
+   * (the lease: PostgreSQL times it by the server's clock, SQLite by the
+   * host's, which every process of one file shares), and enqueues each
+   * one's params again once, as a waiting trial noted "retry of trial N"
+   * (a stale retry is not retried again), in the same transaction.
+   * *out_n: trials failed. */
   int (*recover_stale)(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n, qt_err *err);
   /* Deletes the finished trials at the worse end of the study's direction:
    * score < threshold when maximizing (minimize 0), score > threshold when
@@ -102,6 +115,26 @@ typedef struct qt_storage_vtbl {
   /* Replaces the study's config JSON (results added after the search, such
    * as a holdout's).  QT_ENOTFOUND when no study has that id. */
   int (*study_set_config)(void *self, int64_t study_id, const char *config_json, qt_err *err);
+  /* ---- schema v3: intermediate values, enqueued trials, notes ---- */
+  /* Stores the intermediate values ([[step, value], ...] JSON) and the last
+   * step of a running trial (before trial_finish).  QT_ESTATE when finished. */
+  int (*trial_set_intermediate)(void *self, int64_t trial_id, const char *intermediate_json,
+                                int64_t last_step, qt_err *err);
+  /* Takes the next trial number (as trial_claim) for a waiting trial with
+   * params_json and seed (as trial_claim's): enqueued params, evaluated
+   * before any sampled trial. */
+  int (*trial_enqueue)(void *self, int64_t study_id, const char *params_json, int64_t seed,
+                       int64_t *out_trial_id, int64_t *out_number, qt_err *err);
+  /* Atomically turns the lowest-numbered waiting trial of the study into a
+   * running one of worker (two workers never get the same).  *out_params is
+   * qt_malloc'd (caller frees).  QT_DONE (outputs 0/NULL) when none waits. */
+  int (*trial_claim_waiting)(void *self, int64_t study_id, const char *worker,
+                             int64_t *out_trial_id, int64_t *out_number, char **out_params,
+                             qt_err *err);
+  /* Sets the note of trial `number` of the study, in any state (a note is
+   * the user's, not part of the result).  QT_ENOTFOUND when no such trial. */
+  int (*trial_set_note)(void *self, int64_t study_id, int64_t number, const char *note,
+                        qt_err *err);
 } qt_storage_vtbl;
 
 #define QT_STORAGE_ABI 1
@@ -209,5 +242,80 @@ QT_API int qt_outcomes_insert(qt_storage *s, const qt_outcome *v, size_t n, size
 QT_API int qt_outcomes_list(qt_storage *s, const char *strategy, int64_t from_ms, int64_t to_ms,
                             qt_outcome **out, size_t *out_n, qt_err *err);
 /* ==== end signal_outcomes ==== */
+
+/* ==== paper_strategy_adjustments (src/storage/adjustments.c) ====
+ * The auto-tuner's proposals and their lifecycle: pending -> approved ->
+ * applied, or pending -> reverted.  Every status change is one conditional
+ * UPDATE that checks the current status, so of two reviewers at once exactly
+ * one wins and the other gets QT_ESTATE. */
+#define QT_ADJ_STATUS_LIST(X) \
+  X(PENDING, 0, "pending")    \
+  X(APPROVED, 1, "approved")  \
+  X(REVERTED, 2, "reverted")  \
+  X(APPLIED, 3, "applied")
+typedef enum qt_adj_status {
+#define QT_ADJ_STATUS_ENUM_(name, value, text) QT_ADJ_##name = value,
+  QT_ADJ_STATUS_LIST(QT_ADJ_STATUS_ENUM_)
+#undef QT_ADJ_STATUS_ENUM_
+  QT_ADJ_N_STATUS
+} qt_adj_status;
+QT_API const char *qt_adj_status_name(int status); /* static; "unknown" otherwise */
+/* QT_EPARSE when text names no status (*out_status QT_ADJ_PENDING). */
+QT_API int qt_adj_status_from_name(const char *text, int *out_status, qt_err *err);
+
+/* One adjustment, a plain record.  Times are ms UTC, 0 = not yet. */
+typedef struct qt_adjustment {
+  int64_t id;                 /* set by the storage */
+  char strategy[64];
+  char parameter[64];
+  double old_value, new_value; /* in the strategy spec's units */
+  char reason[256];           /* human-readable */
+  char metric_trigger[32];    /* "win_rate_low", ... */
+  double metric_value;
+  double win_rate_7d, total_pnl_7d, avg_pnl_7d; /* win rate %, P&L quote, average P&L % */
+  int64_t total_signals_7d;
+  int clamped;                /* 1: the proposal was clamped to a bound or the step cap */
+  int status;                 /* qt_adj_status */
+  char reviewed_by[64];
+  int64_t reviewed_ms, created_ms, applied_ms;
+  char evidence_json[2048];   /* the attached backtests, a JSON object ("{}" none) */
+} qt_adjustment;
+
+/* Inserts a as a new row with a->status (pending unless the caller
+ * auto-applies), created_ms = a->created_ms or now when 0; *out_id (may be
+ * NULL) gets its id. */
+QT_API int qt_adjustment_insert(qt_storage *s, const qt_adjustment *a, int64_t *out_id,
+                                qt_err *err);
+/* The adjustment with that id; QT_ENOTFOUND when none. */
+QT_API int qt_adjustment_get(qt_storage *s, int64_t id, qt_adjustment *out, qt_err *err);
+/* Adjustments of strategy (NULL or "" = all) whose status bit (1 << status)
+ * is in status_mask (0 = all), newest first (created_ms, then id).  *out is
+ * qt_malloc'd (qt_free; NULL when none). */
+QT_API int qt_adjustments_list(qt_storage *s, const char *strategy, unsigned status_mask,
+                               qt_adjustment **out, size_t *out_n, qt_err *err);
+/* pending -> approved (approve 1) or pending -> reverted (approve 0), with
+ * the reviewer and at_ms (0 = now) kept.  QT_ENOTFOUND for no such id, QT_ESTATE
+ * (naming the current status) when it is not pending; QT_EINVAL for an
+ * empty reviewer. */
+QT_API int qt_adjustment_review(qt_storage *s, int64_t id, int approve, const char *reviewer,
+                                int64_t at_ms, qt_err *err);
+/* approved -> applied at at_ms (0 = now); QT_ENOTFOUND, or QT_ESTATE when it is not
+ * approved. */
+QT_API int qt_adjustment_mark_applied(qt_storage *s, int64_t id, int64_t at_ms, qt_err *err);
+/* ==== end paper_strategy_adjustments ==== */
+
+/* ==== tune_runs (src/storage/tune_runs.c) ====
+ * One row per run of the auto-tuner, so a daemon knows after a restart when
+ * the last run was (and a missed run happens once). */
+typedef struct qt_tune_run {
+  int64_t id;
+  int64_t run_ms;       /* the (possibly injected) clock time of the run */
+  int64_t n_proposed, n_applied;
+  char summary[512];
+} qt_tune_run;
+QT_API int qt_tune_run_record(qt_storage *s, const qt_tune_run *r, int64_t *out_id, qt_err *err);
+/* The latest run (greatest run_ms); QT_ENOTFOUND when there was none. */
+QT_API int qt_tune_run_last(qt_storage *s, qt_tune_run *out, qt_err *err);
+/* ==== end tune_runs ==== */
 
 #endif

@@ -52,6 +52,29 @@ QT_API int qt_params_parse_file(const qt_strategy_vtbl *s, const char *path, dou
 QT_API int qt_params_set_flag(const qt_strategy_vtbl *s, const char *flag, const char *value,
                               double *p, unsigned char *set, qt_err *err);
 
+/* ---- market_maker's quoting rule (src/strategies/market_maker.c) ----
+ * The one computation of its quotes, shared by on_bar and by whoever
+ * evaluates the policy outside a backtest (the HJB gap in validate).  p is
+ * market_maker's parameter array in spec order. */
+typedef struct qt_mm_quote {
+  double bid_bps, ask_bps;  /* offsets of bid and ask from mid, bps (>= the floor) */
+  double liq_units_per_s;   /* taker reduction rate, base units per second (0 below
+                             * the urgency threshold) */
+} qt_mm_quote;
+/* The quotes at inventory ratio q_ratio (position / limit, signed) and
+ * adverse-selection estimate mu.  Pure; never fails. */
+QT_API void qt_market_maker_quote(const double *p, double q_ratio, double mu, qt_mm_quote *out);
+/* One observation of the adverse-selection estimate: (2 * imbalance - 1) *
+ * spread_bps / adverse_selection_spread_scale, imbalance in [0, 1]. */
+QT_API double qt_market_maker_as_observation(const double *p, double imbalance,
+                                             double spread_bps);
+
+/* The variant of a built-in for a paper or live runner: the same rules with
+ * its per-decision log lines (market_maker's StateVector/ControlVector) at
+ * info instead of debug.  s itself when it has none (other built-ins,
+ * plugins).  Static, never NULL for a non-NULL s. */
+QT_API const qt_strategy_vtbl *qt_strategy_live_variant(const qt_strategy_vtbl *s);
+
 /* ---- users' strategies (src/strategies/plugin.c) ---- */
 /* Checks a vtable's shape: ABI, a lower-case name, callbacks (lookback, init,
  * on_bar), n_instruments 1 or 2, and the spec (unique lower_snake_case names,

@@ -109,6 +109,15 @@ typedef struct qt_ctx qt_ctx;
 QT_API int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *o);
 /* Shorthands for qt_ctx_submit. */
 QT_API int64_t qt_ctx_market(qt_ctx *cx, int inst, int side, int leg, double qty, int reason);
+/* A market order for `fraction` (0 < fraction <= 1) of the equity, sized when
+ * it fills at the fill price (backtesting.py's buy(size=0.5), TradingView's
+ * percent of equity): qty = fraction x available x cap / (px x multiplier x
+ * (1 + taker)), available = equity - gross notional / cap (equity with no
+ * cap), both marked at the fill price, rounded down to the lot (lot 1: whole
+ * units).  Nothing left: dropped as rejected.  QT_EINVAL for a fraction
+ * outside (0, 1]. */
+QT_API int64_t qt_ctx_market_fraction(qt_ctx *cx, int inst, int side, int leg, double fraction,
+                                      int reason);
 QT_API int64_t qt_ctx_limit(qt_ctx *cx, int inst, int side, int leg, double qty, double price,
                             unsigned flags, int tag);
 QT_API int64_t qt_ctx_stop(qt_ctx *cx, int inst, int side, int leg, double qty, double trigger,
@@ -119,6 +128,11 @@ QT_API int qt_ctx_cancel(qt_ctx *cx, int64_t order_id);
 QT_API void qt_ctx_cancel_all(qt_ctx *cx, int inst);
 /* Changes price and quantity of an open order, keeping its id. */
 QT_API int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty);
+/* Lot accounting (docs/engine.md, "Trade accounting"): the open exit order
+ * exit_id closes the lot of entry order entry_id first (a grid's take-profit
+ * and stop of one level), then the oldest lots.  Changes no fill.
+ * QT_ENOTFOUND when exit_id is not open. */
+QT_API int qt_ctx_exit_of(qt_ctx *cx, int64_t exit_id, int64_t entry_id);
 /* Closes a leg at market (next fill opportunity) with the given reason. */
 QT_API int64_t qt_ctx_close(qt_ctx *cx, int inst, int leg, int reason);
 /* Signed quantity of a leg (long legs >= 0, short legs <= 0, net either). */
@@ -193,6 +207,8 @@ typedef struct qt_strategy_vtbl {
 #define QT_NEEDS_QUOTES 2u
 #define QT_NEEDS_SECOND 4u /* a second instrument (spot leg or second venue) */
 #define QT_NEEDS_HEDGE 8u  /* hedge mode: long and short legs at once; callers turn it on */
+#define QT_NEEDS_LOTS 16u  /* a grid: its trades read as lots (each entry matched FIFO to the
+                            * exit that closes it); the engine's default accounting for it */
 
 /* The default value of every parameter, in spec order, into p[n_params]. */
 QT_API void qt_strategy_defaults(const qt_strategy_vtbl *s, double *p);

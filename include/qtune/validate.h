@@ -259,4 +259,149 @@ typedef struct qt_compare_side {
 QT_API int qt_holdout_compare(const qt_study *a, const qt_study *b, qt_compare_side *out_a,
                               qt_compare_side *out_b, qt_err *err);
 
+/* ==================================================================
+ * HJB market making (src/validate/hjb.c)
+ * ==================================================================
+ * The classic market-making model (Avellaneda & Stoikov 2008; Gueant,
+ * Lehalle & Fernandez-Tapia 2013): the mid is a Brownian motion with
+ * volatility sigma, a quote at offset delta from the mid is filled by
+ * Poisson arrivals of intensity A exp(-k delta), one lot per fill, the
+ * inventory stays within [-q_max, q_max] lots, and the trader has CARA
+ * utility with risk aversion gamma.  With u = -exp(-gamma (x + q lot S +
+ * theta(t, q))) the value theta (a certainty equivalent, quote currency)
+ * solves
+ *   theta_t - gamma sigma^2 lot^2 q^2 / 2 + H_bid(q) + H_ask(q) = 0,
+ *   H(q) = sup_delta A e^{-k delta} (1 - e^{-gamma lot (delta - fee - p)}) / gamma,
+ * p = (theta(q) - theta(q +- 1)) / lot, theta(T, q) = -terminal_cost |q| lot,
+ * plus, when market orders are allowed, theta(q) >= theta(q -+ 1) -
+ * taker_cost lot (a lot sold or bought at the touch).  It is solved backward
+ * in time on the inventory grid (explicit steps of dt); a fixed policy (the
+ * market_maker's offsets per inventory level) is evaluated by the same
+ * recursion with delta given instead of optimized.  Formulas and checks:
+ * docs/hjb.md.  Pure computation: no I/O, no globals, thread-safe. */
+#define QT_HJB_MAX_Q 200     /* q_max at most */
+#define QT_HJB_MAX_STEPS 2000000 /* time steps of one solve at most */
+#define QT_HJB_MAX_PARAMS 64
+
+typedef struct qt_hjb_model {
+  double sigma;      /* mid volatility, price units per sqrt(second) */
+  double A;          /* fill intensity at offset 0, fills per second */
+  double k;          /* intensity decay per price unit of offset */
+  double mid;        /* the last close of the window (converts bps to price) */
+  double interval_s; /* bar length the fit used */
+  size_t n_bars;     /* bars (trades, for qt_hjb_fit_trades) in the fit */
+  double fit_r2;     /* R^2 of the log-intensity regression */
+} qt_hjb_model;
+
+/* Fits sigma, A and k to bars [from, to) of b: sigma from close-to-close
+ * changes; A and k by regressing the log of the fill intensity of a quote
+ * at offset delta from the previous close (-ln(1 - P(the bar's high or low
+ * reaches it)) / bar length) on delta, over offsets between the 10th and
+ * 90th percentile of the bars' excursions.  QT_EINVAL for fewer than 30
+ * bars, a flat window or a fit with k <= 0 (the message says which). */
+QT_API int qt_hjb_fit_bars(const qt_bars *b, size_t from, size_t to, qt_hjb_model *out,
+                           qt_err *err);
+
+/* Fits the model to the trades with from_ms <= ts < to_ms: each trade's
+ * offset from the mid just before it (the last quote at or before it when
+ * quotes is not NULL, else the previous trade's price, a cruder proxy that
+ * the bid-ask bounce blurs), on the side the taker hit (buyer_is_maker 0:
+ * the ask); lambda(delta) = trades at offset >= delta per side per second,
+ * regressed as ln A - k delta over offsets between the 10th and 90th
+ * percentile; sigma from the mid sampled each second.  out->interval_s is
+ * 1 and out->n_bars the trades used.  QT_EINVAL for fewer than 100 trades,
+ * a window under 60 s, a flat mid or a fit with k <= 0. */
+QT_API int qt_hjb_fit_trades(const qt_trades *t, const qt_quotes *quotes, int64_t from_ms,
+                             int64_t to_ms, qt_hjb_model *out, qt_err *err);
+
+typedef struct qt_hjb_grid {
+  double gamma;         /* risk aversion per unit of quote currency (> 0) */
+  double horizon_s;     /* T */
+  double dt_s;          /* time step; 0: min(1, 0.05 / A) */
+  int q_max;            /* inventory limit in lots (1..QT_HJB_MAX_Q) */
+  double lot;           /* base units per fill (> 0) */
+  double maker_fee;     /* price units per base unit earned less on each fill (>= 0) */
+  double taker_cost;    /* price units per base unit of a market order (fee + half spread) */
+  double terminal_cost; /* price units per base unit of inventory left at T */
+  int market_orders;    /* 1: the optimum may send market orders (cost taker_cost) */
+} qt_hjb_grid;
+
+/* The optimal value and offsets at t = 0: out_theta[2 q_max + 1] (index q +
+ * q_max), out_bid/out_ask offsets in price units (NaN where that side is not
+ * quoted: at the limits); any out may be NULL.  QT_EINVAL for a bad grid or
+ * model, naming the field; QT_ENOMEM. */
+QT_API int qt_hjb_solve(const qt_hjb_model *m, const qt_hjb_grid *g, double *out_theta,
+                        double *out_bid, double *out_ask, qt_err *err);
+/* The value of a fixed policy: bid[i], ask[i] offsets in price units (NaN:
+ * not quoted) and liq[i] >= 0 lots per second of market orders toward 0, for
+ * i = q + q_max (liq may be NULL).  out_theta[2 q_max + 1] at t = 0. */
+QT_API int qt_hjb_evaluate(const qt_hjb_model *m, const qt_hjb_grid *g, const double *bid,
+                           const double *ask, const double *liq, double *out_theta, qt_err *err);
+/* market_maker's policy per inventory level under the model (no
+ * adverse-selection estimate: the model's flow is symmetric), from its
+ * params p (spec order) and the grid's lot: q_ratio = q lot / (max_inventory
+ * equity / mid), offsets qt_market_maker_quote's bps times mid, liquidation
+ * in lots per second; no bid at +q_max, no ask at -q_max. */
+QT_API void qt_hjb_mm_policy(const double *p, const qt_hjb_model *m, const qt_hjb_grid *g,
+                             double equity, double *bid, double *ask, double *liq);
+
+typedef struct qt_hjb_opts {
+  double gamma;        /* default 1 / (0.01 equity): risk tolerance of 1% of equity */
+  double horizon_s;    /* default 300 */
+  double dt_s;         /* default 0 (chosen) */
+  double equity;       /* sizes the lot and the limit from order_qty/max_inventory (10000) */
+  double maker_bps;    /* default 2 (the engine's default maker fee) */
+  double taker_bps;    /* default 5; a market order costs this plus nothing for the spread */
+  int search_trials;   /* heuristics the search tries (default 64; 0: no search) */
+  const char *sampler; /* qtune sampler of the search (default "tpe") */
+  uint64_t seed;       /* default 1 */
+} qt_hjb_opts;
+QT_API qt_hjb_opts qt_hjb_opts_default(void);
+
+typedef struct qt_hjb_result {
+  qt_hjb_model model;
+  qt_hjb_grid grid;
+  double heuristic_value, optimal_value; /* theta(0, 0) of the current params and the optimum */
+  double gap_pct;                        /* (optimal - heuristic) / |optimal| * 100 */
+  size_t n_params;                       /* market_maker's */
+  double suggested[QT_HJB_MAX_PARAMS];   /* the best params the search found (the
+                                          * current ones when none did better); only
+                                          * the four searched ones differ from p */
+  double suggested_value, suggested_gap_pct;
+  size_t n_trials;
+} qt_hjb_result;
+
+/* One background optimization on a window (the entry point a runner's
+ * thread calls every interval): fit the model to bars [from, to) of b,
+ * solve the HJB, evaluate market_maker with params p, search its tuning
+ * parameters with a qtune sampler for the policy closest to the optimum
+ * (the four of the guide's seven that the model sees: skew, urgency
+ * threshold, liquidation multiplier, minimum spread ratio; the three
+ * adverse-selection ones act on an estimate that is 0 under the model's
+ * symmetric flow and are kept), and log at info `Background HJB Optimization Complete:
+ * Heuristic_Value=..., Optimal_Value=..., Gap=...%`.  Thread-safe: every
+ * state is local to the call.  o may be NULL (defaults). */
+QT_API int qt_hjb_optimize(const qt_bars *b, size_t from, size_t to, const double *p,
+                           const qt_hjb_opts *o, qt_hjb_result *out, qt_err *err);
+/* The same from a model the caller fitted (or a feed of its own): solve,
+ * evaluate, search, log. */
+QT_API int qt_hjb_optimize_model(const qt_hjb_model *m, const double *p, const qt_hjb_opts *o,
+                                 qt_hjb_result *out, qt_err *err);
+
+/* The guide's rule for acting on the gap: a gap above threshold_pct for
+ * n_intervals background runs in a row means the params should be retuned
+ * (the runner then logs the suggestion and, with --propose, files it as a
+ * pending adjustment with reason hjb_gap).  Caller storage, zeroed or
+ * from the initializer below; not shared between threads. */
+typedef struct qt_hjb_gap_watch {
+  double threshold_pct; /* default 10 */
+  int n_intervals;      /* default 3 */
+  int above;            /* consecutive runs above so far */
+} qt_hjb_gap_watch;
+#define QT_HJB_GAP_WATCH_INIT {10.0, 3, 0}
+/* Records one run's gap; 1 when it has now been above the threshold for
+ * n_intervals runs in a row (and on every further run above), else 0.  A
+ * NaN gap (a failed run) resets the count. */
+QT_API int qt_hjb_gap_note(qt_hjb_gap_watch *w, double gap_pct);
+
 #endif

@@ -1,7 +1,9 @@
 /* `qtune backtest`: one backtest of a strategy with given params on market
  * data (catalog or file, see cli/market.h); prints the metrics as a table
  * or JSON and optionally writes the trade list and the equity curve. */
+#include "cli/config_args.h"
 #include "cli/market.h"
+#include "cli/tune_cli.h"
 #include "cli/util.h"
 #include "qtune/report.h"
 #include "qtune/metrics.h"
@@ -24,14 +26,27 @@ static void usage(void) {
          "  --params k=v,...|FILE  parameter values (others keep their defaults), or a\n"
          "                         params file: a flat YAML map or a JSON object\n"
          "  --params-file FILE     a params file (--params wins over it, and a\n"
-         "                         strategy's parameter flags win over both)\n\n"
+         "                         strategy's parameter flags win over both)\n"
+         "  --config FILE.yaml     the options as a YAML map, the keys of optimize's\n"
+         "                         config (without --, `_` or `-`); keys only a study\n"
+         "                         uses (trials, sampler, space, ...) are skipped; the\n"
+         "                         command line wins\n\n"
          "simulation:\n%s\n"
+         "  --buy-hold-from first|warmup  buy-and-hold buys at the first traded bar's\n"
+         "                         close (default) or at the last warm-up bar's\n"
+         "                         (backtesting.py's Buy & Hold Return)\n\n"
          "output:\n"
-         "  --json                 print JSON instead of a table\n"
+         "  --json                 print JSON instead of a table (warnings under\n"
+         "                         \"warnings\", the metrics' units under \"metric_units\")\n"
+         "  --breakdown K[,K..]    trades and P&L by exit (reason), side, day, week or\n"
+         "                         month (of the exit), as tables or under \"breakdown\"\n"
          "  --trades FILE.csv      write the closed trades\n"
          "  --equity FILE.csv      write the equity curve\n"
          "  --orders FILE.csv      write every order the strategy submitted, replaced or\n"
          "                         cancelled\n"
+         "  --record-outcomes      store the closed trades as signal outcomes (for qtune tune)\n"
+         "  --storage URL          where --record-outcomes stores them (default $QTUNE_STORAGE,\n"
+         "                         else " QT_STORAGE_DEFAULT_URL ")\n"
          "\nExample:\n"
          "  qtune backtest --strategy sma_cross --catalog cat --symbol BTCUSDT --from 20260601\n"
          "\nExit status: 0 ok, 2 error.\n",
@@ -41,7 +56,6 @@ static void usage(void) {
 
 static json_t *num_json(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static void fmt_time(int64_t ms, char *buf, size_t cap) { qt_time_format(ms, buf, cap); }
 
 /* One of the report layer's CSV writers to path, through a temp file. */
 static int write_csv(const char *path, int kind, const qt_result *r, const qt_market *m) {
@@ -56,32 +70,57 @@ static int write_csv(const char *path, int kind, const qt_result *r, const qt_ma
   return 0;
 }
 
-static void print_table(const qt_strategy_vtbl *s, const double *p, const qt_result *r,
-                        const qt_metrics *mt, const qt_market *m) {
-  char a[40], b[40];
-  fmt_time(r->ts_ms[0], a, sizeof a);
-  fmt_time(r->ts_ms[r->n_bars - 1], b, sizeof b);
-  printf("strategy   %s\n", s->name);
-  printf("params    ");
-  for (size_t k = 0; k < s->n_params; k++) {
-    const qt_param_spec *ps = &s->params[k];
-    if (ps->type == QT_PARAM_CAT && (size_t)p[k] < ps->n_choices)
-      printf(" %s=%s", ps->name, ps->choices[(size_t)p[k]]);
-    else
-      printf(" %s=%g", ps->name, p[k]);
+/* --breakdown exit,month (or the flag repeated): the kinds as bits. */
+static int cli_parse_breakdown(const char *v, unsigned *by) {
+  char one[16];
+  for (const char *t = v;;) {
+    size_t n = strcspn(t, ",");
+    int k;
+    snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), t);
+    if (qt_report_breakdown_parse(one, &k))
+      return cli_failf("backtest: --breakdown: want exit, side, day, week or month (\"%s\")", v);
+    *by |= 1u << k;
+    if (!t[n]) return CLI_OK;
+    t += n + 1;
   }
-  char desc[512];
-  printf("\nmarket     %s\n", qt_market_describe(m, desc, sizeof desc));
-  printf("traded     %zu bars, %s .. %s\n", r->n_bars, a, b);
-  printf("orders     %zu (fills %zu, rejected %zu, cancelled %zu)%s\n\n", r->n_orders, r->n_fills,
-         r->n_rejected, r->n_cancelled, r->liquidated ? "  LIQUIDATED" : "");
-  /* the column fits the longest name, max_drawdown_duration_ms; the final
-   * equity is the metric equity_final */
-  for (int k = 0; k < QT_METRICS_N; k++) printf("%-24s %14.6g\n", qt_metrics_name(k), qt_metrics_get(mt, k));
+}
+
+#define BT_MAX_GROUPS 4096
+
+/* The --breakdown groups of r by each kind in `by` (a bit per QT_BREAKDOWN_*),
+ * as tables on f or (jb non-NULL) as JSON arrays under jb. */
+static int breakdowns(unsigned by, const qt_result *r, const char *ccy, FILE *f, json_t *jb) {
+  static qt_breakdown_row rows[BT_MAX_GROUPS]; /* 400 KB: not on the stack */
+  for (int k = QT_BREAKDOWN_EXIT; k <= QT_BREAKDOWN_MONTH; k++) {
+    if (!(by & (1u << k))) continue;
+    size_t n = 0;
+    qt_err err;
+    if (qt_report_breakdown(r, k, rows, BT_MAX_GROUPS, &n, &err)) return cli_fail(&err);
+    if (!jb) {
+      if (qt_report_breakdown_table(f, rows, n, k, ccy, &err)) return cli_fail(&err);
+      continue;
+    }
+    json_t *a = json_array();
+    for (size_t j = 0; j < n; j++) {
+      json_t *o = json_object();
+      json_object_set_new(o, qt_report_breakdown_name(k), json_string(rows[j].key));
+      json_object_set_new(o, "trades", json_integer((json_int_t)rows[j].trades));
+      json_object_set_new(o, "wins", json_integer((json_int_t)rows[j].wins));
+      json_object_set_new(o, "pnl", json_real(rows[j].pnl));
+      json_object_set_new(o, "fees", json_real(rows[j].fees));
+      json_object_set_new(o, "avg_return", json_real(rows[j].return_sum / (double)rows[j].trades));
+      json_object_set_new(o, "avg_duration_ms",
+                          json_real(rows[j].duration_ms_sum / (double)rows[j].trades));
+      json_array_append_new(a, o);
+    }
+    json_object_set_new(jb, qt_report_breakdown_name(k), a);
+  }
+  return CLI_OK;
 }
 
 static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_result *r,
-                      const qt_metrics *mt, const qt_market *m) {
+                      const qt_metrics *mt, const qt_market *m, const qt_report_warnings *w,
+                      unsigned by) {
   json_t *o = json_object();
   json_object_set_new(o, "strategy", json_string(s->name));
   json_t *jp = json_object();
@@ -107,6 +146,22 @@ static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_resul
   for (int k = 0; k < QT_METRICS_N; k++)
     json_object_set_new(jm, qt_metrics_name(k), num_json(qt_metrics_get(mt, k)));
   json_object_set_new(o, "metrics", jm);
+  static const char *const k_units[] = {"ratio", "fraction", "money", "ms", "count"};
+  json_t *ju = json_object(); /* what the plain numbers above are in */
+  for (int k = 0; k < QT_METRICS_N; k++)
+    json_object_set_new(ju, qt_metrics_name(k), json_string(k_units[qt_metrics_unit(k)]));
+  json_object_set_new(o, "metric_units", ju);
+  json_t *jw = json_array();
+  for (int k = 0; k < w->n; k++) json_array_append_new(jw, json_string(w->text[k]));
+  json_object_set_new(o, "warnings", jw);
+  if (by) {
+    json_t *jb = json_object();
+    json_object_set_new(o, "breakdown", jb);
+    if (breakdowns(by, r, NULL, NULL, jb)) {
+      json_decref(o);
+      return CLI_ERROR;
+    }
+  }
   json_object_set_new(o, "final_equity", num_json(r->final_equity));
   json_object_set_new(o, "start_cash", num_json(r->start_cash));
   json_object_set_new(o, "orders", json_integer((json_int_t)r->n_orders));
@@ -124,11 +179,61 @@ static int print_json(const qt_strategy_vtbl *s, const double *p, const qt_resul
   return 0;
 }
 
+/* ---- --config FILE.yaml: optimize's config keys ---- */
+
+static const char *const k_bt_vals[] = {"--strategy", "--params", "--params-file", "--trades",
+                                        "--equity", "--orders", "--breakdown", "--buy-hold-from",
+                                        "--storage"};
+/* what only a study reads (qtune optimize --help) */
+static const char *const k_study_only[] = {
+    "--trials", "--jobs", "--sampler", "--study-name", "--seed", "--space",
+    "--objective", "--direction", "--weights", "--constraints", "--objective-cmd",
+    "--trial-timeout", "--retries", "--best-out", "--timeout", "--function", "--sampler-opts",
+    "--search", "--holdout", "--test-from", "--holdout-top", "--lenient", "--deterministic",
+    "--quiet"};
+
+static int bt_key_kind(const char *opt) {
+  for (size_t k = 0; k < sizeof k_bt_vals / sizeof k_bt_vals[0]; k++)
+    if (!strcmp(opt, k_bt_vals[k])) return 1;
+  if (!strcmp(opt, "--json") || !strcmp(opt, "--record-outcomes") || cli_settings_is_flag(opt))
+    return 2;
+  for (size_t k = 0; k < sizeof k_study_only / sizeof k_study_only[0]; k++)
+    if (!strcmp(opt, k_study_only[k])) return 3;
+  qt_engine_opts eo = qt_engine_opts_default();
+  if (qt_engine_opts_set(&eo, opt, NULL, NULL) != QT_ENOTFOUND || cli_params_is_flag(opt)) return 1;
+  qt_market_opts mo = qt_market_opts_default();
+  char zero[] = "0", name[140];
+  snprintf(name, sizeof name, "%s", opt);
+  char *av[] = {name, zero, NULL};
+  int i = 0;
+  return cli_market_parse_arg(&mo, 2, av, &i) == 1 ? 1 : 0;
+}
+
+static const char *const k_bt_names[] = {
+    "strategy", "params", "params_file", "trades", "equity", "orders", "breakdown",
+    "buy_hold_from", "json", "catalog", "symbol", "from", "to", "timerange", "data", "format",
+    "columns", "date_format", "allow_dirty", "fee_bps", "maker_bps", "taker_bps", "lot_size",
+    "tick_size", "cash", "slippage_bps", "leverage", "trade_on_close", "hedge_mode",
+    "no_close_at_end", "close_at_end", "trade_accounting", "storage", "record_outcomes"};
+
+static int run_backtest(int argc, char **argv);
+
 int cmd_backtest(int argc, char **argv) {
+  cli_argv av;
+  if (cli_config_argv(argc, argv, bt_key_kind, k_bt_names, sizeof k_bt_names / sizeof k_bt_names[0],
+                      &av) != CLI_OK)
+    return CLI_ERROR;
+  int rc = run_backtest(av.n, av.v);
+  cli_argv_free(&av);
+  return rc;
+}
+
+static int run_backtest(int argc, char **argv) {
   qt_market_opts mo = qt_market_opts_default();
   const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
-             *trades_out = NULL, *equity_out = NULL, *orders_out = NULL;
-  int json = 0, rc = CLI_ERROR;
+             *trades_out = NULL, *equity_out = NULL, *orders_out = NULL, *storage_url = NULL;
+  int json = 0, rc = CLI_ERROR, record = 0, bh_warmup = 0;
+  unsigned by = 0;
   qt_engine_opts eo = qt_engine_opts_default();
   qt_err err;
   qt_err_clear(&err);
@@ -168,7 +273,8 @@ int cmd_backtest(int argc, char **argv) {
       const char *name, **dst;
     } const vals[] = {{"--strategy", &seen_strategy}, {"--params", &params},
                       {"--params-file", &params_file}, {"--trades", &trades_out},
-                      {"--equity", &equity_out},      {"--orders", &orders_out}};
+                      {"--equity", &equity_out},      {"--orders", &orders_out},
+                      {"--storage", &storage_url}};
     size_t hit = 0;
     while (hit < sizeof vals / sizeof vals[0] && strcmp(a, vals[hit].name)) hit++;
     if (hit < sizeof vals / sizeof vals[0]) {
@@ -177,8 +283,19 @@ int cmd_backtest(int argc, char **argv) {
         goto done;
       }
       *vals[hit].dst = argv[++i];
+    } else if (!strcmp(a, "--buy-hold-from")) {
+      const char *v = i + 1 < argc ? argv[++i] : "";
+      if (strcmp(v, "first") && strcmp(v, "warmup")) {
+        cli_failf("backtest: --buy-hold-from: want first or warmup (\"%s\")", v);
+        goto done;
+      }
+      bh_warmup = !strcmp(v, "warmup");
+    } else if (!strcmp(a, "--breakdown")) {
+      if (cli_parse_breakdown(i + 1 < argc ? argv[++i] : "", &by)) goto done;
     } else if (!strcmp(a, "--json")) {
       json = 1;
+    } else if (!strcmp(a, "--record-outcomes")) {
+      record = 1;
     } else {
       cli_failf("backtest: unknown option '%s' (see qtune backtest --help)", a);
       goto done;
@@ -222,6 +339,7 @@ int cmd_backtest(int argc, char **argv) {
   }
   qt_metrics mt;
   qt_metrics_opts mopt = qt_metrics_opts_default();
+  if (bh_warmup) mopt.buy_hold_from = qt_metrics_buy_hold_from(s->lookback(p), m.from_i);
   if (qt_metrics_compute(&r, m.feeds[0].bars->close + m.from_i, &mopt, &mt, &err)) {
     cli_fail(&err);
     goto done;
@@ -229,7 +347,23 @@ int cmd_backtest(int argc, char **argv) {
   if (trades_out && write_csv(trades_out, 0, &r, &m)) goto done;
   if (orders_out && write_csv(orders_out, 1, &r, &m)) goto done;
   if (equity_out && write_csv(equity_out, 2, &r, &m)) goto done;
-  if (json ? print_json(s, p, &r, &mt, &m) : (print_table(s, p, &r, &mt, &m), 0)) goto done;
+  if (record && cli_record_outcomes(storage_url, s, p, &r, &m)) goto done;
+  qt_report_bt rb = {.s = s, .params = p, .market = &m, .eo = &eo, .mo = mopt, .r = &r, .m = &mt};
+  qt_report_warnings w;
+  qt_report_bt_warnings(&rb, &w);
+  if (json) {
+    if (print_json(s, p, &r, &mt, &m, &w, by)) goto done;
+  } else {
+    char ccy[16];
+    qt_report_quote_ccy(m.feeds[0].inst.symbol, ccy, sizeof ccy);
+    if (qt_report_bt_table(stdout, &rb, &err)) {
+      cli_fail(&err);
+      goto done;
+    }
+    if (breakdowns(by, &r, ccy, stdout, NULL)) goto done;
+  }
+  fflush(stdout); /* the warnings after the table they are about */
+  for (int k = 0; k < w.n; k++) fprintf(stderr, "qtune: warning: %s\n", w.text[k]);
   rc = CLI_OK;
 done:
   qt_engine_free(e);

@@ -3,6 +3,7 @@
  * objective is a built-in strategy backtest over market data loaded once, an
  * external command, or (for tests) a benchmark function. */
 #include "cli/cmd_study.h"
+#include "cli/cmd_trial.h"
 #include "cli/commands.h"
 #include "cli/market.h"
 #include "cli/util.h"
@@ -42,9 +43,11 @@ static void on_stop_signal(int sig) {
 typedef struct opt_args {
   const char *strategy, *trials, *jobs, *sampler, *study, *storage, *seed, *space;
   const char *objective, *direction, *weights, *constraints, *cmd, *trial_timeout;
-  const char *retries, *best_out, *timeout, *function, *params;
+  const char *retries, *best_out, *timeout, *function, *params, *lease;
   const char *sampler_opts, *search;
   const char *holdout, *test_from, *holdout_top; /* out of sample after the search */
+  const char *pruner, *pruner_opts, *report_every; /* pruning over the data */
+  char tags[1024];             /* --tag K=V, repeated: joined with ',' */
   int lenient, deterministic, quiet;
   qt_market_opts mo;
   qt_engine_opts eo;           /* the backtest settings, range-checked as parsed */
@@ -94,10 +97,20 @@ static const char k_help[] =
     "                         stay at their defaults) or all; default listed for grid,\n"
     "                         all for the other samplers\n"
     "  --seed N               study seed (default 0)\n"
+    "  --pruner P             stop unpromising trials early on intermediate values:\n"
+    "                         median, percentile, sha, hyperband (docs/pruning.md)\n"
+    "  --pruner-opts K=V,..   e.g. n_startup_trials=5, min_resource=1,\n"
+    "                         reduction_factor=3 (Optuna's names)\n"
+    "  --report-every F       backtest checkpoints every F of the bars (default 0.1\n"
+    "                         with a pruner)\n"
+    "  --tag KEY=VALUE        a tag on the study (repeatable; kept in its config)\n"
     "  --trials N             trials this run starts (default 100; retries not counted)\n"
     "  --timeout SEC          stop starting trials after SEC\n"
     "  --jobs N               worker threads (default: all cores)\n"
     "  --retries N            re-runs of a failed trial's params (default 0)\n"
+    "  --lease SEC            a running trial whose worker stops heartbeating for SEC\n"
+    "                         (killed, paused, cut off) is failed by another worker and\n"
+    "                         its params run again once (default 60; >= 3)\n"
     "  --deterministic        batches of --jobs: same seed, same trials\n"
     "  --best-out FILE        best params as YAML (default <study>_best.yaml)\n"
     "  --quiet                no progress display\n"
@@ -149,10 +162,12 @@ static const struct { const char *name; size_t off; } k_vals[] = {
     O("--weights", weights),       O("--constraints", constraints),
     O("--objective-cmd", cmd),     O("--trial-timeout", trial_timeout),
     O("--retries", retries),       O("--best-out", best_out),
-    O("--timeout", timeout),       O("--function", function),
+    O("--timeout", timeout),       O("--function", function),     O("--lease", lease),
     O("--params", params),         O("--sampler-opts", sampler_opts),
     O("--search", search),         O("--holdout", holdout),
     O("--test-from", test_from),   O("--holdout-top", holdout_top),
+    O("--pruner", pruner),         O("--pruner-opts", pruner_opts),
+    O("--report-every", report_every),
 };
 #undef O
 #define F(n, f) {n, offsetof(opt_args, f)}
@@ -364,6 +379,14 @@ static int parse_args(opt_args *a, int argc, char **argv) {
     if (mr == 1) continue;
     if (mr == CLI_ERROR) return CLI_ERROR;
     int hit = 0;
+    if (!strcmp(s, "--tag")) { /* repeatable: the tags join */
+      if (i + 1 >= argc) return cli_failf("--tag needs a value");
+      size_t n = strlen(a->tags);
+      if (n + strlen(argv[i + 1]) + 2 > sizeof a->tags)
+        return cli_failf("--tag: more than %zu bytes of tags", sizeof a->tags - 1);
+      snprintf(a->tags + n, sizeof a->tags - n, "%s%s", n ? "," : "", argv[++i]);
+      continue;
+    }
     for (size_t k = 0; k < sizeof k_vals / sizeof k_vals[0] && !hit; k++) {
       if (strcmp(s, k_vals[k].name) != 0) continue;
       if (i + 1 >= argc) return cli_failf("%s needs a value", s);
@@ -451,8 +474,8 @@ static void on_progress(void *ud, const qt_progress *p) {
     fflush(stderr);
   } else if (p->elapsed_s - g->last_line >= 5 || (p->total && p->done == p->total)) {
     g->last_line = p->elapsed_s;
-    fprintf(stderr, "optimize: %zu/%s trials, %zu failed, %zu pruned, %zu infeasible, %.1f trials/s, best %s %s, eta %s\n",
-            p->done, tot, p->failed, p->pruned, p->infeasible, p->trials_per_s, g->objective, best, eta);
+    fprintf(stderr, "optimize: %zu/%s trials, %zu failed, %zu rejected, %zu pruned, %zu infeasible, %.1f trials/s, best %s %s, eta %s\n",
+            p->done, tot, p->failed, p->rejected, p->pruned, p->infeasible, p->trials_per_s, g->objective, best, eta);
   }
 }
 
@@ -554,6 +577,8 @@ int cmd_optimize(int argc, char **argv) {
   qt_market mk, mk_oos; /* mk_oos: the whole market, held-out bars included */
   int have_market = 0, have_oos = 0;
   qt_objective oos = {0};
+  qt_pruner *pruner = NULL;
+  double report_every = 0;
   qt_holdout_split hs;
   long hold_top = 10;
   char split_to[40];
@@ -648,6 +673,11 @@ int cmd_optimize(int argc, char **argv) {
     rc = cli_failf("--timeout: must be >= 0 seconds");
     goto done;
   }
+  double lease = 0;
+  if (a.lease && (cli_parse_double("--lease", a.lease, &lease) || !(lease >= 3))) {
+    rc = cli_failf("--lease: must be >= 3 seconds (three heartbeats fit in a lease)");
+    goto done;
+  }
   if (a.trial_timeout &&
       (cli_parse_double("--trial-timeout", a.trial_timeout, &trial_timeout) || trial_timeout < 0)) {
     rc = cli_failf("--trial-timeout: must be >= 0 seconds");
@@ -702,6 +732,16 @@ int cmd_optimize(int argc, char **argv) {
     }
     snprintf(sopt_buf, sizeof sopt_buf, "%s", a.sampler_opts);
     if (parse_kv_list(sopt_buf, sopt, sizeof sopt / sizeof sopt[0] - 1)) goto done;
+  }
+  if (a.pruner && cli_pruner_new(a.pruner, a.pruner_opts, &pruner) != CLI_OK) goto done;
+  if (a.pruner_opts && !a.pruner) {
+    rc = cli_failf("optimize: --pruner-opts needs --pruner");
+    goto done;
+  }
+  if (a.report_every && (cli_parse_double("--report-every", a.report_every, &report_every) ||
+                         !(report_every > 0 && report_every <= 1))) {
+    rc = cli_failf("--report-every: a fraction of the bars in (0, 1]");
+    goto done;
   }
   if (jobs == 0) {
     long nc = sysconf(_SC_NPROCESSORS_ONLN);
@@ -859,6 +899,8 @@ int cmd_optimize(int argc, char **argv) {
     json_decref(c);
     if (check_pin(st, pin_buf) != CLI_OK) goto done;
   }
+  if (cli_tags_apply(st, a.tags[0] ? a.tags : NULL) != CLI_OK) goto done;
+  qt_study_set_pruner(st, pruner);
 
   const qt_goal *g = qt_study_goal(st);
   size_t counts[QT_TRIAL_N_STATES];
@@ -898,6 +940,9 @@ int cmd_optimize(int argc, char **argv) {
                             ops[g->cons[k].op], g->cons[k].bound);
     if (n) printf("constraints: %s\n", gl);
   }
+  if (pruner)
+    printf("pruner:   %s%s%s\n", qt_pruner_name(pruner), a.pruner_opts ? ", " : "",
+           a.pruner_opts ? a.pruner_opts : "");
   if (have_market && mk.feeds[0].bars)
     printf("data:     %s, %d instrument(s)%s\n", qt_market_describe(&mk, desc, sizeof desc),
            mk.n_feeds, hedge ? ", hedge mode" : "");
@@ -908,8 +953,10 @@ int cmd_optimize(int argc, char **argv) {
   ro.jobs = (size_t)jobs;
   ro.n_trials = (size_t)trials;
   ro.timeout_s = timeout;
+  ro.stale_s = lease;
   ro.retries = (int)retries;
   ro.deterministic = a.deterministic;
+  ro.report_every = report_every;
   ro.stop = &g_stop;
   ro.progress = a.quiet ? NULL : on_progress;
   ro.progress_ud = &pg;
@@ -928,10 +975,10 @@ int cmd_optimize(int argc, char **argv) {
   if (pg.tty && !a.quiet) fputc('\n', stderr);
   if (rr) goto fail_e;
 
-  printf("\nran %zu trials in %.1fs (%.2f trials/s): %zu complete, %zu failed, %zu pruned, "
-         "%zu infeasible%s\n",
-         p.done, p.elapsed_s, p.trials_per_s, p.done - p.failed - p.pruned, p.failed, p.pruned,
-         p.infeasible,
+  printf("\nran %zu trials in %.1fs (%.2f trials/s): %zu complete, %zu failed, %zu rejected, "
+         "%zu pruned, %zu infeasible%s\n",
+         p.done, p.elapsed_s, p.trials_per_s, p.done - p.failed - p.rejected - p.pruned, p.failed,
+         p.rejected, p.pruned, p.infeasible,
          g_stop ? " (interrupted)" : "");
   long b = qt_study_best(st);
   if (b < 0) {
@@ -967,6 +1014,7 @@ done:
   qt_objective_free(&obj);
   qt_objective_free(&oos);
   qt_study_free(st);
+  qt_pruner_free(pruner);
   if (have_market) qt_market_free(&mk);
   if (have_oos) qt_market_free(&mk_oos);
   free(a.fix_p);

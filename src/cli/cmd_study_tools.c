@@ -145,8 +145,8 @@ int cmd_studies(int argc, char **argv) {
   }
   json_t *arr = as_json ? json_array() : NULL;
   if (!as_json)
-    printf("%-28s %8s %6s %8s %7s  %-12s %s\n", "study", "complete", "fail", "running", "pruned",
-           "best", "objective");
+    printf("%-28s %8s %6s %8s %8s %7s  %-12s %s\n", "study", "complete", "fail", "running",
+           "rejected", "pruned", "best", "objective");
   for (size_t i = 0; i < n; i++) {
     qt_study *st = NULL;
     if (cli_study_open_ro(recs[i].name, url, &st, &e)) {
@@ -164,6 +164,8 @@ int cmd_studies(int argc, char **argv) {
                             "complete", (json_int_t)c[QT_TRIAL_COMPLETE], "fail", (json_int_t)c[QT_TRIAL_FAIL], "running",
                             (json_int_t)c[QT_TRIAL_RUNNING], "pruned", (json_int_t)c[QT_TRIAL_PRUNED], "objective", g->metric,
                             "direction", g->maximize ? "maximize" : "minimize");
+      json_object_set_new(o, "rejected", json_integer((json_int_t)c[QT_TRIAL_REJECTED]));
+      json_object_set_new(o, "waiting", json_integer((json_int_t)c[QT_TRIAL_WAITING]));
       json_object_set_new(o, "best", b >= 0 ? json_real(ti.objective) : json_null());
       json_object_set_new(o, "best_trial", b >= 0 ? json_integer(ti.number) : json_null());
       json_array_append_new(arr, o);
@@ -171,7 +173,7 @@ int cmd_studies(int argc, char **argv) {
       char bb[32];
       if (b >= 0) snprintf(bb, sizeof bb, "%.6g", ti.objective);
       else snprintf(bb, sizeof bb, "-");
-      printf("%-28s %8zu %6zu %8zu %7zu  %-12s %s (%s)\n", recs[i].name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_PRUNED],
+      printf("%-28s %8zu %6zu %8zu %8zu %7zu  %-12s %s (%s)\n", recs[i].name, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_REJECTED], c[QT_TRIAL_PRUNED],
              bb, g->metric, g->maximize ? "maximize" : "minimize");
     }
     qt_study_free(st);
@@ -284,17 +286,20 @@ int cmd_analyze(int argc, char **argv) {
   const char *url = qt_storage_default_url(), *name = NULL, *csv = NULL, *other = NULL;
   const char *ref_point = NULL; /* several objectives: the hypervolume's reference */
   long top_n = 10;
-  int as_json = 0;
+  int as_json = 0, binned = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune analyze --study-name S [--storage URL] [--top-n 10] [--json]\n"
+             "                     [--importance fanova|binned]\n"
              "       qtune analyze --study-name S [--storage URL] --export-csv FILE\n"
              "       qtune analyze --study-name A --compare-with B [--storage URL]\n"
              "Prints the top trials (feasible first, by objective; one column per\n"
-             "parameter) and each parameter's importance: the variance of the mean\n"
-             "objective across quantile bins of the parameter, normalized to sum 1\n"
-             "(see docs/studies.md).\n"
+             "parameter) and each parameter's importance, sorted, normalized to sum 1:\n"
+             "by default fANOVA over a random forest (Optuna's default evaluator: 64\n"
+             "trees, depth 64) with the strongest pair interactions; --importance\n"
+             "binned: the fast estimate, the variance of the mean objective across\n"
+             "quantile bins of the parameter (docs/pruning.md, docs/studies.md).\n"
              "--export-csv only writes FILE, one row per trial: number, state,\n"
              "objective, feasible, violations, error, every metric, every parameter.\n"
              "A study run with --holdout also shows its out-of-sample table.\n"
@@ -327,6 +332,12 @@ int cmd_analyze(int argc, char **argv) {
       if (top_n < 0) return cli_failf("--top-n: must be >= 0");
     } else if (!strcmp(a, "--json")) {
       as_json = 1;
+    } else if (!strcmp(a, "--importance")) {
+      const char *v = opt_val(argc, argv, &i);
+      if (!v) return CLI_ERROR;
+      if (strcmp(v, "fanova") && strcmp(v, "binned"))
+        return cli_failf("--importance '%s': use fanova or binned", v);
+      binned = !strcmp(v, "binned");
     } else {
       return cli_failf("analyze: unknown option '%s' (see qtune analyze --help)", a);
     }
@@ -359,11 +370,22 @@ int cmd_analyze(int argc, char **argv) {
     rc = cli_failf("analyze: out of memory");
     goto done;
   }
-  if (qt_study_importance(st, imp, &e) ||
+  qt_fanova_pair pairs[5];
+  size_t n_pairs = 0;
+  size_t *order = calloc(nd ? nd : 1, sizeof *order);
+  if (!order) {
+    rc = cli_failf("analyze: out of memory");
+    goto done;
+  }
+  qt_fanova_opts fo = qt_fanova_opts_default();
+  if ((binned ? qt_study_importance(st, imp, &e)
+              : qt_study_importance_fanova(st, &fo, imp, pairs, 5, &n_pairs, &e)) ||
       qt_study_rank(st, rk, (size_t)top_n < n ? (size_t)top_n : n, &show, &e)) {
+    free(order);
     rc = cli_fail(&e);
     goto done;
   }
+  qt_importance_order(imp, nd, order);
   qt_study_counts(st, c);
   const char *obj = cli_study_objective_name(st);
   if (as_json) {
@@ -372,9 +394,10 @@ int cmd_analyze(int argc, char **argv) {
     json_object_set_new(o, "objective", json_string(obj));
     json_object_set_new(o, "direction",
                         json_string(qt_study_goal(st)->maximize ? "maximize" : "minimize"));
-    json_object_set_new(o, "trials", json_pack("{s:I,s:I,s:I,s:I}", "complete", (json_int_t)c[QT_TRIAL_COMPLETE],
+    json_object_set_new(o, "trials", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "complete", (json_int_t)c[QT_TRIAL_COMPLETE],
                                                "fail", (json_int_t)c[QT_TRIAL_FAIL], "running",
-                                               (json_int_t)c[QT_TRIAL_RUNNING], "pruned", (json_int_t)c[QT_TRIAL_PRUNED]));
+                                               (json_int_t)c[QT_TRIAL_RUNNING], "rejected", (json_int_t)c[QT_TRIAL_REJECTED],
+                                               "pruned", (json_int_t)c[QT_TRIAL_PRUNED], "waiting", (json_int_t)c[QT_TRIAL_WAITING]));
     for (size_t r = 0; r < show; r++) {
       qt_trial_info ti;
       qt_study_trial_info(st, rk[r], &ti);
@@ -389,9 +412,21 @@ int cmd_analyze(int argc, char **argv) {
       json_object_set_new(row, "params", p ? p : json_object());
       json_array_append_new(top, row);
     }
-    for (size_t d = 0; d < nd; d++) json_object_set_new(im, qt_space_dim(sp, d)->name, json_real(imp[d]));
+    for (size_t r = 0; r < nd; r++)
+      json_object_set_new(im, qt_space_dim(sp, order[r])->name, json_real(imp[order[r]]));
     json_object_set_new(o, "top", top);
+    json_object_set_new(o, "importance_method", json_string(binned ? "binned" : "fanova"));
+    json_t *cfg = json_loads(qt_study_config_json(st) ? qt_study_config_json(st) : "{}", 0, NULL);
+    json_t *tg = json_object_get(cfg, "tags");
+    json_object_set_new(o, "tags", json_is_object(tg) ? json_incref(tg) : json_object());
+    json_decref(cfg);
     json_object_set_new(o, "importance", im);
+    json_t *ia = json_array();
+    for (size_t k = 0; k < n_pairs; k++)
+      json_array_append_new(ia, json_pack("{s:s,s:s,s:f}", "a", qt_space_dim(sp, pairs[k].a)->name,
+                                          "b", qt_space_dim(sp, pairs[k].b)->name, "importance",
+                                          pairs[k].importance));
+    json_object_set_new(o, "interactions", ia);
     json_t *h = holdout_of(st);
     if (h) json_object_set_new(o, "holdout", h);
     if (qt_study_n_objectives(st) > 1) {
@@ -408,8 +443,18 @@ int cmd_analyze(int argc, char **argv) {
     free(s);
     json_decref(o);
   } else {
-    printf("study %s: %zu trials (%zu complete, %zu pruned, %zu failed, %zu running), objective %s (%s)\n",
-           name, n, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
+    printf("study %s: %zu trials (%zu complete, %zu rejected, %zu pruned, %zu failed, %zu running, %zu waiting), objective %s (%s)\n",
+           name, n, c[QT_TRIAL_COMPLETE], c[QT_TRIAL_REJECTED], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_WAITING], obj, qt_study_goal(st)->maximize ? "maximize" : "minimize");
+    json_t *cfg = json_loads(qt_study_config_json(st) ? qt_study_config_json(st) : "{}", 0, NULL);
+    const char *tk;
+    json_t *tv;
+    int first_tag = 1;
+    json_object_foreach(json_object_get(cfg, "tags"), tk, tv) {
+      printf("%s%s=%s", first_tag ? "tags: " : ", ", tk, json_string_value(tv) ? json_string_value(tv) : "?");
+      first_tag = 0;
+    }
+    if (!first_tag) putchar('\n');
+    json_decref(cfg);
     if (qt_study_n_objectives(st) > 1) /* several: the table ranks by the first */
       printf("several objectives: the top trials by %s, the first; the Pareto front below\n", obj);
     printf("\ntop %zu trials (feasible first):\n", show);
@@ -455,13 +500,25 @@ int cmd_analyze(int argc, char **argv) {
       rc = cli_fail(&e);
       goto done;
     }
-    printf("\nparameter importance (variance of the mean %s across quantile bins):\n", obj);
-    for (size_t d = 0; d < nd; d++) {
+    if (binned)
+      printf("\nparameter importance (variance of the mean %s across quantile bins):\n", obj);
+    else
+      printf("\nparameter importance (fANOVA of %s over a random forest of %zu trees):\n", obj,
+             fo.n_trees);
+    for (size_t r = 0; r < nd; r++) {
+      size_t d = order[r];
       char bar[41];
       int w = (int)lround(imp[d] * 40);
       memset(bar, '#', (size_t)w);
       bar[w] = 0;
       printf("  %-24s %6.3f %s\n", qt_space_dim(sp, d)->name, imp[d], bar);
+    }
+    if (n_pairs) printf("strongest interactions:\n");
+    for (size_t k = 0; k < n_pairs; k++) {
+      char both[160];
+      snprintf(both, sizeof both, "%s x %s", qt_space_dim(sp, pairs[k].a)->name,
+               qt_space_dim(sp, pairs[k].b)->name);
+      printf("  %-40s %6.3f\n", both, pairs[k].importance);
     }
     char *hb = malloc((size_t)1 << 20);
     int hr = hb ? qt_holdout_load(st, hb, (size_t)1 << 20, &e) : QT_ENOMEM;
@@ -469,6 +526,7 @@ int cmd_analyze(int argc, char **argv) {
     else if (hr != QT_OK && hr != QT_ENOTFOUND) rc = cli_fail(&e);
     free(hb);
   }
+  free(order);
 done:
   free(rk);
   free(imp);

@@ -17,7 +17,8 @@
 
 static const char k_usage[] =
     "usage: qtune worker --study-name S [--storage URL] [--jobs N] [--trials N]\n"
-    "                    [--timeout SEC] [--catalog DIR] [--objective-cmd CMD] [--quiet]\n"
+    "                    [--timeout SEC] [--lease SEC] [--retries N] [--catalog DIR]\n"
+    "                    [--objective-cmd CMD] [--quiet]\n"
     "Joins an existing study and runs trials for it: strategy, market, costs,\n"
     "objective and constraints come from the study's stored record, the sampler\n"
     "and its seed too.  Workers on several machines may share one PostgreSQL study;\n"
@@ -29,12 +30,16 @@ static const char k_usage[] =
     "  --jobs N               worker threads (default: all cores)\n"
     "  --trials N             trials this worker starts (default 100)\n"
     "  --timeout SEC          stop starting trials after SEC\n"
+    "  --lease SEC            another worker's trial with no heartbeat for SEC is failed\n"
+    "                         and its params run again once (default 60)\n"
+    "  --retries N            re-runs of a failed trial's params (default 0)\n"
     "  --catalog DIR          this machine's copy of the study's catalog (default: the\n"
     "                         path the study was created with); its bars must match\n"
     "  --objective-cmd CMD    the command of a study tuned through an external command\n"
     "                         (not stored: it names a program on this machine)\n"
     "  --quiet                no progress display\n"
-    "Exit status: as qtune optimize's (0 ok, 2 error, 128 + signal after a signal).\n";
+    "Exit status: 0 ok, 2 error, 128 + the signal after SIGINT, SIGTERM or SIGHUP (as\n"
+    "qtune optimize: the running trials finish and the study resumes).\n";
 
 /* The pin's keys that become options, in order: key, option, kind
  * ('s' string, 'n' number, 'b' flag when true, 'B' flag when false). */
@@ -143,7 +148,8 @@ int cmd_worker(int argc, char **argv) {
     else if (!strcmp(o, "--storage")) storage = v;
     else if (!strcmp(o, "--catalog")) catalog = v;
     else if (!strcmp(o, "--objective-cmd")) cmd = v;
-    else if (!strcmp(o, "--jobs") || !strcmp(o, "--trials") || !strcmp(o, "--timeout")) {
+    else if (!strcmp(o, "--jobs") || !strcmp(o, "--trials") || !strcmp(o, "--timeout") ||
+             !strcmp(o, "--lease") || !strcmp(o, "--retries")) {
       pass[n_pass][0] = o;
       pass[n_pass++][1] = v;
     } else {

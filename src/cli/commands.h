@@ -14,7 +14,13 @@
   X("best", cmd_best, "print a study's best trial, write its params file")       \
   X("report", cmd_report, "write a study's report: Markdown or self-contained HTML") \
   X("cleanup", cmd_cleanup, "delete a study's trials below a score")             \
+  X("enqueue", cmd_enqueue, "queue parameter sets into a study (run before sampled ones)") \
+  X("trial", cmd_trial, "show one trial in full, or set its note")              \
   X("check-lookahead", cmd_check_lookahead, "check a strategy for look-ahead (use of future data)") \
+  X("live", cmd_live, "a run's live parameter history; revert to the previous set") \
+  X("hjb", cmd_hjb, "HJB-optimal market making vs the market_maker's params (gap, suggestion)") \
+  X("outcomes", cmd_outcomes, "import or list signal outcomes (what the auto-tuner reads)") \
+  X("tune", cmd_tune, "the auto-tuner: run, review, approve, revert, apply, effective, daemon") \
   X("version", cmd_version, "print the version")
 
 #define QT__CLI_DECL(name, fn, summary) int fn(int argc, char **argv);

@@ -88,7 +88,14 @@ const char *cli_settings_help(void) {
          "  --trade-on-close       market orders fill at the signal bar's close\n"
          "  --hedge-mode           long and short legs at once (always on for\n"
          "                         strategies that need it, e.g. hedge_grid)\n"
-         "  --no-close-at-end      leave positions open at the end of the data\n";
+         "  --close-at-end close|open  close what is open at the end of the data at\n"
+         "                         the last bar's close (default) or its open\n"
+         "                         (backtesting.py's finalize_trades)\n"
+         "  --no-close-at-end      leave positions open at the end of the data\n"
+         "  --trade-accounting lots|average  trades as lots (each entry fill matched FIFO\n"
+         "                         to the exits that close it: grid bots' count, the\n"
+         "                         default of grid strategies) or one per exit at the\n"
+         "                         position's average price (the default of the others)\n";
 }
 
 /* The settings that are switches (no value). */

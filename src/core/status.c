@@ -12,6 +12,7 @@ const char *qt_status_str(int code) {
     QT_STATUS_LIST(QT__STATUS_TEXT)
 #undef QT__STATUS_TEXT
   case QT_DONE: return "done";
+  case QT_PRUNED: return "pruned";
   default: return "unknown status";
   }
 }
@@ -22,6 +23,7 @@ const char *qt_status_name(int code) {
     QT_STATUS_LIST(QT__STATUS_NAME)
 #undef QT__STATUS_NAME
   case QT_DONE: return "DONE";
+  case QT_PRUNED: return "PRUNED";
   default: return "UNKNOWN";
   }
 }

@@ -669,6 +669,13 @@ static int field_eq(const qt__field *f, const char *name) {
   return len == n && strncasecmp(s, name, n) == 0;
 }
 
+/* Whether a header field is empty or only blanks (or a quoted ""). */
+static int header_blank(const qt__field *f) {
+  for (size_t i = 0; i < f->len; i++)
+    if (!isspace((unsigned char)f->s[i]) && f->s[i] != '"') return 0;
+  return 1;
+}
+
 /* Index of the header field named name (case-insensitive), or -1. */
 static int header_find(const qt__field *h, int nh, const char *name, size_t nlen) {
   for (int i = 0; i < nh; i++) {
@@ -771,6 +778,14 @@ static int layout_generic(layout *L, qt_kind k, const qt__field *h, int nh, cons
     L->type[idx] = (uint8_t)x->type;
     if (!L->name[idx][0]) snprintf(L->name[idx], sizeof L->name[idx], "%s", x->names[0]);
     mapped[x->col] = 1;
+  }
+  /* pandas' to_csv writes the index (the dates) as a first column with an
+   * empty header: with no other time column, that column is the time */
+  if (!mapped[0] && nh > 1 && L->col[0] < 0 && header_blank(&h[0])) {
+    L->col[0] = 0;
+    L->type[0] = F_TIME;
+    snprintf(L->name[0], sizeof L->name[0], "%s", "time (unnamed first column)");
+    mapped[0] = 1;
   }
   if (columns) {
     /* every key of the mapping must be a known target */

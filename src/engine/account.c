@@ -14,9 +14,77 @@ static int push_trade(qt_ctx *cx, const qt_trade_rec *t) {
   return QT_OK;
 }
 
+void qt__account_lot_push(qt_ctx *cx, qt__feed *fd, int l, double qty, double px, double fee,
+                          int64_t ts, int64_t order_id) {
+  int k = (int)(fd - cx->r.fd);
+  qt__leg *L = &fd->leg[l];
+  qt__lot **a = &cx->lots[k][l];
+  size_t *cap = &cx->cap_lots[k][l];
+  if (L->lot_head + L->lot_n == *cap) {
+    if (L->lot_head > 0) { /* closed lots at the front: slide the open ones down */
+      memmove(*a, *a + L->lot_head, L->lot_n * sizeof **a);
+      L->lot_head = 0;
+    } else if (qt__room_for_one(cx, (void **)a, L->lot_n, cap, sizeof **a)) {
+      return;
+    }
+  }
+  qt__lot *t = &(*a)[L->lot_head + L->lot_n++];
+  t->qty = qty;
+  t->px = px;
+  t->fee = fee;
+  t->entry_ms = ts;
+  t->entry_i = cx->r.i;
+  t->order_id = order_id;
+}
+
+/* Lot accounting: the records of closing `closed` of leg l at px, FIFO over
+ * its lots; exit fee and funding are shared by quantity.  The lots' entry
+ * fees replace the average share.  All of the leg (full): every lot, the
+ * last one taking what float rounding left. */
+static void reduce_lots(qt_ctx *cx, qt__feed *fd, int k, int l, double closed, double px,
+                        double exit_fee, double fund, int full, const qt_trade_rec *proto,
+                        int64_t lot_of) {
+  qt__leg *L = &fd->leg[l];
+  qt__lot *a = cx->lots[k][l];
+  double dir = proto->side == QT_BUY ? 1.0 : -1.0, left = closed;
+  /* the linked entry's lot goes first: moved to the front of the queue */
+  for (size_t j = 1; lot_of && j < L->lot_n; j++) {
+    qt__lot *h = &a[L->lot_head];
+    if (h[j].order_id != lot_of) continue;
+    qt__lot t = h[j];
+    memmove(h + 1, h, j * sizeof *h);
+    h[0] = t;
+    break;
+  }
+  while (L->lot_n > 0 && (full || left > closed * 1e-12)) {
+    qt__lot *t = &a[L->lot_head];
+    double q = t->qty < left ? t->qty : left;
+    if (full && L->lot_n == 1) q = left;
+    double share = t->qty > 0 ? q / t->qty : 1.0;
+    if (share > 1) share = 1;
+    qt_trade_rec r = *proto;
+    r.entry_ms = t->entry_ms;
+    r.entry_price = t->px;
+    r.qty = q;
+    r.bars_held = cx->r.i - t->entry_i;
+    r.fees = t->fee * share + exit_fee * (q / closed);
+    r.funding = fund * (q / closed);
+    r.pnl = (px - t->px) * q * dir * fd->inst.multiplier - r.fees + r.funding;
+    push_trade(cx, &r);
+    left -= q;
+    t->fee -= t->fee * share;
+    t->qty -= q;
+    if (full || t->qty <= q * 1e-12) {
+      L->lot_head++;
+      L->lot_n--;
+    }
+  }
+  if (L->lot_n == 0) L->lot_head = 0;
+}
+
 /* Closes `closed` (> 0, <= |qty|) of leg l at px; exit_fee is this part's fee. */
 void qt__account_reduce(qt_ctx *cx, qt__feed *fd, int k, int l, double closed, double px,
-                        double exit_fee, int reason, int64_t ts) {
+                        double exit_fee, int reason, int64_t ts, int64_t lot_of) {
   qt__leg *L = &fd->leg[l];
   double aq = fabs(L->qty);
   double dir = L->qty > 0 ? 1.0 : -1.0;
@@ -42,8 +110,10 @@ void qt__account_reduce(qt_ctx *cx, qt__feed *fd, int k, int l, double closed, d
   t.pnl = price_pnl - t.fees + fund;
   t.bars_held = cx->r.i - L->entry_i;
   cx->r.cash += price_pnl;
-  push_trade(cx, &t);
-  if (closed >= aq * (1 - 1e-12)) {
+  int full = closed >= aq * (1 - 1e-12);
+  if (cx->r.lots && L->lot_n) reduce_lots(cx, fd, k, l, closed, px, exit_fee, fund, full, &t, lot_of);
+  else push_trade(cx, &t);
+  if (full) {
     int armed = L->sig_expire_ms != 0;
     memset(L, 0, sizeof *L);
     cx->r.npos--;
@@ -78,6 +148,24 @@ double qt__account_cap_qty(const qt_ctx *cx, qt__feed *fd, double red, double in
     inc = cut < inc ? cut : inc;
   }
   return inc;
+}
+
+double qt__account_fraction_qty(const qt_ctx *cx, qt__feed *fd, double fraction, double px,
+                                int maker) {
+  double m = fd->inst.multiplier;
+  double rate = (maker ? fd->inst.maker_bps : fd->inst.taker_bps) * 1e-4;
+  double saved = fd->px; /* equity and notional as if marked at the fill price */
+  fd->px = px;
+  double u = 0, g = 0;
+  if (cx->r.npos) qt__mark_all(cx, &u, &g, NULL);
+  fd->px = saved;
+  double e = cx->r.cash + u, cap = cx->o.leverage_cap;
+  /* backtesting.py: margin_available = max(0, equity - margin used), times
+   * the leverage; no cap: the equity itself */
+  double avail = cap > 0 ? (e - g / cap) * cap : e;
+  if (!(avail > 0) || !(px > 0)) return 0;
+  double q = qt__round_lot(fraction * avail / (px * m * (1.0 + rate)), fd->inst.lot_size);
+  return q > 0 ? q : 0;
 }
 
 /* ------------------------------------------------------ account queries */

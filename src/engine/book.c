@@ -81,7 +81,9 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
     return QT_EINVAL;
   qt__feed *fd = &cx->r.fd[r->inst];
   double qty = r->qty;
-  if (!(r->flags & QT__ORDER_CLOSE_ALL)) {
+  if (r->flags & QT__ORDER_EQUITY) { /* a fraction, sized at the fill */
+    if (r->type != QT_ORDER_MARKET || !(qty > 0) || !(qty <= 1)) return QT_EINVAL;
+  } else if (!(r->flags & QT__ORDER_CLOSE_ALL)) {
     if (!(qty > 0) || !isfinite(qty)) return QT_EINVAL;
     qty = qt__round_lot(qty, fd->inst.lot_size);
     if (!(qty > 0)) return QT_EINVAL;
@@ -115,6 +117,7 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
   o->tag = r->tag;
   o->submit_i = cx->r.i;
   o->gen = 0;
+  o->lot_of = 0;
   if (o->expire_ms > 0 && o->expire_ms < cx->r.next_expire_ms) cx->r.next_expire_ms = o->expire_ms;
   cx->r.n_orders++;
   log_order(cx, QT_OA_SUBMIT, o);
@@ -128,6 +131,19 @@ int64_t qt_ctx_market(qt_ctx *cx, int inst, int side, int leg, double qty, int r
   r.type = QT_ORDER_MARKET;
   r.leg = leg;
   r.qty = qty;
+  r.reason = reason;
+  return qt_ctx_submit(cx, &r);
+}
+
+int64_t qt_ctx_market_fraction(qt_ctx *cx, int inst, int side, int leg, double fraction,
+                               int reason) {
+  qt_order_req r = {0};
+  r.inst = inst;
+  r.side = side;
+  r.type = QT_ORDER_MARKET;
+  r.leg = leg;
+  r.qty = fraction;
+  r.flags = QT__ORDER_EQUITY;
   r.reason = reason;
   return qt_ctx_submit(cx, &r);
 }
@@ -190,7 +206,10 @@ int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty) {
   qt__feed *fd = &cx->r.fd[o->inst];
   double q = o->qty;
   cx->r.book_dirty = 1;
-  if (!(o->flags & QT__ORDER_CLOSE_ALL)) {
+  if (o->flags & QT__ORDER_EQUITY) { /* still a fraction of equity */
+    if (!(qty > 0) || !(qty <= 1)) return QT_EINVAL;
+    q = qty;
+  } else if (!(o->flags & QT__ORDER_CLOSE_ALL)) {
     if (!(qty > 0) || !isfinite(qty)) return QT_EINVAL;
     q = qt__round_lot(qty, fd->inst.lot_size);
     if (!(q > 0)) return QT_EINVAL;
@@ -213,6 +232,13 @@ int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty) {
   o->submit_i = cx->r.i; /* a replaced order rests anew from the next bar */
   o->gen++;
   log_order(cx, QT_OA_REPLACE, o);
+  return QT_OK;
+}
+
+int qt_ctx_exit_of(qt_ctx *cx, int64_t exit_id, int64_t entry_id) {
+  ptrdiff_t j = qt__book_find(cx, exit_id);
+  if (j < 0) return QT_ENOTFOUND;
+  cx->ord[j].lot_of = entry_id;
   return QT_OK;
 }
 

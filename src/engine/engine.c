@@ -51,12 +51,22 @@ void qt_engine_free(qt_engine *e) {
   qt_free(cx->olog);
   qt_free(cx->equity);
   qt_free(cx->exposure);
+  for (int k = 0; k < QT__MAX_FEEDS; k++)
+    for (int l = 0; l < 3; l++) qt_free(cx->lots[k][l]);
   qt__ind_free_all(cx);
   qt_free(e);
 }
 
 void qt_engine_set_opts(qt_engine *e, const qt_engine_opts *opts) {
   if (e && opts) e->cx.o = *opts;
+}
+
+void qt_engine_set_checkpoint(qt_engine *e, size_t every_bars, qt_engine_checkpoint_fn fn,
+                              void *ud) {
+  if (!e) return;
+  e->ck_every = fn ? every_bars : 0;
+  e->ck_fn = fn;
+  e->ck_ud = ud;
 }
 
 /* ------------------------------------------------------- start of a run */
@@ -86,6 +96,12 @@ static int check_feeds(const qt_feed *feeds, int n_feeds, const qt_engine_opts *
     return qt_err_set(err, QT_EINVAL,
                       "qt_engine_run: slippage_bps and leverage_cap must be >= 0, cash finite");
   if (o->max_orders == 0) return qt_err_set(err, QT_EINVAL, "qt_engine_run: max_orders is 0");
+  if (o->trade_accounting < QT_ACCOUNTING_AUTO || o->trade_accounting > QT_ACCOUNTING_LOTS)
+    return qt_err_set(err, QT_EINVAL, "qt_engine_run: trade_accounting %d (0 auto, 1 average, 2 lots)",
+                      o->trade_accounting);
+  if (o->close_at_end < QT_CLOSE_AT_END_NONE || o->close_at_end > QT_CLOSE_AT_END_OPEN)
+    return qt_err_set(err, QT_EINVAL, "qt_engine_run: close_at_end %d (0 none, 1 close, 2 open)",
+                      o->close_at_end);
   return QT_OK;
 }
 
@@ -226,6 +242,8 @@ static void run_start(qt_ctx *cx, const qt_feed *feeds, int n_feeds, const qt_st
       .multi = n_feeds > 1,
       .on_trades = cx->o.fill_on_trades,
       .toc = cx->o.trade_on_close,
+      .lots = cx->o.trade_accounting == QT_ACCOUNTING_LOTS ||
+              (cx->o.trade_accounting == QT_ACCOUNTING_AUTO && (s->needs & QT_NEEDS_LOTS)),
       .any_funding = any_funding,
       .extra_cols = b0->volume && b0->quote_volume && b0->trade_count && b0->taker_buy_base &&
                     b0->taker_buy_quote,
@@ -317,6 +335,11 @@ static inline void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i) {
         if (r->fd[k].f->trades) qt__fill_skip_trades(cx, k, end_ms);
     return;
   }
+  if (r->multi && !r->on_trades) { /* several feeds on bars: one pass in path time */
+    if (r->book_dirty) qt__book_band(cx);
+    qt__fill_bars_multi(cx);
+    return;
+  }
   for (int k = 0; k < r->n_feeds && r->n_ord; k++) {
     qt__feed *fd = &r->fd[k];
     if (r->on_trades && fd->f->trades) {
@@ -355,12 +378,19 @@ static inline void mark_and_check_liquidation(qt_ctx *cx, const qt_bars *b0, siz
     /* one feed on bars: the path after the last fill with the legs as they
      * are (or a liquidation the fill pass already met); else the range */
     int liq = r->liq_now;
-    if (liq) {
+    if (liq && !r->multi) {
       lpx[0] = r->liq_px;
+    } else if (liq) {
+      for (int k = 0; k < r->n_feeds; k++) lpx[k] = r->liq_pxs[k];
     } else if (maybe && !r->multi && !r->on_trades) {
       double pt[4];
       qt__bar_path(b0, i, pt);
       liq = qt__liq_path(cx, f0, pt, f0->t_held, 3, &lpx[0]);
+    } else if (maybe && !r->on_trades) {
+      /* several feeds on bars: their paths in step, after the range check
+       * (every feed at its worst extreme at once: a lower bound of the path,
+       * so a bar it clears cannot liquidate) */
+      liq = qt__liq_range(cx, lpx) && qt__liq_path_multi(cx, f0->t_held, 3, lpx);
     } else if (maybe) {
       liq = qt__liq_range(cx, lpx);
     }
@@ -398,7 +428,15 @@ static inline void trade_on_close(qt_ctx *cx) {
   if (cx->r.toc && cx->r.n_ord) qt__fill_on_close(cx);
 }
 
-/* 8. On the last bar with close_at_end: everything closes at the last close. */
+/* 4b. On the last bar with close_at_end = open: everything closes at the
+ * open once the bar's fills are done (fd->px is still the open). */
+static inline void close_at_open_end(qt_ctx *cx, size_t i) {
+  if (i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN && !cx->r.stopped)
+    qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
+}
+
+/* 8. On the last bar with close_at_end: everything (still or again) open
+ * closes at the last close. */
 static inline void close_at_end(qt_ctx *cx, size_t i) {
   if (i + 1 == cx->r.to && cx->o.close_at_end) qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
@@ -421,10 +459,10 @@ static inline void record_point(qt_ctx *cx, size_t i) {
   cx->exposure[j] = r->eq > 0 ? r->gross / r->eq : 0;
 }
 
-/* The result borrows the engine's buffers until its next run or free. */
-static void fill_result(const qt_ctx *cx, const qt_bars *b0, qt_result *out) {
+/* The result of the first nb simulated bars; it borrows the engine's
+ * buffers until its next run or free. */
+static void fill_result_n(const qt_ctx *cx, const qt_bars *b0, size_t nb, qt_result *out) {
   const qt__run *r = &cx->r;
-  size_t nb = r->to - r->from;
   out->n_bars = nb;
   out->ts_ms = b0->ts_ms + r->from;
   out->equity = cx->equity;
@@ -448,6 +486,20 @@ static void fill_result(const qt_ctx *cx, const qt_bars *b0, qt_result *out) {
                                      : (b0->n > 1 ? b0->ts_ms[1] - b0->ts_ms[0] : 0);
 }
 
+static void fill_result(const qt_ctx *cx, const qt_bars *b0, qt_result *out) {
+  fill_result_n(cx, b0, cx->r.to - cx->r.from, out);
+}
+
+/* 10. A checkpoint (qt_engine_set_checkpoint) after bar i; 1: stop the run. */
+static int checkpoint(qt_engine *e, const qt_bars *b0, size_t i, size_t *next) {
+  size_t done = i + 1 - e->cx.r.from;
+  if (done != *next || i + 1 == e->cx.r.to) return 0;
+  *next += e->ck_every;
+  qt_result so_far;
+  fill_result_n(&e->cx, b0, done, &so_far);
+  return e->ck_fn(e->ck_ud, &so_far) != 0;
+}
+
 int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_strategy_vtbl *s,
                   const double *p, qt_result *out, qt_err *err) {
   if (out) memset(out, 0, sizeof *out);
@@ -462,12 +514,15 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   if (rc) return rc;
   qt_bar bar;
   memset(&bar, 0, sizeof bar);
+  size_t ck_next = e->ck_every ? e->ck_every : SIZE_MAX;
+  int stopped = 0;
   for (size_t i = cx->r.from; i < cx->r.to; i++) {
     clock_step(cx, b0, i);
     settle_funding(cx);                     /* 1 */
     expire_orders(cx);                      /* 2 */
     expire_signals(cx);                     /* 3 */
     fill_pass(cx, b0, i);                   /* 4 */
+    close_at_open_end(cx, i);               /* 4b */
     mark_and_check_liquidation(cx, b0, i);  /* 5 */
     if (!cx->r.stopped) {                   /* a liquidated strategy hears nothing */
       strategy_bar(cx, b0, i, &bar);        /* 6 */
@@ -476,10 +531,15 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
     }
     record_point(cx, i);                    /* 9 */
     if (cx->r.oom) break;
+    if (i + 1 - cx->r.from == ck_next && checkpoint(e, b0, i, &ck_next)) { /* 10 */
+      stopped = 1;
+      break;
+    }
   }
   if (s->fini) s->fini(cx->st);
   if (cx->r.oom)
     return qt_err_set(err, QT_ENOMEM, "qt_engine_run: out of memory for the trade list or order log");
+  if (stopped) return QT_PRUNED;
   fill_result(cx, b0, out);
   return QT_OK;
 }

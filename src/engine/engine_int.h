@@ -21,6 +21,9 @@
 /* Internal order flag (above the public QT_ORDER_* bits): the quantity is the
  * whole leg at fill time (qt_ctx_close). */
 #define QT__ORDER_CLOSE_ALL 0x100u
+/* Internal order flag: qty holds a fraction of equity, turned into a
+ * quantity when the order fills, at the fill price (qt_ctx_market_fraction). */
+#define QT__ORDER_EQUITY 0x200u
 
 typedef struct qt__order {
   int64_t id;
@@ -31,6 +34,7 @@ typedef struct qt__order {
   int reason, tag;
   int64_t submit_i; /* clock index at submission; eligible from submit_i + 1 */
   unsigned gen;     /* bumped by replace, so a stale touch is not executed */
+  int64_t lot_of;   /* lot accounting: the entry order whose lot this one closes first */
 } qt__order;
 
 /* An order touched in one bar's fill pass, sorted by path time. */
@@ -39,8 +43,16 @@ typedef struct qt__touch {
   unsigned gen;
   double t, px;
   int maker;
+  int k;      /* the feed */
   size_t seq;
 } qt__touch;
+
+/* One entry fill of a leg still (partly) open, for lot accounting. */
+typedef struct qt__lot {
+  double qty, px, fee; /* open quantity, entry price, entry fee of that quantity */
+  int64_t entry_ms, entry_i;
+  int64_t order_id;    /* the entry order (0: none) */
+} qt__lot;
 
 typedef struct qt__leg {
   double qty;     /* signed */
@@ -50,6 +62,7 @@ typedef struct qt__leg {
   int64_t entry_ms;
   int64_t entry_i;
   int64_t sig_expire_ms; /* armed signal expiry, 0 = none */
+  size_t lot_head, lot_n; /* lot accounting: the open lots, FIFO, in qt_ctx.lots[k][l] */
 } qt__leg;
 
 typedef struct qt__feed {
@@ -104,9 +117,12 @@ typedef struct qt__run {
   int n_armed;      /* legs with an armed signal expiry */
   int liquidated, stopped, in_init, oom;
   int multi, on_trades, toc, any_funding, extra_cols; /* the run's shape, fixed at start */
+  int lots;         /* trade records by lot (FIFO) instead of at the average price */
   /* the bar being processed */
-  int liq_now;      /* one feed: the fill pass met the maintenance margin at liq_px */
+  int liq_now;      /* the fill pass met the maintenance margin at liq_px (one feed) or
+                     * liq_pxs (several) */
   double liq_px;
+  double liq_pxs[QT__MAX_FEEDS];
   double eq, gross; /* the bar's equity point and gross notional */
   size_t fills0;    /* n_fills when the bar was marked at its close */
 } qt__run;
@@ -125,6 +141,8 @@ struct qt_ctx {
   size_t cap_olog;
   double *equity, *exposure;
   size_t cap_bars;
+  qt__lot *lots[QT__MAX_FEEDS][3]; /* lot accounting: per leg, grown on the first runs */
+  size_t cap_lots[QT__MAX_FEEDS][3];
   qt__ind *ind;
   size_t n_ind, cap_ind, ind_bytes;
   uint64_t run_id;
@@ -133,6 +151,9 @@ struct qt_ctx {
 
 struct qt_engine {
   struct qt_ctx cx;
+  size_t ck_every;             /* checkpoint period in simulated bars (0: none) */
+  qt_engine_checkpoint_fn ck_fn;
+  void *ck_ud;
 };
 
 /* ------------------------------------------------------------------------
@@ -246,6 +267,7 @@ void qt__book_expire(qt_ctx *cx);
 /* fill.c: matching and fills */
 void qt__fill_exec(qt_ctx *cx, size_t j, double px, int maker, int64_t ts);
 void qt__fill_bar(qt_ctx *cx, int k);
+void qt__fill_bars_multi(qt_ctx *cx);
 void qt__fill_trades(qt_ctx *cx, int k, int64_t end_ms);
 void qt__fill_skip_trades(qt_ctx *cx, int k, int64_t end_ms);
 void qt__fill_on_close(qt_ctx *cx);
@@ -257,12 +279,19 @@ void qt__fill_close_all(qt_ctx *cx, int reason);
 int qt__fees_check(const qt_feed *f, int k, qt_err *err);
 
 /* account.c: positions, cash, the trade list and the leverage cap */
+/* Closes `closed` of leg l at px (a trade record; with lot accounting, one
+ * per lot closed: first the lot of entry order lot_of when it is open, then
+ * FIFO). */
 void qt__account_reduce(qt_ctx *cx, qt__feed *fd, int k, int l, double closed, double px,
-                        double exit_fee, int reason, int64_t ts);
+                        double exit_fee, int reason, int64_t ts, int64_t lot_of);
+/* Lot accounting: appends an entry fill to leg l's lots (out of memory stops
+ * the run, as for the trade list). */
+void qt__account_lot_push(qt_ctx *cx, qt__feed *fd, int l, double qty, double px, double fee,
+                          int64_t ts, int64_t order_id);
 /* Grows leg l by qty at px (the average entry price moves); inline, as
  * every fill that opens or adds calls it. */
 static inline void qt__account_increase(qt_ctx *cx, qt__feed *fd, int l, int dir, double qty,
-                                        double px, double fee, int64_t ts) {
+                                        double px, double fee, int64_t ts, int64_t order_id) {
   qt__leg *L = &fd->leg[l];
   double aq = fabs(L->qty);
   if (aq == 0) {
@@ -277,8 +306,14 @@ static inline void qt__account_increase(qt_ctx *cx, qt__feed *fd, int l, int dir
   }
   L->qty += dir * qty;
   L->fees += fee;
+  if (cx->r.lots) qt__account_lot_push(cx, fd, l, qty, px, fee, ts, order_id);
 }
 
+/* The quantity of a fraction-of-equity order (QT__ORDER_EQUITY) filling at
+ * px on fd: fraction x the available margin x the cap, over px x m x (1 +
+ * fee rate), rounded down to the lot (docs/engine.md, "Sizing"). */
+double qt__account_fraction_qty(const qt_ctx *cx, qt__feed *fd, double fraction, double px,
+                                int maker);
 double qt__account_cap_qty(const qt_ctx *cx, qt__feed *fd, double red, double inc, double px,
                            int maker);
 
@@ -288,6 +323,12 @@ void qt__funding_settle(qt_ctx *cx, int k);
 /* liquidation.c: equity minus maintenance margin against the bar */
 int qt__liq_path(const qt_ctx *cx, const qt__feed *fd, const double pt[4], double t0, double t1,
                  double *px);
+/* Several feeds on bars: the same along the bars' paths run in step (path
+ * time t in [t0, t1], each fresh feed at its own path's price at t, the
+ * others at their close), with the legs as they are.  1 when equity minus
+ * maintenance margin turns negative, with every feed's price at that time
+ * in lpx (the opens after a gap). */
+int qt__liq_path_multi(const qt_ctx *cx, double t0, double t1, double *lpx);
 
 /* Feed fd's part of equity minus maintenance margin, a line in its price:
  * slope p - off (with the cash added, the whole of it for one feed).  0 when

@@ -33,6 +33,7 @@ void qt__fill_exec(qt_ctx *cx, size_t j, double px, int maker, int64_t ts) {
   }
   double qty = o.qty;
   if (o.flags & QT__ORDER_CLOSE_ALL) qty = reducible;
+  else if (o.flags & QT__ORDER_EQUITY) qty = qt__account_fraction_qty(cx, fd, o.qty, px, maker);
   double red = qty < reducible ? qty : reducible;
   double inc = qty - red;
   if (o.flags & (QT_ORDER_REDUCE_ONLY | QT__ORDER_CLOSE_ALL)) inc = 0;
@@ -49,8 +50,8 @@ void qt__fill_exec(qt_ctx *cx, size_t j, double px, int maker, int64_t ts) {
   cx->r.cash -= fee;
   cx->r.fees_paid += fee;
   cx->r.n_fills++;
-  if (red > 0) qt__account_reduce(cx, fd, o.inst, red_l, red, px, fee_red, o.reason, ts);
-  if (inc > 0) qt__account_increase(cx, fd, inc_l, side, inc, px, fee_inc, ts);
+  if (red > 0) qt__account_reduce(cx, fd, o.inst, red_l, red, px, fee_red, o.reason, ts, o.lot_of);
+  if (inc > 0) qt__account_increase(cx, fd, inc_l, side, inc, px, fee_inc, ts, o.id);
   if (cx->r.s->on_fill && !cx->r.stopped) {
     qt_fill fl;
     fl.order_id = o.id;
@@ -78,7 +79,7 @@ void qt__fill_close_leg(qt_ctx *cx, int k, int l, double px, int reason, int64_t
   cx->r.cash -= fee;
   cx->r.fees_paid += fee;
   cx->r.n_fills++;
-  qt__account_reduce(cx, fd, k, l, fabs(q), px, fee, reason, ts);
+  qt__account_reduce(cx, fd, k, l, fabs(q), px, fee, reason, ts, 0);
   if (cx->r.s->on_fill && !cx->r.stopped) { /* order_id 0: an engine-made close */
     qt_fill fl;
     fl.order_id = 0;
@@ -127,11 +128,18 @@ static double touch_time(const double pt[4], int dir, double p) {
   return -1.0;
 }
 
+/* By path time, then feed, then book order. */
+static int touch_after(const qt__touch *a, const qt__touch *b) {
+  if (a->t != b->t) return a->t > b->t;
+  if (a->k != b->k) return a->k > b->k;
+  return a->seq > b->seq;
+}
+
 static void sort_touches(qt__touch *t, size_t n) {
   for (size_t a = 1; a < n; a++) {
     qt__touch x = t[a];
     size_t b = a;
-    while (b > 0 && (t[b - 1].t > x.t || (t[b - 1].t == x.t && t[b - 1].seq > x.seq))) {
+    while (b > 0 && touch_after(&t[b - 1], &x)) {
       t[b] = t[b - 1];
       b--;
     }
@@ -140,9 +148,9 @@ static void sort_touches(qt__touch *t, size_t n) {
 }
 
 /* Collects the eligible orders of feed k that the path pt touches into
- * cx->touch, in book order; returns how many. */
-static size_t collect_touches(qt_ctx *cx, int k, const double pt[4], double l, double h) {
-  size_t nt = 0;
+ * cx->touch from index nt on, in book order; returns the new count. */
+static size_t collect_touches(qt_ctx *cx, int k, const double pt[4], double l, double h,
+                              size_t nt) {
   for (size_t j = 0; j < cx->r.n_ord; j++) {
     const qt__order *od = &cx->ord[j];
     if (od->inst != k || od->submit_i >= cx->r.i) continue;
@@ -170,6 +178,7 @@ static size_t collect_touches(qt_ctx *cx, int k, const double pt[4], double l, d
     tt->t = t;
     tt->px = px;
     tt->maker = maker;
+    tt->k = k;
     tt->seq = j;
   }
   return nt;
@@ -185,7 +194,7 @@ void qt__fill_bar(qt_ctx *cx, int k) {
   int64_t ts = b->ts_ms[bi];
   double pt[4];
   qt__bar_path(b, bi, pt);
-  size_t nt = collect_touches(cx, k, pt, b->low[bi], b->high[bi]);
+  size_t nt = collect_touches(cx, k, pt, b->low[bi], b->high[bi], 0);
   if (nt == 0) return;
   sort_touches(cx->touch, nt);
   /* one feed: the legs held between fills meet the path before the next
@@ -200,6 +209,40 @@ void qt__fill_bar(qt_ctx *cx, int k) {
     }
     qt__fill_exec(cx, (size_t)j, cx->touch[a].px, cx->touch[a].maker, ts);
     fd->t_held = cx->touch[a].t;
+  }
+}
+
+/* Several feeds on bars: the touches of every fresh feed whose band the bar
+ * can reach, executed in path time across the feeds (the bars' paths run in
+ * step: ties by feed, then book order), with the liquidation check along
+ * the paths between fills (qt__liq_path_multi) as for one feed. */
+void qt__fill_bars_multi(qt_ctx *cx) {
+  size_t nt = 0;
+  for (int k = 0; k < cx->r.n_feeds; k++) {
+    qt__feed *fd = &cx->r.fd[k];
+    if (!fd->fresh) continue;
+    const qt_bars *b = fd->f->bars;
+    size_t bi = (size_t)fd->ci;
+    if (!fd->n_mkt && fd->dn_max < b->low[bi] && fd->up_min > b->high[bi]) continue;
+    double pt[4];
+    qt__bar_path(b, bi, pt);
+    nt = collect_touches(cx, k, pt, b->low[bi], b->high[bi], nt);
+  }
+  if (nt == 0) return;
+  sort_touches(cx->touch, nt);
+  qt__feed *f0 = &cx->r.fd[0];
+  for (size_t a = 0; a < nt && !cx->r.stopped; a++) {
+    ptrdiff_t j = qt__book_find(cx, cx->touch[a].id);
+    if (j < 0 || cx->ord[j].gen != cx->touch[a].gen) continue;
+    if (qt__liq_range(cx, cx->r.liq_pxs) &&
+        qt__liq_path_multi(cx, f0->t_held, cx->touch[a].t, cx->r.liq_pxs)) {
+      cx->r.liq_now = 1;
+      return;
+    }
+    const qt__feed *fd = &cx->r.fd[cx->touch[a].k];
+    qt__fill_exec(cx, (size_t)j, cx->touch[a].px, cx->touch[a].maker,
+                  fd->f->bars->ts_ms[fd->ci]);
+    f0->t_held = cx->touch[a].t; /* several feeds: one path time for all */
   }
 }
 

@@ -1,7 +1,7 @@
 /* Liquidation: where equity minus maintenance margin turns negative, along
- * the bar's path (one feed on bars) or over each feed's range (several
- * feeds, fills from trades: qt__liq_range, inline in engine_int.h because
- * the loop runs it on every bar of such runs), and the close of everything
+ * the bar's path (one feed on bars), along the feeds' paths in step
+ * (several feeds on bars), or over each feed's range (fills from trades:
+ * qt__liq_range, inline in engine_int.h), and the close of everything
  * at those prices.  Conventions: docs/engine.md, "Account, margin, leverage cap"
  * (Liquidation). */
 #include "engine/engine_int.h"
@@ -35,6 +35,56 @@ int qt__liq_path(const qt_ctx *cx, const qt__feed *fd, const double pt[4], doubl
     a = b;
   }
   return 0;
+}
+
+/* Feed k's price at path time t: along its bar's path when it has a new bar,
+ * else its current bar's close. */
+static double feed_price_at(const qt__feed *fd, double t) {
+  const qt_bars *b = fd->f->bars;
+  if (!fd->fresh) return b->close[fd->ci];
+  double pt[4];
+  qt__bar_path(b, (size_t)fd->ci, pt);
+  return path_price(pt, t);
+}
+
+/* Equity minus maintenance margin at path time t, from the feeds' lines. */
+static double slack_at(const qt_ctx *cx, const double *slope, const double *off, const int *has,
+                       double t) {
+  double e = cx->r.cash;
+  for (int k = 0; k < cx->r.n_feeds; k++)
+    if (has[k]) e += slope[k] * feed_price_at(&cx->r.fd[k], t) - off[k];
+  return e;
+}
+
+int qt__liq_path_multi(const qt_ctx *cx, double t0, double t1, double *lpx) {
+  double slope[QT__MAX_FEEDS], off[QT__MAX_FEEDS];
+  int has[QT__MAX_FEEDS], any = 0;
+  for (int k = 0; k < cx->r.n_feeds; k++) {
+    const qt__feed *fd = &cx->r.fd[k];
+    has[k] = fd->ci >= 0 && qt__liq_leg_line(cx, fd, &slope[k], &off[k]);
+    any |= has[k];
+  }
+  if (!any) return 0;
+  /* every price is linear in t between the breakpoints 0, 1, 2, 3, so the
+   * sum is too: the first negative point is at a breakpoint or where a
+   * piece crosses zero */
+  double a = t0, ea = slack_at(cx, slope, off, has, a), ts = -1;
+  if (ea < 0) {
+    ts = a;
+  } else {
+    while (a < t1) {
+      double b = floor(a) + 1 < t1 ? floor(a) + 1 : t1, eb = slack_at(cx, slope, off, has, b);
+      if (eb < 0) {
+        ts = a + (b - a) * ea / (ea - eb);
+        break;
+      }
+      a = b, ea = eb;
+    }
+  }
+  if (ts < 0) return 0;
+  for (int k = 0; k < cx->r.n_feeds; k++)
+    lpx[k] = cx->r.fd[k].ci >= 0 ? feed_price_at(&cx->r.fd[k], ts) : cx->r.fd[k].px;
+  return 1;
 }
 
 /* Equity met the maintenance margin inside the bar: the strategy is stopped

@@ -26,6 +26,23 @@ int qt_engine_opts_set(qt_engine_opts *o, const char *name, const char *value, q
   };
   const char *key = name;
   while (*key == '-') key++;
+  /* the settings that are words, each value's index its enum value */
+  static const struct {
+    const char *key, *want, *words[3];
+    size_t off;
+  } k_words[] = {
+      {"close-at-end", "close, open or none", {"none", "close", "open"},
+       offsetof(qt_engine_opts, close_at_end)},
+      {"trade-accounting", "lots, average or auto", {"auto", "average", "lots"},
+       offsetof(qt_engine_opts, trade_accounting)},
+  };
+  for (size_t k = 0; k < sizeof k_words / sizeof k_words[0]; k++) {
+    if (strcmp(key, k_words[k].key) != 0) continue;
+    for (int m = 0; value && m < 3; m++)
+      if (!strcmp(value, k_words[k].words[m])) return *(int *)((char *)o + k_words[k].off) = m, QT_OK;
+    return qt_err_set(err, QT_EINVAL, "%s: want %s (\"%s\")", name, k_words[k].want,
+                      value ? value : "");
+  }
   for (size_t k = 0; k < sizeof k_nums / sizeof k_nums[0]; k++) {
     if (strcmp(key, k_nums[k].key) != 0) continue;
     double v;

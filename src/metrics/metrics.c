@@ -53,6 +53,11 @@ qt_metrics_opts qt_metrics_opts_default(void) {
   return (qt_metrics_opts){.bars_per_year = 0, .calendar_247 = 1};
 }
 
+size_t qt_metrics_buy_hold_from(int lookback, size_t from) {
+  size_t warm = lookback > 1 ? (size_t)lookback - 1 : 0;
+  return warm > from ? warm - from : 0;
+}
+
 double qt_metrics_bars_per_year(int64_t interval_ms, int calendar_247) {
   const double day = 86400000.0, week = 7 * day;
   if (interval_ms <= 0) return 0;
@@ -261,47 +266,81 @@ static double cov_beta(const cov_acc *a) {
   return ratio(a->sxy - a->sx * a->sy / n, a->syy - a->sy * a->sy / n);
 }
 
-/* Curve statistics: returns, drawdowns, daily figures, beta, exposure. */
-static void curve_stats(const qt_result *r, const double *close0, double bpy, int cal247,
-                        qt_metrics *m) {
+/* Curve statistics: returns, drawdowns, daily figures, beta, exposure.  One
+ * pass over the bars with running accumulators, resumable: curve_feed takes
+ * the bars from where the last call stopped, curve_finish works on a copy,
+ * so a run's checkpoints read each bar once (qt_metrics_stream) and give
+ * exactly what one pass over the same bars gives. */
+typedef struct curve_acc {
+  size_t t;           /* bars fed */
+  double start;
+  welford rw;
+  double down2, prev, eq_peak, max_flat;
+  int all_zero, dead, flat;
+  int64_t flat_from;
+  size_t n_expo;
+  dd_acc dd;
+  cov_acc cv;
+  day_acc da;
+} curve_acc;
+
+static void curve_init(curve_acc *a, double start, int cal247) {
+  memset(a, 0, sizeof *a);
+  a->start = start;
+  a->prev = a->eq_peak = start;
+  a->all_zero = 1;
+  a->dead = start <= 0;
+  a->dd = (dd_acc){.peak = start, .peak_at = -1};
+  a->da = (day_acc){.all_days = cal247, .prev_eq = start, .all_zero = 1};
+}
+
+static void curve_feed(curve_acc *a, const qt_result *r, const double *close0, size_t upto) {
+  const int64_t *ts = r->ts_ms;
+  int64_t iv = r->interval_ms > 0 ? r->interval_ms : 0;
+  double start = a->start;
+  for (size_t t = a->t; t < upto; t++) {
+    double eq = r->equity[t];
+    if (eq > a->eq_peak) a->eq_peak = eq;
+    if (!a->dead) {
+      double ret = eq / a->prev - 1;
+      if (close0 && t > 0 && close0[t - 1] > 0) cov_add(&a->cv, ret, close0[t] / close0[t - 1] - 1);
+      wf_add(&a->rw, ret);
+      if (ret < 0) a->down2 += ret * ret;
+      if (ret != 0) a->all_zero = 0;
+      if (ts) day_step(&a->da, ts[t] + iv, eq);
+      a->prev = eq;
+      a->dead = eq <= 0;
+    }
+    if (start > 0) dd_step(&a->dd, (ptrdiff_t)t, eq, ts, iv);
+    if (r->exposure) {
+      int in = r->exposure[t] != 0;
+      a->n_expo += (size_t)in;
+      /* a flat run is measured when it ends: nothing per flat bar */
+      if (ts && in == a->flat) {
+        if (a->flat) a->max_flat = fmax(a->max_flat, (double)(mark_ms(ts, (ptrdiff_t)t - 1, iv) - a->flat_from));
+        else a->flat_from = mark_ms(ts, (ptrdiff_t)t - 1, iv);
+        a->flat = !a->flat;
+      }
+    }
+  }
+  if (upto > a->t) a->t = upto;
+}
+
+/* The curve metrics of the r->n_bars bars fed into acc (a copy: acc goes
+ * on). */
+static void curve_finish(curve_acc acc, const qt_result *r, double bpy, int cal247, qt_metrics *m) {
   size_t n = r->n_bars;
   double start = r->start_cash;
   const int64_t *ts = r->ts_ms;
   int64_t iv = r->interval_ms > 0 ? r->interval_ms : 0;
-  welford rw = {0};
-  double down2 = 0, prev = start, eq_peak = start, max_flat = 0;
-  int all_zero = 1, dead = start <= 0, flat = 0;
-  int64_t flat_from = 0;
-  size_t n_expo = 0;
-  dd_acc dd = {.peak = start, .peak_at = -1};
-  cov_acc cv = {0};
-  day_acc da = {.all_days = cal247, .prev_eq = start, .all_zero = 1};
-  for (size_t t = 0; t < n; t++) {
-    double eq = r->equity[t];
-    if (eq > eq_peak) eq_peak = eq;
-    if (!dead) {
-      double ret = eq / prev - 1;
-      if (close0 && t > 0 && close0[t - 1] > 0) cov_add(&cv, ret, close0[t] / close0[t - 1] - 1);
-      wf_add(&rw, ret);
-      if (ret < 0) down2 += ret * ret;
-      if (ret != 0) all_zero = 0;
-      if (ts) day_step(&da, ts[t] + iv, eq);
-      prev = eq;
-      dead = eq <= 0;
-    }
-    if (start > 0) dd_step(&dd, (ptrdiff_t)t, eq, ts, iv);
-    if (r->exposure) {
-      int in = r->exposure[t] != 0;
-      n_expo += (size_t)in;
-      /* a flat run is measured when it ends: nothing per flat bar */
-      if (ts && in == flat) {
-        if (flat) max_flat = fmax(max_flat, (double)(mark_ms(ts, (ptrdiff_t)t - 1, iv) - flat_from));
-        else flat_from = mark_ms(ts, (ptrdiff_t)t - 1, iv);
-        flat = !flat;
-      }
-    }
-  }
-  if (flat) max_flat = fmax(max_flat, (double)(mark_ms(ts, (ptrdiff_t)n - 1, iv) - flat_from));
+  welford rw = acc.rw;
+  double down2 = acc.down2, eq_peak = acc.eq_peak, max_flat = acc.max_flat;
+  int all_zero = acc.all_zero;
+  size_t n_expo = acc.n_expo;
+  dd_acc dd = acc.dd;
+  cov_acc cv = acc.cv;
+  day_acc da = acc.da;
+  if (acc.flat) max_flat = fmax(max_flat, (double)(mark_ms(ts, (ptrdiff_t)n - 1, iv) - acc.flat_from));
   if (dd.under) dd_close(&dd, (ptrdiff_t)n - 1, ts, iv);
   m->equity_final = r->final_equity;
   m->equity_peak = eq_peak;
@@ -333,6 +372,14 @@ static void curve_stats(const qt_result *r, const double *close0, double bpy, in
     m->exposure = (double)n_expo / (double)n;
     if (ts) m->max_flat_ms = max_flat;
   }
+}
+
+static void curve_stats(const qt_result *r, const double *close0, double bpy, int cal247,
+                        qt_metrics *m) {
+  curve_acc a;
+  curve_init(&a, r->start_cash, cal247);
+  curve_feed(&a, r, close0, r->n_bars);
+  curve_finish(a, r, bpy, cal247, m);
 }
 
 /* Trade P&L and return statistics. */
@@ -395,8 +442,38 @@ static int trade_stats(const qt_result *r, qt_metrics *m, qt_err *err) {
   return median_pnl(r->trades, n, &m->median_trade, err);
 }
 
+struct qt_metrics_stream {
+  curve_acc acc;
+  int started;
+};
+
+int qt_metrics_stream_new(qt_metrics_stream **out, qt_err *err) {
+  *out = qt_calloc(1, sizeof **out);
+  return *out ? QT_OK : qt_err_set(err, QT_ENOMEM, "metrics: out of memory");
+}
+
+void qt_metrics_stream_free(qt_metrics_stream *s) { qt_free(s); }
+
+void qt_metrics_stream_reset(qt_metrics_stream *s) {
+  if (s) s->started = 0;
+}
+
+static int compute(qt_metrics_stream *sm, const qt_result *r, const double *close0,
+                   const qt_metrics_opts *o, qt_metrics *out, qt_err *err);
+
 int qt_metrics_compute(const qt_result *r, const double *close0, const qt_metrics_opts *o,
                        qt_metrics *out, qt_err *err) {
+  return compute(NULL, r, close0, o, out, err);
+}
+
+int qt_metrics_stream_compute(qt_metrics_stream *s, const qt_result *r, const double *close0,
+                              const qt_metrics_opts *o, qt_metrics *out, qt_err *err) {
+  if (!s) return qt_err_set(err, QT_EINVAL, "metrics: stream is NULL");
+  return compute(s, r, close0, o, out, err);
+}
+
+static int compute(qt_metrics_stream *sm, const qt_result *r, const double *close0,
+                   const qt_metrics_opts *o, qt_metrics *out, qt_err *err) {
   int rc = QT_OK;
   if (!out) return qt_err_set(err, QT_EINVAL, "metrics: out is NULL");
   set_all(out, 0);
@@ -415,12 +492,23 @@ int qt_metrics_compute(const qt_result *r, const double *close0, const qt_metric
   } else {
     m.total_profit = r->final_equity - start;
   }
-  curve_stats(r, close0, bpy, o->calendar_247, &m);
+  if (sm) {
+    if (!sm->started || sm->acc.t > r->n_bars) { /* a new run, or a shorter one: restart */
+      curve_init(&sm->acc, r->start_cash, o->calendar_247);
+      sm->started = 1;
+    }
+    curve_feed(&sm->acc, r, close0, r->n_bars);
+    curve_finish(sm->acc, r, bpy, o->calendar_247, &m);
+  } else {
+    curve_stats(r, close0, bpy, o->calendar_247, &m);
+  }
   if ((rc = trade_stats(r, &m, err))) goto fail;
   m.fees_paid = r->fees_paid;
   m.funding_paid = r->funding_paid;
   m.expiry_rate = r->n_signals ? (double)r->n_expired / (double)r->n_signals : 0.0;
-  if (close0 && r->n_bars > 0 && close0[0] > 0) m.buy_hold_return = finite_or_nan(close0[r->n_bars - 1] / close0[0] - 1);
+  size_t bh = o->buy_hold_from;
+  if (close0 && bh < r->n_bars && close0[bh] > 0)
+    m.buy_hold_return = finite_or_nan(close0[r->n_bars - 1] / close0[bh] - 1);
   if (close0) m.alpha = m.total_return - m.beta * m.buy_hold_return; /* NaN if either is */
   /* last guard: nothing infinite leaves this function */
   for (int k = 0; k < QT_METRICS_N; k++) {
@@ -432,6 +520,22 @@ int qt_metrics_compute(const qt_result *r, const double *close0, const qt_metric
 fail:
   set_all(out, 0);
   return rc;
+}
+
+static int ends_with(const char *s, const char *tail) {
+  size_t a = strlen(s), b = strlen(tail);
+  return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+int qt_metrics_unit(int k) {
+  if (k < 0 || k >= QT_METRICS_N) return QT_UNIT_RATIO;
+  const char *n = names[k], *d = docs[k];
+  if (ends_with(n, "_ms")) return QT_UNIT_DURATION;
+  if (ends_with(n, "_bars") || strcmp(n, "trades") == 0) return QT_UNIT_COUNT;
+  if (strstr(d, "fraction")) return QT_UNIT_PERCENT;
+  if ((ends_with(d, ", money") || strstr(d, "quote currency")) && !strstr(d, " / "))
+    return QT_UNIT_MONEY;
+  return QT_UNIT_RATIO;
 }
 
 const char *qt_metrics_name(int k) { return k >= 0 && k < QT_METRICS_N ? names[k] : NULL; }

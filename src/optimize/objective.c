@@ -66,7 +66,7 @@ static int fn_eval(void *w, const qt_space *sp, const double *x, const double *u
 static void fn_destroy(void *shared) { qt_free(shared); }
 
 static const qt_objective_vtbl k_fn_vtbl = {"function", fn_worker_new, fn_eval, fn_worker_free,
-                                            fn_destroy};
+                                            fn_destroy, NULL};
 
 int qt_objective_function(const char *name, qt_objective *out, qt_err *err) {
   memset(out, 0, sizeof *out);

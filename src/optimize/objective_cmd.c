@@ -3,7 +3,9 @@
  * JSON object on stdin and reads one JSON object of metrics from stdout.
  * fork/exec and pipes only (no temp files); a timeout kills the whole group
  * so a shell's children die with it.  The trial's seed is in the
- * environment as QTUNE_TRIAL_SEED. */
+ * environment as QTUNE_TRIAL_SEED.  Lines {"step": k, "value": v} before
+ * the final object are intermediate values, read as they come: when the
+ * pruner stops the trial the command's process group is killed at once. */
 #include "qtune/optimize.h"
 
 #include <errno.h>
@@ -37,6 +39,7 @@ typedef struct cmd_worker {
   size_t in_cap;
   char *out;     /* child's stdout */
   size_t out_cap;
+  const qt_reporter *rep; /* intermediate values (NULL: step lines are skipped) */
 } cmd_worker;
 
 static double mono_s(void) {
@@ -118,6 +121,47 @@ static int parse_metrics(const char *s, size_t n, qt_metric_set *out, qt_err *er
   return r;
 }
 
+static void cmd_set_reporter(void *wv, const qt_reporter *rep) {
+  cmd_worker *w = wv;
+  w->rep = rep && rep->report ? rep : NULL;
+}
+
+/* Reads the complete lines of stdout from *scan on while they are step
+ * lines ({"step": integer, "value": number or null}, nothing else) or
+ * blank; *final_off is where the final object starts.  The first other line
+ * ends the step lines (*steps_over).  Returns 1 when the reporter says to
+ * stop. */
+static int scan_steps(cmd_worker *w, size_t out_len, size_t *scan, size_t *final_off,
+                      int *steps_over) {
+  while (!*steps_over) {
+    const char *line = w->out + *scan;
+    const char *nl = memchr(line, '\n', out_len - *scan);
+    if (!nl) return 0;
+    size_t len = (size_t)(nl - line), k = 0;
+    while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) k++;
+    if (k < len) {
+      json_t *o = json_loadb(line, len, 0, NULL);
+      json_t *st = json_object_get(o, "step"), *v = json_object_get(o, "value");
+      int is_step = json_is_object(o) && json_object_size(o) == 2 && json_is_integer(st) &&
+                    (json_is_number(v) || json_is_null(v));
+      int64_t step = is_step ? (int64_t)json_integer_value(st) : 0;
+      double val = is_step && json_is_number(v) ? json_number_value(v) : NAN;
+      json_decref(o);
+      if (!is_step) {
+        *steps_over = 1;
+        return 0;
+      }
+      *scan += len + 1;
+      *final_off = *scan;
+      if (w->rep && w->rep->report(w->rep->ud, step, NULL, val, 0)) return 1;
+      continue;
+    }
+    *scan += len + 1;
+    *final_off = *scan;
+  }
+  return 0;
+}
+
 static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double *u, uint64_t seed,
                     qt_metric_set *out, qt_err *err) {
   cmd_worker *w = wv;
@@ -144,7 +188,8 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
   size_t in_len = strlen(w->in), in_off = 0, out_len = 0;
   char tail[CMD_ERR_TAIL + 1];
   size_t tail_len = 0;
-  int timed_out = 0, too_big = 0, status = 0;
+  int timed_out = 0, too_big = 0, status = 0, pruned = 0, steps_over = 0;
+  size_t scan = 0, final_off = 0;
   sigset_t pipe_set, old_set;
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
@@ -224,6 +269,10 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
       ssize_t k = read(op[0], w->out + out_len, w->out_cap - out_len - 1);
       if (k > 0) out_len += (size_t)k;
       else if (k == 0 || (errno != EAGAIN && errno != EINTR)) close_fd(&op[0]);
+      if (k > 0 && scan_steps(w, out_len, &scan, &final_off, &steps_over)) {
+        pruned = 1;
+        break;
+      }
     }
     if (ie >= 0 && pf[ie].revents) {
       char buf[1024];
@@ -245,7 +294,7 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
       }
     }
   }
-  if (timed_out || too_big) kill(-pid, SIGKILL);
+  if (timed_out || too_big || pruned) kill(-pid, SIGKILL);
   close_fd(&in[1]);
   close_fd(&op[0]);
   close_fd(&ep[0]);
@@ -256,7 +305,9 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
   for (size_t i = 0; i < tail_len; i++)
     if (tail[i] == '\n' || tail[i] == '\r') tail[i] = ' ';
   while (tail_len && tail[tail_len - 1] == ' ') tail[--tail_len] = 0;
-  if (timed_out) {
+  if (pruned) {
+    r = QT_PRUNED; /* killed on the pruner's word: no final metrics */
+  } else if (timed_out) {
     r = qt_err_set(err, QT_ETIMEOUT, "objective command: timed out after %gs (killed)",
                    w->sh->timeout_s);
   } else if (too_big) {
@@ -270,7 +321,7 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
                    tail_len ? ": " : "", tail);
   } else {
     w->out[out_len] = 0;
-    r = parse_metrics(w->out, out_len, out, err);
+    r = parse_metrics(w->out + final_off, out_len - final_off, out, err);
   }
 fail:
   if (pid > 0) {
@@ -301,8 +352,8 @@ static void cmd_destroy(void *shared) {
   qt_free(sh);
 }
 
-static const qt_objective_vtbl k_cmd_vtbl = {"command", cmd_worker_new, cmd_eval, cmd_worker_free,
-                                             cmd_destroy};
+static const qt_objective_vtbl k_cmd_vtbl = {"command", cmd_worker_new, cmd_eval,
+                                             cmd_worker_free, cmd_destroy, cmd_set_reporter};
 
 int qt_objective_command(const char *cmd, double timeout_s, qt_objective *out, qt_err *err) {
   memset(out, 0, sizeof *out);

@@ -26,7 +26,10 @@ typedef struct retry {
   int attempts;
 } retry;
 
+struct run;
 typedef struct slot {
+  struct run *R;
+  qt_reporter rep; /* the worker's objective reports intermediate values here */
   qt_trial t;
   int attempts;
   int ready, done; /* deterministic mode hand-off */
@@ -42,7 +45,7 @@ typedef struct run {
   qt_run_opts o;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  size_t started_new, finished, failed, infeasible, pruned;
+  size_t started_new, finished, failed, infeasible, rejected, pruned;
   int no_more;   /* stop handing out trials */
   int quit;      /* deterministic workers: leave */
   int fatal;
@@ -113,7 +116,9 @@ static int take_job(run *R, retry *out) {
  * objective metric was missing is failed (and retried), not infeasible. */
 static void account(run *R, const slot *s) {
   R->finished++;
-  if (s->told == QT_TRIAL_PRUNED) { /* the strategy rejected the combination: not retried */
+  if (s->told == QT_TRIAL_REJECTED) { /* the strategy rejected the combination: not retried */
+    R->rejected++;
+  } else if (s->told == QT_TRIAL_PRUNED) { /* stopped by the pruner: not retried */
     R->pruned++;
   } else if (s->told == QT_TRIAL_FAIL) {
     R->failed++;
@@ -132,9 +137,22 @@ static void evaluate(run *R, void *w, slot *s) {
 }
 
 static int tell(run *R, slot *s, qt_err *err) {
-  int state = s->rc == QT_EPARAM ? QT_TRIAL_PRUNED : s->rc ? QT_TRIAL_FAIL : QT_TRIAL_COMPLETE;
-  return qt__study_tell(R->st, &s->t, state, s->rc ? NULL : &s->m, s->rc ? s->e.msg : NULL,
-                        &s->told, err);
+  int state = s->rc == QT_EPARAM    ? QT_TRIAL_REJECTED
+              : s->rc == QT_PRUNED ? QT_TRIAL_PRUNED
+              : s->rc              ? QT_TRIAL_FAIL
+                                   : QT_TRIAL_COMPLETE;
+  int with_m = !s->rc || s->rc == QT_PRUNED; /* a pruned trial keeps its last metrics */
+  return qt__study_tell(R->st, &s->t, state, with_m ? &s->m : NULL,
+                        s->rc && s->rc != QT_PRUNED ? s->e.msg : NULL, &s->told, err);
+}
+
+/* The reporter of a worker's objective: the study records the value and
+ * asks its pruner. */
+static int on_report(void *ud, int64_t step, const qt_metric_set *m, double value, int final) {
+  slot *s = ud;
+  int prune = 0;
+  qt__study_report(s->R->st, s->t.number, step, m, value, final, &prune);
+  return prune;
 }
 
 /* Takes a job and asks the study for its trial into slot k (run lock held on
@@ -172,6 +190,14 @@ static void *worker_main(void *arg) {
   char name[96];
   snprintf(name, sizeof name, "%s:%ld:w%zu", R->host, (long)getpid(), c->k);
   int r = R->obj->vt->worker_new(R->obj->shared, &w, &e);
+  if (!r && w && R->obj->vt->set_reporter) {
+    /* checkpoints cost metric computations: by default only for a pruner */
+    double every = R->o.report_every;
+    if (every <= 0 && qt__study_pruner(R->st)) every = 0.1;
+    s->R = R;
+    s->rep = (qt_reporter){on_report, s, every > 0 ? every : 0};
+    R->obj->vt->set_reporter(w, &s->rep);
+  }
   pthread_mutex_lock(&R->mu);
   if (r) set_fatal(R, &e);
   while (!r && !R->o.deterministic) {
@@ -210,7 +236,7 @@ static void *worker_main(void *arg) {
 /* Progress, heartbeats, sync, stop and timeout: one tick of the watcher
  * (run lock held on entry and exit). */
 typedef struct watch {
-  double t0, last_prog, last_hb, last_sync;
+  double t0, last_prog, last_hb, last_sync, last_sweep;
 } watch;
 
 static void fill_progress(run *R, double t0, qt_progress *p) {
@@ -218,6 +244,7 @@ static void fill_progress(run *R, double t0, qt_progress *p) {
   p->done = R->finished;
   p->total = R->o.n_trials;
   p->failed = R->failed;
+  p->rejected = R->rejected;
   p->pruned = R->pruned;
   p->infeasible = R->infeasible;
   p->elapsed_s = now_s() - t0;
@@ -247,6 +274,21 @@ static void tick(run *R, watch *W) {
       s->vt->heartbeat(s->self, id, NULL); /* a trial just finished: ESTATE, harmless */
       pthread_mutex_lock(&R->mu);
     }
+  }
+  /* Leases of other processes' trials: one that stopped heartbeating (killed,
+   * paused, cut off) is failed and its params enqueued again, during the
+   * run and not only at its start. */
+  if (t - W->last_sweep >= R->o.stale_s / 2) {
+    W->last_sweep = t;
+    qt_storage *s = qt_study_storage(R->st);
+    size_t nrec = 0;
+    pthread_mutex_unlock(&R->mu);
+    int r = s->vt->recover_stale(s->self, qt__study_id(R->st), (int64_t)(R->o.stale_s * 1000),
+                                 &nrec, NULL);
+    if (!r && nrec)
+      qt_log(QT_LOG_WARN, "study '%s': %zu trial(s) of another worker stopped heartbeating for %gs:"
+             " failed, and their params enqueued again", qt_study_name(R->st), nrec, R->o.stale_s);
+    pthread_mutex_lock(&R->mu);
   }
   if (!R->o.deterministic && t - W->last_sync >= R->o.sync_s) {
     W->last_sync = t;
@@ -335,6 +377,8 @@ int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts *o, qt
   if (R.o.progress_every_s <= 0) R.o.progress_every_s = 0.2;
   if (R.o.heartbeat_s <= 0) R.o.heartbeat_s = 5;
   if (R.o.stale_s <= 0) R.o.stale_s = 60;
+  /* three heartbeats per lease, so one late heartbeat never expires it */
+  if (R.o.heartbeat_s > R.o.stale_s / 3) R.o.heartbeat_s = R.o.stale_s / 3;
   if (R.o.sync_s <= 0) R.o.sync_s = 2;
   if (gethostname(R.host, sizeof R.host) != 0) strcpy(R.host, "host");
   R.host[sizeof R.host - 1] = 0;
@@ -359,13 +403,13 @@ int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts *o, qt
     if ((r = s->vt->recover_stale(s->self, sid, (int64_t)(R.o.stale_s * 1000), &nrec, err)) != 0)
       goto fail;
     if (nrec) {
-      qt_log(QT_LOG_INFO, "study '%s': %zu stale running trial(s) marked failed", qt_study_name(st),
-             nrec);
+      qt_log(QT_LOG_INFO, "study '%s': %zu stale running trial(s) marked failed, their params"
+             " enqueued again", qt_study_name(st), nrec);
       if ((r = qt_study_sync(st, err)) != 0) goto fail;
     }
   }
-  watch W = {now_s(), 0, 0, 0};
-  W.last_hb = W.last_sync = W.t0;
+  watch W = {now_s(), 0, 0, 0, 0};
+  W.last_hb = W.last_sync = W.last_sweep = W.t0;
   pthread_mutex_lock(&R.mu);
   for (size_t k = 0; k < R.o.jobs; k++) {
     wc[k].R = &R;

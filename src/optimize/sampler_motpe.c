@@ -160,7 +160,7 @@ static int mo_propose(void *self, const qt_trial_view *done, size_t n_done, doub
   size_t n = 0, n_feas = 0;
   for (size_t t = 0; t < n_done; t++) {
     const qt_trial_view *v = &done[t];
-    if (v->state == QT_TRIAL_PRUNED && v->x) w.grp[t] = 2; /* rejected params: above */
+    if (v->state == QT_TRIAL_REJECTED && v->x) w.grp[t] = 2; /* rejected params: above */
     if (v->state != QT_TRIAL_COMPLETE || !v->x) continue;
     const double *f = v->values && v->n_values >= m ? v->values : (m == 1 ? &v->value : NULL);
     if (!f) continue;

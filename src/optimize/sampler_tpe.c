@@ -778,13 +778,13 @@ static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, dou
   if (ensure_scratch(s, n_done)) return qt_err_set(err, QT_ENOMEM, "tpe sampler: out of memory");
   qt__prop_rng_next(&s->prng, n_done, &r);
 
-  /* rank: 0 feasible complete, 1 feasible pruned, 2 infeasible, 3 running (liar) */
+  /* rank: 0 feasible complete, 1 feasible rejected or pruned, 2 infeasible, 3 running (liar) */
   size_t n = 0, n_real = 0;
   for (size_t t = 0; t < n_done; t++) {
     const qt_trial_view *v = &done[t];
     int c;
     if (v->state == QT_TRIAL_COMPLETE) c = v->feasible ? 0 : 2;
-    else if (v->state == QT_TRIAL_PRUNED) c = v->feasible ? 1 : 2;
+    else if (v->state == QT_TRIAL_REJECTED || v->state == QT_TRIAL_PRUNED) c = v->feasible ? 1 : 2;
     else if (v->state == QT_TRIAL_RUNNING && s->liar) c = 3;
     else continue;
     int ok = v->x != NULL;

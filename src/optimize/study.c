@@ -27,6 +27,8 @@ typedef struct tr {
   double viol;        /* sum of the constraints' misses (inf: a metric missing) */
   char *params_json, *metrics_json, *error;
   int told;           /* this process told its result: a second tell is a bug */
+  qt_step_value *iv;  /* intermediate values, ascending steps (stored, or reported here) */
+  size_t n_iv, cap_iv;
 } tr;
 
 struct qt_study {
@@ -48,6 +50,9 @@ struct qt_study {
   int created;
   int names_ok; /* the goal's names were checked against a trial's metric keys */
   char *pin;          /* the stored config's "pin" as text; NULL: none */
+  const qt_pruner *pruner; /* NULL: none */
+  qt_prune_trial *pv;      /* the pruner's view of the trials (reused) */
+  size_t pv_cap;
 };
 
 qt_study_opts qt_study_opts_default(void) {
@@ -63,6 +68,7 @@ static void tr_fini(tr *t) {
   qt_free(t->params_json);
   qt_free(t->metrics_json);
   qt_free(t->error);
+  qt_free(t->iv);
   memset(t, 0, sizeof *t);
 }
 
@@ -78,6 +84,7 @@ void qt_study_free(qt_study *st) {
   trials_clear(st);
   qt_free(st->t);
   qt_free(st->views);
+  qt_free(st->pv);
   qt_space_free(st->sp);
   qt_free(st->pin);
   qt_study_rec_fini(&st->rec);
@@ -214,13 +221,60 @@ static char *dup_or_null(const char *s, int *oom) {
   return d;
 }
 
+/* Parses stored intermediate values [[step, value], ...] (null: NaN) into
+ * t; a damaged text leaves none (the trial itself stands). */
+static int iv_from_json(tr *t, const char *js) {
+  if (!js) return QT_OK;
+  json_t *a = json_loads(js, 0, NULL);
+  size_t n = json_is_array(a) ? json_array_size(a) : 0;
+  if (n) {
+    t->iv = qt_malloc(n * sizeof *t->iv);
+    if (!t->iv) {
+      json_decref(a);
+      return QT_ENOMEM;
+    }
+    t->cap_iv = n;
+    for (size_t i = 0; i < n; i++) {
+      json_t *e = json_array_get(a, i);
+      json_t *s0 = json_array_get(e, 0), *v = json_array_get(e, 1);
+      if (!json_is_integer(s0)) continue;
+      t->iv[t->n_iv].step = (int64_t)json_integer_value(s0);
+      t->iv[t->n_iv++].value = json_is_number(v) ? json_number_value(v) : NAN;
+    }
+  }
+  json_decref(a);
+  return QT_OK;
+}
+
+/* Intermediate values of this process's running trials (not stored until
+ * they are told), kept across a sync by trial id. */
+typedef struct iv_carry {
+  int64_t id;
+  qt_step_value *iv;
+  size_t n, cap;
+} iv_carry;
+
 static int sync_locked(qt_study *st, qt_err *err) {
   qt_trial_rec *recs = NULL;
-  size_t nr = 0;
+  size_t nr = 0, n_carry = 0;
   qt_metric_set m;
   qt_metric_set_init(&m);
+  iv_carry *carry = NULL;
   int r = st->store.vt->trials_list(st->store.self, st->rec.id, 0, &recs, &nr, err);
   if (r) goto fail;
+  for (size_t i = 0; i < st->n; i++) n_carry += st->t[i].state == QT_TRIAL_RUNNING && st->t[i].n_iv;
+  if (n_carry && !(carry = qt_calloc(n_carry, sizeof *carry))) {
+    r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+    goto fail;
+  }
+  n_carry = 0;
+  for (size_t i = 0; i < st->n; i++) {
+    tr *t = &st->t[i];
+    if (t->state != QT_TRIAL_RUNNING || !t->n_iv) continue;
+    carry[n_carry++] = (iv_carry){t->id, t->iv, t->n_iv, t->cap_iv};
+    t->iv = NULL;
+    t->n_iv = t->cap_iv = 0;
+  }
   trials_clear(st);
   if ((r = grow_trials(st, nr, err)) != 0) goto fail;
   for (size_t i = 0; i < nr; i++) {
@@ -234,6 +288,15 @@ static int sync_locked(qt_study *st, qt_err *err) {
     t->params_json = dup_or_null(recs[i].params_json, &oom);
     t->metrics_json = dup_or_null(recs[i].metrics_json, &oom);
     t->error = dup_or_null(recs[i].error, &oom);
+    if (iv_from_json(t, recs[i].intermediate_json)) oom = 1;
+    for (size_t c = 0; t->state == QT_TRIAL_RUNNING && c < n_carry; c++)
+      if (carry[c].id == t->id && carry[c].n > t->n_iv) {
+        qt_free(t->iv);
+        t->iv = carry[c].iv;
+        t->n_iv = carry[c].n;
+        t->cap_iv = carry[c].cap;
+        carry[c].iv = NULL;
+      }
     st->n++;
     if (!t->x || oom) {
       r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
@@ -255,6 +318,8 @@ static int sync_locked(qt_study *st, qt_err *err) {
   }
   r = refresh(st, err);
 fail:
+  for (size_t c = 0; c < n_carry; c++) qt_free(carry[c].iv);
+  qt_free(carry);
   qt_metric_set_fini(&m);
   qt_trial_recs_free(recs, nr);
   return r;
@@ -493,9 +558,9 @@ static void view_of(const qt_study *st, const tr *t, qt_trial_view *v) {
   v->x = t->x;
   v->value = t->state == QT_TRIAL_COMPLETE && !isnan(t->obj)
                  ? (st->goal.maximize ? -t->obj : t->obj) : NAN;
-  /* a pruned trial's params were rejected by the strategy: among the worst */
+  /* a rejected trial's params were refused by the strategy: among the worst */
   v->feasible = t->state == QT_TRIAL_COMPLETE ? (st->goal.lenient || t->cons_ok)
-                : t->state != QT_TRIAL_PRUNED;
+                : t->state != QT_TRIAL_REJECTED;
   /* several objectives: each one minimized; one: `value` alone (it is the
    * score or the metric, with the penalty and the rejected trials' inf) */
   int has = t->state == QT_TRIAL_COMPLETE && !isnan(t->obj) && st->goal.n_obj > 1;
@@ -504,6 +569,101 @@ static void view_of(const qt_study *st, const tr *t, qt_trial_view *v) {
   if (has) v->value = t->mv[0];
   v->violation = t->state != QT_TRIAL_COMPLETE ? INFINITY
                  : v->feasible ? 0 : t->viol > 0 ? t->viol : 1e-300; /* a tie at the bound */
+}
+
+/* The in-memory record of trial `number` (kept sorted by number): the one
+ * there (a waiting trial now claimed) or a new one inserted in order. */
+static tr *slot_for(qt_study *st, int64_t number, qt_err *err) {
+  tr *t = find_number(st, number);
+  if (t) return t;
+  if (grow_trials(st, st->n + 1, err)) return NULL;
+  size_t lo = 0, hi = st->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (st->t[mid].number < number) lo = mid + 1;
+    else hi = mid;
+  }
+  memmove(st->t + lo + 1, st->t + lo, (st->n - lo) * sizeof *st->t);
+  st->n++;
+  t = &st->t[lo];
+  memset(t, 0, sizeof *t);
+  t->number = number;
+  return t;
+}
+
+/* Marks trial (id, number) running with params x / pj in memory. */
+static int install_running(qt_study *st, int64_t id, int64_t number, const double *x,
+                           const char *pj, qt_err *err) {
+  size_t nd = st->nd ? st->nd : 1;
+  double *cx = qt_malloc(nd * sizeof *cx);
+  char *cp = qt_strdup(pj);
+  tr *t = cx && cp ? slot_for(st, number, err) : NULL;
+  if (!t) {
+    qt_free(cx);
+    qt_free(cp);
+    /* the claimed row stays running and is recovered as stale later */
+    return err && err->code ? err->code : qt_err_set(err, QT_ENOMEM, "study: out of memory");
+  }
+  qt_free(t->x);
+  qt_free(t->params_json);
+  t->id = id;
+  t->state = QT_TRIAL_RUNNING;
+  t->obj = NAN;
+  t->x = cx;
+  t->params_json = cp;
+  memcpy(t->x, x, st->nd * sizeof *t->x);
+  return QT_OK;
+}
+
+/* Takes the next waiting (enqueued) trial into out: QT_OK, QT_DONE when
+ * none waits, or an error.  Params the space cannot read fail that trial
+ * (stored with the reason) and the next one is tried. */
+static int ask_waiting(qt_study *st, const char *worker, qt_trial *out, qt_err *err) {
+  for (;;) {
+    int64_t id = 0, number = -1;
+    char *pj = NULL;
+    int r = st->store.vt->trial_claim_waiting(st->store.self, st->rec.id, worker, &id, &number,
+                                              &pj, err);
+    if (r) return r;
+    qt_err pe;
+    if (qt_space_params_from_json(st->sp, pj, out->x, &pe) != 0) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "enqueued params: %.250s", pe.msg);
+      qt_free(pj);
+      r = st->store.vt->trial_finish(st->store.self, id, QT_TRIAL_FAIL, NAN, NULL, NULL, -1, msg,
+                                     err);
+      if (r) return r;
+      continue;
+    }
+    r = install_running(st, id, number, out->x, pj, err);
+    if (r) {
+      qt_free(pj);
+      return r;
+    }
+    out->id = id;
+    out->number = number;
+    out->params_json = pj;
+    return QT_OK;
+  }
+}
+
+/* The params JSON of x (heap), growing the buffer as needed. */
+static char *params_text(qt_study *st, const double *x, qt_err *err) {
+  for (size_t cap = 1024;; cap *= 4) {
+    char *pj = qt_malloc(cap);
+    if (!pj) {
+      qt_err_set(err, QT_ENOMEM, "study: out of memory");
+      return NULL;
+    }
+    qt_err e2;
+    int r = qt_space_params_json(st->sp, x, pj, cap, &e2);
+    if (r == 0) return pj;
+    qt_free(pj);
+    if (r != QT_EINVAL || cap > (16u << 20)) {
+      if (err) *err = e2;
+      return NULL;
+    }
+  }
 }
 
 int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_trial *out,
@@ -523,6 +683,18 @@ int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_tri
     r = qt_err_set(err, QT_ESTATE, "study '%s': opened read-only", st->rec.name);
     goto fail;
   }
+  int any_waiting = 0; /* as of the last sync: other processes' enqueues show up there */
+  for (size_t i = 0; !x_fixed && i < st->n && !any_waiting; i++)
+    any_waiting = st->t[i].state == QT_TRIAL_WAITING;
+  if (any_waiting) {
+    /* enqueued params first, in number order, before any sampled trial */
+    r = ask_waiting(st, worker ? worker : "", out, err);
+    if (r < 0) goto fail;
+    if (r == QT_OK) {
+      for (size_t k = 0; k < st->nd; k++) out->user[k] = qt_space_to_user(st->sp, k, out->x[k]);
+      goto seed;
+    }
+  }
   if (x_fixed) {
     memcpy(out->x, x_fixed, st->nd * sizeof *out->x);
   } else {
@@ -536,57 +708,30 @@ int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_tri
       st->views = nv;
       st->views_cap = cap;
     }
-    for (size_t i = 0; i < st->n; i++) view_of(st, &st->t[i], &st->views[i]);
-    r = st->svt->propose(st->sampler, st->views, st->n, out->x, err);
+    size_t nv = 0; /* waiting trials are not history yet */
+    for (size_t i = 0; i < st->n; i++)
+      if (st->t[i].state != QT_TRIAL_WAITING) view_of(st, &st->t[i], &st->views[nv++]);
+    r = st->svt->propose(st->sampler, st->views, nv, out->x, err);
     if (r) goto fail; /* QT_DONE included */
   }
   for (size_t k = 0; k < st->nd; k++) out->user[k] = qt_space_to_user(st->sp, k, out->x[k]);
-  for (size_t cap = 1024;; cap *= 4) {
-    pj = qt_malloc(cap);
-    if (!pj) {
-      r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
-      goto fail;
-    }
-    qt_err e2;
-    r = qt_space_params_json(st->sp, out->x, pj, cap, &e2);
-    if (r == 0) break;
-    qt_free(pj);
-    pj = NULL;
-    if (r != QT_EINVAL || cap > (16u << 20)) {
-      if (err) *err = e2;
-      goto fail;
-    }
+  if (!(pj = params_text(st, out->x, err))) {
+    r = err && err->code ? err->code : QT_ENOMEM;
+    goto fail;
   }
-  r = grow_trials(st, st->n + 1, err);
-  if (r) goto fail;
   int64_t id = 0, number = 0;
   r = st->store.vt->trial_claim(st->store.self, st->rec.id, pj, worker ? worker : "",
                                 (int64_t)st->seed, &id, &number, err);
   if (r) goto fail;
-  tr *t = &st->t[st->n];
-  memset(t, 0, sizeof *t);
-  t->id = id;
-  t->number = number;
-  t->state = QT_TRIAL_RUNNING;
-  t->obj = NAN;
-  t->x = qt_malloc(nd * sizeof *t->x);
-  t->params_json = qt_strdup(pj);
-  if (!t->x || !t->params_json) {
-    qt_free(t->x);
-    qt_free(t->params_json);
-    /* the claimed row stays running and is recovered as stale later */
-    r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
-    goto fail;
-  }
-  memcpy(t->x, out->x, st->nd * sizeof *t->x);
-  st->n++;
+  if ((r = install_running(st, id, number, out->x, pj, err)) != 0) goto fail;
   out->id = id;
   out->number = number;
-  qt_rng rng;
-  qt_rng_stream(&rng, st->seed, (uint64_t)number);
-  out->seed = qt_rng_u64(&rng);
   out->params_json = pj;
   pj = NULL;
+seed:;
+  qt_rng rng;
+  qt_rng_stream(&rng, st->seed, (uint64_t)out->number);
+  out->seed = qt_rng_u64(&rng);
   r = QT_OK;
 fail:
   qt_free(pj);
@@ -647,6 +792,26 @@ fail:
   qt_free(ids);
   qt_free(sc);
   return r;
+}
+
+/* [[step, value], ...] of t (NaN: null), heap; NULL when out of memory. */
+static char *iv_json(const tr *t) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < t->n_iv; i++) {
+    json_t *e = json_array();
+    double v = t->iv[i].value;
+    if (!e || json_array_append_new(e, json_integer((json_int_t)t->iv[i].step)) ||
+        json_array_append_new(e, isfinite(v) ? json_real(v) : json_null()) ||
+        json_array_append_new(a, e)) {
+      json_decref(a);
+      return NULL;
+    }
+  }
+  char *s = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+  char *out = s ? qt_strdup(s) : NULL;
+  free(s);
+  json_decref(a);
+  return out;
 }
 
 int qt_study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
@@ -744,6 +909,19 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
     }
   } else {
     x->obj = NAN;
+  }
+  if (x->n_iv) {
+    /* the intermediate values and last step go with the outcome (a pruned
+     * trial's are why it stopped) */
+    char *ij = iv_json(x);
+    if (!ij) {
+      r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+      goto fail;
+    }
+    r = st->store.vt->trial_set_intermediate(st->store.self, x->id, ij, x->iv[x->n_iv - 1].step,
+                                             err);
+    qt_free(ij);
+    if (r && r != QT_ESTATE) goto fail; /* ESTATE: trial_finish below says it again */
   }
   r = st->store.vt->trial_finish(st->store.self, x->id, state,
                                  state == QT_TRIAL_COMPLETE ? x->obj : NAN,
@@ -905,4 +1083,99 @@ int qt_study_importance(const qt_study *st, double *out, qt_err *err) {
   if (total > 0)
     for (size_t k = 0; k < nd; k++) out[k] /= total;
   return QT_OK;
+}
+
+void qt_study_set_pruner(qt_study *st, const qt_pruner *p) {
+  pthread_mutex_lock(&st->mu);
+  st->pruner = p;
+  pthread_mutex_unlock(&st->mu);
+}
+
+const qt_pruner *qt__study_pruner(qt_study *st) {
+  pthread_mutex_lock(&st->mu);
+  const qt_pruner *p = st->pruner;
+  pthread_mutex_unlock(&st->mu);
+  return p;
+}
+
+const qt_step_value *qt_study_trial_intermediate(const qt_study *st, size_t i, size_t *out_n) {
+  *out_n = i < st->n ? st->t[i].n_iv : 0;
+  return i < st->n ? st->t[i].iv : NULL;
+}
+
+/* The running objective of metrics m: the score under the current
+ * normalization or the goal's metric, without the constraints (a part of
+ * the data has fewer trades; constraints judge the final result). */
+static double running_value(const qt_study *st, const qt_metric_set *m) {
+  const qt_goal *g = &st->goal;
+  if (!is_score(g)) {
+    const double *v = qt_metric_set_find(m, g->metric);
+    return v ? *v : NAN;
+  }
+  double tv[QT_SCORE_MAX_TERMS];
+  for (size_t k = 0; k < g->n_terms; k++) {
+    const double *v = qt_metric_set_find(m, g->terms[k].metric);
+    tv[k] = v ? *v : NAN;
+  }
+  return qt_norm_score(&st->norm, g, tv);
+}
+
+int qt__study_report(qt_study *st, int64_t number, int64_t step, const qt_metric_set *m,
+                     double value, int final, int *out_prune) {
+  *out_prune = 0;
+  pthread_mutex_lock(&st->mu);
+  tr *t = find_number(st, number);
+  int r = QT_OK;
+  if (!t || t->state != QT_TRIAL_RUNNING) goto done;
+  /* a step reported again keeps its first value (as Optuna) */
+  if (t->n_iv && t->iv[t->n_iv - 1].step >= step) goto done;
+  if (t->n_iv == t->cap_iv) {
+    size_t cap = t->cap_iv ? t->cap_iv * 2 : 16;
+    qt_step_value *nv = qt_realloc(t->iv, cap * sizeof *nv);
+    if (!nv) {
+      r = QT_ENOMEM;
+      goto done;
+    }
+    t->iv = nv;
+    t->cap_iv = cap;
+  }
+  t->iv[t->n_iv].step = step;
+  t->iv[t->n_iv++].value = m ? running_value(st, m) : value;
+  if (final || !st->pruner) goto done;
+  if (st->n > st->pv_cap) {
+    size_t cap = st->n * 2;
+    qt_prune_trial *nv = qt_realloc(st->pv, cap * sizeof *nv);
+    if (!nv) {
+      r = QT_ENOMEM;
+      goto done;
+    }
+    st->pv = nv;
+    st->pv_cap = cap;
+  }
+  size_t n = 0, cur = 0;
+  for (size_t i = 0; i < st->n; i++) {
+    const tr *u = &st->t[i];
+    if (u->state == QT_TRIAL_WAITING) continue;
+    if (u == t) cur = n;
+    st->pv[n++] = (qt_prune_trial){u->number, u->state, u->iv, u->n_iv};
+  }
+  *out_prune = qt_pruner_should_prune(st->pruner, st->pv, n, cur, st->goal.maximize);
+done:
+  pthread_mutex_unlock(&st->mu);
+  return r;
+}
+
+int qt__study_replace_config(qt_study *st, const char *config_json, qt_err *err) {
+  char *c = qt_strdup(config_json);
+  if (!c) return qt_err_set(err, QT_ENOMEM, "study: out of memory");
+  pthread_mutex_lock(&st->mu);
+  int r = st->store.vt->study_set_config(st->store.self, st->rec.id, config_json, err);
+  if (!r) {
+    qt_free(st->rec.config_json);
+    st->rec.config_json = c;
+    c = NULL;
+  }
+  pthread_mutex_unlock(&st->mu);
+  qt_free(c);
+  return r;
 }

@@ -17,4 +17,16 @@ int64_t qt__study_id(const qt_study *st);
 int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_set *m,
                    const char *error, int *out_state, qt_err *err);
 
+/* Records an intermediate value of running trial `number` (the running
+ * objective of metrics m, or value when m is NULL) and, unless final, asks
+ * the study's pruner: *out_prune 1 when the trial should stop.  QT_ENOMEM
+ * (the value is then not kept, and the trial goes on). */
+int qt__study_report(qt_study *st, int64_t number, int64_t step, const qt_metric_set *m,
+                     double value, int final, int *out_prune);
+/* Stores config_json as the study's config (storage and the in-memory
+ * record). */
+int qt__study_replace_config(qt_study *st, const char *config_json, qt_err *err);
+/* The study's pruner (NULL: none). */
+const qt_pruner *qt__study_pruner(qt_study *st);
+
 #endif

@@ -80,8 +80,14 @@ int qt_study_pin_json(const qt_study_pin *p, char *buf, size_t cap, qt_err *err)
     bad |= put(o, "leverage", json_real(p->eo->leverage_cap));
     bad |= put(o, "hedge_mode", json_boolean(p->eo->hedge_mode));
     bad |= put(o, "trade_on_close", json_boolean(p->eo->trade_on_close));
-    bad |= put(o, "close_at_end", json_boolean(p->eo->close_at_end));
+    /* a boolean as before for none/close, so older studies still match */
+    bad |= put(o, "close_at_end", p->eo->close_at_end == QT_CLOSE_AT_END_OPEN
+                                      ? json_string("open")
+                                      : json_boolean(p->eo->close_at_end));
     bad |= put(o, "fill_on_trades", json_boolean(p->eo->fill_on_trades));
+    if (p->eo->trade_accounting != QT_ACCOUNTING_AUTO) /* absent before: older studies match */
+      bad |= put(o, "trade_accounting",
+                 json_string(p->eo->trade_accounting == QT_ACCOUNTING_LOTS ? "lots" : "average"));
   }
   const qt_goal *g = p->goal;
   goal_texts(g, w, sizeof w, c, sizeof c);

@@ -128,7 +128,7 @@ static const char k_style[] =
     "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{color:#666}dd{margin:0}";
 
 static void html_summary(FILE *f, const qt_study *st) {
-  size_t c[4];
+  size_t c[QT_TRIAL_N_STATES];
   qt_study_counts(st, c);
   const qt_goal *g = qt_study_goal(st);
   char w[1024], k[1024];
@@ -151,10 +151,10 @@ static void html_summary(FILE *f, const qt_study *st) {
   html_text(f, sampler ? sampler : "-");
   json_decref(cfg);
   fprintf(f, ", %llu</dd>", (unsigned long long)qt_study_seed(st));
-  fprintf(f, "<dt>trials</dt><dd><span id=\"qt-n-trials\">%zu</span> (complete %zu, pruned %zu, "
-             "failed %zu, running %zu)</dd>",
-          qt_study_n_trials(st), c[QT_TRIAL_COMPLETE], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL],
-          c[QT_TRIAL_RUNNING]);
+  fprintf(f, "<dt>trials</dt><dd><span id=\"qt-n-trials\">%zu</span> (complete %zu, rejected %zu, "
+             "pruned %zu, failed %zu, running %zu, waiting %zu)</dd>",
+          qt_study_n_trials(st), c[QT_TRIAL_COMPLETE], c[QT_TRIAL_REJECTED], c[QT_TRIAL_PRUNED],
+          c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING], c[QT_TRIAL_WAITING]);
   long best = qt_study_best(st);
   if (best >= 0) {
     qt_trial_info ti;

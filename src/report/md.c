@@ -192,7 +192,7 @@ int qt_report_study_md(const qt_study *st, const qt_report_opts *o, FILE *out, q
   qt_report_opts dflt = qt_report_opts_default();
   if (!o) o = &dflt;
   const qt_space *sp = qt_study_space(st);
-  size_t nd = sp ? qt_space_n(sp) : 0, nr = 0, c[4];
+  size_t nd = sp ? qt_space_n(sp) : 0, nr = 0, c[QT_TRIAL_N_STATES];
   qt__report_row *rk = NULL;
   double *imp = qt_malloc((nd ? nd : 1) * sizeof *imp);
   int rc = QT_OK;
@@ -208,9 +208,10 @@ int qt_report_study_md(const qt_study *st, const qt_report_opts *o, FILE *out, q
   fprintf(out, "\n\n");
   md_config(out, st);
   fprintf(out, "\n## Trials\n\n| state | trials |\n|---|---|\n| complete | %zu |\n"
-               "| pruned | %zu |\n| fail | %zu |\n| running | %zu |\n| total | %zu |\n\n",
-          c[QT_TRIAL_COMPLETE], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL], c[QT_TRIAL_RUNNING],
-          qt_study_n_trials(st));
+               "| rejected | %zu |\n| pruned | %zu |\n| fail | %zu |\n| running | %zu |\n"
+               "| waiting | %zu |\n| total | %zu |\n\n",
+          c[QT_TRIAL_COMPLETE], c[QT_TRIAL_REJECTED], c[QT_TRIAL_PRUNED], c[QT_TRIAL_FAIL],
+          c[QT_TRIAL_RUNNING], c[QT_TRIAL_WAITING], qt_study_n_trials(st));
   md_top(out, st, rk, nr, o->top_n);
   fputc('\n', out);
   md_importance(out, st, imp);

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 /* Arbitrary constant key: serializes schema creation across processes. */
 #define SCHEMA_LOCK_KEY 0x71747563
 
@@ -58,6 +58,20 @@ static const char *const k_schema_v2 =
     " (SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE trials.study_id = studies.id));"
     "UPDATE qtune_meta SET value = '2' WHERE key = 'schema_version';";
 
+/* v3: old 'pruned' rows (params rejected by the strategy) become
+ * 'rejected' ("pruned" is the pruner's now); trials keep intermediate
+ * values, their last step and a note, and may wait (enqueued params).  The
+ * CHECK of the state column is replaced (its default name). */
+static const char *const k_schema_v3 =
+    "ALTER TABLE trials DROP CONSTRAINT IF EXISTS trials_state_check;"
+    "UPDATE trials SET state = 'rejected' WHERE state = 'pruned';"
+    "ALTER TABLE trials ADD CONSTRAINT trials_state_check CHECK(state IN"
+    " ('running','complete','rejected','fail','pruned','waiting'));"
+    "ALTER TABLE trials ADD COLUMN IF NOT EXISTS intermediate_json TEXT;"
+    "ALTER TABLE trials ADD COLUMN IF NOT EXISTS last_step BIGINT;"
+    "ALTER TABLE trials ADD COLUMN IF NOT EXISTS note TEXT;"
+    "UPDATE qtune_meta SET value = '3' WHERE key = 'schema_version';";
+
 typedef struct stmt_def {
   const char *name;
   const char *sql;
@@ -67,13 +81,18 @@ typedef struct stmt_def {
 enum {
   P_STUDY_INSERT, P_STUDY_BY_NAME, P_STUDY_LIST, P_STUDY_DELETE, P_LOCK_STUDY, P_TRIAL_INSERT,
   P_TRIAL_PARAMS, P_TRIAL_STATE, P_TRIAL_FINISH, P_TRIALS_LIST, P_HEARTBEAT, P_RECOVER,
-  P_DELETE_BELOW, P_DELETE_ABOVE, P_SET_SCORE, P_SET_CONFIG, P_COUNT
+  P_DELETE_BELOW, P_DELETE_ABOVE, P_SET_SCORE, P_SET_CONFIG, P_SET_INTERMEDIATE, P_ENQUEUE,
+  P_TAKE_WAITING, P_SET_NOTE, P_RETRY, P_COUNT
 };
 
 #define STUDY_COLS "id, name, created_at, directions, space_json, config_json"
+/* Leases are timed by the server's clock, the one clock every worker of a
+ * study shares (the hosts' clocks may differ by more than a lease). */
+#define DB_NOW "(extract(epoch from clock_timestamp()) * 1000)::bigint"
 #define TRIAL_COLS                                                                         \
   "id, study_id, number, state, params_json, score, values_json, metrics_json,"            \
-  " constraint_ok, worker, seed, started_at, heartbeat_at, finished_at, error"
+  " constraint_ok, worker, seed, started_at, heartbeat_at, finished_at, error,"           \
+  " intermediate_json, last_step, note"
 
 static const stmt_def k_stmts[P_COUNT] = {
     [P_STUDY_INSERT] = {"qt_study_insert",
@@ -92,7 +111,7 @@ static const stmt_def k_stmts[P_COUNT] = {
     [P_TRIAL_INSERT] = {"qt_trial_insert",
                         "INSERT INTO trials(study_id, number, state, params_json, worker, seed,"
                         " started_at, heartbeat_at)"
-                        " VALUES($1, $6, 'running', $2, $3, $4, $5, $5) RETURNING id, number",
+                        " VALUES($1, $6, 'running', $2, $3, $4, $5, " DB_NOW ") RETURNING id, number",
                         6},
     [P_TRIAL_PARAMS] = {"qt_trial_params",
                         "UPDATE trials SET params_json = $2 WHERE id = $1 AND state = 'running'", 2},
@@ -105,11 +124,13 @@ static const stmt_def k_stmts[P_COUNT] = {
     [P_TRIALS_LIST] = {"qt_trials_list",
                        "SELECT " TRIAL_COLS " FROM trials WHERE study_id = $1 ORDER BY number", 1},
     [P_HEARTBEAT] = {"qt_heartbeat",
-                     "UPDATE trials SET heartbeat_at = $2 WHERE id = $1 AND state = 'running'", 2},
+                     "UPDATE trials SET heartbeat_at = " DB_NOW " WHERE id = $1 AND state = 'running'",
+                     1},
     [P_RECOVER] = {"qt_recover",
                    "UPDATE trials SET state = 'fail', finished_at = $3,"
-                   " error = 'stale: no heartbeat (worker died?)'"
-                   " WHERE study_id = $1 AND state = 'running' AND heartbeat_at < $2",
+                   " error = 'stale: no heartbeat within the lease (worker died, paused or cut off?)'"
+                   " WHERE study_id = $1 AND state = 'running' AND heartbeat_at < " DB_NOW " - $2"
+                   " RETURNING number, params_json, seed, note",
                    3},
     [P_DELETE_BELOW] = {"qt_delete_below",
                         "DELETE FROM trials WHERE study_id = $1 AND state <> 'running'"
@@ -122,6 +143,27 @@ static const stmt_def k_stmts[P_COUNT] = {
                         2},
     [P_SET_SCORE] = {"qt_set_score",
                      "UPDATE trials SET score = $2 WHERE id = $1 AND state <> 'running'", 2},
+    [P_SET_INTERMEDIATE] = {"qt_set_intermediate",
+                            "UPDATE trials SET intermediate_json = $2, last_step = $3"
+                            " WHERE id = $1 AND state = 'running'",
+                            3},
+    [P_ENQUEUE] = {"qt_enqueue",
+                   "INSERT INTO trials(study_id, number, state, params_json, seed)"
+                   " VALUES($1, $3, 'waiting', $2, $4) RETURNING id, number",
+                   4},
+    /* SKIP LOCKED: two workers claiming at once take different rows */
+    [P_TAKE_WAITING] = {"qt_take_waiting",
+                        "UPDATE trials SET state = 'running', worker = $2, started_at = $3,"
+                        " heartbeat_at = " DB_NOW " WHERE id = (SELECT id FROM trials WHERE study_id = $1"
+                        " AND state = 'waiting' ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                        " RETURNING id, number, params_json",
+                        3},
+    [P_SET_NOTE] = {"qt_set_note",
+                    "UPDATE trials SET note = $3 WHERE study_id = $1 AND number = $2", 3},
+    [P_RETRY] = {"qt_retry",
+                 "INSERT INTO trials(study_id, number, state, params_json, seed, note)"
+                 " VALUES($1, $2, 'waiting', $3, $4, $5)",
+                 5},
 };
 
 typedef struct pg {
@@ -214,6 +256,7 @@ static int ensure_schema(pg *p, qt_err *err) {
   }
   if (!r) r = simple(p, k_schema_v1, err);
   if (!r && ver < 2) r = simple(p, k_schema_v2, err);
+  if (!r && ver < 3) r = simple(p, k_schema_v3, err);
   if (!r) r = simple(p, "COMMIT", err);
   if (r) rollback(p);
   return r;
@@ -446,8 +489,9 @@ static int pg_trial_finish(void *self, int64_t trial_id, int state, double score
                            const char *values_json, const char *metrics_json, int constraint_ok,
                            const char *error, qt_err *err) {
   pg *p = self;
-  if (state <= QT_TRIAL_RUNNING || state > QT_TRIAL_FAIL)
-    return qt_err_set(err, QT_EINVAL, "finishing a trial needs state complete, pruned or fail");
+  if (state <= QT_TRIAL_RUNNING || state >= QT_TRIAL_WAITING)
+    return qt_err_set(err, QT_EINVAL,
+                      "finishing a trial needs state complete, rejected, fail or pruned");
   char id[32], sc[40], ok[8], now[32];
   snprintf(id, sizeof id, "%" PRId64, trial_id);
   snprintf(sc, sizeof sc, "%.17g", score);
@@ -486,6 +530,9 @@ static int read_trial(PGresult *r, int row, qt_trial_rec *t) {
   t->heartbeat_ms = i64_at(r, row, 12);
   t->finished_ms = i64_at(r, row, 13);
   t->error = dup_or_null(r, row, 14, &oom);
+  t->intermediate_json = dup_or_null(r, row, 15, &oom);
+  t->last_step = PQgetisnull(r, row, 16) ? -1 : i64_at(r, row, 16);
+  t->note = dup_or_null(r, row, 17, &oom);
   if (oom) qt_trial_rec_fini(t);
   return oom ? QT_ENOMEM : QT_OK;
 }
@@ -547,15 +594,52 @@ static int count_update(pg *p, int k, const char *const *params, size_t *out_n, 
   return QT_OK;
 }
 
+/* A recovered trial's params run again once, as a waiting trial noted
+ * "retry of trial N" (a retry that goes stale too is not retried again);
+ * the fail and the retry are one transaction, so two sweeping workers never
+ * both retry a trial. */
+#define RETRY_NOTE "retry of trial "
+
 static int pg_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n,
                             qt_err *err) {
-  int64_t now = now_ms();
-  char sid[32], before[32], snow[32];
+  pg *p = self;
+  *out_n = 0;
+  char sid[32], lease[32], snow[32];
   snprintf(sid, sizeof sid, "%" PRId64, study_id);
-  snprintf(before, sizeof before, "%" PRId64, now - stale_ms);
-  snprintf(snow, sizeof snow, "%" PRId64, now);
-  const char *params[3] = {sid, before, snow};
-  return count_update(self, P_RECOVER, params, out_n, err);
+  snprintf(lease, sizeof lease, "%" PRId64, stale_ms);
+  snprintf(snow, sizeof snow, "%" PRId64, now_ms());
+  const char *params[3] = {sid, lease, snow};
+  pthread_mutex_lock(&p->mu);
+  int r = simple(p, "BEGIN", err);
+  PGresult *res = NULL;
+  if (!r && !(res = run(p, P_RECOVER, params, err))) r = QT_ESTORE;
+  int rows = res ? PQntuples(res) : 0;
+  for (int k = 0; k < rows && !r; k++) {
+    const char *note = PQgetisnull(res, k, 3) ? NULL : PQgetvalue(res, k, 3);
+    if (note && !strncmp(note, RETRY_NOTE, strlen(RETRY_NOTE))) continue;
+    const char *lp[1] = {sid};
+    PGresult *nr = run(p, P_LOCK_STUDY, lp, err);
+    if (!nr || PQntuples(nr) != 1) {
+      if (nr) PQclear(nr);
+      r = QT_ESTORE;
+      break;
+    }
+    char num[32], note_buf[64];
+    snprintf(num, sizeof num, "%s", PQgetvalue(nr, 0, 0));
+    PQclear(nr);
+    snprintf(note_buf, sizeof note_buf, RETRY_NOTE "%s", PQgetvalue(res, k, 0));
+    const char *ip[5] = {sid, num, PQgetisnull(res, k, 1) ? NULL : PQgetvalue(res, k, 1),
+                         PQgetisnull(res, k, 2) ? "0" : PQgetvalue(res, k, 2), note_buf};
+    PGresult *ir = run(p, P_RETRY, ip, err);
+    if (!ir) r = QT_ESTORE;
+    else PQclear(ir);
+  }
+  if (res) PQclear(res);
+  if (!r) r = simple(p, "COMMIT", err);
+  if (r) rollback(p);
+  else *out_n = (size_t)rows;
+  pthread_mutex_unlock(&p->mu);
+  return r;
 }
 
 static int pg_trials_delete_worse(void *self, int64_t study_id, double threshold, int minimize,
@@ -604,6 +688,111 @@ static int pg_study_set_config(void *self, int64_t study_id, const char *config_
   return r;
 }
 
+static int pg_trial_set_intermediate(void *self, int64_t trial_id, const char *ij,
+                                     int64_t last_step, qt_err *err) {
+  pg *p = self;
+  char id[32], ls[32];
+  snprintf(id, sizeof id, "%" PRId64, trial_id);
+  snprintf(ls, sizeof ls, "%" PRId64, last_step);
+  const char *params[3] = {id, ij, last_step >= 0 ? ls : NULL};
+  pthread_mutex_lock(&p->mu);
+  int r = guarded_update(p, id, P_SET_INTERMEDIATE, params, err);
+  pthread_mutex_unlock(&p->mu);
+  return r;
+}
+
+static int pg_trial_enqueue(void *self, int64_t study_id, const char *params_json,
+                            int64_t seed, int64_t *out_trial_id, int64_t *out_number,
+                            qt_err *err) {
+  pg *p = self;
+  *out_trial_id = 0;
+  *out_number = -1;
+  char sid[32], snum[32] = "", sseed[32];
+  snprintf(sid, sizeof sid, "%" PRId64, study_id);
+  snprintf(sseed, sizeof sseed, "%" PRId64, seed);
+  const char *lockp[1] = {sid};
+  const char *insp[4] = {sid, params_json, snum, sseed};
+  pthread_mutex_lock(&p->mu);
+  int r = simple(p, "BEGIN", err);
+  PGresult *res = NULL;
+  if (!r) {
+    res = run(p, P_LOCK_STUDY, lockp, err);
+    if (!res) r = QT_ESTORE;
+    else if (PQntuples(res) != 1)
+      r = qt_err_set(err, QT_ENOTFOUND, "postgresql %s: no study with id %s", p->where, sid);
+    else snprintf(snum, sizeof snum, "%s", PQgetvalue(res, 0, 0));
+    if (res) PQclear(res);
+  }
+  if (!r) {
+    res = run(p, P_ENQUEUE, insp, err);
+    if (!res) r = QT_ESTORE;
+    else {
+      *out_trial_id = i64_at(res, 0, 0);
+      *out_number = i64_at(res, 0, 1);
+      PQclear(res);
+    }
+  }
+  if (!r) r = simple(p, "COMMIT", err);
+  if (r) {
+    rollback(p);
+    *out_trial_id = 0;
+    *out_number = -1;
+  }
+  pthread_mutex_unlock(&p->mu);
+  return r;
+}
+
+static int pg_trial_claim_waiting(void *self, int64_t study_id, const char *worker,
+                                  int64_t *out_trial_id, int64_t *out_number, char **out_params,
+                                  qt_err *err) {
+  pg *p = self;
+  *out_trial_id = 0;
+  *out_number = -1;
+  *out_params = NULL;
+  char sid[32], now[32];
+  snprintf(sid, sizeof sid, "%" PRId64, study_id);
+  snprintf(now, sizeof now, "%" PRId64, now_ms());
+  const char *params[3] = {sid, worker, now};
+  pthread_mutex_lock(&p->mu);
+  PGresult *res = run(p, P_TAKE_WAITING, params, err); /* one statement: atomic */
+  pthread_mutex_unlock(&p->mu);
+  if (!res) return QT_ESTORE;
+  int r = QT_OK;
+  if (PQntuples(res) == 0) {
+    r = QT_DONE;
+  } else {
+    int oom = 0;
+    *out_params = dup_or_null(res, 0, 2, &oom);
+    if (oom) {
+      r = qt_err_set(err, QT_ENOMEM, "out of memory claiming a waiting trial");
+    } else {
+      *out_trial_id = i64_at(res, 0, 0);
+      *out_number = i64_at(res, 0, 1);
+    }
+  }
+  PQclear(res);
+  return r;
+}
+
+static int pg_trial_set_note(void *self, int64_t study_id, int64_t number, const char *note,
+                             qt_err *err) {
+  pg *p = self;
+  char sid[32], num[32];
+  snprintf(sid, sizeof sid, "%" PRId64, study_id);
+  snprintf(num, sizeof num, "%" PRId64, number);
+  const char *params[3] = {sid, num, note};
+  pthread_mutex_lock(&p->mu);
+  PGresult *res = run(p, P_SET_NOTE, params, err);
+  pthread_mutex_unlock(&p->mu);
+  if (!res) return QT_ESTORE;
+  int r = atoi(PQcmdTuples(res)) == 0
+              ? qt_err_set(err, QT_ENOTFOUND, "postgresql %s: the study has no trial %s",
+                           p->where, num)
+              : QT_OK;
+  PQclear(res);
+  return r;
+}
+
 const qt_storage_vtbl qt_storage_postgres = {
     .abi = QT_STORAGE_ABI,
     .scheme = "postgresql",
@@ -622,6 +811,10 @@ const qt_storage_vtbl qt_storage_postgres = {
     .trials_delete_worse = pg_trials_delete_worse,
     .trials_set_scores = pg_trials_set_scores,
     .study_set_config = pg_study_set_config,
+    .trial_set_intermediate = pg_trial_set_intermediate,
+    .trial_enqueue = pg_trial_enqueue,
+    .trial_claim_waiting = pg_trial_claim_waiting,
+    .trial_set_note = pg_trial_set_note,
 };
 
 /* ---- qt__sql_ops: the concept tables' statements (see sql.c) ---- */

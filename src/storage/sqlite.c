@@ -14,7 +14,7 @@
 #include <time.h>
 
 /* Schema version in PRAGMA user_version; upgrades run in order from it. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char *const k_schema_v1 =
     "CREATE TABLE IF NOT EXISTS studies("
@@ -51,11 +51,48 @@ static const char *const k_schema_v2 =
     "UPDATE studies SET next_number ="
     " (SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE trials.study_id = studies.id);";
 
+/* v3: the pruner's "pruned" is not the strategy's refusal any more: old
+ * 'pruned' rows (params rejected by the strategy) become 'rejected'; trials
+ * keep their intermediate values, last step and a note, and may wait
+ * (enqueued params).  SQLite cannot change a CHECK in place, so the table is
+ * rebuilt (the documented 12-step way: new table, copy, drop, rename). */
+static const char *const k_schema_v3 =
+    "CREATE TABLE trials_v3("
+    " id INTEGER PRIMARY KEY,"
+    " study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,"
+    " number INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN"
+    "  ('running','complete','rejected','fail','pruned','waiting')),"
+    " params_json TEXT,"
+    " score REAL,"
+    " values_json TEXT,"
+    " metrics_json TEXT,"
+    " constraint_ok INTEGER,"
+    " worker TEXT,"
+    " seed INTEGER,"
+    " started_at INTEGER,"
+    " heartbeat_at INTEGER,"
+    " finished_at INTEGER,"
+    " error TEXT,"
+    " intermediate_json TEXT,"
+    " last_step INTEGER,"
+    " note TEXT,"
+    " UNIQUE(study_id, number));"
+    "INSERT INTO trials_v3(id, study_id, number, state, params_json, score, values_json,"
+    " metrics_json, constraint_ok, worker, seed, started_at, heartbeat_at, finished_at, error)"
+    " SELECT id, study_id, number, CASE state WHEN 'pruned' THEN 'rejected' ELSE state END,"
+    " params_json, score, values_json, metrics_json, constraint_ok, worker, seed, started_at,"
+    " heartbeat_at, finished_at, error FROM trials;"
+    "DROP TABLE trials;"
+    "ALTER TABLE trials_v3 RENAME TO trials;"
+    "CREATE INDEX trials_study_state ON trials(study_id, state);";
+
 enum {
   S_STUDY_INSERT, S_STUDY_BY_NAME, S_STUDY_LIST, S_STUDY_DELETE, S_TRIALS_DELETE_STUDY,
   S_NEXT_NUMBER, S_TRIAL_INSERT, S_TRIAL_PARAMS, S_TRIAL_STATE, S_TRIAL_FINISH, S_TRIALS_LIST,
   S_HEARTBEAT, S_RECOVER, S_DELETE_BELOW, S_DELETE_ABOVE, S_SET_SCORE, S_SET_CONFIG, S_BEGIN, S_COMMIT,
-  S_ROLLBACK, S_COUNT
+  S_ROLLBACK, S_SET_INTERMEDIATE, S_ENQUEUE, S_FIRST_WAITING, S_TAKE_WAITING, S_SET_NOTE,
+  S_RETRY, S_COUNT
 };
 
 static const char *const k_sql[S_COUNT] = {
@@ -78,11 +115,13 @@ static const char *const k_sql[S_COUNT] = {
                        " heartbeat_at = ?8 WHERE id = ?1 AND state = 'running'",
     [S_TRIALS_LIST] = "SELECT id, study_id, number, state, params_json, score, values_json,"
                       " metrics_json, constraint_ok, worker, seed, started_at, heartbeat_at,"
-                      " finished_at, error FROM trials WHERE study_id = ?1 ORDER BY number",
+                      " finished_at, error, intermediate_json, last_step, note"
+                      " FROM trials WHERE study_id = ?1 ORDER BY number",
     [S_HEARTBEAT] = "UPDATE trials SET heartbeat_at = ?2 WHERE id = ?1 AND state = 'running'",
     [S_RECOVER] = "UPDATE trials SET state = 'fail', finished_at = ?3,"
-                  " error = 'stale: no heartbeat (worker died?)'"
-                  " WHERE study_id = ?1 AND state = 'running' AND heartbeat_at < ?2",
+                  " error = 'stale: no heartbeat within the lease (worker died, paused or cut off?)'"
+                  " WHERE study_id = ?1 AND state = 'running' AND heartbeat_at < ?2"
+                  " RETURNING number, params_json, seed, note",
     [S_DELETE_BELOW] = "DELETE FROM trials WHERE study_id = ?1 AND state <> 'running'"
                        " AND score IS NOT NULL AND score < ?2",
     [S_DELETE_ABOVE] = "DELETE FROM trials WHERE study_id = ?1 AND state <> 'running'"
@@ -92,6 +131,17 @@ static const char *const k_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
+    [S_SET_INTERMEDIATE] = "UPDATE trials SET intermediate_json = ?2, last_step = ?3"
+                           " WHERE id = ?1 AND state = 'running'",
+    [S_ENQUEUE] = "INSERT INTO trials(study_id, number, state, params_json, seed)"
+                  " VALUES(?1, ?2, 'waiting', ?3, ?4)",
+    [S_FIRST_WAITING] = "SELECT id, number, params_json FROM trials"
+                        " WHERE study_id = ?1 AND state = 'waiting' ORDER BY number LIMIT 1",
+    [S_TAKE_WAITING] = "UPDATE trials SET state = 'running', worker = ?2, started_at = ?3,"
+                       " heartbeat_at = ?3 WHERE id = ?1 AND state = 'waiting'",
+    [S_SET_NOTE] = "UPDATE trials SET note = ?3 WHERE study_id = ?1 AND number = ?2",
+    [S_RETRY] = "INSERT INTO trials(study_id, number, state, params_json, seed, note)"
+                " VALUES(?1, ?2, 'waiting', ?3, ?4, ?5)",
 };
 
 typedef struct sq {
@@ -173,7 +223,8 @@ static int upgrade(sq *s, qt_err *err) {
   if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (ver < 1 && sqlite3_exec(s->db, k_schema_v1, NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (ver < 2 && sqlite3_exec(s->db, k_schema_v2, NULL, NULL, &msg) != SQLITE_OK) goto fail;
-  if (sqlite3_exec(s->db, "PRAGMA user_version = 2", NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (ver < 3 && sqlite3_exec(s->db, k_schema_v3, NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (sqlite3_exec(s->db, "PRAGMA user_version = 3", NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) goto fail;
   return QT_OK;
 fail:
@@ -456,8 +507,9 @@ static int sq_trial_finish(void *self, int64_t trial_id, int state, double score
                            const char *values_json, const char *metrics_json, int constraint_ok,
                            const char *error, qt_err *err) {
   sq *s = self;
-  if (state <= QT_TRIAL_RUNNING || state > QT_TRIAL_FAIL)
-    return qt_err_set(err, QT_EINVAL, "finishing a trial needs state complete, pruned or fail");
+  if (state <= QT_TRIAL_RUNNING || state >= QT_TRIAL_WAITING)
+    return qt_err_set(err, QT_EINVAL,
+                      "finishing a trial needs state complete, rejected, fail or pruned");
   pthread_mutex_lock(&s->mu);
   int r = begin(s, err);
   if (!r) r = check_running(s, trial_id, err);
@@ -504,9 +556,11 @@ static int read_trial(sqlite3_stmt *st, qt_trial_rec *t) {
   t->started_ms = sqlite3_column_int64(st, 11);
   t->heartbeat_ms = sqlite3_column_int64(st, 12);
   t->finished_ms = sqlite3_column_int64(st, 13);
-  static const int cols[] = {4, 6, 7, 14};
-  char **dst[] = {&t->params_json, &t->values_json, &t->metrics_json, &t->error};
-  for (int k = 0; k < 4; k++) {
+  t->last_step = sqlite3_column_type(st, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 16);
+  static const int cols[] = {4, 6, 7, 14, 15, 17};
+  char **dst[] = {&t->params_json, &t->values_json, &t->metrics_json, &t->error,
+                  &t->intermediate_json, &t->note};
+  for (int k = 0; k < 6; k++) {
     if (sqlite3_column_type(st, cols[k]) == SQLITE_NULL) continue;
     *dst[k] = col_dup(st, cols[k]);
     if (!*dst[k]) {
@@ -571,10 +625,21 @@ static int sq_heartbeat(void *self, int64_t trial_id, qt_err *err) {
   return r;
 }
 
+/* A recovered trial's params run again once, as a waiting trial noted
+ * "retry of trial N" (a retry that goes stale too is not retried again). */
+#define RETRY_NOTE "retry of trial "
+
+typedef struct stale_row {
+  int64_t number, seed;
+  char *params;
+} stale_row;
+
 static int sq_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n,
                             qt_err *err) {
   sq *s = self;
   *out_n = 0;
+  stale_row *rows = NULL;
+  size_t n = 0, cap = 0;
   pthread_mutex_lock(&s->mu);
   int r = begin(s, err);
   if (!r) {
@@ -583,8 +648,53 @@ static int sq_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size
     sqlite3_bind_int64(st, 1, study_id);
     sqlite3_bind_int64(st, 2, now - stale_ms);
     sqlite3_bind_int64(st, 3, now);
-    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "recovering stale trials");
-    else *out_n = (size_t)sqlite3_changes(s->db);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      ++*out_n;
+      const char *note = (const char *)sqlite3_column_text(st, 3);
+      if (note && !strncmp(note, RETRY_NOTE, strlen(RETRY_NOTE))) continue;
+      if (n == cap) {
+        size_t nc = cap ? cap * 2 : 8;
+        stale_row *g = qt_realloc(rows, nc * sizeof *g);
+        if (!g) {
+          r = qt_err_set(err, QT_ENOMEM, "%s: out of memory recovering trials", s->path);
+          break;
+        }
+        rows = g;
+        cap = nc;
+      }
+      const char *pj = (const char *)sqlite3_column_text(st, 1);
+      rows[n].number = sqlite3_column_int64(st, 0);
+      rows[n].seed = sqlite3_column_int64(st, 2);
+      rows[n].params = pj ? qt_strdup(pj) : NULL;
+      if (pj && !rows[n].params) {
+        r = qt_err_set(err, QT_ENOMEM, "%s: out of memory recovering trials", s->path);
+        break;
+      }
+      n++;
+    }
+    if (!r && rc != SQLITE_DONE) r = db_err(s, err, "recovering stale trials");
+    sqlite3_reset(st);
+  }
+  for (size_t k = 0; k < n && !r; k++) {
+    sqlite3_stmt *st = prep(s, S_NEXT_NUMBER);
+    sqlite3_bind_int64(st, 1, study_id);
+    int rc = sqlite3_step(st);
+    int64_t number = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+      r = db_err(s, err, "numbering a retry");
+      break;
+    }
+    char note[64];
+    snprintf(note, sizeof note, RETRY_NOTE "%lld", (long long)rows[k].number);
+    st = prep(s, S_RETRY);
+    sqlite3_bind_int64(st, 1, study_id);
+    sqlite3_bind_int64(st, 2, number);
+    bind_text(st, 3, rows[k].params);
+    sqlite3_bind_int64(st, 4, rows[k].seed);
+    bind_text(st, 5, note);
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "enqueueing a retry");
     sqlite3_reset(st);
   }
   if (!r) r = commit(s, err);
@@ -593,6 +703,8 @@ static int sq_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size
     *out_n = 0;
   }
   pthread_mutex_unlock(&s->mu);
+  for (size_t k = 0; k < n; k++) qt_free(rows[k].params);
+  qt_free(rows);
   return r;
 }
 
@@ -659,6 +771,146 @@ static int sq_study_set_config(void *self, int64_t study_id, const char *config_
   return r;
 }
 
+static int sq_trial_set_intermediate(void *self, int64_t trial_id, const char *ij,
+                                     int64_t last_step, qt_err *err) {
+  sq *s = self;
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (!r) r = check_running(s, trial_id, err);
+  if (!r) {
+    sqlite3_stmt *st = prep(s, S_SET_INTERMEDIATE);
+    sqlite3_bind_int64(st, 1, trial_id);
+    bind_text(st, 2, ij);
+    if (last_step >= 0) sqlite3_bind_int64(st, 3, last_step);
+    else sqlite3_bind_null(st, 3);
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "storing intermediate values");
+    sqlite3_reset(st);
+  }
+  if (!r) r = commit(s, err);
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_trial_enqueue(void *self, int64_t study_id, const char *params_json,
+                            int64_t seed, int64_t *out_trial_id, int64_t *out_number,
+                            qt_err *err) {
+  sq *s = self;
+  *out_trial_id = 0;
+  *out_number = -1;
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (r) goto done;
+  sqlite3_stmt *st = prep(s, S_NEXT_NUMBER);
+  sqlite3_bind_int64(st, 1, study_id);
+  int nrc = sqlite3_step(st);
+  if (nrc != SQLITE_ROW) {
+    r = nrc == SQLITE_DONE
+            ? qt_err_set(err, QT_ENOTFOUND, "%s: no study with id %lld", s->path, (long long)study_id)
+            : db_err(s, err, "numbering a trial");
+    sqlite3_reset(st);
+    goto done;
+  }
+  int64_t number = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  st = prep(s, S_ENQUEUE);
+  sqlite3_bind_int64(st, 1, study_id);
+  sqlite3_bind_int64(st, 2, number);
+  bind_text(st, 3, params_json);
+  sqlite3_bind_int64(st, 4, seed);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) {
+    r = db_err(s, err, "enqueueing a trial");
+    goto done;
+  }
+  int64_t id = sqlite3_last_insert_rowid(s->db);
+  r = commit(s, err);
+  if (!r) {
+    *out_trial_id = id;
+    *out_number = number;
+  }
+done:
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_trial_claim_waiting(void *self, int64_t study_id, const char *worker,
+                                  int64_t *out_trial_id, int64_t *out_number, char **out_params,
+                                  qt_err *err) {
+  sq *s = self;
+  *out_trial_id = 0;
+  *out_number = -1;
+  *out_params = NULL;
+  pthread_mutex_lock(&s->mu);
+  /* BEGIN IMMEDIATE: the select and the update see no other writer */
+  int r = begin(s, err);
+  if (r) goto done;
+  sqlite3_stmt *st = prep(s, S_FIRST_WAITING);
+  sqlite3_bind_int64(st, 1, study_id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) {
+    sqlite3_reset(st);
+    r = commit(s, err);
+    if (!r) r = QT_DONE;
+    goto done;
+  }
+  if (rc != SQLITE_ROW) {
+    r = db_err(s, err, "looking for waiting trials");
+    sqlite3_reset(st);
+    goto done;
+  }
+  int64_t id = sqlite3_column_int64(st, 0), number = sqlite3_column_int64(st, 1);
+  char *pj = col_dup(st, 2);
+  sqlite3_reset(st);
+  if (!pj) {
+    r = qt_err_set(err, QT_ENOMEM, "out of memory claiming a waiting trial");
+    goto done;
+  }
+  st = prep(s, S_TAKE_WAITING);
+  sqlite3_bind_int64(st, 1, id);
+  bind_text(st, 2, worker);
+  sqlite3_bind_int64(st, 3, now_ms());
+  rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) r = db_err(s, err, "claiming a waiting trial");
+  if (!r) r = commit(s, err);
+  if (r) {
+    qt_free(pj);
+    goto done;
+  }
+  *out_trial_id = id;
+  *out_number = number;
+  *out_params = pj;
+done:
+  if (r && r != QT_DONE) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
+static int sq_trial_set_note(void *self, int64_t study_id, int64_t number, const char *note,
+                             qt_err *err) {
+  sq *s = self;
+  pthread_mutex_lock(&s->mu);
+  int r = begin(s, err);
+  if (!r) {
+    sqlite3_stmt *st = prep(s, S_SET_NOTE);
+    sqlite3_bind_int64(st, 1, study_id);
+    sqlite3_bind_int64(st, 2, number);
+    bind_text(st, 3, note);
+    if (sqlite3_step(st) != SQLITE_DONE) r = db_err(s, err, "setting a note");
+    else if (sqlite3_changes(s->db) == 0)
+      r = qt_err_set(err, QT_ENOTFOUND, "%s: the study has no trial %lld", s->path,
+                     (long long)number);
+    sqlite3_reset(st);
+  }
+  if (!r) r = commit(s, err);
+  if (r) rollback(s);
+  pthread_mutex_unlock(&s->mu);
+  return r;
+}
+
 const qt_storage_vtbl qt_storage_sqlite = {
     .abi = QT_STORAGE_ABI,
     .scheme = "sqlite",
@@ -677,6 +929,10 @@ const qt_storage_vtbl qt_storage_sqlite = {
     .trials_delete_worse = sq_trials_delete_worse,
     .trials_set_scores = sq_trials_set_scores,
     .study_set_config = sq_study_set_config,
+    .trial_set_intermediate = sq_trial_set_intermediate,
+    .trial_enqueue = sq_trial_enqueue,
+    .trial_claim_waiting = sq_trial_claim_waiting,
+    .trial_set_note = sq_trial_set_note,
 };
 
 /* ---- qt__sql_ops: the concept tables' statements (see sql.c) ---- */

@@ -25,8 +25,12 @@ int qt_trial_state_from_name(const char *text, int *out_state, qt_err *err) {
       *out_state = k;
       return QT_OK;
     }
-  return qt_err_set(err, QT_EPARSE, "trial state '%s': not one of running, complete, pruned, fail",
-                    text ? text : "(null)");
+  char names[160];
+  size_t n = 0;
+  for (int k = 0; k < QT_TRIAL_N_STATES && n < sizeof names; k++)
+    n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", k ? ", " : "", k_state_names[k]);
+  return qt_err_set(err, QT_EPARSE, "trial state '%s': not one of %s", text ? text : "(null)",
+                    names);
 }
 
 const char *qt_storage_default_url(void) {
@@ -188,7 +192,10 @@ void qt_trial_rec_fini(qt_trial_rec *t) {
   qt_free(t->values_json);
   qt_free(t->metrics_json);
   qt_free(t->error);
+  qt_free(t->intermediate_json);
+  qt_free(t->note);
   t->params_json = t->values_json = t->metrics_json = t->error = NULL;
+  t->intermediate_json = t->note = NULL;
 }
 
 void qt_trial_recs_free(qt_trial_rec *v, size_t n) {

@@ -27,8 +27,10 @@ enum { HG_TAG_ENTRY_LONG = 1, HG_TAG_ENTRY_SHORT = 2, HG_TAG_TP = 3, HG_TAG_SL =
 enum {
   P_STEP, P_LEVELS_LONG, P_LEVELS_SHORT, P_BASE_QTY, P_QTY_SCALE, P_TP, P_SL, P_ADX, P_EMA_FAST,
   P_EMA_SLOW, P_ATR, P_HYST, P_COUNTER_LEVELS, P_COUNTER_SCALE, P_RECENTER, P_FUNDING_MAX,
-  P_MAX_POS, P_COUNT
+  P_MAX_POS, P_SIZING, P_BASE_FRAC, P_COUNT
 };
+enum { HG_SIZE_BASE_QTY, HG_SIZE_EQUITY };
+static const char *const k_sizing[] = {"base_qty", "equity_fraction"};
 
 static const qt_param_spec k_params[P_COUNT] = {
   {"grid_step_bps", QT_PARAM_INT, 10, 200, 1, 0, 50, NULL, 0,
@@ -36,7 +38,7 @@ static const qt_param_spec k_params[P_COUNT] = {
   {"grid_levels_long", QT_PARAM_INT, 3, 20, 1, 0, 10, NULL, 0, "buy levels below the centre"},
   {"grid_levels_short", QT_PARAM_INT, 3, 20, 1, 0, 10, NULL, 0, "sell levels above the centre"},
   {"base_qty", QT_PARAM_FLOAT, 0.001, 0.1, 0, 1, 0.01, NULL, 0,
-   "level-0 order notional as a fraction of equity"},
+   "level-0 order quantity, base asset units (the guide's 0.01 BTC on BTCUSDT)"},
   {"qty_scale", QT_PARAM_FLOAT, 1.0, 1.5, 0, 0, 1.1, NULL, 0,
    "size multiplier per level away from the centre"},
   {"tp_steps", QT_PARAM_INT, 1, 10, 1, 0, 2, NULL, 0, "take-profit distance in grid steps"},
@@ -57,6 +59,10 @@ static const qt_param_spec k_params[P_COUNT] = {
    "pause a side whose funding cost would reach this many bps per day"},
   {"max_position_pct", QT_PARAM_FLOAT, 50, 95, 0, 0, 80, NULL, 0,
    "cap on gross position + resting entries, % of equity"},
+  {"sizing", QT_PARAM_CAT, 0, 1, 1, 0, HG_SIZE_BASE_QTY, k_sizing, 2,
+   "level-0 size: base_qty units, or base_equity_frac of equity (notional)"},
+  {"base_equity_frac", QT_PARAM_FLOAT, 0.001, 0.1, 0, 1, 0.01, NULL, 0,
+   "with sizing=equity_fraction: level-0 notional as a fraction of equity"},
 };
 
 typedef struct hg_slot {
@@ -72,7 +78,8 @@ typedef struct hg_lot {
 
 typedef struct hg_state {
   /* params */
-  double step, base_qty, qty_scale, hyst, counter_scale, recenter, funding_max, max_pos;
+  double step, base_qty, base_frac, qty_scale, hyst, counter_scale, recenter, funding_max, max_pos;
+  int by_equity; /* sizing = equity_fraction */
   int levels[2], tp_steps, sl_steps, counter_levels;
   /* indicator columns (borrowed from the engine's cache) */
   const double *ema_f, *ema_s, *adx, *atr;
@@ -115,6 +122,8 @@ static int hg_init(void *stv, const double *p, qt_ctx *cx, qt_err *err) {
   st->levels[HG_LONG] = (int)p[P_LEVELS_LONG];
   st->levels[HG_SHORT] = (int)p[P_LEVELS_SHORT];
   st->base_qty = p[P_BASE_QTY];
+  st->base_frac = p[P_BASE_FRAC];
+  st->by_equity = (int)p[P_SIZING] == HG_SIZE_EQUITY;
   st->qty_scale = p[P_QTY_SCALE];
   st->tp_steps = (int)p[P_TP];
   st->sl_steps = (int)p[P_SL];
@@ -154,10 +163,11 @@ static void hg_place(hg_state *st, qt_ctx *cx, int side, int k, double equity, d
   hg_slot *s = &st->slot[side][k];
   double px = hg_level_price(st, side, k);
   if (px <= 0) return;
-  double notional = st->base_qty * st->mult[side] * st->scale_pow[k] * equity;
+  double m = st->mult[side] * st->scale_pow[k];
+  double qty = st->by_equity ? st->base_frac * m * equity / px : st->base_qty * m;
+  double notional = qty * px;
   if (notional <= 0 || notional > *room) return;
   if (st->n_lots + st->n_resting >= HG_MAX_LOTS) return;
-  double qty = notional / px;
   int64_t id = side == HG_LONG
                    ? qt_ctx_limit(cx, 0, QT_BUY, QT_LEG_LONG, qty, px, 0,
                                   HG_TAG_ENTRY_LONG * 1000 + k)
@@ -345,6 +355,9 @@ static void hg_on_fill(void *stv, const qt_fill *f, qt_ctx *cx) {
     int64_t sid = qt_ctx_submit(cx, &sl);
     l->tp_id = tid > 0 ? tid : 0;
     l->sl_id = sid > 0 ? sid : 0;
+    /* both close this entry's lot in the trade list (lot accounting) */
+    if (tid > 0) qt_ctx_exit_of(cx, tid, f->order_id);
+    if (sid > 0) qt_ctx_exit_of(cx, sid, f->order_id);
     return;
   }
   if ((kind != HG_TAG_TP && kind != HG_TAG_SL) || idx < 0 || idx >= HG_MAX_LOTS) return;
@@ -369,7 +382,7 @@ const qt_strategy_vtbl qt_strategy_hedge_grid = {
   k_params,
   P_COUNT,
   sizeof(hg_state),
-  QT_NEEDS_HEDGE,
+  QT_NEEDS_HEDGE | QT_NEEDS_LOTS,
   1,
   hg_lookback,
   hg_init,

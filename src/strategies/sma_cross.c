@@ -2,7 +2,10 @@
  * closes above the slow one (fast[i-1] < slow[i-1] and fast[i] > slow[i]) it
  * closes any position and goes long with all equity; on a strict cross below
  * it closes and goes short likewise.  Orders are market orders, so they fill
- * at the next open (or at this close with trade_on_close).  The SMA columns
+ * at the next open (or at this close with trade_on_close).  `sizing` says
+ * at which price "all equity" becomes a quantity: the signal bar's close
+ * (signal_close, the default) or the fill price (fill: backtesting.py's
+ * buy() with its default size, docs/migrating.md).  The SMA columns
  * come precomputed from the engine's indicator cache, so on_bar is four
  * loads and two compares on most bars. */
 #include "qtune/indicators.h"
@@ -10,15 +13,21 @@
 
 #include <math.h>
 
-enum { P_FAST, P_SLOW, P_COUNT };
+enum { P_FAST, P_SLOW, P_SIZING, P_COUNT };
+enum { SIZE_SIGNAL_CLOSE, SIZE_FILL };
+
+static const char *const k_sizing[] = {"signal_close", "fill"};
 
 static const qt_param_spec k_params[P_COUNT] = {
     {"fast", QT_PARAM_INT, 2, 200, 1, 0, 10, NULL, 0, "fast SMA length, bars"},
     {"slow", QT_PARAM_INT, 5, 400, 1, 0, 30, NULL, 0, "slow SMA length, bars (> fast)"},
+    {"sizing", QT_PARAM_CAT, 0, 1, 1, 0, SIZE_SIGNAL_CLOSE, k_sizing, 2,
+     "all-in quantity from the signal bar's close, or from the fill price (backtesting.py)"},
 };
 
 typedef struct sc_state {
   const double *fast, *slow;
+  int at_fill;
 } sc_state;
 
 static int sc_lookback(const double *p) { return (int)p[P_SLOW]; }
@@ -29,6 +38,7 @@ static int sc_init(void *st, const double *p, qt_ctx *cx, qt_err *err) {
   if (fast >= slow)
     return qt_err_set(err, QT_EPARAM, "sma_cross: fast (%d) must be less than slow (%d)", fast,
                       slow);
+  s->at_fill = (int)p[P_SIZING] == SIZE_FILL;
   s->fast = qt_ctx_indicator(cx, 0, QT_IND_SMA, fast, 0, 0, 0, err);
   if (!s->fast) return err ? err->code : QT_EINVAL;
   s->slow = qt_ctx_indicator(cx, 0, QT_IND_SMA, slow, 0, 0, 0, err);
@@ -49,6 +59,10 @@ static void sc_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
   double pos = qt_ctx_position(cx, 0, QT_LEG_NET);
   if (pos != 0) qt_ctx_close(cx, 0, QT_LEG_NET, QT_EXIT_SIGNAL);
   qt_ctx_signal(cx, 0, QT_LEG_NET, side, 0);
+  if (s->at_fill) { /* sized at the fill, after the close above has filled */
+    qt_ctx_market_fraction(cx, 0, side, QT_LEG_NET, 1.0, QT_EXIT_SIGNAL);
+    return;
+  }
   double qty = qt_ctx_qty_for_equity(cx, 0, 1.0, b->close);
   if (qty > 0) qt_ctx_market(cx, 0, side, QT_LEG_NET, qty, QT_EXIT_SIGNAL);
 }

@@ -11,4 +11,7 @@ typedef struct qt__alias_table {
   size_t n;
 } qt__alias_table;
 
+/* market_maker with its vector log lines at info (market_maker.c). */
+extern const qt_strategy_vtbl qt__strategy_market_maker_live;
+
 #endif

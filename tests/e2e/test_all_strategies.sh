@@ -39,11 +39,11 @@ for s in $names; do
   check_exit "$s studies" 0 "$QTUNE" studies --storage "$db" --json
   done_n=$(sed -n 's/^ *"complete": \([0-9]*\),$/\1/p' "$TMP/out" | head -1)
   failed_n=$(sed -n 's/^ *"fail": \([0-9]*\),$/\1/p' "$TMP/out" | head -1)
-  pruned_n=$(sed -n 's/^ *"pruned": \([0-9]*\),*$/\1/p' "$TMP/out" | head -1)
-  # params breaking a cross-parameter rule (sma_cross: fast < slow) are pruned trials;
+  rejected_n=$(sed -n 's/^ *"rejected": \([0-9]*\),*$/\1/p' "$TMP/out" | head -1)
+  # params breaking a cross-parameter rule (sma_cross: fast < slow) are rejected trials;
   # no trial fails
-  if [ -n "$done_n" ] && [ "$failed_n" = 0 ] && [ -n "$pruned_n" ] && [ "$done_n" -ge 1 ] &&
-     [ $((done_n + pruned_n)) = 50 ]; then ok "$s study: 50 trials stored ($done_n complete, $pruned_n pruned)"
-  else bad "$s study: complete '$done_n' fail '$failed_n' pruned '$pruned_n'"; fi
+  if [ -n "$done_n" ] && [ "$failed_n" = 0 ] && [ -n "$rejected_n" ] && [ "$done_n" -ge 1 ] &&
+     [ $((done_n + rejected_n)) = 50 ]; then ok "$s study: 50 trials stored ($done_n complete, $rejected_n rejected)"
+  else bad "$s study: complete '$done_n' fail '$failed_n' rejected '$rejected_n'"; fi
 done
 finish

@@ -97,7 +97,7 @@ check_exit "params file" 0 "$QTUNE" backtest --data "$D" --strategy sma_cross \
 check "params file = params" $PY -c '
 import json,sys
 a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
-assert a["final_equity"]==b["final_equity"] and b["params"]=={"fast":20,"slow":60}' "$TMP/bt.json" "$TMP/out"
+assert a["final_equity"]==b["final_equity"] and b["params"]=={"fast":20,"slow":60,"sizing":"signal_close"}' "$TMP/bt.json" "$TMP/out"
 check_exit "params override file" 0 "$QTUNE" backtest --data "$D" --strategy sma_cross \
   --params-file "$TMP/p.yaml" --params slow=90 --json
 contains "override applied" "$TMP/out" '"slow": 90'

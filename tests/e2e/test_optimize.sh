@@ -233,8 +233,9 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 st = [r["state"] for r in rows]
 inf = sum(1 for r in rows if r["state"] == "complete" and r["feasible"] == "0")
 miss = sum(1 for r in rows if r["state"] == "fail" and "objective metric 'loss' is missing" in r["error"])
-print("ran %d trials: %d complete, %d failed, %d pruned, %d infeasible; missing %d"
-      % (len(rows), st.count("complete"), st.count("fail"), st.count("pruned"), inf, miss))
+print("ran %d trials: %d complete, %d failed, %d rejected, %d pruned, %d infeasible; missing %d"
+      % (len(rows), st.count("complete"), st.count("fail"), st.count("rejected"), st.count("pruned"),
+         inf, miss))
 EOF2
 )
 got=$(printf '%s\n' "$summary" | sed -E 's/ in [0-9.]+s \([0-9.]+ trials\/s\)//')

@@ -94,7 +94,7 @@ static void test_timeout_budget(void) {
   EXPECT_EQ(qt_study_run(st, &obj, &ro, &p, &e), 0);
   EXPECT_TRUE(p.done >= 1);
   EXPECT_EQ(p.total, 0);
-  size_t c[4];
+  size_t c[QT_TRIAL_N_STATES];
   qt_study_counts(st, c);
   EXPECT_EQ(c[QT_TRIAL_RUNNING], 0);
   EXPECT_EQ(c[QT_TRIAL_COMPLETE], p.done);
@@ -149,7 +149,7 @@ static void test_progress_heartbeat_stale(void) {
   EXPECT_EQ(sp.total, 2);
   EXPECT_NEAR(sp.best, 3, 0);
   EXPECT_NEAR(p.best, 3, 0);
-  size_t c[4];
+  size_t c[QT_TRIAL_N_STATES];
   qt_study_counts(st, c);
   EXPECT_EQ(c[QT_TRIAL_FAIL], 1); /* the dead one */
   EXPECT_EQ(c[QT_TRIAL_COMPLETE], 2);
@@ -182,7 +182,7 @@ static int never_eval(void *w, const qt_space *sp, const double *x, const double
   return qt_err_set(err, QT_EINVAL, "unreachable");
 }
 static void no_free(void *w) {}
-static const qt_objective_vtbl k_bad = {"bad", bad_worker_new, never_eval, no_free, no_free};
+static const qt_objective_vtbl k_bad = {"bad", bad_worker_new, never_eval, no_free, no_free, NULL};
 
 static void test_worker_fails(void) {
   char url[256];
@@ -200,7 +200,7 @@ static void test_worker_fails(void) {
     qt_err e;
     EXPECT_EQ(qt_study_run(st, &obj, &ro, NULL, &e), QT_EINVAL);
     EXPECT_CONTAINS(e.msg, "worker cannot start");
-    size_t c[4];
+    size_t c[QT_TRIAL_N_STATES];
     qt_study_counts(st, c);
     EXPECT_EQ(c[QT_TRIAL_RUNNING], 0);
     EXPECT_EQ(c[QT_TRIAL_COMPLETE], 0);

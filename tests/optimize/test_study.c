@@ -157,7 +157,7 @@ static void test_ask_tell_scores(void) {
   EXPECT_EQ(qt_study_best(st), 2);
   qt_study_trial_info(st, 0, &ti);
   EXPECT_NEAR(ti.objective, 0.0, 1e-12);
-  size_t c[4];
+  size_t c[QT_TRIAL_N_STATES];
   qt_study_counts(st, c);
   EXPECT_EQ(c[QT_TRIAL_COMPLETE], 3);
   EXPECT_EQ(c[QT_TRIAL_FAIL], 1);
@@ -237,7 +237,7 @@ static void test_missing_metric(void) {
   ASSERT_TRUE(qt_study_open(&o, sp, &st, &e) == 0);
   qt_space_free(sp);
   EXPECT_EQ(run_n(st, "sphere", 3, 1, 0, NULL), QT_EINVAL);
-  size_t c[4];
+  size_t c[QT_TRIAL_N_STATES];
   qt_study_counts(st, c);
   EXPECT_EQ(c[QT_TRIAL_FAIL], 1);
   EXPECT_EQ(c[QT_TRIAL_COMPLETE], 0);
@@ -438,7 +438,7 @@ static int pr_eval(void *w, const qt_space *sp, const double *x, const double *u
   double v = (u[0] - 1) * (u[0] - 1) + (u[1] - 1.2) * (u[1] - 1.2);
   return qt_metric_set_put(out, "value", v, e);
 }
-static const qt_objective_vtbl k_pr = {"pruning", pr_new, pr_eval, pr_free, pr_destroy};
+static const qt_objective_vtbl k_pr = {"pruning", pr_new, pr_eval, pr_free, pr_destroy, NULL};
 
 static void test_pruned_params(void) {
   char url[256];
@@ -455,16 +455,17 @@ static void test_pruned_params(void) {
   EXPECT_EQ(qt_study_run(st, &obj, &ro, &p, &e), 0);
   EXPECT_EQ(p.done, 200); /* no retries */
   EXPECT_EQ(p.failed, 0);
-  size_t c[4];
+  size_t c[QT_TRIAL_N_STATES];
   qt_study_counts(st, c);
-  EXPECT_EQ(c[QT_TRIAL_PRUNED], p.pruned);
-  EXPECT_EQ(c[QT_TRIAL_COMPLETE] + c[QT_TRIAL_PRUNED], 200);
+  EXPECT_EQ(c[QT_TRIAL_REJECTED], p.rejected);
+  EXPECT_EQ(c[QT_TRIAL_COMPLETE] + c[QT_TRIAL_REJECTED], 200);
+  EXPECT_EQ(c[QT_TRIAL_PRUNED], 0); /* no pruner: nothing pruned */
   size_t early = 0, late = 0, first = 0;
   for (int64_t n = 0; n < 200; n++) {
     qt_trial_info ti;
     qt_study_trial_info(st, (size_t)n, &ti);
     EXPECT_EQ(ti.number, n);
-    if (ti.state != QT_TRIAL_PRUNED) continue;
+    if (ti.state != QT_TRIAL_REJECTED) continue;
     if (!first++) EXPECT_CONTAINS(ti.error, "must be below y");
     if (n < 100) early++;
     else late++;
@@ -489,7 +490,7 @@ static int om_eval(void *w, const qt_space *sp, const double *x, const double *u
   if (++g_om_calls % 3 == 0) return QT_OK;
   return qt_metric_set_put(out, "value", u[0] * u[0] + u[1] * u[1], e);
 }
-static const qt_objective_vtbl k_om = {"omits", pr_new, om_eval, pr_free, pr_destroy};
+static const qt_objective_vtbl k_om = {"omits", pr_new, om_eval, pr_free, pr_destroy, NULL};
 
 static void test_missing_metric_counts(void) {
   char url[256];
@@ -509,7 +510,7 @@ static void test_missing_metric_counts(void) {
     qt_err e;
     g_om_calls = 0;
     EXPECT_EQ(qt_study_run(st, &obj, &ro, &p, &e), 0);
-    size_t c[4];
+    size_t c[QT_TRIAL_N_STATES];
     qt_study_counts(st, c);
     /* calls 3, 6, ... fail; each retry is the next call (never a multiple of
      * 3) and completes.  Call 29 starts the 20th original (29 - 9 retries)
@@ -520,7 +521,7 @@ static void test_missing_metric_counts(void) {
     EXPECT_EQ(p.done, qt_study_n_trials(st));
     EXPECT_EQ(p.failed, c[QT_TRIAL_FAIL]);
     EXPECT_EQ(p.infeasible, 0);
-    EXPECT_EQ(p.done - p.failed - p.pruned, c[QT_TRIAL_COMPLETE]);
+    EXPECT_EQ(p.done - p.failed - p.rejected - p.pruned, c[QT_TRIAL_COMPLETE]);
     for (size_t i = 0; i + 1 < qt_study_n_trials(st); i++) {
       qt_trial_info ti, next;
       qt_study_trial_info(st, i, &ti);
@@ -743,7 +744,7 @@ static void test_stop(void) {
   qt_err e;
   EXPECT_EQ(qt_study_run(st, &obj, &ro, &p, &e), 0);
   EXPECT_TRUE(p.done >= 3 && p.done < 1000);
-  size_t c[4];
+  size_t c[QT_TRIAL_N_STATES];
   qt_study_counts(st, c);
   EXPECT_EQ(c[QT_TRIAL_RUNNING], 0);
   EXPECT_EQ(c[QT_TRIAL_COMPLETE], p.done);
@@ -782,7 +783,7 @@ static void test_four_processes(void) {
   qt_err e;
   ASSERT_TRUE(qt_study_open(&o, NULL, &st, &e) == 0);
   EXPECT_EQ(qt_study_n_trials(st), 60);
-  size_t c[4];
+  size_t c[QT_TRIAL_N_STATES];
   qt_study_counts(st, c);
   EXPECT_EQ(c[QT_TRIAL_COMPLETE], 60);
   int nums_ok = 1;

@@ -111,7 +111,8 @@ static void test_md_cells(void) {
   EXPECT_CONTAINS(md, "| constraints | value <= 3 |\n");
   EXPECT_CONTAINS(md, "| param x | float [-2, 3] |\n");
   EXPECT_CONTAINS(md, "| param n | int [1, 5] |\n");
-  EXPECT_CONTAINS(md, "| complete | 3 |\n| pruned | 0 |\n| fail | 1 |\n| running | 0 |\n| total | 4 |\n");
+  EXPECT_CONTAINS(md, "| complete | 3 |\n| rejected | 0 |\n| pruned | 0 |\n| fail | 1 |\n"
+                     "| running | 0 |\n| waiting | 0 |\n| total | 4 |\n");
   /* one column per parameter, values %.6g, not JSON */
   EXPECT_CONTAINS(md, "| rank | trial | value | feasible | x | n |\n|---|---|---|---|---|---|\n");
   EXPECT_CONTAINS(md, "| 1 | 1 | 1.25 | yes | 0.123457 | 3 |\n| 2 | 2 | 2 | yes | -1 | 1 |\n");

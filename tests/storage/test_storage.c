@@ -161,16 +161,39 @@ static void trials_lifecycle(void) {
   EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_TRIAL_FAIL, &t, &n, &e), 0);
   EXPECT_EQ(n, 2);
   EXPECT_CONTAINS(t[1].error, "stale");
+  char *stale_params = t[1].params_json ? strdup(t[1].params_json) : NULL;
+  int64_t stale_number = t[1].number;
+  qt_trial_recs_free(t, n);
+  /* The recovered trial's params wait to run again, once, under a new number. */
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_TRIAL_WAITING, &t, &n, &e), 0);
+  ASSERT_TRUE(n == 1);
+  EXPECT_EQ(t[0].number, 3);
+  EXPECT_STREQ(t[0].params_json ? t[0].params_json : "", stale_params ? stale_params : "");
+  char want_note[64];
+  snprintf(want_note, sizeof want_note, "retry of trial %lld", (long long)stale_number);
+  EXPECT_STREQ(t[0].note ? t[0].note : "", want_note);
+  qt_trial_recs_free(t, n);
+  free(stale_params);
+  /* A retry that goes stale too is failed, not retried again. */
+  char *wp = NULL;
+  int64_t wid = 0, wnum = 0;
+  EXPECT_EQ(s.vt->trial_claim_waiting(s.self, st.id, "w2", &wid, &wnum, &wp, &e), 0);
+  EXPECT_EQ(wnum, 3);
+  qt_free(wp);
+  EXPECT_EQ(s.vt->recover_stale(s.self, st.id, -1000, &rec, &e), 0);
+  EXPECT_EQ(rec, 1);
+  EXPECT_EQ(s.vt->trials_list(s.self, st.id, 1u << QT_TRIAL_WAITING, &t, &n, &e), 0);
+  EXPECT_EQ(n, 0);
   qt_trial_recs_free(t, n);
   /* Cleanup deletes finished trials under a score only. */
   EXPECT_EQ(s.vt->trials_delete_worse(s.self, st.id, 0.5, 0, &rec, &e), 0);
   EXPECT_EQ(rec, 1);
   EXPECT_EQ(s.vt->trials_list(s.self, st.id, 0, &t, &n, &e), 0);
-  EXPECT_EQ(n, 2);
+  EXPECT_EQ(n, 3);
   qt_trial_recs_free(t, n);
   /* Numbering continues after the highest number, never reusing one. */
   EXPECT_EQ(s.vt->trial_claim(s.self, st.id, NULL, "w", 0, &ids[0], &num, &e), 0);
-  EXPECT_EQ(num, 3);
+  EXPECT_EQ(num, 4);
   EXPECT_EQ(s.vt->study_delete(s.self, st.id, &e), 0);
   qt_study_rec_fini(&st);
   EXPECT_EQ(s.vt->study_load(s.self, "t", &st, &e), QT_ENOTFOUND);
@@ -312,7 +335,7 @@ static void schema_versions(void) {
   sqlite3_stmt *st;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
   sqlite3_finalize(st);
   sqlite3_close(db);
 }
@@ -357,7 +380,7 @@ static void sqlite_upgrade_v1(void) {
   sqlite3_stmt *st;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
   sqlite3_finalize(st);
   sqlite3_close(db);
 }
@@ -395,7 +418,7 @@ static void pg_upgrade_v1(void) {
   qt_study_rec_fini(&st);
   qt_storage_close(&s);
   res = PQexec(c, "SELECT value FROM qtune_meta WHERE key = 'schema_version'");
-  EXPECT_STREQ(PQgetvalue(res, 0, 0), "2");
+  EXPECT_STREQ(PQgetvalue(res, 0, 0), "3");
   PQclear(res);
   PQfinish(c);
 }

@@ -84,8 +84,8 @@ static const struct {
     {"directional_momentum", 0xedc814a5f278c44fULL, 16},
     {"funding_arbitrage", 0x8f3dca3d3cbbd13bULL, 36},
     {"grid_trading", 0x9f9082fd967b616dULL, 32},
-    {"hedge_grid", 0xcbdef6b27c92f8fdULL, 558},
-    {"market_maker", 0xc78592e615d2c5f2ULL, 3786},
+    {"hedge_grid", 0x04da582071ad75e0ULL, 558},
+    {"market_maker", 0x8c621f00e1096a8aULL, 5171},
     {"sma_cross", 0x6be584c66db9d753ULL, 1034},
     {"spread_arbitrage", 0xef2ac9364c752447ULL, 264},
 };

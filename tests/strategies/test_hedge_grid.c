@@ -111,6 +111,12 @@ static void setp(double *p, const char *name, double v) {
   int k = qt_strategy_param_index(&qt_strategy_hedge_grid, name);
   if (k >= 0) p[k] = v;
 }
+/* sizing = equity_fraction, base_equity_frac = 0.01: the level-0 notional is
+ * 1% of equity (the sizing base_qty had before it became base units) */
+static void eq_sizing(double *p) {
+  setp(p, "sizing", 1);
+  setp(p, "base_equity_frac", 0.01);
+}
 
 
 static void dump_fills(void) {
@@ -131,12 +137,14 @@ static int count_tag(int tag) {
 static void param_spec(void) {
   const qt_strategy_vtbl *s = qt_strategy_find("hedge_grid");
   ASSERT_TRUE(s == &qt_strategy_hedge_grid);
-  EXPECT_EQ(s->n_params, 17);
-  double p[17];
+  EXPECT_EQ(s->n_params, 19);
+  double p[19];
   defaults(p);
   EXPECT_EQ(qt_strategy_check_params(s, p, NULL), 0);
   EXPECT_NEAR(p[qt_strategy_param_index(s, "base_qty")], 0.01, 1e-12);
   EXPECT_EQ(s->params[qt_strategy_param_index(s, "base_qty")].log, 1);
+  EXPECT_NEAR(p[qt_strategy_param_index(s, "sizing")], 0, 0); /* base_qty: base units */
+  EXPECT_NEAR(p[qt_strategy_param_index(s, "base_equity_frac")], 0.01, 1e-12);
   EXPECT_NEAR(p[qt_strategy_param_index(s, "max_position_pct")], 80, 1e-12);
   EXPECT_EQ(s->lookback(p), 27); /* first defined: EMA(26) 25, ADX(14) 27, ATR(14) 14 */
 }
@@ -146,8 +154,9 @@ static void param_spec(void) {
 static void fill_then_take_profit(void) {
   qt_bars b;
   ASSERT_TRUE(mk(&b, 80));
-  double p[17];
+  double p[19];
   defaults(p);
+  eq_sizing(p); /* worked out for notionals as a fraction of equity */
   size_t w0;
   ASSERT_TRUE(grid_start(&b, p, &w0));
   ASSERT_TRUE(w0 + 10 < b.n);
@@ -196,8 +205,9 @@ static void fill_then_take_profit(void) {
 static void stop_out_and_recenter(void) {
   qt_bars b;
   ASSERT_TRUE(mk(&b, 80));
-  double p[17];
+  double p[19];
   defaults(p);
+  eq_sizing(p); /* worked out for notionals as a fraction of equity */
   setp(p, "grid_levels_long", 3);
   setp(p, "grid_levels_short", 3);
   setp(p, "sl_steps", 3);
@@ -278,7 +288,7 @@ static void regime_switch_past_hysteresis(void) {
     double hyst = pass == 0 ? 10 : 50;
     qt_bars b;
     ASSERT_TRUE(mk(&b, 120));
-    double p[17];
+    double p[19];
     defaults(p);
     setp(p, "grid_step_bps", 200);
     setp(p, "recenter_trigger_bps", 500);
@@ -325,7 +335,8 @@ static void regime_switch_past_hysteresis(void) {
       int k = g_fill[j].tag % 1000;
       double px = centre + (k + 1) * d;
       EXPECT_NEAR(g_fill[j].price, px, 1e-12);
-      EXPECT_NEAR(g_fill[j].qty, 0.01 * mult * pow(1.1, k) * 10000 / px, 1e-12);
+      /* base_qty = 0.01 base units (the default sizing): 0.01 x mult x 1.1^k */
+      EXPECT_NEAR(g_fill[j].qty, 0.01 * mult * pow(1.1, k), 1e-15);
       n_short++;
     }
     EXPECT_EQ(n_short, (int)levels_hit);
@@ -337,15 +348,16 @@ static void regime_switch_past_hysteresis(void) {
   }
 }
 
-/* base_qty 0.1, qty_scale 1.5, cap 50%: notionals 1000 (L0), 1000 (S0), 1500
+/* base_equity_frac 0.1 (sizing = equity_fraction), qty_scale 1.5, cap 50%: notionals 1000 (L0), 1000 (S0), 1500
  * (L1), 1500 (S1) fill the 5000 of room; L2 (2250) and beyond are never
  * placed, so a drop through every buy level fills only L0 and L1. */
 static void position_cap(void) {
   qt_bars b;
   ASSERT_TRUE(mk(&b, 80));
-  double p[17];
+  double p[19];
   defaults(p);
-  setp(p, "base_qty", 0.1);
+  eq_sizing(p); /* worked out for notionals as a fraction of equity */
+  setp(p, "base_equity_frac", 0.1);
   setp(p, "qty_scale", 1.5);
   setp(p, "max_position_pct", 50);
   setp(p, "hysteresis_bps", 50);
@@ -377,8 +389,9 @@ static void position_cap(void) {
 static void funding_pauses_paying_side(void) {
   qt_bars b;
   ASSERT_TRUE(mk(&b, 80));
-  double p[17];
+  double p[19];
   defaults(p);
+  eq_sizing(p); /* worked out for notionals as a fraction of equity */
   setp(p, "hysteresis_bps", 50);
   size_t w0;
   ASSERT_TRUE(grid_start(&b, p, &w0));
@@ -414,8 +427,9 @@ static void funding_pauses_paying_side(void) {
 static void one_way_mode_stops(void) {
   qt_bars b;
   ASSERT_TRUE(mk(&b, 80));
-  double p[17];
+  double p[19];
   defaults(p);
+  eq_sizing(p); /* worked out for notionals as a fraction of equity */
   size_t w0;
   ASSERT_TRUE(grid_start(&b, p, &w0));
   setb(&b, w0 + 1, 100, 100.05, 99.4, 99.6);
@@ -442,8 +456,9 @@ static void invariants_on_synth(void) {
   for (uint64_t seed = 1; seed <= 3; seed++) {
     qt_synth_market m;
     ASSERT_TRUE(su_synth(&m, seed, 4, 0) == 0);
-    double p[17];
+    double p[19];
     defaults(p);
+    eq_sizing(p); /* worked out for notionals as a fraction of equity */
     qt_feed f = su_feed_bps(&m.bars, 2.0, 5.0);
     f.inst.lot_size = 0.001;
     f.inst.tick_size = 0.01;

@@ -32,12 +32,14 @@ static void test_registry_and_spec(void) {
   const qt_strategy_vtbl *s = qt_strategy_find("sma_cross");
   ASSERT_TRUE(s != NULL);
   EXPECT_STREQ(s->name, "sma_cross");
-  EXPECT_EQ(s->n_params, 2);
+  EXPECT_EQ(s->n_params, 3);
+  EXPECT_EQ(qt_strategy_param_index(s, "sizing"), 2);
   EXPECT_EQ(qt_strategy_param_index(s, "fast"), 0);
   EXPECT_EQ(qt_strategy_param_index(s, "slow"), 1);
   EXPECT_EQ(qt_strategy_param_index(s, "nope"), -1);
-  double p[2];
+  double p[3];
   qt_strategy_defaults(s, p);
+  EXPECT_DBL_EQ(p[2], 0); /* sizing = signal_close: the sizing of before */
   EXPECT_DBL_EQ(p[0], 10);
   EXPECT_DBL_EQ(p[1], 30);
   EXPECT_EQ(s->lookback(p), 30);
@@ -64,7 +66,7 @@ static void test_fast_ge_slow_rejected(void) {
   memset(&f, 0, sizeof f);
   f.inst = qt_instrument_default("T");
   f.bars = &g_b;
-  double p[2] = {20, 20};
+  double p[3] = {20, 20, 0};
   qt_result r;
   EXPECT_EQ(qt_engine_run(e, &f, 1, s, p, &r, &err), QT_EPARAM);
   EXPECT_CONTAINS(err.msg, "fast (20) must be less than slow (20)");
@@ -83,7 +85,7 @@ static void test_hand_path(void) {
   f.inst = qt_instrument_default("T");
   f.inst.taker_bps = 10;
   f.bars = &g_b;
-  double p[2] = {2, 5};
+  double p[3] = {2, 5, 0};
   qt_result r;
   ASSERT_TRUE(qt_engine_run(e, &f, 1, s, p, &r, &err) == QT_OK);
   /* SMA2 vs SMA5: bars 4..8 have fast >= slow but bar 4 is equal (100 = 100),
@@ -132,4 +134,69 @@ static void test_hand_path(void) {
   qt_engine_free(e);
 }
 
-QT_TESTS(T(test_registry_and_spec), T(test_fast_ge_slow_rejected), T(test_hand_path))
+/* sizing = fill and close_at_end = open (backtesting.py's conventions) on
+ * the path of test_hand_path with two opens moved: bar 10 opens at 98 (the
+ * short's fill; the signal bar 9 closed at 100) and bar 16, the last, at 103
+ * (it closes at 104). */
+static void test_fill_sizing_and_close_at_open(void) {
+  mk();
+  g_o[10] = 98;
+  g_h[10] = fmax(g_o[10], g_c[10]);
+  g_l[10] = fmin(g_o[10], g_c[10]);
+  g_o[16] = 103;
+  g_l[16] = 103;
+  const qt_strategy_vtbl *s = qt_strategy_find("sma_cross");
+  qt_engine_opts o = qt_engine_opts_default();
+  o.close_at_end = QT_CLOSE_AT_END_OPEN;
+  qt_engine *e = NULL;
+  qt_err err;
+  ASSERT_TRUE(qt_engine_new(&o, &e, &err) == QT_OK);
+  qt_feed f;
+  memset(&f, 0, sizeof f);
+  f.inst = qt_instrument_default("T");
+  f.inst.taker_bps = 10;
+  f.bars = &g_b;
+  double p[3] = {2, 5, 1}; /* sizing = fill */
+  qt_result r;
+  ASSERT_TRUE(qt_engine_run(e, &f, 1, s, p, &r, &err) == QT_OK);
+  ASSERT_TRUE(r.n_trades == 2);
+  /* the short is sized at its fill price 98, not at the signal close 100:
+   * q1 = 10000 / (98 * 1.001) = 101.93887... (at the signal close: 99.9) */
+  double fee = 1e-3, q1 = 10000 / (98 * (1 + fee));
+  EXPECT_NEAR(r.trades[0].qty, q1, 1e-9);
+  EXPECT_NEAR(r.trades[0].qty, 101.93887744908155, 1e-9);
+  EXPECT_NEAR(r.trades[0].entry_price, 98, 1e-12);
+  /* covered at bar 14's open 99.5: a loss of 1.5 a unit plus both fees */
+  double pnl1 = q1 * (98 - 99.5) - q1 * 98 * fee - q1 * 99.5 * fee;
+  EXPECT_NEAR(r.trades[0].pnl, pnl1, 1e-9);
+  /* the long: all of the cash after the cover at 99.5 */
+  double cash = 10000 + pnl1, q2 = cash / (99.5 * (1 + fee));
+  const qt_trade_rec *t = &r.trades[1];
+  EXPECT_NEAR(t->qty, q2, 1e-9);
+  /* end of data at the last bar's OPEN 103 (the close is 104) */
+  EXPECT_EQ(t->exit_reason, QT_EXIT_END_OF_DATA);
+  EXPECT_EQ(t->exit_ms, 16 * 60000);
+  EXPECT_NEAR(t->exit_price, 103, 1e-12);
+  double pnl2 = q2 * (103 - 99.5) - q2 * 99.5 * fee - q2 * 103 * fee;
+  EXPECT_NEAR(t->pnl, pnl2, 1e-9);
+  /* flat from the open on: the last equity point is the cash */
+  EXPECT_NEAR(r.final_equity, 10000 + pnl1 + pnl2, 1e-9);
+  EXPECT_NEAR(r.final_equity, 10152.305735147158, 1e-7);
+  EXPECT_NEAR(r.equity[16], r.final_equity, 0);
+  /* whole units (lot 1): floor(101.94) = 101 and floor(q2) */
+  f.inst.lot_size = 1;
+  ASSERT_TRUE(qt_engine_run(e, &f, 1, s, p, &r, &err) == QT_OK);
+  ASSERT_TRUE(r.n_trades == 2);
+  EXPECT_NEAR(r.trades[0].qty, 101, 0);
+  double pnl1w = 101 * (98 - 99.5) - 101 * 98 * fee - 101 * 99.5 * fee;
+  EXPECT_NEAR(r.trades[1].qty, floor((10000 + pnl1w) / (99.5 * (1 + fee))), 0);
+  /* close_at_end outside 0..2 is refused */
+  o.close_at_end = 3;
+  qt_engine_set_opts(e, &o);
+  EXPECT_EQ(qt_engine_run(e, &f, 1, s, p, &r, &err), QT_EINVAL);
+  EXPECT_CONTAINS(err.msg, "close_at_end 3");
+  qt_engine_free(e);
+}
+
+QT_TESTS(T(test_registry_and_spec), T(test_fast_ge_slow_rejected), T(test_hand_path),
+         T(test_fill_sizing_and_close_at_open))
