@@ -291,6 +291,7 @@ int cmd_analyze(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune analyze --study-name S [--storage URL] [--top-n 10] [--json]\n"
+             "                     [--ref-point V1,V2[,V3]]   (several objectives)\n"
              "                     [--importance fanova|binned]\n"
              "       qtune analyze --study-name S [--storage URL] --export-csv FILE\n"
              "       qtune analyze --study-name A --compare-with B [--storage URL]\n"
@@ -544,6 +545,7 @@ int cmd_best(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune best --study-name S [--storage URL] [--best-out FILE] [--json]\n"
+             "                  [--pick N] [--ref-point V1,V2[,V3]]   (several objectives)\n"
              "Prints the best feasible trial and writes its parameters as a flat YAML\n"
              "map (default <study>_best.yaml) for `qtune backtest --params-file`.\n"
              "  --best-out FILE  the params file, as in qtune optimize (alias: -o)\n"
