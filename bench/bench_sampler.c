@@ -109,7 +109,7 @@ static double run(const qt_sampler_vtbl *vt, const qt_kv *opts, const qt_space *
     double t1 = bench_now(), c1 = cpu_now();
     double val = objective(sp, x);
     double t2 = bench_now(), c2 = cpu_now();
-    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, x, val, 1};
+    v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = x, .value = val, .feasible = 1};
     t[i] = (t1 - t0) + (bench_now() - t2);
     c[i] = (c1 - c0) + (cpu_now() - c2);
     if (val < best) best = val;

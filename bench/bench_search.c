@@ -124,7 +124,7 @@ static void run(const qt_sampler_vtbl *vt, const qt_kv *opts, func_fn f, int d, 
       exit(2);
     }
     double val = f(xs[i], d);
-    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, xs[i], val, 1};
+    v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = xs[i], .value = val, .feasible = 1};
     if (val < best) best = val;
     if (i + 1 == TRIALS[c]) best_at[c++] = best;
   }
@@ -166,7 +166,7 @@ static void proposals_line(void) {
   for (int i = 0; i < 300; i++) {
     x[i] = 4.995 * sin(1.7 * i + 0.3);
     double val = (x[i] - 1.3) * (x[i] - 1.3) + 1e-3 * (double)((i * 7919) % 101) / 101;
-    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, &x[i], val, 1};
+    v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = &x[i], .value = val, .feasible = 1};
   }
   double s = 0, s2 = 0;
   for (int t = 0; t < NPROP; t++) {

@@ -81,6 +81,13 @@ typedef struct qt_trial_view {
   const double *x;    /* qt_space_n values, internal form */
   double value;       /* minimized; NaN for running/failed */
   int feasible;       /* 0: violated a hard constraint (always among the bad) */
+  /* Several objectives (docs/multiobjective.md): values[0..n_values) to
+   * MINIMIZE, one per objective (maximized ones negated), NULL for a trial
+   * without them (running, failed) and in views built by older callers
+   * (n_values 0: `value` is the only objective).  `value` is values[0]. */
+  const double *values;
+  size_t n_values;
+  double violation;   /* sum of the hard constraints' misses; 0 feasible, inf unknown */
 } qt_trial_view;
 
 typedef struct qt_sampler_vtbl {
@@ -93,7 +100,12 @@ typedef struct qt_sampler_vtbl {
                  qt_err *err);
   void (*observe)(void *self, const qt_trial_view *t); /* optional */
   void (*destroy)(void *self);
+  /* How many objectives the sampler handles: 0 or 1 only one (a study with
+   * several refuses it), QT_SAMPLER_ANY_OBJECTIVES when it never reads the
+   * values (grid, random, qmc), else the most it optimizes (nsgaii, motpe). */
+  int objectives;
 } qt_sampler_vtbl;
+#define QT_SAMPLER_ANY_OBJECTIVES 1000
 
 #define QT_SAMPLER_ABI 1
 QT_API extern const qt_sampler_vtbl qt_sampler_grid;
@@ -229,6 +241,7 @@ QT_API int qt_objective_function(const char *name, qt_objective *out, qt_err *er
  * total_profit + 0.25 calmar - 0.20 max_drawdown. */
 #define QT_SCORE_MAX_TERMS 16
 #define QT_CONSTRAINTS_MAX 16
+#define QT_GOAL_MAX_OBJ 3
 
 typedef struct qt_score_term {
   char metric[48];
@@ -253,6 +266,13 @@ typedef struct qt_goal {
   size_t n_cons;
   int lenient;              /* 1: constraints are penalties, not a veto */
   size_t refresh_every;     /* normalization refresh period in completed trials (20) */
+  /* Several objectives (qt_goal_parse_objectives): n_obj 2..3 with obj[0]
+   * mirrored in metric/maximize; 0 or 1: the one objective above. */
+  size_t n_obj;
+  struct qt_goal_obj {
+    char metric[48];
+    int maximize;
+  } obj[QT_GOAL_MAX_OBJ];
 } qt_goal;
 
 /* The defaults: "score", maximize, the default weights, refresh every 20,
@@ -650,5 +670,76 @@ QT_API int qt_study_run(qt_study *st, const qt_objective *obj, const qt_run_opts
 QT_API int qt_objective_strategy_restrict(qt_objective *o, const uint8_t *mask, size_t n,
                                           qt_err *err);
 /* ==== end of the restricted backtest objective ==== */
+/* ---- several objectives: Pareto front and hypervolume (pareto.c) ----
+ * Vectors are n rows of m values, every value to MINIMIZE (negate the
+ * maximized objectives first).  Pure functions, no I/O. */
+
+/* Parses --objective "sharpe,max_drawdown" and --direction
+ * "maximize,minimize" (one direction per metric, or one for all; NULL:
+ * maximize) into g's objectives: 2..3 distinct metric names, none "score"
+ * (the weighted score is one objective on its own).  One metric sets
+ * metric/maximize with n_obj = 1.  QT_EPARSE naming the bad item. */
+QT_API int qt_goal_parse_objectives(qt_goal *g, const char *metrics, const char *directions,
+                                    qt_err *err);
+/* The number of objectives of g: 1..3. */
+QT_API size_t qt_goal_n_objectives(const qt_goal *g);
+/* Objective k of g (k < qt_goal_n_objectives): its metric, and *out_max
+ * (may be NULL) 1 when maximized.  Borrowed from g. */
+QT_API const char *qt_goal_objective(const qt_goal *g, size_t k, int *out_max);
+
+/* 1 when a Pareto-dominates b: a <= b everywhere and < somewhere. */
+QT_API int qt_pareto_dominates(const double *a, const double *b, size_t m);
+/* Nondominated sorting: out_rank[i] is row i's front (0: non-dominated).
+ * With viol (n values, may be NULL) the domination is constrained (Deb):
+ * rows with viol 0 come first, sorted by the values; rows with viol > 0 (NaN
+ * counts as inf) after them, one front per violation, smaller first.  Rows
+ * with a NaN value rank after everything else.  Stops ranking once
+ * `need` rows are ranked (0: all); the rest get SIZE_MAX.  QT_ENOMEM. */
+QT_API int qt_pareto_sort(const double *f, const double *viol, size_t n, size_t m, size_t need,
+                          size_t *out_rank, qt_err *err);
+/* NSGA-II crowding distance of the rows idx[0..n) of f (as Optuna 3.1:
+ * per objective the gap between the two neighbours over the range, inf at
+ * the ends, 0 where every value is equal) into out[0..n).  QT_ENOMEM. */
+QT_API int qt_pareto_crowding(const double *f, size_t m, const size_t *idx, size_t n,
+                              double *out, qt_err *err);
+/* The hypervolume dominated by the rows of f and bounded by ref: the
+ * volume of the union of the boxes [f_i, ref].  Rows not strictly below ref
+ * in every objective add nothing.  Exact for any m (sweep for m = 2,
+ * slicing along the last objective above); O(n log n) for 2, O(n^2 log n)
+ * for 3.  QT_EINVAL for m = 0 or a non-finite ref, QT_ENOMEM. */
+QT_API int qt_hypervolume(const double *f, size_t n, size_t m, const double *ref,
+                          double *out_hv, qt_err *err);
+
+/* A benchmark problem with several objectives at u[0..n) in [0,1]^n:
+ * "zdt1", "zdt2" (2 objectives, n >= 2), "dtlz2" (2), "dtlz2_3" (3, n >= 3),
+ * all minimized; the values into out_f, their count into *out_m.
+ * QT_EINVAL for an unknown name or n out of 1..256 (see mo_functions.c). */
+QT_API int qt_mo_function(const char *name, const double *u, size_t n, double *out_f,
+                          size_t *out_m);
+
+/* The study's objectives (1..3) and, for trial i (trial_info order), each
+ * objective's value in its own direction (the raw metric) into out[0..n);
+ * returns 1 when the trial is complete with every value finite, else 0. */
+QT_API size_t qt_study_n_objectives(const qt_study *st);
+QT_API int qt_study_trial_values(const qt_study *st, size_t i, double *out);
+/* The Pareto front: the feasible complete trials with finite values that
+ * no other such trial dominates, in the order of the first objective (best
+ * first, ties by trial order).  Writes up to cap indices, *out_n of them
+ * (the whole front's size).  QT_ENOMEM. */
+QT_API int qt_study_pareto_front(const qt_study *st, size_t *out_idx, size_t cap,
+                                 size_t *out_n, qt_err *err);
+/* The default reference point, in each objective's own direction: the
+ * worst value among the feasible complete trials moved outward by 10% of
+ * the objective's range (by 10% of |value|, at least 1e-9, when every value
+ * is equal).  Returns 0 with out unset when no trial qualifies. */
+QT_API int qt_study_ref_point(const qt_study *st, double *out_ref);
+/* Parses "v1,v2[,v3]" (one finite number per objective, in each one's own
+ * direction) into out_ref.  QT_EPARSE naming the bad value or the count. */
+QT_API int qt_study_parse_ref_point(const qt_study *st, const char *s, double *out_ref,
+                                    qt_err *err);
+/* The hypervolume of trials idx[0..n) against ref (each objective's own
+ * direction, as qt_study_ref_point gives).  QT_EINVAL, QT_ENOMEM. */
+QT_API int qt_study_hypervolume(const qt_study *st, const size_t *idx, size_t n,
+                                const double *ref, double *out_hv, qt_err *err);
 
 #endif

@@ -75,8 +75,11 @@ static const char k_help[] =
     "  --objective-cmd CMD    run `sh -c CMD` per trial: params JSON on stdin, a JSON\n"
     "                         object of metrics on stdout (needs --space, --objective)\n"
     "  --trial-timeout SEC    kill the command's process group after SEC (default none)\n"
-    "  --objective NAME       a metric to optimize, or `score` (default for strategies)\n"
-    "  --direction D          maximize (default) | minimize\n"
+    "  --objective NAME       a metric to optimize, or `score` (default for strategies);\n"
+    "                         2 or 3 metrics a,b[,c]: several objectives, a Pareto\n"
+    "                         front (sampler nsgaii or motpe; docs/multiobjective.md)\n"
+    "  --direction D          maximize (default) | minimize; one per objective, e.g.\n"
+    "                         maximize,minimize\n"
     "  --weights W            score weights, default\n"
     "                         sharpe=0.3,total_profit=0.25,calmar=0.25,max_drawdown=-0.2\n"
     "  --constraints C        hard constraints, default for strategies: sharpe>=1.0,\n"
@@ -820,14 +823,22 @@ int cmd_optimize(int argc, char **argv) {
                    "score)");
     goto done;
   }
-  if (a.objective) {
+  if ((a.objective && strchr(a.objective, ',')) || (a.direction && strchr(a.direction, ','))) {
+    /* several objectives: --objective a,b --direction maximize,minimize */
+    if (!a.objective) {
+      rc = cli_failf("--direction '%s': several directions need --objective with as many "
+                     "metrics", a.direction);
+      goto done;
+    }
+    if (qt_goal_parse_objectives(&so.goal, a.objective, a.direction, &e)) goto fail_e;
+  } else if (a.objective) {
     if (strlen(a.objective) >= sizeof so.goal.metric) {
       rc = cli_failf("--objective '%s': name too long", a.objective);
       goto done;
     }
     strcpy(so.goal.metric, a.objective);
   }
-  if (a.direction) {
+  if (a.direction && so.goal.n_obj < 2) {
     if (strcmp(a.direction, "maximize") && strcmp(a.direction, "minimize")) {
       rc = cli_failf("--direction '%s': use maximize or minimize", a.direction);
       goto done;
@@ -942,8 +953,15 @@ int cmd_optimize(int argc, char **argv) {
          *sopts ? ", " : "", sopts);
   printf("trials:   %ld%s%s, workers: %ld\n", trials, trials ? "" : " (until timeout)",
          timeout > 0 ? " (timeout set)" : "", jobs);
-  printf("objective: %s (%s)%s, %zu constraint(s)%s\n", g->metric,
-         g->maximize ? "maximize" : "minimize",
+  char objs[256] = "";
+  for (size_t k = 0, l = 0; k < qt_goal_n_objectives(g) && l < sizeof objs; k++) {
+    int mx;
+    const char *nm = qt_goal_objective(g, k, &mx);
+    l += (size_t)snprintf(objs + l, sizeof objs - l, "%s%s (%s)", k ? ", " : "", nm,
+                          mx ? "maximize" : "minimize");
+  }
+  printf("objective%s %s%s, %zu constraint(s)%s\n", qt_goal_n_objectives(g) > 1 ? "s:" : ":",
+         objs,
          a.strategy ? "" : (a.cmd ? ", external command" : ", function"), g->n_cons,
          g->lenient ? " as penalties" : "");
   {
@@ -1018,7 +1036,10 @@ int cmd_optimize(int argc, char **argv) {
   qt_study_best_path(st, bpath, sizeof bpath);
   const char *bo = a.best_out ? a.best_out : bpath;
   if (cli_study_write_best(st, b, bo, &e)) goto fail_e;
-  printf("best parameters: %s\n", bo);
+  printf("best parameters: %s%s\n", bo,
+         qt_study_n_objectives(st) > 1 ? " (the front member best in the first objective; "
+                                          "qtune best --pick N writes another)" : "");
+  if (qt_study_n_objectives(st) > 1 && cli_pareto_print(stdout, st, NULL, 10, &e)) goto fail_e;
   if (holdout && run_holdout(st, &oos, &hs, hold_top, &e)) goto fail_e;
   printf("database: %s (study %s)\n", url_shown, qt_study_name(st));
   rc = g_sig ? 128 + g_sig : CLI_OK;

@@ -23,4 +23,17 @@ void cli_print_storage_default(void);
 /* "score" or the goal's metric name, for headers. */
 const char *cli_study_objective_name(const qt_study *st);
 
+/* Several objectives (cmd_pareto.c).  Prints the Pareto front (pick
+ * number, trial, each objective, params; top_n 0: all), the reference
+ * point (ref_text "v1,v2", NULL: the library's default) and the front's
+ * hypervolume. */
+int cli_pareto_print(FILE *f, const qt_study *st, const char *ref_text, size_t top_n,
+                     qt_err *err);
+/* The same as a JSON object (a json_t *: objectives, reference_point,
+ * hypervolume, front [{pick, number, values, params}]); NULL with err set. */
+void *cli_pareto_json(const qt_study *st, const char *ref_text, qt_err *err);
+/* The trial_info index of front member `pick` (1-based, the printed
+ * order), or -1 with err set (empty front, pick out of range). */
+long cli_pareto_pick(const qt_study *st, long pick, qt_err *err);
+
 #endif

@@ -284,12 +284,14 @@ done:
 
 int cmd_analyze(int argc, char **argv) {
   const char *url = qt_storage_default_url(), *name = NULL, *csv = NULL, *other = NULL;
+  const char *ref_point = NULL; /* several objectives: the hypervolume's reference */
   long top_n = 10;
   int as_json = 0, binned = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune analyze --study-name S [--storage URL] [--top-n 10] [--json]\n"
+             "                     [--ref-point V1,V2[,V3]]   (several objectives)\n"
              "                     [--importance fanova|binned]\n"
              "       qtune analyze --study-name S [--storage URL] --export-csv FILE\n"
              "       qtune analyze --study-name A --compare-with B [--storage URL]\n"
@@ -305,6 +307,9 @@ int cmd_analyze(int argc, char **argv) {
              "--compare-with B: the best of both studies under one normalization of\n"
              "the score over the union of their trials, with params and metrics in\n"
              "and out of sample.\n"
+             "A study with several objectives also prints its Pareto front and the\n"
+             "front's hypervolume (--ref-point V1,V2[,V3] sets the reference point;\n"
+             "docs/multiobjective.md).\n"
              "\n"
              "Example:\n"
              "  qtune analyze --study-name sma1 --storage sqlite:///qtune.db --top-n 5\n"
@@ -318,6 +323,8 @@ int cmd_analyze(int argc, char **argv) {
       if (!(name = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--compare-with")) {
       if (!(other = opt_val(argc, argv, &i))) return CLI_ERROR;
+    } else if (!strcmp(a, "--ref-point")) {
+      if (!(ref_point = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--export-csv")) {
       if (!(csv = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--top-n")) {
@@ -423,6 +430,15 @@ int cmd_analyze(int argc, char **argv) {
     json_object_set_new(o, "interactions", ia);
     json_t *h = holdout_of(st);
     if (h) json_object_set_new(o, "holdout", h);
+    if (qt_study_n_objectives(st) > 1) {
+      json_t *pf = cli_pareto_json(st, ref_point, &e);
+      if (!pf) {
+        json_decref(o);
+        rc = cli_fail(&e);
+        goto done;
+      }
+      json_object_set_new(o, "pareto", pf);
+    }
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     if (s) printf("%s\n", s);
     free(s);
@@ -440,6 +456,8 @@ int cmd_analyze(int argc, char **argv) {
     }
     if (!first_tag) putchar('\n');
     json_decref(cfg);
+    if (qt_study_n_objectives(st) > 1) /* several: the table ranks by the first */
+      printf("several objectives: the top trials by %s, the first; the Pareto front below\n", obj);
     printf("\ntop %zu trials (feasible first):\n", show);
     printf("%4s %6s %12s %3s %8s %12s %8s %8s %8s %7s", "rank", "trial", obj, "ok", "sharpe",
            "total_profit", "calmar", "max_dd", "win_rate", "trades");
@@ -478,6 +496,11 @@ int cmd_analyze(int argc, char **argv) {
       if (!ti.feasible && ti.error) printf("%4s %6s %s\n", "", "", ti.error); /* why rejected */
       json_decref(m);
     }
+    if (qt_study_n_objectives(st) > 1 &&
+        cli_pareto_print(stdout, st, ref_point, (size_t)top_n, &e)) {
+      rc = cli_fail(&e);
+      goto done;
+    }
     if (binned)
       printf("\nparameter importance (variance of the mean %s across quantile bins):\n", obj);
     else
@@ -515,17 +538,25 @@ done:
 
 /* ---- qtune best ---- */
 int cmd_best(int argc, char **argv) {
-  const char *url = qt_storage_default_url(), *name = NULL, *out = NULL;
+  const char *url = qt_storage_default_url(), *name = NULL, *out = NULL, *ref_point = NULL;
+  long pick = 0; /* several objectives: which front member (1-based) */
   int as_json = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune best --study-name S [--storage URL] [--best-out FILE] [--json]\n"
+             "                  [--pick N] [--ref-point V1,V2[,V3]]   (several objectives)\n"
              "Prints the best feasible trial and writes its parameters as a flat YAML\n"
              "map (default <study>_best.yaml) for `qtune backtest --params-file`.\n"
              "  --best-out FILE  the params file, as in qtune optimize (alias: -o)\n"
              "  --json           print the trial as one JSON object (study, trial,\n"
              "                   objective, direction, score, feasible, params, metrics)\n"
+             "A study with several objectives prints its Pareto front (the non-dominated\n"
+             "feasible trials) and hypervolume, and writes the params of one member:\n"
+             "  --pick N         front member N (1-based, as printed; default 1, the\n"
+             "                   best in the first objective)\n"
+             "  --ref-point V,.. the hypervolume's reference point, one value per\n"
+             "                   objective (default: see docs/multiobjective.md)\n"
              "\n"
              "Example:\n"
              "  qtune best --study-name sma1 --best-out sma1.yaml\n"
@@ -541,6 +572,12 @@ int cmd_best(int argc, char **argv) {
       if (!(out = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--json")) {
       as_json = 1;
+    } else if (!strcmp(a, "--pick")) {
+      const char *v = opt_val(argc, argv, &i);
+      if (!v || cli_parse_long("--pick", v, &pick)) return CLI_ERROR;
+      if (pick < 1) return cli_failf("--pick %ld: front members are numbered from 1", pick);
+    } else if (!strcmp(a, "--ref-point")) {
+      if (!(ref_point = opt_val(argc, argv, &i))) return CLI_ERROR;
     } else {
       return cli_failf("best: unknown option '%s' (see qtune best --help)", a);
     }
@@ -552,6 +589,25 @@ int cmd_best(int argc, char **argv) {
   long b = qt_study_best(st);
   int rc = CLI_OK;
   char path[1024];
+  int multi = qt_study_n_objectives(st) > 1;
+  if ((pick || ref_point) && !multi) {
+    qt_study_free(st);
+    return cli_failf("best: --pick and --ref-point need a study with several objectives "
+                     "(study '%s' has one)", name);
+  }
+  if (multi && b >= 0) {
+    /* the front first (not with --json: stdout is one JSON object) */
+    if (!as_json && cli_pareto_print(stdout, st, ref_point, 0, &e)) {
+      qt_study_free(st);
+      return cli_fail(&e);
+    }
+    b = cli_pareto_pick(st, pick ? pick : 1, &e);
+    if (b < 0) {
+      qt_study_free(st);
+      return cli_fail(&e);
+    }
+    if (!as_json) printf("\npicked front member %ld:\n", pick ? pick : 1);
+  }
   if (b < 0) {
     size_t c[QT_TRIAL_N_STATES];
     qt_study_counts(st, c);

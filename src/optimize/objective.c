@@ -3,6 +3,7 @@
 #include "qtune/optimize.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 void qt_objective_free(qt_objective *o) {
@@ -12,10 +13,11 @@ void qt_objective_free(qt_objective *o) {
   o->shared = NULL;
 }
 
-typedef enum fn_kind { FN_SPHERE, FN_ROSENBROCK, FN_FAKE } fn_kind;
+typedef enum fn_kind { FN_SPHERE, FN_ROSENBROCK, FN_FAKE, FN_MO } fn_kind;
 
 typedef struct fn_shared {
   fn_kind kind;
+  char mo[16]; /* FN_MO: the problem's name (qt_mo_function) */
 } fn_shared;
 
 static int fn_worker_new(const void *shared, void **out_w, qt_err *err) {
@@ -31,7 +33,16 @@ static int fn_eval(void *w, const qt_space *sp, const double *x, const double *u
   size_t n = qt_space_n(sp);
   double v = 0;
   int r;
-  if (f->kind == FN_SPHERE) {
+  if (f->kind == FN_MO) { /* several objectives: metrics f1, f2 (, f3) */
+    double fv[3];
+    size_t m = 0;
+    if (qt_mo_function(f->mo, u, n, fv, &m))
+      return qt_err_set(err, QT_EINVAL, "objective function '%s': needs 2..256 parameters (3 for dtlz2_3)", f->mo);
+    static const char *const names[] = {"f1", "f2", "f3"};
+    for (size_t k = 0; k < m; k++)
+      if ((r = qt_metric_set_put(out, names[k], fv[k], err)) != 0) return r;
+    v = fv[0];
+  } else if (f->kind == FN_SPHERE) {
     for (size_t k = 0; k < n; k++) v += u[k] * u[k];
   } else if (f->kind == FN_ROSENBROCK) {
     for (size_t k = 0; k + 1 < n; k++)
@@ -63,10 +74,14 @@ int qt_objective_function(const char *name, qt_objective *out, qt_err *err) {
   if (strcmp(name, "sphere") == 0) k = FN_SPHERE;
   else if (strcmp(name, "rosenbrock") == 0) k = FN_ROSENBROCK;
   else if (strcmp(name, "fake_strategy") == 0) k = FN_FAKE;
-  else return qt_err_set(err, QT_EINVAL, "objective function '%s': unknown (sphere, rosenbrock, fake_strategy)", name);
+  else if (!strcmp(name, "zdt1") || !strcmp(name, "zdt2") || !strcmp(name, "dtlz2") ||
+           !strcmp(name, "dtlz2_3"))
+    k = FN_MO;
+  else return qt_err_set(err, QT_EINVAL, "objective function '%s': unknown (sphere, rosenbrock, fake_strategy, zdt1, zdt2, dtlz2, dtlz2_3)", name);
   fn_shared *f = qt_malloc(sizeof *f);
   if (!f) return qt_err_set(err, QT_ENOMEM, "objective function: out of memory");
   f->kind = k;
+  snprintf(f->mo, sizeof f->mo, "%s", name);
   out->vt = &k_fn_vtbl;
   out->shared = f;
   out->is_strategy = k == FN_FAKE;

@@ -9,7 +9,8 @@
  * name, listed in the help and run by the conformance suite). */
 static const qt_sampler_vtbl *const k_samplers[] = {&qt_sampler_grid, &qt_sampler_random,
                                                     &qt_sampler_tpe, &qt_sampler_qmc,
-                                                    &qt_sampler_cmaes};
+                                                    &qt_sampler_cmaes, &qt_sampler_nsgaii,
+                                                    &qt_sampler_motpe};
 
 const qt_sampler_vtbl *qt_sampler_at(size_t i) {
   return i < sizeof k_samplers / sizeof k_samplers[0] ? k_samplers[i] : NULL;

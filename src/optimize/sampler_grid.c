@@ -198,4 +198,4 @@ static int grid_propose(void *self, const qt_trial_view *done, size_t n_done, do
 }
 
 const qt_sampler_vtbl qt_sampler_grid = {QT_SAMPLER_ABI, "grid", grid_create, grid_propose, NULL,
-                                         grid_destroy};
+                                         grid_destroy, QT_SAMPLER_ANY_OBJECTIVES};

@@ -60,6 +60,20 @@ double qt__tpe_log_density(void *self, int group, size_t k, double x);
  * name, so not in the public header). */
 extern const qt_sampler_vtbl qt_sampler_qmc;
 extern const qt_sampler_vtbl qt_sampler_cmaes;
+/* The multi-objective samplers (rows of the registry, reached by name). */
+extern const qt_sampler_vtbl qt_sampler_nsgaii;
+extern const qt_sampler_vtbl qt_sampler_motpe;
+/* A TPE proposal (self from qt_sampler_tpe.create) for groups chosen by the
+ * caller: group[t] 1 below, 2 above, 0 neither for each history entry;
+ * w_below[t] (may be NULL: Optuna's default weights) the weight of a below
+ * trial before the prior is added and all are normalized.  Draws from r.
+ * Random when nothing is below.  QT_ENOMEM. */
+int qt__tpe_propose_groups(void *self, const qt_trial_view *done, size_t n_done,
+                           const unsigned char *group, const double *w_below, qt_rng *r,
+                           double *out_x, qt_err *err);
+/* Tests: the run (0 first, 1.. after IPOP restarts) of the newest
+ * generation a cmaes sampler holds, and its population in *out_lam. */
+size_t qt__cmaes_run(void *self, size_t *out_lam);
 /* Tests: unit coordinate j (0-based, over the free dims) of point `index` of
  * a qmc sampler's sequence, scrambled as the sampler is. */
 double qt__qmc_unit(void *self, size_t j, uint64_t index);

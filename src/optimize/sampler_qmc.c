@@ -316,4 +316,4 @@ double qt__qmc_unit(void *self, size_t j, uint64_t index) {
 }
 
 const qt_sampler_vtbl qt_sampler_qmc = {QT_SAMPLER_ABI, "qmc", qmc_create, qmc_propose, NULL,
-                                        qmc_destroy};
+                                        qmc_destroy, QT_SAMPLER_ANY_OBJECTIVES};

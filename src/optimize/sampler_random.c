@@ -36,4 +36,4 @@ static int rnd_propose(void *self, const qt_trial_view *done, size_t n_done, dou
 static void rnd_destroy(void *self) { qt_free(self); }
 
 const qt_sampler_vtbl qt_sampler_random = {QT_SAMPLER_ABI, "random", rnd_create, rnd_propose,
-                                           NULL, rnd_destroy};
+                                           NULL, rnd_destroy, QT_SAMPLER_ANY_OBJECTIVES};

@@ -406,11 +406,12 @@ static int ensure_scratch(tpe_self *s, size_t n) {
 
 /* Optuna's default_weights(m) plus the prior weight, normalized: log weights
  * and the cumulative distribution used to pick a component. */
-static void group_weights(tpe_self *s, int g) {
+static void group_weights(tpe_self *s, int g, const double *pre) {
   size_t m = s->m[g];
   double *w = s->logw[g], sum = 0;
   for (size_t i = 0; i < m; i++) {
-    if (m < 25 || i >= m - 25) w[i] = 1.0;
+    if (pre) w[i] = pre[s->grp[g][i]]; /* predetermined (MOTPE), by trial */
+    else if (m < 25 || i >= m - 25) w[i] = 1.0;
     else { /* linspace(1/m, 1, m-25) */
       size_t num = m - 25;
       w[i] = num == 1 ? 1.0 / (double)m
@@ -765,6 +766,9 @@ static double draw(tpe_self *s, size_t k, size_t i, qt_rng *r) {
   return x;
 }
 
+static int tpe_from_groups(tpe_self *s, const qt_trial_view *done, size_t n_done,
+                           const double *w_below, qt_rng *rp, double *out_x);
+
 static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, double *out_x,
                        qt_err *err) {
   tpe_self *s = self;
@@ -807,13 +811,22 @@ static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, dou
   /* groups in chronological order: mark each ranked trial, then walk the history */
   for (size_t t = 0; t < n_done; t++) s->key[t] = 0;
   for (size_t i = 0; i < n; i++) s->key[s->tmp[i]] = i < n_below ? 1 : 2;
+  return tpe_from_groups(s, done, n_done, NULL, &r, out_x);
+}
+
+/* The rest of a proposal once s->key[t] marks each trial's group (1 below,
+ * 2 above, 0 neither): the estimators, the candidates and the pick. */
+static int tpe_from_groups(tpe_self *s, const qt_trial_view *done, size_t n_done,
+                           const double *w_below, qt_rng *rp, double *out_x) {
+  size_t D = s->D;
+  qt_rng r = *rp;
   s->m[0] = s->m[1] = 0;
   for (size_t t = 0; t < n_done; t++) {
     uint64_t g = s->key[t];
     if (g) s->grp[g - 1][s->m[g - 1]++] = (int32_t)t;
   }
-  group_weights(s, 0);
-  group_weights(s, 1);
+  group_weights(s, 0, w_below);
+  group_weights(s, 1, NULL);
   for (size_t k = 0; k < D; k++) {
     if (s->dx[k].kind == QT__DIM_FIXED) continue;
     build_dim(s, 0, k, done);
@@ -890,7 +903,24 @@ static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, dou
 }
 
 const qt_sampler_vtbl qt_sampler_tpe = {QT_SAMPLER_ABI, "tpe", tpe_create, tpe_propose, NULL,
-                                        tpe_destroy};
+                                        tpe_destroy, 1};
+
+int qt__tpe_propose_groups(void *self, const qt_trial_view *done, size_t n_done,
+                           const unsigned char *group, const double *w_below, qt_rng *r,
+                           double *out_x, qt_err *err) {
+  tpe_self *s = self;
+  if (ensure_scratch(s, n_done)) return qt_err_set(err, QT_ENOMEM, "motpe sampler: out of memory");
+  size_t nb = 0;
+  for (size_t t = 0; t < n_done; t++) {
+    s->key[t] = group[t];
+    nb += group[t] == 1;
+  }
+  if (nb == 0) { /* nothing below: random, as before the startup trials end */
+    for (size_t k = 0; k < s->D; k++) out_x[k] = qt__dimx_random(&s->dx[k], r);
+    return QT_OK;
+  }
+  return tpe_from_groups(s, done, n_done, w_below, r, out_x);
+}
 
 double qt__tpe_log_density(void *self, int group, size_t k, double x) {
   tpe_self *s = self;

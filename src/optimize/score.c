@@ -293,6 +293,15 @@ int qt_goal_to_json(const qt_goal *g, char *buf, size_t cap, qt_err *err) {
       json_object_set_new(o, "lenient", json_boolean(g->lenient)) ||
       json_object_set_new(o, "refresh_every", json_integer((json_int_t)g->refresh_every)))
     goto fail;
+  if (g->n_obj >= 2) { /* several objectives: [{metric, direction}, ...] */
+    json_t *ob = json_array();
+    if (!ob || json_object_set_new(o, "objectives", ob)) goto fail;
+    for (size_t k = 0; k < g->n_obj; k++)
+      if (json_array_append_new(ob, json_pack("{s:s,s:s}", "metric", g->obj[k].metric,
+                                              "direction",
+                                              g->obj[k].maximize ? "maximize" : "minimize")))
+        goto fail;
+  }
   size_t need = json_dumpb(o, buf, cap ? cap - 1 : 0, JSON_COMPACT | JSON_REAL_PRECISION(17));
   if (need == 0 || need >= cap) {
     r = qt_err_set(err, QT_EINVAL, "goal JSON needs %zu bytes, buffer has %zu", need, cap);
@@ -347,6 +356,25 @@ int qt_goal_from_json(qt_goal *g, const char *js, qt_err *err) {
     }
     const char *s = json_string_value(val);
     if ((r = con_item(&t, s, strlen(s), err)) != 0) goto fail;
+  }
+  json_t *ob = json_object_get(o, "objectives");
+  r = QT_EPARSE;
+  if (json_is_array(ob) && json_array_size(ob) >= 2) {
+    if (json_array_size(ob) > QT_GOAL_MAX_OBJ) {
+      qt_err_set(err, QT_EPARSE, "goal JSON: more than %d objectives", QT_GOAL_MAX_OBJ);
+      goto fail;
+    }
+    json_array_foreach(ob, i, val) {
+      const char *om = json_string_value(json_object_get(val, "metric"));
+      const char *od = json_string_value(json_object_get(val, "direction"));
+      if (!om || !od) {
+        qt_err_set(err, QT_EPARSE, "goal JSON: objective %zu needs metric and direction", i);
+        goto fail;
+      }
+      set_name(t.obj[i].metric, sizeof t.obj[i].metric, om, strlen(om));
+      t.obj[i].maximize = strcmp(od, "minimize") != 0;
+    }
+    t.n_obj = json_array_size(ob);
   }
   *g = t;
   r = QT_OK;
@@ -435,7 +463,13 @@ int qt_goal_check_names(qt_goal *g, const char *const *names, size_t n, const ch
   char pb[64] = "";
   if (printed_by) snprintf(pb, sizeof pb, "%s printed: ", printed_by);
   const char *by = printed_by ? pb : NULL;
-  if (strcmp(t.metric, "score") != 0) {
+  if (t.n_obj >= 2) {
+    for (size_t k = 0; k < t.n_obj; k++)
+      if ((r = resolve_name(t.obj[k].metric, sizeof t.obj[k].metric, "objective", names, n, by,
+                            err)))
+        return r;
+    strcpy(t.metric, t.obj[0].metric);
+  } else if (strcmp(t.metric, "score") != 0) {
     if ((r = resolve_name(t.metric, sizeof t.metric, "objective", names, n, by, err))) return r;
   } else {
     for (size_t k = 0; k < t.n_terms; k++)

@@ -4,6 +4,7 @@
  * on open and sync) so the sampler history and the score normalization
  * continue across processes and restarts.  One mutex guards it all. */
 #include "study_int.h"
+#include "optimize/sampler_int.h" /* qt_sampler_nsgaii */
 
 #include <jansson.h>
 #include <math.h>
@@ -21,6 +22,9 @@ typedef struct tr {
   int cons_ok;        /* constraints hold */
   double penalty;     /* lenient penalty */
   double obj;         /* objective in the user's direction, penalty applied; NaN: none */
+  double mo[QT_GOAL_MAX_OBJ]; /* each objective's metric (several objectives) */
+  double mv[QT_GOAL_MAX_OBJ]; /* the same to minimize, lenient penalty applied: the view */
+  double viol;        /* sum of the constraints' misses (inf: a metric missing) */
   char *params_json, *metrics_json, *error;
   int told;           /* this process told its result: a second tell is a bug */
   qt_step_value *iv;  /* intermediate values, ascending steps (stored, or reported here) */
@@ -134,7 +138,17 @@ static void derive(const qt_study *st, tr *t, const qt_metric_set *m) {
   }
   const double *mv = qt_metric_set_find(m, g->metric);
   t->metric = mv ? *mv : NAN;
-  t->cons_ok = qt_goal_check(g, m, NULL, &t->penalty);
+  double viol[QT_CONSTRAINTS_MAX];
+  t->cons_ok = qt_goal_check(g, m, viol, &t->penalty);
+  t->viol = 0;
+  for (size_t k = 0; k < g->n_cons; k++) t->viol += isnan(viol[k]) ? INFINITY : viol[k];
+  for (size_t k = 0; k < qt_goal_n_objectives(g); k++) {
+    int mx;
+    const double *v = qt_metric_set_find(m, qt_goal_objective(g, k, &mx));
+    t->mo[k] = v ? *v : NAN;
+    double pen = g->lenient && !t->cons_ok ? t->penalty : 0;
+    t->mv[k] = (mx ? -t->mo[k] : t->mo[k]) + pen;
+  }
 }
 
 static int is_score(const qt_goal *g) { return strcmp(g->metric, "score") == 0; }
@@ -341,7 +355,8 @@ static int config_json(const qt_study_opts *o, char **out_cfg, qt_err *err) {
     goto fail;
   }
   json_object_set_new(c, "seed", json_integer((json_int_t)o->seed));
-  json_object_set_new(c, "sampler", json_string(o->sampler ? o->sampler->name : "tpe"));
+  json_object_set_new(c, "sampler", json_string(o->sampler ? o->sampler->name
+                                       : qt_goal_n_objectives(&o->goal) > 1 ? "nsgaii" : "tpe"));
   json_t *so = json_object();
   for (const qt_kv *kv = o->sampler_opts; so && kv && kv->key; kv++)
     json_object_set_new(so, kv->key, json_string(kv->val));
@@ -448,7 +463,14 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
     r = QT_ENOMEM;
     if (!(space_js = dump_grow(space_dump, sp, err))) goto fail;
     if ((r = config_json(o, &cfg, err)) != 0) goto fail;
-    const char *dir = o->goal.maximize ? "[\"maximize\"]" : "[\"minimize\"]";
+    char dir[64] = "[";
+    for (size_t k = 0; k < qt_goal_n_objectives(&o->goal); k++) {
+      int mx;
+      qt_goal_objective(&o->goal, k, &mx);
+      snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "%s\"%s\"", k ? "," : "",
+               mx ? "maximize" : "minimize");
+    }
+    strcat(dir, "]");
     r = st->store.vt->study_create(st->store.self, o->name, dir, space_js, cfg, &st->rec,
                                    &st->created, err);
     if (r) goto fail;
@@ -476,7 +498,21 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
     if (!st->created && (!st->svt || !opts) &&
         (r = stored_sampler(st, kv, &opts, &stored, err)) != 0)
       goto fail;
-    if (!st->svt) st->svt = &qt_sampler_tpe;
+    size_t nobj = qt_goal_n_objectives(&st->goal);
+    /* Optuna's defaults: TPE for one objective, NSGA-II for several */
+    if (!st->svt) st->svt = nobj > 1 ? &qt_sampler_nsgaii : &qt_sampler_tpe;
+    if (nobj > 1 && (size_t)(st->svt->objectives > 1 ? st->svt->objectives : 1) < nobj) {
+      char names[256] = "";
+      for (size_t i = 0; qt_sampler_at(i); i++)
+        if ((size_t)qt_sampler_at(i)->objectives >= nobj)
+          snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", *names ? ", " : "",
+                   qt_sampler_at(i)->name);
+      r = qt_err_set(err, QT_EINVAL,
+                     "study '%s': sampler %s optimizes one objective and this study has %zu; "
+                     "use one of: %s (docs/multiobjective.md)",
+                     o->name, st->svt->name, nobj, names);
+      goto fail;
+    }
     /* a resumed study must not replay the first run's proposals: the
      * sampler's seed moves on with the number of trials already there */
     uint64_t s = st->seed ^ ((uint64_t)st->n * 0x9E3779B97F4A7C15ull);
@@ -525,6 +561,14 @@ static void view_of(const qt_study *st, const tr *t, qt_trial_view *v) {
   /* a rejected trial's params were refused by the strategy: among the worst */
   v->feasible = t->state == QT_TRIAL_COMPLETE ? (st->goal.lenient || t->cons_ok)
                 : t->state != QT_TRIAL_REJECTED;
+  /* several objectives: each one minimized; one: `value` alone (it is the
+   * score or the metric, with the penalty and the rejected trials' inf) */
+  int has = t->state == QT_TRIAL_COMPLETE && !isnan(t->obj) && st->goal.n_obj > 1;
+  v->n_values = has ? st->goal.n_obj : 0;
+  v->values = has ? t->mv : NULL;
+  if (has) v->value = t->mv[0];
+  v->violation = t->state != QT_TRIAL_COMPLETE ? INFINITY
+                 : v->feasible ? 0 : t->viol > 0 ? t->viol : 1e-300; /* a tie at the bound */
 }
 
 /* The in-memory record of trial `number` (kept sorted by number): the one
@@ -779,7 +823,7 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
                    const char *error, int *out_state, qt_err *err) {
   int r = QT_OK, refreshed = 0;
   if (out_state) *out_state = state;
-  char *mj = NULL, vbuf[64], ebuf[sizeof ((qt_err *)0)->msg];
+  char *mj = NULL, vbuf[128], ebuf[sizeof ((qt_err *)0)->msg];
   pthread_mutex_lock(&st->mu);
   tr *x = find_number(st, t->number);
   if (!x) {
@@ -822,10 +866,12 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
   }
   if (state == QT_TRIAL_COMPLETE && m) {
     derive(st, x, m);
-    if (!is_score(&st->goal) && isnan(x->metric)) {
+    for (size_t k = 0; k < qt_goal_n_objectives(&st->goal) && state == QT_TRIAL_COMPLETE; k++) {
+      const char *om = qt_goal_objective(&st->goal, k, NULL);
+      if (is_score(&st->goal) || !isnan(k ? x->mo[k] : x->metric)) continue;
       /* the goal's metric is missing: nothing to optimize, the trial fails */
-      const double *v = qt_metric_set_find(m, st->goal.metric);
-      snprintf(ebuf, sizeof ebuf, "objective metric '%s' %s", st->goal.metric,
+      const double *v = qt_metric_set_find(m, om);
+      snprintf(ebuf, sizeof ebuf, "objective metric '%s' %s", om,
                v ? "is NaN" : "is missing from the metrics");
       error = ebuf;
       state = QT_TRIAL_FAIL;
@@ -850,7 +896,12 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
       eval_obj(st, x);
     }
     /* JSON has no infinity: a rejected trial's value is the string "-inf"/"inf" */
-    if (isinf(x->obj)) snprintf(vbuf, sizeof vbuf, "[\"%s\"]", x->obj < 0 ? "-inf" : "inf");
+    if (qt_goal_n_objectives(&st->goal) > 1) { /* every objective, raw */
+      size_t l = 0;
+      for (size_t k = 0; k < st->goal.n_obj; k++)
+        l += (size_t)snprintf(vbuf + l, sizeof vbuf - l, "%s%.17g", k ? "," : "[", x->mo[k]);
+      snprintf(vbuf + l, sizeof vbuf - l, "]");
+    } else if (isinf(x->obj)) snprintf(vbuf, sizeof vbuf, "[\"%s\"]", x->obj < 0 ? "-inf" : "inf");
     else snprintf(vbuf, sizeof vbuf, "[%.17g]", x->obj);
     if (!st->goal.lenient && !x->cons_ok && m) {
       qt_goal_reason(&st->goal, m, ebuf, sizeof ebuf);
@@ -912,6 +963,20 @@ fail:
 }
 
 size_t qt_study_n_trials(const qt_study *st) { return st->n; }
+
+size_t qt_study_n_objectives(const qt_study *st) { return qt_goal_n_objectives(&st->goal); }
+
+int qt_study_trial_values(const qt_study *st, size_t i, double *out) {
+  const tr *t = &st->t[i];
+  size_t n = qt_goal_n_objectives(&st->goal);
+  int ok = t->state == QT_TRIAL_COMPLETE;
+  for (size_t k = 0; k < n; k++) {
+    out[k] = ok ? (n > 1 ? t->mo[k] : t->metric) : NAN;
+    if (n == 1 && is_score(&st->goal)) out[k] = ok ? t->obj : NAN;
+    if (!isfinite(out[k])) ok = 0;
+  }
+  return ok;
+}
 
 void qt_study_trial_info(const qt_study *st, size_t i, qt_trial_info *out) {
   const tr *t = &st->t[i];

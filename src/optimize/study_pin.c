@@ -91,8 +91,18 @@ int qt_study_pin_json(const qt_study_pin *p, char *buf, size_t cap, qt_err *err)
   }
   const qt_goal *g = p->goal;
   goal_texts(g, w, sizeof w, c, sizeof c);
-  bad |= put(o, "objective", json_string(g->metric));
-  bad |= put(o, "direction", json_string(g->maximize ? "maximize" : "minimize"));
+  /* several objectives: "sharpe,max_drawdown" and "maximize,minimize" (one
+   * objective reads as before, so older pins still compare equal) */
+  char objs[3 * 49] = "", dirs[3 * 10] = "";
+  for (size_t k = 0, lo = 0, ld = 0; k < qt_goal_n_objectives(g); k++) {
+    int mx;
+    const char *nm = qt_goal_objective(g, k, &mx);
+    lo += (size_t)snprintf(objs + lo, sizeof objs - lo, "%s%s", k ? "," : "", nm);
+    ld += (size_t)snprintf(dirs + ld, sizeof dirs - ld, "%s%s", k ? "," : "",
+                           mx ? "maximize" : "minimize");
+  }
+  bad |= put(o, "objective", json_string(objs));
+  bad |= put(o, "direction", json_string(dirs));
   bad |= put(o, "weights", json_string(w));
   bad |= put(o, "constraints", json_string(c));
   bad |= put(o, "lenient", json_boolean(g->lenient));

@@ -141,5 +141,5 @@ contains "bad --search named" "$TMP/err" "--search 'some': use listed or all"
 check_exit "help" 0 "$QTUNE" optimize --help
 contains "help lists samplers" "$TMP/out" "samplers: grid, random, tpe, qmc, cmaes"
 check_exit "sampler typo" 2 "$QTUNE" optimize --strategy sma_cross "${M[@]}" --sampler tpee
-contains "sampler did you mean" "$TMP/err" "--sampler 'tpee': unknown (did you mean 'tpe'?) (samplers: grid, random, tpe, qmc, cmaes)"
+contains "sampler did you mean" "$TMP/err" "--sampler 'tpee': unknown (did you mean 'tpe'?) (samplers: grid, random, tpe, qmc, cmaes, nsgaii, motpe)"
 finish

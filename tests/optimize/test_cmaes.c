@@ -66,7 +66,7 @@ static double best_after(const qt_space *sp, double (*f)(const double *, size_t)
       break;
     }
     double v = f(xs[i], d);
-    vs[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, xs[i], v, 1};
+    vs[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = xs[i], .value = v, .feasible = 1};
     if (v < best) best = v;
   }
   vt->destroy(self);
@@ -151,7 +151,7 @@ static void async_tells_and_failures(void) {
       vt->destroy(fresh);
       if (memcmp(y, xs[i], 5 * sizeof(double))) QT_TEST_FAIL_("a resumed sampler differs at %d", i);
     }
-    vs[i] = (qt_trial_view){i, QT_TRIAL_RUNNING, xs[i], NAN, 1};
+    vs[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_RUNNING, .x = xs[i], .value = NAN, .feasible = 1};
     running[w] = i;
   }
   vt->destroy(self);
@@ -181,7 +181,7 @@ static void categoricals_random(void) {
     ASSERT_TRUE(vt->propose(self, vs, (size_t)i, xs[i], &e) == 0);
     cats[(int)xs[i][1]]++;
     double v = (xs[i][0] - 1.3) * (xs[i][0] - 1.3) + (xs[i][2] - 17) * (xs[i][2] - 17);
-    vs[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, xs[i], v, 1};
+    vs[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = xs[i], .value = v, .feasible = 1};
     if (v < best) best = v;
   }
   vt->destroy(self);

@@ -60,7 +60,7 @@ static int drive(const qt_sampler_vtbl *vt, const qt_space *sp, uint64_t seed, r
       i = -1;
       break;
     }
-    r->v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, r->x[i], objective(r->x[i], d), 1};
+    r->v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = r->x[i], .value = objective(r->x[i], d), .feasible = 1};
   }
   vt->destroy(self);
   r->n = i;
@@ -252,9 +252,8 @@ static void grid_resume_skips_done(void) {
   for (int i = 0; i < 18; i++) {
     ASSERT_TRUE(qt_sampler_grid.propose(g1, NULL, 0, x[i], &e) == 0);
     /* the first 7: some finished, some still running, one failed */
-    v[i] = (qt_trial_view){i, i % 3 == 0 ? QT_TRIAL_RUNNING : i == 5 ? QT_TRIAL_FAIL
-                                                                      : QT_TRIAL_COMPLETE,
-                           x[i], i % 3 == 0 ? NAN : (double)i, 1};
+    v[i] = (qt_trial_view){.number = i, .state = i % 3 == 0 ? QT_TRIAL_RUNNING : i == 5 ? QT_TRIAL_FAIL
+                                                                      : QT_TRIAL_COMPLETE, .x = x[i], .value = i % 3 == 0 ? NAN : (double)i, .feasible = 1};
   }
   qt_sampler_grid.destroy(g1);
   ASSERT_TRUE(qt_sampler_grid.create(sp, 5, opts, &g2, &e) == 0);

@@ -46,7 +46,7 @@ static double run_quadratic(const qt_sampler_vtbl *vt, const qt_space *sp, doubl
       return INFINITY;
     }
     double t = xs[i] / scale - opt;
-    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, &xs[i], t * t, 1};
+    v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = &xs[i], .value = t * t, .feasible = 1};
   }
   vt->destroy(self);
   double d[50];
@@ -101,7 +101,7 @@ static double multivariate_late(const char *exact, double *best) {
     if (qt_sampler_tpe.propose(self, v, (size_t)i, xs[i], &e)) late = NAN;
     double f = 0;
     for (int k = 0; k < 3; k++) f += (xs[i][k] - 1.3) * (xs[i][k] - 1.3);
-    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, xs[i], f, 1};
+    v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = xs[i], .value = f, .feasible = 1};
     if (f < *best) *best = f;
     if (i >= NT - 50) late += f / 50;
   }
@@ -156,7 +156,7 @@ static void matches_optuna_parzen_estimator(void) {
     qt_trial_view v[30];
     for (int i = 0; i < 30; i++) {
       x[i] = it ? round(xs[i]) : xs[i];
-      v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, &x[i], (xs[i] - 1.3) * (xs[i] - 1.3), 1};
+      v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = &x[i], .value = (xs[i] - 1.3) * (xs[i] - 1.3), .feasible = 1};
     }
     void *self;
     qt_err e;
@@ -198,7 +198,7 @@ static void matches_optuna_parzen_estimator_300(void) {
   for (int i = 0; i < 300; i++) {
     x[i] = 4.995 * sin(1.7 * i + 0.3);
     double val = (x[i] - 1.3) * (x[i] - 1.3) + 1e-3 * (double)((i * 7919) % 101) / 101;
-    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, &x[i], val, 1};
+    v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = &x[i], .value = val, .feasible = 1};
   }
   void *self;
   qt_err e;
@@ -227,7 +227,7 @@ static void categorical_prefers_best_choice(void) {
   for (int i = 0; i < NT; i++) {
     ASSERT_TRUE(qt_sampler_tpe.propose(self, v, (size_t)i, &xs[i], &e) == 0);
     ASSERT_TRUE(xs[i] == 0 || xs[i] == 1 || xs[i] == 2 || xs[i] == 3);
-    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, &xs[i], xs[i] == 2 ? 0.0 : 1.0 + xs[i], 1};
+    v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = &xs[i], .value = xs[i] == 2 ? 0.0 : 1.0 + xs[i], .feasible = 1};
     late_c += i >= NT - 50 && xs[i] == 2;
   }
   qt_sampler_tpe.destroy(self);
@@ -247,11 +247,11 @@ static double liar_distance(int liar, int n_run) {
   int n = 0;
   for (; n < 40; n++) {
     xs[n] = -5 + 10 * qt_rng_uniform(&r);
-    v[n] = (qt_trial_view){n, QT_TRIAL_COMPLETE, &xs[n], (xs[n] - 1.3) * (xs[n] - 1.3), 1};
+    v[n] = (qt_trial_view){.number = n, .state = QT_TRIAL_COMPLETE, .x = &xs[n], .value = (xs[n] - 1.3) * (xs[n] - 1.3), .feasible = 1};
   }
   for (int j = 0; j < n_run; j++, n++) {
     xs[n] = 1.3 + 0.02 * (j - n_run / 2);
-    v[n] = (qt_trial_view){n, QT_TRIAL_RUNNING, &xs[n], NAN, 1};
+    v[n] = (qt_trial_view){.number = n, .state = QT_TRIAL_RUNNING, .x = &xs[n], .value = NAN, .feasible = 1};
   }
   qt_kv opts[] = {{"constant_liar", liar ? "1" : "0"}, {NULL, NULL}};
   void *self;
@@ -289,7 +289,7 @@ static void infeasible_never_good(void) {
     /* the lowest values all sit in [2, 5] but violate a hard constraint */
     int bad = xs[n] > 2;
     double f = bad ? -1000 + xs[n] : (xs[n] + 3) * (xs[n] + 3);
-    v[n] = (qt_trial_view){n, QT_TRIAL_COMPLETE, &xs[n], f, !bad};
+    v[n] = (qt_trial_view){.number = n, .state = QT_TRIAL_COMPLETE, .x = &xs[n], .value = f, .feasible = !bad};
   }
   void *self;
   ASSERT_TRUE(qt_sampler_tpe.create(sp, 8, NULL, &self, &e) == 0);
@@ -341,7 +341,7 @@ static void values_close_in_low_bits_rank_exactly(void) {
     for (int t = 0; t < n; t++) {
       int rank = perm[t]; /* rank 0 = best = smallest x */
       xs[t] = (rank + 0.5) / n;
-      v[t] = (qt_trial_view){t, QT_TRIAL_COMPLETE, &xs[t], 1.0 + 1e-13 * rank, 1};
+      v[t] = (qt_trial_view){.number = t, .state = QT_TRIAL_COMPLETE, .x = &xs[t], .value = 1.0 + 1e-13 * rank, .feasible = 1};
     }
     void *self;
     qt_err e;
@@ -367,7 +367,7 @@ static void failed_and_pruned_trials(void) {
   qt_rng_seed(&r, 4);
   for (int n = 0; n < 40; n++) {
     xs[n] = -5 + 10 * qt_rng_uniform(&r);
-    v[n] = (qt_trial_view){n, QT_TRIAL_COMPLETE, &xs[n], (xs[n] - 1.3) * (xs[n] - 1.3), 1};
+    v[n] = (qt_trial_view){.number = n, .state = QT_TRIAL_COMPLETE, .x = &xs[n], .value = (xs[n] - 1.3) * (xs[n] - 1.3), .feasible = 1};
   }
   void *self;
   double a, b;
@@ -430,7 +430,7 @@ static void default_is_eight_candidates(void) {
     /* one fixed history, so only the candidate count differs */
     for (int i = 0; i < 60; i++) {
       double h = 4.9 * sin(1.7 * i + 0.3);
-      v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, NULL, (h - 1.3) * (h - 1.3), 1};
+      v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = NULL, .value = (h - 1.3) * (h - 1.3), .feasible = 1};
       xs[c][i] = h;
       v[i].x = &xs[c][i];
     }
@@ -457,7 +457,7 @@ static void enomem_when_history_grows(void) {
   static qt_trial_view v[300];
   for (int n = 0; n < 300; n++) {
     xs[n] = -5 + (double)(n * 37 % 100) / 10;
-    v[n] = (qt_trial_view){n, QT_TRIAL_COMPLETE, &xs[n], xs[n] * xs[n], 1};
+    v[n] = (qt_trial_view){.number = n, .state = QT_TRIAL_COMPLETE, .x = &xs[n], .value = xs[n] * xs[n], .feasible = 1};
   }
   void *self;
   qt_err e;

@@ -67,7 +67,7 @@ static int proposals_hash(const qt_space *sp, uint64_t seed, const qt_kv *opts, 
     h = fnv(h, xs[i], n * sizeof xs[i][0]);
     int feasible;
     double f = objective(xs[i], n, &feasible);
-    v[i] = (qt_trial_view){i, QT_TRIAL_COMPLETE, xs[i], f, feasible};
+    v[i] = (qt_trial_view){.number = i, .state = QT_TRIAL_COMPLETE, .x = xs[i], .value = f, .feasible = feasible};
   }
   qt_sampler_tpe.destroy(self);
   *out = h;

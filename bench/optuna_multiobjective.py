@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""Optuna's side of bench_multiobjective: NSGAIISampler (defaults, seeded) and
+TPESampler (defaults, seeded: multi-objective TPE on a study with several
+directions) minimizing ZDT1 and ZDT2 (10 params), DTLZ2 with 2 objectives
+(11 params) and with 3 (12 params) over [0, 1]^n, in-memory studies driven by
+ask/tell, every case in this one process.  Prints one JSON line per
+(sampler, problem, trials) with the median and quartiles (numpy's linear
+interpolation) over the seeds of the hypervolume of all trials so far
+against a reference point of 11 (ZDT) or 3 (DTLZ2) in every objective (the
+same formulas, reference and seeds as bench/bench_multiobjective.c), then, with --timing,
+the sampler time per trial over trials 991..1000 (wall and process CPU) of
+NSGAIISampler on ZDT1 and of CmaEsSampler on a 10-parameter sphere.
+
+usage: optuna_multiobjective.py [--seeds N] [--trials 300,1000]
+                                [--problems zdt1,zdt2,dtlz2,dtlz2_3]
+                                [--samplers nsgaii,motpe] [--timing]
+BENCH_QUICK=1 cuts the seeds to 2."""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import optuna
+
+DIMS = {"zdt1": 10, "zdt2": 10, "dtlz2": 11, "dtlz2_3": 12}
+NOBJ = {"zdt1": 2, "zdt2": 2, "dtlz2": 2, "dtlz2_3": 3}
+# the reference point, the same value in every objective: loose enough that
+# a few hundred trials of 10-12 params reach inside it
+REF = {"zdt1": 11.0, "zdt2": 11.0, "dtlz2": 3.0, "dtlz2_3": 3.0}
+
+
+def problem(name, x):
+    n = len(x)
+    if name in ("zdt1", "zdt2"):
+        g = 1 + 9 * sum(x[1:]) / (n - 1)
+        r = x[0] / g
+        return [x[0], g * (1 - math.sqrt(r)) if name == "zdt1" else g * (1 - r * r)]
+    m = NOBJ[name]
+    g = sum((v - 0.5) ** 2 for v in x[m - 1:])
+    out = []
+    for k in range(m):
+        f = 1 + g
+        for j in range(m - 1 - k):
+            f *= math.cos(x[j] * math.pi / 2)
+        if k > 0:
+            f *= math.sin(x[m - 1 - k] * math.pi / 2)
+        out.append(f)
+    return out
+
+
+def hv2(pts, ref):
+    pts = sorted(p for p in pts if p[0] < ref[0] and p[1] < ref[1])
+    hv, ymin = 0.0, ref[1]
+    for x, y in pts:
+        if y < ymin:
+            hv += (ref[0] - x) * (ymin - y)
+            ymin = y
+    return hv
+
+
+def hypervolume(pts, m, r):
+    ref = [r] * m
+    pts = [p for p in pts if all(p[k] < ref[k] for k in range(m))]
+    if m == 2:
+        return hv2(pts, ref)
+    # 3 objectives: slices along the last one (the same algorithm as pareto.c)
+    pts.sort(key=lambda p: p[2])
+    hv = 0.0
+    for i, p in enumerate(pts):
+        z1 = pts[i + 1][2] if i + 1 < len(pts) else ref[2]
+        if z1 > p[2]:
+            hv += hv2([q[:2] for q in pts[: i + 1]], ref) * (z1 - p[2])
+    return hv
+
+
+def make_sampler(name, seed):
+    if name == "nsgaii":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    if name == "motpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    raise ValueError(name)
+
+
+def run(problem_name, sampler_name, seed, n_trials, checkpoints, times=None):
+    n, m = DIMS[problem_name], NOBJ[problem_name]
+    study = optuna.create_study(directions=["minimize"] * m,
+                                sampler=make_sampler(sampler_name, seed))
+    pts, hv = [], {}
+    for i in range(n_trials):
+        t0, c0 = time.perf_counter(), time.process_time()
+        tr = study.ask()
+        x = [tr.suggest_float("x%d" % k, 0.0, 1.0) for k in range(n)]
+        t1, c1 = time.perf_counter(), time.process_time()
+        f = problem(problem_name, x)
+        t2, c2 = time.perf_counter(), time.process_time()
+        study.tell(tr, f)
+        if times is not None:
+            times.append((t1 - t0 + time.perf_counter() - t2, c1 - c0 + time.process_time() - c2))
+        pts.append(f)
+        if i + 1 in checkpoints:
+            hv[i + 1] = hypervolume(pts, m, REF[problem_name])
+    return hv
+
+
+def cmaes_times(n_trials):
+    study = optuna.create_study(sampler=optuna.samplers.CmaEsSampler(seed=0))
+    times = []
+    for _ in range(n_trials):
+        t0, c0 = time.perf_counter(), time.process_time()
+        tr = study.ask()
+        x = [tr.suggest_float("x%d" % k, -5.0, 5.0) for k in range(10)]
+        t1, c1 = time.perf_counter(), time.process_time()
+        v = sum((a - 1.3) ** 2 for a in x)
+        t2, c2 = time.perf_counter(), time.process_time()
+        study.tell(tr, v)
+        times.append((t1 - t0 + time.perf_counter() - t2, c1 - c0 + time.process_time() - c2))
+    return times
+
+
+def window(times, lo, hi):
+    w = times[lo - 1:hi]
+    return 1e3 * sum(t for t, _ in w) / len(w), 1e3 * sum(c for _, c in w) / len(w)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--trials", default="300,1000")
+    ap.add_argument("--problems", default="zdt1,zdt2,dtlz2,dtlz2_3")
+    ap.add_argument("--samplers", default="nsgaii,motpe")
+    ap.add_argument("--timing", action="store_true")
+    a = ap.parse_args()
+    seeds = 2 if os.environ.get("BENCH_QUICK") else a.seeds
+    checkpoints = sorted(int(t) for t in a.trials.split(","))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for s in a.samplers.split(","):
+        for p in a.problems.split(","):
+            res = {t: [] for t in checkpoints}
+            for seed in range(seeds):
+                hv = run(p, s, seed, checkpoints[-1], set(checkpoints))
+                for t in checkpoints:
+                    res[t].append(hv[t])
+            for t in checkpoints:
+                q1, med, q3 = np.percentile(res[t], [25, 50, 75])
+                print(json.dumps({"bench": "multiobjective", "impl": "optuna", "sampler": s,
+                                  "problem": p, "dims": DIMS[p], "objectives": NOBJ[p],
+                                  "trials": t, "seeds": seeds, "ref": REF[p],
+                                  "median_hv": round(float(med), 6), "q1": round(float(q1), 6),
+                                  "q3": round(float(q3), 6)}, separators=(",", ":")))
+                sys.stdout.flush()
+    if a.timing:
+        times = []
+        run("zdt1", "nsgaii", 0, 1000, set(), times)
+        ms, cpu = window(times, 991, 1000)
+        print(json.dumps({"bench": "sampler_time", "impl": "optuna", "sampler": "nsgaii",
+                          "problem": "zdt1", "window": "991-1000", "ms_per_trial": round(ms, 4),
+                          "cpu_ms_per_trial": round(cpu, 4)}, separators=(",", ":")))
+        sys.stdout.flush()
+        times = cmaes_times(1000)
+        ms, cpu = window(times, 991, 1000)
+        print(json.dumps({"bench": "sampler_time", "impl": "optuna", "sampler": "cmaes",
+                          "problem": "sphere10", "window": "991-1000", "ms_per_trial": round(ms, 4),
+                          "cpu_ms_per_trial": round(cpu, 4)}, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()
