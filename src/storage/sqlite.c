@@ -247,7 +247,11 @@ static int sq_open(const char *url, void **out_self, qt_err *err) {
                s->db ? sqlite3_errmsg(s->db) : "out of memory");
     goto fail;
   }
-  sqlite3_busy_timeout(s->db, 30000);
+  /* Another process holding the write lock is waited for as long as a lost
+   * PostgreSQL connection is retried: QTUNE_STORAGE_RETRY_S (default 120). */
+  const char *rw = getenv("QTUNE_STORAGE_RETRY_S");
+  double wait_s = rw && *rw ? atof(rw) : 120;
+  sqlite3_busy_timeout(s->db, wait_s >= 0 && wait_s < 86400 ? (int)(wait_s * 1000) : 120000);
   char *msg = NULL;
   if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                           " PRAGMA foreign_keys=ON;",

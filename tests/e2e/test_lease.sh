@@ -44,6 +44,20 @@ contains "numbers 0..N-1, each once" counts "unique True"
 contains "the stale trial's params ran again" counts "stale 1 retried 1 same_params True"
 contains "the retry completed" counts "retries_complete True"
 contains "nothing left running or waiting" counts "running 0"
+# another SQLite client holds the write lock for 4 s: waited for (QTUNE_STORAGE_RETRY_S)
+hold() { python3 -c "
+import sqlite3, time, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute('BEGIN EXCLUSIVE')
+open(sys.argv[2], 'w').close(); time.sleep(4); c.execute('COMMIT')" l.db locked & }
+rm -f locked; hold; while [ ! -e locked ]; do sleep 0.1; done
+QTUNE_STORAGE_RETRY_S=30 check_exit "a 4 s write lock is waited for" 0 "$QTUNE" worker --study-name L \
+  --storage "$S" --objective-cmd ./slow.sh --trials 1 --quiet
+wait
+rm -f locked; hold; while [ ! -e locked ]; do sleep 0.1; done
+QTUNE_STORAGE_RETRY_S=1 check_exit "with a 1 s wait it is an error" 2 "$QTUNE" worker --study-name L \
+  --storage "$S" --objective-cmd ./slow.sh --trials 1 --quiet
+contains "the error says the database is locked" "$TMP/err" "locked"
+wait
 check_exit "a lease under 3 s is refused" 2 "$QTUNE" optimize --objective-cmd ./slow.sh --space x.yaml \
   --objective v --trials 1 --lease 1 --study-name L2 --storage "$S"
 contains "the lease limit is named" "$TMP/err" "--lease: must be >= 3 seconds"
