@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -35,6 +37,8 @@ typedef struct cmd_worker {
   char **envp;   /* environ + QTUNE_TRIAL_SEED, built before fork */
   size_t env_cap;
   char seed_var[48];
+  char tag_var[64]; /* QTUNE_TRIAL_TAG=...: marks every process of this trial */
+  unsigned long runs;
   char *in;      /* params JSON */
   size_t in_cap;
   char *out;     /* child's stdout */
@@ -162,6 +166,43 @@ static int scan_steps(cmd_worker *w, size_t out_len, size_t *scan, size_t *final
   return 0;
 }
 
+/* Ends the trial's command and everything it started: its process group,
+ * and any process that left the group (setsid, a daemon) found by the tag in
+ * its environment, which children inherit.  Repeats until a scan finds none,
+ * so a process forked during the kill goes too. */
+static void kill_tree(const cmd_worker *w, pid_t pid) {
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+  const char *tag = w->tag_var;
+  size_t tl = strlen(tag);
+  for (int pass = 0; pass < 8; pass++) {
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      char *end;
+      long n = strtol(e->d_name, &end, 10);
+      if (*end || n <= 1 || n == (long)getpid()) continue;
+      char path[64], buf[16384];
+      snprintf(path, sizeof path, "/proc/%ld/environ", n);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t k = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      if (k > 0) buf[k] = 0;
+      for (ssize_t i = 0; k > 0 && i + (ssize_t)tl <= k; i += (ssize_t)strlen(buf + i) + 1)
+        if (!memcmp(buf + i, tag, tl) && (buf[i + tl] == 0 || i + (ssize_t)tl == k)) {
+          kill((pid_t)n, SIGKILL);
+          found = 1;
+          break;
+        }
+    }
+    closedir(d);
+    if (!found) return;
+  }
+}
+
 static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double *u, uint64_t seed,
                     qt_metric_set *out, qt_err *err) {
   cmd_worker *w = wv;
@@ -173,17 +214,22 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
    * whose backtest is random */
   size_t n_env = 0;
   while (environ && environ[n_env]) n_env++;
-  if (n_env + 2 > w->env_cap) {
-    char **ne = qt_realloc(w->envp, (n_env + 2) * sizeof *ne);
+  if (n_env + 3 > w->env_cap) {
+    char **ne = qt_realloc(w->envp, (n_env + 3) * sizeof *ne);
     if (!ne) return qt_err_set(err, QT_ENOMEM, "objective command: out of memory");
     w->envp = ne;
-    w->env_cap = n_env + 2;
+    w->env_cap = n_env + 3;
   }
   size_t ke = 0;
   for (size_t i = 0; i < n_env; i++)
-    if (strncmp(environ[i], "QTUNE_TRIAL_SEED=", 17) != 0) w->envp[ke++] = environ[i];
+    if (strncmp(environ[i], "QTUNE_TRIAL_SEED=", 17) != 0 &&
+        strncmp(environ[i], "QTUNE_TRIAL_TAG=", 16) != 0)
+      w->envp[ke++] = environ[i];
   snprintf(w->seed_var, sizeof w->seed_var, "QTUNE_TRIAL_SEED=%llu", (unsigned long long)seed);
   w->envp[ke++] = w->seed_var;
+  snprintf(w->tag_var, sizeof w->tag_var, "QTUNE_TRIAL_TAG=%d-%p-%lu", (int)getpid(), (void *)w,
+           ++w->runs);
+  w->envp[ke++] = w->tag_var;
   w->envp[ke] = NULL;
   size_t in_len = strlen(w->in), in_off = 0, out_len = 0;
   char tail[CMD_ERR_TAIL + 1];
@@ -294,13 +340,32 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
       }
     }
   }
-  if (timed_out || too_big || pruned) kill(-pid, SIGKILL);
   close_fd(&in[1]);
   close_fd(&op[0]);
   close_fd(&ep[0]);
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (timed_out || too_big || pruned) {
+    kill_tree(w, pid);
+  } else {
+    /* the pipes are closed, not the command: the deadline holds for its exit
+     * too (`exec >&- 2>&-; sleep 30` with --trial-timeout 2 takes 2 s) */
+    for (;;) {
+      pid_t got = waitpid(pid, &status, WNOHANG);
+      if (got == pid || (got < 0 && errno != EINTR)) break;
+      if (deadline > 0 && mono_s() >= deadline) {
+        timed_out = 1;
+        kill_tree(w, pid);
+        break;
+      }
+      struct timespec ts = {0, 5000000};
+      nanosleep(&ts, NULL);
+    }
+    if (!timed_out) pid = -1;
   }
-  pid = -1;
+  if (pid > 0) {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid = -1;
+  }
   tail[tail_len] = 0;
   for (size_t i = 0; i < tail_len; i++)
     if (tail[i] == '\n' || tail[i] == '\r') tail[i] = ' ';
@@ -325,7 +390,7 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
   }
 fail:
   if (pid > 0) {
-    kill(-pid, SIGKILL);
+    kill_tree(w, pid);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
   }
