@@ -681,6 +681,10 @@ QT_API int qt_objective_symbols(const qt_strategy_vtbl *s, const qt_market_opts 
  * number of symbols, 0 for another objective. */
 QT_API size_t qt_objective_symbols_feeds(const qt_objective *o, const qt_feed **out_feeds,
                                          const qt_market **out_first);
+/* Given a trial's stored metrics JSON, prints its per-symbol rows (Sharpe,
+ * return, drawdown, trades, profit, the aggregate Sharpe without it) and the
+ * spread line; prints nothing for a trial without "by_symbol".  QT_EIO. */
+QT_API int qt_symbols_write_table(const char *metrics_json, FILE *f, qt_err *err);
 /* ==== end of the objective over several symbols ==== */
 
 #endif

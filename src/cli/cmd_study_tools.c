@@ -81,6 +81,7 @@ void cli_study_print_best(FILE *f, const qt_study *st, long best) {
     fprintf(f, "  %-14s %s\n", rows[i].label, b);
   }
   json_decref(m);
+  qt_symbols_write_table(ti.metrics_json, f, NULL); /* --symbol A,B: each symbol's numbers */
   /* readable values, one per line (the params file holds the exact ones) */
   const qt_space *sp = qt_study_space(st);
   fprintf(f, "  params\n");

@@ -9,6 +9,7 @@
  * once at creation, owned by the objective and shared read-only. */
 #include "qtune/optimize.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,4 +266,36 @@ size_t qt_objective_symbols_feeds(const qt_objective *o, const qt_feed **out_fee
   if (out_feeds) *out_feeds = sh->feeds;
   if (out_first) *out_first = &sh->mk[0];
   return sh->n;
+}
+
+/* ---- the per-symbol table of a stored trial ---- */
+
+static double jnum(json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+int qt_symbols_write_table(const char *metrics_json, FILE *f, qt_err *err) {
+  json_t *m = json_loads(metrics_json ? metrics_json : "", 0, NULL);
+  json_t *bs = json_object_get(m, "by_symbol");
+  if (!json_is_object(bs)) {
+    json_decref(m);
+    return QT_OK; /* one symbol: nothing to show */
+  }
+  fprintf(f, "  per symbol        sharpe    return    max dd  trades     profit  without it: sharpe\n");
+  const char *sym;
+  json_t *o;
+  json_object_foreach(bs, sym, o) {
+    fprintf(f, "    %-14s %8.2f %8.2f%% %8.2f%% %7.0f %10.2f  %8.2f\n", sym, jnum(o, "sharpe"),
+            100 * jnum(o, "total_return"), 100 * jnum(o, "max_drawdown"), jnum(o, "trades"),
+            jnum(o, "total_profit"), jnum(o, "loo_sharpe"));
+  }
+  double share = jnum(m, "symbol_best_profit_share");
+  char sh[64] = "- (the symbols lose in sum)";
+  if (isfinite(share)) snprintf(sh, sizeof sh, "%.0f%%", 100 * share);
+  fprintf(f, "  spread: Sharpe %.2f .. %.2f (SD %.2f); the best symbol's share of the summed "
+          "profit %s\n", jnum(m, "symbol_sharpe_min"), jnum(m, "symbol_sharpe_max"),
+          jnum(m, "symbol_sharpe_sd"), sh);
+  json_decref(m);
+  return ferror(f) ? qt_err_set(err, QT_EIO, "symbols table: write failed") : QT_OK;
 }
