@@ -479,6 +479,11 @@ int cmd_analyze(int argc, char **argv) {
       if (!ti.feasible && ti.error) printf("%4s %6s %s\n", "", "", ti.error); /* why rejected */
       json_decref(m);
     }
+    if (show) { /* --symbol A,B: the best's numbers on each symbol */
+      qt_trial_info ti;
+      qt_study_trial_info(st, rk[0], &ti);
+      qt_symbols_write_table(ti.metrics_json, stdout, NULL);
+    }
     if (binned)
       printf("\nparameter importance (variance of the mean %s across quantile bins):\n", obj);
     else
