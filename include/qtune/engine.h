@@ -64,6 +64,10 @@ typedef struct qt_engine_opts {
   int log_orders;         /* keep every submit/replace/cancel of the strategy in
                            * qt_result.order_log (default 0: the optimizer has no use
                            * for it; the look-ahead check and --orders do) */
+  size_t fill_delay_bars; /* order latency: an order (or a replace) reaches the book this
+                           * many bars late, so it fills from the open of bar i + 1 +
+                           * delay (trade_on_close: the close of bar i + delay), never
+                           * earlier (default 0: the next bar, as without latency) */
 } qt_engine_opts;
 
 QT_API qt_engine_opts qt_engine_opts_default(void);
@@ -165,6 +169,7 @@ QT_API size_t qt_engine_indicators_used(const qt_engine *e, qt_ind_used *out, si
  * Sets one engine option from its text, range-checked in this one place:
  * name is "cash" (> 0), "slippage-bps" (>= 0), "leverage" (>= 0; 0 = no cap),
  * "close-at-end" (close, open or none), "trade-accounting" (lots, average or auto),
+ * "fill-delay-bars" (a whole number 0..1000000),
  * with or without the leading "--" (the message echoes name as given:
  * `--cash: must be > 0 ("-5")`).  QT_ENOTFOUND (no message) for another
  * name; QT_EINVAL for a bad or NULL value, *o unchanged. */

@@ -637,6 +637,8 @@ typedef struct qt_stress_opts {
   double spread_bps;     /* market and stop fills pay half of it more (default 20) */
   size_t n_gaps;         /* gaps cut from the traded bars (default 3; 1 feed only) */
   double gap_min;        /* minutes per gap (default 60) */
+  size_t late_bars;      /* fills late: every order reaches the book this many bars
+                          * late (qt_engine_opts.fill_delay_bars; default 1; 0 skips) */
 } qt_stress_opts;
 QT_API qt_stress_opts qt_stress_opts_default(void);
 

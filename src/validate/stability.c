@@ -76,6 +76,9 @@ int qt_study_market_from_pin(const char *pin_json, qt_study_market *out, qt_err 
   out->eo.hedge_mode = json_is_true(json_object_get(p, "hedge_mode"));
   out->eo.trade_on_close = json_is_true(json_object_get(p, "trade_on_close"));
   out->eo.fill_on_trades = json_is_true(json_object_get(p, "fill_on_trades"));
+  json_t *fdb = json_object_get(p, "fill_delay_bars");
+  if (json_is_integer(fdb) && json_integer_value(fdb) > 0)
+    out->eo.fill_delay_bars = (size_t)json_integer_value(fdb);
   if (json_object_get(p, "close_at_end"))
     out->eo.close_at_end = json_is_true(json_object_get(p, "close_at_end"));
 done:
