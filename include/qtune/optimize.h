@@ -685,6 +685,13 @@ QT_API size_t qt_objective_symbols_feeds(const qt_objective *o, const qt_feed **
  * return, drawdown, trades, profit, the aggregate Sharpe without it) and the
  * spread line; prints nothing for a trial without "by_symbol".  QT_EIO. */
 QT_API int qt_symbols_write_table(const char *metrics_json, FILE *f, qt_err *err);
+/* One backtest of params p (spec order) on each symbol of mo, the same run
+ * as a trial of qt_objective_symbols: {"strategy", "aggregate", "metrics":
+ * {aggregated metrics, spread, "by_symbol": {SYMBOL: {...}}}} into buf.
+ * Fails like qt_objective_symbols; QT_EINVAL when buf is too small. */
+QT_API int qt_symbols_backtest_json(const qt_strategy_vtbl *s, const double *p,
+                                    const qt_market_opts *mo, const qt_engine_opts *eo, int agg,
+                                    char *buf, size_t cap, qt_err *err);
 /* ==== end of the objective over several symbols ==== */
 
 #endif

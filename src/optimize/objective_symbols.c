@@ -299,3 +299,69 @@ int qt_symbols_write_table(const char *metrics_json, FILE *f, qt_err *err) {
   json_decref(m);
   return ferror(f) ? qt_err_set(err, QT_EIO, "symbols table: write failed") : QT_OK;
 }
+
+/* ---- one backtest over several symbols ---- */
+
+int qt_symbols_backtest_json(const qt_strategy_vtbl *s, const double *p, const qt_market_opts *mo,
+                             const qt_engine_opts *eo, int agg, char *buf, size_t cap,
+                             qt_err *err) {
+  if (cap) buf[0] = '\0';
+  qt_objective obj;
+  qt_space *sp = NULL;
+  void *w = NULL;
+  double *x = NULL, *u = NULL;
+  json_t *root = NULL;
+  char *txt = NULL;
+  qt_metric_set ms;
+  qt_metric_set_init(&ms);
+  int r = qt_objective_symbols(s, mo, eo, NULL, agg, &obj, err);
+  if (r) return r;
+  if ((r = qt_space_from_spec(s->params, s->n_params, &sp, err)) != 0) goto done;
+  size_t nd = qt_space_n(sp);
+  x = qt_calloc(nd + 1, sizeof *x);
+  u = qt_calloc(nd + 1, sizeof *u);
+  if (!x || !u) {
+    r = qt_err_set(err, QT_ENOMEM, "symbols backtest: out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < s->n_params; i++) {
+    int k = qt_space_index(sp, s->params[i].name);
+    if (k < 0) continue;
+    u[k] = p[i];
+    x[k] = s->params[i].type == QT_PARAM_CAT ? p[i] : qt_space_to_internal(sp, (size_t)k, p[i]);
+  }
+  if ((r = obj.vt->worker_new(obj.shared, &w, err)) != 0) goto done;
+  if ((r = obj.vt->eval(w, sp, x, u, 0, &ms, err)) != 0) goto done;
+  root = json_object();
+  json_t *m = json_object(), *bs = json_object();
+  json_object_set_new(root, "strategy", json_string(s->name));
+  json_object_set_new(root, "aggregate", json_string(qt_aggregate_name(agg)));
+  json_object_set_new(root, "metrics", m);
+  for (size_t i = 0; i < ms.n; i++) {
+    const char *name = ms.v[i].name, *slash = strchr(name, '/');
+    double v = ms.v[i].value;
+    json_t *dst = m, *jv = isfinite(v) ? json_real(v) : json_null();
+    if (slash) {
+      char sym[48];
+      snprintf(sym, sizeof sym, "%.*s", (int)(slash - name), name);
+      if (!(dst = json_object_get(bs, sym))) json_object_set_new(bs, sym, dst = json_object());
+      name = slash + 1;
+    }
+    json_object_set_new(dst, name, jv);
+  }
+  json_object_set_new(m, "by_symbol", bs);
+  txt = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+  if (!txt) r = qt_err_set(err, QT_ENOMEM, "symbols backtest: out of memory");
+  else if (strlen(txt) >= cap) r = qt_err_set(err, QT_EINVAL, "symbols backtest: result larger than %zu bytes", cap);
+  else memcpy(buf, txt, strlen(txt) + 1);
+done:
+  free(txt);
+  json_decref(root);
+  if (w) obj.vt->worker_free(w);
+  qt_metric_set_fini(&ms);
+  qt_free(x);
+  qt_free(u);
+  qt_space_free(sp);
+  qt_objective_free(&obj);
+  return r;
+}

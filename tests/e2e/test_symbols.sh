@@ -90,6 +90,29 @@ PY
 }
 check "per-symbol metrics equal a one-symbol backtest" one_sym
 
+# backtest --symbol A,B,C: the same run as the study's trial of those params
+check_exit "backtest on three symbols" 0 $Q backtest --strategy sma_cross --catalog "$C" \
+  --symbol AAA,BBB,CCC --params "$TMP/mean.yaml" --json
+cp "$TMP/out" "$TMP/bt3.json"
+bt3() {
+  python3 - "$TMP/bt3.json" "$TMP/s.db" <<'PY'
+import json, sqlite3, sys
+bt = json.load(open(sys.argv[1]))["metrics"]
+c = sqlite3.connect(sys.argv[2])
+rows = c.execute("select t.metrics_json, t.score from trials t join studies s on s.id = t.study_id "
+                 "where s.name = 'mean' and t.state = 'complete'").fetchall()
+m = json.loads(max(rows, key=lambda r: r[1])[0])
+for k in ("sharpe", "total_return", "trades", "symbol_sharpe_sd"):
+    assert abs(bt[k] - m[k]) <= 1e-9 * max(1, abs(m[k])), (k, bt[k], m[k])
+assert bt["by_symbol"]["CCC"]["sharpe"] == m["by_symbol"]["CCC"]["sharpe"]
+PY
+}
+check "backtest on three symbols = the study's best trial" bt3
+check_exit "backtest table" 0 $Q backtest --strategy sma_cross --catalog "$C" --symbol AAA,CCC \
+  --aggregate median --params "$TMP/mean.yaml"
+contains "backtest header" "$TMP/out" "backtest sma_cross on 2 symbols, median of their metrics"
+contains "backtest per-symbol rows" "$TMP/out" "    CCC "
+
 # the gate reads them: the defaults, and thresholds the study meets
 check_exit "gate runs the baseline on the three symbols" 1 $Q gate --study-name mean --storage "$DB" --dry-run
 cp "$TMP/out" "$TMP/g.txt"
