@@ -224,7 +224,7 @@ typedef struct qt_market {
 /* Loads the market of o into *out (caller storage, released by
  * qt_market_free, also after a failure).  Fails with a message naming the
  * option: no source or two, a catalog without a symbol, more than one symbol
- * (one symbol per study for now), a missing symbol or second venue, a bad
+ * (qt_objective_symbols loads several, one market each), a missing symbol or second venue, a bad
  * --from/--to or one that selects no bars, and (unless allow_dirty) bars that
  * fail the load checks (one pass: finite positive OHLC, high >= max(open,
  * close), low <= min(open, close), strictly increasing times), naming the

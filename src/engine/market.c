@@ -264,8 +264,8 @@ int qt_market_load(const qt_market_opts *o, qt_market *m, qt_err *err) {
     goto fail;
   }
   if (o->n_symbols > 1) {
-    rc = qt_err_set(err, QT_EINVAL, "--symbol %s,%s%s: one symbol at a time for now (a study "
-                    "over several symbols is not supported yet)", o->symbols[0], o->symbols[1],
+    rc = qt_err_set(err, QT_EINVAL, "--symbol %s,%s%s: this command takes one symbol (optimize "
+                    "and backtest take several: docs/symbols.md)", o->symbols[0], o->symbols[1],
                     o->n_symbols > 2 ? ",..." : "");
     goto fail;
   }
