@@ -74,6 +74,10 @@ typedef struct qt_engine_opts {
   int (*order_gate)(void *gate_ctx, const qt_ctx *cx, const qt_order_req *r, int closing,
                     double *qty, double price);
   void *order_gate_ctx;
+  size_t fill_delay_bars; /* order latency: an order (or a replace) reaches the book this
+                           * many bars late, so it fills from the open of bar i + 1 +
+                           * delay (trade_on_close: the close of bar i + delay), never
+                           * earlier (default 0: the next bar, as without latency) */
 } qt_engine_opts;
 
 QT_API qt_engine_opts qt_engine_opts_default(void);
@@ -198,6 +202,7 @@ QT_API size_t qt_engine_open_orders(const qt_engine *e, qt_order_event *out, siz
  * Sets one engine option from its text, range-checked in this one place:
  * name is "cash" (> 0), "slippage-bps" (>= 0), "leverage" (>= 0; 0 = no cap),
  * "close-at-end" (close, open or none), "trade-accounting" (lots, average or auto),
+ * "fill-delay-bars" (a whole number 0..1000000),
  * with or without the leading "--" (the message echoes name as given:
  * `--cash: must be > 0 ("-5")`).  QT_ENOTFOUND (no message) for another
  * name; QT_EINVAL for a bad or NULL value, *o unchanged. */
@@ -270,7 +275,7 @@ typedef struct qt_market {
 /* Loads the market of o into *out (caller storage, released by
  * qt_market_free, also after a failure).  Fails with a message naming the
  * option: no source or two, a catalog without a symbol, more than one symbol
- * (one symbol per study for now), a missing symbol or second venue, a bad
+ * (qt_objective_symbols loads several, one market each), a missing symbol or second venue, a bad
  * --from/--to or one that selects no bars, and (unless allow_dirty) bars that
  * fail the load checks (one pass: finite positive OHLC, high >= max(open,
  * close), low <= min(open, close), strictly increasing times), naming the

@@ -742,4 +742,47 @@ QT_API int qt_study_parse_ref_point(const qt_study *st, const char *s, double *o
 QT_API int qt_study_hypervolume(const qt_study *st, const size_t *idx, size_t n,
                                 const double *ref, double *out_hv, qt_err *err);
 
+
+/* ==== a backtest objective over several symbols (objective_symbols.c) ====
+ * Every trial runs on each symbol of mo (loaded here, one market per symbol,
+ * owned by the objective and shared read-only by its workers; each worker
+ * holds one engine per symbol).  The trial's metrics: every metric
+ * aggregated across the symbols by agg (QT_AGG_MEAN, QT_AGG_MEDIAN, or
+ * QT_AGG_MIN: the worst symbol, which for drawdowns, volatility, fees and
+ * durations is the largest), the per-symbol metrics as "<SYMBOL>/<metric>"
+ * (a key longer than 47 bytes is left out; the study stores them as
+ * "by_symbol": {SYMBOL: {metric: value}}), and the spread: symbols,
+ * symbol_sharpe_min/max/sd, symbol_best_profit_share (the best symbol's
+ * total_profit over the symbols' sum, NaN when the sum is not a gain) and
+ * "<SYMBOL>/loo_sharpe" (the aggregate Sharpe with that symbol left out).
+ * The stored per-period returns are the symbols' mean.  Fails like
+ * qt_market_load for a symbol (the message names it), for fewer than 2
+ * symbols and for a strategy trading two instruments.  eo->from/to are set
+ * per symbol from --from/--to. */
+enum { QT_AGG_MEAN = 0, QT_AGG_MEDIAN = 1, QT_AGG_MIN = 2 };
+/* "mean", "median" or "min" into *out; QT_EINVAL naming --aggregate. */
+QT_API int qt_aggregate_parse(const char *text, int *out, qt_err *err);
+/* The name of an aggregate (static text, "?" when unknown). */
+QT_API const char *qt_aggregate_name(int agg);
+QT_API int qt_objective_symbols(const qt_strategy_vtbl *s, const qt_market_opts *mo,
+                                const qt_engine_opts *eo, const qt_metrics_opts *mopts, int agg,
+                                qt_objective *out, qt_err *err);
+/* For pins and headers: the symbols' feeds (feed 0 of each market, borrowed
+ * for the objective's life) and the first symbol's market; returns the
+ * number of symbols, 0 for another objective. */
+QT_API size_t qt_objective_symbols_feeds(const qt_objective *o, const qt_feed **out_feeds,
+                                         const qt_market **out_first);
+/* Given a trial's stored metrics JSON, prints its per-symbol rows (Sharpe,
+ * return, drawdown, trades, profit, the aggregate Sharpe without it) and the
+ * spread line; prints nothing for a trial without "by_symbol".  QT_EIO. */
+QT_API int qt_symbols_write_table(const char *metrics_json, FILE *f, qt_err *err);
+/* One backtest of params p (spec order) on each symbol of mo, the same run
+ * as a trial of qt_objective_symbols: {"strategy", "aggregate", "metrics":
+ * {aggregated metrics, spread, "by_symbol": {SYMBOL: {...}}}} into buf.
+ * Fails like qt_objective_symbols; QT_EINVAL when buf is too small. */
+QT_API int qt_symbols_backtest_json(const qt_strategy_vtbl *s, const double *p,
+                                    const qt_market_opts *mo, const qt_engine_opts *eo, int agg,
+                                    char *buf, size_t cap, qt_err *err);
+/* ==== end of the objective over several symbols ==== */
+
 #endif

@@ -456,6 +456,8 @@ typedef struct qt_study_market {
   char strategy[256], catalog[1024], data_file[1024], symbols[256], from[48], to[48];
   qt_market_opts mo;
   qt_engine_opts eo;
+  int aggregate; /* -1: one symbol; else the QT_AGG_* of a study over several symbols
+                  * (pin "aggregate"; mo then lists them all) */
 } qt_study_market;
 QT_API int qt_study_market_from_pin(const char *pin_json, qt_study_market *out, qt_err *err);
 
@@ -577,7 +579,9 @@ QT_API int qt_wf_write_table(const char *json, FILE *f, qt_err *err);
   X(max_dd_ratio, 2.0, "candidate max drawdown at most this times the baseline's")         \
   X(min_oos_ratio, 0.5, "out-of-sample Sharpe > 0 and at least this times the in-sample") \
   X(max_drawdown, 0.20, "max drawdown in and out of sample at most this (target risk)")    \
-  X(min_symbols, 2, "symbols the study must have run on (stable across symbols)")
+  X(min_symbols, 2, "symbols the study must have run on (stable across symbols)")            \
+  X(min_symbol_sharpe, 0.0, "each symbol's Sharpe, and the aggregate's with any one left out, above this") \
+  X(max_symbol_share, 0.6, "the best symbol's share of the summed profit at most this")
 typedef struct qt_gate_thresholds {
 #define QT__GATE_FIELD_DECL(name, def, doc) double name;
   QT_GATE_THRESHOLDS(QT__GATE_FIELD_DECL)
@@ -633,6 +637,8 @@ typedef struct qt_stress_opts {
   double spread_bps;     /* market and stop fills pay half of it more (default 20) */
   size_t n_gaps;         /* gaps cut from the traded bars (default 3; 1 feed only) */
   double gap_min;        /* minutes per gap (default 60) */
+  size_t late_bars;      /* fills late: every order reaches the book this many bars
+                          * late (qt_engine_opts.fill_delay_bars; default 1; 0 skips) */
 } qt_stress_opts;
 QT_API qt_stress_opts qt_stress_opts_default(void);
 

@@ -3,6 +3,7 @@
  * or JSON and optionally writes the trade list and the equity curve. */
 #include "cli/config_args.h"
 #include "cli/market.h"
+#include "cli/symbols.h"
 #include "cli/tune_cli.h"
 #include "cli/util.h"
 #include "qtune/report.h"
@@ -286,7 +287,7 @@ static int run_backtest(int argc, char **argv) {
   qt_market_opts mo = qt_market_opts_default();
   const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
              *trades_out = NULL, *equity_out = NULL, *orders_out = NULL, *storage_url = NULL,
-             *report_out = NULL, *report_bars = NULL;
+             *report_out = NULL, *report_bars = NULL, *aggregate = NULL;
   int json = 0, rc = CLI_ERROR, record = 0, bh_warmup = 0;
   unsigned by = 0;
   qt_engine_opts eo = qt_engine_opts_default();
@@ -330,7 +331,7 @@ static int run_backtest(int argc, char **argv) {
                       {"--params-file", &params_file}, {"--trades", &trades_out},
                       {"--equity", &equity_out},      {"--orders", &orders_out},
                       {"--storage", &storage_url},    {"--report", &report_out},
-                      {"--report-max-bars", &report_bars}};
+                      {"--report-max-bars", &report_bars}, {"--aggregate", &aggregate}};
     size_t hit = 0;
     while (hit < sizeof vals / sizeof vals[0] && strcmp(a, vals[hit].name)) hit++;
     if (hit < sizeof vals / sizeof vals[0]) {
@@ -365,6 +366,10 @@ static int run_backtest(int argc, char **argv) {
     if (flag_set[k]) p[k] = flag_p[k];
   if (qt_strategy_check_params(s, p, &err)) {
     cli_fail(&err);
+    goto done;
+  }
+  if (mo.n_symbols > 1 || aggregate) { /* --symbol A,B: cmd_backtest_symbols.c */
+    rc = cli_backtest_symbols(s, p, &mo, &eo, aggregate, json);
     goto done;
   }
   mo.want_second = (s->needs & QT_NEEDS_SECOND) != 0 || s->n_instruments > 1;

@@ -49,6 +49,7 @@ typedef struct opt_args {
   const char *pruner, *pruner_opts, *report_every; /* pruning over the data */
   char tags[1024];             /* --tag K=V, repeated: joined with ',' */
   const char *regime; /* --regime R: trials scored on that regime's bars only */
+  const char *aggregate; /* --aggregate mean|median|min over --symbol A,B,.. */
   int lenient, deterministic, quiet;
   qt_market_opts mo;
   qt_engine_opts eo;           /* the backtest settings, range-checked as parsed */
@@ -119,6 +120,8 @@ static const char k_help[] =
     "                         the last P of the bars (25%% or 0.25; earlier bars warm up)\n"
     "  --test-from T          the same, out of sample from time T\n"
     "  --holdout-top N        trials tested out of sample (default 10)\n"
+    "  --symbol A,B,C         every trial runs on each symbol (docs/symbols.md)\n"
+    "  --aggregate A          mean (default), median or min of the symbols' metrics\n"
     "  --regime R             score trials on the bars of one regime: trend-up,\n"
     "                         trend-down, range, high-volatility (qtune regimes)\n"
     "  --config FILE.yaml     any of the keys above (without --, `_` or `-`), also\n"
@@ -171,7 +174,7 @@ static const struct { const char *name; size_t off; } k_vals[] = {
     O("--test-from", test_from),   O("--holdout-top", holdout_top),
     O("--pruner", pruner),         O("--pruner-opts", pruner_opts),
     O("--report-every", report_every),
-    O("--regime", regime),
+    O("--regime", regime),         O("--aggregate", aggregate),
 };
 #undef O
 #define F(n, f) {n, offsetof(opt_args, f)}
@@ -505,10 +508,10 @@ static char *user_config(const opt_args *a) {
 }
 
 /* --regime is part of what a study runs on: a resume with another is refused. */
-static int pin_add_regime(char *pin, size_t cap, const char *regime) {
+static int pin_add(char *pin, size_t cap, const char *key, const char *value) {
   json_t *o = json_loads(pin, 0, NULL);
   if (!o) return -1;
-  json_object_set_new(o, "regime", json_string(regime));
+  json_object_set_new(o, key, json_string(value));
   char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
   json_decref(o);
   int bad = !s || strlen(s) >= cap;
@@ -601,6 +604,10 @@ int cmd_optimize(int argc, char **argv) {
   long hold_top = 10;
   char split_to[40];
   char desc[512];
+  /* several symbols (--symbol A,B): the objective owns their markets */
+  const qt_feed *sym_feeds = NULL;
+  size_t sym_n = 0, sym_from = 0;
+  const char *sym_agg = NULL, *sym_desc = NULL;
   char *ucfg = NULL, *space_text = NULL;
   void *plugin = NULL; /* a user's strategy .so (qt_strategy_resolve) */
   char sopt_buf[512];
@@ -854,7 +861,24 @@ int cmd_optimize(int argc, char **argv) {
 
   /* the market and the objective: everything that can fail is checked before
    * the study exists, so a failed set-up leaves no empty study behind */
-  if (strat) {
+  if (strat && (a.mo.n_symbols > 1 || a.aggregate)) { /* several symbols: objective_symbols.c */
+    int agg = QT_AGG_MEAN;
+    if (a.mo.n_symbols < 2 || holdout || a.regime) {
+      rc = cli_failf("optimize: %s", a.mo.n_symbols < 2 ? "--aggregate needs --symbol A,B,..."
+                     : "--holdout, --test-from and --regime take one symbol (for now)");
+      goto done;
+    }
+    if (a.aggregate && qt_aggregate_parse(a.aggregate, &agg, &e)) goto fail_e;
+    if (qt_objective_symbols(strat, &a.mo, &a.eo, NULL, agg, &obj, &e)) goto fail_e;
+    const qt_market *m0;
+    sym_n = qt_objective_symbols_feeds(&obj, &sym_feeds, &m0);
+    eo = a.eo;
+    eo.from = sym_from = m0->from_i;
+    if (strat->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
+    hedge = eo.hedge_mode;
+    sym_agg = qt_aggregate_name(agg);
+    sym_desc = qt_market_describe(m0, desc, sizeof desc);
+  } else if (strat) {
     a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0 || strat->n_instruments > 1;
     a.mo.series = qt_market_series_for(strat, &a.eo); /* only the series the run reads */
     if (holdout) {
@@ -914,10 +938,12 @@ int cmd_optimize(int argc, char **argv) {
   so.sampler_opts = a.sampler_opts ? sopt : NULL;
   if (!(ucfg = user_config(&a))) goto oom;
   so.config_json = ucfg;
-  qt_study_pin pin = {a.strategy, a.mo.catalog, a.mo.data, have_market ? mk.feeds : NULL,
-                      have_market ? mk.n_feeds : 0, mk.from_i, strat ? &eo : NULL, &so.goal};
+  qt_study_pin pin = {a.strategy, a.mo.catalog, a.mo.data, have_market ? mk.feeds : sym_feeds,
+                      have_market ? mk.n_feeds : (int)sym_n, sym_n ? sym_from : mk.from_i,
+                      strat ? &eo : NULL, &so.goal};
   if (qt_study_pin_json(&pin, pin_buf, sizeof pin_buf, &e)) goto fail_e;
-  if (a.regime && pin_add_regime(pin_buf, sizeof pin_buf, a.regime)) goto oom;
+  if (a.regime && pin_add(pin_buf, sizeof pin_buf, "regime", a.regime)) goto oom;
+  if (sym_agg && pin_add(pin_buf, sizeof pin_buf, "aggregate", sym_agg)) goto oom;
   so.pin_json = pin_buf;
   if (qt_study_open(&so, sp, &st, &e)) goto fail_e;
   if (!qt_study_created(st)) {
@@ -985,6 +1011,9 @@ int cmd_optimize(int argc, char **argv) {
   if (have_market && mk.feeds[0].bars)
     printf("data:     %s, %d instrument(s)%s\n", qt_market_describe(&mk, desc, sizeof desc),
            mk.n_feeds, hedge ? ", hedge mode" : "");
+  if (sym_n)
+    printf("data:     %s, %zu symbols (%s of their metrics)%s\n", sym_desc, sym_n, sym_agg,
+           hedge ? ", hedge mode" : "");
   fflush(stdout);
 
   prog pg = {isatty(2), 0, g->metric};

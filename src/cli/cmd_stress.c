@@ -12,7 +12,7 @@
 static const char k_help[] =
     "usage: qtune stress --strategy S (--params-file F | --params k=v,..) MARKET [options]\n"
     "The same backtest under stress, beside the base run: a flash crash, fees and\n"
-    "slippage multiplied, spreads widened, gaps in the data; the risk limits\n"
+    "slippage multiplied, spreads widened, gaps in the data, fills late; the risk limits\n"
     "(liquidation, the strategy's max_position_pct and max_daily_loss_pct) shown\n"
     "to hold or named where they fail (docs/validate.md).\n"
     "  --crash-pct P        the crash's drop in %% (default 20)\n"
@@ -23,6 +23,7 @@ static const char k_help[] =
     "  --slippage-mult K    slippage x K, at least 5 bps (default 3)\n"
     "  --spread-bps S       market and stop fills pay S/2 bps more (default 20)\n"
     "  --gaps N             gaps cut from the data (default 3) of --gap-minutes (60)\n"
+    "  --late-bars N        fills late: orders reach the book N bars late (default 1)\n"
     "  --json               the result as one JSON object\n"
     "Example:\n"
     "  qtune stress --strategy hedge_grid --params-file hg_best.yaml --catalog cat \\\n"
@@ -72,7 +73,7 @@ int cmd_stress(int argc, char **argv) {
     static const char *const vals[] = {"--strategy", "--params", "--params-file", "--crash-pct",
                                        "--crash-minutes", "--recover-minutes", "--crash-at",
                                        "--seed", "--fee-mult", "--slippage-mult", "--spread-bps",
-                                       "--gaps", "--gap-minutes"};
+                                       "--gaps", "--gap-minutes", "--late-bars"};
     size_t k = 0;
     while (k < sizeof vals / sizeof vals[0] && strcmp(a, vals[k])) k++;
     if (k == sizeof vals / sizeof vals[0]) {
@@ -104,6 +105,7 @@ int cmd_stress(int argc, char **argv) {
       if (k == 10) so.spread_bps = d;
       if (k == 11) bad |= d > 64 || d != (double)(size_t)d, so.n_gaps = (size_t)d;
       if (k == 12) bad |= !(d > 0), so.gap_min = d;
+      if (k == 13) bad |= d > 1e6 || d != (double)(size_t)d, so.late_bars = (size_t)d;
       if (bad) {
         cli_failf("%s: out of range (\"%s\")", a, v);
         goto done;

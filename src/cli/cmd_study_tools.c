@@ -81,6 +81,7 @@ void cli_study_print_best(FILE *f, const qt_study *st, long best) {
     fprintf(f, "  %-14s %s\n", rows[i].label, b);
   }
   json_decref(m);
+  qt_symbols_write_table(ti.metrics_json, f, NULL); /* --symbol A,B: each symbol's numbers */
   /* readable values, one per line (the params file holds the exact ones) */
   const qt_space *sp = qt_study_space(st);
   fprintf(f, "  params\n");
@@ -500,6 +501,11 @@ int cmd_analyze(int argc, char **argv) {
         cli_pareto_print(stdout, st, ref_point, (size_t)top_n, &e)) {
       rc = cli_fail(&e);
       goto done;
+    }
+    if (show) { /* --symbol A,B: the best's numbers on each symbol */
+      qt_trial_info ti;
+      qt_study_trial_info(st, rk[0], &ti);
+      qt_symbols_write_table(ti.metrics_json, stdout, NULL);
     }
     if (binned)
       printf("\nparameter importance (variance of the mean %s across quantile bins):\n", obj);

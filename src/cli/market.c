@@ -95,7 +95,9 @@ const char *cli_settings_help(void) {
          "  --trade-accounting lots|average  trades as lots (each entry fill matched FIFO\n"
          "                         to the exits that close it: grid bots' count, the\n"
          "                         default of grid strategies) or one per exit at the\n"
-         "                         position's average price (the default of the others)\n";
+         "                         position's average price (the default of the others)\n"
+         "  --fill-delay-bars N    order latency: orders reach the book N bars late\n"
+         "                         (default 0: they can fill from the next bar)\n";
 }
 
 /* The settings that are switches (no value). */

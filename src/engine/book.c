@@ -130,7 +130,7 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
   o->expire_ms = r->expire_ms;
   o->reason = r->reason;
   o->tag = r->tag;
-  o->submit_i = cx->r.i;
+  o->submit_i = cx->r.i + (int64_t)cx->o.fill_delay_bars; /* latency: reaches the book late */
   o->gen = 0;
   o->lot_of = 0;
   if (o->expire_ms > 0 && o->expire_ms < cx->r.next_expire_ms) cx->r.next_expire_ms = o->expire_ms;
@@ -244,7 +244,8 @@ int qt_ctx_replace(qt_ctx *cx, int64_t order_id, double price, double qty) {
   }
   o->qty = q;
   o->price = p;
-  o->submit_i = cx->r.i; /* a replaced order rests anew from the next bar */
+  /* a replaced order rests anew from the next bar (after the latency) */
+  o->submit_i = cx->r.i + (int64_t)cx->o.fill_delay_bars;
   o->gen++;
   log_order(cx, QT_OA_REPLACE, o);
   return QT_OK;

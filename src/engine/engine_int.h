@@ -32,7 +32,8 @@ typedef struct qt__order {
   unsigned flags;
   int64_t expire_ms;
   int reason, tag;
-  int64_t submit_i; /* clock index at submission; eligible from submit_i + 1 */
+  int64_t submit_i; /* clock index at submission plus fill_delay_bars; eligible from
+                     * submit_i + 1 (trade_on_close: at the close of step submit_i) */
   unsigned gen;     /* bumped by replace, so a stale touch is not executed */
   int64_t lot_of;   /* lot accounting: the entry order whose lot this one closes first */
 } qt__order;

@@ -43,6 +43,15 @@ int qt_engine_opts_set(qt_engine_opts *o, const char *name, const char *value, q
     return qt_err_set(err, QT_EINVAL, "%s: want %s (\"%s\")", name, k_words[k].want,
                       value ? value : "");
   }
+  if (!strcmp(key, "fill-delay-bars")) { /* an integer count of bars */
+    double v;
+    if (!value || qt_parse_double(value, strlen(value), &v) != 0 || !(v >= 0) || v > 1e6 ||
+        v != floor(v))
+      return qt_err_set(err, QT_EINVAL, "%s: want a whole number of bars 0..1000000 (\"%s\")",
+                        name, value ? value : "");
+    o->fill_delay_bars = (size_t)v;
+    return QT_OK;
+  }
   for (size_t k = 0; k < sizeof k_nums / sizeof k_nums[0]; k++) {
     if (strcmp(key, k_nums[k].key) != 0) continue;
     double v;
@@ -268,8 +277,8 @@ int qt_market_load(const qt_market_opts *o, qt_market *m, qt_err *err) {
     goto fail;
   }
   if (o->n_symbols > 1) {
-    rc = qt_err_set(err, QT_EINVAL, "--symbol %s,%s%s: one symbol at a time for now (a study "
-                    "over several symbols is not supported yet)", o->symbols[0], o->symbols[1],
+    rc = qt_err_set(err, QT_EINVAL, "--symbol %s,%s%s: this command takes one symbol (optimize "
+                    "and backtest take several: docs/symbols.md)", o->symbols[0], o->symbols[1],
                     o->n_symbols > 2 ? ",..." : "");
     goto fail;
   }

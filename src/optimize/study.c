@@ -183,6 +183,23 @@ static int refresh(qt_study *st, qt_err *err) {
   return QT_OK;
 }
 
+/* "by_symbol": {SYMBOL: {metric: v}} back into "<SYMBOL>/<metric>". */
+static int by_symbol_from_json(json_t *bs, qt_metric_set *m, qt_err *err) {
+  const char *sym, *k;
+  json_t *o, *v;
+  char key[64];
+  json_object_foreach(bs, sym, o) {
+    json_object_foreach(o, k, v) {
+      int len = snprintf(key, sizeof key, "%s/%s", sym, k);
+      if (len <= 0 || (size_t)len >= sizeof m->v[0].name) continue;
+      int r = json_is_number(v) ? qt_metric_set_put(m, key, json_number_value(v), err)
+              : json_is_null(v) ? qt_metric_set_put(m, key, NAN, err) : QT_OK;
+      if (r) return r;
+    }
+  }
+  return QT_OK;
+}
+
 static int metrics_from_json(const char *js, qt_metric_set *m, qt_err *err) {
   qt_metric_set_clear(m);
   if (!js) return QT_OK;
@@ -197,6 +214,7 @@ static int metrics_from_json(const char *js, qt_metric_set *m, qt_err *err) {
   json_object_foreach(o, k, v) {
     if (json_is_number(v)) r = qt_metric_set_put(m, k, json_number_value(v), err);
     else if (json_is_null(v)) r = qt_metric_set_put(m, k, NAN, err);
+    else if (!strcmp(k, "by_symbol") && json_is_object(v)) r = by_symbol_from_json(v, m, err);
     if (r) break;
   }
   json_decref(o);
@@ -747,7 +765,19 @@ static char *metrics_json(const qt_study *st, const qt_metric_set *m, qt_err *er
   if (!o) goto oom;
   for (size_t i = 0; i < m->n; i++) {
     double v = m->v[i].value;
-    if (json_object_set_new(o, m->v[i].name, isfinite(v) ? json_real(v) : json_null())) goto oom;
+    const char *name = m->v[i].name, *slash = strchr(name, '/');
+    json_t *dst = o;
+    if (slash) { /* "<SYMBOL>/<metric>" (objective_symbols.c): by_symbol.SYMBOL.metric */
+      char sym[48];
+      snprintf(sym, sizeof sym, "%.*s", (int)(slash - name), name);
+      json_t *bs = json_object_get(o, "by_symbol");
+      if (!bs && (!(bs = json_object()) || json_object_set_new(o, "by_symbol", bs))) goto oom;
+      if (!(dst = json_object_get(bs, sym)) &&
+          (!(dst = json_object()) || json_object_set_new(bs, sym, dst)))
+        goto oom;
+      name = slash + 1;
+    }
+    if (json_object_set_new(dst, name, isfinite(v) ? json_real(v) : json_null())) goto oom;
   }
   const qt_goal *g = &st->goal;
   double viol[QT_CONSTRAINTS_MAX];

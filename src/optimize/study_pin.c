@@ -88,6 +88,8 @@ int qt_study_pin_json(const qt_study_pin *p, char *buf, size_t cap, qt_err *err)
     if (p->eo->trade_accounting != QT_ACCOUNTING_AUTO) /* absent before: older studies match */
       bad |= put(o, "trade_accounting",
                  json_string(p->eo->trade_accounting == QT_ACCOUNTING_LOTS ? "lots" : "average"));
+    if (p->eo->fill_delay_bars) /* absent at 0: older studies match */
+      bad |= put(o, "fill_delay_bars", json_integer((json_int_t)p->eo->fill_delay_bars));
   }
   const qt_goal *g = p->goal;
   goal_texts(g, w, sizeof w, c, sizeof c);

@@ -116,6 +116,53 @@ static const char *f2(double x) {
   return o;
 }
 
+/* 4. stable across symbols: enough symbols, each one's Sharpe above
+ * min_symbol_sharpe; 5. no single-symbol dependency: the best symbol's share
+ * of the summed profit at most max_symbol_share and the aggregate Sharpe
+ * with any one symbol left out above min_symbol_sharpe.  The per-symbol
+ * numbers are the candidate's "by_symbol" (objective_symbols.c). */
+static void symbol_checks(json_t *c, size_t ns, const qt_gate_thresholds *t, json_t *checks,
+                          int *all) {
+  char d[512], d2[512];
+  json_t *bs = json_object_get(c, "by_symbol");
+  if (ns == 1 && (double)ns >= t->min_symbols) {
+    snprintf(d, sizeof d, "1 symbol (min_symbols %s): not applicable", f2(t->min_symbols));
+    add(checks, "stable across symbols", 1, d, all);
+    add(checks, "no single-symbol dependency", 1, d, all);
+    return;
+  }
+  if ((double)ns < t->min_symbols || !json_is_object(bs)) {
+    snprintf(d, sizeof d, "the study ran on %zu symbol(s)%s, min_symbols %s: run it with "
+             "qtune optimize --symbol A,B,..", ns, json_is_object(bs) ? "" : " without per-symbol "
+             "results", f2(t->min_symbols));
+    add(checks, "stable across symbols", 0, d, all);
+    add(checks, "no single-symbol dependency", 0, d, all);
+    return;
+  }
+  int stable = 1, loo_ok = 1;
+  size_t n = 0, n2 = 0;
+  n += (size_t)snprintf(d, sizeof d, "%zu symbols, Sharpe", ns);
+  n2 += (size_t)snprintf(d2, sizeof d2, "Sharpe without");
+  const char *sym;
+  json_t *o;
+  json_object_foreach(bs, sym, o) {
+    double s = metric(o, "sharpe"), l = metric(o, "loo_sharpe");
+    stable &= isfinite(s) && s > t->min_symbol_sharpe;
+    loo_ok &= isfinite(l) && l > t->min_symbol_sharpe;
+    if (n < sizeof d) n += (size_t)snprintf(d + n, sizeof d - n, " %s %s", sym, f2(s));
+    if (n2 < sizeof d2) n2 += (size_t)snprintf(d2 + n2, sizeof d2 - n2, " %s %s", sym, f2(l));
+  }
+  if (n < sizeof d) snprintf(d + n, sizeof d - n, ", need each > %s", f2(t->min_symbol_sharpe));
+  add(checks, "stable across symbols", stable, d, all);
+  double share = metric(c, "symbol_best_profit_share");
+  int share_ok = isfinite(share) && share <= t->max_symbol_share;
+  char d3[700];
+  snprintf(d3, sizeof d3, "the best symbol carries %s of the summed profit (need <= %s%s); %s, "
+           "need each > %s", f2(share), f2(t->max_symbol_share),
+           isfinite(share) ? "" : ": the symbols lose in sum", d2, f2(t->min_symbol_sharpe));
+  add(checks, "no single-symbol dependency", share_ok && loo_ok, d3, all);
+}
+
 int qt_gate_evaluate(const qt_gate_input *in, const qt_gate_thresholds *thr, char *buf,
                      size_t cap, int *out_pass, qt_err *err) {
   *out_pass = 0;
@@ -164,17 +211,7 @@ int qt_gate_evaluate(const qt_gate_input *in, const qt_gate_thresholds *thr, cha
         "no out-of-sample result: run the study with qtune optimize --holdout 25%", &all);
   }
   /* 4, 5. several symbols */
-  size_t ns = in->n_symbols ? in->n_symbols : 1;
-  if ((double)ns >= t.min_symbols && ns == 1) {
-    snprintf(d, sizeof d, "1 symbol (min_symbols %s): not applicable", f2(t.min_symbols));
-    add(checks, "stable across symbols", 1, d, &all);
-    add(checks, "no single-symbol dependency", 1, d, &all);
-  } else {
-    snprintf(d, sizeof d, "the study ran on %zu symbol(s), min_symbols %s: per-symbol results "
-             "are needed (several symbols per study are not available yet)", ns, f2(t.min_symbols));
-    add(checks, "stable across symbols", 0, d, &all);
-    add(checks, "no single-symbol dependency", 0, d, &all);
-  }
+  symbol_checks(c, in->n_symbols ? in->n_symbols : 1, &t, checks, &all);
   /* 6. drawdown at the target risk, in and out of sample */
   double ddo = o ? metric(o, "max_drawdown") : NAN;
   int risk_ok = isfinite(ddc) && ddc <= t.max_drawdown && (!o || (isfinite(ddo) && ddo <= t.max_drawdown));

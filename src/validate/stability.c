@@ -58,18 +58,27 @@ int qt_study_market_from_pin(const char *pin_json, qt_study_market *out, qt_err 
   char first[sizeof out->symbols];
   snprintf(first, sizeof first, "%s", out->symbols);
   first[strcspn(first, ",")] = '\0'; /* "<S>,<S>.B": the second venue is loaded by want_second */
+  out->aggregate = -1;
+  const char *agg = json_string_value(json_object_get(p, "aggregate"));
+  if (agg) { /* optimize --symbol A,B,..: every symbol, no second venue */
+    if ((r = qt_aggregate_parse(agg, &out->aggregate, err)) != 0) goto done;
+    snprintf(first, sizeof first, "%s", out->symbols);
+  }
   if (first[0] && (r = qt_market_opts_set_symbols(&out->mo, first, err)) != 0) goto done;
   out->mo.maker_bps = num_or(p, "maker_bps", NAN);
   out->mo.taker_bps = num_or(p, "taker_bps", NAN);
   out->mo.lot_size = num_or(p, "lot_size", NAN);
   out->mo.tick_size = num_or(p, "tick_size", NAN);
-  out->mo.want_second = strchr(out->symbols, ',') != NULL;
+  out->mo.want_second = !agg && strchr(out->symbols, ',') != NULL;
   out->eo.cash = num_or(p, "cash", out->eo.cash);
   out->eo.slippage_bps = num_or(p, "slippage_bps", out->eo.slippage_bps);
   out->eo.leverage_cap = num_or(p, "leverage", out->eo.leverage_cap);
   out->eo.hedge_mode = json_is_true(json_object_get(p, "hedge_mode"));
   out->eo.trade_on_close = json_is_true(json_object_get(p, "trade_on_close"));
   out->eo.fill_on_trades = json_is_true(json_object_get(p, "fill_on_trades"));
+  json_t *fdb = json_object_get(p, "fill_delay_bars");
+  if (json_is_integer(fdb) && json_integer_value(fdb) > 0)
+    out->eo.fill_delay_bars = (size_t)json_integer_value(fdb);
   if (json_object_get(p, "close_at_end"))
     out->eo.close_at_end = json_is_true(json_object_get(p, "close_at_end"));
 done:
@@ -131,11 +140,26 @@ int qt_study_rerun_open(qt_study *st, qt_study_rerun *x, qt_err *err) {
     r = err ? err->code : QT_EINVAL;
     goto fail;
   }
-  x->have_mk = 1;
-  if ((r = qt_market_load(&x->sm.mo, &x->mk, err)) != 0) goto fail;
+  const qt_feed *feeds;
+  int n_feeds;
+  if (x->sm.aggregate >= 0) {
+    /* several symbols: the objective loads and owns their markets; x->mk
+     * borrows the first one's (not freed here) */
+    if ((r = qt_objective_symbols(x->strategy, &x->sm.mo, &x->sm.eo, NULL, x->sm.aggregate,
+                                  &x->obj, err)) != 0)
+      goto fail;
+    const qt_market *m0;
+    n_feeds = (int)qt_objective_symbols_feeds(&x->obj, &feeds, &m0);
+    x->mk = *m0;
+  } else {
+    x->have_mk = 1;
+    if ((r = qt_market_load(&x->sm.mo, &x->mk, err)) != 0) goto fail;
+    feeds = x->mk.feeds;
+    n_feeds = x->mk.n_feeds;
+  }
   x->eo = x->sm.eo;
   x->eo.from = x->mk.from_i;
-  qt_study_pin p = {x->sm.strategy, x->sm.mo.catalog, x->sm.mo.data, x->mk.feeds, x->mk.n_feeds,
+  qt_study_pin p = {x->sm.strategy, x->sm.mo.catalog, x->sm.mo.data, feeds, n_feeds,
                     x->mk.from_i, &x->eo, qt_study_goal(st)};
   size_t nd = 0;
   if (!(now = qt_malloc(16384))) {
@@ -148,6 +172,14 @@ int qt_study_rerun_open(qt_study *st, qt_study_rerun *x, qt_err *err) {
   const char *reg = json_string_value(json_object_get(pj, "regime"));
   snprintf(x->regime, sizeof x->regime, "%s", reg ? reg : "");
   json_decref(pj);
+  if (x->sm.aggregate >= 0) { /* pinned by optimize beside the market */
+    json_t *nj = json_loads(now, 0, NULL);
+    json_object_set_new(nj, "aggregate", json_string(qt_aggregate_name(x->sm.aggregate)));
+    char *t = json_dumps(nj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(nj);
+    if (t && strlen(t) < 16384) strcpy(now, t);
+    free(t);
+  }
   if (x->regime[0]) {
     json_t *nj = json_loads(now, 0, NULL);
     json_object_set_new(nj, "regime", json_string(x->regime));
@@ -161,6 +193,10 @@ int qt_study_rerun_open(qt_study *st, qt_study_rerun *x, qt_err *err) {
     r = qt_err_set(err, QT_ESTATE, "the data or settings changed since study '%s' ran: %s",
                    qt_study_name(st), diff);
     goto fail;
+  }
+  if (x->sm.aggregate >= 0) { /* no holdout or regime over several symbols (yet) */
+    qt_free(now);
+    return QT_OK;
   }
   if ((r = qt_objective_strategy(x->strategy, x->mk.feeds, x->mk.n_feeds, &x->eo, NULL, &x->obj,
                                  err)) != 0)

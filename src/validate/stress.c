@@ -23,6 +23,7 @@ qt_stress_opts qt_stress_opts_default(void) {
   o.slip_floor_bps = 5;
   o.spread_bps = 20;
   o.n_gaps = 3;
+  o.late_bars = 1;
   o.gap_min = 60;
   return o;
 }
@@ -293,6 +294,14 @@ int qt_stress_run(const qt_strategy_vtbl *s, const double *p, const qt_feed *fee
            o.spread_bps / 2);
   snprintf(sc.note, sizeof sc.note, "limit fills are not affected (bars carry no book)");
   if ((r = run_scen(s, p, &sc, n_feeds, "spread", what, arr, err))) goto fail;
+  /* fills late: order latency */
+  RESET();
+  if (o.late_bars) {
+    sc.eo.fill_delay_bars = eo->fill_delay_bars + o.late_bars;
+    snprintf(what, sizeof what, "every order reaches the book %zu bar(s) late (fill delay %zu -> %zu)",
+             o.late_bars, eo->fill_delay_bars, sc.eo.fill_delay_bars);
+    if ((r = run_scen(s, p, &sc, n_feeds, "fills_late", what, arr, err))) goto fail;
+  }
   /* gaps in the data */
   RESET();
   if (n_feeds == 1 && o.n_gaps) {

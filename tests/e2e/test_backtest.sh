@@ -197,8 +197,11 @@ contains "--to warning has the real end" "$TMP/err" \
 check_exit "optimize header" 0 "$QTUNE" optimize --catalog "$S" --symbol SYN --strategy sma_cross \
   --trials 2 --jobs 1 --constraints none --quiet --storage "sqlite:///$TMP/o.db" --best-out "$TMP/b.yaml"
 contains "optimize describes the market" "$TMP/out" "data:     SYN, perpetual, funding 3 settlements, 1440 bars"
-check_exit "two symbols" 2 "$QTUNE" backtest --catalog "$S" --symbol SYN,SYN.B --strategy sma_cross
-contains "two symbols refused" "$TMP/err" "--symbol SYN,SYN.B: one symbol at a time for now"
+check_exit "two symbols: each backtested (docs/symbols.md)" 0 "$QTUNE" backtest --catalog "$S" \
+  --symbol SYN,SYN.B --strategy sma_cross
+contains "two symbols run" "$TMP/out" "backtest sma_cross on 2 symbols, mean of their metrics"
+check_exit "two symbols where one is taken" 2 "$QTUNE" regimes --catalog "$S" --symbol SYN,SYN.B
+contains "two symbols refused" "$TMP/err" "--symbol SYN,SYN.B: this command takes one symbol"
 check_exit "repeated --symbol" 2 "$QTUNE" backtest --catalog "$S" --symbol SYN --symbol SYN.B --strategy sma_cross
 contains "repeated --symbol refused" "$TMP/err" "--symbol given twice"
 # auction_market's parameter flags: the same run as --params, shown in the help

@@ -244,7 +244,7 @@ static void refusals(void) {
   o.data = NULL;
   ASSERT_TRUE(qt_market_opts_set_symbols(&o, "A,B", &e) == QT_OK);
   EXPECT_EQ(qt_market_load(&o, &m, &e), QT_EINVAL);
-  EXPECT_CONTAINS(e.msg, "--symbol A,B: one symbol at a time for now");
+  EXPECT_CONTAINS(e.msg, "--symbol A,B: this command takes one symbol");
   o = opts_for(dir, "NOPE");
   EXPECT_EQ(qt_market_load(&o, &m, &e), QT_ENOTFOUND);
   EXPECT_CONTAINS(e.msg, "has no bars for 'NOPE'");
