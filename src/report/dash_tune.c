@@ -42,8 +42,9 @@ static void td_time(FILE *f, int64_t ms) {
   fprintf(f, "<td>%s</td>", ms ? qt_time_format(ms, b, sizeof b) : "-");
 }
 
-static void badge(FILE *f, int status) {
-  fprintf(f, "<span class=\"badge badge-%s\">%s</span>", qt_adj_status_name(status),
+static void badge(FILE *f, const char *pre, int64_t id, int status) {
+  fprintf(f, "<span class=\"badge badge-%s\" id=\"qt-%s-%" PRId64 "-status\">%s</span>",
+          qt_adj_status_name(status), pre, id,
           status == QT_ADJ_PENDING    ? "PENDING"
           : status == QT_ADJ_APPROVED ? "APPROVED"
           : status == QT_ADJ_APPLIED  ? "APPLIED"
@@ -61,13 +62,14 @@ static void review_form(FILE *f, const qt__dash_req *rq, int64_t id, const char 
           action, id, rq->csrf, id, action, MAX_REVIEWER, action[0] == 'a' ? "Approve" : "Revert");
 }
 
-static void adj_change(FILE *f, const qt_tune_config *c, const qt_adjustment *x) {
+static void adj_change(FILE *f, const qt_tune_config *c, const qt_adjustment *x, const char *pre) {
   double sc = scale_of(c, x->strategy, x->parameter);
   fprintf(f, "<td>");
   text(f, x->strategy);
   fprintf(f, "</td><td>");
   text(f, x->parameter);
-  fprintf(f, "</td><td class=\"qt-change\">%g -&gt; %g</td>", x->old_value * sc, x->new_value * sc);
+  fprintf(f, "</td><td class=\"qt-change\" id=\"qt-%s-%" PRId64 "-change\">%g -&gt; %g</td>", pre,
+          x->id, x->old_value * sc, x->new_value * sc);
 }
 
 static void pending_table(FILE *f, const qt__dash_req *rq, const qt_tune_config *c,
@@ -87,17 +89,18 @@ static void pending_table(FILE *f, const qt__dash_req *rq, const qt_tune_config 
     fprintf(f, "<tr data-id=\"%" PRId64 "\"><td>%" PRId64 "</td>", x->id, x->id);
     td_time(f, x->created_ms);
     fprintf(f, "<td>");
-    badge(f, x->status);
+    badge(f, "adj", x->id, x->status);
     fprintf(f, "</td>");
-    adj_change(f, c, x);
-    fprintf(f, "<td>%s</td><td class=\"qt-reason\">", x->clamped ? "yes" : "no");
+    adj_change(f, c, x, "adj");
+    fprintf(f, "<td id=\"qt-adj-%" PRId64 "-clamped\">%s</td><td id=\"qt-adj-%" PRId64 "-reason\">",
+            x->id, x->clamped ? "yes" : "no", x->id);
     text(f, x->reason);
     fprintf(f, "</td><td>");
     text(f, x->metric_trigger);
-    fprintf(f, "</td><td>%" PRId64 " signals, %.1f%% WR, %s$%.2f total P&amp;L, %.2f%% avg P&amp;L"
-               "</td><td class=\"qt-evidence\">",
-            x->total_signals_7d, x->win_rate_7d, x->total_pnl_7d < 0 ? "-" : "+",
-            fabs(x->total_pnl_7d), x->avg_pnl_7d);
+    fprintf(f, "</td><td id=\"qt-adj-%" PRId64 "-context\">%" PRId64 " signals, %.1f%% WR, %s$%.2f "
+               "total P&amp;L, %.2f%% avg P&amp;L</td><td id=\"qt-adj-%" PRId64 "-evidence\">",
+            x->id, x->total_signals_7d, x->win_rate_7d, x->total_pnl_7d < 0 ? "-" : "+",
+            fabs(x->total_pnl_7d), x->avg_pnl_7d, x->id);
     text(f, ev[0] ? ev : "none");
     fprintf(f, "</td><td class=\"qt-actions\">");
     review_form(f, rq, x->id, "approve");
@@ -119,12 +122,12 @@ static void history_table(FILE *f, const qt_tune_config *c, const qt_adjustment 
     fprintf(f, "<tr data-id=\"%" PRId64 "\"><td>%" PRId64 "</td>", x->id, x->id);
     td_time(f, x->created_ms);
     fprintf(f, "<td>");
-    badge(f, x->status);
+    badge(f, "hist", x->id, x->status);
     fprintf(f, "</td>");
-    adj_change(f, c, x);
+    adj_change(f, c, x, "hist");
     fprintf(f, "<td>");
     text(f, x->reason);
-    fprintf(f, "</td><td class=\"qt-reviewer\">");
+    fprintf(f, "</td><td id=\"qt-hist-%" PRId64 "-reviewer\">", x->id);
     text(f, x->reviewed_by[0] ? x->reviewed_by : "-");
     fprintf(f, "</td>");
     td_time(f, x->reviewed_ms);
@@ -152,8 +155,12 @@ static int effective_table(FILE *f, qt_storage *s, const qt_tune_config *c, qt_e
       text(f, ts->name);
       fprintf(f, "</td><td>");
       text(f, p->name);
-      fprintf(f, "</td><td>%g</td><td class=\"%s\">%g</td><td>%g .. %g</td></tr>\n", p->def * sc,
-              val[k] != p->def ? "qt-moved" : "", val[k] * sc, p->lo * sc, p->hi * sc);
+      fprintf(f, "</td><td>%g</td><td class=\"%s\" id=\"qt-eff-", p->def * sc,
+              val[k] != p->def ? "qt-moved" : "");
+      text(f, ts->name);
+      fputc('-', f);
+      text(f, p->name);
+      fprintf(f, "\">%g</td><td>%g .. %g</td></tr>\n", val[k] * sc, p->lo * sc, p->hi * sc);
     }
   }
   fprintf(f, "</table>\n");
@@ -175,15 +182,16 @@ static int outcomes_table(FILE *f, qt_storage *s, int64_t now_ms, qt_err *e) {
   fprintf(f, "<h2>Signal outcomes, last 7 days</h2>\n<table id=\"qt-tune-outcomes\" class=\"list\">"
              "<tr><th>strategy</th><th>signals</th><th>win rate</th><th>total P&amp;L</th>"
              "<th>avg P&amp;L</th><th>expired</th></tr>\n");
+  size_t n_rows = 0;
   for (size_t i = 0; i < n;) {
     size_t j = i;
     while (j < n && !strcmp(v[j].strategy, v[i].strategy)) j++;
     qt_tune_stats st;
     qt_tune_stats_compute(v + i, j - i, &st);
-    fprintf(f, "<tr><td>");
+    fprintf(f, "<tr id=\"qt-out-%zu\"><td>", n_rows++);
     text(f, v[i].strategy);
-    fprintf(f, "</td><td class=\"qt-signals\">%" PRId64 "</td><td class=\"qt-wr\">%.1f%%</td>"
-               "<td class=\"qt-pnl\">%s$%.2f</td><td>%.2f%%</td><td>%.1f%%</td></tr>\n",
+    fprintf(f, "</td><td>%" PRId64 "</td><td>%.1f%%</td><td>%s$%.2f</td><td>%.2f%%</td>"
+               "<td>%.1f%%</td></tr>\n",
             st.n_signals, st.win_rate_pct, st.total_pnl < 0 ? "-" : "+", fabs(st.total_pnl),
             st.avg_pnl_pct, st.expiry_rate_pct);
     i = j;
