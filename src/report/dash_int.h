@@ -89,6 +89,9 @@ void qt__dash_foot(FILE *f);
  * the report layer frames. */
 void qt__dash_nav(FILE *f, const qt__dash_req *rq, const char *page);
 extern const char qt__dash_style[];
+/* The study's validation section (holdout, walk-forward windows, gate
+ * verdicts) into f; nothing when it has none (dash_validation.c). */
+int qt__dash_validation_html(const qt__dash_req *rq, qt_study *st, FILE *f, qt_err *err);
 /* s percent-encoded for a query value into buf (truncated at cap). */
 void qt__dash_urlenc(const char *s, char *buf, size_t cap);
 
