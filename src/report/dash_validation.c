@@ -106,6 +106,13 @@ static int is_window_of(const char *name, const char *prefix) {
   return 1;
 }
 
+/* Window order: w2 before w10 (a longer name, a later window). */
+static int by_window(const void *a, const void *b) {
+  const char *x = ((const qt_study_rec *)a)->name, *y = ((const qt_study_rec *)b)->name;
+  size_t lx = strlen(x), ly = strlen(y);
+  return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
+}
+
 /* The window studies NAME/wNN of a walk-forward named like this study:
  * trials and best of each.  0 when there are none. */
 static int windows_html(FILE *f, const qt__dash_req *rq, qt_storage *s, const char *name,
@@ -123,6 +130,7 @@ static int windows_html(FILE *f, const qt__dash_req *rq, qt_storage *s, const ch
   }
   int rc = s->vt->study_list(s->self, &recs, &n, err);
   if (rc) return rc;
+  if (n) qsort(recs, n, sizeof *recs, by_window);
   for (size_t i = 0; i < n && rc == QT_OK; i++) {
     if (!is_window_of(recs[i].name, prefix)) continue;
     qt_study *w = NULL;
