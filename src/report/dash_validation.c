@@ -62,7 +62,7 @@ static int holdout_html(FILE *f, const qt_study *st, qt_err *err) {
   json_t *rho = json_object_get(h, "spearman");
   fprintf(f, "; in/out rank correlation (Spearman) of the top %zu: <span id=\"qt-val-spearman\">",
           json_array_size(trials));
-  if (json_is_number(rho)) fprintf(f, "%.3f", json_number_value(rho));
+  if (json_is_number(rho)) fprintf(f, "%.4g", json_number_value(rho)); /* as qtune analyze */
   else fprintf(f, "-");
   fprintf(f, "</span></p>\n<table id=\"qt-val-holdout\" class=\"list\"><tr><th>metric</th>"
              "<th>in sample</th><th>out of sample</th><th>change</th></tr>\n");
@@ -71,7 +71,9 @@ static int holdout_html(FILE *f, const qt_study *st, qt_err *err) {
   json_object_foreach(bi, key, v) {
     if (!strcmp(key, "violations")) continue;
     json_t *o = json_object_get(bo, key);
-    fprintf(f, "<tr><td>");
+    fprintf(f, "<tr id=\"qt-val-m-");
+    text(f, key);
+    fprintf(f, "\"><td>");
     text(f, key);
     fprintf(f, "</td>");
     num_cell(f, v);
@@ -193,9 +195,10 @@ static int gates_html(FILE *f, qt_storage *s, int64_t study_id, qt_err *err) {
     for (size_t c = 0; c < json_array_size(checks); c++)
       n_pass += json_is_true(json_object_get(json_array_get(checks, c), "pass"));
     char at[40];
-    fprintf(f, "<tr><td>%s</td><td class=\"%s\">%s</td><td>%zu of %zu</td><td>",
+    fprintf(f, "<tr><td>%s</td><td class=\"%s\"%s>%s</td><td>%zu of %zu</td><td>",
             qt_time_format(v[k].at_ms, at, sizeof at), v[k].pass ? "qt-pass" : "qt-fail",
-            v[k].pass ? "PASS" : "FAIL", n_pass, json_array_size(checks));
+            k == n - 1 ? " id=\"qt-val-verdict\"" : "", v[k].pass ? "PASS" : "FAIL", n_pass,
+            json_array_size(checks));
     text(f, v[k].stage_from);
     fprintf(f, " -&gt; ");
     text(f, v[k].stage_to);

@@ -15,7 +15,7 @@ SHOTS=$QT_ROOT/${BT:-build-test}/dashboard-screens
 mkdir -p "$SHOTS"
 DRIVER=$QT_ROOT/tests/browser/dash_session.js
 export QTUNE_TELEGRAM_TOKEN= QTUNE_WEBHOOK_URL= QTUNE_TUNE_CONFIG=
-cd "$TMP"
+cd "$TMP"; [ -n "${KEEP:-}" ] && trap - EXIT && echo "TMP=$TMP"
 
 # outcomes of the last day (the page and `tune run` both look at the 7 days
 # before now): strategy n wins win_pnl loss_pnl last_loss_pnl offset_min.
@@ -173,7 +173,62 @@ EOF
   same "$tag: SIGTERM stops the dashboard" "$?" 0
 }
 
+# validation URL TAG: a study's page shows its holdout, walk-forward windows
+# and gate verdicts as the CLI computed them; a study without any shows no
+# validation section.
+"$QTUNE" data import --catalog "$TMP/avax" --symbol AVAXUSDT "$FIXTURES"/binance/AVAXUSDT-1m-2026-0*.csv >/dev/null
+validation() {
+  local db=$1 tag=$2 T=(--storage "$1")
+  local M=(--strategy hedge_grid --catalog "$TMP/avax" --symbol AVAXUSDT --jobs 1 --deterministic
+           --constraints none "${T[@]}")
+  check_exit "$tag: holdout study" 0 "$QTUNE" optimize "${M[@]}" --trials 12 --seed 1 --quiet \
+    --study-name g1 --best-out "$TMP/g1_$tag.yaml" --holdout 25%
+  check_exit "$tag: plain study" 0 "$QTUNE" optimize "${M[@]}" --trials 3 --seed 2 --quiet \
+    --study-name plain --best-out "$TMP/plain_$tag.yaml"
+  check_exit "$tag: gate fails with the defaults" 1 "$QTUNE" gate --study-name g1 "${T[@]}"
+  check_exit "$tag: walk-forward" 0 "$QTUNE" walk-forward "${M[@]}" --train 2d --test 1d --trials 4 --study-name wf
+  "$QTUNE" analyze --study-name g1 "${T[@]}" >"analyze_$tag.txt" 2>&1
+  local split best rho sharpe
+  split=$(sed -n 's/^holdout: //p' "analyze_$tag.txt")
+  best=$(sed -n 's/^best trial \([0-9]*\) in and out of sample:$/\1/p' "analyze_$tag.txt")
+  rho=$(sed -n 's/^in\/out rank correlation (Spearman) of the top 10: //p' "analyze_$tag.txt")
+  sharpe=$(awk '$1 == "sharpe" && NF == 4 {print $1 $2 $3 $4; exit}' "analyze_$tag.txt")
+  "$QTUNE" dashboard --storage "$db" --port 0 --poll-ms 300 >"vdash_$tag.out" 2>"vdash_$tag.err" &
+  local dpid=$! url
+  url=$(wait_url "vdash_$tag.out" "$dpid")
+  cat >"vplan_$tag.json" <<EOF
+{"base": "${url%%/\?token=*}", "steps": [
+ {"visit": "/?token=${url##*token=}"},
+ {"visit": "/study?name=g1", "shot": "$SHOTS/study-validation-$tag.png",
+  "text": ["qt-val-split", "qt-val-best", "qt-val-spearman", "qt-val-oos-ok", "qt-val-m-sharpe", "qt-val-stage", "qt-val-verdict"]},
+ {"visit": "/study?name=wf%2Fw03", "shot": "$SHOTS/study-walkforward-$tag.png", "text": ["qt-validation"]},
+ {"visit": "/study?name=plain", "text": ["qt-validation"]}
+]}
+EOF
+  if node "$DRIVER" "vplan_$tag.json" >"vsteps_$tag.json" 2>"vsteps_$tag.err"; then ok "$tag: browser ran the validation pages"
+  else bad "$tag: browser: $(tail -3 "vsteps_$tag.err")"; echo '{"steps":[]}' >"vsteps_$tag.json"; fi
+  v() { node -e 'let v; try { const o=JSON.parse(require("fs").readFileSync(process.argv[3],"utf8"));
+    v=(new Function("r","return ("+process.argv[2]+")"))(o.steps[+process.argv[1]]); } catch (e) { v=undefined; }
+    console.log(v===undefined ? "(missing)" : typeof v==="object" ? JSON.stringify(v) : v)' "$1" "$2" "vsteps_$tag.json"; }
+  same "$tag: study page loads" "$(v 1 r.status)" 200
+  same "$tag: no console errors" "$(v 1 'r.console_errors.length+r.page_errors.length')" 0
+  same "$tag: its charts still drawn" "$(v 1 'r.charts.length > 6 && r.charts.every(c => c.svg && c.elements > 5 && c.width > 100)')" true
+  same "$tag: holdout split = qtune analyze" "$(v 1 'r.text["qt-val-split"]')" "$split"
+  same "$tag: holdout best trial = qtune analyze" "$(v 1 'r.text["qt-val-best"]')" "$best"
+  same "$tag: Spearman = qtune analyze" "$(v 1 'r.text["qt-val-spearman"]')" "$rho"
+  same "$tag: best's Sharpe in/out/change = qtune analyze" "$(v 1 'r.text["qt-val-m-sharpe"]')" "$sharpe"
+  same "$tag: top trials of the holdout" "$(v 1 'r.rows["qt-val-holdout-top"]')" 10
+  same "$tag: the gate verdict" "$(v 1 'r.text["qt-val-verdict"]+" "+r.text["qt-val-stage"]')" "FAIL backtest"
+  same "$tag: the gate's checks" "$(v 1 'r.rows["qt-val-checks"]')" 6
+  same "$tag: a window study lists the 6 windows" "$(v 2 'r.rows["qt-val-windows"]')" 6
+  same "$tag: window page: no console errors" "$(v 2 'r.console_errors.length+r.page_errors.length')" 0
+  same "$tag: a study without validation: no section" "$(v 3 'r.text["qt-validation"]')" null
+  kill -TERM "$dpid"
+  wait "$dpid"
+}
+
 session "sqlite:///$TMP/t.db" sqlite
+validation "sqlite:///$TMP/t.db" sqlite
 if [ -z "${QTUNE_PG_URL:-}" ]; then
   bad "QTUNE_PG_URL is not set (tests/run.sh starts a server and sets it)"
 elif ! psql -q "$QTUNE_PG_URL" -c "CREATE DATABASE qt_dtune_$$" >/dev/null 2>pg.err; then
@@ -181,5 +236,6 @@ elif ! psql -q "$QTUNE_PG_URL" -c "CREATE DATABASE qt_dtune_$$" >/dev/null 2>pg.
 else
   trap 'psql -q "$QTUNE_PG_URL" -c "DROP DATABASE IF EXISTS qt_dtune_$$" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
   session "${QTUNE_PG_URL%/*}/qt_dtune_$$" pg
+  validation "${QTUNE_PG_URL%/*}/qt_dtune_$$" pg
 fi
 finish
