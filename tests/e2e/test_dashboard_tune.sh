@@ -77,6 +77,21 @@ session() {
   same "$tag: curl POST without CSRF, 403" \
     "$(code -b "jar_$tag" -X POST -d 'id=1&action=approve&reviewer=mallory' "$base/tune/review")" 403
 
+  # ---- curl with the session's CSRF token: bad fields are refused by name ----
+  local csrf
+  csrf=$(curl -s -b "jar_$tag" "$base/tune" | sed -n 's/.*<meta name="qt-csrf" content="\([0-9a-f]*\)".*/\1/p' | head -1)
+  post() { curl -s -o "post_$tag.html" -w '%{http_code}' -b "jar_$tag" -X POST --data "csrf=$csrf&$1" "$base/tune/review"; }
+  same "$tag: id not a number, 400" "$(post 'id=abc&action=approve&reviewer=x')" 400
+  contains "$tag: names the id field" "post_$tag.html" "the form needs field &#39;id&#39;"
+  same "$tag: no such adjustment, 404" "$(post 'id=99&action=approve&reviewer=x')" 404
+  contains "$tag: says it is not there" "post_$tag.html" "refused: no adjustment with id 99"
+  same "$tag: unknown action, 400" "$(post 'id=1&action=delete&reviewer=x')" 400
+  contains "$tag: names the action field" "post_$tag.html" "field &#39;action&#39; must be approve or revert"
+  same "$tag: a 64-byte reviewer, 400" "$(post "id=1&action=approve&reviewer=$(printf 'r%.0s' $(seq 64))")" 400
+  contains "$tag: names the reviewer field" "post_$tag.html" "field &#39;reviewer&#39; is over 63 bytes"
+  check_exit "$tag: tune review --json" 0 "$QTUNE" tune review --json "${T[@]}"
+  same "$tag: refused fields changed nothing" "$(status_of "$TMP/out" 1), $(status_of "$TMP/out" 2)" "pending -, pending -"
+
   # ---- the browser ----
   local A1="form.qt-approve[data-id='1']" A2="form.qt-approve[data-id='2']"
   cat >"plan_$tag.json" <<EOF
