@@ -387,7 +387,18 @@ typedef struct qt_import_opts {
                             * ("%d/%m/%Y %H:%M"); NULL: epoch/ISO forms by qt_time_parse */
   int time_unit;       /* qt_time_unit of epoch stamps; QT_TIME_UNIT_AUTO (default):
                         * decided once per document from its first stamp's magnitude */
+  size_t block_bytes;  /* documents are read in blocks of this size (0: QT_IMPORT_BLOCK) */
+  size_t run_rows;     /* qt_import_into_catalog: rows sorted in memory per run before
+                        * they go to a temp file (0: QT_IMPORT_RUN_ROWS) */
 } qt_import_opts;
+
+/* The streaming import's sizes: a CSV is read QT_IMPORT_BLOCK bytes at a
+ * time (a line longer than that grows the block), and its rows are sorted in
+ * runs of QT_IMPORT_RUN_ROWS (80 MB of bars) spilled to temp files, so peak
+ * memory follows these, not the file.  JSON documents are read whole;
+ * funding series (a few rows a day) are merged in memory. */
+#define QT_IMPORT_BLOCK ((size_t)1 << 20)
+#define QT_IMPORT_RUN_ROWS ((size_t)1 << 20)
 QT_API qt_import_opts qt_import_opts_default(void);
 
 typedef struct qt_import_stats {
@@ -423,6 +434,28 @@ QT_API void qt_import_fini(qt_import *im);
  * the result (nothing written).  Updates im->stats (rows_kept,
  * stored_before, duplicates, replaced). */
 QT_API int qt_catalog_merge(qt_catalog *c, const char *symbol, qt_import *im, qt_err *err);
+/* What qt_import_into_catalog did: the kind, the rows the files gave after
+ * their own duplicates went (`imported`), and the stats after the merge
+ * (rows_kept: in the catalog). */
+typedef struct qt_import_summary {
+  qt_kind kind;
+  size_t imported;
+  qt_import_stats stats;
+} qt_import_summary;
+/* Imports paths[0..n) into the catalog at dir (created when new, only once
+ * every file parsed) under symbol: the result of qt_import_files followed by
+ * qt_catalog_merge (the same rules, counts and messages), streamed: each
+ * document is read in blocks, its rows sorted in runs spilled to temp files
+ * in a folder beside the catalog (".qtune-import.<pid>.<n>"; inside it or in
+ * $TMPDIR as fallbacks; removed at the end, and one a killed import left is
+ * removed by the next import there), and
+ * the runs and the stored series merged in one sorted pass into the new
+ * catalog file, under the series' lock, written to a temp name and renamed.
+ * Returns QT_OK when written, QT_DONE when the catalog already held exactly
+ * the result. */
+QT_API int qt_import_into_catalog(const char *dir, const char *symbol, const char *const *paths,
+                                  size_t n_paths, const qt_import_opts *o,
+                                  qt_import_summary *out, qt_err *err);
 /* Whether qt_catalog_get_* verify the payload checksum (default 1).  Off,
  * a load maps the file and checks only the header: O(1) instead of O(n). */
 QT_API void qt_catalog_set_verify(qt_catalog *c, int verify);

@@ -64,6 +64,16 @@ typedef struct qt_engine_opts {
   int log_orders;         /* keep every submit/replace/cancel of the strategy in
                            * qt_result.order_log (default 0: the optimizer has no use
                            * for it; the look-ahead check and --orders do) */
+  /* Risk gate (the paper runner's limits): called for each submission that
+   * passed the order checks, with its rounded qty (in *qty) and price,
+   * before it enters the book.  closing is 1 for a close (qt_ctx_close) or a
+   * reduce-only order.  A non-zero return rejects it (counted in
+   * n_rejected, the submit returns QT_ESTATE, nothing is logged); a smaller
+   * *qty cuts the order (rounded down to the lot again).  It must allocate
+   * nothing and only read cx.  NULL: none. */
+  int (*order_gate)(void *gate_ctx, const qt_ctx *cx, const qt_order_req *r, int closing,
+                    double *qty, double price);
+  void *order_gate_ctx;
 } qt_engine_opts;
 
 QT_API qt_engine_opts qt_engine_opts_default(void);
@@ -161,6 +171,29 @@ typedef struct qt_ind_used {
  * order) to out; returns how many there are (may exceed cap). */
 QT_API size_t qt_engine_indicators_used(const qt_engine *e, qt_ind_used *out, size_t cap);
 
+/* ---- the step API (the paper runner) ----
+ * A run one bar at a time: the same checks, start and per-bar steps as
+ * qt_engine_run (which is begin + every step + end, without the calls), so
+ * stepping through [from, to) gives the same result bit for bit.
+ * qt_engine_begin starts a run (feeds, s and p must outlive it);
+ * qt_engine_step runs the next bar of feed 0: QT_OK, QT_DONE when [from, to)
+ * is done, QT_ENOMEM when the trade list could not grow, QT_ESTATE with no
+ * run begun.  qt_engine_peek fills *out with the run so far (the bars
+ * stepped; borrowed until the next step, run or free; all zero with no run).
+ * qt_engine_end calls the strategy's fini and fills *out like peek; a step
+ * after it is QT_ESTATE.  qt_engine_run or begin starts over. */
+QT_API int qt_engine_begin(qt_engine *e, const qt_feed *feeds, int n_feeds,
+                           const qt_strategy_vtbl *s, const double *p, qt_err *err);
+QT_API int qt_engine_step(qt_engine *e, qt_err *err);
+QT_API void qt_engine_peek(const qt_engine *e, qt_result *out);
+QT_API int qt_engine_end(qt_engine *e, qt_result *out, qt_err *err);
+/* The run's context for the read-only qt_ctx_* queries (position, entry
+ * price, cash, equity, now) between steps; borrowed from e. */
+QT_API const qt_ctx *qt_engine_ctx(const qt_engine *e);
+/* Copies up to cap open orders (action QT_OA_SUBMIT, ts_ms = now) into out;
+ * returns how many are open (may exceed cap).  0 with no run. */
+QT_API size_t qt_engine_open_orders(const qt_engine *e, qt_order_event *out, size_t cap);
+
 /* ---- settings shared by every command that runs a backtest (src/engine/market.c) ----
  * Sets one engine option from its text, range-checked in this one place:
  * name is "cash" (> 0), "slippage-bps" (>= 0), "leverage" (>= 0; 0 = no cap),
@@ -194,10 +227,28 @@ typedef struct qt_market_opts {
   double lot_size, tick_size;           /* NaN: not given */
   int want_second;       /* load "<S>.B" as instrument 1 (QT_NEEDS_SECOND) */
   int allow_dirty;       /* 1: a series failing the load checks is used (with a warning) */
+  unsigned series;       /* QT_SERIES_* of a catalog loaded beside the bars (always
+                          * loaded); default QT_SERIES_ALL, qt_market_series_for
+                          * gives what a run needs */
 } qt_market_opts;
 
-/* Nothing set: no source, no symbols, the fee/lot/tick overrides NaN. */
+/* The series of a catalog symbol besides its bars, as a mask. */
+#define QT_SERIES_FUNDING 1u
+#define QT_SERIES_QUOTES 2u
+#define QT_SERIES_TRADES 4u
+#define QT_SERIES_ALL (QT_SERIES_FUNDING | QT_SERIES_QUOTES | QT_SERIES_TRADES)
+
+/* Nothing set: no source, no symbols, the fee/lot/tick overrides NaN, every
+ * series (QT_SERIES_ALL). */
 QT_API qt_market_opts qt_market_opts_default(void);
+/* The series a run of strategy s with engine options eo reads, for
+ * qt_market_opts.series: funding always (small, and a cost of every perp
+ * whatever the strategy), quotes when s has QT_NEEDS_QUOTES or
+ * QT_WANTS_QUOTES, trades when eo->fill_on_trades.  A series left out is
+ * neither mapped nor checksummed, and the run sees none (a bars-only run's
+ * results are the same either way).  s NULL: QT_SERIES_ALL; eo NULL: no
+ * fills on trades. */
+QT_API unsigned qt_market_series_for(const qt_strategy_vtbl *s, const qt_engine_opts *eo);
 /* Sets the symbols from a list "A" or "A,B" (spaces trimmed).  Refuses a
  * second call (the symbols are given once), an empty name, a duplicate, a
  * name longer than QT_MARKET_SYMBOL_MAX and more than QT_MARKET_MAX_SYMBOLS. */

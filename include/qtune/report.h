@@ -10,6 +10,7 @@
 #include "qtune/engine.h"
 #include "qtune/metrics.h"
 #include "qtune/optimize.h"
+#include "qtune/storage.h"
 
 #include <stdio.h>
 
@@ -198,5 +199,25 @@ QT_API unsigned qt_dash_port(const qt_dash *d);
 QT_API int qt_dash_url(const qt_dash *d, char *buf, size_t cap, qt_err *err);
 /* Stops serving (waits for requests in flight) and frees d; NULL is a no-op. */
 QT_API void qt_dash_stop(qt_dash *d);
+
+/* ---- a paper campaign's report (src/report/campaign_md.c) ----
+ * The parameter-tuning report's shape: the configuration, the top-N table
+ * (rank, PnL, win rate, trades, parameters), the per-parameter analysis
+ * (mean PnL, win rate and trades per value of each grid parameter) and the
+ * limitations of the run (short duration; under 30 trades per campaign;
+ * failed campaigns).  rows[order[0..n_order)] is the ranking. */
+typedef struct qt_campaign_report {
+  const char *strategy, *session_id, *feed, *symbols, *mode, *rank_by, *storage;
+  double duration_s;         /* per campaign (0: the whole feed) */
+  size_t top_n;
+  const char *const *axis_names;
+  size_t n_axes;
+  const qt_tuning_result_rec *rows;
+  const int *ok;
+  size_t n;
+  const size_t *order;
+  size_t n_order;
+} qt_campaign_report;
+QT_API int qt_report_campaign_md(FILE *f, const qt_campaign_report *r, qt_err *err);
 
 #endif

@@ -381,4 +381,155 @@ QT_API int qt_gate_list(qt_storage *s, int64_t study_id, qt_gate_rec **out, size
 QT_API void qt_gate_recs_free(qt_gate_rec *v, size_t n);
 /* ==== end of promotion gate verdicts ==== */
 
+/* ==== paper runner state (src/storage/paper.c) ====
+ * What `qtune paper` keeps so a run killed at any point resumes with nothing
+ * lost or doubled: the run (paper_runs), and per symbol the order actions
+ * and closed trades so far (paper_orders, paper_trades: numbered from 0 per
+ * symbol, unique, append-only), the positions and cash (paper_positions) and
+ * open orders (paper_open_orders) as of the last committed bar, the bars of
+ * a stream feed (paper_bars), the risk-limit breaches (paper_risk) and the
+ * signal outcomes (signal_outcomes).  One commit is one transaction. */
+typedef struct qt_paper_run_rec {
+  int64_t id;
+  char name[128], strategy[64], feed[256], symbols[512];
+  char params_json[4096];
+  char status[16];        /* "running", "stopped", "done" */
+  int64_t created_ms, updated_ms;
+  int64_t last_bar_ms;    /* the last committed bar's open time (0: none yet) */
+  int64_t n_bars;         /* bars committed (all symbols) */
+  double cash, equity;    /* portfolio, as of the last commit */
+} qt_paper_run_rec;
+
+typedef struct qt_paper_order_rec {
+  char symbol[32];
+  int64_t seq, ts_ms, order_id;
+  int action, side, type, leg; /* qt_order_action, qt_side, qt_order_type, qt_leg */
+  unsigned flags;
+  double qty, price;
+  int64_t expire_ms;
+} qt_paper_order_rec;
+
+typedef struct qt_paper_trade_rec {
+  char symbol[32];
+  int64_t seq;
+  int side, leg, exit_reason;
+  int64_t entry_ms, exit_ms, bars_held;
+  double qty, entry_price, exit_price, pnl, fees, funding;
+} qt_paper_trade_rec;
+
+typedef struct qt_paper_pos_rec {
+  char symbol[32];
+  double qty, avg_price;  /* net leg */
+  double cash, equity;
+  int64_t last_bar_ms, n_bars, n_orders, n_trades;
+} qt_paper_pos_rec;
+
+typedef struct qt_paper_open_rec {
+  char symbol[32];
+  int64_t order_id;
+  int side, type;
+  double qty, price;
+} qt_paper_open_rec;
+
+typedef struct qt_paper_bar_rec {
+  char symbol[32];
+  int64_t ts_ms;
+  double open, high, low, close, volume;
+} qt_paper_bar_rec;
+
+typedef struct qt_paper_risk_rec {
+  char symbol[32];
+  int64_t ts_ms, nth;     /* the bar, and which gate call at that bar (from 0) */
+  char kind[24];          /* "risk_per_trade", "max_positions", "max_daily_loss" */
+  char detail[200];
+} qt_paper_risk_rec;
+
+typedef struct qt_paper_outcome_rec {
+  char symbol[32];
+  int side;               /* 1 long, -1 short */
+  int64_t signal_ms, entry_ms, exit_ms;
+  double entry_price, exit_price, pnl, pnl_pct;
+} qt_paper_outcome_rec;
+
+/* One step's writes.  The arrays are appended (orders, trades, bars, risk,
+ * outcomes) or replace the symbol's rows (pos, open); run fields update the
+ * run.  Arrays may be NULL with a count of 0. */
+typedef struct qt_paper_commit {
+  int64_t run_id;
+  int64_t last_bar_ms, n_bars;
+  double cash, equity;
+  const qt_paper_order_rec *orders; size_t n_orders;
+  const qt_paper_trade_rec *trades; size_t n_trades;
+  const qt_paper_pos_rec *pos; size_t n_pos;
+  const qt_paper_open_rec *open; size_t n_open;
+  const qt_paper_bar_rec *bars; size_t n_bars_new;
+  const qt_paper_risk_rec *risk; size_t n_risk;
+  const qt_paper_outcome_rec *outcomes; size_t n_outcomes;
+  const char *strategy, *params_version; /* for the outcomes */
+} qt_paper_commit;
+
+/* Creates the run named want->name (status "running") or, when it exists,
+ * loads it into *out: QT_ESTATE when its strategy, params, feed or symbols
+ * differ from want's (the message names the field and both values) or it is
+ * "done"; a "stopped" run goes back to "running".  *out_created is 1 for a
+ * new run. */
+QT_API int qt_paper_run_open(qt_storage *s, const qt_paper_run_rec *want, qt_paper_run_rec *out,
+                             int *out_created, qt_err *err);
+/* Looks a run up by name; QT_ENOTFOUND when there is none. */
+QT_API int qt_paper_run_get(qt_storage *s, const char *name, qt_paper_run_rec *out, qt_err *err);
+/* Writes one step in one transaction, only while the run is "running"
+ * (QT_ESTATE otherwise).  A seq already stored fails the whole commit
+ * (nothing is doubled). */
+QT_API int qt_paper_commit_step(qt_storage *s, const qt_paper_commit *c, qt_err *err);
+/* Moves the run from status `from` to `to` (one conditional UPDATE);
+ * QT_ESTATE when it is not in `from`. */
+QT_API int qt_paper_run_set_status(qt_storage *s, int64_t run_id, const char *from, const char *to,
+                                   qt_err *err);
+/* Rows of a run (symbol NULL: every symbol), in (symbol, seq) or (symbol,
+ * ts) order; *out is the caller's to qt_free. */
+QT_API int qt_paper_orders_list(qt_storage *s, int64_t run_id, const char *symbol,
+                                qt_paper_order_rec **out, size_t *out_n, qt_err *err);
+QT_API int qt_paper_trades_list(qt_storage *s, int64_t run_id, const char *symbol,
+                                qt_paper_trade_rec **out, size_t *out_n, qt_err *err);
+QT_API int qt_paper_pos_list(qt_storage *s, int64_t run_id, qt_paper_pos_rec **out, size_t *out_n,
+                             qt_err *err);
+QT_API int qt_paper_open_list(qt_storage *s, int64_t run_id, qt_paper_open_rec **out,
+                              size_t *out_n, qt_err *err);
+QT_API int qt_paper_bars_list(qt_storage *s, int64_t run_id, const char *symbol,
+                              qt_paper_bar_rec **out, size_t *out_n, qt_err *err);
+QT_API int qt_paper_risk_list(qt_storage *s, int64_t run_id, qt_paper_risk_rec **out,
+                              size_t *out_n, qt_err *err);
+/* ==== end paper runner state ==== */
+
+/* ==== tuning_results (src/storage/campaign.c) ====
+ * One row per paper campaign (one parameter combination of `qtune
+ * campaign`), with the parameter-tuning report's columns; a session id
+ * groups the campaigns of one tuning run.  param_set is JSON text on
+ * SQLite, JSONB on PostgreSQL. */
+typedef struct qt_tuning_result_rec {
+  int64_t id;
+  char run_id[64];          /* unique: "<session>-<campaign>" */
+  char session_id[64];
+  int64_t created_ms;
+  char param_set[2048];     /* {"name": value, ...} */
+  double total_pnl;
+  int64_t total_trades, total_entries, total_exits, winning_trades, losing_trades;
+  double winrate;           /* 0..1 */
+  double avg_pnl_per_trade;
+  int64_t campaign_id;      /* the combination's number in the session, from 1 */
+  double duration_seconds;
+  int test_mode;            /* 1: a replay (not a live feed) */
+  char symbols[256];        /* "BTCUSDT,ETHUSDT" */
+} qt_tuning_result_rec;
+
+/* Inserts n rows in one transaction; a run_id already stored is QT_ESTATE
+ * (nothing of the batch is kept).  created_ms 0: now. */
+QT_API int qt_tuning_results_insert(qt_storage *s, const qt_tuning_result_rec *v, size_t n,
+                                    qt_err *err);
+/* The rows of a session ("" or NULL: all), by campaign_id; *out is the
+ * caller's to qt_free. */
+QT_API int qt_tuning_results_list(qt_storage *s, const char *session_id,
+                                  qt_tuning_result_rec **out, size_t *out_n, qt_err *err);
+/* ==== end tuning_results ==== */
+
 #endif

@@ -209,6 +209,11 @@ typedef struct qt_strategy_vtbl {
 #define QT_NEEDS_HEDGE 8u  /* hedge mode: long and short legs at once; callers turn it on */
 #define QT_NEEDS_LOTS 16u  /* a grid: its trades read as lots (each entry matched FIFO to the
                             * exit that closes it); the engine's default accounting for it */
+/* Not a requirement: the strategy reads quotes (qt_ctx_quotes) when the data
+ * has them and runs without.  A run loads the quotes of a catalog only for a
+ * strategy with QT_NEEDS_QUOTES or QT_WANTS_QUOTES (qt_market_series_for), so
+ * a strategy that calls qt_ctx_quotes sets one of the two. */
+#define QT_WANTS_QUOTES 32u
 
 /* The default value of every parameter, in spec order, into p[n_params]. */
 QT_API void qt_strategy_defaults(const qt_strategy_vtbl *s, double *p);

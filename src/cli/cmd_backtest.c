@@ -368,6 +368,7 @@ static int run_backtest(int argc, char **argv) {
     goto done;
   }
   mo.want_second = (s->needs & QT_NEEDS_SECOND) != 0 || s->n_instruments > 1;
+  mo.series = qt_market_series_for(s, &eo); /* only the series the run reads */
   if (qt_market_load(&mo, &m, &err)) {
     cli_fail(&err);
     goto done;

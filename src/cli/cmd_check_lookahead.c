@@ -105,6 +105,7 @@ int cmd_check_lookahead(int argc, char **argv) {
     goto done;
   }
   mo.want_second = (s->needs & QT_NEEDS_SECOND) || s->n_instruments > 1;
+  mo.series = qt_market_series_for(s, &lo.engine); /* only the series the run reads */
   if (qt_market_load(&mo, &mk, &e)) {
     rc = cli_fail(&e);
     goto done;

@@ -57,10 +57,7 @@ static int data_import(int argc, char **argv) {
   const char **files = calloc((size_t)argc, sizeof *files);
   size_t n_files = 0;
   int rc = CLI_ERROR;
-  qt_catalog *cat = NULL;
-  qt_import im;
   qt_err e = {0};
-  memset(&im, 0, sizeof im);
   if (!files) return cli_failf("out of memory");
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v;
@@ -110,28 +107,23 @@ static int data_import(int argc, char **argv) {
     goto done;
   }
   if ((o.columns || o.date_format) && o.format == QT_FMT_AUTO) o.format = QT_FMT_CSV;
-  /* Import first: a bad file must leave no trace, not even a new catalog. */
-  if (qt_import_files(files, n_files, &o, &im, &e) || qt_catalog_open(catalog, 1, &cat, &e)) {
-    cli_fail(&e);
-    goto done;
-  }
-  size_t imported = im.stats.rows_kept;
-  int mr = qt_catalog_merge(cat, symbol, &im, &e);
+  /* Streamed; the files are parsed before the catalog is opened, so a bad
+   * file leaves no trace, not even a new catalog. */
+  qt_import_summary sum;
+  int mr = qt_import_into_catalog(catalog, symbol, files, n_files, &o, &sum, &e);
   if (mr < 0) {
     cli_fail(&e);
     goto done;
   }
-  const qt_import_stats *st = &im.stats;
+  const qt_import_stats *st = &sum.stats;
   printf("%s %s: files %zu, read %zu, kept %zu, duplicates %zu, replaced %zu, skipped %zu\n",
-         symbol, qt_kind_name(im.kind), st->files, st->rows_read, imported, st->duplicates,
+         symbol, qt_kind_name(sum.kind), st->files, st->rows_read, sum.imported, st->duplicates,
          st->replaced, st->skipped);
   if (st->skipped) printf("first skipped row: %s\n", st->first_bad);
-  printf("catalog %s: %s %s now %zu rows (was %zu): %s\n", catalog, symbol, qt_kind_name(im.kind),
+  printf("catalog %s: %s %s now %zu rows (was %zu): %s\n", catalog, symbol, qt_kind_name(sum.kind),
          st->rows_kept, st->stored_before, mr == QT_DONE ? "unchanged" : "written");
   rc = CLI_OK;
 done:
-  qt_import_fini(&im);
-  qt_catalog_close(cat);
   free(files);
   return rc;
 }

@@ -773,12 +773,24 @@ int cmd_optimize(int argc, char **argv) {
     strat = a.strat;
     if (qt_space_from_spec(strat->params, strat->n_params, &sp, &e)) goto fail_e;
   } else {
-    if (!a.space) {
+    /* an existing study has its space stored: a resume (a worker) needs no file */
+    qt_study *known = NULL;
+    qt_err ke;
+    if (!a.space && !cli_study_open_ro(a.study ? a.study : "study", a.storage, &known, &ke)) {
+      /* the stored space, copied: the study checks it against itself on open */
+      size_t cap = (size_t)4 << 20;
+      char *js = malloc(cap);
+      int sr = js ? qt_space_to_json(qt_study_space(known), js, cap, &e) : QT_ENOMEM;
+      if (!sr) sr = qt_space_from_json(js, &sp, &e);
+      free(js);
+      qt_study_free(known);
+      if (sr) goto fail_e;
+    } else if (!a.space) {
       rc = cli_failf("optimize: --%s needs --space FILE (the parameters to search)",
                      a.cmd ? "objective-cmd" : "function");
       goto done;
     }
-    if (qt_space_new(&sp, &e)) goto fail_e;
+    if (a.space && qt_space_new(&sp, &e)) goto fail_e;
   }
   if (a.space) {
     size_t len;
@@ -833,6 +845,7 @@ int cmd_optimize(int argc, char **argv) {
    * the study exists, so a failed set-up leaves no empty study behind */
   if (strat) {
     a.mo.want_second = (strat->needs & QT_NEEDS_SECOND) != 0 || strat->n_instruments > 1;
+    a.mo.series = qt_market_series_for(strat, &a.eo); /* only the series the run reads */
     if (holdout) {
       /* the whole market first, for the split; the study then loads (and pins)
        * only the bars before it, so nothing held out reaches a trial */

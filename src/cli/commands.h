@@ -27,6 +27,8 @@
   X("hjb", cmd_hjb, "HJB-optimal market making vs the market_maker's params (gap, suggestion)") \
   X("outcomes", cmd_outcomes, "import or list signal outcomes (what the auto-tuner reads)") \
   X("tune", cmd_tune, "the auto-tuner: run, review, approve, revert, apply, effective, daemon") \
+  X("campaign", cmd_campaign, "paper campaigns over a parameter grid, ranked, with a report") \
+  X("paper", cmd_paper, "paper-trade a strategy on a replay or a live feed (resumable)") \
   X("version", cmd_version, "print the version")
 
 #define QT__CLI_DECL(name, fn, summary) int fn(int argc, char **argv);

@@ -170,7 +170,10 @@ static uint64_t cols_hash(const cols *c) {
   return lh_final(&h);
 }
 
-static void header_build(qtc_header *hd, qt_kind kind, const cols *c, uint64_t sum) {
+/* The header of kind with c's shape (n, rows, interval, elem) and the
+ * given first and last times. */
+static void header_fill(qtc_header *hd, qt_kind kind, const cols *c, int64_t first_ms,
+                        int64_t last_ms, uint64_t sum) {
   memset(hd, 0, sizeof *hd);
   memcpy(hd->magic, QTC_MAGIC, 8);
   hd->version = QTC_VERSION;
@@ -179,9 +182,8 @@ static void header_build(qtc_header *hd, qt_kind kind, const cols *c, uint64_t s
   hd->endian = QTC_ENDIAN;
   hd->n_rows = c->rows;
   hd->interval_ms = c->interval_ms;
-  const int64_t *ts = c->p[0];
-  hd->first_ms = c->rows ? ts[0] : 0;
-  hd->last_ms = c->rows ? ts[c->rows - 1] : 0;
+  hd->first_ms = first_ms;
+  hd->last_ms = last_ms;
   hd->payload_off = QTC_HEADER;
   uint64_t off = QTC_HEADER;
   for (int i = 0; i < c->n; i++) {
@@ -191,6 +193,11 @@ static void header_build(qtc_header *hd, qt_kind kind, const cols *c, uint64_t s
   hd->payload_len = off - QTC_HEADER;
   hd->checksum = sum;
   hd->header_sum = fnv1a(hd, offsetof(qtc_header, header_sum));
+}
+
+static void header_build(qtc_header *hd, qt_kind kind, const cols *c, uint64_t sum) {
+  const int64_t *ts = c->p[0];
+  header_fill(hd, kind, c, c->rows ? ts[0] : 0, c->rows ? ts[c->rows - 1] : 0, sum);
 }
 
 /* ---------------------------------------------------------------- paths */
@@ -328,7 +335,7 @@ static int map_file(const char *path, qt_kind kind, int verify, void **out_base,
     goto fail;
   }
   len = (size_t)st.st_size;
-  base = mmap(NULL, len, PROT_READ, MAP_PRIVATE | (verify ? MAP_POPULATE : 0), fd, 0);
+  base = mmap(NULL, len, PROT_READ, MAP_PRIVATE | (verify == 1 ? MAP_POPULATE : 0), fd, 0);
   if (base == MAP_FAILED) {
     rc = qt_err_set(err, QT_EIO, "%s: cannot map: %s", path, strerror(errno));
     goto fail;
@@ -362,7 +369,22 @@ static int map_file(const char *path, qt_kind kind, int verify, void **out_base,
   if (verify) {
     lane_hash h;
     lh_init(&h);
-    lh_update(&h, (const char *)base + QTC_HEADER, hd->payload_len);
+    if (verify == 1) {
+      lh_update(&h, (const char *)base + QTC_HEADER, hd->payload_len);
+    } else {
+      /* verify == 2 (a streaming merge): hashed window by window, each
+       * window's pages dropped after it (clean file pages: they refault
+       * from the page cache), so the check does not hold the file in RSS */
+      const size_t win = (size_t)8 << 20;
+      const char *p = (const char *)base + QTC_HEADER;
+      for (size_t off = 0; off < hd->payload_len; off += win) {
+        size_t n = hd->payload_len - off < win ? hd->payload_len - off : win;
+        lh_update(&h, p + off, n);
+        uintptr_t a = ((uintptr_t)(p + off) + 4095) & ~(uintptr_t)4095;
+        uintptr_t e = (uintptr_t)(p + off + n) & ~(uintptr_t)4095;
+        if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+      }
+    }
     if (hd->payload_len % 32 || lh_final(&h) != hd->checksum) {
       rc = qt_err_set(err, QT_EPARSE, "%s: corrupt data (checksum mismatch)", path);
       goto fail;
@@ -378,7 +400,15 @@ fail:
   return rc;
 }
 
+static int get_any_v(qt_catalog *c, const char *symbol, qt_kind kind, int verify, qt_import *out,
+                     qt_err *err);
+
 static int get_any(qt_catalog *c, const char *symbol, qt_kind kind, qt_import *out, qt_err *err) {
+  return get_any_v(c, symbol, kind, c->verify, out, err);
+}
+
+static int get_any_v(qt_catalog *c, const char *symbol, qt_kind kind, int verify, qt_import *out,
+                     qt_err *err) {
   char path[4096];
   memset(out, 0, sizeof *out);
   out->kind = kind;
@@ -387,7 +417,7 @@ static int get_any(qt_catalog *c, const char *symbol, qt_kind kind, qt_import *o
   void *base;
   size_t len;
   const qtc_header *hd;
-  rc = map_file(path, kind, c->verify, &base, &len, &hd, err);
+  rc = map_file(path, kind, verify, &base, &len, &hd, err);
   if (rc) return rc;
   char *b = base;
   size_t n = (size_t)hd->n_rows;
@@ -740,5 +770,126 @@ int qt_catalog_list(qt_catalog *c, qt_catalog_entry *out, size_t cap, size_t *ou
 fail:
   closedir(d);
   qt_free(all);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- streaming writes */
+
+int qt__catalog_lock(qt_catalog *c, const char *symbol, qt_kind kind, int *out_fd, qt_err *err) {
+  return lock_series(c, symbol, kind, out_fd, err);
+}
+
+void qt__catalog_unlock(int fd) { unlock_series(fd); }
+
+int qt__catalog_get(qt_catalog *c, const char *symbol, qt_kind kind, qt_import *out, qt_err *err) {
+  return get_any_v(c, symbol, kind, c->verify ? 2 : 0, out, err);
+}
+
+/* Whether the payloads of two open catalog files of len bytes are equal. */
+static int same_bytes(int a, int b, size_t len, char *buf, size_t half) {
+  for (size_t off = 0; off < len;) {
+    size_t n = len - off < half ? len - off : half;
+    if (pread(a, buf, n, (off_t)off) != (ssize_t)n || pread(b, buf + half, n, (off_t)off) != (ssize_t)n ||
+        memcmp(buf, buf + half, n) != 0)
+      return 0;
+    off += n;
+  }
+  return 1;
+}
+
+int qt__catalog_write_cols(qt_catalog *c, const char *symbol, qt_kind kind, size_t n_rows,
+                           int64_t interval_ms, int64_t first_ms, int64_t last_ms,
+                           const int *col_fd, qt_err *err) {
+  enum { BLK = 1 << 20 };
+  int rc = QT_OK, fd = -1, old = -1;
+  char path[4096], tmp[4200], dir[4096];
+  char *buf = NULL;
+  tmp[0] = '\0';
+  rc = series_path(c, symbol, kind, path, sizeof path, err);
+  if (rc) return rc;
+  if (n_rows == 0) return qt_err_set(err, QT_EINVAL, "%s: no rows to store", path);
+  cols cs;
+  memset(&cs, 0, sizeof cs);
+  cs.n = qt__kind_ncols(kind);
+  for (int i = 0; i < cs.n; i++) cs.elem[i] = elem_of(kind, i);
+  cs.rows = n_rows;
+  cs.interval_ms = interval_ms;
+  snprintf(dir, sizeof dir, "%s/%s/%s", c->dir, symbol, qt_kind_name(kind));
+  if (mkdirs(dir) != 0) return qt_err_set(err, QT_EIO, "%s: cannot create: %s", dir, strerror(errno));
+  buf = qt_malloc(2 * (size_t)BLK);
+  if (!buf) return qt_err_set(err, QT_ENOMEM, "%s: out of memory", path);
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    rc = qt_err_set(err, QT_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    tmp[0] = '\0';
+    goto fail;
+  }
+  /* the columns after a placeholder header, hashed as they are copied:
+   * blocks are multiples of 64 bytes and each column's tail is padded to 64,
+   * so the hash is the one cols_hash gives over the same columns */
+  qtc_header hd;
+  memset(&hd, 0, sizeof hd);
+  int bad = write_all(fd, &hd, sizeof hd) != 0;
+  lane_hash h;
+  lh_init(&h);
+  for (int i = 0; i < cs.n && !bad; i++) {
+    size_t bytes = n_rows * cs.elem[i];
+    for (size_t off = 0; off < bytes && !bad;) {
+      size_t n = bytes - off < (size_t)BLK ? bytes - off : (size_t)BLK;
+      if (pread(col_fd[i], buf, n, (off_t)off) != (ssize_t)n) {
+        rc = qt_err_set(err, QT_EIO, "%s: reading a temp column failed: %s", path, strerror(errno));
+        goto fail;
+      }
+      off += n;
+      size_t out = n;
+      if (off == bytes) { /* the tail: zero padding to 64 */
+        out = pad64(bytes) - (off - n);
+        memset(buf + n, 0, out - n);
+      }
+      lh_update(&h, buf, out);
+      bad = write_all(fd, buf, out) != 0;
+    }
+  }
+  uint64_t sum = lh_final(&h);
+  header_fill(&hd, kind, &cs, first_ms, last_ms, sum);
+  if (bad || pwrite(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd || fsync(fd) != 0) {
+    rc = qt_err_set(err, QT_EIO, "%s: write failed: %s", tmp, strerror(errno));
+    goto fail;
+  }
+  /* exactly what is stored already: nothing to write */
+  old = open(path, O_RDONLY | O_CLOEXEC);
+  if (old >= 0) {
+    qtc_header oh;
+    struct stat st;
+    if (pread(old, &oh, sizeof oh, 0) == (ssize_t)sizeof oh && fstat(old, &st) == 0 &&
+        oh.n_rows == hd.n_rows && oh.interval_ms == hd.interval_ms && oh.checksum == hd.checksum &&
+        (uint64_t)st.st_size == QTC_HEADER + hd.payload_len &&
+        same_bytes(old, fd, (size_t)st.st_size, buf, BLK)) {
+      rc = QT_DONE;
+      goto fail;
+    }
+  }
+  if (close(fd) != 0) {
+    fd = -1;
+    rc = qt_err_set(err, QT_EIO, "%s: write failed: %s", tmp, strerror(errno));
+    goto fail;
+  }
+  fd = -1;
+  if (rename(tmp, path) != 0) {
+    rc = qt_err_set(err, QT_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+    goto fail;
+  }
+  tmp[0] = '\0';
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+fail:
+  if (fd >= 0) close(fd);
+  if (old >= 0) close(old);
+  if (tmp[0]) unlink(tmp);
+  qt_free(buf);
   return rc;
 }

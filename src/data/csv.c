@@ -1,4 +1,4 @@
-/* Reading importer inputs into memory: plain files, gzip (zlib) and zip
+/* Reading importer inputs in blocks: plain files, gzip (zlib) and zip
  * archives (libzip) as the exchanges publish them, plus the slow number
  * parser.  Every failure names the file and says what was wrong. */
 #include "data/csv.h"
@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
@@ -36,54 +35,6 @@ int qt__parse_f64_slow(const char *s, size_t len, double *out) {
   if (end != tmp + len || !isfinite(v)) return QT_EPARSE;
   *out = v;
   return QT_OK;
-}
-
-/* Grows *buf to hold at least need+1 bytes. */
-static int grow(char **buf, size_t *cap, size_t need) {
-  if (need + 1 <= *cap) return QT_OK;
-  size_t nc = *cap ? *cap : 1 << 16;
-  while (nc < need + 1) nc *= 2;
-  char *nb = qt_realloc(*buf, nc);
-  if (!nb) return QT_ENOMEM;
-  *buf = nb;
-  *cap = nc;
-  return QT_OK;
-}
-
-static int read_plain(const char *path, int fd, size_t size, qt__input *in, qt_err *err) {
-  int rc = QT_OK;
-  /* A map of the page cache avoids copying (and faulting in) a second
-   * buffer as large as the file; read() is the fallback. */
-  void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  if (m != MAP_FAILED) {
-    in->buf = m;
-    in->len = size;
-    in->mapped = 1;
-    return QT_OK;
-  }
-  char *buf = qt_malloc(size + 1);
-  if (!buf) {
-    rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory reading %zu bytes", path, size);
-    goto fail;
-  }
-  size_t got = 0;
-  while (got < size) {
-    ssize_t r = read(fd, buf + got, size - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      rc = qt_err_set(err, QT_EIO, "%s: read failed: %s", path, strerror(errno));
-      goto fail;
-    }
-    if (r == 0) break;
-    got += (size_t)r;
-  }
-  buf[got] = '\0';
-  in->buf = buf;
-  in->len = got;
-  return QT_OK;
-fail:
-  qt_free(buf);
-  return rc;
 }
 
 size_t qt_import_max_decompressed(size_t compressed) {
@@ -113,61 +64,69 @@ static int too_big(const char *name, size_t limit, qt_err *err) {
                     name, limit, QT_IMPORT_MAX_RATIO, (int)(QT_IMPORT_MAX_INFLATED >> 20));
 }
 
-static int read_gzip(const char *path, size_t compressed, qt__input *in, qt_err *err) {
-  int rc = QT_OK;
-  size_t limit = qt_import_max_decompressed(compressed);
-  char *buf = NULL;
-  size_t cap = 0, n = 0;
-  gzFile g = gzopen(path, "rb");
-  if (!g) {
-    rc = qt_err_set(err, QT_EIO, "%s: cannot open gzip: %s", path, strerror(errno));
-    goto fail;
-  }
-  gzbuffer(g, 1 << 17);
-  for (;;) {
-    if (grow(&buf, &cap, n + (1 << 20))) {
-      rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory decompressing", path);
-      goto fail;
-    }
-    size_t room = cap - n - 1;
-    int r = gzread(g, buf + n, (unsigned)(room > (1u << 30) ? (1u << 30) : room));
-    if (r < 0) break;
-    if (r == 0) break;
-    n += (size_t)r;
-    if (n > limit) {
-      rc = too_big(path, limit, err);
-      goto fail;
-    }
-  }
-  int zerr = Z_OK;
-  const char *zmsg = gzerror(g, &zerr);
-  if (zerr != Z_OK && zerr != Z_STREAM_END) {
-    rc = qt_err_set(err, QT_EPARSE, "%s: corrupt or truncated gzip data (%s)", path,
-                    zerr == Z_BUF_ERROR ? "unexpected end of file" : zmsg);
-    goto fail;
-  }
-  buf[n] = '\0';
-  in->buf = buf;
-  in->len = n;
-  buf = NULL;
-fail:
-  if (g) gzclose(g);
-  qt_free(buf);
-  return rc;
-}
-
 static int ends_with_ci(const char *s, const char *suf) {
   size_t a = strlen(s), b = strlen(suf);
   return a >= b && strcasecmp(s + a - b, suf) == 0;
 }
 
-static int read_zip(const char *path, size_t compressed, qt__input_fn fn, void *ud, qt_err *err) {
+/* ---------------------------------------------------------------- streams */
+
+int qt__stream_read(qt__stream *st, char *buf, size_t cap, size_t *got, qt_err *err) {
+  *got = 0;
+  if (cap > (1u << 30)) cap = 1u << 30;
+  if (st->gz) {
+    int r = gzread((gzFile)st->gz, buf, (unsigned)cap);
+    if (r <= 0) {
+      int zerr = Z_OK;
+      const char *zmsg = gzerror((gzFile)st->gz, &zerr);
+      if (zerr != Z_OK && zerr != Z_STREAM_END)
+        return qt_err_set(err, QT_EPARSE, "%s: corrupt or truncated gzip data (%s)", st->path,
+                          zerr == Z_BUF_ERROR ? "unexpected end of file" : zmsg);
+      return QT_OK;
+    }
+    st->total += (size_t)r;
+    if (st->total > st->limit) return too_big(st->path, st->limit, err);
+    *got = (size_t)r;
+    return QT_OK;
+  }
+  if (st->zf) {
+    /* at most the declared size (checked against the limit before the
+     * first read), as the whole-entry reader did */
+    size_t left = st->declared - st->total;
+    if (left == 0) return QT_OK;
+    if (cap > left) cap = left;
+    zip_int64_t r = zip_fread((zip_file_t *)st->zf, buf, cap);
+    if (r < 0)
+      return qt_err_set(err, QT_EPARSE, "%s: corrupt zip entry (%s)", st->name,
+                        zip_file_strerror((zip_file_t *)st->zf));
+    if (r == 0) {
+      if (st->total != st->declared)
+        return qt_err_set(err, QT_EPARSE, "%s: truncated zip entry (%zu of %llu bytes)", st->name,
+                          st->total, (unsigned long long)st->declared);
+      return QT_OK;
+    }
+    st->total += (size_t)r;
+    *got = (size_t)r;
+    return QT_OK;
+  }
+  for (;;) {
+    ssize_t r = read(st->fd, buf, cap);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return qt_err_set(err, QT_EIO, "%s: read failed: %s", st->path, strerror(errno));
+    st->total += (size_t)r;
+    *got = (size_t)r;
+    return QT_OK;
+  }
+}
+
+static int stream_zip(const char *path, size_t compressed, qt__stream_fn fn, void *ud, qt_err *err) {
   int rc = QT_OK, zerr = 0, docs = 0;
   size_t limit = qt_import_max_decompressed(compressed);
   zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
-  zip_file_t *zf = NULL;
-  qt__input in;
-  memset(&in, 0, sizeof in);
+  qt__stream st;
+  memset(&st, 0, sizeof st);
+  st.fd = -1;
+  st.path = path;
   if (!z) {
     zip_error_t ze;
     zip_error_init_with_code(&ze, zerr);
@@ -177,118 +136,91 @@ static int read_zip(const char *path, size_t compressed, qt__input_fn fn, void *
     goto fail;
   }
   zip_int64_t ne = zip_get_num_entries(z, 0);
-  /* The exchange zips hold one CSV; take every .csv entry (or the only
-   * entry) so a hand-made archive of several days works too. */
   for (zip_int64_t i = 0; i < ne; i++) {
-    zip_stat_t st;
-    if (zip_stat_index(z, (zip_uint64_t)i, 0, &st) != 0 || !(st.valid & ZIP_STAT_NAME)) continue;
-    size_t nl = strlen(st.name);
-    if (nl && st.name[nl - 1] == '/') continue;
-    if (ne > 1 && !ends_with_ci(st.name, ".csv") && !ends_with_ci(st.name, ".json")) continue;
-    if (!(st.valid & ZIP_STAT_SIZE) || st.size > (zip_uint64_t)SIZE_MAX / 2) {
-      rc = qt_err_set(err, QT_EPARSE, "%s:%s: entry size unknown", path, st.name);
+    zip_stat_t zs;
+    if (zip_stat_index(z, (zip_uint64_t)i, 0, &zs) != 0 || !(zs.valid & ZIP_STAT_NAME)) continue;
+    size_t nl = strlen(zs.name);
+    if (nl && zs.name[nl - 1] == '/') continue;
+    if (ne > 1 && !ends_with_ci(zs.name, ".csv") && !ends_with_ci(zs.name, ".json")) continue;
+    if (!(zs.valid & ZIP_STAT_SIZE) || zs.size > (zip_uint64_t)SIZE_MAX / 2) {
+      rc = qt_err_set(err, QT_EPARSE, "%s:%s: entry size unknown", path, zs.name);
       goto fail;
     }
-    snprintf(in.name, sizeof in.name, "%s:%s", path, st.name);
-    /* The declared size is checked before anything is allocated. */
-    if (st.size > limit) {
-      rc = too_big(in.name, limit, err);
+    snprintf(st.name, sizeof st.name, "%s:%s", path, zs.name);
+    if (zs.size > limit) { /* the declared size, before anything is read */
+      rc = too_big(st.name, limit, err);
       goto fail;
     }
-    in.buf = qt_malloc((size_t)st.size + 1);
-    if (!in.buf) {
-      rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory", in.name);
+    st.zf = zip_fopen_index(z, (zip_uint64_t)i, 0);
+    if (!st.zf) {
+      rc = qt_err_set(err, QT_EPARSE, "%s: cannot open entry (%s)", st.name, zip_strerror(z));
       goto fail;
     }
-    zf = zip_fopen_index(z, (zip_uint64_t)i, 0);
-    if (!zf) {
-      rc = qt_err_set(err, QT_EPARSE, "%s: cannot open entry (%s)", in.name, zip_strerror(z));
-      goto fail;
-    }
-    size_t got = 0;
-    while (got < st.size) {
-      zip_int64_t r = zip_fread(zf, in.buf + got, st.size - got);
-      if (r < 0) {
-        rc = qt_err_set(err, QT_EPARSE, "%s: corrupt zip entry (%s)", in.name,
-                        zip_file_strerror(zf));
-        goto fail;
-      }
-      if (r == 0) break;
-      got += (size_t)r;
-    }
-    if (got != st.size) {
-      rc = qt_err_set(err, QT_EPARSE, "%s: truncated zip entry (%zu of %llu bytes)", in.name, got,
-                      (unsigned long long)st.size);
-      goto fail;
-    }
-    zip_fclose(zf);
-    zf = NULL;
-    in.buf[got] = '\0';
-    in.len = got;
-    rc = fn(ud, &in, err);
-    qt_free(in.buf);
-    in.buf = NULL;
+    st.limit = limit;
+    st.declared = (size_t)zs.size;
+    st.total = 0;
+    rc = fn(ud, &st, err);
+    zip_fclose((zip_file_t *)st.zf);
+    st.zf = NULL;
     docs++;
     if (rc < 0) goto fail;
   }
   if (docs == 0) rc = qt_err_set(err, QT_EPARSE, "%s: zip archive holds no CSV file", path);
 fail:
-  if (zf) zip_fclose(zf);
-  qt_free(in.buf);
+  if (st.zf) zip_fclose((zip_file_t *)st.zf);
   if (z) zip_discard(z);
   return rc;
 }
 
-int qt__input_each(const char *path, qt__input_fn fn, void *ud, qt_err *err) {
+int qt__input_each_stream(const char *path, qt__stream_fn fn, void *ud, qt_err *err) {
   int rc = QT_OK;
-  qt__input in;
-  memset(&in, 0, sizeof in);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  qt__stream st;
+  memset(&st, 0, sizeof st);
+  st.path = path;
+  st.fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (st.fd < 0) {
     rc = qt_err_set(err, errno == ENOENT ? QT_ENOTFOUND : QT_EIO, "%s: cannot open: %s", path,
                     strerror(errno));
     goto fail;
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
+  struct stat sb;
+  if (fstat(st.fd, &sb) != 0) {
     rc = qt_err_set(err, QT_EIO, "%s: cannot stat: %s", path, strerror(errno));
     goto fail;
   }
-  if (S_ISDIR(st.st_mode)) {
+  if (S_ISDIR(sb.st_mode)) {
     rc = qt_err_set(err, QT_EINVAL, "%s: is a directory, not a data file", path);
     goto fail;
   }
-  if (st.st_size == 0) {
+  if (sb.st_size == 0) {
     rc = qt_err_set(err, QT_EPARSE, "%s: empty file", path);
     goto fail;
   }
   unsigned char magic[4] = {0, 0, 0, 0};
-  ssize_t mr = pread(fd, magic, sizeof magic, 0);
+  ssize_t mr = pread(st.fd, magic, sizeof magic, 0);
+  snprintf(st.name, sizeof st.name, "%s", path);
   if (mr >= 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-    close(fd);
-    fd = -1;
-    snprintf(in.name, sizeof in.name, "%s", path);
-    rc = read_gzip(path, (size_t)st.st_size, &in, err);
-    if (rc) goto fail;
+    close(st.fd);
+    st.fd = -1;
+    st.limit = qt_import_max_decompressed((size_t)sb.st_size);
+    st.gz = gzopen(path, "rb");
+    if (!st.gz) {
+      rc = qt_err_set(err, QT_EIO, "%s: cannot open gzip: %s", path, strerror(errno));
+      goto fail;
+    }
+    gzbuffer((gzFile)st.gz, 1 << 17);
+    rc = fn(ud, &st, err);
   } else if (mr >= 4 && magic[0] == 'P' && magic[1] == 'K' &&
              ((magic[2] == 3 && magic[3] == 4) || (magic[2] == 5 && magic[3] == 6))) {
-    close(fd);
-    fd = -1;
-    rc = read_zip(path, (size_t)st.st_size, fn, ud, err);
-    goto fail; /* done either way */
+    close(st.fd);
+    st.fd = -1;
+    rc = stream_zip(path, (size_t)sb.st_size, fn, ud, err);
   } else {
-    snprintf(in.name, sizeof in.name, "%s", path);
-    rc = read_plain(path, fd, (size_t)st.st_size, &in, err);
-    if (rc) goto fail;
+    st.limit = SIZE_MAX;
+    rc = fn(ud, &st, err);
   }
-  if (in.len == 0) {
-    rc = qt_err_set(err, QT_EPARSE, "%s: empty file", in.name);
-    goto fail;
-  }
-  rc = fn(ud, &in, err);
 fail:
-  if (fd >= 0) close(fd);
-  if (in.mapped) munmap(in.buf, in.len);
-  else qt_free(in.buf);
+  if (st.fd >= 0) close(st.fd);
+  if (st.gz) gzclose((gzFile)st.gz);
   return rc;
 }

@@ -1,5 +1,5 @@
 /* Private CSV helpers of the importers: reading an input (plain, gzip or
- * zip) into memory, a quote-aware field splitter and exact number parsing
+ * zip) in blocks, a quote-aware field splitter and exact number parsing
  * over a buffer.  The hot pieces are static inline so the row loop of each
  * importer compiles into one function. */
 #ifndef QTUNE_DATA_CSV_H
@@ -10,23 +10,43 @@
 #include <stdint.h>
 #include <string.h>
 
-/* One input as bytes in memory.  name is "FILE" or "FILE.zip:ENTRY.csv" and
- * is what error messages show. */
+/* One document as bytes in memory (a JSON document, a test's buffer).  name
+ * is "FILE" or "FILE.zip:ENTRY.csv" and is what error messages show. */
 typedef struct qt__input {
   char name[512];
   char *buf; /* len bytes, read-only for the parsers (no NUL after them) */
   size_t len;
-  int mapped; /* 1: buf is a file map (munmap), 0: qt_malloc'd */
 } qt__input;
 
-/* Called once per CSV/JSON document found in a file (a zip may hold
- * several); returns a status, non-zero stops. */
-typedef int (*qt__input_fn)(void *ud, qt__input *in, qt_err *err);
+/* One input document read in blocks (the streaming import): a plain file by
+ * read(), a gzip file by gzread, a zip entry by zip_fread, each with the
+ * decompressed-size limit of qt_import_max_decompressed.  name as in
+ * qt__input. */
+typedef struct qt__stream {
+  char name[512];
+  const char *path;
+  int fd;            /* plain: >= 0 */
+  void *gz;          /* gzip: gzFile */
+  void *zf;          /* zip entry: zip_file_t * */
+  size_t limit;      /* gzip and zip: at most this many bytes come out */
+  size_t total;      /* bytes read so far */
+  size_t declared;   /* zip: the entry's declared size */
+} qt__stream;
 
-/* Reads path (plain, .gz by magic 1f 8b, .zip by magic PK) and calls fn for
- * each document.  Truncated or corrupt containers, directories and empty
- * files are errors naming the file. */
-int qt__input_each(const char *path, qt__input_fn fn, void *ud, qt_err *err);
+/* Reads up to cap bytes into buf; *got = 0 at the end of the document.
+ * Fails naming the document: a read error, corrupt or truncated gzip or zip
+ * data, more than the limit. */
+int qt__stream_read(qt__stream *st, char *buf, size_t cap, size_t *got, qt_err *err);
+
+typedef int (*qt__stream_fn)(void *ud, qt__stream *st, qt_err *err);
+
+/* Reads path (plain, .gz by magic 1f 8b, .zip by magic PK: every .csv or
+ * .json entry, or the only entry) and calls fn for each document, as a
+ * stream to read in blocks, so memory is the reader's buffer whatever the
+ * file's size.  Directories, empty files, a zip without a CSV, a zip entry
+ * whose declared size is over the limit (checked before anything is read)
+ * and truncated or corrupt containers are errors naming the file. */
+int qt__input_each_stream(const char *path, qt__stream_fn fn, void *ud, qt_err *err);
 
 /* A field of a split line: bytes [s, s+len) with quotes already removed
  * (a quoted field with "" escapes keeps them doubled: rare, and only used

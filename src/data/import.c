@@ -828,41 +828,52 @@ static int row_error(qt__imp *s, qt_err *err, const char *name, size_t line, con
   return rc;
 }
 
-/* Parses the data lines from p on; line = the number of the line before p. */
-static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const char *p,
-                       size_t line, qt_err *err) {
-  const char *end = in->buf + in->len;
+/* Parses the data lines of [p, end); *line_io = the number of the line
+ * before p, updated.  Unless eof, a last line that may go on past end (no
+ * line break before end) is left: *stop is where parsing stopped, for the
+ * caller to carry into the next block.  With s->spill set, the table is
+ * spilled before a row would grow it past s->run_rows. */
+static int parse_lines(qt__imp *s, const char *name, const layout *L, const char *p,
+                       const char *end, int eof, size_t *line_io, const char **stop,
+                       qt_err *err) {
   qt__field f[QT__MAX_FIELDS];
-  /* Reserve from the first line's length so large files rarely regrow. */
-  const char *nl = memchr(p, '\n', (size_t)(end - p));
-  size_t ll = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+  size_t line = *line_io;
+  int rc = QT_OK;
+  if (stop) *stop = p;
+  /* Reserve from the first line's length so large files rarely regrow
+   * (a whole document in memory only: a stream's blocks say nothing of it). */
+  const char *nl = eof && !s->spill ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+  size_t ll = nl ? (size_t)(nl - p) + 1 : eof && !s->spill ? (size_t)(end - p) : 0;
   if (ll) {
     size_t est = s->t.n + (size_t)(end - p) / ll + (size_t)(end - p) / ll / 8 + 16;
     if (qt__table_reserve(&s->t, est))
-      return qt_err_set(err, QT_ENOMEM, "%s: out of memory for %zu rows", in->name, est);
+      return qt_err_set(err, QT_ENOMEM, "%s: out of memory for %zu rows", name, est);
   }
   while (p < end) {
-    line++;
     size_t nf;
     const char *next = qt__csv_split(p, end, f, &nf);
+    if (!eof && next >= end) break; /* the line may go on in the next block */
+    if (s->spill && s->t.n >= s->run_rows && (rc = s->spill(s, err)) != 0) break;
+    line++;
     p = next;
+    if (stop) *stop = p;
+    *line_io = line;
     if (nf == 1 && f[0].len == 0) continue; /* blank line */
     s->st.rows_read++;
     uint64_t *r = qt__imp_push(s);
-    if (!r) return qt_err_set(err, QT_ENOMEM, "%s:%zu: out of memory", in->name, line);
+    if (!r) return qt_err_set(err, QT_ENOMEM, "%s:%zu: out of memory", name, line);
     size_t cs = s->t.cap;
     if (nf != (size_t)L->nfields) {
       qt_err e;
-      qt_err_set(&e, QT_EPARSE, "%s:%zu: expected %d fields, got %zu", in->name, line, L->nfields,
+      qt_err_set(&e, QT_EPARSE, "%s:%zu: expected %d fields, got %zu", name, line, L->nfields,
                  nf);
-      int rc = qt__imp_bad(s, &e);
+      rc = qt__imp_bad(s, &e);
       if (rc) {
         if (err) *err = e;
         return rc;
       }
       continue;
     }
-    int rc = QT_OK;
     for (int i = 0; i < L->nfields && !rc; i++) {
       int c = L->col[i];
       switch (L->type[i]) {
@@ -870,7 +881,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
       case F_F64: {
         double d;
         if (qt__parse_f64(f[i].s, f[i].len, &d)) {
-          rc = row_error(s, err, in->name, line, L, i, &f[i], "not a number");
+          rc = row_error(s, err, name, line, L, i, &f[i], "not a number");
           goto row_done;
         }
         r[(size_t)c * cs] = qt__dbits(d);
@@ -879,7 +890,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
       case F_I64: {
         int64_t v;
         if (qt__parse_i64(f[i].s, f[i].len, &v)) {
-          rc = row_error(s, err, in->name, line, L, i, &f[i], "not a whole number");
+          rc = row_error(s, err, name, line, L, i, &f[i], "not a whole number");
           goto row_done;
         }
         r[(size_t)c * cs] = (uint64_t)v;
@@ -894,7 +905,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
         if (bad) {
           char what[160];
           if (df) snprintf(what, sizeof what, "not a date in the format \"%s\"", df);
-          rc = row_error(s, err, in->name, line, L, i, &f[i], df ? what : "not a timestamp");
+          rc = row_error(s, err, name, line, L, i, &f[i], df ? what : "not a timestamp");
           goto row_done;
         }
         r[(size_t)c * cs] = (uint64_t)t;
@@ -904,7 +915,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
         if (field_eq(&f[i], "true") || field_eq(&f[i], "1")) r[(size_t)c * cs] = 1;
         else if (field_eq(&f[i], "false") || field_eq(&f[i], "0")) r[(size_t)c * cs] = 0;
         else {
-          rc = row_error(s, err, in->name, line, L, i, &f[i], "not true/false");
+          rc = row_error(s, err, name, line, L, i, &f[i], "not true/false");
           goto row_done;
         }
         break;
@@ -914,7 +925,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
         if (field_eq(&f[i], "sell")) r[(size_t)c * cs] = 1;
         else if (field_eq(&f[i], "buy")) r[(size_t)c * cs] = 0;
         else {
-          rc = row_error(s, err, in->name, line, L, i, &f[i], "not buy/sell");
+          rc = row_error(s, err, name, line, L, i, &f[i], "not buy/sell");
           goto row_done;
         }
         break;
@@ -931,7 +942,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
       char why[120];
       if (qt__imp_check_row(s, r, cs, &field, why, sizeof why)) {
         qt_err e;
-        qt_err_set(&e, QT_EPARSE, "%s:%zu: field '%s': %s", in->name, line, field, why);
+        qt_err_set(&e, QT_EPARSE, "%s:%zu: field '%s': %s", name, line, field, why);
         if ((rc = qt__imp_bad(s, &e)) != 0) {
           if (err) *err = e;
           return rc;
@@ -939,7 +950,7 @@ static int parse_lines(qt__imp *s, const qt__input *in, const layout *L, const c
       }
     }
   }
-  return QT_OK;
+  return rc;
 }
 
 /* ---------------------------------------------------------------- documents */
@@ -950,28 +961,29 @@ static int is_value(const qt__field *f) {
   return f->len && (qt__parse_f64(f->s, f->len, &d) == 0 || qt_time_parse(f->s, f->len, &t, NULL) == 0);
 }
 
-static int on_doc(void *ud, qt__input *in, qt_err *err) {
-  qt__imp *s = ud;
-  const char *p = in->buf, *end = in->buf + in->len;
-  s->st.files++;
-  s->unit = QT_TIME_UNIT_AUTO; /* each document decides its own epoch unit */
-  if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* UTF-8 BOM */
-  const char *q = p;
-  while (q < end && isspace((unsigned char)*q)) q++;
-  if (q == end) return qt_err_set(err, QT_EPARSE, "%s: empty file", in->name);
+/* Whether the document starting at p (BOM skipped) is JSON: its first
+ * non-blank byte is '[' and the format allows it.  *q = that byte, or end
+ * when the bytes so far are blank. */
+static int doc_is_json(const qt__imp *s, const char *p, const char *end, const char **q) {
+  const char *c = p;
+  while (c < end && isspace((unsigned char)*c)) c++;
+  *q = c;
   int fmt = s->o->format;
-  if (*q == '[' && (fmt == QT_FMT_AUTO || fmt == QT_FMT_JSON)) {
-    qt__input j = *in;
-    j.buf = (char *)q;
-    j.len = (size_t)(end - q);
-    return qt__import_json(s, &j, err);
-  }
-  if (fmt == QT_FMT_JSON) return qt_err_set(err, QT_EPARSE, "%s: not a JSON array", in->name);
+  return c < end && *c == '[' && (fmt == QT_FMT_AUTO || fmt == QT_FMT_JSON);
+}
+
+/* The layout of a CSV document from its first line at p (the document's
+ * bytes so far reach at least the end of that line): *data is the first
+ * data line and *line the number of lines before it. */
+static int doc_layout(qt__imp *s, const char *name, const char *p, const char *end, layout *out_L,
+                      const char **data, size_t *line, qt_err *err) {
+  int fmt = s->o->format;
+  if (fmt == QT_FMT_JSON) return qt_err_set(err, QT_EPARSE, "%s: not a JSON array", name);
   qt__field h[QT__MAX_FIELDS];
   size_t nh;
   const char *after = qt__csv_split(p, end, h, &nh);
   if (nh > QT__MAX_FIELDS)
-    return qt_err_set(err, QT_EPARSE, "%s:1: more than %d fields", in->name, QT__MAX_FIELDS);
+    return qt_err_set(err, QT_EPARSE, "%s:1: more than %d fields", name, QT__MAX_FIELDS);
   int header = !is_value(&h[0]);
   if (fmt == QT_FMT_AUTO) {
     if (header) {
@@ -990,7 +1002,7 @@ static int on_doc(void *ud, qt__input *in, qt_err *err) {
       fmt = QT_FMT_FUNDINGRATE;
     } else if (!s->o->columns) {
       return qt_err_set(err, QT_EPARSE,
-                        "%s: cannot tell the format (%zu columns, no header); use --format", in->name,
+                        "%s: cannot tell the format (%zu columns, no header); use --format", name,
                         nh);
     } else {
       fmt = QT_FMT_CSV;
@@ -1008,21 +1020,21 @@ static int on_doc(void *ud, qt__input *in, qt_err *err) {
     /* a mapping names its kind's fields: the first kind it fits */
     for (int t = 0; k < 0 && s->o->columns && t < QT_KIND_COUNT; t++)
       if (layout_generic(&L, (qt_kind)t, header ? h : NULL, header ? (int)nh : 0, s->o->columns,
-                         in->name, NULL) == QT_OK)
+                         name, NULL) == QT_OK)
         k = t;
     if (k < 0 && s->o->columns) k = s->kind >= 0 ? s->kind : QT_KIND_BARS; /* names the bad key */
     if (k < 0 && header) k = header_kind(h, (int)nh);
     if (k < 0) k = s->kind;
     if (k < 0)
       return qt_err_set(err, QT_EPARSE, "%s: cannot tell the kind of series from %s; use --kind",
-                        in->name, header ? "the header" : "a file without a header");
+                        name, header ? "the header" : "a file without a header");
     rc = layout_generic(&L, (qt_kind)k, header ? h : NULL, header ? (int)nh : 0, s->o->columns,
-                        in->name, err);
+                        name, err);
     if (rc) return rc;
     if (!header) {
       if (L.nfields > (int)nh)
         return qt_err_set(err, QT_EPARSE, "%s:1: --columns names column %d, the row has %zu",
-                          in->name, L.nfields, nh);
+                          name, L.nfields, nh);
       L.nfields = (int)nh;
       for (int i = 0; i < L.nfields; i++)
         if (!L.name[i][0]) snprintf(L.name[i], sizeof L.name[i], "#%d", i + 1);
@@ -1031,12 +1043,121 @@ static int on_doc(void *ud, qt__input *in, qt_err *err) {
   }
   }
   if (header && (size_t)L.nfields != nh)
-    return qt_err_set(err, QT_EPARSE, "%s:1: the header has %zu fields, %s expects %d", in->name,
+    return qt_err_set(err, QT_EPARSE, "%s:1: the header has %zu fields, %s expects %d", name,
                       nh, qt_import_format_name(fmt), L.nfields);
-  rc = qt__imp_set_kind(s, L.kind, in->name, err);
+  rc = qt__imp_set_kind(s, L.kind, name, err);
   if (rc) return rc;
-  return parse_lines(s, in, &L, header ? after : p, header ? 1 : 0, err);
+  *out_L = L;
+  *data = header ? after : p;
+  *line = header ? 1 : 0;
+  return QT_OK;
 }
+
+/* The start of a document: counted, its epoch unit undecided, a UTF-8 BOM
+ * skipped. */
+static const char *doc_start(qt__imp *s, const char *p, const char *end) {
+  s->st.files++;
+  s->unit = QT_TIME_UNIT_AUTO; /* each document decides its own epoch unit */
+  if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3; /* UTF-8 BOM */
+  return p;
+}
+
+static int on_doc(void *ud, qt__input *in, qt_err *err) {
+  qt__imp *s = ud;
+  const char *end = in->buf + in->len, *p = doc_start(s, in->buf, end), *q, *data;
+  if (doc_is_json(s, p, end, &q)) {
+    qt__input j = *in;
+    j.buf = (char *)q;
+    j.len = (size_t)(end - q);
+    return qt__import_json(s, &j, err);
+  }
+  if (q == end) return qt_err_set(err, QT_EPARSE, "%s: empty file", in->name);
+  layout L;
+  size_t line;
+  int rc = doc_layout(s, in->name, p, end, &L, &data, &line, err);
+  if (rc) return rc;
+  return parse_lines(s, in->name, &L, data, end, 1, &line, NULL, err);
+}
+
+/* Grows a stream's block buffer to hold at least need bytes. */
+static int block_grow(char **buf, size_t *cap, size_t need) {
+  if (need <= *cap) return QT_OK;
+  size_t nc = *cap ? *cap : 1 << 16;
+  while (nc < need) nc *= 2;
+  char *nb = qt_realloc(*buf, nc);
+  if (!nb) return QT_ENOMEM;
+  *buf = nb;
+  *cap = nc;
+  return QT_OK;
+}
+
+/* Reads more of st after the len bytes in buf (growing it when full);
+ * *eof once nothing more comes. */
+static int block_fill(qt__stream *st, char **buf, size_t *cap, size_t *len, size_t block, int *eof,
+                      qt_err *err) {
+  if (*len + block > *cap && block_grow(buf, cap, *len + block))
+    return qt_err_set(err, QT_ENOMEM, "%s: out of memory reading", st->name);
+  size_t got;
+  int rc = qt__stream_read(st, *buf + *len, *cap - *len, &got, err);
+  if (rc) return rc;
+  *len += got;
+  if (!got) *eof = 1;
+  return QT_OK;
+}
+
+int qt__imp_stream_doc(qt__imp *s, qt__stream *st, qt_err *err) {
+  int rc = QT_OK, eof = 0;
+  size_t block = s->block ? s->block : QT_IMPORT_BLOCK, cap = 0, len = 0, skip = 0;
+  char *buf = NULL;
+  const char *p, *q, *data, *end;
+  /* the first line whole (a header decides the layout), or the end */
+  for (;;) {
+    if ((rc = block_fill(st, &buf, &cap, &len, block, &eof, err)) != 0) goto fail;
+    const char *b = buf, *e = buf + len;
+    if (len >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;
+    doc_is_json(s, b, e, &q);
+    if (eof || (q < e && memchr(q, '\n', (size_t)(e - q)))) break;
+  }
+  end = buf + len;
+  p = doc_start(s, buf, end);
+  skip = (size_t)(p - buf);
+  if (doc_is_json(s, p, end, &q)) {
+    /* JSON is parsed whole: the rest of the document joins the buffer */
+    while (!eof)
+      if ((rc = block_fill(st, &buf, &cap, &len, block > len ? block : len, &eof, err)) != 0)
+        goto fail;
+    qt__input j;
+    memset(&j, 0, sizeof j);
+    snprintf(j.name, sizeof j.name, "%s", st->name);
+    j.buf = buf + skip + (size_t)(q - p);
+    j.len = len - skip - (size_t)(q - p);
+    rc = qt__import_json(s, &j, err);
+    goto fail;
+  }
+  if (q == end) {
+    rc = qt_err_set(err, QT_EPARSE, "%s: empty file", st->name);
+    goto fail;
+  }
+  layout L;
+  size_t line;
+  if ((rc = doc_layout(s, st->name, p, end, &L, &data, &line, err)) != 0) goto fail;
+  for (;;) {
+    const char *stop;
+    rc = parse_lines(s, st->name, &L, data, buf + len, eof, &line, &stop, err);
+    if (rc || eof) goto fail;
+    /* the unfinished last line moves to the front; the next block follows it */
+    size_t keep = (size_t)(buf + len - stop);
+    memmove(buf, stop, keep);
+    len = keep;
+    if ((rc = block_fill(st, &buf, &cap, &len, block, &eof, err)) != 0) goto fail;
+    data = buf;
+  }
+fail:
+  qt_free(buf);
+  return rc;
+}
+
+
 
 static void imp_init(qt__imp *s, const qt_import_opts *o) {
   memset(s, 0, sizeof *s);
@@ -1054,36 +1175,40 @@ static int imp_finish(qt__imp *s, const char *name, qt_import *out, qt_err *err)
   return QT_OK;
 }
 
+int qt__import_opts_check(const qt_import_opts *o, qt_err *err) {
+  if (o->format < 0 || o->format >= QT_FMT_COUNT || o->kind >= QT_KIND_COUNT ||
+      o->time_unit < QT_TIME_UNIT_AUTO || o->time_unit > QT_TIME_UNIT_NS)
+    return qt_err_set(err, QT_EINVAL, "import: bad format, kind or time unit");
+  if (o->date_format) { /* an unknown directive is the user's, not the file's */
+    int64_t t;
+    if (!*o->date_format) return qt_err_set(err, QT_EINVAL, "import: empty date format");
+    if (qt_time_parse_fmt("", 0, o->date_format, &t, err) == QT_EINVAL) return QT_EINVAL;
+  }
+  return QT_OK;
+}
+
+static int on_stream(void *ud, qt__stream *st, qt_err *err) {
+  qt__imp *s = ud;
+  return qt__imp_stream_doc(s, st, err);
+}
+
 int qt_import_files(const char *const *paths, size_t n_paths, const qt_import_opts *o,
                     qt_import *out, qt_err *err) {
   qt_import_opts def = qt_import_opts_default();
   if (!o) o = &def;
   qt__imp s;
   imp_init(&s, o);
+  s.block = o->block_bytes;
   int rc = QT_OK;
   memset(out, 0, sizeof *out);
   if (n_paths == 0) {
     rc = qt_err_set(err, QT_EINVAL, "no input files");
     goto fail;
   }
-  if (o->format < 0 || o->format >= QT_FMT_COUNT || o->kind >= QT_KIND_COUNT ||
-      o->time_unit < QT_TIME_UNIT_AUTO || o->time_unit > QT_TIME_UNIT_NS) {
-    rc = qt_err_set(err, QT_EINVAL, "import: bad format, kind or time unit");
-    goto fail;
-  }
-  if (o->date_format) { /* an unknown directive is the user's, not the file's */
-    int64_t t;
-    if (!*o->date_format) {
-      rc = qt_err_set(err, QT_EINVAL, "import: empty date format");
-      goto fail;
-    }
-    if (qt_time_parse_fmt("", 0, o->date_format, &t, err) == QT_EINVAL) {
-      rc = QT_EINVAL;
-      goto fail;
-    }
-  }
+  if ((rc = qt__import_opts_check(o, err)) != 0) goto fail;
+  /* documents stream in blocks: the table is the only copy of the data */
   for (size_t i = 0; i < n_paths; i++) {
-    rc = qt__input_each(paths[i], on_doc, &s, err);
+    rc = qt__input_each_stream(paths[i], on_stream, &s, err);
     if (rc < 0) goto fail;
   }
   rc = imp_finish(&s, n_paths == 1 ? paths[0] : "the input files", out, err);

@@ -32,13 +32,25 @@ int qt__table_add_series(qt__table *t, const qt_import *im, qt_err *err);
 int qt__table_finish(qt__table *t, qt_import *out, qt_import_stats *st, qt_err *err);
 
 /* The state of one import across its files. */
-typedef struct qt__imp {
+typedef struct qt__imp qt__imp;
+struct qt__imp {
   const qt_import_opts *o;
   int kind; /* -1 until the first document decides */
   qt__table t;
   qt_import_stats st;
   int unit; /* qt_time_unit of the current document's epochs; AUTO until its first stamp */
-} qt__imp;
+  /* streaming (qt_import_into_catalog): documents are read in blocks of
+   * `block` bytes (0: QT_IMPORT_BLOCK), and when spill is set it is called
+   * before a row would grow the table past run_rows (it empties the table) */
+  size_t block, run_rows;
+  int (*spill)(qt__imp *s, qt_err *err);
+  void *spill_ud;
+};
+
+/* Parses one document of a stream into s (CSV in blocks; JSON whole). */
+int qt__imp_stream_doc(qt__imp *s, qt__stream *st, qt_err *err);
+/* The checks of qt_import_files on its options (format, kind, unit, date format). */
+int qt__import_opts_check(const qt_import_opts *o, qt_err *err);
 
 /* Parses an epoch stamp (or, unless epoch_only, any qt_time_parse form) in
  * the document's unit (s->unit, decided by the first integer stamp).
@@ -66,6 +78,21 @@ int qt__import_json(qt__imp *s, const qt__input *in, qt_err *err);
  * name: the fuzzing and test entry point. */
 int qt__import_buffer(const char *name, const char *buf, size_t len, const qt_import_opts *o,
                       qt_import *out, qt_err *err);
+
+/* The catalog's pieces the streaming import (import_stream.c) writes with:
+ * the series' write lock, a stored series (mapped, not populated, checksum
+ * verified window by window with the pages dropped behind: the reader may
+ * drop what it has read with madvise(MADV_DONTNEED)), and
+ * the writer of a series from one file per column (rows * 8 bytes, 1 for the
+ * trades' buyer_is_maker), each read from offset 0: the header, the columns
+ * padded to 64 bytes, the checksum, fsync, rename.  QT_DONE when the
+ * catalog already holds exactly these bytes (nothing written). */
+int qt__catalog_lock(qt_catalog *c, const char *symbol, qt_kind kind, int *out_fd, qt_err *err);
+void qt__catalog_unlock(int fd);
+int qt__catalog_get(qt_catalog *c, const char *symbol, qt_kind kind, qt_import *out, qt_err *err);
+int qt__catalog_write_cols(qt_catalog *c, const char *symbol, qt_kind kind, size_t n_rows,
+                           int64_t interval_ms, int64_t first_ms, int64_t last_ms,
+                           const int *col_fd, qt_err *err);
 
 static inline uint64_t qt__dbits(double d) {
   uint64_t u;

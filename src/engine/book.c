@@ -101,6 +101,21 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
       }
     }
   }
+  if (cx->o.order_gate) {
+    double gq = qty;
+    int closing = (r->flags & (QT__ORDER_CLOSE_ALL | QT_ORDER_REDUCE_ONLY)) != 0;
+    if (cx->o.order_gate(cx->o.order_gate_ctx, cx, r, closing, &gq, price)) {
+      cx->r.n_rejected++;
+      return QT_ESTATE;
+    }
+    if (gq < qty) { /* cut by the gate */
+      qty = qt__round_lot(gq, fd->inst.lot_size);
+      if (!(qty > 0)) {
+        cx->r.n_rejected++;
+        return QT_ESTATE;
+      }
+    }
+  }
   if (cx->r.n_ord >= cx->r.max_ord) return QT_ESTATE;
   cx->r.book_dirty = 1;
   qt__order *o = &cx->ord[cx->r.n_ord++];

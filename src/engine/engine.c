@@ -459,6 +459,24 @@ static inline void record_point(qt_ctx *cx, size_t i) {
   cx->exposure[j] = r->eq > 0 ? r->gross / r->eq : 0;
 }
 
+/* One step of the clock: the steps of a bar in their order (docs/engine.md),
+ * shared by qt_engine_run's loop and qt_engine_step. */
+static inline void run_bar(qt_ctx *cx, const qt_bars *b0, size_t i, qt_bar *bar) {
+  clock_step(cx, b0, i);
+  settle_funding(cx);                     /* 1 */
+  expire_orders(cx);                      /* 2 */
+  expire_signals(cx);                     /* 3 */
+  fill_pass(cx, b0, i);                   /* 4 */
+  close_at_open_end(cx, i);               /* 4b */
+  mark_and_check_liquidation(cx, b0, i);  /* 5 */
+  if (!cx->r.stopped) {                   /* a liquidated strategy hears nothing */
+    strategy_bar(cx, b0, i, bar);         /* 6 */
+    trade_on_close(cx);                   /* 7 */
+    close_at_end(cx, i);                  /* 8 */
+  }
+  record_point(cx, i);                    /* 9 */
+}
+
 /* The result of the first nb simulated bars; it borrows the engine's
  * buffers until its next run or free. */
 static void fill_result_n(const qt_ctx *cx, const qt_bars *b0, size_t nb, qt_result *out) {
@@ -480,14 +498,15 @@ static void fill_result_n(const qt_ctx *cx, const qt_bars *b0, size_t nb, qt_res
   out->fees_paid = r->fees_paid;
   out->funding_paid = r->funding_paid;
   out->start_cash = cx->o.cash;
-  out->final_equity = cx->equity[nb - 1];
+  out->final_equity = nb ? cx->equity[nb - 1] : cx->o.cash;
   out->liquidated = r->liquidated;
   out->interval_ms = b0->interval_ms ? b0->interval_ms
                                      : (b0->n > 1 ? b0->ts_ms[1] - b0->ts_ms[0] : 0);
 }
 
+/* The bars stepped so far: all of [from, to) after a whole run. */
 static void fill_result(const qt_ctx *cx, const qt_bars *b0, qt_result *out) {
-  fill_result_n(cx, b0, cx->r.to - cx->r.from, out);
+  fill_result_n(cx, b0, (size_t)(cx->r.i + 1) - cx->r.from, out);
 }
 
 /* 10. A checkpoint (qt_engine_set_checkpoint) after bar i; 1: stop the run. */
@@ -506,6 +525,7 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   int rc = check_run(e, feeds, n_feeds, s, p, out, err);
   if (rc) return rc;
   qt_ctx *cx = &e->cx;
+  e->stepping = 0;
   const qt_bars *b0 = feeds[0].bars;
   rc = prepare_buffers(cx, s, range_to(cx, b0) - cx->o.from, err);
   if (rc) return rc;
@@ -517,19 +537,7 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   size_t ck_next = e->ck_every ? e->ck_every : SIZE_MAX;
   int stopped = 0;
   for (size_t i = cx->r.from; i < cx->r.to; i++) {
-    clock_step(cx, b0, i);
-    settle_funding(cx);                     /* 1 */
-    expire_orders(cx);                      /* 2 */
-    expire_signals(cx);                     /* 3 */
-    fill_pass(cx, b0, i);                   /* 4 */
-    close_at_open_end(cx, i);               /* 4b */
-    mark_and_check_liquidation(cx, b0, i);  /* 5 */
-    if (!cx->r.stopped) {                   /* a liquidated strategy hears nothing */
-      strategy_bar(cx, b0, i, &bar);        /* 6 */
-      trade_on_close(cx);                   /* 7 */
-      close_at_end(cx, i);                  /* 8 */
-    }
-    record_point(cx, i);                    /* 9 */
+    run_bar(cx, b0, i, &bar);               /* 1 .. 9 */
     if (cx->r.oom) break;
     if (i + 1 - cx->r.from == ck_next && checkpoint(e, b0, i, &ck_next)) { /* 10 */
       stopped = 1;
@@ -542,6 +550,71 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   if (stopped) return QT_PRUNED;
   fill_result(cx, b0, out);
   return QT_OK;
+}
+
+/* ------------------------------------------------- the step API
+ * The same start and the same run_bar as qt_engine_run, one bar per call,
+ * for a caller that does something between bars (the paper runner). */
+
+int qt_engine_begin(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_strategy_vtbl *s,
+                    const double *p, qt_err *err) {
+  qt_result dummy;
+  int rc = check_run(e, feeds, n_feeds, s, p, &dummy, err);
+  if (rc) return rc;
+  qt_ctx *cx = &e->cx;
+  e->stepping = 0;
+  rc = prepare_buffers(cx, s, range_to(cx, feeds[0].bars) - cx->o.from, err);
+  if (rc) return rc;
+  run_start(cx, feeds, n_feeds, s);
+  rc = strategy_init(cx, p, err);
+  if (rc) return rc;
+  memset(&e->bar, 0, sizeof e->bar);
+  e->stepping = 1;
+  return QT_OK;
+}
+
+int qt_engine_step(qt_engine *e, qt_err *err) {
+  if (!e || e->stepping != 1)
+    return qt_err_set(err, QT_ESTATE, "qt_engine_step: no run begun (qt_engine_begin)");
+  qt_ctx *cx = &e->cx;
+  size_t i = (size_t)(cx->r.i + 1);
+  if (i >= cx->r.to) return QT_DONE;
+  run_bar(cx, cx->r.fd[0].f->bars, i, &e->bar);
+  if (cx->r.oom)
+    return qt_err_set(err, QT_ENOMEM, "qt_engine_step: out of memory for the trade list or order log");
+  return QT_OK;
+}
+
+void qt_engine_peek(const qt_engine *e, qt_result *out) {
+  memset(out, 0, sizeof *out);
+  if (!e || !e->stepping) return;
+  fill_result(&e->cx, e->cx.r.fd[0].f->bars, out);
+}
+
+int qt_engine_end(qt_engine *e, qt_result *out, qt_err *err) {
+  if (out) memset(out, 0, sizeof *out);
+  if (!e || e->stepping != 1)
+    return qt_err_set(err, QT_ESTATE, "qt_engine_end: no run begun (qt_engine_begin)");
+  qt_ctx *cx = &e->cx;
+  if (cx->r.s->fini) cx->r.s->fini(cx->st);
+  e->stepping = 2; /* the result stays readable (qt_engine_peek) until the next run */
+  if (out) fill_result(cx, cx->r.fd[0].f->bars, out);
+  return QT_OK;
+}
+
+const qt_ctx *qt_engine_ctx(const qt_engine *e) { return e ? &e->cx : NULL; }
+
+size_t qt_engine_open_orders(const qt_engine *e, qt_order_event *out, size_t cap) {
+  if (!e || !e->stepping) return 0;
+  const qt_ctx *cx = &e->cx;
+  for (size_t j = 0; j < cx->r.n_ord && j < cap; j++) {
+    const qt__order *o = &cx->ord[j];
+    out[j] = (qt_order_event){.ts_ms = cx->r.now, .id = o->id, .action = QT_OA_SUBMIT,
+                              .inst = o->inst, .side = o->side, .type = o->type, .leg = o->leg,
+                              .flags = o->flags, .qty = o->qty, .price = o->price,
+                              .expire_ms = o->expire_ms};
+  }
+  return cx->r.n_ord;
 }
 
 /* ------------------------------------------------- the clock's views */

@@ -154,6 +154,8 @@ struct qt_engine {
   size_t ck_every;             /* checkpoint period in simulated bars (0: none) */
   qt_engine_checkpoint_fn ck_fn;
   void *ck_ud;
+  int stepping; /* qt_engine_begin: 1 while stepping, 2 after qt_engine_end */
+  qt_bar bar;   /* the step API's bar record */
 };
 
 /* ------------------------------------------------------------------------

@@ -64,7 +64,16 @@ qt_market_opts qt_market_opts_default(void) {
   memset(&o, 0, sizeof o);
   o.fee_bps = o.maker_bps = o.taker_bps = NAN;
   o.lot_size = o.tick_size = NAN;
+  o.series = QT_SERIES_ALL;
   return o;
+}
+
+unsigned qt_market_series_for(const qt_strategy_vtbl *s, const qt_engine_opts *eo) {
+  if (!s) return QT_SERIES_ALL;
+  unsigned m = QT_SERIES_FUNDING;
+  if (s->needs & (QT_NEEDS_QUOTES | QT_WANTS_QUOTES)) m |= QT_SERIES_QUOTES;
+  if (eo && eo->fill_on_trades) m |= QT_SERIES_TRADES;
+  return m;
 }
 
 int qt_market_opts_set_symbols(qt_market_opts *o, const char *list, qt_err *err) {
@@ -118,16 +127,20 @@ static qt_instrument instrument(const qt_market_opts *o, const char *symbol, int
   return in;
 }
 
-/* Loads one symbol's series from the catalog into slot k; bars required. */
-static int load_symbol(qt_catalog *c, const char *sym, qt_market *m, int k, qt_err *err) {
+/* Loads one symbol's series from the catalog into slot k: bars required,
+ * the others of the mask `series` when stored (the rest are never opened). */
+static int load_symbol(qt_catalog *c, const char *sym, unsigned series, qt_market *m, int k,
+                       qt_err *err) {
   int rc = qt_catalog_get_bars(c, sym, &m->bars[k], err);
   if (rc == QT_ENOTFOUND)
     return qt_err_set(err, QT_ENOTFOUND, "catalog %s has no bars for '%s' (see qtune data info)",
                       qt_catalog_dir(c), sym);
   if (rc) return rc;
-  rc = qt_catalog_get_funding(c, sym, &m->funding[k], err);
-  if (rc == QT_OK || rc == QT_ENOTFOUND) rc = qt_catalog_get_quotes(c, sym, &m->quotes[k], err);
-  if (rc == QT_OK || rc == QT_ENOTFOUND) rc = qt_catalog_get_trades(c, sym, &m->trades[k], err);
+  if (series & QT_SERIES_FUNDING) rc = qt_catalog_get_funding(c, sym, &m->funding[k], err);
+  if ((rc == QT_OK || rc == QT_ENOTFOUND) && (series & QT_SERIES_QUOTES))
+    rc = qt_catalog_get_quotes(c, sym, &m->quotes[k], err);
+  if ((rc == QT_OK || rc == QT_ENOTFOUND) && (series & QT_SERIES_TRADES))
+    rc = qt_catalog_get_trades(c, sym, &m->trades[k], err);
   return rc == QT_ENOTFOUND ? QT_OK : rc;
 }
 
@@ -267,11 +280,11 @@ int qt_market_load(const qt_market_opts *o, qt_market *m, qt_err *err) {
       goto fail;
     }
     if ((rc = qt_catalog_open(o->catalog, 0, &cat, err)) != 0) goto fail;
-    if ((rc = load_symbol(cat, sym, m, 0, err)) != 0) goto fail;
+    if ((rc = load_symbol(cat, sym, o->series, m, 0, err)) != 0) goto fail;
     m->n_feeds = 1;
     if (o->want_second) {
       snprintf(second, sizeof second, "%s.B", sym);
-      if ((rc = load_symbol(cat, second, m, 1, err)) != 0) goto fail;
+      if ((rc = load_symbol(cat, second, o->series, m, 1, err)) != 0) goto fail;
       m->n_feeds = 2;
     }
   } else {

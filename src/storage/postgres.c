@@ -268,7 +268,13 @@ static int pg_open(const char *url, void **out_self, qt_err *err) {
   if (!p) return qt_err_set(err, QT_ENOMEM, "out of memory opening PostgreSQL storage");
   pthread_mutex_init(&p->mu, NULL);
   p->url = url;
-  p->c = PQconnectdb(url);
+  /* A peer that vanishes (a cut link, a dead host) must fail a call, not
+   * hang it: TCP keepalives and a user timeout, unless the URL sets them. */
+  const char *const kw[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                            "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                            "dbname", NULL};
+  const char *const vals[] = {"10", "1", "5", "2", "3", "15000", url, NULL};
+  p->c = PQconnectdbParams(kw, vals, 1);
   if (!p->c) {
     qt_err_set(err, QT_ENOMEM, "out of memory connecting to PostgreSQL");
     goto fail;
@@ -332,7 +338,7 @@ static int load_locked(pg *p, const char *name, qt_study_rec *out, qt_err *err) 
   return r;
 }
 
-static int pg_study_create(void *self, const char *name, const char *directions,
+static int once_study_create(void *self, const char *name, const char *directions,
                            const char *space_json, const char *config_json, qt_study_rec *out,
                            int *out_created, qt_err *err) {
   pg *p = self;
@@ -357,7 +363,7 @@ static int pg_study_create(void *self, const char *name, const char *directions,
   return r;
 }
 
-static int pg_study_load(void *self, const char *name, qt_study_rec *out, qt_err *err) {
+static int once_study_load(void *self, const char *name, qt_study_rec *out, qt_err *err) {
   pg *p = self;
   memset(out, 0, sizeof *out);
   pthread_mutex_lock(&p->mu);
@@ -366,7 +372,7 @@ static int pg_study_load(void *self, const char *name, qt_study_rec *out, qt_err
   return r;
 }
 
-static int pg_study_list(void *self, qt_study_rec **out, size_t *out_n, qt_err *err) {
+static int once_study_list(void *self, qt_study_rec **out, size_t *out_n, qt_err *err) {
   pg *p = self;
   *out = NULL;
   *out_n = 0;
@@ -391,7 +397,7 @@ static int pg_study_list(void *self, qt_study_rec **out, size_t *out_n, qt_err *
   return QT_OK;
 }
 
-static int pg_study_delete(void *self, int64_t study_id, qt_err *err) {
+static int once_study_delete(void *self, int64_t study_id, qt_err *err) {
   pg *p = self;
   char id[32];
   snprintf(id, sizeof id, "%" PRId64, study_id);
@@ -404,7 +410,7 @@ static int pg_study_delete(void *self, int64_t study_id, qt_err *err) {
   return QT_OK;
 }
 
-static int pg_trial_claim(void *self, int64_t study_id, const char *params_json,
+static int once_trial_claim(void *self, int64_t study_id, const char *params_json,
                           const char *worker, int64_t seed, int64_t *out_trial_id,
                           int64_t *out_number, qt_err *err) {
   pg *p = self;
@@ -474,7 +480,7 @@ static int guarded_update(pg *p, const char *id, int k, const char *const *param
   return r;
 }
 
-static int pg_trial_set_params(void *self, int64_t trial_id, const char *params_json, qt_err *err) {
+static int once_trial_set_params(void *self, int64_t trial_id, const char *params_json, qt_err *err) {
   pg *p = self;
   char id[32];
   snprintf(id, sizeof id, "%" PRId64, trial_id);
@@ -485,7 +491,7 @@ static int pg_trial_set_params(void *self, int64_t trial_id, const char *params_
   return r;
 }
 
-static int pg_trial_finish(void *self, int64_t trial_id, int state, double score,
+static int once_trial_finish(void *self, int64_t trial_id, int state, double score,
                            const char *values_json, const char *metrics_json, int constraint_ok,
                            const char *error, qt_err *err) {
   pg *p = self;
@@ -537,7 +543,7 @@ static int read_trial(PGresult *r, int row, qt_trial_rec *t) {
   return oom ? QT_ENOMEM : QT_OK;
 }
 
-static int pg_trials_list(void *self, int64_t study_id, unsigned states_mask, qt_trial_rec **out,
+static int once_trials_list(void *self, int64_t study_id, unsigned states_mask, qt_trial_rec **out,
                           size_t *out_n, qt_err *err) {
   pg *p = self;
   *out = NULL;
@@ -569,7 +575,7 @@ static int pg_trials_list(void *self, int64_t study_id, unsigned states_mask, qt
   return QT_OK;
 }
 
-static int pg_heartbeat(void *self, int64_t trial_id, qt_err *err) {
+static int once_heartbeat(void *self, int64_t trial_id, qt_err *err) {
   pg *p = self;
   char id[32], now[32];
   snprintf(id, sizeof id, "%" PRId64, trial_id);
@@ -600,7 +606,7 @@ static int count_update(pg *p, int k, const char *const *params, size_t *out_n, 
  * both retry a trial. */
 #define RETRY_NOTE "retry of trial "
 
-static int pg_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n,
+static int once_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n,
                             qt_err *err) {
   pg *p = self;
   *out_n = 0;
@@ -642,7 +648,7 @@ static int pg_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size
   return r;
 }
 
-static int pg_trials_delete_worse(void *self, int64_t study_id, double threshold, int minimize,
+static int once_trials_delete_worse(void *self, int64_t study_id, double threshold, int minimize,
                                   size_t *out_n, qt_err *err) {
   char sid[32], sc[40];
   snprintf(sid, sizeof sid, "%" PRId64, study_id);
@@ -651,7 +657,7 @@ static int pg_trials_delete_worse(void *self, int64_t study_id, double threshold
   return count_update(self, minimize ? P_DELETE_ABOVE : P_DELETE_BELOW, params, out_n, err);
 }
 
-static int pg_trials_set_scores(void *self, const int64_t *ids, const double *scores, size_t n,
+static int once_trials_set_scores(void *self, const int64_t *ids, const double *scores, size_t n,
                                 qt_err *err) {
   pg *p = self;
   pthread_mutex_lock(&p->mu);
@@ -671,7 +677,7 @@ static int pg_trials_set_scores(void *self, const int64_t *ids, const double *sc
   return r;
 }
 
-static int pg_study_set_config(void *self, int64_t study_id, const char *config_json,
+static int once_study_set_config(void *self, int64_t study_id, const char *config_json,
                                qt_err *err) {
   pg *p = self;
   char id[32];
@@ -688,7 +694,7 @@ static int pg_study_set_config(void *self, int64_t study_id, const char *config_
   return r;
 }
 
-static int pg_trial_set_intermediate(void *self, int64_t trial_id, const char *ij,
+static int once_trial_set_intermediate(void *self, int64_t trial_id, const char *ij,
                                      int64_t last_step, qt_err *err) {
   pg *p = self;
   char id[32], ls[32];
@@ -701,7 +707,7 @@ static int pg_trial_set_intermediate(void *self, int64_t trial_id, const char *i
   return r;
 }
 
-static int pg_trial_enqueue(void *self, int64_t study_id, const char *params_json,
+static int once_trial_enqueue(void *self, int64_t study_id, const char *params_json,
                             int64_t seed, int64_t *out_trial_id, int64_t *out_number,
                             qt_err *err) {
   pg *p = self;
@@ -742,7 +748,7 @@ static int pg_trial_enqueue(void *self, int64_t study_id, const char *params_jso
   return r;
 }
 
-static int pg_trial_claim_waiting(void *self, int64_t study_id, const char *worker,
+static int once_trial_claim_waiting(void *self, int64_t study_id, const char *worker,
                                   int64_t *out_trial_id, int64_t *out_number, char **out_params,
                                   qt_err *err) {
   pg *p = self;
@@ -774,7 +780,7 @@ static int pg_trial_claim_waiting(void *self, int64_t study_id, const char *work
   return r;
 }
 
-static int pg_trial_set_note(void *self, int64_t study_id, int64_t number, const char *note,
+static int once_trial_set_note(void *self, int64_t study_id, int64_t number, const char *note,
                              qt_err *err) {
   pg *p = self;
   char sid[32], num[32];
@@ -791,6 +797,151 @@ static int pg_trial_set_note(void *self, int64_t study_id, int64_t number, const
               : QT_OK;
   PQclear(res);
   return r;
+}
+
+/* ---- a lost connection: reconnect and run the call again ----
+ * Every call is one transaction, so after the connection drops (a server
+ * restart, a cut link) it is run again on a new connection, with back-off
+ * (100 ms doubling to 5 s) for up to QTUNE_STORAGE_RETRY_S seconds (default
+ * 120).  A write whose commit reached the server before the link died is
+ * seen again as such (a finished trial: QT_ESTATE, which the runner logs as
+ * a late result; a claim: one more running trial, which its lease ends and
+ * enqueues again), so nothing is lost and no trial number repeats. */
+static double retry_window_s(void) {
+  const char *v = getenv("QTUNE_STORAGE_RETRY_S");
+  double w = v && *v ? atof(v) : 120;
+  return w >= 0 ? w : 120;
+}
+
+static int lost(pg *p) { return PQstatus(p->c) != CONNECTION_OK; }
+
+static int reprepare(pg *p, qt_err *err) {
+  PQclear(PQexec(p->c, "SET client_min_messages = warning"));
+  for (int k = 0; k < P_COUNT; k++) {
+    PGresult *res = PQprepare(p->c, k_stmts[k].name, k_stmts[k].sql, k_stmts[k].n_params, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) return pg_fail(p, res, err, "preparing statements");
+    PQclear(res);
+  }
+  for (int k = 0; k < p->n_xs; k++) qt_free(p->xs[k].sql); /* their names died with the session */
+  p->n_xs = 0;
+  return QT_OK;
+}
+
+/* One reconnect attempt after *waited seconds of trying. */
+static void reconnect(pg *p, double *waited) {
+  double d = 0.1;
+  for (double t = *waited; t > 0.1 && d < 5; t /= 2) d *= 2;
+  if (d > 5) d = 5;
+  struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+  nanosleep(&ts, NULL);
+  *waited += d;
+  pthread_mutex_lock(&p->mu);
+  if (lost(p)) {
+    PQreset(p->c);
+    qt_err e;
+    if (!lost(p) && reprepare(p, &e) == QT_OK)
+      qt_log(QT_LOG_WARN, "postgresql %s: reconnected after %.1f s", p->where, *waited);
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
+#define RETRYING(self, call)                                                  \
+  do {                                                                        \
+    pg *p_ = (self);                                                          \
+    double waited_ = 0, window_ = retry_window_s();                           \
+    for (;;) {                                                                \
+      int r_ = (call);                                                        \
+      if (r_ != QT_ESTORE || !lost(p_) || waited_ >= window_) return r_;     \
+      if (waited_ == 0)                                                       \
+        qt_log(QT_LOG_WARN, "postgresql %s: connection lost; reconnecting for up to %g s", \
+               p_->where, window_);                                           \
+      reconnect(p_, &waited_);                                                \
+    }                                                                         \
+  } while (0)
+
+static int pg_study_create(void *self, const char *name, const char *directions,
+                           const char *space_json, const char *config_json, qt_study_rec *out,
+                           int *out_created, qt_err *err) {
+  RETRYING(self, once_study_create(self, name, directions, space_json, config_json, out, out_created, err));
+}
+
+static int pg_study_load(void *self, const char *name, qt_study_rec *out, qt_err *err) {
+  RETRYING(self, once_study_load(self, name, out, err));
+}
+
+static int pg_study_list(void *self, qt_study_rec **out, size_t *out_n, qt_err *err) {
+  RETRYING(self, once_study_list(self, out, out_n, err));
+}
+
+static int pg_study_delete(void *self, int64_t study_id, qt_err *err) {
+  RETRYING(self, once_study_delete(self, study_id, err));
+}
+
+static int pg_trial_claim(void *self, int64_t study_id, const char *params_json,
+                          const char *worker, int64_t seed, int64_t *out_trial_id,
+                          int64_t *out_number, qt_err *err) {
+  RETRYING(self, once_trial_claim(self, study_id, params_json, worker, seed, out_trial_id, out_number, err));
+}
+
+static int pg_trial_set_params(void *self, int64_t trial_id, const char *params_json, qt_err *err) {
+  RETRYING(self, once_trial_set_params(self, trial_id, params_json, err));
+}
+
+static int pg_trial_finish(void *self, int64_t trial_id, int state, double score,
+                           const char *values_json, const char *metrics_json, int constraint_ok,
+                           const char *error, qt_err *err) {
+  RETRYING(self, once_trial_finish(self, trial_id, state, score, values_json, metrics_json, constraint_ok, error, err));
+}
+
+static int pg_trials_list(void *self, int64_t study_id, unsigned states_mask, qt_trial_rec **out,
+                          size_t *out_n, qt_err *err) {
+  RETRYING(self, once_trials_list(self, study_id, states_mask, out, out_n, err));
+}
+
+static int pg_heartbeat(void *self, int64_t trial_id, qt_err *err) {
+  RETRYING(self, once_heartbeat(self, trial_id, err));
+}
+
+static int pg_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size_t *out_n,
+                            qt_err *err) {
+  RETRYING(self, once_recover_stale(self, study_id, stale_ms, out_n, err));
+}
+
+static int pg_trials_delete_worse(void *self, int64_t study_id, double threshold, int minimize,
+                                  size_t *out_n, qt_err *err) {
+  RETRYING(self, once_trials_delete_worse(self, study_id, threshold, minimize, out_n, err));
+}
+
+static int pg_trials_set_scores(void *self, const int64_t *ids, const double *scores, size_t n,
+                                qt_err *err) {
+  RETRYING(self, once_trials_set_scores(self, ids, scores, n, err));
+}
+
+static int pg_study_set_config(void *self, int64_t study_id, const char *config_json,
+                               qt_err *err) {
+  RETRYING(self, once_study_set_config(self, study_id, config_json, err));
+}
+
+static int pg_trial_set_intermediate(void *self, int64_t trial_id, const char *ij,
+                                     int64_t last_step, qt_err *err) {
+  RETRYING(self, once_trial_set_intermediate(self, trial_id, ij, last_step, err));
+}
+
+static int pg_trial_enqueue(void *self, int64_t study_id, const char *params_json,
+                            int64_t seed, int64_t *out_trial_id, int64_t *out_number,
+                            qt_err *err) {
+  RETRYING(self, once_trial_enqueue(self, study_id, params_json, seed, out_trial_id, out_number, err));
+}
+
+static int pg_trial_claim_waiting(void *self, int64_t study_id, const char *worker,
+                                  int64_t *out_trial_id, int64_t *out_number, char **out_params,
+                                  qt_err *err) {
+  RETRYING(self, once_trial_claim_waiting(self, study_id, worker, out_trial_id, out_number, out_params, err));
+}
+
+static int pg_trial_set_note(void *self, int64_t study_id, int64_t number, const char *note,
+                             qt_err *err) {
+  RETRYING(self, once_trial_set_note(self, study_id, number, note, err));
 }
 
 const qt_storage_vtbl qt_storage_postgres = {

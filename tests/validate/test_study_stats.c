@@ -42,7 +42,7 @@ static int s_eval(void *w, const qt_space *sp, const double *x, const double *u,
   return qt_metric_set_put(out, "sharpe", mean / sd, err);
 }
 
-static const qt_objective_vtbl k_synth = {"synth", w_new, s_eval, w_free, s_destroy};
+static const qt_objective_vtbl k_synth = {"synth", w_new, s_eval, w_free, s_destroy, NULL};
 
 static qt_study *run_study(const char *tag, double edge, size_t n_trials) {
   char path[256], url[300];

@@ -1,0 +1,180 @@
+#include "qt_test.h"
+#include "qtune/storage.h"
+
+#include <libpq-fe.h>
+#include <unistd.h>
+
+/* The paper runner's state (src/storage/paper.c) on SQLite and on the
+ * PostgreSQL of QTUNE_PG_URL (tests/run.sh starts it): a run is created
+ * once and reopened by name, refused with other settings; a commit is one
+ * transaction (a doubled seq stores nothing of it); positions and open
+ * orders are replaced per symbol; a stopped run takes no commit. */
+static char g_url[512];
+static int g_pg;
+
+static void fresh(const char *tag) {
+  if (!g_pg) {
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/qtune_test_paper_%s_%d.db", tag, (int)getpid());
+    unlink(path);
+    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
+    return;
+  }
+  const char *pg = getenv("QTUNE_PG_URL");
+  snprintf(g_url, sizeof g_url, "%s",
+           pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
+  PGconn *c = PQconnectdb(g_url);
+  if (PQstatus(c) == CONNECTION_OK)
+    PQclear(PQexec(c, "SET client_min_messages = warning; DROP TABLE IF EXISTS paper_runs,"
+                      " paper_orders, paper_trades, paper_positions, paper_open_orders,"
+                      " paper_bars, paper_risk, signal_outcomes"));
+  PQfinish(c);
+}
+
+static void open_fresh(qt_storage *s, const char *tag) {
+  fresh(tag);
+  qt_err e = {0};
+  int r = qt_storage_open(g_url, s, &e);
+  if (r) fprintf(stderr, "open: %s\n", e.msg);
+  ASSERT_TRUE(r == 0);
+}
+
+static qt_paper_run_rec want_run(void) {
+  qt_paper_run_rec w;
+  memset(&w, 0, sizeof w);
+  snprintf(w.name, sizeof w.name, "run1");
+  snprintf(w.strategy, sizeof w.strategy, "sma_cross");
+  snprintf(w.params_json, sizeof w.params_json, "{\"fast\": 10, \"slow\": 30}");
+  snprintf(w.feed, sizeof w.feed, "replay");
+  snprintf(w.symbols, sizeof w.symbols, "BTCUSDT");
+  w.cash = 10000;
+  return w;
+}
+
+static void run_open_and_reopen(void) {
+  qt_storage s;
+  open_fresh(&s, "open");
+  qt_err e = {0};
+  qt_paper_run_rec w = want_run(), r1, r2;
+  int created = -1;
+  EXPECT_EQ(qt_paper_run_open(&s, &w, &r1, &created, &e), 0);
+  EXPECT_EQ(created, 1);
+  EXPECT_TRUE(r1.id > 0);
+  EXPECT_STREQ(r1.status, "running");
+  EXPECT_EQ(qt_paper_run_open(&s, &w, &r2, &created, &e), 0);
+  EXPECT_EQ(created, 0);
+  EXPECT_EQ(r2.id, r1.id);
+  qt_paper_run_rec w2 = w;
+  snprintf(w2.params_json, sizeof w2.params_json, "{\"fast\": 11, \"slow\": 30}");
+  EXPECT_EQ(qt_paper_run_open(&s, &w2, &r2, &created, &e), QT_ESTATE);
+  EXPECT_CONTAINS(e.msg, "params");
+  EXPECT_EQ(qt_paper_run_get(&s, "nope", &r2, &e), QT_ENOTFOUND);
+  EXPECT_EQ(qt_paper_run_set_status(&s, r1.id, "running", "done", &e), 0);
+  EXPECT_EQ(qt_paper_run_set_status(&s, r1.id, "running", "done", &e), QT_ESTATE);
+  EXPECT_EQ(qt_paper_run_open(&s, &w, &r2, &created, &e), QT_ESTATE); /* done */
+  EXPECT_CONTAINS(e.msg, "done");
+  qt_storage_close(&s);
+}
+
+static void commit_is_one_transaction(void) {
+  qt_storage s;
+  open_fresh(&s, "commit");
+  qt_err e = {0};
+  qt_paper_run_rec w = want_run(), run;
+  ASSERT_TRUE(qt_paper_run_open(&s, &w, &run, NULL, &e) == 0);
+  qt_paper_order_rec o[2] = {{"BTCUSDT", 0, 1000, 1, 0, 1, 0, 0, 0, 0.5, 0, 0},
+                             {"BTCUSDT", 1, 2000, 2, 0, -1, 0, 0, 0, 0.5, 0, 0}};
+  qt_paper_trade_rec t = {"BTCUSDT", 0, 1, 0, 0, 1000, 2000, 1, 0.5, 100.25, 101.5, 0.6, 0.01, 0};
+  qt_paper_pos_rec p = {"BTCUSDT", 0.25, 100.0, 9000, 10025.5, 2000, 2, 2, 1};
+  qt_paper_open_rec op = {"BTCUSDT", 3, 1, 1, 0.1, 99.5};
+  qt_paper_bar_rec b = {"BTCUSDT", 2000, 1, 2, 0.5, 1.5, 10};
+  qt_paper_risk_rec x = {"BTCUSDT", 2000, 0, "max_positions", "2 open"};
+  qt_paper_outcome_rec oc = {"BTCUSDT", 1, 1000, 1000, 2000, 100.25, 101.5, 0.6, 0.012};
+  qt_paper_commit c = {.run_id = run.id, .last_bar_ms = 2000, .n_bars = 2, .cash = 9000,
+                       .equity = 10025.5, .orders = o, .n_orders = 2, .trades = &t, .n_trades = 1,
+                       .pos = &p, .n_pos = 1, .open = &op, .n_open = 1, .bars = &b,
+                       .n_bars_new = 1, .risk = &x, .n_risk = 1, .outcomes = &oc,
+                       .n_outcomes = 1, .strategy = "sma_cross", .params_version = "v1"};
+  int r = qt_paper_commit_step(&s, &c, &e);
+  if (r) fprintf(stderr, "commit: %s\n", e.msg);
+  EXPECT_EQ(r, 0);
+  /* the same seq again: the whole commit is refused, nothing doubled */
+  qt_paper_pos_rec p2 = p;
+  p2.qty = 7;
+  c.pos = &p2;
+  c.last_bar_ms = 3000;
+  EXPECT_NE(qt_paper_commit_step(&s, &c, &e), 0);
+  qt_paper_order_rec *lo = NULL;
+  qt_paper_trade_rec *lt = NULL;
+  qt_paper_pos_rec *lp = NULL;
+  qt_paper_open_rec *lop = NULL;
+  qt_paper_bar_rec *lb = NULL;
+  qt_paper_risk_rec *lx = NULL;
+  size_t n = 0;
+  EXPECT_EQ(qt_paper_orders_list(&s, run.id, NULL, &lo, &n, &e), 0);
+  EXPECT_EQ(n, 2);
+  if (n == 2) {
+    EXPECT_EQ(lo[1].side, -1);
+    EXPECT_EQ(lo[1].ts_ms, 2000);
+  }
+  EXPECT_EQ(qt_paper_trades_list(&s, run.id, "BTCUSDT", &lt, &n, &e), 0);
+  EXPECT_EQ(n, 1);
+  if (n == 1) EXPECT_DBL_EQ(lt[0].entry_price, 100.25);
+  EXPECT_EQ(qt_paper_pos_list(&s, run.id, &lp, &n, &e), 0);
+  EXPECT_EQ(n, 1);
+  if (n == 1) EXPECT_DBL_EQ(lp[0].qty, 0.25); /* not the refused 7 */
+  EXPECT_EQ(qt_paper_open_list(&s, run.id, &lop, &n, &e), 0);
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(qt_paper_bars_list(&s, run.id, "BTCUSDT", &lb, &n, &e), 0);
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(qt_paper_risk_list(&s, run.id, &lx, &n, &e), 0);
+  EXPECT_EQ(n, 1);
+  if (n == 1) EXPECT_STREQ(lx[0].kind, "max_positions");
+  /* the outcome went through the signal_outcomes API, in the same commit */
+  qt_outcome *ov = NULL;
+  size_t on = 0;
+  EXPECT_EQ(qt_outcomes_list(&s, "sma_cross", 0, INT64_MAX, &ov, &on, &e), 0);
+  EXPECT_EQ(on, 1);
+  if (on == 1) {
+    EXPECT_STREQ(ov[0].source, "paper");
+    EXPECT_STREQ(ov[0].params_version, "v1");
+    EXPECT_DBL_EQ(ov[0].pnl_pct, 0.012);
+    EXPECT_EQ(ov[0].status, QT_OUTCOME_CLOSED);
+  }
+  qt_free(ov);
+  qt_paper_run_rec got;
+  EXPECT_EQ(qt_paper_run_get(&s, "run1", &got, &e), 0);
+  EXPECT_EQ(got.last_bar_ms, 2000);
+  qt_free(lo), qt_free(lt), qt_free(lp), qt_free(lop), qt_free(lb), qt_free(lx);
+  /* the next step: new seqs, positions replaced, no open order left */
+  qt_paper_order_rec o3 = {"BTCUSDT", 2, 3000, 3, 2, 1, 1, 0, 0, 0.1, 99.5, 0};
+  c.orders = &o3;
+  c.n_orders = 1;
+  c.n_trades = 0;
+  c.n_open = 0;
+  c.n_bars_new = 0;
+  c.n_risk = 0;
+  EXPECT_EQ(qt_paper_commit_step(&s, &c, &e), 0);
+  EXPECT_EQ(qt_paper_pos_list(&s, run.id, &lp, &n, &e), 0);
+  if (n == 1) EXPECT_DBL_EQ(lp[0].qty, 7);
+  EXPECT_EQ(qt_paper_open_list(&s, run.id, &lop, &n, &e), 0);
+  EXPECT_EQ(n, 0);
+  qt_free(lp), qt_free(lop);
+  /* stopped: no commit lands */
+  EXPECT_EQ(qt_paper_run_set_status(&s, run.id, "running", "stopped", &e), 0);
+  o3.seq = 3;
+  EXPECT_EQ(qt_paper_commit_step(&s, &c, &e), QT_ESTATE);
+  EXPECT_EQ(qt_paper_orders_list(&s, run.id, NULL, &lo, &n, &e), 0);
+  EXPECT_EQ(n, 3);
+  qt_free(lo);
+  qt_storage_close(&s);
+}
+
+#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
+#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
+#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
+BOTH(run_open_and_reopen)
+BOTH(commit_is_one_transaction)
+
+QT_TESTS(T(sqlite_run_open_and_reopen), T(pg_run_open_and_reopen),
+         T(sqlite_commit_is_one_transaction), T(pg_commit_is_one_transaction))
