@@ -22,6 +22,7 @@ static const qt__dash_page *const k_routes[] = {
     &qt__dash_studies,    &qt__dash_studies_api, &qt__dash_study,     &qt__dash_study_api,
     &qt__dash_trial,      &qt__dash_compare,     &qt__dash_logout,    &qt__dash_echarts_js,
     &qt__dash_report_js,  &qt__dash_dash_js,
+    &qt__dash_tune,       &qt__dash_tune_review, /* dash_tune.c */
 };
 
 typedef struct session {

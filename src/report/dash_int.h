@@ -53,6 +53,7 @@ extern const qt__dash_page qt__dash_studies, qt__dash_studies_api;  /* dash_stud
 extern const qt__dash_page qt__dash_study, qt__dash_study_api;      /* dash_study.c */
 extern const qt__dash_page qt__dash_trial;                          /* dash_trial.c */
 extern const qt__dash_page qt__dash_compare;                        /* dash_compare.c */
+extern const qt__dash_page qt__dash_tune, qt__dash_tune_review;      /* dash_tune.c */
 extern const qt__dash_page qt__dash_logout;                         /* dash_session.c */
 extern const qt__dash_page qt__dash_echarts_js, qt__dash_report_js,
     qt__dash_dash_js;                                               /* dash_assets.c */
@@ -88,6 +89,9 @@ void qt__dash_foot(FILE *f);
  * the report layer frames. */
 void qt__dash_nav(FILE *f, const qt__dash_req *rq, const char *page);
 extern const char qt__dash_style[];
+/* The study's validation section (holdout, walk-forward windows, gate
+ * verdicts) into f; nothing when it has none (dash_validation.c). */
+int qt__dash_validation_html(const qt__dash_req *rq, qt_study *st, FILE *f, qt_err *err);
 /* s percent-encoded for a query value into buf (truncated at cap). */
 void qt__dash_urlenc(const char *s, char *buf, size_t cap);
 

@@ -61,15 +61,24 @@ static void serve_page(const qt__dash_req *rq, qt__dash_reply *rp) {
   }
   qt__dash_nav(nf, rq, "study");
   int bad = fclose(nf) != 0;
+  char *val = NULL;
+  size_t val_len = 0;
+  FILE *vf = open_memstream(&val, &val_len);
+  qt_err ve;
+  qt_err_clear(&ve);
+  int vrc = vf ? qt__dash_validation_html(rq, st, vf, &ve) : QT_ENOMEM;
+  if (vf && fclose(vf)) vrc = QT_ENOMEM;
   snprintf(head, sizeof head, "<meta name=\"qt-csrf\" content=\"%s\"><link rel=\"icon\" href=\"data:,\">", rq->csrf);
   qt__report_page pg = {.style = qt__dash_style, .head_html = head, .nav_html = nav,
-                        .script_src = scripts};
+                        .script_src = scripts, .extra_html = val};
   qt_report_opts o = opts_of(rq);
   qt_err e;
   qt_err_clear(&e);
   if (bad) qt__dash_fail(rp, 500, "out of memory");
+  else if (vrc) qt__dash_fail(rp, 500, "%s", vrc == QT_ENOMEM && !ve.msg[0] ? "out of memory" : ve.msg);
   else if (qt__report_study_page(st, &o, &pg, rp->f, &e)) qt__dash_fail(rp, 500, "%s", e.msg);
   free(nav);
+  free(val);
   qt_study_free(st);
 }
 

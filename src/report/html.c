@@ -333,6 +333,7 @@ int qt__report_study_page(const qt_study *st, const qt_report_opts *o, const qt_
           "<h2>Constraint violations</h2><p id=\"qt-violations-note\"></p>"
           "<div class=\"chart\" id=\"qt-chart-violations\"></div>\n");
   html_top(out, st, json_object_get(data, "top"));
+  if (pg && pg->extra_html) fputs(pg->extra_html, out);
   fprintf(out, "<script id=\"qt-data\" type=\"application/json\">");
   fwrite(safe, 1, len, out);
   fprintf(out, "</script>\n");

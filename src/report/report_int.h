@@ -54,6 +54,7 @@ typedef struct qt__report_page {
   /* NULL: ECharts and report.js inline (the self-contained file); else
    * these <script src> URLs, NULL-terminated, instead */
   const char *const *script_src;
+  const char *extra_html; /* markup after the top-N table (the dashboard's validation) */
 } qt__report_page;
 /* The study page of qt_report_study_html, framed by pg (NULL: the plain
  * self-contained report).  Errors as qt_report_study_html. */

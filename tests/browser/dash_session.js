@@ -13,7 +13,12 @@
 //       check) until the open page's element shows TEXT and reports what it shows;
 //   {"post": "/path", "csrf": "none"|"wrong"|"right", "how": "header"|"form"}
 //       POSTs from the open page with fetch and reports the status;
-//   {"submit": "form selector"}  submits a form of the page, reports the status.
+//   {"submit": "form selector"}  submits a form of the page, reports the status;
+//   {"fill": "input selector", "value": TEXT}  types TEXT into an input of the open page;
+//   {"click": "selector", "text": [ids]?, "shot": "OUT.png"?}  clicks it (a submit
+//       button), waits for the page it leads to and reports status, body and texts.
+// A "post" step may carry "body" (urlencoded fields after the csrf one); it
+// reports the answer's text too.
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -96,15 +101,34 @@ async function inspect(page, ids) {
         res.polls = await page.evaluate(() => document.getElementById('qt-nav').dataset.qtPolls || '0');
         if (st.shot) await page.screenshot({ path: st.shot, fullPage: true });
       } else if (st.post !== undefined) {
-        res.status = await page.evaluate(async (p, csrf, how) => {
+        res.status = await page.evaluate(async (p, csrf, how, extra) => {
           const good = document.querySelector('meta[name="qt-csrf"]').content;
           const tok = csrf === 'right' ? good : csrf === 'wrong' ? good.replace(/./g, '0') : null;
           const headers = { 'Content-Type': 'application/x-www-form-urlencoded' };
           let body = '';
           if (tok && how === 'form') body = 'csrf=' + tok; else if (tok) headers['X-QT-CSRF'] = tok;
+          if (extra) body = body ? body + '&' + extra : extra;
           const r = await fetch(p, { method: 'POST', credentials: 'same-origin', headers, body });
-          return r.status;
-        }, st.post, st.csrf || 'none', st.how || 'header');
+          const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+          doc.querySelectorAll('style,script').forEach((e) => e.remove());
+          return { status: r.status, text: doc.body ? doc.body.textContent : '' };
+        }, st.post, st.csrf || 'none', st.how || 'header', st.body || '').then((a) => {
+          res.body = a.text.replace(/\s+/g, ' ').trim().slice(0, 400);
+          return a.status;
+        });
+      } else if (st.fill !== undefined) {
+        await page.$eval(st.fill, (e) => { e.value = ''; });
+        await page.type(st.fill, st.value);
+        res.value = await page.$eval(st.fill, (e) => e.value);
+      } else if (st.click !== undefined) {
+        for (const k of Object.keys(log)) log[k].length = 0;
+        const [resp] = await Promise.all([page.waitForNavigation({ timeout: BOUND }), page.click(st.click)]);
+        res.status = resp ? resp.status() : 0;
+        await page.waitForSelector('body[data-qt-ready]', { timeout: BOUND }).catch(() => {});
+        res.body = await page.evaluate(() => document.body.innerText.slice(0, 400));
+        Object.assign(res, await inspect(page, st.text));
+        Object.assign(res, JSON.parse(JSON.stringify(log)));
+        if (st.shot) await page.screenshot({ path: st.shot, fullPage: true });
       } else if (st.submit !== undefined) {
         const [resp] = await Promise.all([page.waitForNavigation({ timeout: BOUND }),
                                           page.$eval(st.submit, (f) => f.submit())]);
