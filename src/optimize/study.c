@@ -59,6 +59,8 @@ struct qt_study {
   double run_lo[QT_SCORE_MAX_TERMS], run_hi[QT_SCORE_MAX_TERMS]; /* over complete trials */
   size_t vv;          /* views[0..vv) are current (view_of of t[0..vv)) */
   size_t vw;          /* waiting trials among t[0..vv) */
+  size_t sync_rows;   /* records the last sync read */
+  int sync_full;      /* ... and whether that was a whole read */
 };
 
 /* Trial t changed (or was inserted there): the samplers' views are rebuilt
@@ -427,10 +429,17 @@ static int sync_locked(qt_study *st, qt_err *err) {
   if (r) goto fail;
   r = full ? sync_full(st, recs, nr, &m, err) : sync_delta(st, recs, nr, &m, err);
   if (!r) st->seq = seq;
+  st->sync_rows = nr;
+  st->sync_full = full;
 fail:
   qt_metric_set_fini(&m);
   qt_trial_recs_free(recs, nr);
   return r;
+}
+
+size_t qt__study_last_sync_rows(const qt_study *st, int *out_full) {
+  if (out_full) *out_full = st->sync_full;
+  return st->sync_rows;
 }
 
 int qt_study_sync(qt_study *st, qt_err *err) {
