@@ -260,13 +260,6 @@ static int grow_trials(qt_study *st, size_t need, qt_err *err) {
   return QT_OK;
 }
 
-static char *dup_or_null(const char *s, int *oom) {
-  if (!s) return NULL;
-  char *d = qt_strdup(s);
-  if (!d) *oom = 1;
-  return d;
-}
-
 /* Parses stored intermediate values [[step, value], ...] (null: NaN) into
  * t; a damaged text leaves none (the trial itself stands). */
 static int iv_from_json(tr *t, const char *js) {
@@ -300,10 +293,11 @@ typedef struct iv_carry {
   size_t n, cap;
 } iv_carry;
 
-/* Fills the zeroed slot t from rec: params, metrics (derived values of a
+/* Fills the zeroed slot t from rec, taking its params, metrics and error
+ * texts (rec keeps NULL there): params, metrics (derived values of a
  * complete trial, folded into the running minima/maxima), intermediate
  * values.  QT_ENOMEM (t then holds what it got; tr_fini frees it). */
-static int fill_from_rec(qt_study *st, tr *t, const qt_trial_rec *rec, qt_metric_set *m,
+static int fill_from_rec(qt_study *st, tr *t, qt_trial_rec *rec, qt_metric_set *m,
                          qt_err *err) {
   int oom = 0;
   t->id = rec->id;
@@ -312,9 +306,10 @@ static int fill_from_rec(qt_study *st, tr *t, const qt_trial_rec *rec, qt_metric
   t->obj = NAN;
   t->sc_db = rec->score;
   t->x = qt_calloc(st->nd ? st->nd : 1, sizeof *t->x);
-  t->params_json = dup_or_null(rec->params_json, &oom);
-  t->metrics_json = dup_or_null(rec->metrics_json, &oom);
-  t->error = dup_or_null(rec->error, &oom);
+  t->params_json = rec->params_json;
+  t->metrics_json = rec->metrics_json;
+  t->error = rec->error;
+  rec->params_json = rec->metrics_json = rec->error = NULL;
   if (iv_from_json(t, rec->intermediate_json)) oom = 1;
   if (!t->x || oom) return qt_err_set(err, QT_ENOMEM, "study: out of memory");
   /* params of a foreign or damaged record: the trial stays out of the
@@ -346,7 +341,7 @@ static void carry_iv(tr *t, iv_carry *c) {
 }
 
 /* Replaces the whole copy by recs (every trial of the study). */
-static int sync_full(qt_study *st, const qt_trial_rec *recs, size_t nr, qt_metric_set *m,
+static int sync_full(qt_study *st, qt_trial_rec *recs, size_t nr, qt_metric_set *m,
                      qt_err *err) {
   size_t n_carry = 0;
   iv_carry *carry = NULL;
@@ -388,7 +383,7 @@ static tr *find_number(qt_study *st, int64_t number);
 static tr *slot_for(qt_study *st, int64_t number, qt_err *err);
 
 /* Merges recs (the trials stamped since the last sync) into the copy. */
-static int sync_delta(qt_study *st, const qt_trial_rec *recs, size_t nr, qt_metric_set *m,
+static int sync_delta(qt_study *st, qt_trial_rec *recs, size_t nr, qt_metric_set *m,
                       qt_err *err) {
   int r = QT_OK, rebuild = 0;
   for (size_t i = 0; i < nr; i++) {

@@ -786,6 +786,26 @@ static int pg_trial_enqueue(void *self, int64_t study_id, const char *params_jso
   return r;
 }
 
+/* Runs statement k in a transaction that locks study row sid first (the
+ * one lock order of schema v4's stamps: study, then trials); the result or
+ * NULL (rolled back, err set). */
+static PGresult *study_locked_run(pg *p, const char *sid, int k, const char *const *params,
+                                  qt_err *err) {
+  const char *lp[1] = {sid};
+  PGresult *res = NULL, *lr = NULL;
+  int r = simple(p, "BEGIN", err);
+  if (!r && !(lr = run(p, P_LOCK_STUDY_ROW, lp, err))) r = QT_ESTORE;
+  if (lr) PQclear(lr);
+  if (!r && !(res = run(p, k, params, err))) r = QT_ESTORE;
+  if (!r) r = simple(p, "COMMIT", err);
+  if (r) {
+    if (res) PQclear(res);
+    rollback(p);
+    return NULL;
+  }
+  return res;
+}
+
 static int pg_trial_claim_waiting(void *self, int64_t study_id, const char *worker,
                                   int64_t *out_trial_id, int64_t *out_number, char **out_params,
                                   qt_err *err) {
@@ -798,7 +818,7 @@ static int pg_trial_claim_waiting(void *self, int64_t study_id, const char *work
   snprintf(now, sizeof now, "%" PRId64, now_ms());
   const char *params[3] = {sid, worker, now};
   pthread_mutex_lock(&p->mu);
-  PGresult *res = run(p, P_TAKE_WAITING, params, err); /* one statement: atomic */
+  PGresult *res = study_locked_run(p, sid, P_TAKE_WAITING, params, err); /* atomic */
   pthread_mutex_unlock(&p->mu);
   if (!res) return QT_ESTORE;
   int r = QT_OK;
@@ -826,7 +846,7 @@ static int pg_trial_set_note(void *self, int64_t study_id, int64_t number, const
   snprintf(num, sizeof num, "%" PRId64, number);
   const char *params[3] = {sid, num, note};
   pthread_mutex_lock(&p->mu);
-  PGresult *res = run(p, P_SET_NOTE, params, err);
+  PGresult *res = study_locked_run(p, sid, P_SET_NOTE, params, err);
   pthread_mutex_unlock(&p->mu);
   if (!res) return QT_ESTORE;
   int r = atoi(PQcmdTuples(res)) == 0
