@@ -871,13 +871,18 @@ done:
   return out;
 }
 
-/* Writes the current score of every complete trial whose stored one
- * differs (the normalization moved, or another process scored it under
- * its own) back to storage. */
-static int store_scores(qt_study *st, qt_err *err) {
+/* Writes the current score of every complete trial back to storage; with
+ * only_changed, of those whose stored score as last read or written here
+ * differs.  (Another process's rewrite is not a change the sync reads, so
+ * the final store writes them all: whoever stores last leaves one
+ * normalization behind.) */
+static int score_stale(const tr *t, int only_changed) {
+  return t->state == QT_TRIAL_COMPLETE && (!only_changed || !same_num(t->obj, t->sc_db));
+}
+
+static int store_scores(qt_study *st, int only_changed, qt_err *err) {
   size_t k = 0;
-  for (size_t i = 0; i < st->n; i++)
-    k += st->t[i].state == QT_TRIAL_COMPLETE && !same_num(st->t[i].obj, st->t[i].sc_db);
+  for (size_t i = 0; i < st->n; i++) k += score_stale(&st->t[i], only_changed);
   if (!k) return QT_OK;
   int64_t *ids = qt_malloc(k * sizeof *ids);
   double *sc = qt_malloc(k * sizeof *sc);
@@ -888,7 +893,7 @@ static int store_scores(qt_study *st, qt_err *err) {
   }
   k = 0;
   for (size_t i = 0; i < st->n; i++)
-    if (st->t[i].state == QT_TRIAL_COMPLETE && !same_num(st->t[i].obj, st->t[i].sc_db)) {
+    if (score_stale(&st->t[i], only_changed)) {
       ids[k] = st->t[i].id;
       sc[k++] = st->t[i].obj;
     }
@@ -1060,7 +1065,7 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
    * once when the run ends (qt_study_store_scores), not on every move,
    * which would rewrite the whole study each time a new extreme shows up */
   size_t every = st->goal.refresh_every ? st->goal.refresh_every : 20;
-  if (refreshed && st->n_complete <= every && (r = store_scores(st, err)) != 0) goto fail;
+  if (refreshed && st->n_complete <= every && (r = store_scores(st, 1, err)) != 0) goto fail;
   if (st->svt && st->svt->observe) {
     qt_trial_view v;
     view_of(st, x, &v);
@@ -1124,7 +1129,7 @@ int qt__study_is_feasible(qt_study *st, int64_t number) {
 
 int qt_study_store_scores(qt_study *st, qt_err *err) {
   pthread_mutex_lock(&st->mu);
-  int r = store_scores(st, err);
+  int r = store_scores(st, 0, err);
   pthread_mutex_unlock(&st->mu);
   return r;
 }
