@@ -531,5 +531,22 @@ QT_API int qt_tuning_results_insert(qt_storage *s, const qt_tuning_result_rec *v
 QT_API int qt_tuning_results_list(qt_storage *s, const char *session_id,
                                   qt_tuning_result_rec **out, size_t *out_n, qt_err *err);
 /* ==== end tuning_results ==== */
+/* ==== incremental trial reads (src/storage/trial_seq.c) ====
+ * Schema v4 stamps every trial write (insert, state change, params,
+ * intermediate values, note; not heartbeats or re-normalized scores) with
+ * a per-study sequence number taken in the writer's own transaction
+ * (triggers, so no writer of any process skips it); a deletion of trials
+ * is stamped too.  A study reads only what changed since its last look. */
+
+/* The trials of the study stamped after after_seq, ordered by number, into
+ * *out (qt_malloc'd, free with qt_trial_recs_free; NULL when none), and the
+ * study's stamp into *out_seq: pass it as after_seq next time and no write
+ * is missed, whoever made it.  after_seq < 0 reads every trial; so does a
+ * read after trials were deleted (since after_seq), and then *out_full is 1
+ * (the caller replaces its copy rather than merging).  QT_ENOTFOUND when
+ * there is no such study; storage errors. */
+QT_API int qt_trials_since(qt_storage *s, int64_t study_id, int64_t after_seq, qt_trial_rec **out,
+                           size_t *out_n, int64_t *out_seq, int *out_full, qt_err *err);
+/* ==== end of incremental trial reads ==== */
 
 #endif

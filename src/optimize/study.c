@@ -1,8 +1,13 @@
 /* The study: ask a sampler for params, claim a trial number from the
  * storage, and tell the storage the outcome (score, constraints, raw
  * metrics).  Keeps every trial of the study in memory (rebuilt from storage
- * on open and sync) so the sampler history and the score normalization
- * continue across processes and restarts.  One mutex guards it all. */
+ * on open, then kept current by reading only the trials stamped since the
+ * last look: qt_trials_since) so the sampler history and the score
+ * normalization continue across processes and restarts.  The normalization
+ * keeps running minima and maxima (finished trials are immutable), so a
+ * refresh costs a comparison unless a new extreme moved it; the samplers'
+ * views are rebuilt only from the first trial that changed.  One mutex
+ * guards it all. */
 #include "study_int.h"
 #include "optimize/sampler_int.h" /* qt_sampler_nsgaii */
 
@@ -26,6 +31,7 @@ typedef struct tr {
   double mv[QT_GOAL_MAX_OBJ]; /* the same to minimize, lenient penalty applied: the view */
   double viol;        /* sum of the constraints' misses (inf: a metric missing) */
   char *params_json, *metrics_json, *error;
+  double sc_db;       /* the score as stored (NaN: none); store_scores writes the others */
   int told;           /* this process told its result: a second tell is a bug */
   qt_step_value *iv;  /* intermediate values, ascending steps (stored, or reported here) */
   size_t n_iv, cap_iv;
@@ -53,7 +59,21 @@ struct qt_study {
   const qt_pruner *pruner; /* NULL: none */
   qt_prune_trial *pv;      /* the pruner's view of the trials (reused) */
   size_t pv_cap;
+  int64_t seq;        /* the storage's change stamp of the last sync (-1: none yet) */
+  double run_lo[QT_SCORE_MAX_TERMS], run_hi[QT_SCORE_MAX_TERMS]; /* over complete trials */
+  size_t vv;          /* views[0..vv) are current (view_of of t[0..vv)) */
+  size_t vw;          /* waiting trials among t[0..vv) */
+  size_t sync_rows;   /* records the last sync read */
+  int sync_full;      /* ... and whether that was a whole read */
 };
+
+/* Trial t changed (or was inserted there): the samplers' views are rebuilt
+ * from it at the next ask. */
+static void touch(qt_study *st, const struct tr *t) {
+  size_t i = (size_t)(t - st->t);
+  while (st->vv > i)
+    if (st->views[--st->vv].state == QT_TRIAL_WAITING) st->vw--;
+}
 
 qt_study_opts qt_study_opts_default(void) {
   qt_study_opts o;
@@ -72,10 +92,19 @@ static void tr_fini(tr *t) {
   memset(t, 0, sizeof *t);
 }
 
+static void running_reset(qt_study *st) {
+  for (size_t k = 0; k < QT_SCORE_MAX_TERMS; k++) {
+    st->run_lo[k] = INFINITY;
+    st->run_hi[k] = -INFINITY;
+  }
+}
+
 static void trials_clear(qt_study *st) {
   for (size_t i = 0; i < st->n; i++) tr_fini(&st->t[i]);
   st->n = 0;
   st->n_complete = 0;
+  st->vv = st->vw = 0;
+  running_reset(st);
 }
 
 void qt_study_free(qt_study *st) {
@@ -168,18 +197,49 @@ static void eval_obj(const qt_study *st, tr *t) {
   t->obj = v;
 }
 
-/* Refreshes the normalization over all complete trials and re-evaluates. */
-static int refresh(qt_study *st, qt_err *err) {
-  const qt_goal *g = &st->goal;
-  size_t nt = g->n_terms ? g->n_terms : 1;
-  double *vals = qt_malloc((st->n_complete ? st->n_complete : 1) * nt * sizeof *vals);
-  if (!vals) return qt_err_set(err, QT_ENOMEM, "study: out of memory");
-  size_t r = 0;
+/* Folds a complete trial's term values into the running minima/maxima. */
+static void running_fold(qt_study *st, const tr *t) {
+  for (size_t k = 0; k < st->goal.n_terms; k++) {
+    double v = t->tv[k];
+    if (!isfinite(v)) continue;
+    if (v < st->run_lo[k]) st->run_lo[k] = v;
+    if (v > st->run_hi[k]) st->run_hi[k] = v;
+  }
+}
+
+/* Recomputes the running minima/maxima over the complete trials (after a
+ * trial left the complete set: a late result dropped). */
+static void running_rebuild(qt_study *st) {
+  running_reset(st);
   for (size_t i = 0; i < st->n; i++)
-    if (st->t[i].state == QT_TRIAL_COMPLETE) memcpy(vals + nt * r++, st->t[i].tv, nt * sizeof *vals);
-  qt_norm_refresh(&st->norm, g, vals, r);
-  qt_free(vals);
-  for (size_t i = 0; i < st->n; i++) eval_obj(st, &st->t[i]);
+    if (st->t[i].state == QT_TRIAL_COMPLETE) running_fold(st, &st->t[i]);
+}
+
+static int same_num(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
+
+/* Refreshes the normalization to the running minima/maxima of every
+ * complete trial (what qt_norm_refresh over them all gives) and
+ * re-evaluates every trial when that moved it; *out_moved (may be NULL)
+ * says whether it did.  Cannot fail. */
+static int refresh(qt_study *st, int *out_moved) {
+  const qt_goal *g = &st->goal;
+  qt_norm nm;
+  memset(&nm, 0, sizeof nm);
+  nm.n_terms = g->n_terms;
+  nm.n_seen = st->n_complete;
+  int moved = st->norm.n_terms != nm.n_terms;
+  for (size_t k = 0; k < g->n_terms; k++) {
+    int none = st->run_lo[k] > st->run_hi[k];
+    nm.lo[k] = none ? NAN : st->run_lo[k];
+    nm.hi[k] = none ? NAN : st->run_hi[k];
+    moved |= !same_num(nm.lo[k], st->norm.lo[k]) || !same_num(nm.hi[k], st->norm.hi[k]);
+  }
+  st->norm = nm;
+  if (moved) {
+    for (size_t i = 0; i < st->n; i++) eval_obj(st, &st->t[i]);
+    st->vv = st->vw = 0;
+  }
+  if (out_moved) *out_moved = moved;
   return QT_OK;
 }
 
@@ -232,13 +292,6 @@ static int grow_trials(qt_study *st, size_t need, qt_err *err) {
   return QT_OK;
 }
 
-static char *dup_or_null(const char *s, int *oom) {
-  if (!s) return NULL;
-  char *d = qt_strdup(s);
-  if (!d) *oom = 1;
-  return d;
-}
-
 /* Parses stored intermediate values [[step, value], ...] (null: NaN) into
  * t; a damaged text leaves none (the trial itself stands). */
 static int iv_from_json(tr *t, const char *js) {
@@ -272,14 +325,59 @@ typedef struct iv_carry {
   size_t n, cap;
 } iv_carry;
 
-static int sync_locked(qt_study *st, qt_err *err) {
-  qt_trial_rec *recs = NULL;
-  size_t nr = 0, n_carry = 0;
-  qt_metric_set m;
-  qt_metric_set_init(&m);
+/* Fills the zeroed slot t from rec, taking its params, metrics and error
+ * texts (rec keeps NULL there): params, metrics (derived values of a
+ * complete trial, folded into the running minima/maxima), intermediate
+ * values.  QT_ENOMEM (t then holds what it got; tr_fini frees it). */
+static int fill_from_rec(qt_study *st, tr *t, qt_trial_rec *rec, qt_metric_set *m,
+                         qt_err *err) {
+  int oom = 0;
+  t->id = rec->id;
+  t->number = rec->number;
+  t->state = rec->state;
+  t->obj = NAN;
+  t->sc_db = rec->score;
+  t->x = qt_calloc(st->nd ? st->nd : 1, sizeof *t->x);
+  t->params_json = rec->params_json;
+  t->metrics_json = rec->metrics_json;
+  t->error = rec->error;
+  rec->params_json = rec->metrics_json = rec->error = NULL;
+  if (iv_from_json(t, rec->intermediate_json)) oom = 1;
+  if (!t->x || oom) return qt_err_set(err, QT_ENOMEM, "study: out of memory");
+  /* params of a foreign or damaged record: the trial stays out of the
+   * sampler's history (failed) rather than stopping the study */
+  if (!t->params_json || qt_space_params_from_json(st->sp, t->params_json, t->x, NULL) != 0) {
+    if (t->state == QT_TRIAL_COMPLETE) t->state = QT_TRIAL_FAIL;
+  }
+  if (t->state == QT_TRIAL_COMPLETE) {
+    if (metrics_from_json(t->metrics_json, m, NULL) != 0) {
+      t->state = QT_TRIAL_FAIL;
+    } else {
+      derive(st, t, m);
+      st->n_complete++;
+      running_fold(st, t);
+    }
+  }
+  return QT_OK;
+}
+
+/* Gives t the locally reported intermediate values c (more than stored:
+ * this process's running trial, not told yet) and takes them from c. */
+static void carry_iv(tr *t, iv_carry *c) {
+  if (!c->iv || t->state != QT_TRIAL_RUNNING || c->n <= t->n_iv) return;
+  qt_free(t->iv);
+  t->iv = c->iv;
+  t->n_iv = c->n;
+  t->cap_iv = c->cap;
+  c->iv = NULL;
+}
+
+/* Replaces the whole copy by recs (every trial of the study). */
+static int sync_full(qt_study *st, qt_trial_rec *recs, size_t nr, qt_metric_set *m,
+                     qt_err *err) {
+  size_t n_carry = 0;
   iv_carry *carry = NULL;
-  int r = st->store.vt->trials_list(st->store.self, st->rec.id, 0, &recs, &nr, err);
-  if (r) goto fail;
+  int r = QT_OK;
   for (size_t i = 0; i < st->n; i++) n_carry += st->t[i].state == QT_TRIAL_RUNNING && st->t[i].n_iv;
   if (n_carry && !(carry = qt_calloc(n_carry, sizeof *carry))) {
     r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
@@ -296,51 +394,79 @@ static int sync_locked(qt_study *st, qt_err *err) {
   trials_clear(st);
   if ((r = grow_trials(st, nr, err)) != 0) goto fail;
   for (size_t i = 0; i < nr; i++) {
-    tr *t = &st->t[st->n];
+    tr *t = &st->t[st->n++];
     memset(t, 0, sizeof *t);
-    int oom = 0;
-    t->id = recs[i].id;
-    t->number = recs[i].number;
-    t->state = recs[i].state;
-    t->x = qt_calloc(st->nd ? st->nd : 1, sizeof *t->x);
-    t->params_json = dup_or_null(recs[i].params_json, &oom);
-    t->metrics_json = dup_or_null(recs[i].metrics_json, &oom);
-    t->error = dup_or_null(recs[i].error, &oom);
-    if (iv_from_json(t, recs[i].intermediate_json)) oom = 1;
-    for (size_t c = 0; t->state == QT_TRIAL_RUNNING && c < n_carry; c++)
-      if (carry[c].id == t->id && carry[c].n > t->n_iv) {
-        qt_free(t->iv);
-        t->iv = carry[c].iv;
-        t->n_iv = carry[c].n;
-        t->cap_iv = carry[c].cap;
-        carry[c].iv = NULL;
-      }
-    st->n++;
-    if (!t->x || oom) {
-      r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
-      goto fail;
-    }
-    /* params of a foreign or damaged record: the trial stays out of the
-     * sampler's history (failed) rather than stopping the study */
-    if (!t->params_json || qt_space_params_from_json(st->sp, t->params_json, t->x, NULL) != 0) {
-      if (t->state == QT_TRIAL_COMPLETE) t->state = QT_TRIAL_FAIL;
-    }
-    if (t->state == QT_TRIAL_COMPLETE) {
-      if (metrics_from_json(t->metrics_json, &m, NULL) != 0) {
-        t->state = QT_TRIAL_FAIL;
-      } else {
-        derive(st, t, &m);
-        st->n_complete++;
-      }
-    }
+    if ((r = fill_from_rec(st, t, &recs[i], m, err)) != 0) goto fail;
+    for (size_t c = 0; c < n_carry; c++)
+      if (carry[c].id == t->id) carry_iv(t, &carry[c]);
   }
-  r = refresh(st, err);
+  int moved = 0;
+  refresh(st, &moved);
+  if (!moved)
+    for (size_t i = 0; i < st->n; i++) eval_obj(st, &st->t[i]);
+  st->vv = st->vw = 0;
 fail:
   for (size_t c = 0; c < n_carry; c++) qt_free(carry[c].iv);
   qt_free(carry);
+  return r;
+}
+
+static tr *find_number(qt_study *st, int64_t number);
+static tr *slot_for(qt_study *st, int64_t number, qt_err *err);
+
+/* Merges recs (the trials stamped since the last sync) into the copy. */
+static int sync_delta(qt_study *st, qt_trial_rec *recs, size_t nr, qt_metric_set *m,
+                      qt_err *err) {
+  int r = QT_OK, rebuild = 0;
+  for (size_t i = 0; i < nr; i++) {
+    tr *t = slot_for(st, recs[i].number, err);
+    if (!t) return err && err->code ? err->code : QT_ENOMEM;
+    touch(st, t);
+    int was_complete = t->state == QT_TRIAL_COMPLETE && t->x, told = t->told;
+    iv_carry c = {t->id, t->state == QT_TRIAL_RUNNING ? t->iv : NULL, t->n_iv, t->cap_iv};
+    if (c.iv) t->iv = NULL;
+    if (was_complete) st->n_complete--;
+    tr_fini(t);
+    r = fill_from_rec(st, t, &recs[i], m, err);
+    t->told = told;
+    carry_iv(t, &c);
+    qt_free(c.iv);
+    if (r) return r;
+    /* a trial that left the complete set takes its extremes with it */
+    if (was_complete && t->state != QT_TRIAL_COMPLETE) rebuild = 1;
+  }
+  if (rebuild) running_rebuild(st);
+  int moved = 0;
+  refresh(st, &moved);
+  for (size_t i = 0; !moved && i < nr; i++) {
+    tr *t = find_number(st, recs[i].number);
+    if (t) eval_obj(st, t);
+  }
+  return r;
+}
+
+static int sync_locked(qt_study *st, qt_err *err) {
+  qt_trial_rec *recs = NULL;
+  size_t nr = 0;
+  int64_t seq = -1;
+  int full = 0;
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  int r = qt_trials_since(&st->store, st->rec.id, st->seq, &recs, &nr, &seq, &full, err);
+  if (r) goto fail;
+  r = full ? sync_full(st, recs, nr, &m, err) : sync_delta(st, recs, nr, &m, err);
+  if (!r) st->seq = seq;
+  st->sync_rows = nr;
+  st->sync_full = full;
+fail:
   qt_metric_set_fini(&m);
   qt_trial_recs_free(recs, nr);
   return r;
+}
+
+size_t qt__study_last_sync_rows(const qt_study *st, int *out_full) {
+  if (out_full) *out_full = st->sync_full;
+  return st->sync_rows;
 }
 
 int qt_study_sync(qt_study *st, qt_err *err) {
@@ -471,6 +597,8 @@ int qt_study_open(const qt_study_opts *o, const qt_space *sp, qt_study **out, qt
   pthread_mutex_init(&st->mu, NULL);
   st->goal = o->goal;
   st->seed = o->seed;
+  st->seq = -1;
+  running_reset(st);
   r = qt_storage_open(o->storage_url ? o->storage_url : qt_storage_default_url(), &st->store,
                       err);
   if (r) goto fail;
@@ -604,6 +732,7 @@ static tr *slot_for(qt_study *st, int64_t number, qt_err *err) {
   memmove(st->t + lo + 1, st->t + lo, (st->n - lo) * sizeof *st->t);
   st->n++;
   t = &st->t[lo];
+  touch(st, t);
   memset(t, 0, sizeof *t);
   t->number = number;
   return t;
@@ -622,6 +751,7 @@ static int install_running(qt_study *st, int64_t id, int64_t number, const doubl
     /* the claimed row stays running and is recovered as stale later */
     return err && err->code ? err->code : qt_err_set(err, QT_ENOMEM, "study: out of memory");
   }
+  touch(st, t);
   qt_free(t->x);
   qt_free(t->params_json);
   t->id = id;
@@ -701,9 +831,23 @@ int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_tri
     r = qt_err_set(err, QT_ESTATE, "study '%s': opened read-only", st->rec.name);
     goto fail;
   }
-  int any_waiting = 0; /* as of the last sync: other processes' enqueues show up there */
-  for (size_t i = 0; !x_fixed && i < st->n && !any_waiting; i++)
-    any_waiting = st->t[i].state == QT_TRIAL_WAITING;
+  /* the views of t[0..n), current from the first trial that changed */
+  if (st->n > st->views_cap) {
+    size_t cap = st->n * 2;
+    qt_trial_view *nv = qt_realloc(st->views, cap * sizeof *nv);
+    if (!nv) {
+      r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+      goto fail;
+    }
+    st->views = nv;
+    st->views_cap = cap;
+  }
+  for (; st->vv < st->n; st->vv++) {
+    view_of(st, &st->t[st->vv], &st->views[st->vv]);
+    st->vw += st->t[st->vv].state == QT_TRIAL_WAITING;
+  }
+  /* as of the last sync: other processes' enqueues show up there */
+  int any_waiting = !x_fixed && st->vw > 0;
   if (any_waiting) {
     /* enqueued params first, in number order, before any sampled trial */
     r = ask_waiting(st, worker ? worker : "", out, err);
@@ -715,21 +859,21 @@ int qt_study_ask(qt_study *st, const double *x_fixed, const char *worker, qt_tri
   }
   if (x_fixed) {
     memcpy(out->x, x_fixed, st->nd * sizeof *out->x);
+  } else if (st->vw == 0) {
+    r = st->svt->propose(st->sampler, st->views, st->n, out->x, err);
+    if (r) goto fail; /* QT_DONE included */
   } else {
-    if (st->n > st->views_cap) {
-      size_t cap = st->n * 2;
-      qt_trial_view *nv = qt_realloc(st->views, cap * sizeof *nv);
-      if (!nv) {
-        r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
-        goto fail;
-      }
-      st->views = nv;
-      st->views_cap = cap;
+    /* waiting trials are not history yet: a filtered copy (rare) */
+    qt_trial_view *hv = qt_malloc(st->n * sizeof *hv);
+    if (!hv) {
+      r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
+      goto fail;
     }
-    size_t nv = 0; /* waiting trials are not history yet */
+    size_t nv = 0;
     for (size_t i = 0; i < st->n; i++)
-      if (st->t[i].state != QT_TRIAL_WAITING) view_of(st, &st->t[i], &st->views[nv++]);
-    r = st->svt->propose(st->sampler, st->views, nv, out->x, err);
+      if (st->views[i].state != QT_TRIAL_WAITING) hv[nv++] = st->views[i];
+    r = st->svt->propose(st->sampler, hv, nv, out->x, err);
+    qt_free(hv);
     if (r) goto fail; /* QT_DONE included */
   }
   for (size_t k = 0; k < st->nd; k++) out->user[k] = qt_space_to_user(st->sp, k, out->x[k]);
@@ -801,23 +945,35 @@ done:
   return out;
 }
 
-/* Writes the current scores of every complete trial back to storage. */
-static int store_scores(qt_study *st, qt_err *err) {
-  if (!st->n_complete) return QT_OK;
-  int64_t *ids = qt_malloc(st->n_complete * sizeof *ids);
-  double *sc = qt_malloc(st->n_complete * sizeof *sc);
+/* Writes the current score of every complete trial back to storage; with
+ * only_changed, of those whose stored score as last read or written here
+ * differs.  (Another process's rewrite is not a change the sync reads, so
+ * the final store writes them all: whoever stores last leaves one
+ * normalization behind.) */
+static int score_stale(const tr *t, int only_changed) {
+  return t->state == QT_TRIAL_COMPLETE && (!only_changed || !same_num(t->obj, t->sc_db));
+}
+
+static int store_scores(qt_study *st, int only_changed, qt_err *err) {
+  size_t k = 0;
+  for (size_t i = 0; i < st->n; i++) k += score_stale(&st->t[i], only_changed);
+  if (!k) return QT_OK;
+  int64_t *ids = qt_malloc(k * sizeof *ids);
+  double *sc = qt_malloc(k * sizeof *sc);
   int r = QT_OK;
   if (!ids || !sc) {
     r = qt_err_set(err, QT_ENOMEM, "study: out of memory");
     goto fail;
   }
-  size_t k = 0;
+  k = 0;
   for (size_t i = 0; i < st->n; i++)
-    if (st->t[i].state == QT_TRIAL_COMPLETE) {
+    if (score_stale(&st->t[i], only_changed)) {
       ids[k] = st->t[i].id;
       sc[k++] = st->t[i].obj;
     }
   r = st->store.vt->trials_set_scores(st->store.self, ids, sc, k, err);
+  for (size_t i = 0; !r && i < st->n; i++)
+    if (st->t[i].state == QT_TRIAL_COMPLETE) st->t[i].sc_db = st->t[i].obj;
 fail:
   qt_free(ids);
   qt_free(sc);
@@ -866,6 +1022,7 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
                    "are immutable", (long long)x->number, qt_trial_state_name(x->state));
     goto fail;
   }
+  touch(st, x);
   if (state == QT_TRIAL_COMPLETE && m && !st->names_ok) {
     /* the first metrics seen: every name the goal uses must be among them
      * (else every trial would fail or score blind); the run stops */
@@ -917,14 +1074,14 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
   x->state = state;
   if (state == QT_TRIAL_COMPLETE) {
     st->n_complete++;
+    running_fold(st, x);
     size_t every = st->goal.refresh_every ? st->goal.refresh_every : 20;
+    int moved = 0;
     if (is_score(&st->goal) &&
-        (st->n_complete <= every || st->n_complete - st->norm.n_seen >= every)) {
-      if ((r = refresh(st, err)) != 0) goto fail;
-      refreshed = 1;
-    } else {
-      eval_obj(st, x);
-    }
+        (st->n_complete <= every || st->n_complete - st->norm.n_seen >= every))
+      refresh(st, &moved);
+    if (!moved) eval_obj(st, x);
+    refreshed = moved;
     /* JSON has no infinity: a rejected trial's value is the string "-inf"/"inf" */
     if (qt_goal_n_objectives(&st->goal) > 1) { /* every objective, raw */
       size_t l = 0;
@@ -963,15 +1120,19 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
      * dropped with a warning and the run goes on. */
     qt_log(QT_LOG_WARN, "study %s: trial #%lld: late result dropped: %s", st->rec.name,
            (long long)x->number, err ? err->msg : "already finished");
-    if (state == QT_TRIAL_COMPLETE) st->n_complete--;
     x->state = QT_TRIAL_FAIL;
     x->obj = NAN;
+    if (state == QT_TRIAL_COMPLETE) {
+      st->n_complete--;
+      running_rebuild(st); /* its extremes go with it */
+    }
     if (out_state) *out_state = QT_TRIAL_FAIL;
     r = QT_OK;
     goto fail;
   }
   if (r) goto fail;
   x->told = 1;
+  x->sc_db = state == QT_TRIAL_COMPLETE ? x->obj : NAN;
   qt_free(x->metrics_json);
   x->metrics_json = mj;
   mj = NULL;
@@ -980,7 +1141,12 @@ int qt__study_tell(qt_study *st, const qt_trial *t, int state, const qt_metric_s
     goto fail;
   }
   if (out_state) *out_state = state;
-  if (refreshed && (r = store_scores(st, err)) != 0) goto fail;
+  /* a moved normalization changes every stored score: they are rewritten
+   * here while the study is small (its first refresh_every trials), later
+   * once when the run ends (qt_study_store_scores), not on every move,
+   * which would rewrite the whole study each time a new extreme shows up */
+  size_t every = st->goal.refresh_every ? st->goal.refresh_every : 20;
+  if (refreshed && st->n_complete <= every && (r = store_scores(st, 1, err)) != 0) goto fail;
   if (st->svt && st->svt->observe) {
     qt_trial_view v;
     view_of(st, x, &v);
@@ -1058,7 +1224,7 @@ int qt__study_is_feasible(qt_study *st, int64_t number) {
 
 int qt_study_store_scores(qt_study *st, qt_err *err) {
   pthread_mutex_lock(&st->mu);
-  int r = store_scores(st, err);
+  int r = store_scores(st, 0, err);
   pthread_mutex_unlock(&st->mu);
   return r;
 }

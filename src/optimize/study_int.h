@@ -29,4 +29,8 @@ int qt__study_replace_config(qt_study *st, const char *config_json, qt_err *err)
 /* The study's pruner (NULL: none). */
 const qt_pruner *qt__study_pruner(qt_study *st);
 
+/* Trial records the last sync read (the ones stamped since the one before;
+ * all of them on the first) and whether it was a whole read. */
+size_t qt__study_last_sync_rows(const qt_study *st, int *out_full);
+
 #endif

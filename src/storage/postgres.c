@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 /* Arbitrary constant key: serializes schema creation across processes. */
 #define SCHEMA_LOCK_KEY 0x71747563
 
@@ -72,6 +72,34 @@ static const char *const k_schema_v3 =
     "ALTER TABLE trials ADD COLUMN IF NOT EXISTS note TEXT;"
     "UPDATE qtune_meta SET value = '3' WHERE key = 'schema_version';";
 
+/* v4: a per-study change sequence (see the SQLite backend's v4): triggers
+ * bump studies.trial_seq, under the study row's lock, in the writer's own
+ * transaction, so the committed stamps of a study always form a prefix and
+ * a reader that saw stamp S has seen every write up to S. */
+static const char *const k_schema_v4 =
+    "ALTER TABLE studies ADD COLUMN IF NOT EXISTS trial_seq BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE studies ADD COLUMN IF NOT EXISTS del_seq BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE trials ADD COLUMN IF NOT EXISTS updated_seq BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX IF NOT EXISTS trials_study_seq ON trials(study_id, updated_seq);"
+    "CREATE OR REPLACE FUNCTION qt_trials_seq() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " UPDATE studies SET trial_seq = trial_seq + 1 WHERE id = NEW.study_id"
+    " RETURNING trial_seq INTO NEW.updated_seq; RETURN NEW; END $$;"
+    "CREATE OR REPLACE FUNCTION qt_trials_del_seq() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " UPDATE studies SET trial_seq = trial_seq + 1, del_seq = trial_seq + 1"
+    " WHERE id = OLD.study_id; RETURN OLD; END $$;"
+    "DROP TRIGGER IF EXISTS trials_seq_ins ON trials;"
+    "DROP TRIGGER IF EXISTS trials_seq_upd ON trials;"
+    "DROP TRIGGER IF EXISTS trials_seq_del ON trials;"
+    "CREATE TRIGGER trials_seq_ins BEFORE INSERT ON trials FOR EACH ROW"
+    " EXECUTE FUNCTION qt_trials_seq();"
+    "CREATE TRIGGER trials_seq_upd BEFORE UPDATE OF state, params_json, values_json,"
+    " metrics_json, constraint_ok, worker, seed, started_at, finished_at, error,"
+    " intermediate_json, last_step, note ON trials FOR EACH ROW"
+    " EXECUTE FUNCTION qt_trials_seq();"
+    "CREATE TRIGGER trials_seq_del AFTER DELETE ON trials FOR EACH ROW"
+    " EXECUTE FUNCTION qt_trials_del_seq();"
+    "UPDATE qtune_meta SET value = '4' WHERE key = 'schema_version';";
+
 typedef struct stmt_def {
   const char *name;
   const char *sql;
@@ -82,7 +110,7 @@ enum {
   P_STUDY_INSERT, P_STUDY_BY_NAME, P_STUDY_LIST, P_STUDY_DELETE, P_LOCK_STUDY, P_TRIAL_INSERT,
   P_TRIAL_PARAMS, P_TRIAL_STATE, P_TRIAL_FINISH, P_TRIALS_LIST, P_HEARTBEAT, P_RECOVER,
   P_DELETE_BELOW, P_DELETE_ABOVE, P_SET_SCORE, P_SET_CONFIG, P_SET_INTERMEDIATE, P_ENQUEUE,
-  P_TAKE_WAITING, P_SET_NOTE, P_RETRY, P_COUNT
+  P_TAKE_WAITING, P_SET_NOTE, P_RETRY, P_LOCK_STUDY_OF, P_LOCK_STUDY_ROW, P_COUNT
 };
 
 #define STUDY_COLS "id, name, created_at, directions, space_json, config_json"
@@ -164,6 +192,15 @@ static const stmt_def k_stmts[P_COUNT] = {
                  "INSERT INTO trials(study_id, number, state, params_json, seed, note)"
                  " VALUES($1, $2, 'waiting', $3, $4, $5)",
                  5},
+    /* v4: the seq triggers lock the study row; a transaction that locks a
+     * trial row first takes the study's first, so the order is the same
+     * everywhere (study, then trials) and two writers cannot deadlock */
+    [P_LOCK_STUDY_OF] = {"qt_lock_study_of",
+                         "SELECT 1 FROM studies WHERE id ="
+                         " (SELECT study_id FROM trials WHERE id = $1) FOR UPDATE",
+                         1},
+    [P_LOCK_STUDY_ROW] = {"qt_lock_study_row", "SELECT 1 FROM studies WHERE id = $1 FOR UPDATE",
+                          1},
 };
 
 typedef struct pg {
@@ -257,6 +294,7 @@ static int ensure_schema(pg *p, qt_err *err) {
   if (!r) r = simple(p, k_schema_v1, err);
   if (!r && ver < 2) r = simple(p, k_schema_v2, err);
   if (!r && ver < 3) r = simple(p, k_schema_v3, err);
+  if (!r && ver < 4) r = simple(p, k_schema_v4, err);
   if (!r) r = simple(p, "COMMIT", err);
   if (r) rollback(p);
   return r;
@@ -456,7 +494,10 @@ static int once_trial_claim(void *self, int64_t study_id, const char *params_jso
 /* Inside a transaction: locks the trial row and checks it is running. */
 static int check_running(pg *p, const char *id, qt_err *err) {
   const char *params[1] = {id};
-  PGresult *res = run(p, P_TRIAL_STATE, params, err);
+  PGresult *res = run(p, P_LOCK_STUDY_OF, params, err);
+  if (!res) return QT_ESTORE;
+  PQclear(res);
+  res = run(p, P_TRIAL_STATE, params, err);
   if (!res) return QT_ESTORE;
   int r = QT_OK;
   if (PQntuples(res) == 0) r = qt_err_set(err, QT_ENOTFOUND, "no trial with id %s", id);
@@ -618,6 +659,9 @@ static int once_recover_stale(void *self, int64_t study_id, int64_t stale_ms, si
   pthread_mutex_lock(&p->mu);
   int r = simple(p, "BEGIN", err);
   PGresult *res = NULL;
+  if (!r && !(res = run(p, P_LOCK_STUDY_ROW, params, err))) r = QT_ESTORE;
+  if (res) PQclear(res);
+  res = NULL;
   if (!r && !(res = run(p, P_RECOVER, params, err))) r = QT_ESTORE;
   int rows = res ? PQntuples(res) : 0;
   for (int k = 0; k < rows && !r; k++) {
@@ -748,6 +792,26 @@ static int once_trial_enqueue(void *self, int64_t study_id, const char *params_j
   return r;
 }
 
+/* Runs statement k in a transaction that locks study row sid first (the
+ * one lock order of schema v4's stamps: study, then trials); the result or
+ * NULL (rolled back, err set). */
+static PGresult *study_locked_run(pg *p, const char *sid, int k, const char *const *params,
+                                  qt_err *err) {
+  const char *lp[1] = {sid};
+  PGresult *res = NULL, *lr = NULL;
+  int r = simple(p, "BEGIN", err);
+  if (!r && !(lr = run(p, P_LOCK_STUDY_ROW, lp, err))) r = QT_ESTORE;
+  if (lr) PQclear(lr);
+  if (!r && !(res = run(p, k, params, err))) r = QT_ESTORE;
+  if (!r) r = simple(p, "COMMIT", err);
+  if (r) {
+    if (res) PQclear(res);
+    rollback(p);
+    return NULL;
+  }
+  return res;
+}
+
 static int once_trial_claim_waiting(void *self, int64_t study_id, const char *worker,
                                   int64_t *out_trial_id, int64_t *out_number, char **out_params,
                                   qt_err *err) {
@@ -760,7 +824,7 @@ static int once_trial_claim_waiting(void *self, int64_t study_id, const char *wo
   snprintf(now, sizeof now, "%" PRId64, now_ms());
   const char *params[3] = {sid, worker, now};
   pthread_mutex_lock(&p->mu);
-  PGresult *res = run(p, P_TAKE_WAITING, params, err); /* one statement: atomic */
+  PGresult *res = study_locked_run(p, sid, P_TAKE_WAITING, params, err); /* atomic */
   pthread_mutex_unlock(&p->mu);
   if (!res) return QT_ESTORE;
   int r = QT_OK;
@@ -788,7 +852,7 @@ static int once_trial_set_note(void *self, int64_t study_id, int64_t number, con
   snprintf(num, sizeof num, "%" PRId64, number);
   const char *params[3] = {sid, num, note};
   pthread_mutex_lock(&p->mu);
-  PGresult *res = run(p, P_SET_NOTE, params, err);
+  PGresult *res = study_locked_run(p, sid, P_SET_NOTE, params, err);
   pthread_mutex_unlock(&p->mu);
   if (!res) return QT_ESTORE;
   int r = atoi(PQcmdTuples(res)) == 0

@@ -14,7 +14,7 @@
 #include <time.h>
 
 /* Schema version in PRAGMA user_version; upgrades run in order from it. */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 static const char *const k_schema_v1 =
     "CREATE TABLE IF NOT EXISTS studies("
@@ -86,6 +86,30 @@ static const char *const k_schema_v3 =
     "DROP TABLE trials;"
     "ALTER TABLE trials_v3 RENAME TO trials;"
     "CREATE INDEX trials_study_state ON trials(study_id, state);";
+
+/* v4: a per-study change sequence, so a study reads only the trials that
+ * changed since its last look (qt_trials_since).  Triggers bump
+ * studies.trial_seq and stamp the row's updated_seq in the writer's own
+ * transaction, so no write path (of this or any other process) can skip
+ * it; a deletion stamps studies.del_seq (readers then read everything).
+ * Score updates (re-normalization) and heartbeats do not count: scores are
+ * derived from the immutable metrics. */
+#define QT__SEQ_BUMP(ref)                                                                  \
+  " UPDATE studies SET trial_seq = trial_seq + 1 WHERE id = " ref ".study_id;"             \
+  " UPDATE trials SET updated_seq = (SELECT trial_seq FROM studies WHERE id = " ref        \
+  ".study_id) WHERE id = " ref ".id;"
+static const char *const k_schema_v4 =
+    "ALTER TABLE studies ADD COLUMN trial_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE studies ADD COLUMN del_seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE trials ADD COLUMN updated_seq INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX trials_study_seq ON trials(study_id, updated_seq);"
+    "CREATE TRIGGER trials_seq_ins AFTER INSERT ON trials BEGIN" QT__SEQ_BUMP("NEW") " END;"
+    "CREATE TRIGGER trials_seq_upd AFTER UPDATE OF state, params_json, values_json,"
+    " metrics_json, constraint_ok, worker, seed, started_at, finished_at, error,"
+    " intermediate_json, last_step, note ON trials BEGIN" QT__SEQ_BUMP("NEW") " END;"
+    "CREATE TRIGGER trials_seq_del AFTER DELETE ON trials BEGIN"
+    " UPDATE studies SET trial_seq = trial_seq + 1, del_seq = trial_seq + 1"
+    " WHERE id = OLD.study_id; END;";
 
 enum {
   S_STUDY_INSERT, S_STUDY_BY_NAME, S_STUDY_LIST, S_STUDY_DELETE, S_TRIALS_DELETE_STUDY,
@@ -224,7 +248,8 @@ static int upgrade(sq *s, qt_err *err) {
   if (ver < 1 && sqlite3_exec(s->db, k_schema_v1, NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (ver < 2 && sqlite3_exec(s->db, k_schema_v2, NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (ver < 3 && sqlite3_exec(s->db, k_schema_v3, NULL, NULL, &msg) != SQLITE_OK) goto fail;
-  if (sqlite3_exec(s->db, "PRAGMA user_version = 3", NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (ver < 4 && sqlite3_exec(s->db, k_schema_v4, NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (sqlite3_exec(s->db, "PRAGMA user_version = 4", NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) goto fail;
   return QT_OK;
 fail:

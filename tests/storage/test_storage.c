@@ -335,7 +335,7 @@ static void schema_versions(void) {
   sqlite3_stmt *st;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 4);
   sqlite3_finalize(st);
   sqlite3_close(db);
 }
@@ -371,8 +371,20 @@ static void sqlite_upgrade_v1(void) {
   open_or_die(&s);
   qt_err e;
   int64_t id, num;
+  /* v4: the old trials are read whole, later writes by their stamps */
+  qt_trial_rec *v = NULL;
+  size_t nv = 0;
+  int64_t seq = -1, seq2 = -1;
+  int full = 0;
+  EXPECT_EQ(qt_trials_since(&s, 1, -1, &v, &nv, &seq, &full, &e), 0);
+  EXPECT_EQ(nv, 3);
+  qt_trial_recs_free(v, nv);
   EXPECT_EQ(s.vt->trial_claim(s.self, 1, "{}", "w", 0, &id, &num, &e), 0);
   EXPECT_EQ(num, 7);
+  EXPECT_EQ(qt_trials_since(&s, 1, seq, &v, &nv, &seq2, &full, &e), 0);
+  EXPECT_EQ(nv, 1);
+  if (nv == 1) EXPECT_EQ(v[0].number, 7);
+  qt_trial_recs_free(v, nv);
   EXPECT_EQ(s.vt->trial_claim(s.self, 2, "{}", "w", 0, &id, &num, &e), 0);
   EXPECT_EQ(num, 0);
   qt_storage_close(&s);
@@ -380,7 +392,7 @@ static void sqlite_upgrade_v1(void) {
   sqlite3_stmt *st;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 3);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 4);
   sqlite3_finalize(st);
   sqlite3_close(db);
 }
@@ -413,12 +425,23 @@ static void pg_upgrade_v1(void) {
   qt_study_rec st;
   ASSERT_TRUE(s.vt->study_load(s.self, "old", &st, &e) == 0);
   int64_t id, num;
+  qt_trial_rec *v = NULL;
+  size_t nv = 0;
+  int64_t seq = -1, seq2 = -1;
+  int full = 0;
+  EXPECT_EQ(qt_trials_since(&s, st.id, -1, &v, &nv, &seq, &full, &e), 0);
+  EXPECT_EQ(nv, 2);
+  qt_trial_recs_free(v, nv);
   EXPECT_EQ(s.vt->trial_claim(s.self, st.id, "{}", "w", 0, &id, &num, &e), 0);
   EXPECT_EQ(num, 7);
+  EXPECT_EQ(qt_trials_since(&s, st.id, seq, &v, &nv, &seq2, &full, &e), 0);
+  EXPECT_EQ(nv, 1);
+  if (nv == 1) EXPECT_EQ(v[0].number, 7);
+  qt_trial_recs_free(v, nv);
   qt_study_rec_fini(&st);
   qt_storage_close(&s);
   res = PQexec(c, "SELECT value FROM qtune_meta WHERE key = 'schema_version'");
-  EXPECT_STREQ(PQgetvalue(res, 0, 0), "3");
+  EXPECT_STREQ(PQgetvalue(res, 0, 0), "4");
   PQclear(res);
   PQfinish(c);
 }

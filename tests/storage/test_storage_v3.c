@@ -120,7 +120,7 @@ static void upgrade_v2_pruned_to_rejected(void) {
   qt_storage s;
   qt_err e;
   ASSERT_TRUE(qt_storage_open(g_url, &s, &e) == 0);
-  EXPECT_EQ(schema_version(), 3);
+  EXPECT_EQ(schema_version(), 4);
   qt_study_rec st;
   ASSERT_TRUE(s.vt->study_load(s.self, "old", &st, &e) == 0);
   qt_trial_rec *t;
@@ -159,7 +159,7 @@ static void upgrade_v2_pruned_to_rejected(void) {
   qt_storage_close(&s);
   /* opening again changes nothing (the upgrade ran once) */
   ASSERT_TRUE(qt_storage_open(g_url, &s, &e) == 0);
-  EXPECT_EQ(schema_version(), 3);
+  EXPECT_EQ(schema_version(), 4);
   qt_storage_close(&s);
 }
 
