@@ -202,6 +202,13 @@ typedef struct qt_paper_opts {
   void (*on_status)(void *ud, const qt_paper_status *st, int final);
   void *ud;
   int64_t status_ms;                 /* on_status at most this often (default 500) */
+  /* A live params file's handle (borrowed, replay feeds only; NULL: none):
+   * when its version moves, the new set goes to every symbol's strategy
+   * before the next bar (future decisions only: resting orders stay until
+   * the strategy's next order update), and the equity after each bar goes to
+   * it for the history's P&L.  A stream reruns its series from the first
+   * bar, so it cannot take one (QT_EINVAL). */
+  struct qt_live_params *live_params;
 } qt_paper_opts;
 
 QT_API qt_paper_opts qt_paper_opts_default(void);

@@ -78,6 +78,9 @@ struct qt_paper {
   double last_lat_us;
   qt_live_counts feed_counts;
   int64_t now_event_recv_ns;
+  /* the live params file: the set in effect and its version */
+  double live_p[QT_LIVE_MAX_PARAMS];
+  uint64_t live_seen;
 };
 
 static int64_t mono_ns(void) {
@@ -578,6 +581,13 @@ static int check_opts(const qt_paper_opts *o, qt_err *err) {
                       o->n_symbols);
   if (o->storage && (!o->name || !o->name[0]))
     return qt_err_set(err, QT_EINVAL, "paper: a run stored needs a --name");
+  if (o->live_params && !o->replay_feeds[0])
+    return qt_err_set(err, QT_EINVAL,
+                      "paper: --live-params needs a replay feed (a stream reruns its series "
+                      "from the first bar, which would apply new params to old bars)");
+  if (o->live_params && o->strategy->n_params > QT_LIVE_MAX_PARAMS)
+    return qt_err_set(err, QT_EINVAL, "paper: strategy '%s' has too many params for --live-params",
+                      o->strategy->name);
   const qt_paper_limits *L = &o->limits;
   if (!(L->risk_per_trade >= 0) || !(L->max_daily_loss >= 0 && L->max_daily_loss < 1) ||
       L->max_positions < 0)
@@ -637,6 +647,7 @@ int qt_paper_open(const qt_paper_opts *o, qt_paper **out, qt_err *err) {
       p->orders.n = p->trades.n = p->bars.n = p->risk.n = p->outcomes.n = 0;
     }
   }
+  p->live_seen = 1; /* the initial set, o->params: the engines begin with it */
   p->last_commit_ns = p->last_status_ns = mono_ns();
   *out = p;
   return QT_OK;
@@ -810,8 +821,30 @@ static void maybe_status(qt_paper *p, int final) {
   p->o.on_status(p->o.ud, &st, final);
 }
 
+/* A new set of the live params file goes to every symbol's strategy, from
+ * the next bar on (validated by the file's handle before it got a version). */
+static int live_apply(qt_paper *p, int64_t ts_ms, qt_err *err) {
+  qt_live_params *lp = p->o.live_params;
+  uint64_t v = qt_live_params_version(lp);
+  if (v == p->live_seen) return QT_OK;
+  p->live_seen = qt_live_params_get(lp, p->live_p);
+  for (int k = 0; k < p->n; k++) {
+    int rc = qt_engine_set_params(p->s[k].e, p->live_p, err);
+    if (rc) return rc;
+  }
+  char t[40], js[4096];
+  qt_time_format(ts_ms, t, sizeof t);
+  qt_log(QT_LOG_INFO, "paper: live params v%" PRIu64 " in effect from the bar of %s: %s",
+         p->live_seen, t, qt_paper_params_json(p->o.strategy, p->live_p, js, sizeof js));
+  return QT_OK;
+}
+
 int qt_paper_event(qt_paper *p, const qt_live_event *ev, qt_err *err) {
   p->emit = 1;
+  if (p->o.live_params && ev->kind == QT_LIVE_BAR) {
+    int lr = live_apply(p, ev->ts_ms, err);
+    if (lr) return lr;
+  }
   sym *s = find_sym(p, ev->symbol);
   if (!s) {
     p->feed_counts.ignored++;
@@ -822,6 +855,7 @@ int qt_paper_event(qt_paper *p, const qt_live_event *ev, qt_err *err) {
   if (ev->kind == QT_LIVE_BAR) rc = process_bar(p, s, ev, err);
   else if (ev->kind == QT_LIVE_MARK) rc = process_mark(p, s, ev, err);
   if (rc || ev->kind != QT_LIVE_BAR) return rc;
+  if (p->o.live_params) qt_live_params_set_equity(p->o.live_params, portfolio_equity(p));
   p->bars_since_commit++;
   if ((p->bars_since_commit & 63) == 0 || p->stream || p->o.commit_every) {
     int64_t now = mono_ns();
