@@ -209,6 +209,15 @@ typedef struct qt_paper_opts {
    * it for the history's P&L.  A stream reruns its series from the first
    * bar, so it cannot take one (QT_EINVAL). */
   struct qt_live_params *live_params;
+  /* The background HJB optimization (market_maker on a replay; see
+   * docs/live.md): every hjb_every_ms (0: off) a thread fits the model to
+   * the last 240 bars and runs qt_hjb_optimize with the params in effect
+   * (hjb_trials: its search, default 64); when the gap stays above 10% for
+   * 3 runs the suggestion is logged and, with hjb_propose and a storage,
+   * filed as pending adjustments (reason hjb_gap), never applied. */
+  int64_t hjb_every_ms;
+  int hjb_trials;
+  int hjb_propose;
 } qt_paper_opts;
 
 QT_API qt_paper_opts qt_paper_opts_default(void);

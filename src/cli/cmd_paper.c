@@ -42,7 +42,11 @@ static void usage(void) {
          "  --params k=v,...|FILE  parameter values; --params-file FILE a params file\n"
          "  --live-params FILE     a flat JSON file of param values, watched and hot-reloaded\n"
          "                         (replay feeds; see docs/live.md); --max-step PCT refuses a\n"
-         "                         reload moving a param by more than PCT%%\n\n"
+         "                         reload moving a param by more than PCT%%\n"
+         "  --hjb-every SECS       market_maker: background HJB optimization every SECS (e.g.\n"
+         "                         60 or 60s; default off); --hjb-trials N its search (64);\n"
+         "                         --propose files a lasting gap's suggestion as pending\n"
+         "                         adjustments (reason hjb_gap) for qtune tune review\n\n"
          "simulation:\n%s\n"
          "risk limits (breaches are logged and stored):\n"
          "  --risk-per-trade F     max notional of an entry, fraction of equity (cut to it)\n"
@@ -109,7 +113,9 @@ static int write_csv(const char *path, const char *sym, int n_syms, int kind, co
 
 typedef struct pargs {
   const char *feed, *speed, *storage, *name, *params, *params_file, *live_params;
-  double max_step;
+  double max_step, hjb_every_s;
+  long hjb_trials;
+  int propose;
   const char *trades, *equity, *orders;
   double risk_per_trade, max_daily_loss, idle_exit_s;
   long max_positions, commit_every;
@@ -139,11 +145,21 @@ static int parse_args(int argc, char **argv, const qt_strategy_vtbl *s, qt_marke
     int need = hit < sizeof vals / sizeof vals[0] || !strcmp(o, "--risk-per-trade") ||
                !strcmp(o, "--max-daily-loss") || !strcmp(o, "--max-positions") ||
                !strcmp(o, "--commit-every") || !strcmp(o, "--idle-exit") ||
-               !strcmp(o, "--max-step");
+               !strcmp(o, "--max-step") || !strcmp(o, "--hjb-every") || !strcmp(o, "--hjb-trials");
     if (need && i + 1 >= argc) return cli_failf("paper: %s needs a value", o);
     if (hit < sizeof vals / sizeof vals[0]) *vals[hit].dst = argv[++i];
     else if (!strcmp(o, "--risk-per-trade")) { if (cli_parse_double(o, argv[++i], &a->risk_per_trade)) return CLI_ERROR; }
     else if (!strcmp(o, "--max-daily-loss")) { if (cli_parse_double(o, argv[++i], &a->max_daily_loss)) return CLI_ERROR; }
+    else if (!strcmp(o, "--hjb-every")) {
+      char buf[64];
+      snprintf(buf, sizeof buf, "%s", argv[++i]);
+      size_t n = strlen(buf);
+      if (n > 1 && buf[n - 1] == 's') buf[n - 1] = '\0';
+      if (cli_parse_double(o, buf, &a->hjb_every_s)) return CLI_ERROR;
+      if (!(a->hjb_every_s >= 0.1)) return cli_failf("paper: --hjb-every: at least 0.1 s, not '%s'", argv[i]);
+    }
+    else if (!strcmp(o, "--hjb-trials")) { if (cli_parse_long(o, argv[++i], &a->hjb_trials)) return CLI_ERROR; }
+    else if (!strcmp(o, "--propose")) a->propose = 1;
     else if (!strcmp(o, "--max-step")) { if (cli_parse_double(o, argv[++i], &a->max_step)) return CLI_ERROR; }
     else if (!strcmp(o, "--idle-exit")) { if (cli_parse_double(o, argv[++i], &a->idle_exit_s)) return CLI_ERROR; }
     else if (!strcmp(o, "--max-positions")) { if (cli_parse_long(o, argv[++i], &a->max_positions)) return CLI_ERROR; }
@@ -291,6 +307,13 @@ int cmd_paper(int argc, char **argv) {
   if (a.live_params && cli_paper_live_open(s, a.live_params, a.name, a.max_step, p,
                                            eo.cash, &lp)) goto done;
   po.live_params = lp;
+  po.hjb_every_ms = (int64_t)(a.hjb_every_s * 1000);
+  po.hjb_trials = (int)a.hjb_trials;
+  po.hjb_propose = a.propose;
+  if (a.propose && !po.hjb_every_ms) {
+    cli_failf("paper: --propose files the background HJB's suggestions: it needs --hjb-every");
+    goto done;
+  }
   if (qt_paper_open(&po, &pp, &err)) {
     cli_fail(&err);
     goto done;
