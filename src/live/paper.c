@@ -657,7 +657,8 @@ int qt_paper_open(const qt_paper_opts *o, qt_paper **out, qt_err *err) {
     }
   }
   p->live_seen = p->hjb_seen = 1; /* the initial set, o->params: the engines begin with it */
-  memcpy(p->live_p, o->params, o->strategy->n_params * sizeof *o->params);
+  if (o->strategy->n_params && o->strategy->n_params <= QT_LIVE_MAX_PARAMS)
+    memcpy(p->live_p, o->params, o->strategy->n_params * sizeof *o->params);
   if (o->hjb_every_ms > 0) {
     rc = qt__hjb_bg_start(p->s[0].feeds[0].bars, o->params, o->strategy->n_params,
                           o->hjb_every_ms, o->hjb_trials > 0 ? o->hjb_trials : 64, &p->hjb, err);
