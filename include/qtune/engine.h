@@ -191,6 +191,13 @@ QT_API int qt_engine_begin(qt_engine *e, const qt_feed *feeds, int n_feeds,
 QT_API int qt_engine_step(qt_engine *e, qt_err *err);
 QT_API void qt_engine_peek(const qt_engine *e, qt_result *out);
 QT_API int qt_engine_end(qt_engine *e, qt_result *out, qt_err *err);
+/* Hands the running strategy new params p (spec order; p must outlive the
+ * run) for the bars after this call: its init runs again on its state as it
+ * is (not zeroed), so a strategy whose init only checks and copies params
+ * keeps its other state.  The engine's orders, positions and cash stay.
+ * QT_ESTATE with no run begun; init's error (the strategy keeps whatever its
+ * init left, so check p first: qt_strategy_check_params). */
+QT_API int qt_engine_set_params(qt_engine *e, const double *p, qt_err *err);
 /* The run's context for the read-only qt_ctx_* queries (position, entry
  * price, cash, equity, now) between steps; borrowed from e. */
 QT_API const qt_ctx *qt_engine_ctx(const qt_engine *e);

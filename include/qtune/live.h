@@ -202,6 +202,22 @@ typedef struct qt_paper_opts {
   void (*on_status)(void *ud, const qt_paper_status *st, int final);
   void *ud;
   int64_t status_ms;                 /* on_status at most this often (default 500) */
+  /* A live params file's handle (borrowed, replay feeds only; NULL: none):
+   * when its version moves, the new set goes to every symbol's strategy
+   * before the next bar (future decisions only: resting orders stay until
+   * the strategy's next order update), and the equity after each bar goes to
+   * it for the history's P&L.  A stream reruns its series from the first
+   * bar, so it cannot take one (QT_EINVAL). */
+  struct qt_live_params *live_params;
+  /* The background HJB optimization (market_maker on a replay; see
+   * docs/live.md): every hjb_every_ms (0: off) a thread fits the model to
+   * the last 240 bars and runs qt_hjb_optimize with the params in effect
+   * (hjb_trials: its search, default 64); when the gap stays above 10% for
+   * 3 runs the suggestion is logged and, with hjb_propose and a storage,
+   * filed as pending adjustments (reason hjb_gap), never applied. */
+  int64_t hjb_every_ms;
+  int hjb_trials;
+  int hjb_propose;
 } qt_paper_opts;
 
 QT_API qt_paper_opts qt_paper_opts_default(void);

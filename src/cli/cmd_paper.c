@@ -39,7 +39,14 @@ static void usage(void) {
          "%s\n"
          "strategy:\n"
          "  --strategy NAME        a built-in or a plugin .so path\n"
-         "  --params k=v,...|FILE  parameter values; --params-file FILE a params file\n\n"
+         "  --params k=v,...|FILE  parameter values; --params-file FILE a params file\n"
+         "  --live-params FILE     a flat JSON file of param values, watched and hot-reloaded\n"
+         "                         (replay feeds; see docs/live.md); --max-step PCT refuses a\n"
+         "                         reload moving a param by more than PCT%%\n"
+         "  --hjb-every SECS       market_maker: background HJB optimization every SECS (e.g.\n"
+         "                         60 or 60s; default off); --hjb-trials N its search (64);\n"
+         "                         --propose files a lasting gap's suggestion as pending\n"
+         "                         adjustments (reason hjb_gap) for qtune tune review\n\n"
          "simulation:\n%s\n"
          "risk limits (breaches are logged and stored):\n"
          "  --risk-per-trade F     max notional of an entry, fraction of equity (cut to it)\n"
@@ -105,7 +112,10 @@ static int write_csv(const char *path, const char *sym, int n_syms, int kind, co
 }
 
 typedef struct pargs {
-  const char *feed, *speed, *storage, *name, *params, *params_file;
+  const char *feed, *speed, *storage, *name, *params, *params_file, *live_params;
+  double max_step, hjb_every_s;
+  long hjb_trials;
+  int propose;
   const char *trades, *equity, *orders;
   double risk_per_trade, max_daily_loss, idle_exit_s;
   long max_positions, commit_every;
@@ -128,16 +138,29 @@ static int parse_args(int argc, char **argv, const qt_strategy_vtbl *s, qt_marke
                       {"--params-file", &a->params_file}, {"--trades", &a->trades},
                       {"--equity", &a->equity},  {"--orders", &a->orders},
                       {"--feed", &a->feed},      {"--speed", &a->speed},
-                      {"--storage", &a->storage}, {"--name", &a->name}};
+                      {"--storage", &a->storage}, {"--name", &a->name},
+                      {"--live-params", &a->live_params}};
     size_t hit = 0;
     while (hit < sizeof vals / sizeof vals[0] && strcmp(o, vals[hit].name)) hit++;
     int need = hit < sizeof vals / sizeof vals[0] || !strcmp(o, "--risk-per-trade") ||
                !strcmp(o, "--max-daily-loss") || !strcmp(o, "--max-positions") ||
-               !strcmp(o, "--commit-every") || !strcmp(o, "--idle-exit");
+               !strcmp(o, "--commit-every") || !strcmp(o, "--idle-exit") ||
+               !strcmp(o, "--max-step") || !strcmp(o, "--hjb-every") || !strcmp(o, "--hjb-trials");
     if (need && i + 1 >= argc) return cli_failf("paper: %s needs a value", o);
     if (hit < sizeof vals / sizeof vals[0]) *vals[hit].dst = argv[++i];
     else if (!strcmp(o, "--risk-per-trade")) { if (cli_parse_double(o, argv[++i], &a->risk_per_trade)) return CLI_ERROR; }
     else if (!strcmp(o, "--max-daily-loss")) { if (cli_parse_double(o, argv[++i], &a->max_daily_loss)) return CLI_ERROR; }
+    else if (!strcmp(o, "--hjb-every")) {
+      char buf[64];
+      snprintf(buf, sizeof buf, "%s", argv[++i]);
+      size_t n = strlen(buf);
+      if (n > 1 && buf[n - 1] == 's') buf[n - 1] = '\0';
+      if (cli_parse_double(o, buf, &a->hjb_every_s)) return CLI_ERROR;
+      if (!(a->hjb_every_s >= 0.1)) return cli_failf("paper: --hjb-every: at least 0.1 s, not '%s'", argv[i]);
+    }
+    else if (!strcmp(o, "--hjb-trials")) { if (cli_parse_long(o, argv[++i], &a->hjb_trials)) return CLI_ERROR; }
+    else if (!strcmp(o, "--propose")) a->propose = 1;
+    else if (!strcmp(o, "--max-step")) { if (cli_parse_double(o, argv[++i], &a->max_step)) return CLI_ERROR; }
     else if (!strcmp(o, "--idle-exit")) { if (cli_parse_double(o, argv[++i], &a->idle_exit_s)) return CLI_ERROR; }
     else if (!strcmp(o, "--max-positions")) { if (cli_parse_long(o, argv[++i], &a->max_positions)) return CLI_ERROR; }
     else if (!strcmp(o, "--commit-every")) { if (cli_parse_long(o, argv[++i], &a->commit_every)) return CLI_ERROR; }
@@ -188,6 +211,7 @@ int cmd_paper(int argc, char **argv) {
   qt_storage st = {0};
   int st_open = 0;
   qt_paper *pp = NULL;
+  qt_live_params *lp = NULL;
   qt_livefeed feed = {0};
   qt_market_opts mo = qt_market_opts_default();
   qt_engine_opts eo = qt_engine_opts_default();
@@ -216,7 +240,7 @@ int cmd_paper(int argc, char **argv) {
     goto done;
   }
   qt_paper_opts po = qt_paper_opts_default();
-  po.strategy = s;
+  po.strategy = qt_strategy_live_variant(s); /* per-decision lines at info */
   po.params = p;
   po.engine = eo;
   po.limits.risk_per_trade = a.risk_per_trade;
@@ -280,6 +304,16 @@ int cmd_paper(int argc, char **argv) {
   po.status_ms = su.tty ? 500 : 10000; /* piped: a plain line every 10 s */
   po.on_status = on_status;
   po.ud = &su;
+  if (a.live_params && cli_paper_live_open(s, a.live_params, a.name, a.max_step, p,
+                                           eo.cash, &lp)) goto done;
+  po.live_params = lp;
+  po.hjb_every_ms = (int64_t)(a.hjb_every_s * 1000);
+  po.hjb_trials = (int)a.hjb_trials;
+  po.hjb_propose = a.propose;
+  if (a.propose && !po.hjb_every_ms) {
+    cli_failf("paper: --propose files the background HJB's suggestions: it needs --hjb-every");
+    goto done;
+  }
   if (qt_paper_open(&po, &pp, &err)) {
     cli_fail(&err);
     goto done;
@@ -357,6 +391,7 @@ int cmd_paper(int argc, char **argv) {
 done:
   qt_livefeed_close(&feed);
   qt_paper_free(pp);
+  qt_live_params_free(lp); /* stops the watcher */
   if (st_open) qt_storage_close(&st);
   for (int k = 0; k < n_markets; k++) qt_market_free(&m[k]);
   qt_strategy_unload(plugin);

@@ -12,4 +12,13 @@
 int cli_paper_load_markets(const qt_market_opts *mo, int want_second, qt_market *m,
                            qt_paper_opts *po, qt_err *err);
 
+/* `qtune paper --live-params FILE` (src/cli/paper_live.c): a handle for
+ * FILE over strategy s starting from p, recording run's name, with the step
+ * limit max_step_pct (0: none); the first reload (its three outcomes: a
+ * missing file keeps p) and the watcher.  *out is the caller's to free
+ * (qt_live_params_free, also after a failure).  CLI_ERROR after printing
+ * the error: a refused first set is only logged, the run goes on with p. */
+int cli_paper_live_open(const qt_strategy_vtbl *s, const char *path, const char *run,
+                        double max_step_pct, const double *p, double cash, qt_live_params **out);
+
 #endif

@@ -602,6 +602,15 @@ int qt_engine_end(qt_engine *e, qt_result *out, qt_err *err) {
   return QT_OK;
 }
 
+/* New params mid-run: the strategy's init again on its running state (not
+ * zeroed), so a strategy whose init only checks and copies its params (the
+ * market maker) keeps the rest of its state; orders, positions and cash stay. */
+int qt_engine_set_params(qt_engine *e, const double *p, qt_err *err) {
+  if (!e || e->stepping != 1)
+    return qt_err_set(err, QT_ESTATE, "qt_engine_set_params: no run begun (qt_engine_begin)");
+  return strategy_init(&e->cx, p, err);
+}
+
 const qt_ctx *qt_engine_ctx(const qt_engine *e) { return e ? &e->cx : NULL; }
 
 size_t qt_engine_open_orders(const qt_engine *e, qt_order_event *out, size_t cap) {

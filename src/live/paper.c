@@ -14,6 +14,7 @@
  *     committed bar, checks the rebuilt counts against the stored ones and
  *     goes on; what was not committed is simply done again. */
 #include "qtune/live.h"
+#include "live/paper_hjb.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -78,6 +79,12 @@ struct qt_paper {
   double last_lat_us;
   qt_live_counts feed_counts;
   int64_t now_event_recv_ns;
+  /* the live params file: the set in effect and its version */
+  double live_p[QT_LIVE_MAX_PARAMS];
+  uint64_t live_seen;
+  qt__hjb_bg *hjb; /* the background HJB thread, or NULL */
+  size_t n_proposed;
+  uint64_t hjb_seen, hjb_filed; /* the set the thread has; the set last filed against */
 };
 
 static int64_t mono_ns(void) {
@@ -578,6 +585,18 @@ static int check_opts(const qt_paper_opts *o, qt_err *err) {
                       o->n_symbols);
   if (o->storage && (!o->name || !o->name[0]))
     return qt_err_set(err, QT_EINVAL, "paper: a run stored needs a --name");
+  if (o->live_params && !o->replay_feeds[0])
+    return qt_err_set(err, QT_EINVAL,
+                      "paper: --live-params needs a replay feed (a stream reruns its series "
+                      "from the first bar, which would apply new params to old bars)");
+  if (o->hjb_every_ms < 0 || (o->hjb_every_ms > 0 && (!o->replay_feeds[0] ||
+                                                       strcmp(o->strategy->name, "market_maker"))))
+    return qt_err_set(err, QT_EINVAL,
+                      "paper: --hjb-every needs market_maker on a replay feed (the model is the "
+                      "market maker's)");
+  if (o->live_params && o->strategy->n_params > QT_LIVE_MAX_PARAMS)
+    return qt_err_set(err, QT_EINVAL, "paper: strategy '%s' has too many params for --live-params",
+                      o->strategy->name);
   const qt_paper_limits *L = &o->limits;
   if (!(L->risk_per_trade >= 0) || !(L->max_daily_loss >= 0 && L->max_daily_loss < 1) ||
       L->max_positions < 0)
@@ -636,6 +655,14 @@ int qt_paper_open(const qt_paper_opts *o, qt_paper **out, qt_err *err) {
       if (rc) goto fail;
       p->orders.n = p->trades.n = p->bars.n = p->risk.n = p->outcomes.n = 0;
     }
+  }
+  p->live_seen = p->hjb_seen = 1; /* the initial set, o->params: the engines begin with it */
+  if (o->strategy->n_params && o->strategy->n_params <= QT_LIVE_MAX_PARAMS)
+    memcpy(p->live_p, o->params, o->strategy->n_params * sizeof *o->params);
+  if (o->hjb_every_ms > 0) {
+    rc = qt__hjb_bg_start(p->s[0].feeds[0].bars, o->params, o->strategy->n_params,
+                          o->hjb_every_ms, o->hjb_trials > 0 ? o->hjb_trials : 64, &p->hjb, err);
+    if (rc) goto fail;
   }
   p->last_commit_ns = p->last_status_ns = mono_ns();
   *out = p;
@@ -810,8 +837,69 @@ static void maybe_status(qt_paper *p, int final) {
   p->o.on_status(p->o.ud, &st, final);
 }
 
+/* A new set of the live params file goes to every symbol's strategy, from
+ * the next bar on (validated by the file's handle before it got a version). */
+static int live_apply(qt_paper *p, int64_t ts_ms, qt_err *err) {
+  qt_live_params *lp = p->o.live_params;
+  uint64_t v = qt_live_params_version(lp);
+  if (v == p->live_seen) return QT_OK;
+  p->live_seen = qt_live_params_get(lp, p->live_p);
+  for (int k = 0; k < p->n; k++) {
+    int rc = qt_engine_set_params(p->s[k].e, p->live_p, err);
+    if (rc) return rc;
+  }
+  char t[40], js[4096];
+  qt_time_format(ts_ms, t, sizeof t);
+  qt_log(QT_LOG_INFO, "paper: live params v%" PRIu64 " in effect from the bar of %s: %s",
+         p->live_seen, t, qt_paper_params_json(p->o.strategy, p->live_p, js, sizeof js));
+  return QT_OK;
+}
+
+/* The background HJB's suggestion (paper_hjb.c): logged, and with
+ * hjb_propose one pending adjustment per parameter it changes. */
+static int hjb_suggest(qt_paper *p, qt_err *err) {
+  const qt_strategy_vtbl *st = p->o.strategy;
+  double sug[QT_LIVE_MAX_PARAMS], gap = 0;
+  if (!qt__hjb_bg_take(p->hjb, sug, &gap)) return QT_OK;
+  char js[4096];
+  qt_log(QT_LOG_WARN, "paper: HJB gap %.2f%% above 10%% for 3 intervals: suggested params %s%s",
+         gap, qt_paper_params_json(st, sug, js, sizeof js),
+         p->o.hjb_propose && p->o.storage && p->hjb_filed != p->live_seen
+             ? " (filed as pending adjustments)" : "");
+  if (!p->o.hjb_propose || !p->o.storage || p->hjb_filed == p->live_seen) return QT_OK;
+  p->hjb_filed = p->live_seen; /* once per set in effect: a review decides, not a repeat */
+  for (size_t k = 0; k < st->n_params; k++) {
+    if (sug[k] == p->live_p[k]) continue;
+    qt_adjustment a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.strategy, sizeof a.strategy, "%s", st->name);
+    snprintf(a.parameter, sizeof a.parameter, "%s", st->params[k].name);
+    a.old_value = p->live_p[k], a.new_value = sug[k];
+    snprintf(a.reason, sizeof a.reason,
+             "hjb_gap: run %s: background HJB gap %.2f%% above 10%% for 3 intervals", p->o.name,
+             gap);
+    snprintf(a.metric_trigger, sizeof a.metric_trigger, "hjb_gap");
+    a.metric_value = gap;
+    a.status = QT_ADJ_PENDING;
+    snprintf(a.evidence_json, sizeof a.evidence_json, "{\"run\": \"%s\", \"gap_pct\": %.4f}",
+             p->o.name, gap);
+    int rc = qt_adjustment_insert(p->o.storage, &a, NULL, err);
+    if (rc) return rc;
+    p->n_proposed++;
+  }
+  return QT_OK;
+}
+
 int qt_paper_event(qt_paper *p, const qt_live_event *ev, qt_err *err) {
   p->emit = 1;
+  if (p->o.live_params && ev->kind == QT_LIVE_BAR) {
+    int lr = live_apply(p, ev->ts_ms, err);
+    if (lr) return lr;
+  }
+  if (p->hjb && ev->kind == QT_LIVE_BAR) {
+    int hr = hjb_suggest(p, err);
+    if (hr) return hr;
+  }
   sym *s = find_sym(p, ev->symbol);
   if (!s) {
     p->feed_counts.ignored++;
@@ -822,6 +910,11 @@ int qt_paper_event(qt_paper *p, const qt_live_event *ev, qt_err *err) {
   if (ev->kind == QT_LIVE_BAR) rc = process_bar(p, s, ev, err);
   else if (ev->kind == QT_LIVE_MARK) rc = process_mark(p, s, ev, err);
   if (rc || ev->kind != QT_LIVE_BAR) return rc;
+  if (p->o.live_params) qt_live_params_set_equity(p->o.live_params, portfolio_equity(p));
+  if (p->hjb && s->k == 0) {
+    qt__hjb_bg_note(p->hjb, s->eo.from + s->n_bars, p->live_p, p->hjb_seen != p->live_seen);
+    p->hjb_seen = p->live_seen;
+  }
   p->bars_since_commit++;
   if ((p->bars_since_commit & 63) == 0 || p->stream || p->o.commit_every) {
     int64_t now = mono_ns();
@@ -926,6 +1019,7 @@ int qt_paper_summary(const qt_paper *p, qt_paper_symbol_sum *out, size_t cap) {
 
 void qt_paper_free(qt_paper *p) {
   if (!p) return;
+  qt__hjb_bg_stop(p->hjb);
   for (int k = 0; k < p->n; k++) {
     sym *s = &p->s[k];
     qt_engine_free(s->e);

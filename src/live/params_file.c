@@ -726,6 +726,11 @@ int qt_live_revert(const char *params_path, const char *run, qt_live_history_ent
     goto fail;
   }
   const qt_strategy_vtbl *s = qt_strategy_find(prev->strategy);
+  /* the history line first: a runner watching the file reloads it the
+   * moment it is renamed, and its line would come first (source watch) and
+   * make this one a repeat */
+  rc = history_append(params_path, run, prev->strategy, "revert", NAN, pa, err);
+  if (rc) goto fail;
   if (s) {
     /* a built-in: the set is checked as a reload would check it */
     double cur[QT_LIVE_MAX_PARAMS], p[QT_LIVE_MAX_PARAMS];
@@ -743,8 +748,7 @@ int qt_live_revert(const char *params_path, const char *run, qt_live_history_ent
     free(txt);
   }
   if (rc) goto fail;
-  rc = history_append(params_path, run, prev->strategy, "revert", NAN, pa, err);
-  if (rc == QT_OK && out_entry) *out_entry = *prev;
+  if (out_entry) *out_entry = *prev;
 fail:
   json_decref(pa);
   qt_free(v);

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# `qtune paper --live-params FILE` end to end: a paper market_maker on a
+# replay of the AVAXUSDT fixture at 600x (10 bars a second) while its params
+# file is edited: a valid set (base_spread_bps 20 -> 60: the quotes' spread
+# widens from the bar the runner names), invalid JSON, a value out of range
+# (the guide's message), an unknown name, the file deleted (each refused:
+# the set in effect stays), then `qtune live revert` while it runs (the
+# runner reloads the set before).  Each step waits for the runner's log line
+# of the previous one, so the test paces itself on the runner, not a clock.
+source "$(dirname "$0")/lib.sh"
+cd "$TMP"
+CAT="$TMP/cat"
+PY=${PYTHON:-python3}
+check_exit "import June" 0 "$QTUNE" data import --catalog "$CAT" --symbol AVAXUSDT \
+  "$FIXTURES/binance/AVAXUSDT-1m-2026-06.csv"
+
+P="$TMP/tuning_params.json"
+# wait_for TEXT: waits (up to 120 s) for the runner's stderr to hold TEXT
+wait_for() {
+  local n=0
+  until grep -qF -- "$1" "$TMP/perr"; do
+    if ! kill -0 "$pid" 2>/dev/null || [ $n -ge 1200 ]; then
+      bad "runner logged '$1'"; tail -5 "$TMP/perr"; return 1
+    fi
+    sleep 0.1; n=$((n + 1))
+  done
+  ok "runner logged '$1'"
+}
+put() { printf '%s\n' "$1" >"$P.tmp" && mv "$P.tmp" "$P"; } # an editor's save
+
+put '{"base_spread_bps": 20}'
+QTUNE_LOG=info "$QTUNE" paper --strategy market_maker --feed replay --catalog "$CAT" \
+  --symbol AVAXUSDT --speed 600x --storage "sqlite:///$TMP/p.db" --name mm1 \
+  --live-params "$P" --orders "$TMP/orders.csv" --quiet >"$TMP/pout" 2>"$TMP/perr" &
+pid=$!
+wait_for "Tuning parameters reloaded successfully"
+wait_for "paper: live params v2 in effect"
+wait_for "info: ControlVector[db=" # a quote under the first set
+put '{"base_spread_bps": 60, "skew_adjustment_factor": 0.8}'
+wait_for "Auto-reloaded tuning parameters"
+wait_for "paper: live params v3 in effect"
+printf '{"base_spread_bps": 90,\n' >"$P" # invalid JSON, written in place
+wait_for "Failed to reload config: $P:2:0: invalid JSON"
+put '{"skew_adjustment_factor": 3.5}'
+wait_for "Invalid parameter: skew_adjustment_factor must be in [0.0, 2.0], got 3.5"
+put '{"skew_adjustment_factr": 1.0}'
+wait_for "Unknown parameter: skew_adjustment_factr"
+rm -f "$P"
+wait_for "deleted; keeping the current tuning parameters"
+# a few more bars on the set in effect, then the history while it runs
+sleep 1
+check_exit "history while running" 0 "$QTUNE" live history mm1 --live-params "$P" --json
+cp "$TMP/out" hist2.json
+check "two sets applied (the refused ones are not)" $PY - hist2.json <<'EOT'
+import json, sys
+h = json.load(open(sys.argv[1]))
+assert [e["source"] for e in h] == ["reload", "watch"], h
+assert h[0]["params"]["base_spread_bps"] == 20 and h[1]["params"]["base_spread_bps"] == 60, h
+assert h[1]["params"]["skew_adjustment_factor"] == 0.8
+assert h[0]["equity"] is not None and h[1]["equity"] is not None
+EOT
+check_exit "revert while running" 0 "$QTUNE" live revert mm1 --live-params "$P"
+wait_for "paper: live params v4 in effect"
+sleep 1
+kill -TERM $pid
+wait $pid
+check "runner stopped by SIGTERM with its summary" grep -q "^portfolio" "$TMP/pout"
+check "no other set took effect" test "$(grep -c 'paper: live params v' "$TMP/perr")" = 3
+check "StateVector lines at info in the paper runner" grep -q "info: StateVector\[S=" "$TMP/perr"
+check "ControlVector lines at info in the paper runner" grep -q "info: ControlVector\[db=" "$TMP/perr"
+check_exit "history after" 0 "$QTUNE" live history mm1 --live-params "$P"
+contains "history: the revert" "$TMP/out" "revert"
+contains "history: P&L of the first set" "$TMP/out" "reload "
+check_exit "history json" 0 "$QTUNE" live history mm1 --live-params "$P" --json
+cp "$TMP/out" hist.json
+# the quotes' total spread per bar (bid and ask submitted at one time): the
+# median of each stretch between the bars the runner named
+check "orders: spread 20 bps, then 60 after v3, 20 again after the revert" \
+  $PY - "$TMP/orders.csv" "$TMP/perr" hist.json <<'EOT'
+import csv, json, re, sys, statistics
+rows = list(csv.DictReader(open(sys.argv[1])))
+at = {}
+for line in open(sys.argv[2]):
+    m = re.search(r"live params v(\d) in effect from the bar of (\S+):", line)
+    if m: at[int(m.group(1))] = m.group(2)
+assert sorted(at) == [2, 3, 4], at
+h = json.load(open(sys.argv[3]))
+assert [e["source"] for e in h] == ["reload", "watch", "revert"], h
+assert h[2]["params"]["base_spread_bps"] == 20, h[2]
+quotes = {}
+for r in rows:
+    if r["action"] == "submit" and r["type"] == "limit":
+        quotes.setdefault(r["time"], {})[r["side"]] = float(r["price"])
+seg = {2: [], 3: [], 4: []}
+for t, q in quotes.items():
+    if "buy" not in q or "sell" not in q: continue
+    bps = (q["sell"] - q["buy"]) / ((q["sell"] + q["buy"]) / 2) * 1e4
+    v = 4 if t >= at[4] else 3 if t >= at[3] else 2
+    seg[v].append(bps)
+med = {v: statistics.median(x) for v, x in seg.items() if x}
+print("median spread bps by set:", med, "bars:", {v: len(x) for v, x in seg.items()})
+assert len(seg[2]) >= 1 and len(seg[3]) >= 3 and len(seg[4]) >= 1, seg
+assert 19 <= med[2] < 40 and med[3] >= 59 and 19 <= med[4] < 40, med
+EOT
+
+# ---- the background HJB: every second on the last 240 bars; params far
+# from the optimum (no skew, liquidating from 10% inventory at the top rate,
+# the widest floor) keep the gap above 10%, so the third run's suggestion is
+# filed as pending adjustments, and never applied
+put '{"skew_adjustment_factor": 0.0, "inventory_urgency_threshold": 0.1, "liquidation_rate_multiplier": 100, "min_spread_base_ratio": 1.0}'
+: >"$TMP/perr"
+QTUNE_LOG=info "$QTUNE" paper --strategy market_maker --feed replay --catalog "$CAT" \
+  --symbol AVAXUSDT --speed 600x --storage "sqlite:///$TMP/h.db" --name hjb1 \
+  --live-params "$P" --hjb-every 1s --hjb-trials 8 --propose --quiet >"$TMP/pout" 2>"$TMP/perr" &
+pid=$!
+wait_for "Background HJB Optimization Complete: Heuristic_Value="
+wait_for "(filed as pending adjustments)"
+kill -TERM $pid
+wait $pid
+check "HJB: gap logged in the guide's form" grep -qE \
+  "Background HJB Optimization Complete: Heuristic_Value=[0-9.-]+, Optimal_Value=[0-9.-]+, Gap=[0-9.]+%" "$TMP/perr"
+check "HJB: the suggestion is not applied" test "$(grep -c 'paper: live params v' "$TMP/perr")" = 1
+check_exit "tune review --json" 0 "$QTUNE" tune review --storage "sqlite:///$TMP/h.db" --json
+cp "$TMP/out" review.json
+check "HJB: pending hjb_gap adjustments of market_maker, from the set in effect" $PY - review.json <<'EOT'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert rows, "no pending adjustments"
+names = set()
+for r in rows:
+    assert r["status"] == "pending" and r["metric_trigger"] == "hjb_gap", r
+    assert r["reason"].startswith("hjb_gap: run hjb1"), r
+    assert r["strategy_name"] == "market_maker" and r["metric_value"] > 10, r
+    assert r["new_value"] != r["old_value"], r
+    names.add(r["parameter_name"])
+old = {r["parameter_name"]: r["old_value"] for r in rows}
+want = {"skew_adjustment_factor": 0.0, "inventory_urgency_threshold": 0.1,
+        "liquidation_rate_multiplier": 100.0, "min_spread_base_ratio": 1.0}
+for k, v in old.items():
+    assert k in want and abs(want[k] - v) < 1e-9, (k, v)
+assert len(rows) == len(names), "filed once per set in effect"
+EOT
+check_exit "--propose without --hjb-every refused" 2 "$QTUNE" paper --strategy market_maker \
+  --feed replay --catalog "$CAT" --symbol AVAXUSDT --no-storage --propose
+check_exit "--hjb-every on another strategy refused" 2 "$QTUNE" paper --strategy sma_cross \
+  --feed replay --catalog "$CAT" --symbol AVAXUSDT --no-storage --hjb-every 1s
+contains "--hjb-every refusal says why" "$TMP/err" "--hjb-every needs market_maker"
+
+# refused where it cannot work: a stream reruns its series from its first bar
+check_exit "live params on a stream refused" 2 "$QTUNE" paper --strategy market_maker \
+  --feed "$TMP/none.jsonl" --symbol AVAXUSDT --no-storage --live-params "$P"
+contains "stream refusal says why" "$TMP/err" "--live-params needs a replay feed"
+finish
