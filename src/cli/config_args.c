@@ -62,14 +62,11 @@ static int load(const char *path, cli_key_kind kind, const char *const *names, s
   size_t len;
   char *text = cli_read_file(path, &len, &e);
   if (!text) return cli_fail(&e);
-  yaml_parser_t p;
   yaml_document_t d;
   int rc = CLI_ERROR, have_doc = 0;
   char joined[4096], skipped[512] = "";
-  yaml_parser_initialize(&p);
-  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-  if (!yaml_parser_load(&p, &d)) {
-    cli_failf("%s:%zu: YAML: %s", path, p.problem_mark.line + 1, p.problem ? p.problem : "syntax error");
+  if (qt_yaml_load(text, len, path, &d, &e)) { /* the one loader: limits, duplicate keys */
+    cli_fail(&e);
     goto done;
   }
   have_doc = 1;
@@ -133,7 +130,6 @@ oom:
   cli_failf("%s: out of memory", path);
 done:
   if (have_doc) yaml_document_delete(&d);
-  yaml_parser_delete(&p);
   free(text);
   return rc;
 }

@@ -129,16 +129,9 @@ static int enqueue_yaml(qt_study *st, const char *text, const char *src, int64_t
   size_t nd = qt_space_n(sp);
   double *x = qt_calloc(nd ? nd : 1, sizeof *x);
   if (!x) return qt_err_set(err, QT_ENOMEM, "enqueue: out of memory");
-  yaml_parser_t p;
   yaml_document_t d;
   int r = QT_OK, have_doc = 0;
-  yaml_parser_initialize(&p);
-  yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
-  if (!yaml_parser_load(&p, &d)) {
-    r = qt_err_set(err, QT_EPARSE, "%s:%d: %s", src, (int)p.problem_mark.line + 1,
-                   p.problem ? p.problem : "not YAML");
-    goto done;
-  }
+  if ((r = qt_yaml_load(text, strlen(text), src, &d, err)) != QT_OK) goto done; /* the one loader */
   have_doc = 1;
   yaml_node_t *root = yaml_document_get_root_node(&d);
   if (!root) {
@@ -185,7 +178,6 @@ static int enqueue_yaml(qt_study *st, const char *text, const char *src, int64_t
   }
 done:
   if (have_doc) yaml_document_delete(&d);
-  yaml_parser_delete(&p);
   qt_free(x);
   return r;
 }

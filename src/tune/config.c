@@ -353,23 +353,14 @@ static int top_pair(yctx *y, void *ctx, const char *k, yaml_node_t *kn, yaml_nod
 
 int qt_tune_config_parse(qt_tune_config *c, const char *text, size_t len, const char *file,
                          qt_err *err) {
-  yaml_parser_t p;
   yaml_document_t doc;
-  if (!yaml_parser_initialize(&p)) return qt_err_set(err, QT_ENOMEM, "%s: out of memory", file);
-  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-  int r = QT_OK;
-  if (!yaml_parser_load(&p, &doc)) {
-    r = qt_err_set(err, QT_EPARSE, "%s:%zu: YAML: %s", file, p.problem_mark.line + 1,
-                   p.problem ? p.problem : "syntax error");
-    yaml_parser_delete(&p);
-    return r;
-  }
+  int r = qt_yaml_load(text, len, file, &doc, err); /* the one loader: limits, duplicate keys */
+  if (r) return r;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   yctx y = {&doc, file, err};
   if (root && !(root->type == YAML_SCALAR_NODE && !root->data.scalar.length))
     r = each_pair(&y, root, NULL, c, top_pair);
   yaml_document_delete(&doc);
-  yaml_parser_delete(&p);
   return r;
 }
 

@@ -41,17 +41,9 @@ int qt_gate_thresholds_load(const char *text, size_t len, const char *file,
     return qt_err_set(err, QT_EINVAL, "%s: %zu bytes (a thresholds file is at most %d)", file,
                       len, QT_GATE_YAML_MAX);
   qt_gate_thresholds w = *t;
-  yaml_parser_t p;
   yaml_document_t doc;
-  yaml_parser_initialize(&p);
-  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-  int r = QT_OK;
-  if (!yaml_parser_load(&p, &doc)) {
-    r = qt_err_set(err, QT_EPARSE, "%s:%zu: %s", file, p.problem_mark.line + 1,
-                   p.problem ? p.problem : "not YAML");
-    yaml_parser_delete(&p);
-    return r;
-  }
+  int r = qt_yaml_load(text, len, file, &doc, err); /* the one loader */
+  if (r) return r;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   if (root && root->type != YAML_MAPPING_NODE) {
     r = qt_err_set(err, QT_EPARSE, "%s:%zu: expected a map of threshold: value", file,
@@ -88,7 +80,6 @@ int qt_gate_thresholds_load(const char *text, size_t len, const char *file,
   *t = w;
 done:
   yaml_document_delete(&doc);
-  yaml_parser_delete(&p);
   return r;
 }
 

@@ -43,6 +43,19 @@ check_exit "second document refused" 2 "$QTUNE" optimize --config "$TMP/two.yaml
   --storage "sqlite:///$TMP/s.db"
 contains "second document named" "$TMP/err" "$TMP/two.yaml:3: a second YAML document (one document per file)"
 check "nothing was stored" [ ! -e "$TMP/s.db" ]
+# every other YAML qtune reads goes through the same loader: the auto-tuner's
+# config, the gate's thresholds, backtest --config
+printf 'window: 7d\nwindow: 3d\n' >"$TMP/tdup.yaml"
+check_exit "tuner config: duplicate key refused" 2 "$QTUNE" tune run --dry-run --config "$TMP/tdup.yaml" \
+  --storage "sqlite:///$TMP/t.db"
+contains "tuner config: file and line" "$TMP/err" "$TMP/tdup.yaml:2: key 'window' appears twice in one map (first at line 1)"
+printf 'min_symbols: 1\n---\nmin_symbols: 2\n' >"$TMP/gtwo.yaml"
+check_exit "gate thresholds: a second document refused" 2 "$QTUNE" gate --study-name nope \
+  --storage "sqlite:///$TMP/t.db" --thresholds "$TMP/gtwo.yaml"
+contains "gate thresholds: file and line" "$TMP/err" "$TMP/gtwo.yaml:3: a second YAML document (one document per file)"
+"$PY" -c "open('$TMP/bdeep.yaml','w').write('strategy: ' + '['*1000 + ']'*1000 + '\n')"
+check_exit "backtest --config: too deep refused" 2 "$QTUNE" backtest --config "$TMP/bdeep.yaml" --data "$AV"
+contains "backtest --config: names the limit" "$TMP/err" "$TMP/bdeep.yaml:1: nested deeper than 64 levels"
 
 # ---- an objective command printing 40,000 metrics; --jobs 100000
 printf '#!/bin/sh\n%s -c "import json; print(json.dumps({\x27m%%d\x27 %% i: i for i in range(40000)}))"\n' "$PY" >"$TMP/many.sh"
