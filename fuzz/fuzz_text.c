@@ -6,6 +6,7 @@
  * the text.  Each parser must either accept or fail with a message; a space
  * it accepts must survive its own JSON round trip.
  * Build and run: scripts/fuzz (FUZZ_SECONDS). */
+#include "optimize/study_int.h"
 #include "qtune/optimize.h"
 #include "qtune/strategies.h"
 
@@ -106,6 +107,50 @@ static void time_text(const char *text, size_t len) {
   must_say_why(qt_duration_parse(text, &a, &e), &e);
 }
 
+/* "k=v,k=v" as --sampler-opts gives them, to every sampler: create must
+ * succeed or say why, and a created sampler proposes in bounds. */
+static void sampler_opts(const qt_strategy_vtbl *s, char *text) {
+  qt_kv kv[17];
+  size_t n = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(text, ",", &save); t && n < 16; t = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(t, '=');
+    if (!eq) continue;
+    *eq = 0;
+    kv[n].key = t;
+    kv[n++].val = eq + 1;
+  }
+  kv[n].key = NULL;
+  kv[n].val = NULL;
+  qt_space *sp = NULL;
+  qt_err e = {0};
+  if (qt_space_from_spec(s->params, s->n_params, &sp, &e)) return;
+  for (size_t i = 0; qt_sampler_at(i); i++) {
+    const qt_sampler_vtbl *vt = qt_sampler_at(i);
+    void *self = NULL;
+    e.msg[0] = '\0';
+    int r = vt->create(sp, 1, kv, &self, &e);
+    must_say_why(r, &e);
+    if (r == QT_OK) {
+      double x[64];
+      if (qt_space_n(sp) <= 64) {
+        e.msg[0] = '\0';
+        must_say_why(vt->propose(self, NULL, 0, x, &e), &e);
+      }
+      vt->destroy(self);
+    }
+  }
+  qt_space_free(sp);
+}
+
+static void objective_output(const char *text, size_t len) {
+  qt_metric_set m;
+  qt_metric_set_init(&m);
+  qt_err e = {0};
+  must_say_why(qt__cmd_parse_metrics(text, len, &m, &e), &e);
+  qt_metric_set_fini(&m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2 || size > (1 << 21)) return 0;
   uint8_t op = data[0];
@@ -118,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   memcpy(text, data + 2, len);
   text[len] = '\0'; /* the parsers take NUL-terminated text; an inner NUL ends it */
-  switch (op % 8) {
+  switch (op % 10) {
     case 0: space_yaml(s, text, 0); break;
     case 1: space_yaml(s, text, 1); break;
     case 2: stored_json(s, text); break;
@@ -127,6 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 5: goal_text(text, 0); break;
     case 6: goal_text(text, 1); break;
     case 7: time_text(text, strlen(text)); break;
+    case 8: sampler_opts(s, text); break;
+    case 9: objective_output((const char *)data + 2, len); break;
   }
   free(text);
   return 0;

@@ -7,6 +7,7 @@
  * the final object are intermediate values, read as they come: when the
  * pruner stops the trial the command's process group is killed at once. */
 #include "qtune/optimize.h"
+#include "optimize/study_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,7 +102,7 @@ static void close_fd(int *fd) {
 }
 
 /* Parses the metrics object; numbers kept, booleans as 1/0, null as NaN. */
-static int parse_metrics(const char *s, size_t n, qt_metric_set *out, qt_err *err) {
+int qt__cmd_parse_metrics(const char *s, size_t n, qt_metric_set *out, qt_err *err) {
   json_error_t je;
   json_t *o = json_loadb(s, n, JSON_DECODE_ANY, &je);
   if (!o || !json_is_object(o)) {
@@ -386,7 +387,7 @@ static int cmd_eval(void *wv, const qt_space *sp, const double *x, const double 
                    tail_len ? ": " : "", tail);
   } else {
     w->out[out_len] = 0;
-    r = parse_metrics(w->out + final_off, out_len - final_off, out, err);
+    r = qt__cmd_parse_metrics(w->out + final_off, out_len - final_off, out, err);
   }
 fail:
   if (pid > 0) {

@@ -33,4 +33,9 @@ const qt_pruner *qt__study_pruner(qt_study *st);
  * all of them on the first) and whether it was a whole read. */
 size_t qt__study_last_sync_rows(const qt_study *st, int *out_full);
 
+/* The objective command's final JSON object into out: numbers kept,
+ * booleans as 1/0, null as NaN, other values ignored (objective_cmd.c;
+ * here for the fuzz target). */
+int qt__cmd_parse_metrics(const char *s, size_t n, qt_metric_set *out, qt_err *err);
+
 #endif
