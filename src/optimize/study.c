@@ -287,6 +287,9 @@ static int grow_trials(qt_study *st, size_t need, qt_err *err) {
   while (cap < need) cap *= 2;
   tr *nt = qt_realloc(st->t, cap * sizeof *nt);
   if (!nt) return qt_err_set(err, QT_ENOMEM, "study: out of memory");
+  /* the views point into the records (a trial's values): moved, they are
+   * all rebuilt at the next ask */
+  if (nt != st->t) st->vv = st->vw = 0;
   st->t = nt;
   st->cap = cap;
   return QT_OK;
