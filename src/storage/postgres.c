@@ -1108,6 +1108,9 @@ static int pgx_set_mark(void *self, const void *key) {
   return QT_OK;
 }
 
+static int pgx_lost(void *self) { return lost(self); }
+static void pgx_reconnect(void *self, double *waited) { reconnect(self, waited); }
+
 const qt__sql_ops qt__sql_pg_ops = {
     .dialect = QT__SQL_PG,
     .lock = pgx_lock,
@@ -1116,4 +1119,7 @@ const qt__sql_ops qt__sql_pg_ops = {
     .script = pgx_script,
     .marked = pgx_marked,
     .set_mark = pgx_set_mark,
+    .lost = pgx_lost,
+    .reconnect = pgx_reconnect,
+    .retry_window_s = retry_window_s,
 };

@@ -29,10 +29,18 @@ int qt__sql_exec(qt_storage *s, const char *sql, const qt__sql_arg *args, int na
   const qt__sql_ops *o = ops_of(s);
   if (!o) return no_backend(err);
   int held = t_in_tx == s->self;
-  if (!held) o->lock(s->self);
-  int r = o->exec(s->self, sql, args, nargs, fn, ctx, out_changes, err);
-  if (!held) o->unlock(s->self);
-  return r;
+  if (held) return o->exec(s->self, sql, args, nargs, fn, ctx, out_changes, err);
+  /* its own transaction: after a lost connection it runs again on a new one
+   * (PostgreSQL's rows reach fn only once the whole result is in, so a call
+   * that failed showed none) */
+  double waited = 0, window = o->retry_window_s ? o->retry_window_s() : 0;
+  for (;;) {
+    o->lock(s->self);
+    int r = o->exec(s->self, sql, args, nargs, fn, ctx, out_changes, err);
+    o->unlock(s->self);
+    if (r != QT_ESTORE || !o->lost || !o->lost(s->self) || waited >= window) return r;
+    o->reconnect(s->self, &waited);
+  }
 }
 
 int qt__sql_tx(qt_storage *s, int (*body)(qt_storage *s, void *ctx, qt_err *err), void *ctx,
@@ -40,17 +48,22 @@ int qt__sql_tx(qt_storage *s, int (*body)(qt_storage *s, void *ctx, qt_err *err)
   const qt__sql_ops *o = ops_of(s);
   if (!o) return no_backend(err);
   if (t_in_tx == s->self) return body(s, ctx, err); /* nested: part of the outer one */
-  o->lock(s->self);
-  int r = o->script(s->self, o->dialect == QT__SQL_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err);
-  if (!r) {
-    t_in_tx = s->self;
-    r = body(s, ctx, err);
-    t_in_tx = NULL;
-    if (!r) r = o->script(s->self, "COMMIT", err);
-    if (r) o->script(s->self, "ROLLBACK", NULL);
+  double waited = 0, window = o->retry_window_s ? o->retry_window_s() : 0;
+  for (;;) {
+    o->lock(s->self);
+    int r = o->script(s->self, o->dialect == QT__SQL_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err);
+    if (!r) {
+      t_in_tx = s->self;
+      r = body(s, ctx, err);
+      t_in_tx = NULL;
+      if (!r) r = o->script(s->self, "COMMIT", err);
+      if (r) o->script(s->self, "ROLLBACK", NULL);
+    }
+    o->unlock(s->self);
+    /* rolled back with the connection: the whole body runs again on a new one */
+    if (r != QT_ESTORE || !o->lost || !o->lost(s->self) || waited >= window) return r;
+    o->reconnect(s->self, &waited);
   }
-  o->unlock(s->self);
-  return r;
 }
 
 static const struct {

@@ -84,6 +84,13 @@ typedef struct qt__sql_ops {
    * records that it was (QT_ENOMEM when the connection's list is full). */
   int (*marked)(void *self, const void *key);
   int (*set_mark)(void *self, const void *key);
+  /* A lost connection (PostgreSQL): lost() says so, reconnect() makes one
+   * attempt after *waited seconds of trying (back-off inside), both taking
+   * the lock themselves; retry_window_s() how long to keep trying.  SQLite:
+   * never lost. */
+  int (*lost)(void *self);
+  void (*reconnect)(void *self, double *waited);
+  double (*retry_window_s)(void);
 } qt__sql_ops;
 extern const qt__sql_ops qt__sql_sqlite_ops, qt__sql_pg_ops;
 

@@ -85,6 +85,8 @@ wait "$A"; ra=$?
 wait "$B2"; rb=$?
 check "machine A's worker ends normally (exit $ra)" [ "$ra" = 0 ]
 check "machine B's restarted worker ends normally (exit $rb)" [ "$rb" = 0 ]
+[ "$ra" = 0 ] || tail -n 5 a.err
+[ "$rb" = 0 ] || tail -n 5 b2.err
 contains "machine A failed the lost trials and enqueued them again" a.err "stopped heartbeating"
 cat a.err b2.err >both.err
 contains "the workers reconnected after the server restart" both.err "reconnected after"
