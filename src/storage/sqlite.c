@@ -450,6 +450,19 @@ static int sq_study_delete(void *self, int64_t study_id, qt_err *err) {
   return r;
 }
 
+/* Takes the study's next trial number (inside the caller's transaction). */
+static int take_number(sq *s, int64_t study_id, int64_t *out, qt_err *err) {
+  sqlite3_stmt *st = prep(s, S_NEXT_NUMBER);
+  sqlite3_bind_int64(st, 1, study_id);
+  int rc = sqlite3_step(st);
+  *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_reset(st);
+  if (rc == SQLITE_ROW) return QT_OK;
+  return rc == SQLITE_DONE
+             ? qt_err_set(err, QT_ENOTFOUND, "%s: no study with id %lld", s->path, (long long)study_id)
+             : db_err(s, err, "numbering a trial");
+}
+
 static int sq_trial_claim(void *self, int64_t study_id, const char *params_json,
                           const char *worker, int64_t seed, int64_t *out_trial_id,
                           int64_t *out_number, qt_err *err) {
@@ -461,18 +474,9 @@ static int sq_trial_claim(void *self, int64_t study_id, const char *params_json,
    * take the same mark. */
   int r = begin(s, err);
   if (r) goto done;
-  sqlite3_stmt *st = prep(s, S_NEXT_NUMBER);
-  sqlite3_bind_int64(st, 1, study_id);
-  int nrc = sqlite3_step(st);
-  if (nrc != SQLITE_ROW) {
-    r = nrc == SQLITE_DONE
-            ? qt_err_set(err, QT_ENOTFOUND, "%s: no study with id %lld", s->path, (long long)study_id)
-            : db_err(s, err, "numbering a trial");
-    sqlite3_reset(st);
-    goto done;
-  }
-  int64_t number = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
+  int64_t number;
+  if ((r = take_number(s, study_id, &number, err)) != QT_OK) goto done;
+  sqlite3_stmt *st;
   st = prep(s, S_TRIAL_INSERT);
   sqlite3_bind_int64(st, 1, study_id);
   sqlite3_bind_int64(st, 2, number);
@@ -706,15 +710,9 @@ static int sq_recover_stale(void *self, int64_t study_id, int64_t stale_ms, size
     sqlite3_reset(st);
   }
   for (size_t k = 0; k < n && !r; k++) {
-    sqlite3_stmt *st = prep(s, S_NEXT_NUMBER);
-    sqlite3_bind_int64(st, 1, study_id);
-    int rc = sqlite3_step(st);
-    int64_t number = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW) {
-      r = db_err(s, err, "numbering a retry");
-      break;
-    }
+    int64_t number;
+    if ((r = take_number(s, study_id, &number, err)) != QT_OK) break;
+    sqlite3_stmt *st;
     char note[64];
     snprintf(note, sizeof note, RETRY_NOTE "%lld", (long long)rows[k].number);
     st = prep(s, S_RETRY);
@@ -830,18 +828,9 @@ static int sq_trial_enqueue(void *self, int64_t study_id, const char *params_jso
   pthread_mutex_lock(&s->mu);
   int r = begin(s, err);
   if (r) goto done;
-  sqlite3_stmt *st = prep(s, S_NEXT_NUMBER);
-  sqlite3_bind_int64(st, 1, study_id);
-  int nrc = sqlite3_step(st);
-  if (nrc != SQLITE_ROW) {
-    r = nrc == SQLITE_DONE
-            ? qt_err_set(err, QT_ENOTFOUND, "%s: no study with id %lld", s->path, (long long)study_id)
-            : db_err(s, err, "numbering a trial");
-    sqlite3_reset(st);
-    goto done;
-  }
-  int64_t number = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
+  int64_t number;
+  if ((r = take_number(s, study_id, &number, err)) != QT_OK) goto done;
+  sqlite3_stmt *st;
   st = prep(s, S_ENQUEUE);
   sqlite3_bind_int64(st, 1, study_id);
   sqlite3_bind_int64(st, 2, number);
