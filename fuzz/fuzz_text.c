@@ -1,18 +1,22 @@
 /* libFuzzer target for the text parsers of a user's settings: the YAML
  * space overlay and `--search listed`, the stored space, goal and params
  * JSON read back from the database, strategy parameter lists and files
- * (YAML and JSON), weights, constraints, durations and times.  The first
+ * (YAML, through qt_yaml_load, and JSON), weights, constraints, durations and times.  The first
  * byte picks the parser (and the strategy where one is needed), the rest is
  * the text.  Each parser must either accept or fail with a message; a space
- * it accepts must survive its own JSON round trip.
+ * it accepts must survive its own JSON round trip, and params it accepts lie
+ * within their spec.
  * Build and run: scripts/fuzz (FUZZ_SECONDS). */
 #include "optimize/study_int.h"
 #include "qtune/optimize.h"
 #include "qtune/strategies.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yaml.h>
 
 static void must_say_why(int r, const qt_err *e) {
   if (r != QT_OK && r != QT_DONE && e->msg[0] == '\0') abort();
@@ -77,6 +81,24 @@ static void params_text(const qt_strategy_vtbl *s, const char *text, size_t len,
   int r = list ? qt_params_parse_list(s, text, p, set, &e)
                : qt_params_parse_text(s, text, len, "fuzz.params", p, set, &e);
   must_say_why(r, &e);
+  /* YAML goes through qt_yaml_load: what the loader refuses, a params file
+   * may not accept; and every value accepted is one the spec allows */
+  if (r != QT_OK) return;
+  size_t i = 0;
+  while (i < len && isspace((unsigned char)text[i])) i++;
+  if (!list && (i == len || text[i] != '{')) {
+    yaml_document_t d;
+    if (qt_yaml_load(text, len, "fuzz.params", &d, &e) != QT_OK) abort();
+    yaml_document_delete(&d);
+  }
+  for (size_t k = 0; k < s->n_params; k++) {
+    const qt_param_spec *ps = &s->params[k];
+    if (!set[k]) continue;
+    if (ps->type == QT_PARAM_CAT ? !(p[k] >= 0 && p[k] < (double)ps->n_choices && p[k] == floor(p[k]))
+        : ps->type == QT_PARAM_BOOL ? !(p[k] == 0 || p[k] == 1)
+        : !(p[k] >= ps->lo && p[k] <= ps->hi) || (ps->type == QT_PARAM_INT && p[k] != floor(p[k])))
+      abort();
+  }
 }
 
 static void goal_text(const char *text, int which) {

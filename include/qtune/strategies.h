@@ -41,9 +41,12 @@ QT_API int qt_params_set(const qt_strategy_vtbl *s, const char *name, const char
 QT_API int qt_params_parse_list(const qt_strategy_vtbl *s, const char *list, double *p,
                                 unsigned char *set, qt_err *err);
 /* A params file's text: a JSON object when it starts with '{', else a flat
- * YAML map `name: value` (as `qtune best` writes).  file names it in messages. */
+ * YAML map `name: value` (as `qtune best` writes), read by qt_yaml_load: at
+ * most QT_YAML_MAX_BYTES, one document, no key twice, an alias is the value
+ * it names.  file names it in messages. */
 QT_API int qt_params_parse_text(const qt_strategy_vtbl *s, const char *text, size_t len,
                                 const char *file, double *p, unsigned char *set, qt_err *err);
+/* The file at path, read no further than QT_YAML_MAX_BYTES (more: QT_EINVAL). */
 QT_API int qt_params_parse_file(const qt_strategy_vtbl *s, const char *path, double *p,
                                 unsigned char *set, qt_err *err);
 /* An alias flag (with or without "--") and its value (NULL: "1", for a bool

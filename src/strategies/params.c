@@ -1,6 +1,7 @@
 /* Parameter values from text: the one parser behind --params k=v,..., params
  * files (YAML or JSON), the alias flags and a space's fixed values, so every
  * command accepts the same values and refuses them with the same message.
+ * YAML goes through the one loader, qt_yaml_load (its limits, no key twice).
  * It knows the strategy's qt_param_spec; it prints nothing. */
 #include "qtune/strategies.h"
 
@@ -194,54 +195,55 @@ fail:
   return rc;
 }
 
-/* A flat YAML map name: value (comments, `---` allowed). */
+/* The message for a list or map where a flat map wants a single value; key
+ * (NULL at the top or for a key that is itself a list or map) names the param. */
+static int not_flat(const yaml_node_t *n, const char *key, size_t klen, const char *file,
+                    qt_err *err) {
+  int shown = klen > VAL_MAX ? VAL_MAX : (int)klen;
+  return qt_err_set(err, QT_EPARSE, "%s:%d: %s%.*s%s%s are not allowed (a flat name: value map)",
+                    file, (int)n->start_mark.line + 1, key ? "param '" : "", key ? shown : 0,
+                    key ? key : "", key ? "': " : "",
+                    n->type == YAML_SEQUENCE_NODE ? "lists" : "nested maps");
+}
+
+/* A flat YAML map name: value, loaded by the one YAML loader (its limits,
+ * one document, no key twice); an alias is the node it names. */
 static int parse_yaml(const qt_strategy_vtbl *s, const char *text, size_t len, const char *file,
                       double *p, unsigned char *set, qt_err *err) {
-  yaml_parser_t yp;
-  if (!yaml_parser_initialize(&yp)) return qt_err_set(err, QT_ENOMEM, "%s: out of memory", file);
-  yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
-  int rc = QT_OK, depth = 0, done = 0, have_key = 0;
-  char key[VAL_MAX];
-  while (!done && rc == QT_OK) {
-    yaml_event_t ev;
-    if (!yaml_parser_parse(&yp, &ev)) {
-      rc = qt_err_set(err, QT_EPARSE, "%s:%zu: YAML: %s", file, yp.problem_mark.line + 1,
-                      yp.problem ? yp.problem : "syntax error");
-      break;
-    }
-    size_t line = ev.start_mark.line + 1;
-    switch (ev.type) {
-    case YAML_MAPPING_START_EVENT:
-      if (++depth > 1)
-        rc = qt_err_set(err, QT_EPARSE, "%s:%zu: param '%s': nested maps are not allowed (a flat "
-                        "name: value map)", file, line, key);
-      break;
-    case YAML_SEQUENCE_START_EVENT:
-      rc = qt_err_set(err, QT_EPARSE, "%s:%zu: %s%s%slists are not allowed (a flat name: value "
-                      "map)", file, line, have_key ? "param '" : "", have_key ? key : "",
-                      have_key ? "': " : "");
-      break;
-    case YAML_MAPPING_END_EVENT: depth--; break;
-    case YAML_SCALAR_EVENT: {
-      const char *v = (const char *)ev.data.scalar.value;
-      if (depth != 1) {
-        rc = qt_err_set(err, QT_EPARSE, "%s:%zu: expected a map of name: value", file, line);
-      } else if (!have_key) {
-        snprintf(key, sizeof key, "%s", v);
-        have_key = 1;
-      } else {
-        have_key = 0;
-        rc = set_one(s, key, strlen(key), v, ev.data.scalar.length, p, set, err);
-        if (rc) qt_err_prefix(err, "%s:%zu", file, line);
-      }
-      break;
-    }
-    case YAML_STREAM_END_EVENT: done = 1; break;
-    default: break;
-    }
-    yaml_event_delete(&ev);
+  yaml_document_t doc;
+  int rc = qt_yaml_load(text, len, file, &doc, err);
+  if (rc) return rc;
+  const yaml_node_t *root = yaml_document_get_root_node(&doc);
+  if (!root) goto fail; /* empty, or comments only */
+  if (root->type == YAML_SEQUENCE_NODE) {
+    rc = not_flat(root, NULL, 0, file, err);
+    goto fail;
   }
-  yaml_parser_delete(&yp);
+  if (root->type != YAML_MAPPING_NODE) {
+    rc = qt_err_set(err, QT_EPARSE, "%s:%d: expected a map of name: value", file,
+                    (int)root->start_mark.line + 1);
+    goto fail;
+  }
+  for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+       pr < root->data.mapping.pairs.top && !rc; pr++) {
+    const yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+    const yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
+    if (k->type != YAML_SCALAR_NODE) {
+      rc = not_flat(k, NULL, 0, file, err);
+      break;
+    }
+    const char *key = (const char *)k->data.scalar.value;
+    size_t klen = k->data.scalar.length;
+    if (v->type != YAML_SCALAR_NODE) {
+      rc = not_flat(v, key, klen, file, err);
+      break;
+    }
+    rc = set_one(s, key, klen, (const char *)v->data.scalar.value, v->data.scalar.length, p, set,
+                 err);
+    if (rc) qt_err_prefix(err, "%s:%d", file, (int)v->start_mark.line + 1);
+  }
+fail:
+  yaml_document_delete(&doc);
   return rc;
 }
 
@@ -260,25 +262,32 @@ int qt_params_parse_file(const qt_strategy_vtbl *s, const char *path, double *p,
   FILE *f = fopen(path, "rb");
   if (!f) return qt_err_set(err, QT_EIO, "%s: cannot open the params file", path);
   int rc = QT_OK;
+  /* one byte past the YAML loader's limit tells a file too large without
+   * reading all of it (JSON too: a params file is a few lines) */
+  const size_t most = QT_YAML_MAX_BYTES + 1;
   size_t cap = 4096, n = 0;
   char *buf = qt_malloc(cap);
   while (buf) {
     size_t got = fread(buf + n, 1, cap - n, f);
     n += got;
-    if (got == 0) break;
+    if (got == 0 || n == most) break;
     if (n == cap) {
-      char *nb = qt_realloc(buf, cap * 2);
+      size_t ncap = cap * 2 < most ? cap * 2 : most;
+      char *nb = qt_realloc(buf, ncap);
       if (!nb) {
         qt_free(buf);
         buf = NULL;
         break;
       }
       buf = nb;
-      cap *= 2;
+      cap = ncap;
     }
   }
   if (!buf) rc = qt_err_set(err, QT_ENOMEM, "%s: out of memory", path);
   else if (ferror(f)) rc = qt_err_set(err, QT_EIO, "%s: cannot read the params file", path);
+  else if (n == most)
+    rc = qt_err_set(err, QT_EINVAL, "%s: more than the %zu bytes a params file may hold"
+                    " (QT_YAML_MAX_BYTES)", path, QT_YAML_MAX_BYTES);
   fclose(f);
   if (rc == QT_OK) rc = qt_params_parse_text(s, buf, n, path, p, set, err);
   qt_free(buf);

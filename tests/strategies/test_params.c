@@ -5,6 +5,7 @@
 #include "qtune/strategies.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static const char *const k_modes[] = {"off", "fast", "slow"};
@@ -108,7 +109,7 @@ static void yaml_and_json_text(void) {
   EXPECT_NEAR(p[2], 0, 0);
   EXPECT_NEAR(p[3], 1, 0);
   /* errors name the file and the line */
-  const char *y3 = "fast: 20\n# note\nfast: true\n";
+  const char *y3 = "ratio: 2\n# note\nfast: true\n";
   EXPECT_EQ(qt_params_parse_text(&k_strat, y3, strlen(y3), "p.yaml", p, NULL, &e), QT_EINVAL);
   EXPECT_STREQ(e.msg, "p.yaml:3: param 'fast': not an integer (\"true\")");
   const char *nested = "fast:\n  - 1\n";
@@ -128,6 +129,74 @@ static void yaml_and_json_text(void) {
   EXPECT_EQ(qt_params_parse_text(&k_strat, j4, strlen(j4), "p.json", p, NULL, &e), QT_EPARSE);
   EXPECT_CONTAINS(e.msg, "p.json:3: JSON: ");
   EXPECT_EQ(qt_params_parse_text(&k_strat, "", 0, "e.yaml", p, NULL, &e), QT_OK); /* empty */
+}
+
+/* Params files are read by the one YAML loader (qt_yaml_load, docs/limits.md):
+ * what it refuses is refused here with the file and line, and an alias is the
+ * value it names.  The old event parser took the last of two keys, merged a
+ * second document, skipped an alias (reading the next key as its value) and
+ * had no size or depth limit. */
+static int yaml_text(const char *text, const char *file, double *p, qt_err *e) {
+  qt_strategy_defaults(&k_strat, p);
+  return qt_params_parse_text(&k_strat, text, strlen(text), file, p, NULL, e);
+}
+
+static void yaml_one_loader(void) {
+  qt_err e = {0};
+  double p[4];
+  EXPECT_EQ(yaml_text("fast: 20\nratio: 2\nfast: 30\n", "d.yaml", p, &e), QT_EPARSE);
+  EXPECT_STREQ(e.msg, "d.yaml:3: key 'fast' appears twice in one map (first at line 1)");
+  EXPECT_NEAR(p[0], 10, 0); /* refused before any value is set */
+  EXPECT_EQ(yaml_text("fast: 20\n---\nratio: 2\n", "two.yaml", p, &e), QT_EPARSE);
+  EXPECT_STREQ(e.msg, "two.yaml:3: a second YAML document (one document per file)");
+  EXPECT_NEAR(p[1], 1.5, 0);
+  /* an alias is its anchor's value; True and on are bools as everywhere */
+  EXPECT_EQ(yaml_text("ratio: &r 2\nfast: *r\nhedge: on\n", "a.yaml", p, &e), QT_OK);
+  EXPECT_NEAR(p[0], 2, 0);
+  EXPECT_NEAR(p[1], 2, 0);
+  EXPECT_NEAR(p[2], 1, 0);
+  EXPECT_EQ(yaml_text("hedge: True\n", "t.yaml", p, &e), QT_OK);
+  EXPECT_NEAR(p[2], 1, 0);
+  EXPECT_EQ(yaml_text("m: &m {a: 1}\nfast: *m\n", "am.yaml", p, &e), QT_EPARSE);
+  EXPECT_STREQ(e.msg, "am.yaml:1: param 'm': nested maps are not allowed (a flat name: value map)");
+  EXPECT_EQ(yaml_text("- fast\n", "l.yaml", p, &e), QT_EPARSE);
+  EXPECT_STREQ(e.msg, "l.yaml:1: lists are not allowed (a flat name: value map)");
+  EXPECT_EQ(yaml_text("? [fast]\n: 1\n", "k.yaml", p, &e), QT_EPARSE);
+  EXPECT_STREQ(e.msg, "k.yaml:1: lists are not allowed (a flat name: value map)");
+  EXPECT_EQ(yaml_text("fast\n", "s.yaml", p, &e), QT_EPARSE);
+  EXPECT_STREQ(e.msg, "s.yaml:1: expected a map of name: value");
+  /* the loader's limits: depth on the text, then the size */
+  char deep[256] = "ratio: 2\nfast: ";
+  size_t n = strlen(deep);
+  for (int k = 0; k < QT_YAML_MAX_DEPTH + 1; k++) deep[n++] = '[';
+  deep[n] = 0;
+  EXPECT_EQ(yaml_text(deep, "deep.yaml", p, &e), QT_EINVAL);
+  EXPECT_STREQ(e.msg, "deep.yaml:2: nested deeper than 64 levels (QT_YAML_MAX_DEPTH)");
+  size_t big = QT_YAML_MAX_BYTES + 1;
+  char *text = malloc(big + 1);
+  ASSERT_TRUE(text != NULL);
+  memset(text, ' ', big);
+  memcpy(text, "fast: 20\n#", 10);
+  text[big] = 0;
+  EXPECT_EQ(yaml_text(text, "big.yaml", p, &e), QT_EINVAL);
+  EXPECT_STREQ(e.msg, "big.yaml: 4194305 bytes is more than the 4194304 bytes a YAML file may hold"
+                      " (QT_YAML_MAX_BYTES)");
+  EXPECT_NEAR(p[0], 10, 0);
+  /* a file is read no further than the limit (JSON too: a params file is small) */
+  char dir[] = "/tmp/qt_test_params_XXXXXX", path[128];
+  ASSERT_TRUE(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/big.yaml", dir);
+  FILE *f = fopen(path, "w");
+  ASSERT_TRUE(f != NULL);
+  fwrite(text, 1, big, f);
+  fclose(f);
+  qt_strategy_defaults(&k_strat, p);
+  EXPECT_EQ(qt_params_parse_file(&k_strat, path, p, NULL, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, path);
+  EXPECT_CONTAINS(e.msg, ": more than the 4194304 bytes a params file may hold (QT_YAML_MAX_BYTES)");
+  remove(path);
+  rmdir(dir);
+  free(text);
 }
 
 static void files(void) {
@@ -214,5 +283,5 @@ static void auction_market_flags(void) {
   EXPECT_STREQ(e.msg, "");
 }
 
-QT_TESTS(T(single_values), T(lists), T(yaml_and_json_text), T(files), T(alias_tables),
+QT_TESTS(T(single_values), T(lists), T(yaml_and_json_text), T(yaml_one_loader), T(files), T(alias_tables),
          T(auction_market_flags))
