@@ -166,10 +166,10 @@ for f in same.yaml same.json; do
   check_exit "check-lookahead --params $f" 0 "$QTUNE" check-lookahead --catalog "$S" --symbol SYN \
     --strategy sma_cross --params "$TMP/$f" --cuts 2
 done
-printf 'fast: 5\nslow: 20\nfast: true\n' >"$TMP/badline.yaml"
+printf 'fast: 5\nsizing: fill\nslow: true\n' >"$TMP/badline.yaml"
 check_exit "params file error" 2 "$QTUNE" backtest --catalog "$S" --symbol SYN --strategy sma_cross \
   --params "$TMP/badline.yaml"
-contains "params file error names file and line" "$TMP/err" "badline.yaml:3: param 'fast': not an integer (\"true\")"
+contains "params file error names file and line" "$TMP/err" "badline.yaml:3: param 'slow': not an integer (\"true\")"
 # --cash -5 and fast=true: refused by every command with the one message
 for cmd in backtest check-lookahead optimize; do
   extra=(); [ $cmd = optimize ] && extra=(--storage "sqlite:///$TMP/o.db")

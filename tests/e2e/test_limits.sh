@@ -42,6 +42,15 @@ printf 'strategy: sma_cross\n---\ntrials: 3\n' >"$TMP/two.yaml"
 check_exit "second document refused" 2 "$QTUNE" optimize --config "$TMP/two.yaml" --data "$AV" \
   --storage "sqlite:///$TMP/s.db"
 contains "second document named" "$TMP/err" "$TMP/two.yaml:3: a second YAML document (one document per file)"
+# params files (--params-file, what --best-out writes) go through the same loader
+printf 'fast: 5\nslow: 30\nfast: 7\n' >"$TMP/dupp.yaml"
+check_exit "duplicate params key refused" 2 "$QTUNE" backtest --strategy sma_cross --data "$AV" \
+  --params-file "$TMP/dupp.yaml"
+contains "duplicate params key named" "$TMP/err" "$TMP/dupp.yaml:3: key 'fast' appears twice in one map (first at line 1)"
+printf 'fast: 5\n---\nslow: 30\n' >"$TMP/twop.yaml"
+check_exit "second params document refused" 2 "$QTUNE" backtest --strategy sma_cross --data "$AV" \
+  --params-file "$TMP/twop.yaml"
+contains "second params document named" "$TMP/err" "$TMP/twop.yaml:3: a second YAML document (one document per file)"
 check "nothing was stored" [ ! -e "$TMP/s.db" ]
 # every other YAML qtune reads goes through the same loader: the auto-tuner's
 # config, the gate's thresholds, backtest --config
