@@ -77,6 +77,10 @@ $(BT)/tests/%: tests/%.c tests/qt_test.h $(BT)/lib/libqtune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(TEST_WERROR) -Itests $(SANFLAGS) -rdynamic -o $@ $< $(BT)/lib/libqtune.a $(LDLIBS)
 
+# A test program is rebuilt when a shared helper of its folder changes
+# (header-only: tests/strategies/strat_util.h, tests/storage/storage_fixture.h).
+$(foreach t,$(TEST_SRC),$(eval $(t:%.c=$(BT)/%): $(wildcard $(dir $(t))*.h)))
+
 $(B)/bench/%: bench/%.c bench/bench.h $(B)/lib/libqtune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -Ibench $(CFLAGS) -O3 -march=x86-64-v2 -o $@ $< $(B)/lib/libqtune.a $(LDLIBS)

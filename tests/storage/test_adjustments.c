@@ -1,37 +1,14 @@
 #include "qt_test.h"
 #include "qtune/storage.h"
+#include "storage_fixture.h"
 
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <unistd.h>
 
 /* paper_strategy_adjustments and tune_runs (src/storage/adjustments.c,
  * tune_runs.c) on SQLite and on the PostgreSQL of QTUNE_PG_URL. */
-static char g_url[512];
-static int g_pg;
-
-static void open_fresh(qt_storage *s, const char *tag) {
-  if (!g_pg) {
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/qtune_test_adj_%s_%d.db", tag, (int)getpid());
-    unlink(path);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-  } else {
-    const char *pg = getenv("QTUNE_PG_URL");
-    snprintf(g_url, sizeof g_url, "%s",
-             pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-    PGconn *c = PQconnectdb(g_url);
-    if (PQstatus(c) == CONNECTION_OK)
-      PQclear(PQexec(c, "SET client_min_messages = warning;"
-                        " DROP TABLE IF EXISTS paper_strategy_adjustments;"
-                        " DROP TABLE IF EXISTS tune_runs"));
-    PQfinish(c);
-  }
-  qt_err e = {0};
-  int r = qt_storage_open(g_url, s, &e);
-  if (r) fprintf(stderr, "open: %s\n", e.msg);
-  ASSERT_TRUE(r == 0);
-}
+static sf_db g_db = {.name = "adj",
+                     .drop = "DROP TABLE IF EXISTS paper_strategy_adjustments; DROP TABLE IF EXISTS tune_runs"};
 
 static qt_adjustment mk(const char *strategy, const char *param, double from, double to,
                         int64_t created) {
@@ -57,7 +34,7 @@ static qt_adjustment mk(const char *strategy, const char *param, double from, do
 static void insert_get_list(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "list");
+  sf_open_fresh(&g_db, "list", &s);
   qt_adjustment a = mk("directional_momentum", "min_score", 50, 55, 1000);
   int64_t id1 = 0, id2 = 0;
   int r = qt_adjustment_insert(&s, &a, &id1, &e);
@@ -101,7 +78,7 @@ static void insert_get_list(void) {
 static void lifecycle_allowed_and_refused(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "life");
+  sf_open_fresh(&g_db, "life", &s);
   int64_t id[3];
   for (int k = 0; k < 3; k++) {
     qt_adjustment a = mk("grid_trading", "expiry_hours", 12, 15, 100 + k);
@@ -164,7 +141,7 @@ static void *race(void *arg) {
   racer *rc = arg;
   qt_storage s;
   qt_err e = {0};
-  if (qt_storage_open(g_url, &s, &e)) {
+  if (qt_storage_open(g_db.url, &s, &e)) {
     rc->other = 99;
     return NULL;
   }
@@ -181,7 +158,7 @@ static void *race(void *arg) {
 static void two_reviewers_one_wins(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "race");
+  sf_open_fresh(&g_db, "race", &s);
   int64_t first = 0, id = 0;
   for (int k = 0; k < 20; k++) {
     qt_adjustment a = mk("grid_trading", "expiry_hours", 12, 15, 100 + k);
@@ -206,7 +183,7 @@ static void two_reviewers_one_wins(void) {
 static void tune_runs_last(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "runs");
+  sf_open_fresh(&g_db, "runs", &s);
   qt_tune_run r = {0};
   EXPECT_EQ(qt_tune_run_last(&s, &r, &e), QT_ENOTFOUND);
   qt_tune_run a = {0, 5000, 2, 1, "2 adjustments logged as PENDING"};
@@ -221,9 +198,6 @@ static void tune_runs_last(void) {
   qt_storage_close(&s);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(insert_get_list)
 BOTH(lifecycle_allowed_and_refused)
 BOTH(two_reviewers_one_wins)

@@ -1,36 +1,15 @@
 #include "qt_test.h"
 #include "qtune/storage.h"
+#include "storage_fixture.h"
 
-#include <libpq-fe.h>
 #include <unistd.h>
 
 /* The tuning_results table (src/storage/campaign.c) on SQLite and on the
  * PostgreSQL of QTUNE_PG_URL: rows round-trip with the report's columns, a
  * session lists its campaigns in order, a repeated run_id refuses its whole
  * batch, a row without a session is refused. */
-static char g_url[512];
-static int g_pg;
-
-static void open_fresh(qt_storage *s, const char *tag) {
-  if (!g_pg) {
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/qtune_test_campaign_%s_%d.db", tag, (int)getpid());
-    unlink(path);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-  } else {
-    const char *pg = getenv("QTUNE_PG_URL");
-    snprintf(g_url, sizeof g_url, "%s",
-             pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-    PGconn *c = PQconnectdb(g_url);
-    if (PQstatus(c) == CONNECTION_OK)
-      PQclear(PQexec(c, "SET client_min_messages = warning; DROP TABLE IF EXISTS tuning_results"));
-    PQfinish(c);
-  }
-  qt_err e = {0};
-  int r = qt_storage_open(g_url, s, &e);
-  if (r) fprintf(stderr, "open: %s\n", e.msg);
-  ASSERT_TRUE(r == 0);
-}
+static sf_db g_db = {.name = "campaign",
+                     .drop = "DROP TABLE IF EXISTS tuning_results"};
 
 static qt_tuning_result_rec rec(const char *session, int id, double pnl) {
   qt_tuning_result_rec r;
@@ -50,7 +29,7 @@ static qt_tuning_result_rec rec(const char *session, int id, double pnl) {
 
 static void round_trip(void) {
   qt_storage s;
-  open_fresh(&s, "rt");
+  sf_open_fresh(&g_db, "rt", &s);
   qt_err e = {0};
   qt_tuning_result_rec v[3] = {rec("s1", 2, -1.5), rec("s1", 1, 12.25), rec("s2", 1, 3)};
   int r = qt_tuning_results_insert(&s, v, 3, &e);
@@ -86,7 +65,6 @@ static void round_trip(void) {
   qt_storage_close(&s);
 }
 
-static void sqlite_round_trip(void) { g_pg = 0; round_trip(); }
-static void pg_round_trip(void) { g_pg = 1; round_trip(); }
+BOTH(round_trip)
 
 QT_TESTS(T(sqlite_round_trip), T(pg_round_trip))

@@ -1,39 +1,20 @@
 #include "qt_test.h"
 #include "storage/storage_int.h"
+#include "storage_fixture.h"
 
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <unistd.h>
 
 /* The gate_verdicts table (src/storage/gates.c) on SQLite and on the
  * PostgreSQL of QTUNE_PG_URL: the stage each verdict leaves, the check of
  * the stage the caller saw, and two gates at once. */
-static char g_url[512];
-static int g_pg;
-
-static void fresh(const char *tag) {
-  if (!g_pg) {
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/qtune_test_gates_%s_%d.db", tag, (int)getpid());
-    unlink(path);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-    return;
-  }
-  const char *pg = getenv("QTUNE_PG_URL");
-  snprintf(g_url, sizeof g_url, "%s", pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-  PGconn *c = PQconnectdb(g_url);
-  if (PQstatus(c) == CONNECTION_OK)
-    PQclear(PQexec(c, "SET client_min_messages = warning; DROP TABLE IF EXISTS gate_verdicts"));
-  PQfinish(c);
-}
+static sf_db g_db = {.name = "gates",
+                     .drop = "DROP TABLE IF EXISTS gate_verdicts"};
 
 static void stages(void) {
-  fresh("stages");
   qt_storage s;
   qt_err e = {0};
-  int r = qt_storage_open(g_url, &s, &e);
-  if (r) fprintf(stderr, "open: %s\n", e.msg);
-  ASSERT_TRUE(r == 0);
+  ASSERT_TRUE(sf_open_fresh(&g_db, "stages", &s) == 0);
   char st[16];
   EXPECT_EQ(qt_gate_stage(&s, 5, st, sizeof st, &e), 0);
   EXPECT_STREQ(st, "backtest"); /* no verdict yet */
@@ -70,17 +51,16 @@ static void stages(void) {
 static void *racer(void *arg) {
   qt_storage s;
   qt_err e = {0};
-  if (qt_storage_open(g_url, &s, &e)) return (void *)(intptr_t)-100;
+  if (qt_storage_open(g_db.url, &s, &e)) return (void *)(intptr_t)-100;
   int r = qt_gate_record(&s, 9, 1, "backtest", "{}", 1, NULL, &e);
   qt_storage_close(&s);
   return (void *)(intptr_t)r;
 }
 
 static void race(void) {
-  fresh("race");
   qt_storage s;
   qt_err e = {0};
-  ASSERT_TRUE(qt_storage_open(g_url, &s, &e) == 0);
+  ASSERT_TRUE(sf_open_fresh(&g_db, "race", &s) == 0);
   char st[16];
   EXPECT_EQ(qt_gate_stage(&s, 9, st, sizeof st, &e), 0); /* creates the table */
   int ok = 0, estate = 0;
@@ -101,9 +81,6 @@ static void race(void) {
   qt_storage_close(&s);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(stages)
 BOTH(race)
 

@@ -1,35 +1,14 @@
 #include "qt_test.h"
 #include "qtune/storage.h"
+#include "storage_fixture.h"
 
-#include <libpq-fe.h>
 #include <math.h>
 #include <unistd.h>
 
 /* The signal_outcomes records (src/storage/outcomes.c) on SQLite and on the
  * PostgreSQL of QTUNE_PG_URL (tests/run.sh starts one). */
-static char g_url[512];
-static int g_pg;
-
-static void open_fresh(qt_storage *s, const char *tag) {
-  if (!g_pg) {
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/qtune_test_outcomes_%s_%d.db", tag, (int)getpid());
-    unlink(path);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-  } else {
-    const char *pg = getenv("QTUNE_PG_URL");
-    snprintf(g_url, sizeof g_url, "%s",
-             pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-    PGconn *c = PQconnectdb(g_url);
-    if (PQstatus(c) == CONNECTION_OK)
-      PQclear(PQexec(c, "SET client_min_messages = warning; DROP TABLE IF EXISTS signal_outcomes"));
-    PQfinish(c);
-  }
-  qt_err e = {0};
-  int r = qt_storage_open(g_url, s, &e);
-  if (r) fprintf(stderr, "open: %s\n", e.msg);
-  ASSERT_TRUE(r == 0);
-}
+static sf_db g_db = {.name = "outcomes",
+                     .drop = "DROP TABLE IF EXISTS signal_outcomes"};
 
 static qt_outcome mk(const char *strategy, const char *symbol, int64_t t, int side, double pnl) {
   qt_outcome o;
@@ -54,7 +33,7 @@ static qt_outcome mk(const char *strategy, const char *symbol, int64_t t, int si
 static void round_trip_and_stable_key(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "rt");
+  sf_open_fresh(&g_db, "rt", &s);
   qt_outcome v[3] = {mk("grid_trading", "BTCUSDT", 1000000, 1, 12.5),
                      mk("grid_trading", "ETHUSDT", 2000000, -1, -3.25),
                      mk("directional_momentum", "BTCUSDT", 1500000, 1, 0.0)};
@@ -103,7 +82,7 @@ static void round_trip_and_stable_key(void) {
 static void list_by_strategy_and_window(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "win");
+  sf_open_fresh(&g_db, "win", &s);
   qt_outcome v[4] = {mk("a", "X", 100, 1, 1), mk("a", "X", 200, 1, 2), mk("b", "X", 150, 1, 3),
                      mk("a", "X", 300, 1, 4)};
   EXPECT_EQ(qt_outcomes_insert(&s, v, 4, NULL, &e), 0);
@@ -127,7 +106,7 @@ static void list_by_strategy_and_window(void) {
 static void bad_outcome_stores_nothing(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "bad");
+  sf_open_fresh(&g_db, "bad", &s);
   qt_outcome v[2] = {mk("a", "X", 100, 1, 1), mk("a", "X", 200, 0, 2)};
   EXPECT_EQ(qt_outcomes_insert(&s, v, 2, NULL, &e), QT_EINVAL);
   EXPECT_CONTAINS(e.msg, "outcome 1: side 0");
@@ -147,9 +126,6 @@ static void bad_outcome_stores_nothing(void) {
   qt_storage_close(&s);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(round_trip_and_stable_key)
 BOTH(list_by_strategy_and_window)
 BOTH(bad_outcome_stores_nothing)

@@ -1,7 +1,7 @@
 #include "qt_test.h"
 #include "qtune/storage.h"
+#include "storage_fixture.h"
 
-#include <libpq-fe.h>
 #include <unistd.h>
 
 /* The paper runner's state (src/storage/paper.c) on SQLite and on the
@@ -9,35 +9,8 @@
  * once and reopened by name, refused with other settings; a commit is one
  * transaction (a doubled seq stores nothing of it); positions and open
  * orders are replaced per symbol; a stopped run takes no commit. */
-static char g_url[512];
-static int g_pg;
-
-static void fresh(const char *tag) {
-  if (!g_pg) {
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/qtune_test_paper_%s_%d.db", tag, (int)getpid());
-    unlink(path);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-    return;
-  }
-  const char *pg = getenv("QTUNE_PG_URL");
-  snprintf(g_url, sizeof g_url, "%s",
-           pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-  PGconn *c = PQconnectdb(g_url);
-  if (PQstatus(c) == CONNECTION_OK)
-    PQclear(PQexec(c, "SET client_min_messages = warning; DROP TABLE IF EXISTS paper_runs,"
-                      " paper_orders, paper_trades, paper_positions, paper_open_orders,"
-                      " paper_bars, paper_risk, signal_outcomes"));
-  PQfinish(c);
-}
-
-static void open_fresh(qt_storage *s, const char *tag) {
-  fresh(tag);
-  qt_err e = {0};
-  int r = qt_storage_open(g_url, s, &e);
-  if (r) fprintf(stderr, "open: %s\n", e.msg);
-  ASSERT_TRUE(r == 0);
-}
+static sf_db g_db = {.name = "paper",
+                     .drop = "DROP TABLE IF EXISTS paper_runs, paper_orders, paper_trades, paper_positions, paper_open_orders, paper_bars, paper_risk, signal_outcomes"};
 
 static qt_paper_run_rec want_run(void) {
   qt_paper_run_rec w;
@@ -53,7 +26,7 @@ static qt_paper_run_rec want_run(void) {
 
 static void run_open_and_reopen(void) {
   qt_storage s;
-  open_fresh(&s, "open");
+  sf_open_fresh(&g_db, "open", &s);
   qt_err e = {0};
   qt_paper_run_rec w = want_run(), r1, r2;
   int created = -1;
@@ -78,7 +51,7 @@ static void run_open_and_reopen(void) {
 
 static void commit_is_one_transaction(void) {
   qt_storage s;
-  open_fresh(&s, "commit");
+  sf_open_fresh(&g_db, "commit", &s);
   qt_err e = {0};
   qt_paper_run_rec w = want_run(), run;
   ASSERT_TRUE(qt_paper_run_open(&s, &w, &run, NULL, &e) == 0);
@@ -170,9 +143,6 @@ static void commit_is_one_transaction(void) {
   qt_storage_close(&s);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(run_open_and_reopen)
 BOTH(commit_is_one_transaction)
 

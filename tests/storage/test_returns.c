@@ -1,40 +1,19 @@
 #include "qt_test.h"
 #include "storage/storage_int.h"
+#include "storage_fixture.h"
 
-#include <libpq-fe.h>
 #include <math.h>
 #include <unistd.h>
 
 /* The trial_returns table (src/storage/returns.c) on SQLite and on the
  * PostgreSQL of QTUNE_PG_URL (tests/run.sh starts it). */
-static char g_url[512];
-static int g_pg;
-
-static void open_fresh(qt_storage *s, const char *tag) {
-  if (!g_pg) {
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/qtune_test_returns_%s_%d.db", tag, (int)getpid());
-    unlink(path);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-  } else {
-    const char *pg = getenv("QTUNE_PG_URL");
-    snprintf(g_url, sizeof g_url, "%s",
-             pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-    PGconn *c = PQconnectdb(g_url);
-    if (PQstatus(c) == CONNECTION_OK)
-      PQclear(PQexec(c, "SET client_min_messages = warning; DROP TABLE IF EXISTS trial_returns"));
-    PQfinish(c);
-  }
-  qt_err e = {0};
-  int r = qt_storage_open(g_url, s, &e);
-  if (r) fprintf(stderr, "open: %s\n", e.msg);
-  EXPECT_EQ(r, 0);
-}
+static sf_db g_db = {.name = "returns",
+                     .drop = "DROP TABLE IF EXISTS trial_returns"};
 
 static void round_trip(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "rt");
+  sf_open_fresh(&g_db, "rt", &s);
   /* lengths 1, 2, 3 and 4 values cover every base64 padding case */
   double r3[] = {0.0125, -0.5, 3.25e-5}, r1[] = {-0.001}, r4[] = {1, 2, 3, 4}, bh[] = {0.1, 0.2};
   EXPECT_EQ(qt_returns_put(&s, 7, 3, 86400000, 1000, r3, 3, &e), 0);
@@ -81,7 +60,7 @@ static void round_trip(void) {
 static void bad_input(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "bad");
+  sf_open_fresh(&g_db, "bad", &s);
   double r[] = {0.1, NAN, 0.2}, big[] = {1e300};
   EXPECT_EQ(qt_returns_put(&s, 1, 4, 86400000, 0, r, 3, &e), QT_EINVAL);
   EXPECT_CONTAINS(e.msg, "value 1");
@@ -107,7 +86,7 @@ static void bad_input(void) {
 static void alloc_failures(void) {
   qt_storage s;
   qt_err e = {0};
-  open_fresh(&s, "oom");
+  sf_open_fresh(&g_db, "oom", &s);
   double r[] = {0.1, 0.2, 0.3};
   EXPECT_EQ(qt_returns_put(&s, 1, 0, 1000, 0, r, 3, &e), 0); /* creates the table */
   int done = 0;
@@ -140,9 +119,6 @@ static void alloc_failures(void) {
   qt_storage_close(&s);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(round_trip)
 BOTH(bad_input)
 

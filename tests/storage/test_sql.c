@@ -1,31 +1,15 @@
 #include "qt_test.h"
 #include "storage/storage_int.h"
+#include "storage_fixture.h"
 
-#include <libpq-fe.h>
 #include <math.h>
 #include <pthread.h>
 #include <unistd.h>
 
 /* The portable statement layer the concept tables use (src/storage/sql.c),
  * on SQLite and on the PostgreSQL of QTUNE_PG_URL (tests/run.sh starts it). */
-static char g_url[512];
-static int g_pg;
-
-static void fresh(const char *tag) {
-  if (!g_pg) {
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/qtune_test_sql_%s_%d.db", tag, (int)getpid());
-    unlink(path);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-    return;
-  }
-  const char *pg = getenv("QTUNE_PG_URL");
-  snprintf(g_url, sizeof g_url, "%s", pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-  PGconn *c = PQconnectdb(g_url);
-  if (PQstatus(c) == CONNECTION_OK)
-    PQclear(PQexec(c, "SET client_min_messages = warning; DROP TABLE IF EXISTS qt_sqltest"));
-  PQfinish(c);
-}
+static sf_db g_db = {.name = "sql",
+                     .drop = "DROP TABLE IF EXISTS qt_sqltest"};
 
 static const char *const k_ddl =
     "CREATE TABLE IF NOT EXISTS qt_sqltest("
@@ -60,12 +44,9 @@ static int get_id(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
 }
 
 static void open_fresh(qt_storage *s, const char *tag) {
-  fresh(tag);
+  sf_open_fresh(&g_db, tag, s);
   qt_err e = {0};
-  int r = qt_storage_open(g_url, s, &e);
-  if (r) fprintf(stderr, "open: %s\n", e.msg);
-  EXPECT_EQ(r, 0);
-  r = qt__sql_schema(s, k_ddl, &e);
+  int r = qt__sql_schema(s, k_ddl, &e);
   if (r) fprintf(stderr, "schema: %s\n", e.msg);
   EXPECT_EQ(r, 0);
   EXPECT_EQ(qt__sql_schema(s, k_ddl, &e), 0); /* once per storage, then a no-op */
@@ -75,7 +56,7 @@ static void values_round_trip(void) {
   qt_storage s;
   qt_err e = {0};
   open_fresh(&s, "values");
-  EXPECT_EQ(qt__sql_dialect(&s), g_pg ? QT__SQL_PG : QT__SQL_SQLITE);
+  EXPECT_EQ(qt__sql_dialect(&s), g_db.pg ? QT__SQL_PG : QT__SQL_SQLITE);
   const char *ins = "INSERT INTO qt_sqltest(n, x, label, doc) VALUES($1, $2, $3, $4) RETURNING id";
   int64_t id1 = 0, id2 = 0, changes = -1;
   qt__sql_arg a1[] = {QT__SQL_I(INT64_C(9007199254740993)), QT__SQL_D(0.1 + 0.2),
@@ -147,7 +128,7 @@ static int bump(qt_storage *s, void *ctx, qt_err *err) {
 static void *bumper(void *arg) {
   qt_storage s;
   qt_err e = {0};
-  if (qt_storage_open(g_url, &s, &e)) return (void *)1;
+  if (qt_storage_open(g_db.url, &s, &e)) return (void *)1;
   intptr_t bad = 0;
   for (int k = 0; k < 100; k++) {
     /* SQLite's BEGIN IMMEDIATE serializes the writers.  (PostgreSQL's READ
@@ -160,7 +141,7 @@ static void *bumper(void *arg) {
 }
 
 static void tx_no_lost_update_sqlite(void) {
-  g_pg = 0;
+  g_db.pg = 0;
   qt_storage s;
   qt_err e = {0};
   open_fresh(&s, "race");
@@ -211,9 +192,6 @@ static void tx_shared_storage_threads(void) {
   qt_storage_close(&s);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(values_round_trip)
 BOTH(tx_commit_and_rollback)
 BOTH(tx_shared_storage_threads)

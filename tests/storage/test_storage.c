@@ -1,5 +1,6 @@
 #include "qt_test.h"
 #include "qtune/storage.h"
+#include "storage_fixture.h"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -9,41 +10,12 @@
 /* The same conformance tests run on every backend: SQLite on a temp file and
  * PostgreSQL on the server named by QTUNE_PG_URL (tests/run.sh starts a
  * private one on loopback).  A missing server fails the PostgreSQL tests. */
-static char g_path[256];
-static char g_url[512];
-static int g_pg; /* current backend: 0 SQLite, 1 PostgreSQL */
-
-static void fresh_path(const char *tag) {
-  snprintf(g_path, sizeof g_path, "/tmp/qtune_test_sqlite_%s_%d.db", tag, (int)getpid());
-  unlink(g_path);
-  char x[300];
-  snprintf(x, sizeof x, "%s-wal", g_path);
-  unlink(x);
-  snprintf(x, sizeof x, "%s-shm", g_path);
-  unlink(x);
-  snprintf(g_url, sizeof g_url, "sqlite:///%s", g_path);
-  if (!g_pg) return;
-  const char *pg = getenv("QTUNE_PG_URL");
-  snprintf(g_url, sizeof g_url, "%s", pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-  PGconn *c = PQconnectdb(g_url);
-  if (PQstatus(c) == CONNECTION_OK)
-    PQclear(PQexec(c, "SET client_min_messages = warning;"
-                      "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"));
-  PQfinish(c);
-}
-
-static void open_or_die(qt_storage *s) {
-  const char *url = g_url;
-  qt_err e = {0};
-  int r = qt_storage_open(url, s, &e);
-  if (r) fprintf(stderr, "open: %s\n", e.msg);
-  EXPECT_EQ(r, 0);
-}
+static sf_db g_db = {.name = "sqlite",
+                     .drop = "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"};
 
 static void study_create_then_load(void) {
-  fresh_path("study");
   qt_storage s;
-  open_or_die(&s);
+  sf_open_fresh(&g_db, "study", &s);
   ASSERT_TRUE(s.vt != NULL);
   qt_study_rec a, b;
   int created = -1;
@@ -74,7 +46,7 @@ static void study_create_then_load(void) {
   qt_free(list);
   qt_storage_close(&s);
   /* Reopen: the data is on disk. */
-  open_or_die(&s);
+  sf_open(&g_db, &s);
   EXPECT_EQ(s.vt->study_load(s.self, "s2", &a, &e), 0);
   EXPECT_STREQ(a.directions, "[\"maximize\"]");
   qt_study_rec_fini(&a);
@@ -84,9 +56,8 @@ static void study_create_then_load(void) {
 /* A study's config is replaced after creation (a holdout's results go there),
  * read back by load, and an unknown id is refused. */
 static void study_set_config(void) {
-  fresh_path("setcfg");
   qt_storage s;
-  open_or_die(&s);
+  sf_open_fresh(&g_db, "setcfg", &s);
   qt_study_rec a, b;
   int created = -1;
   qt_err e;
@@ -102,9 +73,8 @@ static void study_set_config(void) {
 }
 
 static void trials_lifecycle(void) {
-  fresh_path("trials");
   qt_storage s;
-  open_or_die(&s);
+  sf_open_fresh(&g_db, "trials", &s);
   qt_study_rec st;
   int created;
   qt_err e;
@@ -203,9 +173,8 @@ static void trials_lifecycle(void) {
 /* Cleanup deletes the worse end of the direction it is given, and the
  * numbers of deleted trials (the highest among them) are never reused. */
 static void cleanup_direction_and_numbers(void) {
-  fresh_path("hw");
   qt_storage s;
-  open_or_die(&s);
+  sf_open_fresh(&g_db, "hw", &s);
   qt_study_rec st;
   int created;
   qt_err e;
@@ -234,7 +203,7 @@ static void cleanup_direction_and_numbers(void) {
   EXPECT_EQ(n_del, 1);
   /* the mark survives reopening */
   qt_storage_close(&s);
-  open_or_die(&s);
+  sf_open(&g_db, &s);
   EXPECT_EQ(s.vt->trial_claim(s.self, st.id, "{}", "w", 0, &id, &num, &e), 0);
   EXPECT_EQ(num, 5);
   EXPECT_EQ(s.vt->trial_claim(s.self, 999999, "{}", "w", 0, &id, &num, &e), QT_ENOTFOUND);
@@ -245,9 +214,8 @@ static void cleanup_direction_and_numbers(void) {
 /* Four processes claim and finish trials of one study on one file at once:
  * every number 0..N-1 appears exactly once and no call fails with a lock. */
 static void four_processes_no_duplicates(void) {
-  fresh_path("procs");
   qt_storage s;
-  open_or_die(&s);
+  sf_open_fresh(&g_db, "procs", &s);
   qt_study_rec st;
   int created;
   qt_err e;
@@ -260,7 +228,7 @@ static void four_processes_no_duplicates(void) {
     if (kids[p] == 0) {
       qt_storage c;
       qt_err ce;
-      if (qt_storage_open(g_url, &c, &ce)) _exit(10);
+      if (qt_storage_open(g_db.url, &c, &ce)) _exit(10);
       for (int i = 0; i < EACH; i++) {
         int64_t id, num;
         if (c.vt->trial_claim(c.self, st.id, "{}", "w", p, &id, &num, &ce)) {
@@ -281,7 +249,7 @@ static void four_processes_no_duplicates(void) {
     waitpid(kids[p], &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   }
-  open_or_die(&s);
+  sf_open(&g_db, &s);
   qt_trial_rec *t;
   size_t n;
   EXPECT_EQ(s.vt->trials_list(s.self, st.id, 0, &t, &n, &e), 0);
@@ -304,34 +272,33 @@ static void bad_urls_and_files(void) {
   EXPECT_EQ(qt_storage_open("sqlite:////nonexistent-dir-qtune/x.db", &s, &e), QT_ESTORE);
   EXPECT_CONTAINS(e.msg, "nonexistent-dir-qtune/x.db");
   /* A file that is not a database. */
-  fresh_path("junk");
-  FILE *f = fopen(g_path, "w");
+  sf_fresh(&g_db, "junk");
+  FILE *f = fopen(g_db.path, "w");
   fputs("this is not a database, just text that is long enough to be a header......\n", f);
   fclose(f);
   char url[300];
-  snprintf(url, sizeof url, "sqlite:///%s", g_path);
+  snprintf(url, sizeof url, "sqlite:///%s", g_db.path);
   EXPECT_EQ(qt_storage_open(url, &s, &e), QT_ESTORE);
-  EXPECT_CONTAINS(e.msg, g_path);
+  EXPECT_CONTAINS(e.msg, g_db.path);
   EXPECT_TRUE(s.vt == NULL);
 }
 
 /* A database written by a newer qtune is refused; an empty one is upgraded. */
 static void schema_versions(void) {
-  fresh_path("newer");
+  sf_fresh(&g_db, "newer");
   sqlite3 *db;
-  ASSERT_TRUE(sqlite3_open(g_path, &db) == SQLITE_OK);
+  ASSERT_TRUE(sqlite3_open(g_db.path, &db) == SQLITE_OK);
   sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
   sqlite3_close(db);
   char url[300];
-  snprintf(url, sizeof url, "sqlite:///%s", g_path);
+  snprintf(url, sizeof url, "sqlite:///%s", g_db.path);
   qt_storage s;
   qt_err e;
   EXPECT_EQ(qt_storage_open(url, &s, &e), QT_ESTORE);
   EXPECT_CONTAINS(e.msg, "newer");
-  fresh_path("upgrade");
-  open_or_die(&s);
+  sf_open_fresh(&g_db, "upgrade", &s);
   qt_storage_close(&s);
-  ASSERT_TRUE(sqlite3_open(g_path, &db) == SQLITE_OK);
+  ASSERT_TRUE(sqlite3_open(g_db.path, &db) == SQLITE_OK);
   sqlite3_stmt *st;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
@@ -361,14 +328,14 @@ static const char *const k_v1_fixture =
     "PRAGMA user_version = 1;";
 
 static void sqlite_upgrade_v1(void) {
-  g_pg = 0;
-  fresh_path("v1");
+  g_db.pg = 0;
+  sf_fresh(&g_db, "v1");
   sqlite3 *db;
-  ASSERT_TRUE(sqlite3_open(g_path, &db) == SQLITE_OK);
+  ASSERT_TRUE(sqlite3_open(g_db.path, &db) == SQLITE_OK);
   ASSERT_TRUE(sqlite3_exec(db, k_v1_fixture, NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(db);
   qt_storage s;
-  open_or_die(&s);
+  sf_open(&g_db, &s);
   qt_err e;
   int64_t id, num;
   /* v4: the old trials are read whole, later writes by their stamps */
@@ -388,7 +355,7 @@ static void sqlite_upgrade_v1(void) {
   EXPECT_EQ(s.vt->trial_claim(s.self, 2, "{}", "w", 0, &id, &num, &e), 0);
   EXPECT_EQ(num, 0);
   qt_storage_close(&s);
-  ASSERT_TRUE(sqlite3_open(g_path, &db) == SQLITE_OK);
+  ASSERT_TRUE(sqlite3_open(g_db.path, &db) == SQLITE_OK);
   sqlite3_stmt *st;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   EXPECT_EQ(sqlite3_step(st), SQLITE_ROW);
@@ -399,9 +366,9 @@ static void sqlite_upgrade_v1(void) {
 
 /* The same on PostgreSQL: a version-1 schema with trials is upgraded. */
 static void pg_upgrade_v1(void) {
-  g_pg = 1;
-  fresh_path("pgv1");
-  PGconn *c = PQconnectdb(g_url);
+  g_db.pg = 1;
+  sf_fresh(&g_db, "pgv1");
+  PGconn *c = PQconnectdb(g_db.url);
   ASSERT_TRUE(PQstatus(c) == CONNECTION_OK);
   PGresult *res = PQexec(c,
       "CREATE TABLE qtune_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -420,7 +387,7 @@ static void pg_upgrade_v1(void) {
   EXPECT_TRUE(PQresultStatus(res) == PGRES_COMMAND_OK);
   PQclear(res);
   qt_storage s;
-  open_or_die(&s);
+  sf_open(&g_db, &s);
   qt_err e;
   qt_study_rec st;
   ASSERT_TRUE(s.vt->study_load(s.self, "old", &st, &e) == 0);
@@ -447,9 +414,8 @@ static void pg_upgrade_v1(void) {
 }
 
 static void out_of_memory_paths(void) {
-  fresh_path("oom");
   qt_storage s;
-  open_or_die(&s);
+  sf_open_fresh(&g_db, "oom", &s);
   qt_study_rec st;
   int created;
   qt_err e;
@@ -474,7 +440,7 @@ static void out_of_memory_paths(void) {
   EXPECT_TRUE(b.directions == NULL);
   qt_alloc_fail_at(1, 0);
   qt_storage s2;
-  EXPECT_EQ(qt_storage_open(g_url, &s2, &e), QT_ENOMEM);
+  EXPECT_EQ(qt_storage_open(g_db.url, &s2, &e), QT_ENOMEM);
   qt_alloc_fail_at(0, 0);
   qt_study_rec_fini(&st);
   qt_storage_close(&s);
@@ -482,24 +448,20 @@ static void out_of_memory_paths(void) {
 
 /* PostgreSQL refuses a schema newer than this qtune, like SQLite does. */
 static void pg_schema_newer_refused(void) {
-  fresh_path("pgnewer");
   qt_storage s;
-  open_or_die(&s);
+  sf_open_fresh(&g_db, "pgnewer", &s);
   qt_storage_close(&s);
-  PGconn *c = PQconnectdb(g_url);
+  PGconn *c = PQconnectdb(g_db.url);
   ASSERT_TRUE(PQstatus(c) == CONNECTION_OK);
   PQclear(PQexec(c, "UPDATE qtune_meta SET value = '99' WHERE key = 'schema_version'"));
   PQfinish(c);
   qt_err e;
-  EXPECT_EQ(qt_storage_open(g_url, &s, &e), QT_ESTORE);
+  EXPECT_EQ(qt_storage_open(g_db.url, &s, &e), QT_ESTORE);
   EXPECT_CONTAINS(e.msg, "newer");
   EXPECT_EQ(qt_storage_open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", &s, &e), QT_ESTORE);
   EXPECT_CONTAINS(e.msg, "cannot connect");
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(study_create_then_load)
 BOTH(trials_lifecycle)
 BOTH(study_set_config)

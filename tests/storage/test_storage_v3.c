@@ -1,5 +1,6 @@
 #include "qt_test.h"
 #include "qtune/storage.h"
+#include "storage_fixture.h"
 
 #include <libpq-fe.h>
 #include <math.h>
@@ -13,29 +14,8 @@
  * 'pruned' is free for the pruner); then the v3 calls: intermediate values,
  * enqueued (waiting) trials claimed in number order, notes.  PostgreSQL runs
  * on the server named by QTUNE_PG_URL (tests/run.sh starts one). */
-static char g_path[256];
-static char g_url[512];
-static int g_pg;
-
-static void fresh(const char *tag) {
-  snprintf(g_path, sizeof g_path, "/tmp/qtune_test_v3_%s_%d.db", tag, (int)getpid());
-  unlink(g_path);
-  char x[300];
-  snprintf(x, sizeof x, "%s-wal", g_path);
-  unlink(x);
-  snprintf(x, sizeof x, "%s-shm", g_path);
-  unlink(x);
-  snprintf(g_url, sizeof g_url, "sqlite:///%s", g_path);
-  if (!g_pg) return;
-  const char *pg = getenv("QTUNE_PG_URL");
-  snprintf(g_url, sizeof g_url, "%s",
-           pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-  PGconn *c = PQconnectdb(g_url);
-  if (PQstatus(c) == CONNECTION_OK)
-    PQclear(PQexec(c, "SET client_min_messages = warning;"
-                      "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"));
-  PQfinish(c);
-}
+static sf_db g_db = {.name = "v3",
+                     .drop = "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"};
 
 /* As qtune 0.x wrote schema v2 (SQLite): the CHECK knows 'pruned' only. */
 static const char *const k_sqlite_v2 =
@@ -78,14 +58,14 @@ static const char *const k_pg_v2 =
     " WHERE name = 'old';";
 
 static void write_fixture(void) {
-  if (!g_pg) {
+  if (!g_db.pg) {
     sqlite3 *db;
-    ASSERT_TRUE(sqlite3_open(g_path, &db) == SQLITE_OK);
+    ASSERT_TRUE(sqlite3_open(g_db.path, &db) == SQLITE_OK);
     ASSERT_TRUE(sqlite3_exec(db, k_sqlite_v2, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     return;
   }
-  PGconn *c = PQconnectdb(g_url);
+  PGconn *c = PQconnectdb(g_db.url);
   ASSERT_TRUE(PQstatus(c) == CONNECTION_OK);
   PGresult *res = PQexec(c, k_pg_v2);
   EXPECT_TRUE(PQresultStatus(res) == PGRES_COMMAND_OK);
@@ -96,17 +76,17 @@ static void write_fixture(void) {
 /* The stored schema version after the upgrade. */
 static int schema_version(void) {
   int v = -1;
-  if (!g_pg) {
+  if (!g_db.pg) {
     sqlite3 *db;
     sqlite3_stmt *st;
-    if (sqlite3_open(g_path, &db) != SQLITE_OK) return -1;
+    if (sqlite3_open(g_db.path, &db) != SQLITE_OK) return -1;
     sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
     if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     sqlite3_close(db);
     return v;
   }
-  PGconn *c = PQconnectdb(g_url);
+  PGconn *c = PQconnectdb(g_db.url);
   PGresult *res = PQexec(c, "SELECT value FROM qtune_meta WHERE key = 'schema_version'");
   if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) v = atoi(PQgetvalue(res, 0, 0));
   PQclear(res);
@@ -115,11 +95,11 @@ static int schema_version(void) {
 }
 
 static void upgrade_v2_pruned_to_rejected(void) {
-  fresh(g_pg ? "pg" : "sq");
+  sf_fresh(&g_db, g_db.pg ? "pg" : "sq");
   write_fixture();
   qt_storage s;
   qt_err e;
-  ASSERT_TRUE(qt_storage_open(g_url, &s, &e) == 0);
+  ASSERT_TRUE(qt_storage_open(g_db.url, &s, &e) == 0);
   EXPECT_EQ(schema_version(), 4);
   qt_study_rec st;
   ASSERT_TRUE(s.vt->study_load(s.self, "old", &st, &e) == 0);
@@ -158,16 +138,16 @@ static void upgrade_v2_pruned_to_rejected(void) {
   qt_study_rec_fini(&st);
   qt_storage_close(&s);
   /* opening again changes nothing (the upgrade ran once) */
-  ASSERT_TRUE(qt_storage_open(g_url, &s, &e) == 0);
+  ASSERT_TRUE(qt_storage_open(g_db.url, &s, &e) == 0);
   EXPECT_EQ(schema_version(), 4);
   qt_storage_close(&s);
 }
 
 static void waiting_trials_and_notes(void) {
-  fresh(g_pg ? "pgw" : "sqw");
+  sf_fresh(&g_db, g_db.pg ? "pgw" : "sqw");
   qt_storage s;
   qt_err e;
-  ASSERT_TRUE(qt_storage_open(g_url, &s, &e) == 0);
+  ASSERT_TRUE(qt_storage_open(g_db.url, &s, &e) == 0);
   qt_study_rec st;
   int created;
   ASSERT_TRUE(s.vt->study_create(s.self, "w", NULL, "{}", "{}", &st, &created, &e) == 0);
@@ -235,9 +215,6 @@ static void state_names(void) {
   EXPECT_CONTAINS(e.msg, "rejected, fail, pruned, waiting");
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(upgrade_v2_pruned_to_rejected)
 BOTH(waiting_trials_and_notes)
 

@@ -1,7 +1,7 @@
 #include "qt_test.h"
 #include "qtune/storage.h"
+#include "storage_fixture.h"
 
-#include <libpq-fe.h>
 #include <math.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -9,37 +9,13 @@
 
 /* Incremental trial reads (qt_trials_since, schema v4's change stamps) on
  * SQLite and on the PostgreSQL of QTUNE_PG_URL (tests/run.sh starts it). */
-static char g_path[256];
-static char g_url[512];
-static int g_pg;
-
-static void fresh(const char *tag) {
-  snprintf(g_path, sizeof g_path, "/tmp/qtune_test_seq_%s_%d.db", tag, (int)getpid());
-  unlink(g_path);
-  char x[300];
-  snprintf(x, sizeof x, "%s-wal", g_path);
-  unlink(x);
-  snprintf(x, sizeof x, "%s-shm", g_path);
-  unlink(x);
-  snprintf(g_url, sizeof g_url, "sqlite:///%s", g_path);
-  if (!g_pg) return;
-  const char *pg = getenv("QTUNE_PG_URL");
-  snprintf(g_url, sizeof g_url, "%s", pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-  PGconn *c = PQconnectdb(g_url);
-  if (PQstatus(c) == CONNECTION_OK)
-    PQclear(PQexec(c, "SET client_min_messages = warning;"
-                      "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"));
-  PQfinish(c);
-}
+static sf_db g_db = {.name = "seq",
+                     .drop = "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"};
 
 static int open_fresh(qt_storage *s, const char *tag, int64_t *out_study) {
-  fresh(tag);
+  int r = sf_open_fresh(&g_db, tag, s);
+  if (r) return r;
   qt_err e = {0};
-  int r = qt_storage_open(g_url, s, &e);
-  if (r) {
-    fprintf(stderr, "open: %s\n", e.msg);
-    return r;
-  }
   qt_study_rec st;
   int created;
   r = s->vt->study_create(s->self, "seq", "[\"maximize\"]", "{}", "{}", &st, &created, &e);
@@ -171,7 +147,7 @@ enum { KIDS = 2, EACH = 150 };
 static void kid(int64_t sid, int k) {
   qt_storage c;
   qt_err e;
-  if (qt_storage_open(g_url, &c, &e)) _exit(10);
+  if (qt_storage_open(g_db.url, &c, &e)) _exit(10);
   for (int i = 0; i < EACH; i++) {
     int64_t id, num;
     char pj[64], mj[64];
@@ -303,9 +279,6 @@ static void out_of_memory(void) {
   qt_storage_close(&s);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(stamps_follow_writes)
 BOTH(other_processes_never_missed)
 ON_SQLITE(out_of_memory) /* libpq's own allocations are not hooked */
