@@ -269,11 +269,32 @@ static void growing_series_equals_run(void) {
   EXPECT_EQ(qt_engine_extend(e, &err), QT_ESTATE); /* past the reserve */
   EXPECT_CONTAINS(err.msg, "reserved");
   gb.n = 150;
+  qt_alloc_fail_at(1, 1); /* the equity buffer's growth fails: nothing moves */
+  EXPECT_EQ(qt_engine_extend(e, &err), QT_ENOMEM);
+  qt_alloc_fail_at(0, 0);
   EXPECT_EQ(qt_engine_extend(e, &err), 0);
   gb.close = g_c; /* a realloc moved the column */
   gb.n = 151;
   EXPECT_EQ(qt_engine_extend(e, &err), QT_ESTATE);
   EXPECT_CONTAINS(err.msg, "moved");
+  /* a stream column's state cannot be allocated: begin fails with the message */
+  qt_engine *e3 = NULL;
+  ASSERT_TRUE(qt_engine_new(&o, &e3, &err) == 0);
+  qt_engine_reserve(e3, 400);
+  gb.close = c, gb.n = 100;
+  int failed_begin = 0;
+  for (long nth = 1; nth <= 8; nth++) { /* each allocation of the begin in turn */
+    qt_alloc_fail_at(nth, 0);
+    int rc = qt_engine_begin(e3, &fg, 1, sc, p, &err);
+    qt_alloc_fail_at(0, 0);
+    if (rc == QT_ENOMEM) failed_begin++;
+    else EXPECT_EQ(rc, 0);
+  }
+  EXPECT_TRUE(failed_begin >= 1);
+  EXPECT_EQ(qt_engine_begin(e3, &fg, 1, sc, p, &err), 0);
+  gb.n = 101;
+  EXPECT_EQ(qt_engine_extend(e3, &err), 0);
+  qt_engine_free(e3);
   qt_engine_free(e);
 }
 
