@@ -163,13 +163,14 @@ QTUNE_LOG=info "$QTUNE" paper --strategy market_maker --feed "$TMP/sfifo" --symb
   --quiet >"$TMP/pout" 2>"$TMP/perr" &
 pid=$!
 exec 3<>"$TMP/sfifo" # read-write: opening does not wait for the runner
-cat "$TMP/ks1.jsonl" >&3
+# (a runner that is gone leaves the pipe full: the writes give up after 120 s)
+timeout 120 cat "$TMP/ks1.jsonl" >&3 || bad "stream: the runner read the first klines"
 wait_for "paper: live params v2 in effect"
 wait_for "info: ControlVector[db="
 sleep 1
 put '{"base_spread_bps": 60}'
 wait_for "Auto-reloaded tuning parameters"
-cat "$TMP/ks2.jsonl" >&3
+timeout 120 cat "$TMP/ks2.jsonl" >&3 || bad "stream: the runner read the rest"
 wait_for "paper: live params v3 in effect"
 exec 3>&- # the only writer closes: the feed ends
 wait $pid
