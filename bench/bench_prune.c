@@ -15,7 +15,8 @@
  * at most 1/3, with the same median out-of-sample result).
  * Env: BENCH_PRUNE_TRIALS (1000), BENCH_PRUNE_DAYS (180), BENCH_PRUNE_SEEDS
  * (10), BENCH_PRUNE_JOBS (1), BENCH_PRUNE_ETA (4, the reduction factor),
- * BENCH_PRUNE_ONLY_SHA=1 (no baseline: for profiling); BENCH_QUICK=1: 150
+ * BENCH_PRUNE_MIN_RESOURCE (auto), BENCH_PRUNE_EVERY (0.1, the checkpoints'
+ * fraction of the bars), BENCH_PRUNE_ONLY_SHA=1 (no baseline: for profiling); BENCH_QUICK=1: 150
  * trials, 20 days, 3 seeds. */
 #include "bench.h"
 #include "qtune/optimize.h"
@@ -58,7 +59,8 @@ typedef struct outcome {
 
 /* One study; the best trial's params are then run on the held-out bars. */
 static int run_one(const qt_space *sp, const qt_objective *obj, const qt_objective *oos,
-                   const qt_pruner *pr, long seed, long trials, long jobs, outcome *out) {
+                   const qt_pruner *pr, long seed, long trials, long jobs, double every,
+                   outcome *out) {
   char path[128], url[160];
   snprintf(path, sizeof path, "/tmp/qt_bench_prune_%ld.db", (long)getpid());
   snprintf(url, sizeof url, "sqlite:///%s", path);
@@ -78,6 +80,7 @@ static int run_one(const qt_space *sp, const qt_objective *obj, const qt_objecti
   qt_run_opts ro = qt_run_opts_default();
   ro.jobs = (size_t)jobs;
   ro.n_trials = (size_t)trials;
+  if (pr) ro.report_every = every; /* 0: the default, every 10% */
   qt_progress p;
   double t0 = bench_now(), c0 = cpu_now();
   if ((r = qt_study_run(st, obj, &ro, &p, &e)) != 0) goto fail;
@@ -193,9 +196,11 @@ int main(void) {
   long days = env_long("BENCH_PRUNE_DAYS", quick ? 20 : 180);
   long seeds = env_long("BENCH_PRUNE_SEEDS", quick ? 3 : 10);
   long jobs = env_long("BENCH_PRUNE_JOBS", 1);
+  const char *ev = getenv("BENCH_PRUNE_EVERY");
+  double every = ev && *ev ? atof(ev) : 0;
   const char *only = getenv("BENCH_PRUNE_ONLY_SHA"); /* profiling: skip the baseline */
   int base = !(only && *only == '1');
-  if (seeds < 1 || seeds > 100 || trials < 1 || days < 2 || jobs < 1) {
+  if (seeds < 1 || seeds > 100 || trials < 1 || days < 2 || jobs < 1 || !(every >= 0 && every < 1)) {
     fprintf(stderr, "bench_prune: bad settings\n");
     return 1;
   }
@@ -238,7 +243,10 @@ int main(void) {
   /* Optuna's SuccessiveHalvingPruner defaults (min_resource auto: 1 here,
    * the last step 10 / 100; reduction_factor 4) unless BENCH_PRUNE_ETA */
   const char *eta = getenv("BENCH_PRUNE_ETA");
-  qt_kv po[] = {{"reduction_factor", eta && *eta ? eta : "4"}, {NULL, NULL}};
+  const char *mr = getenv("BENCH_PRUNE_MIN_RESOURCE");
+  qt_kv po[] = {{"reduction_factor", eta && *eta ? eta : "4"},
+                {"min_resource", mr && *mr ? mr : "auto"},
+                {NULL, NULL}};
   size_t ns = (size_t)seeds;
   double *f[N_MODES][N_FIELDS] = {{NULL}};
   int rc = 1, ok = 1;
@@ -258,7 +266,8 @@ int main(void) {
     outcome o[N_MODES];
     memset(o, 0, sizeof o);
     for (int m = base ? 0 : 1; m < N_MODES; m++) {
-      if (run_one(sp, &obj, &oos, m == M_SHA ? sha : NULL, (long)k + 1, trials, jobs, &o[m]))
+      if (run_one(sp, &obj, &oos, m == M_SHA ? sha : NULL, (long)k + 1, trials, jobs, every,
+                  &o[m]))
         goto done;
     }
     if (!base) o[M_NONE].best_is = o[M_NONE].best_oos = o[M_NONE].wall_s = o[M_NONE].cpu_s = NAN;
@@ -281,8 +290,9 @@ int main(void) {
   }
   printf("{\"bench\":\"prune_hedge_grid\",\"strategy\":\"%s\",\"bars\":%zu,\"in_sample_bars\":%zu,"
          "\"trials\":%ld,\"seeds\":%ld,\"jobs\":%ld,\"objective\":\"total_profit\","
-         "\"pruner\":\"sha min_resource=auto reduction_factor=%s\"",
-         s->name, mk.bars.n, split, trials, seeds, jobs, po[0].val);
+         "\"pruner\":\"sha min_resource=%s reduction_factor=%s\",\"report_every\":%.4f",
+         s->name, mk.bars.n, split, trials, seeds, jobs, po[1].val, po[0].val,
+         every > 0 ? every : 0.1);
   static const char *const mode[N_MODES] = {"none", "sha"};
   char key[64];
   for (int m = 0; m < N_MODES; m++) {
