@@ -11,7 +11,8 @@
  * or multivariate (one product kernel per observation, Scott-like bandwidth).
  *
  * Running trials count as the worst (constant liar), infeasible ones after
- * every feasible one, pruned after complete ones.  The work per proposal is
+ * every feasible one, pruned after complete ones (by their last step, the
+ * latest first, then their value there, as Optuna).  The work per proposal is
  * one sort of the values, a radix sort per dimension for the bandwidths and
  * O(trials x dims x candidates) tight loops over a reused scratch block. */
 #include "optimize/sampler_int.h"
