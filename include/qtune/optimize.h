@@ -88,6 +88,13 @@ typedef struct qt_trial_view {
   const double *values;
   size_t n_values;
   double violation;   /* sum of the hard constraints' misses; 0 feasible, inf unknown */
+  /* A pruned trial's last step and its intermediate value there (minimized;
+   * NaN as reported).  has_step 0: none (another state, a pruned trial that
+   * reported nothing, or a view built by an older caller).  TPE ranks pruned
+   * trials by them, the deepest first, as Optuna does. */
+  int has_step;
+  int64_t step;
+  double step_value;
 } qt_trial_view;
 
 typedef struct qt_sampler_vtbl {

@@ -718,6 +718,12 @@ static void view_of(const qt_study *st, const tr *t, qt_trial_view *v) {
   if (has) v->value = t->mv[0];
   v->violation = t->state != QT_TRIAL_COMPLETE ? INFINITY
                  : v->feasible ? 0 : t->viol > 0 ? t->viol : 1e-300; /* a tie at the bound */
+  /* how far a pruned trial got and how well it did there */
+  int deep = t->state == QT_TRIAL_PRUNED && t->n_iv > 0;
+  double last = deep ? t->iv[t->n_iv - 1].value : NAN;
+  v->has_step = deep;
+  v->step = deep ? t->iv[t->n_iv - 1].step : 0;
+  v->step_value = st->goal.maximize ? -last : last;
 }
 
 /* The in-memory record of trial `number` (kept sorted by number): the one
