@@ -9,6 +9,7 @@
  * views are rebuilt only from the first trial that changed.  One mutex
  * guards it all. */
 #include "study_int.h"
+#include "optimize/flat_json.h"
 #include "optimize/sampler_int.h" /* qt_sampler_nsgaii */
 
 #include <jansson.h>
@@ -260,9 +261,28 @@ static int by_symbol_from_json(json_t *bs, qt_metric_set *m, qt_err *err) {
   return QT_OK;
 }
 
+/* One member of a flat metrics object: numbers and null kept, other
+ * values skipped (as the jansson reading below does); a name the set
+ * refuses is QT_DONE, so that reading decides. */
+static int metric_member(void *ctx, const qt__flat_pair *p) {
+  qt_metric_set *m = ctx;
+  char key[sizeof m->v[0].name];
+  if (p->key_len == 0 || p->key_len >= sizeof key) return QT_DONE;
+  memcpy(key, p->key, p->key_len);
+  key[p->key_len] = '\0';
+  /* a repeated name: jansson keeps the last value, which may be one it skips */
+  if (p->kind != QT__FLAT_NUM && p->kind != QT__FLAT_NULL)
+    return qt_metric_set_find(m, key) ? QT_DONE : QT_OK;
+  return qt_metric_set_put(m, key, p->kind == QT__FLAT_NUM ? p->num : NAN, NULL) ? QT_DONE : QT_OK;
+}
+
 static int metrics_from_json(const char *js, qt_metric_set *m, qt_err *err) {
   qt_metric_set_clear(m);
   if (!js) return QT_OK;
+  /* the metrics qtune stores are flat (by_symbol aside): read without a
+   * tree, as opening a study reads every trial's */
+  if (qt__flat_json_each(js, metric_member, m) == QT_OK) return QT_OK;
+  qt_metric_set_clear(m);
   json_t *o = json_loads(js, 0, NULL);
   int r = QT_OK;
   if (!json_is_object(o)) {
