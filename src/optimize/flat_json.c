@@ -106,8 +106,8 @@ static int walk(const char *js, qt__flat_fn fn, void *ctx, int call) {
       s += 5;
     } else if (number(s, &end, &is_int)) {
       p.kind = QT__FLAT_NUM;
-      /* the token is followed by a byte no number has, so the parse stops at its end */
-      if (call) p.num = is_int ? (double)strtoll(s, NULL, 10) : strtod(s, NULL);
+      p.num_text = s;
+      p.num_is_int = is_int;
       s = end;
     } else {
       return QT_DONE;
@@ -121,6 +121,12 @@ static int walk(const char *js, qt__flat_fn fn, void *ctx, int call) {
     if (*s++ != ',') return QT_DONE;
     s = ws(s);
   }
+}
+
+double qt__flat_num(const qt__flat_pair *p) {
+  if (!p->num_text) return p->num;
+  /* the token is followed by a byte no number has, so the parse stops at its end */
+  return p->num_is_int ? (double)strtoll(p->num_text, NULL, 10) : strtod(p->num_text, NULL);
 }
 
 int qt__flat_json_each(const char *js, qt__flat_fn fn, void *ctx) {

@@ -348,7 +348,7 @@ static int value_from_flat(const qt_dim *d, const qt__flat_pair *v, double *out,
                         d->name, (int)v->str_len, v->str);
     }
     if (v->kind == QT__FLAT_NUM) {
-      double u = v->num, l;
+      double u = qt__flat_num(v), l;
       for (size_t i = 0; i < d->n_choices; i++)
         if (label_num(d->choices[i], &l) && l == u) {
           *out = (double)i;
@@ -361,13 +361,14 @@ static int value_from_flat(const qt_dim *d, const qt__flat_pair *v, double *out,
   }
   if (d->type == QT_PARAM_BOOL) {
     if (v->kind == QT__FLAT_TRUE || v->kind == QT__FLAT_FALSE) *out = v->kind == QT__FLAT_TRUE;
-    else if (v->kind == QT__FLAT_NUM && (v->num == 0 || v->num == 1)) *out = v->num;
+    else if (v->kind == QT__FLAT_NUM && (qt__flat_num(v) == 0 || qt__flat_num(v) == 1))
+      *out = qt__flat_num(v);
     else return qt_err_set(err, QT_EPARSE, "params json: '%s': expected true or false", d->name);
     return QT_OK;
   }
   if (v->kind != QT__FLAT_NUM)
     return qt_err_set(err, QT_EPARSE, "params json: '%s': not a number", d->name);
-  double u = v->num;
+  double u = qt__flat_num(v);
   if (dim_has_log(d) && u <= 0)
     return qt_err_set(err, QT_EPARSE, "params json: '%s': %g is not > 0 (log scale)", d->name, u);
   *out = dim_has_log(d) ? log(u) : u;

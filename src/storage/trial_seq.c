@@ -111,8 +111,9 @@ int qt_trials_since(qt_storage *s, int64_t study_id, int64_t after_seq, qt_trial
     *out_full = 1;
   }
   a[1] = QT__SQL_I(after_seq);
-  r = *out_full ? qt__sql_exec(s, k_all_sql, a, 1, trial_row, &lc, NULL, err)
-                : qt__sql_exec(s, k_since_sql, a, 2, trial_row, &lc, NULL, err);
+  /* trial_row reads numbers as .i/.d and text only from TEXT columns */
+  r = qt__sql_exec_flags(s, *out_full ? k_all_sql : k_since_sql, a, *out_full ? 1 : 2,
+                         QT__SQL_NUMBERS_BARE, trial_row, &lc, NULL, err);
   if (r) goto fail;
   *out = lc.v;
   *out_n = lc.n;
