@@ -4,8 +4,9 @@
 // opens BASE/study?name=S with the bearer token and waits for report.js's
 // data-qt-ready-ms (performance.now() two frames after the charts were
 // drawn: navigation start to charts painted, the server's answer included).
-// Prints one JSON object: per study the best ms, every run's ms, the charts
-// drawn (an SVG with elements) and the console errors seen.
+// Prints one JSON object: per study the best ms, every run's ms and when its
+// HTML had arrived (responseEnd), the charts drawn (an SVG with elements)
+// and the console errors seen.
 //   node dash_page_load.js BASE TOKEN REPEATS NAME [NAME...]
 'use strict';
 const path = require('path');
@@ -44,10 +45,12 @@ const puppeteer = require(path.join(root, 'web', 'node_modules', 'puppeteer-core
         await page.waitForSelector('body[data-qt-ready-ms]', { timeout: 180000 });
         const r = await page.evaluate(() => ({
           ms: +document.body.dataset.qtReadyMs,
+          response_ms: Math.round(performance.getEntriesByType('navigation')[0].responseEnd),
           charts: Array.from(document.querySelectorAll('.chart svg'))
             .filter((s) => s.querySelectorAll('path,rect,text').length > 0).length,
         }));
         o.runs_ms.push(r.ms);
+        o.response_ms = (o.response_ms || []).concat([r.response_ms]);
         o.charts = r.charts;
         await page.close();
       }

@@ -95,13 +95,13 @@ static int walk(const char *js, qt__flat_fn fn, void *ctx, int call) {
       p.str = s + 1;
       p.str_len = (size_t)(end - s - 1);
       s = end + 1;
-    } else if (!strncmp(s, "null", 4)) {
+    } else if (*s == 'n' && !strncmp(s, "null", 4)) {
       p.kind = QT__FLAT_NULL;
       s += 4;
-    } else if (!strncmp(s, "true", 4)) {
+    } else if (*s == 't' && !strncmp(s, "true", 4)) {
       p.kind = QT__FLAT_TRUE;
       s += 4;
-    } else if (!strncmp(s, "false", 5)) {
+    } else if (*s == 'f' && !strncmp(s, "false", 5)) {
       p.kind = QT__FLAT_FALSE;
       s += 5;
     } else if (number(s, &end, &is_int)) {
