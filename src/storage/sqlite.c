@@ -984,7 +984,8 @@ static sqlite3_stmt *sqx_stmt(sq *s, const char *sql, int *cached, qt_err *err) 
 }
 
 static int sqx_exec(void *self, const char *sql, const qt__sql_arg *args, int nargs,
-                    qt__sql_row_fn fn, void *ctx, int64_t *out_changes, qt_err *err) {
+                    unsigned flags, qt__sql_row_fn fn, void *ctx, int64_t *out_changes,
+                    qt_err *err) {
   sq *s = self;
   int cached = 0;
   sqlite3_stmt *st = sqx_stmt(s, sql, &cached, err);
@@ -1024,6 +1025,10 @@ static int sqx_exec(void *self, const char *sql, const qt__sql_arg *args, int na
       } else if (type == SQLITE_FLOAT) {
         x->d = sqlite3_column_double(st, c);
         x->i = (int64_t)x->d;
+      }
+      if ((flags & QT__SQL_NUMBERS_BARE) && (type == SQLITE_INTEGER || type == SQLITE_FLOAT)) {
+        x->t = NULL;
+        continue;
       }
       x->t = (const char *)sqlite3_column_text(st, c);
       if (type != SQLITE_INTEGER && type != SQLITE_FLOAT) {
