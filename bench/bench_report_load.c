@@ -1,13 +1,17 @@
 /* Backtest report load time: sma_cross on 1,000,000 synthetic 1-minute bars
  * (a seeded random walk) written as the HTML report twice, down-sampled for
- * display (the default: 4000 points per chart) and undecimated
- * (max_bars 0: every bar), each opened in Debian's headless Chromium
- * (tests/browser/inspect_page.js).  The figure is the page's own time from
- * navigation start to its charts painted (performance.now() two frames
- * after the last setOption), best of BENCH_REPEATS (default 2) alternating
- * runs, and the ratio undecimated / decimated measured in the same run.
+ * display (the defaults: 1000 candles, 2000 equity and drawdown points) and
+ * undecimated (every bar), and the report of the walk's first 10,000 bars
+ * (the peer: what any page costs on this machine), each opened in Debian's
+ * headless Chromium (tests/browser/inspect_page.js).  The figure is the
+ * page's own time from navigation start to its charts painted
+ * (performance.now() two frames after the last setOption), best of
+ * BENCH_REPEATS (default 2) alternating runs, with the ratios undecimated /
+ * decimated and decimated / 10,000 bars measured in the same run.
  * Environment: BENCH_BARS (default 1000000), BENCH_REPEATS, NODE (default
- * node).  Prints one JSON line. */
+ * node), BENCH_FULL=0 skips the undecimated page, BENCH_BASELINE=FILE.html
+ * adds a page written elsewhere (e.g. by an older build) to the same rounds.
+ * Prints one JSON line. */
 #include "bench.h"
 #include "qtune/engine.h"
 #include "qtune/metrics.h"
@@ -42,9 +46,11 @@ static int make_walk(qt_bars *b, size_t n, uint64_t seed) {
   return 0;
 }
 
-static int write_report(const char *path, const qt_report_backtest *bt, size_t max_bars) {
+static int write_report(const char *path, const qt_report_backtest *bt, size_t max_bars,
+                        size_t max_candles) {
   qt_report_opts o = qt_report_opts_default();
   o.max_bars = max_bars;
+  o.max_candles = max_candles;
   qt_err err;
   FILE *f = fopen(path, "w");
   if (!f) return -1;
@@ -107,33 +113,64 @@ int main(void) {
   }
   qt_report_backtest bt = {.r = &r, .bars = &b, .from_i = 0, .m = &m, .strategy = s->name,
                            .params_text = "defaults", .market_text = "random walk"};
-  char dir[] = "/tmp/qtune-bench-report.XXXXXX", dec[128], full[128];
+  /* the peer: the same strategy on the first 10,000 bars */
+  size_t n_small = n < 10000 ? n : 10000;
+  qt_bars bs = b;
+  bs.n = n_small;
+  qt_feed fs = f;
+  fs.bars = &bs;
+  qt_engine *es = NULL;
+  qt_result rs;
+  qt_metrics ms;
+  if (qt_engine_new(&eo, &es, &err) || qt_engine_run(es, &fs, 1, s, p, &rs, &err) ||
+      qt_metrics_compute(&rs, bs.close, &mo, &ms, &err)) {
+    fprintf(stderr, "bench_report_load: %s\n", err.msg);
+    return 1;
+  }
+  qt_report_backtest bts = {.r = &rs, .bars = &bs, .from_i = 0, .m = &ms, .strategy = s->name,
+                            .params_text = "defaults", .market_text = "random walk"};
+  int with_full = !getenv("BENCH_FULL") || atoi(getenv("BENCH_FULL")) != 0;
+  const char *base = getenv("BENCH_BASELINE");
+  char dir[] = "/tmp/qtune-bench-report.XXXXXX", dec[128], full[128], small[128];
   if (!mkdtemp(dir)) return 1;
   snprintf(dec, sizeof dec, "%s/decimated.html", dir);
   snprintf(full, sizeof full, "%s/full.html", dir);
+  snprintf(small, sizeof small, "%s/small.html", dir);
+  qt_report_opts dflt = qt_report_opts_default();
   double t0 = bench_now();
-  if (write_report(dec, &bt, qt_report_opts_default().max_bars)) return 1;
-  double write_dec = bench_now() - t0;
+  if (write_report(dec, &bt, dflt.max_bars, dflt.max_candles)) return 1;
+  double write_dec = bench_now() - t0, write_full = 0;
+  if (write_report(small, &bts, dflt.max_bars, dflt.max_candles)) return 1;
   t0 = bench_now();
-  if (write_report(full, &bt, 0)) return 1;
-  double write_full = bench_now() - t0;
-  double best_dec = INFINITY, best_full = INFINITY;
+  if (with_full && write_report(full, &bt, 0, 0)) return 1;
+  if (with_full) write_full = bench_now() - t0;
+  double best_dec = INFINITY, best_full = INFINITY, best_small = INFINITY, best_base = INFINITY;
   for (int k = 0; k < reps; k++) {
     fprintf(stderr, "bench_report_load: round %d of %d\n", k + 1, reps);
-    double a = load_ms(dec), z = load_ms(full);
+    double a = load_ms(dec), sm = load_ms(small);
+    double z = with_full ? load_ms(full) : NAN, bl = base ? load_ms(base) : NAN;
     if (a < best_dec) best_dec = a;
+    if (sm < best_small) best_small = sm;
     if (z < best_full) best_full = z;
+    if (bl < best_base) best_base = bl;
   }
   printf("{\"bench\":\"report_backtest_load\",\"bars\":%zu,\"trades\":%zu,\"max_bars\":%zu,"
-         "\"decimated_bytes\":%ld,\"full_bytes\":%ld,\"decimated_write_s\":%.3f,"
-         "\"full_write_s\":%.3f,\"decimated_load_ms\":%.0f,\"full_load_ms\":%.0f,"
-         "\"load_ratio_full_over_decimated\":%.2f,\"repeats\":%d}\n",
-         n, r.n_trades, qt_report_opts_default().max_bars, file_size(dec), file_size(full), write_dec,
-         write_full, best_dec, best_full, best_full / best_dec, reps);
+         "\"max_candles\":%zu,\"decimated_bytes\":%ld,\"full_bytes\":%ld,\"small_bars\":%zu,"
+         "\"small_bytes\":%ld,\"decimated_write_s\":%.3f,\"full_write_s\":%.3f,"
+         "\"decimated_load_ms\":%.0f,\"small_load_ms\":%.0f,\"full_load_ms\":%.0f,"
+         "\"baseline_load_ms\":%.0f,\"load_ratio_decimated_over_small\":%.2f,"
+         "\"load_ratio_full_over_decimated\":%.2f,\"load_ratio_baseline_over_decimated\":%.2f,"
+         "\"repeats\":%d}\n",
+         n, r.n_trades, dflt.max_bars, dflt.max_candles, file_size(dec),
+         with_full ? file_size(full) : -1, n_small, file_size(small), write_dec, write_full, best_dec,
+         best_small, with_full ? best_full : -1.0, base ? best_base : -1.0, best_dec / best_small,
+         with_full ? best_full / best_dec : -1.0, base ? best_base / best_dec : -1.0, reps);
   unlink(dec);
   unlink(full);
+  unlink(small);
   rmdir(dir);
+  qt_engine_free(es);
   qt_engine_free(e);
   qt_bars_fini(&b);
-  return isfinite(best_dec) && isfinite(best_full) ? 0 : 1;
+  return isfinite(best_dec) && isfinite(best_small) ? 0 : 1;
 }

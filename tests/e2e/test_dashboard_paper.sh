@@ -59,13 +59,13 @@ DB="sqlite:///$DBF"
 check_exit "paper replay to its end" 0 "$QTUNE" paper --catalog "$C" --symbol AVAXUSDT "${SP[@]}" \
   --feed replay --commit-every 500 --storage "$DB" --name rep --quiet
 check_exit "paper replay with a hostile name" 0 "$QTUNE" paper --catalog "$C" --symbol AVAXUSDT \
-  "${SP[@]}" --from 2026-07-05 --feed replay --storage "$DB" --name "$evil" --quiet
+  "${SP[@]}" --from 2026-07-03 --feed replay --storage "$DB" --name "$evil" --quiet
 # the stream run: the first 300 klines now, more while the pages are open
 $PY "$GEN" "$F/AVAXUSDT-1m-2026-07.csv" 600 all.jsonl
 n_first=$(grep -c '"x": true' all.jsonl | awk '{print int($1 / 2)}')
 awk -v n="$n_first" '/"x": true/ {c++} {print} c == n {exit}' all.jsonl >grow.jsonl
 awk -v n="$n_first" 'c >= n {print} /"x": true/ {c++}' all.jsonl >more.jsonl
-"$QTUNE" paper "${SP[@]}" --feed "$TMP/grow.jsonl" --idle-exit 120 --symbol AVAXUSDT \
+"$QTUNE" paper "${SP[@]}" --feed "$TMP/grow.jsonl" --idle-exit 900 --symbol AVAXUSDT \
   --storage "$DB" --name live --quiet >live.out 2>live.err &
 LPID=$!
 trap 'kill "$LPID" "${DPID:-}" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -113,7 +113,7 @@ cat >more.sh <<EOF
 cat "$TMP/more.jsonl" >>"$TMP/grow.jsonl"
 EOF
 cat >new.sh <<EOF
-"$QTUNE" paper --catalog "$C" --symbol AVAXUSDT ${SP[@]} --from 2026-07-07 --feed replay \\
+"$QTUNE" paper --catalog "$C" --symbol AVAXUSDT ${SP[@]} --from 2026-07-04 --feed replay \\
   --storage "$DB" --name late --quiet
 EOF
 n_all=$(grep -c '"x": true' all.jsonl)
