@@ -423,12 +423,17 @@ static int run_of(const qt__dash_req *rq, qt__dash_reply *rp, run_data *d) {
 }
 
 static void serve_run_api(const qt__dash_req *rq, qt__dash_reply *rp) {
+  /* open pages of one run poll it: one storage read per cache period */
+  char key[300];
+  const char *name = qt__dash_arg(rq, "name");
+  snprintf(key, sizeof key, "paper-run:%.280s", name ? name : "");
+  if (name && strlen(name) <= 280 && qt__dash_cache_get(rq, key, rp)) return;
   run_data d;
   if (run_of(rq, rp, &d)) return;
   qt_err e;
   json_t *j = NULL;
   if (run_json(&d, qt__dash_max_points(rq->d), &j, &e)) qt__dash_fail(rp, 500, "%s", e.msg);
-  else qt__dash_json(rq, rp, j, NULL);
+  else qt__dash_json(rq, rp, j, strlen(name) <= 280 ? key : NULL);
   json_decref(j);
   run_data_fini(&d);
 }
