@@ -64,12 +64,12 @@ contains "the strategy's SMA lines over the price" all.html '"lines":[{"name":"s
 contains "both of them" all.html '{"name":"sma(60)","data":[null,'
 
 
-# ---- the same run down-sampled (default 1000 candles: 12 bars per candle) ----
+# ---- the same run down-sampled (default 1000 candles: 6 bars per candle) ----
 check_exit "backtest --report, default" 0 "$QTUNE" backtest --data "$D" --strategy sma_cross \
   --params fast=20,slow=60 --report dec.html
 page dec.html "$SHOTS/backtest-downsampled.png" dec.json
 charts_ok dec.json "down-sampled"
-same "down-sampling announced" "$(jget dec.json '/^Down-sampled for display: '"$n_bars"' bars drawn as \d+ candles \(12 bars each/.test(o.text["qt-sampling-note"])')" true
+same "down-sampling announced" "$(jget dec.json '/^Down-sampled for display: '"$n_bars"' bars drawn as \d+ candles \(6 bars each/.test(o.text["qt-sampling-note"])')" true
 same "the tables keep every trade" "$(jget dec.json 'o.text["qt-trades-rows"]')" "rows 1-$((n_trades < 100 ? n_trades : 100)) of $n_trades"
 
 # ---- 1,000,800 bars ----
