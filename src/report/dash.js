@@ -138,8 +138,8 @@
     if (!paperChart) paperChart = echarts.init(el('qt-chart-paper-equity'), null, { renderer: 'svg' });
     paperChart.setOption({
       animation: false, tooltip: { trigger: 'axis' },
-      legend: { data: ['marked equity', 'realized equity'] },
-      grid: { left: 70, right: 30, bottom: 40 },
+      legend: { data: ['marked equity', 'realized equity'], top: 0 },
+      grid: { left: 70, right: 30, top: 50, bottom: 40 },
       xAxis: { type: 'time' }, yAxis: { type: 'value', scale: true, name: 'equity' },
       series: [
         { name: 'marked equity', type: 'line', showSymbol: P.marked.length < 50, data: P.marked },
