@@ -52,7 +52,7 @@
       { name: 'long entry', type: 'scatter', large: true, largeThreshold: 200, symbol: 'triangle', symbolSize: 9, itemStyle: { color: '#1a9850' },
         data: D.entries.filter(function (e) { return e[2] === 1; }).map(function (e) { return [at(e[0]), e[1]]; }) },
       { name: 'short entry', type: 'scatter', large: true, largeThreshold: 200,
-        symbol: 'path://M0,0L2,0L1,2Z' /* pointing down (large mode draws no rotation) */, symbolSize: 9,
+        symbol: 'diamond' /* a built-in: large mode hangs on a path:// symbol (ECharts 6.1) */, symbolSize: 9,
         itemStyle: { color: '#d73027' },
         data: D.entries.filter(function (e) { return e[2] !== 1; }).map(function (e) { return [at(e[0]), e[1]]; }) },
       { name: 'exit', type: 'scatter', large: true, largeThreshold: 200, symbol: 'circle', symbolSize: 6, itemStyle: { color: '#4575b4' },

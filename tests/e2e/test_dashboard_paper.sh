@@ -6,7 +6,8 @@
 # (tests/browser/dash_session.js): 401 without the token, no console errors,
 # nothing fetched elsewhere, the equity chart drawn, every number on the
 # page equal to the storage's (equity, P&L against the start cash, trades,
-# bars, the trade, position and order tables), the hostile name as text, and
+# bars, the trade, position, order and risk-breach tables), the hostile name
+# as text, and
 # the open pages following the running run (more bars, a new run).  The same
 # on PostgreSQL (QTUNE_PG_URL, from tests/run.sh).
 # Screenshots: build-test/dashboard-screens/paper-*.png.
@@ -58,8 +59,10 @@ DBF=$TMP/p.db
 DB="sqlite:///$DBF"
 check_exit "paper replay to its end" 0 "$QTUNE" paper --catalog "$C" --symbol AVAXUSDT "${SP[@]}" \
   --feed replay --commit-every 500 --storage "$DB" --name rep --quiet
+# (with risk limits, so its page has breaches to list)
 check_exit "paper replay with a hostile name" 0 "$QTUNE" paper --catalog "$C" --symbol AVAXUSDT \
-  "${SP[@]}" --from 2026-07-03 --feed replay --storage "$DB" --name "$evil" --quiet
+  "${SP[@]}" --from 2026-07-03 --feed replay --max-daily-loss 0.002 --risk-per-trade 0.5 \
+  --storage "$DB" --name "$evil" --quiet
 # the stream run: the first 300 klines now, more while the pages are open
 $PY "$GEN" "$F/AVAXUSDT-1m-2026-07.csv" 600 all.jsonl
 n_first=$(grep -c '"x": true' all.jsonl | awk '{print int($1 / 2)}')
@@ -108,6 +111,11 @@ npos=$(sq "$DBF" "select count(*) from paper_positions where run_id=$R")
 realized=$(f2 "$(sq "$DBF" "select e.equity + (select sum(pnl) from paper_trades where run_id=$R) from paper_equity e where e.run_id=$R and e.bar_ms=0")")
 last_pnl=$(f2 "$(sq "$DBF" "select pnl from paper_trades where run_id=$R order by exit_ms desc, seq desc limit 1")")
 check "the replay traded" test "$ntr" -gt 20
+ER="(select id from paper_runs where name='$evil')"
+nrisk=$(sq "$DBF" "select count(*) from paper_risk where run_id=$ER")
+check "the hostile run breached its limits" test "$nrisk" -gt 0
+last_risk=$(sq "$DBF" "select max(ts_ms) from paper_risk where run_id=$ER" |
+  $PY -c 'import sys, datetime; t = int(sys.stdin.read()); print(datetime.datetime.fromtimestamp(t / 1000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))')
 show_ord=$((nord < 500 ? nord : 500))
 cat >more.sh <<EOF
 cat "$TMP/more.jsonl" >>"$TMP/grow.jsonl"
@@ -162,6 +170,8 @@ same "run page: marked equity ends at the stored equity" \
   "$(s 4 'r.echarts["qt-chart-paper-equity"][0].last[1].toFixed(2)')" "$eq"
 same "evil name shown as text" "$(s 5 'r.text["qt-paper-name"]')" "$evil"
 same "evil page: only its own scripts" "$(s 5 r.scripts)" 3
+same "evil page: the risk breaches = storage" "$(s 5 'r.rows["qt-paper-risk"]')" "$((nrisk < 500 ? nrisk : 500))"
+same "evil page: the newest breach first" "$(s 5 'r.cells["qt-paper-risk"][1][1]')" "$last_risk"
 same "live run page: running" "$(s 6 'r.text["qt-paper-status"]+" "+r.text["qt-paper-n-bars"]')" "running $n_first"
 same "the stream run gets more klines" "$(s 7 r.exit)" 0
 same "live: the open run page shows the new bars" "$(s 8 r.text)" "$n_all"
