@@ -5,9 +5,12 @@
  * (the peer: what any page costs on this machine), each opened in Debian's
  * headless Chromium (tests/browser/inspect_page.js).  The figure is the
  * page's own time from navigation start to its charts painted
- * (performance.now() two frames after the last setOption), best of
- * BENCH_REPEATS (default 2) alternating runs, with the ratios undecimated /
- * decimated and decimated / 10,000 bars measured in the same run.
+ * (performance.now() two frames after the last setOption), and the renderer
+ * main thread's CPU time until then (a trace's thread time: on this shared
+ * machine the wall time mostly measures the other processes), each the
+ * best of BENCH_REPEATS (default 2) alternating runs, with the ratios
+ * undecimated / decimated and decimated / 10,000 bars measured in the same
+ * run.
  * Environment: BENCH_BARS (default 1000000), BENCH_REPEATS, NODE (default
  * node), BENCH_FULL=0 skips the undecimated page, BENCH_BASELINE=FILE.html
  * adds a page written elsewhere (e.g. by an older build) to the same rounds.
@@ -62,23 +65,37 @@ static int write_report(const char *path, const qt_report_backtest *bt, size_t m
   return 0;
 }
 
-/* The page's ready_ms in Chromium, or NAN. */
-static double load_ms(const char *page) {
+/* One load of page in Chromium: the page's ready_ms and the renderer main
+ * thread's CPU time (inspect_page.js --cpu), NAN when it did not load. */
+typedef struct load {
+  double ms, cpu_ms;
+} load;
+
+static load load_page(const char *page) {
   const char *node = getenv("NODE") ? getenv("NODE") : "node";
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "%s tests/browser/inspect_page.js '%s' 2>/dev/null", node, page);
+  snprintf(cmd, sizeof cmd, "%s tests/browser/inspect_page.js '%s' --cpu 2>/dev/null", node, page);
+  load l = {NAN, NAN};
   FILE *p = popen(cmd, "r");
-  if (!p) return NAN;
+  if (!p) return l;
   char line[4096];
-  double ms = NAN;
   int ready = 0;
+  double ms = NAN, cpu = NAN;
   while (fgets(line, sizeof line, p)) {
     const char *k = strstr(line, "\"ready_ms\": ");
     if (k) ms = strtod(k + 12, NULL);
+    if ((k = strstr(line, "\"cpu_ms\": "))) cpu = strtod(k + 10, NULL);
     if (strstr(line, "\"ready\": true")) ready = 1;
   }
   pclose(p);
-  return ready ? ms : NAN;
+  if (ready) l.ms = ms, l.cpu_ms = cpu;
+  return l;
+}
+
+/* Keeps the best (least) of each figure. */
+static void best_of(load *b, load l) {
+  if (!(l.ms >= b->ms)) b->ms = isnan(l.ms) ? b->ms : l.ms;
+  if (!(l.cpu_ms >= b->cpu_ms)) b->cpu_ms = isnan(l.cpu_ms) ? b->cpu_ms : l.cpu_ms;
 }
 
 static long file_size(const char *path) {
@@ -144,27 +161,35 @@ int main(void) {
   t0 = bench_now();
   if (with_full && write_report(full, &bt, 0, 0)) return 1;
   if (with_full) write_full = bench_now() - t0;
-  double best_dec = INFINITY, best_full = INFINITY, best_small = INFINITY, best_base = INFINITY;
+  load ld_dec = {INFINITY, INFINITY}, ld_full = ld_dec, ld_small = ld_dec, ld_base = ld_dec;
   for (int k = 0; k < reps; k++) {
     fprintf(stderr, "bench_report_load: round %d of %d\n", k + 1, reps);
-    double a = load_ms(dec), sm = load_ms(small);
-    double z = with_full ? load_ms(full) : NAN, bl = base ? load_ms(base) : NAN;
-    if (a < best_dec) best_dec = a;
-    if (sm < best_small) best_small = sm;
-    if (z < best_full) best_full = z;
-    if (bl < best_base) best_base = bl;
+    best_of(&ld_dec, load_page(dec));
+    best_of(&ld_small, load_page(small));
+    if (with_full) best_of(&ld_full, load_page(full));
+    if (base) best_of(&ld_base, load_page(base));
   }
+  if (!with_full) ld_full.ms = ld_full.cpu_ms = NAN;
+  if (!base) ld_base.ms = ld_base.cpu_ms = NAN;
+  /* NaN and inf print as -1: a page not measured or not loaded */
+#define F(v) (isfinite(v) ? (v) : -1.0)
   printf("{\"bench\":\"report_backtest_load\",\"bars\":%zu,\"trades\":%zu,\"max_bars\":%zu,"
          "\"max_candles\":%zu,\"decimated_bytes\":%ld,\"full_bytes\":%ld,\"small_bars\":%zu,"
          "\"small_bytes\":%ld,\"decimated_write_s\":%.3f,\"full_write_s\":%.3f,"
          "\"decimated_load_ms\":%.0f,\"small_load_ms\":%.0f,\"full_load_ms\":%.0f,"
-         "\"baseline_load_ms\":%.0f,\"load_ratio_decimated_over_small\":%.2f,"
-         "\"load_ratio_full_over_decimated\":%.2f,\"load_ratio_baseline_over_decimated\":%.2f,"
+         "\"baseline_load_ms\":%.0f,\"decimated_cpu_ms\":%.0f,\"small_cpu_ms\":%.0f,"
+         "\"full_cpu_ms\":%.0f,\"baseline_cpu_ms\":%.0f,"
+         "\"load_ratio_decimated_over_small\":%.2f,\"load_ratio_full_over_decimated\":%.2f,"
+         "\"load_ratio_baseline_over_decimated\":%.2f,\"cpu_ratio_decimated_over_small\":%.2f,"
+         "\"cpu_ratio_full_over_decimated\":%.2f,\"cpu_ratio_baseline_over_decimated\":%.2f,"
          "\"repeats\":%d}\n",
          n, r.n_trades, dflt.max_bars, dflt.max_candles, file_size(dec),
-         with_full ? file_size(full) : -1, n_small, file_size(small), write_dec, write_full, best_dec,
-         best_small, with_full ? best_full : -1.0, base ? best_base : -1.0, best_dec / best_small,
-         with_full ? best_full / best_dec : -1.0, base ? best_base / best_dec : -1.0, reps);
+         with_full ? file_size(full) : -1, n_small, file_size(small), write_dec, write_full,
+         F(ld_dec.ms), F(ld_small.ms), F(ld_full.ms), F(ld_base.ms), F(ld_dec.cpu_ms), F(ld_small.cpu_ms), F(ld_full.cpu_ms), F(ld_base.cpu_ms),
+         F(ld_dec.ms / ld_small.ms), F(ld_full.ms / ld_dec.ms), F(ld_base.ms / ld_dec.ms), F(ld_dec.cpu_ms / ld_small.cpu_ms),
+         F(ld_full.cpu_ms / ld_dec.cpu_ms), F(ld_base.cpu_ms / ld_dec.cpu_ms), reps);
+#undef F
+  int ok = isfinite(ld_dec.ms) && isfinite(ld_small.ms);
   unlink(dec);
   unlink(full);
   unlink(small);
@@ -172,5 +197,5 @@ int main(void) {
   qt_engine_free(es);
   qt_engine_free(e);
   qt_bars_fini(&b);
-  return isfinite(best_dec) && isfinite(best_small) ? 0 : 1;
+  return ok ? 0 : 1;
 }
