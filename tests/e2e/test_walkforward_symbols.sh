@@ -128,4 +128,21 @@ contains "says why" "$TMP/err" "--aggregate needs --symbol A,B"
 check_exit "a missing symbol named" 2 $Q walk-forward --strategy sma_cross --catalog "$TMP/cat" \
   --symbol AAA,ZZZ --train 2d --test 1d --storage "$DB"
 contains "names it" "$TMP/err" "ZZZ"
+if [ -n "${QTUNE_PG_URL:-}" ]; then
+  # the same windows side by side on PostgreSQL: the same trials (--deterministic), a resume
+  PG=(--storage "$QTUNE_PG_URL" --study-name "wfs$$")
+  check_exit "walk-forward over 3 symbols on PostgreSQL" 0 $Q "${WF[@]}" "${PG[@]}" --json
+  cp "$TMP/out" "$TMP/pg.json"
+  check_exit "resumed on PostgreSQL" 0 $Q "${WF[@]}" "${PG[@]}" --json
+  cp "$TMP/out" "$TMP/pg2.json"
+  same_pg() {
+    python3 - "$TMP/wf.json" "$TMP/pg.json" "$TMP/pg2.json" <<'PY'
+import json, sys
+a, b, c = (json.load(open(p)) for p in sys.argv[1:4])
+assert a["stitched"] == b["stitched"] == c["stitched"], (a["stitched"], b["stitched"])
+assert all(w["trials_run"] == 0 for w in c["windows"])
+PY
+  }
+  check "PostgreSQL: the SQLite run's result, then a resume" same_pg
+fi
 finish
