@@ -230,6 +230,8 @@ typedef struct wf_job {
   int tested;
   double *top; /* the study's top params (internal form), for a warm start */
   size_t n_top;
+  int rc; /* side by side: its failure, reported for the first failed window */
+  qt_err err;
 } wf_job;
 
 typedef struct wf_run {
@@ -241,8 +243,7 @@ typedef struct wf_run {
   size_t study_jobs; /* runner threads of each window's study */
   pthread_mutex_t mu; /* the window pool's hand-out and outcome */
   size_t next, done;
-  int rc;
-  qt_err err;
+  int failed;
 } wf_run;
 
 /* A symbol's feeds whose bars end one bar after bar `to` of feed 0 (the
@@ -817,19 +818,17 @@ static void *pool_main(void *arg) {
   for (;;) {
     pthread_mutex_lock(&R->mu);
     size_t k = R->next;
-    int go = !R->rc && k < R->nw && !(stop && *stop);
+    int go = !R->failed && k < R->nw && !(stop && *stop);
     if (go) R->next++;
     pthread_mutex_unlock(&R->mu);
     if (!go) break;
-    qt_err e;
-    qt_err_clear(&e);
-    int r = run_window(R, k, &R->job[k], NULL, 0, R->study_jobs, &e);
+    wf_job *j = &R->job[k];
+    qt_err_clear(&j->err);
+    int r = run_window(R, k, j, NULL, 0, R->study_jobs, &j->err);
     pthread_mutex_lock(&R->mu);
-    if (r && !R->rc) {
-      R->rc = r;
-      R->err = e;
-    }
-    if (!r) window_done(R, ++R->done);
+    j->rc = r;
+    if (r) R->failed = 1;
+    else window_done(R, ++R->done);
     pthread_mutex_unlock(&R->mu);
   }
   return NULL;
@@ -868,8 +867,13 @@ static int run_windows(wf_run *R, qt_err *err) {
   if (!started) pool_main(R); /* no thread could start: this one does the work */
   for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
   pthread_mutex_destroy(&R->mu);
-  if (R->rc && err) *err = R->err;
-  return R->rc;
+  /* the first failed window's error, whichever thread failed first */
+  for (size_t k = 0; k < R->nw; k++)
+    if (R->job[k].rc) {
+      if (err) *err = R->job[k].err;
+      return R->job[k].rc;
+    }
+  return QT_OK;
 }
 
 int qt_wf_run(const qt_wf_ctx *c, char *buf, size_t cap, qt_err *err) {

@@ -84,6 +84,25 @@ PY
 }
 check "warm start: windows 2.. begin with the previous top 3 (budget kept)" warm
 
+# without --warm-start 2 jobs run 2 windows at a time, one runner thread
+# each: with --deterministic the same trials as the windows one by one
+check_exit "one window at a time (--jobs 1)" 0 $Q "${WF[@]}" --study-name serial --jobs 1 --json
+cp "$TMP/out" "$TMP/serial.json"
+check_exit "two windows at a time (--jobs 2)" 0 $Q "${WF[@]}" --study-name side --jobs 2 --json
+cp "$TMP/out" "$TMP/side.json"
+side_by_side() {
+  python3 - "$TMP/serial.json" "$TMP/side.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for x, y in zip(a["windows"], b["windows"]):
+    assert x["window"] == y["window"] and x["params"] == y["params"], (x["window"], x["params"], y["params"])
+    assert x["is"] == y["is"] and x["oos"] == y["oos"], x["window"]
+assert len(a["windows"]) == len(b["windows"]) == 6
+assert a["stitched"] == b["stitched"] and a["drift"] == b["drift"]
+PY
+}
+check "windows side by side: the same result, in window order" side_by_side
+
 # validate on a window's study: the runner stored its returns
 check_exit "validate a window study" 0 $Q validate --study-name hedge_grid-wf/w01 --storage "$DB" --boot 200
 contains "DSR line" "$TMP/out" "deflated Sharpe ratio (DSR)"
