@@ -639,13 +639,20 @@ static int stitched_obj(const stitch *S, json_t *j, qt_err *err) {
   return QT_OK;
 }
 
+/* Trades in the order they closed (the symbols' lists interleaved). */
+static int cmp_trade(const void *a, const void *b) {
+  const qt_trade_rec *x = a, *y = b;
+  if (x->exit_ms != y->exit_ms) return x->exit_ms < y->exit_ms ? -1 : 1;
+  return (x->entry_ms > y->entry_ms) - (x->entry_ms < y->entry_ms);
+}
+
 /* One window of the portfolio: equal cash shares of the symbols, on the
  * first symbol's bar times (another symbol's equity as of its last bar at
  * or before; its start cash before its first).  Equity is the shares' sum,
- * exposure the gross notional over it, trades, fees and funding each
- * symbol's times its share; the buy-and-hold "close" is an equal-cash
- * index of the symbols rebought at the span's first close and chained
- * through *idx_io.  Added to P like one symbol's window. */
+ * exposure the gross notional over it, trades (in closing order), fees and
+ * funding each symbol's times its share; the buy-and-hold "close" is an
+ * equal-cash index of the symbols rebought at the span's first close and
+ * chained through *idx_io.  Added to P like one symbol's window. */
 static int portfolio_add(stitch *P, const wf_job *j, size_t n_sym, double *idx_io, qt_err *err) {
   const wf_curve *c0 = &j->cur[0];
   size_t n = c0->n, ntr = 0;
@@ -687,6 +694,7 @@ static int portfolio_add(stitch *P, const wf_job *j, size_t n_sym, double *idx_i
     fees += share * cv->fees;
     funding += share * cv->funding;
   }
+  if (k > 1) qsort(tr, k, sizeof *tr, cmp_trade);
   qt_result res = curve_result(c0);
   res.equity = eq;
   res.exposure = ex;
