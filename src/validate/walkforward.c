@@ -244,7 +244,20 @@ typedef struct wf_run {
   pthread_mutex_t mu; /* the window pool's hand-out and outcome */
   size_t next, done;
   int failed;
+  /* windows 2.. start once window 1's study is open and its pin checked
+   * (1) or it failed (-1): a run under a used name with other settings is
+   * refused at window 1 before any other window's study is created */
+  pthread_cond_t cv;
+  int gate;
 } wf_run;
+
+/* Window 1 passed its pin check (ok 1) or failed (ok 0): the others may go. */
+static void gate_set(wf_run *R, int ok) {
+  pthread_mutex_lock(&R->mu);
+  if (!R->gate) R->gate = ok ? 1 : -1;
+  pthread_cond_broadcast(&R->cv);
+  pthread_mutex_unlock(&R->mu);
+}
 
 /* A symbol's feeds whose bars end one bar after bar `to` of feed 0 (the
  * engine reads the next bar's open as the end of the last traded one).
@@ -443,7 +456,7 @@ static json_t *is_by_symbol(const char *metrics_json) {
  * runner threads, its best on the test span.  warm_xs: the previous
  * window's top params (warm start), NULL for none; this window's go to
  * j->top. */
-static int run_window(const wf_run *R, size_t k, wf_job *j, const double *warm_xs,
+static int run_window(wf_run *R, size_t k, wf_job *j, const double *warm_xs,
                       size_t n_warm, size_t jobs, qt_err *err) {
   const qt_wf_ctx *c = R->c;
   const qt_wf_opts *o = &c->opts;
@@ -490,6 +503,7 @@ static int run_window(const wf_run *R, size_t k, wf_job *j, const double *warm_x
       goto fail;
     }
   }
+  if (k == 0 && R->study_jobs) gate_set(R, 1); /* side by side: the others may start */
   size_t counts[QT_TRIAL_N_STATES], have = 0, warm_done = 0;
   qt_study_counts(st, counts);
   for (int q = QT_TRIAL_COMPLETE; q < QT_TRIAL_N_STATES; q++) have += counts[q];
@@ -828,6 +842,8 @@ static void *pool_main(void *arg) {
     size_t k = R->next;
     int go = !R->failed && k < R->nw && !(stop && *stop);
     if (go) R->next++;
+    while (go && k > 0 && !R->gate) pthread_cond_wait(&R->cv, &R->mu);
+    if (go && k > 0 && R->gate < 0) go = 0;
     pthread_mutex_unlock(&R->mu);
     if (!go) break;
     wf_job *j = &R->job[k];
@@ -838,6 +854,7 @@ static void *pool_main(void *arg) {
     if (r) R->failed = 1;
     else window_done(R, ++R->done);
     pthread_mutex_unlock(&R->mu);
+    if (k == 0) gate_set(R, r == 0); /* a no-op after the pin check opened it */
   }
   return NULL;
 }
@@ -870,10 +887,12 @@ static int run_windows(wf_run *R, qt_err *err) {
   size_t started = 0;
   if (n_par > QT_RUN_MAX_JOBS) n_par = QT_RUN_MAX_JOBS;
   pthread_mutex_init(&R->mu, NULL);
+  pthread_cond_init(&R->cv, NULL);
   for (; started < n_par; started++)
     if (pthread_create(&th[started], NULL, pool_main, R) != 0) break;
   if (!started) pool_main(R); /* no thread could start: this one does the work */
   for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+  pthread_cond_destroy(&R->cv);
   pthread_mutex_destroy(&R->mu);
   /* the first failed window's error, whichever thread failed first */
   for (size_t k = 0; k < R->nw; k++)

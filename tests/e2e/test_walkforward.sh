@@ -66,6 +66,14 @@ check "window OOS = backtest on the test span" same_oos
 
 check_exit "other spans under the same name refused" 2 $Q "${WF[@]}" --train 3d
 contains "names the window and the difference" "$TMP/err" "study 'hedge_grid-wf/w01' was run on other settings"
+# a refused window 1 starts no other window (they run side by side otherwise):
+# "g" holds only w01, of 3 days of data; the whole data under that name is refused
+check_exit "one window of 3 days" 0 $Q "${WF[@]}" --study-name g --to 2026-06-30T00:00:00Z
+check_exit "the whole data under its name refused" 2 $Q "${WF[@]}" --study-name g
+contains "at window 1" "$TMP/err" "study 'g/w01' was run on other settings"
+check_exit "studies listed" 0 $Q studies --storage "$DB"
+no_w02() { ! grep -q "g/w02" "$TMP/out"; }
+check "no study of window 2 was created" no_w02
 check_exit "step shorter than test refused" 2 $Q "${WF[@]}" --study-name x --step 12h
 contains "overlap named" "$TMP/err" "test spans overlap"
 check_exit "too little data refused" 2 $Q "${WF[@]}" --study-name y --train 8d
