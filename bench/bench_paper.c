@@ -5,9 +5,14 @@
  * (qt_engine_run on a warm engine), in this thread's CPU time: bars/s and
  * the ratio, measured in the same run.  (2) Message arrival to order: a
  * stream of closed klines from memory through the stream path (each bar
- * appended and the engine rerun over the symbol's bars so far), with
- * BENCH_HISTORY bars before (default 200, 1000, 5000); the runner's median
- * of arrival-to-order time over the bars that ordered.  JSON lines. */
+ * appended, the engine extended by it and stepped), with BENCH_HISTORY bars
+ * of history before (default 200, 1,000, 5,000 and 100,000): after the
+ * history, 2,000 bars are timed from the message's arrival stamp to the
+ * return of qt_paper_event; the median over the bars that ordered (and
+ * over all bars, and the slowest: a restart when the series outgrew its
+ * room), then one line with the medians per history and the ratio of the
+ * longest history's median to the shortest's, all in the same run.  JSON
+ * lines. */
 #include "bench.h"
 #include "qtune/engine.h"
 #include "qtune/live.h"
@@ -107,35 +112,34 @@ static double run_paper(const qt_feed *f, const qt_bars *b, const qt_strategy_vt
   return rc < 0 ? -1 : t;
 }
 
-/* An in-memory stream: closed klines of b, stamped on arrival. */
-typedef struct mem_feed {
-  const qt_bars *b;
-  size_t i, n;
-} mem_feed;
-
-static int mem_next(void *self, qt_live_event *e, int timeout_ms, qt_err *err) {
-  mem_feed *m = self;
-  if (m->i >= m->n) return QT_DONE;
-  size_t i = m->i++;
+/* Closed kline i of b as a stream event, stamped on arrival. */
+static void kline_event(const qt_bars *b, size_t i, qt_live_event *e) {
   memset(e, 0, sizeof *e);
   e->kind = QT_LIVE_BAR;
   snprintf(e->symbol, sizeof e->symbol, "BENCH");
-  e->ts_ms = m->b->ts_ms[i];
+  e->ts_ms = b->ts_ms[i];
   e->close_ms = e->ts_ms + 59999;
   e->closed = 1;
-  e->open = m->b->open[i], e->high = m->b->high[i], e->low = m->b->low[i];
-  e->close = m->b->close[i], e->volume = m->b->volume[i];
+  e->open = b->open[i], e->high = b->high[i], e->low = b->low[i];
+  e->close = b->close[i], e->volume = b->volume[i];
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   e->recv_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-  return QT_OK;
 }
-static void mem_counts(const void *self, qt_live_counts *c) { memset(c, 0, sizeof *c); }
-static void mem_close(void *self) {}
-static const qt_livefeed_vtbl k_mem = {"memory", mem_next, mem_counts, mem_close};
 
+static int cmp_d(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+typedef struct lat_out {
+  double med_order_us, med_all_us, max_us;
+  size_t n_order;
+} lat_out;
+
+/* history bars through the stream untimed, then `extra` bars timed. */
 static int latency(const qt_bars *b, size_t history, size_t extra, const qt_strategy_vtbl *s,
-                   const double *p, double *out_median_us, size_t *out_samples) {
+                   const double *p, lat_out *out) {
   qt_paper_opts o = qt_paper_opts_default();
   o.strategy = s;
   o.params = p;
@@ -146,17 +150,43 @@ static int latency(const qt_bars *b, size_t history, size_t extra, const qt_stra
   qt_paper *pp = NULL;
   qt_err err;
   if (qt_paper_open(&o, &pp, &err)) return -1;
-  mem_feed m = {b, 0, history + extra};
-  qt_livefeed f = {&k_mem, &m};
-  /* the history, then the measured bars: the median is over the bars of
-   * the whole run that ordered, so run the history in a first pass */
-  int rc = qt_paper_run(pp, &f, &err);
-  qt_paper_status st;
-  qt_paper_status_get(pp, &st);
-  *out_median_us = st.median_latency_us;
-  *out_samples = st.n_orders;
+  double *all = malloc(extra * sizeof *all), *ord = malloc(extra * sizeof *ord);
+  int rc = all && ord ? 0 : -1;
+  qt_live_event ev;
+  for (size_t i = 0; i < history && !rc; i++) {
+    kline_event(b, i, &ev);
+    rc = qt_paper_event(pp, &ev, &err);
+  }
+  size_t n_ord = 0;
+  double mx = 0;
+  qt_result r;
+  qt_paper_result(pp, 0, &r);
+  size_t olog = r.n_order_log;
+  for (size_t i = 0; i < extra && !rc; i++) {
+    kline_event(b, history + i, &ev);
+    rc = qt_paper_event(pp, &ev, &err);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double us = (double)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - ev.recv_ns) / 1e3;
+    all[i] = us;
+    if (us > mx) mx = us;
+    qt_paper_result(pp, 0, &r);
+    if (r.n_order_log > olog) ord[n_ord++] = us;
+    olog = r.n_order_log;
+  }
+  if (rc) fprintf(stderr, "bench_paper: %s\n", err.msg);
+  if (!rc) {
+    qsort(all, extra, sizeof *all, cmp_d);
+    qsort(ord, n_ord, sizeof *ord, cmp_d);
+    out->med_all_us = all[extra / 2];
+    out->med_order_us = n_ord ? ord[n_ord / 2] : 0;
+    out->max_us = mx;
+    out->n_order = n_ord;
+  }
+  free(all);
+  free(ord);
   qt_paper_free(pp);
-  return rc < 0 ? -1 : 0;
+  return rc ? -1 : 0;
 }
 
 int main(void) {
@@ -191,19 +221,29 @@ int main(void) {
          n, (double)n / t_bt, (double)n / t_pp, t_db > 0 ? (double)n / t_db : 0, t_bt / t_pp,
          t_db > 0 ? t_bt / t_db : 0, tr_bt == tr_pp && tr_pp == tr_db ? "true" : "false");
   fflush(stdout);
-  size_t hist[3] = {200, 1000, 5000};
+  size_t hist[4] = {200, 1000, 5000, 100000}, extra = 2000;
   const char *he = getenv("BENCH_HISTORY");
-  int nh = 3;
+  int nh = 4;
   if (he) hist[0] = (size_t)atol(he), nh = 1;
+  double med[4] = {0};
+  int got[4] = {0};
+  lat_out warm; /* a first pass warms the caches and the allocator, not counted */
+  if (n >= 200 + extra) latency(&b, 200, extra, s, p, &warm);
   for (int k = 0; k < nh; k++) {
-    if (hist[k] + 600 > n) continue;
-    double med = 0;
-    size_t samples = 0;
-    if (latency(&b, hist[k], 600, s, p, &med, &samples)) continue;
+    lat_out lo;
+    if (hist[k] + extra > n || latency(&b, hist[k], extra, s, p, &lo)) continue;
+    med[k] = lo.med_order_us, got[k] = 1;
     printf("{\"bench\": \"paper_stream_latency\", \"strategy\": \"sma_cross\", \"history_bars\": "
-           "%zu, \"bars\": %zu, \"orders\": %zu, \"median_arrival_to_order_us\": %.1f}\n",
-           hist[k], hist[k] + 600, samples, med);
+           "%zu, \"timed_bars\": %zu, \"orders\": %zu, \"median_arrival_to_order_us\": %.2f, "
+           "\"median_bar_us\": %.2f, \"max_bar_us\": %.1f}\n",
+           hist[k], extra, lo.n_order, lo.med_order_us, lo.med_all_us, lo.max_us);
     fflush(stdout);
+  }
+  if (nh > 1 && got[0] && got[nh - 1] && med[0] > 0) {
+    printf("{\"bench\": \"paper_stream_flat\", \"strategy\": \"sma_cross\", ");
+    for (int k = 0; k < nh; k++)
+      if (got[k]) printf("\"median_us_at_%zu\": %.2f, ", hist[k], med[k]);
+    printf("\"ratio_%zu_over_%zu\": %.3f}\n", hist[nh - 1], hist[0], med[nh - 1] / med[0]);
   }
   qt_bars_fini(&b);
   return 0;

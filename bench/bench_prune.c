@@ -1,17 +1,23 @@
 /* Pruning over the data: a TPE study of hedge_grid (sma_cross when hedge_grid
  * is not registered) on synthetic one-minute bars, run in the same process
  * with successive halving (--pruner sha with Optuna's defaults: min_resource
- * auto, reduction_factor 4; checkpoints every 10% of the bars) and without a
- * pruner, for several
- * seeds.  The search runs on the first 75% of the bars; the best trial of
- * each study is then backtested on the last 25% (out of sample).  Prints
- * per mode the summed wall time and the median best in-sample and
- * out-of-sample objective (total_profit) over the seeds, and the wall-time
- * ratio sha / none measured in this run (the issue's target: at most 1/3,
- * with the same median out-of-sample result).
+ * auto, reduction_factor 4; checkpoints every 5% of the bars, so min_resource
+ * is 1 step = 5% and the rungs are at 5%, 20% and 80%) and without a
+ * pruner, for several seeds (the same seeds in both modes).  The search runs
+ * on the first 75% of the bars; the best complete trial of each study (by
+ * its in-sample total_profit) is then backtested on the last 25% (out of
+ * sample, the earlier bars as indicator history): its total_profit there is
+ * the seed's "best out-of-sample".  Prints one JSON object: per seed the best
+ * in-sample and out-of-sample results, wall and CPU time and pruned trials
+ * of both modes; their medians and quartiles over the seeds, how many seeds
+ * sha did at least as well, a bootstrap 90% interval of the difference of the
+ * medians (sha - none, seeds resampled in pairs: the seed-to-seed noise), and
+ * the wall and CPU time ratios sha / none of this run (the issue's target:
+ * at most 1/3, with the same median out-of-sample result).
  * Env: BENCH_PRUNE_TRIALS (1000), BENCH_PRUNE_DAYS (180), BENCH_PRUNE_SEEDS
  * (10), BENCH_PRUNE_JOBS (1), BENCH_PRUNE_ETA (4, the reduction factor),
- * BENCH_PRUNE_ONLY_SHA=1 (no baseline: for profiling); BENCH_QUICK=1: 150
+ * BENCH_PRUNE_MIN_RESOURCE (auto), BENCH_PRUNE_EVERY (0.05, the checkpoints'
+ * fraction of the bars; 0: the library's default, 0.1), BENCH_PRUNE_ONLY_SHA=1 (no baseline: for profiling); BENCH_QUICK=1: 150
  * trials, 20 days, 3 seeds. */
 #include "bench.h"
 #include "qtune/optimize.h"
@@ -47,11 +53,6 @@ static int cmp_d(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static double median(double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_d);
-  return n == 0 ? NAN : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 typedef struct outcome {
   double wall_s, cpu_s, best_is, best_oos;
   size_t pruned, done;
@@ -59,7 +60,8 @@ typedef struct outcome {
 
 /* One study; the best trial's params are then run on the held-out bars. */
 static int run_one(const qt_space *sp, const qt_objective *obj, const qt_objective *oos,
-                   const qt_pruner *pr, long seed, long trials, long jobs, outcome *out) {
+                   const qt_pruner *pr, long seed, long trials, long jobs, double every,
+                   outcome *out) {
   char path[128], url[160];
   snprintf(path, sizeof path, "/tmp/qt_bench_prune_%ld.db", (long)getpid());
   snprintf(url, sizeof url, "sqlite:///%s", path);
@@ -79,6 +81,7 @@ static int run_one(const qt_space *sp, const qt_objective *obj, const qt_objecti
   qt_run_opts ro = qt_run_opts_default();
   ro.jobs = (size_t)jobs;
   ro.n_trials = (size_t)trials;
+  if (pr) ro.report_every = every; /* 0: the library's default, every 10% */
   qt_progress p;
   double t0 = bench_now(), c0 = cpu_now();
   if ((r = qt_study_run(st, obj, &ro, &p, &e)) != 0) goto fail;
@@ -122,13 +125,86 @@ fail:
   return 1;
 }
 
+/* The q-quantile of v[0..n) (sorted in place), linear between ranks; NaN
+ * for none. */
+static double quantile(double *v, size_t n, double q) {
+  if (!n) return NAN;
+  qsort(v, n, sizeof *v, cmp_d);
+  double pos = q * (double)(n - 1);
+  size_t lo = (size_t)pos, hi = lo + 1 < n ? lo + 1 : lo;
+  return v[lo] + (v[hi] - v[lo]) * (pos - (double)lo);
+}
+
+/* A bootstrap 90% interval of median(b) - median(a), the seeds drawn in
+ * pairs (the same seed in both modes), from a fixed generator seed. */
+static void boot_diff(const double *a, const double *b, size_t n, double out[2]) {
+  enum { N_BOOT = 2000 };
+  double *d = malloc(N_BOOT * sizeof *d), *x = malloc(2 * n * sizeof *x);
+  out[0] = out[1] = NAN;
+  if (!d || !x || !n) goto done;
+  qt_rng r;
+  qt_rng_seed(&r, 12345);
+  for (size_t k = 0; k < N_BOOT; k++) {
+    for (size_t i = 0; i < n; i++) {
+      size_t j = (size_t)(qt_rng_uniform(&r) * (double)n);
+      if (j >= n) j = n - 1;
+      x[i] = a[j];
+      x[n + i] = b[j];
+    }
+    d[k] = quantile(x + n, n, 0.5) - quantile(x, n, 0.5);
+  }
+  out[0] = quantile(d, N_BOOT, 0.05);
+  out[1] = quantile(d, N_BOOT, 0.95);
+done:
+  free(d);
+  free(x);
+}
+
+/* "name":[v0,v1,...] (null for NaN) */
+static void put_array(const char *name, const double *v, size_t n) {
+  char b[32];
+  printf(",\"%s\":[", name);
+  for (size_t i = 0; i < n; i++) printf("%s%s", i ? "," : "", num(b, sizeof b, v[i]));
+  printf("]");
+}
+
+static void put_num(const char *name, double v) {
+  char b[32];
+  printf(",\"%s\":%s", name, num(b, sizeof b, v));
+}
+
+/* Medians and quartiles of a copy of v[0..n). */
+static void put_spread(const char *name, const double *v, size_t n) {
+  double *c = malloc((n ? n : 1) * sizeof *c);
+  if (!c) return;
+  memcpy(c, v, n * sizeof *c);
+  char key[64];
+  snprintf(key, sizeof key, "median_%s", name);
+  put_num(key, quantile(c, n, 0.5));
+  snprintf(key, sizeof key, "q25_%s", name);
+  put_num(key, quantile(c, n, 0.25));
+  snprintf(key, sizeof key, "q75_%s", name);
+  put_num(key, quantile(c, n, 0.75));
+  free(c);
+}
+
+enum { M_NONE, M_SHA, N_MODES };
+enum { F_IS, F_OOS, F_WALL, F_CPU, F_PRUNED, N_FIELDS };
+
 int main(void) {
   int quick = getenv("BENCH_QUICK") && strcmp(getenv("BENCH_QUICK"), "0") != 0;
   long trials = env_long("BENCH_PRUNE_TRIALS", quick ? 150 : 1000);
   long days = env_long("BENCH_PRUNE_DAYS", quick ? 20 : 180);
   long seeds = env_long("BENCH_PRUNE_SEEDS", quick ? 3 : 10);
   long jobs = env_long("BENCH_PRUNE_JOBS", 1);
-  if (seeds < 1 || seeds > 100 || trials < 1 || days < 2) {
+  const char *ev = getenv("BENCH_PRUNE_EVERY");
+  /* checkpoints every 5% of the bars (rungs at 5%, 20% and 80%): with the
+   * library's default of 10% (rungs at 10% and 40%) the pruned studies took
+   * 0.35 of the time (docs/pruning.md) */
+  double every = ev && *ev ? atof(ev) : 0.05;
+  const char *only = getenv("BENCH_PRUNE_ONLY_SHA"); /* profiling: skip the baseline */
+  int base = !(only && *only == '1');
+  if (seeds < 1 || seeds > 100 || trials < 1 || days < 2 || jobs < 1 || !(every >= 0 && every < 1)) {
     fprintf(stderr, "bench_prune: bad settings\n");
     return 1;
   }
@@ -171,13 +247,16 @@ int main(void) {
   /* Optuna's SuccessiveHalvingPruner defaults (min_resource auto: 1 here,
    * the last step 10 / 100; reduction_factor 4) unless BENCH_PRUNE_ETA */
   const char *eta = getenv("BENCH_PRUNE_ETA");
-  qt_kv po[] = {{"reduction_factor", eta && *eta ? eta : "4"}, {NULL, NULL}};
-  double *w_none = calloc((size_t)seeds, sizeof(double)), *w_sha = calloc((size_t)seeds, sizeof(double));
-  double *is_none = calloc((size_t)seeds, sizeof(double)), *is_sha = calloc((size_t)seeds, sizeof(double));
-  double *o_none = calloc((size_t)seeds, sizeof(double)), *o_sha = calloc((size_t)seeds, sizeof(double));
-  int rc = 1;
-  size_t pruned = 0, done_sha = 0;
-  if (!w_none || !w_sha || !is_none || !is_sha || !o_none || !o_sha) goto done;
+  const char *mr = getenv("BENCH_PRUNE_MIN_RESOURCE");
+  qt_kv po[] = {{"reduction_factor", eta && *eta ? eta : "4"},
+                {"min_resource", mr && *mr ? mr : "auto"},
+                {NULL, NULL}};
+  size_t ns = (size_t)seeds;
+  double *f[N_MODES][N_FIELDS] = {{NULL}};
+  int rc = 1, ok = 1;
+  for (int m = 0; m < N_MODES; m++)
+    for (int k = 0; k < N_FIELDS; k++) ok &= (f[m][k] = calloc(ns, sizeof(double))) != NULL;
+  if (!ok) goto done;
   if (qt_space_from_spec(s->params, s->n_params, &sp, &e) ||
       qt_objective_strategy(s, feeds, n_feeds, &eo, NULL, &obj, &e) ||
       qt_objective_strategy(s, feeds, n_feeds, &eo_oos, NULL, &oos, &e) ||
@@ -185,51 +264,75 @@ int main(void) {
     fprintf(stderr, "bench_prune: %s\n", e.msg);
     goto done;
   }
-  double sum_none = 0, sum_sha = 0, cpu_none = 0, cpu_sha = 0;
-  for (long k = 0; k < seeds; k++) {
-    outcome a = {0}, b = {0};
-    const char *only = getenv("BENCH_PRUNE_ONLY_SHA"); /* profiling: skip the baseline */
-    if (!(only && *only == '1') && run_one(sp, &obj, &oos, NULL, k + 1, trials, jobs, &a))
-      goto done;
-    if (run_one(sp, &obj, &oos, sha, k + 1, trials, jobs, &b)) goto done;
-    w_none[k] = a.wall_s, w_sha[k] = b.wall_s;
-    is_none[k] = a.best_is, is_sha[k] = b.best_is;
-    o_none[k] = a.best_oos, o_sha[k] = b.best_oos;
-    sum_none += a.wall_s, sum_sha += b.wall_s;
-    cpu_none += a.cpu_s, cpu_sha += b.cpu_s;
-    pruned += b.pruned;
-    done_sha += b.done;
-    fprintf(stderr, "bench_prune: seed %ld: none %.2fs is %.1f oos %.1f | sha %.2fs is %.1f oos %.1f (%zu pruned)\n",
-            k + 1, a.wall_s, a.best_is, a.best_oos, b.wall_s, b.best_is, b.best_oos, b.pruned);
+  double sum[N_MODES][2] = {{0}}; /* wall, cpu */
+  size_t pruned = 0, done_sha = 0;
+  for (size_t k = 0; k < ns; k++) {
+    outcome o[N_MODES];
+    memset(o, 0, sizeof o);
+    for (int m = base ? 0 : 1; m < N_MODES; m++) {
+      if (run_one(sp, &obj, &oos, m == M_SHA ? sha : NULL, (long)k + 1, trials, jobs, every,
+                  &o[m]))
+        goto done;
+    }
+    if (!base) o[M_NONE].best_is = o[M_NONE].best_oos = o[M_NONE].wall_s = o[M_NONE].cpu_s = NAN;
+    for (int m = 0; m < N_MODES; m++) {
+      f[m][F_IS][k] = o[m].best_is;
+      f[m][F_OOS][k] = o[m].best_oos;
+      f[m][F_WALL][k] = o[m].wall_s;
+      f[m][F_CPU][k] = o[m].cpu_s;
+      f[m][F_PRUNED][k] = (double)o[m].pruned;
+      sum[m][0] += o[m].wall_s;
+      sum[m][1] += o[m].cpu_s;
+    }
+    pruned += o[M_SHA].pruned;
+    done_sha += o[M_SHA].done;
+    fprintf(stderr,
+            "bench_prune: seed %zu: none %.2fs cpu %.2fs is %.1f oos %.1f | sha %.2fs cpu %.2fs is "
+            "%.1f oos %.1f (%zu pruned)\n",
+            k + 1, o[M_NONE].wall_s, o[M_NONE].cpu_s, o[M_NONE].best_is, o[M_NONE].best_oos,
+            o[M_SHA].wall_s, o[M_SHA].cpu_s, o[M_SHA].best_is, o[M_SHA].best_oos, o[M_SHA].pruned);
   }
-  char b[10][32];
-  int base = !(getenv("BENCH_PRUNE_ONLY_SHA") && *getenv("BENCH_PRUNE_ONLY_SHA") == '1');
   printf("{\"bench\":\"prune_hedge_grid\",\"strategy\":\"%s\",\"bars\":%zu,\"in_sample_bars\":%zu,"
          "\"trials\":%ld,\"seeds\":%ld,\"jobs\":%ld,\"objective\":\"total_profit\","
-         "\"pruner\":\"sha min_resource=auto reduction_factor=%s\","
-         "\"wall_s_none\":%s,\"wall_s_sha\":%.3f,\"wall_ratio_sha_over_none\":%s,"
-         "\"cpu_s_none\":%s,\"cpu_s_sha\":%.3f,\"cpu_ratio_sha_over_none\":%s,"
-         "\"median_best_is_none\":%s,\"median_best_is_sha\":%s,"
-         "\"median_best_oos_none\":%s,\"median_best_oos_sha\":%s,"
-         "\"pruned_fraction\":%.4f,\"target_ratio\":0.3333}\n",
-         s->name, mk.bars.n, split, trials, seeds, jobs, po[0].val,
-         num(b[0], 32, base ? sum_none : NAN), sum_sha,
-         num(b[1], 32, base && sum_none > 0 ? sum_sha / sum_none : NAN),
-         num(b[2], 32, base ? cpu_none : NAN), cpu_sha,
-         num(b[3], 32, base && cpu_none > 0 ? cpu_sha / cpu_none : NAN),
-         num(b[4], 32, base ? median(is_none, (size_t)seeds) : NAN),
-         num(b[5], 32, median(is_sha, (size_t)seeds)),
-         num(b[6], 32, base ? median(o_none, (size_t)seeds) : NAN),
-         num(b[7], 32, median(o_sha, (size_t)seeds)),
+         "\"pruner\":\"sha min_resource=%s reduction_factor=%s\",\"report_every\":%.4f",
+         s->name, mk.bars.n, split, trials, seeds, jobs, po[1].val, po[0].val,
+         every > 0 ? every : 0.1);
+  static const char *const mode[N_MODES] = {"none", "sha"};
+  char key[64];
+  for (int m = 0; m < N_MODES; m++) {
+    snprintf(key, sizeof key, "best_oos_%s", mode[m]);
+    put_array(key, f[m][F_OOS], ns);
+    snprintf(key, sizeof key, "best_is_%s", mode[m]);
+    put_array(key, f[m][F_IS], ns);
+    snprintf(key, sizeof key, "cpu_s_%s_seeds", mode[m]);
+    put_array(key, f[m][F_CPU], ns);
+  }
+  put_array("pruned_sha", f[M_SHA][F_PRUNED], ns);
+  for (int m = 0; m < N_MODES; m++) {
+    snprintf(key, sizeof key, "best_is_%s", mode[m]);
+    put_spread(key, f[m][F_IS], ns);
+    snprintf(key, sizeof key, "best_oos_%s", mode[m]);
+    put_spread(key, f[m][F_OOS], ns);
+  }
+  size_t ge = 0;
+  for (size_t k = 0; k < ns; k++) ge += f[M_SHA][F_OOS][k] >= f[M_NONE][F_OOS][k];
+  double ci[2] = {NAN, NAN};
+  if (base) boot_diff(f[M_NONE][F_OOS], f[M_SHA][F_OOS], ns, ci);
+  if (base) printf(",\"seeds_oos_sha_ge_none\":%zu", ge);
+  put_num("median_oos_diff_ci90_lo", ci[0]);
+  put_num("median_oos_diff_ci90_hi", ci[1]);
+  put_num("wall_s_none", base ? sum[M_NONE][0] : NAN);
+  put_num("wall_s_sha", sum[M_SHA][0]);
+  put_num("wall_ratio_sha_over_none", base && sum[M_NONE][0] > 0 ? sum[M_SHA][0] / sum[M_NONE][0] : NAN);
+  put_num("cpu_s_none", base ? sum[M_NONE][1] : NAN);
+  put_num("cpu_s_sha", sum[M_SHA][1]);
+  put_num("cpu_ratio_sha_over_none", base && sum[M_NONE][1] > 0 ? sum[M_SHA][1] / sum[M_NONE][1] : NAN);
+  printf(",\"pruned_fraction\":%.4f,\"target_ratio\":0.3333}\n",
          done_sha ? (double)pruned / (double)done_sha : 0.0);
   rc = 0;
 done:
-  free(w_none);
-  free(w_sha);
-  free(is_none);
-  free(is_sha);
-  free(o_none);
-  free(o_sha);
+  for (int m = 0; m < N_MODES; m++)
+    for (int k = 0; k < N_FIELDS; k++) free(f[m][k]);
   qt_pruner_free(sha);
   qt_objective_free(&obj);
   qt_objective_free(&oos);

@@ -49,6 +49,13 @@ static void cleanup(void) {
   for (int k = 0; k < 4; k++) db_rm(tags[k]);
 }
 
+/* The 1-minute load average: on a shared machine the wall clock measures
+ * the queue too (wall_per_cpu 0.5 is both cores busy with nothing else). */
+static double loadavg(void) {
+  double l[1] = {NAN};
+  return getloadavg(l, 1) == 1 ? l[0] : NAN;
+}
+
 static int fail(const char *what, const qt_err *e) {
   fprintf(stderr, "bench_walkforward: %s: %s\n", what, e->msg);
   return 1;
@@ -183,9 +190,10 @@ static int walkforward(void) {
   printf("{\"bench\":\"walk_forward\",\"strategy\":\"hedge_grid\",\"bars\":%zu,\"windows\":%zu,"
          "\"trials_per_window\":%d,\"jobs\":%d,\"wall_s\":%.3f,\"cpu_s\":%.3f,"
          "\"separate_runs_wall_s\":%.3f,\"separate_runs_cpu_s\":%.3f,\"ratio_wall\":%.3f,"
-         "\"ratio_cpu\":%.3f,\"trials_per_s\":%.1f}\n",
+         "\"ratio_cpu\":%.3f,\"trials_per_s\":%.1f,\"wall_per_cpu\":%.3f,"
+         "\"separate_wall_per_cpu\":%.3f,\"loadavg\":%.2f}\n",
          (size_t)c.to_i, nw, TRIALS, JOBS, t_wf, c_wf, t_sep, c_sep, t_wf / t_sep, c_wf / c_sep,
-         (double)(nw * TRIALS) / t_wf);
+         (double)(nw * TRIALS) / t_wf, t_wf / c_wf, t_sep / c_sep, loadavg());
   fflush(stdout);
   db_url(url2, sizeof url2, "warm");
   c.opts.storage_url = url2;

@@ -1,17 +1,20 @@
 /* libFuzzer target for the text parsers of a user's settings: the YAML
  * space overlay and `--search listed`, the stored space, goal and params
  * JSON read back from the database, strategy parameter lists and files
- * (YAML, through qt_yaml_load, and JSON), weights, constraints, durations and times.  The first
- * byte picks the parser (and the strategy where one is needed), the rest is
+ * (YAML, through qt_yaml_load, and JSON), weights, constraints, durations
+ * and times.  The first byte picks the parser (and the strategy where one is needed), the rest is
  * the text.  Each parser must either accept or fail with a message; a space
- * it accepts must survive its own JSON round trip, and params it accepts lie
- * within their spec.
+ * it accepts must survive its own JSON round trip; the flat fast path for
+ * stored params and metrics must agree with jansson on every text it takes;
+ * params it accepts lie within their spec.
  * Build and run: scripts/fuzz (FUZZ_SECONDS). */
+#include "optimize/flat_json.h"
 #include "optimize/study_int.h"
 #include "qtune/optimize.h"
 #include "qtune/strategies.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,7 +55,49 @@ static void space_yaml(const qt_strategy_vtbl *s, const char *text, int listed) 
   qt_space_free(sp);
 }
 
+/* The flat walk's members rebuilt as a jansson object (a repeated name
+ * replaced, as jansson's parser does). */
+static int flat_put(void *ctx, const qt__flat_pair *p) {
+  json_t *v = p->kind == QT__FLAT_NUM ? json_real(qt__flat_num(p)) : p->kind == QT__FLAT_NULL ? json_null()
+              : p->kind == QT__FLAT_TRUE ? json_true() : p->kind == QT__FLAT_FALSE ? json_false()
+              : json_stringn(p->str, p->str_len);
+  if (!v || json_object_setn_new(ctx, p->key, p->key_len, v)) abort();
+  return QT_OK;
+}
+
+/* Wherever the flat path takes a text, jansson reads the same members:
+ * same names and kinds, numbers bit for bit, strings byte for byte. */
+static void flat_agrees(const char *text) {
+  json_t *mine = json_object();
+  if (!mine) return;
+  int r = qt__flat_json_each(text, flat_put, mine);
+  if (r != QT_OK && r != QT_DONE) abort();
+  if (r == QT_OK) {
+    json_t *ref = json_loads(text, 0, NULL);
+    if (!json_is_object(ref) || json_object_size(ref) != json_object_size(mine)) abort();
+    const char *k;
+    json_t *v;
+    json_object_foreach(ref, k, v) {
+      json_t *w = json_object_get(mine, k);
+      if (!w) abort();
+      if (json_is_number(v)) {
+        double a = json_number_value(v), b = json_real_value(w);
+        if (!json_is_real(w) || memcmp(&a, &b, sizeof a) != 0) abort();
+      } else if (json_is_string(v)) {
+        if (!json_is_string(w) || json_string_length(v) != json_string_length(w) ||
+            memcmp(json_string_value(v), json_string_value(w), json_string_length(v)) != 0)
+          abort();
+      } else if (json_typeof(v) != json_typeof(w)) {
+        abort();
+      }
+    }
+    json_decref(ref);
+  }
+  json_decref(mine);
+}
+
 static void stored_json(const qt_strategy_vtbl *s, const char *text) {
+  flat_agrees(text);
   qt_err e = {0};
   qt_space *sp = NULL;
   int r = qt_space_from_json(text, &sp, &e);

@@ -198,6 +198,24 @@ QT_API int qt_engine_end(qt_engine *e, qt_result *out, qt_err *err);
  * QT_ESTATE with no run begun; init's error (the strategy keeps whatever its
  * init left, so check p first: qt_strategy_check_params). */
 QT_API int qt_engine_set_params(qt_engine *e, const double *p, qt_err *err);
+/* ---- a growing series (the paper runner's stream) ----
+ * Feed 0's series may get bars appended in place between steps: the caller
+ * owns columns with room for cap_bars rows and raises bars->n.
+ * qt_engine_reserve(e, cap_bars), before qt_engine_begin, makes the next
+ * runs' indicator columns of feed 0 (qt_ctx_indicator) that long, with the
+ * kind's streaming state kept (0: none, the default).  qt_engine_extend,
+ * after appending, takes the run to feed 0's new bars->n: the indicator
+ * columns the run uses get the new rows (their streaming form, so they equal
+ * the batch columns of the longer series bit for bit) and the equity buffer
+ * room; the next qt_engine_step calls then run the new bars, so stepping
+ * a growing series equals qt_engine_run over its final bars (without the
+ * close at the end, with close_at_end off).  QT_ESTATE with no run begun,
+ * with opts.to set, past cap_bars, or when the columns moved (a realloc:
+ * begin again); QT_ENOMEM.  Costs the new rows only, whatever the history;
+ * it allocates only the first time the equity buffer outgrows the run's
+ * start (once per reserve). */
+QT_API void qt_engine_reserve(qt_engine *e, size_t cap_bars);
+QT_API int qt_engine_extend(qt_engine *e, qt_err *err);
 /* The run's context for the read-only qt_ctx_* queries (position, entry
  * price, cash, equity, now) between steps; borrowed from e. */
 QT_API const qt_ctx *qt_engine_ctx(const qt_engine *e);

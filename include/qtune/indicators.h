@@ -323,4 +323,42 @@ QT_API int qt_ind_roc_init(qt_ind_roc_state *s, int n, int continuous, double *r
 QT_API double qt_ind_roc_update(qt_ind_roc_state *s, double x);
 QT_API void qt_ind_roc_run(qt_ind_roc_state *s, const double *x, size_t len, double *out);
 
+/* ======================================================================
+ * The kinds of the cache, streaming.
+ * ====================================================================== */
+
+/* The streaming form of a cache kind, for a series that grows (the paper
+ * runner's stream): the state of any row of QT_IND_KIND_LIST, in caller
+ * storage, with a ring of qt_ind_kind_ring_len() doubles that must outlive
+ * it.  Fed the bars 0, 1, 2, ... of a series one at a time, it writes the
+ * values qt_ind_compute gives for those rows, bit for bit (the batch
+ * functions run the same steps in the same order). */
+typedef struct qt_ind_kind_state {
+  int kind;
+  union {
+    qt_ind_sma_state sma;
+    qt_ind_ema_state ema;
+    qt_ind_rsi_state rsi;
+    qt_ind_atr_state atr;
+    qt_ind_adx_state adx;
+    qt_ind_bbands_state bbands;
+    qt_ind_donchian_state donchian;
+    qt_ind_runsd_state runsd;
+    qt_ind_macd_state macd;
+    qt_ind_vwap_state vwap;
+  } u;
+} qt_ind_kind_state;
+/* Doubles of ring the kind needs (0 for the recursive ones); 0 on bad args. */
+QT_API size_t qt_ind_kind_ring_len(int kind, int n1, int n2, int n3);
+/* Starts *s for (kind, n1, n2, n3) with the checks of qt_ind_compute
+ * (QT_EINVAL, the message names kind and argument); ring may be NULL when
+ * the ring length is 0. */
+QT_API int qt_ind_kind_init(qt_ind_kind_state *s, int kind, int n1, int n2, int n3, double *ring,
+                            qt_err *err);
+/* Feeds bar i of b (the next one after those fed before) and writes every
+ * output k to outs[k][i].  The columns the kind reads must be present (as
+ * for qt_ind_compute).  O(1) amortized, no allocation. */
+QT_API void qt_ind_kind_update(qt_ind_kind_state *s, const qt_bars *b, size_t i,
+                               double *const *outs);
+
 #endif

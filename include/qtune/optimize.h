@@ -88,6 +88,13 @@ typedef struct qt_trial_view {
   const double *values;
   size_t n_values;
   double violation;   /* sum of the hard constraints' misses; 0 feasible, inf unknown */
+  /* A pruned trial's last step and its intermediate value there (minimized;
+   * NaN as reported).  has_step 0: none (another state, a pruned trial that
+   * reported nothing, or a view built by an older caller).  TPE ranks pruned
+   * trials by them, the deepest first, as Optuna does. */
+  int has_step;
+  int64_t step;
+  double step_value;
 } qt_trial_view;
 
 typedef struct qt_sampler_vtbl {
@@ -767,6 +774,25 @@ QT_API const char *qt_aggregate_name(int agg);
 QT_API int qt_objective_symbols(const qt_strategy_vtbl *s, const qt_market_opts *mo,
                                 const qt_engine_opts *eo, const qt_metrics_opts *mopts, int agg,
                                 qt_objective *out, qt_err *err);
+/* One symbol of qt_objective_symbols_over: its feeds (borrowed for the
+ * objective's life; feeds[0].inst.symbol names it) and the engine settings
+ * of its runs (from/to: that symbol's traded bars). */
+typedef struct qt_symbol_run {
+  const qt_feed *feeds;
+  int n_feeds;
+  qt_engine_opts eo;
+} qt_symbol_run;
+/* The same objective over markets the caller already holds (a walk-forward
+ * cuts each window out of markets loaded once): runs[0..n) copied, their
+ * feeds borrowed.  Fails like qt_objective_symbols (n < 2, a strategy
+ * trading two instruments, bad agg). */
+QT_API int qt_objective_symbols_over(const qt_strategy_vtbl *s, const qt_symbol_run *runs,
+                                     size_t n, const qt_metrics_opts *mopts, int agg,
+                                     qt_objective *out, qt_err *err);
+/* The aggregate of one metric's per-symbol values v[0..n) (n <= 16), as a
+ * trial's: NaN values left out (NaN when none is left); "min" takes the
+ * largest of the metrics where lower is better (drawdowns, ...). */
+QT_API double qt_aggregate_metric(int agg, const char *metric, const double *v, size_t n);
 /* For pins and headers: the symbols' feeds (feed 0 of each market, borrowed
  * for the objective's life) and the first symbol's market; returns the
  * number of symbols, 0 for another objective. */

@@ -17,8 +17,11 @@
 typedef struct qt_report_opts {
   size_t top_n;      /* rows of the top-trials table (default 10) */
   size_t max_points; /* trials drawn per chart; more are down-sampled (default 2000) */
-  size_t max_bars;   /* a backtest's points per price/equity/drawdown chart; more bars
-                      * are down-sampled (default 4000; 0: never) */
+  size_t max_bars;   /* a backtest's points per equity/drawdown chart; more bars are
+                      * down-sampled (default 2000; 0: never) */
+  size_t max_candles; /* a backtest's candles on the price chart: k consecutive bars
+                       * merge into one past it (default 1000, about one per pixel of
+                       * the chart at the page's width; 0: one per bar) */
   size_t max_trades; /* a backtest's trades marked on the price and listed (default 1000) */
 } qt_report_opts;
 
@@ -160,8 +163,12 @@ typedef struct qt_report_backtest {
   size_t n_inds;
 } qt_report_backtest;
 
+/* How many bars one candle of the page merges: ceil(n_bars / max_candles),
+ * 1 when they fit or max_candles is 0.  o NULL: defaults. */
+QT_API size_t qt_report_bars_per_candle(size_t n_bars, const qt_report_opts *o);
+
 /* Writes the backtest's page to out.  o NULL: defaults (max_bars,
- * max_trades).  QT_EINVAL when bars do not cover the run, QT_EIO when a
+ * max_candles, max_trades).  QT_EINVAL when bars do not cover the run, QT_EIO when a
  * write fails, QT_ENOMEM. */
 QT_API int qt_report_backtest_html(const qt_report_backtest *bt, const qt_report_opts *o,
                                    FILE *out, qt_err *err);

@@ -387,8 +387,10 @@ QT_API void qt_gate_recs_free(qt_gate_rec *v, size_t n);
  * and closed trades so far (paper_orders, paper_trades: numbered from 0 per
  * symbol, unique, append-only), the positions and cash (paper_positions) and
  * open orders (paper_open_orders) as of the last committed bar, the bars of
- * a stream feed (paper_bars), the risk-limit breaches (paper_risk) and the
- * signal outcomes (signal_outcomes).  One commit is one transaction. */
+ * a stream feed (paper_bars), the risk-limit breaches (paper_risk), the
+ * signal outcomes (signal_outcomes) and the equity after each commit
+ * (paper_equity, with the start cash at bar 0).  One commit is one
+ * transaction. */
 typedef struct qt_paper_run_rec {
   int64_t id;
   char name[128], strategy[64], feed[256], symbols[512];
@@ -398,6 +400,9 @@ typedef struct qt_paper_run_rec {
   int64_t last_bar_ms;    /* the last committed bar's open time (0: none yet) */
   int64_t n_bars;         /* bars committed (all symbols) */
   double cash, equity;    /* portfolio, as of the last commit */
+  double start_cash;      /* read only: the cash it started with (NaN for a run
+                           * stored before paper_equity existed) */
+  int64_t n_trades;       /* read only: closed trades stored (all symbols) */
 } qt_paper_run_rec;
 
 typedef struct qt_paper_order_rec {
@@ -443,6 +448,13 @@ typedef struct qt_paper_risk_rec {
   char kind[24];          /* "risk_per_trade", "max_positions", "max_daily_loss" */
   char detail[200];
 } qt_paper_risk_rec;
+
+/* The portfolio after a commit whose last bar opened at bar_ms; bar_ms 0 is
+ * the start (cash = equity = the start cash). */
+typedef struct qt_paper_equity_rec {
+  int64_t bar_ms;
+  double cash, equity;
+} qt_paper_equity_rec;
 
 typedef struct qt_paper_outcome_rec {
   char symbol[32];
@@ -499,6 +511,11 @@ QT_API int qt_paper_bars_list(qt_storage *s, int64_t run_id, const char *symbol,
                               qt_paper_bar_rec **out, size_t *out_n, qt_err *err);
 QT_API int qt_paper_risk_list(qt_storage *s, int64_t run_id, qt_paper_risk_rec **out,
                               size_t *out_n, qt_err *err);
+/* The equity points of a run in bar order (the start first). */
+QT_API int qt_paper_equity_list(qt_storage *s, int64_t run_id, qt_paper_equity_rec **out,
+                                size_t *out_n, qt_err *err);
+/* Every run, newest first; *out is the caller's to qt_free (NULL when none). */
+QT_API int qt_paper_runs_list(qt_storage *s, qt_paper_run_rec **out, size_t *out_n, qt_err *err);
 /* ==== end paper runner state ==== */
 
 /* ==== tuning_results (src/storage/campaign.c) ====

@@ -536,7 +536,13 @@ QT_API int qt_wf_windows(const int64_t *ts_ms, size_t from_i, size_t to_i, const
                          qt_wf_window *out, size_t cap, size_t *out_n, qt_err *err);
 
 /* What a walk-forward runs on: the strategy, the whole loaded market
- * (borrowed) and its backtest settings, and the options. */
+ * (borrowed) and its backtest settings, and the options.  Several symbols
+ * (--symbol A,B,C): markets[0..n_markets) with n_markets >= 2, one loaded
+ * market each (borrowed), used instead of feeds/from_i/to_i; the windows
+ * are cut on the first symbol's bars and each symbol trades its bars in
+ * the same times; every trial runs on each symbol and the study's
+ * objective reads the metrics aggregated by `aggregate` (QT_AGG_MEAN,
+ * QT_AGG_MEDIAN or QT_AGG_MIN, as qt_objective_symbols). */
 typedef struct qt_wf_ctx {
   const qt_strategy_vtbl *strategy;
   const qt_feed *feeds;
@@ -545,10 +551,20 @@ typedef struct qt_wf_ctx {
   qt_engine_opts eo;     /* from/to are set per window */
   const char *catalog, *data_file; /* the market's source, for the studies' pins */
   qt_wf_opts opts;
+  const qt_market *markets; /* several symbols; NULL (n_markets 0): feeds */
+  size_t n_markets;
+  int aggregate;
 } qt_wf_ctx;
 
-/* Runs (or resumes) every window and writes the result JSON into buf:
- * name, strategy, train, test, step, anchored, trials, warm_start,
+/* Runs (or resumes) every window and writes the result JSON into buf.
+ * Without --warm-start the windows' studies do not depend on each other:
+ * min(jobs, windows) of them run at once, each with jobs / that many
+ * runner threads (so the cores stay busy while a window's study ends and
+ * its best is tested); with it, one window after the other with all jobs.
+ * Each window's objective and test run see the bars only up to one past
+ * the span's end (the same values: indicators look back only).
+ * The JSON: name, strategy, (several symbols: symbols, aggregate), train,
+ * test, step, anchored, trials, warm_start,
  * objective, "windows": [{window, study, train_from, train_to, test_from,
  * test_to, train_bars, test_bars, trials, trials_run, warm_started,
  * best_trial (null: no complete trial), best_feasible, best_objective,
@@ -557,7 +573,12 @@ typedef struct qt_wf_ctx {
  * sd_share, step_share}], "stitched": {from, to, bars, start_cash,
  * final_equity, metrics, buy_hold_return}, wfe_mean, windows_positive,
  * windows_tested.  WFE = (OOS total return / test days) / (IS total return
- * / train days), null when the in-sample return is not positive.
+ * / train days), null when the in-sample return is not positive.  With
+ * several symbols "is" and "oos" are the aggregates, each window adds
+ * is_by_symbol and oos_by_symbol {SYMBOL: {the same metrics}}, "stitched"
+ * is the portfolio of equal cash shares (rebalanced at each test span;
+ * "portfolio": "equal cash shares") and stitched_by_symbol {SYMBOL: {as
+ * stitched}} each symbol's own chained curve.
  * QT_EINVAL for bad windows or too small a buf; study, storage and engine
  * errors (the message names the window study). */
 QT_API int qt_wf_run(const qt_wf_ctx *c, char *buf, size_t cap, qt_err *err);

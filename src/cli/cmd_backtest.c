@@ -50,8 +50,8 @@ static void usage(void) {
          "                         else " QT_STORAGE_DEFAULT_URL ")\n"
          "  --report FILE.html     write the HTML report: price with the trades, equity,\n"
          "                         drawdown, metrics, breakdowns, trades (docs/report.md)\n"
-         "  --report-max-bars N    points per chart before down-sampling (default 4000;\n"
-         "                         0: draw every bar)\n"
+         "  --report-max-bars N    candles and points per chart before down-sampling\n"
+         "                         (default 1000 candles, 2000 equity points; 0: every bar)\n"
          "\nExample:\n"
          "  qtune backtest --strategy sma_cross --catalog cat --symbol BTCUSDT --from 20260601\n"
          "\nExit status: 0 ok, 2 error.\n",
@@ -85,7 +85,7 @@ static int write_report(const char *path, const char *max_bars, const qt_strateg
   if (max_bars) {
     if (cli_parse_long("--report-max-bars", max_bars, &n)) return CLI_ERROR;
     if (n < 0) return cli_failf("--report-max-bars: must be >= 0 (got %ld)", n);
-    ro.max_bars = (size_t)n;
+    ro.max_bars = ro.max_candles = (size_t)n;
   }
   char params[1024], desc[512];
   size_t len = 0;
@@ -116,7 +116,7 @@ static int write_report(const char *path, const char *max_bars, const qt_strateg
     for (int k = 0; k < 6; k++) v[k] = K[k] >= 0 ? qt_metrics_get(mt, K[k]) : NAN;
     printf("\nsummary: Sharpe %.4g, total profit %.4g, Calmar %.4g, max drawdown %.2f%%, "
            "win rate %.2f%%, trades %.0f\n", v[0], v[1], v[2], v[3] * 100, v[4] * 100, v[5]);
-    size_t per = ro.max_bars && r->n_bars > ro.max_bars ? (r->n_bars + ro.max_bars - 1) / ro.max_bars : 1;
+    size_t per = qt_report_bars_per_candle(r->n_bars, &ro);
     if (per > 1)
       printf("report: %s (%zu bars down-sampled for display: %zu per candle)\n", path, r->n_bars, per);
     else

@@ -41,7 +41,7 @@ static void usage(void) {
          "  --strategy NAME        a built-in or a plugin .so path\n"
          "  --params k=v,...|FILE  parameter values; --params-file FILE a params file\n"
          "  --live-params FILE     a flat JSON file of param values, watched and hot-reloaded\n"
-         "                         (replay feeds; see docs/live.md); --max-step PCT refuses a\n"
+         "                         (replay and stream feeds; docs/live.md); --max-step PCT refuses a\n"
          "                         reload moving a param by more than PCT%%\n"
          "  --hjb-every SECS       market_maker: background HJB optimization every SECS (e.g.\n"
          "                         60 or 60s; default off); --hjb-trials N its search (64);\n"

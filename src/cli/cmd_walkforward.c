@@ -15,7 +15,7 @@
 static volatile int g_wf_stop;
 static void on_wf_signal(int sig) {
   g_wf_stop = 1;
-  static const char m[] = "\nqtune: stopping after the running window (resume with the same command)\n";
+  static const char m[] = "\nqtune: stopping after the running windows (resume with the same command)\n";
   ssize_t w = write(2, m, sizeof m - 1);
   (void)w;
 }
@@ -23,6 +23,7 @@ static void on_wf_signal(int sig) {
 static const char k_help[] =
     "usage: qtune walk-forward --strategy S MARKET --train 14d --test 7d [--step 7d]\n"
     "                          [--anchored] [--trials 200] [--jobs N] [--json] [--warm-start]\n"
+    "                          [--symbol A,B,C [--aggregate mean|median|min]]\n"
     "Splits the data into windows: a study searches each train span (stored as\n"
     "NAME/w01, NAME/w02, ...; a second run resumes), its best runs on the next\n"
     "test span (earlier bars warm up), and the test spans' equity curves are\n"
@@ -32,9 +33,14 @@ static const char k_help[] =
     "                         shorter than --test is refused: tests would overlap)\n"
     "  --anchored             every train span starts at the first bar\n"
     "  --trials N             trials per window (default 200)\n"
-    "  --jobs N               worker threads (default: all cores)\n"
+    "  --jobs N               worker threads (default: all cores); without\n"
+    "                         --warm-start up to N windows run at once\n"
     "  --warm-start           a window first runs the previous window's top params\n"
     "  --warm-top N           how many (default 5)\n"
+    "  --symbol A,B,C         every trial runs on each symbol, each window's best is\n"
+    "                         tested on each; the stitched portfolio holds equal\n"
+    "                         cash shares (docs/symbols.md)\n"
+    "  --aggregate A          mean (default), median or min of the symbols' metrics\n"
     "  --study-name NAME      default <strategy>-wf; window studies NAME/wNN\n"
     "  --storage URL          default $QTUNE_STORAGE, else sqlite:///qtune.db\n"
     "  --seed N               window k's study seed is N + k (default 0)\n"
@@ -52,7 +58,7 @@ static const char k_help[] =
 
 typedef struct wf_args {
   const char *strategy, *train, *test, *step, *trials, *jobs, *name, *storage, *seed, *sampler;
-  const char *objective, *direction, *weights, *constraints, *space, *warm_top;
+  const char *objective, *direction, *weights, *constraints, *space, *warm_top, *aggregate;
   int anchored, as_json, warm, lenient, deterministic;
 } wf_args;
 
@@ -67,7 +73,7 @@ static int parse_wf(wf_args *a, qt_market_opts *mo, qt_engine_opts *eo, int argc
       V("--study-name", name),   V("--storage", storage),   V("--seed", seed),
       V("--sampler", sampler),   V("--objective", objective), V("--direction", direction),
       V("--weights", weights),   V("--constraints", constraints), V("--space", space),
-      V("--warm-top", warm_top),
+      V("--warm-top", warm_top), V("--aggregate", aggregate),
 #undef V
   };
   static const struct {
@@ -130,8 +136,9 @@ int cmd_walkforward(int argc, char **argv) {
   memset(&a, 0, sizeof a);
   qt_market_opts mo = qt_market_opts_default();
   qt_engine_opts eo = qt_engine_opts_default();
-  qt_market mk;
+  qt_market mk, *mks = NULL; /* mks: one market per symbol of --symbol A,B,.. */
   memset(&mk, 0, sizeof mk);
+  size_t n_mks = 0;
   int have_market = 0, rc = CLI_ERROR;
   void *plugin = NULL;
   qt_space *sp = NULL;
@@ -190,14 +197,39 @@ int cmd_walkforward(int argc, char **argv) {
     if (qt_space_apply_yaml(sp, space_text, a.space, s->params, s->n_params, &e)) goto fail_e;
   }
   o->space = sp;
-  /* the market, once for every window */
+  /* the market, once for every window (several symbols: one each) */
   mo.want_second = (s->needs & QT_NEEDS_SECOND) != 0 || s->n_instruments > 1;
-  have_market = 1;
-  if (qt_market_load(&mo, &mk, &e)) goto fail_e;
-  cli_market_print_warnings(&mk);
-  if (mk.n_feeds < s->n_instruments) {
+  if (mo.n_symbols > 1 || a.aggregate) {
+    if (mo.n_symbols < 2) {
+      rc = cli_failf("walk-forward: --aggregate needs --symbol A,B,...");
+      goto done;
+    }
+    if (a.aggregate && qt_aggregate_parse(a.aggregate, &c.aggregate, &e)) goto fail_e;
+    if (!(mks = calloc(mo.n_symbols, sizeof *mks))) {
+      rc = cli_failf("walk-forward: out of memory");
+      goto done;
+    }
+    for (; n_mks < mo.n_symbols; n_mks++) {
+      qt_market_opts one = mo;
+      one.n_symbols = 1;
+      memcpy(one.symbols[0], mo.symbols[n_mks], sizeof one.symbols[0]);
+      if (qt_market_load(&one, &mks[n_mks], &e)) {
+        n_mks++; /* freed too */
+        goto fail_e;
+      }
+      cli_market_print_warnings(&mks[n_mks]);
+    }
+    c.markets = mks;
+    c.n_markets = n_mks;
+  } else {
+    have_market = 1;
+    if (qt_market_load(&mo, &mk, &e)) goto fail_e;
+    cli_market_print_warnings(&mk);
+  }
+  int n_feeds = mks ? mks[0].n_feeds : mk.n_feeds;
+  if (n_feeds < s->n_instruments) {
     rc = cli_failf("walk-forward: strategy '%s' trades %d instruments; the data has %d", s->name,
-                   s->n_instruments, mk.n_feeds);
+                   s->n_instruments, n_feeds);
     goto done;
   }
   if (s->needs & QT_NEEDS_HEDGE) eo.hedge_mode = 1;
@@ -243,6 +275,8 @@ done:
   free(space_text);
   qt_space_free(sp);
   if (have_market) qt_market_free(&mk);
+  for (size_t k = 0; k < n_mks; k++) qt_market_free(&mks[k]);
+  free(mks);
   qt_strategy_unload(plugin);
   return rc;
 }

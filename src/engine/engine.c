@@ -611,6 +611,48 @@ int qt_engine_set_params(qt_engine *e, const double *p, qt_err *err) {
   return strategy_init(&e->cx, p, err);
 }
 
+/* ------------------------------------------------- a growing series
+ * The paper runner's stream: feed 0's series gets bars appended in place
+ * (the same columns, room reserved), so a run is extended instead of run
+ * again; the per-bar steps are qt_engine_step's. */
+
+void qt_engine_reserve(qt_engine *e, size_t cap_bars) {
+  if (e) e->cx.stream_cap = cap_bars;
+}
+
+int qt_engine_extend(qt_engine *e, qt_err *err) {
+  if (!e || e->stepping != 1)
+    return qt_err_set(err, QT_ESTATE, "qt_engine_extend: no run begun (qt_engine_begin)");
+  qt_ctx *cx = &e->cx;
+  qt__run *r = &cx->r;
+  const qt__feed *f0 = &r->fd[0];
+  const qt_bars *b = f0->f->bars;
+  if (b->n == r->to) return QT_OK;
+  if (cx->o.to || b->n < r->to || b->n > cx->stream_cap)
+    return qt_err_set(err, QT_ESTATE,
+                      "qt_engine_extend: feed 0 has %zu bars, the run %zu (opts.to %zu, %zu "
+                      "reserved): only a reserved, growing series extends",
+                      b->n, r->to, cx->o.to, cx->stream_cap);
+  /* the run's views copied the column pointers at its start */
+  if (b->ts_ms != f0->view.ts_ms || b->open != f0->view.open || b->high != f0->view.high ||
+      b->low != f0->view.low || b->close != f0->view.close || b->volume != f0->view.volume)
+    return qt_err_set(err, QT_ESTATE,
+                      "qt_engine_extend: feed 0's columns moved since qt_engine_begin (begin "
+                      "again)");
+  size_t nb = b->n - r->from;
+  if (nb > cx->cap_bars) {
+    size_t want = cx->stream_cap - r->from, ce = cx->cap_bars, cxp = cx->cap_bars;
+    if (qt__engine_grow((void **)&cx->equity, &ce, want, sizeof(double)) ||
+        qt__engine_grow((void **)&cx->exposure, &cxp, want, sizeof(double)))
+      return qt_err_set(err, QT_ENOMEM, "qt_engine_extend: out of memory for %zu bars", want);
+    cx->cap_bars = want;
+  }
+  int rc = qt__ind_extend(cx, b, err);
+  if (rc) return rc;
+  r->to = b->n;
+  return QT_OK;
+}
+
 const qt_ctx *qt_engine_ctx(const qt_engine *e) { return e ? &e->cx : NULL; }
 
 size_t qt_engine_open_orders(const qt_engine *e, qt_order_event *out, size_t cap) {

@@ -7,6 +7,7 @@
 #define QTUNE_ENGINE_ENGINE_INT_H
 
 #include "qtune/engine.h"
+#include "qtune/indicators.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -91,8 +92,11 @@ typedef struct qt__ind {
   const int64_t *key_ts;
   size_t n;
   int kind, n1, n2, n3, nout;
-  double *block; /* nout columns of n */
+  double *block; /* nout columns of stride (n, or the stream capacity) */
   uint64_t run;
+  size_t stride;
+  qt_ind_kind_state *xs; /* a stream's column (qt_engine_reserve): the state after row n-1
+                          * and its ring, so qt_engine_extend adds rows; NULL: fixed */
 } qt__ind;
 
 /* Everything a run changes.  run_start (engine.c) resets it with one
@@ -146,6 +150,7 @@ struct qt_ctx {
   size_t cap_lots[QT__MAX_FEEDS][3];
   qt__ind *ind;
   size_t n_ind, cap_ind, ind_bytes;
+  size_t stream_cap; /* qt_engine_reserve: feed 0's columns have room for this many bars */
   uint64_t run_id;
   qt__run r;
 };
@@ -392,5 +397,9 @@ void qt__liq_close(qt_ctx *cx, const double *lpx);
 
 /* indcache.c */
 void qt__ind_free_all(qt_ctx *cx);
+/* The run's stream columns of series b (qt_engine_extend) get rows
+ * [their n, b->n); QT_ESTATE when a column of b used by this run cannot grow
+ * (not reserved, or b outgrew the reserve). */
+int qt__ind_extend(qt_ctx *cx, const qt_bars *b, qt_err *err);
 
 #endif

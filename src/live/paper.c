@@ -2,9 +2,15 @@
  * risk gate, and the durable state.  Design (docs/paper.md):
  *   - a replay steps each symbol's engine over its loaded series with
  *     qt_engine_step, so it is the backtest bit for bit;
- *   - a stream appends each closed kline to the symbol's own series and
- *     reruns the engine over it (indicator columns are whole-series), so the
- *     state after a bar is the backtest of the bars so far;
+ *   - a stream appends each closed kline to the symbol's own series (room
+ *     reserved, doubling) and extends its engine by that bar
+ *     (qt_engine_extend: the indicator columns get the new row) and one
+ *     step, so the state after a bar is the backtest of the bars so far at
+ *     a cost independent of the history; when the columns move (the series
+ *     outgrew its room), the interval becomes known or the funding series
+ *     changes shape, the engine starts again over the whole series (the
+ *     same state, the pointers refreshed; amortized O(1) per bar), with the
+ *     live params sets at the bars they took effect;
  *   - the events past those already stored (order actions, closed trades,
  *     outcomes, risk breaches, and a stream's bars) are committed with the
  *     positions, open orders and cash in one transaction, every
@@ -46,7 +52,19 @@ typedef struct sym {
   int64_t last_ms;      /* newest bar processed */
   int64_t committed_ms; /* newest bar committed */
   int64_t gate_ts, gate_nth;
+  /* stream: what the engine's run was begun on (a change starts it again) */
+  int begun, moved;
+  int64_t begun_interval_ms;
+  size_t begun_fund_n;
 } sym;
+
+/* A set of the live params file and the bar of each symbol it took effect
+ * at (the index of that symbol's next bar when it was applied); p is its
+ * own allocation, so the engines' pointers to it stay valid. */
+typedef struct live_rec {
+  size_t at[QT_MARKET_MAX_SYMBOLS];
+  double *p;
+} live_rec;
 
 typedef struct vec {
   void *v;
@@ -82,6 +100,7 @@ struct qt_paper {
   /* the live params file: the set in effect and its version */
   double live_p[QT_LIVE_MAX_PARAMS];
   uint64_t live_seen;
+  vec live_recs; /* live_rec: every set applied, in order (stream restarts replay them) */
   qt__hjb_bg *hjb; /* the background HJB thread, or NULL */
   size_t n_proposed;
   uint64_t hjb_seen, hjb_filed; /* the set the thread has; the set last filed against */
@@ -288,6 +307,7 @@ static int append_bar(sym *s, const qt_live_event *ev, qt_err *err) {
       if (g) *cols[c] = g;
       else ok = 0;
     }
+    s->moved = 1; /* the engine's views and columns point at the old ones */
     if (!ok) return qt_err_set(err, QT_ENOMEM, "paper: out of memory for %zu bars", cap);
     s->cap_bars = cap;
   }
@@ -311,21 +331,56 @@ static int append_funding(sym *s, int64_t ts, double rate, double interval_h, qt
     if (!h) return qt_err_set(err, QT_ENOMEM, "paper: out of memory for funding");
     f->interval_h = h;
     s->cap_fund = cap;
+    s->moved = 1;
   }
   f->ts_ms[f->n] = ts, f->rate[f->n] = rate, f->interval_h[f->n] = interval_h;
   f->n++;
   return QT_OK;
 }
 
-/* Reruns a stream symbol's engine over all its bars (close_at_end off). */
-static int rerun(qt_paper *p, sym *s, qt_err *err) {
+/* Starts a stream symbol's engine again over all its bars (close_at_end
+ * off): a new engine (a fresh indicator cache), its columns reserved to the
+ * series' room, the params in effect at the first bar, then each bar
+ * stepped with the live params sets applied before the bars they took
+ * effect at, as they were live. */
+static int restart(qt_paper *p, sym *s, qt_err *err) {
   s->own_feed.bars = &s->bars;
   s->own_feed.funding = s->fund.n ? &s->fund : NULL;
   s->gate_ts = INT64_MIN;
-  int rc = new_engine(s, err); /* a fresh indicator cache: the series grew */
-  if (!rc) rc = qt_engine_begin(s->e, &s->own_feed, 1, p->o.strategy, p->o.params, err);
-  while (!rc) rc = qt_engine_step(s->e, err);
-  return rc == QT_DONE ? QT_OK : rc;
+  s->begun = s->moved = 0;
+  int rc = new_engine(s, err);
+  if (rc) return rc;
+  qt_engine_reserve(s->e, s->cap_bars);
+  const live_rec *lr = p->live_recs.v;
+  size_t j = 0, nr = p->live_recs.n;
+  const double *p0 = p->o.params;
+  for (; j < nr && lr[j].at[s->k] == 0; j++) p0 = lr[j].p;
+  rc = qt_engine_begin(s->e, &s->own_feed, 1, p->o.strategy, p0, err);
+  for (size_t i = 0; !rc && i < s->bars.n; i++) {
+    for (; !rc && j < nr && lr[j].at[s->k] == i; j++) rc = qt_engine_set_params(s->e, lr[j].p, err);
+    if (!rc) rc = qt_engine_step(s->e, err);
+  }
+  if (rc) return rc;
+  s->begun = 1;
+  s->begun_interval_ms = s->bars.interval_ms;
+  s->begun_fund_n = s->fund.n;
+  return QT_OK;
+}
+
+/* A stream symbol's new last bar: one extend and one step, or a restart
+ * when what the run began on changed (see the top of the file).  A funding
+ * settlement added at or before the last bar stepped is in the past of the
+ * run (a backtest of these bars settles it there), so it restarts too. */
+static int advance(qt_paper *p, sym *s, qt_err *err) {
+  int late_funding = s->fund.n != s->begun_fund_n && s->bars.n > 1 &&
+                     s->fund.ts_ms[s->begun_fund_n] <= s->bars.ts_ms[s->bars.n - 2];
+  if (!s->begun || s->moved || s->bars.interval_ms != s->begun_interval_ms || late_funding ||
+      (s->begun_fund_n == 0) != (s->fund.n == 0))
+    return restart(p, s, err);
+  s->begun_fund_n = s->fund.n;
+  int rc = qt_engine_extend(s->e, err);
+  if (!rc) rc = qt_engine_step(s->e, err);
+  return rc;
 }
 
 static int init_symbols(qt_paper *p, qt_err *err) {
@@ -537,7 +592,7 @@ static int rebuild_replay(qt_paper *p, qt_err *err) {
   }
 }
 
-/* Stream: the stored bars become the series; one rerun per symbol. */
+/* Stream: the stored bars become the series; one restart per symbol. */
 static int rebuild_stream(qt_paper *p, qt_err *err) {
   for (int k = 0; k < p->n; k++) {
     sym *s = &p->s[k];
@@ -556,7 +611,7 @@ static int rebuild_stream(qt_paper *p, qt_err *err) {
     if (rc) return rc;
     if (!n) continue;
     p->edge_ms = INT64_MAX; /* every decision of these bars is a recorded one */
-    rc = rerun(p, s, err);
+    rc = restart(p, s, err);
     if (!rc) rc = collect(p, s, 0, err);
     if (rc) return rc;
     s->n_bars = n;
@@ -585,10 +640,6 @@ static int check_opts(const qt_paper_opts *o, qt_err *err) {
                       o->n_symbols);
   if (o->storage && (!o->name || !o->name[0]))
     return qt_err_set(err, QT_EINVAL, "paper: a run stored needs a --name");
-  if (o->live_params && !o->replay_feeds[0])
-    return qt_err_set(err, QT_EINVAL,
-                      "paper: --live-params needs a replay feed (a stream reruns its series "
-                      "from the first bar, which would apply new params to old bars)");
   if (o->hjb_every_ms < 0 || (o->hjb_every_ms > 0 && (!o->replay_feeds[0] ||
                                                        strcmp(o->strategy->name, "market_maker"))))
     return qt_err_set(err, QT_EINVAL,
@@ -620,6 +671,7 @@ int qt_paper_open(const qt_paper_opts *o, qt_paper **out, qt_err *err) {
   p->bars.elem = sizeof(qt_paper_bar_rec);
   p->risk.elem = sizeof(qt_paper_risk_rec);
   p->outcomes.elem = sizeof(qt_paper_outcome_rec);
+  p->live_recs.elem = sizeof(live_rec);
   p->cap_refused = 1 << 16;
   p->refused = qt_malloc(p->cap_refused * sizeof *p->refused);
   p->blocked_day = INT64_MIN;
@@ -745,7 +797,7 @@ static int process_bar(qt_paper *p, sym *s, const qt_live_event *ev, qt_err *err
       if (vec_push(&p->bars, &br)) rc = qt_err_set(err, QT_ENOMEM, "paper: out of memory");
     }
     p->edge_ms = ev->ts_ms;
-    if (!rc) rc = rerun(p, s, err);
+    if (!rc) rc = advance(p, s, err);
   }
   if (rc) return rc;
   s->n_bars++;
@@ -844,8 +896,21 @@ static int live_apply(qt_paper *p, int64_t ts_ms, qt_err *err) {
   uint64_t v = qt_live_params_version(lp);
   if (v == p->live_seen) return QT_OK;
   p->live_seen = qt_live_params_get(lp, p->live_p);
+  live_rec r;
+  memset(&r, 0, sizeof r);
+  size_t np = p->o.strategy->n_params;
+  r.p = qt_malloc((np ? np : 1) * sizeof *r.p);
+  if (!r.p || vec_push(&p->live_recs, &r)) {
+    qt_free(r.p);
+    return qt_err_set(err, QT_ENOMEM, "paper: out of memory for a live params set");
+  }
+  if (np) memcpy(r.p, p->live_p, np * sizeof *r.p);
+  live_rec *nr = (live_rec *)p->live_recs.v + p->live_recs.n - 1;
   for (int k = 0; k < p->n; k++) {
-    int rc = qt_engine_set_params(p->s[k].e, p->live_p, err);
+    sym *s = &p->s[k];
+    nr->at[k] = p->stream ? s->bars.n : s->n_bars;
+    if (p->stream && !s->begun) continue; /* its engine begins with this set */
+    int rc = qt_engine_set_params(s->e, nr->p, err);
     if (rc) return rc;
   }
   char t[40], js[4096];
@@ -1029,6 +1094,8 @@ void qt_paper_free(qt_paper *p) {
   }
   qt_free(p->orders.v), qt_free(p->trades.v), qt_free(p->bars.v);
   qt_free(p->risk.v), qt_free(p->outcomes.v);
+  for (size_t j = 0; j < p->live_recs.n; j++) qt_free(((live_rec *)p->live_recs.v)[j].p);
+  qt_free(p->live_recs.v);
   qt_free(p->refused);
   qt_free(p);
 }

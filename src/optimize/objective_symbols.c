@@ -216,20 +216,63 @@ static void sym_destroy(void *shared) {
   qt_free(sh);
 }
 
+double qt_aggregate_metric(int agg, const char *metric, const double *v, size_t n) {
+  double tmp[QT_MARKET_MAX_SYMBOLS];
+  if (n > QT_MARKET_MAX_SYMBOLS) n = QT_MARKET_MAX_SYMBOLS;
+  return aggregate(agg, metric && lower_is_better(metric), v, n, -1, tmp);
+}
+
 static const qt_objective_vtbl k_sym_vtbl = {"symbols", sym_worker_new, sym_eval,
                                              sym_worker_free, sym_destroy, NULL};
 
-int qt_objective_symbols(const qt_strategy_vtbl *s, const qt_market_opts *mo,
-                         const qt_engine_opts *eo, const qt_metrics_opts *mopts, int agg,
-                         qt_objective *out, qt_err *err) {
-  memset(out, 0, sizeof *out);
-  if (!s || !mo || mo->n_symbols < 2)
-    return qt_err_set(err, QT_EINVAL, "symbols objective: needs a strategy and 2 or more symbols");
+/* The checks both constructors share. */
+static int check_symbols(const qt_strategy_vtbl *s, size_t n, int agg, qt_err *err) {
+  if (!s || n < 2 || n > QT_MARKET_MAX_SYMBOLS)
+    return qt_err_set(err, QT_EINVAL, "symbols objective: needs a strategy and 2 to %d symbols",
+                      QT_MARKET_MAX_SYMBOLS);
   if (agg < 0 || agg > QT_AGG_MIN)
     return qt_err_set(err, QT_EINVAL, "symbols objective: unknown aggregate %d", agg);
   if ((s->needs & QT_NEEDS_SECOND) || s->n_instruments > 1)
     return qt_err_set(err, QT_EINVAL, "--symbol with several symbols: strategy '%s' trades two "
                       "instruments, one symbol at a time", s->name);
+  return QT_OK;
+}
+
+int qt_objective_symbols_over(const qt_strategy_vtbl *s, const qt_symbol_run *runs, size_t n,
+                              const qt_metrics_opts *mopts, int agg, qt_objective *out,
+                              qt_err *err) {
+  memset(out, 0, sizeof *out);
+  int r = check_symbols(s, runs ? n : 0, agg, err);
+  if (r) return r;
+  sym_shared *sh = qt_calloc(1, sizeof *sh); /* mk[] stays empty: the markets are the caller's */
+  if (!sh) return qt_err_set(err, QT_ENOMEM, "symbols objective: out of memory");
+  sh->agg = agg;
+  sh->n = n;
+  for (size_t k = 0; k < n; k++) {
+    if (!runs[k].feeds || runs[k].n_feeds < 1) {
+      r = qt_err_set(err, QT_EINVAL, "symbols objective: symbol %zu has no feeds", k + 1);
+      goto fail;
+    }
+    if ((r = qt_objective_strategy(s, runs[k].feeds, runs[k].n_feeds, &runs[k].eo, mopts,
+                                   &sh->obj[k], err)) != 0)
+      goto fail;
+    sh->feeds[k] = runs[k].feeds[0];
+  }
+  out->vt = &k_sym_vtbl;
+  out->shared = sh;
+  out->is_strategy = 1;
+  return QT_OK;
+fail:
+  sym_destroy(sh);
+  return r;
+}
+
+int qt_objective_symbols(const qt_strategy_vtbl *s, const qt_market_opts *mo,
+                         const qt_engine_opts *eo, const qt_metrics_opts *mopts, int agg,
+                         qt_objective *out, qt_err *err) {
+  memset(out, 0, sizeof *out);
+  int r0 = check_symbols(s, mo ? mo->n_symbols : 0, agg, err);
+  if (r0) return r0;
   sym_shared *sh = qt_calloc(1, sizeof *sh);
   if (!sh) return qt_err_set(err, QT_ENOMEM, "symbols objective: out of memory");
   sh->agg = agg;

@@ -11,7 +11,8 @@
  * or multivariate (one product kernel per observation, Scott-like bandwidth).
  *
  * Running trials count as the worst (constant liar), infeasible ones after
- * every feasible one, pruned after complete ones.  The work per proposal is
+ * every feasible one, pruned after complete ones (by their last step, the
+ * latest first, then their value there, as Optuna).  The work per proposal is
  * one sort of the values, a radix sort per dimension for the bandwidths and
  * O(trials x dims x candidates) tight loops over a reused scratch block. */
 #include "optimize/sampler_int.h"
@@ -769,6 +770,22 @@ static double draw(tpe_self *s, size_t k, size_t i, qt_rng *r) {
 static int tpe_from_groups(tpe_self *s, const qt_trial_view *done, size_t n_done,
                            const double *w_below, qt_rng *rp, double *out_x);
 
+/* Rank class 1 (seg[0..m), in value order) as Optuna ranks pruned trials:
+ * by (-last step, last value), so a trial stopped later ranks before one
+ * stopped earlier whatever their values (values at different steps are not
+ * comparable: a running total over more bars is larger); the ones without
+ * a step (rejected, pruned before any report) after them.  A stable sort by
+ * the step keeps the value order within a step.  s->ord is free scratch here. */
+static void rank_pruned(tpe_self *s, const qt_trial_view *done, int32_t *seg, size_t m) {
+  for (size_t i = 0; i < m; i++) {
+    const qt_trial_view *v = &done[seg[i]];
+    int deep = v->state == QT_TRIAL_PRUNED && v->has_step;
+    /* deeper steps first: the order-reversed biased step */
+    s->key[seg[i]] = deep ? UINT64_MAX - ((uint64_t)v->step ^ (UINT64_C(1) << 63)) : UINT64_MAX;
+  }
+  radix_sort(s->key, seg, s->ord, m);
+}
+
 static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, double *out_x,
                        qt_err *err) {
   tpe_self *s = self;
@@ -779,7 +796,7 @@ static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, dou
   qt__prop_rng_next(&s->prng, n_done, &r);
 
   /* rank: 0 feasible complete, 1 feasible rejected or pruned, 2 infeasible, 3 running (liar) */
-  size_t n = 0, n_real = 0;
+  size_t n = 0, n_real = 0, n_deep = 0;
   for (size_t t = 0; t < n_done; t++) {
     const qt_trial_view *v = &done[t];
     int c;
@@ -791,6 +808,10 @@ static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, dou
     for (size_t k = 0; ok && k < D; k++) ok = isfinite(v->x[k]);
     if (!ok) continue;
     double val = c == 3 || isnan(v->value) ? INFINITY : v->value;
+    /* a pruned trial by its last intermediate value (NaN: the worst there) */
+    int deep = c == 1 && v->state == QT_TRIAL_PRUNED && v->has_step;
+    if (deep) val = isnan(v->step_value) ? INFINITY : v->step_value;
+    n_deep += deep;
     s->key[t] = dkey(val);
     s->cls[t] = (uint8_t)c;
     s->ord[n++] = (int32_t)t;
@@ -806,6 +827,7 @@ static int tpe_propose(void *self, const qt_trial_view *done, size_t n_done, dou
   for (size_t i = 0; i < n; i++) cc[s->cls[s->ord[i]] + 1]++;
   for (int c = 1; c < 5; c++) cc[c] += cc[c - 1];
   for (size_t i = 0; i < n; i++) s->tmp[cc[s->cls[s->ord[i]]]++] = s->ord[i];
+  if (n_deep) rank_pruned(s, done, s->tmp + cc[0], cc[1] - cc[0]);
   size_t n_below = (size_t)ceil(0.1 * (double)n_real);
   if (n_below > 25) n_below = 25;
   /* groups in chronological order: mark each ranked trial, then walk the history */

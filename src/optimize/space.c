@@ -3,6 +3,7 @@
  * samplers work on, and serialized to JSON (params and the space itself). */
 #include "qtune/optimize.h"
 #include "qtune/strategies.h"
+#include "optimize/flat_json.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -333,19 +334,21 @@ fail:
 }
 
 /* Internal value of JSON value v for dimension d; message names the key. */
-static int value_from_json(const qt_dim *d, json_t *v, double *out, qt_err *err) {
+/* The internal value of one stored user value v (a member of the params
+ * object, from the flat walk or from jansson). */
+static int value_from_flat(const qt_dim *d, const qt__flat_pair *v, double *out, qt_err *err) {
   if (d->type == QT_PARAM_CAT) {
-    if (json_is_string(v)) {
+    if (v->kind == QT__FLAT_STR) {
       for (size_t i = 0; i < d->n_choices; i++)
-        if (!strcmp(d->choices[i], json_string_value(v))) {
+        if (strlen(d->choices[i]) == v->str_len && !memcmp(d->choices[i], v->str, v->str_len)) {
           *out = (double)i;
           return QT_OK;
         }
-      return qt_err_set(err, QT_EPARSE, "params json: '%s': \"%s\" is not one of its choices",
-                        d->name, json_string_value(v));
+      return qt_err_set(err, QT_EPARSE, "params json: '%s': \"%.*s\" is not one of its choices",
+                        d->name, (int)v->str_len, v->str);
     }
-    if (json_is_number(v)) {
-      double u = json_number_value(v), l;
+    if (v->kind == QT__FLAT_NUM) {
+      double u = qt__flat_num(v), l;
       for (size_t i = 0; i < d->n_choices; i++)
         if (label_num(d->choices[i], &l) && l == u) {
           *out = (double)i;
@@ -357,26 +360,65 @@ static int value_from_json(const qt_dim *d, json_t *v, double *out, qt_err *err)
     return qt_err_set(err, QT_EPARSE, "params json: '%s': expected a choice", d->name);
   }
   if (d->type == QT_PARAM_BOOL) {
-    if (json_is_boolean(v)) *out = json_is_true(v) ? 1 : 0;
-    else if (json_is_number(v) && (json_number_value(v) == 0 || json_number_value(v) == 1))
-      *out = json_number_value(v);
+    if (v->kind == QT__FLAT_TRUE || v->kind == QT__FLAT_FALSE) *out = v->kind == QT__FLAT_TRUE;
+    else if (v->kind == QT__FLAT_NUM && (qt__flat_num(v) == 0 || qt__flat_num(v) == 1))
+      *out = qt__flat_num(v);
     else return qt_err_set(err, QT_EPARSE, "params json: '%s': expected true or false", d->name);
     return QT_OK;
   }
-  if (!json_is_number(v))
+  if (v->kind != QT__FLAT_NUM)
     return qt_err_set(err, QT_EPARSE, "params json: '%s': not a number", d->name);
-  double u = json_number_value(v);
+  double u = qt__flat_num(v);
   if (dim_has_log(d) && u <= 0)
     return qt_err_set(err, QT_EPARSE, "params json: '%s': %g is not > 0 (log scale)", d->name, u);
   *out = dim_has_log(d) ? log(u) : u;
   return QT_OK;
 }
 
+/* jansson's value v as a flat member (a string's text up to its first NUL,
+ * as strcmp saw it before). */
+static qt__flat_pair flat_of(json_t *v) {
+  qt__flat_pair p;
+  memset(&p, 0, sizeof p);
+  p.kind = json_is_number(v) ? QT__FLAT_NUM : json_is_null(v) ? QT__FLAT_NULL
+           : json_is_true(v) ? QT__FLAT_TRUE : json_is_false(v) ? QT__FLAT_FALSE
+           : json_is_string(v) ? QT__FLAT_STR : QT__FLAT_OTHER;
+  if (p.kind == QT__FLAT_NUM) p.num = json_number_value(v);
+  if (p.kind == QT__FLAT_STR) {
+    p.str = json_string_value(v);
+    p.str_len = strlen(p.str);
+  }
+  return p;
+}
+
+typedef struct params_ctx {
+  const qt_space *sp;
+  double *x;
+} params_ctx;
+
+/* One member of the flat walk; any trouble (an unknown or too long name, a
+ * bad value) is QT_DONE, so jansson's reading says what is wrong. */
+static int param_member(void *ctx, const qt__flat_pair *p) {
+  params_ctx *c = ctx;
+  char key[sizeof c->sp->dims[0].name];
+  if (p->key_len >= sizeof key) return QT_DONE;
+  memcpy(key, p->key, p->key_len);
+  key[p->key_len] = '\0';
+  int k = qt_space_index(c->sp, key);
+  if (k < 0 || value_from_flat(&c->sp->dims[k], p, &c->x[k], NULL)) return QT_DONE;
+  return QT_OK;
+}
+
 int qt_space_params_from_json(const qt_space *sp, const char *json, double *x, qt_err *err) {
   int rc = QT_OK;
+  for (size_t k = 0; k < sp->n; k++) x[k] = def_internal(&sp->dims[k]);
+  /* the params qtune stores are flat: read them without building a tree
+   * (a study of 100,000 trials reads 100,000 of them when it opens) */
+  params_ctx pc = {sp, x};
+  if (json && qt__flat_json_each(json, param_member, &pc) == QT_OK) return QT_OK;
+  for (size_t k = 0; k < sp->n; k++) x[k] = def_internal(&sp->dims[k]);
   json_error_t je;
   json_t *o = json_loads(json, 0, &je);
-  for (size_t k = 0; k < sp->n; k++) x[k] = def_internal(&sp->dims[k]);
   if (!o) {
     rc = qt_err_set(err, QT_EPARSE, "params json:%d:%d: %s", je.line, je.column, je.text);
     goto fail;
@@ -393,7 +435,8 @@ int qt_space_params_from_json(const qt_space *sp, const char *json, double *x, q
       rc = qt_err_set(err, QT_EPARSE, "params json: unknown parameter '%s'", key);
       goto fail;
     }
-    rc = value_from_json(&sp->dims[k], v, &x[k], err);
+    qt__flat_pair p = flat_of(v);
+    rc = value_from_flat(&sp->dims[k], &p, &x[k], err);
     if (rc) goto fail;
   }
 fail:

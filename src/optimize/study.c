@@ -9,6 +9,7 @@
  * views are rebuilt only from the first trial that changed.  One mutex
  * guards it all. */
 #include "study_int.h"
+#include "optimize/flat_json.h"
 #include "optimize/sampler_int.h" /* qt_sampler_nsgaii */
 
 #include <jansson.h>
@@ -260,9 +261,55 @@ static int by_symbol_from_json(json_t *bs, qt_metric_set *m, qt_err *err) {
   return QT_OK;
 }
 
-static int metrics_from_json(const char *js, qt_metric_set *m, qt_err *err) {
+/* Whether derive() reads metric name under goal g. */
+static int goal_reads(const qt_goal *g, const char *name) {
+  if (!strcmp(g->metric, name)) return 1;
+  for (size_t k = 0; k < g->n_terms; k++)
+    if (!strcmp(g->terms[k].metric, name)) return 1;
+  for (size_t k = 0; k < g->n_cons; k++)
+    if (!strcmp(g->cons[k].metric, name)) return 1;
+  for (size_t k = 0; k < qt_goal_n_objectives(g); k++) {
+    int mx;
+    if (!strcmp(qt_goal_objective(g, k, &mx), name)) return 1;
+  }
+  return 0;
+}
+
+typedef struct metrics_ctx {
+  qt_metric_set *m;
+  const qt_goal *g; /* NULL: keep every metric */
+  size_t n_members;
+} metrics_ctx;
+
+/* One member of a flat metrics object: numbers and null kept (only those
+ * the goal reads when there is one), other values skipped, as the jansson
+ * reading below does.  What that reading would refuse (a name the set
+ * refuses, more members than the set holds) is QT_DONE, so it decides. */
+static int metric_member(void *ctx, const qt__flat_pair *p) {
+  metrics_ctx *c = ctx;
+  char key[sizeof c->m->v[0].name];
+  int num = p->kind == QT__FLAT_NUM || p->kind == QT__FLAT_NULL;
+  if (++c->n_members > QT_METRIC_SET_MAX) return QT_DONE;
+  if (num && (p->key_len == 0 || p->key_len >= sizeof key)) return QT_DONE;
+  if (p->key_len == 0 || p->key_len >= sizeof key) return QT_OK; /* skipped there too */
+  memcpy(key, p->key, p->key_len);
+  key[p->key_len] = '\0';
+  if (c->g && !goal_reads(c->g, key)) return QT_OK;
+  /* a repeated name: jansson keeps the last value, which may be one it skips */
+  if (!num) return qt_metric_set_find(c->m, key) ? QT_DONE : QT_OK;
+  return qt_metric_set_put(c->m, key, p->kind == QT__FLAT_NUM ? qt__flat_num(p) : NAN, NULL)
+             ? QT_DONE : QT_OK;
+}
+
+/* The metrics of js into m; with a goal g, only those derive() reads under
+ * it (the others are not converted: a study's open reads every trial's). */
+static int metrics_from_json(const char *js, const qt_goal *g, qt_metric_set *m, qt_err *err) {
   qt_metric_set_clear(m);
   if (!js) return QT_OK;
+  /* the metrics qtune stores are flat (by_symbol aside): read without a tree */
+  metrics_ctx mc = {m, g, 0};
+  if (qt__flat_json_each(js, metric_member, &mc) == QT_OK) return QT_OK;
+  qt_metric_set_clear(m);
   json_t *o = json_loads(js, 0, NULL);
   int r = QT_OK;
   if (!json_is_object(o)) {
@@ -353,7 +400,7 @@ static int fill_from_rec(qt_study *st, tr *t, qt_trial_rec *rec, qt_metric_set *
     if (t->state == QT_TRIAL_COMPLETE) t->state = QT_TRIAL_FAIL;
   }
   if (t->state == QT_TRIAL_COMPLETE) {
-    if (metrics_from_json(t->metrics_json, m, NULL) != 0) {
+    if (metrics_from_json(t->metrics_json, &st->goal, m, NULL) != 0) {
       t->state = QT_TRIAL_FAIL;
     } else {
       derive(st, t, m);
@@ -718,6 +765,12 @@ static void view_of(const qt_study *st, const tr *t, qt_trial_view *v) {
   if (has) v->value = t->mv[0];
   v->violation = t->state != QT_TRIAL_COMPLETE ? INFINITY
                  : v->feasible ? 0 : t->viol > 0 ? t->viol : 1e-300; /* a tie at the bound */
+  /* how far a pruned trial got and how well it did there */
+  int deep = t->state == QT_TRIAL_PRUNED && t->n_iv > 0;
+  double last = deep ? t->iv[t->n_iv - 1].value : NAN;
+  v->has_step = deep;
+  v->step = deep ? t->iv[t->n_iv - 1].step : 0;
+  v->step_value = st->goal.maximize ? -last : last;
 }
 
 /* The in-memory record of trial `number` (kept sorted by number): the one

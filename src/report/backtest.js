@@ -1,7 +1,10 @@
 /* qtune backtest report: draws the price with the trades, the equity and
  * the drawdown from the JSON in #qt-data with the embedded ECharts (canvas
- * renderer: the undecimated page of a long run stays drawable for the load
- * benchmark).  Text goes in with textContent only. */
+ * renderer; the candles and the trade markers in large mode, one path per
+ * series, which is what a 1000-trade price chart costs least with), and the
+ * trade table a page of rows at a time
+ * (a thousand rows laid out while the page opens cost more than the
+ * charts).  Text goes in with textContent only. */
 (function () {
   'use strict';
   var D = JSON.parse(document.getElementById('qt-data').textContent);
@@ -24,7 +27,8 @@
   var notes = [];
   if (D.bars_per_candle > 1 || D.n_equity_shown < D.n_bars) {
     notes.push('Down-sampled for display: ' + D.n_bars + ' bars drawn as ' + D.n_candles + ' candles (' +
-               D.bars_per_candle + ' bars each: first open, highest high, lowest low, last close), and the ' +
+               D.bars_per_candle + ' bars each: first open, highest high, lowest low, last close; about one ' +
+               'candle per pixel of the chart), and the ' +
                'equity and drawdown as ' + D.n_equity_shown + ' points each (Largest-Triangle-Three-Buckets ' +
                'of every bar); the metrics and tables use every bar.');
   } else {
@@ -43,14 +47,15 @@
     yAxis: { type: 'value', scale: true, name: 'price' },
     dataZoom: zoom,
     series: [
-      { name: 'price', type: 'candlestick', large: true, largeThreshold: 2000,
+      { name: 'price', type: 'candlestick', large: true, largeThreshold: 500,
         data: C.map(function (c) { return [c[1], c[2], c[3], c[4]]; }) },
-      { name: 'long entry', type: 'scatter', symbol: 'triangle', symbolSize: 9, itemStyle: { color: '#1a9850' },
+      { name: 'long entry', type: 'scatter', large: true, largeThreshold: 200, symbol: 'triangle', symbolSize: 9, itemStyle: { color: '#1a9850' },
         data: D.entries.filter(function (e) { return e[2] === 1; }).map(function (e) { return [at(e[0]), e[1]]; }) },
-      { name: 'short entry', type: 'scatter', symbol: 'triangle', symbolRotate: 180, symbolSize: 9,
+      { name: 'short entry', type: 'scatter', large: true, largeThreshold: 200,
+        symbol: 'diamond' /* a built-in: large mode hangs on a path:// symbol (ECharts 6.1) */, symbolSize: 9,
         itemStyle: { color: '#d73027' },
         data: D.entries.filter(function (e) { return e[2] !== 1; }).map(function (e) { return [at(e[0]), e[1]]; }) },
-      { name: 'exit', type: 'scatter', symbol: 'circle', symbolSize: 6, itemStyle: { color: '#4575b4' },
+      { name: 'exit', type: 'scatter', large: true, largeThreshold: 200, symbol: 'circle', symbolSize: 6, itemStyle: { color: '#4575b4' },
         data: D.exits.map(function (e) { return [at(e[0]), e[1]]; }) }
     ].concat(D.lines.map(function (l) {
       /* the strategy's indicators: the value at each candle's last bar */
@@ -74,6 +79,42 @@
     series: [{ name: 'drawdown', type: 'line', showSymbol: false, data: D.drawdown, areaStyle: { opacity: 0.3 },
                lineStyle: { width: 1 }, itemStyle: { color: '#d73027' } }]
   });
+  /* the trade table, PAGE rows at a time */
+  var PAGE = 100, T = D.trades, first = 0;
+  function g6(v) { return v === null ? '-' : String(+v.toPrecision(6)); }
+  function f2(v) { return v === null ? '-' : v.toFixed(2); }
+  function isoS(ts) { return new Date(ts).toISOString().replace('.000Z', 'Z'); }
+  function tradesPage(from) {
+    var t = el('qt-trades');
+    while (t.rows.length > 1) t.deleteRow(1);
+    first = Math.max(0, Math.min(from, T.length - 1));
+    for (var i = first; i < T.length && i < first + PAGE; i++) {
+      var x = T[i], tr = t.insertRow();
+      [String(x[0]), x[1] === 1 ? 'long' : 'short', isoS(x[2]), isoS(x[3]), g6(x[4]), g6(x[5]),
+       g6(x[6]), f2(x[7]), f2(x[8]), String(x[9]), x[10]].forEach(function (v) { tr.insertCell().textContent = v; });
+    }
+    var pg = el('qt-trades-pager');
+    while (pg.firstChild) pg.removeChild(pg.firstChild);
+    function btn(label, to, off) {
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = label;
+      b.disabled = off;
+      b.addEventListener('click', function () { tradesPage(to); });
+      pg.appendChild(b);
+    }
+    btn('first', 0, first === 0);
+    btn('previous', first - PAGE, first === 0);
+    btn('next', first + PAGE, first + PAGE >= T.length);
+    btn('last', Math.floor((T.length - 1) / PAGE) * PAGE, first + PAGE >= T.length);
+    var s = document.createElement('span');
+    s.id = 'qt-trades-rows';
+    s.textContent = T.length ? 'rows ' + (first + 1) + '-' + Math.min(first + PAGE, T.length) + ' of ' + T.length
+                             : 'no trades';
+    pg.appendChild(s);
+  }
+  tradesPage(0);
+
   /* ready once the browser has painted the charts (two frames) */
   requestAnimationFrame(function () {
     requestAnimationFrame(function () {

@@ -46,14 +46,16 @@ oom:
 
 static int lines_data(const qt_report_backtest *bt, size_t per, size_t nc, json_t *d);
 
-/* Candles [ts, open, close, low, high] (ECharts' order) of every `per` bars,
+/* Candles [ts, open, close, low, high] (ECharts' order) of every `per` bars
+ * (qt_report_bars_per_candle),
  * and the trades' entries [ts, price, side] and exits [ts, price, pnl]
  * (every k-th trade past max_trades). */
-static int price_data(const qt_report_backtest *bt, size_t max, size_t max_trades, json_t *d,
+static int price_data(const qt_report_backtest *bt, const qt_report_opts *o, json_t *d,
                       qt__report_candle *cd) {
+  size_t max_trades = o->max_trades;
   const qt_bars *b = bt->bars;
   const qt_result *r = bt->r;
-  size_t n = r->n_bars, per = max && n > max ? (n + max - 1) / max : 1;
+  size_t n = r->n_bars, per = qt_report_bars_per_candle(n, o);
   size_t nc = qt__report_ohlc_merge(b->ts_ms + bt->from_i, b->open + bt->from_i, b->high + bt->from_i,
                                     b->low + bt->from_i, b->close + bt->from_i, n, per, cd);
   json_t *c = json_array(), *en = json_array(), *ex = json_array();
@@ -179,26 +181,36 @@ static void html_breakdowns(FILE *f, const qt_result *r) {
   fprintf(f, "</table>\n");
 }
 
+/* The trade table's rows as "trades": [[#, side (1 long, -1 short), entry ms,
+ * exit ms, qty, entry price, exit price, P&L, fees, bars, exit reason]...]
+ * of the first max (0: all); backtest.js renders them a page at a time, so
+ * a long run's table costs the page nothing until it is looked at. */
+static int trades_data(const qt_result *r, size_t max, json_t *d) {
+  size_t show = max && r->n_trades > max ? max : r->n_trades;
+  json_t *v = json_array();
+  if (!v || json_object_set_new(d, "trades", v)) return -1;
+  for (size_t t = 0; t < show; t++) {
+    const qt_trade_rec *tr = &r->trades[t];
+    if (json_array_append_new(v, json_pack("[I,i,I,I,o,o,o,o,o,I,s]", (json_int_t)(t + 1),
+                                           tr->side == QT_BUY ? 1 : -1, (json_int_t)tr->entry_ms,
+                                           (json_int_t)tr->exit_ms, num(tr->qty), num(tr->entry_price),
+                                           num(tr->exit_price), num(tr->pnl), num(tr->fees),
+                                           (json_int_t)tr->bars_held,
+                                           qt_exit_reason_name(tr->exit_reason))))
+      return -1;
+  }
+  return 0;
+}
+
 static void html_trades(FILE *f, const qt_result *r, size_t max) {
   size_t show = max && r->n_trades > max ? max : r->n_trades;
   fprintf(f, "<h2>Trades</h2><p class=\"note\" id=\"qt-trades-note\">%s %zu of %zu trades%s</p>\n"
+             "<p class=\"pager\" id=\"qt-trades-pager\"></p>"
              "<table id=\"qt-trades\"><tr><th>#</th><th>side</th><th>entry</th><th>exit</th>"
              "<th>qty</th><th>entry price</th><th>exit price</th><th>P&amp;L</th><th>fees</th>"
-             "<th>bars</th><th>exit reason</th></tr>\n",
+             "<th>bars</th><th>exit reason</th></tr>\n</table>\n",
           show < r->n_trades ? "The first" : "All", show, r->n_trades,
           show < r->n_trades ? " (backtest --trades FILE.csv writes them all)." : ".");
-  char a[40], b[40];
-  for (size_t t = 0; t < show; t++) {
-    const qt_trade_rec *tr = &r->trades[t];
-    qt_time_format(tr->entry_ms, a, sizeof a);
-    qt_time_format(tr->exit_ms, b, sizeof b);
-    fprintf(f, "<tr><td>%zu</td><td>%s</td><td>%s</td><td>%s</td><td>%.6g</td><td>%.6g</td>"
-               "<td>%.6g</td><td>%.2f</td><td>%.2f</td><td>%lld</td><td>%s</td></tr>\n",
-            t + 1, tr->side == QT_BUY ? "long" : "short", a, b, tr->qty, tr->entry_price,
-            tr->exit_price, tr->pnl, tr->fees, (long long)tr->bars_held,
-            qt_exit_reason_name(tr->exit_reason));
-  }
-  fprintf(f, "</table>\n");
 }
 
 static const char k_style[] =
@@ -207,7 +219,8 @@ static const char k_style[] =
     "#qt-chart-price{height:460px}"
     "table{border-collapse:collapse;font-size:.9em;margin:.5em 0}td,th{border:1px solid #ccc;"
     "padding:2px 6px;text-align:right}th{background:#f4f4f4}.note{color:#666;font-size:.9em}"
-    "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{color:#666}dd{margin:0}";
+    "dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{color:#666}dd{margin:0}"
+    ".pager button{margin-right:.4em}";
 
 static void html_head(FILE *f, const qt_report_backtest *bt) {
   const qt_result *r = bt->r;
@@ -252,7 +265,8 @@ int qt_report_backtest_html(const qt_report_backtest *bt, const qt_report_opts *
   json_object_set_new(d, "n_trades", json_integer((json_int_t)r->n_trades));
   json_object_set_new(d, "start_cash", num(r->start_cash));
   json_object_set_new(d, "max_bars", json_integer((json_int_t)o->max_bars));
-  if (line_data(r, o->max_bars, d, x, y, idx) || price_data(bt, o->max_bars, o->max_trades, d, cd)) goto oom;
+  if (line_data(r, o->max_bars, d, x, y, idx) || price_data(bt, o, d, cd) ||
+      trades_data(r, o->max_trades, d)) goto oom;
   if (!(js = json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(10)))) goto oom;
   size_t cap = strlen(js) * 6 + 1;
   if (!(safe = qt_malloc(cap))) goto oom;
@@ -285,4 +299,11 @@ fail:
   free(js);
   json_decref(d);
   return rc;
+}
+
+size_t qt_report_bars_per_candle(size_t n_bars, const qt_report_opts *o) {
+  qt_report_opts dflt = qt_report_opts_default();
+  if (!o) o = &dflt;
+  size_t max = o->max_candles;
+  return max && n_bars > max ? (n_bars + max - 1) / max : 1;
 }

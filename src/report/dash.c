@@ -23,6 +23,7 @@ static const qt__dash_page *const k_routes[] = {
     &qt__dash_trial,      &qt__dash_compare,     &qt__dash_logout,    &qt__dash_echarts_js,
     &qt__dash_report_js,  &qt__dash_dash_js,
     &qt__dash_tune,       &qt__dash_tune_review, /* dash_tune.c */
+    &qt__dash_paper,      &qt__dash_paper_api,   &qt__dash_paper_run, &qt__dash_paper_run_api,
 };
 
 typedef struct session {

@@ -90,7 +90,74 @@
     });
   }
 
-  if (page === 'studies') {
+  /* the paper runs list, rebuilt from /api/paper */
+  function paperTable(J) {
+    var tb = el('qt-paper-runs').tBodies[0];
+    while (tb.rows.length) tb.deleteRow(0);
+    J.runs.forEach(function (r) {
+      var tr = tb.insertRow();
+      r.cells.forEach(function (cell, k) {
+        var td = tr.insertCell();
+        if (k === 0) {
+          var a = document.createElement('a');
+          a.href = '/paper/run?name=' + encodeURIComponent(r.name);
+          a.textContent = cell;
+          td.appendChild(a);
+        } else {
+          td.textContent = cell;
+          if (cell === 'running') td.className = 'state-running';
+        }
+      });
+    });
+    el('qt-n-runs').textContent = String(J.runs.length);
+  }
+
+  /* a paper run: its equity chart and summary, redrawn from /api/paper/run */
+  var paperChart = null;
+  function paperRun(P) {
+    function set(id, text, value) {
+      var e = el(id);
+      if (!e) return;
+      e.textContent = text;
+      if (value !== undefined) e.dataset.value = String(value);
+    }
+    set('qt-paper-status', P.status);
+    set('qt-paper-last-bar', P.last_bar);
+    set('qt-paper-n-bars', String(P.n_bars));
+    set('qt-paper-n-trades', String(P.n_trades));
+    if (P.equity !== null) set('qt-paper-equity', P.equity.toFixed(2), P.equity);
+    if (P.pnl !== null) set('qt-paper-pnl', (P.pnl >= 0 ? '+' : '') + P.pnl.toFixed(2), P.pnl);
+    var note = 'Marked equity after each of the runner\'s ' + P.n_marked + ' commits, and the ' +
+               'realized equity (start cash plus the closed trades\' P&L) after each of ' +
+               Math.max(P.n_realized - 1, 0) + ' trades';
+    if (P.marked.length < P.n_marked || P.realized.length < P.n_realized)
+      note += '; down-sampled for display to ' + P.marked.length + ' and ' + P.realized.length +
+              ' points (Largest-Triangle-Three-Buckets)';
+    set('qt-paper-equity-note', note + '.');
+    if (!window.echarts) return;
+    if (!paperChart) paperChart = echarts.init(el('qt-chart-paper-equity'), null, { renderer: 'svg' });
+    paperChart.setOption({
+      animation: false, tooltip: { trigger: 'axis' },
+      legend: { data: ['marked equity', 'realized equity'], top: 0 },
+      grid: { left: 70, right: 30, top: 50, bottom: 40 },
+      xAxis: { type: 'time' }, yAxis: { type: 'value', scale: true, name: 'equity' },
+      series: [
+        { name: 'marked equity', type: 'line', showSymbol: P.marked.length < 50, data: P.marked },
+        { name: 'realized equity', type: 'line', step: 'end', showSymbol: false, data: P.realized,
+          lineStyle: { width: 1 } }
+      ]
+    });
+  }
+
+  if (page === 'paper') {
+    poll('/api/paper', paperTable);
+    document.body.setAttribute('data-qt-ready', '1');
+  } else if (page === 'paper-run') {
+    var pd = el('qt-paper-data');
+    if (pd) paperRun(JSON.parse(pd.textContent));
+    poll('/api/paper/run' + location.search, paperRun);
+    document.body.setAttribute('data-qt-ready', '1');
+  } else if (page === 'studies') {
     poll('/api/studies', studiesTable);
     document.body.setAttribute('data-qt-ready', '1');
   } else if (page === 'study') {

@@ -54,6 +54,8 @@ extern const qt__dash_page qt__dash_study, qt__dash_study_api;      /* dash_stud
 extern const qt__dash_page qt__dash_trial;                          /* dash_trial.c */
 extern const qt__dash_page qt__dash_compare;                        /* dash_compare.c */
 extern const qt__dash_page qt__dash_tune, qt__dash_tune_review;      /* dash_tune.c */
+extern const qt__dash_page qt__dash_paper, qt__dash_paper_api, qt__dash_paper_run,
+    qt__dash_paper_run_api;                                         /* dash_paper.c */
 extern const qt__dash_page qt__dash_logout;                         /* dash_session.c */
 extern const qt__dash_page qt__dash_echarts_js, qt__dash_report_js,
     qt__dash_dash_js;                                               /* dash_assets.c */

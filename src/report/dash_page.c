@@ -19,7 +19,8 @@ static const char k_base_style[] =
 void qt__dash_nav(FILE *f, const qt__dash_req *rq, const char *page) {
   fprintf(f, "<nav id=\"qt-nav\" data-qt-page=\"%s\" data-qt-poll=\"%u\">"
              "<strong>qtune dashboard</strong><a href=\"/\">studies</a>"
-             "<a href=\"/compare\">compare</a><a href=\"/tune\">auto-tuner</a>"
+             "<a href=\"/compare\">compare</a><a href=\"/paper\">paper runs</a>"
+             "<a href=\"/tune\">auto-tuner</a>"
              "<span class=\"live\" id=\"qt-live\">live: every %u ms</span>"
              "<form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" "
              "value=\"%s\"><button type=\"submit\">log out</button></form></nav>\n",

@@ -16,7 +16,8 @@ static const char *type_name(int t) {
 }
 
 /* The page's data: study, params, importance, the (down-sampled) complete
- * trials as rows [number, objective|null, feasible, best_so_far|null, p...],
+ * trials as rows [number, objective|null, feasible, best_so_far|null, p...]
+ * (every stride-th, each new best so far, the best and the last),
  * and the constraint counts.  NULL on OOM. */
 static json_t *page_data(const qt_study *st, const qt_report_opts *o, const double *imp,
                          double *x) {
@@ -57,11 +58,13 @@ static json_t *page_data(const qt_study *st, const qt_report_opts *o, const doub
     qt_trial_info ti;
     qt_study_trial_info(st, i, &ti);
     if (ti.state != QT_TRIAL_COMPLETE) continue;
-    /* best so far over every trial, also those not drawn */
-    if (ti.feasible && isfinite(ti.objective) &&
-        (isnan(bsf) || (g->maximize ? ti.objective > bsf : ti.objective < bsf)))
-      bsf = ti.objective;
-    int keep = c % stride == 0 || (long)i == best || c + 1 == n_complete;
+    /* best so far over every trial, also those not drawn; a trial that
+     * improves it is always drawn, so the down-sampled line is exact (a
+     * step at each new best: a few dozen among 100,000 random trials) */
+    int improved = ti.feasible && isfinite(ti.objective) &&
+                   (isnan(bsf) || (g->maximize ? ti.objective > bsf : ti.objective < bsf));
+    if (improved) bsf = ti.objective;
+    int keep = c % stride == 0 || improved || (long)i == best || c + 1 == n_complete;
     c++;
     if (!keep) continue;
     json_t *r = json_array();

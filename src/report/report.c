@@ -8,7 +8,8 @@
 #include <string.h>
 
 qt_report_opts qt_report_opts_default(void) {
-  qt_report_opts o = {.top_n = 10, .max_points = 2000, .max_bars = 4000, .max_trades = 1000};
+  qt_report_opts o = {.top_n = 10, .max_points = 2000, .max_bars = 2000,
+                      .max_candles = 1000, .max_trades = 1000};
   return o;
 }
 

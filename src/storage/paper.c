@@ -41,7 +41,10 @@ static const char *const k_ddl =
     " high @REAL@, low @REAL@, close @REAL@, volume @REAL@, PRIMARY KEY(run_id, symbol, ts_ms));"
     "CREATE TABLE IF NOT EXISTS paper_risk("
     " run_id @INT@ NOT NULL, symbol TEXT NOT NULL, ts_ms @INT@ NOT NULL, nth @INT@ NOT NULL,"
-    " kind TEXT NOT NULL, detail TEXT, PRIMARY KEY(run_id, symbol, ts_ms, nth, kind));";
+    " kind TEXT NOT NULL, detail TEXT, PRIMARY KEY(run_id, symbol, ts_ms, nth, kind));"
+    "CREATE TABLE IF NOT EXISTS paper_equity("
+    " run_id @INT@ NOT NULL, bar_ms @INT@ NOT NULL, cash @REAL@, equity @REAL@,"
+    " PRIMARY KEY(run_id, bar_ms));";
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -55,13 +58,18 @@ static void copy_text(char *dst, size_t cap, const qt__sql_val *c) {
 
 /* ------------------------------------------------------------- runs */
 
+/* The start cash is the equity row at bar 0 (written when the run is
+ * created; NULL for a run created before paper_equity existed) and the
+ * trades are counted, so one row says what a list of runs shows. */
 #define RUN_COLS                                                                        \
   "id, name, strategy, params_json, feed, symbols, status, created_at, updated_at,"    \
-  " last_bar_ms, n_bars, cash, equity"
+  " last_bar_ms, n_bars, cash, equity,"                                                \
+  " (SELECT e.equity FROM paper_equity e WHERE e.run_id = paper_runs.id AND e.bar_ms = 0),"   \
+  " (SELECT COUNT(*) FROM paper_trades t WHERE t.run_id = paper_runs.id)"
 
 static int run_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
   qt_paper_run_rec *r = ctx;
-  if (nc != 13) return qt_err_set(err, QT_ESTORE, "paper_runs: %d columns, expected 13", nc);
+  if (nc != 15) return qt_err_set(err, QT_ESTORE, "paper_runs: %d columns, expected 15", nc);
   memset(r, 0, sizeof *r);
   r->id = c[0].i;
   copy_text(r->name, sizeof r->name, &c[1]);
@@ -76,6 +84,8 @@ static int run_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
   r->n_bars = c[10].i;
   r->cash = c[11].d;
   r->equity = c[12].d;
+  r->start_cash = c[13].isnull ? NAN : c[13].d;
+  r->n_trades = c[14].i;
   return QT_OK;
 }
 
@@ -126,8 +136,18 @@ static int open_body(qt_storage *s, void *ctx, qt_err *err) {
                      " created_at, updated_at, last_bar_ms, n_bars, cash, equity)"
                      " VALUES($1, $2, $3, $4, $5, 'running', $6, $6, 0, 0, $7, $7)",
                      ins, 7, NULL, NULL, NULL, err);
+    /* the start: the equity "before bar 0" (a row left by a dropped run
+     * with the same id is replaced) */
+    int64_t id = 0;
     if (!r) r = qt__sql_exec(s, "SELECT " RUN_COLS " FROM paper_runs WHERE name = $1", a, 1,
                              run_row, o->out, NULL, err);
+    id = o->out->id;
+    qt__sql_arg eq[] = {QT__SQL_I(id), QT__SQL_D(w->cash)};
+    if (!r) r = qt__sql_exec(s, "DELETE FROM paper_equity WHERE run_id = $1", eq, 1, NULL, NULL,
+                             NULL, err);
+    if (!r) r = qt__sql_exec(s, "INSERT INTO paper_equity(run_id, bar_ms, cash, equity)"
+                                " VALUES($1, 0, $2, $2)", eq, 2, NULL, NULL, NULL, err);
+    if (!r) o->out->start_cash = w->cash;
     o->created = 1;
     return r;
   }
@@ -323,6 +343,18 @@ static int commit_body(qt_storage *s, void *ctx, qt_err *err) {
   if (ch != 1)
     return qt_err_set(err, QT_ESTATE, "paper run %" PRId64 " is not running (stopped elsewhere?)",
                       c->run_id);
+  /* the equity curve: one point per committed last bar (a commit at the
+   * same bar again, when the feed paused, replaces it) */
+  if (c->last_bar_ms > 0) {
+    qt__sql_arg e[] = {QT__SQL_I(c->run_id), QT__SQL_I(c->last_bar_ms), QT__SQL_D(c->cash),
+                       QT__SQL_D(c->equity)};
+    r = qt__sql_exec(s,
+                     "INSERT INTO paper_equity(run_id, bar_ms, cash, equity) VALUES($1, $2, $3, $4)"
+                     " ON CONFLICT(run_id, bar_ms) DO UPDATE SET cash = excluded.cash,"
+                     " equity = excluded.equity",
+                     e, 4, NULL, NULL, NULL, err);
+    if (r) return r;
+  }
   r = commit_orders(s, c, err);
   if (!r) r = commit_trades(s, c, err);
   if (!r) r = commit_state(s, c, err);
@@ -483,5 +515,50 @@ int qt_paper_risk_list(qt_storage *s, int64_t run_id, qt_paper_risk_rec **out, s
   return list(s,
               "SELECT symbol, ts_ms, nth, kind, detail FROM paper_risk"
               " WHERE run_id = $1 AND ($2 = '' OR $2 = '') ORDER BY ts_ms, symbol, nth",
+              run_id, NULL, &l, (void **)out, out_n, err);
+}
+
+static int runs_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
+  list_ctx *l = ctx;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    void *g = qt_realloc(l->v, cap * l->elem);
+    if (!g) return qt_err_set(err, QT_ENOMEM, "out of memory listing paper runs");
+    l->v = g;
+    l->cap = cap;
+  }
+  int r = run_row((qt_paper_run_rec *)l->v + l->n, c, nc, err);
+  if (!r) l->n++;
+  return r;
+}
+
+int qt_paper_runs_list(qt_storage *s, qt_paper_run_rec **out, size_t *out_n, qt_err *err) {
+  *out = NULL;
+  *out_n = 0;
+  int r = qt__sql_schema(s, k_ddl, err);
+  if (r) return r;
+  list_ctx l = {NULL, 0, 0, sizeof **out, 15, NULL};
+  r = qt__sql_exec(s, "SELECT " RUN_COLS " FROM paper_runs ORDER BY created_at DESC, id DESC",
+                   NULL, 0, runs_row, &l, NULL, err);
+  if (r) {
+    qt_free(l.v);
+    return r;
+  }
+  *out = l.v;
+  *out_n = l.n;
+  return QT_OK;
+}
+
+static void fill_equity(void *dst, const qt__sql_val *c) {
+  qt_paper_equity_rec *q = dst;
+  q->bar_ms = c[0].i, q->cash = c[1].d, q->equity = c[2].d;
+}
+
+int qt_paper_equity_list(qt_storage *s, int64_t run_id, qt_paper_equity_rec **out, size_t *out_n,
+                         qt_err *err) {
+  list_ctx l = {NULL, 0, 0, sizeof **out, 3, fill_equity};
+  return list(s,
+              "SELECT bar_ms, cash, equity FROM paper_equity"
+              " WHERE run_id = $1 AND ($2 = '' OR $2 = '') ORDER BY bar_ms",
               run_id, NULL, &l, (void **)out, out_n, err);
 }

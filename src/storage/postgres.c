@@ -1038,7 +1038,9 @@ static void pgx_lock(void *self) { pthread_mutex_lock(&((pg *)self)->mu); }
 static void pgx_unlock(void *self) { pthread_mutex_unlock(&((pg *)self)->mu); }
 
 static int pgx_exec(void *self, const char *sql, const qt__sql_arg *args, int nargs,
-                    qt__sql_row_fn fn, void *ctx, int64_t *out_changes, qt_err *err) {
+                    unsigned flags, qt__sql_row_fn fn, void *ctx, int64_t *out_changes,
+                    qt_err *err) {
+  (void)flags; /* libpq gives every value as text: nothing to save */
   pg *p = self;
   if (nargs > 64) return qt_err_set(err, QT_EINVAL, "more than 64 statement arguments");
   char num[64][32];

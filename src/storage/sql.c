@@ -26,17 +26,23 @@ static int no_backend(qt_err *err) {
 
 int qt__sql_exec(qt_storage *s, const char *sql, const qt__sql_arg *args, int nargs,
                  qt__sql_row_fn fn, void *ctx, int64_t *out_changes, qt_err *err) {
+  return qt__sql_exec_flags(s, sql, args, nargs, 0, fn, ctx, out_changes, err);
+}
+
+int qt__sql_exec_flags(qt_storage *s, const char *sql, const qt__sql_arg *args, int nargs,
+                       unsigned flags, qt__sql_row_fn fn, void *ctx, int64_t *out_changes,
+                       qt_err *err) {
   const qt__sql_ops *o = ops_of(s);
   if (!o) return no_backend(err);
   int held = t_in_tx == s->self;
-  if (held) return o->exec(s->self, sql, args, nargs, fn, ctx, out_changes, err);
+  if (held) return o->exec(s->self, sql, args, nargs, flags, fn, ctx, out_changes, err);
   /* its own transaction: after a lost connection it runs again on a new one
    * (PostgreSQL's rows reach fn only once the whole result is in, so a call
    * that failed showed none) */
   double waited = 0, window = o->retry_window_s ? o->retry_window_s() : 0;
   for (;;) {
     o->lock(s->self);
-    int r = o->exec(s->self, sql, args, nargs, fn, ctx, out_changes, err);
+    int r = o->exec(s->self, sql, args, nargs, flags, fn, ctx, out_changes, err);
     o->unlock(s->self);
     if (r != QT_ESTORE || !o->lost || !o->lost(s->self) || waited >= window) return r;
     o->reconnect(s->self, &waited);

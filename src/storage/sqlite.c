@@ -230,21 +230,38 @@ static void sq_close(void *self) {
   qt_free(s);
 }
 
-static int upgrade(sq *s, qt_err *err) {
+static int schema_version(sq *s, int *out, qt_err *err) {
   sqlite3_stmt *st = NULL;
-  int ver = 0;
+  *out = 0;
   if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
     return db_err(s, err, "reading the schema version");
-  if (sqlite3_step(st) == SQLITE_ROW) ver = sqlite3_column_int(st, 0);
+  if (sqlite3_step(st) == SQLITE_ROW) *out = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
+  return QT_OK;
+}
+
+static int upgrade(sq *s, qt_err *err) {
+  int ver = 0;
+  if (schema_version(s, &ver, err)) return QT_ESTORE;
   if (ver > SCHEMA_VERSION)
     return qt_err_set(err, QT_ESTORE,
                       "%s: schema version %d is newer than this qtune understands (%d)", s->path,
                       ver, SCHEMA_VERSION);
   if (ver == SCHEMA_VERSION) return QT_OK;
-  /* Upgrades are whole scripts run in one exclusive transaction. */
+  /* Upgrades are whole scripts run in one exclusive transaction.  The
+   * version is read again inside it: another connection that opened the
+   * same new file at the same time may have upgraded it while this one
+   * waited for the lock (its scripts run twice would fail). */
   char *msg = NULL;
   if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) goto fail;
+  if (schema_version(s, &ver, NULL)) goto fail;
+  if (ver >= SCHEMA_VERSION) {
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) goto fail;
+    return ver == SCHEMA_VERSION
+               ? QT_OK
+               : qt_err_set(err, QT_ESTORE, "%s: schema version %d is newer than this qtune "
+                            "understands (%d)", s->path, ver, SCHEMA_VERSION);
+  }
   if (ver < 1 && sqlite3_exec(s->db, k_schema_v1, NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (ver < 2 && sqlite3_exec(s->db, k_schema_v2, NULL, NULL, &msg) != SQLITE_OK) goto fail;
   if (ver < 3 && sqlite3_exec(s->db, k_schema_v3, NULL, NULL, &msg) != SQLITE_OK) goto fail;
@@ -984,7 +1001,8 @@ static sqlite3_stmt *sqx_stmt(sq *s, const char *sql, int *cached, qt_err *err) 
 }
 
 static int sqx_exec(void *self, const char *sql, const qt__sql_arg *args, int nargs,
-                    qt__sql_row_fn fn, void *ctx, int64_t *out_changes, qt_err *err) {
+                    unsigned flags, qt__sql_row_fn fn, void *ctx, int64_t *out_changes,
+                    qt_err *err) {
   sq *s = self;
   int cached = 0;
   sqlite3_stmt *st = sqx_stmt(s, sql, &cached, err);
@@ -1024,6 +1042,10 @@ static int sqx_exec(void *self, const char *sql, const qt__sql_arg *args, int na
       } else if (type == SQLITE_FLOAT) {
         x->d = sqlite3_column_double(st, c);
         x->i = (int64_t)x->d;
+      }
+      if ((flags & QT__SQL_NUMBERS_BARE) && (type == SQLITE_INTEGER || type == SQLITE_FLOAT)) {
+        x->t = NULL;
+        continue;
       }
       x->t = (const char *)sqlite3_column_text(st, c);
       if (type != SQLITE_INTEGER && type != SQLITE_FLOAT) {

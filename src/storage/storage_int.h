@@ -57,6 +57,14 @@ int qt__sql_dialect(const qt_storage *s);
  * its own transaction. */
 int qt__sql_exec(qt_storage *s, const char *sql, const qt__sql_arg *args, int nargs,
                  qt__sql_row_fn fn, void *ctx, int64_t *out_changes, qt_err *err);
+/* qt__sql_exec's flags: QT__SQL_NUMBERS_BARE leaves .t NULL for a column
+ * whose value is a number (read .i/.d): SQLite then does not format every
+ * number of a big read as text (PostgreSQL's come as text anyway). */
+#define QT__SQL_NUMBERS_BARE 1u
+/* qt__sql_exec with flags. */
+int qt__sql_exec_flags(qt_storage *s, const char *sql, const qt__sql_arg *args, int nargs,
+                       unsigned flags, qt__sql_row_fn fn, void *ctx, int64_t *out_changes,
+                       qt_err *err);
 
 /* Runs body in one transaction that holds the storage for this thread:
  * committed when body returns QT_OK, rolled back otherwise (and its code
@@ -77,8 +85,8 @@ typedef struct qt__sql_ops {
   int dialect;
   void (*lock)(void *self);
   void (*unlock)(void *self);
-  int (*exec)(void *self, const char *sql, const qt__sql_arg *args, int nargs, qt__sql_row_fn fn,
-              void *ctx, int64_t *out_changes, qt_err *err);
+  int (*exec)(void *self, const char *sql, const qt__sql_arg *args, int nargs, unsigned flags,
+              qt__sql_row_fn fn, void *ctx, int64_t *out_changes, qt_err *err);
   int (*script)(void *self, const char *sql, qt_err *err); /* no params, several statements */
   /* Whether key (a schema script) was run on this connection; set_mark
    * records that it was (QT_ENOMEM when the connection's list is full). */

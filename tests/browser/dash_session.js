@@ -6,8 +6,10 @@
 //   {"visit": "/path?query", "fresh": true?, "shot": "OUT.png"?, "text": [ids]?}
 //       opens the page (fresh: in a new browser context with no cookie) and
 //       reports status, final URL, console/page errors, dialogs, requests
-//       that left the dashboard, charts (SVG element counts and sizes), the
-//       text of the elements named, the cookie's flags and the script count;
+//       that left the dashboard, charts (SVG element counts and sizes, and
+//       each ECharts series' name, point count and last point), the text of
+//       the elements named, the navigation links, the cells of the qt-paper-*
+//       tables, the cookie's flags and the script count;
 //   {"run": "shell command"}  runs it (exit status reported) while the page stays open;
 //   {"wait_text": {"id": ID, "value": TEXT}}  waits (bounded, not a speed
 //       check) until the open page's element shows TEXT and reports what it shows;
@@ -42,7 +44,21 @@ async function inspect(page, ids) {
     textIds.forEach((id) => { const e = document.getElementById(id); r.text[id] = e ? e.textContent : null; });
     r.rows = {};
     document.querySelectorAll('table[id]').forEach((t) => { r.rows[t.id] = t.rows.length - 1; });
-    r.links = Array.from(document.querySelectorAll('#qt-studies a, #qt-top a')).map((a) => a.getAttribute('href'));
+    r.links = Array.from(document.querySelectorAll('#qt-studies a, #qt-top a, #qt-paper-runs a')).map((a) => a.getAttribute('href'));
+    r.nav = Array.from(document.querySelectorAll('#qt-nav a')).map((a) => a.getAttribute('href'));
+    // the cells' text of the tables named qt-paper-* (a row per table row)
+    r.cells = {};
+    document.querySelectorAll('table[id^="qt-paper-"]').forEach((t) => {
+      r.cells[t.id] = Array.from(t.rows).map((tr) => Array.from(tr.cells).map((c) => c.textContent));
+    });
+    // what each ECharts chart was given: per series its name, point count and last point
+    r.echarts = {};
+    document.querySelectorAll('.chart').forEach((div) => {
+      const c = window.echarts && window.echarts.getInstanceByDom(div);
+      if (!c) return;
+      r.echarts[div.id] = (c.getOption().series || []).map((x) => ({
+        name: x.name, points: (x.data || []).length, last: (x.data || []).length ? x.data[x.data.length - 1] : null }));
+    });
     return r;
   }, ids || []);
 }

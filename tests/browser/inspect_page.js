@@ -6,8 +6,11 @@
 // text of the elements named by --text ids.  A full-page screenshot goes to
 // --screenshot.  A canvas chart reports its painted (non-transparent) pixels;
 // ready_ms is the page's own data-qt-ready-ms (performance.now() when its
-// charts were painted).  Usage:
-//   node inspect_page.js FILE.html --screenshot OUT.png [--text id,id,...]
+// charts were painted).  With --cpu the load is traced and cpu_ms is the
+// renderer main thread's CPU time (thread time of its top-level tasks) from
+// navigation until the page was ready: on a loaded machine the wall time
+// mostly measures the others' work, this the page's own.  Usage:
+//   node inspect_page.js FILE.html --screenshot OUT.png [--text id,id,...] [--cpu]
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -18,6 +21,26 @@ const puppeteer = require(path.join(root, 'web', 'node_modules', 'puppeteer-core
 function arg(name, dflt) {
   const i = process.argv.indexOf(name);
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+
+// The renderer main thread's CPU time in ms: the thread time (tdur) of its
+// outermost complete events, each counted once (nested ones lie inside).
+function mainThreadCpuMs(trace) {
+  const ev = trace.traceEvents || trace;
+  // the page's renderer: of the renderer main threads, the one that parsed HTML
+  const mains = new Set(ev.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args &&
+                                         e.args.name === 'CrRendererMain').map((e) => e.pid + ':' + e.tid));
+  const parse = ev.find((e) => e.name === 'ParseHTML' && mains.has(e.pid + ':' + e.tid));
+  if (!parse) return null;
+  const xs = ev.filter((e) => e.ph === 'X' && e.pid === parse.pid && e.tid === parse.tid && e.dur !== undefined)
+    .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+  let end = -Infinity, us = 0;
+  for (const e of xs) {
+    if (e.ts < end) continue; // inside the last outermost event
+    end = e.ts + e.dur;
+    us += e.tdur !== undefined ? e.tdur : e.dur;
+  }
+  return Math.round(us / 1000);
 }
 
 (async () => {
@@ -44,9 +67,12 @@ function arg(name, dflt) {
     page.on('pageerror', (e) => out.page_errors.push(String(e && e.message || e)));
     page.on('dialog', async (d) => { out.dialogs.push(d.type() + ': ' + d.message()); await d.dismiss(); });
     page.on('request', (r) => { if (!r.url().startsWith('file://')) out.external_requests.push(r.url()); });
+    const cpu = process.argv.includes('--cpu');
+    if (cpu) await page.tracing.start({ categories: ['devtools.timeline', 'toplevel'] });
     await page.goto('file://' + file, { waitUntil: 'load', timeout: 180000 });
     // the page script marks the body when every chart is drawn
     await page.waitForSelector('body[data-qt-ready]', { timeout: 180000 }).catch(() => {});
+    if (cpu) out.cpu_ms = mainThreadCpuMs(JSON.parse(Buffer.from(await page.tracing.stop()).toString('utf8')));
     Object.assign(out, await page.evaluate((textIds) => {
       const r = { ready: document.body.hasAttribute('data-qt-ready'), charts: [], text: {}, data: {} };
       document.querySelectorAll('.chart').forEach((div) => {

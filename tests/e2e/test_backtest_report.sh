@@ -19,7 +19,7 @@ jget() { node -e 'let v; try { const o=JSON.parse(require("fs").readFileSync(pro
 same() { if [ "$2" = "$3" ]; then ok "$1 ($2)"; else bad "$1: got '$2', want '$3'"; fi; }
 # page FILE SHOT OUT.json: inspects the page (and says so when the browser fails)
 page() {
-  if node "$INSPECT" "$1" --screenshot "$2" --text qt-sampling-note,qt-n-bars,qt-n-trades,qt-final-equity,qt-trades-note >"$3" 2>"$3.err"; then
+  if node "$INSPECT" "$1" --screenshot "$2" --text qt-sampling-note,qt-n-bars,qt-n-trades,qt-final-equity,qt-trades-note,qt-trades-rows >"$3" 2>"$3.err"; then
     ok "browser opened $1"
   else
     bad "browser on $1: $(tail -3 "$3.err")"; echo '{}' >"$3"
@@ -55,7 +55,8 @@ page all.html "$SHOTS/backtest.png" all.json
 charts_ok all.json "every bar"
 same "bars = backtest --json" "$(jget all.json 'o.text["qt-n-bars"]')" "$n_bars"
 same "trades = trades CSV" "$(jget all.json 'o.text["qt-n-trades"]')" "$n_trades"
-same "trade rows = trades CSV" "$(jget all.json 'o.rows["qt-trades"]')" "$n_trades"
+same "trade rows: the first page of 100" "$(jget all.json 'o.rows["qt-trades"]')" "$((n_trades < 100 ? n_trades : 100))"
+same "the pager counts every trade" "$(jget all.json 'o.text["qt-trades-rows"]')" "rows 1-$((n_trades < 100 ? n_trades : 100)) of $n_trades"
 same "final equity = backtest --json" "$(jget all.json 'o.text["qt-final-equity"]')" "$final"
 same "says every bar is drawn" "$(jget all.json 'o.text["qt-sampling-note"]')" "Every one of the $n_bars bars is drawn."
 same "long + short rows" "$(jget all.json 'o.rows["qt-by-side"]')" 2
@@ -63,26 +64,26 @@ contains "the strategy's SMA lines over the price" all.html '"lines":[{"name":"s
 contains "both of them" all.html '{"name":"sma(60)","data":[null,'
 
 
-# ---- the same run down-sampled (default 4000 points: 2 bars per candle) ----
+# ---- the same run down-sampled (default 1000 candles: 6 bars per candle) ----
 check_exit "backtest --report, default" 0 "$QTUNE" backtest --data "$D" --strategy sma_cross \
   --params fast=20,slow=60 --report dec.html
 page dec.html "$SHOTS/backtest-downsampled.png" dec.json
 charts_ok dec.json "down-sampled"
-same "down-sampling announced" "$(jget dec.json '/^Down-sampled for display: '"$n_bars"' bars drawn as \d+ candles \(2 bars each/.test(o.text["qt-sampling-note"])')" true
-same "the tables keep every trade" "$(jget dec.json 'o.rows["qt-trades"]')" "$n_trades"
+same "down-sampling announced" "$(jget dec.json '/^Down-sampled for display: '"$n_bars"' bars drawn as \d+ candles \(6 bars each/.test(o.text["qt-sampling-note"])')" true
+same "the tables keep every trade" "$(jget dec.json 'o.text["qt-trades-rows"]')" "rows 1-$((n_trades < 100 ? n_trades : 100)) of $n_trades"
 
 # ---- 1,000,800 bars ----
 check_exit "synthesize 695 days of 1m bars" 0 "$QTUNE" data synth --catalog cat --symbol SYN \
   --days 695 --trades-per-min 1 --quote-interval 1d
 check_exit "backtest --report on 1M bars" 0 "$QTUNE" backtest --catalog cat --symbol SYN \
   --strategy sma_cross --report big.html
-contains "console: down-sampled" "$TMP/out" "report: big.html (1000800 bars down-sampled for display: 251 per candle)"
+contains "console: down-sampled" "$TMP/out" "report: big.html (1000800 bars down-sampled for display: 1001 per candle)"
 size=$(stat -c %s big.html)
 if [ "$size" -lt 5000000 ]; then ok "1M-bar page stays small ($size bytes)"; else bad "1M-bar page is $size bytes"; fi
 page big.html "$SHOTS/backtest-1m.png" big.json
 same "1M-bar page ready" "$(jget big.json o.ready)" true
 charts_ok big.json "1M bars"
-same "1M: bars shown as candles" "$(jget big.json '/^Down-sampled for display: 1000800 bars drawn as 3988 candles \(251 bars each/.test(o.text["qt-sampling-note"])')" true
-same "1M: equity as 4000 LTTB points" "$(jget big.json '/equity and drawdown as 4000 points each \(Largest-Triangle-Three-Buckets/.test(o.text["qt-sampling-note"])')" true
-same "1M: trade table capped and says so" "$(jget big.json 'o.rows["qt-trades"]+" "+/^The first 1000 of \d+ trades/.test(o.text["qt-trades-note"])')" "1000 true"
+same "1M: bars shown as candles" "$(jget big.json '/^Down-sampled for display: 1000800 bars drawn as 1000 candles \(1001 bars each/.test(o.text["qt-sampling-note"])')" true
+same "1M: equity as 2000 LTTB points" "$(jget big.json '/equity and drawdown as 2000 points each \(Largest-Triangle-Three-Buckets/.test(o.text["qt-sampling-note"])')" true
+same "1M: trade table capped and says so" "$(jget big.json 'o.rows["qt-trades"]+" "+o.text["qt-trades-rows"]+" "+/^The first 1000 of \d+ trades/.test(o.text["qt-trades-note"])')" "100 rows 1-100 of 1000 true"
 finish

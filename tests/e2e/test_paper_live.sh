@@ -7,6 +7,8 @@
 # the set in effect stays), then `qtune live revert` while it runs (the
 # runner reloads the set before).  Each step waits for the runner's log line
 # of the previous one, so the test paces itself on the runner, not a clock.
+# Then the same on a stream feed (a FIFO): a reload changes the quotes from
+# the bar the runner names on.
 source "$(dirname "$0")/lib.sh"
 cd "$TMP"
 CAT="$TMP/cat"
@@ -146,8 +148,55 @@ check_exit "--hjb-every on another strategy refused" 2 "$QTUNE" paper --strategy
   --feed replay --catalog "$CAT" --symbol AVAXUSDT --no-storage --hjb-every 1s
 contains "--hjb-every refusal says why" "$TMP/err" "--hjb-every needs market_maker"
 
-# refused where it cannot work: a stream reruns its series from its first bar
-check_exit "live params on a stream refused" 2 "$QTUNE" paper --strategy market_maker \
-  --feed "$TMP/none.jsonl" --symbol AVAXUSDT --no-storage --live-params "$P"
-contains "stream refusal says why" "$TMP/err" "--live-params needs a replay feed"
+# ---- the same on a stream feed (a FIFO the test writes klines into): a
+# reload applies to the bars after the one the runner names, never to the
+# bars before (each stream bar extends the engine; nothing is rerun)
+$PY "$QT_ROOT/tests/e2e/paper_klines.py" "$FIXTURES/binance/AVAXUSDT-1m-2026-06.csv" 1200 \
+  "$TMP/ks.jsonl"
+head -n 800 "$TMP/ks.jsonl" >"$TMP/ks1.jsonl"
+tail -n +801 "$TMP/ks.jsonl" >"$TMP/ks2.jsonl"
+put '{"base_spread_bps": 20}'
+mkfifo "$TMP/sfifo"
+: >"$TMP/perr"
+QTUNE_LOG=info "$QTUNE" paper --strategy market_maker --feed "$TMP/sfifo" --symbol AVAXUSDT \
+  --storage "sqlite:///$TMP/s.db" --name mms --live-params "$P" --orders "$TMP/sorders.csv" \
+  --quiet >"$TMP/pout" 2>"$TMP/perr" &
+pid=$!
+exec 3<>"$TMP/sfifo" # read-write: opening does not wait for the runner
+# (a runner that is gone leaves the pipe full: the writes give up after 120 s)
+timeout 120 cat "$TMP/ks1.jsonl" >&3 || bad "stream: the runner read the first klines"
+wait_for "paper: live params v2 in effect"
+wait_for "info: ControlVector[db="
+sleep 1
+put '{"base_spread_bps": 60}'
+wait_for "Auto-reloaded tuning parameters"
+timeout 120 cat "$TMP/ks2.jsonl" >&3 || bad "stream: the runner read the rest"
+wait_for "paper: live params v3 in effect"
+exec 3>&- # the only writer closes: the feed ends
+wait $pid
+check "stream runner ended with its feed (exit 0)" test $? = 0
+check "stream: two sets took effect" test "$(grep -c 'paper: live params v' "$TMP/perr")" = 2
+check "stream orders: spread 20 bps up to the bar named, 60 from it on" \
+  $PY - "$TMP/sorders.csv" "$TMP/perr" <<'EOT'
+import csv, re, sys, statistics
+at = {}
+for line in open(sys.argv[2]):
+    m = re.search(r"live params v(\d) in effect from the bar of (\S+):", line)
+    if m: at[int(m.group(1))] = m.group(2)
+assert sorted(at) == [2, 3], at
+quotes = {}
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["action"] == "submit" and r["type"] == "limit":
+        quotes.setdefault(r["time"], {})[r["side"]] = float(r["price"])
+seg = {2: [], 3: []}
+for t, q in quotes.items():
+    if "buy" not in q or "sell" not in q: continue
+    bps = (q["sell"] - q["buy"]) / ((q["sell"] + q["buy"]) / 2) * 1e4
+    seg[3 if t >= at[3] else 2].append(bps)
+med = {v: statistics.median(x) for v, x in seg.items() if x}
+print("stream: median spread bps by set:", med, "bars:", {v: len(x) for v, x in seg.items()})
+assert len(seg[2]) >= 3 and len(seg[3]) >= 3, seg
+assert 19 <= med[2] < 40 and med[3] >= 59, med
+assert max(seg[2]) < 59, max(seg[2])  # no bar before the reload got the new spread
+EOT
 finish

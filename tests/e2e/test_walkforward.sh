@@ -66,6 +66,14 @@ check "window OOS = backtest on the test span" same_oos
 
 check_exit "other spans under the same name refused" 2 $Q "${WF[@]}" --train 3d
 contains "names the window and the difference" "$TMP/err" "study 'hedge_grid-wf/w01' was run on other settings"
+# a refused window 1 starts no other window (they run side by side otherwise):
+# "g" holds only w01, of 3 days of data; the whole data under that name is refused
+check_exit "one window of 3 days" 0 $Q "${WF[@]}" --study-name g --to 2026-06-30T00:00:00Z
+check_exit "the whole data under its name refused" 2 $Q "${WF[@]}" --study-name g
+contains "at window 1" "$TMP/err" "study 'g/w01' was run on other settings"
+check_exit "studies listed" 0 $Q studies --storage "$DB"
+no_w02() { ! grep -q "g/w02" "$TMP/out"; }
+check "no study of window 2 was created" no_w02
 check_exit "step shorter than test refused" 2 $Q "${WF[@]}" --study-name x --step 12h
 contains "overlap named" "$TMP/err" "test spans overlap"
 check_exit "too little data refused" 2 $Q "${WF[@]}" --study-name y --train 8d
@@ -83,6 +91,25 @@ assert all(w["trials"] == 12 for w in j["windows"])
 PY
 }
 check "warm start: windows 2.. begin with the previous top 3 (budget kept)" warm
+
+# without --warm-start 2 jobs run 2 windows at a time, one runner thread
+# each: with --deterministic the same trials as the windows one by one
+check_exit "one window at a time (--jobs 1)" 0 $Q "${WF[@]}" --study-name serial --jobs 1 --json
+cp "$TMP/out" "$TMP/serial.json"
+check_exit "two windows at a time (--jobs 2)" 0 $Q "${WF[@]}" --study-name side --jobs 2 --json
+cp "$TMP/out" "$TMP/side.json"
+side_by_side() {
+  python3 - "$TMP/serial.json" "$TMP/side.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for x, y in zip(a["windows"], b["windows"]):
+    assert x["window"] == y["window"] and x["params"] == y["params"], (x["window"], x["params"], y["params"])
+    assert x["is"] == y["is"] and x["oos"] == y["oos"], x["window"]
+assert len(a["windows"]) == len(b["windows"]) == 6
+assert a["stitched"] == b["stitched"] and a["drift"] == b["drift"]
+PY
+}
+check "windows side by side: the same result, in window order" side_by_side
 
 # validate on a window's study: the runner stored its returns
 check_exit "validate a window study" 0 $Q validate --study-name hedge_grid-wf/w01 --storage "$DB" --boot 200

@@ -183,4 +183,119 @@ static void step_without_begin(void) {
   qt_engine_free(e);
 }
 
-QT_TESTS(T(stepping_equals_run), T(peek_equals_prefix_run), T(gate_rejects), T(step_without_begin))
+
+/* A growing series (qt_engine_reserve + qt_engine_extend, the paper
+ * runner's stream): bars appended one at a time to columns with room,
+ * each followed by extend and one step, give for every built-in
+ * single-instrument strategy what qt_engine_run gives over the final bars
+ * without the close at the end, bit for bit; the indicator columns it used
+ * equal the batch columns of the whole series.  Extending without a
+ * reserve, past it, or after the columns moved is refused. */
+static void growing_series_equals_run(void) {
+  mk_bars(11);
+  static int64_t ts[NB];
+  static double o_[NB], h[NB], l[NB], c[NB], v[NB];
+  size_t n_s = 0, tried = 0;
+  const qt_strategy_vtbl *const *all = qt_strategies_builtin(&n_s);
+  for (size_t k = 0; k < n_s; k++) {
+    const qt_strategy_vtbl *s = all[k];
+    if (s->n_instruments > 1 || (s->needs & (QT_NEEDS_SECOND | QT_NEEDS_HEDGE))) continue;
+    double p[64];
+    qt_strategy_defaults(s, p);
+    qt_bars gb = {.n = 1, .interval_ms = 60000, .ts_ms = ts, .open = o_, .high = h, .low = l,
+                  .close = c, .volume = v};
+    memcpy(ts, g_ts, sizeof ts), memcpy(o_, g_o, sizeof o_), memcpy(h, g_h, sizeof h);
+    memcpy(l, g_l, sizeof l), memcpy(c, g_c, sizeof c), memcpy(v, g_v, sizeof v);
+    qt_feed fa = {.inst = qt_instrument_default("TESTUSDT"), .bars = &g_bars};
+    qt_feed fg = {.inst = qt_instrument_default("TESTUSDT"), .bars = &gb};
+    qt_engine_opts o = qt_engine_opts_default();
+    o.log_orders = 1;
+    o.close_at_end = 0;
+    qt_engine *e1 = NULL, *e2 = NULL;
+    qt_err err = {0};
+    ASSERT_TRUE(qt_engine_new(&o, &e1, &err) == 0 && qt_engine_new(&o, &e2, &err) == 0);
+    qt_result ra, rb;
+    EXPECT_EQ(qt_engine_run(e1, &fa, 1, s, p, &ra, &err), 0);
+    qt_engine_reserve(e2, NB);
+    int rc = qt_engine_begin(e2, &fg, 1, s, p, &err);
+    EXPECT_EQ(rc, 0);
+    for (size_t i = 0; i < NB && !rc; i++) {
+      if (i) {
+        gb.n = i + 1;
+        rc = qt_engine_extend(e2, &err);
+      }
+      if (!rc) rc = qt_engine_step(e2, &err);
+      if (!rc && qt_engine_step(e2, &err) != QT_DONE) rc = -100; /* nothing past the new bar */
+    }
+    if (rc) fprintf(stderr, "  %s: %d %s\n", s->name, rc, err.msg);
+    EXPECT_EQ(rc, 0);
+    qt_engine_peek(e2, &rb);
+    EXPECT_EQ(rb.n_bars, (size_t)NB);
+    int same = same_result(&ra, &rb, NB);
+    if (!same) fprintf(stderr, "  %s: the growing series differs from the run\n", s->name);
+    EXPECT_TRUE(same);
+    qt_ind_used ua[8], ub[8];
+    size_t na = qt_engine_indicators_used(e1, ua, 8), nb = qt_engine_indicators_used(e2, ub, 8);
+    EXPECT_EQ(na, nb);
+    for (size_t j = 0; j < na && j < nb && j < 8; j++)
+      for (int q = 0; q < ua[j].n_out; q++)
+        EXPECT_TRUE(ub[j].n == NB && !memcmp(ua[j].cols[q], ub[j].cols[q], NB * sizeof(double)));
+    qt_engine_free(e1);
+    qt_engine_free(e2);
+    tried++;
+  }
+  EXPECT_TRUE(tried >= 5);
+  /* refusals: sma_cross's columns without a reserve, past the reserve, moved columns */
+  const qt_strategy_vtbl *sc = qt_strategy_find("sma_cross");
+  ASSERT_TRUE(sc != NULL);
+  double p[64];
+  qt_strategy_defaults(sc, p);
+  qt_bars gb = {.n = 100, .interval_ms = 60000, .ts_ms = ts, .open = o_, .high = h, .low = l,
+                .close = c, .volume = v};
+  qt_feed fg = {.inst = qt_instrument_default("TESTUSDT"), .bars = &gb};
+  qt_engine_opts o = qt_engine_opts_default();
+  o.close_at_end = 0;
+  qt_engine *e = NULL;
+  qt_err err = {0};
+  ASSERT_TRUE(qt_engine_new(&o, &e, &err) == 0);
+  EXPECT_EQ(qt_engine_extend(e, &err), QT_ESTATE); /* no run */
+  EXPECT_EQ(qt_engine_begin(e, &fg, 1, sc, p, &err), 0);
+  gb.n = 101;
+  EXPECT_EQ(qt_engine_extend(e, &err), QT_ESTATE); /* nothing reserved */
+  gb.n = 100;
+  qt_engine_reserve(e, 200);
+  EXPECT_EQ(qt_engine_begin(e, &fg, 1, sc, p, &err), 0);
+  gb.n = 201;
+  EXPECT_EQ(qt_engine_extend(e, &err), QT_ESTATE); /* past the reserve */
+  EXPECT_CONTAINS(err.msg, "reserved");
+  gb.n = 150;
+  qt_alloc_fail_at(1, 1); /* the equity buffer's growth fails: nothing moves */
+  EXPECT_EQ(qt_engine_extend(e, &err), QT_ENOMEM);
+  qt_alloc_fail_at(0, 0);
+  EXPECT_EQ(qt_engine_extend(e, &err), 0);
+  gb.close = g_c; /* a realloc moved the column */
+  gb.n = 151;
+  EXPECT_EQ(qt_engine_extend(e, &err), QT_ESTATE);
+  EXPECT_CONTAINS(err.msg, "moved");
+  /* a stream column's state cannot be allocated: begin fails with the message */
+  qt_engine *e3 = NULL;
+  ASSERT_TRUE(qt_engine_new(&o, &e3, &err) == 0);
+  qt_engine_reserve(e3, 400);
+  gb.close = c, gb.n = 100;
+  int failed_begin = 0;
+  for (long nth = 1; nth <= 8; nth++) { /* each allocation of the begin in turn */
+    qt_alloc_fail_at(nth, 0);
+    int rc = qt_engine_begin(e3, &fg, 1, sc, p, &err);
+    qt_alloc_fail_at(0, 0);
+    if (rc == QT_ENOMEM) failed_begin++;
+    else EXPECT_EQ(rc, 0);
+  }
+  EXPECT_TRUE(failed_begin >= 1);
+  EXPECT_EQ(qt_engine_begin(e3, &fg, 1, sc, p, &err), 0);
+  gb.n = 101;
+  EXPECT_EQ(qt_engine_extend(e3, &err), 0);
+  qt_engine_free(e3);
+  qt_engine_free(e);
+}
+
+QT_TESTS(T(stepping_equals_run), T(growing_series_equals_run), T(peek_equals_prefix_run), T(gate_rejects), T(step_without_begin))

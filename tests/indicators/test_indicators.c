@@ -729,7 +729,60 @@ static void test_no_alloc(void) {
   EXPECT_TRUE(!isnan(o[0][499]));
 }
 
+
+/* The cache kinds' streaming form (qt_ind_kind_*, what the engine extends a
+ * growing series with) gives qt_ind_compute's values bit for bit, row by
+ * row, for every kind at short and long lengths (a runsd window over 16
+ * takes the periodic-recompute path). */
+static void test_kind_stream_bitwise(void) {
+  load_oracle();
+  size_t n = orc.n;
+  ASSERT_TRUE(n > 200);
+  qt_bars b;
+  memset(&b, 0, sizeof b);
+  b.n = n;
+  b.open = (double *)col("open");
+  b.high = (double *)col("high");
+  b.low = (double *)col("low");
+  b.close = (double *)col("close");
+  b.volume = (double *)col("volume");
+  static const int lens[][3] = {{14, 2000, 9}, {3, 1500, 2}, {50, 2500, 20}, {12, 26, 9}};
+  double *bo[4], *so[4];
+  for (int k = 0; k < 4; k++) bo[k] = vec(n), so[k] = vec(n);
+  int bad = 0, cases = 0;
+  for (int kind = 0; kind < QT_IND_KIND_COUNT; kind++)
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+      int n1 = lens[li][0], n2 = lens[li][1], n3 = lens[li][2];
+      if (qt_ind_compute(&b, kind, n1, n2, n3, bo, NULL) != 0) continue;
+      size_t rl = qt_ind_kind_ring_len(kind, n1, n2, n3);
+      double *ring = rl ? vec(rl) : NULL;
+      qt_ind_kind_state st;
+      ASSERT_TRUE(qt_ind_kind_init(&st, kind, n1, n2, n3, ring, NULL) == 0);
+      for (size_t i = 0; i < n; i++) qt_ind_kind_update(&st, &b, i, so);
+      for (int k = 0; k < qt_ind_n_outputs(kind); k++)
+        for (size_t i = 0; i < n; i++) {
+          double x = bo[k][i], y = so[k][i];
+          int same_bits = isnan(x) ? isnan(y) : memcmp(&x, &y, sizeof x) == 0;
+          if (!same_bits && bad++ < 5)
+            fprintf(stderr, "  kind %d (%d,%d,%d) out %d row %zu: stream %.17g batch %.17g\n",
+                    kind, n1, n2, n3, k, i, y, x);
+        }
+      cases++;
+      free(ring);
+    }
+  EXPECT_EQ(bad, 0);
+  EXPECT_TRUE(cases >= 3 * QT_IND_KIND_COUNT);
+  qt_ind_kind_state st;
+  qt_err e;
+  EXPECT_EQ(qt_ind_kind_init(&st, QT_IND_SMA, 0, 0, 0, NULL, &e), QT_EINVAL);
+  EXPECT_CONTAINS(e.msg, "sma");
+  EXPECT_EQ(qt_ind_kind_init(&st, 99, 5, 0, 0, NULL, &e), QT_EINVAL);
+  EXPECT_EQ(qt_ind_kind_ring_len(QT_IND_DONCHIAN, 20, 0, 0), 80);
+  for (int k = 0; k < 4; k++) free(bo[k]), free(so[k]);
+}
+
 QT_TESTS(T(test_oracle_loaded), T(test_batch_ma), T(test_batch_range), T(test_batch_cci),
          T(test_lookbacks), T(test_stream_single), T(test_stream_multi), T(test_vwap), T(test_hand),
          T(test_flat), T(test_random_stability), T(test_compute_every_kind), T(test_errors),
-         T(test_vwap_session), T(test_no_alloc))
+         T(test_vwap_session), T(test_no_alloc),
+         T(test_kind_stream_bitwise))

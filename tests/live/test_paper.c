@@ -4,7 +4,8 @@
  * counted, not traded; a run stopped part-way and opened again from the
  * storage resumes to the uninterrupted result with the same stored rows;
  * max_positions over two symbols refuses entries and records the breach;
- * the stop flag ends a run as stopped. */
+ * the stop flag ends a run as stopped; live params on a stream apply from
+ * the bar they were handed over at, across the engine's restarts. */
 #include "qt_test.h"
 #include "qtune/live.h"
 #include "qtune/strategies.h"
@@ -354,5 +355,77 @@ static void alloc_failures(void) {
   EXPECT_TRUE(passed > 10);
 }
 
+
+/* Live params on a stream: new sets handed over at bars 300 and 1500 (new
+ * SMA lengths: columns the strategy first asks for mid-stream) apply from
+ * those bars on, and the series outgrows its room at 1,024 and 2,048 bars
+ * (the engine starts again and applies both sets at their bars again): the
+ * whole run equals one engine stepped over the bars with the same sets at
+ * the same bars, bit for bit. */
+static void stream_live_params_across_restarts(void) {
+  mk_bars(9);
+  const qt_strategy_vtbl *sc = qt_strategy_find("sma_cross");
+  static double p1[16], p2[16];
+  memcpy(p1, k_p, sizeof p1), memcpy(p2, k_p, sizeof p2);
+  p1[0] = 14, p1[1] = 45;
+  p2[0] = 7, p2[1] = 22;
+  qt_feed f = {.inst = qt_instrument_default("TEST"), .bars = &g_bars};
+  qt_engine_opts eo = qt_engine_opts_default();
+  eo.log_orders = 1;
+  eo.close_at_end = 0;
+  qt_engine *e = NULL;
+  qt_err err;
+  ASSERT_TRUE(qt_engine_new(&eo, &e, &err) == 0);
+  ASSERT_TRUE(qt_engine_begin(e, &f, 1, sc, k_p, &err) == 0);
+  for (size_t i = 0; i < NB; i++) {
+    if (i == 300) ASSERT_TRUE(qt_engine_set_params(e, p1, &err) == 0);
+    if (i == 1500) ASSERT_TRUE(qt_engine_set_params(e, p2, &err) == 0);
+    ASSERT_TRUE(qt_engine_step(e, &err) == 0);
+  }
+  qt_result rb, rp;
+  qt_engine_peek(e, &rb);
+  char path[256];
+  snprintf(path, sizeof path, "/tmp/qtune_test_live_paper_lp_%d.json", (int)getpid());
+  qt_live_params_opts lo = qt_live_params_opts_default();
+  lo.keep_history = 0;
+  qt_live_params *lp = NULL;
+  ASSERT_TRUE(qt_live_params_new(sc, path, k_p, &lo, &lp, &err) == 0);
+  qt_paper_opts o = qt_paper_opts_default();
+  o.strategy = sc;
+  o.params = k_p;
+  o.n_symbols = 1;
+  o.symbols[0] = "TEST";
+  o.inst[0] = qt_instrument_default("TEST");
+  o.live_params = lp;
+  qt_paper *p = NULL;
+  ASSERT_TRUE(qt_paper_open(&o, &p, &err) == 0);
+  mem m = {0, NB, NB, 0};
+  qt_live_event ev;
+  int rc = 0;
+  for (size_t i = 0; i < NB && !rc; i++) {
+    if (i == 300) rc = qt_live_params_update(lp, p1, &err);
+    if (i == 1500) rc = qt_live_params_update(lp, p2, &err);
+    if (!rc) rc = mem_next(&m, &ev, 0, &err);
+    if (!rc) rc = qt_paper_event(p, &ev, &err);
+  }
+  if (rc) fprintf(stderr, "  %s\n", err.msg);
+  EXPECT_EQ(rc, 0);
+  qt_paper_result(p, 0, &rp);
+  EXPECT_TRUE(rb.n_trades > 20);
+  EXPECT_TRUE(same(&rb, &rp));
+  /* and the sets changed something: the run on the first set alone differs */
+  qt_engine_opts eo2 = eo;
+  qt_engine *e2 = NULL;
+  ASSERT_TRUE(qt_engine_new(&eo2, &e2, &err) == 0);
+  qt_result r0;
+  ASSERT_TRUE(qt_engine_run(e2, &f, 1, sc, k_p, &r0, &err) == 0);
+  EXPECT_TRUE(!same(&r0, &rp));
+  qt_engine_free(e2);
+  qt_paper_free(p);
+  qt_live_params_free(lp);
+  qt_engine_free(e);
+}
+
 QT_TESTS(T(alloc_failures), T(replay_equals_backtest), T(stream_equals_backtest_without_close),
-         T(stop_and_resume_from_storage), T(max_positions_two_symbols), T(stop_flag))
+         T(stop_and_resume_from_storage), T(max_positions_two_symbols), T(stop_flag),
+         T(stream_live_params_across_restarts))

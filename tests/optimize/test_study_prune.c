@@ -24,7 +24,7 @@ static void fresh(const char *tag) {
   snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
 }
 
-static qt_study *open_x(const char *name) {
+static qt_study *open_with(const char *name, const qt_sampler_vtbl *sampler) {
   qt_space *sp = NULL;
   qt_space_new(&sp, NULL);
   qt_dim a = {.name = "x", .type = QT_PARAM_FLOAT, .lo = 0, .hi = 10, .def = 5};
@@ -33,7 +33,7 @@ static qt_study *open_x(const char *name) {
   o.name = name;
   o.storage_url = g_url;
   o.seed = 3;
-  o.sampler = &qt_sampler_random;
+  o.sampler = sampler;
   qt_goal_default(&o.goal, 0);
   strcpy(o.goal.metric, "value"); /* maximize */
   qt_study *st = NULL;
@@ -42,6 +42,8 @@ static qt_study *open_x(const char *name) {
   qt_space_free(sp);
   return st;
 }
+
+static qt_study *open_x(const char *name) { return open_with(name, &qt_sampler_random); }
 
 /* value at step k = x * k (k = 1..5), final value 10 x; the worker counts
  * how many steps it ran, to see that a pruned trial stopped at once. */
@@ -127,6 +129,72 @@ static void pruned_trials_stored(void) {
   qt_pruner_free(pr);
 }
 
+/* A sampler that proposes x = 0.5, 1.5, ... (mod 10) and keeps a copy of
+ * the views it was last handed. */
+#define REC_MAX 64
+static qt_trial_view g_seen[REC_MAX];
+static size_t g_n_seen;
+static int rec_create(const qt_space *sp, uint64_t seed, const qt_kv *opts, void **out,
+                      qt_err *err) {
+  *out = calloc(1, 1);
+  return *out ? 0 : qt_err_set(err, QT_ENOMEM, "oom");
+}
+static int rec_propose(void *self, const qt_trial_view *done, size_t n, double *out_x,
+                       qt_err *err) {
+  g_n_seen = n < REC_MAX ? n : REC_MAX;
+  if (g_n_seen) memcpy(g_seen, done, g_n_seen * sizeof *done);
+  out_x[0] = fmod(0.5 + (double)n * 3.0, 10.0);
+  return QT_OK;
+}
+static void rec_destroy(void *self) { free(self); }
+static const qt_sampler_vtbl k_rec = {QT_SAMPLER_ABI, "rec", rec_create, rec_propose, NULL,
+                                      rec_destroy, 1};
+
+/* What the samplers see of a pruned trial: its last step and the value
+ * there, minimized (the study maximizes: negated), in this process and
+ * after a reopen (read back from storage); other trials have no step. */
+static void views_carry_pruned_steps(void) {
+  fresh("v");
+  qt_err e;
+  qt_kv po[] = {{"n_startup_trials", "2"}, {NULL, NULL}};
+  qt_pruner *pr = NULL;
+  ASSERT_TRUE(qt_pruner_new("median", po, &pr, &e) == 0);
+  qt_objective obj = {&k_steps, NULL, 0};
+  qt_run_opts ro = qt_run_opts_default();
+  ro.jobs = 1;
+  qt_progress p;
+  for (int pass = 0; pass < 2; pass++) {
+    qt_study *st = open_with("v", &k_rec);
+    ASSERT_TRUE(st);
+    qt_study_set_pruner(st, pr);
+    ro.n_trials = pass == 0 ? 20 : 1; /* the second pass: one trial of a reopened study */
+    ASSERT_TRUE(qt_study_run(st, &obj, &ro, &p, &e) == 0);
+    size_t n = qt_study_n_trials(st), n_pruned = 0;
+    ASSERT_TRUE(g_n_seen == n - 1); /* the last proposal saw every trial before it */
+    for (size_t i = 0; i < g_n_seen; i++) {
+      qt_trial_info ti;
+      qt_study_trial_info(st, i, &ti);
+      size_t ni;
+      const qt_step_value *iv = qt_study_trial_intermediate(st, i, &ni);
+      const qt_trial_view *v = &g_seen[i];
+      EXPECT_EQ(v->number, ti.number);
+      if (ti.state == QT_TRIAL_PRUNED) {
+        n_pruned++;
+        ASSERT_TRUE(ni >= 1);
+        EXPECT_EQ(v->has_step, 1);
+        EXPECT_EQ(v->step, iv[ni - 1].step);
+        EXPECT_NEAR(v->step_value, -iv[ni - 1].value, 1e-12);
+        EXPECT_TRUE(isnan(v->value));
+      } else {
+        EXPECT_EQ(v->has_step, 0);
+      }
+    }
+    EXPECT_TRUE(n_pruned >= 5);
+    qt_study_free(st);
+  }
+  qt_pruner_free(pr);
+}
+
 static void enqueued_first_in_order(void) {
   fresh("q");
   qt_study *st = open_x("q");
@@ -183,4 +251,4 @@ static void enqueued_first_in_order(void) {
   qt_study_free(st);
 }
 
-QT_TESTS(T(pruned_trials_stored), T(enqueued_first_in_order))
+QT_TESTS(T(pruned_trials_stored), T(views_carry_pruned_steps), T(enqueued_first_in_order))

@@ -317,6 +317,59 @@ static void infeasible_never_good(void) {
   qt_space_free(sp);
 }
 
+/* Pruned trials rank as Optuna's do, by (-last step, last value): the ones
+ * stopped later first, by their value there; values at different steps are
+ * not compared (a running total over fewer bars says less).  60 trials:
+ * gamma = 6 below = the 3 complete ones and the 3 best stopped at step 4,
+ * all in [2, 4].  The earliest pruned trials (step 1, better-looking values)
+ * sit in [-5, -3] and the worse step-4 ones in [-1, 0]: taking the earliest
+ * (history order) or the best values whatever the step would put them below. */
+static void pruned_ranked_by_step_then_value(void) {
+  qt_space *sp = line_space(QT_PARAM_FLOAT, -5, 5);
+  ASSERT_TRUE(sp);
+  static double xs[60];
+  static qt_trial_view v[60];
+  qt_err e;
+  qt_rng r;
+  qt_rng_seed(&r, 5);
+  for (int n = 0; n < 60; n++) {
+    double u = qt_rng_uniform(&r);
+    qt_trial_view t = {.number = n, .state = QT_TRIAL_PRUNED, .value = NAN, .feasible = 1,
+                       .has_step = 1, .step = 1, .step_value = 5 + u};
+    if (n < 3) { /* complete, in [2, 4] */
+      xs[n] = 2 + 2 * u;
+      t = (qt_trial_view){.number = n, .state = QT_TRIAL_COMPLETE, .value = -1 - u, .feasible = 1};
+    } else if (n < 15) { /* stopped at once with good-looking values: in [-5, -3] */
+      xs[n] = -5 + 2 * u;
+      t.step_value = -100 - u;
+    } else if (n >= 40 && n < 43) { /* stopped at step 4, the best there: in [2, 4] */
+      xs[n] = 2 + 2 * u;
+      t.step = 4, t.step_value = -10 - u;
+    } else if (n >= 43 && n < 49) { /* step 4, worse (one NaN): in [-1, 0] */
+      xs[n] = -1 + u;
+      t.step = 4, t.step_value = n == 43 ? NAN : -5 + u;
+    } else { /* the rest of the pruned trials: step 1, anywhere */
+      xs[n] = -5 + 10 * u;
+    }
+    t.x = &xs[n];
+    v[n] = t;
+  }
+  void *self;
+  ASSERT_TRUE(qt_sampler_tpe.create(sp, 11, NULL, &self, &e) == 0);
+  int good = 0, early = 0, worse = 0;
+  for (int i = 0; i < 40; i++) {
+    double x;
+    ASSERT_TRUE(qt_sampler_tpe.propose(self, v, 60, &x, &e) == 0);
+    good += x >= 1.5 && x <= 4.5;
+    early += x < -2.5;
+    worse += x > -1.5 && x < 0.5;
+  }
+  qt_sampler_tpe.destroy(self);
+  if (!(good > 18 && early < 4 && worse < 4))
+    QT_TEST_FAIL_("near the deep trials %d, early %d, worse deep %d of 40", good, early, worse);
+  qt_space_free(sp);
+}
+
 /* Values that differ only in their low bits (1 + k * 1e-13: one run of equal
  * high halves for the sort) still rank exactly: the below group is the
  * trials with the smallest x, whatever the history order.  n = 40 sorts by
@@ -482,5 +535,5 @@ QT_TESTS(T(concentrates_on_quadratic), T(multivariate_concentrates), T(matches_o
          T(matches_optuna_parzen_estimator_300), T(default_is_eight_candidates),
          T(values_close_in_low_bits_rank_exactly),
          T(categorical_prefers_best_choice), T(constant_liar_steers_away_from_running),
-         T(infeasible_never_good), T(failed_and_pruned_trials), T(options_checked),
+         T(infeasible_never_good), T(pruned_ranked_by_step_then_value), T(failed_and_pruned_trials), T(options_checked),
          T(enomem_when_history_grows))

@@ -116,7 +116,7 @@ static char *render(const qt_report_opts *o, int *rc, qt_err *e) {
 
 static void test_page_by_hand(void) {
   qt_report_opts o = qt_report_opts_default();
-  o.max_bars = 0;
+  o.max_bars = o.max_candles = 0;
   int rc;
   qt_err e = {0};
   char *h = render(&o, &rc, &e);
@@ -130,11 +130,17 @@ static void test_page_by_hand(void) {
   EXPECT_CONTAINS(h, "<tr><td>short</td><td>1</td><td>0</td><td>0.00%</td><td>-5.00</td></tr>");
   EXPECT_CONTAINS(h, "<tr><td>stop_loss</td><td>1</td><td>0</td><td>-5.00</td></tr>");
   EXPECT_CONTAINS(h, "All 2 of 2 trades.");
+  /* the table's rows are data for the page script (a page at a time): #,
+   * side, entry, exit, qty, prices, P&L, fees, bars, exit reason */
+  EXPECT_CONTAINS(h, "\"trades\":[[1,1,60000,180000,10.0,10.0,12.0,20.0,0.0,0,\"signal\"],"
+                     "[2,-1,180000,240000,5.0,13.0,14.0,-5.0,0.0,0,\"stop_loss\"]]");
+  EXPECT_CONTAINS(h, "<table id=\"qt-trades\"><tr><th>#</th>");
+  EXPECT_TRUE(!strstr(h, "<tr><td>1</td><td>long</td>")); /* no rows written as HTML */
   EXPECT_CONTAINS(h, "<span id=\"qt-final-equity\" data-value=\"120\">120.00</span>");
   free(h);
   /* 2 points per chart: 3 bars per candle (ceil 5/2), LTTB's minimum of 3
    * points; one trade listed and marked */
-  o.max_bars = 2;
+  o.max_bars = o.max_candles = 2;
   o.max_trades = 1;
   h = render(&o, &rc, &e);
   EXPECT_EQ(rc, QT_OK);
@@ -142,6 +148,8 @@ static void test_page_by_hand(void) {
   EXPECT_CONTAINS(h, "\"n_equity_shown\":3");
   EXPECT_CONTAINS(h, "[0,10.0,12.5,9.0,13.0],[180000,13.0,14.5,12.0,15.0]");
   EXPECT_CONTAINS(h, "The first 1 of 2 trades");
+  EXPECT_CONTAINS(h, "\"trades\":[[1,1,60000,180000,");
+  EXPECT_TRUE(!strstr(h, "[2,-1,180000"));
   free(h);
 }
 
@@ -162,7 +170,7 @@ static void test_indicator_lines(void) {
   qt_report_backtest bt = {.r = &g_r, .bars = &g_bars, .m = &g_m, .strategy = "s", .inds = u, .n_inds = 4};
   qt_report_opts o = qt_report_opts_default();
   for (int pass = 0; pass < 2; pass++) {
-    o.max_bars = pass ? 2 : 0;
+    o.max_bars = o.max_candles = pass ? 2 : 0;
     char *buf = NULL;
     size_t len = 0;
     qt_err e = {0};
@@ -220,9 +228,23 @@ static void test_oom_sweep(void) {
 
 static void test_opts_default(void) {
   qt_report_opts o = qt_report_opts_default();
-  EXPECT_EQ(o.max_bars, 4000);
+  EXPECT_EQ(o.max_bars, 2000);
+  EXPECT_EQ(o.max_candles, 1000);
   EXPECT_EQ(o.max_trades, 1000);
 }
 
+/* Candles about one per pixel: ceil(bars / max_candles) bars each. */
+static void test_bars_per_candle(void) {
+  qt_report_opts o = qt_report_opts_default();
+  EXPECT_EQ(qt_report_bars_per_candle(1000800, NULL), 1001); /* 999.8 candles: 1000 */
+  EXPECT_EQ(qt_report_bars_per_candle(1000, &o), 1);
+  EXPECT_EQ(qt_report_bars_per_candle(1001, &o), 2);
+  EXPECT_EQ(qt_report_bars_per_candle(11520, &o), 12);
+  o.max_candles = 2;
+  EXPECT_EQ(qt_report_bars_per_candle(5, &o), 3);
+  o.max_candles = 0;
+  EXPECT_EQ(qt_report_bars_per_candle(1000800, &o), 1);
+}
+
 QT_TESTS(T(test_lttb_by_hand), T(test_lttb_keeps_spike), T(test_ohlc_merge), T(test_page_by_hand), T(test_indicator_lines),
-         T(test_bars_must_cover), T(test_oom_sweep), T(test_opts_default))
+         T(test_bars_must_cover), T(test_oom_sweep), T(test_opts_default), T(test_bars_per_candle))

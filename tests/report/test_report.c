@@ -4,6 +4,7 @@
  * paths. */
 #include "qt_test.h"
 #include "qtune/report.h"
+#include "report/report_int.h"
 
 #include <jansson.h>
 #include <unistd.h>
@@ -209,6 +210,77 @@ static void test_html_downsample(void) {
   qt_study_free(st);
 }
 
+/* The best-so-far line of a down-sampled history is exact: 1,000 trials
+ * minimizing value, new bests at #0, #7, #13, #101, #333 and #777 (the
+ * others worse than all of them), max_points 10 so stride 100: the rows are
+ * #0, #100, ..., #900, the last (#999) and every new best, each with the
+ * best so far at that trial. */
+static void test_html_best_so_far_exact(void) {
+  char url[256];
+  db_url(url, sizeof url, "records");
+  static const int rec[] = {0, 7, 13, 101, 333, 777};
+  qt_err e;
+  qt_storage s;
+  qt_space *sp = NULL;
+  char space[2048], goal[2048], cfg[4096];
+  ASSERT_TRUE(qt_storage_open(url, &s, &e) == 0 && qt_space_new(&sp, &e) == 0);
+  qt_dim x = {.name = "x", .type = QT_PARAM_FLOAT, .lo = 0, .hi = 1000};
+  qt_goal g;
+  qt_goal_default(&g, 0);
+  strcpy(g.metric, "value");
+  g.maximize = 0;
+  ASSERT_TRUE(qt_space_add(sp, &x, &e) == 0 && qt_space_to_json(sp, space, sizeof space, &e) == 0 &&
+              qt_goal_to_json(&g, goal, sizeof goal, &e) == 0);
+  qt_space_free(sp);
+  snprintf(cfg, sizeof cfg, "{\"seed\":1,\"sampler\":\"random\",\"goal\":%s}", goal);
+  qt_study_rec sr;
+  int created, rc = 0;
+  ASSERT_TRUE(s.vt->study_create(s.self, "records", "[\"minimize\"]", space, cfg, &sr, &created, &e) == 0);
+  for (int i = 0; i < 1000 && !rc; i++) {
+    double v = 5000 + i % 7; /* worse than every new best */
+    for (size_t k = 0; k < sizeof rec / sizeof rec[0]; k++)
+      if (rec[k] == i) v = 1000 - i;
+    char p[64], m[64], vals[64];
+    snprintf(p, sizeof p, "{\"x\":%d}", i);
+    snprintf(m, sizeof m, "{\"value\":%g}", v);
+    snprintf(vals, sizeof vals, "[%g]", v);
+    int64_t id, num;
+    rc = s.vt->trial_claim(s.self, sr.id, p, "test", 0, &id, &num, &e) ||
+         s.vt->trial_finish(s.self, id, QT_TRIAL_COMPLETE, v, vals, m, 1, NULL, &e);
+  }
+  qt_study_rec_fini(&sr);
+  qt_storage_close(&s);
+  ASSERT_TRUE(rc == 0);
+  qt_study *st = open_ro(url, "records");
+  ASSERT_TRUE(st);
+  qt_report_opts o = qt_report_opts_default();
+  o.max_points = 10;
+  json_t *d = NULL;
+  ASSERT_TRUE(qt__report_study_json(st, &o, &d, &e) == 0);
+  json_t *rows = json_object_get(d, "trials");
+  EXPECT_EQ(json_integer_value(json_object_get(d, "stride")), 100);
+  EXPECT_EQ(json_array_size(rows), 16); /* 10 strided + #7, #13, #101, #333, #777, #999 */
+  EXPECT_EQ(json_integer_value(json_object_get(d, "n_shown")), 16);
+  /* every step of the line, at the trial that made it */
+  size_t steps = 0;
+  double last = NAN;
+  for (size_t i = 0; i < json_array_size(rows); i++) {
+    json_t *r = json_array_get(rows, i);
+    int num = (int)json_integer_value(json_array_get(r, 0));
+    double b = json_number_value(json_array_get(r, 3));
+    if (b != last) {
+      ASSERT_TRUE(steps < sizeof rec / sizeof rec[0]);
+      EXPECT_EQ(num, rec[steps]);
+      EXPECT_DBL_EQ(b, 1000.0 - rec[steps]);
+      steps++;
+      last = b;
+    }
+  }
+  EXPECT_EQ(steps, sizeof rec / sizeof rec[0]);
+  json_decref(d);
+  qt_study_free(st);
+}
+
 /* Every allocation of the writers may fail: QT_ENOMEM with a message, no
  * leak (ASan), until the sweep passes the last one. */
 static void test_oom_sweep(void) {
@@ -249,4 +321,5 @@ static void test_opts_default(void) {
 }
 
 QT_TESTS(T(test_md_cells), T(test_script_json), T(test_html_escapes_name),
-         T(test_html_downsample), T(test_oom_sweep), T(test_opts_default))
+         T(test_html_downsample), T(test_html_best_so_far_exact), T(test_oom_sweep),
+         T(test_opts_default))

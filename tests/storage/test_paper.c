@@ -8,9 +8,13 @@
  * PostgreSQL of QTUNE_PG_URL (tests/run.sh starts it): a run is created
  * once and reopened by name, refused with other settings; a commit is one
  * transaction (a doubled seq stores nothing of it); positions and open
- * orders are replaced per symbol; a stopped run takes no commit. */
+ * orders are replaced per symbol; a stopped run takes no commit; the equity
+ * points (start cash at bar 0, one per committed last bar) and the list of
+ * runs with their start cash and trade counts. */
 static sf_db g_db = {.name = "paper",
-                     .drop = "DROP TABLE IF EXISTS paper_runs, paper_orders, paper_trades, paper_positions, paper_open_orders, paper_bars, paper_risk, signal_outcomes"};
+                     .drop = "DROP TABLE IF EXISTS paper_runs, paper_orders, paper_trades,"
+                             " paper_positions, paper_open_orders, paper_bars, paper_risk,"
+                             " paper_equity, signal_outcomes"};
 
 static qt_paper_run_rec want_run(void) {
   qt_paper_run_rec w;
@@ -143,8 +147,71 @@ static void commit_is_one_transaction(void) {
   qt_storage_close(&s);
 }
 
+/* What the dashboard reads: the equity after each commit (the start cash
+ * at bar 0; a second commit at the same last bar replaces its point) and
+ * every run, newest first, with its start cash and closed trades. */
+static void equity_and_runs_list(void) {
+  qt_storage s;
+  sf_open_fresh(&g_db, "equity", &s);
+  qt_err e = {0};
+  qt_paper_run_rec w = want_run(), run, run2;
+  ASSERT_TRUE(qt_paper_run_open(&s, &w, &run, NULL, &e) == 0);
+  EXPECT_DBL_EQ(run.start_cash, 10000);
+  qt_paper_trade_rec t[2] = {{"BTCUSDT", 0, 1, 0, 0, 1000, 2000, 1, 0.5, 100, 102, 0.9, 0.1, 0},
+                             {"BTCUSDT", 1, -1, 0, 0, 2000, 3000, 1, 0.5, 102, 103, -0.6, 0.1, 0}};
+  qt_paper_commit c = {.run_id = run.id, .last_bar_ms = 2000, .n_bars = 2, .cash = 10000.9,
+                       .equity = 10000.9, .trades = t, .n_trades = 1};
+  EXPECT_EQ(qt_paper_commit_step(&s, &c, &e), 0);
+  c.n_trades = 0, c.equity = 10001.5; /* the feed paused: the same bar again */
+  EXPECT_EQ(qt_paper_commit_step(&s, &c, &e), 0);
+  c.trades = &t[1], c.n_trades = 1, c.last_bar_ms = 3000, c.n_bars = 3, c.cash = c.equity = 10000.3;
+  EXPECT_EQ(qt_paper_commit_step(&s, &c, &e), 0);
+  qt_paper_equity_rec *q = NULL;
+  size_t n = 0;
+  EXPECT_EQ(qt_paper_equity_list(&s, run.id, &q, &n, &e), 0);
+  EXPECT_EQ(n, 3);
+  if (n == 3) {
+    EXPECT_EQ(q[0].bar_ms, 0);
+    EXPECT_DBL_EQ(q[0].equity, 10000);
+    EXPECT_EQ(q[1].bar_ms, 2000);
+    EXPECT_DBL_EQ(q[1].equity, 10001.5);
+    EXPECT_EQ(q[2].bar_ms, 3000);
+    EXPECT_DBL_EQ(q[2].equity, 10000.3);
+  }
+  qt_free(q);
+  qt_paper_run_rec w2 = want_run();
+  snprintf(w2.name, sizeof w2.name, "run2");
+  w2.cash = 500;
+  ASSERT_TRUE(qt_paper_run_open(&s, &w2, &run2, NULL, &e) == 0);
+  qt_paper_run_rec *v = NULL;
+  EXPECT_EQ(qt_paper_runs_list(&s, &v, &n, &e), 0);
+  EXPECT_EQ(n, 2);
+  if (n == 2) {
+    EXPECT_EQ(v[0].id + v[1].id, run.id + run2.id);
+    const qt_paper_run_rec *a = v[0].id == run.id ? &v[0] : &v[1], *b = a == v ? &v[1] : &v[0];
+    EXPECT_STREQ(a->name, "run1");
+    EXPECT_DBL_EQ(a->start_cash, 10000);
+    EXPECT_DBL_EQ(a->equity, 10000.3);
+    EXPECT_EQ(a->n_trades, 2);
+    EXPECT_EQ(a->n_bars, 3);
+    EXPECT_STREQ(b->name, "run2");
+    EXPECT_DBL_EQ(b->start_cash, 500);
+    EXPECT_EQ(b->n_trades, 0);
+    /* newest first (created in the same millisecond: the later id) */
+    EXPECT_TRUE(v[0].created_ms >= v[1].created_ms);
+  }
+  qt_free(v);
+  qt_paper_run_rec got;
+  EXPECT_EQ(qt_paper_run_get(&s, "run1", &got, &e), 0);
+  EXPECT_DBL_EQ(got.start_cash, 10000);
+  EXPECT_EQ(got.n_trades, 2);
+  qt_storage_close(&s);
+}
+
 BOTH(run_open_and_reopen)
 BOTH(commit_is_one_transaction)
+BOTH(equity_and_runs_list)
 
 QT_TESTS(T(sqlite_run_open_and_reopen), T(pg_run_open_and_reopen),
-         T(sqlite_commit_is_one_transaction), T(pg_commit_is_one_transaction))
+         T(sqlite_commit_is_one_transaction), T(pg_commit_is_one_transaction),
+         T(sqlite_equity_and_runs_list), T(pg_equity_and_runs_list))
