@@ -5,7 +5,7 @@ CC      ?= cc
 PKGS    := sqlite3 jansson yaml-0.1 zlib libzip libpq libcurl libmicrohttpd libcrypto libwebsockets
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
+WARN    := -Wall -Wextra -Wshadow -Wformat-security -Wno-unused-parameter
 BASE    := -std=c11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) -fvisibility=hidden
 CFLAGS  ?= -O2 -g
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -164,7 +164,7 @@ static int sym_eval(void *wv, const qt_space *sp, const double *x, const double 
   for (size_t k = 0; k < sh->n; k++) {
     qt_metric_set_clear(&w->ms[k]);
     if ((r = sh->obj[k].vt->eval(w->w[k], sp, x, u, seed, &w->ms[k], err)) != 0) {
-      qt_err_prefix(err, sh->feeds[k].inst.symbol);
+      qt_err_prefix(err, "%s", sh->feeds[k].inst.symbol);
       return r;
     }
   }
