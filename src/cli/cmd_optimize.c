@@ -16,18 +16,33 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 
 static volatile int g_stop;
 static volatile sig_atomic_t g_sig; /* the signal that stopped the run, 0 */
+static struct timespec g_sig_at;    /* when it came (CLOCK_MONOTONIC) */
 
 /* SIGINT, SIGTERM (timeout, systemd, containers) and SIGHUP all stop the run
  * the same way: no new trial starts, the running ones finish and are stored,
- * and the command exits 128 + the signal number with the study resumable. */
+ * and the command exits 128 + the signal number with the study resumable.
+ * A second signal aborts, but only a second later: `timeout` sends its
+ * signal to the process and then to its process group, so one stop often
+ * arrives twice within microseconds. */
 static void on_stop_signal(int sig) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (g_stop) {
+    double dt = (double)(now.tv_sec - g_sig_at.tv_sec) + (now.tv_nsec - g_sig_at.tv_nsec) / 1e9;
+    if (dt < 1.0) return; /* the same stop, delivered twice */
+    signal(sig, SIG_DFL); /* abort: stale trials are recovered later */
+    raise(sig);
+    return;
+  }
   g_stop = 1;
   g_sig = sig;
+  g_sig_at = now;
   static const char m_int[] =
       "\nqtune: interrupted: finishing the running trials (Ctrl-C again to abort)\n";
   static const char m_term[] =
@@ -1033,7 +1048,7 @@ int cmd_optimize(int argc, char **argv) {
   struct sigaction sa, old_sa[3];
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_stop_signal;
-  sa.sa_flags = SA_RESETHAND; /* a second signal kills: stale trials are recovered later */
+  sa.sa_flags = 0;
   sigemptyset(&sa.sa_mask);
   for (int k = 0; k < 3; k++) sigaddset(&sa.sa_mask, stop_sigs[k]);
   for (int k = 0; k < 3; k++) sigaction(stop_sigs[k], &sa, &old_sa[k]);

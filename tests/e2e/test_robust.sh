@@ -38,6 +38,31 @@ for sig in TERM HUP; do
   contains "SIG$sig: resumed" "$TMP/out" "resumed"
 done
 
+# ---- one stop delivered twice (timeout signals the process, then its group) ----
+# waits until study $1 has a running trial (the run is past its set-up)
+wait_running() { for _ in $(seq 1 200); do [ "$(count "$1" running 2>/dev/null)" -ge 1 ] 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+"$QTUNE" optimize --objective-cmd 'sleep 1.5; echo "{\"loss\": 1}"' --space space.yaml \
+  --objective loss --direction minimize --trials 1000 --jobs 2 --study-name twice \
+  --storage "$DB" --quiet >twice.out 2>twice.err &
+pid=$!
+wait_running twice || bad "twice: no trial started"
+kill -TERM $pid; sleep 0.2; kill -TERM $pid
+wait $pid; rc=$?
+[ $rc = 143 ] && ok "SIGTERM twice within a second: exit 143" || bad "SIGTERM twice: exit $rc"
+run=$(count twice running)
+[ "$run" = 0 ] && ok "SIGTERM twice within a second: the trials finished" || bad "SIGTERM twice: $run trials left running"
+# a second signal a second or more later aborts (the trials are left to the lease sweep)
+"$QTUNE" optimize --objective-cmd 'sleep 6; echo "{\"loss\": 1}"' --space space.yaml \
+  --objective loss --direction minimize --trials 1000 --jobs 2 --study-name abort2 \
+  --storage "$DB" --quiet >abort2.out 2>abort2.err &
+pid=$!
+wait_running abort2 || bad "abort2: no trial started"
+kill -TERM $pid; sleep 1.3; kill -TERM $pid
+wait $pid; rc=$?
+run=$(count abort2 running)
+[ $rc = 143 ] && [ "$run" -ge 1 ] && ok "a second SIGTERM after a second aborts ($run left running)" \
+  || bad "second SIGTERM: exit $rc, $run running"
+
 # ---- cleanup follows the direction; numbers never reused ----
 check_exit "minimize study" 0 "$QTUNE" optimize --objective-cmd ./loss.sh --space space.yaml \
   --objective loss --direction minimize --trials 10 --jobs 1 --seed 3 --study-name cmin \
