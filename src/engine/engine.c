@@ -280,9 +280,19 @@ static void advance_feed(qt__feed *fd, int64_t now) {
   if (ci >= 0) fd->view.n = (size_t)ci + 1;
 }
 
+/* The other feeds catch up to now; a fresh bar's price is its open during
+ * the fill pass.  Out of line: only runs with several feeds call it. */
+static QT__NOINLINE void advance_others(qt__run *r) {
+  for (int k = 1; k < r->n_feeds; k++) {
+    qt__feed *fd = &r->fd[k];
+    advance_feed(fd, r->now);
+    if (fd->fresh) fd->px = fd->f->bars->open[fd->ci];
+  }
+}
+
 /* The clock: feed 0 advances by exactly one bar, the others catch up to
  * now; a fresh bar's price is its open during the fill pass. */
-static inline void clock_step(qt_ctx *cx, const qt_bars *b0, size_t i) {
+static inline QT__ALWAYS_INLINE void clock_step(qt_ctx *cx, const qt_bars *b0, size_t i) {
   qt__run *r = &cx->r;
   qt__feed *f0 = &r->fd[0];
   r->i = (int64_t)i;
@@ -293,17 +303,12 @@ static inline void clock_step(qt_ctx *cx, const qt_bars *b0, size_t i) {
   f0->px = b0->open[i];
   f0->t_held = 0;
   r->liq_now = 0;
-  if (r->multi)
-    for (int k = 1; k < r->n_feeds; k++) {
-      qt__feed *fd = &r->fd[k];
-      advance_feed(fd, r->now);
-      if (fd->fresh) fd->px = fd->f->bars->open[fd->ci];
-    }
+  if (r->multi) advance_others(r);
 }
 
-/* 1. Funding settlements of fresh perpetual feeds. */
-static inline void settle_funding(qt_ctx *cx) {
-  if (!cx->r.any_funding) return;
+/* Settles what is due on each fresh perpetual feed (out of line: only runs
+ * with funding call it). */
+static QT__NOINLINE void settle_due(qt_ctx *cx) {
   for (int k = 0; k < cx->r.n_feeds; k++) {
     const qt__feed *fd = &cx->r.fd[k];
     const qt_funding *fu = fd->f->funding;
@@ -314,25 +319,29 @@ static inline void settle_funding(qt_ctx *cx) {
   }
 }
 
+/* 1. Funding settlements of fresh perpetual feeds. */
+static inline QT__ALWAYS_INLINE void settle_funding(qt_ctx *cx) {
+  if (cx->r.any_funding) settle_due(cx);
+}
+
 /* 2. Order expiry (next_expire_ms is a lower bound of the book's expiries). */
-static inline void expire_orders(qt_ctx *cx) {
+static inline QT__ALWAYS_INLINE void expire_orders(qt_ctx *cx) {
   if (cx->r.n_ord && cx->r.now >= cx->r.next_expire_ms) qt__book_expire(cx);
 }
 
 /* 3. Signal expiry: armed legs past their expiry close at the open. */
-static inline void expire_signals(qt_ctx *cx) {
+static inline QT__ALWAYS_INLINE void expire_signals(qt_ctx *cx) {
   if (cx->r.n_armed) qt__fill_expire_signals(cx);
 }
 
-/* 4. Fills of eligible orders on fresh bars, or on the step's trades.  A
- * feed whose band the bar misses (and with no market order) is skipped. */
-static inline void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i) {
+/* Step 4 for several feeds or fills from trades (out of line: the common
+ * run, one feed on bars, is handled in fill_pass itself). */
+static QT__NOINLINE void fill_pass_general(qt_ctx *cx, const qt_bars *b0, size_t i) {
   qt__run *r = &cx->r;
   int64_t end_ms = i + 1 < b0->n ? b0->ts_ms[i + 1] : INT64_MAX;
-  if (!r->n_ord) {
-    if (r->on_trades) /* keep the trade cursors in step */
-      for (int k = 0; k < r->n_feeds; k++)
-        if (r->fd[k].f->trades) qt__fill_skip_trades(cx, k, end_ms);
+  if (!r->n_ord) { /* keep the trade cursors in step */
+    for (int k = 0; k < r->n_feeds; k++)
+      if (r->fd[k].f->trades) qt__fill_skip_trades(cx, k, end_ms);
     return;
   }
   if (r->multi && !r->on_trades) { /* several feeds on bars: one pass in path time */
@@ -354,57 +363,103 @@ static inline void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i) {
   }
 }
 
+/* 4. Fills of eligible orders on fresh bars, or on the step's trades.  A
+ * feed whose band the bar misses (and with no market order) is skipped. */
+static inline QT__ALWAYS_INLINE void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i) {
+  qt__run *r = &cx->r;
+  if (r->multi || r->on_trades) {
+    fill_pass_general(cx, b0, i);
+    return;
+  }
+  if (!r->n_ord) return;
+  qt__feed *f0 = &r->fd[0]; /* one feed on bars: always fresh */
+  if (r->book_dirty) qt__book_band(cx);
+  if (f0->n_mkt || !(f0->dn_max < b0->low[i]) || !(f0->up_min > b0->high[i])) qt__fill_bar(cx, 0);
+}
+
+/* One feed on bars, nothing filled on this bar: equity minus maintenance
+ * margin is a line in the price (qt__liq_leg_line), lowest at the bar's low
+ * (net long) or high (net short), so when it is positive there it is at
+ * every point of the path qt__liq_path would walk, and the bar needs no
+ * check.  The margin covers the rounding of the path's interpolated points;
+ * within it the exact check runs.  No division: every bar with a position
+ * comes here. */
+static inline QT__ALWAYS_INLINE int liq_clear_one(const qt_ctx *cx, const qt_bars *b0, size_t i) {
+  double slope, off;
+  if (!qt__liq_leg_line(cx, &cx->r.fd[0], &slope, &off)) return 1;
+  double hi = b0->high[i], p = slope > 0 ? b0->low[i] : hi;
+  double e = cx->r.cash + slope * p - off;
+  return e > 1e-12 * (fabs(cx->r.cash) + fabs(off) + fabs(slope) * fabs(hi));
+}
+
+/* The liquidation check of step 5 with the marks at the close (m: the
+ * maintenance margin there), and the close of everything where it is met. */
+static QT__NOINLINE void liq_check(qt_ctx *cx, const qt_bars *b0, size_t i, double m) {
+  qt__run *r = &cx->r;
+  qt__feed *f0 = &r->fd[0];
+  double lpx[QT__MAX_FEEDS];
+  /* one feed: the bar's range can cost at most gross x (1 + maint) x
+   * range / close of the slack at the close, so most bars skip the check */
+  int maybe = 1;
+  if (!r->multi && b0->close[i] > 0)
+    maybe = !(r->eq - m > r->gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) /
+                              b0->close[i]);
+  /* one feed on bars: the path after the last fill with the legs as they
+   * are (or a liquidation the fill pass already met); else the range */
+  int liq = r->liq_now;
+  if (liq && !r->multi) {
+    lpx[0] = r->liq_px;
+  } else if (liq) {
+    for (int k = 0; k < r->n_feeds; k++) lpx[k] = r->liq_pxs[k];
+  } else if (maybe && !r->multi && !r->on_trades) {
+    double pt[4];
+    qt__bar_path(b0, i, pt);
+    liq = qt__liq_path(cx, f0, pt, f0->t_held, 3, &lpx[0]);
+  } else if (maybe && !r->on_trades) {
+    /* several feeds on bars: their paths in step, after the range check
+     * (every feed at its worst extreme at once: a lower bound of the path,
+     * so a bar it clears cannot liquidate) */
+    liq = qt__liq_range(cx, lpx) && qt__liq_path_multi(cx, f0->t_held, 3, lpx);
+  } else if (maybe) {
+    liq = qt__liq_range(cx, lpx);
+  }
+  if (liq) {
+    qt__liq_close(cx, lpx);
+    r->eq = r->cash;
+    r->gross = 0;
+  }
+}
+
+/* Marks the other feeds at their latest close (several feeds only). */
+static QT__NOINLINE void mark_others(qt__run *r) {
+  for (int k = 1; k < r->n_feeds; k++)
+    if (r->fd[k].ci >= 0) r->fd[k].px = r->fd[k].f->bars->close[r->fd[k].ci];
+}
+
 /* 5. Marks move to the close; the liquidation check.  The bar's equity
  * point and gross notional are kept unless something fills after this. */
-static inline void mark_and_check_liquidation(qt_ctx *cx, const qt_bars *b0, size_t i) {
+static inline QT__ALWAYS_INLINE void mark_and_check_liquidation(qt_ctx *cx, const qt_bars *b0,
+                                                                size_t i) {
   qt__run *r = &cx->r;
   qt__feed *f0 = &r->fd[0];
   f0->px = b0->close[i];
-  if (r->multi)
-    for (int k = 1; k < r->n_feeds; k++)
-      if (r->fd[k].ci >= 0) r->fd[k].px = r->fd[k].f->bars->close[r->fd[k].ci];
+  if (r->multi) mark_others(r);
   r->eq = r->cash;
   r->gross = 0;
   if (r->npos) {
-    double u, m, lpx[QT__MAX_FEEDS];
+    double u, m;
     qt__mark_all(cx, &u, &r->gross, &m);
     r->eq = r->cash + u;
-    /* one feed: the bar's range can cost at most gross x (1 + maint) x
-     * range / close of the slack at the close, so most bars skip the check */
-    int maybe = 1;
-    if (!r->multi && b0->close[i] > 0)
-      maybe = !(r->eq - m > r->gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) /
-                                b0->close[i]);
-    /* one feed on bars: the path after the last fill with the legs as they
-     * are (or a liquidation the fill pass already met); else the range */
-    int liq = r->liq_now;
-    if (liq && !r->multi) {
-      lpx[0] = r->liq_px;
-    } else if (liq) {
-      for (int k = 0; k < r->n_feeds; k++) lpx[k] = r->liq_pxs[k];
-    } else if (maybe && !r->multi && !r->on_trades) {
-      double pt[4];
-      qt__bar_path(b0, i, pt);
-      liq = qt__liq_path(cx, f0, pt, f0->t_held, 3, &lpx[0]);
-    } else if (maybe && !r->on_trades) {
-      /* several feeds on bars: their paths in step, after the range check
-       * (every feed at its worst extreme at once: a lower bound of the path,
-       * so a bar it clears cannot liquidate) */
-      liq = qt__liq_range(cx, lpx) && qt__liq_path_multi(cx, f0->t_held, 3, lpx);
-    } else if (maybe) {
-      liq = qt__liq_range(cx, lpx);
-    }
-    if (liq) {
-      qt__liq_close(cx, lpx);
-      r->eq = r->cash;
-      r->gross = 0;
-    }
+    /* a bar of one feed on bars without a fill is usually cleared here */
+    if (r->liq_now || r->multi || r->on_trades || f0->t_held != 0 || !liq_clear_one(cx, b0, i))
+      liq_check(cx, b0, i, m);
   }
   r->fills0 = r->n_fills;
 }
 
 /* 6. on_bar with feed 0's bar. */
-static inline void strategy_bar(qt_ctx *cx, const qt_bars *b0, size_t i, qt_bar *bar) {
+static inline QT__ALWAYS_INLINE void strategy_bar(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                                  qt_bar *bar) {
   bar->ts_ms = cx->r.now;
   bar->open = b0->open[i];
   bar->high = b0->high[i];
@@ -424,26 +479,26 @@ static inline void strategy_bar(qt_ctx *cx, const qt_bars *b0, size_t i, qt_bar 
 }
 
 /* 7. With trade_on_close: market orders of this step fill at the close. */
-static inline void trade_on_close(qt_ctx *cx) {
+static inline QT__ALWAYS_INLINE void trade_on_close(qt_ctx *cx) {
   if (cx->r.toc && cx->r.n_ord) qt__fill_on_close(cx);
 }
 
 /* 4b. On the last bar with close_at_end = open: everything closes at the
  * open once the bar's fills are done (fd->px is still the open). */
-static inline void close_at_open_end(qt_ctx *cx, size_t i) {
+static inline QT__ALWAYS_INLINE void close_at_open_end(qt_ctx *cx, size_t i) {
   if (i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN && !cx->r.stopped)
     qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
 
 /* 8. On the last bar with close_at_end: everything (still or again) open
  * closes at the last close. */
-static inline void close_at_end(qt_ctx *cx, size_t i) {
+static inline QT__ALWAYS_INLINE void close_at_end(qt_ctx *cx, size_t i) {
   if (i + 1 == cx->r.to && cx->o.close_at_end) qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
 
 /* 9. The equity point and exposure of the bar (marked again if something
  * filled after step 5). */
-static inline void record_point(qt_ctx *cx, size_t i) {
+static inline QT__ALWAYS_INLINE void record_point(qt_ctx *cx, size_t i) {
   qt__run *r = &cx->r;
   if (r->n_fills != r->fills0) {
     r->eq = r->cash;
@@ -460,8 +515,11 @@ static inline void record_point(qt_ctx *cx, size_t i) {
 }
 
 /* One step of the clock: the steps of a bar in their order (docs/engine.md),
- * shared by qt_engine_run's loop and qt_engine_step. */
-static inline void run_bar(qt_ctx *cx, const qt_bars *b0, size_t i, qt_bar *bar) {
+ * shared by qt_engine_run's loop and qt_engine_step.  Inlined into both, with
+ * the steps' rare work out of line, so a quiet bar is a few loads, compares
+ * and stores around the strategy's on_bar. */
+static inline QT__ALWAYS_INLINE void run_bar(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                             qt_bar *bar) {
   clock_step(cx, b0, i);
   settle_funding(cx);                     /* 1 */
   expire_orders(cx);                      /* 2 */

@@ -12,6 +12,12 @@
 #include <stddef.h>
 #include <string.h>
 
+/* The per-bar loop's inlining (engine.c): the hot steps are inlined into the
+ * loop whatever the compiler's size heuristics say, their rare work kept out
+ * of line so it does not crowd the loop. */
+#define QT__ALWAYS_INLINE __attribute__((always_inline))
+#define QT__NOINLINE __attribute__((noinline))
+
 #define QT__MAX_FEEDS 8
 #define QT__MAX_IND_OUT 8
 /* Indicator cache budget per engine: over it, entries unused by the current
@@ -338,12 +344,15 @@ int qt__liq_path_multi(const qt_ctx *cx, double t0, double t1, double *lpx);
  * the feed holds nothing. */
 static inline int qt__liq_leg_line(const qt_ctx *cx, const qt__feed *fd, double *slope,
                                    double *off) {
-  int l0 = cx->o.hedge_mode ? 1 : 0, l1 = cx->o.hedge_mode ? 3 : 1;
-  double q = 0, g = 0, s = 0, mult = fd->inst.multiplier;
-  for (int l = l0; l < l1; l++) {
-    q += fd->leg[l].qty;
-    g += fabs(fd->leg[l].qty);
-    s += fd->leg[l].qty * fd->leg[l].avg;
+  double q, g, s, mult = fd->inst.multiplier;
+  if (!cx->o.hedge_mode) { /* one-way runs use leg 0 only, hedge runs legs 1 and 2 */
+    q = fd->leg[0].qty;
+    g = fabs(q);
+    s = q * fd->leg[0].avg;
+  } else {
+    q = fd->leg[1].qty + fd->leg[2].qty;
+    g = fabs(fd->leg[1].qty) + fabs(fd->leg[2].qty);
+    s = fd->leg[1].qty * fd->leg[1].avg + fd->leg[2].qty * fd->leg[2].avg;
   }
   *slope = (q - g * fd->inst.maint_margin) * mult;
   *off = s * mult;
