@@ -270,6 +270,30 @@ static int strategy_init(qt_ctx *cx, const double *p, qt_err *err) {
 
 /* --------------------------------------------------- the steps of a bar */
 
+/* What a run's bars can meet beyond one feed on bars (its shape, fixed at
+ * run start: qt__run's multi, on_trades, any_funding, toc, extra_cols, and
+ * whether this is the last bar).  The steps take it as a constant: the loop
+ * runs a copy of them compiled for its run's shape, so the checks of what
+ * the run cannot meet fold away, and SHAPE_ALL (the step API, the last bar)
+ * checks everything.  Each test stays `(sh & bit) && flag`, so a copy with
+ * the bit set behaves exactly as the plain code. */
+enum {
+  SHAPE_MULTI = 1,   /* several feeds */
+  SHAPE_TRADES = 2,  /* fills from trades */
+  SHAPE_FUNDING = 4, /* a perpetual with funding */
+  SHAPE_TOC = 8,     /* trade_on_close */
+  SHAPE_EXTRA = 16,  /* the bars' flow columns for qt_bar */
+  SHAPE_END = 32,    /* the last bar may come (close at end) */
+  SHAPE_ALL = 63
+};
+
+/* The shape of the bars before the last one of the run just started. */
+static unsigned run_shape(const qt__run *r) {
+  return (r->multi ? SHAPE_MULTI : 0u) | (r->on_trades ? SHAPE_TRADES : 0u) |
+         (r->any_funding ? SHAPE_FUNDING : 0u) | (r->toc ? SHAPE_TOC : 0u) |
+         (r->extra_cols ? SHAPE_EXTRA : 0u);
+}
+
 /* Moves feed k's cursor to the latest bar with ts <= now. */
 static void advance_feed(qt__feed *fd, int64_t now) {
   const qt_bars *b = fd->f->bars;
@@ -292,7 +316,8 @@ static QT__NOINLINE void advance_others(qt__run *r) {
 
 /* The clock: feed 0 advances by exactly one bar, the others catch up to
  * now; a fresh bar's price is its open during the fill pass. */
-static inline QT__ALWAYS_INLINE void clock_step(qt_ctx *cx, const qt_bars *b0, size_t i) {
+static inline QT__ALWAYS_INLINE void clock_step(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                                unsigned sh) {
   qt__run *r = &cx->r;
   qt__feed *f0 = &r->fd[0];
   r->i = (int64_t)i;
@@ -303,7 +328,7 @@ static inline QT__ALWAYS_INLINE void clock_step(qt_ctx *cx, const qt_bars *b0, s
   f0->px = b0->open[i];
   f0->t_held = 0;
   r->liq_now = 0;
-  if (r->multi) advance_others(r);
+  if ((sh & SHAPE_MULTI) && r->multi) advance_others(r);
 }
 
 /* Settles what is due on each fresh perpetual feed (out of line: only runs
@@ -320,8 +345,8 @@ static QT__NOINLINE void settle_due(qt_ctx *cx) {
 }
 
 /* 1. Funding settlements of fresh perpetual feeds. */
-static inline QT__ALWAYS_INLINE void settle_funding(qt_ctx *cx) {
-  if (cx->r.any_funding) settle_due(cx);
+static inline QT__ALWAYS_INLINE void settle_funding(qt_ctx *cx, unsigned sh) {
+  if ((sh & SHAPE_FUNDING) && cx->r.any_funding) settle_due(cx);
 }
 
 /* 2. Order expiry (next_expire_ms is a lower bound of the book's expiries). */
@@ -365,9 +390,10 @@ static QT__NOINLINE void fill_pass_general(qt_ctx *cx, const qt_bars *b0, size_t
 
 /* 4. Fills of eligible orders on fresh bars, or on the step's trades.  A
  * feed whose band the bar misses (and with no market order) is skipped. */
-static inline QT__ALWAYS_INLINE void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i) {
+static inline QT__ALWAYS_INLINE void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                               unsigned sh) {
   qt__run *r = &cx->r;
-  if (r->multi || r->on_trades) {
+  if (((sh & SHAPE_MULTI) && r->multi) || ((sh & SHAPE_TRADES) && r->on_trades)) {
     fill_pass_general(cx, b0, i);
     return;
   }
@@ -378,18 +404,37 @@ static inline QT__ALWAYS_INLINE void fill_pass(qt_ctx *cx, const qt_bars *b0, si
 }
 
 /* One feed on bars, nothing filled on this bar: equity minus maintenance
- * margin is a line in the price (qt__liq_leg_line), lowest at the bar's low
- * (net long) or high (net short), so when it is positive there it is at
- * every point of the path qt__liq_path would walk, and the bar needs no
- * check.  The margin covers the rounding of the path's interpolated points;
- * within it the exact check runs.  No division: every bar with a position
- * comes here. */
-static inline QT__ALWAYS_INLINE int liq_clear_one(const qt_ctx *cx, const qt_bars *b0, size_t i) {
+ * margin is a line in the price, E(p) = cash + slope p - off
+ * (qt__liq_leg_line), lowest at the bar's low (slope > 0) or its high
+ * (slope < 0).  The legs and cash change only with a fill or a funding
+ * payment, so the price beyond which E stays positive is worked out once per
+ * (n_fills, cash) and a bar is cleared by one compare of its extreme with it.
+ * The price keeps a margin (1e-6 of the magnitudes) far above the rounding
+ * of E at the path's points (qt__liq_path), so a cleared bar is one the exact
+ * check would clear; any other bar gets the exact check. */
+static QT__NOINLINE void liq_line_one(qt__run *r, const qt_ctx *cx) {
   double slope, off;
-  if (!qt__liq_leg_line(cx, &cx->r.fd[0], &slope, &off)) return 1;
-  double hi = b0->high[i], p = slope > 0 ? b0->low[i] : hi;
-  double e = cx->r.cash + slope * p - off;
-  return e > 1e-12 * (fabs(cx->r.cash) + fabs(off) + fabs(slope) * fabs(hi));
+  r->lq_key = r->n_fills + 1;
+  r->lq_cash = r->cash;
+  r->lq_lo = -INFINITY; /* nothing held: every bar clears */
+  r->lq_hi = INFINITY;
+  if (!qt__liq_leg_line(cx, &r->fd[0], &slope, &off)) return;
+  double mag = fabs(r->cash) + fabs(off);
+  if (slope == 0) { /* the same E at every price */
+    if (!(r->cash - off > 1e-6 * mag)) r->lq_lo = INFINITY;
+    return;
+  }
+  double root = (off - r->cash) / slope, pad = 1e-6 * (fabs(root) + mag / fabs(slope));
+  if (slope > 0) r->lq_lo = root + pad;
+  else r->lq_hi = root - pad;
+  if (isnan(root + pad)) r->lq_lo = INFINITY; /* no bar clears */
+}
+
+/* 1 when bar i of feed 0 cannot reach the maintenance margin (above). */
+static inline QT__ALWAYS_INLINE int liq_clear_one(qt_ctx *cx, const qt_bars *b0, size_t i) {
+  qt__run *r = &cx->r;
+  if (r->lq_key != r->n_fills + 1 || r->lq_cash != r->cash) liq_line_one(r, cx);
+  return (b0->low[i] > r->lq_lo) & (b0->high[i] < r->lq_hi);
 }
 
 /* The liquidation check of step 5 with the marks at the close (m: the
@@ -439,11 +484,11 @@ static QT__NOINLINE void mark_others(qt__run *r) {
 /* 5. Marks move to the close; the liquidation check.  The bar's equity
  * point and gross notional are kept unless something fills after this. */
 static inline QT__ALWAYS_INLINE void mark_and_check_liquidation(qt_ctx *cx, const qt_bars *b0,
-                                                                size_t i) {
+                                                                size_t i, unsigned sh) {
   qt__run *r = &cx->r;
   qt__feed *f0 = &r->fd[0];
   f0->px = b0->close[i];
-  if (r->multi) mark_others(r);
+  if ((sh & SHAPE_MULTI) && r->multi) mark_others(r);
   r->eq = r->cash;
   r->gross = 0;
   if (r->npos) {
@@ -451,7 +496,8 @@ static inline QT__ALWAYS_INLINE void mark_and_check_liquidation(qt_ctx *cx, cons
     qt__mark_all(cx, &u, &r->gross, &m);
     r->eq = r->cash + u;
     /* a bar of one feed on bars without a fill is usually cleared here */
-    if (r->liq_now || r->multi || r->on_trades || f0->t_held != 0 || !liq_clear_one(cx, b0, i))
+    if (r->liq_now || ((sh & SHAPE_MULTI) && r->multi) || ((sh & SHAPE_TRADES) && r->on_trades) ||
+        f0->t_held != 0 || !liq_clear_one(cx, b0, i))
       liq_check(cx, b0, i, m);
   }
   r->fills0 = r->n_fills;
@@ -459,13 +505,13 @@ static inline QT__ALWAYS_INLINE void mark_and_check_liquidation(qt_ctx *cx, cons
 
 /* 6. on_bar with feed 0's bar. */
 static inline QT__ALWAYS_INLINE void strategy_bar(qt_ctx *cx, const qt_bars *b0, size_t i,
-                                                  qt_bar *bar) {
+                                                  qt_bar *bar, unsigned sh) {
   bar->ts_ms = cx->r.now;
   bar->open = b0->open[i];
   bar->high = b0->high[i];
   bar->low = b0->low[i];
   bar->close = b0->close[i];
-  if (cx->r.extra_cols) {
+  if ((sh & SHAPE_EXTRA) && cx->r.extra_cols) {
     bar->volume = b0->volume[i];
     bar->quote_volume = b0->quote_volume[i];
     bar->trade_count = b0->trade_count[i];
@@ -479,21 +525,21 @@ static inline QT__ALWAYS_INLINE void strategy_bar(qt_ctx *cx, const qt_bars *b0,
 }
 
 /* 7. With trade_on_close: market orders of this step fill at the close. */
-static inline QT__ALWAYS_INLINE void trade_on_close(qt_ctx *cx) {
-  if (cx->r.toc && cx->r.n_ord) qt__fill_on_close(cx);
+static inline QT__ALWAYS_INLINE void trade_on_close(qt_ctx *cx, unsigned sh) {
+  if ((sh & SHAPE_TOC) && cx->r.toc && cx->r.n_ord) qt__fill_on_close(cx);
 }
 
 /* 4b. On the last bar with close_at_end = open: everything closes at the
  * open once the bar's fills are done (fd->px is still the open). */
-static inline QT__ALWAYS_INLINE void close_at_open_end(qt_ctx *cx, size_t i) {
-  if (i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN && !cx->r.stopped)
+static inline QT__ALWAYS_INLINE void close_at_open_end(qt_ctx *cx, size_t i, unsigned sh) {
+  if ((sh & SHAPE_END) && i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN && !cx->r.stopped)
     qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
 
 /* 8. On the last bar with close_at_end: everything (still or again) open
  * closes at the last close. */
-static inline QT__ALWAYS_INLINE void close_at_end(qt_ctx *cx, size_t i) {
-  if (i + 1 == cx->r.to && cx->o.close_at_end) qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
+static inline QT__ALWAYS_INLINE void close_at_end(qt_ctx *cx, size_t i, unsigned sh) {
+  if ((sh & SHAPE_END) && i + 1 == cx->r.to && cx->o.close_at_end) qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
 
 /* 9. The equity point and exposure of the bar (marked again if something
@@ -515,24 +561,30 @@ static inline QT__ALWAYS_INLINE void record_point(qt_ctx *cx, size_t i) {
 }
 
 /* One step of the clock: the steps of a bar in their order (docs/engine.md),
- * shared by qt_engine_run's loop and qt_engine_step.  Inlined into both, with
- * the steps' rare work out of line, so a quiet bar is a few loads, compares
- * and stores around the strategy's on_bar. */
+ * for a run of shape sh (a constant: see SHAPE_ALL).  Inlined, with the
+ * steps' rare work out of line, so a quiet bar is a few loads, compares and
+ * stores around the strategy's on_bar. */
+static inline QT__ALWAYS_INLINE void run_bar_as(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                                qt_bar *bar, unsigned sh) {
+  clock_step(cx, b0, i, sh);
+  settle_funding(cx, sh);                     /* 1 */
+  expire_orders(cx);                          /* 2 */
+  expire_signals(cx);                         /* 3 */
+  fill_pass(cx, b0, i, sh);                   /* 4 */
+  close_at_open_end(cx, i, sh);               /* 4b */
+  mark_and_check_liquidation(cx, b0, i, sh);  /* 5 */
+  if (!cx->r.stopped) {                       /* a liquidated strategy hears nothing */
+    strategy_bar(cx, b0, i, bar, sh);         /* 6 */
+    trade_on_close(cx, sh);                   /* 7 */
+    close_at_end(cx, i, sh);                  /* 8 */
+  }
+  record_point(cx, i);                        /* 9 */
+}
+
+/* One step of the clock with every check (qt_engine_step). */
 static inline QT__ALWAYS_INLINE void run_bar(qt_ctx *cx, const qt_bars *b0, size_t i,
                                              qt_bar *bar) {
-  clock_step(cx, b0, i);
-  settle_funding(cx);                     /* 1 */
-  expire_orders(cx);                      /* 2 */
-  expire_signals(cx);                     /* 3 */
-  fill_pass(cx, b0, i);                   /* 4 */
-  close_at_open_end(cx, i);               /* 4b */
-  mark_and_check_liquidation(cx, b0, i);  /* 5 */
-  if (!cx->r.stopped) {                   /* a liquidated strategy hears nothing */
-    strategy_bar(cx, b0, i, bar);         /* 6 */
-    trade_on_close(cx);                   /* 7 */
-    close_at_end(cx, i);                  /* 8 */
-  }
-  record_point(cx, i);                    /* 9 */
+  run_bar_as(cx, b0, i, bar, SHAPE_ALL);
 }
 
 /* The result of the first nb simulated bars; it borrows the engine's
@@ -577,6 +629,35 @@ static int checkpoint(qt_engine *e, const qt_bars *b0, size_t i, size_t *next) {
   return e->ck_fn(e->ck_ud, &so_far) != 0;
 }
 
+/* Bars from the clock's next one up to `to` (exclusive) in shape sh, with
+ * the checkpoints (10); 1 when a checkpoint stopped the run.  A run out of
+ * memory stops at its bar (r.oom). */
+static inline QT__ALWAYS_INLINE int run_bars(qt_engine *e, const qt_bars *b0, qt_bar *bar,
+                                             size_t to, size_t *ck_next, unsigned sh) {
+  qt_ctx *cx = &e->cx;
+  for (size_t i = (size_t)(cx->r.i + 1); i < to; i++) {
+    run_bar_as(cx, b0, i, bar, sh);           /* 1 .. 9 */
+    if (cx->r.oom) return 0;
+    if (i + 1 - cx->r.from == *ck_next && checkpoint(e, b0, i, ck_next)) return 1; /* 10 */
+  }
+  return 0;
+}
+
+/* The bars before the last one in the copy of the steps for the run's shape
+ * (the usual shapes: one feed on bars with or without the flow columns), the
+ * last one with every check. */
+static int run_all_bars(qt_engine *e, const qt_bars *b0, qt_bar *bar, size_t *ck_next) {
+  qt__run *r = &e->cx.r;
+  unsigned sh = run_shape(r);
+  size_t last = r->to - 1;
+  int stopped;
+  if (sh == 0) stopped = run_bars(e, b0, bar, last, ck_next, 0);
+  else if (sh == SHAPE_EXTRA) stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_EXTRA);
+  else stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_ALL & ~SHAPE_END);
+  if (stopped || r->oom) return stopped;
+  return run_bars(e, b0, bar, r->to, ck_next, SHAPE_ALL);
+}
+
 int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_strategy_vtbl *s,
                   const double *p, qt_result *out, qt_err *err) {
   if (out) memset(out, 0, sizeof *out);
@@ -593,15 +674,7 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   qt_bar bar;
   memset(&bar, 0, sizeof bar);
   size_t ck_next = e->ck_every ? e->ck_every : SIZE_MAX;
-  int stopped = 0;
-  for (size_t i = cx->r.from; i < cx->r.to; i++) {
-    run_bar(cx, b0, i, &bar);               /* 1 .. 9 */
-    if (cx->r.oom) break;
-    if (i + 1 - cx->r.from == ck_next && checkpoint(e, b0, i, &ck_next)) { /* 10 */
-      stopped = 1;
-      break;
-    }
-  }
+  int stopped = run_all_bars(e, b0, &bar, &ck_next); /* 1 .. 10 */
   if (s->fini) s->fini(cx->st);
   if (cx->r.oom)
     return qt_err_set(err, QT_ENOMEM, "qt_engine_run: out of memory for the trade list or order log");

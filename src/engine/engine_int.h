@@ -131,6 +131,11 @@ typedef struct qt__run {
   double liq_px;
   double liq_pxs[QT__MAX_FEEDS];
   double eq, gross; /* the bar's equity point and gross notional */
+  /* one feed on bars: a bar with low > lq_lo and high < lq_hi cannot reach
+   * the maintenance margin (engine.c, liq_clear_one), for the legs and cash
+   * of n_fills = lq_key - 1 and cash = lq_cash */
+  size_t lq_key;
+  double lq_cash, lq_lo, lq_hi;
   size_t fills0;    /* n_fills when the bar was marked at its close */
 } qt__run;
 
