@@ -644,16 +644,22 @@ static inline QT__ALWAYS_INLINE int run_bars(qt_engine *e, const qt_bars *b0, qt
 }
 
 /* The bars before the last one in the copy of the steps for the run's shape
- * (the usual shapes: one feed on bars with or without the flow columns), the
- * last one with every check. */
+ * (the usual shapes: one feed on bars, with or without the flow columns and
+ * funding), the last one with every check. */
 static int run_all_bars(qt_engine *e, const qt_bars *b0, qt_bar *bar, size_t *ck_next) {
   qt__run *r = &e->cx.r;
   unsigned sh = run_shape(r);
   size_t last = r->to - 1;
   int stopped;
-  if (sh == 0) stopped = run_bars(e, b0, bar, last, ck_next, 0);
-  else if (sh == SHAPE_EXTRA) stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_EXTRA);
-  else stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_ALL & ~SHAPE_END);
+  switch (sh) {
+  case 0: stopped = run_bars(e, b0, bar, last, ck_next, 0); break;
+  case SHAPE_EXTRA: stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_EXTRA); break;
+  case SHAPE_FUNDING: stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_FUNDING); break;
+  case SHAPE_FUNDING | SHAPE_EXTRA:
+    stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_FUNDING | SHAPE_EXTRA);
+    break;
+  default: stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_ALL & ~SHAPE_END); break;
+  }
   if (stopped || r->oom) return stopped;
   return run_bars(e, b0, bar, r->to, ck_next, SHAPE_ALL);
 }
