@@ -493,7 +493,8 @@ static inline QT__ALWAYS_INLINE void mark_and_check_liquidation(qt_ctx *cx, cons
   r->gross = 0;
   if (r->npos) {
     double u, m;
-    qt__mark_all(cx, &u, &r->gross, &m);
+    if (!(sh & SHAPE_MULTI) && !cx->o.hedge_mode) qt__mark_one(cx, &u, &r->gross, &m);
+    else qt__mark_all(cx, &u, &r->gross, &m);
     r->eq = r->cash + u;
     /* a bar of one feed on bars without a fill is usually cleared here */
     if (r->liq_now || ((sh & SHAPE_MULTI) && r->multi) || ((sh & SHAPE_TRADES) && r->on_trades) ||

@@ -196,16 +196,22 @@ static inline double qt__slip(const qt_ctx *cx, int side, double px) {
   return px * (1.0 + side * cx->o.slippage_bps * 1e-4);
 }
 
+/* qt__mark_all of a one-way run with one feed (the caller knows it is one). */
+static inline void qt__mark_one(const qt_ctx *cx, double *out_upnl, double *out_gross,
+                                double *out_maint) {
+  const qt__feed *fd = &cx->r.fd[0];
+  double q = fd->leg[0].qty, mult = fd->inst.multiplier;
+  double notional = fabs(q) * fd->px * mult;
+  *out_upnl = q * (fd->px - fd->leg[0].avg) * mult;
+  *out_gross = notional;
+  if (out_maint) *out_maint = notional * fd->inst.maint_margin;
+}
+
 /* Unrealized P&L of all legs at each feed's current price, and gross notional. */
 static inline void qt__mark_all(const qt_ctx *cx, double *out_upnl, double *out_gross,
                                 double *out_maint) {
   if (cx->r.n_feeds == 1 && !cx->o.hedge_mode) { /* the common case, kept short */
-    const qt__feed *fd = &cx->r.fd[0];
-    double q = fd->leg[0].qty, mult = fd->inst.multiplier;
-    double notional = fabs(q) * fd->px * mult;
-    *out_upnl = q * (fd->px - fd->leg[0].avg) * mult;
-    *out_gross = notional;
-    if (out_maint) *out_maint = notional * fd->inst.maint_margin;
+    qt__mark_one(cx, out_upnl, out_gross, out_maint);
     return;
   }
   double u = 0, g = 0, m = 0;
@@ -264,7 +270,8 @@ static inline int qt__room_for_one(qt_ctx *cx, void **p, size_t n, size_t *cap, 
 /* book.c: the open orders.  Removing and finding one are inline: the fill
  * pass does both for every touched order. */
 static inline void qt__book_remove(qt_ctx *cx, size_t j) {
-  memmove(&cx->ord[j], &cx->ord[j + 1], (cx->r.n_ord - j - 1) * sizeof cx->ord[0]);
+  if (j + 1 < cx->r.n_ord) /* the last one (often the only one) moves nothing */
+    memmove(&cx->ord[j], &cx->ord[j + 1], (cx->r.n_ord - j - 1) * sizeof cx->ord[0]);
   cx->r.n_ord--;
   cx->r.book_dirty = 1;
 }
