@@ -364,9 +364,10 @@ static inline QT__ALWAYS_INLINE void expire_signals(qt_ctx *cx) {
 static QT__NOINLINE void fill_pass_general(qt_ctx *cx, const qt_bars *b0, size_t i) {
   qt__run *r = &cx->r;
   int64_t end_ms = i + 1 < b0->n ? b0->ts_ms[i + 1] : INT64_MAX;
-  if (!r->n_ord) { /* keep the trade cursors in step */
-    for (int k = 0; k < r->n_feeds; k++)
-      if (r->fd[k].f->trades) qt__fill_skip_trades(cx, k, end_ms);
+  if (!r->n_ord) {
+    if (r->on_trades) /* keep the trade cursors in step */
+      for (int k = 0; k < r->n_feeds; k++)
+        if (r->fd[k].f->trades) qt__fill_skip_trades(cx, k, end_ms);
     return;
   }
   if (r->multi && !r->on_trades) { /* several feeds on bars: one pass in path time */
@@ -533,14 +534,16 @@ static inline QT__ALWAYS_INLINE void trade_on_close(qt_ctx *cx, unsigned sh) {
 /* 4b. On the last bar with close_at_end = open: everything closes at the
  * open once the bar's fills are done (fd->px is still the open). */
 static inline QT__ALWAYS_INLINE void close_at_open_end(qt_ctx *cx, size_t i, unsigned sh) {
-  if ((sh & SHAPE_END) && i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN && !cx->r.stopped)
+  if ((sh & SHAPE_END) && i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN &&
+      !cx->r.stopped)
     qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
 
 /* 8. On the last bar with close_at_end: everything (still or again) open
  * closes at the last close. */
 static inline QT__ALWAYS_INLINE void close_at_end(qt_ctx *cx, size_t i, unsigned sh) {
-  if ((sh & SHAPE_END) && i + 1 == cx->r.to && cx->o.close_at_end) qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
+  if ((sh & SHAPE_END) && i + 1 == cx->r.to && cx->o.close_at_end)
+    qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
 
 /* 9. The equity point and exposure of the bar (marked again if something
