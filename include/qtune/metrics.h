@@ -15,7 +15,7 @@
   X(equity_final, "equity at the last bar's close, quote currency")           \
   X(equity_peak, "highest equity (start cash included), quote currency")      \
   X(cagr, "annualized return, fraction")                                      \
-  X(volatility, "annualized volatility of per-bar returns")                   \
+  X(volatility, "annualized volatility of per-bar returns, fraction")         \
   X(sharpe, "annualized Sharpe ratio of per-bar returns, rf = 0")             \
   X(sortino, "annualized Sortino ratio, downside deviation over all bars")    \
   X(sharpe_daily, "Sharpe of UTC-day-end equity returns, x sqrt(365|252)")    \
@@ -42,12 +42,12 @@
   X(avg_trade_duration_ms, "mean trade duration, ms from entry to exit")      \
   X(max_trade_duration_ms, "longest trade, ms from entry to exit")            \
   X(sqn, "system quality number: sqrt(trades) * mean P&L / SD of P&L")        \
-  X(kelly, "Kelly criterion: win_rate - (1-win_rate)/(avg_win/avg_loss)")     \
+  X(kelly, "Kelly fraction: win_rate - (1-win_rate)/(avg_win/avg_loss)")      \
   X(exposure, "fraction of bars with an open position")                       \
   X(max_flat_ms, "longest time without an open position, ms")                 \
   X(fees_paid, "fees paid, money")                                            \
   X(funding_paid, "funding paid (negative: received), money")                 \
-  X(expiry_rate, "signals closed by expiry / signals")                        \
+  X(expiry_rate, "signals closed by expiry / signals, fraction")              \
   X(buy_hold_return, "buy-and-hold return of instrument 0, fraction")         \
   X(alpha, "total_return - beta * buy_hold_return, fraction")                 \
   X(beta, "cov/var of per-bar returns against instrument 0's closes")

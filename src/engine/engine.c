@@ -270,6 +270,30 @@ static int strategy_init(qt_ctx *cx, const double *p, qt_err *err) {
 
 /* --------------------------------------------------- the steps of a bar */
 
+/* What a run's bars can meet beyond one feed on bars (its shape, fixed at
+ * run start: qt__run's multi, on_trades, any_funding, toc, extra_cols, and
+ * whether this is the last bar).  The steps take it as a constant: the loop
+ * runs a copy of them compiled for its run's shape, so the checks of what
+ * the run cannot meet fold away, and SHAPE_ALL (the step API, the last bar)
+ * checks everything.  Each test stays `(sh & bit) && flag`, so a copy with
+ * the bit set behaves exactly as the plain code. */
+enum {
+  SHAPE_MULTI = 1,   /* several feeds */
+  SHAPE_TRADES = 2,  /* fills from trades */
+  SHAPE_FUNDING = 4, /* a perpetual with funding */
+  SHAPE_TOC = 8,     /* trade_on_close */
+  SHAPE_EXTRA = 16,  /* the bars' flow columns for qt_bar */
+  SHAPE_END = 32,    /* the last bar may come (close at end) */
+  SHAPE_ALL = 63
+};
+
+/* The shape of the bars before the last one of the run just started. */
+static unsigned run_shape(const qt__run *r) {
+  return (r->multi ? SHAPE_MULTI : 0u) | (r->on_trades ? SHAPE_TRADES : 0u) |
+         (r->any_funding ? SHAPE_FUNDING : 0u) | (r->toc ? SHAPE_TOC : 0u) |
+         (r->extra_cols ? SHAPE_EXTRA : 0u);
+}
+
 /* Moves feed k's cursor to the latest bar with ts <= now. */
 static void advance_feed(qt__feed *fd, int64_t now) {
   const qt_bars *b = fd->f->bars;
@@ -280,9 +304,20 @@ static void advance_feed(qt__feed *fd, int64_t now) {
   if (ci >= 0) fd->view.n = (size_t)ci + 1;
 }
 
+/* The other feeds catch up to now; a fresh bar's price is its open during
+ * the fill pass.  Out of line: only runs with several feeds call it. */
+static QT__NOINLINE void advance_others(qt__run *r) {
+  for (int k = 1; k < r->n_feeds; k++) {
+    qt__feed *fd = &r->fd[k];
+    advance_feed(fd, r->now);
+    if (fd->fresh) fd->px = fd->f->bars->open[fd->ci];
+  }
+}
+
 /* The clock: feed 0 advances by exactly one bar, the others catch up to
  * now; a fresh bar's price is its open during the fill pass. */
-static inline void clock_step(qt_ctx *cx, const qt_bars *b0, size_t i) {
+static inline QT__ALWAYS_INLINE void clock_step(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                                unsigned sh) {
   qt__run *r = &cx->r;
   qt__feed *f0 = &r->fd[0];
   r->i = (int64_t)i;
@@ -293,17 +328,12 @@ static inline void clock_step(qt_ctx *cx, const qt_bars *b0, size_t i) {
   f0->px = b0->open[i];
   f0->t_held = 0;
   r->liq_now = 0;
-  if (r->multi)
-    for (int k = 1; k < r->n_feeds; k++) {
-      qt__feed *fd = &r->fd[k];
-      advance_feed(fd, r->now);
-      if (fd->fresh) fd->px = fd->f->bars->open[fd->ci];
-    }
+  if ((sh & SHAPE_MULTI) && r->multi) advance_others(r);
 }
 
-/* 1. Funding settlements of fresh perpetual feeds. */
-static inline void settle_funding(qt_ctx *cx) {
-  if (!cx->r.any_funding) return;
+/* Settles what is due on each fresh perpetual feed (out of line: only runs
+ * with funding call it). */
+static QT__NOINLINE void settle_due(qt_ctx *cx) {
   for (int k = 0; k < cx->r.n_feeds; k++) {
     const qt__feed *fd = &cx->r.fd[k];
     const qt_funding *fu = fd->f->funding;
@@ -314,19 +344,24 @@ static inline void settle_funding(qt_ctx *cx) {
   }
 }
 
+/* 1. Funding settlements of fresh perpetual feeds. */
+static inline QT__ALWAYS_INLINE void settle_funding(qt_ctx *cx, unsigned sh) {
+  if ((sh & SHAPE_FUNDING) && cx->r.any_funding) settle_due(cx);
+}
+
 /* 2. Order expiry (next_expire_ms is a lower bound of the book's expiries). */
-static inline void expire_orders(qt_ctx *cx) {
+static inline QT__ALWAYS_INLINE void expire_orders(qt_ctx *cx) {
   if (cx->r.n_ord && cx->r.now >= cx->r.next_expire_ms) qt__book_expire(cx);
 }
 
 /* 3. Signal expiry: armed legs past their expiry close at the open. */
-static inline void expire_signals(qt_ctx *cx) {
+static inline QT__ALWAYS_INLINE void expire_signals(qt_ctx *cx) {
   if (cx->r.n_armed) qt__fill_expire_signals(cx);
 }
 
-/* 4. Fills of eligible orders on fresh bars, or on the step's trades.  A
- * feed whose band the bar misses (and with no market order) is skipped. */
-static inline void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i) {
+/* Step 4 for several feeds or fills from trades (out of line: the common
+ * run, one feed on bars, is handled in fill_pass itself). */
+static QT__NOINLINE void fill_pass_general(qt_ctx *cx, const qt_bars *b0, size_t i) {
   qt__run *r = &cx->r;
   int64_t end_ms = i + 1 < b0->n ? b0->ts_ms[i + 1] : INT64_MAX;
   if (!r->n_ord) {
@@ -354,63 +389,131 @@ static inline void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i) {
   }
 }
 
+/* 4. Fills of eligible orders on fresh bars, or on the step's trades.  A
+ * feed whose band the bar misses (and with no market order) is skipped. */
+static inline QT__ALWAYS_INLINE void fill_pass(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                               unsigned sh) {
+  qt__run *r = &cx->r;
+  if (((sh & SHAPE_MULTI) && r->multi) || ((sh & SHAPE_TRADES) && r->on_trades)) {
+    fill_pass_general(cx, b0, i);
+    return;
+  }
+  if (!r->n_ord) return;
+  qt__feed *f0 = &r->fd[0]; /* one feed on bars: always fresh */
+  if (r->book_dirty) qt__book_band(cx);
+  if (f0->n_mkt || !(f0->dn_max < b0->low[i]) || !(f0->up_min > b0->high[i])) qt__fill_bar(cx, 0);
+}
+
+/* One feed on bars, nothing filled on this bar: equity minus maintenance
+ * margin is a line in the price, E(p) = cash + slope p - off
+ * (qt__liq_leg_line), lowest at the bar's low (slope > 0) or its high
+ * (slope < 0).  The legs and cash change only with a fill or a funding
+ * payment, so the price beyond which E stays positive is worked out once per
+ * (n_fills, cash) and a bar is cleared by one compare of its extreme with it.
+ * The price keeps a margin (1e-6 of the magnitudes) far above the rounding
+ * of E at the path's points (qt__liq_path), so a cleared bar is one the exact
+ * check would clear; any other bar gets the exact check. */
+static QT__NOINLINE void liq_line_one(qt__run *r, const qt_ctx *cx) {
+  double slope, off;
+  r->lq_key = r->n_fills + 1;
+  r->lq_cash = r->cash;
+  r->lq_lo = -INFINITY; /* nothing held: every bar clears */
+  r->lq_hi = INFINITY;
+  if (!qt__liq_leg_line(cx, &r->fd[0], &slope, &off)) return;
+  double mag = fabs(r->cash) + fabs(off);
+  if (slope == 0) { /* the same E at every price */
+    if (!(r->cash - off > 1e-6 * mag)) r->lq_lo = INFINITY;
+    return;
+  }
+  double root = (off - r->cash) / slope, pad = 1e-6 * (fabs(root) + mag / fabs(slope));
+  if (slope > 0) r->lq_lo = root + pad;
+  else r->lq_hi = root - pad;
+  if (isnan(root + pad)) r->lq_lo = INFINITY; /* no bar clears */
+}
+
+/* 1 when bar i of feed 0 cannot reach the maintenance margin (above). */
+static inline QT__ALWAYS_INLINE int liq_clear_one(qt_ctx *cx, const qt_bars *b0, size_t i) {
+  qt__run *r = &cx->r;
+  if (r->lq_key != r->n_fills + 1 || r->lq_cash != r->cash) liq_line_one(r, cx);
+  return (b0->low[i] > r->lq_lo) & (b0->high[i] < r->lq_hi);
+}
+
+/* The liquidation check of step 5 with the marks at the close (m: the
+ * maintenance margin there), and the close of everything where it is met. */
+static QT__NOINLINE void liq_check(qt_ctx *cx, const qt_bars *b0, size_t i, double m) {
+  qt__run *r = &cx->r;
+  qt__feed *f0 = &r->fd[0];
+  double lpx[QT__MAX_FEEDS];
+  /* one feed: the bar's range can cost at most gross x (1 + maint) x
+   * range / close of the slack at the close, so most bars skip the check */
+  int maybe = 1;
+  if (!r->multi && b0->close[i] > 0)
+    maybe = !(r->eq - m > r->gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) /
+                              b0->close[i]);
+  /* one feed on bars: the path after the last fill with the legs as they
+   * are (or a liquidation the fill pass already met); else the range */
+  int liq = r->liq_now;
+  if (liq && !r->multi) {
+    lpx[0] = r->liq_px;
+  } else if (liq) {
+    for (int k = 0; k < r->n_feeds; k++) lpx[k] = r->liq_pxs[k];
+  } else if (maybe && !r->multi && !r->on_trades) {
+    double pt[4];
+    qt__bar_path(b0, i, pt);
+    liq = qt__liq_path(cx, f0, pt, f0->t_held, 3, &lpx[0]);
+  } else if (maybe && !r->on_trades) {
+    /* several feeds on bars: their paths in step, after the range check
+     * (every feed at its worst extreme at once: a lower bound of the path,
+     * so a bar it clears cannot liquidate) */
+    liq = qt__liq_range(cx, lpx) && qt__liq_path_multi(cx, f0->t_held, 3, lpx);
+  } else if (maybe) {
+    liq = qt__liq_range(cx, lpx);
+  }
+  if (liq) {
+    qt__liq_close(cx, lpx);
+    r->eq = r->cash;
+    r->gross = 0;
+  }
+}
+
+/* Marks the other feeds at their latest close (several feeds only). */
+static QT__NOINLINE void mark_others(qt__run *r) {
+  for (int k = 1; k < r->n_feeds; k++)
+    if (r->fd[k].ci >= 0) r->fd[k].px = r->fd[k].f->bars->close[r->fd[k].ci];
+}
+
 /* 5. Marks move to the close; the liquidation check.  The bar's equity
  * point and gross notional are kept unless something fills after this. */
-static inline void mark_and_check_liquidation(qt_ctx *cx, const qt_bars *b0, size_t i) {
+static inline QT__ALWAYS_INLINE void mark_and_check_liquidation(qt_ctx *cx, const qt_bars *b0,
+                                                                size_t i, unsigned sh) {
   qt__run *r = &cx->r;
   qt__feed *f0 = &r->fd[0];
   f0->px = b0->close[i];
-  if (r->multi)
-    for (int k = 1; k < r->n_feeds; k++)
-      if (r->fd[k].ci >= 0) r->fd[k].px = r->fd[k].f->bars->close[r->fd[k].ci];
+  if ((sh & SHAPE_MULTI) && r->multi) mark_others(r);
   r->eq = r->cash;
   r->gross = 0;
   if (r->npos) {
-    double u, m, lpx[QT__MAX_FEEDS];
-    qt__mark_all(cx, &u, &r->gross, &m);
+    double u, m;
+    if (!(sh & SHAPE_MULTI) && !cx->o.hedge_mode) qt__mark_one(cx, &u, &r->gross, &m);
+    else qt__mark_all(cx, &u, &r->gross, &m);
     r->eq = r->cash + u;
-    /* one feed: the bar's range can cost at most gross x (1 + maint) x
-     * range / close of the slack at the close, so most bars skip the check */
-    int maybe = 1;
-    if (!r->multi && b0->close[i] > 0)
-      maybe = !(r->eq - m > r->gross * (1 + f0->inst.maint_margin) * (b0->high[i] - b0->low[i]) /
-                                b0->close[i]);
-    /* one feed on bars: the path after the last fill with the legs as they
-     * are (or a liquidation the fill pass already met); else the range */
-    int liq = r->liq_now;
-    if (liq && !r->multi) {
-      lpx[0] = r->liq_px;
-    } else if (liq) {
-      for (int k = 0; k < r->n_feeds; k++) lpx[k] = r->liq_pxs[k];
-    } else if (maybe && !r->multi && !r->on_trades) {
-      double pt[4];
-      qt__bar_path(b0, i, pt);
-      liq = qt__liq_path(cx, f0, pt, f0->t_held, 3, &lpx[0]);
-    } else if (maybe && !r->on_trades) {
-      /* several feeds on bars: their paths in step, after the range check
-       * (every feed at its worst extreme at once: a lower bound of the path,
-       * so a bar it clears cannot liquidate) */
-      liq = qt__liq_range(cx, lpx) && qt__liq_path_multi(cx, f0->t_held, 3, lpx);
-    } else if (maybe) {
-      liq = qt__liq_range(cx, lpx);
-    }
-    if (liq) {
-      qt__liq_close(cx, lpx);
-      r->eq = r->cash;
-      r->gross = 0;
-    }
+    /* a bar of one feed on bars without a fill is usually cleared here */
+    if (r->liq_now || ((sh & SHAPE_MULTI) && r->multi) || ((sh & SHAPE_TRADES) && r->on_trades) ||
+        f0->t_held != 0 || !liq_clear_one(cx, b0, i))
+      liq_check(cx, b0, i, m);
   }
   r->fills0 = r->n_fills;
 }
 
 /* 6. on_bar with feed 0's bar. */
-static inline void strategy_bar(qt_ctx *cx, const qt_bars *b0, size_t i, qt_bar *bar) {
+static inline QT__ALWAYS_INLINE void strategy_bar(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                                  qt_bar *bar, unsigned sh) {
   bar->ts_ms = cx->r.now;
   bar->open = b0->open[i];
   bar->high = b0->high[i];
   bar->low = b0->low[i];
   bar->close = b0->close[i];
-  if (cx->r.extra_cols) {
+  if ((sh & SHAPE_EXTRA) && cx->r.extra_cols) {
     bar->volume = b0->volume[i];
     bar->quote_volume = b0->quote_volume[i];
     bar->trade_count = b0->trade_count[i];
@@ -424,26 +527,28 @@ static inline void strategy_bar(qt_ctx *cx, const qt_bars *b0, size_t i, qt_bar 
 }
 
 /* 7. With trade_on_close: market orders of this step fill at the close. */
-static inline void trade_on_close(qt_ctx *cx) {
-  if (cx->r.toc && cx->r.n_ord) qt__fill_on_close(cx);
+static inline QT__ALWAYS_INLINE void trade_on_close(qt_ctx *cx, unsigned sh) {
+  if ((sh & SHAPE_TOC) && cx->r.toc && cx->r.n_ord) qt__fill_on_close(cx);
 }
 
 /* 4b. On the last bar with close_at_end = open: everything closes at the
  * open once the bar's fills are done (fd->px is still the open). */
-static inline void close_at_open_end(qt_ctx *cx, size_t i) {
-  if (i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN && !cx->r.stopped)
+static inline QT__ALWAYS_INLINE void close_at_open_end(qt_ctx *cx, size_t i, unsigned sh) {
+  if ((sh & SHAPE_END) && i + 1 == cx->r.to && cx->o.close_at_end == QT_CLOSE_AT_END_OPEN &&
+      !cx->r.stopped)
     qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
 
 /* 8. On the last bar with close_at_end: everything (still or again) open
  * closes at the last close. */
-static inline void close_at_end(qt_ctx *cx, size_t i) {
-  if (i + 1 == cx->r.to && cx->o.close_at_end) qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
+static inline QT__ALWAYS_INLINE void close_at_end(qt_ctx *cx, size_t i, unsigned sh) {
+  if ((sh & SHAPE_END) && i + 1 == cx->r.to && cx->o.close_at_end)
+    qt__fill_close_all(cx, QT_EXIT_END_OF_DATA);
 }
 
 /* 9. The equity point and exposure of the bar (marked again if something
  * filled after step 5). */
-static inline void record_point(qt_ctx *cx, size_t i) {
+static inline QT__ALWAYS_INLINE void record_point(qt_ctx *cx, size_t i) {
   qt__run *r = &cx->r;
   if (r->n_fills != r->fills0) {
     r->eq = r->cash;
@@ -460,21 +565,30 @@ static inline void record_point(qt_ctx *cx, size_t i) {
 }
 
 /* One step of the clock: the steps of a bar in their order (docs/engine.md),
- * shared by qt_engine_run's loop and qt_engine_step. */
-static inline void run_bar(qt_ctx *cx, const qt_bars *b0, size_t i, qt_bar *bar) {
-  clock_step(cx, b0, i);
-  settle_funding(cx);                     /* 1 */
-  expire_orders(cx);                      /* 2 */
-  expire_signals(cx);                     /* 3 */
-  fill_pass(cx, b0, i);                   /* 4 */
-  close_at_open_end(cx, i);               /* 4b */
-  mark_and_check_liquidation(cx, b0, i);  /* 5 */
-  if (!cx->r.stopped) {                   /* a liquidated strategy hears nothing */
-    strategy_bar(cx, b0, i, bar);         /* 6 */
-    trade_on_close(cx);                   /* 7 */
-    close_at_end(cx, i);                  /* 8 */
+ * for a run of shape sh (a constant: see SHAPE_ALL).  Inlined, with the
+ * steps' rare work out of line, so a quiet bar is a few loads, compares and
+ * stores around the strategy's on_bar. */
+static inline QT__ALWAYS_INLINE void run_bar_as(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                                qt_bar *bar, unsigned sh) {
+  clock_step(cx, b0, i, sh);
+  settle_funding(cx, sh);                     /* 1 */
+  expire_orders(cx);                          /* 2 */
+  expire_signals(cx);                         /* 3 */
+  fill_pass(cx, b0, i, sh);                   /* 4 */
+  close_at_open_end(cx, i, sh);               /* 4b */
+  mark_and_check_liquidation(cx, b0, i, sh);  /* 5 */
+  if (!cx->r.stopped) {                       /* a liquidated strategy hears nothing */
+    strategy_bar(cx, b0, i, bar, sh);         /* 6 */
+    trade_on_close(cx, sh);                   /* 7 */
+    close_at_end(cx, i, sh);                  /* 8 */
   }
-  record_point(cx, i);                    /* 9 */
+  record_point(cx, i);                        /* 9 */
+}
+
+/* One step of the clock with every check (qt_engine_step). */
+static inline QT__ALWAYS_INLINE void run_bar(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                             qt_bar *bar) {
+  run_bar_as(cx, b0, i, bar, SHAPE_ALL);
 }
 
 /* The result of the first nb simulated bars; it borrows the engine's
@@ -519,6 +633,41 @@ static int checkpoint(qt_engine *e, const qt_bars *b0, size_t i, size_t *next) {
   return e->ck_fn(e->ck_ud, &so_far) != 0;
 }
 
+/* Bars from the clock's next one up to `to` (exclusive) in shape sh, with
+ * the checkpoints (10); 1 when a checkpoint stopped the run.  A run out of
+ * memory stops at its bar (r.oom). */
+static inline QT__ALWAYS_INLINE int run_bars(qt_engine *e, const qt_bars *b0, qt_bar *bar,
+                                             size_t to, size_t *ck_next, unsigned sh) {
+  qt_ctx *cx = &e->cx;
+  for (size_t i = (size_t)(cx->r.i + 1); i < to; i++) {
+    run_bar_as(cx, b0, i, bar, sh);           /* 1 .. 9 */
+    if (cx->r.oom) return 0;
+    if (i + 1 - cx->r.from == *ck_next && checkpoint(e, b0, i, ck_next)) return 1; /* 10 */
+  }
+  return 0;
+}
+
+/* The bars before the last one in the copy of the steps for the run's shape
+ * (the usual shapes: one feed on bars, with or without the flow columns and
+ * funding), the last one with every check. */
+static int run_all_bars(qt_engine *e, const qt_bars *b0, qt_bar *bar, size_t *ck_next) {
+  qt__run *r = &e->cx.r;
+  unsigned sh = run_shape(r);
+  size_t last = r->to - 1;
+  int stopped;
+  switch (sh) {
+  case 0: stopped = run_bars(e, b0, bar, last, ck_next, 0); break;
+  case SHAPE_EXTRA: stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_EXTRA); break;
+  case SHAPE_FUNDING: stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_FUNDING); break;
+  case SHAPE_FUNDING | SHAPE_EXTRA:
+    stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_FUNDING | SHAPE_EXTRA);
+    break;
+  default: stopped = run_bars(e, b0, bar, last, ck_next, SHAPE_ALL & ~SHAPE_END); break;
+  }
+  if (stopped || r->oom) return stopped;
+  return run_bars(e, b0, bar, r->to, ck_next, SHAPE_ALL);
+}
+
 int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_strategy_vtbl *s,
                   const double *p, qt_result *out, qt_err *err) {
   if (out) memset(out, 0, sizeof *out);
@@ -535,15 +684,7 @@ int qt_engine_run(qt_engine *e, const qt_feed *feeds, int n_feeds, const qt_stra
   qt_bar bar;
   memset(&bar, 0, sizeof bar);
   size_t ck_next = e->ck_every ? e->ck_every : SIZE_MAX;
-  int stopped = 0;
-  for (size_t i = cx->r.from; i < cx->r.to; i++) {
-    run_bar(cx, b0, i, &bar);               /* 1 .. 9 */
-    if (cx->r.oom) break;
-    if (i + 1 - cx->r.from == ck_next && checkpoint(e, b0, i, &ck_next)) { /* 10 */
-      stopped = 1;
-      break;
-    }
-  }
+  int stopped = run_all_bars(e, b0, &bar, &ck_next); /* 1 .. 10 */
   if (s->fini) s->fini(cx->st);
   if (cx->r.oom)
     return qt_err_set(err, QT_ENOMEM, "qt_engine_run: out of memory for the trade list or order log");

@@ -13,6 +13,12 @@
 #include <stddef.h>
 #include <string.h>
 
+/* The per-bar loop's inlining (engine.c): the hot steps are inlined into the
+ * loop whatever the compiler's size heuristics say, their rare work kept out
+ * of line so it does not crowd the loop. */
+#define QT__ALWAYS_INLINE __attribute__((always_inline))
+#define QT__NOINLINE __attribute__((noinline))
+
 #define QT__MAX_FEEDS 8
 #define QT__MAX_IND_OUT 8
 /* Indicator cache budget per engine: over it, entries unused by the current
@@ -129,6 +135,11 @@ typedef struct qt__run {
   double liq_px;
   double liq_pxs[QT__MAX_FEEDS];
   double eq, gross; /* the bar's equity point and gross notional */
+  /* one feed on bars: a bar with low > lq_lo and high < lq_hi cannot reach
+   * the maintenance margin (engine.c, liq_clear_one), for the legs and cash
+   * of n_fills = lq_key - 1 and cash = lq_cash */
+  size_t lq_key;
+  double lq_cash, lq_lo, lq_hi;
   size_t fills0;    /* n_fills when the bar was marked at its close */
 } qt__run;
 
@@ -190,16 +201,22 @@ static inline double qt__slip(const qt_ctx *cx, int side, double px) {
   return px * (1.0 + side * cx->o.slippage_bps * 1e-4);
 }
 
+/* qt__mark_all of a one-way run with one feed (the caller knows it is one). */
+static inline void qt__mark_one(const qt_ctx *cx, double *out_upnl, double *out_gross,
+                                double *out_maint) {
+  const qt__feed *fd = &cx->r.fd[0];
+  double q = fd->leg[0].qty, mult = fd->inst.multiplier;
+  double notional = fabs(q) * fd->px * mult;
+  *out_upnl = q * (fd->px - fd->leg[0].avg) * mult;
+  *out_gross = notional;
+  if (out_maint) *out_maint = notional * fd->inst.maint_margin;
+}
+
 /* Unrealized P&L of all legs at each feed's current price, and gross notional. */
 static inline void qt__mark_all(const qt_ctx *cx, double *out_upnl, double *out_gross,
                                 double *out_maint) {
   if (cx->r.n_feeds == 1 && !cx->o.hedge_mode) { /* the common case, kept short */
-    const qt__feed *fd = &cx->r.fd[0];
-    double q = fd->leg[0].qty, mult = fd->inst.multiplier;
-    double notional = fabs(q) * fd->px * mult;
-    *out_upnl = q * (fd->px - fd->leg[0].avg) * mult;
-    *out_gross = notional;
-    if (out_maint) *out_maint = notional * fd->inst.maint_margin;
+    qt__mark_one(cx, out_upnl, out_gross, out_maint);
     return;
   }
   double u = 0, g = 0, m = 0;
@@ -258,7 +275,8 @@ static inline int qt__room_for_one(qt_ctx *cx, void **p, size_t n, size_t *cap, 
 /* book.c: the open orders.  Removing and finding one are inline: the fill
  * pass does both for every touched order. */
 static inline void qt__book_remove(qt_ctx *cx, size_t j) {
-  memmove(&cx->ord[j], &cx->ord[j + 1], (cx->r.n_ord - j - 1) * sizeof cx->ord[0]);
+  if (j + 1 < cx->r.n_ord) /* the last one (often the only one) moves nothing */
+    memmove(&cx->ord[j], &cx->ord[j + 1], (cx->r.n_ord - j - 1) * sizeof cx->ord[0]);
   cx->r.n_ord--;
   cx->r.book_dirty = 1;
 }
@@ -343,12 +361,15 @@ int qt__liq_path_multi(const qt_ctx *cx, double t0, double t1, double *lpx);
  * the feed holds nothing. */
 static inline int qt__liq_leg_line(const qt_ctx *cx, const qt__feed *fd, double *slope,
                                    double *off) {
-  int l0 = cx->o.hedge_mode ? 1 : 0, l1 = cx->o.hedge_mode ? 3 : 1;
-  double q = 0, g = 0, s = 0, mult = fd->inst.multiplier;
-  for (int l = l0; l < l1; l++) {
-    q += fd->leg[l].qty;
-    g += fabs(fd->leg[l].qty);
-    s += fd->leg[l].qty * fd->leg[l].avg;
+  double q, g, s, mult = fd->inst.multiplier;
+  if (!cx->o.hedge_mode) { /* one-way runs use leg 0 only, hedge runs legs 1 and 2 */
+    q = fd->leg[0].qty;
+    g = fabs(q);
+    s = q * fd->leg[0].avg;
+  } else {
+    q = fd->leg[1].qty + fd->leg[2].qty;
+    g = fabs(fd->leg[1].qty) + fabs(fd->leg[2].qty);
+    s = fd->leg[1].qty * fd->leg[1].avg + fd->leg[2].qty * fd->leg[2].avg;
   }
   *slope = (q - g * fd->inst.maint_margin) * mult;
   *off = s * mult;

@@ -46,16 +46,10 @@ static int sc_init(void *st, const double *p, qt_ctx *cx, qt_err *err) {
   return QT_OK;
 }
 
-static void sc_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
-  const sc_state *s = st;
-  size_t i = b->i;
-  if (i == 0) return;
-  double f1 = s->fast[i], s1 = s->slow[i], f0 = s->fast[i - 1], s0 = s->slow[i - 1];
-  /* NaN (warm-up) compares false, so no cross fires before both exist */
-  int up = f0 < s0 && f1 > s1;
-  int down = f0 > s0 && f1 < s1;
-  if (!(up | down)) return;
-  int side = up ? QT_BUY : QT_SELL;
+/* A cross: close what is held and go all in the other way (out of line, so
+ * the bars without a cross cost on_bar no register saves). */
+static __attribute__((noinline)) void sc_cross(const sc_state *s, const qt_bar *b, qt_ctx *cx,
+                                               int side) {
   double pos = qt_ctx_position(cx, 0, QT_LEG_NET);
   if (pos != 0) qt_ctx_close(cx, 0, QT_LEG_NET, QT_EXIT_SIGNAL);
   qt_ctx_signal(cx, 0, QT_LEG_NET, side, 0);
@@ -65,6 +59,17 @@ static void sc_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
   }
   double qty = qt_ctx_qty_for_equity(cx, 0, 1.0, b->close);
   if (qty > 0) qt_ctx_market(cx, 0, side, QT_LEG_NET, qty, QT_EXIT_SIGNAL);
+}
+
+static void sc_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
+  const sc_state *s = st;
+  size_t i = b->i;
+  if (i == 0) return;
+  double f1 = s->fast[i], s1 = s->slow[i], f0 = s->fast[i - 1], s0 = s->slow[i - 1];
+  /* NaN (warm-up) compares false, so no cross fires before both exist */
+  int up = f0 < s0 && f1 > s1;
+  int down = f0 > s0 && f1 < s1;
+  if (up | down) sc_cross(s, b, cx, up ? QT_BUY : QT_SELL);
 }
 
 const qt_strategy_vtbl qt_strategy_sma_cross = {

@@ -12,6 +12,10 @@ cp "$TMP/out" table.txt; cp "$TMP/err" table.err
 contains "money in the quote currency" table.txt "equity_final"
 check "... as 10,000.xx USDT" grep -qE "^equity_final +10,000\.[0-9]{2} USDT$" table.txt
 check "percentages with %" grep -qE "^win_rate +[0-9]+\.[0-9]{2} %$" table.txt
+# the other fractions are percentages too: volatility, the Kelly fraction, the expiry rate
+check "volatility in %" grep -qE "^volatility \(per 1m bar, x sqrt\(525600\)\) +[0-9][0-9.e-]* %$" table.txt
+check "kelly in %" grep -qE "^kelly +-?[0-9]+\.[0-9]{2} %$" table.txt
+check "expiry_rate in %" grep -qE "^expiry_rate +[0-9]+\.[0-9]{2} %$" table.txt
 check "durations as time" grep -qE "^max_trade_duration_ms +[0-9]+d [0-9]+h$" table.txt
 contains "the annualization named" table.txt "sharpe (per 1m bar, x sqrt(525600))"
 contains "daily figures named" table.txt "sharpe_daily (UTC days, x sqrt(365))"
@@ -32,6 +36,10 @@ w = d["warnings"]
 assert any("the window is 4.0 days" in x for x in w), w
 assert d["metric_units"]["win_rate"] == "fraction" and d["metric_units"]["equity_final"] == "money"
 assert d["metric_units"]["max_trade_duration_ms"] == "ms"
+for k in ("volatility", "kelly", "expiry_rate"):  # fractions: plain numbers, shown as %
+    assert d["metric_units"][k] == "fraction", (k, d["metric_units"][k])
+    assert isinstance(d["metrics"][k], (int, float)), (k, d["metrics"][k])
+assert 0 < d["metrics"]["volatility"] < 100, d["metrics"]["volatility"]
 assert isinstance(d["metrics"]["win_rate"], float) and 0 < d["metrics"]["win_rate"] < 1
 b = d["breakdown"]
 assert sum(r["trades"] for r in b["exit"]) == d["metrics"]["trades"], b["exit"]
