@@ -6,23 +6,36 @@
  * (qt_mo_function), after 300 and 1,000 trials, median and quartiles over
  * the seeds, for qtune's nsgaii, motpe and random; then Optuna 3.1's
  * NSGAIISampler and TPESampler (multi-objective) on the same problems,
- * reference and seed count from bench/optuna_multiobjective.py (all cases
- * in one process, run through popen in this same run), and a summary line
- * counting the cases where qtune's median is at least Optuna's.
+ * reference and seeds from bench/optuna_multiobjective.py (all cases in one
+ * process, run through popen in this same run), then one line per case
+ * (problem, trials) with both samplers' medians beside Optuna's, their ratio
+ * and at_least_as_good, and a summary per sampler.
+ *
+ * Seeds: 10 by default for qtune's samplers and Optuna's NSGA-II.  Optuna's
+ * multi-objective TPE costs far more (3.1 recomputes every trial's
+ * nondomination rank for every param of every trial: ~45 s of CPU for one
+ * 300-trial run of ZDT1, ~0.5 s per trial by trial 550, and seconds per
+ * trial on DTLZ2 with 3 objectives), so its seeds are set per number of
+ * trials: BENCH_MO_OPTUNA_MOTPE_SEEDS (default 300:5,1000:1: seeds 0..4 to
+ * 300 trials, seed 0 on to 1,000) and BENCH_MO_OPTUNA_MOTPE_SEEDS_3OBJ for
+ * DTLZ2 with 3 objectives (default 300:1,1000:0: no 1,000-trial case, its
+ * line says null).  Each case line states both seed counts, and where
+ * Optuna ran fewer it adds qtune's median over the same seeds.
  *
  * Time: the sampler's own time per trial over trials 991..1000 (wall and
- * process CPU) of nsgaii on ZDT1 and of cmaes on a 10-parameter sphere over
- * [-5,5] (shifted by 1.3), beside Optuna's NSGAIISampler and CmaEsSampler
- * (ask + tell of an in-memory study) measured by the same script in the
- * same run, and their ratio (optuna_over_qtune).
+ * process CPU) of nsgaii and motpe on ZDT1 and of cmaes on a 10-parameter
+ * sphere over [-5,5] (shifted by 1.3), beside Optuna's NSGAIISampler,
+ * TPESampler (its 1,000-trial ZDT1 run of seed 0) and CmaEsSampler (ask +
+ * tell of an in-memory study) measured by the same script in the same run,
+ * and their ratio (optuna_over_qtune).
  *
- * Environment: BENCH_QUICK=1 uses 2 seeds (both sides), BENCH_SEEDS=N any
- * number up to 32 (default 10), BENCH_MO_TRIALS=300 stops at 300 trials
- * (Optuna's multi-objective TPE takes seconds per trial near 1,000 on this
- * machine's shared cores), BENCH_MO_OPTUNA_SAMPLERS=nsgaii runs only that
- * one of Optuna's (default nsgaii,motpe), BENCH_SKIP_OPTUNA=1 skips Optuna, QT_PYTHON
- * picks the interpreter (default /usr/bin/python3), OPTUNA_MO_RESULTS=FILE
- * reads Optuna's lines from a saved run of optuna_multiobjective.py (fixed
+ * Environment: BENCH_QUICK=1 uses 2 seeds (both sides; Optuna's MOTPE 2 at
+ * 300 trials, 1 at 1,000), BENCH_SEEDS=N any number up to 32 (default 10),
+ * BENCH_MO_TRIALS=300 stops at 300 trials, BENCH_MO_OPTUNA_SAMPLERS=nsgaii
+ * runs only that one of Optuna's (default nsgaii,motpe), BENCH_SKIP_OPTUNA=1
+ * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3),
+ * OPTUNA_MO_RESULTS=FILE reads Optuna's lines from a saved run of
+ * optuna_multiobjective.py (fixed
  * seeds: a saved run is the same run). */
 #include "bench.h"
 #include "qtune/optimize.h"
