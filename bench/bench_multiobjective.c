@@ -29,8 +29,8 @@
  * tell of an in-memory study) measured by the same script in the same run,
  * and their ratio (optuna_over_qtune).
  *
- * Environment: BENCH_QUICK=1 uses 2 seeds (both sides; Optuna's MOTPE 2 at
- * 300 trials, 1 at 1,000), BENCH_SEEDS=N any number up to 32 (default 10),
+ * Environment: BENCH_QUICK=1 uses 2 seeds (both sides; Optuna's MOTPE seeds
+ * are capped by them: 2 at 300 trials, 1 at 1,000), BENCH_SEEDS=N any number up to 32 (default 10),
  * BENCH_MO_TRIALS=300 stops at 300 trials, BENCH_MO_OPTUNA_SAMPLERS=nsgaii
  * runs only that one of Optuna's (default nsgaii,motpe), BENCH_SKIP_OPTUNA=1
  * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3),
@@ -225,9 +225,9 @@ int main(void) {
   if (!ms2 || strspn(ms2, "0123456789:,") != strlen(ms2)) ms2 = "300:5,1000:1";
   if (!ms3 || strspn(ms3, "0123456789:,") != strlen(ms3)) ms3 = "300:1,1000:0";
   snprintf(cmd, sizeof cmd,
-           "BENCH_QUICK=%s %s bench/optuna_multiobjective.py --seeds %d --trials %s --samplers %s "
+           "BENCH_QUICK= %s bench/optuna_multiobjective.py --seeds %d --trials %s --samplers %s "
            "--motpe-seeds %s --motpe-seeds-3obj %s --timing",
-           getenv("BENCH_QUICK") ? "1" : "", py, seeds, ncp == 2 ? "300,1000" : "300", os, ms2, ms3);
+           py, seeds, ncp == 2 ? "300,1000" : "300", os, ms2, ms3);
   const char *saved = getenv("OPTUNA_MO_RESULTS");
   FILE *pp = saved ? fopen(saved, "r") : popen(cmd, "r");
   double omed[2][NP][2], ocpu[2][NP][2], otime[2] = {NAN, NAN}, otime_cpu[2] = {NAN, NAN};
