@@ -230,7 +230,7 @@ int main(void) {
            py, seeds, ncp == 2 ? "300,1000" : "300", os, ms2, ms3);
   const char *saved = getenv("OPTUNA_MO_RESULTS");
   FILE *pp = saved ? fopen(saved, "r") : popen(cmd, "r");
-  double omed[2][NP][2], ocpu[2][NP][2], otime[2] = {NAN, NAN}, otime_cpu[2] = {NAN, NAN};
+  double omed[2][NP][2], ocpu[2][NP][2];
   int oseeds[2][NP][2];
   for (int s = 0; s < 2; s++)
     for (int p = 0; p < NP; p++)
@@ -247,10 +247,6 @@ int main(void) {
           is_mo = strstr(line, "\"sampler\":\"motpe\"") != NULL;
       double q = is_cma ? cma_ms : is_mo ? motpe_ms : nsga_ms,
              qc = is_cma ? cma_cpu : is_mo ? motpe_cpu : nsga_cpu;
-      if (!is_cma) {
-        otime[is_mo] = atof(ms + 15);
-        otime_cpu[is_mo] = atof(cm + 19);
-      }
       if (!isnan(q))
         printf("{\"bench\":\"sampler_time_ratio\",\"sampler\":\"%s\",\"window\":\"991-1000\","
                "\"optuna_over_qtune\":%.1f,\"cpu_optuna_over_qtune\":%.1f}\n",
@@ -276,10 +272,6 @@ int main(void) {
     if (cs) ocpu[s][p][c] = atof(cs + 16);
   }
   if (pp) saved ? fclose(pp) : pclose(pp);
-  if (!isnan(otime[1]) && !isnan(motpe_ms))
-    printf("{\"bench\":\"sampler_time_ratio\",\"sampler\":\"motpe\",\"window\":\"991-1000\","
-           "\"optuna_over_qtune\":%.1f,\"cpu_optuna_over_qtune\":%.1f}\n",
-           otime[1] / motpe_ms, otime_cpu[1] / motpe_cpu);
   /* one line per case: both samplers' medians beside Optuna's; qtune's
    * median over Optuna's seeds too where Optuna ran fewer (its MOTPE) */
   int cases[2] = {0, 0}, ge[2] = {0, 0};
