@@ -6,23 +6,36 @@
  * (qt_mo_function), after 300 and 1,000 trials, median and quartiles over
  * the seeds, for qtune's nsgaii, motpe and random; then Optuna 3.1's
  * NSGAIISampler and TPESampler (multi-objective) on the same problems,
- * reference and seed count from bench/optuna_multiobjective.py (all cases
- * in one process, run through popen in this same run), and a summary line
- * counting the cases where qtune's median is at least Optuna's.
+ * reference and seeds from bench/optuna_multiobjective.py (all cases in one
+ * process, run through popen in this same run), then one line per case
+ * (problem, trials) with both samplers' medians beside Optuna's, their ratio
+ * and at_least_as_good, and a summary per sampler.
+ *
+ * Seeds: 10 by default for qtune's samplers and Optuna's NSGA-II.  Optuna's
+ * multi-objective TPE costs far more (3.1 recomputes every trial's
+ * nondomination rank for every param of every trial: ~45 s of CPU for one
+ * 300-trial run of ZDT1, ~0.5 s per trial by trial 550, and seconds per
+ * trial on DTLZ2 with 3 objectives), so its seeds are set per number of
+ * trials: BENCH_MO_OPTUNA_MOTPE_SEEDS (default 300:5,1000:1: seeds 0..4 to
+ * 300 trials, seed 0 on to 1,000) and BENCH_MO_OPTUNA_MOTPE_SEEDS_3OBJ for
+ * DTLZ2 with 3 objectives (default 300:1,1000:0: no 1,000-trial case, its
+ * line says null).  Each case line states both seed counts, and where
+ * Optuna ran fewer it adds qtune's median over the same seeds.
  *
  * Time: the sampler's own time per trial over trials 991..1000 (wall and
- * process CPU) of nsgaii on ZDT1 and of cmaes on a 10-parameter sphere over
- * [-5,5] (shifted by 1.3), beside Optuna's NSGAIISampler and CmaEsSampler
- * (ask + tell of an in-memory study) measured by the same script in the
- * same run, and their ratio (optuna_over_qtune).
+ * process CPU) of nsgaii and motpe on ZDT1 and of cmaes on a 10-parameter
+ * sphere over [-5,5] (shifted by 1.3), beside Optuna's NSGAIISampler,
+ * TPESampler (its 1,000-trial ZDT1 run of seed 0) and CmaEsSampler (ask +
+ * tell of an in-memory study) measured by the same script in the same run,
+ * and their ratio (optuna_over_qtune).
  *
- * Environment: BENCH_QUICK=1 uses 2 seeds (both sides), BENCH_SEEDS=N any
- * number up to 32 (default 10), BENCH_MO_TRIALS=300 stops at 300 trials
- * (Optuna's multi-objective TPE takes seconds per trial near 1,000 on this
- * machine's shared cores), BENCH_MO_OPTUNA_SAMPLERS=nsgaii runs only that
- * one of Optuna's (default nsgaii,motpe), BENCH_SKIP_OPTUNA=1 skips Optuna, QT_PYTHON
- * picks the interpreter (default /usr/bin/python3), OPTUNA_MO_RESULTS=FILE
- * reads Optuna's lines from a saved run of optuna_multiobjective.py (fixed
+ * Environment: BENCH_QUICK=1 uses 2 seeds (both sides; Optuna's MOTPE seeds
+ * are capped by them: 2 at 300 trials, 1 at 1,000), BENCH_SEEDS=N any number up to 32 (default 10),
+ * BENCH_MO_TRIALS=300 stops at 300 trials, BENCH_MO_OPTUNA_SAMPLERS=nsgaii
+ * runs only that one of Optuna's (default nsgaii,motpe), BENCH_SKIP_OPTUNA=1
+ * skips Optuna, QT_PYTHON picks the interpreter (default /usr/bin/python3),
+ * OPTUNA_MO_RESULTS=FILE reads Optuna's lines from a saved run of
+ * optuna_multiobjective.py (fixed
  * seeds: a saved run is the same run). */
 #include "bench.h"
 #include "qtune/optimize.h"
@@ -163,18 +176,18 @@ int main(void) {
   g_c = calloc(MAXT, sizeof *g_c);
   g_v = calloc(MAXT, sizeof *g_v);
   if (!g_x || !g_f || !g_t || !g_c || !g_v) return 2;
-  static double med[NS][NP][2];
-  double nsga_ms = NAN, nsga_cpu = NAN;
+  static double med[NS][NP][2], hvs[NS][NP][2][MAXS];
+  double nsga_ms = NAN, nsga_cpu = NAN, motpe_ms = NAN, motpe_cpu = NAN;
   for (int s = 0; s < NS; s++)
     for (int p = 0; p < NP; p++) {
       double hv[2][MAXS];
       for (int k = 0; k < seeds; k++) {
         double h[2];
         run(qt_sampler_find(SAMP[s]), p, (uint64_t)k, n, cps, ncp, h);
-        for (int c = 0; c < ncp; c++) hv[c][k] = h[c];
-        if (s == 0 && p == 0 && k == 0 && n == MAXT) {
-          nsga_ms = window_ms(g_t, MAXT - 9, MAXT);
-          nsga_cpu = window_ms(g_c, MAXT - 9, MAXT);
+        for (int c = 0; c < ncp; c++) hv[c][k] = hvs[s][p][c][k] = h[c];
+        if (s < 2 && p == 0 && k == 0 && n == MAXT) {
+          *(s ? &motpe_ms : &nsga_ms) = window_ms(g_t, MAXT - 9, MAXT);
+          *(s ? &motpe_cpu : &nsga_cpu) = window_ms(g_c, MAXT - 9, MAXT);
         }
       }
       for (int c = 0; c < ncp; c++) {
@@ -191,43 +204,59 @@ int main(void) {
   double cma_ms, cma_cpu;
   cmaes_time(&cma_ms, &cma_cpu);
   if (n == MAXT)
-    printf("{\"bench\":\"sampler_time\",\"impl\":\"qtune\",\"sampler\":\"nsgaii\",\"problem\":\"zdt1\","
-           "\"window\":\"991-1000\",\"ms_per_trial\":%.6f,\"cpu_ms_per_trial\":%.6f}\n",
-           nsga_ms, nsga_cpu);
+    for (int s = 0; s < 2; s++)
+      printf("{\"bench\":\"sampler_time\",\"impl\":\"qtune\",\"sampler\":\"%s\",\"problem\":\"zdt1\","
+             "\"window\":\"991-1000\",\"ms_per_trial\":%.6f,\"cpu_ms_per_trial\":%.6f}\n",
+             SAMP[s], s ? motpe_ms : nsga_ms, s ? motpe_cpu : nsga_cpu);
   printf("{\"bench\":\"sampler_time\",\"impl\":\"qtune\",\"sampler\":\"cmaes\",\"problem\":\"sphere10\","
          "\"window\":\"991-1000\",\"ms_per_trial\":%.6f,\"cpu_ms_per_trial\":%.6f}\n",
          cma_ms, cma_cpu);
   fflush(stdout);
   if (getenv("BENCH_SKIP_OPTUNA")) return 0;
 
-  /* Optuna in the same run */
+  /* Optuna in the same run: its medians by [sampler][problem][checkpoint],
+   * NAN where it has no result (MOTPE's 1,000-trial DTLZ2 with 3 objectives
+   * by default) */
   const char *py = getenv("QT_PYTHON") ? getenv("QT_PYTHON") : "/usr/bin/python3";
-  char cmd[512], line[2048];
+  char cmd[768], line[2048];
   const char *os = getenv("BENCH_MO_OPTUNA_SAMPLERS");
   if (!os || strspn(os, "nsgaimotpe,") != strlen(os)) os = "nsgaii,motpe";
+  const char *ms2 = getenv("BENCH_MO_OPTUNA_MOTPE_SEEDS"), *ms3 = getenv("BENCH_MO_OPTUNA_MOTPE_SEEDS_3OBJ");
+  if (!ms2 || strspn(ms2, "0123456789:,") != strlen(ms2)) ms2 = "300:5,1000:1";
+  if (!ms3 || strspn(ms3, "0123456789:,") != strlen(ms3)) ms3 = "300:1,1000:0";
   snprintf(cmd, sizeof cmd,
-           "BENCH_QUICK= %s bench/optuna_multiobjective.py --seeds %d --trials %s --samplers %s --timing",
-           py, seeds, ncp == 2 ? "300,1000" : "300", os);
+           "BENCH_QUICK= %s bench/optuna_multiobjective.py --seeds %d --trials %s --samplers %s "
+           "--motpe-seeds %s --motpe-seeds-3obj %s --timing",
+           py, seeds, ncp == 2 ? "300,1000" : "300", os, ms2, ms3);
   const char *saved = getenv("OPTUNA_MO_RESULTS");
   FILE *pp = saved ? fopen(saved, "r") : popen(cmd, "r");
-  int cases = 0, le = 0;
-  double log_ratio = 0;
+  double omed[2][NP][2], ocpu[2][NP][2];
+  int oseeds[2][NP][2];
+  for (int s = 0; s < 2; s++)
+    for (int p = 0; p < NP; p++)
+      for (int c = 0; c < 2; c++) {
+        omed[s][p][c] = ocpu[s][p][c] = NAN;
+        oseeds[s][p][c] = 0;
+      }
   while (pp && fgets(line, sizeof line, pp)) {
     fputs(line, stdout);
     fflush(stdout);
     const char *ms = strstr(line, "\"ms_per_trial\":"), *cm = strstr(line, "\"cpu_ms_per_trial\":");
     if (strstr(line, "\"bench\":\"sampler_time\"") && ms && cm) {
-      int is_cma = strstr(line, "\"sampler\":\"cmaes\"") != NULL;
-      double q = is_cma ? cma_ms : nsga_ms, qc = is_cma ? cma_cpu : nsga_cpu;
+      int is_cma = strstr(line, "\"sampler\":\"cmaes\"") != NULL,
+          is_mo = strstr(line, "\"sampler\":\"motpe\"") != NULL;
+      double q = is_cma ? cma_ms : is_mo ? motpe_ms : nsga_ms,
+             qc = is_cma ? cma_cpu : is_mo ? motpe_cpu : nsga_cpu;
       if (!isnan(q))
         printf("{\"bench\":\"sampler_time_ratio\",\"sampler\":\"%s\",\"window\":\"991-1000\","
                "\"optuna_over_qtune\":%.1f,\"cpu_optuna_over_qtune\":%.1f}\n",
-               is_cma ? "cmaes" : "nsgaii", atof(ms + 15) / q, atof(cm + 19) / qc);
+               is_cma ? "cmaes" : is_mo ? "motpe" : "nsgaii", atof(ms + 15) / q, atof(cm + 19) / qc);
       continue;
     }
     const char *pr = strstr(line, "\"problem\":\""), *tr = strstr(line, "\"trials\":"),
-               *md = strstr(line, "\"median_hv\":");
-    if (!strstr(line, "\"bench\":\"multiobjective\"") || !pr || !tr || !md) continue;
+               *md = strstr(line, "\"median_hv\":"), *sd = strstr(line, "\"seeds\":"),
+               *cs = strstr(line, "\"cpu_s_per_run\":");
+    if (!strstr(line, "\"bench\":\"multiobjective\"") || !pr || !tr || !md || !sd) continue;
     int s = strstr(line, "\"sampler\":\"nsgaii\"") ? 0 : strstr(line, "\"sampler\":\"motpe\"") ? 1 : -1;
     int p = -1, c = -1, t = atoi(tr + 9);
     for (int k = 0; k < NP; k++) {
@@ -238,18 +267,44 @@ int main(void) {
     for (int k = 0; k < ncp; k++)
       if (cps[k] == t) c = k;
     if (s < 0 || p < 0 || c < 0) continue;
-    double om = atof(md + 12), qm = med[s][p][c];
-    printf("{\"bench\":\"multiobjective_vs_optuna\",\"sampler\":\"%s\",\"problem\":\"%s\",\"trials\":%d,"
-           "\"qtune_median_hv\":%.6f,\"optuna_median_hv\":%.6f,\"qtune_ge_optuna\":%s}\n",
-           SAMP[s], PROB[p].name, t, qm, om, qm >= om ? "true" : "false");
-    cases++;
-    le += qm >= om;
-    if (qm > 0 && om > 0) log_ratio += log(qm / om);
+    omed[s][p][c] = atof(md + 12);
+    oseeds[s][p][c] = atoi(sd + 8);
+    if (cs) ocpu[s][p][c] = atof(cs + 16);
   }
   if (pp) saved ? fclose(pp) : pclose(pp);
-  printf("{\"bench\":\"multiobjective_summary\",\"seeds\":%d,\"cases\":%d,\"qtune_ge_optuna\":%d,"
-         "\"mean_log_ratio_hv\":%.4f}\n",
-         seeds, cases, le, cases ? log_ratio / cases : 0.0);
+  /* one line per case: both samplers' medians beside Optuna's; qtune's
+   * median over Optuna's seeds too where Optuna ran fewer (its MOTPE) */
+  int cases[2] = {0, 0}, ge[2] = {0, 0};
+  double log_ratio[2] = {0, 0};
+  for (int p = 0; p < NP; p++)
+    for (int c = 0; c < ncp; c++) {
+      printf("{\"bench\":\"multiobjective_case\",\"problem\":\"%s\",\"objectives\":%d,\"trials\":%d",
+             PROB[p].name, PROB[p].m, cps[c]);
+      for (int s = 0; s < 2; s++) {
+        double qm = med[s][p][c], om = omed[s][p][c];
+        int k = oseeds[s][p][c];
+        printf(",\"%s\":{\"qtune_median_hv\":%.6f,\"qtune_seeds\":%d", SAMP[s], qm, seeds);
+        if (isnan(om)) {
+          printf(",\"optuna_median_hv\":null,\"optuna_seeds\":0,\"at_least_as_good\":null}");
+          continue;
+        }
+        double same[MAXS];
+        memcpy(same, hvs[s][p][c], sizeof same);
+        int ks = k < seeds ? k : seeds;
+        printf(",\"qtune_median_hv_optuna_seeds\":%.6f,\"optuna_median_hv\":%.6f,\"optuna_seeds\":%d,"
+               "\"optuna_cpu_s_per_run\":%.2f,\"ratio\":%.4f,\"at_least_as_good\":%s}",
+               pct(same, ks > 0 ? ks : 1, 0.5), om, k, isnan(ocpu[s][p][c]) ? -1.0 : ocpu[s][p][c],
+               qm / om, qm >= om ? "true" : "false");
+        cases[s]++;
+        ge[s] += qm >= om;
+        if (qm > 0 && om > 0) log_ratio[s] += log(qm / om);
+      }
+      printf("}\n");
+    }
+  for (int s = 0; s < 2; s++)
+    printf("{\"bench\":\"multiobjective_summary\",\"sampler\":\"%s\",\"qtune_seeds\":%d,\"cases\":%d,"
+           "\"at_least_as_good\":%d,\"mean_log_ratio_hv\":%.4f}\n",
+           SAMP[s], seeds, cases[s], ge[s], cases[s] ? log_ratio[s] / cases[s] : 0.0);
   free(g_x);
   free(g_f);
   free(g_t);

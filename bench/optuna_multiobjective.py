@@ -11,10 +11,24 @@ same formulas, reference and seeds as bench/bench_multiobjective.c), then, with 
 the sampler time per trial over trials 991..1000 (wall and process CPU) of
 NSGAIISampler on ZDT1 and of CmaEsSampler on a 10-parameter sphere.
 
+Optuna's multi-objective TPE costs far more than the rest (in 3.1 every
+parameter of every trial recomputes the nondomination ranks of all trials,
+O(n^2), and hypervolume contributions with WFG; measured here, one seed of
+ZDT1 takes ~45 s of CPU to 300 trials and ~0.5 s per trial by trial 550; DTLZ2
+with 3 objectives ~100 s to 125 trials and seconds per trial after), so its
+seeds are set per number of trials: --motpe-seeds 300:5,1000:1 runs seeds
+0..4 to 300 trials and seed 0 on to 1,000 (--motpe-seeds-3obj the same for
+DTLZ2 with 3 objectives, default 300:1,1000:0: no 1,000-trial case).  Each
+line says how many seeds it has ("seeds") and the mean CPU seconds of one run
+("cpu_s_per_run", to that number of trials, the hypervolume included); with --timing the 1,000-trial ZDT1 run of seed 0 also
+gives MOTPE's sampler time per trial over trials 991..1000.
+
 usage: optuna_multiobjective.py [--seeds N] [--trials 300,1000]
                                 [--problems zdt1,zdt2,dtlz2,dtlz2_3]
                                 [--samplers nsgaii,motpe] [--timing]
-BENCH_QUICK=1 cuts the seeds to 2."""
+                                [--motpe-seeds 300:5,1000:1]
+                                [--motpe-seeds-3obj 300:1,1000:0]
+BENCH_QUICK=1 cuts the seeds to 2 (MOTPE: at most 2, 1 at 1,000 trials)."""
 import argparse
 import json
 import math
@@ -88,7 +102,8 @@ def run(problem_name, sampler_name, seed, n_trials, checkpoints, times=None):
     n, m = DIMS[problem_name], NOBJ[problem_name]
     study = optuna.create_study(directions=["minimize"] * m,
                                 sampler=make_sampler(sampler_name, seed))
-    pts, hv = [], {}
+    pts, hv, cpu = [], {}, {}
+    c_start = time.process_time()
     for i in range(n_trials):
         t0, c0 = time.perf_counter(), time.process_time()
         tr = study.ask()
@@ -102,7 +117,8 @@ def run(problem_name, sampler_name, seed, n_trials, checkpoints, times=None):
         pts.append(f)
         if i + 1 in checkpoints:
             hv[i + 1] = hypervolume(pts, m, REF[problem_name])
-    return hv
+            cpu[i + 1] = time.process_time() - c_start
+    return hv, cpu
 
 
 def cmaes_times(n_trials):
@@ -125,6 +141,32 @@ def window(times, lo, hi):
     return 1e3 * sum(t for t, _ in w) / len(w), 1e3 * sum(c for _, c in w) / len(w)
 
 
+def seeds_by_trials(spec, checkpoints, seeds, quick):
+    """{trials: seed count} from "300:5,1000:1" (capped by --seeds; a
+    checkpoint not named gets --seeds); quick: at most 2, 1 at 1,000."""
+    out = {t: seeds for t in checkpoints}
+    for part in spec.split(","):
+        if part:
+            t, n = part.split(":")
+            if int(t) in out:
+                out[int(t)] = min(int(n), seeds)
+    if quick:
+        out = {t: min(n, 1 if t >= 1000 else 2) for t, n in out.items()}
+    return out
+
+
+def emit(s, p, t, res, cpu):
+    q1, med, q3 = np.percentile(res, [25, 50, 75])
+    print(json.dumps({"bench": "multiobjective", "impl": "optuna", "sampler": s,
+                      "problem": p, "dims": DIMS[p], "objectives": NOBJ[p],
+                      "trials": t, "seeds": len(res), "ref": REF[p],
+                      "median_hv": round(float(med), 6), "q1": round(float(q1), 6),
+                      "q3": round(float(q3), 6),
+                      "cpu_s_per_run": round(sum(cpu) / len(cpu), 2)},
+                     separators=(",", ":")))
+    sys.stdout.flush()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
@@ -132,25 +174,42 @@ def main():
     ap.add_argument("--problems", default="zdt1,zdt2,dtlz2,dtlz2_3")
     ap.add_argument("--samplers", default="nsgaii,motpe")
     ap.add_argument("--timing", action="store_true")
+    ap.add_argument("--motpe-seeds", default="300:5,1000:1")
+    ap.add_argument("--motpe-seeds-3obj", default="300:1,1000:0")
     a = ap.parse_args()
-    seeds = 2 if os.environ.get("BENCH_QUICK") else a.seeds
+    quick = bool(os.environ.get("BENCH_QUICK"))
+    seeds = 2 if quick else a.seeds
     checkpoints = sorted(int(t) for t in a.trials.split(","))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    motpe_times = None
     for s in a.samplers.split(","):
         for p in a.problems.split(","):
+            if s == "motpe":
+                spec = a.motpe_seeds_3obj if NOBJ[p] == 3 else a.motpe_seeds
+                per = seeds_by_trials(spec, checkpoints, seeds, quick)
+            else:
+                per = {t: seeds for t in checkpoints}
             res = {t: [] for t in checkpoints}
-            for seed in range(seeds):
-                hv = run(p, s, seed, checkpoints[-1], set(checkpoints))
-                for t in checkpoints:
+            cpu = {t: [] for t in checkpoints}
+            for seed in range(max(per.values())):
+                last = max(t for t in checkpoints if per[t] > seed)
+                cps = [t for t in checkpoints if t <= last]
+                times = [] if a.timing and s == "motpe" and p == "zdt1" and seed == 0 else None
+                hv, c = run(p, s, seed, last, set(cps), times)
+                for t in cps:
                     res[t].append(hv[t])
+                    cpu[t].append(c[t])
+                if times is not None and len(times) >= 1000:
+                    motpe_times = times
             for t in checkpoints:
-                q1, med, q3 = np.percentile(res[t], [25, 50, 75])
-                print(json.dumps({"bench": "multiobjective", "impl": "optuna", "sampler": s,
-                                  "problem": p, "dims": DIMS[p], "objectives": NOBJ[p],
-                                  "trials": t, "seeds": seeds, "ref": REF[p],
-                                  "median_hv": round(float(med), 6), "q1": round(float(q1), 6),
-                                  "q3": round(float(q3), 6)}, separators=(",", ":")))
-                sys.stdout.flush()
+                if res[t]:
+                    emit(s, p, t, res[t], cpu[t])
+    if motpe_times is not None:
+        ms, cpu_ms = window(motpe_times, 991, 1000)
+        print(json.dumps({"bench": "sampler_time", "impl": "optuna", "sampler": "motpe",
+                          "problem": "zdt1", "window": "991-1000", "ms_per_trial": round(ms, 4),
+                          "cpu_ms_per_trial": round(cpu_ms, 4)}, separators=(",", ":")))
+        sys.stdout.flush()
     if a.timing:
         times = []
         run("zdt1", "nsgaii", 0, 1000, set(), times)
