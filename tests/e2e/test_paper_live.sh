@@ -278,13 +278,13 @@ check "killed and resumed = uninterrupted: stored orders, trades, outcomes, sets
 import sqlite3, sys
 q = ["select symbol, seq, ts_ms, order_id, action, side, type, qty, price from paper_orders order by symbol, seq",
      "select symbol, seq, side, entry_ms, exit_ms, qty, entry_price, exit_price, pnl, fees from paper_trades order by symbol, seq",
-     "select symbol, side, signal_ms, entry_ms, exit_ms, entry_price, exit_price, pnl from signal_outcomes order by symbol, signal_ms, exit_ms",
+     "select symbol, side, signal_time, entry_time, exit_time, entry_price, exit_price, pnl, params_version from signal_outcomes order by symbol, signal_time, exit_time",
      "select seq, bar_ms, at_json, params_json, source from paper_params order by seq"]
 a, b = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
 for s in q:
     x, y = a.execute(s).fetchall(), b.execute(s).fetchall()
     assert x == y, (s, len(x), len(y), [r for r in zip(x, y) if r[0] != r[1]][:2])
-    print(s.split()[-4], len(x), "rows equal")
+    print(s.split(" from ")[1].split()[0], len(x), "rows equal")
 sets = a.execute("select seq, at_json, source from paper_params order by seq").fetchall()
 assert [r[2] for r in sets] == ["start", "file", "file"], sets
 assert '"AVAXUSDT": 400' in sets[2][1], sets
