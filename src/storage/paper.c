@@ -149,6 +149,9 @@ static int open_body(qt_storage *s, void *ctx, qt_err *err) {
     qt__sql_arg eq[] = {QT__SQL_I(id), QT__SQL_D(w->cash)};
     if (!r) r = qt__sql_exec(s, "DELETE FROM paper_equity WHERE run_id = $1", eq, 1, NULL, NULL,
                              NULL, err);
+    /* and its parameter sets: the new run stores its own from seq 0 */
+    if (!r) r = qt__sql_exec(s, "DELETE FROM paper_params WHERE run_id = $1", eq, 1, NULL, NULL,
+                             NULL, err);
     if (!r) r = qt__sql_exec(s, "INSERT INTO paper_equity(run_id, bar_ms, cash, equity)"
                                 " VALUES($1, 0, $2, $2)", eq, 2, NULL, NULL, NULL, err);
     if (!r) o->out->start_cash = w->cash;
