@@ -389,8 +389,10 @@ QT_API void qt_gate_recs_free(qt_gate_rec *v, size_t n);
  * open orders (paper_open_orders) as of the last committed bar, the bars of
  * a stream feed (paper_bars), the risk-limit breaches (paper_risk), the
  * signal outcomes (signal_outcomes) and the equity after each commit
- * (paper_equity, with the start cash at bar 0).  One commit is one
- * transaction. */
+ * (paper_equity, with the start cash at bar 0) and the parameter sets it
+ * ran with (paper_params: the start set, then each set of a live params file
+ * with the bar of each symbol it took effect at, so a resume rebuilds with
+ * them).  One commit is one transaction. */
 typedef struct qt_paper_run_rec {
   int64_t id;
   char name[128], strategy[64], feed[256], symbols[512];
@@ -456,6 +458,19 @@ typedef struct qt_paper_equity_rec {
   double cash, equity;
 } qt_paper_equity_rec;
 
+/* A parameter set a run applied: seq 0 is the start set (--params), then
+ * each set of the live params file in order.  at_json maps each symbol to
+ * the index (from 0, the run's first bar) of its first bar decided with the
+ * set, e.g. {"AVAXUSDT": 812}; the start set's is {}. */
+typedef struct qt_paper_params_rec {
+  int64_t seq;
+  int64_t wall_ms;        /* when the runner applied it */
+  int64_t bar_ms;         /* the open time of the bar it took effect from (0: the start) */
+  char at_json[1024];
+  char params_json[4096];
+  char source[16];        /* "start", "file" */
+} qt_paper_params_rec;
+
 typedef struct qt_paper_outcome_rec {
   char symbol[32];
   int side;               /* 1 long, -1 short */
@@ -478,6 +493,9 @@ typedef struct qt_paper_commit {
   const qt_paper_risk_rec *risk; size_t n_risk;
   const qt_paper_outcome_rec *outcomes; size_t n_outcomes;
   const char *strategy, *params_version; /* for the outcomes */
+  /* the parameter sets first used by this step's decisions (a seq already
+   * stored fails the commit) */
+  const qt_paper_params_rec *params; size_t n_params;
 } qt_paper_commit;
 
 /* Creates the run named want->name (status "running") or, when it exists,
@@ -513,6 +531,10 @@ QT_API int qt_paper_risk_list(qt_storage *s, int64_t run_id, qt_paper_risk_rec *
                               size_t *out_n, qt_err *err);
 /* The equity points of a run in bar order (the start first). */
 QT_API int qt_paper_equity_list(qt_storage *s, int64_t run_id, qt_paper_equity_rec **out,
+                                size_t *out_n, qt_err *err);
+/* The parameter sets of a run in seq order (none for a run stored before
+ * paper_params existed); *out is the caller's to qt_free. */
+QT_API int qt_paper_params_list(qt_storage *s, int64_t run_id, qt_paper_params_rec **out,
                                 size_t *out_n, qt_err *err);
 /* Every run, newest first; *out is the caller's to qt_free (NULL when none). */
 QT_API int qt_paper_runs_list(qt_storage *s, qt_paper_run_rec **out, size_t *out_n, qt_err *err);

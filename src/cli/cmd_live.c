@@ -6,6 +6,7 @@
  * src/live/params_file.c; this parses flags and prints. */
 #include "cli/util.h"
 #include "qtune/live.h"
+#include "qtune/storage.h"
 
 #include "qtune/strategies.h"
 
@@ -21,13 +22,15 @@ static int is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a,
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: qtune live history RUN [--live-params FILE] [--json]\n"
+          "usage: qtune live history RUN [--live-params FILE | --storage URL] [--json]\n"
           "       qtune live revert RUN [--live-params FILE]\n"
           "       qtune live check FILE [--strategy S]\n"
           "       qtune live watch FILE [--strategy S] [--run RUN] [--max-step PCT] [--poll]\n\n"
           "  history  the parameter sets RUN applied from FILE, oldest first: when each took\n"
           "           effect, how (reload, watch, update, revert), and the P&L from it to the\n"
-          "           next set (the runner's equity then minus now; '-' when unknown)\n"
+          "           next set (the runner's equity then minus now; '-' when unknown);\n"
+          "           with --storage, the sets the stored paper run RUN applied (the start\n"
+          "           set, then each set of its file with the bar it took effect from)\n"
           "  revert   writes the set before RUN's last one to FILE (atomically, so a runner\n"
           "           watching FILE reloads it) and records it in the history\n"
           "  check    validates FILE against the strategy's parameters as a runner does\n"
@@ -35,6 +38,7 @@ static void usage(FILE *f) {
           "           the runner's log lines on stderr; stops on Ctrl-C or SIGTERM\n\n"
           "  --live-params FILE  the live params file (default tuning_params.json); its\n"
           "                      history is FILE.history.jsonl beside it\n"
+          "  --storage URL       read the paper run's stored sets (paper_params) instead\n"
           "  --strategy S        default market_maker\n"
           "  --run RUN           the run name watch records in the history (default watch)\n"
           "  --max-step PCT      refuse a change of more than PCT%% per parameter per reload\n"
@@ -154,13 +158,66 @@ static int history(const char *file, const char *run, int as_json) {
   return CLI_OK;
 }
 
+/* The sets a stored paper run applied (qt_paper_params_list). */
+static int stored_history(const char *url, const char *run, int as_json) {
+  qt_err err;
+  qt_storage st = {0};
+  if (qt_storage_open(url, &st, &err)) return cli_fail(&err);
+  int rc = CLI_ERROR;
+  qt_paper_params_rec *v = NULL;
+  size_t n = 0;
+  qt_paper_run_rec r;
+  if (qt_paper_run_get(&st, run, &r, &err) || qt_paper_params_list(&st, r.id, &v, &n, &err)) {
+    cli_fail(&err);
+    goto done;
+  }
+  if (n == 0) {
+    cli_failf("paper run '%s' has no stored parameter sets (stored before paper_params?)", run);
+    goto done;
+  }
+  json_t *arr = as_json ? json_array() : NULL;
+  if (!as_json) printf("%-3s %-24s %-6s %-24s  %s\n", "#", "time", "source", "from bar", "params");
+  for (size_t k = 0; k < n; k++) {
+    char iso[40], bar[40];
+    qt_time_format(v[k].wall_ms, iso, sizeof iso);
+    if (v[k].bar_ms) qt_time_format(v[k].bar_ms, bar, sizeof bar);
+    else snprintf(bar, sizeof bar, "(start)");
+    if (as_json) {
+      json_error_t je;
+      json_t *o = json_object();
+      json_object_set_new(o, "seq", json_integer((json_int_t)v[k].seq));
+      json_object_set_new(o, "ts_ms", json_integer(v[k].wall_ms));
+      json_object_set_new(o, "time", json_string(iso));
+      json_object_set_new(o, "bar_ms", json_integer(v[k].bar_ms));
+      json_object_set_new(o, "source", json_string(v[k].source));
+      json_object_set_new(o, "at", json_loads(v[k].at_json, 0, &je));
+      json_object_set_new(o, "current", json_boolean(k + 1 == n));
+      json_object_set_new(o, "params", json_loads(v[k].params_json, 0, &je));
+      json_array_append_new(arr, o);
+    } else {
+      printf("%-3zu %-24s %-6s %-24s  %s\n", k + 1, iso, v[k].source, bar, v[k].params_json);
+    }
+  }
+  if (as_json) {
+    char *txt = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    if (txt) printf("%s\n", txt);
+    free(txt);
+    json_decref(arr);
+  }
+  rc = CLI_OK;
+done:
+  qt_free(v);
+  qt_storage_close(&st);
+  return rc;
+}
+
 int cmd_live(int argc, char **argv) {
   if (argc < 2 || is_help(argv[1])) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? CLI_ERROR : CLI_OK;
   }
   const char *sub = argv[1], *run = NULL, *file = "tuning_params.json",
-             *strategy = "market_maker", *watch_run = "watch";
+             *strategy = "market_maker", *watch_run = "watch", *storage = NULL;
   int as_json = 0, poll = 0;
   double max_step = 0;
   for (int i = 2; i < argc; i++) {
@@ -169,6 +226,8 @@ int cmd_live(int argc, char **argv) {
       return CLI_OK;
     } else if (strcmp(argv[i], "--live-params") == 0 && i + 1 < argc) {
       file = argv[++i];
+    } else if (strcmp(argv[i], "--storage") == 0 && i + 1 < argc) {
+      storage = argv[++i];
     } else if (strcmp(argv[i], "--strategy") == 0 && i + 1 < argc) {
       strategy = argv[++i];
     } else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
@@ -195,7 +254,10 @@ int cmd_live(int argc, char **argv) {
   if (strcmp(sub, "history") != 0 && strcmp(sub, "revert") != 0)
     return cli_failf("live: unknown subcommand '%s' (history, revert, check, watch)", sub);
   if (!run) return cli_failf("live %s: the RUN name is missing", sub);
-  if (strcmp(sub, "history") == 0) return history(file, run, as_json);
+  if (storage && strcmp(sub, "history"))
+    return cli_failf("live %s: --storage is for history only", sub);
+  if (strcmp(sub, "history") == 0)
+    return storage ? stored_history(storage, run, as_json) : history(file, run, as_json);
   qt_live_history_entry e;
   qt_err err;
   if (qt_live_revert(file, run, &e, &err)) return cli_fail(&err);

@@ -15,12 +15,18 @@
  *     outcomes, risk breaches, and a stream's bars) are committed with the
  *     positions, open orders and cash in one transaction, every
  *     commit_every bars or commit_ms of wall time;
+ *   - each live params set applied is stored (paper_params, with the bar of
+ *     each symbol it took effect at) in the commit of the first bar it
+ *     decided, so what is stored never has decisions without their set;
  *   - a restart rebuilds the engines by the same replay with nothing
  *     written (stream: from the stored bars) up to each symbol's last
- *     committed bar, checks the rebuilt counts against the stored ones and
- *     goes on; what was not committed is simply done again. */
+ *     committed bar, with the stored sets applied at their bars, checks the
+ *     rebuilt counts against the stored ones and goes on; what was not
+ *     committed is simply done again. */
 #include "qtune/live.h"
 #include "live/paper_hjb.h"
+
+#include <jansson.h>
 
 #include <inttypes.h>
 #include <math.h>
@@ -101,6 +107,9 @@ struct qt_paper {
   double live_p[QT_LIVE_MAX_PARAMS];
   uint64_t live_seen;
   vec live_recs; /* live_rec: every set applied, in order (stream restarts replay them) */
+  vec params_pend; /* qt_paper_params_rec: sets applied, not yet committed */
+  int64_t params_seq; /* the next set's seq in paper_params */
+  int resumed;        /* the next new version may be the stored set in effect again */
   qt__hjb_bg *hjb; /* the background HJB thread, or NULL */
   size_t n_proposed;
   uint64_t hjb_seen, hjb_filed; /* the set the thread has; the set last filed against */
@@ -467,6 +476,7 @@ static int commit(qt_paper *p, qt_err *err) {
   p->last_commit_ns = mono_ns();
   if (!p->o.storage) {
     p->orders.n = p->trades.n = p->bars.n = p->risk.n = p->outcomes.n = 0;
+    p->params_pend.n = 0;
     return QT_OK;
   }
   qt_paper_pos_rec pos[QT_MARKET_MAX_SYMBOLS];
@@ -509,11 +519,13 @@ static int commit(qt_paper *p, qt_err *err) {
                        .bars = p->bars.v, .n_bars_new = p->bars.n,
                        .risk = p->risk.v, .n_risk = p->risk.n,
                        .outcomes = p->outcomes.v, .n_outcomes = p->outcomes.n,
-                       .strategy = p->o.strategy->name, .params_version = p->params_version};
+                       .strategy = p->o.strategy->name, .params_version = p->params_version,
+                       .params = p->params_pend.v, .n_params = p->params_pend.n};
   int rc = qt_paper_commit_step(p->o.storage, &c, err);
   if (rc) return rc;
   for (int k = 0; k < p->n; k++) p->s[k].committed_ms = p->s[k].last_ms;
   p->orders.n = p->trades.n = p->bars.n = p->risk.n = p->outcomes.n = 0;
+  p->params_pend.n = 0;
   return QT_OK;
 }
 
@@ -564,11 +576,97 @@ static int load_refusals(qt_paper *p, qt_err *err) {
   return QT_OK;
 }
 
+static int params_pend(qt_paper *p, int64_t bar_ms, const size_t *at, const char *source,
+                       const double *params, qt_err *err);
+
+/* One stored set into a live_rec (its values over the start params, each
+ * symbol's bar from at_json).  A row that does not parse names the run, the
+ * seq and the field. */
+static int stored_set(qt_paper *p, const qt_paper_params_rec *x, live_rec *out, qt_err *err) {
+  memset(out, 0, sizeof *out);
+  const qt_strategy_vtbl *st = p->o.strategy;
+  size_t np = st->n_params;
+  char where[200];
+  snprintf(where, sizeof where, "paper_params of run '%s', seq %" PRId64, p->run.name, x->seq);
+  out->p = qt_malloc((np ? np : 1) * sizeof *out->p);
+  if (!out->p) return qt_err_set(err, QT_ENOMEM, "paper: out of memory for a stored set");
+  int rc = qt_live_params_parse(st, x->params_json, strlen(x->params_json), where, p->o.params,
+                                out->p, err);
+  if (rc) goto fail;
+  json_error_t je;
+  json_t *at = json_loads(x->at_json, 0, &je);
+  if (!json_is_object(at)) {
+    json_decref(at);
+    rc = qt_err_set(err, QT_EPARSE, "%s: field 'at_json': not a JSON object (\"%.60s\")", where,
+                    x->at_json);
+    goto fail;
+  }
+  for (int k = 0; k < p->n && !rc; k++) {
+    json_t *v = json_object_get(at, p->s[k].name);
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+      rc = qt_err_set(err, QT_EPARSE, "%s: field 'at_json': no bar index for %s", where,
+                      p->s[k].name);
+    else out->at[k] = (size_t)json_integer_value(v);
+  }
+  json_decref(at);
+  if (!rc) return QT_OK;
+fail:
+  qt_free(out->p);
+  out->p = NULL;
+  return rc;
+}
+
+/* The run's stored sets: the live ones become live_recs, which the rebuild
+ * applies at their bars; the last is the set in effect.  A run stored
+ * before paper_params existed has none: its start set is stored now. */
+static int load_params(qt_paper *p, qt_err *err) {
+  qt_paper_params_rec *x = NULL;
+  size_t n = 0;
+  int rc = qt_paper_params_list(p->o.storage, p->run.id, &x, &n, err);
+  for (size_t j = 0; j < n && !rc; j++) {
+    p->params_seq = x[j].seq + 1;
+    if (!strcmp(x[j].source, "start")) continue;
+    live_rec r;
+    rc = stored_set(p, &x[j], &r, err);
+    if (!rc && vec_push(&p->live_recs, &r)) {
+      qt_free(r.p);
+      rc = qt_err_set(err, QT_ENOMEM, "paper: out of memory for a stored set");
+    }
+    if (!rc && p->o.strategy->n_params)
+      memcpy(p->live_p, r.p, p->o.strategy->n_params * sizeof *r.p);
+  }
+  qt_free(x);
+  p->resumed = 1;
+  if (!rc && n == 0) rc = params_pend(p, 0, NULL, "start", p->o.params, err);
+  return rc;
+}
+
+/* After a rebuild: the stored sets past a symbol's rebuilt bars (applied
+ * before a bar that was not committed) go to its engine now, as they had
+ * when the run stopped.  A stream symbol with no engine yet begins with
+ * them (restart). */
+static int apply_pending_sets(qt_paper *p, qt_err *err) {
+  const live_rec *lr = p->live_recs.v;
+  for (int k = 0; k < p->n; k++) {
+    sym *s = &p->s[k];
+    size_t done = p->stream ? s->bars.n : s->n_bars;
+    if (p->stream && !s->begun) continue;
+    for (size_t j = 0; j < p->live_recs.n; j++) {
+      if (lr[j].at[k] < done || (p->stream && lr[j].at[k] == 0)) continue;
+      int rc = qt_engine_set_params(s->e, lr[j].p, err);
+      if (rc) return rc;
+    }
+  }
+  return QT_OK;
+}
+
 static int process_bar(qt_paper *p, sym *s, const qt_live_event *ev, qt_err *err);
 
 /* Replay: steps every symbol, in the feed's merged order, through its last
  * committed bar with nothing written. */
 static int rebuild_replay(qt_paper *p, qt_err *err) {
+  size_t next[QT_MARKET_MAX_SYMBOLS] = {0}; /* per symbol, its next stored set */
+  const live_rec *lr = p->live_recs.v;
   for (;;) {
     int best = -1;
     int64_t best_ts = 0;
@@ -587,7 +685,10 @@ static int rebuild_replay(qt_paper *p, qt_err *err) {
     ev.kind = QT_LIVE_BAR;
     ev.ts_ms = s->feeds[0].bars->ts_ms[i];
     ev.replay_i = i;
-    int rc = process_bar(p, s, &ev, err);
+    int rc = QT_OK;
+    for (size_t *j = &next[best]; !rc && *j < p->live_recs.n && lr[*j].at[best] <= s->n_bars; ++*j)
+      rc = qt_engine_set_params(s->e, lr[*j].p, err);
+    if (!rc) rc = process_bar(p, s, &ev, err);
     if (rc) return rc;
   }
 }
@@ -672,6 +773,7 @@ int qt_paper_open(const qt_paper_opts *o, qt_paper **out, qt_err *err) {
   p->risk.elem = sizeof(qt_paper_risk_rec);
   p->outcomes.elem = sizeof(qt_paper_outcome_rec);
   p->live_recs.elem = sizeof(live_rec);
+  p->params_pend.elem = sizeof(qt_paper_params_rec);
   p->cap_refused = 1 << 16;
   p->refused = qt_malloc(p->cap_refused * sizeof *p->refused);
   p->blocked_day = INT64_MIN;
@@ -682,6 +784,8 @@ int qt_paper_open(const qt_paper_opts *o, qt_paper **out, qt_err *err) {
   }
   params_version(o->params_json ? o->params_json : "{}", p->params_version,
                  sizeof p->params_version);
+  if (o->strategy->n_params && o->strategy->n_params <= QT_LIVE_MAX_PARAMS)
+    memcpy(p->live_p, o->params, o->strategy->n_params * sizeof *o->params);
   rc = init_symbols(p, err);
   if (rc) goto fail;
   if (o->storage) {
@@ -699,18 +803,21 @@ int qt_paper_open(const qt_paper_opts *o, qt_paper **out, qt_err *err) {
     int created = 0;
     rc = qt_paper_run_open(o->storage, &want, &p->run, &created, err);
     if (rc) goto fail;
-    if (!created) {
+    if (created) {
+      rc = params_pend(p, 0, NULL, "start", o->params, err);
+      if (rc) goto fail;
+    } else {
       rc = load_positions(p, err);
       if (!rc) rc = load_refusals(p, err);
+      if (!rc) rc = load_params(p, err);
       if (!rc) rc = p->stream ? rebuild_stream(p, err) : rebuild_replay(p, err);
+      if (!rc) rc = apply_pending_sets(p, err);
       if (!rc) rc = stored_counts_match(p, err);
       if (rc) goto fail;
       p->orders.n = p->trades.n = p->bars.n = p->risk.n = p->outcomes.n = 0;
     }
   }
   p->live_seen = p->hjb_seen = 1; /* the initial set, o->params: the engines begin with it */
-  if (o->strategy->n_params && o->strategy->n_params <= QT_LIVE_MAX_PARAMS)
-    memcpy(p->live_p, o->params, o->strategy->n_params * sizeof *o->params);
   if (o->hjb_every_ms > 0) {
     rc = qt__hjb_bg_start(p->s[0].feeds[0].bars, o->params, o->strategy->n_params,
                           o->hjb_every_ms, o->hjb_trials > 0 ? o->hjb_trials : 64, &p->hjb, err);
@@ -889,16 +996,46 @@ static void maybe_status(qt_paper *p, int final) {
   p->o.on_status(p->o.ud, &st, final);
 }
 
+/* A set to store with the next commit (the one that first holds decisions
+ * made with it): at is each symbol's first bar index under it (NULL: the
+ * start set). */
+static int params_pend(qt_paper *p, int64_t bar_ms, const size_t *at, const char *source,
+                       const double *params, qt_err *err) {
+  qt_paper_params_rec x;
+  memset(&x, 0, sizeof x);
+  x.seq = p->params_seq;
+  x.wall_ms = wall_ms();
+  x.bar_ms = bar_ms;
+  size_t w = (size_t)snprintf(x.at_json, sizeof x.at_json, "{");
+  for (int k = 0; at && k < p->n && w < sizeof x.at_json; k++)
+    w += (size_t)snprintf(x.at_json + w, sizeof x.at_json - w, "%s\"%s\": %zu", k ? ", " : "",
+                          p->s[k].name, at[k]);
+  if (w < sizeof x.at_json) snprintf(x.at_json + w, sizeof x.at_json - w, "}");
+  qt_paper_params_json(p->o.strategy, params, x.params_json, sizeof x.params_json);
+  snprintf(x.source, sizeof x.source, "%s", source);
+  if (vec_push(&p->params_pend, &x))
+    return qt_err_set(err, QT_ENOMEM, "paper: out of memory for a live params set");
+  p->params_seq++;
+  return QT_OK;
+}
+
 /* A new set of the live params file goes to every symbol's strategy, from
  * the next bar on (validated by the file's handle before it got a version). */
 static int live_apply(qt_paper *p, int64_t ts_ms, qt_err *err) {
   qt_live_params *lp = p->o.live_params;
   uint64_t v = qt_live_params_version(lp);
   if (v == p->live_seen) return QT_OK;
-  p->live_seen = qt_live_params_get(lp, p->live_p);
+  double np_p[QT_LIVE_MAX_PARAMS];
+  size_t np = p->o.strategy->n_params;
+  p->live_seen = qt_live_params_get(lp, np_p);
+  /* a resumed run's first reload of its file gives the set in effect again:
+   * the strategy goes on as it was, as if the runner had not stopped */
+  int again = p->resumed && np && !memcmp(np_p, p->live_p, np * sizeof *np_p);
+  p->resumed = 0;
+  if (again) return QT_OK;
+  if (np) memcpy(p->live_p, np_p, np * sizeof *np_p);
   live_rec r;
   memset(&r, 0, sizeof r);
-  size_t np = p->o.strategy->n_params;
   r.p = qt_malloc((np ? np : 1) * sizeof *r.p);
   if (!r.p || vec_push(&p->live_recs, &r)) {
     qt_free(r.p);
@@ -917,7 +1054,7 @@ static int live_apply(qt_paper *p, int64_t ts_ms, qt_err *err) {
   qt_time_format(ts_ms, t, sizeof t);
   qt_log(QT_LOG_INFO, "paper: live params v%" PRIu64 " in effect from the bar of %s: %s",
          p->live_seen, t, qt_paper_params_json(p->o.strategy, p->live_p, js, sizeof js));
-  return QT_OK;
+  return p->o.storage ? params_pend(p, ts_ms, nr->at, "file", p->live_p, err) : QT_OK;
 }
 
 /* The background HJB's suggestion (paper_hjb.c): logged, and with
@@ -1096,6 +1233,7 @@ void qt_paper_free(qt_paper *p) {
   qt_free(p->risk.v), qt_free(p->outcomes.v);
   for (size_t j = 0; j < p->live_recs.n; j++) qt_free(((live_rec *)p->live_recs.v)[j].p);
   qt_free(p->live_recs.v);
+  qt_free(p->params_pend.v);
   qt_free(p->refused);
   qt_free(p);
 }

@@ -168,6 +168,8 @@ typedef struct run_data {
   size_t n_risk;
   qt_paper_equity_rec *eq;
   size_t n_eq;
+  qt_paper_params_rec *sets;
+  size_t n_sets;
 } run_data;
 
 static void run_data_fini(run_data *d) {
@@ -177,6 +179,7 @@ static void run_data_fini(run_data *d) {
   qt_free(d->open);
   qt_free(d->risk);
   qt_free(d->eq);
+  qt_free(d->sets);
   memset(d, 0, sizeof *d);
 }
 
@@ -209,6 +212,7 @@ static int run_read(const qt__dash_req *rq, const char *name, run_data *d, qt_er
   if (!rc) rc = qt_paper_open_list(&s, id, &d->open, &d->n_open, err);
   if (!rc) rc = qt_paper_risk_list(&s, id, &d->risk, &d->n_risk, err);
   if (!rc) rc = qt_paper_equity_list(&s, id, &d->eq, &d->n_eq, err);
+  if (!rc) rc = qt_paper_params_list(&s, id, &d->sets, &d->n_sets, err);
   qt_storage_close(&s);
   if (rc) {
     run_data_fini(d);
@@ -407,6 +411,27 @@ static void risk(FILE *f, const run_data *d) {
   fprintf(f, "</table>\n");
 }
 
+/* The parameter sets the run applied (paper_params), oldest first: a run
+ * has a few, so all are shown. */
+static void param_sets(FILE *f, const run_data *d) {
+  char a[64], b[64];
+  fprintf(f, "<h2>Parameter sets</h2><p class=\"note\">%s</p>\n"
+             "<table id=\"qt-paper-params\" class=\"list\"><tr><th>#</th><th>applied</th>"
+             "<th>source</th><th>from bar</th><th>params</th></tr>\n",
+          d->n_sets ? "The start set, then each set of the live params file from the bar it "
+                      "took effect at."
+                    : "None stored (a run stored before paper_params).");
+  for (size_t k = 0; k < d->n_sets; k++) {
+    const qt_paper_params_rec *x = &d->sets[k];
+    fprintf(f, "<tr><td>%zu</td><td>%s</td><td>", k + 1, fmt_time(x->wall_ms, a, sizeof a));
+    text(f, x->source);
+    fprintf(f, "</td><td>%s</td><td>", x->bar_ms ? fmt_time(x->bar_ms, b, sizeof b) : "start");
+    text(f, x->params_json);
+    fprintf(f, "</td></tr>\n");
+  }
+  fprintf(f, "</table>\n");
+}
+
 /* The run named by ?name=, read, or a 400/404/500 reply; 0 when read. */
 static int run_of(const qt__dash_req *rq, qt__dash_reply *rp, run_data *d) {
   const char *name = qt__dash_arg(rq, "name");
@@ -464,9 +489,8 @@ static void serve_run(const qt__dash_req *rq, qt__dash_reply *rp) {
   positions(f, &d);
   trades(f, &d);
   risk(f, &d);
-  fprintf(f, "<p class=\"note\">The live parameter file's versions are not stored by the runner "
-             "(its log names each one in effect); the params above are those it started with.</p>\n"
-             "<script id=\"qt-paper-data\" type=\"application/json\">");
+  param_sets(f, &d);
+  fprintf(f, "<script id=\"qt-paper-data\" type=\"application/json\">");
   fwrite(safe, 1, len, f);
   fprintf(f, "</script>\n<script src=\"/assets/echarts.min.js\"></script>\n");
   qt__dash_foot(f);

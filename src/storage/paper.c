@@ -44,7 +44,11 @@ static const char *const k_ddl =
     " kind TEXT NOT NULL, detail TEXT, PRIMARY KEY(run_id, symbol, ts_ms, nth, kind));"
     "CREATE TABLE IF NOT EXISTS paper_equity("
     " run_id @INT@ NOT NULL, bar_ms @INT@ NOT NULL, cash @REAL@, equity @REAL@,"
-    " PRIMARY KEY(run_id, bar_ms));";
+    " PRIMARY KEY(run_id, bar_ms));"
+    "CREATE TABLE IF NOT EXISTS paper_params("
+    " run_id @INT@ NOT NULL, seq @INT@ NOT NULL, wall_ms @INT@ NOT NULL, bar_ms @INT@ NOT NULL,"
+    " at_json @JSON@ NOT NULL, params_json @JSON@ NOT NULL, source TEXT NOT NULL,"
+    " PRIMARY KEY(run_id, seq));";
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -144,6 +148,9 @@ static int open_body(qt_storage *s, void *ctx, qt_err *err) {
     id = o->out->id;
     qt__sql_arg eq[] = {QT__SQL_I(id), QT__SQL_D(w->cash)};
     if (!r) r = qt__sql_exec(s, "DELETE FROM paper_equity WHERE run_id = $1", eq, 1, NULL, NULL,
+                             NULL, err);
+    /* and its parameter sets: the new run stores its own from seq 0 */
+    if (!r) r = qt__sql_exec(s, "DELETE FROM paper_params WHERE run_id = $1", eq, 1, NULL, NULL,
                              NULL, err);
     if (!r) r = qt__sql_exec(s, "INSERT INTO paper_equity(run_id, bar_ms, cash, equity)"
                                 " VALUES($1, 0, $2, $2)", eq, 2, NULL, NULL, NULL, err);
@@ -330,6 +337,21 @@ static int commit_extras(qt_storage *s, const qt_paper_commit *c, qt_err *err) {
   return r;
 }
 
+static int commit_params(qt_storage *s, const qt_paper_commit *c, qt_err *err) {
+  for (size_t k = 0; k < c->n_params; k++) {
+    const qt_paper_params_rec *x = &c->params[k];
+    qt__sql_arg a[] = {QT__SQL_I(c->run_id),     QT__SQL_I(x->seq),         QT__SQL_I(x->wall_ms),
+                       QT__SQL_I(x->bar_ms),     QT__SQL_T(x->at_json),     QT__SQL_T(x->params_json),
+                       QT__SQL_T(x->source)};
+    int r = qt__sql_exec(s,
+                         "INSERT INTO paper_params(run_id, seq, wall_ms, bar_ms, at_json,"
+                         " params_json, source) VALUES($1, $2, $3, $4, $5, $6, $7)",
+                         a, 7, NULL, NULL, NULL, err);
+    if (r) return r;
+  }
+  return QT_OK;
+}
+
 static int commit_body(qt_storage *s, void *ctx, qt_err *err) {
   const qt_paper_commit *c = ctx;
   int64_t ch = 0;
@@ -359,6 +381,7 @@ static int commit_body(qt_storage *s, void *ctx, qt_err *err) {
   if (!r) r = commit_trades(s, c, err);
   if (!r) r = commit_state(s, c, err);
   if (!r) r = commit_extras(s, c, err);
+  if (!r) r = commit_params(s, c, err);
   return r;
 }
 
@@ -515,6 +538,23 @@ int qt_paper_risk_list(qt_storage *s, int64_t run_id, qt_paper_risk_rec **out, s
   return list(s,
               "SELECT symbol, ts_ms, nth, kind, detail FROM paper_risk"
               " WHERE run_id = $1 AND ($2 = '' OR $2 = '') ORDER BY ts_ms, symbol, nth",
+              run_id, NULL, &l, (void **)out, out_n, err);
+}
+
+static void fill_params(void *dst, const qt__sql_val *c) {
+  qt_paper_params_rec *x = dst;
+  x->seq = c[0].i, x->wall_ms = c[1].i, x->bar_ms = c[2].i;
+  copy_text(x->at_json, sizeof x->at_json, &c[3]);
+  copy_text(x->params_json, sizeof x->params_json, &c[4]);
+  copy_text(x->source, sizeof x->source, &c[5]);
+}
+
+int qt_paper_params_list(qt_storage *s, int64_t run_id, qt_paper_params_rec **out, size_t *out_n,
+                         qt_err *err) {
+  list_ctx l = {NULL, 0, 0, sizeof **out, 6, fill_params};
+  return list(s,
+              "SELECT seq, wall_ms, bar_ms, at_json, params_json, source FROM paper_params"
+              " WHERE run_id = $1 AND ($2 = '' OR $2 = '') ORDER BY seq",
               run_id, NULL, &l, (void **)out, out_n, err);
 }
 

@@ -161,6 +161,8 @@ same "run page: trades = storage" "$(s 4 'r.text["qt-paper-n-trades"]+","+r.rows
 same "run page: bars = storage" "$(s 4 'r.text["qt-paper-n-bars"]')" "$nbars"
 same "run page: orders table" "$(s 4 'r.rows["qt-paper-orders"]')" "$show_ord"
 same "run page: positions table" "$(s 4 'r.rows["qt-paper-positions"]')" "$npos"
+same "run page: the stored parameter sets (the start set)" \
+  "$(s 4 'r.rows["qt-paper-params"]+" "+r.cells["qt-paper-params"][1][2]')" "1 start"
 same "run page: the newest trade's P&L" "$(s 4 'r.cells["qt-paper-trades"][1][8]')" "$last_pnl"
 same "run page: equity chart drawn" "$(s 4 'r.charts.filter(c => c.svg && c.elements > 10 && c.width > 100 && c.height > 100).length+"/"+r.charts.length')" 1/1
 same "run page: both equity series drawn" "$(s 4 'r.echarts["qt-chart-paper-equity"].filter(x => x.points > 1).length')" 2
@@ -221,6 +223,7 @@ EOF
   same "PostgreSQL: equity = storage" "$(s 2 'r.text["qt-paper-equity"]' pgsteps.json)" "$peq"
   same "PostgreSQL: trades = storage" "$(s 2 'r.text["qt-paper-n-trades"]+","+r.rows["qt-paper-trades"]' pgsteps.json)" "$pntr,$pntr"
   same "PostgreSQL: the newest trade's P&L" "$(s 2 'r.cells["qt-paper-trades"][1][8]' pgsteps.json)" "$plast"
+  same "PostgreSQL: the stored parameter sets" "$(s 2 'r.rows["qt-paper-params"]' pgsteps.json)" 1
   same "PostgreSQL: equity chart drawn" "$(s 2 'r.charts.filter(c => c.svg && c.elements > 10).length' pgsteps.json)" 1
   kill -TERM "$PGPID"
   wait "$PGPID"

@@ -153,7 +153,7 @@ if cmp -s "$TMP/kref.txt" "$TMP/k.txt"; then ok "sqlite: killed and resumed = un
 else bad "sqlite: killed and resumed differs"; diff "$TMP/kref.txt" "$TMP/k.txt" | head -5; fi
 check "sqlite: rows there" test "$(wc -l <"$TMP/k.txt")" -gt 600
 if [ -n "${QTUNE_PG_URL:-}" ] && command -v psql >/dev/null; then
-  psql "$QTUNE_PG_URL" -q -c "SET client_min_messages = warning; DROP TABLE IF EXISTS paper_runs, paper_orders, paper_trades, paper_positions, paper_open_orders, paper_bars, paper_risk, signal_outcomes" >/dev/null 2>&1
+  psql "$QTUNE_PG_URL" -q -c "SET client_min_messages = warning; DROP TABLE IF EXISTS paper_runs, paper_orders, paper_trades, paper_positions, paper_open_orders, paper_bars, paper_risk, paper_equity, paper_params, signal_outcomes" >/dev/null 2>&1
   kill_test pg "sqlite:///$TMP/kpgref.db" "$QTUNE_PG_URL"
   dump "$TMP/kpgref.db" "$TMP/kpgref.txt"
   dump "$QTUNE_PG_URL" "$TMP/kpg.txt"

@@ -426,6 +426,117 @@ static void stream_live_params_across_restarts(void) {
   qt_engine_free(e);
 }
 
+/* The replay events of [skip.., to) into p, with lp's set changed to p1
+ * before bar 300 and to p2 before bar 1500 (of those events it sees). */
+static int feed_live(qt_paper *p, qt_live_params *lp, int64_t skip, size_t to, const double *p1,
+                     const double *p2, qt_err *err) {
+  qt_live_replay_opts ro;
+  memset(&ro, 0, sizeof ro);
+  ro.n = 1, ro.bars[0] = &g_bars, ro.symbols[0] = "TEST", ro.to[0] = to;
+  ro.skip_through_ms[0] = skip;
+  qt_livefeed feed;
+  int rc = qt_livefeed_replay(&ro, &feed, err);
+  while (!rc) {
+    qt_live_event ev;
+    if (feed.vt->next(feed.self, &ev, 0, err) != QT_OK) break;
+    if (ev.replay_i == 300) rc = qt_live_params_update(lp, p1, err);
+    if (!rc && ev.replay_i == 1500) rc = qt_live_params_update(lp, p2, err);
+    if (!rc) rc = qt_paper_event(p, &ev, err);
+  }
+  qt_livefeed_close(&feed);
+  return rc;
+}
+
+/* A stored replay whose live params change before bars 300 and 1500,
+ * dropped after bar 1000 (as if killed) and opened again: the stored sets
+ * (paper_params) are applied at their bars by the rebuild, so the resume
+ * passes the count check and ends equal to the uninterrupted run, with the
+ * same stored orders, trades and sets. */
+static void replay_live_params_resume(void) {
+  mk_bars(11);
+  const qt_strategy_vtbl *sc = qt_strategy_find("sma_cross");
+  static double p1[16], p2[16];
+  memcpy(p1, k_p, sizeof p1), memcpy(p2, k_p, sizeof p2);
+  p1[0] = 14, p1[1] = 45;
+  p2[0] = 7, p2[1] = 22;
+  qt_feed f = {.inst = qt_instrument_default("TEST"), .bars = &g_bars};
+  char path[256], url[300], lpath[256];
+  snprintf(path, sizeof path, "/tmp/qtune_test_live_paper_lr_%d.db", (int)getpid());
+  snprintf(lpath, sizeof lpath, "/tmp/qtune_test_live_paper_lr_%d.json", (int)getpid());
+  unlink(path);
+  snprintf(url, sizeof url, "sqlite:///%s", path);
+  qt_storage st;
+  qt_err err = {0};
+  ASSERT_TRUE(qt_storage_open(url, &st, &err) == 0);
+  qt_live_params_opts lo = qt_live_params_opts_default();
+  lo.keep_history = 0;
+  qt_result ra, rb;
+  qt_paper_run_rec run[2];
+  const char *names[2] = {"whole", "killed"};
+  qt_paper *keep[2] = {NULL, NULL}; /* the results are borrowed from the runners */
+  qt_live_params *lps[2] = {NULL, NULL};
+  for (int k = 0; k < 2; k++) {
+    qt_live_params *lp = NULL;
+    ASSERT_TRUE(qt_live_params_new(sc, lpath, k_p, &lo, &lp, &err) == 0);
+    qt_paper_opts o = replay_opts(&f);
+    o.storage = &st;
+    o.name = names[k];
+    o.commit_every = 7;
+    o.live_params = lp;
+    qt_paper *p = NULL;
+    ASSERT_TRUE(qt_paper_open(&o, &p, &err) == 0);
+    int rc = feed_live(p, lp, 0, k ? 1001 : NB, p1, p2, &err);
+    if (k) {
+      EXPECT_EQ(rc, 0);
+      qt_paper_free(p); /* as if killed: only what was committed stays */
+      p = NULL;
+      rc = qt_paper_open(&o, &p, &err);
+      if (rc) fprintf(stderr, "  resume: %s\n", err.msg);
+      ASSERT_TRUE(rc == 0);
+      rc = feed_live(p, lp, qt_paper_resume_ms(p, 0), NB, p1, p2, &err);
+    }
+    if (rc) fprintf(stderr, "  %s\n", err.msg);
+    EXPECT_EQ(rc, 0);
+    EXPECT_EQ(qt_paper_end(p, 1, &err), QT_DONE);
+    qt_paper_result(p, 0, k ? &rb : &ra);
+    EXPECT_EQ(qt_paper_run_get(&st, names[k], &run[k], &err), 0);
+    keep[k] = p, lps[k] = lp;
+  }
+  EXPECT_TRUE(same(&ra, &rb));
+  EXPECT_TRUE(ra.n_trades > 20);
+  qt_paper_trade_rec *tv[2] = {NULL, NULL};
+  qt_paper_params_rec *pv[2] = {NULL, NULL};
+  size_t nt[2] = {0, 0}, np[2] = {0, 0};
+  for (int k = 0; k < 2; k++) {
+    EXPECT_EQ(qt_paper_trades_list(&st, run[k].id, NULL, &tv[k], &nt[k], &err), 0);
+    EXPECT_EQ(qt_paper_params_list(&st, run[k].id, &pv[k], &np[k], &err), 0);
+  }
+  EXPECT_EQ(nt[0], ra.n_trades);
+  EXPECT_EQ(nt[1], nt[0]);
+  for (size_t j = 0; j < nt[0] && j < nt[1]; j++) EXPECT_DBL_EQ(tv[1][j].pnl, tv[0][j].pnl);
+  EXPECT_EQ(np[0], 3);
+  EXPECT_EQ(np[1], 3);
+  for (size_t j = 0; j < 3 && j < np[0] && j < np[1]; j++) {
+    EXPECT_STREQ(pv[1][j].at_json, pv[0][j].at_json);
+    EXPECT_STREQ(pv[1][j].params_json, pv[0][j].params_json);
+    EXPECT_EQ(pv[1][j].bar_ms, pv[0][j].bar_ms);
+  }
+  if (np[0] == 3) {
+    EXPECT_STREQ(pv[0][0].source, "start");
+    EXPECT_STREQ(pv[0][1].at_json, "{\"TEST\": 300}");
+    EXPECT_STREQ(pv[0][2].at_json, "{\"TEST\": 1500}");
+    EXPECT_EQ(pv[0][2].bar_ms, g_ts[1500]);
+  }
+  for (int k = 0; k < 2; k++) {
+    qt_free(tv[k]), qt_free(pv[k]);
+    qt_paper_free(keep[k]);
+    qt_live_params_free(lps[k]);
+  }
+  qt_storage_close(&st);
+  unlink(path);
+  unlink(lpath);
+}
+
 QT_TESTS(T(alloc_failures), T(replay_equals_backtest), T(stream_equals_backtest_without_close),
          T(stop_and_resume_from_storage), T(max_positions_two_symbols), T(stop_flag),
-         T(stream_live_params_across_restarts))
+         T(stream_live_params_across_restarts), T(replay_live_params_resume))

@@ -10,11 +10,12 @@
  * transaction (a doubled seq stores nothing of it); positions and open
  * orders are replaced per symbol; a stopped run takes no commit; the equity
  * points (start cash at bar 0, one per committed last bar) and the list of
- * runs with their start cash and trade counts. */
+ * runs with their start cash and trade counts; the parameter sets of a run
+ * (paper_params) stored with the commit that first uses them. */
 static sf_db g_db = {.name = "paper",
                      .drop = "DROP TABLE IF EXISTS paper_runs, paper_orders, paper_trades,"
                              " paper_positions, paper_open_orders, paper_bars, paper_risk,"
-                             " paper_equity, signal_outcomes"};
+                             " paper_equity, paper_params, signal_outcomes"};
 
 static qt_paper_run_rec want_run(void) {
   qt_paper_run_rec w;
@@ -208,10 +209,70 @@ static void equity_and_runs_list(void) {
   qt_storage_close(&s);
 }
 
+/* The parameter sets go in with a step's commit, all or nothing: a commit
+ * whose set repeats a stored seq stores neither the set nor the step; the
+ * list gives them back in seq order with every field, JSON re-spaced by
+ * JSONB only in white space. */
+static void params_sets(void) {
+  qt_storage s;
+  sf_open_fresh(&g_db, "params", &s);
+  qt_err e = {0};
+  qt_paper_run_rec w = want_run(), run;
+  ASSERT_TRUE(qt_paper_run_open(&s, &w, &run, NULL, &e) == 0);
+  qt_paper_params_rec x[2];
+  memset(x, 0, sizeof x);
+  x[0].seq = 0, x[0].wall_ms = 1700000000000, x[0].bar_ms = 0;
+  snprintf(x[0].at_json, sizeof x[0].at_json, "{}");
+  snprintf(x[0].params_json, sizeof x[0].params_json, "{\"fast\": 10, \"slow\": 30}");
+  snprintf(x[0].source, sizeof x[0].source, "start");
+  x[1].seq = 1, x[1].wall_ms = 1700000005000, x[1].bar_ms = 1782525600000;
+  snprintf(x[1].at_json, sizeof x[1].at_json, "{\"BTCUSDT\": 812}");
+  snprintf(x[1].params_json, sizeof x[1].params_json, "{\"fast\": 12, \"slow\": 30.5}");
+  snprintf(x[1].source, sizeof x[1].source, "file");
+  qt_paper_commit c = {.run_id = run.id, .last_bar_ms = 1000, .n_bars = 1, .cash = 10000,
+                       .equity = 10000, .params = x, .n_params = 1};
+  EXPECT_EQ(qt_paper_commit_step(&s, &c, &e), 0);
+  /* seq 0 again with seq 1: the whole step is refused */
+  c.last_bar_ms = 2000, c.n_bars = 2, c.n_params = 2;
+  EXPECT_TRUE(qt_paper_commit_step(&s, &c, &e) != 0);
+  qt_paper_run_rec got;
+  EXPECT_EQ(qt_paper_run_get(&s, "run1", &got, &e), 0);
+  EXPECT_EQ(got.n_bars, 1);
+  c.params = &x[1], c.n_params = 1;
+  EXPECT_EQ(qt_paper_commit_step(&s, &c, &e), 0);
+  qt_paper_params_rec *v = NULL;
+  size_t n = 0;
+  EXPECT_EQ(qt_paper_params_list(&s, run.id, &v, &n, &e), 0);
+  EXPECT_EQ(n, 2);
+  if (n == 2) {
+    for (size_t k = 0; k < 2; k++) {
+      EXPECT_EQ(v[k].seq, x[k].seq);
+      EXPECT_EQ(v[k].wall_ms, x[k].wall_ms);
+      EXPECT_EQ(v[k].bar_ms, x[k].bar_ms);
+      EXPECT_STREQ(v[k].source, x[k].source);
+    }
+    EXPECT_STREQ(v[0].at_json, "{}");
+    EXPECT_CONTAINS(v[1].at_json, "\"BTCUSDT\": 812");
+    EXPECT_CONTAINS(v[1].params_json, "\"fast\": 12");
+    EXPECT_CONTAINS(v[1].params_json, "\"slow\": 30.5");
+  }
+  qt_free(v);
+  /* another run has none */
+  qt_paper_run_rec w2 = want_run(), run2;
+  snprintf(w2.name, sizeof w2.name, "run2");
+  ASSERT_TRUE(qt_paper_run_open(&s, &w2, &run2, NULL, &e) == 0);
+  EXPECT_EQ(qt_paper_params_list(&s, run2.id, &v, &n, &e), 0);
+  EXPECT_EQ(n, 0);
+  qt_free(v);
+  qt_storage_close(&s);
+}
+
 BOTH(run_open_and_reopen)
 BOTH(commit_is_one_transaction)
 BOTH(equity_and_runs_list)
+BOTH(params_sets)
 
 QT_TESTS(T(sqlite_run_open_and_reopen), T(pg_run_open_and_reopen),
          T(sqlite_commit_is_one_transaction), T(pg_commit_is_one_transaction),
-         T(sqlite_equity_and_runs_list), T(pg_equity_and_runs_list))
+         T(sqlite_equity_and_runs_list), T(pg_equity_and_runs_list),
+         T(sqlite_params_sets), T(pg_params_sets))
