@@ -1,6 +1,6 @@
 /* Walk-forward at the issue's size: hedge_grid on 6 months of synthetic
- * 1-minute bars (qt_synth_generate), 12 windows of 14 d train + 7 d test
- * stepping 7 d, 200 trials each, 2 jobs, through qt_wf_run; beside it, in
+ * 1-minute bars (qt_synth_generate), 12 windows that span them all (26 d
+ * train + 13 d test stepping 13 d), 200 trials each, 2 jobs, through qt_wf_run; beside it, in
  * the same run, the same work as 12 separate optimize runs (per window an
  * objective, a study, its 200 trials and the best's backtest on the test
  * span), so the line carries the ratio.  Then the walk-forward again with
@@ -156,16 +156,17 @@ static int walkforward(void) {
   c.eo = qt_engine_opts_default();
   c.eo.hedge_mode = 1;
   c.opts = qt_wf_opts_default();
-  c.opts.train_ms = 14 * DAY_MS;
-  c.opts.test_ms = 7 * DAY_MS;
+  /* the windows span the whole data: train twice the test, stepping a test */
+  const int test_d = DAYS / (WINDOWS + 2), train_d = 2 * test_d;
+  c.opts.train_ms = train_d * DAY_MS;
+  c.opts.test_ms = test_d * DAY_MS;
   c.opts.n_trials = TRIALS;
   c.opts.jobs = JOBS;
   c.opts.space = sp;
   qt_goal_default(&c.opts.goal, 0); /* the score, no constraints: every window has a best */
   qt_wf_window w[QT_WF_MAX_WINDOWS];
   size_t nw = 0;
-  /* 12 windows: the bars up to 14 d + 12 x 7 d */
-  c.to_i = (size_t)((14 + 7 * WINDOWS) * 1440);
+  c.to_i = (size_t)((train_d + test_d * WINDOWS) * 1440);
   if (qt_wf_windows(sm.bars.ts_ms, 0, c.to_i, &c.opts, w, QT_WF_MAX_WINDOWS, &nw, &e))
     return fail("windows", &e);
   size_t cap = (size_t)4 << 20;
