@@ -220,6 +220,20 @@ int qt__dash_open_study(const qt__dash_req *rq, const char *name, qt_study **out
   return qt_study_open(&o, NULL, out, err);
 }
 
+void qt__dash_cached_api(const qt__dash_req *rq, qt__dash_reply *rp, const char *key,
+                         int (*build)(const qt__dash_req *rq, json_t **out, qt_err *err)) {
+  if (qt__dash_cache_get(rq, key, rp)) return;
+  qt_err e;
+  qt_err_clear(&e);
+  json_t *j = NULL;
+  if (build(rq, &j, &e)) {
+    qt__dash_fail(rp, 500, "%s", e.msg);
+    return;
+  }
+  qt__dash_json(rq, rp, j, key);
+  json_decref(j);
+}
+
 void qt__dash_fail(qt__dash_reply *rp, int status, const char *fmt, ...) {
   rp->status = status;
   rp->type = "text/plain; charset=utf-8";

@@ -78,6 +78,11 @@ void qt__dash_json(const qt__dash_req *rq, qt__dash_reply *rp, const json_t *j, 
  * they hold no session data. */
 int qt__dash_cache_get(const qt__dash_req *rq, const char *key, qt__dash_reply *rp);
 void qt__dash_cache_put(const qt__dash_req *rq, const char *key, const char *body, size_t len);
+/* An API answer kept for the cache period: the cached text when it is fresh,
+ * else build(rq, &j, err)'s JSON, replied and cached under key (a failure
+ * replies 500 with its message). */
+void qt__dash_cached_api(const qt__dash_req *rq, qt__dash_reply *rp, const char *key,
+                         int (*build)(const qt__dash_req *rq, json_t **out, qt_err *err));
 /* The cached answer for key parsed (a new reference), or NULL. */
 json_t *qt__dash_cache_json(const qt__dash_req *rq, const char *key);
 /* The shared frame of an HTML page: <head> with the CSRF <meta> and the

@@ -100,16 +100,7 @@ fail:
 }
 
 static void serve_list_api(const qt__dash_req *rq, qt__dash_reply *rp) {
-  if (qt__dash_cache_get(rq, "paper", rp)) return;
-  qt_err e;
-  qt_err_clear(&e);
-  json_t *j = NULL;
-  if (runs_json(rq, &j, &e)) {
-    qt__dash_fail(rp, 500, "%s", e.msg);
-    return;
-  }
-  qt__dash_json(rq, rp, j, "paper");
-  json_decref(j);
+  qt__dash_cached_api(rq, rp, "paper", runs_json);
 }
 
 static void serve_list(const qt__dash_req *rq, qt__dash_reply *rp) {

@@ -105,16 +105,7 @@ fail:
 }
 
 static void serve_api(const qt__dash_req *rq, qt__dash_reply *rp) {
-  if (qt__dash_cache_get(rq, "studies", rp)) return;
-  qt_err e;
-  qt_err_clear(&e);
-  json_t *j = NULL;
-  if (studies_json(rq, &j, &e)) {
-    qt__dash_fail(rp, 500, "%s", e.msg);
-    return;
-  }
-  qt__dash_json(rq, rp, j, "studies");
-  json_decref(j);
+  qt__dash_cached_api(rq, rp, "studies", studies_json);
 }
 
 static void serve_page(const qt__dash_req *rq, qt__dash_reply *rp) {
