@@ -6,9 +6,7 @@
 #include "storage/storage_int.h"
 
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const k_ddl =
     "CREATE TABLE IF NOT EXISTS paper_strategy_adjustments("
@@ -54,12 +52,6 @@ int qt_adj_status_from_name(const char *text, int *out_status, qt_err *err) {
   return qt_err_set(err, QT_EPARSE, "unknown adjustment status \"%s\"", text ? text : "(null)");
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int get_i64(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
   *(int64_t *)ctx = c[0].i;
   return QT_OK;
@@ -94,7 +86,7 @@ int qt_adjustment_insert(qt_storage *s, const qt_adjustment *a, int64_t *out_id,
                      QT__SQL_T(qt_adj_status_name(a->status)),
                      a->reviewed_by[0] ? QT__SQL_T(a->reviewed_by) : QT__SQL_NULL,
                      a->reviewed_ms ? QT__SQL_I(a->reviewed_ms) : QT__SQL_NULL,
-                     QT__SQL_I(a->created_ms ? a->created_ms : now_ms()),
+                     QT__SQL_I(a->created_ms ? a->created_ms : qt__sql_now_ms()),
                      a->applied_ms ? QT__SQL_I(a->applied_ms) : QT__SQL_NULL,
                      QT__SQL_T(a->evidence_json[0] ? a->evidence_json : "{}")};
   int64_t id = 0;
@@ -103,35 +95,15 @@ int qt_adjustment_insert(qt_storage *s, const qt_adjustment *a, int64_t *out_id,
   return r;
 }
 
-typedef struct list_ctx {
-  qt_adjustment *v;
-  size_t n, cap;
-} list_ctx;
-
-static void text(char *dst, size_t cap, const qt__sql_val *c) {
-  snprintf(dst, cap, "%s", c->t ? c->t : "");
-}
-
-static int row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
-  list_ctx *l = ctx;
-  if (nc != 19)
-    return qt_err_set(err, QT_ESTORE, "paper_strategy_adjustments: %d columns, expected 19", nc);
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    qt_adjustment *g = qt_realloc(l->v, cap * sizeof *g);
-    if (!g) return qt_err_set(err, QT_ENOMEM, "out of memory listing adjustments");
-    l->v = g;
-    l->cap = cap;
-  }
-  qt_adjustment *a = &l->v[l->n];
-  memset(a, 0, sizeof *a);
+static int fill(void *dst, const qt__sql_val *c, qt_err *err) {
+  qt_adjustment *a = dst;
   a->id = c[0].i;
-  text(a->strategy, sizeof a->strategy, &c[1]);
-  text(a->parameter, sizeof a->parameter, &c[2]);
+  qt__sql_copy_text(a->strategy, sizeof a->strategy, &c[1]);
+  qt__sql_copy_text(a->parameter, sizeof a->parameter, &c[2]);
   a->old_value = c[3].d;
   a->new_value = c[4].d;
-  text(a->reason, sizeof a->reason, &c[5]);
-  text(a->metric_trigger, sizeof a->metric_trigger, &c[6]);
+  qt__sql_copy_text(a->reason, sizeof a->reason, &c[5]);
+  qt__sql_copy_text(a->metric_trigger, sizeof a->metric_trigger, &c[6]);
   a->metric_value = c[7].d;
   a->win_rate_7d = c[8].d;
   a->total_pnl_7d = c[9].d;
@@ -140,14 +112,16 @@ static int row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
   a->clamped = (int)c[12].i;
   int r = qt_adj_status_from_name(c[13].t, &a->status, err);
   if (r) return r;
-  text(a->reviewed_by, sizeof a->reviewed_by, &c[14]);
+  qt__sql_copy_text(a->reviewed_by, sizeof a->reviewed_by, &c[14]);
   a->reviewed_ms = c[15].i;
   a->created_ms = c[16].i;
   a->applied_ms = c[17].i;
-  text(a->evidence_json, sizeof a->evidence_json, &c[18]);
-  l->n++;
+  qt__sql_copy_text(a->evidence_json, sizeof a->evidence_json, &c[18]);
   return QT_OK;
 }
+
+static const qt__sql_list k_list = {sizeof(qt_adjustment), 19, 16, "paper_strategy_adjustments",
+                                    fill, NULL};
 
 #define COLS                                                                                  \
   "SELECT id, strategy_name, parameter_name, old_value, new_value, reason, metric_trigger,"  \
@@ -157,40 +131,37 @@ static int row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
 
 int qt_adjustment_get(qt_storage *s, int64_t id, qt_adjustment *out, qt_err *err) {
   memset(out, 0, sizeof *out);
-  int r = qt__sql_schema(s, k_ddl, err);
-  if (r) return r;
   qt__sql_arg a[] = {QT__SQL_I(id)};
-  list_ctx l = {0};
-  r = qt__sql_exec(s, COLS " WHERE id = $1", a, 1, row, &l, NULL, err);
-  if (!r && l.n == 0) r = qt_err_set(err, QT_ENOTFOUND, "no adjustment with id %" PRId64, id);
-  if (!r) *out = l.v[0];
-  qt_free(l.v);
+  qt_adjustment *v = NULL;
+  size_t n = 0;
+  int r = qt__sql_list_read(s, k_ddl, COLS " WHERE id = $1", a, 1, &k_list, (void **)&v, &n, err);
+  if (!r && n == 0) r = qt_err_set(err, QT_ENOTFOUND, "no adjustment with id %" PRId64, id);
+  if (!r) *out = v[0];
+  qt_free(v);
   return r;
 }
 
 int qt_adjustments_list(qt_storage *s, const char *strategy, unsigned status_mask,
                         qt_adjustment **out, size_t *out_n, qt_err *err) {
-  *out = NULL;
-  *out_n = 0;
-  int r = qt__sql_schema(s, k_ddl, err);
-  if (r) return r;
   /* The mask is matched in C: a handful of statuses, and no SQL text built. */
   qt__sql_arg a[] = {QT__SQL_T(strategy ? strategy : "")};
-  list_ctx l = {0};
-  r = qt__sql_exec(s, COLS " WHERE ($1 = '' OR strategy_name = $1) ORDER BY created_at DESC, id DESC",
-                   a, 1, row, &l, NULL, err);
-  if (r) {
-    qt_free(l.v);
-    return r;
-  }
+  qt_adjustment *v = NULL;
+  size_t n = 0;
+  int r = qt__sql_list_read(s, k_ddl,
+                            COLS " WHERE ($1 = '' OR strategy_name = $1)"
+                                 " ORDER BY created_at DESC, id DESC",
+                            a, 1, &k_list, (void **)&v, &n, err);
+  *out = NULL;
+  *out_n = 0;
+  if (r) return r;
   size_t m = 0;
-  for (size_t k = 0; k < l.n; k++)
-    if (!status_mask || (status_mask & (1u << l.v[k].status))) l.v[m++] = l.v[k];
+  for (size_t k = 0; k < n; k++)
+    if (!status_mask || (status_mask & (1u << v[k].status))) v[m++] = v[k];
   if (!m) {
-    qt_free(l.v);
-    l.v = NULL;
+    qt_free(v);
+    v = NULL;
   }
-  *out = l.v;
+  *out = v;
   *out_n = m;
   return QT_OK;
 }
@@ -213,7 +184,7 @@ int qt_adjustment_review(qt_storage *s, int64_t id, int approve, const char *rev
   int r = qt__sql_schema(s, k_ddl, err);
   if (r) return r;
   qt__sql_arg a[] = {QT__SQL_I(id), QT__SQL_T(approve ? "approved" : "reverted"),
-                     QT__SQL_T(reviewer), QT__SQL_I(at_ms ? at_ms : now_ms())};
+                     QT__SQL_T(reviewer), QT__SQL_I(at_ms ? at_ms : qt__sql_now_ms())};
   int64_t ch = 0;
   r = qt__sql_exec(s,
                    "UPDATE paper_strategy_adjustments SET status = $2, reviewed_by = $3,"
@@ -226,7 +197,7 @@ int qt_adjustment_review(qt_storage *s, int64_t id, int approve, const char *rev
 int qt_adjustment_mark_applied(qt_storage *s, int64_t id, int64_t at_ms, qt_err *err) {
   int r = qt__sql_schema(s, k_ddl, err);
   if (r) return r;
-  qt__sql_arg a[] = {QT__SQL_I(id), QT__SQL_I(at_ms ? at_ms : now_ms())};
+  qt__sql_arg a[] = {QT__SQL_I(id), QT__SQL_I(at_ms ? at_ms : qt__sql_now_ms())};
   int64_t ch = 0;
   r = qt__sql_exec(s,
                    "UPDATE paper_strategy_adjustments SET status = 'applied', applied_at = $2"

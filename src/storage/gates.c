@@ -96,55 +96,31 @@ int qt_gate_stage(qt_storage *s, int64_t study_id, char *buf, size_t cap, qt_err
   return r;
 }
 
-typedef struct list_ctx {
-  qt_gate_rec *v;
-  size_t n, cap;
-} list_ctx;
-
 void qt_gate_recs_free(qt_gate_rec *v, size_t n) {
   for (size_t i = 0; v && i < n; i++) qt_free(v[i].report_json);
   qt_free(v);
 }
 
-static int list_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
-  list_ctx *L = ctx;
-  if (L->n == L->cap) {
-    size_t cap = L->cap ? L->cap * 2 : 8;
-    qt_gate_rec *g = qt_realloc(L->v, cap * sizeof *g);
-    if (!g) return qt_err_set(err, QT_ENOMEM, "gate verdicts: out of memory");
-    L->v = g;
-    L->cap = cap;
-  }
-  qt_gate_rec *x = &L->v[L->n];
-  memset(x, 0, sizeof *x);
+static int fill_gate(void *dst, const qt__sql_val *c, qt_err *err) {
+  qt_gate_rec *x = dst;
   x->id = c[0].i;
   x->study_id = c[1].i;
   x->at_ms = c[2].i;
   x->pass = (int)c[3].i;
-  snprintf(x->stage_from, sizeof x->stage_from, "%s", c[4].t ? c[4].t : "");
-  snprintf(x->stage_to, sizeof x->stage_to, "%s", c[5].t ? c[5].t : "");
+  qt__sql_copy_text(x->stage_from, sizeof x->stage_from, &c[4]);
+  qt__sql_copy_text(x->stage_to, sizeof x->stage_to, &c[5]);
   if (c[6].t && !(x->report_json = qt_strdup(c[6].t)))
     return qt_err_set(err, QT_ENOMEM, "gate verdicts: out of memory");
-  L->n++;
   return QT_OK;
 }
 
+static void fini_gate(void *rec) { qt_free(((qt_gate_rec *)rec)->report_json); }
+
 int qt_gate_list(qt_storage *s, int64_t study_id, qt_gate_rec **out, size_t *out_n, qt_err *err) {
-  *out = NULL;
-  *out_n = 0;
-  int r = qt__sql_schema(s, k_ddl, err);
-  if (r) return r;
-  list_ctx L = {0};
+  static const qt__sql_list l = {sizeof **out, 0, 8, "gate verdicts", fill_gate, fini_gate};
   qt__sql_arg a[] = {QT__SQL_I(study_id)};
-  r = qt__sql_exec(s,
-                   "SELECT id, study_id, at_ms, pass, stage_from, stage_to, report FROM"
-                   " gate_verdicts WHERE study_id = $1 ORDER BY id",
-                   a, 1, list_row, &L, NULL, err);
-  if (r) {
-    qt_gate_recs_free(L.v, L.n);
-    return r;
-  }
-  *out = L.v;
-  *out_n = L.n;
-  return QT_OK;
+  return qt__sql_list_read(s, k_ddl,
+                           "SELECT id, study_id, at_ms, pass, stage_from, stage_to, report FROM"
+                           " gate_verdicts WHERE study_id = $1 ORDER BY id",
+                           a, 1, &l, (void **)out, out_n, err);
 }

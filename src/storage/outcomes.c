@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const k_ddl =
     "CREATE TABLE IF NOT EXISTS signal_outcomes("
@@ -54,12 +53,6 @@ int qt_outcome_status_from_name(const char *text, int *out_status, qt_err *err) 
                     text ? text : "(null)");
 }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 char *qt_outcome_key(const qt_outcome *o, char *buf, size_t cap) {
   snprintf(buf, cap, "%s|%s|%s|%" PRId64 "|%s|%" PRId64, o->strategy, o->symbol,
            o->params_version, o->signal_ms, o->side < 0 ? "short" : "long", o->entry_ms);
@@ -91,7 +84,7 @@ static int insert_body(qt_storage *s, void *ctx, qt_err *err) {
       " status, closed_at, created_at)"
       " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
       " ON CONFLICT(outcome_key) DO NOTHING";
-  int64_t now = now_ms();
+  int64_t now = qt__sql_now_ms();
   for (size_t k = 0; k < c->n; k++) {
     const qt_outcome *o = &c->v[k];
     char key[sizeof o->key];
@@ -136,33 +129,14 @@ int qt_outcomes_insert(qt_storage *s, const qt_outcome *v, size_t n, size_t *out
   return r;
 }
 
-typedef struct list_ctx {
-  qt_outcome *v;
-  size_t n, cap;
-} list_ctx;
-
-static void copy_text(char *dst, size_t cap, const qt__sql_val *c) {
-  snprintf(dst, cap, "%s", c->t ? c->t : "");
-}
-
-static int list_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
-  list_ctx *l = ctx;
-  if (nc != 17) return qt_err_set(err, QT_ESTORE, "signal_outcomes: %d columns, expected 17", nc);
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 64;
-    qt_outcome *g = qt_realloc(l->v, cap * sizeof *g);
-    if (!g) return qt_err_set(err, QT_ENOMEM, "out of memory listing outcomes");
-    l->v = g;
-    l->cap = cap;
-  }
-  qt_outcome *o = &l->v[l->n];
-  memset(o, 0, sizeof *o);
+static int fill_outcome(void *dst, const qt__sql_val *c, qt_err *err) {
+  qt_outcome *o = dst;
   o->id = c[0].i;
-  copy_text(o->key, sizeof o->key, &c[1]);
-  copy_text(o->strategy, sizeof o->strategy, &c[2]);
-  copy_text(o->symbol, sizeof o->symbol, &c[3]);
-  copy_text(o->params_version, sizeof o->params_version, &c[4]);
-  copy_text(o->source, sizeof o->source, &c[5]);
+  qt__sql_copy_text(o->key, sizeof o->key, &c[1]);
+  qt__sql_copy_text(o->strategy, sizeof o->strategy, &c[2]);
+  qt__sql_copy_text(o->symbol, sizeof o->symbol, &c[3]);
+  qt__sql_copy_text(o->params_version, sizeof o->params_version, &c[4]);
+  qt__sql_copy_text(o->source, sizeof o->source, &c[5]);
   o->signal_ms = c[6].i;
   o->side = c[7].t && strcmp(c[7].t, "short") == 0 ? -1 : 1;
   o->entry_ms = c[8].i;
@@ -175,16 +149,12 @@ static int list_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
   if (r) return r;
   o->closed_ms = c[15].i;
   o->created_ms = c[16].i;
-  l->n++;
   return QT_OK;
 }
 
 int qt_outcomes_list(qt_storage *s, const char *strategy, int64_t from_ms, int64_t to_ms,
                      qt_outcome **out, size_t *out_n, qt_err *err) {
-  *out = NULL;
-  *out_n = 0;
-  int r = qt__sql_schema(s, k_ddl, err);
-  if (r) return r;
+  static const qt__sql_list l = {sizeof **out, 17, 64, "signal_outcomes", fill_outcome, NULL};
   static const char *const sql =
       "SELECT id, outcome_key, strategy, symbol, params_version, source, signal_time, side,"
       " entry_time, entry_price, exit_time, exit_price, pnl, pnl_pct, status, closed_at,"
@@ -192,13 +162,5 @@ int qt_outcomes_list(qt_storage *s, const char *strategy, int64_t from_ms, int64
       " WHERE ($1 = '' OR strategy = $1) AND signal_time >= $2 AND signal_time < $3"
       " ORDER BY signal_time, id";
   qt__sql_arg a[] = {QT__SQL_T(strategy ? strategy : ""), QT__SQL_I(from_ms), QT__SQL_I(to_ms)};
-  list_ctx l = {0};
-  r = qt__sql_exec(s, sql, a, 3, list_row, &l, NULL, err);
-  if (r) {
-    qt_free(l.v);
-    return r;
-  }
-  *out = l.v;
-  *out_n = l.n;
-  return QT_OK;
+  return qt__sql_list_read(s, k_ddl, sql, a, 3, &l, (void **)out, out_n, err);
 }

@@ -10,7 +10,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const k_ddl =
     "CREATE TABLE IF NOT EXISTS paper_runs("
@@ -50,16 +49,6 @@ static const char *const k_ddl =
     " at_json @JSON@ NOT NULL, params_json @JSON@ NOT NULL, source TEXT NOT NULL,"
     " PRIMARY KEY(run_id, seq));";
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void copy_text(char *dst, size_t cap, const qt__sql_val *c) {
-  snprintf(dst, cap, "%s", c->t ? c->t : "");
-}
-
 /* ------------------------------------------------------------- runs */
 
 /* The start cash is the equity row at bar 0 (written when the run is
@@ -71,17 +60,15 @@ static void copy_text(char *dst, size_t cap, const qt__sql_val *c) {
   " (SELECT e.equity FROM paper_equity e WHERE e.run_id = paper_runs.id AND e.bar_ms = 0),"   \
   " (SELECT COUNT(*) FROM paper_trades t WHERE t.run_id = paper_runs.id)"
 
-static int run_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
-  qt_paper_run_rec *r = ctx;
-  if (nc != 15) return qt_err_set(err, QT_ESTORE, "paper_runs: %d columns, expected 15", nc);
-  memset(r, 0, sizeof *r);
+static int fill_run(void *dst, const qt__sql_val *c, qt_err *err) {
+  qt_paper_run_rec *r = dst;
   r->id = c[0].i;
-  copy_text(r->name, sizeof r->name, &c[1]);
-  copy_text(r->strategy, sizeof r->strategy, &c[2]);
-  copy_text(r->params_json, sizeof r->params_json, &c[3]);
-  copy_text(r->feed, sizeof r->feed, &c[4]);
-  copy_text(r->symbols, sizeof r->symbols, &c[5]);
-  copy_text(r->status, sizeof r->status, &c[6]);
+  qt__sql_copy_text(r->name, sizeof r->name, &c[1]);
+  qt__sql_copy_text(r->strategy, sizeof r->strategy, &c[2]);
+  qt__sql_copy_text(r->params_json, sizeof r->params_json, &c[3]);
+  qt__sql_copy_text(r->feed, sizeof r->feed, &c[4]);
+  qt__sql_copy_text(r->symbols, sizeof r->symbols, &c[5]);
+  qt__sql_copy_text(r->status, sizeof r->status, &c[6]);
   r->created_ms = c[7].i;
   r->updated_ms = c[8].i;
   r->last_bar_ms = c[9].i;
@@ -91,6 +78,13 @@ static int run_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
   r->start_cash = c[13].isnull ? NAN : c[13].d;
   r->n_trades = c[14].i;
   return QT_OK;
+}
+
+static int run_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
+  qt_paper_run_rec *r = ctx;
+  if (nc != 15) return qt_err_set(err, QT_ESTORE, "paper_runs: %d columns, expected 15", nc);
+  memset(r, 0, sizeof *r);
+  return fill_run(r, c, err);
 }
 
 int qt_paper_run_get(qt_storage *s, const char *name, qt_paper_run_rec *out, qt_err *err) {
@@ -131,7 +125,7 @@ static int open_body(qt_storage *s, void *ctx, qt_err *err) {
                        o->out, NULL, err);
   if (r) return r;
   if (!o->out->id) {
-    int64_t now = now_ms();
+    int64_t now = qt__sql_now_ms();
     qt__sql_arg ins[] = {QT__SQL_T(w->name),     QT__SQL_T(w->strategy), QT__SQL_T(w->params_json),
                          QT__SQL_T(w->feed),     QT__SQL_T(w->symbols),  QT__SQL_I(now),
                          QT__SQL_D(w->cash)};
@@ -180,7 +174,7 @@ static int open_body(qt_storage *s, void *ctx, qt_err *err) {
   if (!strcmp(h->status, "done"))
     return qt_err_set(err, QT_ESTATE, "paper run '%s' is done (its feed ended); use another --name",
                       w->name);
-  qt__sql_arg up[] = {QT__SQL_I(h->id), QT__SQL_I(now_ms())};
+  qt__sql_arg up[] = {QT__SQL_I(h->id), QT__SQL_I(qt__sql_now_ms())};
   r = qt__sql_exec(s, "UPDATE paper_runs SET status = 'running', updated_at = $2 WHERE id = $1",
                    up, 2, NULL, NULL, NULL, err);
   snprintf(o->out->status, sizeof o->out->status, "running");
@@ -206,7 +200,7 @@ int qt_paper_run_set_status(qt_storage *s, int64_t run_id, const char *from, con
   int r = qt__sql_schema(s, k_ddl, err);
   if (r) return r;
   int64_t ch = 0;
-  qt__sql_arg a[] = {QT__SQL_I(run_id), QT__SQL_T(from), QT__SQL_T(to), QT__SQL_I(now_ms())};
+  qt__sql_arg a[] = {QT__SQL_I(run_id), QT__SQL_T(from), QT__SQL_T(to), QT__SQL_I(qt__sql_now_ms())};
   r = qt__sql_exec(s,
                    "UPDATE paper_runs SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2",
                    a, 4, NULL, NULL, &ch, err);
@@ -356,7 +350,7 @@ static int commit_body(qt_storage *s, void *ctx, qt_err *err) {
   const qt_paper_commit *c = ctx;
   int64_t ch = 0;
   qt__sql_arg a[] = {QT__SQL_I(c->run_id), QT__SQL_I(c->last_bar_ms), QT__SQL_I(c->n_bars),
-                     QT__SQL_D(c->cash), QT__SQL_D(c->equity), QT__SQL_I(now_ms())};
+                     QT__SQL_D(c->cash), QT__SQL_D(c->equity), QT__SQL_I(qt__sql_now_ms())};
   int r = qt__sql_exec(s,
                        "UPDATE paper_runs SET last_bar_ms = $2, n_bars = $3, cash = $4,"
                        " equity = $5, updated_at = $6 WHERE id = $1 AND status = 'running'",
@@ -395,60 +389,27 @@ int qt_paper_commit_step(qt_storage *s, const qt_paper_commit *c, qt_err *err) {
 
 /* ------------------------------------------------------------ lists */
 
-typedef struct list_ctx {
-  void *v;
-  size_t n, cap, elem;
-  int ncols;
-  void (*fill)(void *dst, const qt__sql_val *c);
-} list_ctx;
-
-static int list_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
-  list_ctx *l = ctx;
-  if (nc != l->ncols) return qt_err_set(err, QT_ESTORE, "paper: %d columns, expected %d", nc, l->ncols);
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 64;
-    void *g = qt_realloc(l->v, cap * l->elem);
-    if (!g) return qt_err_set(err, QT_ENOMEM, "out of memory listing paper rows");
-    l->v = g;
-    l->cap = cap;
-  }
-  char *dst = (char *)l->v + l->n * l->elem;
-  memset(dst, 0, l->elem);
-  l->fill(dst, c);
-  l->n++;
-  return QT_OK;
-}
-
-static int list(qt_storage *s, const char *sql, int64_t run_id, const char *symbol, list_ctx *l,
-                void **out, size_t *out_n, qt_err *err) {
-  *out = NULL;
-  *out_n = 0;
-  int r = qt__sql_schema(s, k_ddl, err);
-  if (r) return r;
+/* The per-run tables, read by run id and (where it applies) symbol. */
+static int list(qt_storage *s, const char *sql, int64_t run_id, const char *symbol,
+                const qt__sql_list *l, void **out, size_t *out_n, qt_err *err) {
   qt__sql_arg a[] = {QT__SQL_I(run_id), QT__SQL_T(symbol ? symbol : "")};
-  r = qt__sql_exec(s, sql, a, 2, list_row, l, NULL, err);
-  if (r) {
-    qt_free(l->v);
-    return r;
-  }
-  *out = l->v;
-  *out_n = l->n;
-  return QT_OK;
+  return qt__sql_list_read(s, k_ddl, sql, a, 2, l, out, out_n, err);
 }
 
-static void fill_order(void *dst, const qt__sql_val *c) {
+static int fill_order(void *dst, const qt__sql_val *c, qt_err *err) {
   qt_paper_order_rec *o = dst;
-  copy_text(o->symbol, sizeof o->symbol, &c[0]);
+  qt__sql_copy_text(o->symbol, sizeof o->symbol, &c[0]);
   o->seq = c[1].i, o->ts_ms = c[2].i, o->order_id = c[3].i;
   o->action = c[4].t && !strcmp(c[4].t, "replace") ? 1 : c[4].t && !strcmp(c[4].t, "cancel") ? 2 : 0;
   o->side = (int)c[5].i, o->type = (int)c[6].i, o->leg = (int)c[7].i;
   o->flags = (unsigned)c[8].i;
   o->qty = c[9].d, o->price = c[10].d, o->expire_ms = c[11].i;
+  return QT_OK;
 }
 
 int qt_paper_orders_list(qt_storage *s, int64_t run_id, const char *symbol,
                          qt_paper_order_rec **out, size_t *out_n, qt_err *err) {
-  list_ctx l = {NULL, 0, 0, sizeof **out, 12, fill_order};
+  static const qt__sql_list l = {sizeof **out, 12, 64, "paper rows", fill_order, NULL};
   return list(s,
               "SELECT symbol, seq, ts_ms, order_id, action, side, type, leg, flags, qty, price,"
               " expire_ms FROM paper_orders WHERE run_id = $1 AND ($2 = '' OR symbol = $2)"
@@ -456,18 +417,19 @@ int qt_paper_orders_list(qt_storage *s, int64_t run_id, const char *symbol,
               run_id, symbol, &l, (void **)out, out_n, err);
 }
 
-static void fill_trade(void *dst, const qt__sql_val *c) {
+static int fill_trade(void *dst, const qt__sql_val *c, qt_err *err) {
   qt_paper_trade_rec *t = dst;
-  copy_text(t->symbol, sizeof t->symbol, &c[0]);
+  qt__sql_copy_text(t->symbol, sizeof t->symbol, &c[0]);
   t->seq = c[1].i, t->side = (int)c[2].i, t->leg = (int)c[3].i, t->exit_reason = (int)c[4].i;
   t->entry_ms = c[5].i, t->exit_ms = c[6].i, t->bars_held = c[7].i;
   t->qty = c[8].d, t->entry_price = c[9].d, t->exit_price = c[10].d;
   t->pnl = c[11].d, t->fees = c[12].d, t->funding = c[13].d;
+  return QT_OK;
 }
 
 int qt_paper_trades_list(qt_storage *s, int64_t run_id, const char *symbol,
                          qt_paper_trade_rec **out, size_t *out_n, qt_err *err) {
-  list_ctx l = {NULL, 0, 0, sizeof **out, 14, fill_trade};
+  static const qt__sql_list l = {sizeof **out, 14, 64, "paper rows", fill_trade, NULL};
   return list(s,
               "SELECT symbol, seq, side, leg, exit_reason, entry_ms, exit_ms, bars_held, qty,"
               " entry_price, exit_price, pnl, fees, funding FROM paper_trades"
@@ -475,16 +437,17 @@ int qt_paper_trades_list(qt_storage *s, int64_t run_id, const char *symbol,
               run_id, symbol, &l, (void **)out, out_n, err);
 }
 
-static void fill_pos(void *dst, const qt__sql_val *c) {
+static int fill_pos(void *dst, const qt__sql_val *c, qt_err *err) {
   qt_paper_pos_rec *p = dst;
-  copy_text(p->symbol, sizeof p->symbol, &c[0]);
+  qt__sql_copy_text(p->symbol, sizeof p->symbol, &c[0]);
   p->qty = c[1].d, p->avg_price = c[2].d, p->cash = c[3].d, p->equity = c[4].d;
   p->last_bar_ms = c[5].i, p->n_bars = c[6].i, p->n_orders = c[7].i, p->n_trades = c[8].i;
+  return QT_OK;
 }
 
 int qt_paper_pos_list(qt_storage *s, int64_t run_id, qt_paper_pos_rec **out, size_t *out_n,
                       qt_err *err) {
-  list_ctx l = {NULL, 0, 0, sizeof **out, 9, fill_pos};
+  static const qt__sql_list l = {sizeof **out, 9, 64, "paper rows", fill_pos, NULL};
   return list(s,
               "SELECT symbol, qty, avg_price, cash, equity, last_bar_ms, n_bars, n_orders,"
               " n_trades FROM paper_positions WHERE run_id = $1 AND ($2 = '' OR $2 = '')"
@@ -492,111 +455,92 @@ int qt_paper_pos_list(qt_storage *s, int64_t run_id, qt_paper_pos_rec **out, siz
               run_id, NULL, &l, (void **)out, out_n, err);
 }
 
-static void fill_open(void *dst, const qt__sql_val *c) {
+static int fill_open(void *dst, const qt__sql_val *c, qt_err *err) {
   qt_paper_open_rec *o = dst;
-  copy_text(o->symbol, sizeof o->symbol, &c[0]);
+  qt__sql_copy_text(o->symbol, sizeof o->symbol, &c[0]);
   o->order_id = c[1].i, o->side = (int)c[2].i, o->type = (int)c[3].i;
   o->qty = c[4].d, o->price = c[5].d;
+  return QT_OK;
 }
 
 int qt_paper_open_list(qt_storage *s, int64_t run_id, qt_paper_open_rec **out, size_t *out_n,
                        qt_err *err) {
-  list_ctx l = {NULL, 0, 0, sizeof **out, 6, fill_open};
+  static const qt__sql_list l = {sizeof **out, 6, 64, "paper rows", fill_open, NULL};
   return list(s,
               "SELECT symbol, order_id, side, type, qty, price FROM paper_open_orders"
               " WHERE run_id = $1 AND ($2 = '' OR $2 = '') ORDER BY symbol, order_id",
               run_id, NULL, &l, (void **)out, out_n, err);
 }
 
-static void fill_bar(void *dst, const qt__sql_val *c) {
+static int fill_bar(void *dst, const qt__sql_val *c, qt_err *err) {
   qt_paper_bar_rec *b = dst;
-  copy_text(b->symbol, sizeof b->symbol, &c[0]);
+  qt__sql_copy_text(b->symbol, sizeof b->symbol, &c[0]);
   b->ts_ms = c[1].i;
   b->open = c[2].d, b->high = c[3].d, b->low = c[4].d, b->close = c[5].d, b->volume = c[6].d;
+  return QT_OK;
 }
 
 int qt_paper_bars_list(qt_storage *s, int64_t run_id, const char *symbol, qt_paper_bar_rec **out,
                        size_t *out_n, qt_err *err) {
-  list_ctx l = {NULL, 0, 0, sizeof **out, 7, fill_bar};
+  static const qt__sql_list l = {sizeof **out, 7, 64, "paper rows", fill_bar, NULL};
   return list(s,
               "SELECT symbol, ts_ms, open, high, low, close, volume FROM paper_bars"
               " WHERE run_id = $1 AND ($2 = '' OR symbol = $2) ORDER BY symbol, ts_ms",
               run_id, symbol, &l, (void **)out, out_n, err);
 }
 
-static void fill_risk(void *dst, const qt__sql_val *c) {
+static int fill_risk(void *dst, const qt__sql_val *c, qt_err *err) {
   qt_paper_risk_rec *x = dst;
-  copy_text(x->symbol, sizeof x->symbol, &c[0]);
+  qt__sql_copy_text(x->symbol, sizeof x->symbol, &c[0]);
   x->ts_ms = c[1].i, x->nth = c[2].i;
-  copy_text(x->kind, sizeof x->kind, &c[3]);
-  copy_text(x->detail, sizeof x->detail, &c[4]);
+  qt__sql_copy_text(x->kind, sizeof x->kind, &c[3]);
+  qt__sql_copy_text(x->detail, sizeof x->detail, &c[4]);
+  return QT_OK;
 }
 
 int qt_paper_risk_list(qt_storage *s, int64_t run_id, qt_paper_risk_rec **out, size_t *out_n,
                        qt_err *err) {
-  list_ctx l = {NULL, 0, 0, sizeof **out, 5, fill_risk};
+  static const qt__sql_list l = {sizeof **out, 5, 64, "paper rows", fill_risk, NULL};
   return list(s,
               "SELECT symbol, ts_ms, nth, kind, detail FROM paper_risk"
               " WHERE run_id = $1 AND ($2 = '' OR $2 = '') ORDER BY ts_ms, symbol, nth",
               run_id, NULL, &l, (void **)out, out_n, err);
 }
 
-static void fill_params(void *dst, const qt__sql_val *c) {
+static int fill_params(void *dst, const qt__sql_val *c, qt_err *err) {
   qt_paper_params_rec *x = dst;
   x->seq = c[0].i, x->wall_ms = c[1].i, x->bar_ms = c[2].i;
-  copy_text(x->at_json, sizeof x->at_json, &c[3]);
-  copy_text(x->params_json, sizeof x->params_json, &c[4]);
-  copy_text(x->source, sizeof x->source, &c[5]);
+  qt__sql_copy_text(x->at_json, sizeof x->at_json, &c[3]);
+  qt__sql_copy_text(x->params_json, sizeof x->params_json, &c[4]);
+  qt__sql_copy_text(x->source, sizeof x->source, &c[5]);
+  return QT_OK;
 }
 
 int qt_paper_params_list(qt_storage *s, int64_t run_id, qt_paper_params_rec **out, size_t *out_n,
                          qt_err *err) {
-  list_ctx l = {NULL, 0, 0, sizeof **out, 6, fill_params};
+  static const qt__sql_list l = {sizeof **out, 6, 64, "paper rows", fill_params, NULL};
   return list(s,
               "SELECT seq, wall_ms, bar_ms, at_json, params_json, source FROM paper_params"
               " WHERE run_id = $1 AND ($2 = '' OR $2 = '') ORDER BY seq",
               run_id, NULL, &l, (void **)out, out_n, err);
 }
 
-static int runs_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
-  list_ctx *l = ctx;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    void *g = qt_realloc(l->v, cap * l->elem);
-    if (!g) return qt_err_set(err, QT_ENOMEM, "out of memory listing paper runs");
-    l->v = g;
-    l->cap = cap;
-  }
-  int r = run_row((qt_paper_run_rec *)l->v + l->n, c, nc, err);
-  if (!r) l->n++;
-  return r;
-}
-
 int qt_paper_runs_list(qt_storage *s, qt_paper_run_rec **out, size_t *out_n, qt_err *err) {
-  *out = NULL;
-  *out_n = 0;
-  int r = qt__sql_schema(s, k_ddl, err);
-  if (r) return r;
-  list_ctx l = {NULL, 0, 0, sizeof **out, 15, NULL};
-  r = qt__sql_exec(s, "SELECT " RUN_COLS " FROM paper_runs ORDER BY created_at DESC, id DESC",
-                   NULL, 0, runs_row, &l, NULL, err);
-  if (r) {
-    qt_free(l.v);
-    return r;
-  }
-  *out = l.v;
-  *out_n = l.n;
-  return QT_OK;
+  static const qt__sql_list l = {sizeof **out, 15, 16, "paper_runs", fill_run, NULL};
+  return qt__sql_list_read(s, k_ddl,
+                           "SELECT " RUN_COLS " FROM paper_runs ORDER BY created_at DESC, id DESC",
+                           NULL, 0, &l, (void **)out, out_n, err);
 }
 
-static void fill_equity(void *dst, const qt__sql_val *c) {
+static int fill_equity(void *dst, const qt__sql_val *c, qt_err *err) {
   qt_paper_equity_rec *q = dst;
   q->bar_ms = c[0].i, q->cash = c[1].d, q->equity = c[2].d;
+  return QT_OK;
 }
 
 int qt_paper_equity_list(qt_storage *s, int64_t run_id, qt_paper_equity_rec **out, size_t *out_n,
                          qt_err *err) {
-  list_ctx l = {NULL, 0, 0, sizeof **out, 3, fill_equity};
+  static const qt__sql_list l = {sizeof **out, 3, 64, "paper rows", fill_equity, NULL};
   return list(s,
               "SELECT bar_ms, cash, equity FROM paper_equity"
               " WHERE run_id = $1 AND ($2 = '' OR $2 = '') ORDER BY bar_ms",

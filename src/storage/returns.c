@@ -103,30 +103,16 @@ fail:
   return rc;
 }
 
-typedef struct list_ctx {
-  qt_returns_rec *v;
-  size_t n, cap;
-} list_ctx;
-
 void qt_returns_recs_free(qt_returns_rec *v, size_t n) {
   for (size_t i = 0; v && i < n; i++) qt_free(v[i].r);
   qt_free(v);
 }
 
-static int list_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
-  list_ctx *L = ctx;
-  if (nc != 5) return qt_err_set(err, QT_ESTORE, "trial_returns: unexpected row shape");
+static int fill_returns(void *dst, const qt__sql_val *c, qt_err *err) {
   int64_t number = c[0].i, n = c[3].i;
   if (n <= 0 || n > QT_RETURNS_MAX_N || !c[4].t)
     return qt_err_set(err, QT_EPARSE, "trial_returns: trial %lld: field 'n': %lld values",
                       (long long)number, (long long)n);
-  if (L->n == L->cap) {
-    size_t cap = L->cap ? L->cap * 2 : 64;
-    qt_returns_rec *g = qt_realloc(L->v, cap * sizeof *g);
-    if (!g) return qt_err_set(err, QT_ENOMEM, "trial returns: out of memory");
-    L->v = g;
-    L->cap = cap;
-  }
   unsigned char *raw = qt_malloc((size_t)n * 4);
   double *r = qt_malloc((size_t)n * sizeof *r);
   if (!raw || !r) {
@@ -143,7 +129,7 @@ static int list_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
   }
   for (int64_t i = 0; i < n; i++) r[i] = get_f32(raw + 4 * i);
   qt_free(raw);
-  qt_returns_rec *x = &L->v[L->n++];
+  qt_returns_rec *x = dst;
   x->number = number;
   x->period_ms = c[1].i;
   x->start_ms = c[2].i;
@@ -152,25 +138,17 @@ static int list_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
   return QT_OK;
 }
 
+static void fini_returns(void *rec) { qt_free(((qt_returns_rec *)rec)->r); }
+
 int qt_returns_list(qt_storage *s, int64_t study_id, qt_returns_rec **out, size_t *out_n,
                     qt_err *err) {
-  *out = NULL;
-  *out_n = 0;
-  int rc = qt__sql_schema(s, k_ddl, err);
-  if (rc) return rc;
-  list_ctx L = {0};
+  static const qt__sql_list l = {sizeof **out, 5, 64, "trial_returns", fill_returns,
+                                 fini_returns};
   qt__sql_arg a[] = {QT__SQL_I(study_id)};
-  rc = qt__sql_exec(s,
-                    "SELECT number, period_ms, start_ms, n, data FROM trial_returns"
-                    " WHERE study_id = $1 ORDER BY number",
-                    a, 1, list_row, &L, NULL, err);
-  if (rc) {
-    qt_returns_recs_free(L.v, L.n);
-    return rc;
-  }
-  *out = L.v;
-  *out_n = L.n;
-  return QT_OK;
+  return qt__sql_list_read(s, k_ddl,
+                           "SELECT number, period_ms, start_ms, n, data FROM trial_returns"
+                           " WHERE study_id = $1 ORDER BY number",
+                           a, 1, &l, (void **)out, out_n, err);
 }
 
 int qt_returns_delete(qt_storage *s, int64_t study_id, size_t *out_n, qt_err *err) {

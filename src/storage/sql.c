@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* The storage instance this thread holds in qt__sql_tx: statements inside
  * the body must not take the backend lock again. */
@@ -144,4 +145,57 @@ int qt__sql_schema(qt_storage *s, const char *ddl, qt_err *err) {
   }
   o->unlock(s->self);
   return r;
+}
+
+int64_t qt__sql_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void qt__sql_copy_text(char *dst, size_t cap, const qt__sql_val *c) {
+  snprintf(dst, cap, "%s", c->t ? c->t : "");
+}
+
+typedef struct list_ctx {
+  const qt__sql_list *l;
+  char *v;
+  size_t n, cap;
+} list_ctx;
+
+static int list_row(void *ctx, const qt__sql_val *c, int nc, qt_err *err) {
+  list_ctx *x = ctx;
+  const qt__sql_list *l = x->l;
+  if (l->ncols && nc != l->ncols)
+    return qt_err_set(err, QT_ESTORE, "%s: %d columns, expected %d", l->what, nc, l->ncols);
+  if (x->n == x->cap) {
+    size_t cap = x->cap ? x->cap * 2 : l->first ? l->first : 16;
+    char *g = qt_realloc(x->v, cap * l->elem);
+    if (!g) return qt_err_set(err, QT_ENOMEM, "out of memory listing %s", l->what);
+    x->v = g;
+    x->cap = cap;
+  }
+  char *dst = x->v + x->n * l->elem;
+  memset(dst, 0, l->elem);
+  int r = l->fill(dst, c, err);
+  if (!r) x->n++;
+  return r;
+}
+
+int qt__sql_list_read(qt_storage *s, const char *ddl, const char *sql, const qt__sql_arg *args,
+                      int nargs, const qt__sql_list *l, void **out, size_t *out_n, qt_err *err) {
+  *out = NULL;
+  *out_n = 0;
+  int r = qt__sql_schema(s, ddl, err);
+  if (r) return r;
+  list_ctx x = {l, NULL, 0, 0};
+  r = qt__sql_exec(s, sql, args, nargs, list_row, &x, NULL, err);
+  if (r) {
+    for (size_t k = 0; l->fini && k < x.n; k++) l->fini(x.v + k * l->elem);
+    qt_free(x.v);
+    return r;
+  }
+  *out = x.v;
+  *out_n = x.n;
+  return QT_OK;
 }

@@ -80,6 +80,31 @@ int qt__sql_tx(qt_storage *s, int (*body)(qt_storage *s, void *ctx, qt_err *err)
  * The script's address marks it done on that storage. */
 int qt__sql_schema(qt_storage *s, const char *ddl, qt_err *err);
 
+/* The wall clock, ms UTC: the created/updated stamps of the records. */
+int64_t qt__sql_now_ms(void);
+
+/* Copies a text column into a fixed record field (NULL as ""), truncating. */
+void qt__sql_copy_text(char *dst, size_t cap, const qt__sql_val *c);
+
+/* A SELECT read into a growing array of fixed-size records, one a row: the
+ * shape every concept's list has.  fill sees a zeroed record and may fail
+ * (the row then is not counted); fini (may be NULL) releases what a filled
+ * record owns when the read fails. */
+typedef struct qt__sql_list {
+  size_t elem;     /* sizeof one record */
+  int ncols;       /* a row of another width is QT_ESTORE (0: not checked) */
+  size_t first;    /* records allocated at the first row */
+  const char *what; /* the table or records, for messages */
+  int (*fill)(void *dst, const qt__sql_val *c, qt_err *err);
+  void (*fini)(void *rec);
+} qt__sql_list;
+/* Creates the concept's tables (ddl, see qt__sql_schema), runs sql and hands
+ * the records to *out (caller frees with qt_free, after fini of each when
+ * set; NULL when none) and their count to *out_n.  Both are reset on entry
+ * and stay reset on failure. */
+int qt__sql_list_read(qt_storage *s, const char *ddl, const char *sql, const qt__sql_arg *args,
+                      int nargs, const qt__sql_list *l, void **out, size_t *out_n, qt_err *err);
+
 /* The backend side of the above, one per backend (sqlite.c, postgres.c). */
 typedef struct qt__sql_ops {
   int dialect;
