@@ -80,6 +80,8 @@ $(BT)/tests/%: tests/%.c tests/qt_test.h $(BT)/lib/libqtune.a
 # A test program is rebuilt when a shared helper of its folder changes
 # (header-only: tests/strategies/strat_util.h, tests/storage/storage_fixture.h).
 $(foreach t,$(TEST_SRC),$(eval $(t:%.c=$(BT)/%): $(wildcard $(dir $(t))*.h)))
+# The storage fixture also serves the tests of other folders that keep records.
+$(foreach t,$(shell grep -l '"storage/storage_fixture.h"' $(TEST_SRC)),$(eval $(t:%.c=$(BT)/%): tests/storage/storage_fixture.h))
 
 $(B)/bench/%: bench/%.c bench/bench.h $(B)/lib/libqtune.a
 	@mkdir -p $(dir $@)

@@ -8,12 +8,12 @@
  * json_loads is interposed here (the test binary's definition wins over
  * libjansson's) to count the parses. */
 #include "qt_test.h"
+#include "storage/storage_fixture.h"
 #include "qtune/optimize.h"
 #include "qtune/storage.h"
 
 #include <dlfcn.h>
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,36 +27,15 @@ json_t *json_loads(const char *input, size_t flags, json_error_t *error) {
   return real(input, flags, error);
 }
 
-static char g_url[512];
-static int g_pg;
-
-static void fresh(void) {
-  if (!g_pg) {
-    char path[256], x[300];
-    snprintf(path, sizeof path, "/tmp/qtune_test_study_open_%d.db", (int)getpid());
-    unlink(path);
-    snprintf(x, sizeof x, "%s-wal", path);
-    unlink(x);
-    snprintf(x, sizeof x, "%s-shm", path);
-    unlink(x);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-    return;
-  }
-  const char *pg = getenv("QTUNE_PG_URL");
-  snprintf(g_url, sizeof g_url, "%s", pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-  PGconn *c = PQconnectdb(g_url);
-  if (PQstatus(c) == CONNECTION_OK)
-    PQclear(PQexec(c, "SET client_min_messages = warning;"
-                      "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"));
-  PQfinish(c);
-}
+static sf_db g_db = {.name = "study_open",
+                     .drop = "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"};
 
 /* A study over x (float), mode (categorical) and on (bool) maximizing the
  * metric sharpe, with a constraint on trades; NULL after a message. */
 static qt_study *create(void) {
   qt_study_opts o = qt_study_opts_default();
   o.name = "open";
-  o.storage_url = g_url;
+  o.storage_url = g_db.url;
   o.seed = 1;
   o.sampler = qt_sampler_find("random");
   qt_goal_default(&o.goal, 0);
@@ -103,7 +82,7 @@ static int put_plain(qt_study *st, int i) {
 static long loads_of_open(qt_study **out) {
   qt_study_opts o = qt_study_opts_default();
   o.name = "open";
-  o.storage_url = g_url;
+  o.storage_url = g_db.url;
   qt_err e;
   long before = g_loads;
   *out = NULL;
@@ -125,7 +104,7 @@ static qt_trial_info info_of(const qt_study *st, int64_t number) {
 }
 
 static void open_parses_flat_trials_without_jansson(void) {
-  fresh();
+  sf_fresh(&g_db, "open");
   qt_study *st = create();
   ASSERT_TRUE(st);
   /* trials 0..4: the shapes jansson still reads */
@@ -182,7 +161,7 @@ static void open_parses_flat_trials_without_jansson(void) {
   qt_study *w = NULL;
   qt_study_opts o = qt_study_opts_default();
   o.name = "open";
-  o.storage_url = g_url;
+  o.storage_url = g_db.url;
   qt_err e;
   ASSERT_TRUE(qt_study_open(&o, NULL, &w, &e) == 0);
   for (int i = 20; i < 220; i++) EXPECT_EQ(put_plain(w, i), 0);
@@ -195,9 +174,6 @@ static void open_parses_flat_trials_without_jansson(void) {
   qt_study_free(b);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(open_parses_flat_trials_without_jansson)
 
 QT_TESTS(T(sqlite_open_parses_flat_trials_without_jansson),

@@ -5,43 +5,22 @@
  * objectives under the weighted score's normalization, the best) must equal
  * a freshly opened study's. */
 #include "qt_test.h"
+#include "storage/storage_fixture.h"
 #include "optimize/study_int.h"
 #include "qtune/optimize.h"
 
-#include <libpq-fe.h>
 #include <math.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char g_url[512];
-static int g_pg;
-
-static void fresh(const char *tag) {
-  if (!g_pg) {
-    char path[256], x[300];
-    snprintf(path, sizeof path, "/tmp/qtune_test_study_sync_%s_%d.db", tag, (int)getpid());
-    unlink(path);
-    snprintf(x, sizeof x, "%s-wal", path);
-    unlink(x);
-    snprintf(x, sizeof x, "%s-shm", path);
-    unlink(x);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-    return;
-  }
-  const char *pg = getenv("QTUNE_PG_URL");
-  snprintf(g_url, sizeof g_url, "%s", pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-  PGconn *c = PQconnectdb(g_url);
-  if (PQstatus(c) == CONNECTION_OK)
-    PQclear(PQexec(c, "SET client_min_messages = warning;"
-                      "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"));
-  PQfinish(c);
-}
+static sf_db g_db = {.name = "study_sync",
+                     .drop = "DROP TABLE IF EXISTS trials, studies, qtune_meta CASCADE"};
 
 static qt_study *open_study(uint64_t seed) {
   qt_study_opts o = qt_study_opts_default();
   o.name = "sync";
-  o.storage_url = g_url;
+  o.storage_url = g_db.url;
   o.seed = seed;
   o.sampler = qt_sampler_find("random");
   qt_goal_default(&o.goal, 1); /* the weighted score: normalized over all trials */
@@ -90,7 +69,7 @@ static int same_text(const char *a, const char *b) {
 }
 
 static void sync_equals_whole_read(void) {
-  fresh("procs");
+  sf_fresh(&g_db, "procs");
   enum { KIDS = 2, EACH = 120, MINE = 60 };
   qt_study *st = open_study(1);
   ASSERT_TRUE(st);
@@ -181,7 +160,7 @@ static void sync_equals_whole_read(void) {
 
 /* A deletion (qtune cleanup) makes the next sync a whole read. */
 static void deletion_reads_whole(void) {
-  fresh("del");
+  sf_fresh(&g_db, "del");
   qt_study *st = open_study(2);
   ASSERT_TRUE(st);
   EXPECT_EQ(tell_some(st, 0, 12), 0);
@@ -201,9 +180,6 @@ static void deletion_reads_whole(void) {
   qt_study_free(st);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(sync_equals_whole_read)
 BOTH(deletion_reads_whole)
 

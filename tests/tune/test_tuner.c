@@ -1,14 +1,16 @@
 #include "qt_test.h"
+#include "storage/storage_fixture.h"
 #include "qtune/tune.h"
 
-#include <libpq-fe.h>
 #include <unistd.h>
 
 /* The tuner's run, lifecycle, report, effective params, study target and
  * daily schedule (src/tune/tuner.c, study_best.c, daemon.c) on SQLite and
  * on the PostgreSQL of QTUNE_PG_URL. */
-static char g_url[512];
-static int g_pg;
+static sf_db g_db = {.name = "tuner",
+                     .drop = "DROP TABLE IF EXISTS signal_outcomes;"
+                              " DROP TABLE IF EXISTS paper_strategy_adjustments;"
+                              " DROP TABLE IF EXISTS tune_runs"};
 static qt_tune_config g_c;
 static qt_tune_report g_r;
 
@@ -17,25 +19,9 @@ static qt_tune_report g_r;
 #define NOW 1783472400000LL
 
 static void open_fresh(qt_storage *s, const char *tag) {
-  if (!g_pg) {
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/qtune_test_tuner_%s_%d.db", tag, (int)getpid());
-    unlink(path);
-    snprintf(g_url, sizeof g_url, "sqlite:///%s", path);
-  } else {
-    const char *pg = getenv("QTUNE_PG_URL");
-    snprintf(g_url, sizeof g_url, "%s",
-             pg ? pg : "postgresql://qtune-no-server-configured@127.0.0.1:1/none");
-    PGconn *c = PQconnectdb(g_url);
-    if (PQstatus(c) == CONNECTION_OK)
-      PQclear(PQexec(c, "SET client_min_messages = warning;"
-                        " DROP TABLE IF EXISTS signal_outcomes;"
-                        " DROP TABLE IF EXISTS paper_strategy_adjustments;"
-                        " DROP TABLE IF EXISTS tune_runs"));
-    PQfinish(c);
-  }
+  sf_fresh(&g_db, tag);
   qt_err e = {0};
-  int r = qt_storage_open(g_url, s, &e);
+  int r = qt_storage_open(g_db.url, s, &e);
   if (r) fprintf(stderr, "open: %s\n", e.msg);
   ASSERT_TRUE(r == 0);
   qt_tune_config_default(&g_c);
@@ -248,7 +234,7 @@ static void study_best_is_the_target(void) {
   qt_err e = {0};
   open_fresh(&s, "study");
   char name[64];
-  snprintf(name, sizeof name, "tune_target_%d_%d", (int)getpid(), g_pg);
+  snprintf(name, sizeof name, "tune_target_%d_%d", (int)getpid(), g_db.pg);
   const char *cfg =
       "{\"strategy\": \"directional_momentum\", \"holdout\": {\"maximize\": true, \"trials\": ["
       "{\"number\": 0, \"oos_feasible\": false, \"oos_objective\": 9},"
@@ -390,9 +376,6 @@ static void daemon_schedule(void) {
   qt_storage_close(&s);
 }
 
-#define ON_SQLITE(fn) static void sqlite_##fn(void) { g_pg = 0; fn(); }
-#define ON_PG(fn) static void pg_##fn(void) { g_pg = 1; fn(); }
-#define BOTH(fn) ON_SQLITE(fn) ON_PG(fn)
 BOTH(report_matches_the_design)
 BOTH(lifecycle_cooldown_and_effective)
 BOTH(auto_apply)
