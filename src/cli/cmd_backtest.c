@@ -285,7 +285,7 @@ int cmd_backtest(int argc, char **argv) {
 
 static int run_backtest(int argc, char **argv) {
   qt_market_opts mo = qt_market_opts_default();
-  const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL,
+  const char *params = NULL, *params_file = NULL,
              *trades_out = NULL, *equity_out = NULL, *orders_out = NULL, *storage_url = NULL,
              *report_out = NULL, *report_bars = NULL, *aggregate = NULL;
   int json = 0, rc = CLI_ERROR, record = 0, bh_warmup = 0;
@@ -299,19 +299,13 @@ static int run_backtest(int argc, char **argv) {
   qt_engine *e = NULL;
   double p[BT_MAX_PARAMS], flag_p[BT_MAX_PARAMS];
   unsigned char flag_set[BT_MAX_PARAMS] = {0};
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage();
-      return CLI_OK;
-    }
-  if (!strategy) return cli_failf("backtest: --strategy NAME is required (see qtune strategies)");
-  /* first: its parameter flags are options of this command line */
-  const qt_strategy_vtbl *s = qt_strategy_resolve(strategy, &plugin, &err);
-  if (!s) {
-    if (!err.msg[0])
-      return cli_failf("backtest: unknown strategy '%s' (see qtune strategies)", strategy);
-    return cli_fail(&err);
+  if (cli_wants_help(argc, argv)) {
+    usage();
+    return CLI_OK;
   }
+  /* first: its parameter flags are options of this command line */
+  const qt_strategy_vtbl *s = cli_strategy_from_args("backtest", argc, argv, &plugin);
+  if (!s) return CLI_ERROR;
   if (s->n_params > BT_MAX_PARAMS) {
     cli_failf("backtest: strategy '%s' has more than %d parameters", s->name, BT_MAX_PARAMS);
     goto done;

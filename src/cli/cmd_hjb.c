@@ -95,11 +95,10 @@ static int print_json(const qt_strategy_vtbl *s, const qt_market *m, const doubl
 }
 
 int cmd_hjb(int argc, char **argv) {
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage();
-      return CLI_OK;
-    }
+  if (cli_wants_help(argc, argv)) {
+    usage();
+    return CLI_OK;
+  }
   const qt_strategy_vtbl *s = qt_strategy_find("market_maker");
   qt_market_opts mo = qt_market_opts_default();
   qt_hjb_opts ho = qt_hjb_opts_default();

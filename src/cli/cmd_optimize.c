@@ -632,19 +632,18 @@ int cmd_optimize(int argc, char **argv) {
   char pin_buf[16384]; /* the pin JSON of this run (qt_study_pin_json) */
   memset(&mk, 0, sizeof mk);
   memset(&mk_oos, 0, sizeof mk_oos);
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      char names[256];
-      qt_sampler_names(names, sizeof names, ", ");
-      char shown[512];
-      printf(k_help, qt_storage_url_redact(qt_storage_default_url(), shown, sizeof shown));
-      fputs(cli_settings_help(), stdout);
-      fputs("market:", stdout);
-      fputs(cli_market_help(), stdout);
-      printf("samplers: %s\n", names);
-      cli_params_help(stdout);
-      return CLI_OK;
-    }
+  if (cli_wants_help(argc, argv)) {
+    char names[256];
+    qt_sampler_names(names, sizeof names, ", ");
+    char shown[512];
+    printf(k_help, qt_storage_url_redact(qt_storage_default_url(), shown, sizeof shown));
+    fputs(cli_settings_help(), stdout);
+    fputs("market:", stdout);
+    fputs(cli_market_help(), stdout);
+    printf("samplers: %s\n", names);
+    cli_params_help(stdout);
+    return CLI_OK;
+  }
   /* argv = config pairs first, then the command line (later wins) */
   if (av_push(&av, argv[0])) goto oom;
   for (int i = 1; i < argc; i++)

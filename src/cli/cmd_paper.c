@@ -193,18 +193,15 @@ int cli_paper_load_markets(const qt_market_opts *mo, int want_second, qt_market 
 }
 
 int cmd_paper(int argc, char **argv) {
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage();
-      return CLI_OK;
-    }
-  const char *strategy = cli_find_strategy(argc, argv);
-  if (!strategy) return cli_failf("paper: --strategy NAME is required (see qtune strategies)");
+  if (cli_wants_help(argc, argv)) {
+    usage();
+    return CLI_OK;
+  }
+  void *plugin = NULL;
+  const qt_strategy_vtbl *s = cli_strategy_from_args("paper", argc, argv, &plugin);
+  if (!s) return CLI_ERROR;
   qt_err err;
   qt_err_clear(&err);
-  void *plugin = NULL;
-  const qt_strategy_vtbl *s = qt_strategy_resolve(strategy, &plugin, &err);
-  if (!s) return err.msg[0] ? cli_fail(&err) : cli_failf("paper: unknown strategy '%s'", strategy);
   int rc = CLI_ERROR, n_markets = 0;
   qt_market m[QT_MARKET_MAX_SYMBOLS];
   memset(m, 0, sizeof m);

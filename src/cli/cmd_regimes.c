@@ -53,12 +53,11 @@ static void print_table(const char *json) {
 }
 
 int cmd_regimes(int argc, char **argv) {
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      fputs(k_help, stdout);
-      fputs(cli_market_help(), stdout);
-      return CLI_OK;
-    }
+  if (cli_wants_help(argc, argv)) {
+    fputs(k_help, stdout);
+    fputs(cli_market_help(), stdout);
+    return CLI_OK;
+  }
   const char *sname = cli_find_strategy(argc, argv), *params = NULL, *pfile = NULL;
   const char *study = NULL, *url = NULL, *ranges = NULL;
   int as_json = 0, rc = CLI_ERROR, have_m = 0;

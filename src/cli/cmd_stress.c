@@ -32,19 +32,17 @@ static const char k_help[] =
     "market:";
 
 int cmd_stress(int argc, char **argv) {
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      fputs(k_help, stdout);
-      fputs(cli_market_help(), stdout);
-      fputs(cli_settings_help(), stdout);
-      return CLI_OK;
-    }
-  const char *strategy = cli_find_strategy(argc, argv), *params = NULL, *params_file = NULL;
-  if (!strategy) return cli_failf("stress: --strategy NAME is required (see qtune strategies)");
-  qt_err e;
+  if (cli_wants_help(argc, argv)) {
+    fputs(k_help, stdout);
+    fputs(cli_market_help(), stdout);
+    fputs(cli_settings_help(), stdout);
+    return CLI_OK;
+  }
+  const char *params = NULL, *params_file = NULL;
   void *plugin = NULL;
-  const qt_strategy_vtbl *s = qt_strategy_resolve(strategy, &plugin, &e);
-  if (!s) return cli_fail(&e);
+  const qt_strategy_vtbl *s = cli_strategy_from_args("stress", argc, argv, &plugin);
+  if (!s) return CLI_ERROR;
+  qt_err e;
   qt_market_opts mo = qt_market_opts_default();
   qt_engine_opts eo = qt_engine_opts_default();
   qt_stress_opts so = qt_stress_opts_default();

@@ -304,11 +304,10 @@ int cmd_tune(int argc, char **argv) {
     tune_usage();
     return argc < 2 ? CLI_ERROR : CLI_OK;
   }
-  for (int i = 2; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      tune_usage();
-      return CLI_OK;
-    }
+  if (cli_wants_help(argc - 1, argv + 1)) {
+    tune_usage();
+    return CLI_OK;
+  }
   const char *sub = argv[1];
   static const char *const subs[] = {"run", "review", "approve", "revert", "apply",
                                      "effective", "history", "daemon"};

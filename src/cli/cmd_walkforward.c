@@ -125,13 +125,12 @@ static void on_window(void *ud, size_t done, size_t total) {
 }
 
 int cmd_walkforward(int argc, char **argv) {
-  for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      fputs(k_help, stdout);
-      fputs(cli_market_help(), stdout);
-      fputs(cli_settings_help(), stdout);
-      return CLI_OK;
-    }
+  if (cli_wants_help(argc, argv)) {
+    fputs(k_help, stdout);
+    fputs(cli_market_help(), stdout);
+    fputs(cli_settings_help(), stdout);
+    return CLI_OK;
+  }
   wf_args a;
   memset(&a, 0, sizeof a);
   qt_market_opts mo = qt_market_opts_default();

@@ -176,6 +176,22 @@ const char *cli_find_strategy(int argc, char **argv) {
   return found;
 }
 
+const qt_strategy_vtbl *cli_strategy_from_args(const char *cmd, int argc, char **argv,
+                                               void **plugin) {
+  *plugin = NULL;
+  const char *name = cli_find_strategy(argc, argv);
+  if (!name) {
+    cli_failf("%s: --strategy NAME is required (see qtune strategies)", cmd);
+    return NULL;
+  }
+  qt_err e;
+  qt_err_clear(&e);
+  const qt_strategy_vtbl *s = qt_strategy_resolve(name, plugin, &e);
+  if (!s && e.msg[0]) cli_fail(&e);
+  else if (!s) cli_failf("%s: unknown strategy '%s'", cmd, name);
+  return s;
+}
+
 void cli_params_help(FILE *f) {
   size_t n = 0;
   const qt_strategy_vtbl *const *all = qt_strategies_builtin(&n);

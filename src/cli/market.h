@@ -40,6 +40,11 @@ int cli_params_parse(const qt_strategy_vtbl *s, const char *arg, double *p, unsi
 /* The value of `--strategy` in argv, or NULL: the alias flags depend on it,
  * so the commands resolve the strategy before parsing the rest. */
 const char *cli_find_strategy(int argc, char **argv);
+/* The strategy of `--strategy` resolved (a built-in, or a plugin .so whose
+ * handle goes to *plugin for qt_strategy_unload), or NULL after printing why
+ * ("<cmd>: --strategy NAME is required ..." or the resolver's message). */
+const qt_strategy_vtbl *cli_strategy_from_args(const char *cmd, int argc, char **argv,
+                                               void **plugin);
 /* Writes the alias flags of every built-in, for the commands' --help. */
 void cli_params_help(FILE *f);
 

@@ -88,3 +88,9 @@ int cli_parse_long(const char *opt, const char *s, long *out) {
   *out = v;
   return 0;
 }
+
+int cli_wants_help(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+  return 0;
+}
