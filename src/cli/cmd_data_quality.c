@@ -9,14 +9,6 @@
 #include <string.h>
 
 /* Value of option argv[*i] (advancing *i), or NULL after printing an error. */
-static const char *opt_val(int argc, char **argv, int *i) {
-  if (*i + 1 >= argc) {
-    cli_failf("%s needs a value", argv[*i]);
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 static int is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
 
 /* ---------------------------------------------------------------- verify */
@@ -87,7 +79,7 @@ int cmd_data_verify(int argc, char **argv) {
     } else if (strcmp(a, "--catalog") == 0 || strcmp(a, "--symbol") == 0 ||
                strcmp(a, "--kind") == 0 || strcmp(a, "--gap-factor") == 0 ||
                strcmp(a, "--max-listed") == 0) {
-      if (!(v = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(v = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
       if (a[2] == 'c') dir = v;
       else if (a[2] == 's') sym = v;
       else if (a[2] == 'k') {
@@ -195,7 +187,7 @@ int cmd_data_synth(int argc, char **argv) {
       return CLI_OK;
     }
     if (strncmp(a, "--", 2) != 0) return cli_failf("data synth: unexpected argument '%s'", a);
-    if (!(v = opt_val(argc, argv, &i))) return CLI_ERROR;
+    if (!(v = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     long n;
     if (strcmp(a, "--catalog") == 0) dir = v;
     else if (strcmp(a, "--symbol") == 0) sym = v;
@@ -299,7 +291,7 @@ int cmd_data_resample(int argc, char **argv) {
       continue;
     }
     if (strncmp(a, "--", 2) != 0) return cli_failf("data resample: unexpected argument '%s'", a);
-    if (!(v = opt_val(argc, argv, &i))) return CLI_ERROR;
+    if (!(v = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     if (strcmp(a, "--catalog") == 0) dir = v;
     else if (strcmp(a, "--symbol") == 0) sym = v;
     else if (strcmp(a, "--out-symbol") == 0) out_sym = v;

@@ -18,6 +18,10 @@ int cli_study_open_ro(const char *name, const char *url, qt_study **out, qt_err 
 /* QT_ENOTFOUND ("PATH: no such database") when url names a SQLite file that
  * does not exist (so a read-only tool does not create one), else 0. */
 int cli_storage_exists(const char *url, qt_err *err);
+/* If argv[*i] selects the study (--storage URL, --study-name S or its alias
+ * --study S), stores the value in *url or *name and returns 1; 0 if it is
+ * not one of them; CLI_ERROR after printing an error (no value). */
+int cli_study_parse_arg(const char **url, const char **name, int argc, char **argv, int *i);
 /* The help line that says which storage --storage defaults to (password masked). */
 void cli_print_storage_default(void);
 /* "score" or the goal's metric name, for headers. */

@@ -32,6 +32,15 @@ static int db_missing(const char *url, qt_err *err) {
   return qt_err_set(err, QT_ENOTFOUND, "%s: no such database", path);
 }
 
+int cli_study_parse_arg(const char **url, const char **name, int argc, char **argv, int *i) {
+  const char *a = argv[*i];
+  const char **dst = !strcmp(a, "--storage")                               ? url
+                     : !strcmp(a, "--study-name") || !strcmp(a, "--study") ? name
+                                                                           : NULL;
+  if (!dst) return 0;
+  return (*dst = cli_opt_val(argc, argv, i)) ? 1 : CLI_ERROR;
+}
+
 int cli_study_open_ro(const char *name, const char *url, qt_study **out, qt_err *err) {
   *out = NULL;
   if (!url) url = qt_storage_default_url();
@@ -102,14 +111,6 @@ int cli_study_write_best(const qt_study *st, long best, const char *path, qt_err
 }
 
 /* Value of option argv[*i] (consumed); NULL after printing an error. */
-static const char *opt_val(int argc, char **argv, int *i) {
-  if (*i + 1 >= argc) {
-    cli_failf("%s needs a value", argv[*i]);
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 /* ---- qtune studies ---- */
 int cmd_studies(int argc, char **argv) {
   const char *url = qt_storage_default_url();
@@ -127,7 +128,7 @@ int cmd_studies(int argc, char **argv) {
              "Exit status: 0 ok, 2 error (no such storage, bad option).\n");
       return CLI_OK;
     } else if (!strcmp(argv[i], "--storage")) {
-      if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(url = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(argv[i], "--json")) {
       as_json = 1;
     } else {
@@ -290,6 +291,7 @@ int cmd_analyze(int argc, char **argv) {
   int as_json = 0, binned = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    int sel;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune analyze --study-name S [--storage URL] [--top-n 10] [--json]\n"
              "                     [--ref-point V1,V2[,V3]]   (several objectives)\n"
@@ -318,24 +320,22 @@ int cmd_analyze(int argc, char **argv) {
              "Exit status: 0 ok, 2 error (no such study or storage, bad option).\n");
       cli_print_storage_default();
       return CLI_OK;
-    } else if (!strcmp(a, "--storage")) {
-      if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
-    } else if (!strcmp(a, "--study-name") || !strcmp(a, "--study")) {
-      if (!(name = opt_val(argc, argv, &i))) return CLI_ERROR;
+    } else if ((sel = cli_study_parse_arg(&url, &name, argc, argv, &i)) != 0) {
+      if (sel != 1) return CLI_ERROR;
     } else if (!strcmp(a, "--compare-with")) {
-      if (!(other = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(other = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--ref-point")) {
-      if (!(ref_point = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(ref_point = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--export-csv")) {
-      if (!(csv = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(csv = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--top-n")) {
-      const char *v = opt_val(argc, argv, &i);
+      const char *v = cli_opt_val(argc, argv, &i);
       if (!v || cli_parse_long("--top-n", v, &top_n)) return CLI_ERROR;
       if (top_n < 0) return cli_failf("--top-n: must be >= 0");
     } else if (!strcmp(a, "--json")) {
       as_json = 1;
     } else if (!strcmp(a, "--importance")) {
-      const char *v = opt_val(argc, argv, &i);
+      const char *v = cli_opt_val(argc, argv, &i);
       if (!v) return CLI_ERROR;
       if (strcmp(v, "fanova") && strcmp(v, "binned"))
         return cli_failf("--importance '%s': use fanova or binned", v);
@@ -549,6 +549,7 @@ int cmd_best(int argc, char **argv) {
   int as_json = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    int sel;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune best --study-name S [--storage URL] [--best-out FILE] [--json]\n"
              "                  [--pick N] [--ref-point V1,V2[,V3]]   (several objectives)\n"
@@ -570,20 +571,18 @@ int cmd_best(int argc, char **argv) {
              "Exit status: 0 ok, 1 no trial meets the constraints, 2 error.\n");
       cli_print_storage_default();
       return CLI_OK;
-    } else if (!strcmp(a, "--storage")) {
-      if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
-    } else if (!strcmp(a, "--study-name") || !strcmp(a, "--study")) {
-      if (!(name = opt_val(argc, argv, &i))) return CLI_ERROR;
+    } else if ((sel = cli_study_parse_arg(&url, &name, argc, argv, &i)) != 0) {
+      if (sel != 1) return CLI_ERROR;
     } else if (!strcmp(a, "--best-out") || !strcmp(a, "-o") || !strcmp(a, "--output")) {
-      if (!(out = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(out = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--json")) {
       as_json = 1;
     } else if (!strcmp(a, "--pick")) {
-      const char *v = opt_val(argc, argv, &i);
+      const char *v = cli_opt_val(argc, argv, &i);
       if (!v || cli_parse_long("--pick", v, &pick)) return CLI_ERROR;
       if (pick < 1) return cli_failf("--pick %ld: front members are numbered from 1", pick);
     } else if (!strcmp(a, "--ref-point")) {
-      if (!(ref_point = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(ref_point = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     } else {
       return cli_failf("best: unknown option '%s' (see qtune best --help)", a);
     }
@@ -641,6 +640,7 @@ int cmd_cleanup(int argc, char **argv) {
   int dry = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    int sel;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune cleanup --study-name S --worse-than X [--storage URL] [--dry-run]\n"
              "Deletes the finished trials whose score (the objective under the current\n"
@@ -657,13 +657,11 @@ int cmd_cleanup(int argc, char **argv) {
              "Exit status: 0 ok, 2 error.\n");
       cli_print_storage_default();
       return CLI_OK;
-    } else if (!strcmp(a, "--storage")) {
-      if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
-    } else if (!strcmp(a, "--study-name") || !strcmp(a, "--study")) {
-      if (!(name = opt_val(argc, argv, &i))) return CLI_ERROR;
+    } else if ((sel = cli_study_parse_arg(&url, &name, argc, argv, &i)) != 0) {
+      if (sel != 1) return CLI_ERROR;
     } else if (!strcmp(a, "--worse-than") || !strcmp(a, "--min-score") ||
                !strcmp(a, "--max-score")) {
-      const char *v = opt_val(argc, argv, &i);
+      const char *v = cli_opt_val(argc, argv, &i);
       if (!v || cli_parse_double(a, v, &x)) return CLI_ERROR;
       if (flag && strcmp(flag, a))
         return cli_failf("cleanup: %s and %s cannot be combined", flag, a);

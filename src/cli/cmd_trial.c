@@ -51,18 +51,11 @@ int cli_tags_apply(qt_study *st, const char *tags) {
   return rc;
 }
 
-static const char *opt_val(int argc, char **argv, int *i) {
-  if (*i + 1 >= argc) {
-    cli_failf("%s needs a value", argv[*i]);
-    return NULL;
-  }
-  return argv[++*i];
-}
-
 int cmd_enqueue(int argc, char **argv) {
   const char *url = NULL, *name = NULL, *params = NULL, *file = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    int sel;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: qtune enqueue --study-name S (--params k=v,... | --params-file F)\n"
              "                     [--storage URL]\n"
@@ -79,14 +72,12 @@ int cmd_enqueue(int argc, char **argv) {
              "of range: the message names the file, line and field).\n");
       cli_print_storage_default();
       return CLI_OK;
-    } else if (!strcmp(a, "--storage")) {
-      if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
-    } else if (!strcmp(a, "--study-name") || !strcmp(a, "--study")) {
-      if (!(name = opt_val(argc, argv, &i))) return CLI_ERROR;
+    } else if ((sel = cli_study_parse_arg(&url, &name, argc, argv, &i)) != 0) {
+      if (sel != 1) return CLI_ERROR;
     } else if (!strcmp(a, "--params")) {
-      if (!(params = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(params = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--params-file")) {
-      if (!(file = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(file = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     } else {
       return cli_failf("enqueue: unknown option '%s' (see qtune enqueue --help)", a);
     }
@@ -135,9 +126,9 @@ int cmd_trial(int argc, char **argv) {
       cli_print_storage_default();
       return CLI_OK;
     } else if (!strcmp(a, "--storage")) {
-      if (!(url = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(url = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
     } else if (!strcmp(a, "--note")) {
-      if (!(note = opt_val(argc, argv, &i))) return CLI_ERROR;
+      if (!(note = cli_opt_val(argc, argv, &i))) return CLI_ERROR;
       have_note = 1;
     } else if (!strcmp(a, "--json")) {
       as_json = 1;

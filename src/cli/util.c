@@ -94,3 +94,11 @@ int cli_wants_help(int argc, char **argv) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
   return 0;
 }
+
+const char *cli_opt_val(int argc, char **argv, int *i) {
+  if (*i + 1 >= argc) {
+    cli_failf("%s needs a value", argv[*i]);
+    return NULL;
+  }
+  return argv[++*i];
+}

@@ -28,6 +28,9 @@ char *cli_read_file(const char *path, size_t *out_len, qt_err *err);
 /* Parses a double / long option value, naming the option on error. */
 int cli_parse_double(const char *opt, const char *s, double *out);
 int cli_parse_long(const char *opt, const char *s, long *out);
+/* The value after option argv[*i] (and *i moves onto it), or NULL after
+ * printing "<option> needs a value". */
+const char *cli_opt_val(int argc, char **argv, int *i);
 /* 1 when argv[1..argc-1] holds --help or -h: each command prints its help
  * and exits 0 whatever else the line says. */
 int cli_wants_help(int argc, char **argv);
