@@ -448,19 +448,13 @@ static int once_study_delete(void *self, int64_t study_id, qt_err *err) {
   return QT_OK;
 }
 
-static int once_trial_claim(void *self, int64_t study_id, const char *params_json,
-                          const char *worker, int64_t seed, int64_t *out_trial_id,
-                          int64_t *out_number, qt_err *err) {
-  pg *p = self;
-  *out_trial_id = 0;
-  *out_number = -1;
-  char sid[32], sseed[32], now[32];
-  snprintf(sid, sizeof sid, "%" PRId64, study_id);
-  snprintf(sseed, sizeof sseed, "%" PRId64, seed);
-  snprintf(now, sizeof now, "%" PRId64, now_ms());
+/* A new trial of study sid (claim, enqueue): in one transaction, locks the
+ * study row and reads its next number into snum (32 bytes; params, insert
+ * k's arguments, point at it), then runs k, whose row gives the trial's id
+ * and number.  Takes the connection lock. */
+static int insert_numbered(pg *p, int k, const char *sid, const char *const *params, char *snum,
+                           int64_t *out_trial_id, int64_t *out_number, qt_err *err) {
   const char *lockp[1] = {sid};
-  char snum[32] = "";
-  const char *insp[6] = {sid, params_json, worker, sseed, now, snum};
   pthread_mutex_lock(&p->mu);
   int r = simple(p, "BEGIN", err);
   PGresult *res = NULL;
@@ -469,11 +463,11 @@ static int once_trial_claim(void *self, int64_t study_id, const char *params_jso
     if (!res) r = QT_ESTORE;
     else if (PQntuples(res) != 1)
       r = qt_err_set(err, QT_ENOTFOUND, "postgresql %s: no study with id %s", p->where, sid);
-    else snprintf(snum, sizeof snum, "%s", PQgetvalue(res, 0, 0));
+    else snprintf(snum, 32, "%s", PQgetvalue(res, 0, 0));
     if (res) PQclear(res);
   }
   if (!r) {
-    res = run(p, P_TRIAL_INSERT, insp, err);
+    res = run(p, k, params, err);
     if (!res) r = QT_ESTORE;
     else {
       *out_trial_id = i64_at(res, 0, 0);
@@ -489,6 +483,21 @@ static int once_trial_claim(void *self, int64_t study_id, const char *params_jso
   }
   pthread_mutex_unlock(&p->mu);
   return r;
+}
+
+static int once_trial_claim(void *self, int64_t study_id, const char *params_json,
+                          const char *worker, int64_t seed, int64_t *out_trial_id,
+                          int64_t *out_number, qt_err *err) {
+  pg *p = self;
+  *out_trial_id = 0;
+  *out_number = -1;
+  char sid[32], sseed[32], now[32];
+  snprintf(sid, sizeof sid, "%" PRId64, study_id);
+  snprintf(sseed, sizeof sseed, "%" PRId64, seed);
+  snprintf(now, sizeof now, "%" PRId64, now_ms());
+  char snum[32] = "";
+  const char *insp[6] = {sid, params_json, worker, sseed, now, snum};
+  return insert_numbered(p, P_TRIAL_INSERT, sid, insp, snum, out_trial_id, out_number, err);
 }
 
 /* Inside a transaction: locks the trial row and checks it is running. */
@@ -760,36 +769,8 @@ static int once_trial_enqueue(void *self, int64_t study_id, const char *params_j
   char sid[32], snum[32] = "", sseed[32];
   snprintf(sid, sizeof sid, "%" PRId64, study_id);
   snprintf(sseed, sizeof sseed, "%" PRId64, seed);
-  const char *lockp[1] = {sid};
   const char *insp[4] = {sid, params_json, snum, sseed};
-  pthread_mutex_lock(&p->mu);
-  int r = simple(p, "BEGIN", err);
-  PGresult *res = NULL;
-  if (!r) {
-    res = run(p, P_LOCK_STUDY, lockp, err);
-    if (!res) r = QT_ESTORE;
-    else if (PQntuples(res) != 1)
-      r = qt_err_set(err, QT_ENOTFOUND, "postgresql %s: no study with id %s", p->where, sid);
-    else snprintf(snum, sizeof snum, "%s", PQgetvalue(res, 0, 0));
-    if (res) PQclear(res);
-  }
-  if (!r) {
-    res = run(p, P_ENQUEUE, insp, err);
-    if (!res) r = QT_ESTORE;
-    else {
-      *out_trial_id = i64_at(res, 0, 0);
-      *out_number = i64_at(res, 0, 1);
-      PQclear(res);
-    }
-  }
-  if (!r) r = simple(p, "COMMIT", err);
-  if (r) {
-    rollback(p);
-    *out_trial_id = 0;
-    *out_number = -1;
-  }
-  pthread_mutex_unlock(&p->mu);
-  return r;
+  return insert_numbered(p, P_ENQUEUE, sid, insp, snum, out_trial_id, out_number, err);
 }
 
 /* Runs statement k in a transaction that locks study row sid first (the
