@@ -323,7 +323,8 @@ static char *col_dup(sqlite3_stmt *st, int c) {
 }
 
 /* Copies a study row; QT_ENOMEM when a string cannot be copied. */
-static int read_study(sqlite3_stmt *st, qt_study_rec *out) {
+static int read_study(sqlite3_stmt *st, void *rec) {
+  qt_study_rec *out = rec;
   memset(out, 0, sizeof *out);
   out->id = sqlite3_column_int64(st, 0);
   snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
@@ -407,35 +408,53 @@ static int sq_study_load(void *self, const char *name, qt_study_rec *out, qt_err
   return r;
 }
 
+/* Steps st (bound; the lock held) into a growing array of elem-sized
+ * records, the first allocation `first` of them: keep (may be NULL) passes
+ * a row over when it says 0; read fills one (non-zero: out of memory, the
+ * record not kept).  What was read stays in *v, *n on failure too, for the
+ * caller to release; st is reset. */
+static int step_rows(sq *s, sqlite3_stmt *st, size_t elem, size_t first,
+                     int (*keep)(sqlite3_stmt *st, const void *ctx), const void *keep_ctx,
+                     int (*read)(sqlite3_stmt *st, void *rec), const char *what, void **v,
+                     size_t *n, qt_err *err) {
+  size_t cap = 0;
+  int r = QT_OK, rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (keep && !keep(st, keep_ctx)) continue;
+    if (*n == cap) {
+      size_t nc = cap ? cap * 2 : first;
+      char *g = qt_realloc(*v, nc * elem);
+      if (!g) {
+        r = qt_err_set(err, QT_ENOMEM, "out of memory listing %s", what);
+        break;
+      }
+      *v = g;
+      cap = nc;
+    }
+    if (read(st, (char *)*v + *n * elem)) {
+      r = qt_err_set(err, QT_ENOMEM, "out of memory listing %s", what);
+      break;
+    }
+    ++*n;
+  }
+  if (!r && rc != SQLITE_DONE) {
+    char ctx[64];
+    snprintf(ctx, sizeof ctx, "listing %s", what);
+    r = db_err(s, err, ctx);
+  }
+  sqlite3_reset(st);
+  return r;
+}
+
 static int sq_study_list(void *self, qt_study_rec **out, size_t *out_n, qt_err *err) {
   sq *s = self;
   *out = NULL;
   *out_n = 0;
-  size_t n = 0, cap = 0;
+  size_t n = 0;
   qt_study_rec *v = NULL;
-  int r = QT_OK;
   pthread_mutex_lock(&s->mu);
-  sqlite3_stmt *st = prep(s, S_STUDY_LIST);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (n == cap) {
-      size_t nc = cap ? cap * 2 : 8;
-      qt_study_rec *nv = qt_realloc(v, nc * sizeof *nv);
-      if (!nv) {
-        r = qt_err_set(err, QT_ENOMEM, "out of memory listing studies");
-        break;
-      }
-      v = nv;
-      cap = nc;
-    }
-    if (read_study(st, &v[n])) {
-      r = qt_err_set(err, QT_ENOMEM, "out of memory listing studies");
-      break;
-    }
-    n++;
-  }
-  if (!r && rc != SQLITE_DONE) r = db_err(s, err, "listing studies");
-  sqlite3_reset(st);
+  int r = step_rows(s, prep(s, S_STUDY_LIST), sizeof *v, 8, NULL, NULL, read_study, "studies",
+                    (void **)&v, &n, err);
   pthread_mutex_unlock(&s->mu);
   if (r) {
     for (size_t i = 0; i < n; i++) qt_study_rec_fini(&v[i]);
@@ -592,7 +611,8 @@ static int parse_state(const char *t) {
   return k;
 }
 
-static int read_trial(sqlite3_stmt *st, qt_trial_rec *t) {
+static int read_trial(sqlite3_stmt *st, void *rec) {
+  qt_trial_rec *t = rec;
   memset(t, 0, sizeof *t);
   t->id = sqlite3_column_int64(st, 0);
   t->study_id = sqlite3_column_int64(st, 1);
@@ -621,38 +641,24 @@ static int read_trial(sqlite3_stmt *st, qt_trial_rec *t) {
   return QT_OK;
 }
 
+/* step_rows' keep for a trials list: the state (column 3) is in the mask. */
+static int state_in_mask(sqlite3_stmt *st, const void *ctx) {
+  unsigned mask = *(const unsigned *)ctx;
+  return !mask || (mask & (1u << parse_state((const char *)sqlite3_column_text(st, 3))));
+}
+
 static int sq_trials_list(void *self, int64_t study_id, unsigned states_mask,
                           qt_trial_rec **out, size_t *out_n, qt_err *err) {
   sq *s = self;
   *out = NULL;
   *out_n = 0;
-  size_t n = 0, cap = 0;
+  size_t n = 0;
   qt_trial_rec *v = NULL;
-  int r = QT_OK, rc;
   pthread_mutex_lock(&s->mu);
   sqlite3_stmt *st = prep(s, S_TRIALS_LIST);
   sqlite3_bind_int64(st, 1, study_id);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    int state = parse_state((const char *)sqlite3_column_text(st, 3));
-    if (states_mask && !(states_mask & (1u << state))) continue;
-    if (n == cap) {
-      size_t nc = cap ? cap * 2 : 64;
-      qt_trial_rec *nv = qt_realloc(v, nc * sizeof *nv);
-      if (!nv) {
-        r = qt_err_set(err, QT_ENOMEM, "out of memory listing trials");
-        break;
-      }
-      v = nv;
-      cap = nc;
-    }
-    if (read_trial(st, &v[n])) {
-      r = qt_err_set(err, QT_ENOMEM, "out of memory listing trials");
-      break;
-    }
-    n++;
-  }
-  if (!r && rc != SQLITE_DONE) r = db_err(s, err, "listing trials");
-  sqlite3_reset(st);
+  int r = step_rows(s, st, sizeof *v, 64, state_in_mask, &states_mask, read_trial, "trials",
+                    (void **)&v, &n, err);
   pthread_mutex_unlock(&s->mu);
   if (r) {
     qt_trial_recs_free(v, n);
