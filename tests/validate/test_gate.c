@@ -1,27 +1,7 @@
-#include "qt_test.h"
-#include "qtune/validate.h"
-
-#include <jansson.h>
+#include "gate_fixture.h"
 
 /* The promotion gate's checks (qt_gate_evaluate) on hand-made metrics, one
  * threshold at a time at its boundary, and the thresholds file. */
-static char g_buf[1 << 15];
-
-static int run(const char *cand, const char *base, const char *oos, size_t n_sym,
-               const qt_gate_thresholds *t, int *pass_of) {
-  qt_gate_input in = {cand, base, oos, "test", n_sym};
-  int pass = -1;
-  qt_err e = {0};
-  int r = qt_gate_evaluate(&in, t, g_buf, sizeof g_buf, &pass, &e);
-  if (r) fprintf(stderr, "evaluate: %s\n", e.msg);
-  EXPECT_EQ(r, 0);
-  json_t *j = json_loads(g_buf, 0, NULL), *c;
-  size_t i;
-  json_array_foreach(json_object_get(j, "checks"), i, c) pass_of[i] = json_is_true(json_object_get(c, "pass"));
-  json_decref(j);
-  return pass;
-}
-
 static const char *k_base = "{\"profit_factor\": 1.2, \"trades\": 100, \"sharpe\": 1.0, \"max_drawdown\": 0.05}";
 
 static void checks(void) {
@@ -32,31 +12,31 @@ static void checks(void) {
    * OOS Sharpe 1.0 >= 0.5 x 2; dd 0.10 and 0.08 <= 0.20: all pass */
   const char *c = "{\"profit_factor\": 1.5, \"trades\": 60, \"sharpe\": 2.0, \"max_drawdown\": 0.10}";
   const char *o = "{\"sharpe\": 1.0, \"max_drawdown\": 0.08}";
-  EXPECT_EQ(run(c, k_base, o, 1, &t, p), 1);
+  EXPECT_EQ(gate_run(c, k_base, o, 1, &t, p), 1);
   for (int k = 0; k < 6; k++) EXPECT_EQ(p[k], 1);
   /* trades 49 < 50: the count collapsed */
-  EXPECT_EQ(run("{\"profit_factor\": 1.5, \"trades\": 49, \"sharpe\": 2.0, \"max_drawdown\": 0.10}",
+  EXPECT_EQ(gate_run("{\"profit_factor\": 1.5, \"trades\": 49, \"sharpe\": 2.0, \"max_drawdown\": 0.10}",
                 k_base, o, 1, &t, p), 0);
   EXPECT_EQ(p[0], 0);
   EXPECT_EQ(p[1], 1);
   /* dd 0.11 > 2 x 0.05: doubled */
-  EXPECT_EQ(run("{\"profit_factor\": 1.5, \"trades\": 60, \"sharpe\": 2.0, \"max_drawdown\": 0.11}",
+  EXPECT_EQ(gate_run("{\"profit_factor\": 1.5, \"trades\": 60, \"sharpe\": 2.0, \"max_drawdown\": 0.11}",
                 k_base, o, 1, &t, p), 0);
   EXPECT_EQ(p[1], 0);
   EXPECT_EQ(p[5], 1);
   /* OOS Sharpe 0.99 < 0.5 x 2 */
-  EXPECT_EQ(run(c, k_base, "{\"sharpe\": 0.99, \"max_drawdown\": 0.08}", 1, &t, p), 0);
+  EXPECT_EQ(gate_run(c, k_base, "{\"sharpe\": 0.99, \"max_drawdown\": 0.08}", 1, &t, p), 0);
   EXPECT_EQ(p[2], 0);
   /* no out-of-sample result fails its check */
-  EXPECT_EQ(run(c, k_base, NULL, 1, &t, p), 0);
+  EXPECT_EQ(gate_run(c, k_base, NULL, 1, &t, p), 0);
   EXPECT_EQ(p[2], 0);
   /* OOS drawdown 0.21 > 0.20 */
-  EXPECT_EQ(run(c, k_base, "{\"sharpe\": 1.5, \"max_drawdown\": 0.21}", 1, &t, p), 0);
+  EXPECT_EQ(gate_run(c, k_base, "{\"sharpe\": 1.5, \"max_drawdown\": 0.21}", 1, &t, p), 0);
   EXPECT_EQ(p[5], 0);
   EXPECT_EQ(p[2], 1);
   /* the default min_symbols 2: one symbol fails both symbol checks */
   t.min_symbols = 2;
-  EXPECT_EQ(run(c, k_base, o, 1, &t, p), 0);
+  EXPECT_EQ(gate_run(c, k_base, o, 1, &t, p), 0);
   EXPECT_EQ(p[3], 0);
   EXPECT_EQ(p[4], 0);
   EXPECT_EQ(p[0], 1);

@@ -1,28 +1,13 @@
-#include "qt_test.h"
-#include "qtune/validate.h"
-
-#include <jansson.h>
+#include "gate_fixture.h"
 
 /* The gate's symbol checks (4: stable across symbols, 5: no single-symbol
  * dependency) on hand-made per-symbol metrics of a study over several
  * symbols ("by_symbol", as objective_symbols.c stores them), each threshold
  * at its boundary. */
-static char g_buf[1 << 15];
-
 static int run(const char *cand, size_t n_sym, const qt_gate_thresholds *t, int *p) {
   static const char *base = "{\"profit_factor\": 1.2, \"trades\": 100, \"sharpe\": 1.0, "
                             "\"max_drawdown\": 0.05}";
-  qt_gate_input in = {cand, base, "{\"sharpe\": 1.5, \"max_drawdown\": 0.08}", "test", n_sym};
-  int pass = -1;
-  qt_err e = {0};
-  int r = qt_gate_evaluate(&in, t, g_buf, sizeof g_buf, &pass, &e);
-  if (r) fprintf(stderr, "evaluate: %s\n", e.msg);
-  EXPECT_EQ(r, 0);
-  json_t *j = json_loads(g_buf, 0, NULL), *c;
-  size_t i;
-  json_array_foreach(json_object_get(j, "checks"), i, c) p[i] = json_is_true(json_object_get(c, "pass"));
-  json_decref(j);
-  return pass;
+  return gate_run(cand, base, "{\"sharpe\": 1.5, \"max_drawdown\": 0.08}", n_sym, t, p);
 }
 
 /* The candidate: aggregate Sharpe 2, three symbols with Sharpe a, b, c, the
