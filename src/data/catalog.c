@@ -499,7 +499,7 @@ static int same_as_stored(const char *path, qt_kind kind, const cols *c, uint64_
   return same;
 }
 
-static int write_all(int fd, const void *p, size_t n) {
+int qt__data_write_all(int fd, const void *p, size_t n) {
   const char *s = p;
   while (n) {
     ssize_t w = write(fd, s, n);
@@ -587,10 +587,11 @@ static int write_series(qt_catalog *c, const char *symbol, const qt_import *im, 
   }
   qtc_header hd;
   header_build(&hd, im->kind, &cs, sum);
-  int bad = write_all(fd, &hd, sizeof hd) != 0;
+  int bad = qt__data_write_all(fd, &hd, sizeof hd) != 0;
   for (int i = 0; i < cs.n && !bad; i++) {
     size_t bytes = cs.rows * cs.elem[i];
-    bad = write_all(fd, cs.p[i], bytes) != 0 || write_all(fd, k_zeros, pad64(bytes) - bytes) != 0;
+    bad = qt__data_write_all(fd, cs.p[i], bytes) != 0 ||
+          qt__data_write_all(fd, k_zeros, pad64(bytes) - bytes) != 0;
   }
   if (bad || fsync(fd) != 0) {
     rc = qt_err_set(err, QT_EIO, "%s: write failed: %s", tmp, strerror(errno));
@@ -628,34 +629,22 @@ static int put_any(qt_catalog *c, const char *symbol, const qt_import *im, qt_er
 }
 
 int qt_catalog_put_bars(qt_catalog *c, const char *symbol, const qt_bars *b, qt_err *err) {
-  qt_import im;
-  memset(&im, 0, sizeof im);
-  im.kind = QT_KIND_BARS;
-  im.bars = *b;
+  qt_import im = {.kind = QT_KIND_BARS, .bars = *b};
   return put_any(c, symbol, &im, err);
 }
 
 int qt_catalog_put_trades(qt_catalog *c, const char *symbol, const qt_trades *t, qt_err *err) {
-  qt_import im;
-  memset(&im, 0, sizeof im);
-  im.kind = QT_KIND_TRADES;
-  im.trades = *t;
+  qt_import im = {.kind = QT_KIND_TRADES, .trades = *t};
   return put_any(c, symbol, &im, err);
 }
 
 int qt_catalog_put_funding(qt_catalog *c, const char *symbol, const qt_funding *f, qt_err *err) {
-  qt_import im;
-  memset(&im, 0, sizeof im);
-  im.kind = QT_KIND_FUNDING;
-  im.funding = *f;
+  qt_import im = {.kind = QT_KIND_FUNDING, .funding = *f};
   return put_any(c, symbol, &im, err);
 }
 
 int qt_catalog_put_quotes(qt_catalog *c, const char *symbol, const qt_quotes *q, qt_err *err) {
-  qt_import im;
-  memset(&im, 0, sizeof im);
-  im.kind = QT_KIND_QUOTES;
-  im.quotes = *q;
+  qt_import im = {.kind = QT_KIND_QUOTES, .quotes = *q};
   return put_any(c, symbol, &im, err);
 }
 
@@ -830,7 +819,7 @@ int qt__catalog_write_cols(qt_catalog *c, const char *symbol, qt_kind kind, size
    * so the hash is the one cols_hash gives over the same columns */
   qtc_header hd;
   memset(&hd, 0, sizeof hd);
-  int bad = write_all(fd, &hd, sizeof hd) != 0;
+  int bad = qt__data_write_all(fd, &hd, sizeof hd) != 0;
   lane_hash h;
   lh_init(&h);
   for (int i = 0; i < cs.n && !bad; i++) {
@@ -848,7 +837,7 @@ int qt__catalog_write_cols(qt_catalog *c, const char *symbol, qt_kind kind, size
         memset(buf + n, 0, out - n);
       }
       lh_update(&h, buf, out);
-      bad = write_all(fd, buf, out) != 0;
+      bad = qt__data_write_all(fd, buf, out) != 0;
     }
   }
   uint64_t sum = lh_final(&h);

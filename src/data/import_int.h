@@ -105,4 +105,8 @@ static inline double qt__bitsd(uint64_t u) {
   return d;
 }
 
+/* Writes all n bytes of p to fd, again after EINTR and short writes
+ * (catalog.c); -1 with errno set on failure, else 0. */
+int qt__data_write_all(int fd, const void *p, size_t n);
+
 #endif

@@ -117,18 +117,6 @@ static void file_of(const spill_state *sp, const char *what, size_t k, char *buf
   snprintf(buf, cap, "%s/%s%zu", sp->dir, what, k);
 }
 
-static int write_all(int fd, const void *p, size_t n) {
-  const char *s = p;
-  while (n) {
-    ssize_t w = write(fd, s, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    s += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* ---------------------------------------------------------------- runs */
 
 typedef struct run_key {
@@ -190,7 +178,7 @@ static int spill(qt__imp *s, qt_err *err) {
   size_t row_bytes = (size_t)ncol * 8, fill = 0;
   for (size_t i = 0; i < n; i++) {
     if (fill + row_bytes > IO_BUF) {
-      if (write_all(fd, sp->wbuf, fill)) goto io;
+      if (qt__data_write_all(fd, sp->wbuf, fill)) goto io;
       fill = 0;
     }
     uint64_t *o = (uint64_t *)(void *)(sp->wbuf + fill);
@@ -198,7 +186,7 @@ static int spill(qt__imp *s, qt_err *err) {
     if (trades) o[4] = o[4] != 0;
     fill += row_bytes;
   }
-  if (fill && write_all(fd, sp->wbuf, fill)) goto io;
+  if (fill && qt__data_write_all(fd, sp->wbuf, fill)) goto io;
   if (close(fd) != 0) {
     fd = -1;
     goto io;
@@ -356,7 +344,7 @@ typedef struct col_out {
 } col_out;
 
 static int col_flush(col_out *co, int c) {
-  if (co->fill[c] && write_all(co->fd[c], co->buf[c], co->fill[c])) return -1;
+  if (co->fill[c] && qt__data_write_all(co->fd[c], co->buf[c], co->fill[c])) return -1;
   co->fill[c] = 0;
   return 0;
 }
