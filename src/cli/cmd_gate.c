@@ -154,6 +154,7 @@ int cmd_gate(int argc, char **argv) {
   int as_json = 0, dry = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    int sel;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       fputs(k_help, stdout);
       cli_print_storage_default();
@@ -162,14 +163,13 @@ int cmd_gate(int argc, char **argv) {
       as_json = 1;
     } else if (!strcmp(a, "--dry-run")) {
       dry = 1;
-    } else if (!strcmp(a, "--study-name") || !strcmp(a, "--study") || !strcmp(a, "--storage") ||
-               !strcmp(a, "--baseline") || !strcmp(a, "--thresholds")) {
-      if (i + 1 >= argc) return cli_failf("%s needs a value", a);
-      const char *v = argv[++i];
-      if (!strcmp(a, "--storage")) url = v;
-      else if (!strcmp(a, "--baseline")) base = v;
-      else if (!strcmp(a, "--thresholds")) thr_file = v;
-      else name = v;
+    } else if ((sel = cli_study_parse_arg(&url, &name, argc, argv, &i)) != 0) {
+      if (sel != 1) return CLI_ERROR;
+    } else if (!strcmp(a, "--baseline") || !strcmp(a, "--thresholds")) {
+      const char *v = cli_opt_val(argc, argv, &i);
+      if (!v) return CLI_ERROR;
+      if (!strcmp(a, "--baseline")) base = v;
+      else thr_file = v;
     } else {
       return cli_failf("gate: unknown option '%s' (see qtune gate --help)", a);
     }

@@ -47,6 +47,7 @@ int cmd_validate(int argc, char **argv) {
     const char *a = argv[i];
     long v = 0;
     double d = 0;
+    int sel;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       fputs(k_help, stdout);
       cli_print_storage_default();
@@ -60,12 +61,8 @@ int cmd_validate(int argc, char **argv) {
       if (v < 1 || v > 100) return cli_failf("%s: 1..100", a);
       if (a[2] == 's') o.stability_runs = (size_t)v;
       else o.jobs = (size_t)v;
-    } else if (!strcmp(a, "--study-name") || !strcmp(a, "--study")) {
-      if (need(argc, argv, i)) return CLI_ERROR;
-      name = argv[++i];
-    } else if (!strcmp(a, "--storage")) {
-      if (need(argc, argv, i)) return CLI_ERROR;
-      url = argv[++i];
+    } else if ((sel = cli_study_parse_arg(&url, &name, argc, argv, &i)) != 0) {
+      if (sel != 1) return CLI_ERROR;
     } else if (!strcmp(a, "--blocks")) {
       if (need(argc, argv, i) || cli_parse_long(a, argv[++i], &v)) return CLI_ERROR;
       if (v < 2 || v > 24 || v % 2) return cli_failf("--blocks: an even number 2..24 (\"%s\")", argv[i]);
