@@ -96,6 +96,10 @@ static json_t *page_data(const qt_study *st, const qt_report_opts *o, const doub
   json_object_set_new(d, "n_complete", json_integer((json_int_t)n_complete));
   json_object_set_new(d, "n_shown", json_integer((json_int_t)shown));
   json_object_set_new(d, "stride", json_integer((json_int_t)stride));
+  /* the parallel coordinates chart draws an SVG path per trial (the other
+   * charts' large mode draws one for all): a quarter of them (report.js) */
+  json_object_set_new(d, "parallel_max",
+                      json_integer((json_int_t)(o->max_points ? (o->max_points + 3) / 4 : 0)));
   json_object_set_new(d, "n_violated", json_integer((json_int_t)any));
   return d;
 oom:
@@ -332,7 +336,8 @@ int qt__report_study_page(const qt_study *st, const qt_report_opts *o, const qt_
           "y <select id=\"qt-heat-y\"></select> <span class=\"note\">best objective per cell; "
           "the pair with the highest importance first</span></p>"
           "<div class=\"chart\" id=\"qt-chart-heatmap\"></div>\n"
-          "<h2>Parallel coordinates</h2><div class=\"chart\" id=\"qt-chart-parallel\"></div>\n"
+          "<h2>Parallel coordinates</h2><p id=\"qt-parallel-note\" class=\"note\"></p>"
+          "<div class=\"chart\" id=\"qt-chart-parallel\"></div>\n"
           "<h2>Constraint violations</h2><p id=\"qt-violations-note\"></p>"
           "<div class=\"chart\" id=\"qt-chart-violations\"></div>\n");
   html_top(out, st, json_object_get(data, "top"));

@@ -5,15 +5,30 @@
 (function () {
   'use strict';
   function el(id) { return document.getElementById(id); }
+  /* Every chart's size, read in one pass before the first chart is drawn:
+   * ECharts reads its node's size when it starts, and each read after the
+   * previous chart added its SVG forces the browser to lay the page out
+   * again (one layout instead of one per chart). */
+  var sizes = {};
+  function measure() {
+    sizes = {};
+    Array.prototype.forEach.call(document.querySelectorAll('.chart'), function (n) {
+      sizes[n.id] = { width: n.clientWidth, height: n.clientHeight };
+    });
+  }
   /* A chart drawn into node: the same ECharts instance again on a redraw
    * (the dashboard redraws with fresh data), its options replaced. */
   function chart(node, opt) {
     var c = echarts.getInstanceByDom(node);
     opt.animation = false;
     if (c) { c.setOption(opt, true); return c; }
-    c = echarts.init(node, null, { renderer: 'svg' });
+    var sz = sizes[node.id] || { width: node.clientWidth, height: node.clientHeight };
+    c = echarts.init(node, null, { renderer: 'svg', width: sz.width, height: sz.height });
     c.setOption(opt);
-    window.addEventListener('resize', function () { c.resize(); });
+    /* the size given to init is fixed: a resize passes the node's new one */
+    window.addEventListener('resize', function () {
+      c.resize({ width: node.clientWidth, height: node.clientHeight });
+    });
     return c;
   }
   /* Draws (or redraws) every chart of the page from the data D. */
@@ -64,6 +79,16 @@
     : 'The charts show all ' + D.n_complete + ' complete trials' +
       (D.n_violated ? ' (the ' + D.n_violated + ' that violate a constraint only in the violations chart).' : '.');
 
+  /* the slice plots' nodes, one per parameter, before the sizes are read */
+  P.forEach(function (p, k) {
+    if (el('qt-chart-slice-' + k)) return;
+    var div = document.createElement('div');
+    div.className = 'chart';
+    div.id = 'qt-chart-slice-' + k;
+    el('qt-slices').appendChild(div);
+  });
+  measure();
+
   /* optimization history with the best so far */
   chart(el('qt-chart-history'), {
     tooltip: { trigger: 'item' }, legend: { data: [obj, 'best so far'] },
@@ -89,14 +114,7 @@
 
   /* one slice plot per parameter */
   P.forEach(function (p, k) {
-    var div = el('qt-chart-slice-' + k);
-    if (!div) {
-      div = document.createElement('div');
-      div.className = 'chart';
-      div.id = 'qt-chart-slice-' + k;
-      el('qt-slices').appendChild(div);
-    }
-    chart(div, {
+    chart(el('qt-chart-slice-' + k), {
       title: { text: p.name, left: 'center', textStyle: { fontSize: 13 } }, tooltip: {},
       xAxis: axisFor(k, p.name), yAxis: { type: 'value', name: obj, scale: true },
       series: [{ type: 'scatter', symbolSize: 5, large: true, largeThreshold: LARGE,
@@ -174,15 +192,27 @@
     return a;
   });
   pax.push({ dim: np, name: obj, type: 'value', scale: true });
-  var vmin = Infinity, vmax = -Infinity;
-  ok.forEach(function (r) { vmin = Math.min(vmin, r[1]); vmax = Math.max(vmax, r[1]); });
+  var vmin = Infinity, vmax = -Infinity, ibest = -1;
+  ok.forEach(function (r, i) {
+    vmin = Math.min(vmin, r[1]); vmax = Math.max(vmax, r[1]);
+    if (ibest < 0 || better(r[1], ok[ibest][1])) ibest = i;
+  });
+  /* a line per trial is SVG path each (no large mode for this series): past
+   * D.parallel_max lines every stride-th is drawn, and the best; the color
+   * scale keeps the range of all of them */
+  var pmax = D.parallel_max || ok.length, pstride = Math.max(1, Math.ceil(ok.length / pmax));
+  var prows = ok.filter(function (r, i) { return i % pstride === 0 || i === ibest; });
+  el('qt-parallel-note').textContent = prows.length < ok.length
+    ? 'Down-sampled for display: ' + prows.length + ' of the ' + ok.length + ' trials above drawn ' +
+      '(every ' + pstride + '-th, and the best); the color scale spans them all.'
+    : 'All ' + ok.length + ' trials above drawn.';
   if (!ok.length) { vmin = 0; vmax = 1; }
   chart(el('qt-chart-parallel'), {
     parallelAxis: pax, parallel: { left: 60, right: 140 },
     visualMap: { dimension: np, precision: 3, min: vmin, max: vmax === vmin ? vmin + 1 : vmax, right: 0,
                  top: 'middle', calculable: true, inRange: { color: ['#d94e5d', '#eac736', '#50a3ba'].reverse() } },
     series: [{ type: 'parallel', lineStyle: { width: 1, opacity: 0.5 },
-               data: ok.map(function (r) { return r.slice(4).concat([r[1]]); }) }]
+               data: prows.map(function (r) { return r.slice(4).concat([r[1]]); }) }]
   });
 
   /* constraint violations */

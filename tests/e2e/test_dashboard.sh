@@ -112,6 +112,8 @@ same "the escaped name in the list" "$(curl -s -b jar "$BASE/" | grep -c '&lt;sc
 
 # ---- in the browser ----
 n_db=$(sqlite3 "$DBF" "select count(*) from trials t join studies s on s.id=t.study_id where s.name='rep'")
+# the feasible trials, each a line of the parallel coordinates (before more are added)
+n_ok=$(sqlite3 "$DBF" "select count(*) from trials t join studies s on s.id=t.study_id where s.name='rep' and t.state='complete' and t.constraint_ok=1")
 "$QTUNE" best --study-name rep --storage "$DB" -o b.yaml >best.txt
 best_no=$(sed -n 's/^best trial: #\([0-9]*\)$/\1/p' best.txt)
 best_val=$(awk '$1 == "score" {print $2}' best.txt)
@@ -132,7 +134,7 @@ cat >plan.json <<EOF
  {"visit": "/compare", "fresh": true},
  {"visit": "/?token=$TOK", "shot": "$SHOTS/studies.png", "text": ["qt-n-studies"]},
  {"visit": "/study?name=rep", "shot": "$SHOTS/study.png",
-  "text": ["qt-n-trials", "qt-best-number", "qt-best-value", "qt-study-name"]},
+  "text": ["qt-n-trials", "qt-best-number", "qt-best-value", "qt-study-name", "qt-parallel-note"]},
  {"visit": "/trial?study=rep&number=$best_no", "shot": "$SHOTS/trial.png",
   "text": ["qt-trial-number", "qt-trial-objective", "qt-trial-state"]},
  {"visit": "/compare?a=rep&b=$evil_q", "shot": "$SHOTS/compare.png"},
@@ -172,6 +174,7 @@ done
 same "study page: charts drawn" "$(s 5 'r.charts.filter(c => c.svg && c.elements > 10 && c.width > 100 && c.height > 100).length+"/"+r.charts.length')" 7/7
 same "study page: trials = storage" "$(s 5 'r.text["qt-n-trials"]')" "$n_db"
 same "study page: best = qtune best" "$(s 5 'r.text["qt-best-number"]+" "+r.text["qt-best-value"]')" "$best_no $best_val"
+same "study page: parallel coordinates draw every trial" "$(s 5 'r.text["qt-parallel-note"]')" "All $n_ok trials above drawn."
 same "study page: top rows link to trials" "$(s 5 'r.links.filter(h => /^\/trial\?study=rep&number=\d+$/.test(h)).length')" 10
 same "trial page: the best trial" "$(s 6 'r.text["qt-trial-number"]+" "+r.text["qt-trial-objective"]+" "+r.text["qt-trial-state"]')" "$best_no $best_val complete"
 same "trial page: params table" "$(s 6 'r.rows["qt-trial-params"]')" 2

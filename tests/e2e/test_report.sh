@@ -57,7 +57,7 @@ check "no temp file left" bash -c '[ "$(ls -A "$0" | grep -c tmp)" = 0 ]' "$TMP"
 # ---- HTML in the browser ----
 check_exit "html report" 0 "$QTUNE" report --study-name rep --storage "$DB" --format html -o rep.html
 if grep -qiE '<script[^>]+src=|<link[^>]+href=' rep.html; then bad "html: external script or link"; else ok "html: no external script or link"; fi
-ids=qt-n-trials,qt-best-value,qt-best-number,qt-study-name,qt-sampling-note,qt-violations-note
+ids=qt-n-trials,qt-best-value,qt-best-number,qt-study-name,qt-sampling-note,qt-violations-note,qt-parallel-note
 if node "$INSPECT" rep.html --screenshot "$SHOTS/study.png" --text "$ids" >page.json 2>page.err; then
   ok "browser opened the page"
 else
@@ -75,13 +75,19 @@ same "best trial = qtune best" "$(jget page.json 'o.text["qt-best-number"]')" "$
 same "best score = qtune best" "$(jget page.json 'o.text["qt-best-value"]')" "$best_val"
 same "violations = storage" "$(jget page.json 'o.text["qt-violations-note"].split(" ")[0]')" "$n_bad"
 same "top-10 rows" "$(jget page.json o.top_rows)" 10
+# the trials the charts show are feasible ones here: each gets its line
+n_ok=$(sqlite3 "$DBF" "select count(*) from trials t join studies s on s.id=t.study_id where s.name='rep' and t.state='complete' and t.constraint_ok=1")
+same "parallel coordinates: every line" "$(jget page.json 'o.text["qt-parallel-note"]')" "All $n_ok trials above drawn."
 
 # ---- a large history is down-sampled and the page says so ----
 check_exit "html, 10 points" 0 "$QTUNE" report --study-name rep --storage "$DB" --format html \
   --max-points 10 -o small.html
-node "$INSPECT" small.html --screenshot "$SHOTS/downsampled.png" --text qt-sampling-note >small.json 2>/dev/null || echo '{}' >small.json
+node "$INSPECT" small.html --screenshot "$SHOTS/downsampled.png" --text qt-sampling-note,qt-parallel-note >small.json 2>small.err || echo '{}' >small.json
 contains_note=$(jget small.json '/^Down-sampled for display: the charts show \d+ of 40 complete trials/.test(o.text["qt-sampling-note"])')
 same "down-sampling announced" "$contains_note" true
+# a quarter of --max-points (3) lines: every stride-th of the shown trials, and the best
+same "parallel coordinates: down-sampling announced" \
+  "$(jget small.json '/^Down-sampled for display: [1-4] of the \d+ trials above drawn \(every [2-9]\d*-th, and the best\)/.test(o.text["qt-parallel-note"])')" true
 same "down-sampled page has no errors" "$(jget small.json 'o.console_errors.length+o.page_errors.length')" 0
 
 # ---- escaping: the name is text, not markup or script ----
