@@ -93,20 +93,30 @@ EOF
 "$QTUNE" paper "${SP[@]}" --feed - --symbol AVAXUSDT --storage "sqlite:///$TMP/kref.db" \
   --name ks --quiet <"$TMP/km.jsonl" >/dev/null 2>&1
 check "uninterrupted stream run stored" test -s "$TMP/kref.db"
+# Each restart reads a longer head of the input through a FIFO whose writer
+# then waits without closing it, so the run cannot reach the end of its input
+# before the kill, however fast the machine: the kill lands while it stores
+# bars or waits for the next line (a fixed sleep let a fast, resumed run
+# finish first).
 kills=0
 rc=137
-for k in 1 2 3 4 5 6 7 8 9 10 11 12; do
+mkfifo "$TMP/kf"
+for k in 1 2 3 4 5 6; do
+  (head -n $((k * 600 + RANDOM % 300)) "$TMP/km.jsonl"; exec sleep 60) >"$TMP/kf" &
+  wpid=$!
   "$QTUNE" paper "${SP[@]}" --feed - --symbol AVAXUSDT --storage "sqlite:///$TMP/k.db" \
-    --name ks --quiet <"$TMP/km.jsonl" >/dev/null 2>"$TMP/kerr" &
+    --name ks --quiet <"$TMP/kf" >"$TMP/kout" 2>"$TMP/kerr" &
   pid=$!
   sleep "0.$((RANDOM % 4 + 1))$((RANDOM % 10))"
   kill -9 $pid 2>/dev/null
   wait $pid 2>/dev/null
   rc=$?
-  [ $rc = 137 ] || break # it reached the end of its input by itself
+  kill $wpid 2>/dev/null
+  wait $wpid 2>/dev/null
+  [ $rc = 137 ] || break # it ended by itself: reported below
   kills=$((kills + 1))
 done
-check "$kills kills landed mid-run (>= 2)" test $kills -ge 2
+check "$kills kills landed mid-run (6)" test $kills = 6
 "$QTUNE" paper "${SP[@]}" --feed - --symbol AVAXUSDT --storage "sqlite:///$TMP/k.db" \
   --name ks --quiet $(csvs "$TMP/pk") <"$TMP/km.jsonl" >"$TMP/out" 2>"$TMP/kerr"
 check "the last restart exits 0" test $? = 0
