@@ -134,6 +134,8 @@
       note += '; down-sampled for display to ' + P.marked.length + ' and ' + P.realized.length +
               ' points (Largest-Triangle-Three-Buckets)';
     set('qt-paper-equity-note', note + '.');
+    /* the API's tables: the server's escaped HTML of the same tables */
+    if (typeof P.tables === 'string' && el('qt-paper-tables')) el('qt-paper-tables').innerHTML = P.tables;
     if (!window.echarts) return;
     if (!paperChart) paperChart = echarts.init(el('qt-chart-paper-equity'), null, { renderer: 'svg' });
     paperChart.setOption({

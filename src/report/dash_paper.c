@@ -423,6 +423,36 @@ static void param_sets(FILE *f, const run_data *d) {
   fprintf(f, "</table>\n");
 }
 
+/* The run page's tables, in the wrapper the page script refills from
+ * /api/paper/run's "tables" (the same escaped HTML the page is built with,
+ * so an open page's tables follow a running run as its summary does). */
+static void tables(FILE *f, const run_data *d) {
+  fprintf(f, "<div id=\"qt-paper-tables\">\n");
+  positions(f, d);
+  trades(f, d);
+  risk(f, d);
+  param_sets(f, d);
+  fprintf(f, "</div>\n");
+}
+
+/* tables() as a JSON string into j's "tables"; 0, or -1 out of memory.
+ * Text that is not UTF-8 (a stored field) leaves "tables" out: the page
+ * keeps the tables it was served with. */
+static int tables_json(const run_data *d, json_t *j) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return -1;
+  tables(f, d);
+  if (fclose(f)) {
+    free(buf);
+    return -1;
+  }
+  json_t *s = json_stringn(buf, len);
+  free(buf);
+  return s ? json_object_set_new(j, "tables", s) : 0;
+}
+
 /* The run named by ?name=, read, or a 400/404/500 reply; 0 when read. */
 static int run_of(const qt__dash_req *rq, qt__dash_reply *rp, run_data *d) {
   const char *name = qt__dash_arg(rq, "name");
@@ -449,6 +479,7 @@ static void serve_run_api(const qt__dash_req *rq, qt__dash_reply *rp) {
   qt_err e;
   json_t *j = NULL;
   if (run_json(&d, qt__dash_max_points(rq->d), &j, &e)) qt__dash_fail(rp, 500, "%s", e.msg);
+  else if (tables_json(&d, j)) qt__dash_fail(rp, 500, "dashboard: out of memory");
   else qt__dash_json(rq, rp, j, strlen(name) <= 280 ? key : NULL);
   json_decref(j);
   run_data_fini(&d);
@@ -477,10 +508,7 @@ static void serve_run(const qt__dash_req *rq, qt__dash_reply *rp) {
   summary(f, &d.run);
   fprintf(f, "<h2>Equity</h2><p class=\"note\" id=\"qt-paper-equity-note\"></p>"
              "<div class=\"chart\" id=\"qt-chart-paper-equity\"></div>\n");
-  positions(f, &d);
-  trades(f, &d);
-  risk(f, &d);
-  param_sets(f, &d);
+  tables(f, &d);
   fprintf(f, "<script id=\"qt-paper-data\" type=\"application/json\">");
   fwrite(safe, 1, len, f);
   fprintf(f, "</script>\n<script src=\"/assets/echarts.min.js\"></script>\n");

@@ -177,6 +177,17 @@ same "evil page: the newest breach first" "$(s 5 'r.cells["qt-paper-risk"][1][1]
 same "live run page: running" "$(s 6 'r.text["qt-paper-status"]+" "+r.text["qt-paper-n-bars"]')" "running $n_first"
 same "the stream run gets more klines" "$(s 7 r.exit)" 0
 same "live: the open run page shows the new bars" "$(s 8 r.text)" "$n_all"
+LR="(select id from paper_runs where name='live')"
+ntr_live=$(sq "$DBF" "select count(*) from paper_trades where run_id=$LR")
+nord_live=$(sq "$DBF" "select count(*) from paper_orders where run_id=$LR")
+check "live: the run traded after its page opened ($(s 6 'r.rows["qt-paper-trades"]') -> $ntr_live)" \
+  test "$(s 6 'r.rows["qt-paper-trades"]')" -lt "$ntr_live"
+same "live: the open page's trades table follows the run" "$(s 8 'r.rows["qt-paper-trades"]')" \
+  "$((ntr_live < 500 ? ntr_live : 500))"
+same "live: the open page's orders table follows the run" "$(s 8 'r.rows["qt-paper-orders"]')" \
+  "$((nord_live < 500 ? nord_live : 500))"
+same "live: the newest trade first" "$(s 8 'r.cells["qt-paper-trades"][1][1]')" \
+  "$(sq "$DBF" "select seq from paper_trades where run_id=$LR order by exit_ms desc, seq desc limit 1")"
 same "live: the chart is still drawn" "$(s 8 'r.charts.filter(c => c.svg && c.elements > 10).length')" 1
 same "a new run" "$(s 10 r.exit)" 0
 same "live: the open list shows it" "$(s 11 'r.text+","+r.rows["qt-paper-runs"]')" "4,4"
