@@ -17,7 +17,10 @@ engine's to rounding (bench_backtest asserts it):
 - at the last bar everything closes at its close (taker fee).
 
 Prints one JSON line: compile time, first and best CPU time of this thread
-of REPEATS runs, bars/s, the final equity.
+of REPEATS runs, bars/s, the final equity.  REPEATS 0 serves instead: per
+line read on stdin (a number k), k runs, answered with their best CPU
+seconds and the final equity, so the caller can alternate blocks of these
+runs with blocks of its own.
 Usage: numba_sma.py FILE [fast slow taker_bps repeats cash]."""
 import json
 import sys
@@ -118,6 +121,15 @@ def main():
     t0 = time.thread_time()
     run(o[:64].copy(), c[:64].copy(), fast, slow, taker, cash, np.empty(64))  # compile
     compile_s = time.thread_time() - t0
+    if reps == 0:  # serve: a block of runs per line on stdin, between the caller's blocks
+        for line in sys.stdin:
+            best = float("inf")
+            for _ in range(int(line)):
+                t0 = time.thread_time()
+                final = run(o, c, fast, slow, taker, cash, eqbuf)
+                best = min(best, time.thread_time() - t0)
+            print("%.9f %.17g" % (best, final), flush=True)
+        return
     best, first, final = float("inf"), None, None
     for _ in range(reps):
         t0 = time.thread_time()

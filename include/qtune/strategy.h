@@ -9,7 +9,7 @@
 #include "qtune/core.h"
 #include "qtune/data.h"
 
-#define QT_STRATEGY_ABI 1
+#define QT_STRATEGY_ABI 2
 
 /* ---- parameter spec ---- */
 typedef enum qt_param_type {
@@ -201,6 +201,14 @@ typedef struct qt_strategy_vtbl {
   void (*on_fill)(void *st, const qt_fill *f, qt_ctx *cx);             /* may be NULL */
   void (*on_funding)(void *st, const qt_funding_event *f, qt_ctx *cx); /* may be NULL */
   void (*fini)(void *st);                                              /* may be NULL */
+  /* May be NULL.  The first bar index j in [i, end) whose on_bar may do
+   * anything (place or cancel an order, close, signal, change st), or end
+   * when none does, provided that over those bars no order is open and the
+   * positions, cash and st stay as they are.  The engine then steps bars
+   * i..j-1 without calling on_bar (docs/engine.md, "Quiet bars"), so this
+   * must read only st, cx and the columns init took, and be exact: a bar
+   * it skips whose on_bar would have acted changes the result. */
+  size_t (*quiet_until)(const void *st, const qt_ctx *cx, size_t i, size_t end);
 } qt_strategy_vtbl;
 
 #define QT_NEEDS_FUNDING 1u

@@ -633,16 +633,126 @@ static int checkpoint(qt_engine *e, const qt_bars *b0, size_t i, size_t *next) {
   return e->ck_fn(e->ck_ud, &so_far) != 0;
 }
 
+/* The marks and equity points of quiet bars [i, j) of feed 0 (run_quiet),
+ * stopping at the first bar whose low is not above lo or whose high is not
+ * below hi; returns that bar (or j).  LO and HI say which bound is finite,
+ * so a long position reads no highs and a short one no lows. */
+static inline QT__ALWAYS_INLINE size_t quiet_marks(qt_ctx *cx, const qt_bars *b0, size_t i,
+                                                  size_t j, double lo, double hi, int LO,
+                                                  int HI, double *eq, double *gross) {
+  const qt__run *r = &cx->r;
+  const qt__feed *f0 = &r->fd[0];
+  const double q = f0->leg[0].qty, avg = f0->leg[0].avg, mult = f0->inst.multiplier;
+  const double cash = r->cash, aq = fabs(q);
+  const int held = r->npos != 0;
+  double *eq_out = cx->equity - r->from, *ex_out = cx->exposure - r->from;
+  const double *low = b0->low, *high = b0->high, *close = b0->close;
+  size_t k = i;
+  for (; k < j; k++) {
+    if ((LO && !(low[k] > lo)) || (HI && !(high[k] < hi))) break;
+    double px = close[k], e = cash, g = 0;
+    if (held) { /* qt__mark_one's marks, to the bit */
+      g = aq * px * mult;
+      e = cash + q * (px - avg) * mult;
+    }
+    eq_out[k] = e;
+    ex_out[k] = e > 0 ? g / e : 0;
+    *eq = e;
+    *gross = g;
+  }
+  return k;
+}
+
+/* Quiet bars (docs/engine.md): from bar i, while the strategy says its
+ * on_bar does nothing (quiet_until) and no order is open, a bar's steps 1-9
+ * reduce to the mark at the close and the equity point, as long as no
+ * funding settles and the bar clears the liquidation line (liq_clear_one);
+ * the first bar that does not is left to the full steps.  Stops before end;
+ * returns the first bar not stepped, the clock as the full steps leave it
+ * after the bar before. */
+static QT__NOINLINE size_t run_quiet(qt_ctx *cx, const qt_bars *b0, size_t i, size_t end) {
+  qt__run *r = &cx->r;
+  qt__feed *f0 = &r->fd[0];
+  size_t j = r->s->quiet_until(cx->st, cx, i, end);
+  if (j <= i || j > end) return i;
+  /* the stretch streams closes and one extreme; the columns the end of it
+   * and the next bar's full steps read would each miss the cache at the
+   * end, so their lines are fetched while the marks run */
+  __builtin_prefetch(&b0->ts_ms[j - 1]);
+  __builtin_prefetch(&b0->ts_ms[j]);
+  __builtin_prefetch(&b0->open[j]);
+  __builtin_prefetch(&b0->high[j]);
+  __builtin_prefetch(&b0->low[j]);
+  if (b0->volume) __builtin_prefetch(&b0->volume[j]);
+  if (r->extra_cols) {
+    __builtin_prefetch(&b0->quote_volume[j]);
+    __builtin_prefetch(&b0->trade_count[j]);
+    __builtin_prefetch(&b0->taker_buy_base[j]);
+    __builtin_prefetch(&b0->taker_buy_quote[j]);
+  }
+  const qt_funding *fu = f0->f->funding;
+  if (r->any_funding && f0->perp && fu && f0->fund_i < fu->n) {
+    /* the first bar at or after the next settlement takes the full steps */
+    int64_t due = fu->ts_ms[f0->fund_i];
+    size_t a = i, z = j;
+    while (a < z) {
+      size_t mid = a + (z - a) / 2;
+      if (b0->ts_ms[mid] < due) a = mid + 1; else z = mid;
+    }
+    j = a;
+  }
+  double lo = -INFINITY, hi = INFINITY;
+  if (r->npos) {
+    if (r->lq_key != r->n_fills + 1 || r->lq_cash != r->cash) liq_line_one(r, cx);
+    lo = r->lq_lo;
+    hi = r->lq_hi;
+  }
+  double eq = r->eq, gross = r->gross;
+  size_t k;
+  if (hi == INFINITY && lo == -INFINITY) k = quiet_marks(cx, b0, i, j, lo, hi, 0, 0, &eq, &gross);
+  else if (hi == INFINITY) k = quiet_marks(cx, b0, i, j, lo, hi, 1, 0, &eq, &gross);
+  else if (lo == -INFINITY) k = quiet_marks(cx, b0, i, j, lo, hi, 0, 1, &eq, &gross);
+  else k = quiet_marks(cx, b0, i, j, lo, hi, 1, 1, &eq, &gross);
+  if (k == i) return i;
+  size_t last = k - 1; /* the clock after bar `last`'s steps */
+  r->i = (int64_t)last;
+  r->now = b0->ts_ms[last];
+  f0->ci = (int64_t)last;
+  f0->fresh = 1;
+  f0->view.n = last + 1;
+  f0->px = b0->close[last];
+  f0->t_held = 0;
+  r->liq_now = 0;
+  r->eq = eq;
+  r->gross = gross;
+  r->fills0 = r->n_fills;
+  return k;
+}
+
 /* Bars from the clock's next one up to `to` (exclusive) in shape sh, with
  * the checkpoints (10); 1 when a checkpoint stopped the run.  A run out of
- * memory stops at its bar (r.oom). */
+ * memory stops at its bar (r.oom).  Shapes of one feed on bars without
+ * trade_on_close step quiet bars in run_quiet. */
 static inline QT__ALWAYS_INLINE int run_bars(qt_engine *e, const qt_bars *b0, qt_bar *bar,
                                              size_t to, size_t *ck_next, unsigned sh) {
   qt_ctx *cx = &e->cx;
-  for (size_t i = (size_t)(cx->r.i + 1); i < to; i++) {
+  qt__run *r = &cx->r;
+  const int quiet = !(sh & (SHAPE_MULTI | SHAPE_TRADES | SHAPE_TOC | SHAPE_END)) &&
+                    r->s->quiet_until && !cx->o.hedge_mode;
+  for (size_t i = (size_t)(r->i + 1); i < to; i++) {
+    if (quiet && !r->n_ord && !r->n_armed && !r->stopped) {
+      size_t end = to; /* a checkpoint's bar ends a quiet stretch */
+      if (*ck_next < to - r->from) end = r->from + *ck_next;
+      size_t k = run_quiet(cx, b0, i, end);
+      if (k > i) {
+        i = k - 1;
+        if (k - r->from == *ck_next && checkpoint(e, b0, i, ck_next)) return 1; /* 10 */
+        continue;
+      }
+    }
     run_bar_as(cx, b0, i, bar, sh);           /* 1 .. 9 */
-    if (cx->r.oom) return 0;
-    if (i + 1 - cx->r.from == *ck_next && checkpoint(e, b0, i, ck_next)) return 1; /* 10 */
+    if (r->oom) return 0;
+    if (i + 1 - r->from == *ck_next && checkpoint(e, b0, i, ck_next)) return 1; /* 10 */
   }
   return 0;
 }

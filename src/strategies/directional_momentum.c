@@ -135,4 +135,5 @@ const qt_strategy_vtbl qt_strategy_directional_momentum = {
   NULL,
   NULL,
   NULL,
+  NULL, /* quiet_until */
 };

@@ -131,4 +131,5 @@ const qt_strategy_vtbl qt_strategy_funding_arbitrage = {
   NULL,
   NULL,
   NULL,
+  NULL, /* quiet_until */
 };

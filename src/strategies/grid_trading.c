@@ -97,4 +97,5 @@ const qt_strategy_vtbl qt_strategy_grid_trading = {
   gt_on_fill,
   NULL,
   NULL,
+  NULL, /* quiet_until */
 };

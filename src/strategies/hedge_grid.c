@@ -390,4 +390,5 @@ const qt_strategy_vtbl qt_strategy_hedge_grid = {
   hg_on_fill,
   NULL,
   NULL,
+  NULL, /* quiet_until */
 };

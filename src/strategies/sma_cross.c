@@ -72,6 +72,23 @@ static void sc_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
   if (up | down) sc_cross(s, b, cx, up ? QT_BUY : QT_SELL);
 }
 
+/* The next bar with a cross: on_bar acts on crosses only, whatever is held. */
+static size_t sc_quiet_until(const void *st, const qt_ctx *cx, size_t i, size_t end) {
+  (void)cx;
+  const sc_state *s = st;
+  if (i == 0) i = 1; /* on_bar(0) returns at once */
+  if (i >= end) return end;
+  const double *fast = s->fast, *slow = s->slow;
+  double f0 = fast[i - 1], s0 = slow[i - 1];
+  for (size_t k = i; k < end; k++) {
+    double f1 = fast[k], s1 = slow[k];
+    if ((f0 < s0 && f1 > s1) | (f0 > s0 && f1 < s1)) return k;
+    f0 = f1;
+    s0 = s1;
+  }
+  return end;
+}
+
 const qt_strategy_vtbl qt_strategy_sma_cross = {
     .abi = QT_STRATEGY_ABI,
     .name = "sma_cross",
@@ -87,4 +104,5 @@ const qt_strategy_vtbl qt_strategy_sma_cross = {
     .on_fill = NULL,
     .on_funding = NULL,
     .fini = NULL,
+    .quiet_until = sc_quiet_until,
 };

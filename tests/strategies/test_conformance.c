@@ -234,7 +234,7 @@ static void test_no_allocation_in_callbacks(void) {
     int rc = qt_engine_run(e, f, nf, &w, p, &r, &err);
     qt_alloc_fail_at(0, 0);
     EXPECT_EQ(rc, QT_OK);
-    EXPECT_TRUE(g_calls >= g_m.bars.n);
+    EXPECT_TRUE(s->quiet_until ? g_calls > 0 : g_calls >= g_m.bars.n); /* quiet bars hear nothing */
     if (g_allocs) QT_TEST_FAIL_("%s: %zu callbacks allocated", s->name, g_allocs);
     if (rc == QT_OK && !su_same_result(&plain.r, &r))
       QT_TEST_FAIL_("%s: the wrapped run differs from the plain one", s->name);
