@@ -23,6 +23,7 @@
 #include "qtune/strategies.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -127,6 +128,7 @@ static void interleave_numba(const char *cmd, const qt_feed *f, const qt_engine_
                              int repeats, double *q_best, double *nb_best, double *nb_eq) {
   int in[2], out[2];
   if (pipe(in) || pipe(out)) return;
+  signal(SIGPIPE, SIG_IGN); /* a child that died (no numba) ends the loop, not the bench */
   pid_t pid = fork();
   if (pid == 0) {
     dup2(in[0], 0);

@@ -203,8 +203,8 @@ typedef struct qt_strategy_vtbl {
   void (*fini)(void *st);                                              /* may be NULL */
   /* May be NULL.  The first bar index j in [i, end) whose on_bar may do
    * anything (place or cancel an order, close, signal, change st), or end
-   * when none does, provided that over those bars no order is open and the
-   * positions, cash and st stay as they are.  The engine then steps bars
+   * when none does, provided that over those bars no order is open, no
+   * signal is armed and the positions, cash and st stay as they are.  The engine then steps bars
    * i..j-1 without calling on_bar (docs/engine.md, "Quiet bars"), so this
    * must read only st, cx and the columns init took, and be exact: a bar
    * it skips whose on_bar would have acted changes the result. */

@@ -431,11 +431,16 @@ static QT__NOINLINE void liq_line_one(qt__run *r, const qt_ctx *cx) {
   if (isnan(root + pad)) r->lq_lo = INFINITY; /* no bar clears */
 }
 
-/* 1 when bar i of feed 0 cannot reach the maintenance margin (above). */
-static inline QT__ALWAYS_INLINE int liq_clear_one(qt_ctx *cx, const qt_bars *b0, size_t i) {
+/* The clearance prices for the legs and cash as they are now (above). */
+static inline QT__ALWAYS_INLINE void liq_line_now(qt_ctx *cx) {
   qt__run *r = &cx->r;
   if (r->lq_key != r->n_fills + 1 || r->lq_cash != r->cash) liq_line_one(r, cx);
-  return (b0->low[i] > r->lq_lo) & (b0->high[i] < r->lq_hi);
+}
+
+/* 1 when bar i of feed 0 cannot reach the maintenance margin (above). */
+static inline QT__ALWAYS_INLINE int liq_clear_one(qt_ctx *cx, const qt_bars *b0, size_t i) {
+  liq_line_now(cx);
+  return (b0->low[i] > cx->r.lq_lo) & (b0->high[i] < cx->r.lq_hi);
 }
 
 /* The liquidation check of step 5 with the marks at the close (m: the
@@ -703,7 +708,7 @@ static QT__NOINLINE size_t run_quiet(qt_ctx *cx, const qt_bars *b0, size_t i, si
   }
   double lo = -INFINITY, hi = INFINITY;
   if (r->npos) {
-    if (r->lq_key != r->n_fills + 1 || r->lq_cash != r->cash) liq_line_one(r, cx);
+    liq_line_now(cx);
     lo = r->lq_lo;
     hi = r->lq_hi;
   }
@@ -714,15 +719,9 @@ static QT__NOINLINE size_t run_quiet(qt_ctx *cx, const qt_bars *b0, size_t i, si
   else if (lo == -INFINITY) k = quiet_marks(cx, b0, i, j, lo, hi, 0, 1, &eq, &gross);
   else k = quiet_marks(cx, b0, i, j, lo, hi, 1, 1, &eq, &gross);
   if (k == i) return i;
-  size_t last = k - 1; /* the clock after bar `last`'s steps */
-  r->i = (int64_t)last;
-  r->now = b0->ts_ms[last];
-  f0->ci = (int64_t)last;
-  f0->fresh = 1;
-  f0->view.n = last + 1;
-  f0->px = b0->close[last];
-  f0->t_held = 0;
-  r->liq_now = 0;
+  /* the clock as bar k - 1's steps leave it: step 0, then step 5's mark */
+  clock_step(cx, b0, k - 1, 0);
+  f0->px = b0->close[k - 1];
   r->eq = eq;
   r->gross = gross;
   r->fills0 = r->n_fills;
