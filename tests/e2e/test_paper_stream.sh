@@ -97,11 +97,16 @@ check "uninterrupted stream run stored" test -s "$TMP/kref.db"
 # then waits without closing it, so the run cannot reach the end of its input
 # before the kill, however fast the machine: the kill lands while it stores
 # bars or waits for the next line (a fixed sleep let a fast, resumed run
-# finish first).
+# finish first).  Each restart gets a FIFO of its own: the head of the run
+# before, when the kill woke it late, could still hold the old one open
+# with the lines its killed reader had not taken, and a reader of the same
+# FIFO would read those first (a gap of the bars the killed run had read
+# but not stored; CI saw 3 bars missing).
 kills=0
 rc=137
-mkfifo "$TMP/kf"
 for k in 1 2 3 4 5 6; do
+  rm -f "$TMP/kf"
+  mkfifo "$TMP/kf"
   (head -n $((k * 600 + RANDOM % 300)) "$TMP/km.jsonl"; exec sleep 60) >"$TMP/kf" &
   wpid=$!
   "$QTUNE" paper "${SP[@]}" --feed - --symbol AVAXUSDT --storage "sqlite:///$TMP/k.db" \
