@@ -279,6 +279,11 @@ def main():
                 cps = [t for t in checkpoints if t <= last]
                 times = [] if a.timing and s == "motpe" and p == "zdt1" and seed == 0 else None
                 hv, c = run(p, s, seed, last, set(cps), times)
+                # one line per run on stderr: a long case that is stopped keeps its seeds
+                print(json.dumps({"run": s, "problem": p, "seed": seed,
+                                  "hv": {str(t): hv[t] for t in cps},
+                                  "cpu_s": {str(t): round(c[t], 2) for t in cps}},
+                                 separators=(",", ":")), file=sys.stderr, flush=True)
                 for t in cps:
                     res[t].append(hv[t])
                     cpu[t].append(c[t])
