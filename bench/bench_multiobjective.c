@@ -13,14 +13,15 @@
  *
  * Seeds: 10 by default for qtune's samplers and Optuna's NSGA-II.  Optuna's
  * multi-objective TPE costs far more (3.1 recomputes every trial's
- * nondomination rank for every param of every trial: ~45 s of CPU for one
- * 300-trial run of ZDT1, ~0.5 s per trial by trial 550, and seconds per
- * trial on DTLZ2 with 3 objectives), so its seeds are set per number of
- * trials: BENCH_MO_OPTUNA_MOTPE_SEEDS (default 300:5,1000:1: seeds 0..4 to
- * 300 trials, seed 0 on to 1,000) and BENCH_MO_OPTUNA_MOTPE_SEEDS_3OBJ for
- * DTLZ2 with 3 objectives (default 300:1,1000:0: no 1,000-trial case, its
- * line says null).  Each case line states both seed counts, and where
- * Optuna ran fewer it adds qtune's median over the same seeds.
+ * nondomination rank and hypervolume subset for every param of every
+ * trial; the script memoizes that within a trial, the same samples bit for
+ * bit: ~60 s of CPU for one 1,000-trial run of ZDT1, ~16 min for DTLZ2 with
+ * 3 objectives), so its seeds are set per number of trials:
+ * BENCH_MO_OPTUNA_MOTPE_SEEDS (default 300:10,1000:10) and
+ * BENCH_MO_OPTUNA_MOTPE_SEEDS_3OBJ for DTLZ2 with 3 objectives (default
+ * 300:10,1000:1: seeds 0..9 to 300 trials, seed 0 on to 1,000).  Each case
+ * line states both seed counts, and where Optuna ran fewer it adds qtune's
+ * median over the same seeds.
  *
  * Time: the sampler's own time per trial over trials 991..1000 (wall and
  * process CPU) of nsgaii and motpe on ZDT1 and of cmaes on a 10-parameter
@@ -222,8 +223,8 @@ int main(void) {
   const char *os = getenv("BENCH_MO_OPTUNA_SAMPLERS");
   if (!os || strspn(os, "nsgaimotpe,") != strlen(os)) os = "nsgaii,motpe";
   const char *ms2 = getenv("BENCH_MO_OPTUNA_MOTPE_SEEDS"), *ms3 = getenv("BENCH_MO_OPTUNA_MOTPE_SEEDS_3OBJ");
-  if (!ms2 || strspn(ms2, "0123456789:,") != strlen(ms2)) ms2 = "300:5,1000:1";
-  if (!ms3 || strspn(ms3, "0123456789:,") != strlen(ms3)) ms3 = "300:1,1000:0";
+  if (!ms2 || strspn(ms2, "0123456789:,") != strlen(ms2)) ms2 = "300:10,1000:10";
+  if (!ms3 || strspn(ms3, "0123456789:,") != strlen(ms3)) ms3 = "300:10,1000:1";
   snprintf(cmd, sizeof cmd,
            "BENCH_QUICK= %s bench/optuna_multiobjective.py --seeds %d --trials %s --samplers %s "
            "--motpe-seeds %s --motpe-seeds-3obj %s --timing",

@@ -11,17 +11,24 @@ same formulas, reference and seeds as bench/bench_multiobjective.c), then, with 
 the sampler time per trial over trials 991..1000 (wall and process CPU) of
 NSGAIISampler on ZDT1 and of CmaEsSampler on a 10-parameter sphere.
 
-Optuna's multi-objective TPE costs far more than the rest (in 3.1 every
+Optuna's multi-objective TPE costs far more than the rest: in 3.1 every
 parameter of every trial recomputes the nondomination ranks of all trials,
-O(n^2), and hypervolume contributions with WFG; measured here, one seed of
-ZDT1 takes ~45 s of CPU to 300 trials and ~0.5 s per trial by trial 550; DTLZ2
-with 3 objectives ~100 s to 125 trials and seconds per trial after), so its
-seeds are set per number of trials: --motpe-seeds 300:5,1000:1 runs seeds
-0..4 to 300 trials and seed 0 on to 1,000 (--motpe-seeds-3obj the same for
-DTLZ2 with 3 objectives, default 300:1,1000:0: no 1,000-trial case).  Each
-line says how many seeds it has ("seeds") and the mean CPU seconds of one run
-("cpu_s_per_run", to that number of trials, the hypervolume included); with --timing the 1,000-trial ZDT1 run of seed 0 also
-gives MOTPE's sampler time per trial over trials 991..1000.
+O(n^2), the hypervolume subset of the last rank and the contributions, with
+WFG in Python (plain: ZDT1 ~45 s of CPU to 300 trials, ~490 s to 1,000).
+Those are pure functions of the same scores for every parameter of a trial,
+so the script keeps the last result (memoize_split; --verify-memo
+PROBLEM:TRIALS checks the samples equal plain Optuna's bit for bit,
+--no-memo runs it plain): ~60 s to 1,000 trials of ZDT1, ~2 min to 300 and
+~16 min to 1,000 of DTLZ2 with 3 objectives.  Its seeds are set per number of
+trials: --motpe-seeds 300:10,1000:10 (default) runs seeds 0..9 to 1,000;
+--motpe-seeds-3obj 300:10,1000:1 (default) seeds 0..9 to 300 and seed 0 on
+to 1,000.  Each line says how many seeds it has ("seeds"), the mean CPU
+seconds of one run ("cpu_s_per_run", to that number of trials, the
+hypervolume included) and "memo"; with --timing and --no-memo the 1,000-trial
+ZDT1 run of seed 0 also gives MOTPE's sampler time per trial over trials
+991..1000.  Each run also writes a line to stderr; --seed-from N starts at
+seed N, so a case can be split over processes, and --merge-runs FILE...
+turns their stderr lines into the summary lines.
 
 --samplers motpe_mv runs TPESampler(multivariate=True) (one joint Parzen
 estimator per trial, as qtune's MOTPE default): the same seeds spec as
@@ -31,8 +38,11 @@ CPU, DTLZ2 with 3 objectives to 300 ~77 s).
 usage: optuna_multiobjective.py [--seeds N] [--trials 300,1000]
                                 [--problems zdt1,zdt2,dtlz2,dtlz2_3]
                                 [--samplers nsgaii,motpe,motpe_mv] [--timing]
-                                [--motpe-seeds 300:5,1000:1]
-                                [--motpe-seeds-3obj 300:1,1000:0]
+                                [--motpe-seeds 300:10,1000:10]
+                                [--motpe-seeds-3obj 300:10,1000:1]
+                                [--seed-from N] [--no-memo]
+       optuna_multiobjective.py --verify-memo PROBLEM:TRIALS
+       optuna_multiobjective.py --merge-runs FILE...
 BENCH_QUICK=1 cuts the seeds to 2 (MOTPE: at most 2, 1 at 1,000 trials)."""
 import argparse
 import json
@@ -228,16 +238,39 @@ def seeds_by_trials(spec, checkpoints, seeds, quick):
     return out
 
 
-def emit(s, p, t, res, cpu):
+def emit(s, p, t, res, cpu, memo=False):
     q1, med, q3 = np.percentile(res, [25, 50, 75])
     print(json.dumps({"bench": "multiobjective", "impl": "optuna", "sampler": s,
                       "problem": p, "dims": DIMS[p], "objectives": NOBJ[p],
                       "trials": t, "seeds": len(res), "ref": REF[p],
                       "median_hv": round(float(med), 6), "q1": round(float(q1), 6),
                       "q3": round(float(q3), 6),
-                      "cpu_s_per_run": round(sum(cpu) / len(cpu), 2)},
+                      "cpu_s_per_run": round(sum(cpu) / len(cpu), 2),
+                      # MOTPE's CPU with its split memoized (memoize_split), not Optuna's own
+                      "memo": memo},
                      separators=(",", ":")))
     sys.stdout.flush()
+
+
+def merge_runs(paths):
+    """One summary line per (sampler, problem, trials) from per-run lines
+    (each seed once: a seed run twice must give the same value)."""
+    runs = {}
+    for path in paths:
+        for line in open(path):
+            if not line.startswith('{"run"'):
+                continue
+            r = json.loads(line)
+            for t, hv in r["hv"].items():
+                k = (r["run"], r["problem"], int(t))
+                old = runs.setdefault(k, {}).get(r["seed"])
+                if old is not None and old[0] != hv:
+                    sys.exit("merge: %s seed %d differs between runs" % (k, r["seed"]))
+                runs[k][r["seed"]] = (hv, r["cpu_s"][t], r.get("memo", r["run"] == "motpe"))
+    for (s, p, t), by_seed in sorted(runs.items()):
+        seeds = sorted(by_seed)
+        emit(s, p, t, [by_seed[k][0] for k in seeds], [by_seed[k][1] for k in seeds],
+             any(by_seed[k][2] for k in seeds))
 
 
 def main():
@@ -247,10 +280,14 @@ def main():
     ap.add_argument("--problems", default="zdt1,zdt2,dtlz2,dtlz2_3")
     ap.add_argument("--samplers", default="nsgaii,motpe")
     ap.add_argument("--timing", action="store_true")
-    ap.add_argument("--motpe-seeds", default="300:5,1000:1")
-    ap.add_argument("--motpe-seeds-3obj", default="300:1,1000:0")
+    ap.add_argument("--motpe-seeds", default="300:10,1000:10")
+    ap.add_argument("--motpe-seeds-3obj", default="300:10,1000:1")
     ap.add_argument("--no-memo", action="store_true",
                     help="run MOTPE's split once per parameter, as Optuna does")
+    ap.add_argument("--seed-from", type=int, default=0,
+                    help="first seed (runs split over processes; --merge-runs joins them)")
+    ap.add_argument("--merge-runs", metavar="FILE", nargs="+",
+                    help="the per-run stderr lines of several processes into the summary lines")
     ap.add_argument("--verify-memo", metavar="PROBLEM:TRIALS",
                     help="check the memo against plain Optuna and exit (1: they differ)")
     a = ap.parse_args()
@@ -258,6 +295,9 @@ def main():
     if a.verify_memo:
         pn, nt = a.verify_memo.split(":")
         sys.exit(0 if verify_memo(pn, int(nt)) else 1)
+    if a.merge_runs:
+        merge_runs(a.merge_runs)
+        return
     if not a.no_memo:
         memoize_split()
     quick = bool(os.environ.get("BENCH_QUICK"))
@@ -266,6 +306,7 @@ def main():
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     motpe_times = None
     for s in a.samplers.split(","):
+        memo = s == "motpe" and not a.no_memo
         for p in a.problems.split(","):
             if s in ("motpe", "motpe_mv"):
                 spec = a.motpe_seeds_3obj if NOBJ[p] == 3 else a.motpe_seeds
@@ -274,13 +315,15 @@ def main():
                 per = {t: seeds for t in checkpoints}
             res = {t: [] for t in checkpoints}
             cpu = {t: [] for t in checkpoints}
-            for seed in range(max(per.values())):
+            for seed in range(a.seed_from, max(per.values())):
                 last = max(t for t in checkpoints if per[t] > seed)
                 cps = [t for t in checkpoints if t <= last]
-                times = [] if a.timing and s == "motpe" and p == "zdt1" and seed == 0 else None
+                # MOTPE's time per trial is Optuna's own only without the memo
+                times = [] if (a.timing and s == "motpe" and p == "zdt1" and seed == 0
+                               and a.no_memo) else None
                 hv, c = run(p, s, seed, last, set(cps), times)
                 # one line per run on stderr: a long case that is stopped keeps its seeds
-                print(json.dumps({"run": s, "problem": p, "seed": seed,
+                print(json.dumps({"run": s, "problem": p, "seed": seed, "memo": memo,
                                   "hv": {str(t): hv[t] for t in cps},
                                   "cpu_s": {str(t): round(c[t], 2) for t in cps}},
                                  separators=(",", ":")), file=sys.stderr, flush=True)
@@ -291,7 +334,7 @@ def main():
                     motpe_times = times
             for t in checkpoints:
                 if res[t]:
-                    emit(s, p, t, res[t], cpu[t])
+                    emit(s, p, t, res[t], cpu[t], memo)
     if motpe_times is not None:
         ms, cpu_ms = window(motpe_times, 991, 1000)
         print(json.dumps({"bench": "sampler_time", "impl": "optuna", "sampler": "motpe",
