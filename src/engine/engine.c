@@ -674,12 +674,14 @@ static inline QT__ALWAYS_INLINE size_t quiet_marks(qt_ctx *cx, const qt_bars *b0
  * funding settles and the bar clears the liquidation line (liq_clear_one);
  * the first bar that does not is left to the full steps.  Stops before end;
  * returns the first bar not stepped, the clock as the full steps leave it
- * after the bar before. */
-static QT__NOINLINE size_t run_quiet(qt_ctx *cx, const qt_bars *b0, size_t i, size_t end) {
+ * after the bar before; *named: the bar quiet_until named (before end). */
+static QT__NOINLINE size_t run_quiet(qt_ctx *cx, const qt_bars *b0, size_t i, size_t end,
+                                     size_t *named) {
   qt__run *r = &cx->r;
   qt__feed *f0 = &r->fd[0];
   size_t j = r->s->quiet_until(cx->st, cx, i, end);
   if (j <= i || j > end) return i;
+  if (j < end) *named = j;
   /* the stretch streams closes and one extreme; the columns the end of it
    * and the next bar's full steps read would each miss the cache at the
    * end, so their lines are fetched while the marks run */
@@ -738,11 +740,12 @@ static inline QT__ALWAYS_INLINE int run_bars(qt_engine *e, const qt_bars *b0, qt
   qt__run *r = &cx->r;
   const int quiet = !(sh & (SHAPE_MULTI | SHAPE_TRADES | SHAPE_TOC | SHAPE_END)) &&
                     r->s->quiet_until && !cx->o.hedge_mode;
+  size_t named = SIZE_MAX; /* the bar quiet_until said on_bar acts on: not asked again */
   for (size_t i = (size_t)(r->i + 1); i < to; i++) {
-    if (quiet && !r->n_ord && !r->n_armed && !r->stopped) {
+    if (quiet && i != named && !r->n_ord && !r->n_armed && !r->stopped) {
       size_t end = to; /* a checkpoint's bar ends a quiet stretch */
       if (*ck_next < to - r->from) end = r->from + *ck_next;
-      size_t k = run_quiet(cx, b0, i, end);
+      size_t k = run_quiet(cx, b0, i, end, &named);
       if (k > i) {
         i = k - 1;
         if (k - r->from == *ck_next && checkpoint(e, b0, i, ck_next)) return 1; /* 10 */
