@@ -15,7 +15,7 @@
  * multi-objective TPE costs far more (3.1 recomputes every trial's
  * nondomination rank and hypervolume subset for every param of every
  * trial; the script memoizes that within a trial, the same samples bit for
- * bit: ~60 s of CPU for one 1,000-trial run of ZDT1, ~16 min for DTLZ2 with
+ * bit: ~60 s of CPU for one 1,000-trial run of ZDT1, 7-16 min for DTLZ2 with
  * 3 objectives), so its seeds are set per number of trials:
  * BENCH_MO_OPTUNA_MOTPE_SEEDS (default 300:10,1000:10) and
  * BENCH_MO_OPTUNA_MOTPE_SEEDS_3OBJ for DTLZ2 with 3 objectives (default

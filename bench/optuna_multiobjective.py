@@ -266,7 +266,7 @@ def merge_runs(paths):
                 old = runs.setdefault(k, {}).get(r["seed"])
                 if old is not None and old[0] != hv:
                     sys.exit("merge: %s seed %d differs between runs" % (k, r["seed"]))
-                runs[k][r["seed"]] = (hv, r["cpu_s"][t], r.get("memo", r["run"] == "motpe"))
+                runs[k][r["seed"]] = (hv, r["cpu_s"][t], r["memo"])
     for (s, p, t), by_seed in sorted(runs.items()):
         seeds = sorted(by_seed)
         emit(s, p, t, [by_seed[k][0] for k in seeds], [by_seed[k][1] for k in seeds],
