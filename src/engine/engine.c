@@ -638,10 +638,19 @@ static int checkpoint(qt_engine *e, const qt_bars *b0, size_t i, size_t *next) {
   return e->ck_fn(e->ck_ud, &so_far) != 0;
 }
 
+/* Two lanes of doubles (GCC's vector extensions: an SSE2 register), for
+ * quiet_marks: the division of the exposure is the loop's bound, and divpd
+ * takes two for the price of one divsd.  Lanes do the scalar operations in
+ * the same order (ISO C mode keeps contraction off), so the bits agree. */
+typedef double qt__v2d __attribute__((vector_size(16)));
+typedef int64_t qt__v2i __attribute__((vector_size(16)));
+
 /* The marks and equity points of quiet bars [i, j) of feed 0 (run_quiet),
  * stopping at the first bar whose low is not above lo or whose high is not
  * below hi; returns that bar (or j).  LO and HI say which bound is finite,
- * so a long position reads no highs and a short one no lows. */
+ * so a long position reads no highs and a short one no lows.  Held, two
+ * bars at a time; a pair with a bar that does not clear, and the last odd
+ * bar, go one by one. */
 static inline QT__ALWAYS_INLINE size_t quiet_marks(qt_ctx *cx, const qt_bars *b0, size_t i,
                                                   size_t j, double lo, double hi, int LO,
                                                   int HI, double *eq, double *gross) {
@@ -653,10 +662,31 @@ static inline QT__ALWAYS_INLINE size_t quiet_marks(qt_ctx *cx, const qt_bars *b0
   double *eq_out = cx->equity - r->from, *ex_out = cx->exposure - r->from;
   const double *low = b0->low, *high = b0->high, *close = b0->close;
   size_t k = i;
+  if (held && k + 1 < j) {
+    const qt__v2d vq = {q, q}, vavg = {avg, avg}, vmult = {mult, mult}, vcash = {cash, cash},
+                  vaq = {aq, aq}, zero = {0, 0};
+    qt__v2d e = zero, g = zero;
+    for (; k + 1 < j; k += 2) {
+      if ((LO && !(low[k] > lo && low[k + 1] > lo)) ||
+          (HI && !(high[k] < hi && high[k + 1] < hi)))
+        break;
+      qt__v2d px;
+      memcpy(&px, close + k, sizeof px);
+      g = vaq * px * vmult; /* qt__mark_one's marks, to the bit */
+      e = vcash + vq * (px - vavg) * vmult;
+      qt__v2i ge = (qt__v2i)(g / e) & (e > zero); /* e > 0 ? g / e : 0 */
+      memcpy(eq_out + k, &e, sizeof e);
+      memcpy(ex_out + k, &ge, sizeof ge);
+    }
+    if (k > i) {
+      *eq = e[1];
+      *gross = g[1];
+    }
+  }
   for (; k < j; k++) {
     if ((LO && !(low[k] > lo)) || (HI && !(high[k] < hi))) break;
     double px = close[k], e = cash, g = 0;
-    if (held) { /* qt__mark_one's marks, to the bit */
+    if (held) {
       g = aq * px * mult;
       e = cash + q * (px - avg) * mult;
     }
