@@ -73,7 +73,10 @@ void qt__book_expire(qt_ctx *cx) {
 
 /* ------------------------------------------------------------- order API */
 
-int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
+/* qt_ctx_submit, inlined into the order API's helpers: their request is
+ * built in registers then, not stored and read back (a copy of two int
+ * fields read as one 8-byte load stalls on the two 4-byte stores). */
+static inline QT__ALWAYS_INLINE int64_t submit(qt_ctx *cx, const qt_order_req *r) {
   if (cx->r.stopped) return QT_ESTATE;
   if (!r || r->inst < 0 || r->inst >= cx->r.n_feeds || (r->side != QT_BUY && r->side != QT_SELL) ||
       r->type < QT_ORDER_MARKET || r->type > QT_ORDER_STOP || r->leg < QT_LEG_NET ||
@@ -139,6 +142,8 @@ int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
   return o->id;
 }
 
+int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) { return submit(cx, r); }
+
 int64_t qt_ctx_market(qt_ctx *cx, int inst, int side, int leg, double qty, int reason) {
   qt_order_req r = {0};
   r.inst = inst;
@@ -147,7 +152,7 @@ int64_t qt_ctx_market(qt_ctx *cx, int inst, int side, int leg, double qty, int r
   r.leg = leg;
   r.qty = qty;
   r.reason = reason;
-  return qt_ctx_submit(cx, &r);
+  return submit(cx, &r);
 }
 
 int64_t qt_ctx_market_fraction(qt_ctx *cx, int inst, int side, int leg, double fraction,
@@ -160,7 +165,7 @@ int64_t qt_ctx_market_fraction(qt_ctx *cx, int inst, int side, int leg, double f
   r.qty = fraction;
   r.flags = QT__ORDER_EQUITY;
   r.reason = reason;
-  return qt_ctx_submit(cx, &r);
+  return submit(cx, &r);
 }
 
 int64_t qt_ctx_limit(qt_ctx *cx, int inst, int side, int leg, double qty, double price,
@@ -175,7 +180,7 @@ int64_t qt_ctx_limit(qt_ctx *cx, int inst, int side, int leg, double qty, double
   r.flags = flags & (QT_ORDER_POST_ONLY | QT_ORDER_REDUCE_ONLY);
   r.tag = tag;
   r.reason = QT_EXIT_TAKE_PROFIT;
-  return qt_ctx_submit(cx, &r);
+  return submit(cx, &r);
 }
 
 int64_t qt_ctx_stop(qt_ctx *cx, int inst, int side, int leg, double qty, double trigger,
@@ -188,7 +193,7 @@ int64_t qt_ctx_stop(qt_ctx *cx, int inst, int side, int leg, double qty, double 
   r.qty = qty;
   r.price = trigger;
   r.reason = reason;
-  return qt_ctx_submit(cx, &r);
+  return submit(cx, &r);
 }
 
 int qt_ctx_cancel(qt_ctx *cx, int64_t order_id) {
@@ -279,5 +284,5 @@ int64_t qt_ctx_close(qt_ctx *cx, int inst, int leg, int reason) {
   r.qty = fabs(q);
   r.flags = QT__ORDER_CLOSE_ALL | QT_ORDER_REDUCE_ONLY;
   r.reason = reason;
-  return qt_ctx_submit(cx, &r);
+  return submit(cx, &r);
 }

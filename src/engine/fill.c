@@ -9,18 +9,22 @@
  * book.  Reduce-only and the leverage cap may shrink it; nothing left means
  * it is dropped as rejected.  Calls on_fill. */
 void qt__fill_exec(qt_ctx *cx, size_t j, double px, int maker, int64_t ts) {
-  qt__order o = cx->ord[j];
+  /* the fields used, not a copy of the order: removal may move the book */
+  const qt__order *op = &cx->ord[j];
+  const int64_t id = op->id, lot_of = op->lot_of;
+  const int inst = op->inst, side = op->side, leg = op->leg, reason = op->reason, tag = op->tag;
+  const unsigned flags = op->flags;
+  const double oqty = op->qty;
   qt__book_remove(cx, j);
-  qt__feed *fd = &cx->r.fd[o.inst];
-  int side = o.side;
+  qt__feed *fd = &cx->r.fd[inst];
   /* Which legs the fill reduces and which it grows. */
   int red_l = -1, inc_l = -1;
   if (!cx->o.hedge_mode) {
     red_l = 0;
     inc_l = 0;
-  } else if (o.leg == QT_LEG_LONG) {
+  } else if (leg == QT_LEG_LONG) {
     if (side == QT_BUY) inc_l = 1; else red_l = 1;
-  } else if (o.leg == QT_LEG_SHORT) {
+  } else if (leg == QT_LEG_SHORT) {
     if (side == QT_SELL) inc_l = 2; else red_l = 2;
   } else { /* NET in hedge mode: reduce the opposite leg first, then grow own */
     red_l = side == QT_BUY ? 2 : 1;
@@ -31,12 +35,12 @@ void qt__fill_exec(qt_ctx *cx, size_t j, double px, int maker, int64_t ts) {
     double q = fd->leg[red_l].qty;
     if ((side == QT_BUY && q < 0) || (side == QT_SELL && q > 0)) reducible = fabs(q);
   }
-  double qty = o.qty;
-  if (o.flags & QT__ORDER_CLOSE_ALL) qty = reducible;
-  else if (o.flags & QT__ORDER_EQUITY) qty = qt__account_fraction_qty(cx, fd, o.qty, px, maker);
+  double qty = oqty;
+  if (flags & QT__ORDER_CLOSE_ALL) qty = reducible;
+  else if (flags & QT__ORDER_EQUITY) qty = qt__account_fraction_qty(cx, fd, oqty, px, maker);
   double red = qty < reducible ? qty : reducible;
   double inc = qty - red;
-  if (o.flags & (QT_ORDER_REDUCE_ONLY | QT__ORDER_CLOSE_ALL)) inc = 0;
+  if (flags & (QT_ORDER_REDUCE_ONLY | QT__ORDER_CLOSE_ALL)) inc = 0;
   if (inc_l < 0) inc = 0;
   if (inc > 0 && cx->o.leverage_cap > 0) inc = qt__account_cap_qty(cx, fd, red, inc, px, maker);
   double q_total = red + inc;
@@ -50,16 +54,16 @@ void qt__fill_exec(qt_ctx *cx, size_t j, double px, int maker, int64_t ts) {
   cx->r.cash -= fee;
   cx->r.fees_paid += fee;
   cx->r.n_fills++;
-  if (red > 0) qt__account_reduce(cx, fd, o.inst, red_l, red, px, fee_red, o.reason, ts, o.lot_of);
-  if (inc > 0) qt__account_increase(cx, fd, inc_l, side, inc, px, fee_inc, ts, o.id);
+  if (red > 0) qt__account_reduce(cx, fd, inst, red_l, red, px, fee_red, reason, ts, lot_of);
+  if (inc > 0) qt__account_increase(cx, fd, inc_l, side, inc, px, fee_inc, ts, id);
   if (cx->r.s->on_fill && !cx->r.stopped) {
     qt_fill fl;
-    fl.order_id = o.id;
-    fl.inst = o.inst;
+    fl.order_id = id;
+    fl.inst = inst;
     fl.side = side;
-    fl.leg = o.leg;
-    fl.tag = o.tag;
-    fl.reason = o.reason;
+    fl.leg = leg;
+    fl.tag = tag;
+    fl.reason = reason;
     fl.maker = maker;
     fl.qty = q_total;
     fl.price = px;
@@ -137,6 +141,10 @@ static int touch_after(const qt__touch *a, const qt__touch *b) {
 
 static void sort_touches(qt__touch *t, size_t n) {
   for (size_t a = 1; a < n; a++) {
+    /* in order already (market orders at the open: always) moves nothing;
+     * compared in place, since a copy read back right after collect_touches
+     * wrote its fields one by one stalls */
+    if (!touch_after(&t[a - 1], &t[a])) continue;
     qt__touch x = t[a];
     size_t b = a;
     while (b > 0 && touch_after(&t[b - 1], &x)) {
