@@ -73,32 +73,33 @@ void qt__book_expire(qt_ctx *cx) {
 
 /* ------------------------------------------------------------- order API */
 
-/* qt_ctx_submit, inlined into the order API's helpers: their request is
- * built in registers then, not stored and read back (a copy of two int
- * fields read as one 8-byte load stalls on the two 4-byte stores). */
-static inline QT__ALWAYS_INLINE int64_t submit(qt_ctx *cx, const qt_order_req *r) {
+/* qt_ctx_submit, inlined into the order API's helpers with the request by
+ * value: it stays in registers then, not stored and read back (two int
+ * fields copied as one 8-byte load stall on their two 4-byte stores); only
+ * the order gate gets a copy in memory. */
+static inline QT__ALWAYS_INLINE int64_t submit(qt_ctx *cx, qt_order_req rq) {
   if (cx->r.stopped) return QT_ESTATE;
-  if (!r || r->inst < 0 || r->inst >= cx->r.n_feeds || (r->side != QT_BUY && r->side != QT_SELL) ||
-      r->type < QT_ORDER_MARKET || r->type > QT_ORDER_STOP || r->leg < QT_LEG_NET ||
-      r->leg > QT_LEG_SHORT)
+  if (rq.inst < 0 || rq.inst >= cx->r.n_feeds || (rq.side != QT_BUY && rq.side != QT_SELL) ||
+      rq.type < QT_ORDER_MARKET || rq.type > QT_ORDER_STOP || rq.leg < QT_LEG_NET ||
+      rq.leg > QT_LEG_SHORT)
     return QT_EINVAL;
-  qt__feed *fd = &cx->r.fd[r->inst];
-  double qty = r->qty;
-  if (r->flags & QT__ORDER_EQUITY) { /* a fraction, sized at the fill */
-    if (r->type != QT_ORDER_MARKET || !(qty > 0) || !(qty <= 1)) return QT_EINVAL;
-  } else if (!(r->flags & QT__ORDER_CLOSE_ALL)) {
+  qt__feed *fd = &cx->r.fd[rq.inst];
+  double qty = rq.qty;
+  if (rq.flags & QT__ORDER_EQUITY) { /* a fraction, sized at the fill */
+    if (rq.type != QT_ORDER_MARKET || !(qty > 0) || !(qty <= 1)) return QT_EINVAL;
+  } else if (!(rq.flags & QT__ORDER_CLOSE_ALL)) {
     if (!(qty > 0) || !isfinite(qty)) return QT_EINVAL;
     qty = qt__round_lot(qty, fd->inst.lot_size);
     if (!(qty > 0)) return QT_EINVAL;
   }
   double price = 0;
-  if (r->type != QT_ORDER_MARKET) {
-    if (!(r->price > 0) || !isfinite(r->price)) return QT_EINVAL;
-    price = qt__round_tick(r->price, fd->inst.tick_size);
+  if (rq.type != QT_ORDER_MARKET) {
+    if (!(rq.price > 0) || !isfinite(rq.price)) return QT_EINVAL;
+    price = qt__round_tick(rq.price, fd->inst.tick_size);
     if (!(price > 0)) return QT_EINVAL;
-    if (r->type == QT_ORDER_LIMIT && (r->flags & QT_ORDER_POST_ONLY) && fd->ci >= 0) {
+    if (rq.type == QT_ORDER_LIMIT && (rq.flags & QT_ORDER_POST_ONLY) && fd->ci >= 0) {
       double ref = fd->px;
-      if ((r->side == QT_BUY && price >= ref) || (r->side == QT_SELL && price <= ref)) {
+      if ((rq.side == QT_BUY && price >= ref) || (rq.side == QT_SELL && price <= ref)) {
         cx->r.n_rejected++;
         return QT_EINVAL;
       }
@@ -106,8 +107,9 @@ static inline QT__ALWAYS_INLINE int64_t submit(qt_ctx *cx, const qt_order_req *r
   }
   if (cx->o.order_gate) {
     double gq = qty;
-    int closing = (r->flags & (QT__ORDER_CLOSE_ALL | QT_ORDER_REDUCE_ONLY)) != 0;
-    if (cx->o.order_gate(cx->o.order_gate_ctx, cx, r, closing, &gq, price)) {
+    int closing = (rq.flags & (QT__ORDER_CLOSE_ALL | QT_ORDER_REDUCE_ONLY)) != 0;
+    qt_order_req g = rq;
+    if (cx->o.order_gate(cx->o.order_gate_ctx, cx, &g, closing, &gq, price)) {
       cx->r.n_rejected++;
       return QT_ESTATE;
     }
@@ -123,16 +125,16 @@ static inline QT__ALWAYS_INLINE int64_t submit(qt_ctx *cx, const qt_order_req *r
   cx->r.book_dirty = 1;
   qt__order *o = &cx->ord[cx->r.n_ord++];
   o->id = cx->r.next_id++;
-  o->inst = r->inst;
-  o->side = r->side;
-  o->type = r->type;
-  o->leg = cx->o.hedge_mode ? r->leg : QT_LEG_NET;
+  o->inst = rq.inst;
+  o->side = rq.side;
+  o->type = rq.type;
+  o->leg = cx->o.hedge_mode ? rq.leg : QT_LEG_NET;
   o->qty = qty;
   o->price = price;
-  o->flags = r->flags;
-  o->expire_ms = r->expire_ms;
-  o->reason = r->reason;
-  o->tag = r->tag;
+  o->flags = rq.flags;
+  o->expire_ms = rq.expire_ms;
+  o->reason = rq.reason;
+  o->tag = rq.tag;
   o->submit_i = cx->r.i + (int64_t)cx->o.fill_delay_bars; /* latency: reaches the book late */
   o->gen = 0;
   o->lot_of = 0;
@@ -142,7 +144,10 @@ static inline QT__ALWAYS_INLINE int64_t submit(qt_ctx *cx, const qt_order_req *r
   return o->id;
 }
 
-int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) { return submit(cx, r); }
+int64_t qt_ctx_submit(qt_ctx *cx, const qt_order_req *r) {
+  if (!r) return QT_EINVAL;
+  return submit(cx, *r);
+}
 
 int64_t qt_ctx_market(qt_ctx *cx, int inst, int side, int leg, double qty, int reason) {
   qt_order_req r = {0};
@@ -152,7 +157,7 @@ int64_t qt_ctx_market(qt_ctx *cx, int inst, int side, int leg, double qty, int r
   r.leg = leg;
   r.qty = qty;
   r.reason = reason;
-  return submit(cx, &r);
+  return submit(cx, r);
 }
 
 int64_t qt_ctx_market_fraction(qt_ctx *cx, int inst, int side, int leg, double fraction,
@@ -165,7 +170,7 @@ int64_t qt_ctx_market_fraction(qt_ctx *cx, int inst, int side, int leg, double f
   r.qty = fraction;
   r.flags = QT__ORDER_EQUITY;
   r.reason = reason;
-  return submit(cx, &r);
+  return submit(cx, r);
 }
 
 int64_t qt_ctx_limit(qt_ctx *cx, int inst, int side, int leg, double qty, double price,
@@ -180,7 +185,7 @@ int64_t qt_ctx_limit(qt_ctx *cx, int inst, int side, int leg, double qty, double
   r.flags = flags & (QT_ORDER_POST_ONLY | QT_ORDER_REDUCE_ONLY);
   r.tag = tag;
   r.reason = QT_EXIT_TAKE_PROFIT;
-  return submit(cx, &r);
+  return submit(cx, r);
 }
 
 int64_t qt_ctx_stop(qt_ctx *cx, int inst, int side, int leg, double qty, double trigger,
@@ -193,7 +198,7 @@ int64_t qt_ctx_stop(qt_ctx *cx, int inst, int side, int leg, double qty, double 
   r.qty = qty;
   r.price = trigger;
   r.reason = reason;
-  return submit(cx, &r);
+  return submit(cx, r);
 }
 
 int qt_ctx_cancel(qt_ctx *cx, int64_t order_id) {
@@ -284,5 +289,5 @@ int64_t qt_ctx_close(qt_ctx *cx, int inst, int leg, int reason) {
   r.qty = fabs(q);
   r.flags = QT__ORDER_CLOSE_ALL | QT_ORDER_REDUCE_ONLY;
   r.reason = reason;
-  return submit(cx, &r);
+  return submit(cx, r);
 }
