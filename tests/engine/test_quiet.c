@@ -9,6 +9,7 @@
  * bars on_bar is not called. */
 #include "qt_test.h"
 #include "qtune/engine.h"
+#include "qtune/indicators.h"
 #include "qtune/strategies.h"
 
 #include <math.h>
@@ -60,10 +61,23 @@ static void counting_on_bar(void *st, const qt_bar *b, qt_ctx *cx) {
   g_calls++;
   g_sc->on_bar(st, b, cx);
 }
+/* the state and context of the last init, for calling quiet_until directly */
+static void *g_st;
+static qt_ctx *g_cx;
+static const double *g_fast, *g_slow; /* its SMA columns, as the engine's cache has them */
+static int capturing_init(void *st, const double *p, qt_ctx *cx, qt_err *err) {
+  g_st = st;
+  g_cx = cx;
+  int rc = g_sc->init(st, p, cx, err);
+  g_fast = qt_ctx_indicator(cx, 0, QT_IND_SMA, (int)p[0], 0, 0, 0, err);
+  g_slow = qt_ctx_indicator(cx, 0, QT_IND_SMA, (int)p[1], 0, 0, 0, err);
+  return rc;
+}
 static void mk_vtbls(void) {
   g_sc = qt_strategy_find("sma_cross");
   g_quiet = *g_sc;
   g_quiet.on_bar = counting_on_bar;
+  g_quiet.init = capturing_init;
   g_full = g_quiet;
   g_full.quiet_until = NULL;
 }
@@ -211,6 +225,79 @@ static void same_as_full_steps(void) {
   EXPECT_DBL_EQ(compare("two feeds", two, 2, &o, p, 0, 0), 1.0);
 }
 
+/* Prices on whole ticks with flat runs: the SMAs are often exactly equal
+ * (a flat run, or sums that agree), where a strict cross does not fire, and
+ * crosses land at every offset of quiet_until's blocks of bars. */
+static void mk_plateaus(void) {
+  qt_rng r;
+  qt_rng_seed(&r, 5);
+  double p = 100;
+  for (size_t i = 0; i < NB; i++) {
+    if (qt_rng_uniform(&r) < 0.4) p += qt_rng_uniform(&r) < 0.5 ? -1 : 1; /* else flat */
+    if ((i / 50) % 4 == 3) p = 100;                                       /* long flat runs */
+    double o = i ? g_c[i - 1] : p;
+    g_ts[i] = (int64_t)i * 60000;
+    g_o[i] = o, g_c[i] = p;
+    g_h[i] = fmax(o, p) + 0.5, g_l[i] = fmin(o, p) - 0.5;
+    g_v[i] = 1;
+  }
+}
+
+static void ties_and_plateaus(void) {
+  mk_plateaus();
+  mk_vtbls();
+  double p[8];
+  qt_strategy_defaults(g_sc, p);
+  qt_bars b = bars(0);
+  qt_feed f = feed(&b);
+  qt_engine_opts o = qt_engine_opts_default();
+  size_t ties = 0;
+  for (int fast = 2; fast <= 10; fast += 4) {
+    p[0] = fast, p[1] = 3 * fast;
+    compare("ties and flat runs", &f, 1, &o, p, 0, 0);
+    EXPECT_TRUE(g_b.n_trades > 20);
+  }
+  /* the data has what it is for: equal SMAs and crosses at every offset */
+  size_t at[8] = {0};
+  for (size_t i = 0; i < g_b.n_trades; i++) at[(g_b.tr[i].entry_ms / 60000 - 1) % 8]++;
+  for (int m = 0; m < 8; m++) EXPECT_TRUE(at[m] > 0);
+  /* quiet_until names exactly the next cross (a bar too early would cost
+   * only speed, so the runs above cannot see it): against the compares of
+   * on_bar on the engine's own SMA columns, from every start, to ends of
+   * every length */
+  p[0] = 2, p[1] = 6;
+  g_st = NULL;
+  qt_engine *e = NULL;
+  qt_err err;
+  qt_result res;
+  ASSERT_TRUE(qt_engine_new(&o, &e, &err) == QT_OK);
+  EXPECT_EQ(qt_engine_run(e, &f, 1, &g_quiet, p, &res, &err), QT_OK);
+  ASSERT_TRUE(g_st != NULL); /* the engine keeps both until it is freed */
+  const double *fa = g_fast, *sl = g_slow;
+  ASSERT_TRUE(fa && sl);
+  size_t bad = 0;
+  for (size_t i = 0; i < NB; i += 1 + i % 3) {
+    for (size_t len = 0; len < 40; len += 1 + len / 9) {
+      size_t end = i + len < NB ? i + len : NB, want = end;
+      for (size_t k = i ? i : 1; k < end; k++)
+        if ((fa[k - 1] < sl[k - 1] && fa[k] > sl[k]) || (fa[k - 1] > sl[k - 1] && fa[k] < sl[k])) {
+          want = k;
+          break;
+        }
+      if (i < end && g_sc->quiet_until(g_st, g_cx, i, end) != want) bad++;
+    }
+  }
+  EXPECT_EQ(bad, 0);
+  qt_engine_free(e);
+  double s2 = 0, s6 = 0;
+  for (size_t i = 0; i < NB; i++) {
+    s2 += g_c[i] - (i >= 2 ? g_c[i - 2] : 0);
+    s6 += g_c[i] - (i >= 6 ? g_c[i - 6] : 0);
+    if (i >= 6 && s2 / 2 == s6 / 6) ties++;
+  }
+  EXPECT_TRUE(ties > 100);
+}
+
 /* A leveraged strategy for the liquidation case: every 400 bars (at bar
  * 400k + 10) it closes what it holds and buys 12 x equity, long and short
  * in turn; quiet in between. */
@@ -259,4 +346,4 @@ static void liquidation(void) {
   EXPECT_EQ(g_a.liquidated, 0);
 }
 
-QT_TESTS(T(same_as_full_steps), T(liquidation))
+QT_TESTS(T(same_as_full_steps), T(ties_and_plateaus), T(liquidation))
