@@ -202,12 +202,31 @@ void qt__fill_bar(qt_ctx *cx, int k) {
   int64_t ts = b->ts_ms[bi];
   double pt[4];
   qt__bar_path(b, bi, pt);
+  int one = cx->r.n_feeds == 1;
+  if (one && (size_t)fd->n_mkt == cx->r.n_ord && !cx->r.s->on_fill) {
+    /* market orders only and no on_fill to change the book meanwhile: the
+     * touches would be the eligible orders at the open in book order, so
+     * they fill straight from the book (each fill removes its order) */
+    for (size_t j = 0; j < cx->r.n_ord && !cx->r.stopped;) {
+      const qt__order *od = &cx->ord[j];
+      if (od->submit_i >= cx->r.i) {
+        j++;
+        continue;
+      }
+      if (qt__liq_path(cx, fd, pt, fd->t_held, 0, &cx->r.liq_px)) {
+        cx->r.liq_now = 1;
+        return;
+      }
+      qt__fill_exec(cx, j, qt__slip(cx, od->side, pt[0]), 0, ts);
+      fd->t_held = 0;
+    }
+    return;
+  }
   size_t nt = collect_touches(cx, k, pt, b->low[bi], b->high[bi], 0);
   if (nt == 0) return;
   sort_touches(cx->touch, nt);
   /* one feed: the legs held between fills meet the path before the next
    * fill, so a liquidation on the way stops the fills after it */
-  int one = cx->r.n_feeds == 1;
   for (size_t a = 0; a < nt && !cx->r.stopped; a++) {
     ptrdiff_t j = qt__book_find(cx, cx->touch[a].id);
     if (j < 0 || cx->ord[j].gen != cx->touch[a].gen) continue;
