@@ -1,6 +1,8 @@
 #include "qt_test.h"
 #include "qtune/core.h"
 
+#include <stdint.h>
+
 static void version_matches(void) { EXPECT_STREQ(qt_version(), QT_VERSION); }
 
 static void status_texts(void) {
@@ -267,6 +269,53 @@ static void alloc_hook_fails_nth(void) {
   qt_free(a);
 }
 
+/* The VmFlags of the mapping holding address a ("" when not found). */
+static void vm_flags_of(uintptr_t a, char *out, size_t cap) {
+  out[0] = 0;
+  FILE *f = fopen("/proc/self/smaps", "r");
+  if (!f) return;
+  char line[512];
+  int in = 0;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+      in = a >= lo && a < hi;
+    } else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+      snprintf(out, cap, "%s", line + 8);
+      break;
+    }
+  }
+  fclose(f);
+}
+
+/* Blocks of 4 MB and more ask for transparent huge pages (the madvise
+ * flag "hg" on their mapping); small ones do not. */
+static void alloc_big_blocks_ask_for_huge_pages(void) {
+  FILE *t = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (!t) {
+    fprintf(stderr, "  (no transparent huge pages in this kernel: nothing to check)\n");
+    return;
+  }
+  fclose(t);
+  const uintptr_t hp = (uintptr_t)2 << 20;
+  char flags[256];
+  char *big = qt_malloc(8u << 20);
+  ASSERT_TRUE(big != NULL);
+  vm_flags_of(((uintptr_t)big + hp - 1) & ~(hp - 1), flags, sizeof flags);
+  EXPECT_CONTAINS(flags, " hg");
+  double *col = qt_calloc(1u << 20, sizeof(double)); /* an 8 MB column */
+  ASSERT_TRUE(col != NULL);
+  vm_flags_of(((uintptr_t)col + hp - 1) & ~(hp - 1), flags, sizeof flags);
+  EXPECT_CONTAINS(flags, " hg");
+  char *grown = qt_realloc(qt_malloc(64), 16u << 20);
+  ASSERT_TRUE(grown != NULL);
+  vm_flags_of(((uintptr_t)grown + 9 * hp) & ~(hp - 1), flags, sizeof flags);
+  EXPECT_CONTAINS(flags, " hg");
+  qt_free(big);
+  qt_free(col);
+  qt_free(grown);
+}
+
 static int g_lines;
 static void sink(void *ud, qt_log_level l, const char *m) {
   (void)ud;
@@ -307,4 +356,4 @@ static void numbers_strict(void) {
 QT_TESTS(T(version_matches), T(status_texts), T(rng_reproducible_and_streams_differ),
          T(rng_distributions), T(time_epochs_by_magnitude), T(time_iso), T(time_compact_dates),
          T(time_ranges), T(time_formats), T(durations),
-         T(alloc_hook_fails_nth), T(logging_levels), T(numbers_strict))
+         T(alloc_hook_fails_nth), T(alloc_big_blocks_ask_for_huge_pages), T(logging_levels), T(numbers_strict))
