@@ -275,8 +275,9 @@ static inline int qt__room_for_one(qt_ctx *cx, void **p, size_t n, size_t *cap, 
 /* book.c: the open orders.  Removing and finding one are inline: the fill
  * pass does both for every touched order. */
 static inline void qt__book_remove(qt_ctx *cx, size_t j) {
-  if (j + 1 < cx->r.n_ord) /* the last one (often the only one) moves nothing */
-    memmove(&cx->ord[j], &cx->ord[j + 1], (cx->r.n_ord - j - 1) * sizeof cx->ord[0]);
+  size_t after = cx->r.n_ord - j - 1; /* the last one (often the only one) moves nothing */
+  if (after == 1) cx->ord[j] = cx->ord[j + 1]; /* a close before an entry: no call */
+  else if (after) memmove(&cx->ord[j], &cx->ord[j + 1], after * sizeof cx->ord[0]);
   cx->r.n_ord--;
   cx->r.book_dirty = 1;
 }
