@@ -639,9 +639,9 @@ static int checkpoint(qt_engine *e, const qt_bars *b0, size_t i, size_t *next) {
 }
 
 /* Two lanes of doubles (GCC's vector extensions: an SSE2 register), for
- * quiet_marks: the division of the exposure is the loop's bound, and divpd
- * takes two for the price of one divsd.  Lanes do the scalar operations in
- * the same order (ISO C mode keeps contraction off), so the bits agree. */
+ * quiet_marks: half the instructions, one divpd for two exposures.  Lanes
+ * do the scalar operations in the same order (ISO C mode keeps contraction
+ * off), so the bits agree. */
 typedef double qt__v2d __attribute__((vector_size(16)));
 typedef int64_t qt__v2i __attribute__((vector_size(16)));
 

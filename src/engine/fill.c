@@ -141,9 +141,8 @@ static int touch_after(const qt__touch *a, const qt__touch *b) {
 
 static void sort_touches(qt__touch *t, size_t n) {
   for (size_t a = 1; a < n; a++) {
-    /* in order already (market orders at the open: always) moves nothing;
-     * compared in place, since a copy read back right after collect_touches
-     * wrote its fields one by one stalls */
+    /* in order already moves nothing; compared in place, since a copy read
+     * back right after collect_touches wrote its fields one by one stalls */
     if (!touch_after(&t[a - 1], &t[a])) continue;
     qt__touch x = t[a];
     size_t b = a;
