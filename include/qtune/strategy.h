@@ -35,6 +35,7 @@ typedef struct qt_param_spec {
 typedef struct qt_bar {
   int64_t ts_ms; /* open time */
   double open, high, low, close, volume;
+  /* order flow: filled for a strategy with QT_WANTS_FLOW, else 0 */
   double quote_volume, trade_count, taker_buy_base, taker_buy_quote;
   size_t i;      /* index of this bar in its series */
   int inst;      /* instrument index */
@@ -222,6 +223,12 @@ typedef struct qt_strategy_vtbl {
  * strategy with QT_NEEDS_QUOTES or QT_WANTS_QUOTES (qt_market_series_for), so
  * a strategy that calls qt_ctx_quotes sets one of the two. */
 #define QT_WANTS_QUOTES 32u
+/* Not a requirement either: the strategy reads qt_bar's order-flow fields
+ * (quote_volume, trade_count, taker_buy_base, taker_buy_quote) when the data
+ * has them.  The engine fills them only for a strategy with QT_WANTS_FLOW
+ * (else they are 0, as for data without them): a strategy that does not
+ * read them does not pay four cache misses for every bar it is called on. */
+#define QT_WANTS_FLOW 64u
 
 /* The default value of every parameter, in spec order, into p[n_params]. */
 QT_API void qt_strategy_defaults(const qt_strategy_vtbl *s, double *p);

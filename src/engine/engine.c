@@ -245,8 +245,8 @@ static void run_start(qt_ctx *cx, const qt_feed *feeds, int n_feeds, const qt_st
       .lots = cx->o.trade_accounting == QT_ACCOUNTING_LOTS ||
               (cx->o.trade_accounting == QT_ACCOUNTING_AUTO && (s->needs & QT_NEEDS_LOTS)),
       .any_funding = any_funding,
-      .extra_cols = b0->volume && b0->quote_volume && b0->trade_count && b0->taker_buy_base &&
-                    b0->taker_buy_quote,
+      .extra_cols = (s->needs & QT_WANTS_FLOW) && b0->volume && b0->quote_volume &&
+                    b0->trade_count && b0->taker_buy_base && b0->taker_buy_quote,
   };
   cx->run_id++; /* the indicator cache's clock: entries used by this run are kept */
   for (int k = 0; k < n_feeds; k++) feed_start(&cx->r.fd[k], &feeds[k]);
