@@ -9,7 +9,7 @@
 #include "qtune/core.h"
 #include "qtune/data.h"
 
-#define QT_STRATEGY_ABI 2
+#define QT_STRATEGY_ABI 3 /* 3: qt_bar's order-flow fields need QT_WANTS_FLOW */
 
 /* ---- parameter spec ---- */
 typedef enum qt_param_type {

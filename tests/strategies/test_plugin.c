@@ -146,7 +146,7 @@ static void test_load_errors(void) {
   EXPECT_CONTAINS(err.msg, path);
   snprintf(path, sizeof path, "%s/abi.so", dir);
   EXPECT_EQ(qt_strategy_load(path, &s, &h, &err), QT_EINVAL);
-  EXPECT_CONTAINS(err.msg, "ABI mismatch: expected 2, found 99");
+  EXPECT_CONTAINS(err.msg, "ABI mismatch: expected 3, found 99");
   snprintf(path, sizeof path, "%s/dup.so", dir);
   EXPECT_EQ(qt_strategy_load(path, &s, &h, &err), QT_EINVAL);
   EXPECT_CONTAINS(err.msg, "parameter 'a' appears twice");
