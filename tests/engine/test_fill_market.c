@@ -4,8 +4,8 @@
  * bit: the same strategy with a no-op on_fill (which takes the touch list)
  * on random market orders of every kind (quantities, fractions of equity,
  * closes, reduce-only with nothing to reduce, several per bar), with order
- * latency, and leveraged so that liquidations happen at the open and
- * between two fills of one bar. */
+ * latency, a leverage cap, and leveraged on gapping paths so that the fill
+ * pass meets liquidations (a run without the fill pass's check differs). */
 #include "qt_test.h"
 #include "qtune/engine.h"
 
@@ -141,7 +141,7 @@ static void market_orders_fill_as_touched(void) {
   o.fill_delay_bars = 0;
   o.leverage_cap = 5;
   same("leverage cap", &o);
-  /* leveraged on a wild path: a liquidation, at an open or between fills */
+  /* leveraged on gapping paths: liquidations the fill pass meets */
   o.leverage_cap = 0;
   o.cash = 300;
   int liq = 0;
